@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keiyaku/keiyaku/internal/pdf/pdftest"
+	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/timestamp"
+)
+
+func TestSignCLI(t *testing.T) {
+	p := testpki.New(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pdf")
+	if err := os.WriteFile(in, pdftest.OnePage("BT ET").Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rsa := p.WritePEM(t, dir, p.RSA)
+	p12 := p.WritePKCS12(t, dir, p.ECDSAP256, "パスワード")
+	pw := filepath.Join(dir, "pw.txt")
+	if err := os.WriteFile(pw, []byte("パスワード\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrongPW := filepath.Join(dir, "wrong.txt")
+	if err := os.WriteFile(wrongPW, []byte("nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
+		Signer: p.TSA.Key, Certificate: p.TSA.Cert, Policy: testpki.PolicyOID,
+		Clock: func() time.Time { return testpki.Now }, Serials: timestamp.NewMemorySerialStore(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsa := httptest.NewServer(auth)
+	defer tsa.Close()
+	db := p.NSSDB(t, t.TempDir())
+
+	tests := []struct {
+		name     string
+		args     []string
+		want     int
+		contains []string // in the output file
+	}{
+		{"pem B-B", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-chain", rsa.Chain, "-reason", "承認"}, 0, []string{"/ETSI.CAdES.detached"}},
+		{"p12 visible certify", []string{"-p12", p12, "-password-file", pw, "-certify", "2", "-visible", "1,50,50,250,100", "-text", `株式会社テスト\nSato`}, 0, []string{"/DocMDP", "/UniJIS-UCS2-H"}},
+		{"B-LTA", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-chain", rsa.Chain, "-level", "B-LTA", "-tsa", tsa.URL}, 0, []string{"/DSS", "/ETSI.RFC3161"}},
+		{"no arguments", nil, 2, nil},
+		{"key and p12", []string{"-p12", p12, "-key", rsa.Key, "-cert", rsa.Cert}, 2, nil},
+		{"B-T without tsa", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-level", "B-T"}, 2, nil},
+		{"bad level", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-level", "B-X"}, 2, nil},
+		{"wrong password", []string{"-p12", p12, "-password-file", wrongPW}, 2, nil},
+		{"key of another cert", []string{"-key", rsa.Key, "-cert", p.WritePEM(t, t.TempDir(), p.ECDSAP384).Cert}, 2, nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out"+string(rune('a'+i))+".pdf")
+			args := tt.args
+			if args != nil {
+				args = append(append([]string{}, args...), in, out)
+			}
+			var stderr bytes.Buffer
+			if got := run(context.Background(), args, &stderr); got != tt.want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", got, tt.want, stderr.String())
+			}
+			b, err := os.ReadFile(out)
+			if tt.want != 0 {
+				if err == nil {
+					t.Fatal("output written despite failure")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range tt.contains {
+				if !bytes.Contains(b, []byte(c)) {
+					t.Errorf("output lacks %q", c)
+				}
+			}
+			res, err := exec.Command(testpki.RequireTool(t, "pdfsig"), "-nssdir", db, "-no-ocsp", out).CombinedOutput()
+			if err != nil || !strings.Contains(string(res), "Signature is Valid.") || !strings.Contains(string(res), "Certificate is Trusted.") {
+				t.Fatalf("pdfsig: %v\n%s", err, res)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".sign-*")); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+	t.Run("not a PDF", func(t *testing.T) {
+		bad := filepath.Join(dir, "bad.pdf")
+		os.WriteFile(bad, []byte("hello"), 0o600)
+		out := filepath.Join(dir, "never.pdf")
+		if got := run(context.Background(), []string{"-key", rsa.Key, "-cert", rsa.Cert, bad, out}, &bytes.Buffer{}); got != 1 {
+			t.Fatalf("exit %d, want 1", got)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatal("output exists after failure")
+		}
+	})
+}

@@ -1,0 +1,244 @@
+// Command tsa runs a local RFC 3161 timestamping authority over HTTP
+// (RFC 3161 §3.4), built on keiyaku's timestamp.Authority.
+//
+//	go run ./examples/tsa [-addr 127.0.0.1:8318] [-key key.pem -cert cert.pem] [-dir DIR]
+//
+// With -key and -cert it signs with that key; cert.pem holds the TSA
+// certificate first, then any intermediates to include in tokens. Without
+// them it creates (or reuses) a development ECDSA P-256 key and a
+// self-signed TSA certificate with the critical timeStamping-only extended
+// key usage in -dir, and prints where they are: trust that certificate to
+// verify its tokens, for example
+//
+//	openssl ts -query -data file -sha256 -cert -out req.tsq
+//	curl -s -H 'Content-Type: application/timestamp-query' --data-binary @req.tsq http://127.0.0.1:8318/ > resp.tsr
+//	openssl ts -verify -data file -in resp.tsr -CAfile DIR/tsa-cert.pem
+//
+// Serial numbers persist in -dir/serial (fsync + rename per token). The
+// development policy OID 1.3.6.1.4.1.99999.1.1 is not registered to anyone;
+// set -policy for real use.
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keiyaku/keiyaku/timestamp"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8318", "listen address")
+	keyPath := flag.String("key", "", "PEM private key of the TSA (PKCS #8, EC or PKCS #1)")
+	certPath := flag.String("cert", "", "PEM TSA certificate, then intermediates")
+	dir := flag.String("dir", filepath.Join(os.TempDir(), "keiyaku-tsa-dev"), "directory for the serial file and the development key and certificate")
+	policy := flag.String("policy", "1.3.6.1.4.1.99999.1.1", "TSA policy OID")
+	accuracy := flag.Duration("accuracy", time.Second, "stated accuracy of genTime (0 leaves it out)")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(*addr, *keyPath, *certPath, *dir, *policy, *accuracy, log); err != nil {
+		fmt.Fprintln(os.Stderr, "tsa:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, keyPath, certPath, dir, policyText string, accuracy time.Duration, log *slog.Logger) error {
+	policy, err := parseOID(policyText)
+	if err != nil {
+		return fmt.Errorf("-policy: %w", err)
+	}
+	if (keyPath == "") != (certPath == "") {
+		return errors.New("give both -key and -cert, or neither for a development TSA")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	var key crypto.Signer
+	var chain []*x509.Certificate
+	if keyPath == "" {
+		keyPath, certPath, err = devCredentials(dir)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("development TSA key:         %s\ndevelopment TSA certificate: %s (trust it to verify tokens)\n", keyPath, certPath)
+	}
+	if key, err = loadKey(keyPath); err != nil {
+		return err
+	}
+	if chain, err = loadCerts(certPath); err != nil {
+		return err
+	}
+	serials, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
+	if err != nil {
+		return err
+	}
+	tsa, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
+		Signer:      key,
+		Certificate: chain[0],
+		Chain:       chain[1:],
+		Policy:      policy,
+		Accuracy:    accuracy,
+		Serials:     serials,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: addr, Handler: tsa, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	fmt.Printf("serving RFC 3161 on http://%s/ (serials in %s)\n", addr, filepath.Join(dir, "serial"))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// devCredentials returns the paths of the development key and certificate
+// in dir, creating them on first use.
+func devCredentials(dir string) (keyPath, certPath string, err error) {
+	keyPath = filepath.Join(dir, "tsa-key.pem")
+	certPath = filepath.Join(dir, "tsa-cert.pem")
+	if _, err := os.Stat(certPath); err == nil {
+		return keyPath, certPath, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	if err != nil {
+		return "", "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return "", "", err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "keiyaku development TSA", Organization: []string{"keiyaku (development only)"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(5, 0, 0),
+		// A self-signed end-entity certificate, its own trust anchor: OpenSSL's
+		// timestamping purpose check refuses key usages beyond
+		// digitalSignature/nonRepudiation.
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		// RFC 3161 §2.3: the only extended key usage, and critical;
+		// crypto/x509 writes ExtKeyUsage non-critical, hence the raw extension.
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return "", "", err
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return "", "", err
+	}
+	return keyPath, certPath, nil
+}
+
+func loadKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	var k any
+	switch blk.Type {
+	case "PRIVATE KEY":
+		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+	case "EC PRIVATE KEY":
+		k, err = x509.ParseECPrivateKey(blk.Bytes)
+	case "RSA PRIVATE KEY":
+		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
+	default:
+		return nil, fmt.Errorf("%s: PEM block %q is not a private key", path, blk.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: key type %T cannot sign", path, k)
+	}
+	return s, nil
+}
+
+func loadCerts(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%s: no certificate", path)
+	}
+	return certs, nil
+}
+
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	var oid asn1.ObjectIdentifier
+	for _, part := range strings.Split(s, ".") {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a dotted OID", s)
+		}
+		oid = append(oid, n)
+	}
+	if len(oid) < 2 {
+		return nil, fmt.Errorf("%q is not a dotted OID", s)
+	}
+	return oid, nil
+}

@@ -1,0 +1,125 @@
+package timestamp
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// SerialStore hands out token serial numbers. Next must return a positive
+// number greater than every number it returned before, also across
+// restarts of the process (RFC 3161 §2.4.2 requires serials unique per
+// TSA), and must be safe for concurrent use.
+type SerialStore interface {
+	Next(ctx context.Context) (*big.Int, error)
+}
+
+// MemorySerialStore counts up in memory from a start value; for tests and
+// for TSAs whose serials are made unique some other way. Safe for
+// concurrent use.
+type MemorySerialStore struct {
+	mu   sync.Mutex
+	last *big.Int
+}
+
+// NewMemorySerialStore returns a store whose first serial is last+1.
+func NewMemorySerialStore(last int64) *MemorySerialStore {
+	return &MemorySerialStore{last: big.NewInt(last)}
+}
+
+// Next returns the next serial.
+func (m *MemorySerialStore) Next(ctx context.Context) (*big.Int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.last = new(big.Int).Add(m.last, big.NewInt(1))
+	return new(big.Int).Set(m.last), nil
+}
+
+// FileSerialStore persists the last serial in a file (decimal text). Every
+// Next writes the new value to a temporary file, fsyncs it, renames it over
+// the old one and fsyncs the directory before returning, so a serial is
+// never handed out twice even if the machine crashes. Only one process may
+// use a file at a time. Safe for concurrent use within that process.
+type FileSerialStore struct {
+	mu   sync.Mutex
+	path string
+	last *big.Int
+}
+
+// maxSerialFile bounds the serial file we read: a serial is at most 20
+// octets (RFC 3161 §2.4.2 via RFC 5280 practice), about 49 decimal digits.
+const maxSerialFile = 128
+
+// NewFileSerialStore opens (or starts, when path does not exist) the
+// serial file at path. A file that holds anything but a non-negative
+// decimal integer is an error.
+func NewFileSerialStore(path string) (*FileSerialStore, error) {
+	s := &FileSerialStore{path: path, last: new(big.Int)}
+	b, err := os.ReadFile(path)
+	switch {
+	case os.IsNotExist(err):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("timestamp: serial file: %w", err)
+	}
+	txt := strings.TrimSpace(string(b))
+	if len(txt) > maxSerialFile {
+		return nil, fmt.Errorf("timestamp: serial file %s: longer than %d bytes", path, maxSerialFile)
+	}
+	if _, ok := s.last.SetString(txt, 10); !ok || s.last.Sign() < 0 {
+		return nil, fmt.Errorf("timestamp: serial file %s does not hold a non-negative decimal number", path)
+	}
+	return s, nil
+}
+
+// Next returns the next serial after persisting it.
+func (s *FileSerialStore) Next(ctx context.Context) (*big.Int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := new(big.Int).Add(s.last, big.NewInt(1))
+	if err := writeFileSync(s.path, []byte(next.String()+"\n")); err != nil {
+		return nil, fmt.Errorf("timestamp: persisting serial: %w", err)
+	}
+	s.last = next
+	return new(big.Int).Set(next), nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,113 @@
+package timestamp_test
+
+import (
+	"context"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/keiyaku/keiyaku/timestamp"
+)
+
+func TestFileSerialStoreAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "serial")
+	ctx := context.Background()
+	s, err := timestamp.NewFileSerialStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *big.Int
+	for i := 0; i < 3; i++ {
+		n, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last != nil && n.Cmp(last) <= 0 {
+			t.Fatalf("serial %v after %v", n, last)
+		}
+		last = n
+	}
+	// "Restart": a new store on the same file continues above.
+	s2, err := timestamp.NewFileSerialStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s2.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Cmp(last) <= 0 {
+		t.Fatalf("after restart: serial %v, last before %v", n, last)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("temporary files left behind: %v %v", entries, err)
+	}
+}
+
+func TestFileSerialStoreBadFile(t *testing.T) {
+	cases := []struct {
+		name    string
+		content string
+	}{
+		{"not-a-number", "abc"},
+		{"negative", "-5"},
+		{"too-long", string(make([]byte, 200))},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "serial")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := timestamp.NewFileSerialStore(path); err == nil {
+				t.Fatal("bad serial file accepted")
+			}
+		})
+	}
+}
+
+func TestSerialStoresConcurrent(t *testing.T) {
+	fs, err := timestamp.NewFileSerialStore(filepath.Join(t.TempDir(), "serial"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := map[string]timestamp.SerialStore{"memory": timestamp.NewMemorySerialStore(100), "file": fs}
+	for name, s := range stores {
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			var wg sync.WaitGroup
+			for g := 0; g < 4; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 5; i++ {
+						n, err := s.Next(context.Background())
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						if seen[n.String()] {
+							t.Errorf("serial %v handed out twice", n)
+						}
+						seen[n.String()] = true
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if len(seen) != 20 {
+				t.Fatalf("%d distinct serials, want 20", len(seen))
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := timestamp.NewMemorySerialStore(0).Next(ctx); err == nil {
+		t.Fatal("Next ignored a cancelled context")
+	}
+}
