@@ -292,4 +292,3 @@ func yesNo(b bool, yes, no string) string {
 	}
 	return no
 }
-
