@@ -174,21 +174,26 @@ func AddValidationData(ctx context.Context, in io.ReaderAt, size int64, out io.W
 			continue
 		}
 		g.pool = append(g.pool, sd.Certificates...)
-		// The signer, then every timestamp's TSA.
-		leaves := []*x509.Certificate{sd.SignerCertificate(sd.Signers[0])}
+		// The signer, then every signature timestamp's TSA.
+		type leafOf struct {
+			cert  *x509.Certificate
+			token []byte // nil for the signer
+		}
+		leaves := []leafOf{{cert: sd.SignerCertificate(sd.Signers[0])}}
 		for _, tok := range sd.Signers[0].SignatureTimestampTokens() {
 			if tsd, err := cms.Parse(tok); err == nil && len(tsd.Signers) == 1 {
 				g.pool = append(g.pool, tsd.Certificates...)
-				leaves = append(leaves, tsd.SignerCertificate(tsd.Signers[0]))
+				leaves = append(leaves, leafOf{cert: tsd.SignerCertificate(tsd.Signers[0]), token: tok})
 			}
 		}
 		var certs, ocsps, crls pdf.Array
 		for _, leaf := range leaves {
-			if leaf == nil {
-				problems = append(problems, fmt.Sprintf("field %q: signer certificate not in the CMS", s.field))
+			if leaf.cert == nil {
+				problems = append(problems, fmt.Sprintf("field %q: signer or TSA certificate not in the CMS", s.field))
 				continue
 			}
-			chain, err := g.chain(leaf)
+			var lc, lo, lr pdf.Array
+			chain, err := g.chain(leaf.cert)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("field %q: %v", s.field, err))
 			}
@@ -197,7 +202,7 @@ func AddValidationData(ctx context.Context, in io.ReaderAt, size int64, out io.W
 				if err != nil {
 					return err
 				}
-				certs = swAppendRef(certs, ref)
+				lc = swAppendRef(lc, ref)
 				if i+1 >= len(chain) {
 					break // the anchor: no revocation data
 				}
@@ -211,36 +216,29 @@ func AddValidationData(ctx context.Context, in io.ReaderAt, size int64, out io.W
 					return err
 				}
 				if ri.ocsp {
-					ocsps = swAppendRef(ocsps, ref)
+					lo = swAppendRef(lo, ref)
 				} else {
-					crls = swAppendRef(crls, ref)
+					lr = swAppendRef(lr, ref)
 				}
 				if ri.responder != nil && !ri.responder.Equal(chain[i+1]) {
 					rref, err := store.put(ri.responder.Raw)
 					if err != nil {
 						return err
 					}
-					certs = swAppendRef(certs, rref)
+					lc = swAppendRef(lc, rref)
 				}
 			}
-		}
-		for key, items := range map[pdf.Name]pdf.Array{"Certs": certs, "OCSPs": ocsps, "CRLs": crls} {
-			for _, r := range items {
-				lists[key] = swAppendRef(lists[key], r.(pdf.Ref))
+			if leaf.token != nil {
+				// The token is a signature of its own: give it an
+				// entry keyed by the SHA-1 of its DER.
+				vri[swVRIKey(leaf.token)] = swVRIEntry(lc, lo, lr)
 			}
+			certs, ocsps, crls = swMergeRefs(certs, lc), swMergeRefs(ocsps, lo), swMergeRefs(crls, lr)
 		}
-		sum := sha1.Sum(s.raw)
-		entry := pdf.Dict{}
-		if len(certs) > 0 {
-			entry["Cert"] = certs
-		}
-		if len(ocsps) > 0 {
-			entry["OCSP"] = ocsps
-		}
-		if len(crls) > 0 {
-			entry["CRL"] = crls
-		}
-		vri[pdf.Name(strings.ToUpper(hex.EncodeToString(sum[:])))] = entry
+		lists["Certs"] = swMergeRefs(lists["Certs"], certs)
+		lists["OCSPs"] = swMergeRefs(lists["OCSPs"], ocsps)
+		lists["CRLs"] = swMergeRefs(lists["CRLs"], crls)
+		vri[swVRIKey(s.raw)] = swVRIEntry(certs, ocsps, crls)
 	}
 	if len(problems) > 0 && !opts.AllowIncomplete {
 		return fmt.Errorf("%w: %s", ErrMissingValidationData, strings.Join(problems, "; "))
@@ -281,6 +279,37 @@ func swWriteOut(in io.ReaderAt, size int64, inc []byte, out io.Writer) error {
 		return fmt.Errorf("signature: write output: %w", err)
 	}
 	return nil
+}
+
+// swVRIKey is the key of a /VRI entry: upper-case hex SHA-1 of the
+// signature bytes (ETSI EN 319 142-1 §5.4.2.2; for a PDF signature, the
+// whole /Contents string).
+func swVRIKey(sig []byte) pdf.Name {
+	sum := sha1.Sum(sig)
+	return pdf.Name(strings.ToUpper(hex.EncodeToString(sum[:])))
+}
+
+func swVRIEntry(certs, ocsps, crls pdf.Array) pdf.Dict {
+	e := pdf.Dict{}
+	if len(certs) > 0 {
+		e["Cert"] = certs
+	}
+	if len(ocsps) > 0 {
+		e["OCSP"] = ocsps
+	}
+	if len(crls) > 0 {
+		e["CRL"] = crls
+	}
+	return e
+}
+
+func swMergeRefs(a, b pdf.Array) pdf.Array {
+	for _, r := range b {
+		if ref, ok := r.(pdf.Ref); ok {
+			a = swAppendRef(a, ref)
+		}
+	}
+	return a
 }
 
 func swAppendRef(a pdf.Array, r pdf.Ref) pdf.Array {

@@ -123,11 +123,17 @@ func TestAddValidationDataOnline(t *testing.T) {
 	sigs := signaturesIn(t, lt)
 	vri, _ := dss["VRI"].(pdf.Dict)
 	entry, ok := vri[vriKey(sigs[0], lt)].(pdf.Dict)
-	if !ok || len(vri) != 1 {
-		t.Fatalf("VRI %v lacks the key of the signature", vri)
+	if !ok || len(vri) != 2 {
+		t.Fatalf("VRI %v: want entries for the signature and its timestamp token", vri)
 	}
 	if c, _ := entry["Cert"].(pdf.Array); len(c) != 5 {
 		t.Fatalf("VRI entry %v", entry)
+	}
+	tok := sigs[0].sd.Signers[0].SignatureTimestampTokens()[0]
+	tsum := sha1.Sum(tok)
+	tokEntry, ok := vri[pdf.Name(strings.ToUpper(hex.EncodeToString(tsum[:])))].(pdf.Dict)
+	if c, _ := tokEntry["Cert"].(pdf.Array); !ok || len(c) != 4 { // TSA, intermediate, root, OCSP responder
+		t.Fatalf("VRI entry of the timestamp token: %v", tokEntry)
 	}
 	qpdfCheck(t, lt)
 	db := p.NSSDB(t, t.TempDir())
@@ -162,8 +168,8 @@ func TestAddValidationDataOnline(t *testing.T) {
 		t.Log("all revocation data came from the existing DSS")
 	}
 	dss2, _ := dssOf(t, lta2)
-	if vri2, _ := dss2["VRI"].(pdf.Dict); len(vri2) != 2 {
-		t.Fatalf("VRI after renewal has %d entries, want 2", len(vri2))
+	if vri2, _ := dss2["VRI"].(pdf.Dict); len(vri2) != 3 {
+		t.Fatalf("VRI after renewal has %d entries, want 3 (signature, its token, document timestamp)", len(vri2))
 	}
 	if c, _ := dss2["Certs"].(pdf.Array); len(c) != 5 {
 		t.Fatalf("%d certificates after renewal, want 5 (no duplicates)", len(c))

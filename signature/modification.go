@@ -66,6 +66,11 @@ const (
 	maxWalkDepth   = 64
 	maxModReasons  = 20
 	maxCompareData = 64 << 20
+	// Bounds for locating page content (contentBoxes).
+	maxContentBytes = 16 << 20
+	maxContentOps   = 500000
+	maxContentBoxes = 20000
+	maxFormDepth    = 4
 )
 
 // analyzeModifications reports what the revisions after signedRev (the
@@ -82,7 +87,13 @@ const (
 // that look like a form appearance change but overwrite an object the
 // page also shows. Containers (catalog, AcroForm, field lists, pages,
 // /Annots arrays, fields) are compared key by key, resolving references
-// as of each revision.
+// as of each revision. An added annotation that is visible and overlaps
+// an annotation present when signing, or (for annotations other than
+// signature widgets) the text and images of the page as located by
+// contentBoxes, is refused: it may hide what the signer saw.
+//
+// A certification signature named by the catalog's /Perms before this one
+// lowers the permission level to its own P.
 //
 // It returns ModificationNone when no revision follows signedRev,
 // ModificationDisallowed with the reasons when any change is not
@@ -153,6 +164,7 @@ func certificationP(f *pdf.File, rev int) int {
 }
 
 type modAnalyzer struct {
+	boxes    map[boxKey][]rect
 	f        *pdf.File
 	mdp      MDP
 	sigField pdf.Ref
@@ -653,11 +665,15 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 		case rolePageTree:
 			a.disallow("page tree node %d changed", num)
 		case rolePage:
-			a.comparePage(old, cur, name, oldObj, newObj)
+			a.comparePage(old, cur, oldRef, name, oldObj, newObj)
 		case roleContent:
 			a.disallow("page content or resources changed: %s (object %d)", name, num)
 		case roleAnnotsArray:
-			a.compareAnnots(old, cur, name, oldObj, newObj)
+			page := pdf.Ref{}
+			if ow := old.owners[oldRef]; len(ow) > 0 {
+				page = ow[0]
+			}
+			a.compareAnnots(old, cur, page, name, oldObj, newObj)
 		case roleAnnot:
 			if roles&roleField == 0 {
 				a.compareAnnot(old, cur, oldRef, name, oldObj, newObj)
@@ -1015,7 +1031,7 @@ func (a *modAnalyzer) checkSharedAppearance(old *graph, ap pdf.Object, field str
 	visit(ap, 0)
 }
 
-func (a *modAnalyzer) comparePage(old, cur *graph, name string, o, n pdf.Object) {
+func (a *modAnalyzer) comparePage(old, cur *graph, page pdf.Ref, name string, o, n pdf.Object) {
 	od, nd := dictOf(o), dictOf(n)
 	if nd == nil {
 		a.disallow("%s removed", name)
@@ -1026,7 +1042,7 @@ func (a *modAnalyzer) comparePage(old, cur *graph, name string, o, n pdf.Object)
 			if r, ok := nd[k].(pdf.Ref); ok && r == od[k] {
 				continue // the array object is judged on its own
 			}
-			a.compareAnnots(old, cur, name, a.resolve(od[k], old.rev), a.resolve(nd[k], cur.rev))
+			a.compareAnnots(old, cur, page, name, a.resolve(od[k], old.rev), a.resolve(nd[k], cur.rev))
 			continue
 		}
 		a.disallow("%s /%s changed", name, k)
@@ -1036,7 +1052,7 @@ func (a *modAnalyzer) comparePage(old, cur *graph, name string, o, n pdf.Object)
 // compareAnnots checks a page's annotation list: removing annotations or
 // adding ones other than signature widgets needs P=3; an added
 // annotation must not overlap an existing one.
-func (a *modAnalyzer) compareAnnots(old, cur *graph, name string, o, n pdf.Object) {
+func (a *modAnalyzer) compareAnnots(old, cur *graph, page pdf.Ref, name string, o, n pdf.Object) {
 	oa, _ := o.(pdf.Array)
 	na, _ := n.(pdf.Array)
 	for _, x := range oa {
@@ -1057,16 +1073,28 @@ func (a *modAnalyzer) compareAnnots(old, cur *graph, name string, o, n pdf.Objec
 			a.disallow("%s annotation added to %s", subtypeOf(d), name)
 			continue
 		}
-		// Without rendering the page, overlap with an annotation that was
-		// there when signing (a form field, a stamp) is the overlay that
-		// can be detected: it can hide what the signer saw.
-		if rect, ok := rectOf(a, d, cur.rev); ok && rect.area() > 0 {
+		// An added annotation that is visible and overlaps what the signer
+		// saw (an annotation that was there, or the text and images of the
+		// page, located approximately) may hide or replace it.
+		if rect, ok := rectOf(a, d, cur.rev); ok && rect.area() > 0 && visible(d) {
+			hit := false
 			for _, y := range oa {
 				od, _ := a.resolve(y, old.rev).(pdf.Dict)
 				if orc, ok := rectOf(a, od, old.rev); ok && rect.overlap(orc) > 0 {
-					a.disallow("added annotation may overlay content at %s on %s", rect, name)
+					hit = true
 					break
 				}
+			}
+			if !hit && !sigWidget {
+				for _, b := range a.contentBoxes(old, page) {
+					if rect.overlap(b) > 0 {
+						hit = true
+						break
+					}
+				}
+			}
+			if hit {
+				a.disallow("added annotation may overlay content at %s on %s", rect, name)
 			}
 		}
 		if !sigWidget {
@@ -1136,6 +1164,13 @@ func (a *modAnalyzer) compareAnnot(old, cur *graph, ref pdf.Ref, name string, o,
 		}
 	}
 	a.disallow("%s changed", name)
+}
+
+// visible reports whether an annotation may be shown: not /Hidden or
+// /NoView (ISO 32000-2 §12.5.3).
+func visible(d pdf.Dict) bool {
+	f, _ := d.Int("F")
+	return f&(2|32) == 0
 }
 
 type rect [4]float64
@@ -1251,4 +1286,251 @@ func (a *modAnalyzer) sameData(x, y *pdf.Stream) bool {
 	bx, err1 := io.ReadAll(rx)
 	by, err2 := io.ReadAll(ry)
 	return err1 == nil && err2 == nil && bytes.Equal(bx, by)
+}
+
+type boxKey struct {
+	page pdf.Ref
+	rev  int
+}
+
+// matrix is a PDF transformation matrix [a b c d e f] (ISO 32000-2 §8.3.3).
+type matrix [6]float64
+
+var identity = matrix{1, 0, 0, 1, 0, 0}
+
+// mul returns m × n: m applied first, then n.
+func (m matrix) mul(n matrix) matrix {
+	return matrix{
+		m[0]*n[0] + m[1]*n[2], m[0]*n[1] + m[1]*n[3],
+		m[2]*n[0] + m[3]*n[2], m[2]*n[1] + m[3]*n[3],
+		m[4]*n[0] + m[5]*n[2] + n[4], m[4]*n[1] + m[5]*n[3] + n[5],
+	}
+}
+
+// box maps the rectangle (x0,y0)-(x1,y1) through m and returns its
+// bounding box.
+func (m matrix) box(x0, y0, x1, y1 float64) rect {
+	r := rect{1e300, 1e300, -1e300, -1e300}
+	for _, p := range [][2]float64{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
+		x := p[0]*m[0] + p[1]*m[2] + m[4]
+		y := p[0]*m[1] + p[1]*m[3] + m[5]
+		r[0], r[1], r[2], r[3] = min(r[0], x), min(r[1], y), max(r[2], x), max(r[3], y)
+	}
+	return r
+}
+
+func nums(args []pdf.Object) ([]float64, bool) {
+	out := make([]float64, len(args))
+	for i, o := range args {
+		switch v := o.(type) {
+		case int64:
+			out[i] = float64(v)
+		case float64:
+			out[i] = v
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// contentBoxes returns, approximately and in default user space, where
+// page (as of g.rev) draws text and images. It interprets only what
+// positions them (cm, q/Q, text positioning, Do, inline images), not
+// fonts: a text run is taken as half an em per byte wide, which is enough
+// to tell whether an annotation sits over text. Paths are ignored, as
+// full-page white backgrounds and clipping rectangles would make every
+// annotation overlap. The result is cached; work is bounded.
+func (a *modAnalyzer) contentBoxes(g *graph, page pdf.Ref) []rect {
+	if page == (pdf.Ref{}) {
+		return nil
+	}
+	key := boxKey{page, g.rev}
+	if b, ok := a.boxes[key]; ok {
+		return b
+	}
+	if a.boxes == nil {
+		a.boxes = map[boxKey][]rect{}
+	}
+	d, _ := a.resolve(page, g.rev).(pdf.Dict)
+	cw := &contentWalker{a: a, rev: g.rev, bytesLeft: maxContentBytes, opsLeft: maxContentOps}
+	if d != nil {
+		res := d
+		for range maxWalkDepth {
+			if _, ok := res["Resources"]; ok {
+				break
+			}
+			p, _ := a.resolve(res["Parent"], g.rev).(pdf.Dict)
+			if p == nil {
+				break
+			}
+			res = p
+		}
+		resources, _ := a.resolve(res["Resources"], g.rev).(pdf.Dict)
+		var data []byte
+		contents := a.resolve(d["Contents"], g.rev)
+		streams, ok := contents.(pdf.Array)
+		if !ok {
+			streams = pdf.Array{contents}
+		}
+		for _, s := range streams {
+			data = append(data, cw.read(a.resolve(s, g.rev))...)
+			data = append(data, '\n')
+		}
+		cw.run(data, resources, identity, 0)
+	}
+	a.boxes[key] = cw.boxes
+	return cw.boxes
+}
+
+type contentWalker struct {
+	a         *modAnalyzer
+	rev       int
+	boxes     []rect
+	bytesLeft int64
+	opsLeft   int
+}
+
+func (cw *contentWalker) read(o pdf.Object) []byte {
+	s, ok := o.(*pdf.Stream)
+	if !ok || cw.bytesLeft <= 0 {
+		return nil
+	}
+	r, err := cw.a.f.StreamReader(s, true)
+	if err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(r, cw.bytesLeft))
+	cw.bytesLeft -= int64(len(b))
+	return b
+}
+
+func (cw *contentWalker) add(r rect) {
+	if len(cw.boxes) < maxContentBoxes && r[2] > r[0] && r[3] > r[1] {
+		cw.boxes = append(cw.boxes, r)
+	}
+}
+
+func (cw *contentWalker) run(data []byte, res pdf.Dict, ctm matrix, depth int) {
+	var (
+		stack         []matrix
+		tm, tlm       = identity, identity
+		size, leading float64
+		errStop       = fmt.Errorf("stop")
+	)
+	show := func(glyphs float64, adjust float64) {
+		if size == 0 {
+			return
+		}
+		w := glyphs*0.5*size - adjust/1000*size
+		trm := tm.mul(ctm)
+		cw.add(trm.box(0, -0.25*size, max(w, 0.5*size), size))
+		tm = matrix{1, 0, 0, 1, w, 0}.mul(tm)
+	}
+	nextLine := func(tx, ty float64) {
+		tlm = matrix{1, 0, 0, 1, tx, ty}.mul(tlm)
+		tm = tlm
+	}
+	_ = pdf.ParseContent(data, func(op string, args []pdf.Object) error {
+		if cw.opsLeft--; cw.opsLeft < 0 {
+			return errStop
+		}
+		n, numeric := nums(args)
+		switch op {
+		case "q":
+			if len(stack) < 256 {
+				stack = append(stack, ctm)
+			}
+		case "Q":
+			if len(stack) > 0 {
+				ctm, stack = stack[len(stack)-1], stack[:len(stack)-1]
+			}
+		case "cm":
+			if numeric && len(n) == 6 {
+				ctm = matrix(n).mul(ctm)
+			}
+		case "BT":
+			tm, tlm = identity, identity
+		case "Tf":
+			if len(args) == 2 {
+				if v, ok := nums(args[1:]); ok {
+					size = v[0]
+				}
+			}
+		case "TL":
+			if numeric && len(n) == 1 {
+				leading = n[0]
+			}
+		case "Td", "TD":
+			if numeric && len(n) == 2 {
+				if op == "TD" {
+					leading = -n[1]
+				}
+				nextLine(n[0], n[1])
+			}
+		case "Tm":
+			if numeric && len(n) == 6 {
+				tm, tlm = matrix(n), matrix(n)
+			}
+		case "T*":
+			nextLine(0, -leading)
+		case "Tj", "'", "\"":
+			if op != "Tj" {
+				nextLine(0, -leading)
+			}
+			if len(args) > 0 {
+				if s, ok := args[len(args)-1].(pdf.String); ok {
+					show(float64(len(s)), 0)
+				}
+			}
+		case "TJ":
+			if len(args) == 1 {
+				arr, _ := args[0].(pdf.Array)
+				var glyphs, adjust float64
+				for _, e := range arr {
+					switch v := e.(type) {
+					case pdf.String:
+						glyphs += float64(len(v))
+					case int64:
+						adjust += float64(v)
+					case float64:
+						adjust += v
+					}
+				}
+				show(glyphs, adjust)
+			}
+		case "BI":
+			cw.add(ctm.box(0, 0, 1, 1))
+		case "Do":
+			if len(args) != 1 {
+				break
+			}
+			name, _ := args[0].(pdf.Name)
+			xobjs, _ := cw.a.resolve(res["XObject"], cw.rev).(pdf.Dict)
+			x, _ := cw.a.resolve(xobjs[name], cw.rev).(*pdf.Stream)
+			if x == nil {
+				break
+			}
+			switch x.Dict.Name("Subtype") {
+			case "Image":
+				cw.add(ctm.box(0, 0, 1, 1))
+			case "Form":
+				if depth >= maxFormDepth {
+					break
+				}
+				m := identity
+				if arr, ok := cw.a.resolve(x.Dict["Matrix"], cw.rev).(pdf.Array); ok {
+					if v, ok := nums(arr); ok && len(v) == 6 {
+						m = matrix(v)
+					}
+				}
+				fres, _ := cw.a.resolve(x.Dict["Resources"], cw.rev).(pdf.Dict)
+				if fres == nil {
+					fres = res
+				}
+				cw.run(cw.read(x), fres, m.mul(ctm), depth+1)
+			}
+		}
+		return nil
+	})
 }

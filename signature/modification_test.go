@@ -235,6 +235,14 @@ func TestAnalyzeModifications(t *testing.T) {
 		{"annotation added, approval signature", addAnnot("[400 400 450 450]"), approval, ModificationAllowed, ""},
 		{"annotation added under P=2 (shadow hide)", addAnnot("[400 400 450 450]"), certForms, ModificationDisallowed, "annotation"},
 		{"annotation overlaying a form field", addAnnot("[70 590 300 630]"), approval, ModificationDisallowed, "overlay"},
+		{"annotation overlaying page text", addAnnot("[80 695 200 715]"), approval, ModificationDisallowed, "overlay"},
+		{"hidden annotation over page text", func() *pdftest.Writer {
+			w := signedDoc(false, false)
+			w.Object(40, "<< /Type /Annot /Subtype /Square /Rect [80 695 200 715] /F 2 >>")
+			w.Object(numPage, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 9 0 R >> >> /Annots [7 0 R 6 0 R 40 0 R] >>")
+			w.EndRevision(pdftest.Section{})
+			return w
+		}, approval, ModificationAllowed, ""},
 		{"objects appended without cross-reference data", func() *pdftest.Writer {
 			w := signedDoc(false, false)
 			w.Raw("40 0 obj\n(unreferenced)\nendobj\n")

@@ -22,7 +22,7 @@ type swUpdate struct {
 	last    int
 	nextNum int
 	objs    map[int]*swObj
-	trailer pdf.Dict // previous trailer
+	trailer pdf.Dict // /Root, /Info, /ID carried over
 	prev    int64
 	xrefStm bool
 	needEOL bool
@@ -51,7 +51,18 @@ func swOpen(in io.ReaderAt, size int64) (*swUpdate, error) {
 	if f.Repaired() || last.XrefOffset < 0 {
 		return nil, fmt.Errorf("%w: the cross-reference data is damaged; repair the file (e.g. qpdf) first", ErrUnsupportedDocument)
 	}
-	u := &swUpdate{f: f, in: in, size: size, last: len(revs) - 1, objs: map[int]*swObj{}, trailer: last.Trailer, prev: last.XrefOffset}
+	// /Root, /Info and /ID as of the newest trailer that has each (an
+	// update's trailer should repeat them, ISO 32000-2 §7.5.6, but some
+	// writers do not).
+	trailer := pdf.Dict{}
+	for i := len(revs) - 1; i >= 0; i-- {
+		for _, k := range []pdf.Name{"Root", "Info", "ID"} {
+			if v, ok := revs[i].Trailer[k]; ok && trailer[k] == nil {
+				trailer[k] = v
+			}
+		}
+	}
+	u := &swUpdate{f: f, in: in, size: size, last: len(revs) - 1, objs: map[int]*swObj{}, trailer: trailer, prev: last.XrefOffset}
 	head := make([]byte, 4)
 	if _, err := in.ReadAt(head, last.XrefOffset); err != nil {
 		return nil, fmt.Errorf("read cross-reference section: %w", err)
