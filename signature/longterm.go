@@ -29,22 +29,6 @@ type tsaCheck struct {
 	reason string
 }
 
-func (v *validator) roots() *x509.CertPool {
-	var p *x509.CertPool
-	if v.opts.SystemRoots {
-		if sp, err := x509.SystemCertPool(); err == nil {
-			p = sp
-		}
-	}
-	if p == nil {
-		p = x509.NewCertPool()
-	}
-	for _, c := range v.opts.TrustAnchors {
-		p.AddCert(c)
-	}
-	return p
-}
-
 func (v *validator) intermediates(extra []*x509.Certificate) *x509.CertPool {
 	p := x509.NewCertPool()
 	for _, c := range v.opts.Intermediates {
@@ -59,25 +43,6 @@ func (v *validator) intermediates(extra []*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
-}
-
-// chainAt builds a path from cert to a trust anchor, valid at t.
-func (v *validator) chainAt(cert *x509.Certificate, extra []*x509.Certificate, t time.Time, eku x509.ExtKeyUsage) ([]*x509.Certificate, error) {
-	chains, err := cert.Verify(x509.VerifyOptions{
-		Roots:         v.roots(),
-		Intermediates: v.intermediates(extra),
-		CurrentTime:   t,
-		KeyUsages:     []x509.ExtKeyUsage{eku},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return chains[0], nil
-}
-
-func isExpiryError(err error) bool {
-	var ce x509.CertificateInvalidError
-	return errors.As(err, &ce) && ce.Reason == x509.Expired
 }
 
 // longTerm decides which timestamps can be trusted, newest first: the

@@ -21,18 +21,7 @@ import (
 // The file is read through r and never held in memory whole; the signed
 // byte ranges are hashed as a stream.
 func Validate(ctx context.Context, r io.ReaderAt, size int64, opts *ValidateOptions) (*Report, error) {
-	if opts == nil {
-		opts = &ValidateOptions{}
-	}
-	v := &validator{
-		ctx:  ctx,
-		r:    r,
-		size: size,
-		opts: opts,
-		at:   opts.at(),
-		buf:  make([]byte, 256<<10),
-	}
-	return v.run()
+	return NewValidator(opts).Validate(ctx, r, size)
 }
 
 type validator struct {
@@ -43,6 +32,7 @@ type validator struct {
 	at   time.Time
 	buf  []byte
 
+	shared  *Validator
 	f       *pdf.File
 	entries []*entry
 	dss     *dssData

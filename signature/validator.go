@@ -1,0 +1,142 @@
+package signature
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// Validator validates many documents under the same options. It builds the
+// trust-anchor pool once and remembers the certificate paths it has
+// verified, so that a service checking contract after contract from the
+// same companies does not redo the same public-key operations. It is safe
+// for concurrent use.
+type Validator struct {
+	opts  ValidateOptions
+	roots *x509.CertPool
+	paths *pathCache
+}
+
+// NewValidator returns a Validator for opts (nil means the zero options,
+// as for Validate). opts is copied; At, when zero, means the time of each
+// Validate call.
+func NewValidator(opts *ValidateOptions) *Validator {
+	v := &Validator{paths: newPathCache(maxCachedPaths)}
+	if opts != nil {
+		v.opts = *opts
+	}
+	var p *x509.CertPool
+	if v.opts.SystemRoots {
+		if sp, err := x509.SystemCertPool(); err == nil {
+			p = sp
+		}
+	}
+	if p == nil {
+		p = x509.NewCertPool()
+	}
+	for _, c := range v.opts.TrustAnchors {
+		p.AddCert(c)
+	}
+	v.roots = p
+	return v
+}
+
+// Validate is the package-level Validate with the Validator's options.
+func (val *Validator) Validate(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
+	v := &validator{
+		ctx:    ctx,
+		r:      r,
+		size:   size,
+		opts:   &val.opts,
+		at:     val.opts.at(),
+		buf:    make([]byte, 256<<10),
+		shared: val,
+	}
+	return v.run()
+}
+
+// maxCachedPaths bounds the path cache; past it the oldest entries go.
+const maxCachedPaths = 4096
+
+// pathCache remembers verified certificate paths. A path found once stays
+// cryptographically valid; only the validity periods depend on the time,
+// so a hit is re-checked against the time asked about and falls back to a
+// full x509 verification when it does not hold.
+type pathCache struct {
+	mu    sync.Mutex
+	max   int
+	m     map[pathKey][]*x509.Certificate
+	order []pathKey
+}
+
+type pathKey struct {
+	cert [32]byte
+	eku  x509.ExtKeyUsage
+}
+
+func newPathCache(max int) *pathCache {
+	return &pathCache{max: max, m: make(map[pathKey][]*x509.Certificate)}
+}
+
+func (c *pathCache) get(k pathKey) []*x509.Certificate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *pathCache) put(k pathKey, chain []*x509.Certificate) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	if len(c.order) >= c.max {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[k] = chain
+	c.order = append(c.order, k)
+}
+
+// chainAt builds a path from cert to a trust anchor, valid at t, for the
+// extended key usage eku (x509.ExtKeyUsageAny for signers).
+func (v *validator) chainAt(cert *x509.Certificate, extra []*x509.Certificate, t time.Time, eku x509.ExtKeyUsage) ([]*x509.Certificate, error) {
+	k := pathKey{cert: sha256.Sum256(cert.Raw), eku: eku}
+	if chain := v.shared.paths.get(k); chain != nil && validThroughout(chain, t) {
+		return chain, nil
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots:         v.roots(),
+		Intermediates: v.intermediates(extra),
+		CurrentTime:   t,
+		KeyUsages:     []x509.ExtKeyUsage{eku},
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.shared.paths.put(k, chains[0])
+	return chains[0], nil
+}
+
+// validThroughout reports whether every certificate of chain is within its
+// validity period at t, the only time-dependent part of path validation
+// (RFC 5280 §6.1.3 (a)(2)).
+func validThroughout(chain []*x509.Certificate, t time.Time) bool {
+	for _, c := range chain {
+		if t.Before(c.NotBefore) || t.After(c.NotAfter) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) roots() *x509.CertPool { return v.shared.roots }
+
+func isExpiryError(err error) bool {
+	var ce x509.CertificateInvalidError
+	return errors.As(err, &ce) && ce.Reason == x509.Expired
+}
