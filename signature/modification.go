@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/keiyaku/keiyaku/internal/pdf"
@@ -233,6 +234,7 @@ type graph struct {
 	roles    map[pdf.Ref]role
 	owners   map[pdf.Ref][]pdf.Ref // for appearance/data roles: the annotation or field owning it
 	paths    map[pdf.Ref]string    // first path by which the object was reached, for reasons
+	rolePath map[refRole]string    // first path for each role
 	dangling map[pdf.Ref]role      // references to free or missing objects
 	fields   map[pdf.Ref]fieldInfo
 	pages    []pdf.Ref
@@ -243,7 +245,7 @@ type graph struct {
 func (a *modAnalyzer) walk(rev int) *graph {
 	g := &graph{
 		rev: rev, roles: map[pdf.Ref]role{}, owners: map[pdf.Ref][]pdf.Ref{},
-		paths: map[pdf.Ref]string{}, dangling: map[pdf.Ref]role{}, fields: map[pdf.Ref]fieldInfo{},
+		paths: map[pdf.Ref]string{}, rolePath: map[refRole]string{}, dangling: map[pdf.Ref]role{}, fields: map[pdf.Ref]fieldInfo{},
 		budget: maxWalkNodes,
 	}
 	tr := a.f.Trailer(rev)
@@ -327,6 +329,7 @@ func (a *modAnalyzer) mark(g *graph, o pdf.Object, r role, owner pdf.Ref, path s
 	if g.roles[ref] == 0 {
 		g.paths[ref] = path
 	}
+	g.rolePath[refRole{ref, r}] = path
 	g.roles[ref] |= r
 	return obj, true
 }
@@ -651,7 +654,7 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 			a.disallow("new object %d fills a reference that was empty when signed (%s)", num, roleList(old.dangling[newRef]))
 			return
 		}
-		a.judgeNew(old, cur, newRef, newObj, roles)
+		a.judgeNew(newObj, roles)
 		return
 	}
 	name := a.describe(old, cur, oldRef, newRef, num)
@@ -667,7 +670,7 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 		case rolePage:
 			a.comparePage(old, cur, oldRef, name, oldObj, newObj)
 		case roleContent:
-			a.disallow("page content or resources changed: %s (object %d)", name, num)
+			a.disallow("page content or resources changed: %s (object %d)", pathOf(old, cur, oldRef, newRef, bit), num)
 		case roleAnnotsArray:
 			page := pdf.Ref{}
 			if ow := old.owners[oldRef]; len(ow) > 0 {
@@ -702,7 +705,7 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 				a.disallow("named annotation appearances changed (object %d)", num)
 			}
 		case roleOther:
-			a.disallow("%s changed (object %d)", name, num)
+			a.disallow("%s changed (object %d)", pathOf(old, cur, oldRef, newRef, bit), num)
 		}
 	}
 }
@@ -726,6 +729,23 @@ func roleList(r role) string {
 	return strings.Join(names, ", ")
 }
 
+type refRole struct {
+	ref pdf.Ref
+	r   role
+}
+
+// pathOf names where ref is reachable with role r, preferring the old
+// revision.
+func pathOf(old, cur *graph, oldRef, newRef pdf.Ref, r role) string {
+	if p, ok := old.rolePath[refRole{oldRef, r}]; ok {
+		return p
+	}
+	if p, ok := cur.rolePath[refRole{newRef, r}]; ok {
+		return p
+	}
+	return "object " + strconv.Itoa(newRef.Num)
+}
+
 func (a *modAnalyzer) describe(old, cur *graph, oldRef, newRef pdf.Ref, num int) string {
 	if p, ok := old.paths[oldRef]; ok {
 		return p
@@ -739,7 +759,7 @@ func (a *modAnalyzer) describe(old, cur *graph, oldRef, newRef pdf.Ref, num int)
 // judgeNew judges an object that did not exist at the previous revision.
 // Most new objects are judged through the container that starts to refer
 // to them; only a few need a check of their own.
-func (a *modAnalyzer) judgeNew(old, cur *graph, ref pdf.Ref, obj pdf.Object, roles role) {
+func (a *modAnalyzer) judgeNew(obj pdf.Object, roles role) {
 	switch {
 	case roles&roleSigValue != 0:
 		d := dictOf(obj)
@@ -1018,7 +1038,13 @@ func (a *modAnalyzer) checkSharedAppearance(old *graph, ap pdf.Object, field str
 		}
 		if r, ok := o.(pdf.Ref); ok {
 			if other := old.roles[r] &^ own; other != 0 {
-				a.disallow("appearance of form field %q was also used as %s (%s)", field, roleList(other), old.paths[r])
+				var where []string
+				for bit := role(1); bit <= roleOther; bit <<= 1 {
+					if other&bit != 0 {
+						where = append(where, old.rolePath[refRole{r, bit}])
+					}
+				}
+				a.disallow("appearance of form field %q was also used as %s (%s)", field, roleList(other), strings.Join(where, ", "))
 				return
 			}
 		}

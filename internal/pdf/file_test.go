@@ -604,3 +604,27 @@ func TestTrailingUpdateWithoutXref(t *testing.T) {
 		t.Errorf("object 4 in the trailing revision = %v", s)
 	}
 }
+
+// TestConcurrentUse reads objects from many goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	f := open(t, generated(4, 30), nil)
+	last := len(f.Revisions()) - 1
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			var err error
+			for k := range 200 {
+				if _, err = f.Object(Ref{10 + (k+g)%30, 0}, last); err != nil {
+					break
+				}
+				f.Repaired()
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

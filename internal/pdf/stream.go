@@ -118,6 +118,8 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 // predictor wraps r with the inverse of the predictor of §7.4.4.4.
+// Hand-written: the standard library's PNG decoder applies these row
+// filters only inside image/png, not to a bare byte stream.
 func predictor(r io.Reader, parm Dict) (io.Reader, error) {
 	pred, _ := parm.Int("Predictor")
 	if pred <= 1 {
@@ -251,7 +253,9 @@ func abs(x int) int {
 	return x
 }
 
-// hexReader decodes ASCIIHexDecode data (§7.4.2) up to '>'.
+// hexReader decodes ASCIIHexDecode data (§7.4.2) up to '>'. Hand-written
+// because encoding/hex neither skips white space nor stops at '>', and an
+// odd final digit counts as if followed by 0.
 type hexReader struct {
 	r    *bufio.Reader
 	done bool
