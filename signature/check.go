@@ -260,20 +260,6 @@ func (v *validator) onlyEOL(from, to int64) bool {
 	return true
 }
 
-// rangesDigest hashes the signed byte ranges with h. ok is false when the
-// ranges do not lie within the file.
-func (v *validator) rangesDigest(e *entry, h crypto.Hash) ([]byte, bool, error) {
-	if !h.Available() {
-		return nil, false, nil
-	}
-	hh := h.New()
-	ok, err := hashRanges(v.r, v.size, e.rep.ByteRange, hh, v.buf)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	return hh.Sum(nil), true, nil
-}
-
 func (v *validator) checkCMS(e *entry) error {
 	vd := &e.verdict
 	rep := e.rep
@@ -331,83 +317,83 @@ func (v *validator) checkCMS(e *entry) error {
 	if rep.SubFilter == subFilterPKCS7SHA1 {
 		rangeHash = crypto.SHA1
 	}
-	digest, inFile, err := v.rangesDigest(e, rangeHash)
-	if err != nil {
-		return err
-	}
-	if !inFile {
-		vd.fail(FormatFailure, "the signed byte ranges do not lie within the file")
-	}
-	switch rep.SubFilter {
-	case subFilterPKCS7SHA1:
-		if sd.Content == nil {
-			vd.fail(FormatFailure, "an adbe.pkcs7.sha1 signature must encapsulate the SHA-1 digest of the signed bytes")
+	e.needHash = rangeHash
+	e.pending = func(digest []byte, inFile bool) error {
+		if !inFile {
+			vd.fail(FormatFailure, "the signed byte ranges do not lie within the file")
+		}
+		switch rep.SubFilter {
+		case subFilterPKCS7SHA1:
+			if sd.Content == nil {
+				vd.fail(FormatFailure, "an adbe.pkcs7.sha1 signature must encapsulate the SHA-1 digest of the signed bytes")
+				return nil
+			}
+			if inFile && !bytes.Equal(stripOctetString(sd.Content), digest) {
+				vd.fail(HashFailure, "the SHA-1 digest in the signature does not match the signed bytes: the document was changed")
+			}
+			content = stripOctetString(sd.Content)
+			hh := h.New()
+			hh.Write(content)
+			digest = hh.Sum(nil)
+		default:
+			if sd.Content != nil {
+				vd.fail(FormatFailure, "a detached PDF signature must not encapsulate content, but this CMS does")
+				return nil
+			}
+		}
+		if cert == nil {
+			why := "the signer's certificate is not in the CMS, the DSS or the given intermediates"
+			if sd.SkippedCertificates > 0 {
+				why = fmt.Sprintf("the signer's certificate cannot be used: %d certificate(s) in the CMS use an algorithm this validator does not support (such as a brainpool curve or Ed448)", sd.SkippedCertificates)
+			}
+			vd.indeterminate(NoSigningCertificateFound, why)
 			return nil
 		}
-		if inFile && !bytes.Equal(stripOctetString(sd.Content), digest) {
-			vd.fail(HashFailure, "the SHA-1 digest in the signature does not match the signed bytes: the document was changed")
+		intact := inFile
+		if len(si.RawSignedAttrs) > 0 {
+			md, err := si.MessageDigest()
+			switch {
+			case err != nil:
+				vd.fail(FormatFailure, "the signed attributes have no message digest")
+				intact = false
+			case inFile && !bytes.Equal(md, digest):
+				vd.fail(HashFailure, "the message digest does not match the signed bytes: the document was changed after signing")
+				intact = false
+			}
+			if !si.SignedAttrsDERSorted() {
+				vd.fail(SigCryptoFailure, "the signed attributes are not DER-encoded (the SET OF is not sorted); the signature value cannot be verified over them")
+				intact = false
+			} else if err := si.VerifySignature(cert); err != nil {
+				vd.fail(SigCryptoFailure, "the signature value does not verify with the signer's public key: "+err.Error())
+				intact = false
+			}
+			switch err := si.CheckSigningCertificate(cert); {
+			case err == nil:
+				info.hasESS = true
+			case errors.Is(err, cms.ErrNoSigningCertificateAttr):
+				if rep.SubFilter == subFilterCAdES {
+					vd.indeterminate(FormatFailure, "a CAdES signature must carry the signing-certificate-v2 attribute (ETSI EN 319 122-1 §5.2.2)")
+				}
+			default:
+				vd.indeterminate(NoSigningCertificateFound, "the signing-certificate attribute does not identify the signer's certificate: "+err.Error())
+			}
+		} else {
+			if rep.SubFilter == subFilterCAdES {
+				vd.fail(FormatFailure, "a CAdES signature must have signed attributes")
+			}
+			if !inFile {
+				intact = false
+			} else if err := si.VerifyNoSignedAttrs(cert, digest); err != nil {
+				vd.fail(SigCryptoFailure, "the signature value does not verify with the signer's public key: "+err.Error())
+				intact = false
+			}
+			vd.note("the signature has no signed attributes: nothing binds the signer's certificate to it")
 		}
-		content = stripOctetString(sd.Content)
-		hh := h.New()
-		hh.Write(content)
-		digest = hh.Sum(nil)
-	default:
-		if sd.Content != nil {
-			vd.fail(FormatFailure, "a detached PDF signature must not encapsulate content, but this CMS does")
-			return nil
-		}
-	}
-	if cert == nil {
-		why := "the signer's certificate is not in the CMS, the DSS or the given intermediates"
-		if sd.SkippedCertificates > 0 {
-			why = fmt.Sprintf("the signer's certificate cannot be used: %d certificate(s) in the CMS use an algorithm this validator does not support (such as a brainpool curve or Ed448)", sd.SkippedCertificates)
-		}
-		vd.indeterminate(NoSigningCertificateFound, why)
+		rep.CryptoIntact = intact
+		v.algorithmPolicy(e, h, cert)
+		v.keyUsage(e, cert)
 		return nil
 	}
-	intact := inFile
-	if len(si.RawSignedAttrs) > 0 {
-		md, err := si.MessageDigest()
-		switch {
-		case err != nil:
-			vd.fail(FormatFailure, "the signed attributes have no message digest")
-			intact = false
-		case inFile && !bytes.Equal(md, digest):
-			vd.fail(HashFailure, "the message digest does not match the signed bytes: the document was changed after signing")
-			intact = false
-		}
-		if !si.SignedAttrsDERSorted() {
-			vd.fail(SigCryptoFailure, "the signed attributes are not DER-encoded (the SET OF is not sorted); the signature value cannot be verified over them")
-			intact = false
-		} else if err := si.VerifySignature(cert); err != nil {
-			vd.fail(SigCryptoFailure, "the signature value does not verify with the signer's public key: "+err.Error())
-			intact = false
-		}
-		switch err := si.CheckSigningCertificate(cert); {
-		case err == nil:
-			info.hasESS = true
-		case errors.Is(err, cms.ErrNoSigningCertificateAttr):
-			if rep.SubFilter == subFilterCAdES {
-				vd.indeterminate(FormatFailure, "a CAdES signature must carry the signing-certificate-v2 attribute (ETSI EN 319 122-1 §5.2.2)")
-			}
-		default:
-			vd.indeterminate(NoSigningCertificateFound, "the signing-certificate attribute does not identify the signer's certificate: "+err.Error())
-		}
-	} else {
-		if rep.SubFilter == subFilterCAdES {
-			vd.fail(FormatFailure, "a CAdES signature must have signed attributes")
-		}
-		if !inFile {
-			intact = false
-		} else if err := si.VerifyNoSignedAttrs(cert, digest); err != nil {
-			vd.fail(SigCryptoFailure, "the signature value does not verify with the signer's public key: "+err.Error())
-			intact = false
-		}
-		vd.note("the signature has no signed attributes: nothing binds the signer's certificate to it")
-	}
-	rep.CryptoIntact = intact
-	v.algorithmPolicy(e, h, cert)
-	v.keyUsage(e, cert)
 	return nil
 }
 
@@ -457,33 +443,33 @@ func (v *validator) checkDocTimestamp(e *entry) error {
 	info := &signedInfo{token: tok, certs: tok.Certificates, hash: tok.Hash, cert: tok.Signer}
 	e.signed = info
 	e.rep.Signer = describeCertificate(tok.Signer)
-	digest, inFile, err := v.rangesDigest(e, tok.Hash)
-	if err != nil {
-		return err
-	}
-	if !inFile {
-		vd.fail(FormatFailure, "the signed byte ranges do not lie within the file")
-		return nil
-	}
-	if !bytes.Equal(digest, tok.HashedMessage) {
-		vd.fail(HashFailure, "the timestamp's message imprint does not match the signed bytes: the document was changed")
-		return nil
-	}
-	if _, err := timestamp.Verify(trimCMS(e.contents), digest, &timestamp.VerifyOptions{
-		Roots:         v.roots(),
-		Intermediates: v.intermediates(tok.Certificates),
-	}); err != nil {
-		if errors.Is(err, timestamp.ErrUntrusted) {
-			// Trust is decided with the long-term rules below; the
-			// cryptography held.
-			e.rep.CryptoIntact = true
-		} else {
-			vd.fail(SigCryptoFailure, "the timestamp token does not verify: "+err.Error())
+	e.needHash = tok.Hash
+	e.pending = func(digest []byte, inFile bool) error {
+		if !inFile {
+			vd.fail(FormatFailure, "the signed byte ranges do not lie within the file")
 			return nil
 		}
+		if !bytes.Equal(digest, tok.HashedMessage) {
+			vd.fail(HashFailure, "the timestamp's message imprint does not match the signed bytes: the document was changed")
+			return nil
+		}
+		if _, err := timestamp.Verify(trimCMS(e.contents), digest, &timestamp.VerifyOptions{
+			Roots:         v.roots(),
+			Intermediates: v.intermediates(tok.Certificates),
+		}); err != nil {
+			if errors.Is(err, timestamp.ErrUntrusted) {
+				// Trust is decided with the long-term rules below; the
+				// cryptography held.
+				e.rep.CryptoIntact = true
+			} else {
+				vd.fail(SigCryptoFailure, "the timestamp token does not verify: "+err.Error())
+				return nil
+			}
+		}
+		e.rep.CryptoIntact = true
+		e.poe = append(e.poe, &poeToken{time: tok.Time, tsa: tok.Signer, certs: tok.Certificates, name: tok.TSAName})
+		return nil
 	}
-	e.rep.CryptoIntact = true
-	e.poe = append(e.poe, &poeToken{time: tok.Time, tsa: tok.Signer, certs: tok.Certificates, name: tok.TSAName})
 	return nil
 }
 

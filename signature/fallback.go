@@ -29,7 +29,7 @@ func (v *validator) byteScanFallback() error {
 			continue
 		}
 		e := &entry{dict: d, direct: true, signedRev: -1}
-		if err := v.checkEntry(e); err != nil {
+		if err := v.checkAll([]*entry{e}); err != nil {
 			return err
 		}
 		e.verdict.indeterminate(FormatFailure, "the PDF structure is broken, so what the signature covers cannot be checked")

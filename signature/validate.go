@@ -2,6 +2,7 @@ package signature
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,14 @@ type entry struct {
 	dict     pdf.Dict
 	defRev   int // revision index where the dictionary was defined
 
+	// needHash is the digest the CMS or token asks for over the byte
+	// ranges; pending finishes the check once the digests are computed
+	// (all signatures' digests are computed together, see digests.go).
+	needHash crypto.Hash
+	pending  func(digest []byte, inFile bool) error
+	digest   []byte
+	inFile   bool
+
 	br        byteRange
 	brOK      bool
 	signedRev int // revision index the byte range ends at, -1 if none
@@ -86,13 +95,8 @@ func (v *validator) run() (*Report, error) {
 	v.report.Revisions = len(f.Revisions())
 	v.entries = v.findSignatures()
 	v.dss = v.readDSS()
-	for _, e := range v.entries {
-		if err := v.ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := v.checkEntry(e); err != nil {
-			return nil, err
-		}
+	if err := v.checkAll(v.entries); err != nil {
+		return nil, err
 	}
 	if err := v.longTerm(); err != nil {
 		return nil, err

@@ -94,8 +94,14 @@ type File struct {
 	size      int64
 	opts      Options
 	revs      []*Revision
-	scan      *scanResult
 	encrypted bool
+
+	// The full byte scan is expensive on large files (a pass over every
+	// byte); it runs only when the cross-reference data does not hold up
+	// or when a caller asks for every %%EOF marker.
+	scanOnce sync.Once
+	scanRes  *scanResult
+	scanErr  error
 
 	scanIndexOnce sync.Once
 	scanIndex     map[Ref][]int64 // object headers by reference, in file order
@@ -138,15 +144,15 @@ func Open(r io.ReaderAt, size int64, opts *Options) (*File, error) {
 	if !bytes.Contains(head, []byte("%PDF-")) {
 		return nil, fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes", ErrNotPDF)
 	}
-	if f.scan, err = f.scanBytes(); err != nil {
-		return nil, err
-	}
 	if err := f.readChain(); err != nil {
 		var ioErr *ioError
 		if errors.As(err, &ioErr) {
 			return nil, err
 		}
 		f.repaired = true
+		if _, err := f.scan(); err != nil {
+			return nil, err
+		}
 		if err := f.reconstruct(); err != nil {
 			return nil, err
 		}
@@ -156,11 +162,17 @@ func Open(r io.ReaderAt, size int64, opts *Options) (*File, error) {
 		// cross-reference data is missing or cut off. Keep the indexed
 		// revisions and add one reconstructed from those bytes.
 		last := f.revs[len(f.revs)-1].End
-		for _, o := range f.scan.objs {
-			if o.off >= last {
+		if last < f.size {
+			tail, err := f.scanRange(last, f.size)
+			if err != nil {
+				return nil, err
+			}
+			if len(tail.objs) > 0 {
 				f.repaired = true
+				if _, err := f.scan(); err != nil {
+					return nil, err
+				}
 				f.segmentRevision(last, f.size)
-				break
 			}
 		}
 	}
@@ -232,13 +244,14 @@ type section struct {
 }
 
 func (f *File) readChain() error {
-	if len(f.scan.startxref) == 0 {
-		return malformed("no startxref")
+	last, err := f.lastStartxref()
+	if err != nil {
+		return err
 	}
 	// Only the last startxref counts (§7.5.5); if it is wrong, an earlier
 	// one would silently hide the later revisions, so reconstruct instead.
 	start := int64(-1)
-	_ = f.parseAt(f.scan.startxref[len(f.scan.startxref)-1]+9, 64, func(p *parser) error {
+	_ = f.parseAt(last+9, 64, func(p *parser) error {
 		p.final = true
 		p.skipSpace()
 		w := p.word()
@@ -311,11 +324,26 @@ func (f *File) groupSections(secs []*section) {
 	}
 }
 
-// eofAfter returns the End of the first %%EOF marker after off.
+// eofAfter returns the End of the first %%EOF marker after off. It reads
+// forward from off, which in a well-formed file is a short way: the
+// cross-reference section and trailer.
 func (f *File) eofAfter(off int64) int64 {
-	i := sort.Search(len(f.scan.eofStart), func(i int) bool { return f.scan.eofStart[i] > off })
-	if i < len(f.scan.eofStart) {
-		return f.scan.eofEnd[i]
+	if f.scanRes != nil {
+		sc := f.scanRes
+		i := sort.Search(len(sc.eofStart), func(i int) bool { return sc.eofStart[i] > off })
+		if i < len(sc.eofStart) {
+			return sc.eofEnd[i]
+		}
+		return f.size
+	}
+	for lo := off + 1; lo < f.size; lo += scanChunk {
+		res, err := f.scanRange(lo, min(lo+scanChunk, f.size))
+		if err != nil {
+			break
+		}
+		if len(res.eofEnd) > 0 {
+			return res.eofEnd[0]
+		}
 	}
 	return f.size
 }
@@ -538,7 +566,13 @@ func (f *File) Repaired() bool {
 // EOFMarkers returns, in file order, the End-style offset (just past
 // "%%EOF" and one EOL) of every %%EOF marker found by the byte scan,
 // including markers inside stream data.
-func (f *File) EOFMarkers() []int64 { return slices.Clone(f.scan.eofEnd) }
+func (f *File) EOFMarkers() []int64 {
+	sc, err := f.scan()
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(sc.eofEnd)
+}
 
 // Trailer returns revision rev's trailer dictionary, or nil when rev is
 // out of range.
@@ -631,9 +665,13 @@ func (f *File) scanned(ref Ref, rev int) (int64, bool) {
 	if rev >= 0 && rev < len(f.revs) {
 		end = f.revs[rev].End
 	}
+	sc, err := f.scan()
+	if err != nil {
+		return 0, false
+	}
 	f.scanIndexOnce.Do(func() {
 		f.scanIndex = map[Ref][]int64{}
-		for _, o := range f.scan.objs {
+		for _, o := range sc.objs {
 			f.scanIndex[o.ref] = append(f.scanIndex[o.ref], o.off)
 		}
 	})

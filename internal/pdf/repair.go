@@ -12,12 +12,16 @@ import (
 // it, or the dictionary of a cross-reference stream in it, or a synthetic
 // trailer naming a /Type /Catalog object found in it.
 func (f *File) reconstruct() error {
-	if len(f.scan.objs) == 0 {
+	sc, err := f.scan()
+	if err != nil {
+		return err
+	}
+	if len(sc.objs) == 0 {
 		return malformed("no cross-reference data and no objects found")
 	}
 	f.revs = nil
-	bounds := slices.Clone(f.scan.eofEnd)
-	lastObj := f.scan.objs[len(f.scan.objs)-1].off
+	bounds := slices.Clone(sc.eofEnd)
+	lastObj := sc.objs[len(sc.objs)-1].off
 	if len(bounds) == 0 || bounds[len(bounds)-1] <= lastObj {
 		bounds = append(bounds, f.size)
 	}
@@ -44,9 +48,10 @@ func cloneDict(d Dict) Dict {
 // in [start, end), if there are any.
 func (f *File) segmentRevision(start, end int64) {
 	rev := &Revision{Index: len(f.revs), XrefOffset: -1, End: end, Entries: map[int]Entry{}}
+	sc := f.scanRes // segmentRevision runs after scan()
 	var refs []Ref
-	lo, _ := slices.BinarySearchFunc(f.scan.objs, start, func(o scanObj, t int64) int { return cmp.Compare(o.off, t) })
-	for _, o := range f.scan.objs[lo:] {
+	lo, _ := slices.BinarySearchFunc(sc.objs, start, func(o scanObj, t int64) int { return cmp.Compare(o.off, t) })
+	for _, o := range sc.objs[lo:] {
 		if o.off >= end {
 			break
 		}
@@ -56,8 +61,8 @@ func (f *File) segmentRevision(start, end int64) {
 		rev.Entries[o.ref.Num] = Entry{Gen: o.ref.Gen, Offset: o.off}
 	}
 	var trailer Dict
-	ti, _ := slices.BinarySearch(f.scan.trailers, start)
-	for _, t := range f.scan.trailers[ti:] {
+	ti, _ := slices.BinarySearch(sc.trailers, start)
+	for _, t := range sc.trailers[ti:] {
 		if t >= end {
 			break
 		}

@@ -28,10 +28,42 @@ const (
 	scanPad   = 48 // enough for "NNNNNNNNNN GGGGG obj" and "%%EOF\r\n"
 )
 
-func (f *File) scanBytes() (*scanResult, error) {
+// scan returns the result of the full byte scan, running it once.
+func (f *File) scan() (*scanResult, error) {
+	f.scanOnce.Do(func() {
+		f.scanRes, f.scanErr = f.scanRange(0, f.size)
+	})
+	return f.scanRes, f.scanErr
+}
+
+// lastStartxref finds the offset of the last "startxref" keyword: in the
+// last KiB of the file, where ISO 32000-2 §7.5.5 puts it, and only when it
+// is not there, by the full scan.
+func (f *File) lastStartxref() (int64, error) {
+	lo := max(f.size-1024, 0)
+	tail, err := f.scanRange(lo, f.size)
+	if err != nil {
+		return 0, err
+	}
+	if n := len(tail.startxref); n > 0 {
+		return tail.startxref[n-1], nil
+	}
+	sc, err := f.scan()
+	if err != nil {
+		return 0, err
+	}
+	if len(sc.startxref) == 0 {
+		return 0, malformed("no startxref")
+	}
+	return sc.startxref[len(sc.startxref)-1], nil
+}
+
+// scanRange scans the bytes [from, to) for %%EOF markers, startxref and
+// trailer keywords and object headers.
+func (f *File) scanRange(from, to int64) (*scanResult, error) {
 	res := &scanResult{}
 	buf := make([]byte, scanChunk+2*scanPad)
-	for off := int64(0); off < f.size; off += scanChunk {
+	for off := from; off < to; off += scanChunk {
 		lo := max(off-scanPad, 0)
 		hi := min(off+scanChunk+scanPad, f.size)
 		b := buf[:hi-lo]
@@ -40,9 +72,9 @@ func (f *File) scanBytes() (*scanResult, error) {
 		}
 		// Only matches starting in [off, off+scanChunk) belong to this
 		// chunk; the padding gives context on both sides.
-		from := int(off - lo)
-		to := min(from+scanChunk, len(b))
-		res.find(b, lo, from, to, f.opts.MaxObjects)
+		start := int(off - lo)
+		end := min(start+scanChunk, len(b), int(to-lo))
+		res.find(b, lo, start, end, f.opts.MaxObjects)
 	}
 	return res, nil
 }

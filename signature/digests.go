@@ -1,0 +1,120 @@
+package signature
+
+import (
+	"crypto"
+	"encoding"
+	"hash"
+	"io"
+	"sort"
+)
+
+// checkAll checks each entry, then computes every digest the entries need
+// and finishes their checks.
+func (v *validator) checkAll(entries []*entry) error {
+	for _, e := range entries {
+		if err := v.ctx.Err(); err != nil {
+			return err
+		}
+		if err := v.checkEntry(e); err != nil {
+			return err
+		}
+	}
+	if err := v.computeDigests(entries); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.pending == nil {
+			continue
+		}
+		if err := e.pending(e.digest, e.inFile); err != nil {
+			return err
+		}
+		e.pending = nil
+	}
+	return nil
+}
+
+// computeDigests hashes the byte ranges of every entry in one pass per
+// digest algorithm. Each signature's ranges begin with [0, gap): the
+// signatures of a file share the bytes up to the first gap, those of the
+// later ones up to theirs, and so on. So one hash state runs from the start
+// of the file, and at each signature's gap a copy of it is taken to finish
+// that signature's second range. A file with n signatures is read about
+// once instead of n times.
+func (v *validator) computeDigests(entries []*entry) error {
+	groups := map[crypto.Hash][]*entry{}
+	for _, e := range entries {
+		if e.pending == nil {
+			continue
+		}
+		br := e.rep.ByteRange
+		if !e.needHash.Available() || !rangesInFile(br, v.size) {
+			continue // digest nil, inFile false
+		}
+		if br[0] != 0 || len(br) < 2 {
+			// An unusual layout: hash it alone.
+			h := e.needHash.New()
+			ok, err := hashRanges(v.r, v.size, br, h, v.buf)
+			if err != nil {
+				return err
+			}
+			e.digest, e.inFile = h.Sum(nil), ok
+			continue
+		}
+		groups[e.needHash] = append(groups[e.needHash], e)
+	}
+	for h, es := range groups {
+		sort.SliceStable(es, func(i, j int) bool { return es[i].rep.ByteRange[1] < es[j].rep.ByteRange[1] })
+		run := h.New()
+		var pos int64
+		for _, e := range es {
+			if err := v.ctx.Err(); err != nil {
+				return err
+			}
+			br := e.rep.ByteRange
+			if _, err := io.CopyBuffer(run, io.NewSectionReader(v.r, pos, br[1]-pos), v.buf); err != nil {
+				return err
+			}
+			pos = br[1]
+			fork, err := cloneHash(h, run)
+			if err != nil {
+				return err
+			}
+			ok, err := hashRanges(v.r, v.size, br[2:], fork, v.buf)
+			if err != nil {
+				return err
+			}
+			e.digest, e.inFile = fork.Sum(nil), ok
+		}
+	}
+	return nil
+}
+
+// rangesInFile reports whether ranges (offset, length pairs) lie within
+// [0, size).
+func rangesInFile(ranges []int64, size int64) bool {
+	if len(ranges) == 0 || len(ranges)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(ranges); i += 2 {
+		off, n := ranges[i], ranges[i+1]
+		if off < 0 || n < 0 || off > size || n > size-off {
+			return false
+		}
+	}
+	return true
+}
+
+// cloneHash copies the state of h (of algorithm alg): the standard
+// library's digests marshal their state for exactly this.
+func cloneHash(alg crypto.Hash, h hash.Hash) (hash.Hash, error) {
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	c := alg.New()
+	if err := c.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
