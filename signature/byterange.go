@@ -88,6 +88,16 @@ func gapIsContents(r io.ReaderAt, br byteRange, contents []byte) (bool, string) 
 		return false, "the gap excluded by /ByteRange is not exactly the /Contents hex string"
 	}
 	body := gap[1 : len(gap)-1]
+	if len(body) == 2*len(contents) {
+		// The usual layout: nothing but the hex digits of /Contents.
+		dec := make([]byte, len(contents))
+		if _, err := hex.Decode(dec, body); err == nil {
+			if !bytes.Equal(dec, contents) {
+				return false, "the gap excluded by /ByteRange is not this signature's /Contents"
+			}
+			return true, ""
+		}
+	}
 	clean := make([]byte, 0, len(body))
 	for _, c := range body {
 		switch {

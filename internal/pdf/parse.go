@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"strconv"
 )
@@ -330,6 +331,19 @@ func (p *parser) literal() (Object, error) {
 }
 
 func (p *parser) hex() (Object, error) {
+	// Signature /Contents are long hex strings: find the end first, then
+	// decode in one go when the string is plain hex digits (the common
+	// case), else digit by digit.
+	if end := bytes.IndexByte(p.b[p.pos:], '>'); end >= 0 {
+		seg := p.b[p.pos : p.pos+end]
+		if len(seg)%2 == 0 {
+			out := make([]byte, len(seg)/2)
+			if _, err := hex.Decode(out, seg); err == nil {
+				p.pos += end + 1
+				return String(out), nil
+			}
+		}
+	}
 	out := []byte{}
 	hi := -1
 	for p.pos < len(p.b) {
