@@ -38,6 +38,37 @@ func (v *validator) findSignatures() []*entry {
 			v.walkField(fo, i, "", "", 0, &budget, seen, &out)
 		}
 	}
+	// Signature widgets on pages that the form does not list (some
+	// signers, poppler's pdfsig among them, forget /Fields): still
+	// signatures, and viewers show them.
+	for i := len(revs) - 1; i >= 0; i-- {
+		cat, err := v.f.Catalog(i)
+		if err != nil || cat == nil {
+			continue
+		}
+		budget := maxFields
+		v.walkPages(cat["Pages"], i, 0, &budget, func(annot pdf.Object) {
+			d, _ := v.resolveDict(annot, i)
+			if d == nil || d.Name("Subtype") != "Widget" {
+				return
+			}
+			// The value may sit on the widget (merged field) or on a
+			// parent field.
+			obj := annot
+			for depth := 0; d != nil && d["V"] == nil && d["Parent"] != nil && depth < maxFieldDepth; depth++ {
+				obj = d["Parent"]
+				d, _ = v.resolveDict(obj, i)
+			}
+			if d == nil || d["V"] == nil {
+				return
+			}
+			name, ft := v.inherited(d, i)
+			if ft != "Sig" {
+				return
+			}
+			v.walkField(obj, i, name, ft, maxFieldDepth, &budget, seen, &out)
+		})
+	}
 	// Revision-ordered, oldest first; ties keep discovery order.
 	for _, e := range out {
 		if ent, rev, ok := v.f.EntryFor(e.ref, len(revs)-1); ok && !e.direct {
@@ -59,7 +90,9 @@ func (v *validator) walkField(o pdf.Object, rev int, parentName string, inherite
 		return
 	}
 	name := parentName
-	if t, ok := d["T"].(pdf.String); ok {
+	if depth == maxFieldDepth {
+		// A widget found on a page: parentName is its full name already.
+	} else if t, ok := d["T"].(pdf.String); ok {
 		if name != "" {
 			name += "."
 		}
@@ -69,7 +102,7 @@ func (v *validator) walkField(o pdf.Object, rev int, parentName string, inherite
 	if n := d.Name("FT"); n != "" {
 		ft = n
 	}
-	if kids, _ := v.f.Resolve(d["Kids"], rev); kids != nil {
+	if kids, _ := v.f.Resolve(d["Kids"], rev); kids != nil && depth < maxFieldDepth {
 		if arr, ok := kids.(pdf.Array); ok && len(arr) > 0 {
 			for _, k := range arr {
 				v.walkField(k, rev, name, ft, depth+1, budget, seen, out)
@@ -156,4 +189,49 @@ func decodeText(s pdf.String) string {
 		rs[i] = rune(c)
 	}
 	return string(rs)
+}
+
+// walkPages calls fn for every annotation of every page in the page tree.
+func (v *validator) walkPages(o pdf.Object, rev, depth int, budget *int, fn func(pdf.Object)) {
+	if depth > maxFieldDepth || *budget <= 0 {
+		return
+	}
+	*budget--
+	d, _ := v.resolveDict(o, rev)
+	if d == nil {
+		return
+	}
+	if kids, _ := v.f.Resolve(d["Kids"], rev); kids != nil {
+		if arr, ok := kids.(pdf.Array); ok {
+			for _, k := range arr {
+				v.walkPages(k, rev, depth+1, budget, fn)
+			}
+		}
+	}
+	annots, _ := v.f.Resolve(d["Annots"], rev)
+	arr, _ := annots.(pdf.Array)
+	for _, a := range arr {
+		if *budget <= 0 {
+			return
+		}
+		*budget--
+		fn(a)
+	}
+}
+
+// inherited returns the fully qualified field name of a widget or field and
+// its field type, following /Parent (ISO 32000-2 §12.7.4.2).
+func (v *validator) inherited(d pdf.Dict, rev int) (string, pdf.Name) {
+	var parts []string
+	var ft pdf.Name
+	for depth := 0; d != nil && depth < maxFieldDepth; depth++ {
+		if t, ok := d["T"].(pdf.String); ok {
+			parts = append([]string{decodeText(t)}, parts...)
+		}
+		if ft == "" {
+			ft = d.Name("FT")
+		}
+		d, _ = v.resolveDict(d["Parent"], rev)
+	}
+	return strings.Join(parts, "."), ft
 }

@@ -1,6 +1,7 @@
 package signature_test
 
 import (
+	"crypto/x509"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/signature"
 )
 
 // TestSignInteropWithPdfsig alternates signatures by poppler (pdfsig
@@ -57,6 +59,24 @@ func TestSignInteropWithPdfsig(t *testing.T) {
 				t.Fatalf("%d valid signatures, want %d:\n%s", n, len(tt.steps), out)
 			}
 			qpdfCheck(t, doc)
+
+			// Our validator agrees: every signature TOTAL_PASSED, each
+			// earlier one sees the later ones as allowed changes. pdfsig
+			// signs with the wall clock, so validate now (the test
+			// certificates are valid from 2025 to 2028).
+			rep := validateBytes(t, doc, &signature.ValidateOptions{TrustAnchors: []*x509.Certificate{p.Root.Cert}, Revocation: signature.RevocationOff})
+			if !rep.Passed || len(rep.Signatures) != len(tt.steps) {
+				t.Fatalf("want %d passing signatures:\n%s", len(tt.steps), dumpReport(rep))
+			}
+			for i, sig := range rep.Signatures {
+				want := signature.ModificationAllowed
+				if i == len(rep.Signatures)-1 {
+					want = signature.ModificationNone
+				}
+				if sig.Modification != want {
+					t.Fatalf("signature %d: modification %s, want %s:\n%s", i+1, sig.Modification, want, dumpReport(rep))
+				}
+			}
 		})
 	}
 }
