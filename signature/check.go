@@ -453,20 +453,26 @@ func (v *validator) checkDocTimestamp(e *entry) error {
 			vd.fail(HashFailure, "the timestamp's message imprint does not match the signed bytes: the document was changed")
 			return nil
 		}
-		if _, err := timestamp.Verify(trimCMS(e.contents), digest, &timestamp.VerifyOptions{
+		vt, err := timestamp.Verify(trimCMS(e.contents), digest, &timestamp.VerifyOptions{
 			Roots:         v.roots(),
 			Intermediates: v.intermediates(tok.Certificates),
-		}); err != nil {
-			if errors.Is(err, timestamp.ErrUntrusted) {
-				// Trust is decided with the long-term rules below; the
-				// cryptography held.
-				e.rep.CryptoIntact = true
-			} else {
-				vd.fail(SigCryptoFailure, "the timestamp token does not verify: "+err.Error())
-				return nil
-			}
+			ExtraCerts:    v.extraCerts(),
+		})
+		switch {
+		case err == nil || errors.Is(err, timestamp.ErrUntrusted) && vt != nil:
+			// Trust is decided with the long-term rules; the cryptography
+			// held.
+			tok = vt
+		case errors.Is(err, timestamp.ErrNoCertificate):
+			vd.indeterminate(NoSigningCertificateFound, "the document timestamp does not carry its TSA certificate, and neither the DSS nor the given certificates hold it")
+			return nil
+		default:
+			vd.fail(SigCryptoFailure, "the timestamp token does not verify: "+err.Error())
+			return nil
 		}
 		e.rep.CryptoIntact = true
+		e.signed.cert = tok.Signer
+		e.rep.Signer = describeCertificate(tok.Signer)
 		e.poe = append(e.poe, &poeToken{time: tok.Time, tsa: tok.Signer, certs: tok.Certificates, name: tok.TSAName})
 		return nil
 	}

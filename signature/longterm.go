@@ -164,14 +164,16 @@ func (v *validator) signatureTimestamps(e *entry) {
 		}
 		h := tok.Hash.New()
 		h.Write(si.Signature)
-		_, err = timestamp.Verify(raw, h.Sum(nil), &timestamp.VerifyOptions{
+		vt, err := timestamp.Verify(raw, h.Sum(nil), &timestamp.VerifyOptions{
 			Roots:         v.roots(),
 			Intermediates: v.intermediates(tok.Certificates),
+			ExtraCerts:    v.extraCerts(),
 		})
-		if err != nil && !errors.Is(err, timestamp.ErrUntrusted) {
+		if err != nil && !(errors.Is(err, timestamp.ErrUntrusted) && vt != nil) {
 			e.verdict.note("a signature timestamp does not verify over the signature value: " + err.Error())
 			continue
 		}
+		tok = vt
 		p := &poeToken{time: tok.Time, tsa: tok.Signer, certs: tok.Certificates, name: tok.TSAName}
 		if _, why := v.trustTSA(p, times); why != "" {
 			e.verdict.note("signature timestamp not trusted: " + why)

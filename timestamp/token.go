@@ -250,7 +250,8 @@ type VerifyOptions struct {
 //     timeStamping usage allowed along the chain (ErrUntrusted).
 //
 // opts may be nil (system roots). On success the token is returned with
-// Signer set; on failure the error wraps one of the sentinels above (or
+// Signer set, and so it is with an error wrapping ErrUntrusted (everything
+// but the chain held); on failure the error wraps one of the sentinels above (or
 // ErrMalformed/ErrUnsupported/ErrNoCertificate).
 func Verify(token []byte, digest []byte, opts *VerifyOptions) (*Token, error) {
 	if opts == nil {
@@ -298,7 +299,9 @@ func Verify(token []byte, digest []byte, opts *VerifyOptions) (*Token, error) {
 		CurrentTime:   t.Time,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 	}); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUntrusted, err)
+		// The token itself is genuine: return it so that a caller with
+		// its own rules of trust (long-term validation) can go on.
+		return t, fmt.Errorf("%w: %v", ErrUntrusted, err)
 	}
 	return t, nil
 }
