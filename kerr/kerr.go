@@ -106,13 +106,12 @@ func (e *Error) Is(target error) bool {
 // as by fmt.Sprintf. Use %w in format to keep a cause reachable.
 func E(k Kind, op, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
-	e := &Error{Kind: k, Op: op, Msg: err.Error()}
-	if u := errors.Unwrap(err); u != nil {
-		// Keep the cause reachable without repeating its text.
-		e.Msg = strings.TrimSuffix(strings.TrimSuffix(e.Msg, u.Error()), ": ")
-		e.Err = u
+	if errors.Unwrap(err) == nil {
+		return &Error{Kind: k, Op: op, Msg: err.Error()}
 	}
-	return e
+	// Keep the cause reachable through fmt's wrapper, whose text already
+	// includes it.
+	return &Error{Kind: k, Op: op, Err: err}
 }
 
 // Wrap adds the operation name op to err, keeping its kind. It returns nil

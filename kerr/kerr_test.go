@@ -68,3 +68,13 @@ func ExampleE() {
 	// casework.Get: sqlite.GetCase: not found: case "c1" does not exist
 	// true
 }
+
+func TestEWithCauseTextOnce(t *testing.T) {
+	err := kerr.E(kerr.Unauthenticated, "account.Login", "%w until %s", io.ErrUnexpectedEOF, "10:00")
+	if got, want := err.Error(), "account.Login: unauthenticated: unexpected EOF until 10:00"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, kerr.Unauthenticated) {
+		t.Error("cause or kind lost")
+	}
+}

@@ -1,0 +1,279 @@
+package casework
+
+import (
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keiyaku/keiyaku/kerr"
+)
+
+// Limits on case data and documents.
+const (
+	// MaxDocumentSize is the largest contract PDF accepted, in bytes,
+	// including every signature added later (returns grow the file).
+	MaxDocumentSize = 20 << 20 // 20 MiB
+	// MaxSupplements is how many supplementary files a case may carry.
+	MaxSupplements = 5
+	// MaxSupplementSize is the largest supplementary file, in bytes.
+	MaxSupplementSize = 10 << 20 // 10 MiB
+	// MinMultiParties and MaxMultiParties bound the counterparties of a
+	// FormMultiParty case (the registrant not counted); every other form
+	// has exactly one counterparty.
+	MinMultiParties = 2
+	MaxMultiParties = 9
+	// Text limits, in characters.
+	MaxNameLen        = 200 // case name, company names, file names
+	MaxOrderNumberLen = 100
+	MaxReasonLen      = 2000 // send-back reason
+	// MaxAmount bounds Money.Amount (in minor units) so sums of many
+	// cases cannot overflow int64.
+	MaxAmount = 1 << 50
+)
+
+// Category says whether a case is a new contract or relates to a completed
+// one.
+type Category uint8
+
+// The categories.
+const (
+	CategoryNew          Category = iota + 1 // 新規
+	CategoryChange                           // 変更: changes a completed contract
+	CategoryAddition                         // 追加: adds to a completed contract
+	CategoryCancellation                     // 解約: cancels a completed contract
+)
+
+var categoryNames = [...]string{
+	CategoryNew:          "new",
+	CategoryChange:       "change",
+	CategoryAddition:     "addition",
+	CategoryCancellation: "cancellation",
+}
+
+// Categories returns every category.
+func Categories() []Category {
+	return []Category{CategoryNew, CategoryChange, CategoryAddition, CategoryCancellation}
+}
+
+// String returns the category's stable name, e.g. "change"; "" if unknown.
+func (c Category) String() string {
+	if c >= CategoryNew && int(c) < len(categoryNames) {
+		return categoryNames[c]
+	}
+	return ""
+}
+
+// Related reports whether a case of category c names an original case.
+func (c Category) Related() bool {
+	return c == CategoryChange || c == CategoryAddition || c == CategoryCancellation
+}
+
+// ParseCategory returns the Category named s, or an error of kind kerr.Invalid.
+func ParseCategory(s string) (Category, error) {
+	for _, c := range Categories() {
+		if c.String() == s {
+			return c, nil
+		}
+	}
+	return 0, kerr.E(kerr.Invalid, "casework.ParseCategory", "unknown category %q: use new, change, addition or cancellation", s)
+}
+
+// Money is an amount in the minor unit of an ISO 4217 currency (yen have
+// none: {100000, "JPY"} is ¥100,000; {1999, "USD"} is $19.99). Integers,
+// so that no amount is ever rounded.
+type Money struct {
+	Amount   int64
+	Currency string // three upper-case letters, e.g. "JPY"
+}
+
+// Party is a counterparty of a case.
+type Party struct {
+	CompanyID   string
+	CompanyName string // shown in lists and searched; required
+	UserID      string // the person the case is sent to; required
+	// DoneAt is when the party returned (or acknowledged) the case; zero
+	// until then.
+	DoneAt time.Time
+}
+
+// File is a stored document: its name and type as uploaded, and the
+// SHA-256 key and size of its bytes.
+type File struct {
+	Name        string
+	ContentType string
+	Key         string
+	Size        int64
+}
+
+// IsZero reports whether f names no document.
+func (f File) IsZero() bool { return f.Key == "" }
+
+// Upload is a document as it comes in. Body is read once, streaming, up to
+// the size limit for its kind.
+type Upload struct {
+	Name        string // file name, 1 to MaxNameLen characters; required
+	ContentType string // e.g. "application/pdf"; may be empty
+	Body        io.Reader
+}
+
+// Case is a contract case as casework sees it.
+type Case struct {
+	ID       string
+	Version  int64 // for optimistic concurrency; see storage.CaseCommit
+	Form     Form
+	State    State
+	Category Category
+	// OriginalID names the completed case a change, addition or
+	// cancellation relates to; empty for CategoryNew. The other direction
+	// is Service.Related.
+	OriginalID          string
+	Name                string
+	OrderNumber         string
+	Amount              Money
+	TransactionDate     time.Time // a date: 00:00 UTC
+	RegistrantCompanyID string
+	RegistrantUserID    string
+	// Parties are the counterparties in signing order; Turn indexes the
+	// one on turn.
+	Parties []Party
+	Turn    int
+	// Document is the contract PDF as it stands, with every signature so
+	// far. Acceptance is the counterparty's acceptance PDF
+	// (FormOrderAcceptance only).
+	Document    File
+	Acceptance  File
+	Supplements []File
+	// Sealed holds the sealed PDF(s) and the RFC 3161 tokens of the
+	// supplementary files, once completed.
+	Sealed      []File
+	Reason      string // the latest send-back reason
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt time.Time
+}
+
+// NewCase is what Register needs to create a case.
+type NewCase struct {
+	Form     Form
+	Category Category // zero means CategoryNew
+	// OriginalID is required for a related category: a completed case the
+	// principal's company is part of.
+	OriginalID      string
+	Name            string // required
+	OrderNumber     string
+	Amount          Money
+	TransactionDate time.Time // required; truncated to the UTC date
+	// Parties are the counterparties in signing order: exactly one, or
+	// MinMultiParties to MaxMultiParties for FormMultiParty. No company may
+	// appear twice, and the registrant's own company not at all.
+	Parties []Party
+	// Document is the contract PDF, signed by the registrant (unsigned is
+	// allowed only for FormSendOnly). Required.
+	Document Upload
+	// Supplements are up to MaxSupplements supplementary files of any type.
+	Supplements []Upload
+}
+
+func checkText(op, field, v string, required bool, max int) error {
+	if v == "" {
+		if required {
+			return kerr.E(kerr.Invalid, op, "%s is required", field)
+		}
+		return nil
+	}
+	if !utf8.ValidString(v) {
+		return kerr.E(kerr.Invalid, op, "%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return kerr.E(kerr.Invalid, op, "%s is %d characters long; at most %d are allowed", field, n, max)
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return kerr.E(kerr.Invalid, op, "%s may not contain control characters", field)
+	}
+	return nil
+}
+
+func checkMoney(op string, m Money) error {
+	if len(m.Currency) != 3 || strings.ContainsFunc(m.Currency, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+		return kerr.E(kerr.Invalid, op, "currency %q must be an ISO 4217 code of three upper-case letters, e.g. JPY", m.Currency)
+	}
+	if m.Amount < 0 || m.Amount > MaxAmount {
+		return kerr.E(kerr.Invalid, op, "amount %d must be between 0 and %d minor units", m.Amount, int64(MaxAmount))
+	}
+	return nil
+}
+
+// validate checks nc for registration by a principal of company regCo. It
+// reads no document bodies.
+func (nc *NewCase) validate(op, regCo string) error {
+	if !nc.Form.Valid() {
+		return kerr.E(kerr.Invalid, op, "unknown form %d", nc.Form)
+	}
+	if nc.Category == 0 {
+		nc.Category = CategoryNew
+	}
+	if nc.Category.String() == "" {
+		return kerr.E(kerr.Invalid, op, "unknown category %d", nc.Category)
+	}
+	if nc.Category.Related() != (nc.OriginalID != "") {
+		if nc.OriginalID == "" {
+			return kerr.E(kerr.Invalid, op, "a %s case must name the completed case it relates to (OriginalID)", nc.Category)
+		}
+		return kerr.E(kerr.Invalid, op, "a new case may not name an original case; use category change, addition or cancellation")
+	}
+	if err := checkText(op, "case name", nc.Name, true, MaxNameLen); err != nil {
+		return err
+	}
+	if err := checkText(op, "order number", nc.OrderNumber, false, MaxOrderNumberLen); err != nil {
+		return err
+	}
+	if err := checkMoney(op, nc.Amount); err != nil {
+		return err
+	}
+	if nc.TransactionDate.IsZero() {
+		return kerr.E(kerr.Invalid, op, "the transaction date is required")
+	}
+	n := len(nc.Parties)
+	switch {
+	case nc.Form == FormMultiParty && (n < MinMultiParties || n > MaxMultiParties):
+		return kerr.E(kerr.Invalid, op, "a multi-party contract needs %d to %d counterparties, not %d", MinMultiParties, MaxMultiParties, n)
+	case nc.Form != FormMultiParty && n != 1:
+		return kerr.E(kerr.Invalid, op, "a %s case has exactly one counterparty, not %d; use the multi-party form for more", nc.Form, n)
+	}
+	seen := map[string]bool{regCo: true}
+	for i, p := range nc.Parties {
+		if p.CompanyID == "" || p.UserID == "" {
+			return kerr.E(kerr.Invalid, op, "counterparty %d needs a company and a user", i+1)
+		}
+		if err := checkText(op, "counterparty company name", p.CompanyName, true, MaxNameLen); err != nil {
+			return err
+		}
+		if seen[p.CompanyID] {
+			return kerr.E(kerr.Invalid, op, "company %q appears twice among the parties (the registrant's own company counts)", p.CompanyID)
+		}
+		seen[p.CompanyID] = true
+	}
+	if err := checkUpload(op, "contract document", &nc.Document); err != nil {
+		return err
+	}
+	if len(nc.Supplements) > MaxSupplements {
+		return kerr.E(kerr.Invalid, op, "%d supplementary files given; at most %d are allowed", len(nc.Supplements), MaxSupplements)
+	}
+	for i := range nc.Supplements {
+		if err := checkUpload(op, "supplementary file", &nc.Supplements[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkUpload(op, what string, u *Upload) error {
+	if u.Body == nil {
+		return kerr.E(kerr.Invalid, op, "the %s has no body", what)
+	}
+	if err := checkText(op, what+" name", u.Name, true, MaxNameLen); err != nil {
+		return err
+	}
+	return nil
+}

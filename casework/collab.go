@@ -1,0 +1,65 @@
+package casework
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Validator checks an uploaded PDF's signatures. The facade wires in the
+// signature package; casework needs only the verdict below.
+type Validator interface {
+	// Validate checks the PDF of size bytes read from r at time opts.At
+	// (zero: now, per the validator's clock). It returns an error only
+	// when it could not run (I/O, cancelled ctx); a file it cannot parse
+	// is a Verdict with Passed false and a reason.
+	Validate(ctx context.Context, r io.ReaderAt, size int64, opts *ValidateOptions) (*Verdict, error)
+}
+
+// ValidateOptions are per-call settings for Validator.Validate. nil means
+// the zero value.
+type ValidateOptions struct {
+	// At is the validation time; zero means now.
+	At time.Time
+	// PriorSize, when positive, is the size of the revision this file is
+	// claimed to extend (the bytes that were sent): the validator then
+	// reports in Verdict.OnlyAllowedChanges whether everything after the
+	// first PriorSize bytes is incremental updates that add signatures,
+	// the DSS and document timestamps and nothing else (ISO 32000-2
+	// §12.8.2.2 modification detection; ETSI EN 319 142-1 §5.4 for DSS).
+	// That the first PriorSize bytes are unchanged is checked by casework.
+	PriorSize int64
+}
+
+// Verdict is what a Validator found.
+type Verdict struct {
+	// Passed is true when the file is a PDF the validator could read and
+	// every signature in it is valid (ETSI EN 319 102-1 TOTAL-PASSED). A
+	// file without signatures passes.
+	Passed bool
+	// Signatures is the number of signatures (not counting document
+	// timestamps) in the file.
+	Signatures int
+	// OnlyAllowedChanges answers ValidateOptions.PriorSize; false when
+	// PriorSize was 0.
+	OnlyAllowedChanges bool
+	// AddedSignatures counts the signatures in the updates after
+	// ValidateOptions.PriorSize; 0 when PriorSize was 0.
+	AddedSignatures int
+	// Reasons say, for a user, what is wrong when Passed is false or
+	// OnlyAllowedChanges is unexpectedly false.
+	Reasons []string
+}
+
+// Sealer makes a completed case provable for the long term. The facade
+// wires in the archive package (PAdES B-LTA and RFC 3161, with the local
+// TSA by default).
+type Sealer interface {
+	// SealPDF writes to w the sealed form of the PDF of size bytes read
+	// from r: the same bytes followed by incremental updates adding the
+	// DSS and a document timestamp (PAdES B-LTA, ETSI EN 319 142-1 §6).
+	SealPDF(ctx context.Context, r io.ReaderAt, size int64, w io.Writer) error
+	// StampFile returns a DER-encoded RFC 3161 TimeStampToken (RFC 3161
+	// §2.4.2) over the SHA-256 of the bytes read from r.
+	StampFile(ctx context.Context, r io.Reader) ([]byte, error)
+}

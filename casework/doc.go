@@ -1,0 +1,21 @@
+// Package casework is the contract case: the five contract forms, case data
+// and documents, the lifecycle state machine, related cases, search and CSV
+// export, and Service, which carries cases through their lifecycle on a
+// storage.Store.
+//
+// The lifecycle is a pure transition table (Next) over const states and
+// events. Service applies it with a version check: each action is one
+// storage transaction writing the case's new row, a hash-chained audit entry
+// and the outbox events that notify the people concerned. Of two
+// concurrent conflicting actions exactly one wins; the other gets an error
+// of kind kerr.Conflict.
+//
+// Service reaches PDF validation, sealing and notification delivery only
+// through the small interfaces declared here (Validator, Sealer) and the
+// outbox; the facade wires in the real implementations.
+//
+// Every call acts as an account.Principal. A user sees and acts on its own
+// cases; a company administrator on every case of its company; nobody on
+// another company's case unless that company is a party to it. A case the
+// principal may not see does not exist for it (kerr.NotFound).
+package casework

@@ -1,0 +1,755 @@
+package casework
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/keiyaku/keiyaku/account"
+	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
+)
+
+// Outbox event types, as notify names them.
+const (
+	NoticeReceiptRequested = "receipt_requested"
+	NoticeReturned         = "returned"
+	NoticeSentBack         = "sent_back"
+	NoticeCompleted        = "completed"
+	NoticeDeleted          = "deleted"
+	NoticeAcknowledged     = "acknowledged"
+)
+
+// DefaultLanguage is the language of notices to a user whose profile names
+// none.
+const DefaultLanguage = "ja"
+
+// Config configures New.
+type Config struct {
+	// Store persists cases, audit entries and outbox events. Required.
+	Store storage.Store
+	// Blobs stores document bytes. Required.
+	Blobs *storage.Blobs
+	// Validator checks every uploaded PDF. Required.
+	Validator Validator
+	// Sealer seals a case on completion. Required.
+	Sealer Sealer
+	// Clock returns the current time. nil means time.Now.
+	Clock func() time.Time
+	// Logger receives a line per action. nil means no logging.
+	Logger *slog.Logger
+	// NewID returns a new unique ID for cases and outbox events (at most
+	// 128 characters from A-Z a-z 0-9 . - _). nil means 128 random bits
+	// in hex.
+	NewID func() string
+}
+
+// Service carries cases through their lifecycle. It is safe for concurrent
+// use.
+type Service struct {
+	store  storage.Store
+	blobs  *storage.Blobs
+	val    Validator
+	sealer Sealer
+	clock  func() time.Time
+	log    *slog.Logger
+	newID  func() string
+}
+
+// New returns a Service, or an error of kind kerr.Invalid naming a missing
+// collaborator.
+func New(cfg Config) (*Service, error) {
+	const op = "casework.New"
+	switch {
+	case cfg.Store == nil:
+		return nil, kerr.E(kerr.Invalid, op, "Config.Store is required")
+	case cfg.Blobs == nil:
+		return nil, kerr.E(kerr.Invalid, op, "Config.Blobs is required")
+	case cfg.Validator == nil:
+		return nil, kerr.E(kerr.Invalid, op, "Config.Validator is required")
+	case cfg.Sealer == nil:
+		return nil, kerr.E(kerr.Invalid, op, "Config.Sealer is required")
+	}
+	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.newID == nil {
+		s.newID = randomID
+	}
+	return s, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Service) now() time.Time { return s.clock().UTC() }
+
+// roleOf returns p's role in c, and whether p may see c at all.
+func roleOf(p account.Principal, c *Case) (Role, bool) {
+	if p.CompanyID == c.RegistrantCompanyID && (p.Admin || p.UserID == c.RegistrantUserID) {
+		return RoleRegistrant, true
+	}
+	visible := false
+	for i, party := range c.Parties {
+		if party.CompanyID == p.CompanyID && (p.Admin || p.UserID == party.UserID) {
+			if i == c.Turn {
+				return RoleParty, true
+			}
+			visible = true
+		}
+	}
+	return RoleNone, visible
+}
+
+// load reads a case visible to p; a case p may not see is kerr.NotFound.
+func (s *Service) load(ctx context.Context, op string, p account.Principal, id string) (*Case, Role, error) {
+	if !p.Valid() {
+		return nil, RoleNone, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	}
+	rec, err := s.store.GetCase(ctx, id)
+	if err != nil {
+		return nil, RoleNone, kerr.Wrap(op, err)
+	}
+	c, err := fromRecord(rec)
+	if err != nil {
+		return nil, RoleNone, kerr.Wrap(op, err)
+	}
+	role, ok := roleOf(p, c)
+	if !ok {
+		return nil, RoleNone, kerr.E(kerr.NotFound, op, "case %q does not exist", id)
+	}
+	return c, role, nil
+}
+
+func turnOf(c *Case) Turn {
+	if c.Form == FormMultiParty && c.Turn < len(c.Parties)-1 {
+		return TurnMore
+	}
+	return TurnLast
+}
+
+// Get returns the case with id if p may see it, else kerr.NotFound.
+func (s *Service) Get(ctx context.Context, p account.Principal, id string) (*Case, error) {
+	c, _, err := s.load(ctx, "casework.Get", p, id)
+	return c, err
+}
+
+// RoleOf returns the role p plays in c right now (RoleNone if p only sees
+// it, or does not).
+func RoleOf(p account.Principal, c *Case) Role {
+	r, _ := roleOf(p, c)
+	return r
+}
+
+// notices builds one outbox event per recipient, in the recipient's
+// language, carrying the names and address the notice shows. A recipient
+// or company that cannot be read leaves those fields empty rather than
+// failing the action: the delivery worker reports a missing address.
+func (s *Service) notices(ctx context.Context, typ string, c *Case, p account.Principal, reason string, recipients ...string) []storage.Event {
+	companies := map[string]string{}
+	companyName := func(id string) string {
+		if name, ok := companies[id]; ok {
+			return name
+		}
+		name := ""
+		if co, err := s.store.GetCompany(ctx, id); err == nil {
+			name = co.Name
+		}
+		companies[id] = name
+		return name
+	}
+	from := ""
+	if u, err := s.store.GetUser(ctx, p.UserID); err == nil {
+		from = u.Profile.Name
+	}
+	var out []storage.Event
+	seen := map[string]bool{}
+	for _, uid := range recipients {
+		if uid == "" || seen[uid] {
+			continue
+		}
+		seen[uid] = true
+		ev := storage.Event{
+			ID: s.newID(), Type: typ, CaseID: c.ID, Recipients: []string{uid}, Language: DefaultLanguage,
+			ActorUserID: p.UserID, Reason: reason, CreatedAt: c.UpdatedAt,
+			CaseName: c.Name, OrderNumber: c.OrderNumber, FromCompany: companyName(p.CompanyID), FromUser: from,
+		}
+		if u, err := s.store.GetUser(ctx, uid); err == nil {
+			if u.Profile.Language != "" {
+				ev.Language = u.Profile.Language
+			}
+			ev.RecipientName, ev.RecipientEmail = u.Profile.Name, u.Profile.Email
+			ev.RecipientCompany = companyName(u.CompanyID)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func auditEntry(p account.Principal, at time.Time, ev Event, c *Case, detail string) storage.AuditEntry {
+	return storage.AuditEntry{
+		Time: at, ActorUserID: p.UserID, ActorCompanyID: p.CompanyID, RemoteAddr: p.RemoteAddr,
+		Action: "case." + ev.String(), CaseID: c.ID, Detail: detail,
+	}
+}
+
+// commit writes c (read at c.Version) with one audit entry and the events.
+func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev Event, from State, c *Case, detail string, events []storage.Event) error {
+	d := fmt.Sprintf("%s -> %s", from, c.State)
+	if detail != "" {
+		d += "; " + detail
+	}
+	rec := toRecord(c)
+	cc := &storage.CaseCommit{Case: rec, Audit: []storage.AuditEntry{auditEntry(p, c.UpdatedAt, ev, c, d)}, Events: events}
+	if err := s.store.CommitCase(ctx, cc); err != nil {
+		return kerr.Wrap(op, err)
+	}
+	c.Version = rec.Version
+	s.log.InfoContext(ctx, "case "+ev.String(), "case", c.ID, "user", p.UserID, "state", c.State.String())
+	return nil
+}
+
+// putDocument stores a PDF upload and validates it. prior, when not zero,
+// is the document it must extend.
+func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool) (File, error) {
+	key, size, err := s.blobs.Put(ctx, up.Body, MaxDocumentSize)
+	if err != nil {
+		return File{}, kerr.Wrap(op, err)
+	}
+	f := File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size}
+	if !prior.IsZero() {
+		if err := s.checkPrefix(ctx, op, prior, f); err != nil {
+			return File{}, err
+		}
+	}
+	ra, err := s.blobs.ReaderAt(ctx, key, size)
+	if err != nil {
+		return File{}, kerr.Wrap(op, err)
+	}
+	opts := &ValidateOptions{At: s.now()}
+	if !prior.IsZero() {
+		opts.PriorSize = prior.Size
+	}
+	v, err := s.val.Validate(ctx, ra, size, opts)
+	if err != nil {
+		return File{}, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
+	}
+	reasons := strings.Join(v.Reasons, "; ")
+	switch {
+	case !v.Passed:
+		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: its signatures did not pass validation: %s", up.Name, reasons)
+	case needSignature && v.Signatures == 0:
+		return File{}, kerr.E(kerr.Invalid, op, "%s is not signed: sign it with your certificate and upload it again", up.Name)
+	case !prior.IsZero() && !v.OnlyAllowedChanges:
+		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it changes the contract beyond adding a signature: %s", up.Name, reasons)
+	case !prior.IsZero() && v.AddedSignatures == 0:
+		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
+	}
+	return f, nil
+}
+
+// checkPrefix reports whether next begins with exactly the bytes of prior,
+// comparing the two blobs as they stream.
+func (s *Service) checkPrefix(ctx context.Context, op string, prior, next File) error {
+	if next.Size <= prior.Size {
+		return kerr.E(kerr.Invalid, op, "the returned file is not an extension of the file that was sent: sign the received PDF (incremental update) and return that")
+	}
+	a, err := s.blobs.Open(ctx, prior.Key, prior.Size)
+	if err != nil {
+		return kerr.Wrap(op, err)
+	}
+	defer a.Close()
+	b, err := s.blobs.Open(ctx, next.Key, next.Size)
+	if err != nil {
+		return kerr.Wrap(op, err)
+	}
+	defer b.Close()
+	bufA := make([]byte, 64<<10)
+	bufB := make([]byte, 64<<10)
+	remaining := prior.Size
+	for remaining > 0 {
+		n := int64(len(bufA))
+		if remaining < n {
+			n = remaining
+		}
+		if _, err := io.ReadFull(a, bufA[:n]); err != nil {
+			return kerr.Wrap(op, err)
+		}
+		if _, err := io.ReadFull(b, bufB[:n]); err != nil {
+			return kerr.Wrap(op, err)
+		}
+		if !bytes.Equal(bufA[:n], bufB[:n]) {
+			return kerr.E(kerr.Invalid, op, "the returned file does not begin with the bytes that were sent: the contract was changed; sign the received PDF without editing it")
+		}
+		remaining -= n
+	}
+	// Read prior to its end so its integrity check runs.
+	if _, err := io.Copy(io.Discard, a); err != nil {
+		return kerr.Wrap(op, err)
+	}
+	return nil
+}
+
+// Register creates a case from nc, validates and stores its documents and
+// sends it to the first counterparty (EventRegister). It returns the new
+// case in StateSent.
+//
+// Errors: kerr.Unauthenticated without a principal; kerr.Invalid for bad
+// case data, a sixth supplementary file, a tenth party, an oversize file or
+// a document that fails validation (the message says why); kerr.NotFound
+// for an original case p cannot see; kerr.FailedPrecondition for an
+// original case that is not completed.
+func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase) (*Case, error) {
+	const op = "casework.Register"
+	if !p.Valid() {
+		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	}
+	if nc == nil {
+		return nil, kerr.E(kerr.Invalid, op, "no case given")
+	}
+	if err := nc.validate(op, p.CompanyID); err != nil {
+		return nil, err
+	}
+	if nc.OriginalID != "" {
+		orig, _, err := s.load(ctx, op, p, nc.OriginalID)
+		if err != nil {
+			return nil, err
+		}
+		if orig.State != StateCompleted {
+			return nil, kerr.E(kerr.FailedPrecondition, op, "case %q is %s; a %s case may only relate to a completed case", orig.ID, orig.State, nc.Category)
+		}
+	}
+	to, err := Next(nc.Form, StateNew, EventRegister, RoleRegistrant, TurnLast)
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	doc, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly)
+	if err != nil {
+		return nil, err
+	}
+	var sups []File
+	for _, up := range nc.Supplements {
+		key, size, err := s.blobs.Put(ctx, up.Body, MaxSupplementSize)
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		sups = append(sups, File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size})
+	}
+	now := s.now()
+	td := nc.TransactionDate.UTC()
+	c := &Case{
+		ID: s.newID(), Form: nc.Form, State: to, Category: nc.Category, OriginalID: nc.OriginalID,
+		Name: nc.Name, OrderNumber: nc.OrderNumber, Amount: nc.Amount,
+		TransactionDate:     time.Date(td.Year(), td.Month(), td.Day(), 0, 0, 0, 0, time.UTC),
+		RegistrantCompanyID: p.CompanyID, RegistrantUserID: p.UserID,
+		Parties: append([]Party(nil), nc.Parties...), Document: doc, Supplements: sups,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	for i := range c.Parties {
+		c.Parties[i].DoneAt = time.Time{}
+	}
+	events := s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[0].UserID)
+	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, "document "+doc.Key, events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Receive records that the party on turn downloaded the case
+// (EventReceive) and returns the contract PDF to read (verified against
+// its key as it streams; read to io.EOF) with the updated case. The caller
+// closes the reader.
+func (s *Service) Receive(ctx context.Context, p account.Principal, id string) (io.ReadCloser, *Case, error) {
+	const op = "casework.Receive"
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventReceive, role, turnOf(c))
+	if err != nil {
+		return nil, nil, kerr.Wrap(op, err)
+	}
+	c.State, c.UpdatedAt = to, s.now()
+	if err := s.commit(ctx, op, p, EventReceive, from, c, "", nil); err != nil {
+		return nil, nil, err
+	}
+	r, err := s.blobs.Open(ctx, c.Document.Key, c.Document.Size)
+	if err != nil {
+		return nil, nil, kerr.Wrap(op, err)
+	}
+	return r, c, nil
+}
+
+// Open returns a reader of one file of the case (the document, the
+// acceptance, a supplementary or a sealed file), named by its key, for any
+// principal that may see the case. It changes no state but appends a
+// "case.download" audit entry (no entry, no file). An unknown key is
+// kerr.NotFound.
+func (s *Service) Open(ctx context.Context, p account.Principal, id, key string) (io.ReadCloser, File, error) {
+	const op = "casework.Open"
+	c, _, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, File{}, err
+	}
+	files := append([]File{c.Document, c.Acceptance}, c.Supplements...)
+	files = append(files, c.Sealed...)
+	for _, f := range files {
+		if !f.IsZero() && f.Key == key {
+			r, err := s.blobs.Open(ctx, f.Key, f.Size)
+			if err != nil {
+				return nil, File{}, kerr.Wrap(op, err)
+			}
+			entry := storage.AuditEntry{Time: s.now(), ActorUserID: p.UserID, ActorCompanyID: p.CompanyID, RemoteAddr: p.RemoteAddr,
+				Action: "case.download", CaseID: c.ID, Detail: f.Name + " " + f.Key}
+			if err := s.store.AppendAudit(ctx, []storage.AuditEntry{entry}); err != nil {
+				r.Close()
+				return nil, File{}, kerr.Wrap(op, err)
+			}
+			return r, f, nil
+		}
+	}
+	return nil, File{}, kerr.E(kerr.NotFound, op, "case %q has no file %q", id, key)
+}
+
+// Return is the party on turn returning the case (EventReturn). For
+// FormOrderAcceptance, up is its own signed acceptance PDF. For the other
+// signing forms, up must be the received PDF signed in an incremental
+// update: it must begin with exactly the bytes that were sent, every
+// signature must pass, and the only change allowed is the new signature
+// (plus DSS and timestamps). Otherwise the upload is refused with an error
+// of kind kerr.Invalid saying why, and the case is unchanged.
+//
+// In a multi-party case a return by any but the last party sends the case
+// on to the next party; the last return moves it to StateReturned.
+func (s *Service) Return(ctx context.Context, p account.Principal, id string, up Upload) (*Case, error) {
+	const op = "casework.Return"
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventReturn, role, turnOf(c))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	if err := checkUpload(op, "returned document", &up); err != nil {
+		return nil, err
+	}
+	prior := c.Document
+	if c.Form == FormOrderAcceptance {
+		prior = File{}
+	}
+	f, err := s.putDocument(ctx, op, &up, prior, true)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if c.Form == FormOrderAcceptance {
+		c.Acceptance = f
+	} else {
+		c.Document = f
+	}
+	c.Parties[c.Turn].DoneAt = now
+	c.State, c.UpdatedAt, c.Reason = to, now, ""
+	var events []storage.Event
+	if to == StateSent {
+		c.Turn++
+		events = s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[c.Turn].UserID)
+	} else {
+		events = s.notices(ctx, NoticeReturned, c, p, "", c.RegistrantUserID)
+	}
+	if err := s.commit(ctx, op, p, EventReturn, from, c, "document "+f.Key, events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SendBack sends the case back to the registrant with a reason
+// (EventSendBack, 差し戻し), by the party on turn or by the registrant. The
+// reason (1 to MaxReasonLen characters) is shown to the other side.
+func (s *Service) SendBack(ctx context.Context, p account.Principal, id, reason string) (*Case, error) {
+	const op = "casework.SendBack"
+	if err := checkReason(op, reason); err != nil {
+		return nil, err
+	}
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventSendBack, role, turnOf(c))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	c.State, c.UpdatedAt, c.Reason = to, s.now(), reason
+	recipient := c.RegistrantUserID
+	if role == RoleRegistrant {
+		recipient = c.Parties[c.Turn].UserID
+	}
+	events := s.notices(ctx, NoticeSentBack, c, p, reason, recipient)
+	if err := s.commit(ctx, op, p, EventSendBack, from, c, "reason: "+reason, events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func checkReason(op, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return kerr.E(kerr.Invalid, op, "a reason is required: say what the other side should correct")
+	}
+	if n := len([]rune(reason)); n > MaxReasonLen {
+		return kerr.E(kerr.Invalid, op, "the reason is %d characters long; at most %d are allowed", n, MaxReasonLen)
+	}
+	if !utfOK(reason) {
+		return kerr.E(kerr.Invalid, op, "the reason is not valid UTF-8")
+	}
+	return nil
+}
+
+// Resend sends a sent-back case again (EventResend), from the first
+// counterparty. doc, when not nil, is the corrected contract PDF (validated
+// like at registration); nil sends the current document again, with any
+// signatures it already has.
+func (s *Service) Resend(ctx context.Context, p account.Principal, id string, doc *Upload) (*Case, error) {
+	const op = "casework.Resend"
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventResend, role, turnOf(c))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	detail := "document unchanged"
+	if doc != nil {
+		if err := checkUpload(op, "contract document", doc); err != nil {
+			return nil, err
+		}
+		f, err := s.putDocument(ctx, op, doc, File{}, c.Form != FormSendOnly)
+		if err != nil {
+			return nil, err
+		}
+		c.Document, detail = f, "document "+f.Key
+	}
+	c.Acceptance = File{}
+	c.Turn = 0
+	for i := range c.Parties {
+		c.Parties[i].DoneAt = time.Time{}
+	}
+	c.State, c.UpdatedAt, c.Reason = to, s.now(), ""
+	events := s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[0].UserID)
+	if err := s.commit(ctx, op, p, EventResend, from, c, detail, events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Complete completes a returned case (EventComplete): it seals the
+// contract PDF (and the acceptance, for FormOrderAcceptance) to PAdES
+// B-LTA and stamps every supplementary file with an RFC 3161 token through
+// the Sealer, stores the sealed bytes, and only then commits the new state,
+// so a crash leaves the case returned, never half completed. Completing
+// twice is kerr.FailedPrecondition.
+func (s *Service) Complete(ctx context.Context, p account.Principal, id string) (*Case, error) {
+	const op = "casework.Complete"
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventComplete, role, turnOf(c))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	if err := s.seal(ctx, op, c); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	c.State, c.UpdatedAt, c.CompletedAt = to, now, now
+	var parties []string
+	for _, party := range c.Parties {
+		parties = append(parties, party.UserID)
+	}
+	events := s.notices(ctx, NoticeCompleted, c, p, "", parties...)
+	if err := s.commit(ctx, op, p, EventComplete, from, c, fmt.Sprintf("%d sealed files", len(c.Sealed)), events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Acknowledge is the counterparty of a FormSendOnly case acknowledging
+// receipt (EventAcknowledge), which completes the case; its documents are
+// sealed as by Complete.
+func (s *Service) Acknowledge(ctx context.Context, p account.Principal, id string) (*Case, error) {
+	const op = "casework.Acknowledge"
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventAcknowledge, role, turnOf(c))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	if err := s.seal(ctx, op, c); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	c.Parties[c.Turn].DoneAt = now
+	c.State, c.UpdatedAt, c.CompletedAt = to, now, now
+	events := s.notices(ctx, NoticeAcknowledged, c, p, "", c.RegistrantUserID)
+	if err := s.commit(ctx, op, p, EventAcknowledge, from, c, "", events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// seal fills c.Sealed, writing every sealed file to Blobs.
+func (s *Service) seal(ctx context.Context, op string, c *Case) error {
+	var sealed []File
+	for _, doc := range []File{c.Document, c.Acceptance} {
+		if doc.IsZero() {
+			continue
+		}
+		ra, err := s.blobs.ReaderAt(ctx, doc.Key, doc.Size)
+		if err != nil {
+			return kerr.Wrap(op, err)
+		}
+		pr, pw := io.Pipe()
+		go func() {
+			pw.CloseWithError(s.sealer.SealPDF(ctx, ra, doc.Size, pw))
+		}()
+		key, size, err := s.blobs.Put(ctx, pr, 2*MaxDocumentSize)
+		pr.CloseWithError(errors.New("sealing aborted")) // unblocks the sealer if Put stopped early
+		if err != nil {
+			return kerr.WrapKind(kerr.Unavailable, op, "sealing "+doc.Name+" failed; try again", err)
+		}
+		sealed = append(sealed, File{Name: sealedName(doc.Name), ContentType: "application/pdf", Key: key, Size: size})
+	}
+	for _, sup := range c.Supplements {
+		r, err := s.blobs.Open(ctx, sup.Key, sup.Size)
+		if err != nil {
+			return kerr.Wrap(op, err)
+		}
+		tok, err := s.sealer.StampFile(ctx, r)
+		r.Close()
+		if err != nil {
+			return kerr.WrapKind(kerr.Unavailable, op, "time-stamping "+sup.Name+" failed; try again", err)
+		}
+		key, size, err := s.blobs.Put(ctx, bytes.NewReader(tok), MaxSupplementSize)
+		if err != nil {
+			return kerr.Wrap(op, err)
+		}
+		sealed = append(sealed, File{Name: sup.Name + ".tst", ContentType: "application/timestamp-reply", Key: key, Size: size})
+	}
+	c.Sealed = sealed
+	return nil
+}
+
+func sealedName(name string) string {
+	if base, ok := strings.CutSuffix(name, ".pdf"); ok {
+		return base + ".sealed.pdf"
+	}
+	return name + ".sealed.pdf"
+}
+
+// Delete deletes a case before completion (EventDelete); only the
+// registrant may. Deleting a completed case is kerr.FailedPrecondition.
+// Documents are kept (retention); the case moves to StateDeleted.
+func (s *Service) Delete(ctx context.Context, p account.Principal, id string) (*Case, error) {
+	const op = "casework.Delete"
+	c, role, err := s.load(ctx, op, p, id)
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := Next(c.Form, from, EventDelete, role, turnOf(c))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	c.State, c.UpdatedAt = to, s.now()
+	var told []string
+	for i := 0; i <= c.Turn && i < len(c.Parties); i++ {
+		told = append(told, c.Parties[i].UserID)
+	}
+	events := s.notices(ctx, NoticeDeleted, c, p, "", told...)
+	if err := s.commit(ctx, op, p, EventDelete, from, c, "", events); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Related returns the change, addition and cancellation cases of case id
+// that p may see, oldest first (the other direction of Case.OriginalID).
+func (s *Service) Related(ctx context.Context, p account.Principal, id string) ([]*Case, error) {
+	const op = "casework.Related"
+	if _, _, err := s.load(ctx, op, p, id); err != nil {
+		return nil, err
+	}
+	var out []*Case
+	q := storage.CaseQuery{Scope: scopeOf(p), OriginalID: id, Sort: storage.SortCreated, Limit: storage.MaxPageSize}
+	for {
+		page, err := s.store.SearchCases(ctx, &q)
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		for _, rec := range page.Cases {
+			c, err := fromRecord(rec)
+			if err != nil {
+				return nil, kerr.Wrap(op, err)
+			}
+			out = append(out, c)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// VerifyAudit checks the whole audit log's hash chain and returns the
+// number of entries checked; a broken chain is an error wrapping
+// storage.ErrChainBroken.
+func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
+	n, err := storage.VerifyChain(ctx, s.store)
+	return n, kerr.Wrap("casework.VerifyAudit", err)
+}
+
+// AuditTrail returns the audit entries of case id, oldest first, for a
+// principal that may see it (else kerr.NotFound); at most 10,000.
+func (s *Service) AuditTrail(ctx context.Context, p account.Principal, id string) ([]storage.AuditEntry, error) {
+	const op = "casework.AuditTrail"
+	if _, _, err := s.load(ctx, op, p, id); err != nil {
+		return nil, err
+	}
+	var out []storage.AuditEntry
+	var after int64
+	for len(out) < 10000 {
+		page, err := s.store.ListAudit(ctx, after, id, 1000)
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		out = append(out, page...)
+		after = page[len(page)-1].Seq
+	}
+	return out, nil
+}

@@ -1,0 +1,246 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"io"
+
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // file:// URLs, the embedded default
+	"gocloud.dev/gcerrors"
+
+	"github.com/keiyaku/keiyaku/kerr"
+)
+
+// ErrBlobCorrupt is the cause of the error a blob read returns when the
+// stored bytes do not hash to their key (or are not the recorded size):
+// somebody or something changed the file. The error is of kind kerr.Internal.
+var ErrBlobCorrupt = errors.New("blob content does not match its SHA-256 key")
+
+// Blobs is content-addressed storage for document bytes on a
+// gocloud.dev/blob bucket: a blob's key is the lower-case hex SHA-256 of its
+// bytes, and reads check the bytes against the key. Blobs is safe for
+// concurrent use.
+type Blobs struct {
+	bucket *blob.Bucket
+}
+
+// Blob keys are stored under this prefix; uploads in progress under tmp/.
+const (
+	blobPrefix = "sha256/"
+	tmpPrefix  = "tmp/"
+)
+
+// OpenBlobs opens the bucket at url, e.g.
+// "file:///var/lib/keiyaku/blobs?metadata=skip" (fileblob; the directory
+// must exist; metadata=skip saves a sidecar file per blob, as Blobs keeps
+// no metadata in the bucket) or "s3://bucket" when the embedder links the
+// s3blob driver. See gocloud.dev/blob.OpenBucket.
+//
+// fileblob does not fsync: a blob survives a process crash but may not
+// survive a power cut that the database's committed row survives.
+func OpenBlobs(ctx context.Context, url string) (*Blobs, error) {
+	b, err := blob.OpenBucket(ctx, url)
+	if err != nil {
+		return nil, kerr.WrapKind(kerr.Invalid, "storage.OpenBlobs", "cannot open bucket "+url, err)
+	}
+	return &Blobs{bucket: b}, nil
+}
+
+// NewBlobs uses an open bucket. Close closes it.
+func NewBlobs(b *blob.Bucket) *Blobs { return &Blobs{bucket: b} }
+
+// Close closes the bucket.
+func (b *Blobs) Close() error { return kerr.Wrap("storage.Blobs.Close", b.bucket.Close()) }
+
+// Put stores the bytes of r, at most limit bytes (limit > 0), and returns
+// their key and size. Storing bytes already present is not an error and
+// yields the same key. More than limit bytes is kerr.Invalid, and nothing
+// is stored. Put streams: the bytes go to a temporary object while they are
+// hashed, which is then copied to its key, so memory use does not depend on
+// the size.
+func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, size int64, err error) {
+	const op = "storage.Blobs.Put"
+	if limit <= 0 {
+		return "", 0, kerr.E(kerr.Invalid, op, "limit %d must be positive", limit)
+	}
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", 0, kerr.Wrap(op, err)
+	}
+	tmp := tmpPrefix + hex.EncodeToString(nonce[:])
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := b.bucket.NewWriter(wctx, tmp, &blob.WriterOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return "", 0, blobErr(op, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		err = kerr.E(kerr.Invalid, op, "the file is larger than the limit of %d bytes", limit)
+	}
+	if err != nil {
+		cancel() // a cancelled writer discards what it wrote
+		_ = w.Close()
+		_ = b.bucket.Delete(context.WithoutCancel(ctx), tmp)
+		if kerr.Of(err) == kerr.Invalid {
+			return "", 0, err
+		}
+		return "", 0, kerr.Wrap(op, err)
+	}
+	if err := w.Close(); err != nil {
+		_ = b.bucket.Delete(context.WithoutCancel(ctx), tmp)
+		return "", 0, blobErr(op, err)
+	}
+	defer func() { _ = b.bucket.Delete(context.WithoutCancel(ctx), tmp) }()
+	key = hex.EncodeToString(h.Sum(nil))
+	// The same bytes stored before need no copy: the key is their hash.
+	// (Should the stored copy have been tampered with, reads detect it.)
+	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
+		return key, n, nil
+	}
+	if err := b.bucket.Copy(ctx, blobPrefix+key, tmp, nil); err != nil {
+		return "", 0, blobErr(op, err)
+	}
+	return key, n, nil
+}
+
+// ValidKey reports whether key has the form of a blob key.
+func ValidKey(key string) bool {
+	if len(key) != 64 {
+		return false
+	}
+	for _, c := range []byte(key) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Open returns a reader of the blob with key, expected to be size bytes
+// (size < 0: not checked). The reader checks the bytes as they stream: the
+// Read that reaches the end returns an error wrapping ErrBlobCorrupt
+// instead of io.EOF if they do not hash to key, so a caller that reads to
+// io.EOF has read exactly the stored bytes. A missing blob is kerr.NotFound.
+func (b *Blobs) Open(ctx context.Context, key string, size int64) (io.ReadCloser, error) {
+	const op = "storage.Blobs.Open"
+	if !ValidKey(key) {
+		return nil, kerr.E(kerr.Invalid, op, "%q is not a blob key (64 lower-case hex digits)", key)
+	}
+	r, err := b.bucket.NewReader(ctx, blobPrefix+key, nil)
+	if err != nil {
+		return nil, blobErr(op, err)
+	}
+	if size >= 0 && r.Size() != size {
+		_ = r.Close()
+		return nil, kerr.E(kerr.Internal, op, "blob %s is %d bytes, recorded as %d: %w", key, r.Size(), size, ErrBlobCorrupt)
+	}
+	return &verifyingReader{r: r, h: sha256.New(), key: key}, nil
+}
+
+// Verify reads the whole blob and returns nil if it is intact, an error
+// wrapping ErrBlobCorrupt if not, kerr.NotFound if it is missing.
+func (b *Blobs) Verify(ctx context.Context, key string, size int64) error {
+	r, err := b.Open(ctx, key, size)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = io.Copy(io.Discard, r)
+	return err
+}
+
+// ReaderAt returns random access to a blob for readers that need it
+// (validation, io.ReaderAt + size). Random reads cannot be checked against
+// the key, so ReaderAt first verifies the whole blob (see Verify); the
+// bytes may only change afterwards by tampering during the read itself.
+func (b *Blobs) ReaderAt(ctx context.Context, key string, size int64) (io.ReaderAt, error) {
+	if err := b.Verify(ctx, key, size); err != nil {
+		return nil, err
+	}
+	return &rangeReaderAt{ctx: ctx, b: b.bucket, key: blobPrefix + key, size: size}, nil
+}
+
+// Exists reports whether the blob with key is stored.
+func (b *Blobs) Exists(ctx context.Context, key string) (bool, error) {
+	if !ValidKey(key) {
+		return false, kerr.E(kerr.Invalid, "storage.Blobs.Exists", "%q is not a blob key", key)
+	}
+	ok, err := b.bucket.Exists(ctx, blobPrefix+key)
+	return ok, blobErr("storage.Blobs.Exists", err)
+}
+
+type verifyingReader struct {
+	r   *blob.Reader
+	h   hash.Hash
+	key string
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF && hex.EncodeToString(v.h.Sum(nil)) != v.key {
+		return n, kerr.E(kerr.Internal, "storage.Blobs.Read", "blob %s: %w", v.key, ErrBlobCorrupt)
+	}
+	return n, err
+}
+
+func (v *verifyingReader) Close() error { return v.r.Close() }
+
+// rangeReaderAt implements io.ReaderAt with one range request per call;
+// gocloud.dev/blob readers only seek.
+type rangeReaderAt struct {
+	ctx  context.Context
+	b    *blob.Bucket
+	key  string
+	size int64
+}
+
+func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, kerr.E(kerr.Invalid, "storage.Blobs.ReadAt", "negative offset %d", off)
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	want := int64(len(p))
+	if off+want > r.size {
+		want = r.size - off
+	}
+	rr, err := r.b.NewRangeReader(r.ctx, r.key, off, want, nil)
+	if err != nil {
+		return 0, blobErr("storage.Blobs.ReadAt", err)
+	}
+	defer rr.Close()
+	n, err := io.ReadFull(rr, p[:want])
+	if err != nil {
+		return n, kerr.Wrap("storage.Blobs.ReadAt", err)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func blobErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return kerr.WrapKind(kerr.NotFound, op, "blob not found", err)
+	case gcerrors.InvalidArgument:
+		return kerr.WrapKind(kerr.Invalid, op, "", err)
+	case gcerrors.Canceled, gcerrors.DeadlineExceeded, gcerrors.ResourceExhausted:
+		return kerr.WrapKind(kerr.Unavailable, op, "", err)
+	case gcerrors.PermissionDenied:
+		return kerr.WrapKind(kerr.Internal, op, "the service may not access the blob bucket", err)
+	}
+	return kerr.Wrap(op, err)
+}

@@ -1,0 +1,25 @@
+// Package storage is keiyaku's persistence contract: the Store interface a
+// backend implements (cases, accounts, the hash-chained audit log and the
+// notification outbox), the records it stores, and Blobs, content-addressed
+// document storage on gocloud.dev/blob.
+//
+// The contract is written duty by duty in the interface comments and checked
+// by storage/storagetest, a conformance suite every backend must pass.
+// storage/sqlite is the embedded default. Records hold plain strings and
+// numbers: which state may follow which, and who may see what, are domain
+// rules that live in casework and account, never in a backend.
+//
+// # Transactions
+//
+// Every method that writes is one transaction: a case's new row, its audit
+// entries and its outbox events commit together or not at all. A context
+// cancelled before the commit leaves nothing behind. Optimistic concurrency:
+// each mutable record carries a Version; a write naming a Version other than
+// the stored one fails with kerr.Conflict and changes nothing.
+//
+// # Blobs
+//
+// Document bytes never go into a Store. Callers write them to Blobs first,
+// keyed by their SHA-256, and only then commit the rows that name the key,
+// so a row never points at a missing blob.
+package storage

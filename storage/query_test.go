@@ -1,0 +1,60 @@
+package storage_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
+)
+
+func TestCursorRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		c    storage.Cursor
+	}{
+		{"int", storage.Cursor{Sort: storage.SortAmount, Int: -42, ID: "c1"}},
+		{"text desc", storage.Cursor{Sort: storage.SortName, Desc: true, Text: "契約 \"x\"", ID: "c2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &storage.CaseQuery{Sort: tt.c.Sort, Desc: tt.c.Desc}
+			got, err := storage.DecodeCursor(storage.EncodeCursor(tt.c), q)
+			if err != nil || got != tt.c {
+				t.Fatalf("round trip = %+v, %v", got, err)
+			}
+			q.Desc = !q.Desc
+			if _, err := storage.DecodeCursor(storage.EncodeCursor(tt.c), q); !errors.Is(err, kerr.Invalid) {
+				t.Errorf("cursor accepted for the other direction: %v", err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeCursor(f *testing.F) {
+	f.Add(storage.EncodeCursor(storage.Cursor{Sort: storage.SortUpdated, Int: 5, ID: "x"}))
+	f.Add(storage.EncodeCursor(storage.Cursor{Sort: storage.SortName, Text: "a", ID: "y"}))
+	f.Add("")
+	f.Add("eyJ9")
+	f.Add("!!!")
+	f.Fuzz(func(t *testing.T, s string) {
+		q := &storage.CaseQuery{Sort: storage.SortUpdated}
+		c, err := storage.DecodeCursor(s, q)
+		if err != nil {
+			if !errors.Is(err, kerr.Invalid) {
+				t.Fatalf("error of the wrong kind: %v", err)
+			}
+			return
+		}
+		if c.ID == "" || c.Sort != q.Sort || c.Desc != q.Desc {
+			t.Fatalf("accepted an unusable cursor %+v", c)
+		}
+	})
+}
+
+func TestQueryValidateDefaults(t *testing.T) {
+	q := &storage.CaseQuery{}
+	if err := q.Validate(); err != nil || q.Sort != storage.SortUpdated || q.Limit != storage.DefaultPageSize {
+		t.Errorf("defaults = %q %d, %v", q.Sort, q.Limit, err)
+	}
+}

@@ -1,0 +1,284 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file; it is created if missing. Required. It
+	// may not contain '?' or '#'.
+	Path string
+	// BusyTimeout is how long a connection waits for a lock held by
+	// another process before failing with kerr.Unavailable. Zero means
+	// 5 seconds.
+	BusyTimeout time.Duration
+	// MaxReaders is the size of the read-only connection pool. Zero means 4.
+	MaxReaders int
+}
+
+// Store is a storage.Store on one SQLite database. It is safe for
+// concurrent use.
+type Store struct {
+	w *sql.DB // the single writer connection
+	r *sql.DB // read-only pool
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at cfg.Path and brings its
+// schema up to date.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	const op = "sqlite.Open"
+	if cfg.Path == "" || strings.ContainsAny(cfg.Path, "?#") {
+		return nil, kerr.E(kerr.Invalid, op, "Config.Path %q must name a file and may not contain '?' or '#'", cfg.Path)
+	}
+	if cfg.BusyTimeout == 0 {
+		cfg.BusyTimeout = 5 * time.Second
+	}
+	if cfg.BusyTimeout < 0 || cfg.MaxReaders < 0 {
+		return nil, kerr.E(kerr.Invalid, op, "BusyTimeout and MaxReaders may not be negative")
+	}
+	if cfg.MaxReaders == 0 {
+		cfg.MaxReaders = 4
+	}
+	dsn := func(readOnly bool) string {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()))
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(FULL)")
+		// A 64 MiB page cache per connection and memory-mapped reads keep
+		// searches off the read syscall path.
+		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", "mmap_size(1073741824)")
+		if readOnly {
+			q.Add("_pragma", "query_only(1)")
+		} else {
+			q.Add("_pragma", "journal_mode(WAL)")
+			q.Set("_txlock", "immediate")
+		}
+		return "file:" + cfg.Path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn(false))
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, kerr.WrapKind(kerr.Unavailable, op, "cannot open database "+cfg.Path, err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		w.Close()
+		return nil, kerr.Wrap(op, err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		w.Close()
+		return nil, kerr.Wrap(op, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		w.Close()
+		return nil, kerr.WrapKind(kerr.Internal, op, "migrating the schema", err)
+	}
+	// Let SQLite refresh planner statistics where they are stale (the
+	// start-up form recommended by https://sqlite.org/lang_analyze.html).
+	if _, err := w.ExecContext(ctx, `PRAGMA optimize = 0x10002`); err != nil {
+		w.Close()
+		return nil, dbErr(op, err)
+	}
+	r, err := sql.Open("sqlite", dsn(true))
+	if err != nil {
+		w.Close()
+		return nil, kerr.Wrap(op, err)
+	}
+	r.SetMaxOpenConns(cfg.MaxReaders)
+	return &Store{w: w, r: r}, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return kerr.Wrap("sqlite.Close", errors.Join(s.r.Close(), s.w.Close()))
+}
+
+// write runs fn in one BEGIN IMMEDIATE transaction on the writer
+// connection and commits only if fn succeeded and ctx is still live.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return kerr.Wrap(op, err)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		if kerr.Of(err) == kerr.Internal {
+			return dbErr(op, err)
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		_ = tx.Rollback()
+		return kerr.Wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return dbErr(op, err)
+	}
+	return nil
+}
+
+// dbErr classifies a database error.
+func dbErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return kerr.Wrap(op, err)
+	}
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return kerr.WrapKind(kerr.Unavailable, op, "", err)
+	case strings.Contains(err.Error(), "SQLITE_BUSY"), strings.Contains(err.Error(), "database is locked"):
+		// The driver reports lock timeouts only in its message text.
+		return kerr.WrapKind(kerr.Unavailable, op, "the database is busy; retry", err)
+	}
+	return kerr.WrapKind(kerr.Internal, op, "", err)
+}
+
+// nanos and seconds store times as integers; zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func seconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func encode(op string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", kerr.Wrap(op, err)
+	}
+	return string(b), nil
+}
+
+func decode(op string, body string, v any) error {
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		return kerr.WrapKind(kerr.Internal, op, "stored record is not valid JSON", err)
+	}
+	return nil
+}
+
+// appendAudit appends sealed copies of entries in tx and returns them; the
+// caller copies them back after the commit succeeded.
+func appendAudit(ctx context.Context, tx *sql.Tx, op string, entries []storage.AuditEntry) ([]storage.AuditEntry, error) {
+	if len(entries) == 0 {
+		return nil, kerr.E(kerr.Invalid, op, "every write needs at least one audit entry")
+	}
+	for i, e := range entries {
+		if e.Time.IsZero() || e.Action == "" {
+			return nil, kerr.E(kerr.Invalid, op, "audit entry %d needs a Time and an Action", i)
+		}
+	}
+	var lastSeq int64
+	var lastHash []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&lastSeq, &lastHash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, dbErr(op, err)
+	}
+	sealed := append([]storage.AuditEntry(nil), entries...)
+	storage.SealAudit(lastSeq, lastHash, sealed)
+	for _, e := range sealed {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Seq, e.Time.UnixNano(), e.ActorUserID, e.ActorCompanyID, e.RemoteAddr, e.Action, e.CaseID, e.Detail, nonNil(e.PrevHash), e.Hash)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+	}
+	return sealed, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// AppendAudit implements storage.AuditStore.
+func (s *Store) AppendAudit(ctx context.Context, entries []storage.AuditEntry) error {
+	const op = "sqlite.AppendAudit"
+	var sealed []storage.AuditEntry
+	err := s.write(ctx, op, func(tx *sql.Tx) (err error) {
+		sealed, err = appendAudit(ctx, tx, op, entries)
+		return err
+	})
+	if err == nil {
+		copy(entries, sealed)
+	}
+	return err
+}
+
+// ListAudit implements storage.AuditStore.
+func (s *Store) ListAudit(ctx context.Context, afterSeq int64, caseID string, limit int) ([]storage.AuditEntry, error) {
+	const op = "sqlite.ListAudit"
+	if limit < 1 || limit > 1000 {
+		return nil, kerr.E(kerr.Invalid, op, "limit %d out of range 1..1000", limit)
+	}
+	q := `SELECT seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash FROM audit WHERE seq > ?`
+	args := []any{afterSeq}
+	if caseID != "" {
+		q += ` AND case_id = ?`
+		args = append(args, caseID)
+	}
+	q += ` ORDER BY seq LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []storage.AuditEntry
+	for rows.Next() {
+		var e storage.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.Seq, &at, &e.ActorUserID, &e.ActorCompanyID, &e.RemoteAddr, &e.Action, &e.CaseID, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+			return nil, dbErr(op, err)
+		}
+		e.Time = time.Unix(0, at).UTC()
+		if len(e.PrevHash) == 0 {
+			e.PrevHash = nil
+		}
+		out = append(out, e)
+	}
+	return out, dbErr(op, rows.Err())
+}
