@@ -47,7 +47,11 @@ func NewValidator(opts *ValidateOptions) *Validator {
 
 // Validate is the package-level Validate with the Validator's options.
 func (val *Validator) Validate(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
-	v := &validator{
+	return val.newRun(ctx, r, size).run()
+}
+
+func (val *Validator) newRun(ctx context.Context, r io.ReaderAt, size int64) *validator {
+	return &validator{
 		ctx:    ctx,
 		r:      r,
 		size:   size,
@@ -56,7 +60,6 @@ func (val *Validator) Validate(ctx context.Context, r io.ReaderAt, size int64) (
 		buf:    make([]byte, 256<<10),
 		shared: val,
 	}
-	return v.run()
 }
 
 // maxCachedPaths bounds the path cache; past it the oldest entries go.
