@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/notify"
 )
 
@@ -19,12 +19,10 @@ import (
 // KEIYAKU_SMTP_ADDR (host:port of its SMTP side) and KEIYAKU_MAILPIT_API
 // (base URL of its HTTP API, e.g. http://127.0.0.1:8025) are set, and reads
 // it back through mailpit's API (GET /api/v1/messages, /api/v1/message/{ID}).
-// It skips otherwise: the in-process go-smtp server covers the same ground.
+// It skips otherwise (and fails under CI, where .ci/run starts mailpit).
 func TestMailpit(t *testing.T) {
-	addr, api := os.Getenv("KEIYAKU_SMTP_ADDR"), strings.TrimRight(os.Getenv("KEIYAKU_MAILPIT_API"), "/")
-	if addr == "" || api == "" {
-		t.Skip("KEIYAKU_SMTP_ADDR and KEIYAKU_MAILPIT_API not set")
-	}
+	addr := testenv.Env(t, "KEIYAKU_SMTP_ADDR", "host:port of a mailpit SMTP listener")
+	api := strings.TrimRight(testenv.Env(t, "KEIYAKU_MAILPIT_API", "the base URL of that mailpit's HTTP API"), "/")
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatalf("KEIYAKU_SMTP_ADDR %q: %v", addr, err)
