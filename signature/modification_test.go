@@ -12,6 +12,7 @@ import (
 
 	"github.com/keiyaku/keiyaku/internal/pdf"
 	"github.com/keiyaku/keiyaku/internal/pdf/pdftest"
+	"github.com/keiyaku/keiyaku/internal/testenv"
 )
 
 // Object numbers of the documents built by signedDoc.
@@ -497,13 +498,7 @@ var knownModMismatch = map[string]string{}
 // TestModificationCorpus checks analyzeModifications against every
 // per-signature modification expectation of the corpus manifest.
 func TestModificationCorpus(t *testing.T) {
-	root := os.Getenv("KEIYAKU_CORPUS")
-	if root == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KEIYAKU_CORPUS is not set (required when CI=true)")
-		}
-		t.Skip("KEIYAKU_CORPUS not set; set it to the signed-PDF corpus directory (e.g. /work/shared/corpus) to run")
-	}
+	root := testenv.Corpus(t)
 	raw, err := os.ReadFile(filepath.Join(root, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)

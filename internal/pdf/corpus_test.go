@@ -7,19 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keiyaku/keiyaku/internal/testenv"
 )
 
 // corpusFiles returns every PDF under $KEIYAKU_CORPUS. Without the
 // variable the test is skipped, or fails when CI=true.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
-	root := os.Getenv("KEIYAKU_CORPUS")
-	if root == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KEIYAKU_CORPUS is not set (required when CI=true); point it at the signed-PDF corpus, e.g. ../shared/corpus")
-		}
-		t.Skip("KEIYAKU_CORPUS not set; set it to the signed-PDF corpus directory (e.g. /work/shared/corpus) to run")
-	}
+	root := testenv.Corpus(t)
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
