@@ -35,6 +35,7 @@ import (
 
 	"golang.org/x/crypto/pkcs12"
 
+	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
 )
@@ -274,7 +275,7 @@ func loadKey(keyFile, certFile, chainFile, p12File, pwFile string) (crypto.Signe
 			if signer != nil {
 				return nil, nil, nil, errors.New("more than one private key given")
 			}
-			k, err := parseKey(b.Bytes)
+			k, err := pemfile.ParseKey(b.Bytes)
 			if err != nil {
 				return nil, nil, nil, err
 			}
@@ -301,20 +302,4 @@ func loadKey(keyFile, certFile, chainFile, p12File, pwFile string) (crypto.Signe
 		return nil, nil, nil, errors.New("no certificate matches the private key")
 	}
 	return signer, cert, chain, nil
-}
-
-func parseKey(der []byte) (crypto.Signer, error) {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		if s, ok := k.(crypto.Signer); ok {
-			return s, nil
-		}
-		return nil, fmt.Errorf("private key of type %T cannot sign", k)
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k, nil
-	}
-	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k, nil
-	}
-	return nil, errors.New("private key is not PKCS#8, PKCS#1 or SEC 1")
 }

@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/timestamp"
 )
 
@@ -81,10 +82,10 @@ func run(addr, keyPath, certPath, dir, policyText string, accuracy time.Duration
 		}
 		fmt.Printf("development TSA key:         %s\ndevelopment TSA certificate: %s (trust it to verify tokens)\n", keyPath, certPath)
 	}
-	if key, err = loadKey(keyPath); err != nil {
+	if key, err = pemfile.PrivateKey(keyPath); err != nil {
 		return err
 	}
-	if chain, err = loadCerts(certPath); err != nil {
+	if chain, err = pemfile.Certificates(certPath); err != nil {
 		return err
 	}
 	serials, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
@@ -169,63 +170,6 @@ func devCredentials(dir string) (keyPath, certPath string, err error) {
 		return "", "", err
 	}
 	return keyPath, certPath, nil
-}
-
-func loadKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
-	}
-	var k any
-	switch blk.Type {
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(blk.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-	default:
-		return nil, fmt.Errorf("%s: PEM block %q is not a private key", path, blk.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%s: key type %T cannot sign", path, k)
-	}
-	return s, nil
-}
-
-func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var certs []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s: no certificate", path)
-	}
-	return certs, nil
 }
 
 func parseOID(s string) (asn1.ObjectIdentifier, error) {

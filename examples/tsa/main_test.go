@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/keiyaku/keiyaku/timestamp"
+
+	"github.com/keiyaku/keiyaku/internal/pemfile"
 )
 
 // TestDevCredentials: the development key and certificate make a valid
@@ -33,11 +35,11 @@ func TestDevCredentials(t *testing.T) {
 	if err != nil || !bytes.Equal(certPEM, again) {
 		t.Fatal("second start replaced the development certificate")
 	}
-	key, err := loadKey(keyPath)
+	key, err := pemfile.PrivateKey(keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs, err := loadCerts(certPath)
+	certs, err := pemfile.Certificates(certPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +93,10 @@ func TestLoadErrors(t *testing.T) {
 	if err := os.WriteFile(p, []byte("not pem"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadKey(p); err == nil {
+	if _, err := pemfile.PrivateKey(p); err == nil {
 		t.Fatal("loadKey accepted a file without PEM")
 	}
-	if _, err := loadCerts(p); err == nil {
+	if _, err := pemfile.Certificates(p); err == nil {
 		t.Fatal("loadCerts accepted a file without certificates")
 	}
 }

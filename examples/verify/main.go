@@ -11,10 +11,8 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/signature"
 )
 
@@ -69,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts.At = t
 	}
 	for _, f := range trust {
-		certs, err := readCerts(f)
+		certs, err := pemfile.Certificates(f)
 		if err != nil {
 			fmt.Fprintln(stderr, "verify:", err)
 			return 2
@@ -93,33 +92,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return status
-}
-
-func readCerts(name string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", name)
-	}
-	return out, nil
 }
 
 // fileResult is the JSON contract of -json: the names are relied on by
