@@ -1,10 +1,23 @@
-// Package signature validates and creates PDF signatures: Validate checks
-// every signature and document timestamp in every revision of a PDF and
-// returns a Report; Sign adds a PAdES signature as an incremental update;
+// Package signature validates and creates PDF signatures: Validate (or a
+// reusable Validator) checks every signature and document timestamp in
+// every revision of a PDF and returns a Report; Validator.ValidateUpdate
+// also judges what a returned contract added after the bytes that were
+// sent; Sign adds a PAdES signature as an incremental update;
 // AddValidationData and AddDocumentTimestamp raise a signed PDF to the
 // long-term levels B-LT and B-LTA.
 //
 // The verdicts follow ETSI EN 319 102-1 (indications and sub-indications),
 // the signature formats ISO 32000-2 §12.8 and ETSI EN 319 142-1 (PAdES).
-// Documents are read through io.ReaderAt and never held in memory whole.
+// Validation returns an error only when it could not run; everything about
+// the document, a file that does not parse included, is in the Report.
+//
+// Documents are read through io.ReaderAt and never held in memory whole:
+// the signed byte ranges of all signatures are hashed in one streamed pass
+// (the hash state is copied at each signature's excluded gap), and the PDF
+// structure is read object by object. Time is explicit: ValidateOptions.At
+// is the validation time (zero means now), as in x509.VerifyOptions.
+//
+// Limits: a signature field tree of at most 10,000 nodes and depth 32; at
+// most 1,000 items of at most 1 MiB each per DSS array and 64 DSS
+// versions; the limits of internal/pdf on objects, nesting and streams.
 package signature
