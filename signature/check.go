@@ -298,9 +298,8 @@ func (v *validator) checkCMS(e *entry) error {
 	}
 	info.cert = cert
 	rep.Signer = describeCertificate(cert)
-	if t, ok := si.SigningTime(); ok && rep.ClaimedSigningTime.IsZero() {
-		rep.ClaimedSigningTime = t.UTC()
-	} else if ok {
+	// The signing-time attribute is signed; /M is not: prefer it.
+	if t, ok := si.SigningTime(); ok {
 		rep.ClaimedSigningTime = t.UTC()
 	}
 	info.crls, info.ocsps = si.RevocationInfoArchival()

@@ -69,10 +69,9 @@ func (v *validator) findSignatures() []*entry {
 			v.walkField(obj, i, name, ft, maxFieldDepth, &budget, seen, &out)
 		})
 	}
-	// Revision-ordered, oldest first; ties keep discovery order.
+	// The revision that defined each signature dictionary.
 	for _, e := range out {
-		if ent, rev, ok := v.f.EntryFor(e.ref, len(revs)-1); ok && !e.direct {
-			_ = ent
+		if _, rev, ok := v.f.EntryFor(e.ref, len(revs)-1); ok && !e.direct {
 			e.defRev = rev
 		}
 	}
