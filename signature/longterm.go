@@ -346,17 +346,9 @@ func (v *validator) fieldLock(d pdf.Dict, rev int) *FieldLock {
 func (v *validator) modifications(e *entry) {
 	rep := e.rep
 	if !e.brOK || e.signedRev < 0 {
+		// Without a sound byte range ending at a revision, there is no
+		// signed revision to compare with; the coverage verdict says why.
 		rep.Modification = ModificationNone
-		if e.brOK && e.br.end == v.size {
-			return
-		}
-		if !e.brOK {
-			// Without a sound byte range the signed revision is unknown.
-			rep.Modification = ModificationDisallowed
-			if e.rep.Coverage == CoverageInvalid {
-				rep.Modification = ModificationNone
-			}
-		}
 		return
 	}
 	e.mdp = v.docMDP(e)
