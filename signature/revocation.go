@@ -9,24 +9,24 @@ import (
 	"github.com/keiyaku/keiyaku/internal/revocation"
 )
 
-// revocation decides whether the signer's certificate was revoked before
-// the signature is proven to exist (poeTime, or the validation time when
-// there is no proof). Embedded data comes first (the DSS, the CMS
-// revocation-info-archival attribute and CMS CRLs); the network only when
-// opts.Online allows it and the embedded data settles nothing.
+// revocation decides whether a certificate of the signer's path was
+// revoked before the signature is proven to exist (poeTime, or the
+// validation time when there is no proof): the signer's certificate and
+// each issuing CA below the trust anchor. Embedded data comes first (the
+// DSS, the CMS revocation-info-archival attribute and CMS CRLs and OCSP
+// responses); the network only when opts.Online allows it and the embedded
+// data settles nothing.
 func (v *validator) revocation(e *entry, chain []*x509.Certificate, poeTime time.Time) {
 	rep := e.rep
 	policy := v.opts.revocation()
+	rep.Revocation = RevocationNotChecked
 	if policy == RevocationOff {
-		rep.Revocation = RevocationNotChecked
 		return
 	}
 	if len(chain) < 2 {
-		rep.Revocation = RevocationNotChecked
 		e.verdict.note("the signer's certificate is itself a trust anchor; there is no issuer to ask about revocation")
 		return
 	}
-	cert, issuer := chain[0], chain[1]
 	ref := v.at
 	if !poeTime.IsZero() {
 		ref = poeTime
@@ -43,59 +43,86 @@ func (v *validator) revocation(e *entry, chain []*x509.Certificate, poeTime time
 			crls = append(crls, s.sd.CRLs...)
 		}
 	}
+	for i := 0; i+1 < len(chain); i++ {
+		who := "the signer's certificate"
+		if i > 0 {
+			who = fmt.Sprintf("the issuing CA certificate %q", chain[i].Subject.CommonName)
+		}
+		status, why := v.certStatus(chain[i], chain[i+1], ref, ocsps, crls)
+		if i == 0 {
+			rep.Revocation = status
+		}
+		switch status {
+		case RevocationRevoked:
+			if i > 0 {
+				rep.Revocation = RevocationRevoked
+			}
+			e.verdict.fail(Revoked, who+" "+why+", before "+describeRef(poeTime))
+			return
+		case RevocationGood:
+			if why != "" {
+				e.verdict.note(who + " " + why)
+			}
+		default:
+			if !v.opts.Online {
+				why += " (online checks are off)"
+			}
+			if policy == RevocationHardFail {
+				e.verdict.indeterminate(TryLater, why+" for "+who+"; the hard-fail policy requires a definite status")
+			} else {
+				e.verdict.note(why + " for " + who)
+			}
+		}
+	}
+}
+
+// certStatus finds cert's status at ref from the embedded data, then
+// online. For RevocationRevoked, why says when; for RevocationGood, it
+// notes a revocation after ref; else it says what was missing.
+func (v *validator) certStatus(cert, issuer *x509.Certificate, ref time.Time, ocsps, crls [][]byte) (RevocationStatus, string) {
 	var results []*revocation.Result
+	keep := usable(ref)
 	for _, der := range ocsps {
-		if r := usable(ref)(revocation.CheckOCSP(der, cert, issuer, ref)); r != nil {
+		if r := keep(revocation.CheckOCSP(der, cert, issuer, ref)); r != nil {
 			results = append(results, r)
 		}
 	}
 	for _, der := range crls {
-		if r := usable(ref)(revocation.CheckCRL(der, cert, issuer, ref)); r != nil {
+		if r := keep(revocation.CheckCRL(der, cert, issuer, ref)); r != nil {
 			results = append(results, r)
 		}
 	}
+	var onlineErr error
 	if len(results) == 0 && v.opts.Online {
-		c, err := revocation.New(revocation.Config{HTTPClient: v.opts.httpClient()})
-		if err == nil {
-			r, err := c.Check(v.ctx, cert, issuer, ref)
-			switch {
-			case err == nil || errors.Is(err, revocation.ErrOutOfWindow) && r != nil:
-				results = append(results, r)
-			default:
-				e.verdict.note("online revocation check failed: " + err.Error())
-			}
+		r, err := v.shared.revocationClient().Check(v.ctx, cert, issuer, ref)
+		if r := keep(r, err); r != nil {
+			results = append(results, r)
+		} else {
+			onlineErr = err
 		}
 	}
-	status := RevocationUnknown
+	status, why := RevocationUnknown, ""
 	for _, r := range results {
 		if !r.RevokedAt.IsZero() && !r.RevokedAt.After(ref) {
-			rep.Revocation = RevocationRevoked
-			e.verdict.fail(Revoked, fmt.Sprintf("the signer's certificate was revoked at %s (%s), before %s", r.RevokedAt.UTC().Format(time.RFC3339), r.Source, describeRef(poeTime)))
-			return
+			return RevocationRevoked, fmt.Sprintf("was revoked at %s (%s)", r.RevokedAt.UTC().Format(time.RFC3339), r.Source)
 		}
 		if r.Status == revocation.Good {
 			status = RevocationGood
 			if !r.RevokedAt.IsZero() {
-				e.verdict.note(fmt.Sprintf("the signer's certificate was revoked at %s, after the signature was proven to exist", r.RevokedAt.UTC().Format(time.RFC3339)))
+				why = fmt.Sprintf("was revoked at %s, after the signature was proven to exist", r.RevokedAt.UTC().Format(time.RFC3339))
 			}
 		}
 	}
-	rep.Revocation = status
 	if status == RevocationGood {
-		return
+		return status, why
 	}
-	why := "no revocation information for the signer's certificate was found"
-	if len(results) > 0 {
-		why = "the revocation information does not say whether the signer's certificate is good"
+	switch {
+	case onlineErr != nil:
+		return status, "the online revocation check failed (" + onlineErr.Error() + ")"
+	case len(results) > 0:
+		return status, "the revocation information does not say whether the certificate is good"
 	}
-	if !v.opts.Online {
-		why += " (online checks are off)"
-	}
-	if policy == RevocationHardFail {
-		e.verdict.indeterminate(TryLater, why+"; the hard-fail policy requires a definite status")
-		return
-	}
-	e.verdict.note(why)
+	return status, "no revocation information was found"
 }
 
 // usable keeps a result that applies to the certificate. Data produced

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/keiyaku/keiyaku/internal/revocation"
 )
 
 // Validator validates many documents under the same options. It builds the
@@ -19,6 +21,19 @@ type Validator struct {
 	opts  ValidateOptions
 	roots *x509.CertPool
 	paths *pathCache
+
+	revOnce sync.Once
+	rev     *revocation.Client
+}
+
+// revocationClient is the online OCSP/CRL client, with its cache, shared by
+// every validation of this Validator.
+func (val *Validator) revocationClient() *revocation.Client {
+	val.revOnce.Do(func() {
+		// New fails only for negative limits, which this Config has not.
+		val.rev, _ = revocation.New(revocation.Config{HTTPClient: val.opts.httpClient()})
+	})
+	return val.rev
 }
 
 // NewValidator returns a Validator for opts (nil means the zero options,
