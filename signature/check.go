@@ -3,6 +3,7 @@ package signature
 import (
 	"bytes"
 	"crypto"
+	"crypto/dsa" //nolint:staticcheck // reading old DSA signatures
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
@@ -414,8 +415,15 @@ func (v *validator) algorithmPolicy(e *entry, h crypto.Hash, cert *x509.Certific
 	if h == crypto.SHA1 || e.rep.SubFilter == subFilterPKCS7SHA1 {
 		e.verdict.indeterminate(CryptoConstraintsFailure, "SHA-1 is too weak for signatures under the default policy")
 	}
-	if pk, ok := cert.PublicKey.(*rsa.PublicKey); ok && pk.N.BitLen() < 2048 {
-		e.verdict.indeterminate(CryptoConstraintsFailure, fmt.Sprintf("an RSA key of %d bits is too weak under the default policy (2048 at least)", pk.N.BitLen()))
+	switch pk := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if pk.N.BitLen() < 2048 {
+			e.verdict.indeterminate(CryptoConstraintsFailure, fmt.Sprintf("an RSA key of %d bits is too weak under the default policy (2048 at least)", pk.N.BitLen()))
+		}
+	case *dsa.PublicKey:
+		if pk.P.BitLen() < 2048 {
+			e.verdict.indeterminate(CryptoConstraintsFailure, fmt.Sprintf("a DSA key of %d bits is too weak under the default policy (2048 at least)", pk.P.BitLen()))
+		}
 	}
 }
 

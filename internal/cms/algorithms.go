@@ -42,6 +42,21 @@ var (
 	OIDECDSAWithSHA512 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
 
 	OIDEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
+
+	OIDDSA           = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
+	OIDDSAWithSHA1   = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 3}
+	OIDDSAWithSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 1}
+	OIDDSAWithSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 2}
+
+	// NIST's signature identifiers with SHA-3 (CSOR, RFC 8692 names).
+	OIDECDSAWithSHA3_224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 9}
+	OIDECDSAWithSHA3_256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 10}
+	OIDECDSAWithSHA3_384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 11}
+	OIDECDSAWithSHA3_512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 12}
+	OIDRSAWithSHA3_224   = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 13}
+	OIDRSAWithSHA3_256   = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 14}
+	OIDRSAWithSHA3_384   = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 15}
+	OIDRSAWithSHA3_512   = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 16}
 )
 
 var hashOIDs = []struct {
@@ -97,6 +112,7 @@ const (
 	schemePSS
 	schemeECDSA
 	schemeEd25519
+	schemeDSA
 )
 
 // sigAlgs maps signature algorithm identifiers to their scheme and, where
@@ -120,6 +136,18 @@ var sigAlgs = []struct {
 	{OIDECDSAWithSHA384, schemeECDSA, crypto.SHA384},
 	{OIDECDSAWithSHA512, schemeECDSA, crypto.SHA512},
 	{OIDEd25519, schemeEd25519, 0},
+	{OIDDSA, schemeDSA, 0},
+	{OIDDSAWithSHA1, schemeDSA, crypto.SHA1},
+	{OIDDSAWithSHA224, schemeDSA, crypto.SHA224},
+	{OIDDSAWithSHA256, schemeDSA, crypto.SHA256},
+	{OIDECDSAWithSHA3_224, schemeECDSA, crypto.SHA3_224},
+	{OIDECDSAWithSHA3_256, schemeECDSA, crypto.SHA3_256},
+	{OIDECDSAWithSHA3_384, schemeECDSA, crypto.SHA3_384},
+	{OIDECDSAWithSHA3_512, schemeECDSA, crypto.SHA3_512},
+	{OIDRSAWithSHA3_224, schemePKCS1, crypto.SHA3_224},
+	{OIDRSAWithSHA3_256, schemePKCS1, crypto.SHA3_256},
+	{OIDRSAWithSHA3_384, schemePKCS1, crypto.SHA3_384},
+	{OIDRSAWithSHA3_512, schemePKCS1, crypto.SHA3_512},
 }
 
 // pssParams is RSASSA-PSS-params (RFC 4055 §3.1).

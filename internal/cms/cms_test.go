@@ -101,6 +101,9 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		{"ecdsa-p384", "p384", crypto.SHA384, false},
 		{"ecdsa-p521", "p521", crypto.SHA512, false},
 		{"ed25519", "ed25519", crypto.SHA512, false},
+		{"rsa-pkcs1-sha3-256", "rsa", crypto.SHA3_256, false},
+		{"ecdsa-p256-sha3-256", "p256", crypto.SHA3_256, false},
+		{"ecdsa-p384-sha3-384", "p384", crypto.SHA3_384, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

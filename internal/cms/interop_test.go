@@ -173,3 +173,40 @@ func TestWeVerifyOpenSSL(t *testing.T) {
 		})
 	}
 }
+
+// TestWeVerifyOpenSSLDSA: old archives hold DSA signatures; openssl makes
+// one (key, certificate and CMS), and we verify it and refuse a wrong
+// digest.
+func TestWeVerifyOpenSSLDSA(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "data"), content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runOpenSSL(t, dir, "genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:2048", "-out", "params.pem")
+	runOpenSSL(t, dir, "genpkey", "-paramfile", "params.pem", "-out", "key.pem")
+	runOpenSSL(t, dir, "req", "-new", "-x509", "-key", "key.pem", "-subj", "/CN=dsa", "-days", "3650", "-sha256", "-out", "cert.pem")
+	runOpenSSL(t, dir, "cms", "-sign", "-binary", "-in", "data", "-signer", "cert.pem", "-inkey", "key.pem", "-md", "sha256", "-outform", "DER", "-out", "sig.der")
+	raw, err := os.ReadFile(filepath.Join(dir, "sig.der"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := sd.Signers[0]
+	sc := sd.SignerCertificate(si)
+	if sc == nil {
+		t.Fatal("signer certificate not found")
+	}
+	if err := si.CheckMessageDigest(digestOf(crypto.SHA256, content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := si.VerifySignature(sc); err != nil {
+		t.Fatalf("DSA signature: %v", err)
+	}
+	si.Signature[len(si.Signature)-1] ^= 1
+	if err := si.VerifySignature(sc); !errors.Is(err, ErrSignatureInvalid) {
+		t.Fatalf("tampered DSA signature: %v", err)
+	}
+}

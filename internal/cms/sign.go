@@ -319,6 +319,7 @@ func signAttrs(signer crypto.Signer, h crypto.Hash, pss bool, msg []byte, rnd io
 			oid := map[crypto.Hash]asn1.ObjectIdentifier{
 				crypto.SHA1: OIDSHA1WithRSA, crypto.SHA224: OIDSHA224WithRSA, crypto.SHA256: OIDSHA256WithRSA,
 				crypto.SHA384: OIDSHA384WithRSA, crypto.SHA512: OIDSHA512WithRSA,
+				crypto.SHA3_256: OIDRSAWithSHA3_256, crypto.SHA3_384: OIDRSAWithSHA3_384, crypto.SHA3_512: OIDRSAWithSHA3_512,
 			}[h]
 			if oid == nil {
 				return alg, nil, fmt.Errorf("%w: RSA with %v", ErrUnsupported, h)
@@ -329,6 +330,7 @@ func signAttrs(signer crypto.Signer, h crypto.Hash, pss bool, msg []byte, rnd io
 		oid := map[crypto.Hash]asn1.ObjectIdentifier{
 			crypto.SHA1: OIDECDSAWithSHA1, crypto.SHA224: OIDECDSAWithSHA224, crypto.SHA256: OIDECDSAWithSHA256,
 			crypto.SHA384: OIDECDSAWithSHA384, crypto.SHA512: OIDECDSAWithSHA512,
+			crypto.SHA3_256: OIDECDSAWithSHA3_256, crypto.SHA3_384: OIDECDSAWithSHA3_384, crypto.SHA3_512: OIDECDSAWithSHA3_512,
 		}[h]
 		if oid == nil {
 			return alg, nil, fmt.Errorf("%w: ECDSA with %v", ErrUnsupported, h)

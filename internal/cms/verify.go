@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"crypto"
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -380,6 +381,24 @@ func (si *SignerInfo) verify(pub crypto.PublicKey, msg, digest []byte) error {
 			return fmt.Errorf("%w: ECDSA signature but the certificate key is %T", ErrSignatureInvalid, pub)
 		}
 		if !ecdsa.VerifyASN1(k, digest, si.Signature) {
+			return ErrSignatureInvalid
+		}
+	case schemeDSA:
+		// DSA is long deprecated but old archives hold it; crypto/dsa
+		// still verifies (FIPS 186-2/3), so old signatures can be read.
+		k, ok := pub.(*dsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: DSA signature but the certificate key is %T", ErrSignatureInvalid, pub)
+		}
+		var rs struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(si.Signature, &rs); err != nil || len(rest) != 0 || rs.R == nil || rs.S == nil {
+			return fmt.Errorf("%w: DSA signature is not a DER Dss-Sig-Value", ErrSignatureInvalid)
+		}
+		// FIPS 186-3 §4.6: use the leftmost bits of the digest.
+		if n := (k.Q.BitLen() + 7) / 8; len(digest) > n {
+			digest = digest[:n]
+		}
+		if !dsa.Verify(k, digest, rs.R, rs.S) {
 			return ErrSignatureInvalid
 		}
 	}
