@@ -571,3 +571,31 @@ func TestTamperedBlobDetected(t *testing.T) {
 		t.Errorf("reading a tampered document: err = %v, want ErrBlobCorrupt", err)
 	}
 }
+
+func TestCancelledActionLeavesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.svc.Register(ctx, u1, newCase(casework.FormBilateral, sign(pdf("c"), "co1"))); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Register with a cancelled context: err = %v", err)
+	}
+	bg := context.Background()
+	c, err := e.svc.Register(bg, u1, newCase(casework.FormBilateral, sign(pdf("c"), "co1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Delete(ctx, u1, c.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Delete with a cancelled context: err = %v", err)
+	}
+	got, err := e.svc.Get(bg, u1, c.ID)
+	if err != nil || got.State != casework.StateSent || got.Version != 1 {
+		t.Errorf("case after a cancelled delete: %+v, %v", got, err)
+	}
+	page, err := e.svc.Search(bg, admin1, nil)
+	if err != nil || len(page.Cases) != 1 {
+		t.Errorf("cases = %d, %v; want only the one registered with a live context", len(page.Cases), err)
+	}
+	if got := events(t, e); !slices.Equal(got, []string{"receipt_requested>u2/en"}) {
+		t.Errorf("outbox = %v", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"hash"
 	"time"
 
 	"github.com/keiyaku/keiyaku/internal/cms"
@@ -279,7 +280,9 @@ func (v *validator) checkCMS(e *entry) error {
 	si := sd.Signers[0]
 	info := &signedInfo{sd: sd, si: si, certs: sd.Certificates}
 	e.signed = info
-	h, err := si.Hash()
+	// h is 0 for digests outside crypto.Hash (SHAKE256 with Ed448).
+	h, _ := si.Hash()
+	newDigest, err := si.NewDigest()
 	if err != nil {
 		vd.indeterminate(CryptoConstraintsFailure, "the digest algorithm is not supported: "+err.Error())
 		return nil
@@ -313,11 +316,13 @@ func (v *validator) checkCMS(e *entry) error {
 
 	// The content whose digest the signer signed.
 	var content []byte // digest of the ranges as the signer's content (adbe.pkcs7.sha1)
-	rangeHash := h
-	if rep.SubFilter == subFilterPKCS7SHA1 {
-		rangeHash = crypto.SHA1
+	e.alg = cryptoDigest(h)
+	if h == 0 {
+		e.alg = digestAlg{key: si.DigestAlgorithm.Algorithm.String(), new: func() hash.Hash { h, _ := si.NewDigest(); return h }}
 	}
-	e.needHash = rangeHash
+	if rep.SubFilter == subFilterPKCS7SHA1 {
+		e.alg = cryptoDigest(crypto.SHA1)
+	}
 	e.pending = func(digest []byte, inFile bool) error {
 		if !inFile {
 			vd.fail(FormatFailure, "the signed byte ranges do not lie within the file")
@@ -332,7 +337,7 @@ func (v *validator) checkCMS(e *entry) error {
 				vd.fail(HashFailure, "the SHA-1 digest in the signature does not match the signed bytes: the document was changed")
 			}
 			content = stripOctetString(sd.Content)
-			hh := h.New()
+			hh := newDigest
 			hh.Write(content)
 			digest = hh.Sum(nil)
 		default:
@@ -344,7 +349,7 @@ func (v *validator) checkCMS(e *entry) error {
 		if cert == nil {
 			why := "the signer's certificate is not in the CMS, the DSS or the given intermediates"
 			if sd.SkippedCertificates > 0 {
-				why = fmt.Sprintf("the signer's certificate cannot be used: %d certificate(s) in the CMS use an algorithm this validator does not support (such as a brainpool curve or Ed448)", sd.SkippedCertificates)
+				why = fmt.Sprintf("the signer's certificate cannot be used: %d certificate(s) in the CMS use an algorithm Go cannot parse (such as a brainpool curve)", sd.SkippedCertificates)
 			}
 			vd.indeterminate(NoSigningCertificateFound, why)
 			return nil
@@ -450,7 +455,7 @@ func (v *validator) checkDocTimestamp(e *entry) error {
 	info := &signedInfo{token: tok, certs: tok.Certificates, hash: tok.Hash, cert: tok.Signer}
 	e.signed = info
 	e.rep.Signer = describeCertificate(tok.Signer)
-	e.needHash = tok.Hash
+	e.alg = cryptoDigest(tok.Hash)
 	e.pending = func(digest []byte, inFile bool) error {
 		if !inFile {
 			vd.fail(FormatFailure, "the signed byte ranges do not lie within the file")

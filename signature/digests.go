@@ -3,6 +3,7 @@ package signature
 import (
 	"crypto"
 	"encoding"
+	"fmt"
 	"hash"
 	"io"
 	"sort"
@@ -42,18 +43,18 @@ func (v *validator) checkAll(entries []*entry) error {
 // that signature's second range. A file with n signatures is read about
 // once instead of n times.
 func (v *validator) computeDigests(entries []*entry) error {
-	groups := map[crypto.Hash][]*entry{}
+	groups := map[string][]*entry{}
 	for _, e := range entries {
 		if e.pending == nil {
 			continue
 		}
 		br := e.rep.ByteRange
-		if !e.needHash.Available() || !rangesInFile(br, v.size) {
+		if e.alg.new == nil || !rangesInFile(br, v.size) {
 			continue // digest nil, inFile false
 		}
 		if br[0] != 0 || len(br) < 2 {
 			// An unusual layout: hash it alone.
-			h := e.needHash.New()
+			h := e.alg.new()
 			ok, err := hashRanges(v.r, v.size, br, h, v.buf)
 			if err != nil {
 				return err
@@ -61,11 +62,12 @@ func (v *validator) computeDigests(entries []*entry) error {
 			e.digest, e.inFile = h.Sum(nil), ok
 			continue
 		}
-		groups[e.needHash] = append(groups[e.needHash], e)
+		groups[e.alg.key] = append(groups[e.alg.key], e)
 	}
-	for h, es := range groups {
+	for _, es := range groups {
 		sort.SliceStable(es, func(i, j int) bool { return es[i].rep.ByteRange[1] < es[j].rep.ByteRange[1] })
-		run := h.New()
+		alg := es[0].alg
+		run := alg.new()
 		var pos int64
 		for _, e := range es {
 			if err := v.ctx.Err(); err != nil {
@@ -76,7 +78,7 @@ func (v *validator) computeDigests(entries []*entry) error {
 				return err
 			}
 			pos = br[1]
-			fork, err := cloneHash(h, run)
+			fork, err := cloneHash(alg.new, run)
 			if err != nil {
 				return err
 			}
@@ -105,14 +107,32 @@ func rangesInFile(ranges []int64, size int64) bool {
 	return true
 }
 
-// cloneHash copies the state of h (of algorithm alg): the standard
-// library's digests marshal their state for exactly this.
-func cloneHash(alg crypto.Hash, h hash.Hash) (hash.Hash, error) {
-	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+// digestAlg is a digest over the byte ranges: a crypto.Hash, or one
+// outside it (SHAKE256). key groups the entries that share it.
+type digestAlg struct {
+	key string
+	new func() hash.Hash
+}
+
+func cryptoDigest(h crypto.Hash) digestAlg {
+	if !h.Available() {
+		return digestAlg{}
+	}
+	return digestAlg{key: h.String(), new: h.New}
+}
+
+// cloneHash copies the state of h, made by newHash: the standard library's
+// digests marshal their state for exactly this.
+func cloneHash(newHash func() hash.Hash, h hash.Hash) (hash.Hash, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, fmt.Errorf("signature: the %T digest cannot copy its state", h)
+	}
+	state, err := m.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	c := alg.New()
+	c := newHash()
 	if err := c.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package signature
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -52,13 +51,13 @@ type entry struct {
 	dict     pdf.Dict
 	defRev   int // revision index where the dictionary was defined
 
-	// needHash is the digest the CMS or token asks for over the byte
-	// ranges; pending finishes the check once the digests are computed
-	// (all signatures' digests are computed together, see digests.go).
-	needHash crypto.Hash
-	pending  func(digest []byte, inFile bool) error
-	digest   []byte
-	inFile   bool
+	// alg is the digest the CMS or token asks for over the byte ranges;
+	// pending finishes the check once the digests are computed (all
+	// signatures' digests are computed together, see digests.go).
+	alg     digestAlg
+	pending func(digest []byte, inFile bool) error
+	digest  []byte
+	inFile  bool
 
 	br        byteRange
 	brOK      bool

@@ -293,6 +293,9 @@ func (si *SignerInfo) VerifySignature(cert *x509.Certificate) error {
 	if cert == nil {
 		return fmt.Errorf("%w: no certificate", ErrSignatureInvalid)
 	}
+	if si.SignatureAlgorithm.Algorithm.Equal(OIDEd448) {
+		return verifyEd448(cert, msg, si.Signature)
+	}
 	return si.verify(cert.PublicKey, msg, nil)
 }
 

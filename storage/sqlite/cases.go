@@ -123,16 +123,19 @@ func (s *Store) GetCase(ctx context.Context, id string) (*storage.Case, error) {
 	return &c, nil
 }
 
-const insertAccess = `INSERT OR IGNORE INTO case_access (company_id, user_id, case_id, updated_at, completed_at) VALUES (?,?,?,?,?)`
+const insertAccess = `INSERT OR IGNORE INTO case_access (company_id, user_id, case_id, updated_at, completed_at, amount, transaction_date) VALUES (?,?,?,?,?,?,?)`
 
 // accessRows returns the case_access rows of c: company-wide and personal,
 // for the registrant and every party. Duplicates are ignored on insert.
 func accessRows(c *storage.Case) [][]any {
 	var out [][]any
 	add := func(co, user string) {
-		out = append(out, []any{co, "", c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt)})
+		row := func(u string) []any {
+			return []any{co, u, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)}
+		}
+		out = append(out, row(""))
 		if user != "" {
-			out = append(out, []any{co, user, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt)})
+			out = append(out, row(user))
 		}
 	}
 	add(c.RegistrantCompanyID, c.RegistrantUserID)
@@ -193,7 +196,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 	// the query; for the sort keys they carry, they also deliver the
 	// order, so a page is read from one index range.
 	scoped := q.Scope.CompanyID != ""
-	fromAccess := scoped && (q.Sort == storage.SortUpdated || q.Sort == storage.SortCompleted)
+	fromAccess := scoped && q.Sort != storage.SortCreated && q.Sort != storage.SortName
 	if scoped && !fromAccess {
 		add(`c.id IN (SELECT case_id FROM case_access WHERE company_id = ? AND user_id = ?)`, q.Scope.CompanyID, q.Scope.UserID)
 	}
@@ -248,15 +251,29 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		col, idCol = "a."+sortColumns[q.Sort], "a.case_id"
 		from = `case_access a CROSS JOIN cases c ON c.id = a.case_id`
 		pre, preArgs := `a.company_id = ? AND a.user_id = ?`, []any{q.Scope.CompanyID, q.Scope.UserID}
-		// The completion bounds again on the copied column, so they narrow
-		// the index range instead of filtering rows after the join.
+		// The range bounds again on the copied columns, so they narrow the
+		// index range instead of filtering rows after the join.
+		bound := func(cond string, v any) {
+			pre += ` AND ` + cond
+			preArgs = append(preArgs, v)
+		}
 		if !q.CompletedFrom.IsZero() {
-			pre += ` AND a.completed_at >= ?`
-			preArgs = append(preArgs, q.CompletedFrom.UnixNano())
+			bound(`a.completed_at >= ?`, q.CompletedFrom.UnixNano())
 		}
 		if !q.CompletedTo.IsZero() {
-			pre += ` AND a.completed_at <= ?`
-			preArgs = append(preArgs, q.CompletedTo.UnixNano())
+			bound(`a.completed_at <= ?`, q.CompletedTo.UnixNano())
+		}
+		if q.AmountMin != nil {
+			bound(`a.amount >= ?`, *q.AmountMin)
+		}
+		if q.AmountMax != nil {
+			bound(`a.amount <= ?`, *q.AmountMax)
+		}
+		if !q.TransactionFrom.IsZero() {
+			bound(`a.transaction_date >= ?`, q.TransactionFrom.Unix())
+		}
+		if !q.TransactionTo.IsZero() {
+			bound(`a.transaction_date <= ?`, q.TransactionTo.Unix())
 		}
 		where = append([]string{pre}, where...)
 		args = append(preArgs, args...)

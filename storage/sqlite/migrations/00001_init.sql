@@ -51,13 +51,17 @@ CREATE TABLE case_access (
     company_id   TEXT NOT NULL,
     user_id      TEXT NOT NULL,
     case_id      TEXT NOT NULL REFERENCES cases (id),
-    updated_at   INTEGER NOT NULL,
-    completed_at INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    completed_at     INTEGER NOT NULL,
+    amount           INTEGER NOT NULL,
+    transaction_date INTEGER NOT NULL,
     PRIMARY KEY (company_id, user_id, case_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX case_access_case ON case_access (case_id);
 CREATE INDEX case_access_updated ON case_access (company_id, user_id, updated_at, case_id);
 CREATE INDEX case_access_completed ON case_access (company_id, user_id, completed_at, case_id);
+CREATE INDEX case_access_amount ON case_access (company_id, user_id, amount, case_id);
+CREATE INDEX case_access_transaction ON case_access (company_id, user_id, transaction_date, case_id);
 
 CREATE TABLE audit (
     seq             INTEGER PRIMARY KEY,
