@@ -1,0 +1,193 @@
+package keiyaku_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/casework"
+	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/storage"
+)
+
+const (
+	crashDirEnv   = "KEIYAKU_CRASH_DIR"
+	crashRoundEnv = "KEIYAKU_CRASH_ROUND"
+	// crashMaxCases stops a child that was somehow not killed, and keeps
+	// the outbox under one DueEvents page.
+	crashMaxCases = 60
+)
+
+// TestCrashSafety re-executes the test binary as a child that registers,
+// returns and completes cases in a loop on one data directory, kills it
+// with SIGKILL at a random moment, and checks what the reopened service
+// finds: every case in a state it was committed in, never between two -
+// its audit entries and outbox events match its version and state, every
+// blob it names exists and is intact, sealed files only on completed cases
+// - and the audit chain verifies. Then it does it again on the same
+// directory, so the second child also starts from a crashed one.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary; skipped with -short")
+	}
+	dir := t.TempDir()
+	for round := 1; round <= 2; round++ {
+		progress := filepath.Join(dir, fmt.Sprintf("progress-%d", round))
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashRoundEnv+"="+strconv.Itoa(round))
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for a few completed cases, then kill at a random moment of
+		// the next ones.
+		deadline := time.Now().Add(90 * time.Second)
+		for completedIn(progress) < 3 {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("round %d: the child completed no cases in time:\n%s", round, out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if err == nil {
+			t.Logf("round %d: the child finished before it was killed:\n%s", round, out)
+		}
+		n := completedIn(progress)
+		checkConsistent(t, dir, round, n)
+	}
+}
+
+func completedIn(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// TestCrashChild is the child process of TestCrashSafety.
+func TestCrashChild(t *testing.T) {
+	dir, round := os.Getenv(crashDirEnv), os.Getenv(crashRoundEnv)
+	if dir == "" {
+		t.Skip("helper process of TestCrashSafety")
+	}
+	w := &world{t: t, ctx: context.Background(), pki: testpki.New(t), smtp: startSMTP(t), dir: dir, m: map[string]*member{}}
+	w.svc = w.open()
+	a := w.newMember("A"+round, "エー "+round, "A", "ja", w.pki.ECDSAP256)
+	b := w.newMember("B"+round, "Bee "+round, "B", "en", w.pki.RSA)
+	progress := filepath.Join(dir, "progress-"+round)
+	for i := 1; i <= crashMaxCases; i++ {
+		c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
+			Form: casework.FormBilateral, Name: fmt.Sprintf("crash %s-%d", round, i), Amount: casework.Money{Amount: int64(i), Currency: "JPY"},
+			TransactionDate: today(), Parties: []casework.Party{w.party(b)},
+			Document:    upload("c.pdf", w.sign(a, contract(fmt.Sprintf("Contract %s-%d", round, i)))),
+			Supplements: []casework.Upload{{Name: "s.txt", Body: strings.NewReader(fmt.Sprintf("supplement %s-%d", round, i))}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.complete(c, a, b)
+		if err := os.WriteFile(progress+".tmp", []byte(strconv.Itoa(i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(progress+".tmp", progress); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkConsistent reopens the directory after a crash and checks every
+// case, the outbox and the audit chain.
+func checkConsistent(t *testing.T, dir string, round, completed int) {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := keiyaku.Open(ctx, keiyaku.Config{Dir: dir, PasswordParams: fastParams, Clock: fixedClock})
+	if err != nil {
+		t.Fatalf("round %d: reopening after the crash: %v", round, err)
+	}
+	defer svc.Close()
+	if _, err := svc.Cases.VerifyAudit(ctx); err != nil {
+		t.Fatalf("round %d: audit chain: %v", round, err)
+	}
+	events := map[string]int{}
+	due, err := svc.Store.DueEvents(ctx, today().Add(time.Hour), storage.MaxPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) == storage.MaxPageSize {
+		t.Fatalf("round %d: too many events to count in one page", round)
+	}
+	for _, ev := range due {
+		events[ev.CaseID]++
+	}
+	wantEvents := map[string]int{"sent": 1, "received": 1, "returned": 2, "completed": 3}
+	var cases []*storage.Case
+	q := storage.CaseQuery{Sort: storage.SortCreated, Limit: storage.MaxPageSize}
+	for {
+		page, err := svc.Store.SearchCases(ctx, &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, page.Cases...)
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	done := 0
+	for _, c := range cases {
+		want, ok := wantEvents[c.State]
+		if !ok {
+			t.Errorf("case %s is in state %q", c.ID, c.State)
+			continue
+		}
+		if c.State == "completed" {
+			done++
+		}
+		if events[c.ID] != want {
+			t.Errorf("case %s (%s, version %d) has %d outbox events, want %d", c.ID, c.State, c.Version, events[c.ID], want)
+		}
+		if (c.State == "completed") != (len(c.Sealed) == 2) {
+			t.Errorf("case %s is %s with %d sealed files", c.ID, c.State, len(c.Sealed))
+		}
+		files := append([]storage.File{c.Document}, c.Supplements...)
+		for _, f := range append(files, c.Sealed...) {
+			if err := svc.Blobs.Verify(ctx, f.Key, f.Size); err != nil {
+				t.Errorf("case %s: file %s: %v", c.ID, f.Name, err)
+			}
+		}
+		entries, err := svc.Store.ListAudit(ctx, 0, c.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Action, "case.") && e.Action != "case.download" {
+				changes++
+			}
+		}
+		if int64(changes) != c.Version {
+			t.Errorf("case %s at version %d has %d state-change audit entries", c.ID, c.Version, changes)
+		}
+	}
+	if done < completed {
+		t.Errorf("round %d: %d completed cases found; the child reported %d", round, done, completed)
+	}
+	t.Logf("round %d: %d cases (%d completed) consistent after SIGKILL", round, len(cases), done)
+}

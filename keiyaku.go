@@ -1,0 +1,843 @@
+package keiyaku
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keiyaku/keiyaku/account"
+	"github.com/keiyaku/keiyaku/archive"
+	"github.com/keiyaku/keiyaku/casework"
+	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/notify"
+	"github.com/keiyaku/keiyaku/signature"
+	"github.com/keiyaku/keiyaku/storage"
+	"github.com/keiyaku/keiyaku/storage/outbox"
+	"github.com/keiyaku/keiyaku/storage/sqlite"
+	"github.com/keiyaku/keiyaku/timestamp"
+)
+
+// DevelopmentPolicy is the TSA policy OID (RFC 3161 §2.4.2) of the local
+// timestamping authority when TSAConfig.Policy is nil. It sits under the
+// enterprise number reserved for documentation (RFC 5612) and so names no
+// real policy.
+var DevelopmentPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 2, 1}
+
+// Config configures Open. Its zero value, with Dir set, is the embedded
+// default; each field says what its zero value means.
+type Config struct {
+	// Dir is the data directory of the embedded default (see the package
+	// comment for its layout); it is created if missing. Required unless
+	// Store, Blobs and a TSA without local state (TSAConfig.URL or
+	// TSAConfig.Timestamper) are all given; then an empty Dir means
+	// sealing uses os.TempDir. With the embedded SQLite store Dir may not
+	// contain '?' or '#'. One Dir belongs to one open Service at a time.
+	Dir string
+
+	// Store persists cases, accounts, the audit log and the outbox. nil
+	// means SQLite at Dir/keiyaku.db. A Store given here is not closed by
+	// Service.Close.
+	Store storage.Store
+	// Blobs stores document bytes. nil means files under Dir/blobs. Blobs
+	// given here are not closed by Service.Close.
+	Blobs *storage.Blobs
+
+	// Validator checks every uploaded PDF. nil means the signature package
+	// with TrustAnchors, Intermediates and Revocation (see NewValidator).
+	Validator casework.Validator
+	// Sealer seals completed cases. nil means Service.Archive.
+	Sealer casework.Sealer
+
+	// TrustAnchors are the roots every signer chain must end in. nil means
+	// none: then no signature passes and every registration is refused.
+	// Uploads are validated against these alone. Archive (sealing and
+	// original verification) trusts the roots of the TSA as well
+	// (TSAConfig.TrustAnchors, or the development TSA certificate): the
+	// signature package has one set of anchors for signers and TSAs, so
+	// a CA root given as TSAConfig.TrustAnchors is trusted there for its
+	// signers too.
+	TrustAnchors []*x509.Certificate
+	// Intermediates are extra certificates for building paths, beside
+	// those embedded in the signatures; nil means none.
+	Intermediates []*x509.Certificate
+	// Revocation is the revocation policy of validation; zero means
+	// signature.RevocationSoftFail.
+	Revocation signature.RevocationPolicy
+	// Online lets validation and sealing fetch issuer certificates, OCSP
+	// responses and CRLs from the URLs in certificates. false means only
+	// OCSPs, CRLs and what the documents embed.
+	Online bool
+	// OCSPs and CRLs are DER OCSP responses and CRLs to embed when sealing
+	// (preferred to online data). Sealing to B-LTA needs revocation data
+	// for every signer certificate (ETSI EN 319 142-1 §6.3): give it here,
+	// or set Online. nil means none.
+	OCSPs, CRLs [][]byte
+	// AllowIncompleteSeal seals even when revocation data is missing for
+	// some certificate; the result is then B-T with a document timestamp,
+	// not B-LTA. false means completion fails with kerr.FailedPrecondition
+	// instead, and the case stays returned.
+	AllowIncompleteSeal bool
+
+	// TSA says where timestamps come from; the zero value means the
+	// development TSA under Dir/tsa.
+	TSA TSAConfig
+
+	// SMTP is the submission server notices are mailed through. The zero
+	// value (no Host) means no mail is sent; notices are still written to
+	// the outbox and wait there. Ignored when Mailer is set.
+	SMTP notify.SMTPConfig
+	// Mailer, when not nil, delivers notices instead of SMTP.
+	Mailer notify.Mailer
+	// Templates render notices; nil means notify.DefaultTemplates().
+	Templates *notify.Templates
+	// CaseURL returns the portal link of a case for notices (an absolute
+	// http(s) URL); nil means notices carry no link.
+	CaseURL func(caseID string) string
+	// NotifyInterval is how long RunNotifier waits when nothing is due;
+	// zero means 30 seconds.
+	NotifyInterval time.Duration
+
+	// PasswordParams, MaxFailedLogins, Lockout and SessionTTL configure
+	// accounts; zero values mean account.Config's defaults (argon2id
+	// DefaultParams, 5 failures, 15 minutes, 8 hours).
+	PasswordParams  account.Params
+	MaxFailedLogins int
+	Lockout         time.Duration
+	SessionTTL      time.Duration
+
+	// Clock is the service's notion of now for every part (case times,
+	// validation, sealing, the local TSA, sessions, the notice worker);
+	// nil means time.Now.
+	Clock func() time.Time
+	// Logger receives the parts' log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// TSAConfig says which RFC 3161 timestamping authority seals cases. At most
+// one of URL, Timestamper and Signer may be set; none means the
+// development TSA.
+type TSAConfig struct {
+	// URL is a remote TSA (RFC 3161 §3.4 over HTTP), asked through a
+	// timestamp.Client with SHA-256 imprints.
+	URL string
+	// HTTPClient sends requests to URL; nil means http.DefaultClient with
+	// the client's 30 second timeout.
+	HTTPClient *http.Client
+	// Timestamper is any other source of tokens.
+	Timestamper signature.Timestamper
+	// Signer and Certificate run a local timestamp.Authority with a real
+	// TSA certificate (critical, sole id-kp-timeStamping, RFC 3161 §2.3);
+	// Chain holds its intermediates. Serial numbers persist in
+	// Dir/tsa/serial.
+	Signer      crypto.Signer
+	Certificate *x509.Certificate
+	Chain       []*x509.Certificate
+	// Policy is the TSA policy OID: requested from URL (nil: any), or
+	// written by the local authority (nil: DevelopmentPolicy).
+	Policy asn1.ObjectIdentifier
+	// TrustAnchors are the roots of the TSA's certificate chain, trusted
+	// when verifying timestamps. The development TSA's certificate is
+	// trusted without being listed.
+	TrustAnchors []*x509.Certificate
+}
+
+// Service is an open contract service. Its exported parts may be used
+// directly; they are safe for concurrent use.
+type Service struct {
+	// Cases carries contract cases through their lifecycle.
+	Cases *casework.Service
+	// Accounts manages companies, users and sessions; its Principals are
+	// what Cases acts as.
+	Accounts *account.Service
+	// Archive seals, verifies and renews originals with the configured
+	// TSA and trust anchors.
+	Archive *archive.Service
+	// Store and Blobs are the persistence the service runs on.
+	Store storage.Store
+	Blobs *storage.Blobs
+	// TSACertificate is the certificate of the local TSA (development or
+	// configured); nil with a remote TSA or a Config.TSA.Timestamper.
+	TSACertificate *x509.Certificate
+
+	worker  *notify.Worker
+	closers []func() error
+}
+
+// Open builds a Service from cfg: it opens (creating if needed) what cfg
+// leaves to the embedded default, then wires the parts together. The
+// caller must Close the Service.
+//
+// Errors: kerr.Invalid for a Config that is inconsistent or lacks a
+// required field (the message names it); kerr.Unavailable when the data
+// directory, database or blob bucket cannot be opened; kerr.Internal when
+// the development TSA credentials in Dir/tsa cannot be read or made.
+func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
+	const op = "keiyaku.Open"
+	if err := checkConfig(op, &cfg); err != nil {
+		return nil, err
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	if cfg.Dir != "" {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, kerr.WrapKind(kerr.Unavailable, op, "cannot create the data directory "+cfg.Dir, err)
+		}
+	}
+
+	s.Store = cfg.Store
+	if s.Store == nil {
+		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "keiyaku.db")})
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		s.Store = st
+		s.closers = append(s.closers, st.Close)
+	}
+	s.Blobs = cfg.Blobs
+	if s.Blobs == nil {
+		b, err := openFileBlobs(ctx, filepath.Join(cfg.Dir, "blobs"))
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		s.Blobs = b
+		s.closers = append(s.closers, b.Close)
+	}
+
+	ts, tsaCert, err := openTSA(ctx, op, &cfg, clock, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.TSACertificate = tsaCert
+	anchors := append([]*x509.Certificate(nil), cfg.TrustAnchors...)
+	anchors = append(anchors, cfg.TSA.TrustAnchors...)
+	if tsaCert != nil && isSelfSigned(tsaCert) {
+		anchors = append(anchors, tsaCert)
+	}
+	intermediates := append([]*x509.Certificate(nil), cfg.Intermediates...)
+	intermediates = append(intermediates, cfg.TSA.Chain...)
+
+	tempDir := ""
+	if cfg.Dir != "" {
+		tempDir = filepath.Join(cfg.Dir, "tmp")
+		if err := os.MkdirAll(tempDir, 0o700); err != nil {
+			return nil, kerr.WrapKind(kerr.Unavailable, op, "cannot create "+tempDir, err)
+		}
+	}
+	s.Archive, err = archive.New(archive.Config{
+		Timestamper: ts, TrustAnchors: anchors, Certs: intermediates,
+		OCSPs: cfg.OCSPs, CRLs: cfg.CRLs, Online: cfg.Online, AllowIncomplete: cfg.AllowIncompleteSeal,
+		Revocation: cfg.Revocation, Clock: clock, TempDir: tempDir, Logger: logger,
+	})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+
+	val := cfg.Validator
+	if val == nil {
+		val = NewValidator(&signature.ValidateOptions{
+			TrustAnchors: cfg.TrustAnchors, Intermediates: cfg.Intermediates, Revocation: cfg.Revocation, Online: cfg.Online,
+		})
+	}
+	sealer := cfg.Sealer
+	if sealer == nil {
+		sealer = &archiveSealer{Service: s.Archive, ts: ts, clock: clock}
+	}
+	s.Cases, err = casework.New(casework.Config{
+		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger,
+	})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	s.Accounts, err = account.New(account.Config{
+		Store: s.Store, Clock: clock, Params: cfg.PasswordParams, MaxFailures: cfg.MaxFailedLogins,
+		Lockout: cfg.Lockout, SessionTTL: cfg.SessionTTL,
+	})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+
+	mailer := cfg.Mailer
+	if mailer == nil && cfg.SMTP.Host != "" {
+		m, err := notify.NewSMTPMailer(cfg.SMTP)
+		if err != nil {
+			return nil, kerr.WrapKind(kerr.Invalid, op, "Config.SMTP", err)
+		}
+		mailer = m
+	}
+	if mailer != nil {
+		ob, err := outbox.New(outbox.Config{Store: s.Store, CaseURL: cfg.CaseURL})
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		s.worker, err = notify.NewWorker(notify.WorkerConfig{
+			Outbox: ob, Mailer: mailer, Templates: cfg.Templates, Clock: clock,
+			Interval: cfg.NotifyInterval, Logger: logger,
+		})
+		if err != nil {
+			return nil, kerr.WrapKind(kerr.Invalid, op, "notice worker", err)
+		}
+	}
+	return s, nil
+}
+
+func checkConfig(op string, cfg *Config) error {
+	t := cfg.TSA
+	set := 0
+	for _, b := range []bool{t.URL != "", t.Timestamper != nil, t.Signer != nil || t.Certificate != nil} {
+		if b {
+			set++
+		}
+	}
+	switch {
+	case set > 1:
+		return kerr.E(kerr.Invalid, op, "Config.TSA: set at most one of URL, Timestamper and Signer/Certificate")
+	case (t.Signer == nil) != (t.Certificate == nil):
+		return kerr.E(kerr.Invalid, op, "Config.TSA: Signer and Certificate go together")
+	case t.URL != "":
+		u, err := url.Parse(t.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return kerr.E(kerr.Invalid, op, "Config.TSA.URL %q is not an absolute http(s) URL", t.URL)
+		}
+	}
+	needDir := cfg.Store == nil || cfg.Blobs == nil || set == 0 || t.Signer != nil
+	if needDir && cfg.Dir == "" {
+		return kerr.E(kerr.Invalid, op, "Config.Dir is required: it holds the embedded database, blobs and TSA files unless Store, Blobs and a remote TSA are all given")
+	}
+	if cfg.Store == nil && strings.ContainsAny(cfg.Dir, "?#") {
+		return kerr.E(kerr.Invalid, op, "Config.Dir %q may not contain '?' or '#' (the SQLite file name cannot)", cfg.Dir)
+	}
+	for i, c := range append(append(append([]*x509.Certificate(nil), cfg.TrustAnchors...), cfg.Intermediates...), t.TrustAnchors...) {
+		if c == nil {
+			return kerr.E(kerr.Invalid, op, "Config: certificate %d of TrustAnchors, Intermediates and TSA.TrustAnchors is nil", i)
+		}
+	}
+	if _, err := signature.ParseRevocationPolicy(string(cfg.Revocation)); err != nil {
+		return kerr.WrapKind(kerr.Invalid, op, "Config.Revocation", err)
+	}
+	if cfg.NotifyInterval < 0 {
+		return kerr.E(kerr.Invalid, op, "Config.NotifyInterval may not be negative")
+	}
+	return nil
+}
+
+// openFileBlobs opens (creating) the fileblob bucket in dir.
+func openFileBlobs(ctx context.Context, dir string) (*storage.Blobs, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, kerr.WrapKind(kerr.Invalid, "keiyaku.openFileBlobs", "blob directory "+dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, kerr.WrapKind(kerr.Unavailable, "keiyaku.openFileBlobs", "cannot create "+abs, err)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip"}
+	return storage.OpenBlobs(ctx, u.String())
+}
+
+// openTSA returns the timestamper cfg.TSA asks for and, for a local
+// authority, its certificate.
+func openTSA(ctx context.Context, op string, cfg *Config, clock func() time.Time, logger *slog.Logger) (signature.Timestamper, *x509.Certificate, error) {
+	t := cfg.TSA
+	switch {
+	case t.Timestamper != nil:
+		return t.Timestamper, nil, nil
+	case t.URL != "":
+		return &timestamp.Client{URL: t.URL, HTTPClient: t.HTTPClient, Policy: t.Policy}, nil, nil
+	}
+	dir := filepath.Join(cfg.Dir, "tsa")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, kerr.WrapKind(kerr.Unavailable, op, "cannot create "+dir, err)
+	}
+	signer, cert, chain := t.Signer, t.Certificate, t.Chain
+	if signer == nil {
+		var err error
+		if signer, cert, err = devTSA(dir, clock()); err != nil {
+			return nil, nil, kerr.WrapKind(kerr.Internal, op, "development TSA in "+dir, err)
+		}
+	}
+	serials, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
+	if err != nil {
+		return nil, nil, kerr.WrapKind(kerr.Internal, op, "TSA serial file", err)
+	}
+	policy := t.Policy
+	if policy == nil {
+		policy = DevelopmentPolicy
+	}
+	a, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
+		Signer: signer, Certificate: cert, Chain: chain, Policy: policy,
+		Accuracy: time.Second, Clock: clock, Serials: serials, Logger: logger,
+	})
+	if err != nil {
+		return nil, nil, kerr.WrapKind(kerr.Invalid, op, "Config.TSA", err)
+	}
+	return signature.AuthorityTimestamper(a), cert, nil
+}
+
+// archiveSealer is the default casework.Sealer: the archive, and for a
+// PDF with no signature at all - a FormSendOnly contract may be sent
+// unsigned - a document timestamp alone (ISO 32000-2 §12.8.5), since there
+// is no signature to raise to PAdES B-LTA and archive.SealPDF refuses such
+// a file. The timestamp still proves the sent bytes existed at completion;
+// original verification reports such a file as not original (unsigned).
+type archiveSealer struct {
+	*archive.Service
+	ts    signature.Timestamper
+	clock func() time.Time
+}
+
+var _ casework.Sealer = (*archiveSealer)(nil)
+
+// SealPDF implements casework.Sealer.
+func (s *archiveSealer) SealPDF(ctx context.Context, r io.ReaderAt, size int64, w io.Writer) error {
+	cw := &countingWriter{w: w}
+	err := s.Service.SealPDF(ctx, r, size, cw)
+	if err == nil || cw.n > 0 || !errors.Is(err, signature.ErrUnsupportedDocument) {
+		return err
+	}
+	if sigs, verr := countSignatures(ctx, r, size, s.clock()); verr != nil || sigs > 0 {
+		return err
+	}
+	if terr := signature.AddDocumentTimestamp(ctx, r, size, w, &signature.ExtendOptions{Timestamper: s.ts, Clock: s.clock}); terr != nil {
+		return kerr.WrapKind(kerr.Unavailable, "keiyaku.SealPDF", "time-stamping the unsigned PDF", terr)
+	}
+	return nil
+}
+
+// countSignatures counts the signature dictionaries (not document
+// timestamps) the signature package finds in the PDF.
+func countSignatures(ctx context.Context, r io.ReaderAt, size int64, at time.Time) (int, error) {
+	rep, err := signature.Validate(ctx, r, size, &signature.ValidateOptions{At: at, Revocation: signature.RevocationOff})
+	if err != nil {
+		return 0, err
+	}
+	if rep.Error != "" {
+		return 0, errors.New(rep.Error)
+	}
+	n := 0
+	for _, sr := range rep.Signatures {
+		if sr.Kind == signature.KindSignature {
+			n++
+		}
+	}
+	return n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Close releases what Open opened (the embedded database and blob bucket),
+// not the collaborators given in Config. It is safe to call more than once.
+func (s *Service) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return kerr.Wrap("keiyaku.Service.Close", errors.Join(errs...))
+}
+
+// ErrNoMailer is the cause of the error DeliverOnce and RunNotifier return
+// when the Service has no mailer (Config.SMTP and Config.Mailer unset); the
+// error is of kind kerr.FailedPrecondition.
+var ErrNoMailer = errors.New("no mailer configured: set Config.SMTP or Config.Mailer")
+
+// DeliverOnce claims the notices due now from the outbox and tries each
+// once (notify.Worker.RunOnce): delivered counts those the mailer
+// accepted, failed those rescheduled or given up. err is not nil when the
+// outbox failed or ctx ended, or wraps ErrNoMailer.
+func (s *Service) DeliverOnce(ctx context.Context) (delivered, failed int, err error) {
+	if s.worker == nil {
+		return 0, 0, kerr.E(kerr.FailedPrecondition, "keiyaku.Service.DeliverOnce", "%w", ErrNoMailer)
+	}
+	return s.worker.RunOnce(ctx)
+}
+
+// RunNotifier delivers notices until ctx is done (notify.Worker.Run) and
+// then returns ctx.Err(); without a mailer it returns at once with an
+// error wrapping ErrNoMailer. Cancel ctx and wait for RunNotifier to
+// return before Close. Delivery is at least once (see package notify).
+func (s *Service) RunNotifier(ctx context.Context) error {
+	if s.worker == nil {
+		return kerr.E(kerr.FailedPrecondition, "keiyaku.Service.RunNotifier", "%w", ErrNoMailer)
+	}
+	return s.worker.Run(ctx)
+}
+
+// OriginalCheck is the result of VerifyOriginal: original verification
+// (原本検証) of every sealed file of a completed case.
+type OriginalCheck struct {
+	// Original is true when every PDF and every supplementary file checked
+	// is original.
+	Original bool
+	// PDFs are the sealed contract (and acceptance) PDFs with their
+	// verdicts; Files the supplementary files with theirs.
+	PDFs  []PDFCheck
+	Files []FileCheck
+}
+
+// PDFCheck is the verdict on one sealed PDF.
+type PDFCheck struct {
+	File    casework.File
+	Verdict *archive.PDFVerification
+}
+
+// FileCheck is the verdict on one supplementary file and its RFC 3161
+// token.
+type FileCheck struct {
+	File    casework.File
+	Token   casework.File
+	Verdict *archive.FileVerification
+}
+
+// VerifyOriginal runs original verification at the service's clock on the
+// sealed files of completed case id, for a principal that may see the
+// case: each sealed PDF with Archive.VerifyPDF (TOTAL_PASSED at PAdES
+// B-LTA, nothing appended after the last document timestamp) and each
+// supplementary file against its token with Archive.VerifyFile. A file
+// that is not original is a verdict, not an error.
+//
+// Errors: those of Cases.Get (kerr.NotFound for a case p may not see);
+// kerr.FailedPrecondition for a case that is not completed; kerr.Internal
+// for a sealed file missing or corrupt in Blobs; kerr.Unavailable when a
+// check could not run.
+func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id string) (*OriginalCheck, error) {
+	const op = "keiyaku.Service.VerifyOriginal"
+	c, err := s.Cases.Get(ctx, p, id)
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	if c.State != casework.StateCompleted {
+		return nil, kerr.E(kerr.FailedPrecondition, op, "case %q is %s; only a completed case has sealed originals", id, c.State)
+	}
+	out := &OriginalCheck{Original: true}
+	var tokens []casework.File
+	for _, f := range c.Sealed {
+		if f.ContentType != "application/pdf" {
+			tokens = append(tokens, f)
+			continue
+		}
+		ra, err := s.Blobs.ReaderAt(ctx, f.Key, f.Size)
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		v, err := s.Archive.VerifyPDF(ctx, ra, f.Size, nil)
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		out.PDFs = append(out.PDFs, PDFCheck{File: f, Verdict: v})
+		out.Original = out.Original && v.Original
+	}
+	if len(tokens) != len(c.Supplements) {
+		return nil, kerr.E(kerr.Internal, op, "case %q has %d supplementary files but %d tokens", id, len(c.Supplements), len(tokens))
+	}
+	for i, sup := range c.Supplements {
+		v, err := s.verifyFile(ctx, sup, tokens[i])
+		if err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+		out.Files = append(out.Files, FileCheck{File: sup, Token: tokens[i], Verdict: v})
+		out.Original = out.Original && v.Original
+	}
+	if len(out.PDFs) == 0 && len(out.Files) == 0 {
+		out.Original = false
+	}
+	return out, nil
+}
+
+func (s *Service) verifyFile(ctx context.Context, f, token casework.File) (*archive.FileVerification, error) {
+	tr, err := s.Blobs.Open(ctx, token.Key, token.Size)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := io.ReadAll(io.LimitReader(tr, archive.MaxTokenSize+1))
+	tr.Close()
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.Blobs.Open(ctx, f.Key, f.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return s.Archive.VerifyFile(ctx, r, tok, nil)
+}
+
+// devTSA returns the development TSA key and certificate in dir, making
+// them on first use: an ECDSA P-256 key and a self-signed certificate with
+// the sole, critical id-kp-timeStamping extended key usage (RFC 3161
+// §2.3), valid from a day before now for ten years. crypto/x509 writes
+// ExtKeyUsage non-critical, hence the raw extension.
+func devTSA(dir string, now time.Time) (crypto.Signer, *x509.Certificate, error) {
+	keyPath, certPath := filepath.Join(dir, "tsa-key.pem"), filepath.Join(dir, "tsa-cert.pem")
+	if _, err := os.Stat(certPath); err == nil {
+		key, err := readKey(keyPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		cert, err := readCert(certPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+			return nil, nil, fmt.Errorf("the development TSA certificate %s is valid from %s to %s, not at %s: remove %s and its key to make a new one",
+				certPath, cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339), certPath)
+		}
+		return key, cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "keiyaku development TSA", Organization: []string{"keiyaku (development only)"}},
+		NotBefore:             now.Add(-24 * time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The key first: a certificate without its key would block every
+	// later start, a key without a certificate is simply made again.
+	if err := writeFileSync(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := writeFileSync(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, nil, err
+	}
+	return key, cert, nil
+}
+
+// writeFileSync writes data to path through a temporary file, fsynced and
+// renamed, so that path holds either nothing or all of data.
+func writeFileSync(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}
+
+// maxPEMFile bounds the TSA key and certificate files read at start.
+const maxPEMFile = 64 << 10
+
+func readPEM(path, want string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPEMFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxPEMFile)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != want {
+		return nil, fmt.Errorf("%s holds no PEM %q block", path, want)
+	}
+	return blk.Bytes, nil
+}
+
+func readKey(path string) (crypto.Signer, error) {
+	der, err := readPEM(path, "PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: a %T cannot sign", path, k)
+	}
+	return s, nil
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	der, err := readPEM(path, "CERTIFICATE")
+	if err != nil {
+		return nil, err
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// isSelfSigned reports whether c is signed by its own key.
+// CheckSignatureFrom would refuse an end-entity issuer such as the
+// development TSA certificate, hence CheckSignature.
+func isSelfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// NewValidator returns the default casework.Validator: the signature
+// package under opts (nil means the zero options; opts.At is ignored, the
+// time comes with each call). Verdict.Passed is true when the file parses
+// and every signature and document timestamp in it is TOTAL_PASSED (ETSI
+// EN 319 102-1 §5.1.2); with ValidateOptions.PriorSize it runs
+// signature.Validator.ValidateUpdate and reports its OnlySignatures and
+// AddedSignatures (ISO 32000-2 §12.8.2.2).
+func NewValidator(opts *signature.ValidateOptions) casework.Validator {
+	a := &validatorAdapter{}
+	if opts != nil {
+		a.opts = *opts
+	}
+	a.opts.At = time.Time{}
+	a.now = signature.NewValidator(&a.opts)
+	return a
+}
+
+type validatorAdapter struct {
+	opts signature.ValidateOptions
+	now  *signature.Validator // for calls without a time: keeps its path cache
+}
+
+var _ casework.Validator = (*validatorAdapter)(nil)
+
+// Validate implements casework.Validator.
+func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int64, opts *casework.ValidateOptions) (*casework.Verdict, error) {
+	const op = "keiyaku.Validator.Validate"
+	if opts == nil {
+		opts = &casework.ValidateOptions{}
+	}
+	val := a.now
+	if !opts.At.IsZero() {
+		// signature.Validator fixes the time at construction; a Validator
+		// per call costs a certificate pool and the path cache, not the
+		// public-key work of the validation itself.
+		o := a.opts
+		o.At = opts.At
+		val = signature.NewValidator(&o)
+	}
+	var rep *signature.Report
+	var updateReasons []string
+	v := &casework.Verdict{}
+	if opts.PriorSize > 0 {
+		up, err := val.ValidateUpdate(ctx, r, size, opts.PriorSize)
+		if err != nil {
+			return nil, kerr.WrapKind(kerr.Unavailable, op, "the PDF could not be validated", err)
+		}
+		rep = up.Report
+		v.OnlyAllowedChanges = up.OnlySignatures
+		v.AddedSignatures = up.AddedSignatures
+		updateReasons = up.Reasons
+	} else {
+		var err error
+		if rep, err = val.Validate(ctx, r, size); err != nil {
+			return nil, kerr.WrapKind(kerr.Unavailable, op, "the PDF could not be validated", err)
+		}
+	}
+	judge(rep, v)
+	v.Reasons = append(v.Reasons, updateReasons...)
+	return v, nil
+}
+
+// judge fills Passed, Signatures and the reasons of failed entries from
+// rep.
+func judge(rep *signature.Report, v *casework.Verdict) {
+	if rep.Error != "" {
+		v.Reasons = append(v.Reasons, "the file cannot be read as a PDF: "+rep.Error)
+		return
+	}
+	v.Passed = true
+	for _, sr := range rep.Signatures {
+		if sr.Kind == signature.KindSignature {
+			v.Signatures++
+		}
+		if sr.Indication == signature.TotalPassed {
+			continue
+		}
+		v.Passed = false
+		who := string(sr.Kind) + " " + sr.Field
+		if sr.Signer != nil && sr.Signer.CommonName != "" {
+			who += " (" + sr.Signer.CommonName + ")"
+		}
+		res := string(sr.Indication)
+		if sr.SubIndication != "" {
+			res += "/" + string(sr.SubIndication)
+		}
+		if len(sr.Reasons) > 0 {
+			res += ": " + strings.Join(sr.Reasons, "; ")
+		}
+		v.Reasons = append(v.Reasons, who+" is "+res)
+	}
+}
