@@ -807,7 +807,12 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 		}
 	}
 	judge(rep, v)
-	v.Reasons = append(v.Reasons, updateReasons...)
+	// The update's reasons often repeat what a failed signature says.
+	for _, r := range updateReasons {
+		if !strings.Contains(strings.Join(v.Reasons, "\n"), r) {
+			v.Reasons = append(v.Reasons, r)
+		}
+	}
 	return v, nil
 }
 
@@ -835,8 +840,8 @@ func judge(rep *signature.Report, v *casework.Verdict) {
 		if sr.SubIndication != "" {
 			res += "/" + string(sr.SubIndication)
 		}
-		if len(sr.Reasons) > 0 {
-			res += ": " + strings.Join(sr.Reasons, "; ")
+		if len(sr.Problems) > 0 {
+			res += ": " + strings.Join(sr.Problems, "; ")
 		}
 		v.Reasons = append(v.Reasons, who+" is "+res)
 	}

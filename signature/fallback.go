@@ -36,6 +36,7 @@ func (v *validator) byteScanFallback() error {
 		e.rep.Modification = ModificationNone
 		e.rep.Indication, e.rep.SubIndication = e.verdict.result()
 		e.rep.Reasons = e.verdict.reasons
+		e.rep.Problems = e.verdict.problems
 		v.entries = append(v.entries, e)
 	}
 	return nil

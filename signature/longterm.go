@@ -234,6 +234,7 @@ func (v *validator) conclude(e *entry) {
 	}
 	rep.Indication, rep.SubIndication = vd.result()
 	rep.Reasons = vd.reasons
+	rep.Problems = vd.problems
 	if rep.Indication == TotalPassed {
 		rep.Reasons = append([]string{passedReason(rep)}, rep.Reasons...)
 	}

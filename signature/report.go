@@ -133,8 +133,12 @@ type SignatureReport struct {
 	// document timestamp, its own token); nil when none verified.
 	Timestamp  *TimestampInfo
 	Revocation RevocationStatus
-	// Reasons says in plain words why the verdict is what it is.
+	// Reasons says in plain words why the verdict is what it is: the
+	// problems first found, and notes that did not change it.
 	Reasons []string
+	// Problems are the reasons that made the indication worse than
+	// TOTAL_PASSED; empty when it passed. What a user must act on.
+	Problems []string
 	// ByteRange as found in the dictionary.
 	ByteRange                     []int64
 	Reason, Location, ContactInfo string

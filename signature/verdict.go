@@ -1,5 +1,7 @@
 package signature
 
+import "slices"
+
 // verdict gathers what is wrong with one signature while it is checked.
 // The first TOTAL_FAILED finding decides the indication; failing that, the
 // first INDETERMINATE one. Every finding adds its reason.
@@ -7,6 +9,8 @@ type verdict struct {
 	failedSub, indetSub SubIndication
 	hasFailed, hasIndet bool
 	reasons             []string
+	// problems are the reasons that made the verdict worse than passed.
+	problems []string
 }
 
 // fail records a finding that makes the signature TOTAL_FAILED.
@@ -14,7 +18,7 @@ func (vd *verdict) fail(sub SubIndication, reason string) {
 	if !vd.hasFailed {
 		vd.hasFailed, vd.failedSub = true, sub
 	}
-	vd.note(reason)
+	vd.problem(reason)
 }
 
 // indeterminate records a finding that leaves the signature INDETERMINATE
@@ -23,12 +27,20 @@ func (vd *verdict) indeterminate(sub SubIndication, reason string) {
 	if !vd.hasIndet {
 		vd.hasIndet, vd.indetSub = true, sub
 	}
+	vd.problem(reason)
+}
+
+func (vd *verdict) problem(reason string) {
+	if reason != "" && !slices.Contains(vd.problems, reason) {
+		vd.problems = append(vd.problems, reason)
+	}
 	vd.note(reason)
 }
 
-// note adds a reason that does not change the indication.
+// note adds a reason that does not change the indication; a reason given
+// twice is kept once.
 func (vd *verdict) note(reason string) {
-	if reason != "" {
+	if reason != "" && !slices.Contains(vd.reasons, reason) {
 		vd.reasons = append(vd.reasons, reason)
 	}
 }
