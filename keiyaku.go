@@ -768,7 +768,7 @@ func NewValidator(opts *signature.ValidateOptions) casework.Validator {
 
 type validatorAdapter struct {
 	opts signature.ValidateOptions
-	now  *signature.Validator // for calls without a time: keeps its path cache
+	now  *signature.Validator
 }
 
 var _ casework.Validator = (*validatorAdapter)(nil)
@@ -781,12 +781,7 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 	}
 	val := a.now
 	if !opts.At.IsZero() {
-		// signature.Validator fixes the time at construction; a Validator
-		// per call costs a certificate pool and the path cache, not the
-		// public-key work of the validation itself.
-		o := a.opts
-		o.At = opts.At
-		val = signature.NewValidator(&o)
+		val = a.now.At(opts.At) // shares the trust pool and path cache
 	}
 	var rep *signature.Report
 	var updateReasons []string

@@ -18,12 +18,25 @@ import (
 // same companies does not redo the same public-key operations. It is safe
 // for concurrent use.
 type Validator struct {
-	opts  ValidateOptions
+	opts ValidateOptions
+	*validatorState
+}
+
+// validatorState is what a Validator and the views At makes of it share.
+type validatorState struct {
 	roots *x509.CertPool
 	paths *pathCache
 
 	revOnce sync.Once
 	rev     *revocation.Client
+}
+
+// At returns a Validator that validates at time t (zero: the time of each
+// call) and otherwise shares this one's options, trust pool and caches.
+func (val *Validator) At(t time.Time) *Validator {
+	v := &Validator{opts: val.opts, validatorState: val.validatorState}
+	v.opts.At = t
+	return v
 }
 
 // revocationClient is the online OCSP/CRL client, with its cache, shared by
@@ -40,7 +53,7 @@ func (val *Validator) revocationClient() *revocation.Client {
 // as for Validate). opts is copied; At, when zero, means the time of each
 // Validate call.
 func NewValidator(opts *ValidateOptions) *Validator {
-	v := &Validator{paths: newPathCache(maxCachedPaths)}
+	v := &Validator{validatorState: &validatorState{paths: newPathCache(maxCachedPaths)}}
 	if opts != nil {
 		v.opts = *opts
 	}
