@@ -26,6 +26,7 @@ import (
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
+	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/signature"
@@ -691,55 +692,14 @@ func writeFileSync(path string, data []byte, perm os.FileMode) error {
 	return err
 }
 
-// maxPEMFile bounds the TSA key and certificate files read at start.
-const maxPEMFile = 64 << 10
-
-func readPEM(path, want string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxPEMFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxPEMFile)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != want {
-		return nil, fmt.Errorf("%s holds no PEM %q block", path, want)
-	}
-	return blk.Bytes, nil
-}
-
-func readKey(path string) (crypto.Signer, error) {
-	der, err := readPEM(path, "PRIVATE KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%s: a %T cannot sign", path, k)
-	}
-	return s, nil
-}
+func readKey(path string) (crypto.Signer, error) { return pemfile.PrivateKey(path) }
 
 func readCert(path string) (*x509.Certificate, error) {
-	der, err := readPEM(path, "CERTIFICATE")
+	certs, err := pemfile.Certificates(path)
 	if err != nil {
 		return nil, err
 	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return certs[0], nil
 }
 
 // isSelfSigned reports whether c is signed by its own key.
