@@ -53,7 +53,7 @@ type rawMail struct {
 	Data []byte
 }
 
-func startSMTP(t *testing.T) *smtpServer {
+func startSMTP(t testing.TB) *smtpServer {
 	t.Helper()
 	s := &smtpServer{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
@@ -120,7 +120,7 @@ type mail struct {
 	Body     string
 }
 
-func decodeMail(t *testing.T, m rawMail) mail {
+func decodeMail(t testing.TB, m rawMail) mail {
 	t.Helper()
 	msg, err := netmail.ReadMessage(bytes.NewReader(m.Data))
 	if err != nil {
@@ -167,7 +167,7 @@ type member struct {
 }
 
 type world struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	pki  *testpki.PKI
 	svc  *keiyaku.Service
@@ -183,11 +183,11 @@ type world struct {
 // test PKI trusted, online revocation from its responders, a real SMTP
 // server, and companies A (ja), B (en), C (ja), D (en), each with one
 // administrator who signs with their own certificate.
-func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
+func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
 
 // newWorldWith is newWorld with mutate applied to the Config (it may read
 // the PKI from w).
-func newWorldWith(t *testing.T, mutate func(w *world, cfg *keiyaku.Config)) *world {
+func newWorldWith(t testing.TB, mutate func(w *world, cfg *keiyaku.Config)) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), pki: testpki.New(t), smtp: startSMTP(t), dir: t.TempDir()}
 	if mutate != nil {

@@ -1,8 +1,6 @@
 package signature
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
 	"crypto"
 	"crypto/sha1"
@@ -332,14 +330,10 @@ func (s *swStore) put(der []byte) (pdf.Ref, error) {
 	if r, ok := s.byHash[h]; ok {
 		return r, nil
 	}
-	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
-	zw.Write(der)
-	if err := zw.Close(); err != nil {
-		return pdf.Ref{}, err
-	}
+	// Stored without a filter: DER certificates, OCSP responses and CRLs
+	// compress little, and a deflate writer costs a megabyte of tables.
 	r := s.u.newRef()
-	if err := s.u.setStream(r, pdf.Dict{"Filter": pdf.Name("FlateDecode")}, z.Bytes()); err != nil {
+	if err := s.u.setStream(r, pdf.Dict{}, der); err != nil {
 		return pdf.Ref{}, err
 	}
 	s.byHash[h] = r
@@ -450,7 +444,7 @@ func (g *swGatherer) chain(leaf *x509.Certificate) ([]*x509.Certificate, error) 
 	chain := []*x509.Certificate{leaf}
 	c := leaf
 	for len(chain) < maxChainLength {
-		if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
+		if selfSigned(c) {
 			return chain, nil
 		}
 		issuer := g.findIssuer(c)
@@ -465,7 +459,7 @@ func (g *swGatherer) chain(leaf *x509.Certificate) ([]*x509.Certificate, error) 
 
 func (g *swGatherer) findIssuer(c *x509.Certificate) *x509.Certificate {
 	for _, cand := range g.pool {
-		if bytes.Equal(cand.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(cand) == nil {
+		if issuedBy(c, cand) {
 			return cand
 		}
 	}
@@ -480,7 +474,7 @@ func (g *swGatherer) findIssuer(c *x509.Certificate) *x509.Certificate {
 		g.aiaFetches++
 		for _, cand := range g.fetchCerts(u) {
 			g.pool = append(g.pool, cand)
-			if bytes.Equal(cand.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(cand) == nil {
+			if issuedBy(c, cand) {
 				return cand
 			}
 		}

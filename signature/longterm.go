@@ -1,7 +1,6 @@
 package signature
 
 import (
-	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -463,7 +462,7 @@ func (v *validator) timestampsCovered(e *entry, d *dssVersion) bool {
 // signature.
 func findIssuer(c *x509.Certificate, pool []*x509.Certificate) *x509.Certificate {
 	for _, p := range pool {
-		if bytes.Equal(p.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(p) == nil {
+		if issuedBy(c, p) {
 			return p
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"sync"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs, the embedded default
@@ -193,14 +194,26 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 
 func (v *verifyingReader) Close() error { return v.r.Close() }
 
-// rangeReaderAt implements io.ReaderAt with one range request per call;
-// gocloud.dev/blob readers only seek.
+// rangeReaderAt implements io.ReaderAt over range requests; gocloud.dev/blob
+// readers only seek. A PDF parser reads many small pieces close together
+// (objects, cross-reference sections), so small reads are served from a
+// few cached blocks of readBlock bytes; large reads (hashing) go straight
+// to the bucket and stay streamed. Memory: at most readBlocks*readBlock.
 type rangeReaderAt struct {
 	ctx  context.Context
 	b    *blob.Bucket
 	key  string
 	size int64
+
+	mu     sync.Mutex
+	blocks map[int64][]byte // block index -> bytes
+	order  []int64          // least recently filled first
 }
+
+const (
+	readBlock  = 32 << 10
+	readBlocks = 8
+)
 
 func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
@@ -213,17 +226,67 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off+want > r.size {
 		want = r.size - off
 	}
-	rr, err := r.b.NewRangeReader(r.ctx, r.key, off, want, nil)
+	var n int64
+	if want > readBlock/2 {
+		m, err := r.fetch(p[:want], off)
+		n = int64(m)
+		if err != nil {
+			return m, err
+		}
+	} else {
+		for n < want {
+			blk, err := r.block((off + n) / readBlock)
+			if err != nil {
+				return int(n), err
+			}
+			n += int64(copy(p[n:want], blk[(off+n)%readBlock:]))
+		}
+	}
+	if n < int64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+// block returns block i, from the cache or the bucket.
+func (r *rangeReaderAt) block(i int64) ([]byte, error) {
+	r.mu.Lock()
+	b, ok := r.blocks[i]
+	r.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	start := i * readBlock
+	b = make([]byte, min(readBlock, r.size-start))
+	if _, err := r.fetch(b, start); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.blocks == nil {
+		r.blocks = map[int64][]byte{}
+	}
+	if _, ok := r.blocks[i]; !ok {
+		if len(r.order) >= readBlocks {
+			delete(r.blocks, r.order[0])
+			r.order = r.order[1:]
+		}
+		r.blocks[i] = b
+		r.order = append(r.order, i)
+	}
+	return b, nil
+}
+
+// fetch reads exactly len(p) bytes at off with one range request.
+func (r *rangeReaderAt) fetch(p []byte, off int64) (int, error) {
+	rr, err := r.b.NewRangeReader(r.ctx, r.key, off, int64(len(p)), nil)
 	if err != nil {
 		return 0, blobErr("storage.Blobs.ReadAt", err)
 	}
 	defer rr.Close()
-	n, err := io.ReadFull(rr, p[:want])
+	n, err := io.ReadFull(rr, p)
 	if err != nil {
 		return n, kerr.Wrap("storage.Blobs.ReadAt", err)
-	}
-	if n < len(p) {
-		return n, io.EOF
 	}
 	return n, nil
 }
