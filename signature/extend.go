@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keiyaku/keiyaku/internal/cms"
@@ -159,10 +160,7 @@ func AddValidationData(ctx context.Context, in io.ReaderAt, size int64, out io.W
 		done:  map[string]*swRevInfo{},
 	}
 	if opts.Online {
-		g.client, err = revocation.New(revocation.Config{HTTPClient: opts.HTTPClient})
-		if err != nil {
-			return err
-		}
+		g.client = sharedRevocationClient(opts.HTTPClient)
 	}
 	var problems []string
 	for _, s := range sigs {
@@ -589,3 +587,20 @@ func AddDocumentTimestamp(ctx context.Context, in io.ReaderAt, size int64, out i
 		return swTimestamp(ctx, opts.Timestamper, digest)
 	})
 }
+
+// sharedRevocationClient returns one online OCSP/CRL client per HTTP client
+// (nil: the default), so that its cache, which honours each response's
+// nextUpdate and is asked with an explicit time, serves every extension:
+// an archive sealing contract after contract from the same companies asks
+// the same responders about the same CA certificates.
+func sharedRevocationClient(hc *http.Client) *revocation.Client {
+	if c, ok := revocationClients.Load(hc); ok {
+		return c.(*revocation.Client)
+	}
+	// New fails only for negative limits, which this Config has not.
+	c, _ := revocation.New(revocation.Config{HTTPClient: hc})
+	actual, _ := revocationClients.LoadOrStore(hc, c)
+	return actual.(*revocation.Client)
+}
+
+var revocationClients sync.Map // *http.Client -> *revocation.Client
