@@ -42,16 +42,26 @@ func (m *MemorySerialStore) Next(ctx context.Context) (*big.Int, error) {
 	return new(big.Int).Set(m.last), nil
 }
 
-// FileSerialStore persists the last serial in a file (decimal text). Every
-// Next writes the new value to a temporary file, fsyncs it, renames it over
-// the old one and fsyncs the directory before returning, so a serial is
-// never handed out twice even if the machine crashes. Only one process may
-// use a file at a time. Safe for concurrent use within that process.
+// FileSerialStore persists serials in a file (decimal text): the file
+// holds the highest serial that may have been handed out. Serials are
+// reserved SerialBlock at a time: when a block is used up, the new ceiling
+// is written to a temporary file, fsynced, renamed over the old one and the
+// directory fsynced, before any serial of the new block is returned. After
+// a crash or a restart, numbering resumes above the ceiling, so a serial is
+// never handed out twice and serials always increase (the unused rest of a
+// block is skipped). Only one process may use a file at a time. Safe for
+// concurrent use within that process.
 type FileSerialStore struct {
-	mu   sync.Mutex
-	path string
-	last *big.Int
+	mu       sync.Mutex
+	path     string
+	last     *big.Int
+	reserved *big.Int
 }
+
+// SerialBlock is how many serials FileSerialStore reserves with one write:
+// a TSA stamping many tokens a second then pays one fsync per block, not
+// one per token.
+const SerialBlock = 256
 
 // maxSerialFile bounds the serial file we read: a serial is at most 20
 // octets (RFC 3161 §2.4.2 via RFC 5280 practice), about 49 decimal digits.
@@ -61,7 +71,7 @@ const maxSerialFile = 128
 // serial file at path. A file that holds anything but a non-negative
 // decimal integer is an error.
 func NewFileSerialStore(path string) (*FileSerialStore, error) {
-	s := &FileSerialStore{path: path, last: new(big.Int)}
+	s := &FileSerialStore{path: path, last: new(big.Int), reserved: new(big.Int)}
 	b, err := os.ReadFile(path)
 	switch {
 	case os.IsNotExist(err):
@@ -76,6 +86,7 @@ func NewFileSerialStore(path string) (*FileSerialStore, error) {
 	if _, ok := s.last.SetString(txt, 10); !ok || s.last.Sign() < 0 {
 		return nil, fmt.Errorf("timestamp: serial file %s does not hold a non-negative decimal number", path)
 	}
+	s.reserved.Set(s.last)
 	return s, nil
 }
 
@@ -87,8 +98,12 @@ func (s *FileSerialStore) Next(ctx context.Context) (*big.Int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := new(big.Int).Add(s.last, big.NewInt(1))
-	if err := writeFileSync(s.path, []byte(next.String()+"\n")); err != nil {
-		return nil, fmt.Errorf("timestamp: persisting serial: %w", err)
+	if next.Cmp(s.reserved) > 0 {
+		ceiling := new(big.Int).Add(s.last, big.NewInt(SerialBlock))
+		if err := writeFileSync(s.path, []byte(ceiling.String()+"\n")); err != nil {
+			return nil, fmt.Errorf("timestamp: persisting serial: %w", err)
+		}
+		s.reserved = ceiling
 	}
 	s.last = next
 	return new(big.Int).Set(next), nil

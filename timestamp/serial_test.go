@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -40,6 +41,25 @@ func TestFileSerialStoreAcrossRestart(t *testing.T) {
 	}
 	if n.Cmp(last) <= 0 {
 		t.Fatalf("after restart: serial %v, last before %v", n, last)
+	}
+	// The first store reserved a block; the restart skips its unused rest.
+	if n.Cmp(big.NewInt(timestamp.SerialBlock)) <= 0 {
+		t.Fatalf("after restart: serial %v is inside the block the first store reserved", n)
+	}
+	// Crossing a block boundary persists a new ceiling above every serial
+	// handed out.
+	for i := 0; i < timestamp.SerialBlock+5; i++ {
+		if n, err = s2.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ceiling, ok := new(big.Int).SetString(strings.TrimSpace(string(b)), 10)
+	if !ok || ceiling.Cmp(n) < 0 {
+		t.Fatalf("serial file holds %q, below the serial %v handed out", b, n)
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
 	if err != nil || len(entries) != 1 {
