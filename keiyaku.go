@@ -4,18 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -603,10 +598,8 @@ func (s *Service) verifyFile(ctx context.Context, f, token casework.File) (*arch
 }
 
 // devTSA returns the development TSA key and certificate in dir, making
-// them on first use: an ECDSA P-256 key and a self-signed certificate with
-// the sole, critical id-kp-timeStamping extended key usage (RFC 3161
-// §2.3), valid from a day before now for ten years. crypto/x509 writes
-// ExtKeyUsage non-critical, hence the raw extension.
+// them on first use (timestamp.DevelopmentCertificate, valid for ten
+// years).
 func devTSA(dir string, now time.Time) (crypto.Signer, *x509.Certificate, error) {
 	keyPath, certPath := filepath.Join(dir, "tsa-key.pem"), filepath.Join(dir, "tsa-cert.pem")
 	if _, err := os.Stat(certPath); err == nil {
@@ -624,35 +617,11 @@ func devTSA(dir string, now time.Time) (crypto.Signer, *x509.Certificate, error)
 		}
 		return key, cert, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, cert, err := timestamp.DevelopmentCertificate(now, now.AddDate(10, 0, 0))
 	if err != nil {
 		return nil, nil, err
 	}
-	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "keiyaku development TSA", Organization: []string{"keiyaku (development only)"}},
-		NotBefore:             now.Add(-24 * time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
+	der := cert.Raw
 	pk, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, nil, err

@@ -22,18 +22,13 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"os"
 	"os/signal"
@@ -128,37 +123,11 @@ func devCredentials(dir string) (keyPath, certPath string, err error) {
 	if _, err := os.Stat(certPath); err == nil {
 		return keyPath, certPath, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, cert, err := timestamp.DevelopmentCertificate(time.Now(), time.Now().AddDate(5, 0, 0))
 	if err != nil {
 		return "", "", err
 	}
-	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
-	if err != nil {
-		return "", "", err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return "", "", err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "keiyaku development TSA", Organization: []string{"keiyaku (development only)"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(5, 0, 0),
-		// A self-signed end-entity certificate, its own trust anchor: OpenSSL's
-		// timestamping purpose check refuses key usages beyond
-		// digitalSignature/nonRepudiation.
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		// RFC 3161 §2.3: the only extended key usage, and critical;
-		// crypto/x509 writes ExtKeyUsage non-critical, hence the raw extension.
-		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return "", "", err
-	}
+	der := cert.Raw
 	pk, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return "", "", err
