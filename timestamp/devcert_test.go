@@ -32,7 +32,7 @@ func TestDevelopmentCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("contract"))
-	tok, err := a.Timestamp(context.Background(), crypto.SHA256, sum[:], nil)
+	tok, err := a.Timestamp(context.Background(), crypto.SHA256, sum[:], &timestamp.TimestampOptions{CertReq: true})
 	if err != nil {
 		t.Fatal(err)
 	}
