@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -69,6 +70,20 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 	if limit <= 0 {
 		return "", 0, kerr.E(kerr.Invalid, op, "limit %d must be positive", limit)
 	}
+	lr := io.LimitReader(r, limit+1)
+	// Small files (most contracts) are read whole, hashed and written once
+	// under their key: no temporary object, no copy. Larger ones stream.
+	head, err := io.ReadAll(io.LimitReader(lr, smallBlob+1))
+	if err != nil {
+		return "", 0, kerr.Wrap(op, err)
+	}
+	if int64(len(head)) > limit {
+		return "", 0, kerr.E(kerr.Invalid, op, "the file is larger than the limit of %d bytes", limit)
+	}
+	if len(head) <= smallBlob {
+		return b.putSmall(ctx, head)
+	}
+	r = io.MultiReader(bytes.NewReader(head), lr)
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return "", 0, kerr.Wrap(op, err)
@@ -81,7 +96,7 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 		return "", 0, blobErr(op, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, limit+1))
+	n, err := io.Copy(io.MultiWriter(w, h), r)
 	if err == nil && n > limit {
 		err = kerr.E(kerr.Invalid, op, "the file is larger than the limit of %d bytes", limit)
 	}
@@ -109,6 +124,25 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 		return "", 0, blobErr(op, err)
 	}
 	return key, n, nil
+}
+
+// smallBlob is the size up to which Put holds a file in memory to write it
+// once under its key.
+const smallBlob = 1 << 20
+
+func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error) {
+	const op = "storage.Blobs.Put"
+	sum := sha256.Sum256(data)
+	key := hex.EncodeToString(sum[:])
+	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
+		return key, int64(len(data)), nil
+	}
+	// Drivers write an object whole or not at all (fileblob through a
+	// temporary file and a rename), so the key never names half a file.
+	if err := b.bucket.WriteAll(ctx, blobPrefix+key, data, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
+		return "", 0, blobErr(op, err)
+	}
+	return key, int64(len(data)), nil
 }
 
 // ValidKey reports whether key has the form of a blob key.

@@ -3,13 +3,17 @@ package storage_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
 	"gocloud.dev/blob/fileblob"
 
+	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
 
@@ -73,4 +77,59 @@ func TestReaderAtBlocks(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestPutPaths: files up to 1 MiB are written once under their key; larger
+// ones stream through a temporary object. Both give the same key for the
+// same bytes, refuse more than the limit, and leave no temporary object.
+func TestPutPaths(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bucket, err := fileblob.OpenBucket(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := storage.NewBlobs(bucket)
+	defer blobs.Close()
+	for _, size := range []int{0, 1, 1 << 20, 1<<20 + 1, 3 << 20} {
+		data := make([]byte, size)
+		rand.NewChaCha8([32]byte{byte(size)}).Read(data)
+		sum := sha256.Sum256(data)
+		key, n, err := blobs.Put(ctx, bytes.NewReader(data), 4<<20)
+		if err != nil || key != hex.EncodeToString(sum[:]) || n != int64(size) {
+			t.Fatalf("Put(%d bytes) = %s, %d, %v", size, key, n, err)
+		}
+		rc, err := blobs.Open(ctx, key, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read back %d bytes: %v", size, err)
+		}
+		if size > 0 {
+			if _, _, err := blobs.Put(ctx, bytes.NewReader(data), int64(size-1)); kerr.Of(err) != kerr.Invalid {
+				t.Fatalf("Put(%d bytes) over a limit of %d: %v", size, size-1, err)
+			}
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := blobs.Put(cctx, bytes.NewReader([]byte("cancelled")), 100); err == nil {
+		t.Fatal("Put with a cancelled context succeeded")
+	}
+	iter := bucket.List(nil)
+	for {
+		obj, err := iter.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(obj.Key, "sha256/") {
+			t.Errorf("left behind: %s", obj.Key)
+		}
+	}
 }
