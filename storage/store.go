@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"github.com/keiyaku/keiyaku/kerr"
 	"time"
 )
 
@@ -30,6 +31,24 @@ type CaseCommit struct {
 	Audit []AuditEntry
 	// Events may be empty.
 	Events []Event
+}
+
+// Check returns the error of kind kerr.Invalid, under op, that every
+// backend gives a malformed commit: no case, a case without ID, a negative
+// version, an outbox event without ID. Backends call it first.
+func (c *CaseCommit) Check(op string) error {
+	if c == nil || c.Case == nil || c.Case.ID == "" {
+		return kerr.E(kerr.Invalid, op, "a commit needs a case with an ID")
+	}
+	if c.Case.Version < 0 {
+		return kerr.E(kerr.Invalid, op, "negative version %d", c.Case.Version)
+	}
+	for _, ev := range c.Events {
+		if ev.ID == "" {
+			return kerr.E(kerr.Invalid, op, "every outbox event needs an ID")
+		}
+	}
+	return nil
 }
 
 // CaseStore stores contract cases.

@@ -41,16 +41,8 @@ func caseArgs(c *storage.Case) []any {
 // CommitCase implements storage.CaseStore.
 func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 	const op = "postgres.CommitCase"
-	if c == nil || c.Case == nil || c.Case.ID == "" {
-		return kerr.E(kerr.Invalid, op, "a commit needs a case with an ID")
-	}
-	if c.Case.Version < 0 {
-		return kerr.E(kerr.Invalid, op, "negative version %d", c.Case.Version)
-	}
-	for _, ev := range c.Events {
-		if ev.ID == "" {
-			return kerr.E(kerr.Invalid, op, "every outbox event needs an ID")
-		}
+	if err := c.Check(op); err != nil {
+		return err
 	}
 	row := *c.Case
 	row.Version = c.Case.Version + 1
