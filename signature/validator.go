@@ -1,11 +1,13 @@
 package signature
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,8 +26,8 @@ type Validator struct {
 
 // validatorState is what a Validator and the views At makes of it share.
 type validatorState struct {
-	roots *x509.CertPool
-	paths *pathCache
+	roots    *x509.CertPool
+	rootsKey [32]byte // identifies the trust anchors in the path cache
 
 	revOnce sync.Once
 	rev     *revocation.Client
@@ -53,7 +55,7 @@ func (val *Validator) revocationClient() *revocation.Client {
 // as for Validate). opts is copied; At, when zero, means the time of each
 // Validate call.
 func NewValidator(opts *ValidateOptions) *Validator {
-	v := &Validator{validatorState: &validatorState{paths: newPathCache(maxCachedPaths)}}
+	v := &Validator{validatorState: &validatorState{}}
 	if opts != nil {
 		v.opts = *opts
 	}
@@ -66,9 +68,21 @@ func NewValidator(opts *ValidateOptions) *Validator {
 	if p == nil {
 		p = x509.NewCertPool()
 	}
+	h := sha256.New()
+	if v.opts.SystemRoots {
+		h.Write([]byte("system roots\n"))
+	}
+	raws := make([][]byte, 0, len(v.opts.TrustAnchors))
 	for _, c := range v.opts.TrustAnchors {
 		p.AddCert(c)
+		raws = append(raws, c.Raw)
 	}
+	slices.SortFunc(raws, bytes.Compare)
+	for _, r := range raws {
+		sum := sha256.Sum256(r)
+		h.Write(sum[:])
+	}
+	h.Sum(v.rootsKey[:0])
 	v.roots = p
 	return v
 }
@@ -93,10 +107,12 @@ func (val *Validator) newRun(ctx context.Context, r io.ReaderAt, size int64) *va
 // maxCachedPaths bounds the path cache; past it the oldest entries go.
 const maxCachedPaths = 4096
 
-// pathCache remembers verified certificate paths. A path found once stays
-// cryptographically valid; only the validity periods depend on the time,
-// so a hit is re-checked against the time asked about and falls back to a
-// full x509 verification when it does not hold.
+// pathCache remembers verified certificate paths, for every Validator of
+// the process (keyed by the trust anchors too), so that one-shot Validate
+// calls share them as well. A path found once stays cryptographically
+// valid; only the validity periods depend on the time, so a hit is
+// re-checked against the time asked about and falls back to a full x509
+// verification when it does not hold.
 type pathCache struct {
 	mu    sync.Mutex
 	max   int
@@ -105,9 +121,12 @@ type pathCache struct {
 }
 
 type pathKey struct {
-	cert [32]byte
-	eku  x509.ExtKeyUsage
+	roots [32]byte
+	cert  [32]byte
+	eku   x509.ExtKeyUsage
 }
+
+var paths = newPathCache(maxCachedPaths)
 
 func newPathCache(max int) *pathCache {
 	return &pathCache{max: max, m: make(map[pathKey][]*x509.Certificate)}
@@ -136,8 +155,8 @@ func (c *pathCache) put(k pathKey, chain []*x509.Certificate) {
 // chainAt builds a path from cert to a trust anchor, valid at t, for the
 // extended key usage eku (x509.ExtKeyUsageAny for signers).
 func (v *validator) chainAt(cert *x509.Certificate, extra []*x509.Certificate, t time.Time, eku x509.ExtKeyUsage) ([]*x509.Certificate, error) {
-	k := pathKey{cert: sha256.Sum256(cert.Raw), eku: eku}
-	if chain := v.shared.paths.get(k); chain != nil && validThroughout(chain, t) {
+	k := pathKey{roots: v.shared.rootsKey, cert: sha256.Sum256(cert.Raw), eku: eku}
+	if chain := paths.get(k); chain != nil && validThroughout(chain, t) {
 		return chain, nil
 	}
 	chains, err := cert.Verify(x509.VerifyOptions{
@@ -149,7 +168,7 @@ func (v *validator) chainAt(cert *x509.Certificate, extra []*x509.Certificate, t
 	if err != nil {
 		return nil, err
 	}
-	v.shared.paths.put(k, chains[0])
+	paths.put(k, chains[0])
 	return chains[0], nil
 }
 
