@@ -39,7 +39,22 @@ func FuzzValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		rep, err := signature.Validate(ctx, bytes.NewReader(b), int64(len(b)), opts)
+		type result struct {
+			rep *signature.Report
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			rep, err := signature.Validate(ctx, bytes.NewReader(b), int64(len(b)), opts)
+			done <- result{rep, err}
+		}()
+		var res result
+		select {
+		case res = <-done:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("Validate has not returned after 3 s on a %d-byte input", len(b))
+		}
+		rep, err := res.rep, res.err
 		if err != nil {
 			t.Fatalf("Validate returned an error for in-memory input: %v", err)
 		}
