@@ -12,7 +12,7 @@ import (
 
 // checkVersion applies the create/update version rules in tx for a row of
 // table with the given id. It returns whether the row exists.
-func checkVersion(ctx context.Context, tx *sql.Tx, op, table, what, id string, version int64) (bool, error) {
+func checkVersion(ctx context.Context, tx *wtx, op, table, what, id string, version int64) (bool, error) {
 	if id == "" || version < 0 {
 		return false, kerr.E(kerr.Invalid, op, "a %s needs an ID and a non-negative version", what)
 	}
@@ -47,7 +47,7 @@ func (s *Store) PutCompany(ctx context.Context, c *storage.Company, audit []stor
 		return err
 	}
 	var sealed []storage.AuditEntry
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
+	err = s.write(ctx, op, func(tx *wtx) error {
 		exists, err := checkVersion(ctx, tx, op, "companies", "company", row.ID, c.Version)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) PutCompany(ctx context.Context, c *storage.Company, audit []stor
 func (s *Store) getBody(ctx context.Context, op, what, query string, arg any, v any) (int64, error) {
 	var version int64
 	var body string
-	err := s.r.QueryRowContext(ctx, query, arg).Scan(&version, &body)
+	err := s.readRow(ctx, query, arg).Scan(&version, &body) // query is one of a fixed few
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, kerr.E(kerr.NotFound, op, "%s %q does not exist", what, arg)
 	}
@@ -108,7 +108,7 @@ func (s *Store) PutUser(ctx context.Context, u *storage.User, audit []storage.Au
 		return err
 	}
 	var sealed []storage.AuditEntry
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
+	err = s.write(ctx, op, func(tx *wtx) error {
 		exists, err := checkVersion(ctx, tx, op, "users", "user", row.ID, u.Version)
 		if err != nil {
 			return err
@@ -203,7 +203,7 @@ func (s *Store) PutSession(ctx context.Context, ss *storage.Session, audit []sto
 		return err
 	}
 	var sealed []storage.AuditEntry
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
+	err = s.write(ctx, op, func(tx *wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE token_hash = ?`, ss.TokenHash).Scan(&n); err != nil {
 			return dbErr(op, err)
@@ -228,7 +228,7 @@ func (s *Store) PutSession(ctx context.Context, ss *storage.Session, audit []sto
 func (s *Store) GetSession(ctx context.Context, tokenHash string) (*storage.Session, error) {
 	const op = "sqlite.GetSession"
 	var body string
-	err := s.r.QueryRowContext(ctx, `SELECT body FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&body)
+	err := s.readRow(ctx, `SELECT body FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kerr.E(kerr.NotFound, op, "no such session; log in again")
 	}
@@ -243,7 +243,7 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (*storage.Sess
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string, audit []storage.AuditEntry) error {
 	const op = "sqlite.DeleteSession"
 	var sealed []storage.AuditEntry
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, op, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 		if err != nil {
 			return dbErr(op, err)
@@ -264,7 +264,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string, audit []sto
 func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
 	const op = "sqlite.DeleteSessionsBefore"
 	var n int64
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, op, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, nanos(t))
 		if err != nil {
 			return dbErr(op, err)

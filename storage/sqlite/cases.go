@@ -24,7 +24,7 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 		return err
 	}
 	var sealed []storage.AuditEntry
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
+	err = s.write(ctx, op, func(tx *wtx) error {
 		var stored int64
 		err := tx.QueryRowContext(ctx, `SELECT version FROM cases WHERE id = ?`, row.ID).Scan(&stored)
 		exists := err == nil
@@ -100,7 +100,7 @@ func (s *Store) GetCase(ctx context.Context, id string) (*storage.Case, error) {
 	const op = "sqlite.GetCase"
 	var version int64
 	var body string
-	err := s.r.QueryRowContext(ctx, `SELECT c.version, b.body FROM cases c JOIN case_bodies b ON b.id = c.id WHERE c.id = ?`, id).Scan(&version, &body)
+	err := s.readRow(ctx, `SELECT c.version, b.body FROM cases c JOIN case_bodies b ON b.id = c.id WHERE c.id = ?`, id).Scan(&version, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kerr.E(kerr.NotFound, op, "case %q does not exist", id)
 	}
@@ -327,7 +327,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 	return page, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, op string, ev storage.Event) error {
+func insertEvent(ctx context.Context, tx *wtx, op string, ev storage.Event) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE id = ?`, ev.ID).Scan(&n); err != nil {
 		return dbErr(op, err)
@@ -384,7 +384,7 @@ func (s *Store) ClaimEvents(ctx context.Context, now time.Time, lease time.Durat
 		return nil, kerr.E(kerr.Invalid, op, "limit %d must be 1..1000 and lease %s positive", limit, lease)
 	}
 	var out []storage.Event
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, op, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, dueQuery, nanos(now), limit)
 		if err != nil {
 			return dbErr(op, err)
@@ -408,7 +408,7 @@ func (s *Store) ClaimEvents(ctx context.Context, now time.Time, lease time.Durat
 }
 
 func (s *Store) updateEvent(ctx context.Context, op, id string, fn func(ev *storage.Event)) error {
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, op, func(tx *wtx) error {
 		var body string
 		err := tx.QueryRowContext(ctx, `SELECT body FROM outbox WHERE id = ?`, id).Scan(&body)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -480,7 +480,7 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 		bodies[i] = b
 	}
 	var sealed []storage.AuditEntry
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, op, func(tx *wtx) error {
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO cases (version, form, state, category, original_id, name, order_number,
 			amount, currency, transaction_date, registrant_company, registrant_user,
 			created_at, updated_at, completed_at, id) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)

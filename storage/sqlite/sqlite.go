@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -40,6 +41,97 @@ type Config struct {
 type Store struct {
 	w *sql.DB // the single writer connection
 	r *sql.DB // read-only pool
+
+	stmts sync.Map // SQL text -> *sql.Stmt prepared on w
+	queue sync.Map // SQL text met before it was prepared -> true
+	rstmt sync.Map // SQL text -> *sql.Stmt prepared on r (fixed queries only)
+}
+
+// rprepared returns the statement for a fixed query on the read pool,
+// prepared once.
+func (s *Store) rprepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.rstmt.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.rstmt.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// readRow runs a fixed single-row query on the read pool.
+func (s *Store) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.rprepared(ctx, query)
+	if err != nil {
+		return s.r.QueryRowContext(ctx, query, args...) // reports the error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// wtx is a write transaction whose statements are prepared once per Store
+// and reused: preparing costs more than running the small statements of a
+// commit.
+type wtx struct {
+	*sql.Tx
+	s *Store
+}
+
+// stmt returns the cached statement for query, bound to the transaction,
+// or nil the first time: the one writer connection is busy with this
+// transaction, so the statement is prepared after it ends (prepareQueued).
+func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.s.stmts.Load(query); ok {
+		return t.Tx.StmtContext(ctx, st.(*sql.Stmt))
+	}
+	t.s.queue.Store(query, true)
+	return nil
+}
+
+// prepareQueued prepares the statements first met in a transaction; it
+// runs when the writer connection is free again.
+func (s *Store) prepareQueued(ctx context.Context) {
+	s.queue.Range(func(k, _ any) bool {
+		query := k.(string)
+		s.queue.Delete(query)
+		if _, ok := s.stmts.Load(query); ok {
+			return true
+		}
+		if st, err := s.w.PrepareContext(ctx, query); err == nil {
+			if _, loaded := s.stmts.LoadOrStore(query, st); loaded {
+				st.Close()
+			}
+		}
+		return true
+	})
+}
+
+// ExecContext runs query with a cached prepared statement.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query with a cached prepared statement.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query with a cached prepared statement.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -123,7 +215,7 @@ func (s *Store) Close() error {
 
 // write runs fn in one BEGIN IMMEDIATE transaction on the writer
 // connection and commits only if fn succeeded and ctx is still live.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, op string, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return kerr.Wrap(op, err)
 	}
@@ -131,7 +223,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	if err != nil {
 		return dbErr(op, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(&wtx{Tx: tx, s: s}); err != nil {
 		_ = tx.Rollback()
 		if kerr.Of(err) == kerr.Internal {
 			return dbErr(op, err)
@@ -145,6 +237,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	if err := tx.Commit(); err != nil {
 		return dbErr(op, err)
 	}
+	s.prepareQueued(context.WithoutCancel(ctx))
 	return nil
 }
 
@@ -199,7 +292,7 @@ func decode(op string, body string, v any) error {
 
 // appendAudit appends sealed copies of entries in tx and returns them; the
 // caller copies them back after the commit succeeded.
-func appendAudit(ctx context.Context, tx *sql.Tx, op string, entries []storage.AuditEntry) ([]storage.AuditEntry, error) {
+func appendAudit(ctx context.Context, tx *wtx, op string, entries []storage.AuditEntry) ([]storage.AuditEntry, error) {
 	if len(entries) == 0 {
 		return nil, kerr.E(kerr.Invalid, op, "every write needs at least one audit entry")
 	}
@@ -238,7 +331,7 @@ func nonNil(b []byte) []byte {
 func (s *Store) AppendAudit(ctx context.Context, entries []storage.AuditEntry) error {
 	const op = "sqlite.AppendAudit"
 	var sealed []storage.AuditEntry
-	err := s.write(ctx, op, func(tx *sql.Tx) (err error) {
+	err := s.write(ctx, op, func(tx *wtx) (err error) {
 		sealed, err = appendAudit(ctx, tx, op, entries)
 		return err
 	})
