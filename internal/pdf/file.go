@@ -336,14 +336,17 @@ func (f *File) eofAfter(off int64) int64 {
 		}
 		return f.size
 	}
-	for lo := off + 1; lo < f.size; lo += scanChunk {
-		res, err := f.scanRange(lo, min(lo+scanChunk, f.size))
+	window := int64(4 << 10) // a trailer fits; grow if it does not
+	for lo := off + 1; lo < f.size; {
+		hi := min(lo+window, f.size)
+		res, err := f.scanRange(lo, hi)
 		if err != nil {
 			break
 		}
 		if len(res.eofEnd) > 0 {
 			return res.eofEnd[0]
 		}
+		lo, window = hi, scanChunk
 	}
 	return f.size
 }

@@ -62,10 +62,11 @@ func (f *File) lastStartxref() (int64, error) {
 // trailer keywords and object headers.
 func (f *File) scanRange(from, to int64) (*scanResult, error) {
 	res := &scanResult{}
-	buf := make([]byte, scanChunk+2*scanPad)
+	// Small ranges (a trailer, the tail of the file) need a small buffer.
+	buf := make([]byte, min(scanChunk, max(to-from, 0))+2*scanPad)
 	for off := from; off < to; off += scanChunk {
 		lo := max(off-scanPad, 0)
-		hi := min(off+scanChunk+scanPad, f.size)
+		hi := min(off+scanChunk+scanPad, f.size, lo+int64(len(buf)))
 		b := buf[:hi-lo]
 		if _, err := f.r.ReadAt(b, lo); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("pdf: reading at %d: %w", lo, err)
