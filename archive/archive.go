@@ -134,7 +134,9 @@ func New(cfg Config) (*Service, error) {
 
 func (s *Service) extendOptions() *signature.ExtendOptions {
 	return &signature.ExtendOptions{
-		Certs:           s.cfg.Certs,
+		// The anchors end the chains: with them at hand no AIA fetch is
+		// needed for the root.
+		Certs:           append(append([]*x509.Certificate{}, s.cfg.Certs...), s.cfg.TrustAnchors...),
 		OCSPs:           s.cfg.OCSPs,
 		CRLs:            s.cfg.CRLs,
 		Online:          s.cfg.Online,
