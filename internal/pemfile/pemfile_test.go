@@ -78,3 +78,25 @@ func TestReadCertificatesAndKey(t *testing.T) {
 		t.Errorf("oversize file: %v", err)
 	}
 }
+
+// FuzzParseKey: arbitrary DER never panics, and a key it returns can sign.
+func FuzzParseKey(f *testing.F) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	pk, _ := x509.MarshalPKCS8PrivateKey(key)
+	sec1, _ := x509.MarshalECPrivateKey(key)
+	f.Add(pk)
+	f.Add(sec1)
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		k, err := ParseKey(der)
+		if err != nil {
+			return
+		}
+		if k.Public() == nil {
+			t.Fatal("a parsed key without a public key")
+		}
+	})
+}
