@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,6 +50,12 @@ func TestAttacksOnOtherSignersPDFs(t *testing.T) {
 				900001:    fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] >>", pages.Num),
 			}
 		}
+		if num, body, ok := lastSigDict(b); ok {
+			// The signed dictionary is redefined: the signer's name added
+			// (spoofing), or /Contents emptied (universal forgery).
+			attacks["signature dictionary spoofed"] = map[int]string{num: strings.Replace(body, "/ByteRange", "/Name (Spoofed 社長) /ByteRange", 1)}
+			attacks["signature contents emptied"] = map[int]string{num: reContents.ReplaceAllString(body, "/Contents <>")}
+		}
 		for name, objs := range attacks {
 			t.Run(strings.TrimPrefix(ce.File, "pdf/")+"/"+name, func(t *testing.T) {
 				attacked++
@@ -67,6 +75,27 @@ func TestAttacksOnOtherSignersPDFs(t *testing.T) {
 	if attacked < 20 {
 		t.Fatalf("only %d attacks ran; the corpus should give many more", attacked)
 	}
+}
+
+var (
+	reSigDict  = regexp.MustCompile(`(?s)(\d+) 0 obj\s*(<<(?:[^<>]|<[^<]|>[^>])*?/ByteRange.*?>>)\s*endobj`)
+	reContents = regexp.MustCompile(`/Contents\s*<[0-9A-Fa-f\s]*>`)
+)
+
+// lastSigDict returns the number and body of the last indirect signature
+// dictionary written in b (a direct one, or one in an object stream, is
+// not found).
+func lastSigDict(b []byte) (int, string, bool) {
+	ms := reSigDict.FindAllSubmatch(b, -1)
+	if len(ms) == 0 {
+		return 0, "", false
+	}
+	m := ms[len(ms)-1]
+	n, err := strconv.Atoi(string(m[1]))
+	if err != nil || !reContents.Match(m[2]) {
+		return 0, "", false
+	}
+	return n, string(m[2]), true
 }
 
 // attackable: at least one signature, every one with intact cryptography

@@ -481,11 +481,68 @@ func (a *modAnalyzer) walkAnnot(g *graph, o pdf.Object, path string) {
 	}
 	for _, k := range sortedKeys(d) {
 		switch k {
-		case "Parent", "P", "Popup", "V", "Kids":
+		case "P", "Popup", "Kids":
+		case "V":
+			// A widget that is its own field but is missing from the
+			// AcroForm (some signers write only the page's /Annots): its
+			// value is still what a viewer shows, a signature dictionary
+			// above all.
+			if _, seen := g.fields[ref]; !seen {
+				if a.widgetFT(d, g.rev) == "Sig" {
+					a.mark(g, d[k], roleSigValue, ref, path+" /V")
+				} else {
+					a.walkGeneric(g, d[k], roleFieldAP, ref, path+" /V", 0)
+				}
+			}
+		case "Parent":
+			// Likewise the field a widget belongs to.
+			if p, ok := d[k].(pdf.Ref); ok {
+				if _, seen := g.fields[p]; !seen {
+					a.walkField(g, p, "", "", 1)
+				}
+			}
 		default:
 			a.walkGeneric(g, d[k], roleAnnotAP, ref, path+" /"+string(k), 0)
 		}
 	}
+}
+
+// sameBytes reports whether two direct objects are written with the same
+// bytes after their "N G obj" headers.
+func (a *modAnalyzer) sameBytes(oldRef pdf.Ref, orev int, newRef pdf.Ref, nrev int) bool {
+	os, oe, err1 := a.f.ObjectSpan(oldRef, orev)
+	ns, ne, err2 := a.f.ObjectSpan(newRef, nrev)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if oe-os != ne-ns || oe-os > maxCompareBytes {
+		return false
+	}
+	ob, nb := make([]byte, oe-os), make([]byte, ne-ns)
+	if _, err := a.f.ReadAt(ob, os); err != nil {
+		return false
+	}
+	if _, err := a.f.ReadAt(nb, ns); err != nil {
+		return false
+	}
+	// Skip the headers, which may differ only in spacing.
+	oi, ni := bytes.Index(ob, []byte("obj")), bytes.Index(nb, []byte("obj"))
+	return oi >= 0 && ni >= 0 && bytes.Equal(bytes.TrimSpace(ob[oi+3:]), bytes.TrimSpace(nb[ni+3:]))
+}
+
+// maxCompareBytes bounds the objects sameBytes reads.
+const maxCompareBytes = 1 << 20
+
+// widgetFT returns the field type of a widget, inherited through /Parent
+// (ISO 32000-2 §12.7.4.1).
+func (a *modAnalyzer) widgetFT(d pdf.Dict, rev int) pdf.Name {
+	for depth := 0; d != nil && depth < maxWalkDepth; depth++ {
+		if ft := d.Name("FT"); ft != "" {
+			return ft
+		}
+		d, _ = a.resolve(d["Parent"], rev).(pdf.Dict)
+	}
+	return ""
 }
 
 func (a *modAnalyzer) walkAcroForm(g *graph, o pdf.Object) {
@@ -640,6 +697,13 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 		if r := old.roles[oldRef] | cur.roles[newRef]; r != 0 {
 			a.disallow("object %d could not be read (%v)", num, firstErr(errOld, errNew))
 		}
+		return
+	}
+	if oldObj != nil && old.roles[oldRef]&roleSigValue != 0 && !a.sameBytes(oldRef, old.rev, newRef, cur.rev) {
+		// A signed signature dictionary is never rewritten by honest
+		// software, and parsed equality can hide a spoof: a duplicated
+		// key (/Name twice) that one viewer reads first and another last.
+		a.disallow("signature dictionary %d rewritten after it was signed", num)
 		return
 	}
 	if a.equal(oldObj, old.rev, newObj, cur.rev, 0) {

@@ -126,3 +126,7 @@ func (f *File) ValueSpan(ref Ref, rev int, key Name) (start, end int64, err erro
 	}
 	return start, end, nil
 }
+
+// ReadAt reads the file's bytes at off, as the io.ReaderAt it was opened
+// with (for byte-level comparisons of objects located with ObjectSpan).
+func (f *File) ReadAt(p []byte, off int64) (int, error) { return f.r.ReadAt(p, off) }
