@@ -364,3 +364,22 @@ func TestAttackSignatureWrapping(t *testing.T) {
 		t.Fatalf("wrapping: want coverage invalid and TOTAL_FAILED/FORMAT_FAILURE:\n%s", dumpReport(rep))
 	}
 }
+
+// A spoof by duplicated key: the signed dictionary already names the
+// signer; the rewrite adds a second /Name before it. Parsed the way this
+// package parses (last key wins) the dictionary is unchanged, yet a viewer
+// that takes the first key shows the forger's name.
+func TestAttackSignatureDictionaryDuplicateKey(t *testing.T) {
+	p := testpki.New(t)
+	signed := signedContract(t, p, func(o *signature.SignOptions) { o.Name = "山田 太郎" })
+	num, body := sigDictObject(t, signed)
+	if !strings.Contains(body, "/Name") {
+		t.Fatal("the signature dictionary has no /Name to duplicate")
+	}
+	spoofed := strings.Replace(body, "<<", "<< /Name (Mallory)", 1)
+	attacked := appendUpdate(t, signed, map[int]string{num: spoofed})
+	s := mustNotPass(t, validateBytes(t, attacked, attackOpts(p)))
+	if s.Modification != signature.ModificationDisallowed {
+		t.Fatalf("duplicated /Name: want disallowed, got %s:\n%v", s.Modification, s.Reasons)
+	}
+}
