@@ -56,10 +56,18 @@ func TestAttacksOnOtherSignersPDFs(t *testing.T) {
 			attacks["signature dictionary spoofed"] = map[int]string{num: strings.Replace(body, "/ByteRange", "/Name (Spoofed 社長) /ByteRange", 1)}
 			attacks["signature contents emptied"] = map[int]string{num: reContents.ReplaceAllString(body, "/Contents <>")}
 		}
+		attacks["trailing bytes that are no revision"] = nil
 		for name, objs := range attacks {
 			t.Run(strings.TrimPrefix(ce.File, "pdf/")+"/"+name, func(t *testing.T) {
 				attacked++
-				doc := appendUpdate(t, b, objs)
+				var doc []byte
+				if objs == nil {
+					// Bytes after the last %%EOF that are no incremental
+					// update: an object no cross-reference section lists.
+					doc = append(append([]byte{}, b...), "\n99990 0 obj\n(Contract: 1 JPY)\nendobj\n"...)
+				} else {
+					doc = appendUpdate(t, b, objs)
+				}
 				rep := validateBytes(t, doc, &signature.ValidateOptions{Revocation: signature.RevocationOff})
 				if rep.Passed {
 					t.Fatal("the attacked file passed")
