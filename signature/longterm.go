@@ -57,7 +57,11 @@ func (v *validator) longTerm() error {
 		tok := t.poe[0]
 		times := v.coveringTimes(t)
 		if sub, why := v.trustTSA(tok, times); why != "" {
-			t.verdict.indeterminate(sub, why)
+			if sub == Revoked {
+				t.verdict.fail(sub, why)
+			} else {
+				t.verdict.indeterminate(sub, why)
+			}
 			continue
 		}
 		tok.trusted = true
@@ -121,9 +125,9 @@ func (v *validator) trustTSA(tok *poeToken, times []time.Time) (SubIndication, s
 		if t.Before(tok.time) {
 			continue
 		}
-		_, err := v.chainAt(tok.tsa, tok.certs, t, x509.ExtKeyUsageTimeStamping)
+		chain, err := v.chainAt(tok.tsa, tok.certs, t, x509.ExtKeyUsageTimeStamping)
 		if err == nil {
-			return "", ""
+			return v.tsaRevoked(tok, chain)
 		}
 		last = err
 	}
@@ -134,6 +138,25 @@ func (v *validator) trustTSA(tok *poeToken, times []time.Time) (SubIndication, s
 		return OutOfBoundsNoPOE, "the TSA certificate has expired and no later timestamp proves the token existed while it was valid: " + last.Error()
 	}
 	return NoCertificateChainFound, "the TSA certificate does not chain to a trust anchor: " + last.Error()
+}
+
+// tsaRevoked fails a timestamp whose TSA certificate was revoked at or
+// before the token's time (ETSI EN 319 102-1 §5.4: a revoked TSA proves
+// nothing after its revocation). It asks only what the document holds (the
+// DSS) and, when Online allows, the network; a revocation status it cannot
+// find does not fail the token.
+func (v *validator) tsaRevoked(tok *poeToken, chain []*x509.Certificate) (SubIndication, string) {
+	if v.opts.revocation() == RevocationOff || len(chain) < 2 {
+		return "", ""
+	}
+	var ocsps, crls [][]byte
+	if v.dss != nil {
+		ocsps, crls = v.dss.ocsps, v.dss.crls
+	}
+	if status, why := v.certStatus(chain[0], chain[1], tok.time, ocsps, crls); status == RevocationRevoked {
+		return Revoked, "the TSA certificate " + why + ", before the token's time " + tok.time.UTC().Format(time.RFC3339)
+	}
+	return "", ""
 }
 
 func tsaName(t *poeToken) string {

@@ -136,3 +136,36 @@ func TestEmbeddedRevocationOffline(t *testing.T) {
 		t.Fatal("offline validation asked the OCSP responder")
 	}
 }
+
+// TestRevokedTSA: a timestamp by a TSA whose certificate was revoked before
+// the token proves nothing. The signature timestamp gives no proof of
+// existence, and the document timestamp fails with REVOKED.
+func TestRevokedTSA(t *testing.T) {
+	p := testpki.New(t)
+	chain := []*x509.Certificate{p.Intermediate.Cert}
+	p.Revoke(p.TSA, testpki.Now.Add(-24*time.Hour))
+	bt := signWith(t, p, p.ECDSAP256, func(o *signature.SignOptions) {
+		o.Level, o.Timestamper = signature.LevelBT, tsaAt(t, p.TSA, chain, testpki.Now)
+	})
+	lta := extendWith(t, signature.AddDocumentTimestamp, bt, &signature.ExtendOptions{Timestamper: tsaAt(t, p.TSA, chain, testpki.Now)})
+	rep := validateBytes(t, lta, &signature.ValidateOptions{At: testpki.Now, TrustAnchors: []*x509.Certificate{p.Root.Cert}, Online: true})
+	if rep.Passed {
+		t.Fatalf("passed with a revoked TSA:\n%s", dumpReport(rep))
+	}
+	sig, ts := rep.Signatures[0], rep.Signatures[1]
+	if sig.Timestamp != nil {
+		t.Fatalf("the revoked TSA's token was taken as proof of existence:\n%s", dumpReport(rep))
+	}
+	if ts.Kind != signature.KindDocumentTimestamp || ts.Indication != signature.TotalFailed || ts.SubIndication != signature.Revoked {
+		t.Fatalf("document timestamp by a revoked TSA: want TOTAL_FAILED/REVOKED:\n%s", dumpReport(rep))
+	}
+
+	// The same document with the TSA in good standing passes.
+	q := testpki.New(t)
+	good := extendWith(t, signature.AddDocumentTimestamp, signWith(t, q, q.ECDSAP256, func(o *signature.SignOptions) {
+		o.Level, o.Timestamper = signature.LevelBT, tsaAt(t, q.TSA, []*x509.Certificate{q.Intermediate.Cert}, testpki.Now)
+	}), &signature.ExtendOptions{Timestamper: tsaAt(t, q.TSA, []*x509.Certificate{q.Intermediate.Cert}, testpki.Now)})
+	if rep := validateBytes(t, good, &signature.ValidateOptions{At: testpki.Now, TrustAnchors: []*x509.Certificate{q.Root.Cert}, Online: true}); !rep.Passed {
+		t.Fatalf("the control document does not pass:\n%s", dumpReport(rep))
+	}
+}

@@ -185,6 +185,14 @@ func New(tb testing.TB) *PKI {
 	return p
 }
 
+// Revoke makes the OCSP responder answer that c was revoked at at
+// (keyCompromise). The CRL endpoints do not change.
+func (p *PKI) Revoke(c *Cert, at time.Time) {
+	p.mu.Lock()
+	p.statuses[c.Cert.SerialNumber.String()] = status{revoked: true, revokedAt: at, reason: 1}
+	p.mu.Unlock()
+}
+
 // SetNow moves the clock the OCSP responder and CRL endpoint answer with.
 func (p *PKI) SetNow(t time.Time) {
 	p.mu.Lock()
