@@ -139,61 +139,46 @@ func TestAttackIncrementalSaving(t *testing.T) {
 	}
 }
 
-// Pages added after signing: the page tree is redefined with a new page.
-func TestAttackPageAdded(t *testing.T) {
-	p := testpki.New(t)
-	signed := signedContract(t, p, nil)
-	attacked := appendUpdate(t, signed, map[int]string{
-		2:   "<< /Type /Pages /Kids [3 0 R 100 0 R] /Count 2 >>",
-		100: "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 101 0 R /Resources << >> >>",
-		101: "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 720 Td (Extra terms) Tj ET\n\nendstream",
-	})
-	s := mustNotPass(t, validateBytes(t, attacked, attackOpts(p)))
-	if s.Modification != signature.ModificationDisallowed {
-		t.Fatalf("added page: want disallowed, got %s:\n%v", s.Modification, s.Reasons)
-	}
-}
-
-// Pages removed after signing.
-func TestAttackPageRemoved(t *testing.T) {
-	p := testpki.New(t)
-	signed := signedContract(t, p, nil)
-	attacked := appendUpdate(t, signed, map[int]string{
-		2: "<< /Type /Pages /Kids [] /Count 0 >>",
-	})
-	s := mustNotPass(t, validateBytes(t, attacked, attackOpts(p)))
-	if s.Modification != signature.ModificationDisallowed {
-		t.Fatalf("removed page: want disallowed, got %s:\n%v", s.Modification, s.Reasons)
-	}
-}
-
-// Shadow attack, "replace": the font resource the signed content uses is
-// redefined so that the same content shows other glyphs.
-func TestAttackShadowReplaceResources(t *testing.T) {
-	p := testpki.New(t)
-	signed := signedContract(t, p, nil)
-	attacked := appendUpdate(t, signed, map[int]string{
-		3: "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Symbol >> >> >> >>",
-	})
-	s := mustNotPass(t, validateBytes(t, attacked, attackOpts(p)))
-	if s.Modification != signature.ModificationDisallowed {
-		t.Fatalf("shadow replace: want disallowed, got %s:\n%v", s.Modification, s.Reasons)
-	}
-}
-
-// Shadow attack, "hide-and-replace": the page is pointed at a new content
-// stream (a reference redirected to another object).
-func TestAttackShadowHideAndReplace(t *testing.T) {
+// TestAttacksDisallowed: changes that no signature allows, each made as
+// an incremental update after an approval signature. Every one must leave
+// the victim signature with a disallowed modification.
+func TestAttacksDisallowed(t *testing.T) {
 	p := testpki.New(t)
 	signed := signedContract(t, p, nil)
 	evil := "BT /F1 12 Tf 72 720 Td (Contract: 1 JPY) Tj ET"
-	attacked := appendUpdate(t, signed, map[int]string{
-		3:   "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 200 0 R /Resources << >> >>",
-		200: fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(evil)+1, evil),
-	})
-	s := mustNotPass(t, validateBytes(t, attacked, attackOpts(p)))
-	if s.Modification != signature.ModificationDisallowed {
-		t.Fatalf("shadow hide-and-replace: want disallowed, got %s:\n%v", s.Modification, s.Reasons)
+	cases := []struct {
+		name string
+		objs map[int]string
+	}{
+		// Pages added: the page tree is redefined with a new page.
+		{"page added", map[int]string{
+			2:   "<< /Type /Pages /Kids [3 0 R 100 0 R] /Count 2 >>",
+			100: "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 101 0 R /Resources << >> >>",
+			101: "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 720 Td (Extra terms) Tj ET\n\nendstream",
+		}},
+		// Pages removed.
+		{"page removed", map[int]string{
+			2: "<< /Type /Pages /Kids [] /Count 0 >>",
+		}},
+		// Shadow attack, "replace": the font resource the signed content
+		// uses is redefined so that the same content shows other glyphs.
+		{"shadow replace: resources", map[int]string{
+			3: "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Symbol >> >> >> >>",
+		}},
+		// Shadow attack, "hide-and-replace": the page is pointed at a new
+		// content stream (a reference redirected to another object).
+		{"shadow hide-and-replace", map[int]string{
+			3:   "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 200 0 R /Resources << >> >>",
+			200: fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(evil)+1, evil),
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustNotPass(t, validateBytes(t, appendUpdate(t, signed, c.objs), attackOpts(p)))
+			if s.Modification != signature.ModificationDisallowed {
+				t.Fatalf("want disallowed, got %s:\n%v", s.Modification, s.Reasons)
+			}
+		})
 	}
 }
 
