@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -33,29 +32,7 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 	b.Logf("loaded %d cases in %s", n, time.Since(start))
-	queries := map[string]storage.CaseQuery{
-		"company-list": {Scope: storage.Scope{CompanyID: "co7"}, States: []string{"sent", "received", "returned", "sent-back"}, Desc: true},
-		"user-list":    {Scope: storage.Scope{CompanyID: "co7", UserID: "u7-3"}, Desc: true},
-		"completed-by-date": {Scope: storage.Scope{CompanyID: "co7"}, States: []string{"completed"},
-			CompletedFrom: time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC), CompletedTo: time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC), Sort: storage.SortCompleted},
-		"amount-and-counterparty": {Scope: storage.Scope{CompanyID: "co7"}, Counterparty: "取引先1", AmountMin: ptr(1_000_000), AmountMax: ptr(5_000_000), Sort: storage.SortAmount},
-		"name-all":                {NameContains: "契約 12", TransactionFrom: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)},
-	}
-	for name, q := range queries {
-		b.Run(name, func(b *testing.B) {
-			var lat []time.Duration
-			for b.Loop() {
-				q := q
-				t0 := time.Now()
-				if _, err := s.SearchCases(ctx, &q); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(t0))
-			}
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
-		})
-	}
+	storagetest.BenchSearch(b, s)
 }
 
 // BenchmarkCommitCase measures one state change (update of a case with
@@ -76,5 +53,3 @@ func BenchmarkCommitCase(b *testing.B) {
 		}
 	}
 }
-
-func ptr(v int64) *int64 { return &v }

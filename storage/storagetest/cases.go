@@ -1,9 +1,12 @@
 package storagetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"testing"
 	"time"
 
 	"github.com/keiyaku/keiyaku/storage"
@@ -38,4 +41,35 @@ func BenchCases(n, offset int, rng *rand.Rand) []*storage.Case {
 		out[i] = c
 	}
 	return out
+}
+
+// BenchSearch runs the typical searches every backend's benchmark measures
+// over a store loaded with BenchCases, one sub-benchmark each, reporting
+// the p95 latency in milliseconds.
+func BenchSearch(b *testing.B, s storage.CaseStore) {
+	amount := func(v int64) *int64 { return &v }
+	queries := map[string]storage.CaseQuery{
+		"company-list": {Scope: storage.Scope{CompanyID: "co7"}, States: []string{"sent", "received", "returned", "sent-back"}, Desc: true},
+		"user-list":    {Scope: storage.Scope{CompanyID: "co7", UserID: "u7-3"}, Desc: true},
+		"completed-by-date": {Scope: storage.Scope{CompanyID: "co7"}, States: []string{"completed"},
+			CompletedFrom: time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC), CompletedTo: time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC), Sort: storage.SortCompleted},
+		"amount-and-counterparty": {Scope: storage.Scope{CompanyID: "co7"}, Counterparty: "取引先1", AmountMin: amount(1_000_000), AmountMax: amount(5_000_000), Sort: storage.SortAmount},
+		"name-all":                {NameContains: "契約 12", TransactionFrom: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	ctx := context.Background()
+	for name, q := range queries {
+		b.Run(name, func(b *testing.B) {
+			var lat []time.Duration
+			for b.Loop() {
+				q := q
+				t0 := time.Now()
+				if _, err := s.SearchCases(ctx, &q); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
+		})
+	}
 }
