@@ -128,6 +128,39 @@ type Cursor struct {
 	ID   string  `json:"id"`
 }
 
+// CursorAfter returns the cursor that continues a search sorted by k after
+// case c. Its Int is Unix nanoseconds for the update, creation and
+// completion times (0 for the zero time), Unix seconds for the transaction
+// date, and the amount for SortAmount; Text is the name for SortName.
+// Backends store their sort columns in these units so that one cursor
+// means the same in each.
+func CursorAfter(c *Case, k SortKey) Cursor {
+	nanos := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	cur := Cursor{Sort: k, ID: c.ID}
+	switch k {
+	case SortUpdated:
+		cur.Int = nanos(c.UpdatedAt)
+	case SortCreated:
+		cur.Int = nanos(c.CreatedAt)
+	case SortTransactionDate:
+		if !c.TransactionDate.IsZero() {
+			cur.Int = c.TransactionDate.Unix()
+		}
+	case SortAmount:
+		cur.Int = c.Amount
+	case SortCompleted:
+		cur.Int = nanos(c.CompletedAt)
+	case SortName:
+		cur.Text = c.Name
+	}
+	return cur
+}
+
 // EncodeCursor returns c as an opaque URL-safe string.
 func EncodeCursor(c Cursor) string {
 	b, _ := json.Marshal(c) // cannot fail: only strings, ints and bools

@@ -214,27 +214,6 @@ var accessSorts = map[storage.SortKey]bool{
 	storage.SortUpdated: true, storage.SortTransactionDate: true, storage.SortAmount: true, storage.SortCompleted: true,
 }
 
-// sortValue returns the value of c's sort column exactly as CommitCase
-// stored it, for the cursor.
-func sortValue(c *storage.Case, k storage.SortKey) storage.Cursor {
-	cur := storage.Cursor{Sort: k, ID: c.ID}
-	switch k {
-	case storage.SortUpdated:
-		cur.Int = nanos(c.UpdatedAt)
-	case storage.SortCreated:
-		cur.Int = nanos(c.CreatedAt)
-	case storage.SortTransactionDate:
-		cur.Int = seconds(c.TransactionDate)
-	case storage.SortAmount:
-		cur.Int = c.Amount
-	case storage.SortCompleted:
-		cur.Int = nanos(c.CompletedAt)
-	case storage.SortName:
-		cur.Text = c.Name
-	}
-	return cur
-}
-
 // SearchCases implements storage.CaseStore.
 func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storage.CasePage, error) {
 	const op = "postgres.SearchCases"
@@ -376,7 +355,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 	}
 	if len(page.Cases) > q.Limit {
 		page.Cases = page.Cases[:q.Limit]
-		next := sortValue(page.Cases[q.Limit-1], q.Sort)
+		next := storage.CursorAfter(page.Cases[q.Limit-1], q.Sort)
 		next.Desc = q.Desc
 		page.Next = storage.EncodeCursor(next)
 	}

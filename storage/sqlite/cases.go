@@ -146,27 +146,6 @@ var sortColumns = map[storage.SortKey]string{
 	storage.SortName:            "name",
 }
 
-// sortValue returns the value of c's sort column exactly as CommitCase
-// stored it, for the cursor.
-func sortValue(c *storage.Case, k storage.SortKey) storage.Cursor {
-	cur := storage.Cursor{Sort: k, ID: c.ID}
-	switch k {
-	case storage.SortUpdated:
-		cur.Int = nanos(c.UpdatedAt)
-	case storage.SortCreated:
-		cur.Int = nanos(c.CreatedAt)
-	case storage.SortTransactionDate:
-		cur.Int = seconds(c.TransactionDate)
-	case storage.SortAmount:
-		cur.Int = c.Amount
-	case storage.SortCompleted:
-		cur.Int = nanos(c.CompletedAt)
-	case storage.SortName:
-		cur.Text = c.Name
-	}
-	return cur
-}
-
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
@@ -320,7 +299,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 	}
 	if len(page.Cases) > q.Limit {
 		page.Cases = page.Cases[:q.Limit]
-		cur := sortValue(page.Cases[q.Limit-1], q.Sort)
+		cur := storage.CursorAfter(page.Cases[q.Limit-1], q.Sort)
 		cur.Desc = q.Desc
 		page.Next = storage.EncodeCursor(cur)
 	}
