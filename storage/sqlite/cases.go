@@ -25,59 +25,29 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 	}
 	var sealed []storage.AuditEntry
 	err = s.write(ctx, op, func(tx *wtx) error {
-		var stored int64
-		err := tx.QueryRowContext(ctx, `SELECT version FROM cases WHERE id = ?`, row.ID).Scan(&stored)
-		exists := err == nil
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		args := []any{row.Version, row.Form, row.State, row.Category, row.OriginalID, row.Name, row.OrderNumber,
+			row.Amount, row.Currency, seconds(row.TransactionDate), row.RegistrantCompanyID, row.RegistrantUserID,
+			nanos(row.CreatedAt), nanos(row.UpdatedAt), nanos(row.CompletedAt), row.ID}
+		old, err := storedColumns(ctx, tx, row.ID, args)
+		if err != nil {
 			return dbErr(op, err)
 		}
+		exists := old != nil
 		switch {
 		case c.Case.Version == 0 && exists:
 			return kerr.E(kerr.Conflict, op, "case %q exists already", row.ID)
 		case c.Case.Version > 0 && !exists:
 			return kerr.E(kerr.NotFound, op, "case %q does not exist", row.ID)
-		case c.Case.Version > 0 && stored != c.Case.Version:
-			return kerr.E(kerr.Conflict, op, "case %q is at version %d, not %d: it was changed meanwhile; reload it and try again", row.ID, stored, c.Case.Version)
+		case c.Case.Version > 0 && old[0] != c.Case.Version:
+			return kerr.E(kerr.Conflict, op, "case %q is at version %d, not %d: it was changed meanwhile; reload it and try again", row.ID, old[0], c.Case.Version)
 		}
-		args := []any{row.Version, row.Form, row.State, row.Category, row.OriginalID, row.Name, row.OrderNumber,
-			row.Amount, row.Currency, seconds(row.TransactionDate), row.RegistrantCompanyID, row.RegistrantUserID,
-			nanos(row.CreatedAt), nanos(row.UpdatedAt), nanos(row.CompletedAt), row.ID}
 		if exists {
-			_, err = tx.ExecContext(ctx, `UPDATE cases SET version=?, form=?, state=?, category=?, original_id=?, name=?, order_number=?,
-				amount=?, currency=?, transaction_date=?, registrant_company=?, registrant_user=?,
-				created_at=?, updated_at=?, completed_at=? WHERE id=?`, args...)
-			if err == nil {
-				_, err = tx.ExecContext(ctx, `UPDATE case_bodies SET body = ? WHERE id = ?`, body, row.ID)
-			}
-			if err == nil {
-				_, err = tx.ExecContext(ctx, `DELETE FROM case_parties WHERE case_id = ?`, row.ID)
-			}
+			err = updateCase(ctx, tx, op, &row, body, args, old)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO cases (version, form, state, category, original_id, name, order_number,
-				amount, currency, transaction_date, registrant_company, registrant_user,
-				created_at, updated_at, completed_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
-			if err == nil {
-				_, err = tx.ExecContext(ctx, `INSERT INTO case_bodies (id, body) VALUES (?, ?)`, row.ID, body)
-			}
+			err = insertCase(ctx, tx, op, &row, body, args)
 		}
 		if err != nil {
-			return dbErr(op, err)
-		}
-		for i, p := range row.Parties {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO case_parties (case_id, idx, company_id, company_name, user_id) VALUES (?,?,?,?,?)`,
-				row.ID, i, p.CompanyID, p.CompanyName, p.UserID); err != nil {
-				return dbErr(op, err)
-			}
-		}
-		if exists {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM case_access WHERE case_id = ?`, row.ID); err != nil {
-				return dbErr(op, err)
-			}
-		}
-		for _, a := range accessRows(&row) {
-			if _, err := tx.ExecContext(ctx, insertAccess, a...); err != nil {
-				return dbErr(op, err)
-			}
+			return err
 		}
 		for _, ev := range c.Events {
 			if err := insertEvent(ctx, tx, op, ev); err != nil {
@@ -92,6 +62,169 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 	}
 	c.Case.Version = row.Version
 	copy(c.Audit, sealed)
+	return nil
+}
+
+// caseColumns are the columns of cases in the order of CommitCase's args;
+// id follows them.
+var caseColumns = [...]string{"version", "form", "state", "category", "original_id", "name", "order_number",
+	"amount", "currency", "transaction_date", "registrant_company", "registrant_user",
+	"created_at", "updated_at", "completed_at"}
+
+// selectColumns reads a case's columns in caseColumns order.
+var selectColumns = `SELECT ` + strings.Join(caseColumns[:], ", ") + ` FROM cases WHERE id = ?`
+
+// storedColumns returns the stored columns of case id, typed like args
+// (string or int64), or nil if there is no such case.
+func storedColumns(ctx context.Context, tx *wtx, id string, args []any) ([]any, error) {
+	dst := make([]any, len(caseColumns))
+	for i := range dst {
+		switch args[i].(type) {
+		case string:
+			dst[i] = new(string)
+		default:
+			dst[i] = new(int64)
+		}
+	}
+	err := tx.QueryRowContext(ctx, selectColumns, id).Scan(dst...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(dst))
+	for i, d := range dst {
+		switch d := d.(type) {
+		case *string:
+			out[i] = *d
+		case *int64:
+			out[i] = *d
+		}
+	}
+	return out, nil
+}
+
+func insertCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body string, args []any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO cases (`+strings.Join(caseColumns[:], ", ")+`, id) VALUES (`+placeholders(len(args))+`)`, args...)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO case_bodies (id, body) VALUES (?, ?)`, row.ID, body)
+	}
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if err := insertParties(ctx, tx, op, row); err != nil {
+		return err
+	}
+	return insertAccessRows(ctx, tx, op, row)
+}
+
+// updateCase writes only what changed: SQLite rewrites an index entry for
+// every column an UPDATE sets, changed or not, and a commit's cost (the
+// pages written to the WAL and synced) grows with the entries rewritten. A
+// lifecycle step typically changes version, state and updated_at, leaving
+// most of the nine case indexes, the parties and most of the access index
+// untouched.
+func updateCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body string, args, old []any) error {
+	var set []string
+	var vals []any
+	changed := map[string]bool{}
+	for i, col := range caseColumns {
+		if args[i] != old[i] {
+			set = append(set, col+" = ?")
+			vals = append(vals, args[i])
+			changed[col] = true
+		}
+	}
+	vals = append(vals, row.ID)
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+strings.Join(set, ", ")+` WHERE id = ?`, vals...); err != nil {
+		return dbErr(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE case_bodies SET body = ? WHERE id = ?`, body, row.ID); err != nil {
+		return dbErr(op, err)
+	}
+	same, err := sameParties(ctx, tx, row)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if !same || changed["registrant_company"] || changed["registrant_user"] {
+		// Who may see the case changed: rewrite parties and access rows.
+		if !same {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM case_parties WHERE case_id = ?`, row.ID); err != nil {
+				return dbErr(op, err)
+			}
+			if err := insertParties(ctx, tx, op, row); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM case_access WHERE case_id = ?`, row.ID); err != nil {
+			return dbErr(op, err)
+		}
+		return insertAccessRows(ctx, tx, op, row)
+	}
+	// The same people: update the copied sort columns that changed.
+	access := accessRows(row)[0] // company, user, case, then the copied columns
+	set, vals = set[:0], vals[:0]
+	for i, col := range accessColumns {
+		if changed[col] {
+			set = append(set, col+" = ?")
+			vals = append(vals, access[3+i])
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	vals = append(vals, row.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE case_access SET `+strings.Join(set, ", ")+` WHERE case_id = ?`, vals...)
+	return dbErr(op, err)
+}
+
+// accessColumns are the case columns copied into case_access, in
+// insertAccess order after company, user and case.
+var accessColumns = [...]string{"updated_at", "completed_at", "amount", "transaction_date"}
+
+// sameParties reports whether the stored parties of row are row.Parties
+// (company, its name and user, in order).
+func sameParties(ctx context.Context, tx *wtx, row *storage.Case) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT company_id, company_name, user_id FROM case_parties WHERE case_id = ? ORDER BY idx`, row.ID)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	i := 0
+	same := true
+	for rows.Next() {
+		var co, name, user string
+		if err := rows.Scan(&co, &name, &user); err != nil {
+			return false, err
+		}
+		if i >= len(row.Parties) || row.Parties[i].CompanyID != co || row.Parties[i].CompanyName != name || row.Parties[i].UserID != user {
+			same = false
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	return same && i == len(row.Parties), nil
+}
+
+func insertParties(ctx context.Context, tx *wtx, op string, row *storage.Case) error {
+	for i, p := range row.Parties {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_parties (case_id, idx, company_id, company_name, user_id) VALUES (?,?,?,?,?)`,
+			row.ID, i, p.CompanyID, p.CompanyName, p.UserID); err != nil {
+			return dbErr(op, err)
+		}
+	}
+	return nil
+}
+
+func insertAccessRows(ctx context.Context, tx *wtx, op string, row *storage.Case) error {
+	for _, a := range accessRows(row) {
+		if _, err := tx.ExecContext(ctx, insertAccess, a...); err != nil {
+			return dbErr(op, err)
+		}
+	}
 	return nil
 }
 

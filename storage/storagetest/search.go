@@ -258,3 +258,75 @@ func testSearchInvalid(t *testing.T, s storage.Store) {
 		})
 	}
 }
+
+// testSearchAfterUpdates: searches see what later commits changed (state,
+// completion, amount, dates, parties and their names, the owner), in the
+// whole store and within a company's or a user's scope, and nothing of
+// what the commits replaced. Expected results worked out by hand from
+// searchFixture and the changes below.
+func testSearchAfterUpdates(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	cases := map[string]*storage.Case{}
+	for _, c := range searchFixture() {
+		commit(t, s, c)
+		cases[c.ID] = c
+	}
+	update := func(id string, at time.Duration, change func(c *storage.Case)) {
+		t.Helper()
+		c, err := s.GetCase(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(c)
+		c.UpdatedAt = base.Add(at)
+		commit(t, s, c)
+	}
+	update("k01", 3*time.Hour, func(c *storage.Case) { // completed, amount raised
+		c.State, c.CompletedAt, c.Amount = "completed", day(2026, 5, 1), 700000
+	})
+	update("k03", 2*time.Hour, func(c *storage.Case) { // アルファ leaves; ベータ renamed
+		beta2 := beta
+		beta2.CompanyName = "ベータ重工株式会社"
+		c.Parties = []storage.Party{beta2}
+	})
+	update("k06", time.Hour, func(c *storage.Case) { c.RegistrantUserID = "u4b" }) // moved to another owner
+	update("k07", 4*time.Hour, func(c *storage.Case) { c.TransactionDate = day(2026, 3, 15) })
+	co1, co2, co3 := storage.Scope{CompanyID: "co1"}, storage.Scope{CompanyID: "co2"}, storage.Scope{CompanyID: "co3"}
+	tests := []struct {
+		name string
+		q    storage.CaseQuery
+		want []string
+	}{
+		{"completed", storage.CaseQuery{States: []string{"completed"}}, []string{"k01", "k02", "k04", "k08"}},
+		{"completed in co1", storage.CaseQuery{Scope: co1, States: []string{"completed"}}, []string{"k01", "k02", "k04", "k08"}},
+		{"completion dates", storage.CaseQuery{CompletedFrom: day(2026, 4, 15)}, []string{"k01"}},
+		{"completion dates in co2", storage.CaseQuery{Scope: co2, CompletedFrom: day(2026, 4, 15)}, []string{"k01"}},
+		{"amount", storage.CaseQuery{AmountMin: i64(700000)}, []string{"k01", "k03"}},
+		{"amount in co1", storage.CaseQuery{Scope: co1, AmountMin: i64(700000)}, []string{"k01", "k03"}},
+		{"party left", storage.CaseQuery{Scope: co2}, []string{"k01", "k05"}},
+		{"party user left", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co2", UserID: "u2"}}, []string{"k01", "k05"}},
+		{"party stays", storage.CaseQuery{Scope: co3, Forms: []string{"multi-party"}}, []string{"k03"}},
+		{"old party name", storage.CaseQuery{Counterparty: "ベータ工業"}, []string{"k02", "k04", "k08", "k09"}},
+		{"new party name", storage.CaseQuery{Counterparty: "ベータ重工"}, []string{"k03"}},
+		{"old owner", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co4", UserID: "u4"}}, []string{"k07"}},
+		{"new owner", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co4", UserID: "u4b"}}, []string{"k06"}},
+		{"owner's company", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co4"}}, []string{"k06", "k07"}},
+		{"transaction dates", storage.CaseQuery{TransactionFrom: day(2026, 3, 1), TransactionTo: day(2026, 3, 20)}, []string{"k03", "k04", "k05", "k07"}},
+		{"transaction dates of gamma", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co5"}, TransactionFrom: day(2026, 3, 1)}, []string{"k07"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.Sort = storage.SortCreated
+			q.Limit = 2
+			if got := searchAll(t, s, q); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Sorted by the time of the last change, newest first, in a scope.
+	q := storage.CaseQuery{Scope: co1, Sort: storage.SortUpdated, Desc: true, Limit: 3}
+	if got := searchAll(t, s, q); !slices.Equal(got[:4], []string{"k01", "k03", "k06", "k09"}) {
+		t.Errorf("newest first in co1: got %v", got)
+	}
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("SearchFilters", func(t *testing.T) { testSearchFilters(t, open(t)) })
 	t.Run("SearchOrderAndPaging", func(t *testing.T) { testSearchOrderAndPaging(t, open(t)) })
 	t.Run("SearchInvalid", func(t *testing.T) { testSearchInvalid(t, open(t)) })
+	t.Run("SearchAfterUpdates", func(t *testing.T) { testSearchAfterUpdates(t, open(t)) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open(t)) })
 	t.Run("OutboxClaim", func(t *testing.T) { testOutboxClaim(t, open(t)) })
