@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"sort"
+	"sync"
 )
 
 // checkAll checks each entry, then computes every digest the entries need
@@ -43,6 +44,10 @@ func (v *validator) checkAll(entries []*entry) error {
 // that signature's second range. A file with n signatures is read about
 // once instead of n times.
 func (v *validator) computeDigests(entries []*entry) error {
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	v.buf = *bp
+	defer func() { v.buf = nil }()
 	groups := map[string][]*entry{}
 	for _, e := range entries {
 		if e.pending == nil {
@@ -138,3 +143,8 @@ func cloneHash(newHash func() hash.Hash, h hash.Hash) (hash.Hash, error) {
 	}
 	return c, nil
 }
+
+// hashBufs holds the read buffers of the hash pass: 256 KiB reads keep a
+// large file's pass at disk speed, and reusing them keeps a busy service
+// from allocating one per validation.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

@@ -99,7 +99,6 @@ func (val *Validator) newRun(ctx context.Context, r io.ReaderAt, size int64) *va
 		size:   size,
 		opts:   &val.opts,
 		at:     val.opts.at(),
-		buf:    make([]byte, 256<<10),
 		shared: val,
 	}
 }
