@@ -355,7 +355,7 @@ func openFileBlobs(ctx context.Context, dir string) (*storage.Blobs, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, kerr.WrapKind(kerr.Unavailable, "keiyaku.openFileBlobs", "cannot create "+abs, err)
 	}
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip"}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip&no_tmp_dir=true"}
 	return storage.OpenBlobs(ctx, u.String())
 }
 

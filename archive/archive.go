@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -73,6 +74,11 @@ type Config struct {
 	// TempDir holds SealPDF's and RenewPDF's intermediate file, removed
 	// before they return; empty means os.TempDir().
 	TempDir string
+	// MemoryLimit is the input size up to which SealPDF and RenewPDF keep
+	// the intermediate file in memory instead of TempDir (about the size
+	// of the input plus its validation data); 0 means 4 MiB, negative
+	// means always TempDir.
+	MemoryLimit int64
 	// Logger receives one line per seal and renewal; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -155,7 +161,7 @@ func (s *Service) extendOptions() *signature.ExtendOptions {
 //
 // The PDF is streamed: the DSS step goes to a temporary file in
 // Config.TempDir, removed before SealPDF returns, which the timestamp step
-// reads back. On error w may have received part of the output and must be
+// reads back; a PDF within Config.MemoryLimit goes through memory instead. On error w may have received part of the output and must be
 // discarded. Errors: kerr.Invalid (wrapping signature.ErrUnsupportedDocument)
 // for a file without signatures or that cannot be updated;
 // kerr.FailedPrecondition (wrapping signature.ErrMissingValidationData) when
@@ -186,7 +192,7 @@ func (s *Service) RenewPDF(ctx context.Context, r io.ReaderAt, size int64, w io.
 	return nil
 }
 
-// extend is AddValidationData into a temporary file, then
+// extend is AddValidationData into a temporary file (or memory), then
 // AddDocumentTimestamp from it into w.
 func (s *Service) extend(ctx context.Context, op string, r io.ReaderAt, size int64, w io.Writer) (err error) {
 	if r == nil || w == nil || size <= 0 {
@@ -194,6 +200,22 @@ func (s *Service) extend(ctx context.Context, op string, r io.ReaderAt, size int
 	}
 	if err := ctx.Err(); err != nil {
 		return kerr.Wrap(op, err)
+	}
+	opts := s.extendOptions()
+	if limit := s.cfg.MemoryLimit; size <= limit || limit == 0 && size <= defaultMemoryLimit {
+		// A contract of usual size goes through memory: no temporary file.
+		var mid bytes.Buffer
+		mid.Grow(int(size) + 64<<10) // the DSS adds certificates and OCSP responses
+		if err := signature.AddValidationData(ctx, r, size, &mid, opts); err != nil {
+			return s.extendError(op, "adding validation data", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return kerr.Wrap(op, err)
+		}
+		if err := signature.AddDocumentTimestamp(ctx, bytes.NewReader(mid.Bytes()), int64(mid.Len()), w, opts); err != nil {
+			return s.extendError(op, "adding the document timestamp", err)
+		}
+		return nil
 	}
 	tmp, err := os.CreateTemp(s.cfg.TempDir, "keiyaku-archive-*.pdf")
 	if err != nil {
@@ -206,7 +228,6 @@ func (s *Service) extend(ctx context.Context, op string, r io.ReaderAt, size int
 			err = kerr.WrapKind(kerr.Internal, op, "removing the temporary file", errors.Join(cerr, rerr))
 		}
 	}()
-	opts := s.extendOptions()
 	bw := bufio.NewWriterSize(tmp, 64<<10)
 	cw := &countWriter{w: bw}
 	if err := signature.AddValidationData(ctx, r, size, cw, opts); err != nil {
@@ -223,6 +244,9 @@ func (s *Service) extend(ctx context.Context, op string, r io.ReaderAt, size int
 	}
 	return nil
 }
+
+// defaultMemoryLimit is Config.MemoryLimit's default.
+const defaultMemoryLimit = 4 << 20
 
 func (s *Service) extendError(op, step string, err error) error {
 	switch {

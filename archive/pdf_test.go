@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -176,7 +177,8 @@ func TestRenewPDFAcrossTSAExpiry(t *testing.T) {
 }
 
 // TestSealPDFErrors: bad input is an error of the right kind, and no temp
-// file is left behind whatever happens.
+// file is left behind whatever happens, in memory or through TempDir; a
+// good input is sealed either way.
 func TestSealPDFErrors(t *testing.T) {
 	p := testpki.New(t)
 	signed := signedContract(t, p, signature.LevelBT)
@@ -202,30 +204,38 @@ func TestSealPDFErrors(t *testing.T) {
 			c.Timestamper = tsaAt(t, p, p.TSA, testpki.TSANotAfter.Add(time.Hour))
 		}, signed, kerr.Unavailable},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			s := newService(t, p, p.TSA, testpki.Now, func(cfg *archive.Config) {
-				if c.mutate != nil {
-					c.mutate(cfg)
+		for _, limit := range []int64{0, -1} { // in memory, through TempDir
+			t.Run(fmt.Sprintf("%s/MemoryLimit=%d", c.name, limit), func(t *testing.T) {
+				dir := t.TempDir()
+				s := newService(t, p, p.TSA, testpki.Now, func(cfg *archive.Config) {
+					if c.mutate != nil {
+						c.mutate(cfg)
+					}
+					cfg.TempDir = dir
+					cfg.MemoryLimit = limit
+				})
+				var out bytes.Buffer
+				err := s.SealPDF(c.ctx, bytes.NewReader(c.doc), int64(len(c.doc)), &out)
+				if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+					t.Fatalf("SealPDF error %v, want %v", err, c.want)
 				}
-				cfg.TempDir = dir
+				if c.want == nil {
+					if v := verifyPDF(t, s, out.Bytes(), testpki.Now); !v.Original || v.Report.Level != signature.LevelBLTA {
+						t.Fatalf("sealed file not original at B-LTA:\n%s", dump(v))
+					}
+				}
+				if c.want == signature.ErrMissingValidationData && !errors.Is(err, kerr.FailedPrecondition) {
+					t.Errorf("missing validation data: want kind FailedPrecondition, got %v", kerr.Of(err))
+				}
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(entries) != 0 {
+					t.Fatalf("SealPDF left %d file(s) in TempDir", len(entries))
+				}
 			})
-			var out bytes.Buffer
-			err := s.SealPDF(c.ctx, bytes.NewReader(c.doc), int64(len(c.doc)), &out)
-			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-				t.Fatalf("SealPDF error %v, want %v", err, c.want)
-			}
-			if c.want == signature.ErrMissingValidationData && !errors.Is(err, kerr.FailedPrecondition) {
-				t.Errorf("missing validation data: want kind FailedPrecondition, got %v", kerr.Of(err))
-			}
-			entries, err := os.ReadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(entries) != 0 {
-				t.Fatalf("SealPDF left %d file(s) in TempDir", len(entries))
-			}
-		})
+		}
 	}
 }
 

@@ -223,28 +223,57 @@ func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev
 	return nil
 }
 
-// putDocument stores a PDF upload and validates it. prior, when not zero,
-// is the document it must extend.
+// putDocument validates a PDF upload and stores it once it passes. prior,
+// when not zero, is the document it must extend.
 func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool) (File, error) {
-	key, size, err := s.blobs.Put(ctx, up.Body, MaxDocumentSize)
+	// Nearly every contract fits in storage.MemoryBlob: it is read once,
+	// checked and validated in memory, and stored only once accepted (a
+	// refused upload leaves nothing behind). A larger one streams into the
+	// blob store first and is checked from there.
+	head, err := io.ReadAll(io.LimitReader(up.Body, storage.MemoryBlob+1))
 	if err != nil {
-		return File{}, kerr.Wrap(op, err)
+		return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 	}
-	f := File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size}
-	if !prior.IsZero() {
-		if err := s.checkPrefix(ctx, op, prior, f); err != nil {
-			return File{}, err
+	var f File
+	var ra io.ReaderAt
+	if len(head) <= storage.MemoryBlob {
+		if len(head) > MaxDocumentSize {
+			return File{}, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
 		}
-	}
-	ra, err := s.blobs.ReaderAt(ctx, key, size)
-	if err != nil {
-		return File{}, kerr.Wrap(op, err)
+		f = File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
+		if !prior.IsZero() {
+			if err := s.checkPrefix(ctx, op, prior, bytes.NewReader(head), f.Size); err != nil {
+				return File{}, err
+			}
+		}
+		ra = bytes.NewReader(head)
+	} else {
+		key, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(head), up.Body), MaxDocumentSize)
+		if err != nil {
+			return File{}, kerr.Wrap(op, err)
+		}
+		head = nil
+		f = File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size}
+		if !prior.IsZero() {
+			next, err := s.blobs.Open(ctx, key, size)
+			if err != nil {
+				return File{}, kerr.Wrap(op, err)
+			}
+			err = s.checkPrefix(ctx, op, prior, next, size)
+			next.Close()
+			if err != nil {
+				return File{}, err
+			}
+		}
+		if ra, err = s.blobs.ReaderAt(ctx, key, size); err != nil {
+			return File{}, kerr.Wrap(op, err)
+		}
 	}
 	opts := &ValidateOptions{At: s.now()}
 	if !prior.IsZero() {
 		opts.PriorSize = prior.Size
 	}
-	v, err := s.val.Validate(ctx, ra, size, opts)
+	v, err := s.val.Validate(ctx, ra, f.Size, opts)
 	if err != nil {
 		return File{}, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
 	}
@@ -259,13 +288,19 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	case !prior.IsZero() && v.AddedSignatures == 0:
 		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
 	}
+	if head != nil {
+		if f.Key, _, err = s.blobs.PutBytes(ctx, head); err != nil {
+			return File{}, kerr.Wrap(op, err)
+		}
+	}
 	return f, nil
 }
 
-// checkPrefix reports whether next begins with exactly the bytes of prior,
-// comparing the two blobs as they stream.
-func (s *Service) checkPrefix(ctx context.Context, op string, prior, next File) error {
-	if next.Size <= prior.Size {
+// checkPrefix reports whether next, of nextSize bytes, begins with exactly
+// the bytes of prior, comparing the two as they stream. It reads prior to
+// its end, so that the blob store checks it is intact.
+func (s *Service) checkPrefix(ctx context.Context, op string, prior File, next io.Reader, nextSize int64) error {
+	if nextSize <= prior.Size {
 		return kerr.E(kerr.Invalid, op, "the returned file is not an extension of the file that was sent: sign the received PDF (incremental update) and return that")
 	}
 	a, err := s.blobs.Open(ctx, prior.Key, prior.Size)
@@ -273,23 +308,16 @@ func (s *Service) checkPrefix(ctx context.Context, op string, prior, next File) 
 		return kerr.Wrap(op, err)
 	}
 	defer a.Close()
-	b, err := s.blobs.Open(ctx, next.Key, next.Size)
-	if err != nil {
-		return kerr.Wrap(op, err)
-	}
-	defer b.Close()
-	bufA := make([]byte, 64<<10)
-	bufB := make([]byte, 64<<10)
+	bufSize := min(prior.Size, 64<<10)
+	bufA := make([]byte, bufSize)
+	bufB := make([]byte, bufSize)
 	remaining := prior.Size
 	for remaining > 0 {
-		n := int64(len(bufA))
-		if remaining < n {
-			n = remaining
-		}
+		n := min(remaining, bufSize)
 		if _, err := io.ReadFull(a, bufA[:n]); err != nil {
 			return kerr.Wrap(op, err)
 		}
-		if _, err := io.ReadFull(b, bufB[:n]); err != nil {
+		if _, err := io.ReadFull(next, bufB[:n]); err != nil {
 			return kerr.Wrap(op, err)
 		}
 		if !bytes.Equal(bufA[:n], bufB[:n]) {

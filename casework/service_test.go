@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -237,8 +238,18 @@ func TestOrderAcceptanceSeparate(t *testing.T) {
 	}
 }
 
+// TestReturnRefused: every bad return is refused and leaves the case as it
+// was; a small one (checked in memory) leaves no blob behind either. The
+// large variant goes through the streaming path (stored, then checked).
 func TestReturnRefused(t *testing.T) {
-	orig := sign(pdf("契約書 第1条 金額 100万円"), "co1")
+	for _, pad := range []int{0, storage.MemoryBlob} {
+		t.Run(fmt.Sprintf("pad=%d", pad), func(t *testing.T) {
+			testReturnRefused(t, sign(pdf("契約書 第1条 金額 100万円\n"+strings.Repeat("x", pad)), "co1"), pad == 0)
+		})
+	}
+}
+
+func testReturnRefused(t *testing.T, orig []byte, inMemory bool) {
 	tests := []struct {
 		name string
 		make func(sent []byte) []byte
@@ -267,15 +278,63 @@ func TestReturnRefused(t *testing.T) {
 			}
 			sent := receive(t, e, u2, c.ID)
 			before, _ := e.svc.Get(ctx, u2, c.ID)
+			blobsBefore := countBlobs(t, e)
 			_, err = e.svc.Return(ctx, u2, c.ID, upload(tt.make(sent)))
 			if !errors.Is(err, kerr.Invalid) {
 				t.Fatalf("err = %v, want Invalid", err)
 			}
 			after, _ := e.svc.Get(ctx, u2, c.ID)
 			if after.Version != before.Version || after.State != casework.StateReceived || after.Document != before.Document {
-				t.Errorf("a refused return changed the case: %+v", after)
+				t.Errorf("a refused return changed the case: %+v", after.State)
+			}
+			if n := countBlobs(t, e); inMemory && n != blobsBefore {
+				t.Errorf("a refused return left %d blob(s) behind", n-blobsBefore)
 			}
 		})
+	}
+}
+
+func countBlobs(t *testing.T, e *env) int {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(e.dir, "sha256"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestLargeDocumentLifecycle: a contract larger than storage.MemoryBlob is
+// streamed into the blob store, checked from there and sealed.
+func TestLargeDocumentLifecycle(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	orig := sign(pdf("図面付き契約書\n"+strings.Repeat("図", storage.MemoryBlob/3+1)), "co1")
+	c, err := e.svc.Register(ctx, u1, newCase(casework.FormBilateral, orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := receive(t, e, u2, c.ID)
+	if !bytes.Equal(got, orig) {
+		t.Fatal("received bytes differ from the registered document")
+	}
+	signed := sign(got, "co2")
+	if c, err = e.svc.Return(ctx, u2, c.ID, upload(signed)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Document.Size != int64(len(signed)) || c.Document.Size <= storage.MemoryBlob {
+		t.Fatalf("returned document size %d", c.Document.Size)
+	}
+	if c, err = e.svc.Complete(ctx, u1, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := e.svc.Open(ctx, u1, c.ID, c.Sealed[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.HasPrefix(sealed, signed) || !bytes.Contains(sealed[len(signed):], []byte("%%SEAL ")) {
+		t.Fatalf("sealed document does not extend the returned one: %v", err)
 	}
 }
 

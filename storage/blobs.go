@@ -38,10 +38,12 @@ const (
 )
 
 // OpenBlobs opens the bucket at url, e.g.
-// "file:///var/lib/keiyaku/blobs?metadata=skip" (fileblob; the directory
-// must exist; metadata=skip saves a sidecar file per blob, as Blobs keeps
-// no metadata in the bucket) or "s3://bucket" when the embedder links the
-// s3blob driver. See gocloud.dev/blob.OpenBucket.
+// "file:///var/lib/keiyaku/blobs?metadata=skip&no_tmp_dir=true"
+// (fileblob; the directory must exist; metadata=skip saves a sidecar file
+// per blob, as Blobs keeps no metadata in the bucket; no_tmp_dir writes
+// each blob's temporary file beside it, so the final rename never crosses
+// file systems) or "s3://bucket" when the embedder links the s3blob
+// driver. See gocloud.dev/blob.OpenBucket.
 //
 // fileblob does not fsync: a blob survives a process crash but may not
 // survive a power cut that the database's committed row survives.
@@ -179,6 +181,47 @@ func (b *Blobs) Open(ctx context.Context, key string, size int64) (io.ReadCloser
 	return &verifyingReader{r: r, h: sha256.New(), key: key}, nil
 }
 
+// MemoryBlob is the size up to which ReaderAt holds a blob in memory, and
+// up to which callers may use ReadAll and PutBytes. 4 MiB holds nearly
+// every contract PDF; a service validating n uploads at once needs n times
+// this at most.
+const MemoryBlob = 4 << 20
+
+// ReadAll returns the bytes of the blob with key, which must be size bytes
+// and at most MemoryBlob, checked against the key (ErrBlobCorrupt).
+func (b *Blobs) ReadAll(ctx context.Context, key string, size int64) ([]byte, error) {
+	const op = "storage.Blobs.ReadAll"
+	if size < 0 || size > MemoryBlob {
+		return nil, kerr.E(kerr.Invalid, op, "size %d is not within 0..%d: stream it with Open", size, MemoryBlob)
+	}
+	r, err := b.Open(ctx, key, size)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data := make([]byte, size+1) // one more, to read to io.EOF and so run the check
+	n, err := io.ReadFull(r, data)
+	switch {
+	case err == io.ErrUnexpectedEOF && int64(n) == size:
+		return data[:n], nil
+	case err == nil:
+		return nil, kerr.E(kerr.Internal, op, "blob %s is longer than the %d bytes recorded: %w", key, size, ErrBlobCorrupt)
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return nil, kerr.E(kerr.Internal, op, "blob %s is %d bytes, recorded as %d: %w", key, n, size, ErrBlobCorrupt)
+	}
+	return nil, kerr.Wrap(op, err)
+}
+
+// PutBytes stores data, at most MemoryBlob bytes, written once under its
+// key (no temporary object), and returns the key and size. Storing bytes
+// already present is not an error and yields the same key.
+func (b *Blobs) PutBytes(ctx context.Context, data []byte) (key string, size int64, err error) {
+	if len(data) > MemoryBlob {
+		return "", 0, kerr.E(kerr.Invalid, "storage.Blobs.PutBytes", "%d bytes is more than %d: use Put", len(data), MemoryBlob)
+	}
+	return b.putSmall(ctx, data)
+}
+
 // Verify reads the whole blob and returns nil if it is intact, an error
 // wrapping ErrBlobCorrupt if not, kerr.NotFound if it is missing.
 func (b *Blobs) Verify(ctx context.Context, key string, size int64) error {
@@ -195,7 +238,17 @@ func (b *Blobs) Verify(ctx context.Context, key string, size int64) error {
 // (validation, io.ReaderAt + size). Random reads cannot be checked against
 // the key, so ReaderAt first verifies the whole blob (see Verify); the
 // bytes may only change afterwards by tampering during the read itself.
+// A blob of at most MemoryBlob bytes is read once, checked, and served
+// from memory (one read of the file instead of a check pass and then range
+// reads); a larger one is served by range reads, a few blocks cached.
 func (b *Blobs) ReaderAt(ctx context.Context, key string, size int64) (io.ReaderAt, error) {
+	if size >= 0 && size <= MemoryBlob {
+		data, err := b.ReadAll(ctx, key, size)
+		if err != nil {
+			return nil, err
+		}
+		return bytes.NewReader(data), nil
+	}
 	if err := b.Verify(ctx, key, size); err != nil {
 		return nil, err
 	}
