@@ -33,6 +33,51 @@ func berToDER(b []byte) ([]byte, int, error) {
 	return e.appendDER(nil), n, nil
 }
 
+// derLen returns the length of the first element of b when it is already
+// in the form berToDER produces (definite, minimal lengths; minimal tags;
+// primitive strings), so that the conversion would return exactly those
+// bytes. Nearly every signer writes DER: this walk costs no allocation,
+// where the conversion copies every level of the tree.
+func derLen(b []byte, depth int) (int, bool) {
+	if depth > maxDepth {
+		return 0, false
+	}
+	class, constructed, tag, length, n, err := readHeader(b)
+	if err != nil || length < 0 {
+		return 0, false
+	}
+	idLen := 1
+	if b[0]&0x1f == 0x1f {
+		if tag < 0x1f {
+			return 0, false // a low tag number in the high-tag form
+		}
+		for b[idLen]&0x80 != 0 {
+			idLen++
+		}
+		idLen++
+	}
+	if l := b[idLen]; l >= 0x80 && (b[idLen+1] == 0 || length < 0x80) {
+		return 0, false // a length in more octets than needed
+	}
+	if !constructed {
+		return n + length, true
+	}
+	if class == 0 && (tag == 3 || tag == 0 || constructedStringTags[tag]) {
+		return 0, false // converted or refused by berToDER
+	}
+	for pos, end := n, n+length; pos < end; {
+		if b[pos]&0xdf == 0 {
+			return 0, false // universal tag 0 (end-of-contents) inside
+		}
+		cn, ok := derLen(b[pos:end], depth+1)
+		if !ok {
+			return 0, false
+		}
+		pos += cn
+	}
+	return n + length, true
+}
+
 type berElement struct {
 	class       byte
 	constructed bool

@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"bytes"
 	"crypto"
 	"testing"
 )
@@ -31,6 +32,36 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, si := range sd.Signers {
 			exerciseSigner(sd, si)
+		}
+	})
+}
+
+// FuzzDERFastPath: whenever Parse takes the input as DER without
+// converting it, the conversion would have returned the same bytes.
+func FuzzDERFastPath(f *testing.F) {
+	ks := testKeys(f)
+	cert := selfSigned(f, ks["p256"], "fuzz")
+	der, err := Sign(nil, ks["p256"], cert, &SignOptions{Content: content, SigningTime: testNow})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(der)
+	f.Add([]byte{0x30, 0x81, 0x03, 0x02, 0x01, 0x05})       // long form where short would do
+	f.Add([]byte{0x30, 0x03, 0x24, 0x01, 0x04})             // constructed OCTET STRING
+	f.Add([]byte{0x30, 0x04, 0x00, 0x02, 0x01, 0x01})       // end-of-contents inside
+	f.Add([]byte{0x1f, 0x05, 0x01, 0x00})                   // low tag in high-tag form
+	f.Add([]byte{0x30, 0x82, 0x00, 0x03, 0x02, 0x01, 0x05}) // leading zero length octet
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, ok := derLen(b, 0)
+		der, m, err := berToDER(b)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("derLen accepts %x (%d bytes), berToDER refuses it: %v", b, n, err)
+		}
+		if m != n || !bytes.Equal(der, b[:n]) {
+			t.Fatalf("derLen accepts %x as %d bytes of DER, berToDER gives %x (%d bytes)", b, n, der, m)
 		}
 	})
 }

@@ -140,13 +140,18 @@ type Attribute struct {
 // other trailing bytes are counted in ExtraBytes for the caller to judge
 // (validators such as EU DSS read the first object and ignore the rest). Certificates crypto/x509 cannot parse are skipped and counted in
 // SkippedCertificates. Errors wrap ErrTooLarge, ErrMalformed or
-// ErrUnsupported.
+// ErrUnsupported. The result may share memory with ber: do not modify ber
+// while it is in use.
 func Parse(ber []byte) (*SignedData, error) {
 	if len(ber) > MaxInputSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(ber), MaxInputSize)
 	}
-	der, n, err := berToDER(ber)
-	if err != nil {
+	var der []byte
+	var err error
+	n, ok := derLen(ber, 0)
+	if ok {
+		der = ber[:n:n] // already DER: no copy (SignedData aliases ber)
+	} else if der, n, err = berToDER(ber); err != nil {
 		return nil, err
 	}
 	sd := &SignedData{Raw: der, ExtraBytes: len(bytes.TrimRight(ber[n:], "\x00"))}
