@@ -9,6 +9,9 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"gocloud.dev/blob"
@@ -37,7 +40,7 @@ const (
 	tmpPrefix  = "tmp/"
 )
 
-// OpenBlobs opens the bucket at url, e.g.
+// OpenBlobs opens the bucket at rawURL, e.g.
 // "file:///var/lib/keiyaku/blobs?metadata=skip&no_tmp_dir=true"
 // (fileblob; the directory must exist; metadata=skip saves a sidecar file
 // per blob, as Blobs keeps no metadata in the bucket; no_tmp_dir writes
@@ -45,12 +48,24 @@ const (
 // file systems) or "s3://bucket" when the embedder links the s3blob
 // driver. See gocloud.dev/blob.OpenBucket.
 //
-// fileblob does not fsync: a blob survives a process crash but may not
-// survive a power cut that the database's committed row survives.
-func OpenBlobs(ctx context.Context, url string) (*Blobs, error) {
-	b, err := blob.OpenBucket(ctx, url)
+// Put and PutBytes return once the blob is durable: on a bucket of local
+// files (fileblob) they fsync the file and its directory, so that a row
+// committed afterwards never names a blob a power cut can take away;
+// object stores are durable when a write succeeds. A file:// URL gets
+// no_tmp_dir=true if it does not say otherwise: a temporary file in
+// os.TempDir could not be renamed into a bucket on another file system.
+func OpenBlobs(ctx context.Context, rawURL string) (*Blobs, error) {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "file" {
+		q := u.Query()
+		if !q.Has("no_tmp_dir") {
+			q.Set("no_tmp_dir", "true")
+			u.RawQuery = q.Encode()
+			rawURL = u.String()
+		}
+	}
+	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
-		return nil, kerr.WrapKind(kerr.Invalid, "storage.OpenBlobs", "cannot open bucket "+url, err)
+		return nil, kerr.WrapKind(kerr.Invalid, "storage.OpenBlobs", "cannot open bucket "+rawURL, err)
 	}
 	return &Blobs{bucket: b}, nil
 }
@@ -119,11 +134,13 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 	key = hex.EncodeToString(h.Sum(nil))
 	// The same bytes stored before need no copy: the key is their hash.
 	// (Should the stored copy have been tampered with, reads detect it.)
-	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
-		return key, n, nil
+	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err != nil || !ok {
+		if err := b.bucket.Copy(ctx, blobPrefix+key, tmp, nil); err != nil {
+			return "", 0, blobErr(op, err)
+		}
 	}
-	if err := b.bucket.Copy(ctx, blobPrefix+key, tmp, nil); err != nil {
-		return "", 0, blobErr(op, err)
+	if err := b.sync(ctx, blobPrefix+key); err != nil {
+		return "", 0, kerr.Wrap(op, err)
 	}
 	return key, n, nil
 }
@@ -137,6 +154,10 @@ func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
+		// Stored before, perhaps by a write a crash cut short of its sync.
+		if err := b.sync(ctx, blobPrefix+key); err != nil {
+			return "", 0, kerr.Wrap(op, err)
+		}
 		return key, int64(len(data)), nil
 	}
 	// Drivers write an object whole or not at all (fileblob through a
@@ -156,6 +177,9 @@ func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error
 	}
 	if err := w.Close(); err != nil {
 		return "", 0, blobErr(op, err)
+	}
+	if err := b.sync(ctx, blobPrefix+key); err != nil {
+		return "", 0, kerr.Wrap(op, err)
 	}
 	return key, int64(len(data)), nil
 }
@@ -406,4 +430,44 @@ func blobErr(op string, err error) error {
 		return kerr.WrapKind(kerr.Internal, op, "the service may not access the blob bucket", err)
 	}
 	return kerr.Wrap(op, err)
+}
+
+// sync makes the stored object key durable when the bucket keeps it in a
+// local file: it fsyncs the file (its bytes) and then its directory (the
+// name the rename gave it). gocloud.dev/blob has no sync call; fileblob
+// hands its *os.File to BeforeRead, and an fsync through a read-only
+// descriptor flushes the file all the same. Other drivers are durable
+// once a write returns, and give no file: nothing to do.
+func (b *Blobs) sync(ctx context.Context, key string) error {
+	_, err := b.syncFile(ctx, key)
+	return err
+}
+
+// syncFile is sync; it returns the path of the file it synced, "" if the
+// driver keeps no local file.
+func (b *Blobs) syncFile(ctx context.Context, key string) (string, error) {
+	var f *os.File
+	r, err := b.bucket.NewRangeReader(ctx, key, 0, 0, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+		as(&f)
+		return nil
+	}})
+	if err != nil {
+		return "", blobErr("storage.Blobs.sync", err)
+	}
+	defer r.Close()
+	if f == nil {
+		return "", nil
+	}
+	if err := f.Sync(); err != nil {
+		return "", kerr.WrapKind(kerr.Unavailable, "storage.Blobs.sync", "fsync "+f.Name(), err)
+	}
+	d, err := os.Open(filepath.Dir(f.Name()))
+	if err != nil {
+		return "", kerr.WrapKind(kerr.Unavailable, "storage.Blobs.sync", "opening the blob directory", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return "", kerr.WrapKind(kerr.Unavailable, "storage.Blobs.sync", "fsync "+d.Name(), err)
+	}
+	return f.Name(), nil
 }
