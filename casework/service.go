@@ -659,12 +659,28 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 		if err != nil {
 			return kerr.Wrap(op, err)
 		}
-		pr, pw := io.Pipe()
-		go func() {
-			pw.CloseWithError(s.sealer.SealPDF(ctx, ra, doc.Size, pw))
-		}()
-		key, size, err := s.blobs.Put(ctx, pr, 2*MaxDocumentSize)
-		pr.CloseWithError(errors.New("sealing aborted")) // unblocks the sealer if Put stopped early
+		var key string
+		var size int64
+		if doc.Size <= storage.MemoryBlob/2 {
+			// The sealed file is the document plus its validation data and
+			// a timestamp, some tens of kilobytes: it fits in memory too.
+			var buf bytes.Buffer
+			buf.Grow(int(doc.Size) + 64<<10)
+			err = s.sealer.SealPDF(ctx, ra, doc.Size, &buf)
+			if err == nil && buf.Len() > storage.MemoryBlob {
+				err = fmt.Errorf("the sealed file has %d bytes, more than %d", buf.Len(), storage.MemoryBlob)
+			}
+			if err == nil {
+				key, size, err = s.blobs.PutBytes(ctx, buf.Bytes())
+			}
+		} else {
+			pr, pw := io.Pipe()
+			go func() {
+				pw.CloseWithError(s.sealer.SealPDF(ctx, ra, doc.Size, pw))
+			}()
+			key, size, err = s.blobs.Put(ctx, pr, 2*MaxDocumentSize)
+			pr.CloseWithError(errors.New("sealing aborted")) // unblocks the sealer if Put stopped early
+		}
 		if err != nil {
 			return kerr.WrapKind(kerr.Unavailable, op, "sealing "+doc.Name+" failed; try again", err)
 		}
