@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -242,7 +243,7 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		}
 		f = File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
 		if !prior.IsZero() {
-			if err := s.checkPrefix(ctx, op, prior, bytes.NewReader(head), f.Size); err != nil {
+			if err := checkPrefixBytes(op, prior, head); err != nil {
 				return File{}, err
 			}
 		}
@@ -294,6 +295,20 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		}
 	}
 	return f, nil
+}
+
+// checkPrefixBytes reports whether next begins with exactly the bytes of
+// prior. prior's key is the SHA-256 of its bytes, so hashing next's first
+// prior.Size bytes answers without reading prior back.
+func checkPrefixBytes(op string, prior File, next []byte) error {
+	if int64(len(next)) <= prior.Size {
+		return kerr.E(kerr.Invalid, op, "the returned file is not an extension of the file that was sent: sign the received PDF (incremental update) and return that")
+	}
+	sum := sha256.Sum256(next[:prior.Size])
+	if hex.EncodeToString(sum[:]) != prior.Key {
+		return kerr.E(kerr.Invalid, op, "the returned file does not begin with the bytes that were sent: the contract was changed; sign the received PDF without editing it")
+	}
+	return nil
 }
 
 // checkPrefix reports whether next, of nextSize bytes, begins with exactly
