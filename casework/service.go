@@ -231,7 +231,7 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	// checked and validated in memory, and stored only once accepted (a
 	// refused upload leaves nothing behind). A larger one streams into the
 	// blob store first and is checked from there.
-	head, err := io.ReadAll(io.LimitReader(up.Body, storage.MemoryBlob+1))
+	head, err := readHead(up.Body, storage.MemoryBlob+1)
 	if err != nil {
 		return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 	}
@@ -295,6 +295,19 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		}
 	}
 	return f, nil
+}
+
+// readHead reads r up to limit bytes. A reader that knows its length
+// (bytes.Reader, strings.Reader, bytes.Buffer) gets one buffer of the
+// right size instead of a growing one.
+func readHead(r io.Reader, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit)
+	if l, ok := r.(interface{ Len() int }); ok && int64(l.Len()) < limit {
+		buf := bytes.NewBuffer(make([]byte, 0, l.Len()+bytes.MinRead))
+		_, err := buf.ReadFrom(lr)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(lr)
 }
 
 // checkPrefixBytes reports whether next begins with exactly the bytes of
