@@ -21,7 +21,10 @@
 // cross-reference data become one more revision (XrefOffset -1), so that a
 // validator sees them.
 //
-// Everything is read through an io.ReaderAt; the file is never loaded whole.
+// Everything is read through an io.ReaderAt; the file is never loaded whole,
+// except that a small in-memory source (a *bytes.Reader or *strings.Reader
+// of at most 256 KiB, the size of a typical contract) is copied once at
+// Open, which is cheaper than reading it object by object.
 // Limits (Options) bound nesting depth, number of objects and decoded stream
 // sizes, so bad input yields an error wrapping ErrMalformed or ErrLimit and
 // never a panic or a hang.

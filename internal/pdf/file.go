@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -34,6 +35,12 @@ const (
 	maxRevisions = 10000
 	// cacheMax bounds the parsed-object cache (entries).
 	cacheMax = 8192
+	// maxInMemory bounds the size of an in-memory source (see inMemory)
+	// that Open copies into one buffer. Measured: for a contract of some
+	// tens of KiB the copy costs less than the object windows it saves,
+	// but copying 1 MiB to sign it (which reads only a few objects) made
+	// signing 20% slower.
+	maxInMemory = 256 << 10
 )
 
 func (o *Options) withDefaults() Options {
@@ -90,8 +97,14 @@ type Entry struct {
 // File is an opened PDF. Its methods are safe for concurrent use. Objects
 // it returns are shared with an internal cache and must not be modified.
 type File struct {
-	r         io.ReaderAt
-	size      int64
+	r    io.ReaderAt
+	size int64
+	// data, when not nil, is the whole file (size bytes), copied once at
+	// Open from a small in-memory source. read then returns subslices of
+	// it instead of a fresh copy per window, and parseAt needs no retries.
+	// Nothing may modify it: the parser only reads its input and copies
+	// what it returns (names, strings).
+	data      []byte
 	opts      Options
 	revs      []*Revision
 	encrypted bool
@@ -137,6 +150,7 @@ func Open(r io.ReaderAt, size int64, opts *Options) (*File, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("%w: only %d bytes", ErrNotPDF, size)
 	}
+	f.data = inMemory(r, size)
 	head, err := f.read(0, 1024)
 	if err != nil {
 		return nil, err
@@ -191,13 +205,40 @@ type ioError struct{ err error }
 func (e *ioError) Error() string { return "pdf: read error: " + e.err.Error() }
 func (e *ioError) Unwrap() error { return e.err }
 
-// read returns up to n bytes at off (fewer at the end of the file).
+// inMemory returns the size bytes of r when r is a small in-memory source
+// (a *bytes.Reader or *strings.Reader of at most maxInMemory bytes), else
+// nil. Copying such a source once costs a memmove; reading it window by
+// window costs an allocation and a copy per object, and parseAt retries
+// with growing windows. Other readers (files) are never read whole, so
+// memory does not grow with the file. A source shorter than size is left
+// to the windowed path, which already copes with short reads.
+func inMemory(r io.ReaderAt, size int64) []byte {
+	switch r.(type) {
+	case *bytes.Reader, *strings.Reader:
+	default:
+		return nil
+	}
+	if size > maxInMemory {
+		return nil
+	}
+	b := make([]byte, size)
+	if n, err := r.ReadAt(b, 0); n != len(b) || (err != nil && err != io.EOF) {
+		return nil
+	}
+	return b
+}
+
+// read returns up to n bytes at off (fewer at the end of the file). The
+// result must not be modified: it may be part of f.data.
 func (f *File) read(off int64, n int) ([]byte, error) {
 	if off < 0 || off >= f.size {
 		return nil, malformed("offset %d outside the file (size %d)", off, f.size)
 	}
 	if rem := f.size - off; int64(n) > rem {
 		n = int(rem)
+	}
+	if f.data != nil {
+		return f.data[off : off+int64(n) : off+int64(n)], nil
 	}
 	b := make([]byte, n)
 	k, err := f.r.ReadAt(b, off)
@@ -215,6 +256,11 @@ func (f *File) read(off int64, n int) ([]byte, error) {
 // end of the file.
 func (f *File) parseAt(off int64, maxLen int64, fn func(p *parser) error) error {
 	n := int64(1024)
+	if f.data != nil {
+		// The whole file is in memory: a window of maxLen costs nothing,
+		// and the loop below runs once.
+		n = maxLen
+	}
 	for {
 		b, err := f.read(off, int(min(n, maxLen)))
 		if err != nil {
@@ -335,6 +381,26 @@ func (f *File) eofAfter(off int64) int64 {
 			return sc.eofEnd[i]
 		}
 		return f.size
+	}
+	if f.data != nil {
+		// The first marker after off, as the windows below would find it,
+		// without scanRange collecting every keyword and object header
+		// on the way.
+		if off+1 >= f.size {
+			return f.size
+		}
+		i := bytes.Index(f.data[off+1:], []byte("%%EOF"))
+		if i < 0 {
+			return f.size
+		}
+		end := off + 1 + int64(i) + 5
+		if end < f.size && f.data[end] == '\r' {
+			end++
+		}
+		if end < f.size && f.data[end] == '\n' {
+			end++
+		}
+		return end
 	}
 	window := int64(4 << 10) // a trailer fits; grow if it does not
 	for lo := off + 1; lo < f.size; {
@@ -488,7 +554,9 @@ func (f *File) readXrefStream(off int64, total *int, usePrev bool) (*section, er
 	if a, ok := s.Dict["Index"].(Array); ok {
 		index = a
 	}
-	rd, err := f.StreamReader(s, true)
+	var zs []io.ReadCloser
+	defer func() { releaseZlib(zs) }()
+	rd, err := f.streamReader(s, true, &zs)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,9 @@ func (f *File) decodeObjStm(s *Stream) (*objStm, error) {
 	if !ok1 || !ok2 || n < 0 || first < 0 || n > int64(f.opts.MaxObjects) {
 		return nil, malformed("bad /N or /First")
 	}
-	rd, err := f.StreamReader(s, true)
+	var zs []io.ReadCloser
+	defer func() { releaseZlib(zs) }()
+	rd, err := f.streamReader(s, true, &zs)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -23,6 +24,12 @@ type parser struct {
 	// final: the buffer ends where the input ends, so a token touching
 	// the end is complete.
 	final bool
+	// skipStrings: the caller wants only the syntax and positions (spans),
+	// not the values, so hex strings are checked but not decoded and
+	// come back as a nil String. Errors are the same as when decoding.
+	skipStrings bool
+	// stack holds the elements of the arrays being parsed (see array).
+	stack []Object
 }
 
 // cut reports whether a token ending at end may continue past the buffer.
@@ -254,6 +261,11 @@ func (p *parser) name() (Object, error) {
 	}
 	p.pos += len(w)
 	if bytes.IndexByte(w, '#') < 0 {
+		// A map lookup with a converted key does not allocate; a new
+		// Name does, and names are most of a parse's allocations.
+		if n, ok := commonNames[string(w)]; ok {
+			return n, nil
+		}
 		return Name(w), nil
 	}
 	out := make([]byte, 0, len(w))
@@ -267,6 +279,44 @@ func (p *parser) name() (Object, error) {
 	}
 	return Name(out), nil
 }
+
+// commonNames interns the names found most in signed PDFs (dictionary keys
+// and the usual values), so that parsing them does not allocate. It is
+// never modified after initialisation.
+var commonNames = func() map[string]Name {
+	m := map[string]Name{}
+	for _, n := range []Name{
+		"A", "AP", "AcroForm", "Action", "Adobe.PPKLite", "Annot", "Annots",
+		"AS", "Ascent", "Author", "BBox", "BaseFont", "BitsPerComponent",
+		"Border", "BS", "ByteRange", "C", "CA", "CapHeight", "Catalog", "Cert",
+		"Certs", "CIDSystemInfo", "Colors", "ColorSpace", "Columns",
+		"ContactInfo", "Contents", "Count", "CreationDate", "Creator",
+		"CRLs", "CropBox", "CS", "D", "DA", "DecodeParms", "Descent",
+		"DeviceGray", "DeviceRGB", "DocMDP", "DocTimeStamp", "DR", "DSS",
+		"ETSI.CAdES.detached", "ETSI.RFC3161", "Encoding", "Encrypt",
+		"ExtGState", "Extensions", "F", "Ff", "FT", "FieldMDP", "Fields",
+		"Filter", "First", "FirstChar", "FlateDecode", "Flags", "Font",
+		"FontBBox", "FontDescriptor", "FontFile2", "FontName", "Form",
+		"FormType", "Group", "H", "Height", "Helv", "I", "ID", "Image",
+		"ImageB", "ImageC", "ImageI", "Index", "Info", "ItalicAngle", "K",
+		"Kids", "Lang", "LastChar", "Length", "Length1", "Link", "Location",
+		"Lock", "M", "MarkInfo", "Marked", "Matrix", "MediaBox", "Metadata",
+		"ModDate", "N", "Name", "Names", "O", "OCSPs", "ObjStm", "OpenAction",
+		"P", "PDF", "Page", "Pages", "Parent", "Perms", "Pg", "Predictor",
+		"Prev", "ProcSet", "Producer", "Prop_Build", "Q", "R", "Reason",
+		"Rect", "Reference", "Resources", "Root", "Rotate", "S", "Sig",
+		"SigFlags", "Size", "StemV", "StructElem", "StructParent",
+		"StructParents", "StructTreeRoot", "SubFilter", "Subtype", "T",
+		"Tabs", "Text", "Title", "TransformMethod", "TransformParams",
+		"Transparency", "TrueType", "Type", "Type0", "Type1", "V", "VRI", "W",
+		"Widget", "Width", "Widths", "WinAnsiEncoding", "XML", "XObject",
+		"XRef", "XRefStm", "ZaDb", "adbe.pkcs7.detached", "adbe.pkcs7.sha1",
+		"adbe.x509.rsa_sha1",
+	} {
+		m[string(n)] = n
+	}
+	return m
+}()
 
 func (p *parser) literal() (Object, error) {
 	out := []byte{}
@@ -334,46 +384,138 @@ func (p *parser) hex() (Object, error) {
 	// Signature /Contents are long hex strings: find the end first, then
 	// decode in one go when the string is plain hex digits (the common
 	// case), else digit by digit.
-	if end := bytes.IndexByte(p.b[p.pos:], '>'); end >= 0 {
-		seg := p.b[p.pos : p.pos+end]
-		if len(seg)%2 == 0 {
-			out := make([]byte, len(seg)/2)
-			if _, err := hex.Decode(out, seg); err == nil {
-				p.pos += end + 1
-				return String(out), nil
-			}
+	end := bytes.IndexByte(p.b[p.pos:], '>')
+	if end >= 0 && p.skipStrings && allHexOrSpace(p.b[p.pos:p.pos+end]) {
+		p.pos += end + 1
+		return String(nil), nil
+	}
+	if end >= 0 && end%2 == 0 && !p.skipStrings {
+		out := make([]byte, end/2)
+		if decodeHex(out, p.b[p.pos:p.pos+end]) {
+			p.pos += end + 1
+			return String(out), nil
 		}
 	}
-	out := []byte{}
+	// Digit by digit. Without a '>' in the buffer the result can only be
+	// errShort or a bad digit, and when skipping strings it is dropped:
+	// then only check the digits, without building the value, as a
+	// window that ends inside a long /Contents would otherwise decode it
+	// once per retry.
+	decode := end >= 0 && !p.skipStrings
+	var out []byte
+	if decode {
+		out = make([]byte, 0, end/2+1)
+	}
 	hi := -1
 	for p.pos < len(p.b) {
 		c := p.b[p.pos]
 		p.pos++
 		if c == '>' {
+			if !decode {
+				return String(nil), nil
+			}
 			if hi >= 0 {
 				out = append(out, byte(hi<<4))
 			}
 			return String(out), nil
 		}
-		if isSpace(c) {
-			continue
-		}
-		v := unhex(c)
+		v := hexValue[c]
 		if v < 0 {
+			if isSpace(c) {
+				continue
+			}
 			return nil, malformed("bad hex digit %q in string at offset %d", c, p.pos-1)
 		}
 		if hi < 0 {
-			hi = v
+			hi = int(v)
 		} else {
-			out = append(out, byte(hi<<4|v))
+			if decode {
+				out = append(out, byte(hi<<4|int(v)))
+			}
 			hi = -1
 		}
 	}
 	return nil, errShort
 }
 
+// hexValue maps a byte to its value as a hex digit, or -1.
+var hexValue = func() (t [256]int8) {
+	for c := range t {
+		t[c] = int8(unhex(byte(c)))
+	}
+	return t
+}()
+
+// hexOrSpace marks the bytes allowed inside a hex string.
+var hexOrSpace = func() (t [256]bool) {
+	for c := range t {
+		t[c] = unhex(byte(c)) >= 0 || isSpace(byte(c))
+	}
+	return t
+}()
+
+// zeroDigits is "00000000" read as a little-endian word. A signature's
+// /Contents is a placeholder reserved larger than the CMS it receives, and
+// the rest is zero padding: usually most of the string. Skipping it eight
+// digits at a time makes it nearly free.
+const zeroDigits = 0x3030303030303030
+
+// decodeHex decodes the hex digits src (an even number) into dst, which
+// must be zeroed and len(src)/2 long, and reports whether all were hex
+// digits. Runs of '0' are skipped (dst is already zero there); the rest
+// goes to encoding/hex in one call per run.
+func decodeHex(dst, src []byte) bool {
+	for i := 0; i < len(src); {
+		for i+8 <= len(src) && binary.LittleEndian.Uint64(src[i:]) == zeroDigits {
+			i += 8
+		}
+		j := i
+		for j+8 <= len(src) && binary.LittleEndian.Uint64(src[j:]) != zeroDigits {
+			j += 8
+		}
+		if j+8 > len(src) {
+			j = len(src)
+		}
+		if _, err := hex.Decode(dst[i/2:j/2], src[i:j]); err != nil {
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
+// allHexOrSpace reports whether b holds only hex digits and white space:
+// one table lookup a byte (runs of '0' eight at a time, see zeroDigits),
+// for the spans, which check a /Contents string kilobytes long without
+// decoding it.
+func allHexOrSpace(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != zeroDigits {
+			for _, c := range b[:8] {
+				if !hexOrSpace[c] {
+					return false
+				}
+			}
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if !hexOrSpace[c] {
+			return false
+		}
+	}
+	return true
+}
+
 func (p *parser) array(depth int) (Object, error) {
-	a := Array{}
+	// The elements go on p.stack, shared by nested arrays (each pops what
+	// it pushed), and are copied into an Array of the exact size at the
+	// end: one allocation per array rather than one per doubling.
+	base := len(p.stack)
+	defer func() {
+		clear(p.stack[base:]) // do not keep objects alive
+		p.stack = p.stack[:base]
+	}()
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.b) {
@@ -381,13 +523,13 @@ func (p *parser) array(depth int) (Object, error) {
 		}
 		if p.b[p.pos] == ']' {
 			p.pos++
-			return a, nil
+			return append(Array{}, p.stack[base:]...), nil
 		}
 		o, err := p.object(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, o)
+		p.stack = append(p.stack, o)
 	}
 }
 

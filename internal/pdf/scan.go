@@ -62,14 +62,24 @@ func (f *File) lastStartxref() (int64, error) {
 // trailer keywords and object headers.
 func (f *File) scanRange(from, to int64) (*scanResult, error) {
 	res := &scanResult{}
-	// Small ranges (a trailer, the tail of the file) need a small buffer.
-	buf := make([]byte, min(scanChunk, max(to-from, 0))+2*scanPad)
+	// Small ranges (a trailer, the tail of the file) need a small buffer;
+	// a file held in memory needs none.
+	bufLen := min(scanChunk, max(to-from, 0)) + 2*scanPad
+	var buf []byte
+	if f.data == nil {
+		buf = make([]byte, bufLen)
+	}
 	for off := from; off < to; off += scanChunk {
 		lo := max(off-scanPad, 0)
-		hi := min(off+scanChunk+scanPad, f.size, lo+int64(len(buf)))
-		b := buf[:hi-lo]
-		if _, err := f.r.ReadAt(b, lo); err != nil && err != io.EOF {
-			return nil, fmt.Errorf("pdf: reading at %d: %w", lo, err)
+		hi := min(off+scanChunk+scanPad, f.size, lo+bufLen)
+		var b []byte
+		if f.data != nil {
+			b = f.data[lo:hi]
+		} else {
+			b = buf[:hi-lo]
+			if _, err := f.r.ReadAt(b, lo); err != nil && err != io.EOF {
+				return nil, fmt.Errorf("pdf: reading at %d: %w", lo, err)
+			}
 		}
 		// Only matches starting in [off, off+scanChunk) belong to this
 		// chunk; the padding gives context on both sides.

@@ -17,6 +17,8 @@ func (f *File) ObjectSpan(ref Ref, rev int) (start, end int64, err error) {
 	var after int64 = -1
 	var isStream bool
 	err = f.parseAt(off, f.opts.MaxStreamSize, func(p *parser) error {
+		// Only the type of the object matters here, not its strings.
+		p.skipStrings = true
 		if _, err := p.objHeader(); err != nil {
 			return err
 		}
@@ -74,6 +76,14 @@ func (f *File) ObjectSpan(ref Ref, rev int) (start, end int64, err error) {
 	return off, after, nil
 }
 
+// HeaderOffset returns the offset of the "N G obj" header of indirect
+// object ref as of revision rev: the start ObjectSpan would return, found
+// without parsing the object, so where ObjectSpan succeeds the two agree.
+// The error wraps ErrNotFound or ErrMalformed as for ObjectSpan.
+func (f *File) HeaderOffset(ref Ref, rev int) (int64, error) {
+	return f.locate(ref, rev)
+}
+
 // ValueSpan returns the byte span [start, end) of the value of /key in the
 // dictionary of indirect object ref (a dictionary or a stream's
 // dictionary) as of revision rev: for a signature's /Contents, exactly the
@@ -89,6 +99,8 @@ func (f *File) ValueSpan(ref Ref, rev int, key Name) (start, end int64, err erro
 	start, end = -1, -1
 	err = f.parseAt(off, f.opts.MaxStreamSize, func(p *parser) error {
 		start, end = -1, -1
+		// Only the positions of the values matter, not the values.
+		p.skipStrings = true
 		if _, err := p.objHeader(); err != nil {
 			return err
 		}

@@ -2,11 +2,13 @@ package pdf
 
 import (
 	"bufio"
+	"bytes"
 	"compress/zlib"
 	"encoding/ascii85"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // StreamReader returns a reader of s's data: the raw bytes when decode is
@@ -17,13 +19,27 @@ import (
 // yields an error wrapping ErrLimit; corrupt data an error wrapping
 // ErrMalformed. The stream data of encrypted files is returned as stored.
 func (f *File) StreamReader(s *Stream, decode bool) (io.Reader, error) {
+	return f.streamReader(s, decode, nil)
+}
+
+// streamReader is StreamReader. With zs not nil, the FlateDecode
+// decompressors come from zlibReaders and are appended to *zs: the caller
+// reads the stream to the end and then gives them back with releaseZlib.
+func (f *File) streamReader(s *Stream, decode bool, zs *[]io.ReadCloser) (io.Reader, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: nil stream", ErrNotFound)
 	}
 	if s.Offset < 0 || s.Length < 0 || s.Offset > f.size || s.Length > f.size-s.Offset {
 		return nil, malformed("stream data [%d,+%d) outside the file", s.Offset, s.Length)
 	}
-	var r io.Reader = io.NewSectionReader(f.r, s.Offset, s.Length)
+	var r io.Reader
+	if f.data != nil {
+		// A *bytes.Reader is also an io.ByteReader, so zlib reads it
+		// without a bufio.Reader of its own.
+		r = bytes.NewReader(f.data[s.Offset : s.Offset+s.Length])
+	} else {
+		r = io.NewSectionReader(f.r, s.Offset, s.Length)
+	}
 	if decode {
 		filters, parms := filterList(s.Dict)
 		for i, name := range filters {
@@ -32,12 +48,46 @@ func (f *File) StreamReader(s *Stream, decode bool) (io.Reader, error) {
 				parm, _ = parms[i].(Dict)
 			}
 			var err error
-			if r, err = applyFilter(r, name, parm); err != nil {
+			if r, err = applyFilter(r, name, parm, zs); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return &limitReader{r: r, left: f.opts.MaxStreamSize}, nil
+}
+
+// zlibReaders pools zlib decompressors for the package's own reads of
+// cross-reference and object streams: each holds some 40 KB of tables,
+// and a file written with such streams decodes several per Open.
+var zlibReaders sync.Pool
+
+// releaseZlib gives back the decompressors streamReader took from the
+// pool. They must no longer be read.
+func releaseZlib(zs []io.ReadCloser) {
+	for _, z := range zs {
+		zlibReaders.Put(z)
+	}
+}
+
+// newZlib is zlib.NewReader, reusing a pooled decompressor when zs is not
+// nil (Reset reads the header exactly as NewReader does, with the same
+// errors).
+func newZlib(r io.Reader, zs *[]io.ReadCloser) (io.ReadCloser, error) {
+	if zs == nil {
+		return zlib.NewReader(r)
+	}
+	z, _ := zlibReaders.Get().(io.ReadCloser)
+	if z == nil {
+		var err error
+		if z, err = zlib.NewReader(r); err != nil {
+			return nil, err
+		}
+	} else if err := z.(zlib.Resetter).Reset(r, nil); err != nil {
+		zlibReaders.Put(z)
+		return nil, err
+	}
+	*zs = append(*zs, z)
+	return z, nil
 }
 
 func filterList(d Dict) ([]Name, Array) {
@@ -64,10 +114,10 @@ func filterList(d Dict) ([]Name, Array) {
 	return names, parms
 }
 
-func applyFilter(r io.Reader, name Name, parm Dict) (io.Reader, error) {
+func applyFilter(r io.Reader, name Name, parm Dict, zs *[]io.ReadCloser) (io.Reader, error) {
 	switch name {
 	case "FlateDecode", "Fl":
-		z, err := zlib.NewReader(r)
+		z, err := newZlib(r, zs)
 		if err != nil {
 			return nil, malformed("FlateDecode: %v", err)
 		}
