@@ -2,6 +2,7 @@ package signature
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -80,7 +81,16 @@ func gapIsContents(r io.ReaderAt, br byteRange, contents []byte) (bool, string) 
 	if n > int64(4*len(contents)+64) {
 		return false, "the gap excluded by /ByteRange is larger than the /Contents string: unsigned bytes are hidden in it"
 	}
-	gap := make([]byte, n)
+	// The gap is only looked at here: read it into a pooled buffer, not a
+	// fresh one per signature.
+	var gap []byte
+	if bp := hashBufs.Get().(*[]byte); n <= int64(len(*bp)) {
+		defer hashBufs.Put(bp)
+		gap = (*bp)[:n]
+	} else {
+		hashBufs.Put(bp)
+		gap = make([]byte, n)
+	}
 	if _, err := r.ReadAt(gap, br.gapStart); err != nil {
 		return false, "the gap excluded by /ByteRange cannot be read"
 	}
@@ -90,9 +100,8 @@ func gapIsContents(r io.ReaderAt, br byteRange, contents []byte) (bool, string) 
 	body := gap[1 : len(gap)-1]
 	if len(body) == 2*len(contents) {
 		// The usual layout: nothing but the hex digits of /Contents.
-		dec := make([]byte, len(contents))
-		if _, err := hex.Decode(dec, body); err == nil {
-			if !bytes.Equal(dec, contents) {
+		if equal, ok := hexEqual(body, contents); ok {
+			if !equal {
 				return false, "the gap excluded by /ByteRange is not this signature's /Contents"
 			}
 			return true, ""
@@ -120,6 +129,41 @@ func gapIsContents(r io.ReaderAt, br byteRange, contents []byte) (bool, string) 
 	}
 	return true, ""
 }
+
+// hexEqual decodes the hex digits h (2*len(want) of them) and reports
+// whether they are want; ok is false when h is not all hex digits. It
+// decodes through a small buffer on the stack rather than allocating a
+// copy of /Contents, which is kilobytes per signature.
+func hexEqual(h, want []byte) (equal, ok bool) {
+	var tmp [512]byte
+	equal = true
+	for len(h) > 0 {
+		if len(h) >= 8 && binary.LittleEndian.Uint64(h) == zeroDigits {
+			// Zero padding, usually most of /Contents: compare eight
+			// digits at a time without decoding.
+			if equal && binary.LittleEndian.Uint32(want) != 0 {
+				equal = false
+			}
+			h, want = h[8:], want[4:]
+			continue
+		}
+		k := min(len(h), 2*len(tmp))
+		n, err := hex.Decode(tmp[:], h[:k])
+		if err != nil {
+			return false, false
+		}
+		// Keep decoding after a difference: a bad digit further on
+		// decides the outcome, as when the whole string was decoded first.
+		if equal && !bytes.Equal(tmp[:n], want[:n]) {
+			equal = false
+		}
+		h, want = h[k:], want[n:]
+	}
+	return equal, true
+}
+
+// zeroDigits is "00000000" read as a little-endian word.
+const zeroDigits = 0x3030303030303030
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

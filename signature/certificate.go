@@ -2,27 +2,32 @@ package signature
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // describeCertificate turns a certificate into the fields a person reads.
+// The slices are copies: certificates may be shared between validations
+// (cms.ParseShared), and a caller editing its report must not change them.
 func describeCertificate(c *x509.Certificate) *Certificate {
 	if c == nil {
 		return nil
 	}
 	d := &Certificate{
-		Subject:        c.Subject.String(),
-		Organization:   c.Subject.Organization,
-		OrgUnit:        c.Subject.OrganizationalUnit,
+		Subject:        nameString(c.RawSubject, c.Subject),
+		Organization:   slices.Clone(c.Subject.Organization),
+		OrgUnit:        slices.Clone(c.Subject.OrganizationalUnit),
 		CommonName:     c.Subject.CommonName,
-		Issuer:         c.Issuer.String(),
+		Issuer:         nameString(c.RawIssuer, c.Issuer),
 		Serial:         strings.ToUpper(c.SerialNumber.Text(16)),
 		NotBefore:      c.NotBefore.UTC(),
 		NotAfter:       c.NotAfter.UTC(),
 		KeyUsage:       keyUsageNames(c.KeyUsage),
-		DNSNames:       c.DNSNames,
-		EmailAddresses: c.EmailAddresses,
+		DNSNames:       slices.Clone(c.DNSNames),
+		EmailAddresses: slices.Clone(c.EmailAddresses),
 	}
 	for _, u := range c.URIs {
 		d.URIs = append(d.URIs, u.String())
@@ -34,6 +39,48 @@ func describeCertificate(c *x509.Certificate) *Certificate {
 		d.Policies = append(d.Policies, p.String())
 	}
 	return d
+}
+
+// maxCachedNames bounds nameStrings; past it the oldest entries go.
+const maxCachedNames = 4096
+
+// nameStrings remembers the RFC 2253 form of distinguished names by their
+// DER, for every validation of the process: pkix.Name.String was a tenth
+// of the time of validating a contract, and the same few names (signers,
+// their CAs, the TSA) recur in every one.
+var nameStrings = struct {
+	mu    sync.Mutex
+	m     map[string]string
+	order []string
+}{m: make(map[string]string)}
+
+// nameString returns n.String(), from the cache when raw (the DER n was
+// parsed from) has been seen. A certificate built by hand has no raw name
+// and is not cached.
+func nameString(raw []byte, n pkix.Name) string {
+	if len(raw) == 0 {
+		return n.String()
+	}
+	nameStrings.mu.Lock()
+	s, ok := nameStrings.m[string(raw)]
+	nameStrings.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = n.String()
+	nameStrings.mu.Lock()
+	defer nameStrings.mu.Unlock()
+	if _, ok := nameStrings.m[string(raw)]; ok {
+		return s
+	}
+	if len(nameStrings.order) >= maxCachedNames {
+		delete(nameStrings.m, nameStrings.order[0])
+		nameStrings.order = nameStrings.order[1:]
+	}
+	k := string(raw)
+	nameStrings.m[k] = s
+	nameStrings.order = append(nameStrings.order, k)
+	return s
 }
 
 var keyUsageBits = []struct {

@@ -265,7 +265,9 @@ func (v *validator) onlyEOL(from, to int64) bool {
 func (v *validator) checkCMS(e *entry) error {
 	vd := &e.verdict
 	rep := e.rep
-	sd, err := cms.Parse(trimCMS(e.contents))
+	// Shared: the certificates are only read here (and copied into the
+	// report by describeCertificate).
+	sd, err := cms.ParseShared(trimCMS(e.contents))
 	if err != nil {
 		vd.fail(FormatFailure, "the CMS signature in /Contents cannot be decoded: "+err.Error())
 		return nil

@@ -164,7 +164,9 @@ func AddValidationData(ctx context.Context, in io.ReaderAt, size int64, out io.W
 	}
 	var problems []string
 	for _, s := range sigs {
-		sd, err := cms.Parse(s.raw) // accepts the zero padding
+		// Accepts the zero padding. Shared: the certificates are only
+		// read (chains are built from them and their DER stored).
+		sd, err := cms.ParseShared(s.raw)
 		if err != nil || len(sd.Signers) != 1 {
 			problems = append(problems, fmt.Sprintf("field %q: CMS does not parse", s.field))
 			continue
@@ -177,7 +179,7 @@ func AddValidationData(ctx context.Context, in io.ReaderAt, size int64, out io.W
 		}
 		leaves := []leafOf{{cert: sd.SignerCertificate(sd.Signers[0])}}
 		for _, tok := range sd.Signers[0].SignatureTimestampTokens() {
-			if tsd, err := cms.Parse(tok); err == nil && len(tsd.Signers) == 1 {
+			if tsd, err := cms.ParseShared(tok); err == nil && len(tsd.Signers) == 1 {
 				g.pool = append(g.pool, tsd.Certificates...)
 				leaves = append(leaves, leafOf{cert: tsd.SignerCertificate(tsd.Signers[0]), token: tok})
 			}

@@ -18,8 +18,9 @@ import (
 // or ctx was cancelled. Everything about the document itself, including a
 // file that does not parse, goes into the Report. opts may be nil.
 //
-// The file is read through r and never held in memory whole; the signed
-// byte ranges are hashed as a stream.
+// The file is read through r and never held in memory whole (only a small
+// in-memory input, a *bytes.Reader of at most 256 KiB, is copied once);
+// the signed byte ranges are hashed as a stream.
 func Validate(ctx context.Context, r io.ReaderAt, size int64, opts *ValidateOptions) (*Report, error) {
 	return NewValidator(opts).Validate(ctx, r, size)
 }
