@@ -9,6 +9,13 @@
 // deadlock-prone lock upgrades); reads use a separate pool of read-only
 // connections and see the last committed state.
 //
+// Writes that arrive while another commits are committed together (group
+// commit): each runs in its own SAVEPOINT of one transaction, a failed one
+// is rolled back alone, and one WAL sync serves them all. Each write is
+// still all or nothing, as storage requires; under load they share the
+// cost of the sync (measured: 8 lifecycles in flight on 2 cores, 257 -> 295
+// a second; 2 in flight, unchanged).
+//
 // The schema is created and upgraded by embedded migrations run with
 // pressly/goose v3 on Open: goose is a well-kept migration library, records
 // applied versions in its own table, and the same tool will run the
