@@ -39,12 +39,40 @@ type bigPDF struct {
 	err  error
 }
 
+// benchDirs are the directories of files shared by the benchmarks of one
+// process (built once, so no single benchmark's cleanup may remove them);
+// TestMain removes them when the process ends.
+var benchDirs struct {
+	sync.Mutex
+	dirs []string
+}
+
+func benchTempDir() (string, error) {
+	dir, err := os.MkdirTemp("", "keiyaku-bench-")
+	if err == nil {
+		benchDirs.Lock()
+		benchDirs.dirs = append(benchDirs.dirs, dir)
+		benchDirs.Unlock()
+	}
+	return dir, err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	benchDirs.Lock()
+	for _, d := range benchDirs.dirs {
+		os.RemoveAll(d)
+	}
+	benchDirs.Unlock()
+	os.Exit(code)
+}
+
 func signedFileOfSize(b *testing.B, mb int) (string, *x509.Certificate) {
 	v, _ := bigPDFs.LoadOrStore(mb, &bigPDF{})
 	bp := v.(*bigPDF)
 	bp.once.Do(func() {
 		p := testpki.New(b)
-		dir, err := os.MkdirTemp("", "keiyaku-bench-")
+		dir, err := benchTempDir()
 		if err != nil {
 			bp.err = err
 			return
@@ -176,7 +204,7 @@ func contract50KB(b *testing.B) ([]byte, string, *x509.Certificate) {
 		w.EndRevision(pdftest.Section{Trailer: "/Root 1 0 R"})
 		contractDoc = signOnce(b, p, signOnce(b, p, w.Bytes(), "Registrant"), "Counterparty")
 		contractRoot = p.Root.Cert
-		dir, err := os.MkdirTemp("", "keiyaku-bench-")
+		dir, err := benchTempDir()
 		if err != nil {
 			b.Fatal(err)
 		}
