@@ -440,20 +440,21 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 }
 
 func insertEvent(ctx context.Context, tx *wtx, op string, ev storage.Event) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE id = ?`, ev.ID).Scan(&n); err != nil {
-		return dbErr(op, err)
-	}
-	if n > 0 {
-		return kerr.E(kerr.Conflict, op, "outbox event %q exists already", ev.ID)
-	}
 	body, err := encode(op, &ev)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, type, case_id, created_at, next_attempt_at, delivered_at, attempts, body) VALUES (?,?,?,?,?,?,?,?)`,
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, type, case_id, created_at, next_attempt_at, delivered_at, attempts, body) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
 		ev.ID, ev.Type, ev.CaseID, nanos(ev.CreatedAt), nanos(ev.NextAttemptAt), nanos(ev.DeliveredAt), ev.Attempts, body)
-	return dbErr(op, err)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErr(op, err)
+	} else if n == 0 {
+		return kerr.E(kerr.Conflict, op, "outbox event %q exists already", ev.ID)
+	}
+	return nil
 }
 
 // DueEvents implements storage.OutboxStore.
