@@ -302,7 +302,7 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 // right size instead of a growing one.
 func readHead(r io.Reader, limit int64) ([]byte, error) {
 	lr := io.LimitReader(r, limit)
-	if l, ok := r.(interface{ Len() int }); ok && int64(l.Len()) < limit {
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() >= 0 && int64(l.Len()) < limit {
 		buf := bytes.NewBuffer(make([]byte, 0, l.Len()+bytes.MinRead))
 		_, err := buf.ReadFrom(lr)
 		return buf.Bytes(), err
