@@ -153,13 +153,25 @@ func verifyFile(name string, opts *signature.ValidateOptions) *fileResult {
 		return res
 	}
 	res.Size = st.Size()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		res.Error, res.unreadable = err.Error(), true
+	// The file's SHA-256 is computed while it is validated, on the other
+	// core: both only read (ReadAt), and each is about one pass over it.
+	type sum struct {
+		hex string
+		err error
+	}
+	sumc := make(chan sum, 1)
+	go func() {
+		h := sha256.New()
+		_, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size()))
+		sumc <- sum{hex.EncodeToString(h.Sum(nil)), err}
+	}()
+	rep, err := signature.Validate(context.Background(), f, st.Size(), opts)
+	hs := <-sumc
+	if hs.err != nil {
+		res.Error, res.unreadable = hs.err.Error(), true
 		return res
 	}
-	res.SHA256 = hex.EncodeToString(h.Sum(nil))
-	rep, err := signature.Validate(context.Background(), f, st.Size(), opts)
+	res.SHA256 = hs.hex
 	if err != nil {
 		res.Error, res.unreadable = err.Error(), true
 		return res
