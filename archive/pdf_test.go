@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -254,5 +255,42 @@ func TestVerifyPDFCancelled(t *testing.T) {
 	var out bytes.Buffer
 	if err := s.RenewPDF(ctx, bytes.NewReader(sealed), int64(len(sealed)), &out); !errors.Is(err, context.Canceled) {
 		t.Fatalf("RenewPDF: got %v, want context.Canceled", err)
+	}
+}
+
+// TestVerifyPDFLarge: a sealed file of a few MiB (hashed and validated side
+// by side) verifies as original with its own SHA-256; one changed byte in
+// its content makes it not original.
+func TestVerifyPDFLarge(t *testing.T) {
+	p := testpki.New(t)
+	s := newService(t, p, p.TSA, testpki.Now, nil)
+	bulk := make([]byte, 3<<20)
+	for i := range bulk {
+		bulk[i] = byte(i * 7)
+	}
+	w := pdftest.New()
+	w.Object(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	w.Object(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	w.Object(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /XObject << /Im0 5 0 R >> >> >>")
+	w.Stream(4, "", []byte("q 100 0 0 100 0 0 cm /Im0 Do Q"))
+	w.Stream(5, "/Type /XObject /Subtype /Image /Width 1024 /Height 3072 /ColorSpace /DeviceGray /BitsPerComponent 8", bulk)
+	w.EndRevision(pdftest.Section{Trailer: "/Root 1 0 R"})
+	in := w.Bytes()
+	var signed bytes.Buffer
+	if err := signature.Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &signed, &signature.SignOptions{
+		Signer: p.ECDSAP256.Key, Certificate: p.ECDSAP256.Cert, Chain: []*x509.Certificate{p.Intermediate.Cert}, Field: "Registrant", SigningTime: testpki.Now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sealed := seal(t, s, signed.Bytes())
+	v := verifyPDF(t, s, sealed, testpki.Now)
+	sum := sha256.Sum256(sealed)
+	if !v.Original || v.SHA256 != hex.EncodeToString(sum[:]) || v.Size != int64(len(sealed)) {
+		t.Fatalf("sealed %d bytes: original %v, SHA256 %s (want %x):\n%s", len(sealed), v.Original, v.SHA256, sum, dump(v))
+	}
+	changed := bytes.Clone(sealed)
+	changed[len(in)/2] ^= 1
+	if v := verifyPDF(t, s, changed, testpki.Now); v.Original {
+		t.Fatal("a changed byte in the content must make the file not original")
 	}
 }

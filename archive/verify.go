@@ -78,9 +78,16 @@ func (s *Service) VerifyPDF(ctx context.Context, r io.ReaderAt, size int64, opts
 		return nil, kerr.E(kerr.Invalid, op, "need a reader and a non-negative size (got size %d)", size)
 	}
 	at := s.at(opts)
+	// The file's SHA-256 and its validation are each about one pass over
+	// it; a large file gets them side by side (io.ReaderAt allows parallel
+	// reads), a small one in turn.
 	h := sha256.New()
-	if err := hashStream(ctx, h, io.NewSectionReader(r, 0, size)); err != nil {
-		return nil, kerr.WrapKind(kerr.Unavailable, op, "reading the PDF", err)
+	hashed := make(chan error, 1)
+	hash := func() { hashed <- hashStream(ctx, h, io.NewSectionReader(r, 0, size)) }
+	if size > 1<<20 {
+		go hash()
+	} else {
+		hash()
 	}
 	rep, err := signature.Validate(ctx, r, size, &signature.ValidateOptions{
 		At:            at,
@@ -90,6 +97,9 @@ func (s *Service) VerifyPDF(ctx context.Context, r io.ReaderAt, size int64, opts
 		Online:        s.cfg.Online,
 		HTTPClient:    s.cfg.HTTPClient,
 	})
+	if herr := <-hashed; herr != nil {
+		return nil, kerr.WrapKind(kerr.Unavailable, op, "reading the PDF", herr)
+	}
 	if err != nil {
 		return nil, kerr.WrapKind(kerr.Unavailable, op, "validating the PDF", err)
 	}
