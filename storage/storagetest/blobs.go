@@ -130,6 +130,56 @@ func RunBlobs(t *testing.T, newBucket func(t *testing.T) *blob.Bucket) {
 			t.Errorf("Open of a blob with the wrong size: err = %v", err)
 		}
 	})
+	t.Run("Large", func(t *testing.T) {
+		// Past storage.MemoryBlob: Put streams through a temporary
+		// object and ReaderAt serves range reads.
+		bucket := newBucket(t)
+		b := storage.NewBlobs(bucket)
+		t.Cleanup(func() { _ = b.Close() })
+		data := make([]byte, storage.MemoryBlob+123457)
+		for i := range data {
+			data[i] = byte(i*31 + i>>11)
+		}
+		sum := sha256.Sum256(data)
+		key, n, err := b.Put(ctx, bytes.NewReader(data), int64(len(data)))
+		if err != nil || key != hex.EncodeToString(sum[:]) || n != int64(len(data)) {
+			t.Fatalf("Put = %s, %d, %v", key, n, err)
+		}
+		ra, err := b.ReaderAt(ctx, key, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range []int64{0, 1, 32<<10 - 3, n / 2, n - 100} {
+			for _, size := range []int{1, 100, 40 << 10} {
+				got := make([]byte, size)
+				k, err := ra.ReadAt(got, off)
+				want := data[off:min(off+int64(size), n)]
+				if k != len(want) || !bytes.Equal(got[:k], want) || (k < size) != (err == io.EOF) {
+					t.Fatalf("ReadAt(%d bytes at %d) = %d, %v", size, off, k, err)
+				}
+			}
+		}
+		it := bucket.List(nil)
+		for {
+			obj, err := it.Next(ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(obj.Key, "sha256/") {
+				t.Errorf("left behind: %s", obj.Key)
+			}
+		}
+		data[n/2] ^= 1
+		if err := bucket.WriteAll(ctx, "sha256/"+key, data, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.ReaderAt(ctx, key, n); !errors.Is(err, storage.ErrBlobCorrupt) {
+			t.Errorf("ReaderAt of a tampered large blob: err = %v, want ErrBlobCorrupt", err)
+		}
+	})
 	t.Run("Missing", func(t *testing.T) {
 		b := storage.NewBlobs(newBucket(t))
 		t.Cleanup(func() { _ = b.Close() })
