@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,24 +93,43 @@ func TestCrashChild(t *testing.T) {
 	a := w.newMember("A"+round, "エー "+round, "A", "ja", w.pki.ECDSAP256)
 	b := w.newMember("B"+round, "Bee "+round, "B", "en", w.pki.RSA)
 	progress := filepath.Join(dir, "progress-"+round)
-	for i := 1; i <= crashMaxCases; i++ {
-		c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
-			Form: casework.FormBilateral, Name: fmt.Sprintf("crash %s-%d", round, i), Amount: casework.Money{Amount: int64(i), Currency: "JPY"},
-			TransactionDate: today(), Parties: []casework.Party{w.party(b)},
-			Document:    upload("c.pdf", w.sign(a, contract(fmt.Sprintf("Contract %s-%d", round, i)))),
-			Supplements: []casework.Upload{{Name: "s.txt", Body: strings.NewReader(fmt.Sprintf("supplement %s-%d", round, i))}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.complete(c, a, b)
-		if err := os.WriteFile(progress+".tmp", []byte(strconv.Itoa(i)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(progress+".tmp", progress); err != nil {
-			t.Fatal(err)
-		}
+	// Three lifecycles at a time, so that the kill also lands in the
+	// middle of a group commit (several state changes in one SQLite
+	// transaction, each in its own savepoint).
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= crashMaxCases/3; i++ {
+				c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
+					Form: casework.FormBilateral, Name: fmt.Sprintf("crash %s-%d-%d", round, g, i), Amount: casework.Money{Amount: int64(i), Currency: "JPY"},
+					TransactionDate: today(), Parties: []casework.Party{w.party(b)},
+					Document:    upload("c.pdf", w.sign(a, contract(fmt.Sprintf("Contract %s-%d-%d", round, g, i)))),
+					Supplements: []casework.Upload{{Name: "s.txt", Body: strings.NewReader(fmt.Sprintf("supplement %s-%d-%d", round, g, i))}},
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				w.complete(c, a, b)
+				mu.Lock()
+				done++
+				err = os.WriteFile(progress+".tmp", []byte(strconv.Itoa(done)), 0o600)
+				if err == nil {
+					err = os.Rename(progress+".tmp", progress)
+				}
+				mu.Unlock()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // checkConsistent reopens the directory after a crash and checks every
