@@ -269,7 +269,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		sealer = &archiveSealer{Service: s.Archive, ts: ts, clock: clock}
 	}
 	s.Cases, err = casework.New(casework.Config{
-		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger,
+		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)

@@ -118,6 +118,7 @@ type env struct {
 	store *sqlite.Store
 	blobs *storage.Blobs
 	dir   string
+	tmp   string // casework's TempDir
 	val   *testValidator
 	now   time.Time
 	mu    sync.Mutex
@@ -153,6 +154,7 @@ func newEnvTB(t testing.TB) *env {
 	}
 	e := &env{store: st, blobs: storage.NewBlobs(bucket), val: &testValidator{}, now: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	e.dir = blobDir
+	e.tmp = t.TempDir()
 	t.Cleanup(func() { e.blobs.Close() })
 	langs := map[string]string{"u1": "ja", "u1b": "ja", "admin1": "ja", "u2": "en", "admin2": "ja", "u3": "en", "u4": "ja"}
 	for i, co := range []string{"co1", "co2", "co3", "co4", "co9"} {
@@ -169,8 +171,9 @@ func newEnvTB(t testing.TB) *env {
 	n := 0
 	e.svc, err = casework.New(casework.Config{
 		Store: st, Blobs: e.blobs, Validator: e.val, Sealer: testSealer{},
-		Clock: func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); e.now = e.now.Add(time.Second); return e.now },
-		NewID: func() string { e.mu.Lock(); defer e.mu.Unlock(); n++; return fmt.Sprintf("id-%04d", n) },
+		Clock:   func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); e.now = e.now.Add(time.Second); return e.now },
+		NewID:   func() string { e.mu.Lock(); defer e.mu.Unlock(); n++; return fmt.Sprintf("id-%04d", n) },
+		TempDir: e.tmp,
 	})
 	if err != nil {
 		t.Fatal(err)

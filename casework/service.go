@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -50,6 +51,9 @@ type Config struct {
 	// 128 characters from A-Z a-z 0-9 . - _). nil means 128 random bits
 	// in hex.
 	NewID func() string
+	// TempDir holds an upload larger than storage.MemoryBlob while it is
+	// checked, removed before the call returns. Empty means os.TempDir().
+	TempDir string
 }
 
 // Service carries cases through their lifecycle. It is safe for concurrent
@@ -62,6 +66,7 @@ type Service struct {
 	clock  func() time.Time
 	log    *slog.Logger
 	newID  func() string
+	tmpDir string
 }
 
 // New returns a Service, or an error of kind kerr.Invalid naming a missing
@@ -78,7 +83,7 @@ func New(cfg Config) (*Service, error) {
 	case cfg.Sealer == nil:
 		return nil, kerr.E(kerr.Invalid, op, "Config.Sealer is required")
 	}
-	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID}
+	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -227,47 +232,41 @@ func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev
 // putDocument validates a PDF upload and stores it once it passes. prior,
 // when not zero, is the document it must extend.
 func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool) (File, error) {
-	// Nearly every contract fits in storage.MemoryBlob: it is read once,
-	// checked and validated in memory, and stored only once accepted (a
-	// refused upload leaves nothing behind). A larger one streams into the
-	// blob store first and is checked from there.
+	// An upload is checked and validated before it is stored, so a refused
+	// one leaves nothing behind. Nearly every contract fits in
+	// storage.MemoryBlob and is held in memory; a larger one is spooled
+	// to a temporary file.
 	head, err := readHead(up.Body, storage.MemoryBlob+1)
 	if err != nil {
 		return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 	}
-	var f File
-	var ra io.ReaderAt
-	if len(head) <= storage.MemoryBlob {
-		if len(head) > MaxDocumentSize {
-			return File{}, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
+	f := File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
+	var ra io.ReaderAt = bytes.NewReader(head)
+	var spool *os.File
+	if len(head) > storage.MemoryBlob {
+		if spool, err = os.CreateTemp(s.tmpDir, "keiyaku-upload-*.pdf"); err != nil {
+			return File{}, kerr.WrapKind(kerr.Unavailable, op, "cannot create a temporary file for "+up.Name, err)
 		}
-		f = File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
-		if !prior.IsZero() {
-			if err := checkPrefixBytes(op, prior, head); err != nil {
-				return File{}, err
-			}
+		defer func() {
+			spool.Close()
+			os.Remove(spool.Name())
+		}()
+		if _, err := spool.Write(head); err != nil {
+			return File{}, kerr.WrapKind(kerr.Unavailable, op, "spooling "+up.Name, err)
 		}
-		ra = bytes.NewReader(head)
-	} else {
-		key, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(head), up.Body), MaxDocumentSize)
+		n, err := io.Copy(spool, io.LimitReader(up.Body, MaxDocumentSize+1-int64(len(head))))
 		if err != nil {
-			return File{}, kerr.Wrap(op, err)
+			return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 		}
-		head = nil
-		f = File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size}
-		if !prior.IsZero() {
-			next, err := s.blobs.Open(ctx, key, size)
-			if err != nil {
-				return File{}, kerr.Wrap(op, err)
-			}
-			err = s.checkPrefix(ctx, op, prior, next, size)
-			next.Close()
-			if err != nil {
-				return File{}, err
-			}
-		}
-		if ra, err = s.blobs.ReaderAt(ctx, key, size); err != nil {
-			return File{}, kerr.Wrap(op, err)
+		f.Size += n
+		head, ra = nil, spool
+	}
+	if f.Size > MaxDocumentSize {
+		return File{}, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
+	}
+	if !prior.IsZero() {
+		if err := checkPrefix(op, prior, io.NewSectionReader(ra, 0, f.Size), f.Size); err != nil {
+			return File{}, err
 		}
 	}
 	opts := &ValidateOptions{At: s.now()}
@@ -289,10 +288,13 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	case !prior.IsZero() && v.AddedSignatures == 0:
 		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
 	}
-	if head != nil {
-		if f.Key, _, err = s.blobs.PutBytes(ctx, head); err != nil {
-			return File{}, kerr.Wrap(op, err)
-		}
+	if spool != nil {
+		f.Key, _, err = s.blobs.Put(ctx, io.NewSectionReader(spool, 0, f.Size), MaxDocumentSize)
+	} else {
+		f.Key, _, err = s.blobs.PutBytes(ctx, head)
+	}
+	if err != nil {
+		return File{}, kerr.Wrap(op, err)
 	}
 	return f, nil
 }
@@ -310,52 +312,20 @@ func readHead(r io.Reader, limit int64) ([]byte, error) {
 	return io.ReadAll(lr)
 }
 
-// checkPrefixBytes reports whether next begins with exactly the bytes of
-// prior. prior's key is the SHA-256 of its bytes, so hashing next's first
-// prior.Size bytes answers without reading prior back.
-func checkPrefixBytes(op string, prior File, next []byte) error {
-	if int64(len(next)) <= prior.Size {
-		return kerr.E(kerr.Invalid, op, "the returned file is not an extension of the file that was sent: sign the received PDF (incremental update) and return that")
-	}
-	sum := sha256.Sum256(next[:prior.Size])
-	if hex.EncodeToString(sum[:]) != prior.Key {
-		return kerr.E(kerr.Invalid, op, "the returned file does not begin with the bytes that were sent: the contract was changed; sign the received PDF without editing it")
-	}
-	return nil
-}
-
-// checkPrefix reports whether next, of nextSize bytes, begins with exactly
-// the bytes of prior, comparing the two as they stream. It reads prior to
-// its end, so that the blob store checks it is intact.
-func (s *Service) checkPrefix(ctx context.Context, op string, prior File, next io.Reader, nextSize int64) error {
+// checkPrefix reports whether next, of nextSize bytes, begins with
+// exactly the bytes of prior. prior's key is the SHA-256 of its bytes, so
+// hashing next's first prior.Size bytes answers without reading prior
+// back.
+func checkPrefix(op string, prior File, next io.Reader, nextSize int64) error {
 	if nextSize <= prior.Size {
 		return kerr.E(kerr.Invalid, op, "the returned file is not an extension of the file that was sent: sign the received PDF (incremental update) and return that")
 	}
-	a, err := s.blobs.Open(ctx, prior.Key, prior.Size)
-	if err != nil {
-		return kerr.Wrap(op, err)
+	h := sha256.New()
+	if _, err := io.CopyN(h, next, prior.Size); err != nil {
+		return kerr.WrapKind(kerr.Unavailable, op, "reading the returned file", err)
 	}
-	defer a.Close()
-	bufSize := min(prior.Size, 64<<10)
-	bufA := make([]byte, bufSize)
-	bufB := make([]byte, bufSize)
-	remaining := prior.Size
-	for remaining > 0 {
-		n := min(remaining, bufSize)
-		if _, err := io.ReadFull(a, bufA[:n]); err != nil {
-			return kerr.Wrap(op, err)
-		}
-		if _, err := io.ReadFull(next, bufB[:n]); err != nil {
-			return kerr.Wrap(op, err)
-		}
-		if !bytes.Equal(bufA[:n], bufB[:n]) {
-			return kerr.E(kerr.Invalid, op, "the returned file does not begin with the bytes that were sent: the contract was changed; sign the received PDF without editing it")
-		}
-		remaining -= n
-	}
-	// Read prior to its end so its integrity check runs.
-	if _, err := io.Copy(io.Discard, a); err != nil {
-		return kerr.Wrap(op, err)
+	if hex.EncodeToString(h.Sum(nil)) != prior.Key {
+		return kerr.E(kerr.Invalid, op, "the returned file does not begin with the bytes that were sent: the contract was changed; sign the received PDF without editing it")
 	}
 	return nil
 }

@@ -239,17 +239,17 @@ func TestOrderAcceptanceSeparate(t *testing.T) {
 }
 
 // TestReturnRefused: every bad return is refused and leaves the case as it
-// was; a small one (checked in memory) leaves no blob behind either. The
-// large variant goes through the streaming path (stored, then checked).
+// was and no blob behind, whether it was checked in memory or (the large
+// variant) spooled to a temporary file.
 func TestReturnRefused(t *testing.T) {
 	for _, pad := range []int{0, storage.MemoryBlob} {
 		t.Run(fmt.Sprintf("pad=%d", pad), func(t *testing.T) {
-			testReturnRefused(t, sign(pdf("契約書 第1条 金額 100万円\n"+strings.Repeat("x", pad)), "co1"), pad == 0)
+			testReturnRefused(t, sign(pdf("契約書 第1条 金額 100万円\n"+strings.Repeat("x", pad)), "co1"))
 		})
 	}
 }
 
-func testReturnRefused(t *testing.T, orig []byte, inMemory bool) {
+func testReturnRefused(t *testing.T, orig []byte) {
 	tests := []struct {
 		name string
 		make func(sent []byte) []byte
@@ -287,8 +287,11 @@ func testReturnRefused(t *testing.T, orig []byte, inMemory bool) {
 			if after.Version != before.Version || after.State != casework.StateReceived || after.Document != before.Document {
 				t.Errorf("a refused return changed the case: %+v", after.State)
 			}
-			if n := countBlobs(t, e); inMemory && n != blobsBefore {
+			if n := countBlobs(t, e); n != blobsBefore {
 				t.Errorf("a refused return left %d blob(s) behind", n-blobsBefore)
+			}
+			if left, _ := os.ReadDir(e.tmp); len(left) != 0 {
+				t.Errorf("a refused return left %d temporary file(s)", len(left))
 			}
 		})
 	}
@@ -304,7 +307,8 @@ func countBlobs(t *testing.T, e *env) int {
 }
 
 // TestLargeDocumentLifecycle: a contract larger than storage.MemoryBlob is
-// streamed into the blob store, checked from there and sealed.
+// spooled to a temporary file, checked there, stored and sealed, and the
+// temporary file is gone afterwards.
 func TestLargeDocumentLifecycle(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -335,6 +339,9 @@ func TestLargeDocumentLifecycle(t *testing.T) {
 	r.Close()
 	if err != nil || !bytes.HasPrefix(sealed, signed) || !bytes.Contains(sealed[len(signed):], []byte("%%SEAL ")) {
 		t.Fatalf("sealed document does not extend the returned one: %v", err)
+	}
+	if left, _ := os.ReadDir(e.tmp); len(left) != 0 {
+		t.Errorf("%d temporary file(s) left in TempDir", len(left))
 	}
 }
 
