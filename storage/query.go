@@ -38,6 +38,29 @@ type Scope struct {
 	UserID    string // empty: every case of CompanyID
 }
 
+// Scopes returns every Scope whose searches include c, without
+// duplicates: for the registrant and each party, its company (UserID
+// empty) and, when set, its user. Backends that index cases per scope
+// (case_access) store one row per element.
+func (c *Case) Scopes() []Scope {
+	out := make([]Scope, 0, 2+2*len(c.Parties))
+	add := func(s Scope) {
+		for _, have := range out {
+			if have == s {
+				return
+			}
+		}
+		out = append(out, s)
+	}
+	for _, who := range append([]Party{{CompanyID: c.RegistrantCompanyID, UserID: c.RegistrantUserID}}, c.Parties...) {
+		add(Scope{CompanyID: who.CompanyID})
+		if who.UserID != "" {
+			add(Scope{CompanyID: who.CompanyID, UserID: who.UserID})
+		}
+	}
+	return out
+}
+
 // CaseQuery selects, orders and pages cases. Every filter is optional; the
 // filters that are set must all match (AND). Text filters match a substring,
 // case-sensitively.

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/keiyaku/keiyaku/kerr"
@@ -56,5 +57,22 @@ func TestQueryValidateDefaults(t *testing.T) {
 	q := &storage.CaseQuery{}
 	if err := q.Validate(); err != nil || q.Sort != storage.SortUpdated || q.Limit != storage.DefaultPageSize {
 		t.Errorf("defaults = %q %d, %v", q.Sort, q.Limit, err)
+	}
+}
+
+// TestCaseScopes: a case is in its registrant's and every party's company
+// scope and personal scope, each once; a party without a user adds only
+// its company.
+func TestCaseScopes(t *testing.T) {
+	c := &storage.Case{RegistrantCompanyID: "co1", RegistrantUserID: "u1", Parties: []storage.Party{
+		{CompanyID: "co2", UserID: "u2"},
+		{CompanyID: "co3"},
+		{CompanyID: "co1", UserID: "u1b"},
+		{CompanyID: "co2", UserID: "u2"},
+	}}
+	want := []storage.Scope{{CompanyID: "co1"}, {CompanyID: "co1", UserID: "u1"}, {CompanyID: "co2"}, {CompanyID: "co2", UserID: "u2"},
+		{CompanyID: "co3"}, {CompanyID: "co1", UserID: "u1b"}}
+	if got := c.Scopes(); !slices.Equal(got, want) {
+		t.Errorf("Scopes() = %v\nwant %v", got, want)
 	}
 }

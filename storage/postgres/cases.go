@@ -139,25 +139,12 @@ type accessRow struct {
 	updated, completed, amount, transactionAt int64
 }
 
-// accessRows returns the case_access rows of c, without duplicates: one
-// company-wide row (with an empty user ID) and one personal row for the
-// registrant and for every party.
+// accessRows returns the case_access rows of c, one per Scope that
+// includes it, with the sort columns copied in.
 func accessRows(c *storage.Case) []accessRow {
-	type key struct{ co, user string }
-	seen := map[key]bool{}
 	var out []accessRow
-	add := func(co, user string) {
-		if seen[key{co, user}] {
-			return
-		}
-		seen[key{co, user}] = true
-		out = append(out, accessRow{co, user, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)})
-	}
-	for _, who := range append([]storage.Party{{CompanyID: c.RegistrantCompanyID, UserID: c.RegistrantUserID}}, c.Parties...) {
-		add(who.CompanyID, "")
-		if who.UserID != "" {
-			add(who.CompanyID, who.UserID)
-		}
+	for _, sc := range c.Scopes() {
+		out = append(out, accessRow{sc.CompanyID, sc.UserID, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)})
 	}
 	return out
 }

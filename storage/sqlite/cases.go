@@ -128,12 +128,12 @@ func insertCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body
 func updateCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body string, args, old []any) error {
 	var set []string
 	var vals []any
-	changed := map[string]bool{}
+	changed := map[string]any{} // column -> new value
 	for i, col := range caseColumns {
 		if args[i] != old[i] {
 			set = append(set, col+" = ?")
 			vals = append(vals, args[i])
-			changed[col] = true
+			changed[col] = args[i]
 		}
 	}
 	vals = append(vals, row.ID)
@@ -147,7 +147,9 @@ func updateCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body
 	if err != nil {
 		return dbErr(op, err)
 	}
-	if !same || changed["registrant_company"] || changed["registrant_user"] {
+	_, coMoved := changed["registrant_company"]
+	_, userMoved := changed["registrant_user"]
+	if !same || coMoved || userMoved {
 		// Who may see the case changed: rewrite parties and access rows.
 		if !same {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM case_parties WHERE case_id = ?`, row.ID); err != nil {
@@ -162,13 +164,13 @@ func updateCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body
 		}
 		return insertAccessRows(ctx, tx, op, row)
 	}
-	// The same people: update the copied sort columns that changed.
-	access := accessRows(row)[0] // company, user, case, then the copied columns
+	// The same people: update the copied sort columns that changed (they
+	// have the same names and values as in cases).
 	set, vals = set[:0], vals[:0]
-	for i, col := range accessColumns {
-		if changed[col] {
+	for _, col := range accessColumns {
+		if v, ok := changed[col]; ok {
 			set = append(set, col+" = ?")
-			vals = append(vals, access[3+i])
+			vals = append(vals, v)
 		}
 	}
 	if len(set) == 0 {
@@ -179,8 +181,7 @@ func updateCase(ctx context.Context, tx *wtx, op string, row *storage.Case, body
 	return dbErr(op, err)
 }
 
-// accessColumns are the case columns copied into case_access, in
-// insertAccess order after company, user and case.
+// accessColumns are the case columns copied into case_access.
 var accessColumns = [...]string{"updated_at", "completed_at", "amount", "transaction_date"}
 
 // sameParties reports whether the stored parties of row are row.Parties
@@ -250,22 +251,12 @@ func (s *Store) GetCase(ctx context.Context, id string) (*storage.Case, error) {
 
 const insertAccess = `INSERT OR IGNORE INTO case_access (company_id, user_id, case_id, updated_at, completed_at, amount, transaction_date) VALUES (?,?,?,?,?,?,?)`
 
-// accessRows returns the case_access rows of c: company-wide and personal,
-// for the registrant and every party. Duplicates are ignored on insert.
+// accessRows returns the case_access rows of c, one per Scope that
+// includes it, with the sort columns copied in.
 func accessRows(c *storage.Case) [][]any {
 	var out [][]any
-	add := func(co, user string) {
-		row := func(u string) []any {
-			return []any{co, u, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)}
-		}
-		out = append(out, row(""))
-		if user != "" {
-			out = append(out, row(user))
-		}
-	}
-	add(c.RegistrantCompanyID, c.RegistrantUserID)
-	for _, p := range c.Parties {
-		add(p.CompanyID, p.UserID)
+	for _, sc := range c.Scopes() {
+		out = append(out, []any{sc.CompanyID, sc.UserID, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)})
 	}
 	return out
 }
