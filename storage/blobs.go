@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs, the embedded default
@@ -32,6 +33,9 @@ var ErrBlobCorrupt = errors.New("blob content does not match its SHA-256 key")
 // concurrent use.
 type Blobs struct {
 	bucket *blob.Bucket
+	// noFiles is set once a sync finds the driver keeps no local files
+	// (object stores): later syncs skip the request that found out.
+	noFiles atomic.Bool
 }
 
 // Blob keys are stored under this prefix; uploads in progress under tmp/.
@@ -446,6 +450,9 @@ func (b *Blobs) sync(ctx context.Context, key string) error {
 // syncFile is sync; it returns the path of the file it synced, "" if the
 // driver keeps no local file.
 func (b *Blobs) syncFile(ctx context.Context, key string) (string, error) {
+	if b.noFiles.Load() {
+		return "", nil
+	}
 	var f *os.File
 	r, err := b.bucket.NewRangeReader(ctx, key, 0, 0, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
 		as(&f)
@@ -456,6 +463,7 @@ func (b *Blobs) syncFile(ctx context.Context, key string) (string, error) {
 	}
 	defer r.Close()
 	if f == nil {
+		b.noFiles.Store(true) // a bucket's driver does not change
 		return "", nil
 	}
 	if err := f.Sync(); err != nil {

@@ -39,4 +39,7 @@ func TestSyncFindsTheFile(t *testing.T) {
 	if got, err := mem.syncFile(ctx, blobPrefix+key); err != nil || got != "" {
 		t.Fatalf("memblob syncFile = %q, %v; want nothing to sync", got, err)
 	}
+	if !mem.noFiles.Load() || b.noFiles.Load() {
+		t.Errorf("noFiles: memblob %v, fileblob %v; want true, false", mem.noFiles.Load(), b.noFiles.Load())
+	}
 }
