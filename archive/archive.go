@@ -161,9 +161,10 @@ func (s *Service) extendOptions() *signature.ExtendOptions {
 //
 // The PDF is streamed: the DSS step goes to a temporary file in
 // Config.TempDir, removed before SealPDF returns, which the timestamp step
-// reads back; a PDF within Config.MemoryLimit goes through memory instead. On error w may have received part of the output and must be
-// discarded. Errors: kerr.Invalid (wrapping signature.ErrUnsupportedDocument)
-// for a file without signatures or that cannot be updated;
+// reads back; a PDF within Config.MemoryLimit goes through memory instead.
+// On error w may have received part of the output and must be discarded.
+// Errors: kerr.Invalid (wrapping signature.ErrUnsupportedDocument) for a
+// file without signatures or that cannot be updated;
 // kerr.FailedPrecondition (wrapping signature.ErrMissingValidationData) when
 // a chain or revocation data is missing; kerr.Unavailable when the TSA
 // refuses or fails or ctx is done.
@@ -202,44 +203,43 @@ func (s *Service) extend(ctx context.Context, op string, r io.ReaderAt, size int
 		return kerr.Wrap(op, err)
 	}
 	opts := s.extendOptions()
+	// The file between the two steps: in memory for a contract of usual
+	// size, else in a temporary file.
+	var buf bytes.Buffer
+	var mid io.Writer = &buf
+	var tmp *os.File
+	var bw *bufio.Writer
 	if limit := s.cfg.MemoryLimit; size <= limit || limit == 0 && size <= defaultMemoryLimit {
-		// A contract of usual size goes through memory: no temporary file.
-		var mid bytes.Buffer
-		mid.Grow(int(size) + 64<<10) // the DSS adds certificates and OCSP responses
-		if err := signature.AddValidationData(ctx, r, size, &mid, opts); err != nil {
-			return s.extendError(op, "adding validation data", err)
+		buf.Grow(int(size) + 64<<10) // the DSS adds certificates and OCSP responses
+	} else {
+		if tmp, err = os.CreateTemp(s.cfg.TempDir, "keiyaku-archive-*.pdf"); err != nil {
+			return kerr.WrapKind(kerr.Unavailable, op, "cannot create the temporary file", err)
 		}
-		if err := ctx.Err(); err != nil {
-			return kerr.Wrap(op, err)
-		}
-		if err := signature.AddDocumentTimestamp(ctx, bytes.NewReader(mid.Bytes()), int64(mid.Len()), w, opts); err != nil {
-			return s.extendError(op, "adding the document timestamp", err)
-		}
-		return nil
+		defer func() {
+			cerr := tmp.Close()
+			rerr := os.Remove(tmp.Name())
+			if err == nil && (cerr != nil || rerr != nil) {
+				err = kerr.WrapKind(kerr.Internal, op, "removing the temporary file", errors.Join(cerr, rerr))
+			}
+		}()
+		bw = bufio.NewWriterSize(tmp, 64<<10)
+		mid = bw
 	}
-	tmp, err := os.CreateTemp(s.cfg.TempDir, "keiyaku-archive-*.pdf")
-	if err != nil {
-		return kerr.WrapKind(kerr.Unavailable, op, "cannot create the temporary file", err)
-	}
-	defer func() {
-		cerr := tmp.Close()
-		rerr := os.Remove(tmp.Name())
-		if err == nil && (cerr != nil || rerr != nil) {
-			err = kerr.WrapKind(kerr.Internal, op, "removing the temporary file", errors.Join(cerr, rerr))
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	cw := &countWriter{w: bw}
+	cw := &countWriter{w: mid}
 	if err := signature.AddValidationData(ctx, r, size, cw, opts); err != nil {
 		return s.extendError(op, "adding validation data", err)
 	}
-	if err := bw.Flush(); err != nil {
-		return kerr.WrapKind(kerr.Unavailable, op, "writing the temporary file", err)
+	var ra io.ReaderAt = bytes.NewReader(buf.Bytes())
+	if tmp != nil {
+		if err := bw.Flush(); err != nil {
+			return kerr.WrapKind(kerr.Unavailable, op, "writing the temporary file", err)
+		}
+		ra = tmp
 	}
 	if err := ctx.Err(); err != nil {
 		return kerr.Wrap(op, err)
 	}
-	if err := signature.AddDocumentTimestamp(ctx, tmp, cw.n, w, opts); err != nil {
+	if err := signature.AddDocumentTimestamp(ctx, ra, cw.n, w, opts); err != nil {
 		return s.extendError(op, "adding the document timestamp", err)
 	}
 	return nil
