@@ -4,9 +4,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"github.com/keiyaku/keiyaku/internal/fifo"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // describeCertificate turns a certificate into the fields a person reads.
@@ -48,11 +48,7 @@ const maxCachedNames = 4096
 // DER, for every validation of the process: pkix.Name.String was a tenth
 // of the time of validating a contract, and the same few names (signers,
 // their CAs, the TSA) recur in every one.
-var nameStrings = struct {
-	mu    sync.Mutex
-	m     map[string]string
-	order []string
-}{m: make(map[string]string)}
+var nameStrings = fifo.New[string, string](maxCachedNames)
 
 // nameString returns n.String(), from the cache when raw (the DER n was
 // parsed from) has been seen. A certificate built by hand has no raw name
@@ -61,26 +57,10 @@ func nameString(raw []byte, n pkix.Name) string {
 	if len(raw) == 0 {
 		return n.String()
 	}
-	nameStrings.mu.Lock()
-	s, ok := nameStrings.m[string(raw)]
-	nameStrings.mu.Unlock()
-	if ok {
+	if s, ok := nameStrings.Get(string(raw)); ok {
 		return s
 	}
-	s = n.String()
-	nameStrings.mu.Lock()
-	defer nameStrings.mu.Unlock()
-	if _, ok := nameStrings.m[string(raw)]; ok {
-		return s
-	}
-	if len(nameStrings.order) >= maxCachedNames {
-		delete(nameStrings.m, nameStrings.order[0])
-		nameStrings.order = nameStrings.order[1:]
-	}
-	k := string(raw)
-	nameStrings.m[k] = s
-	nameStrings.order = append(nameStrings.order, k)
-	return s
+	return nameStrings.Add(string(raw), n.String())
 }
 
 var keyUsageBits = []struct {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"github.com/keiyaku/keiyaku/internal/fifo"
 	"io"
 	"slices"
 	"sync"
@@ -103,59 +104,30 @@ func (val *Validator) newRun(ctx context.Context, r io.ReaderAt, size int64) *va
 	}
 }
 
-// maxCachedPaths bounds the path cache; past it the oldest entries go.
+// maxCachedPaths bounds paths; past it the oldest entries go.
 const maxCachedPaths = 4096
 
-// pathCache remembers verified certificate paths, for every Validator of
-// the process (keyed by the trust anchors too), so that one-shot Validate
-// calls share them as well. A path found once stays cryptographically
-// valid; only the validity periods depend on the time, so a hit is
-// re-checked against the time asked about and falls back to a full x509
-// verification when it does not hold.
-type pathCache struct {
-	mu    sync.Mutex
-	max   int
-	m     map[pathKey][]*x509.Certificate
-	order []pathKey
-}
-
+// pathKey names a verified path: the trust anchors, the certificate and
+// the extended key usage asked for.
 type pathKey struct {
 	roots [32]byte
 	cert  [32]byte
 	eku   x509.ExtKeyUsage
 }
 
-var paths = newPathCache(maxCachedPaths)
-
-func newPathCache(max int) *pathCache {
-	return &pathCache{max: max, m: make(map[pathKey][]*x509.Certificate)}
-}
-
-func (c *pathCache) get(k pathKey) []*x509.Certificate {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k]
-}
-
-func (c *pathCache) put(k pathKey, chain []*x509.Certificate) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[k]; ok {
-		return
-	}
-	if len(c.order) >= c.max {
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.m[k] = chain
-	c.order = append(c.order, k)
-}
+// paths remembers verified certificate paths, for every Validator of
+// the process (keyed by the trust anchors too), so that one-shot Validate
+// calls share them as well. A path found once stays cryptographically
+// valid; only the validity periods depend on the time, so a hit is
+// re-checked against the time asked about and falls back to a full x509
+// verification when it does not hold.
+var paths = fifo.New[pathKey, []*x509.Certificate](maxCachedPaths)
 
 // chainAt builds a path from cert to a trust anchor, valid at t, for the
 // extended key usage eku (x509.ExtKeyUsageAny for signers).
 func (v *validator) chainAt(cert *x509.Certificate, extra []*x509.Certificate, t time.Time, eku x509.ExtKeyUsage) ([]*x509.Certificate, error) {
 	k := pathKey{roots: v.shared.rootsKey, cert: sha256.Sum256(cert.Raw), eku: eku}
-	if chain := paths.get(k); chain != nil && validThroughout(chain, t) {
+	if chain, ok := paths.Get(k); ok && validThroughout(chain, t) {
 		return chain, nil
 	}
 	chains, err := cert.Verify(x509.VerifyOptions{
@@ -167,7 +139,7 @@ func (v *validator) chainAt(cert *x509.Certificate, extra []*x509.Certificate, t
 	if err != nil {
 		return nil, err
 	}
-	paths.put(k, chains[0])
+	paths.Add(k, chains[0])
 	return chains[0], nil
 }
 

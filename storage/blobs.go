@@ -7,12 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/keiyaku/keiyaku/internal/fifo"
 	"hash"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"gocloud.dev/blob"
@@ -293,7 +293,7 @@ func (b *Blobs) ReaderAt(ctx context.Context, key string, size int64) (io.Reader
 	if err := b.Verify(ctx, key, size); err != nil {
 		return nil, err
 	}
-	return &rangeReaderAt{ctx: ctx, b: b.bucket, key: blobPrefix + key, size: size}, nil
+	return &rangeReaderAt{ctx: ctx, b: b.bucket, key: blobPrefix + key, size: size, blocks: fifo.New[int64, []byte](readBlocks)}, nil
 }
 
 // Exists reports whether the blob with key is stored.
@@ -333,9 +333,7 @@ type rangeReaderAt struct {
 	key  string
 	size int64
 
-	mu     sync.Mutex
-	blocks map[int64][]byte // block index -> bytes
-	order  []int64          // least recently filled first
+	blocks *fifo.Map[int64, []byte] // block index -> bytes
 }
 
 const (
@@ -378,31 +376,15 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 
 // block returns block i, from the cache or the bucket.
 func (r *rangeReaderAt) block(i int64) ([]byte, error) {
-	r.mu.Lock()
-	b, ok := r.blocks[i]
-	r.mu.Unlock()
-	if ok {
+	if b, ok := r.blocks.Get(i); ok {
 		return b, nil
 	}
 	start := i * readBlock
-	b = make([]byte, min(readBlock, r.size-start))
+	b := make([]byte, min(readBlock, r.size-start))
 	if _, err := r.fetch(b, start); err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.blocks == nil {
-		r.blocks = map[int64][]byte{}
-	}
-	if _, ok := r.blocks[i]; !ok {
-		if len(r.order) >= readBlocks {
-			delete(r.blocks, r.order[0])
-			r.order = r.order[1:]
-		}
-		r.blocks[i] = b
-		r.order = append(r.order, i)
-	}
-	return b, nil
+	return r.blocks.Add(i, b), nil
 }
 
 // fetch reads exactly len(p) bytes at off with one range request.

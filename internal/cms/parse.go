@@ -7,8 +7,8 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/keiyaku/keiyaku/internal/fifo"
 	"math/big"
-	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -273,7 +273,7 @@ func (sd *SignedData) readCertificates(certs cryptobyte.String, shared bool) err
 		var c *x509.Certificate
 		var err error
 		if shared {
-			c, err = sharedCerts.parse(raw)
+			c, err = parseShared(raw)
 		} else {
 			c, err = x509.ParseCertificate(raw)
 		}
@@ -294,27 +294,13 @@ const (
 	maxCachedCertSize = 8 << 10
 )
 
-// certCache remembers parsed certificates by their DER, for ParseShared.
-// Only certificates that parse are kept: a failure is parsed (and fails)
-// again, exactly as without the cache.
-type certCache struct {
-	mu    sync.Mutex
-	max   int
-	m     map[string]*x509.Certificate
-	order []string
-}
+// sharedCerts remembers parsed certificates by their DER, for
+// ParseShared. Only certificates that parse are kept: a failure is parsed
+// (and fails) again, exactly as without the cache.
+var sharedCerts = fifo.New[string, *x509.Certificate](maxCachedCerts)
 
-var sharedCerts = newCertCache(maxCachedCerts)
-
-func newCertCache(max int) *certCache {
-	return &certCache{max: max, m: make(map[string]*x509.Certificate)}
-}
-
-func (c *certCache) parse(der []byte) (*x509.Certificate, error) {
-	c.mu.Lock()
-	cert, ok := c.m[string(der)]
-	c.mu.Unlock()
-	if ok {
+func parseShared(der []byte) (*x509.Certificate, error) {
+	if cert, ok := sharedCerts.Get(string(der)); ok {
 		return cert, nil
 	}
 	if len(der) > maxCachedCertSize {
@@ -326,19 +312,7 @@ func (c *certCache) parse(der []byte) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.m[string(der)]; ok {
-		return old, nil // parsed concurrently by another call
-	}
-	if len(c.order) >= c.max {
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	k := string(der)
-	c.m[k] = cert
-	c.order = append(c.order, k)
-	return cert, nil
+	return sharedCerts.Add(string(der), cert), nil
 }
 
 func (sd *SignedData) readCRLs(crls cryptobyte.String) error {

@@ -8,11 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/keiyaku/keiyaku/internal/fifo"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -90,7 +90,7 @@ func New(cfg Config) (*Client, error) {
 		n = 256
 	}
 	if n > 0 {
-		c.cache = &cache{max: n, m: map[string]*Result{}}
+		c.cache = &cache{m: fifo.New[string, *Result](n)}
 	}
 	return c, nil
 }
@@ -268,19 +268,14 @@ func cacheKey(kind string, cert, issuer *x509.Certificate) string {
 // nothing. An entry answers only for times within its
 // [thisUpdate, nextUpdate]; results without nextUpdate are not cached.
 type cache struct {
-	mu    sync.Mutex
-	max   int
-	m     map[string]*Result
-	order []string
+	m *fifo.Map[string, *Result]
 }
 
 func (c *cache) get(key string, at time.Time) *Result {
 	if c == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.m[key]
+	r, _ := c.m.Get(key)
 	if r == nil || at.Before(r.ThisUpdate) || at.After(r.NextUpdate) {
 		return nil
 	}
@@ -299,14 +294,5 @@ func (c *cache) put(key string, r *Result) {
 	if c == nil || r.NextUpdate.IsZero() {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[key]; !ok {
-		c.order = append(c.order, key)
-	}
-	c.m[key] = r
-	for len(c.order) > c.max {
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
+	c.m.Set(key, r)
 }
