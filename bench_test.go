@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/casework"
 )
 
@@ -52,7 +54,7 @@ func benchLifecycle(b *testing.B, perCPU int) {
 			d := docs[n]
 			cs, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 				Form: casework.FormBilateral, Name: fmt.Sprintf("bench %d", n), OrderNumber: "PO",
-				Amount: casework.Money{Amount: 1, Currency: "JPY"}, TransactionDate: today(),
+				Amount: casework.Money{Amount: 1, Currency: "JPY"}, TransactionDate: civil.DateOf(today()),
 				Parties: []casework.Party{w.party(c)}, Document: upload("contract.pdf", d.sent),
 			})
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/testpki"
@@ -129,7 +131,7 @@ func (w *world) register(a, b *member, name string) *casework.Case {
 	w.t.Helper()
 	c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 		Form: casework.FormBilateral, Name: name, Amount: casework.Money{Amount: 1, Currency: "JPY"},
-		TransactionDate: today(), Parties: []casework.Party{w.party(b)},
+		TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)},
 		Document: upload("c.pdf", w.sign(a, contract(name))),
 	})
 	if err != nil {
@@ -207,7 +209,7 @@ func TestTSAKeyIsNoSigner(t *testing.T) {
 	tsa := &member{Key: "T", Name: "TSA", Cert: &testpki.Cert{Name: "tsa", Key: key.(crypto.Signer), Cert: w.svc.TSACertificate}}
 	_, err = w.svc.Cases.Register(w.ctx, w.m["A"].P, &casework.NewCase{
 		Form: casework.FormBilateral, Name: "signed by the TSA key", Amount: casework.Money{Amount: 1, Currency: "JPY"},
-		TransactionDate: today(), Parties: []casework.Party{w.party(w.m["B"])},
+		TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(w.m["B"])},
 		Document: upload("c.pdf", w.sign(tsa, contract("x"))),
 	})
 	if !errors.Is(err, kerr.Invalid) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/testpki"
@@ -106,7 +108,7 @@ func TestCrashChild(t *testing.T) {
 			for i := 1; i <= crashMaxCases/3; i++ {
 				c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 					Form: casework.FormBilateral, Name: fmt.Sprintf("crash %s-%d-%d", round, g, i), Amount: casework.Money{Amount: int64(i), Currency: "JPY"},
-					TransactionDate: today(), Parties: []casework.Party{w.party(b)},
+					TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)},
 					Document:    upload("c.pdf", w.sign(a, contract(fmt.Sprintf("Contract %s-%d-%d", round, g, i)))),
 					Supplements: []casework.Upload{{Name: "s.txt", Body: strings.NewReader(fmt.Sprintf("supplement %s-%d-%d", round, g, i))}},
 				})

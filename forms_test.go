@@ -3,6 +3,8 @@ package keiyaku_test
 import (
 	"testing"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/signature"
@@ -37,7 +39,7 @@ func TestEveryForm(t *testing.T) {
 			}
 			c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 				Form: tc.form, Name: name, Amount: casework.Money{Amount: 300, Currency: "JPY"},
-				TransactionDate: today(), Parties: []casework.Party{w.party(b)}, Document: upload("order.pdf", doc),
+				TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)}, Document: upload("order.pdf", doc),
 			})
 			if err != nil {
 				t.Fatalf("Register: %v", err)

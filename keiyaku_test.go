@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
@@ -35,7 +37,7 @@ func TestBilateralLifecycle(t *testing.T) {
 	first := w.sign(a, contract("Contract: 1,000,000 JPY"))
 	c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 		Form: casework.FormBilateral, Name: name, OrderNumber: "PO-1",
-		Amount: casework.Money{Amount: 1000000, Currency: "JPY"}, TransactionDate: today(),
+		Amount: casework.Money{Amount: 1000000, Currency: "JPY"}, TransactionDate: civil.DateOf(today()),
 		Parties:     []casework.Party{w.party(b)},
 		Document:    upload("contract.pdf", first),
 		Supplements: []casework.Upload{{Name: "spec.txt", ContentType: "text/plain", Body: strings.NewReader("specification v1")}},
@@ -170,7 +172,7 @@ func TestMultiPartyLifecycle(t *testing.T) {
 	doc := w.sign(a, contract("Tripartite agreement"))
 	c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 		Form: casework.FormMultiParty, Name: name, Amount: casework.Money{Amount: 5000, Currency: "USD"},
-		TransactionDate: today(), Parties: []casework.Party{w.party(b), w.party(cc)},
+		TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b), w.party(cc)},
 		Document: upload("agreement.pdf", doc),
 	})
 	if err != nil {
@@ -226,7 +228,7 @@ func TestRefusals(t *testing.T) {
 	base := func() *casework.NewCase {
 		return &casework.NewCase{
 			Form: casework.FormBilateral, Name: "refusal", Amount: casework.Money{Amount: 1, Currency: "JPY"},
-			TransactionDate: today(), Parties: []casework.Party{w.party(b)}, Document: upload("c.pdf", signed),
+			TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)}, Document: upload("c.pdf", signed),
 		}
 	}
 	// A signature by a certificate outside the trusted PKI.
@@ -332,7 +334,7 @@ func TestReopen(t *testing.T) {
 	a, b := w.m["A"], w.m["B"]
 	c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 		Form: casework.FormBilateral, Name: "reopen", Amount: casework.Money{Amount: 1, Currency: "JPY"},
-		TransactionDate: today(), Parties: []casework.Party{w.party(b)}, Document: upload("c.pdf", w.sign(a, contract("x"))),
+		TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)}, Document: upload("c.pdf", w.sign(a, contract("x"))),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/kerr"
 )
 
@@ -127,11 +129,13 @@ type Case struct {
 	// OriginalID names the completed case a change, addition or
 	// cancellation relates to; empty for CategoryNew. The other direction
 	// is Service.Related.
-	OriginalID          string
-	Name                string
-	OrderNumber         string
-	Amount              Money
-	TransactionDate     time.Time // a date: 00:00 UTC
+	OriginalID  string
+	Name        string
+	OrderNumber string
+	Amount      Money
+	// TransactionDate is the calendar date of the transaction (取引年月日):
+	// a date as the parties wrote it, in no time zone.
+	TransactionDate     civil.Date
 	RegistrantCompanyID string
 	RegistrantUserID    string
 	// Parties are the counterparties in signing order; Turn indexes the
@@ -159,11 +163,15 @@ type NewCase struct {
 	Category Category // zero means CategoryNew
 	// OriginalID is required for a related category: a completed case the
 	// principal's company is part of.
-	OriginalID      string
-	Name            string // required
-	OrderNumber     string
-	Amount          Money
-	TransactionDate time.Time // required; truncated to the UTC date
+	OriginalID  string
+	Name        string // required
+	OrderNumber string
+	Amount      Money
+	// TransactionDate is the calendar date of the transaction; required.
+	// A date, not an instant: 2026-04-01 stays 2026-04-01 whatever the
+	// zone of the server or of the user (civil.DateOf(t) takes the date
+	// of a time.Time in its own location).
+	TransactionDate civil.Date
 	// Parties are the counterparties in signing order: exactly one, or
 	// MinMultiParties to MaxMultiParties for FormMultiParty. No company may
 	// appear twice, and the registrant's own company not at all.
@@ -233,6 +241,9 @@ func (nc *NewCase) validate(op, regCo string) error {
 	}
 	if nc.TransactionDate.IsZero() {
 		return kerr.E(kerr.Invalid, op, "the transaction date is required")
+	}
+	if !nc.TransactionDate.IsValid() || nc.TransactionDate.Year < 1 || nc.TransactionDate.Year > 9999 {
+		return kerr.E(kerr.Invalid, op, "the transaction date %s is not a calendar date between 0001-01-01 and 9999-12-31", nc.TransactionDate)
 	}
 	n := len(nc.Parties)
 	switch {

@@ -18,4 +18,12 @@
 // cases; a company administrator on every case of its company; nobody on
 // another company's case unless that company is a party to it. A case the
 // principal may not see does not exist for it (kerr.NotFound).
+//
+// Dates and times: business dates (the transaction date) are calendar
+// dates, civil.Date, in no time zone; instants (creation, completion) are
+// time.Time and are searched by day and exported in the time zone of the
+// principal's company (account.CompanyTimeZone, Asia/Tokyo by default).
+// A search gives the same answer whatever the zone of the server. The CSV
+// export is UTF-8 with a byte order mark by default, so that Excel in
+// Japanese opens it correctly; Shift_JIS is an option (CSVOptions).
 package casework

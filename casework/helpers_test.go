@@ -15,6 +15,8 @@ import (
 
 	"gocloud.dev/blob/fileblob"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/storage"
@@ -197,7 +199,7 @@ func newCase(form casework.Form, doc []byte, parties ...casework.Party) *casewor
 	}
 	return &casework.NewCase{
 		Form: form, Name: "業務委託契約", OrderNumber: "PO-1", Amount: casework.Money{Amount: 1_100_000, Currency: "JPY"},
-		TransactionDate: time.Date(2026, 3, 31, 15, 0, 0, 0, time.FixedZone("JST", 9*3600)),
+		TransactionDate: civil.Date{Year: 2026, Month: 3, Day: 31},
 		Parties:         parties,
 		Document:        casework.Upload{Name: "contract.pdf", ContentType: "application/pdf", Body: bytes.NewReader(doc)},
 		Supplements:     []casework.Upload{{Name: "仕様書.xlsx", Body: strings.NewReader("spec")}},

@@ -2,11 +2,9 @@ package casework
 
 import (
 	"context"
-	"encoding/csv"
-	"io"
-	"strconv"
-	"strings"
 	"time"
+
+	"cloud.google.com/go/civil"
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -35,10 +33,17 @@ type Query struct {
 	Counterparty string
 	// AmountMin and AmountMax bound the amount (minor units) inclusively.
 	AmountMin, AmountMax *int64
-	// Date ranges, inclusive; zero means unbounded. A completion bound
-	// leaves out cases not completed.
-	TransactionFrom, TransactionTo time.Time
-	CompletedFrom, CompletedTo     time.Time
+	// TransactionFrom and TransactionTo bound the transaction date
+	// inclusively; zero means unbounded. Calendar dates: the answer is the
+	// same whatever the zone of the server.
+	TransactionFrom, TransactionTo civil.Date
+	// CompletedFrom and CompletedTo bound the day of completion
+	// inclusively, as days in the time zone of the searching principal's
+	// company (account.CompanyTimeZone, Asia/Tokyo by default): a case
+	// completed at 2026-04-01 08:00 JST (2026-03-31 23:00 UTC) is found
+	// under 2026-04-01. Zero means unbounded; a bound leaves out cases not
+	// completed.
+	CompletedFrom, CompletedTo civil.Date
 	// Sort, Desc, Limit and Cursor as in storage.CaseQuery.
 	Sort   storage.SortKey
 	Desc   bool
@@ -52,13 +57,28 @@ type Page struct {
 	Next  string
 }
 
-func (q *Query) toStorage(p account.Principal) storage.CaseQuery {
+// toStorage turns q into a storage query for p, whose company's days are
+// those of loc.
+func (q *Query) toStorage(p account.Principal, loc *time.Location) (storage.CaseQuery, error) {
+	const op = "casework.Search"
 	sq := storage.CaseQuery{
 		Scope: scopeOf(p), NameContains: q.NameContains, OrderNumber: q.OrderNumber, Counterparty: q.Counterparty,
 		AmountMin: q.AmountMin, AmountMax: q.AmountMax,
 		TransactionFrom: q.TransactionFrom, TransactionTo: q.TransactionTo,
-		CompletedFrom: q.CompletedFrom, CompletedTo: q.CompletedTo,
 		Sort: q.Sort, Desc: q.Desc, Limit: q.Limit, Cursor: q.Cursor,
+	}
+	for name, d := range map[string]civil.Date{"CompletedFrom": q.CompletedFrom, "CompletedTo": q.CompletedTo} {
+		if !d.IsZero() && !d.IsValid() {
+			return sq, kerr.E(kerr.Invalid, op, "%s %s is not a calendar date", name, d)
+		}
+	}
+	if !q.CompletedFrom.IsZero() {
+		sq.CompletedFrom = q.CompletedFrom.In(loc)
+	}
+	if !q.CompletedTo.IsZero() {
+		// The last instant of the day: the next day's midnight in loc (a
+		// day may be 23 or 25 hours long where clocks change) less 1ns.
+		sq.CompletedTo = q.CompletedTo.AddDays(1).In(loc).Add(-time.Nanosecond)
 	}
 	states := q.States
 	if len(states) == 0 {
@@ -73,7 +93,19 @@ func (q *Query) toStorage(p account.Principal) storage.CaseQuery {
 	for _, c := range q.Categories {
 		sq.Categories = append(sq.Categories, c.String())
 	}
-	return sq
+	return sq, nil
+}
+
+// TimeZone returns the zone p's company sees times in (its setting, else
+// account.DefaultTimeZone): the zone of Query's completion days and of
+// ExportCSV's times.
+func (s *Service) TimeZone(ctx context.Context, p account.Principal) (*time.Location, error) {
+	const op = "casework.TimeZone"
+	if !p.Valid() {
+		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	}
+	loc, err := account.CompanyTimeZone(ctx, s.store, p.CompanyID)
+	return loc, kerr.Wrap(op, err)
 }
 
 // Search returns one page of the cases p may see that match q. A bad query
@@ -83,10 +115,21 @@ func (s *Service) Search(ctx context.Context, p account.Principal, q *Query) (*P
 	if !p.Valid() {
 		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
 	}
+	loc, err := s.TimeZone(ctx, p)
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	return s.search(ctx, op, p, q, loc)
+}
+
+func (s *Service) search(ctx context.Context, op string, p account.Principal, q *Query, loc *time.Location) (*Page, error) {
 	if q == nil {
 		q = &Query{}
 	}
-	sq := q.toStorage(p)
+	sq, err := q.toStorage(p, loc)
+	if err != nil {
+		return nil, err
+	}
 	page, err := s.store.SearchCases(ctx, &sq)
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
@@ -100,74 +143,4 @@ func (s *Service) Search(ctx context.Context, p account.Principal, q *Query) (*P
 		out.Cases = append(out.Cases, c)
 	}
 	return out, nil
-}
-
-// MaxExportRows bounds ExportCSV.
-const MaxExportRows = 1_000_000
-
-// CSVHeader is the header row ExportCSV writes.
-var CSVHeader = []string{"id", "form", "state", "category", "original_id", "name", "order_number",
-	"counterparties", "amount", "currency", "transaction_date", "created_at", "completed_at"}
-
-// ExportCSV writes every case p may see that matches q (from q.Cursor on,
-// in q's order) to w as CSV (RFC 4180) with CSVHeader, up to
-// MaxExportRows rows; beyond that it stops with kerr.Invalid (narrow the
-// query). Amounts are in minor units. Text cells that a spreadsheet would
-// take for a formula (starting with = + - @ tab or CR) are prefixed with a
-// single quote. It returns the number of rows written.
-func (s *Service) ExportCSV(ctx context.Context, p account.Principal, q *Query, w io.Writer) (int, error) {
-	const op = "casework.ExportCSV"
-	qq := Query{}
-	if q != nil {
-		qq = *q
-	}
-	qq.Limit = storage.MaxPageSize
-	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
-		return 0, kerr.Wrap(op, err)
-	}
-	n := 0
-	for {
-		page, err := s.Search(ctx, p, &qq)
-		if err != nil {
-			return n, kerr.Wrap(op, err)
-		}
-		for _, c := range page.Cases {
-			if n == MaxExportRows {
-				cw.Flush()
-				return n, kerr.E(kerr.Invalid, op, "more than %d cases match; narrow the query", MaxExportRows)
-			}
-			var names []string
-			for _, party := range c.Parties {
-				names = append(names, party.CompanyName)
-			}
-			completed := ""
-			if !c.CompletedAt.IsZero() {
-				completed = c.CompletedAt.UTC().Format(time.RFC3339)
-			}
-			row := []string{c.ID, c.Form.String(), c.State.String(), c.Category.String(), c.OriginalID,
-				cell(c.Name), cell(c.OrderNumber), cell(strings.Join(names, "; ")),
-				strconv.FormatInt(c.Amount.Amount, 10), c.Amount.Currency,
-				c.TransactionDate.UTC().Format(time.DateOnly), c.CreatedAt.UTC().Format(time.RFC3339), completed}
-			if err := cw.Write(row); err != nil {
-				return n, kerr.Wrap(op, err)
-			}
-			n++
-		}
-		if page.Next == "" {
-			break
-		}
-		qq.Cursor = page.Next
-	}
-	cw.Flush()
-	return n, kerr.Wrap(op, cw.Error())
-}
-
-// cell defuses CSV formula injection (OWASP): a leading = + - @ tab or CR
-// would make a spreadsheet evaluate user-typed text.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -376,11 +376,10 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		sups = append(sups, File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size})
 	}
 	now := s.now()
-	td := nc.TransactionDate.UTC()
 	c := &Case{
 		ID: s.newID(), Form: nc.Form, State: to, Category: nc.Category, OriginalID: nc.OriginalID,
 		Name: nc.Name, OrderNumber: nc.OrderNumber, Amount: nc.Amount,
-		TransactionDate:     time.Date(td.Year(), td.Month(), td.Day(), 0, 0, 0, 0, time.UTC),
+		TransactionDate:     nc.TransactionDate,
 		RegistrantCompanyID: p.CompanyID, RegistrantUserID: p.UserID,
 		Parties: append([]Party(nil), nc.Parties...), Document: doc, Supplements: sups,
 		CreatedAt: now, UpdatedAt: now,

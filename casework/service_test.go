@@ -3,7 +3,6 @@ package casework_test
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"cloud.google.com/go/civil"
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
@@ -28,7 +28,7 @@ func TestBilateralLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.State != casework.StateSent || c.Version != 1 || c.TransactionDate.Format("2006-01-02") != "2026-03-31" {
+	if c.State != casework.StateSent || c.Version != 1 || c.TransactionDate.String() != "2026-03-31" {
 		t.Fatalf("after register: state %s version %d date %s", c.State, c.Version, c.TransactionDate)
 	}
 	got := receive(t, e, u2, c.ID)
@@ -382,7 +382,7 @@ func TestRegisterRefused(t *testing.T) {
 		{"long name", u1, func(nc *casework.NewCase) { nc.Name = strings.Repeat("契", casework.MaxNameLen+1) }, kerr.Invalid},
 		{"bad currency", u1, func(nc *casework.NewCase) { nc.Amount.Currency = "yen" }, kerr.Invalid},
 		{"negative amount", u1, func(nc *casework.NewCase) { nc.Amount.Amount = -1 }, kerr.Invalid},
-		{"no date", u1, func(nc *casework.NewCase) { nc.TransactionDate = time.Time{} }, kerr.Invalid},
+		{"no date", u1, func(nc *casework.NewCase) { nc.TransactionDate = civil.Date{} }, kerr.Invalid},
 		{"oversize document", u1, func(nc *casework.NewCase) {
 			nc.Document.Body = io.MultiReader(bytes.NewReader(signed), io.LimitReader(zeros{}, casework.MaxDocumentSize))
 		}, kerr.Invalid},
@@ -594,14 +594,14 @@ func TestSearchAndExport(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("ExportCSV = %d, %v", n, err)
 	}
-	rows, err := csv.NewReader(&buf).ReadAll()
-	if err != nil {
-		t.Fatal(err)
+	rows, enc, err := casework.ReadAsExcel(buf.Bytes())
+	if err != nil || enc != "utf-8-bom" {
+		t.Fatalf("Excel reads the export as %s: %v", enc, err)
 	}
 	if len(rows) != 3 || !slices.Equal(rows[0], casework.CSVHeader) {
 		t.Fatalf("rows = %q", rows)
 	}
-	if rows[1][0] != a.ID || rows[1][5] != "'=HYPERLINK(\"x\")" || rows[1][7] != "株式会社アルファ" || rows[1][8] != "100" || rows[1][10] != "2026-03-31" {
+	if rows[1][0] != a.ID || rows[1][5] != "'=HYPERLINK(\"x\")" || rows[1][7] != "株式会社アルファ" || rows[1][8] != "100" || rows[1][9] != "JPY" || rows[1][10] != "2026-03-31" || rows[1][13] != "Asia/Tokyo" {
 		t.Errorf("first row = %q", rows[1])
 	}
 	if rows[2][0] != b.ID || rows[2][2] != "deleted" {

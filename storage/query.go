@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/kerr"
 )
 
@@ -79,11 +81,15 @@ type CaseQuery struct {
 	OriginalID   string // exact: the related cases of a case
 	// AmountMin and AmountMax bound Amount inclusively when not nil.
 	AmountMin, AmountMax *int64
-	// Transaction* and Completed* bound TransactionDate and CompletedAt
-	// inclusively when not zero. A completed-date bound excludes cases not
-	// completed.
-	TransactionFrom, TransactionTo time.Time
-	CompletedFrom, CompletedTo     time.Time
+	// TransactionFrom and TransactionTo bound TransactionDate inclusively
+	// when not zero: calendar dates, so the answer is the same in every
+	// time zone.
+	TransactionFrom, TransactionTo civil.Date
+	// CompletedFrom and CompletedTo bound CompletedAt inclusively when not
+	// zero: instants (casework turns the days a user asks for into the
+	// instants their company's time zone gives them). A completed bound
+	// excludes cases not completed.
+	CompletedFrom, CompletedTo time.Time
 
 	Sort SortKey // zero: SortUpdated
 	Desc bool
@@ -131,8 +137,13 @@ func (q *CaseQuery) Validate() error {
 	if q.AmountMin != nil && q.AmountMax != nil && *q.AmountMin > *q.AmountMax {
 		return kerr.E(kerr.Invalid, op, "AmountMin %d is above AmountMax %d", *q.AmountMin, *q.AmountMax)
 	}
+	for name, d := range map[string]civil.Date{"TransactionFrom": q.TransactionFrom, "TransactionTo": q.TransactionTo} {
+		if !d.IsZero() && !d.IsValid() {
+			return kerr.E(kerr.Invalid, op, "%s %s is not a calendar date", name, d)
+		}
+	}
 	if !q.TransactionFrom.IsZero() && !q.TransactionTo.IsZero() && q.TransactionFrom.After(q.TransactionTo) {
-		return kerr.E(kerr.Invalid, op, "TransactionFrom is after TransactionTo")
+		return kerr.E(kerr.Invalid, op, "TransactionFrom %s is after TransactionTo %s", q.TransactionFrom, q.TransactionTo)
 	}
 	if !q.CompletedFrom.IsZero() && !q.CompletedTo.IsZero() && q.CompletedFrom.After(q.CompletedTo) {
 		return kerr.E(kerr.Invalid, op, "CompletedFrom is after CompletedTo")
@@ -171,9 +182,7 @@ func CursorAfter(c *Case, k SortKey) Cursor {
 	case SortCreated:
 		cur.Int = nanos(c.CreatedAt)
 	case SortTransactionDate:
-		if !c.TransactionDate.IsZero() {
-			cur.Int = c.TransactionDate.Unix()
-		}
+		cur.Int = DateSeconds(c.TransactionDate)
 	case SortAmount:
 		cur.Int = c.Amount
 	case SortCompleted:
@@ -209,4 +218,16 @@ func DecodeCursor(s string, q *CaseQuery) (Cursor, error) {
 		return c, kerr.E(kerr.Invalid, op, "the cursor was made for sort %q (desc=%v), not %q (desc=%v)", c.Sort, c.Desc, q.Sort, q.Desc)
 	}
 	return c, nil
+}
+
+// DateSeconds returns the Unix seconds of d at 00:00 UTC, the integer
+// backends store and compare business dates as (one day is 86400), or 0
+// for the zero Date. UTC here is only an encoding: every date maps to one
+// integer and their order is the dates' order, whatever the zone of the
+// server or of the user.
+func DateSeconds(d civil.Date) int64 {
+	if d.IsZero() {
+		return 0
+	}
+	return d.In(time.UTC).Unix()
 }

@@ -1,6 +1,10 @@
 package storage
 
-import "time"
+import (
+	"time"
+
+	"cloud.google.com/go/civil"
+)
 
 // Case is the stored form of a contract case. Form, State and Category
 // hold the names casework gives them; the store treats them as opaque
@@ -21,8 +25,11 @@ type Case struct {
 	// Amount is in minor units of Currency (yen have none: 1000 = ¥1,000).
 	Amount   int64
 	Currency string // ISO 4217 code, e.g. "JPY"
-	// TransactionDate is the date of the transaction at 00:00 UTC.
-	TransactionDate     time.Time
+	// TransactionDate is the calendar date of the transaction (取引年月日),
+	// without a time zone: the date the parties agreed on, not an instant.
+	// Backends store it as the Unix seconds of its 00:00 UTC (DateSeconds)
+	// and its JSON form is "2006-01-02".
+	TransactionDate     civil.Date
 	RegistrantCompanyID string
 	RegistrantUserID    string
 	// Parties are the counterparties, in signing order. At least one.
@@ -117,9 +124,13 @@ type Event struct {
 
 // Company is a customer company.
 type Company struct {
-	ID        string
-	Version   int64
-	Name      string
+	ID      string
+	Version int64
+	Name    string
+	// TimeZone is the IANA name of the zone the company's people see and
+	// ask for times in (completion times, CSV exports), e.g. "Asia/Tokyo";
+	// empty means account.DefaultTimeZone.
+	TimeZone  string `json:",omitempty"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

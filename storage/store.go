@@ -35,7 +35,8 @@ type CaseCommit struct {
 
 // Check returns the error of kind kerr.Invalid, under op, that every
 // backend gives a malformed commit: no case, a case without ID, a negative
-// version, an outbox event without ID. Backends call it first.
+// version, a TransactionDate that is not a calendar date (CheckDate), an
+// outbox event without ID. Backends call it first.
 func (c *CaseCommit) Check(op string) error {
 	if c == nil || c.Case == nil || c.Case.ID == "" {
 		return kerr.E(kerr.Invalid, op, "a commit needs a case with an ID")
@@ -43,10 +44,25 @@ func (c *CaseCommit) Check(op string) error {
 	if c.Case.Version < 0 {
 		return kerr.E(kerr.Invalid, op, "negative version %d", c.Case.Version)
 	}
+	if err := c.Case.CheckDate(op); err != nil {
+		return err
+	}
 	for _, ev := range c.Events {
 		if ev.ID == "" {
 			return kerr.E(kerr.Invalid, op, "every outbox event needs an ID")
 		}
+	}
+	return nil
+}
+
+// CheckDate returns an error of kind kerr.Invalid, under op, unless
+// c.TransactionDate is a calendar date from 0001-01-01 to 9999-12-31 (the
+// zero Date is none). Every stored date reads back as written. Backends
+// call it (through CaseCommit.Check, and for each imported case).
+func (c *Case) CheckDate(op string) error {
+	d := c.TransactionDate
+	if !d.IsValid() || d.Year < 1 || d.Year > 9999 {
+		return kerr.E(kerr.Invalid, op, "case %q: transaction date %s is not a calendar date between 0001-01-01 and 9999-12-31", c.ID, d)
 	}
 	return nil
 }

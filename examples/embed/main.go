@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
@@ -85,7 +87,7 @@ func (d *demo) bilateral(a, b *person) {
 	doc := d.sign(a, onePagePDF("Service agreement: 1,000,000 JPY per month"))
 	c, err := d.svc.Cases.Register(d.ctx, a.p, &casework.NewCase{
 		Form: casework.FormBilateral, Name: "業務委託契約 / service agreement", OrderNumber: "PO-2026-001",
-		Amount: casework.Money{Amount: 1000000, Currency: "JPY"}, TransactionDate: time.Now(),
+		Amount: casework.Money{Amount: 1000000, Currency: "JPY"}, TransactionDate: civil.DateOf(time.Now()),
 		Parties:     []casework.Party{b.party()},
 		Document:    pdfUpload("agreement.pdf", doc),
 		Supplements: []casework.Upload{{Name: "statement-of-work.txt", ContentType: "text/plain", Body: strings.NewReader("Statement of work, version 1\n")}},
@@ -128,7 +130,7 @@ func (d *demo) multiParty(a, b, c *person) {
 	d.say("\n== three-party contract: %s, %s, %s", a.company, b.company, c.company)
 	doc := d.sign(a, onePagePDF("Joint development agreement among three companies"))
 	cs, err := d.svc.Cases.Register(d.ctx, a.p, &casework.NewCase{
-		Form: casework.FormMultiParty, Name: "共同開発契約 / joint development", TransactionDate: time.Now(),
+		Form: casework.FormMultiParty, Name: "共同開発契約 / joint development", TransactionDate: civil.DateOf(time.Now()),
 		Amount:  casework.Money{Amount: 0, Currency: "JPY"},
 		Parties: []casework.Party{b.party(), c.party()}, Document: pdfUpload("joint.pdf", doc),
 	})

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/outbox"
@@ -44,7 +46,8 @@ func TestWorkerDeliversStoredEvents(t *testing.T) {
 	defer st.Close()
 	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 	c := &storage.Case{ID: "c1", Form: "bilateral", State: "sent", Category: "new", Name: "保守契約", Currency: "JPY",
-		Parties: []storage.Party{{CompanyID: "co2", CompanyName: "B", UserID: "u2"}}, CreatedAt: t0, UpdatedAt: t0}
+		TransactionDate: civil.Date{Year: 2026, Month: 4, Day: 1},
+		Parties:         []storage.Party{{CompanyID: "co2", CompanyName: "B", UserID: "u2"}}, CreatedAt: t0, UpdatedAt: t0}
 	evs := []storage.Event{
 		{ID: "e1", Type: "receipt_requested", CaseID: "c1", Recipients: []string{"u2"}, Language: "en", CreatedAt: t0,
 			CaseName: "保守契約", OrderNumber: "PO-1", FromCompany: "株式会社ケイヤク", FromUser: "山田 太郎",

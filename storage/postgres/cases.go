@@ -34,7 +34,7 @@ const caseColumns = `version, form, state, category, original_id, name, order_nu
 
 func caseArgs(c *storage.Case) []any {
 	return []any{c.ID, c.Version, c.Form, c.State, c.Category, c.OriginalID, c.Name, c.OrderNumber,
-		c.Amount, c.Currency, seconds(c.TransactionDate), c.RegistrantCompanyID, c.RegistrantUserID,
+		c.Amount, c.Currency, storage.DateSeconds(c.TransactionDate), c.RegistrantCompanyID, c.RegistrantUserID,
 		nanos(c.CreatedAt), nanos(c.UpdatedAt), nanos(c.CompletedAt)}
 }
 
@@ -144,7 +144,7 @@ type accessRow struct {
 func accessRows(c *storage.Case) []accessRow {
 	var out []accessRow
 	for _, sc := range c.Scopes() {
-		out = append(out, accessRow{sc.CompanyID, sc.UserID, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)})
+		out = append(out, accessRow{sc.CompanyID, sc.UserID, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, storage.DateSeconds(c.TransactionDate)})
 	}
 	return out
 }
@@ -284,10 +284,10 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		where = append(where, rng+`amount <= `+p(*q.AmountMax))
 	}
 	if !q.TransactionFrom.IsZero() {
-		where = append(where, rng+`transaction_date >= `+p(q.TransactionFrom.Unix()))
+		where = append(where, rng+`transaction_date >= `+p(storage.DateSeconds(q.TransactionFrom)))
 	}
 	if !q.TransactionTo.IsZero() {
-		where = append(where, rng+`transaction_date <= `+p(q.TransactionTo.Unix()))
+		where = append(where, rng+`transaction_date <= `+p(storage.DateSeconds(q.TransactionTo)))
 	}
 	if !q.CompletedFrom.IsZero() || !q.CompletedTo.IsZero() {
 		where = append(where, rng+`completed_at <> 0`)
@@ -364,6 +364,9 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 	for i, c := range cases {
 		if c == nil || c.ID == "" || c.Version != 0 {
 			return kerr.E(kerr.Invalid, op, "case %d: imported cases need an ID and version 0", i)
+		}
+		if err := c.CheckDate(op); err != nil {
+			return err
 		}
 		row := *c
 		row.Version = 1

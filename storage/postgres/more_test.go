@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keiyaku/keiyaku/kerr"
@@ -25,7 +27,7 @@ func entry(action, caseID string) []storage.AuditEntry {
 
 func newCase(id string) *storage.Case {
 	return &storage.Case{ID: id, Form: "bilateral", State: "sent", Category: "new", Name: "契約 " + id, Currency: "JPY",
-		RegistrantCompanyID: "co1", RegistrantUserID: "u1",
+		TransactionDate: civil.Date{Year: 2026, Month: 4, Day: 1}, RegistrantCompanyID: "co1", RegistrantUserID: "u1",
 		Parties:   []storage.Party{{CompanyID: "co2", CompanyName: "株式会社サンプル", UserID: "u2"}},
 		Document:  storage.File{Name: "c.pdf", Key: strings.Repeat("a", 64), Size: 10},
 		CreatedAt: t0, UpdatedAt: t0}
@@ -119,9 +121,13 @@ func TestOpenCreatesSchemaAndReopens(t *testing.T) {
 	if c, err := s.GetCompany(ctx, "co1"); err != nil || c.Name != "A" {
 		t.Errorf("after reopen: %+v, %v", c, err)
 	}
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migration files found: %v", err)
+	}
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.goose_db_version WHERE version_id > 0`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("goose recorded %d migrations (%v), want 1", n, err)
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.goose_db_version WHERE version_id > 0`).Scan(&n); err != nil || n != len(files) {
+		t.Errorf("goose recorded %d migrations (%v), want %d (one per file)", n, err, len(files))
 	}
 }
 

@@ -287,19 +287,12 @@ func dbErr(ctx context.Context, op string, err error) error {
 	return kerr.WrapKind(kerr.Internal, op, "", err)
 }
 
-// nanos and seconds store times as integers; the zero time is 0.
+// nanos stores times as integers; the zero time is 0.
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixNano()
-}
-
-func seconds(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }
 
 func encode(op string, v any) ([]byte, error) {

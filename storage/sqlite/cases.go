@@ -26,7 +26,7 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 	var sealed []storage.AuditEntry
 	err = s.write(ctx, op, func(tx *wtx) error {
 		args := []any{row.Version, row.Form, row.State, row.Category, row.OriginalID, row.Name, row.OrderNumber,
-			row.Amount, row.Currency, seconds(row.TransactionDate), row.RegistrantCompanyID, row.RegistrantUserID,
+			row.Amount, row.Currency, storage.DateSeconds(row.TransactionDate), row.RegistrantCompanyID, row.RegistrantUserID,
 			nanos(row.CreatedAt), nanos(row.UpdatedAt), nanos(row.CompletedAt), row.ID}
 		old, err := storedColumns(ctx, tx, row.ID, args)
 		if err != nil {
@@ -256,7 +256,7 @@ const insertAccess = `INSERT OR IGNORE INTO case_access (company_id, user_id, ca
 func accessRows(c *storage.Case) [][]any {
 	var out [][]any
 	for _, sc := range c.Scopes() {
-		out = append(out, []any{sc.CompanyID, sc.UserID, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, seconds(c.TransactionDate)})
+		out = append(out, []any{sc.CompanyID, sc.UserID, c.ID, nanos(c.UpdatedAt), nanos(c.CompletedAt), c.Amount, storage.DateSeconds(c.TransactionDate)})
 	}
 	return out
 }
@@ -325,10 +325,10 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		add(`c.amount <= ?`, *q.AmountMax)
 	}
 	if !q.TransactionFrom.IsZero() {
-		add(`c.transaction_date >= ?`, q.TransactionFrom.Unix())
+		add(`c.transaction_date >= ?`, storage.DateSeconds(q.TransactionFrom))
 	}
 	if !q.TransactionTo.IsZero() {
-		add(`c.transaction_date <= ?`, q.TransactionTo.Unix())
+		add(`c.transaction_date <= ?`, storage.DateSeconds(q.TransactionTo))
 	}
 	if !q.CompletedFrom.IsZero() || !q.CompletedTo.IsZero() {
 		add(`c.completed_at <> 0`)
@@ -365,10 +365,10 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 			bound(`a.amount <= ?`, *q.AmountMax)
 		}
 		if !q.TransactionFrom.IsZero() {
-			bound(`a.transaction_date >= ?`, q.TransactionFrom.Unix())
+			bound(`a.transaction_date >= ?`, storage.DateSeconds(q.TransactionFrom))
 		}
 		if !q.TransactionTo.IsZero() {
-			bound(`a.transaction_date <= ?`, q.TransactionTo.Unix())
+			bound(`a.transaction_date <= ?`, storage.DateSeconds(q.TransactionTo))
 		}
 		where = append([]string{pre}, where...)
 		args = append(preArgs, args...)
@@ -575,6 +575,9 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 		if c == nil || c.ID == "" || c.Version != 0 {
 			return kerr.E(kerr.Invalid, op, "case %d: imported cases need an ID and version 0", i)
 		}
+		if err := c.CheckDate(op); err != nil {
+			return err
+		}
 		row := *c
 		row.Version = 1
 		b, err := encode(op, &row)
@@ -621,7 +624,7 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 				return kerr.E(kerr.Conflict, op, "case %q exists already", c.ID)
 			}
 			if _, err := ins.ExecContext(ctx, c.Form, c.State, c.Category, c.OriginalID, c.Name, c.OrderNumber,
-				c.Amount, c.Currency, seconds(c.TransactionDate), c.RegistrantCompanyID, c.RegistrantUserID,
+				c.Amount, c.Currency, storage.DateSeconds(c.TransactionDate), c.RegistrantCompanyID, c.RegistrantUserID,
 				nanos(c.CreatedAt), nanos(c.UpdatedAt), nanos(c.CompletedAt), c.ID); err != nil {
 				return dbErr(op, err)
 			}

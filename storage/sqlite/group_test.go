@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/sqlite"
@@ -24,7 +26,7 @@ func TestGroupCommit(t *testing.T) {
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(id string) *storage.Case {
 		return &storage.Case{ID: id, Form: "bilateral", State: "sent", Category: "new", Name: "契約 " + id, Amount: 1, Currency: "JPY",
-			TransactionDate: at, RegistrantCompanyID: "co1", RegistrantUserID: "u1",
+			TransactionDate: civil.DateOf(at), RegistrantCompanyID: "co1", RegistrantUserID: "u1",
 			Parties: []storage.Party{{CompanyID: "co2", CompanyName: "B", UserID: "u2"}}, CreatedAt: at, UpdatedAt: at}
 	}
 	commit := func(ctx context.Context, c *storage.Case, eventID string) error {

@@ -421,19 +421,12 @@ func dbErr(op string, err error) error {
 	return kerr.WrapKind(kerr.Internal, op, "", err)
 }
 
-// nanos and seconds store times as integers; zero time is 0.
+// nanos stores times as integers; zero time is 0.
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixNano()
-}
-
-func seconds(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }
 
 func encode(op string, v any) (string, error) {

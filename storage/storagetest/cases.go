@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/storage"
 )
 
@@ -29,7 +31,7 @@ func BenchCases(n, offset int, rng *rand.Rand) []*storage.Case {
 		c := &storage.Case{
 			ID: fmt.Sprintf("case-%08d", id), Form: forms[rng.IntN(len(forms))], State: states[rng.IntN(len(states))],
 			Category: cats[rng.IntN(len(cats))], Name: "契約 " + strconv.Itoa(rng.IntN(5000)), OrderNumber: "PO-" + strconv.Itoa(id),
-			Amount: int64(rng.IntN(10_000_000)), Currency: "JPY", TransactionDate: base.AddDate(0, 0, rng.IntN(2000)),
+			Amount: int64(rng.IntN(10_000_000)), Currency: "JPY", TransactionDate: civil.DateOf(base).AddDays(rng.IntN(2000)),
 			RegistrantCompanyID: "co" + strconv.Itoa(reg), RegistrantUserID: fmt.Sprintf("u%d-%d", reg, rng.IntN(10)),
 			Parties:   []storage.Party{{CompanyID: "co" + strconv.Itoa(party), CompanyName: "取引先" + strconv.Itoa(party), UserID: fmt.Sprintf("u%d-0", party)}},
 			Document:  storage.File{Name: "c.pdf", Key: fmt.Sprintf("%064x", id), Size: 1000},
@@ -54,7 +56,7 @@ func BenchSearch(b *testing.B, s storage.CaseStore) {
 		"completed-by-date": {Scope: storage.Scope{CompanyID: "co7"}, States: []string{"completed"},
 			CompletedFrom: time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC), CompletedTo: time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC), Sort: storage.SortCompleted},
 		"amount-and-counterparty": {Scope: storage.Scope{CompanyID: "co7"}, Counterparty: "取引先1", AmountMin: amount(1_000_000), AmountMax: amount(5_000_000), Sort: storage.SortAmount},
-		"name-all":                {NameContains: "契約 12", TransactionFrom: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"name-all":                {NameContains: "契約 12", TransactionFrom: civil.Date{Year: 2021, Month: 1, Day: 1}},
 	}
 	ctx := context.Background()
 	for name, q := range queries {

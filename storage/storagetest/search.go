@@ -9,11 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+func date(y int, m time.Month, d int) civil.Date { return civil.Date{Year: y, Month: m, Day: d} }
 
 func i64(v int64) *int64 { return &v }
 
@@ -31,19 +35,20 @@ func searchFixture() []*storage.Case {
 		id, form, state, cat, name, order string
 		parties                           []storage.Party
 		amount                            int64
-		tx, completed                     time.Time
+		tx                                civil.Date
+		completed                         time.Time
 		regCo, regUser, original          string
 	}
 	rows := []row{
-		{"k01", "bilateral", "sent", "new", "業務委託契約", "PO-100", []storage.Party{alpha}, 100000, day(2026, 1, 10), time.Time{}, "co1", "u1", ""},
-		{"k02", "bilateral", "completed", "new", "保守契約", "PO-200", []storage.Party{beta}, 500000, day(2026, 2, 1), day(2026, 2, 5), "co1", "u1", ""},
-		{"k03", "multi-party", "received", "new", "共同開発契約", "JD-1", []storage.Party{alpha, beta}, 2000000, day(2026, 3, 1), time.Time{}, "co1", "u1b", ""},
-		{"k04", "order-acceptance", "completed", "change", "保守契約 変更", "PO-201", []storage.Party{beta}, 600000, day(2026, 3, 10), day(2026, 3, 12), "co1", "u1", "k02"},
-		{"k05", "send-only", "sent", "new", "見積書送付", "", []storage.Party{alpha}, 0, day(2026, 3, 20), time.Time{}, "co1", "u1", ""},
-		{"k06", "bilateral", "sent", "new", "売買契約", "SO-9", []storage.Party{kei}, 300000, day(2026, 2, 20), time.Time{}, "co4", "u4", ""},
-		{"k07", "bilateral", "sent-back", "new", "秘密保持契約", "NDA-1", []storage.Party{gamma}, 0, day(2026, 1, 20), time.Time{}, "co4", "u4", ""},
-		{"k08", "order-acceptance-combined", "completed", "addition", "保守契約 追加", "PO-202", []storage.Party{beta}, 100000, day(2026, 4, 1), day(2026, 4, 2), "co1", "u1", "k02"},
-		{"k09", "bilateral", "deleted", "cancellation", "保守契約 解約", "PO-203", []storage.Party{beta}, 0, day(2026, 4, 10), time.Time{}, "co1", "u1", "k02"},
+		{"k01", "bilateral", "sent", "new", "業務委託契約", "PO-100", []storage.Party{alpha}, 100000, date(2026, 1, 10), time.Time{}, "co1", "u1", ""},
+		{"k02", "bilateral", "completed", "new", "保守契約", "PO-200", []storage.Party{beta}, 500000, date(2026, 2, 1), day(2026, 2, 5), "co1", "u1", ""},
+		{"k03", "multi-party", "received", "new", "共同開発契約", "JD-1", []storage.Party{alpha, beta}, 2000000, date(2026, 3, 1), time.Time{}, "co1", "u1b", ""},
+		{"k04", "order-acceptance", "completed", "change", "保守契約 変更", "PO-201", []storage.Party{beta}, 600000, date(2026, 3, 10), day(2026, 3, 12), "co1", "u1", "k02"},
+		{"k05", "send-only", "sent", "new", "見積書送付", "", []storage.Party{alpha}, 0, date(2026, 3, 20), time.Time{}, "co1", "u1", ""},
+		{"k06", "bilateral", "sent", "new", "売買契約", "SO-9", []storage.Party{kei}, 300000, date(2026, 2, 20), time.Time{}, "co4", "u4", ""},
+		{"k07", "bilateral", "sent-back", "new", "秘密保持契約", "NDA-1", []storage.Party{gamma}, 0, date(2026, 1, 20), time.Time{}, "co4", "u4", ""},
+		{"k08", "order-acceptance-combined", "completed", "addition", "保守契約 追加", "PO-202", []storage.Party{beta}, 100000, date(2026, 4, 1), day(2026, 4, 2), "co1", "u1", "k02"},
+		{"k09", "bilateral", "deleted", "cancellation", "保守契約 解約", "PO-203", []storage.Party{beta}, 0, date(2026, 4, 10), time.Time{}, "co1", "u1", "k02"},
 	}
 	var out []*storage.Case
 	for i, r := range rows {
@@ -104,13 +109,13 @@ func testSearchFilters(t *testing.T, s storage.Store) {
 		{"amount range", storage.CaseQuery{AmountMin: i64(100000), AmountMax: i64(600000)}, []string{"k01", "k02", "k04", "k06", "k08"}},
 		{"amount min", storage.CaseQuery{AmountMin: i64(1000000)}, []string{"k03"}},
 		{"amount max zero", storage.CaseQuery{AmountMax: i64(0)}, []string{"k05", "k07", "k09"}},
-		{"transaction dates", storage.CaseQuery{TransactionFrom: day(2026, 3, 1), TransactionTo: day(2026, 3, 20)}, []string{"k03", "k04", "k05"}},
+		{"transaction dates", storage.CaseQuery{TransactionFrom: date(2026, 3, 1), TransactionTo: date(2026, 3, 20)}, []string{"k03", "k04", "k05"}},
 		{"completion dates", storage.CaseQuery{CompletedFrom: day(2026, 3, 1), CompletedTo: day(2026, 4, 30)}, []string{"k04", "k08"}},
 		{"completed from only", storage.CaseQuery{CompletedFrom: day(2026, 1, 1)}, []string{"k02", "k04", "k08"}},
 		{"completed to only", storage.CaseQuery{CompletedTo: day(2026, 3, 1)}, []string{"k02"}},
 		{"related cases", storage.CaseQuery{OriginalID: "k02"}, []string{"k04", "k08", "k09"}},
 		{"combination a", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co1"}, NameContains: "保守契約", States: []string{"completed"}, AmountMin: i64(500000)}, []string{"k02", "k04"}},
-		{"combination b", storage.CaseQuery{Counterparty: "co3", TransactionFrom: day(2026, 3, 1), Categories: []string{"addition", "cancellation"}}, []string{"k08", "k09"}},
+		{"combination b", storage.CaseQuery{Counterparty: "co3", TransactionFrom: date(2026, 3, 1), Categories: []string{"addition", "cancellation"}}, []string{"k08", "k09"}},
 		{"combination c", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co3", UserID: "u3"}, Forms: []string{"bilateral"}, OrderNumber: "PO"}, []string{"k02", "k09"}},
 		{"nothing", storage.CaseQuery{NameContains: "存在しない"}, nil},
 		{"case-sensitive", storage.CaseQuery{OrderNumber: "po-"}, nil},
@@ -141,7 +146,7 @@ func pagingFixture() []*storage.Case {
 		c := sample(fmt.Sprintf("p%02d", (i*7)%23)) // IDs not in insertion order
 		c.Name = names[i%len(names)]
 		c.Amount = int64(i % 4 * 1000)
-		c.TransactionDate = day(2026, 1, 1+i%5)
+		c.TransactionDate = date(2026, 1, 1+i%5)
 		c.CreatedAt = base.Add(time.Duration(i%6) * time.Second)
 		c.UpdatedAt = base.Add(time.Duration(i%3) * time.Hour)
 		if i%3 == 0 {
@@ -158,7 +163,7 @@ func refKey(c *storage.Case, k storage.SortKey) (int64, string) {
 	case storage.SortCreated:
 		return c.CreatedAt.UnixNano(), ""
 	case storage.SortTransactionDate:
-		return c.TransactionDate.Unix(), ""
+		return storage.DateSeconds(c.TransactionDate), ""
 	case storage.SortAmount:
 		return c.Amount, ""
 	case storage.SortCompleted:
@@ -246,7 +251,7 @@ func testSearchInvalid(t *testing.T, s storage.Store) {
 		{"cursor of another sort", storage.CaseQuery{Cursor: first.Next, Sort: storage.SortName}},
 		{"cursor of another direction", storage.CaseQuery{Cursor: first.Next, Sort: storage.SortAmount, Desc: true}},
 		{"amount bounds crossed", storage.CaseQuery{AmountMin: i64(10), AmountMax: i64(5)}},
-		{"dates crossed", storage.CaseQuery{TransactionFrom: day(2026, 2, 1), TransactionTo: day(2026, 1, 1)}},
+		{"dates crossed", storage.CaseQuery{TransactionFrom: date(2026, 2, 1), TransactionTo: date(2026, 1, 1)}},
 		{"too many states", storage.CaseQuery{States: many}},
 		{"filter too long", storage.CaseQuery{NameContains: string(make([]byte, storage.MaxFilterText+1))}},
 	}
@@ -290,7 +295,7 @@ func testSearchAfterUpdates(t *testing.T, s storage.Store) {
 		c.Parties = []storage.Party{beta2}
 	})
 	update("k06", time.Hour, func(c *storage.Case) { c.RegistrantUserID = "u4b" }) // moved to another owner
-	update("k07", 4*time.Hour, func(c *storage.Case) { c.TransactionDate = day(2026, 3, 15) })
+	update("k07", 4*time.Hour, func(c *storage.Case) { c.TransactionDate = date(2026, 3, 15) })
 	co1, co2, co3 := storage.Scope{CompanyID: "co1"}, storage.Scope{CompanyID: "co2"}, storage.Scope{CompanyID: "co3"}
 	tests := []struct {
 		name string
@@ -311,8 +316,8 @@ func testSearchAfterUpdates(t *testing.T, s storage.Store) {
 		{"old owner", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co4", UserID: "u4"}}, []string{"k07"}},
 		{"new owner", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co4", UserID: "u4b"}}, []string{"k06"}},
 		{"owner's company", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co4"}}, []string{"k06", "k07"}},
-		{"transaction dates", storage.CaseQuery{TransactionFrom: day(2026, 3, 1), TransactionTo: day(2026, 3, 20)}, []string{"k03", "k04", "k05", "k07"}},
-		{"transaction dates of gamma", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co5"}, TransactionFrom: day(2026, 3, 1)}, []string{"k07"}},
+		{"transaction dates", storage.CaseQuery{TransactionFrom: date(2026, 3, 1), TransactionTo: date(2026, 3, 20)}, []string{"k03", "k04", "k05", "k07"}},
+		{"transaction dates of gamma", storage.CaseQuery{Scope: storage.Scope{CompanyID: "co5"}, TransactionFrom: date(2026, 3, 1)}, []string{"k07"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/civil"
+
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -54,7 +56,7 @@ func sample(id string) *storage.Case {
 	return &storage.Case{
 		ID: id, Form: "bilateral", State: "sent", Category: "new",
 		Name: "業務委託契約 " + id, OrderNumber: "PO-" + id, Amount: 1_000_000, Currency: "JPY",
-		TransactionDate:     time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC),
+		TransactionDate:     civil.Date{Year: 2026, Month: 3, Day: 15},
 		RegistrantCompanyID: "co1", RegistrantUserID: "u1",
 		Parties:     []storage.Party{{CompanyID: "co2", CompanyName: "株式会社サンプル", UserID: "u2"}},
 		Document:    storage.File{Name: "contract.pdf", ContentType: "application/pdf", Key: hex64('a'), Size: 1234},
@@ -91,7 +93,7 @@ func sameCase(t *testing.T, got, want *storage.Case) {
 	t.Helper()
 	g, w := *got, *want
 	for _, p := range []*storage.Case{&g, &w} {
-		for _, tm := range []*time.Time{&p.CreatedAt, &p.UpdatedAt, &p.CompletedAt, &p.TransactionDate} {
+		for _, tm := range []*time.Time{&p.CreatedAt, &p.UpdatedAt, &p.CompletedAt} {
 			if !tm.IsZero() {
 				*tm = tm.UTC()
 			}
@@ -156,6 +158,8 @@ func testVersionRules(t *testing.T, s storage.Store) {
 		{"no audit", &storage.CaseCommit{Case: sample("c2")}, kerr.Invalid},
 		{"nil case", &storage.CaseCommit{Audit: audit("x", "")}, kerr.Invalid},
 		{"empty id", &storage.CaseCommit{Case: sample(""), Audit: audit("x", "")}, kerr.Invalid},
+		{"no transaction date", &storage.CaseCommit{Case: func() *storage.Case { c := sample("c3"); c.TransactionDate = civil.Date{}; return c }(), Audit: audit("x", "c3")}, kerr.Invalid},
+		{"not a calendar date", &storage.CaseCommit{Case: func() *storage.Case { c := sample("c4"); c.TransactionDate = date(2026, 2, 30); return c }(), Audit: audit("x", "c4")}, kerr.Invalid},
 	}
 	before := auditCount(t, s)
 	for _, tt := range tests {

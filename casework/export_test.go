@@ -1,0 +1,4 @@
+package casework
+
+// ReadAsExcel is readAsExcel for the external tests.
+var ReadAsExcel = readAsExcel

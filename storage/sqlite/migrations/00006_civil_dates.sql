@@ -1,0 +1,15 @@
+-- Business dates are calendar dates (storage.Case.TransactionDate is a
+-- civil.Date): case bodies written before kept the date as an RFC 3339
+-- instant at 00:00 UTC ("2026-03-31T00:00:00Z"); keep its date part
+-- ("2026-03-31"). The transaction_date columns (Unix seconds of 00:00 UTC)
+-- already mean the same and do not change.
+
+-- +goose Up
+UPDATE case_bodies
+   SET body = json_set(body, '$.TransactionDate', substr(json_extract(body, '$.TransactionDate'), 1, 10))
+ WHERE length(json_extract(body, '$.TransactionDate')) > 10;
+
+-- +goose Down
+UPDATE case_bodies
+   SET body = json_set(body, '$.TransactionDate', json_extract(body, '$.TransactionDate') || 'T00:00:00Z')
+ WHERE length(json_extract(body, '$.TransactionDate')) = 10;
