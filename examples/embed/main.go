@@ -9,7 +9,9 @@
 // sent again; a return whose contract text was altered is refused; the
 // signed return is accepted, the case completed (sealed to PAdES B-LTA)
 // and its original checked. Then a three-party contract passes through
-// both counterparties in turn. No SMTP server is configured, so the
+// both counterparties in turn. The completed cases are searched (by the
+// 電子帳簿保存法's items) and exported as CSV for Excel, and the first
+// case's audit trail is printed. No SMTP server is configured, so the
 // notices stay in the outbox; the program lists them at the end.
 package main
 
@@ -69,8 +71,10 @@ func run(ctx context.Context, out io.Writer, dir string) (err error) {
 	b := d.company("Bee Trading Ltd.", "admin-b", "Betty Brown", "en")
 	c := d.company("シー工業株式会社", "admin-c", "佐藤 花子", "ja")
 
-	d.bilateral(a, b)
+	first := d.bilateral(a, b)
 	d.multiParty(a, b, c)
+	d.searchAndExport(a)
+	d.auditTrail(a, first)
 
 	due, err := svc.Store.DueEvents(ctx, time.Now(), storage.MaxPageSize)
 	check(err)
@@ -81,8 +85,9 @@ func run(ctx context.Context, out io.Writer, dir string) (err error) {
 	return nil
 }
 
-// bilateral is a 1:1 contract from registration to original check.
-func (d *demo) bilateral(a, b *person) {
+// bilateral is a 1:1 contract from registration to original check; it
+// returns the case's ID.
+func (d *demo) bilateral(a, b *person) string {
 	d.say("== 1:1 contract: %s and %s", a.company, b.company)
 	doc := d.sign(a, onePagePDF("Service agreement: 1,000,000 JPY per month"))
 	c, err := d.svc.Cases.Register(d.ctx, a.p, &casework.NewCase{
@@ -123,6 +128,48 @@ func (d *demo) bilateral(a, b *person) {
 	check(err)
 	d.say("complete: %s completed the case; %d files sealed", a.name, len(c.Sealed))
 	d.originalCheck(b, c.ID)
+	return c.ID
+}
+
+// searchAndExport finds who's completed cases of this month by the
+// search items of the 電子帳簿保存法 (transaction date range, amount,
+// counterparty) and exports them as CSV for Excel.
+func (d *demo) searchAndExport(who *person) {
+	d.say("\n== search and CSV export as %s", who.name)
+	today := civil.DateOf(time.Now())
+	q := &casework.Query{
+		States:          []casework.State{casework.StateCompleted},
+		TransactionFrom: civil.Date{Year: today.Year, Month: today.Month, Day: 1}, TransactionTo: today,
+		Counterparty: "Bee", Sort: storage.SortAmount, Desc: true,
+	}
+	page, err := d.svc.Cases.Search(d.ctx, who.p, q)
+	check(err)
+	for _, c := range page.Cases {
+		d.say("search: %s %s, %d %s, dated %s, %s", c.ID[:8], c.Name, c.Amount.Amount, c.Amount.Currency, c.TransactionDate, c.State)
+	}
+	// UTF-8 with a byte order mark and CRLF: Excel in Japanese opens it
+	// as is. ExportCSVWith writes Shift_JIS for older tools.
+	var csv bytes.Buffer
+	n, err := d.svc.Cases.ExportCSV(d.ctx, who.p, &casework.Query{States: []casework.State{casework.StateCompleted}}, &csv)
+	check(err)
+	lines := strings.Split(strings.TrimPrefix(csv.String(), "\uFEFF"), "\r\n")
+	d.say("export: %d rows, %d bytes, UTF-8 with BOM=%v; header: %s", n, csv.Len(), strings.HasPrefix(csv.String(), "\uFEFF"), lines[0])
+}
+
+// auditTrail prints the hash-chained audit entries of case id and checks
+// the whole chain.
+func (d *demo) auditTrail(who *person, id string) {
+	d.say("\n== audit trail of case %s", id[:8])
+	entries, err := d.svc.Cases.AuditTrail(d.ctx, who.p, id)
+	check(err)
+	loc, err := d.svc.Cases.TimeZone(d.ctx, who.p) // the company's zone: Asia/Tokyo unless set
+	check(err)
+	for _, e := range entries {
+		d.say("audit: #%d %s %s %-16s by %s", e.Seq, e.Time.In(loc).Format(time.DateTime), loc, e.Action, e.ActorUserID[:8])
+	}
+	n, err := d.svc.Cases.VerifyAudit(d.ctx)
+	check(err)
+	d.say("audit chain: %d entries, every hash links to the one before", n)
 }
 
 // multiParty is a contract among a and, in turn, b and c.

@@ -25,7 +25,10 @@ func TestRun(t *testing.T) {
 		"register+send: ", "receive: Betty Brown", "return: Betty Brown signed; the case is sent",
 		"receive: 佐藤 花子", "return: 佐藤 花子 signed; the case is returned",
 		"complete: ", "original check: joint.sealed.pdf: TOTAL_PASSED at B-LTA",
-		"10 notices wait in the outbox",
+		"== search and CSV export", "search: ", "業務委託契約 / service agreement, 1000000 JPY",
+		"export: 2 rows", "UTF-8 with BOM=true; header: id,form,state,",
+		"== audit trail of case", "audit: #", "case.register", "case.complete",
+		"audit chain: ", "10 notices wait in the outbox",
 	}
 	rest := got
 	for _, s := range steps {
