@@ -1,6 +1,7 @@
 package keiyaku_test
 
 import (
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/civil"
@@ -40,6 +41,7 @@ func TestEveryForm(t *testing.T) {
 			c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 				Form: tc.form, Name: name, Amount: casework.Money{Amount: 300, Currency: "JPY"},
 				TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)}, Document: upload("order.pdf", doc),
+				Supplements: []casework.Upload{{Name: "明細.csv", ContentType: "text/csv", Body: strings.NewReader("品目,数量\r\n保守,1\r\n")}},
 			})
 			if err != nil {
 				t.Fatalf("Register: %v", err)
@@ -85,6 +87,11 @@ func TestEveryForm(t *testing.T) {
 				if p.Verdict.Sealed.IsZero() {
 					t.Errorf("%s: no valid document timestamp", p.File.Name)
 				}
+			}
+			// Each supplementary file is checked against its own RFC 3161
+			// token, whatever the form.
+			if len(oc.Files) != 1 || oc.Files[0].File.Name != "明細.csv" || oc.Files[0].Token.IsZero() || !oc.Files[0].Verdict.Original {
+				t.Errorf("supplementary files verified: %+v; want 明細.csv original", oc.Files)
 			}
 			if oc.Original != all {
 				t.Errorf("OriginalCheck.Original = %v, want %v", oc.Original, all)

@@ -111,7 +111,7 @@ func TestBilateralLifecycle(t *testing.T) {
 		t.Fatalf("sealed files = %+v, want the sealed PDF and the supplement's token", c.Sealed)
 	}
 
-	checkOriginal(t, w, b, c.ID, 2)
+	checkOriginal(t, w, b, c.ID, 2, "spec.txt")
 
 	if _, err := w.svc.Cases.Complete(w.ctx, a.P, c.ID); !errors.Is(err, kerr.FailedPrecondition) {
 		t.Errorf("completing twice = %v, want kerr.FailedPrecondition", err)
@@ -126,8 +126,10 @@ func TestBilateralLifecycle(t *testing.T) {
 }
 
 // checkOriginal runs original verification as viewer and requires the
-// sealed PDF to be TOTAL_PASSED at B-LTA with signatures signatures.
-func checkOriginal(t *testing.T, w *world, viewer *member, id string, signatures int) {
+// sealed PDF to be TOTAL_PASSED at B-LTA with signatures signatures, and
+// exactly the supplementary files named files, in order, each verified
+// original against its own RFC 3161 token.
+func checkOriginal(t *testing.T, w *world, viewer *member, id string, signatures int, files ...string) {
 	t.Helper()
 	oc, err := w.svc.VerifyOriginal(w.ctx, viewer.P, id)
 	if err != nil {
@@ -155,7 +157,14 @@ func checkOriginal(t *testing.T, w *world, viewer *member, id string, signatures
 	if n != signatures {
 		t.Errorf("sealed PDF has %d signatures, want %d", n, signatures)
 	}
-	for _, f := range oc.Files {
+	if len(oc.Files) != len(files) {
+		t.Fatalf("original verification checked %d supplementary files, want %d (%v)", len(oc.Files), len(files), files)
+	}
+	for i, f := range oc.Files {
+		if f.File.Name != files[i] || f.Token.IsZero() || f.Verdict == nil {
+			t.Errorf("file %d: %q with token %q; want %q with its token", i, f.File.Name, f.Token.Name, files[i])
+			continue
+		}
 		if !f.Verdict.Original {
 			t.Errorf("supplement %s is not original: %v", f.File.Name, f.Verdict.Reasons)
 		}
@@ -174,6 +183,10 @@ func TestMultiPartyLifecycle(t *testing.T) {
 		Form: casework.FormMultiParty, Name: name, Amount: casework.Money{Amount: 5000, Currency: "USD"},
 		TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b), w.party(cc)},
 		Document: upload("agreement.pdf", doc),
+		Supplements: []casework.Upload{
+			{Name: "見積書.pdf", ContentType: "application/pdf", Body: bytes.NewReader(contract("Quotation"))},
+			{Name: "図面.bin", ContentType: "application/octet-stream", Body: bytes.NewReader([]byte{0, 1, 2, 0xff, 0xfe})},
+		},
 	})
 	if err != nil {
 		t.Fatalf("Register: %v", err)
@@ -214,7 +227,7 @@ func TestMultiPartyLifecycle(t *testing.T) {
 		t.Fatalf("Complete = %+v, %v", c, err)
 	}
 	w.expectMails(name, notice{To: b, Type: notify.EventCompleted}, notice{To: cc, Type: notify.EventCompleted})
-	checkOriginal(t, w, cc, c.ID, 3)
+	checkOriginal(t, w, cc, c.ID, 3, "見積書.pdf", "図面.bin")
 	if _, err := w.svc.VerifyOriginal(w.ctx, d.P, c.ID); !errors.Is(err, kerr.NotFound) {
 		t.Errorf("VerifyOriginal by another company = %v, want kerr.NotFound", err)
 	}
