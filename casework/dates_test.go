@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
 )
 
 func tokyo(t *testing.T) *time.Location {
@@ -175,4 +177,52 @@ func TestCompletionDayInCompanyZone(t *testing.T) {
 			t.Errorf("export in UTC: %q, %v", rows, err)
 		}
 	})
+}
+
+// TestExportShiftJIS exports through the Service in Shift_JIS and reads
+// the file back as Excel would (no BOM: the system code page), then
+// refuses a case whose name Shift_JIS cannot hold, naming the case,
+// without writing a partial row.
+func TestExportShiftJIS(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	nc := newCase(casework.FormBilateral, sign(pdf("sjis"), "co1"))
+	nc.Name, nc.Amount = "保守契約, \"第2期\"", casework.Money{Amount: 1999, Currency: "USD"}
+	if _, err := e.svc.Register(ctx, u1, nc); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	n, err := e.svc.ExportCSVWith(ctx, u1, nil, &buf, &casework.CSVOptions{Encoding: casework.CSVShiftJIS})
+	if err != nil || n != 1 {
+		t.Fatalf("ExportCSVWith(Shift_JIS) = %d, %v", n, err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("保守")) {
+		t.Error("the Shift_JIS export holds UTF-8 text")
+	}
+	rows, enc, err := casework.ReadAsExcel(buf.Bytes())
+	if err != nil || enc != "shift_jis" || len(rows) != 2 {
+		t.Fatalf("Excel reads %q as %s: %v", rows, enc, err)
+	}
+	if rows[1][5] != nc.Name || rows[1][7] != partyCo2.CompanyName || rows[1][8] != "19.99" || rows[1][9] != "USD" {
+		t.Errorf("row = %q", rows[1])
+	}
+
+	nc = newCase(casework.FormBilateral, sign(pdf("kichi"), "co1"))
+	nc.Name = "𠮷野屋との契約"
+	bad, err := e.svc.Register(ctx, u1, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	_, err = e.svc.ExportCSVWith(ctx, u1, &casework.Query{Sort: storage.SortCreated}, &buf, &casework.CSVOptions{Encoding: casework.CSVShiftJIS})
+	if !errors.Is(err, kerr.Invalid) || !strings.Contains(err.Error(), bad.ID) {
+		t.Fatalf("export of 𠮷 in Shift_JIS: err = %v, want Invalid naming case %s", err, bad.ID)
+	}
+	if rows, _, err := casework.ReadAsExcel(buf.Bytes()); err != nil || len(rows) != 2 {
+		t.Errorf("the refused export is not the header and the rows before it: %q, %v", rows, err)
+	}
+	buf.Reset()
+	if n, err := e.svc.ExportCSV(ctx, u1, nil, &buf); err != nil || n != 2 {
+		t.Errorf("the same cases in UTF-8: %d, %v", n, err)
+	}
 }

@@ -27,3 +27,17 @@ func ExampleNext() {
 	// true
 	// true
 }
+
+// A CSV encoding named in a request, e.g. ?encoding=sjis, and the
+// default for Excel.
+func ExampleParseCSVEncoding() {
+	for _, name := range []string{"", "sjis", "UTF-8", "latin1"} {
+		enc, err := casework.ParseCSVEncoding(name)
+		fmt.Println(enc, errors.Is(err, kerr.Invalid))
+	}
+	// Output:
+	// utf-8-bom false
+	// shift_jis false
+	// utf-8 false
+	// utf-8-bom true
+}
