@@ -2,13 +2,18 @@ package casework
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"cloud.google.com/go/civil"
 	"golang.org/x/text/encoding/japanese"
 
+	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
 )
 
@@ -132,4 +137,40 @@ func FuzzCSVExcelRoundTrip(f *testing.F) {
 			t.Fatalf("%s: read back %q, want %q", enc, got[0], want)
 		}
 	})
+}
+
+// BenchmarkCSVRows measures ExportCSV's formatting and writing of one row
+// in each encoding against the floor: the same row formatted and written
+// by encoding/csv alone, straight to io.Discard (no per-row buffer, no
+// encoding).
+//
+//	go test ./casework -run XXX -bench CSVRows -benchmem
+func BenchmarkCSVRows(b *testing.B) {
+	c := &Case{ID: "0123456789abcdef0123456789abcdef", Form: FormBilateral, State: StateCompleted, Category: CategoryNew,
+		Name: "業務委託契約 2026年度 第2期", OrderNumber: "PO-2026-0001",
+		Parties:         []Party{{CompanyName: "株式会社エー商事"}, {CompanyName: "シー工業株式会社"}},
+		Amount:          Money{Amount: 1_100_000, Currency: "JPY"},
+		TransactionDate: civil.Date{Year: 2026, Month: 4, Day: 1}, CreatedAt: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), CompletedAt: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)}
+	loc, err := account.LoadTimeZone("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("floor-encoding-csv", func(b *testing.B) {
+		cw := csv.NewWriter(io.Discard)
+		cw.UseCRLF = true
+		for b.Loop() {
+			_ = cw.Write(csvRow(c, loc))
+		}
+		cw.Flush()
+	})
+	for _, enc := range []CSVEncoding{CSVUTF8BOM, CSVShiftJIS} {
+		b.Run(enc.String(), func(b *testing.B) {
+			w, _ := newCSVWriter(io.Discard, enc)
+			for b.Loop() {
+				if err := w.write(csvRow(c, loc)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
