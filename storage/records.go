@@ -124,15 +124,15 @@ type Event struct {
 
 // Company is a customer company.
 type Company struct {
-	ID      string
-	Version int64
-	Name    string
+	ID        string
+	Version   int64
+	Name      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// TimeZone is the IANA name of the zone the company's people see and
 	// ask for times in (completion times, CSV exports), e.g. "Asia/Tokyo";
 	// empty means account.DefaultTimeZone.
-	TimeZone  string `json:",omitempty"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	TimeZone string `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.
