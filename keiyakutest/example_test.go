@@ -126,3 +126,22 @@ func ExampleEnv_NewUser() {
 	// false 0
 	// true 1
 }
+
+// A signature with a timestamp from the kit's local TSA: PAdES B-T.
+func ExamplePKI_NewTSA() {
+	scope := keiyakutest.NewScope()
+	defer scope.Close()
+	pki := keiyakutest.NewPKI(scope)
+	tsa := pki.NewTSA(scope)
+	s := pki.NewSigner(scope, "株式会社エー商事", "山田 太郎")
+	doc := s.SignBT(scope, keiyakutest.ContractPDF("Timestamped"), tsa)
+	rep, err := signature.Validate(context.Background(), bytes.NewReader(doc), int64(len(doc)), &signature.ValidateOptions{
+		At: keiyakutest.Now, TrustAnchors: []*x509.Certificate{pki.Root}, Online: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rep.Passed, rep.Level, tsa.Certificate.Subject.CommonName)
+	// Output:
+	// true B-T keiyaku Test TSA タイムスタンプ局 1
+}
