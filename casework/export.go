@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/currency"
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/japanese"
 
 	"github.com/keiyaku/keiyaku/account"
@@ -215,14 +216,15 @@ func cell(s string) string {
 // and encoded whole before any of it reaches w, so a record that cannot be
 // encoded leaves w ending after the previous record.
 type csvWriter struct {
-	w   io.Writer
-	enc CSVEncoding
-	buf bytes.Buffer
-	cw  *csv.Writer
+	w    io.Writer
+	enc  CSVEncoding
+	buf  bytes.Buffer
+	cw   *csv.Writer
+	sjis *encoding.Encoder // reused: Bytes resets it
 }
 
 func newCSVWriter(w io.Writer, enc CSVEncoding) (*csvWriter, error) {
-	c := &csvWriter{w: w, enc: enc}
+	c := &csvWriter{w: w, enc: enc, sjis: japanese.ShiftJIS.NewEncoder()}
 	c.cw = csv.NewWriter(&c.buf)
 	c.cw.UseCRLF = true // RFC 4180 §2, and what Excel writes
 	if enc == CSVUTF8BOM {
@@ -244,7 +246,7 @@ func (c *csvWriter) write(record []string) error {
 	}
 	out := c.buf.Bytes()
 	if c.enc == CSVShiftJIS {
-		sj, err := japanese.ShiftJIS.NewEncoder().Bytes(out)
+		sj, err := c.sjis.Bytes(out)
 		if err != nil {
 			return firstUnencodable(record)
 		}
