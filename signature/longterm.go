@@ -421,20 +421,27 @@ func (v *validator) onlyWhitespace(from, to int64) bool {
 }
 
 // level is the PAdES baseline level of a CAdES signature (ETSI EN 319 142-1
-// §6.3), read from the document's structure; whether each element is valid
-// is the indication's business. B-B: one SignerInfo with the signing
-// certificate bound by a signed attribute. B-T: a signature timestamp, or a
-// document timestamp covering the signature. B-LT: a DSS updated after the
-// signature that holds the signer's issuer and revocation data about the
-// signer. B-LTA: a document timestamp over that DSS.
+// §6.3). One rule: an element counts only when its own cryptography holds.
+// A signature whose cryptography fails (not crypto intact) has no level.
+// B-B: one SignerInfo binds the signing certificate by a signed attribute.
+// B-T: a signature timestamp attribute (counted as EU DSS counts the
+// signature's format: present and decodable; whether it is trusted is the
+// indication's business and the Timestamp field's), or a document
+// timestamp over the signature whose token verifies. B-LT: a DSS updated
+// after the signature that holds the signer's issuer and revocation data
+// about the signer and those timestamps. B-LTA: a document timestamp over
+// that DSS whose token verifies; a broken one leaves the level at B-LT.
+// A document timestamp whose dictionary says /Type /Sig is validated but
+// gives no level, as in EU DSS (ETSI EN 319 142-1 §5.4.2 asks for
+// /Type /DocTimeStamp).
 func (v *validator) level(e *entry) Level {
 	s := e.signed
-	if e.rep.SubFilter != subFilterCAdES || s == nil || !s.hasESS || len(s.sd.Signers) != 1 {
+	if e.rep.SubFilter != subFilterCAdES || s == nil || !s.hasESS || len(s.sd.Signers) != 1 || !e.rep.CryptoIntact {
 		return LevelNone
 	}
 	hasT := s.tsPresent
 	for _, t := range v.entries {
-		if t.rep.Kind == KindDocumentTimestamp && t.brOK && e.brOK && e.br.end <= t.br.gapStart && t.signed != nil {
+		if t.provenTimestamp() && e.brOK && e.br.end <= t.br.gapStart {
 			hasT = true
 		}
 	}
@@ -450,15 +457,24 @@ func (v *validator) level(e *entry) Level {
 			continue
 		}
 		for _, t := range v.entries {
-			if t.rep.Kind == KindDocumentTimestamp && t.brOK && t.rep.CryptoIntact && t.signedRev >= d.rev {
-				if ind, _ := t.verdict.result(); ind != TotalFailed {
-					return LevelBLTA
-				}
+			if t.provenTimestamp() && t.signedRev >= d.rev {
+				return LevelBLTA
 			}
 		}
 		return LevelBLT
 	}
 	return LevelBT
+}
+
+// provenTimestamp reports whether e is a document timestamp that counts
+// for a PAdES level: a /DocTimeStamp whose byte range is sound, whose token
+// verifies over the signed bytes and which nothing failed.
+func (e *entry) provenTimestamp() bool {
+	if e.rep.Kind != KindDocumentTimestamp || !e.brOK || !e.rep.CryptoIntact || e.dict.Name("Type") == "Sig" {
+		return false
+	}
+	ind, _ := e.verdict.result()
+	return ind != TotalFailed
 }
 
 // timestampsCovered reports whether DSS version d holds validation data for
