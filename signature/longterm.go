@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -390,16 +391,61 @@ func (v *validator) modifications(e *entry) {
 			e.verdict.note("later revision: " + r)
 		}
 	}
-	// Bytes after the last revision that are not a proper revision.
+	// Bytes after the last revision (padding, NULs, line feeds, a garbage
+	// block) are no part of the document: reported as not covered, and
+	// they lower nothing, as in EU DSS and pyHanko. Only bytes that a
+	// repairing reader could take for objects or a cross-reference
+	// section (see trailingDefinesObjects) may change what is shown, and
+	// are a modification.
 	if e.br.end < v.size {
 		if last := v.f.Revisions(); len(last) > 0 {
 			end := last[len(last)-1].End
-			if end < v.size && !v.onlyWhitespace(end, v.size) {
+			switch {
+			case end >= v.size || v.onlyEOLBytes(end, v.size):
+			case v.trailingDefinesObjects(end, v.size):
 				rep.Modification = ModificationDisallowed
 				e.verdict.fail(FormatFailure, fmt.Sprintf("%d bytes follow the last revision and are not a proper incremental update", v.size-end))
+			default:
+				e.verdict.note(fmt.Sprintf("%d bytes after the last %%%%EOF (offset %d) are not covered by any signature; they define no object and change nothing shown", v.size-end, end))
 			}
 		}
 	}
+}
+
+// onlyEOLBytes reports whether the bytes in [from, to) are at most two
+// end-of-line characters, which writers put after %%EOF.
+func (v *validator) onlyEOLBytes(from, to int64) bool {
+	return to-from <= 2 && v.onlyWhitespace(from, to)
+}
+
+// trailingDefinesObjects reports whether the bytes in [from, to), after
+// the last revision, hold any of the keywords that make objects or
+// cross-reference data ("obj", "xref", "trailer", "startxref" — ISO
+// 32000-2 §7.3.10, §7.5.4, §7.5.5), which a reader repairing the file
+// could take as part of it. The scan reads the tail once, in chunks.
+func (v *validator) trailingDefinesObjects(from, to int64) bool {
+	const chunk = 64 << 10
+	buf := make([]byte, chunk+16)
+	keep := 0
+	for off := from; off < to; {
+		n := int64(chunk)
+		if to-off < n {
+			n = to - off
+		}
+		b := buf[:keep+int(n)]
+		if _, err := v.r.ReadAt(b[keep:], off); err != nil {
+			return true // unreadable: do not assume it is harmless
+		}
+		if bytes.Contains(b, []byte("obj")) || bytes.Contains(b, []byte("xref")) || bytes.Contains(b, []byte("trailer")) {
+			return true
+		}
+		// Keep the last bytes, so that a keyword split across two chunks
+		// is still found.
+		keep = min(len(b), 8)
+		copy(buf, b[len(b)-keep:])
+		off += n
+	}
+	return false
 }
 
 func (v *validator) onlyWhitespace(from, to int64) bool {

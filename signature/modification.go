@@ -304,7 +304,7 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 		case roleCatalog:
 			a.compareCatalog(old, cur, oldObj, newObj)
 		case rolePageTree:
-			a.disallow("page tree node %d changed", num)
+			a.comparePageTreeNode(old, cur, num, oldObj, newObj)
 		case rolePage:
 			a.comparePage(old, cur, oldRef, name, oldObj, newObj)
 		case roleContent:
@@ -335,7 +335,16 @@ func (a *modAnalyzer) judgeObject(old, cur *graph, num int) {
 			a.disallow("signature dictionary %d changed after it was signed", num)
 		case roleDSS:
 			a.note("DSS updated")
-		case roleHarmless:
+		case roleHarmless, roleStructure:
+			// Draws nothing; an object also reachable from what draws is
+			// judged by its other roles.
+		case roleProducer:
+			// Producer data may change only where nothing else reaches it
+			// (modrule_producer.go); pyHanko too refuses an update to an
+			// object reachable from an unknown key and from elsewhere.
+			if other := roles &^ roleProducer; other != 0 {
+				a.disallow("%s (object %d) is producer data also used as %s; a change to it is not bookkeeping", pathOf(old, cur, oldRef, newRef, bit), num, roleList(other))
+			}
 		case roleNames:
 			a.compareNames(old, cur, oldObj, newObj)
 		case roleAnnotNames:

@@ -31,6 +31,8 @@ const (
 	roleHarmless          // /Extensions, /Metadata, /Perms, /DR, the trailer /Info
 	roleNames             // the catalog /Names dictionary
 	roleAnnotNames        // the /AP name tree: named annotation appearances
+	roleStructure         // the logical structure tree (modrule_structtree.go)
+	roleProducer          // producer bookkeeping keys that draw nothing (modrule_producer.go)
 	roleOther             // anything else reachable from the catalog
 )
 
@@ -41,7 +43,8 @@ var roleLabels = map[role]string{
 	roleAcroFormData: "AcroForm data", roleFieldsArray: "form field array", roleField: "form field",
 	roleFieldAP: "form field appearance", roleSigValue: "signature dictionary", roleDSS: "DSS",
 	roleHarmless: "document metadata", roleNames: "name dictionary",
-	roleAnnotNames: "named annotation appearances", roleOther: "catalog data",
+	roleAnnotNames: "named annotation appearances", roleStructure: "structure tree",
+	roleProducer: "producer data", roleOther: "catalog data",
 }
 
 type fieldInfo struct {
@@ -109,8 +112,14 @@ func (a *modAnalyzer) walk(rev int) *graph {
 					a.walkGeneric(g, nd[nk], r, pdf.Ref{}, path+" /"+string(nk), 0)
 				}
 			}
+		case "StructTreeRoot", "MarkInfo":
+			a.walkGeneric(g, v, roleStructure, pdf.Ref{}, path, 0)
 		default:
-			a.walkGeneric(g, v, roleOther, pdf.Ref{}, path, 0)
+			r := roleOther
+			if drawsNothing(catalogKeys, string(k)) {
+				r = roleProducer
+			}
+			a.walkGeneric(g, v, r, pdf.Ref{}, path, 0)
 		}
 	}
 	return g
@@ -263,7 +272,11 @@ func (a *modAnalyzer) walkPageTree(g *graph, o pdf.Object, path string, depth in
 					a.walkPageTree(g, kid, path, depth+1, seen)
 				}
 			default:
-				a.walkGeneric(g, d[k], roleContent, pdf.Ref{}, path+" /"+string(k), 0)
+				r := roleContent
+				if drawsNothing(pageTreeKeys, string(k)) {
+					r = roleProducer
+				}
+				a.walkGeneric(g, d[k], r, pdf.Ref{}, path+" /"+string(k), 0)
 			}
 		}
 		return
@@ -278,7 +291,11 @@ func (a *modAnalyzer) walkPageTree(g *graph, o pdf.Object, path string, depth in
 		case "Annots":
 			a.walkAnnots(g, d[k], ref, page)
 		default:
-			a.walkGeneric(g, d[k], roleContent, pdf.Ref{}, page+" /"+string(k), 0)
+			r := roleContent
+			if drawsNothing(pageKeys, string(k)) {
+				r = roleProducer
+			}
+			a.walkGeneric(g, d[k], r, pdf.Ref{}, page+" /"+string(k), 0)
 		}
 	}
 }

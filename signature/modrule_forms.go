@@ -151,6 +151,9 @@ func (a *modAnalyzer) compareField(old, cur *graph, ref pdf.Ref, o, n pdf.Object
 	}
 	may, _ := a.fieldMayChange(old, ref)
 	for _, k := range a.changedKeys(od, old.rev, nd, cur.rev) {
+		if structureKey(string(k)) || a.judgeLock(info, k, od[k], old.rev, nd[k], cur.rev) {
+			continue
+		}
 		switch k {
 		case "V":
 			if info.ft == "Sig" {
@@ -179,7 +182,7 @@ func (a *modAnalyzer) compareField(old, cur *graph, ref pdf.Ref, o, n pdf.Object
 			} else {
 				a.note("form field %q filled in", info.name)
 			}
-		case "AP", "AS", "MK", "I", "RV", "F", "DA", "Lock", "SV":
+		case "AP", "AS", "MK", "I", "RV", "F", "DA", "SV":
 			if !may {
 				a.disallow("form field %q /%s changed", info.name, k)
 				continue

@@ -32,7 +32,14 @@ func (a *modAnalyzer) compareCatalog(old, cur *graph, o, n pdf.Object) {
 			}
 			a.compareAcroForm(old, cur, ov, nv)
 		default:
-			a.disallow("catalog /%s changed", k)
+			switch {
+			case structureCatalogKeys[string(k)]:
+				a.note("structure tree updated")
+			case drawsNothing(catalogKeys, string(k)):
+				a.note("producer data /%s in the catalog changed", k)
+			default:
+				a.disallow("catalog /%s changed", k)
+			}
 		}
 	}
 }
@@ -64,6 +71,27 @@ func (a *modAnalyzer) comparePage(old, cur *graph, page pdf.Ref, name string, o,
 			a.compareAnnots(old, cur, page, name, a.resolve(od[k], old.rev), a.resolve(nd[k], cur.rev))
 			continue
 		}
+		if structureKey(string(k)) || drawsNothing(pageKeys, string(k)) {
+			continue
+		}
 		a.disallow("%s /%s changed", name, k)
+	}
+}
+
+// comparePageTreeNode checks an intermediate /Pages node: only keys that
+// draw nothing (modrule_producer.go) may change; its kids are the pages,
+// compared as a list by compareRevision.
+func (a *modAnalyzer) comparePageTreeNode(old, cur *graph, num int, o, n pdf.Object) {
+	od, nd := dictOf(o), dictOf(n)
+	if nd == nil {
+		a.disallow("page tree node %d removed", num)
+		return
+	}
+	for _, k := range a.changedKeys(od, old.rev, nd, cur.rev) {
+		if drawsNothing(pageTreeKeys, string(k)) {
+			a.note("producer data /%s in page tree node %d changed", k, num)
+			continue
+		}
+		a.disallow("page tree node %d /%s changed", num, k)
 	}
 }
