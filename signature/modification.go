@@ -128,6 +128,7 @@ func analyzeModifications(f *pdf.File, signedRev int, sigField pdf.Ref, mdp MDP)
 		a.level = p
 	}
 	old := a.walk(signedRev)
+	a.signed = old
 	for r := signedRev + 1; r < len(revs); r++ {
 		cur := a.walk(r)
 		a.compareRevision(old, cur)
@@ -182,6 +183,8 @@ type modAnalyzer struct {
 	bad      []string
 	notes    []string
 	rev      int // revision being judged
+	// signed is the graph of the signed revision: what the signer saw.
+	signed *graph
 }
 
 func (a *modAnalyzer) disallow(format string, args ...any) {

@@ -16,8 +16,21 @@ func (a *modAnalyzer) compareAnnots(old, cur *graph, page pdf.Ref, name string, 
 	oa, _ := o.(pdf.Array)
 	na, _ := n.(pdf.Array)
 	for _, x := range oa {
-		if !containsObj(na, x) && !a.equalIn(na, x, old.rev, cur.rev) && a.level < permAnnotations {
+		if containsObj(na, x) || a.equalIn(na, x, old.rev, cur.rev) {
+			continue
+		}
+		if a.level < permAnnotations {
 			a.disallow("annotation removed from %s", name)
+			continue
+		}
+		// Removing an annotation the signer saw changes what the signed
+		// page shows, whatever P says.
+		if a.wasSigned(x) {
+			if d, _ := a.resolve(x, old.rev).(pdf.Dict); d != nil && visible(d) {
+				if r, ok := rectOf(a, d, old.rev); ok && r.area() > 0 {
+					a.disallow("%s annotation %s removed from %s: it was shown when signed", subtypeOf(d), objName(x), name)
+				}
+			}
 		}
 	}
 	for _, x := range na {
@@ -96,22 +109,67 @@ func (a *modAnalyzer) isSigWidget(g *graph, x pdf.Object, d pdf.Dict) bool {
 }
 
 func (a *modAnalyzer) compareAnnot(old, cur *graph, ref pdf.Ref, name string, o, n pdf.Object) {
-	if a.level >= permAnnotations {
-		a.note("%s changed", name)
-		return
-	}
 	od, nd := dictOf(o), dictOf(n)
 	if nd != nil && nd.Name("Subtype") == "Widget" {
 		if may, _ := a.fieldMayChange(old, ref); may {
 			for _, k := range a.changedKeys(od, old.rev, nd, cur.rev) {
-				if k != "AP" && k != "AS" && k != "MK" {
+				if k != "AP" && k != "AS" && k != "MK" && !structureKey(string(k)) {
 					a.disallow("%s /%s changed", name, k)
 				}
 			}
 			return
 		}
 	}
-	a.disallow("%s changed", name)
+	if !a.wasSigned(ref) {
+		// Added after signing: under P=3 it may change like any
+		// annotation added since.
+		if a.level >= permAnnotations {
+			a.note("%s changed", name)
+		} else {
+			a.disallow("%s changed", name)
+		}
+		return
+	}
+	// An annotation the signer saw: any change to what it shows changes
+	// the signed page, even where P=3 permits annotating (the only
+	// changes allowed to what a signed page shows are a form fill and a
+	// new signature's own widget).
+	if len(nd) == 0 {
+		a.disallow("%s (object %d) emptied: it no longer shows what was signed", name, ref.Num)
+		return
+	}
+	for _, k := range a.changedKeys(od, old.rev, nd, cur.rev) {
+		if annotKeyDrawsNothing(k) {
+			continue
+		}
+		a.disallow("%s (object %d) /%s changed: that changes what the signed page shows", name, ref.Num, k)
+	}
+}
+
+// annotKeyDrawsNothing reports whether a change of key k of an annotation
+// leaves what it shows as it was: the modification date (/M), its name
+// (/NM), its page (/P), its place in the structure tree (/StructParent),
+// and whether its pop-up window is open (/Open, a viewer state).
+func annotKeyDrawsNothing(k pdf.Name) bool {
+	switch k {
+	case "M", "NM", "P", "StructParent", "Open":
+		return true
+	}
+	return false
+}
+
+// wasSigned reports whether the annotation (or appearance owner) x was in
+// the signed revision: part of what the signer saw.
+func (a *modAnalyzer) wasSigned(x pdf.Object) bool {
+	r, ok := x.(pdf.Ref)
+	return ok && a.signed != nil && a.signed.roles[r]&(roleAnnot|roleField) != 0
+}
+
+func objName(x pdf.Object) string {
+	if r, ok := x.(pdf.Ref); ok {
+		return fmt.Sprintf("(object %d)", r.Num)
+	}
+	return "(direct)"
 }
 
 // visible reports whether an annotation may be shown: not /Hidden or

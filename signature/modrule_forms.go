@@ -131,12 +131,19 @@ func (a *modAnalyzer) judgeOwned(old, cur *graph, ref pdf.Ref, name, what string
 	}
 	for _, o := range owners {
 		if old.roles[o]&roleField != 0 {
-			if ok, fname := a.fieldMayChange(old, o); !ok {
+			ok, fname := a.fieldMayChange(old, o)
+			switch {
+			case !ok:
 				a.disallow("%s of form field %q changed (object %d)", what, fname, ref.Num)
+			case old.fields[o].ft != "Sig" && !a.valueChanged(old, cur, o):
+				a.disallow("%s of form field %q changed (object %d) while its value did not: the appearance no longer shows the value", what, fname, ref.Num)
 			}
 			continue
 		}
-		if a.level < permAnnotations {
+		switch {
+		case a.wasSigned(o):
+			a.disallow("%s of annotation %d changed (object %d): that changes what the signed page shows", what, o.Num, ref.Num)
+		case a.level < permAnnotations:
 			a.disallow("%s of annotation %d changed (object %d)", what, o.Num, ref.Num)
 		}
 	}
@@ -187,6 +194,23 @@ func (a *modAnalyzer) compareField(old, cur *graph, ref pdf.Ref, o, n pdf.Object
 				a.disallow("form field %q /%s changed", info.name, k)
 				continue
 			}
+			if info.ft != "Sig" {
+				// A form fill changes the value and the appearance that
+				// shows it (with the default appearance string it is
+				// drawn from, /DA), nothing more: not the widget's flags
+				// (/F: hidden, no view), border and colours (/MK), and
+				// not an appearance while the value stays.
+				switch k {
+				case "MK", "F", "SV":
+					a.disallow("form field %q /%s changed: a form fill may change only the value and the appearance showing it", info.name, k)
+					continue
+				case "AP", "AS":
+					if !a.valueChanged(old, cur, ref) {
+						a.disallow("form field %q /%s changed while its value did not: the appearance no longer shows the value", info.name, k)
+						continue
+					}
+				}
+			}
 			if k == "AP" {
 				a.checkSharedAppearance(old, od[k], info.name)
 			}
@@ -228,4 +252,29 @@ func (a *modAnalyzer) checkSharedAppearance(old *graph, ap pdf.Object, field str
 		}
 	}
 	visit(ap, 0)
+}
+
+// valueChanged reports whether the value of the field that ref is (or
+// whose widget ref is) differs between old and cur: /V, inherited through
+// /Parent (ISO 32000-2 §12.7.4.1), or /AS, which selects the appearance
+// of a check box or radio button state.
+func (a *modAnalyzer) valueChanged(old, cur *graph, ref pdf.Ref) bool {
+	od, _ := a.resolve(ref, old.rev).(pdf.Dict)
+	nd, _ := a.resolve(ref, cur.rev).(pdf.Dict)
+	if od == nil || nd == nil {
+		return true
+	}
+	if !a.equal(od["AS"], old.rev, nd["AS"], cur.rev, 0) {
+		return true
+	}
+	for depth := 0; depth < maxWalkDepth && od != nil && nd != nil; depth++ {
+		_, hasOld := od["V"]
+		_, hasNew := nd["V"]
+		if hasOld || hasNew {
+			return !a.equal(a.resolve(od["V"], old.rev), old.rev, a.resolve(nd["V"], cur.rev), cur.rev, 0)
+		}
+		od, _ = a.resolve(od["Parent"], old.rev).(pdf.Dict)
+		nd, _ = a.resolve(nd["Parent"], cur.rev).(pdf.Dict)
+	}
+	return false
 }

@@ -166,3 +166,96 @@ func TestRuleProducerKeys(t *testing.T) {
 		}, MDP{}, ModificationDisallowed, "/MediaBox"},
 	})
 }
+
+// annotatedDoc is signedDoc with a visible stamp annotation (object 11,
+// appearance 12) on the page when Sig1 signs, out of the way of the text.
+func annotatedDoc() *pdftest.Writer {
+	w := pdftest.New()
+	w.Object(numCatalog, "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R] >> >>")
+	w.Object(numPages, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	w.Object(numPage, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 9 0 R >> >> /Annots [7 0 R 11 0 R] >>")
+	w.Stream(numContent, "", []byte("BT /F1 12 Tf 72 700 Td (Pay 100 EUR) Tj ET"))
+	w.Object(numText, "<< /FT /Tx /T (Name) /Type /Annot /Subtype /Widget /Rect [72 600 272 620] /P 3 0 R /AP << /N 8 0 R >> >>")
+	w.Stream(numTextAP, "/Type /XObject /Subtype /Form /BBox [0 0 200 20]", []byte("/Tx BMC EMC"))
+	w.Object(numFont, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	w.Object(11, "<< /Type /Annot /Subtype /Stamp /Rect [400 400 500 450] /Name /Approved /M (D:20260101) /AP << /N 12 0 R >> >>")
+	w.Stream(12, "/Type /XObject /Subtype /Form /BBox [0 0 100 50]", []byte("1 0 0 rg BT /F1 12 Tf 5 20 Td (APPROVED) Tj ET"))
+	w.EndRevision(pdftest.Section{})
+	w.Object(numSig1, "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 0 0 0] /Contents <00> >>")
+	w.Object(numSigField, "<< /FT /Sig /T (Sig1) /V 5 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 /P 3 0 R >>")
+	w.Object(numPage, annotatedPage("7 0 R 11 0 R 6 0 R"))
+	w.Object(numCatalog, "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R 6 0 R] /SigFlags 3 >> >>")
+	w.EndRevision(pdftest.Section{})
+	return w
+}
+
+func annotatedPage(annots string) string {
+	return "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 9 0 R >> >> /Annots [" + annots + "] >>"
+}
+
+// TestRuleSignedAnnotations: an annotation or widget the signer saw may
+// not be emptied, replaced, given another appearance, hidden or removed in
+// a later revision, even where P=3 (an approval signature) permits
+// annotating; a form fill may change only the value and the appearance
+// that shows it. What draws nothing (/M, a pop-up's /Open), annotations
+// added after signing, a form fill and a new signature stay allowed.
+func TestRuleSignedAnnotations(t *testing.T) {
+	approval := MDP{}
+	certForms := MDP{Certification: true, P: 2}
+	rev := func(f func(w *pdftest.Writer)) func() *pdftest.Writer {
+		return func() *pdftest.Writer {
+			w := annotatedDoc()
+			f(w)
+			w.EndRevision(pdftest.Section{})
+			return w
+		}
+	}
+	runModCases(t, []modCase{
+		{"stamp's date changed (draws nothing)", rev(func(w *pdftest.Writer) {
+			w.Object(11, "<< /Type /Annot /Subtype /Stamp /Rect [400 400 500 450] /Name /Approved /M (D:20260202) /AP << /N 12 0 R >> >>")
+		}), approval, ModificationAllowed, ""},
+		{"annotation added after signing, then edited", func() *pdftest.Writer {
+			w := annotatedDoc()
+			w.Object(40, "<< /Type /Annot /Subtype /Square /Rect [300 300 350 350] >>")
+			w.Object(numPage, annotatedPage("7 0 R 11 0 R 6 0 R 40 0 R"))
+			w.EndRevision(pdftest.Section{})
+			w.Object(40, "<< /Type /Annot /Subtype /Square /Rect [300 300 360 360] /C [1 0 0] >>")
+			w.EndRevision(pdftest.Section{})
+			return w
+		}, approval, ModificationAllowed, ""},
+		{"form fill: value and the appearance showing it", rev(func(w *pdftest.Writer) {
+			w.Stream(40, "/Type /XObject /Subtype /Form /BBox [0 0 200 20]", []byte("/Tx BMC BT (Alice) Tj ET EMC"))
+			w.Object(numText, "<< /FT /Tx /T (Name) /V (Alice) /DA (/Helv 0 Tf 0 g) /Type /Annot /Subtype /Widget /Rect [72 600 272 620] /P 3 0 R /AP << /N 40 0 R >> >>")
+		}), certForms, ModificationAllowed, ""},
+		{"stamp emptied", rev(func(w *pdftest.Writer) {
+			w.Object(11, "<< >>")
+		}), approval, ModificationDisallowed, "object 11"},
+		{"stamp replaced by an empty dictionary in the annotation list", rev(func(w *pdftest.Writer) {
+			w.Object(numPage, annotatedPage("7 0 R << >> 6 0 R"))
+		}), approval, ModificationDisallowed, "object 11"},
+		{"stamp given a new appearance", rev(func(w *pdftest.Writer) {
+			w.Stream(40, "/Type /XObject /Subtype /Form /BBox [0 0 100 50]", []byte("0 g BT /F1 12 Tf 5 20 Td (REJECTED) Tj ET"))
+			w.Object(11, "<< /Type /Annot /Subtype /Stamp /Rect [400 400 500 450] /Name /Approved /M (D:20260101) /AP << /N 40 0 R >> >>")
+		}), approval, ModificationDisallowed, "object 11"},
+		{"stamp appearance rewritten in place", rev(func(w *pdftest.Writer) {
+			w.Stream(12, "/Type /XObject /Subtype /Form /BBox [0 0 100 50]", []byte("0 g BT /F1 12 Tf 5 20 Td (REJECTED) Tj ET"))
+		}), approval, ModificationDisallowed, "annotation 11"},
+		{"stamp hidden", rev(func(w *pdftest.Writer) {
+			w.Object(11, "<< /Type /Annot /Subtype /Stamp /Rect [400 400 500 450] /F 2 /Name /Approved /M (D:20260101) /AP << /N 12 0 R >> >>")
+		}), approval, ModificationDisallowed, "/F"},
+		{"stamp removed", rev(func(w *pdftest.Writer) {
+			w.Object(numPage, annotatedPage("7 0 R 6 0 R"))
+		}), approval, ModificationDisallowed, "object 11"},
+		{"field appearance replaced while its value stays", rev(func(w *pdftest.Writer) {
+			w.Stream(40, "/Type /XObject /Subtype /Form /BBox [0 0 200 20]", []byte("/Tx BMC BT (Mallory) Tj ET EMC"))
+			w.Object(numText, "<< /FT /Tx /T (Name) /Type /Annot /Subtype /Widget /Rect [72 600 272 620] /P 3 0 R /AP << /N 40 0 R >> >>")
+		}), certForms, ModificationDisallowed, `"Name" /AP`},
+		{"field appearance stream rewritten while its value stays", rev(func(w *pdftest.Writer) {
+			w.Stream(numTextAP, "/Type /XObject /Subtype /Form /BBox [0 0 200 20]", []byte("/Tx BMC BT (Mallory) Tj ET EMC"))
+		}), certForms, ModificationDisallowed, `"Name"`},
+		{"form fill that also hides the field", rev(func(w *pdftest.Writer) {
+			w.Stream(40, "/Type /XObject /Subtype /Form /BBox [0 0 200 20]", []byte("/Tx BMC BT (Alice) Tj ET EMC"))
+			w.Object(numText, "<< /FT /Tx /T (Name) /V (Alice) /F 2 /Type /Annot /Subtype /Widget /Rect [72 600 272 620] /P 3 0 R /AP << /N 40 0 R >> >>")
+		}), certForms, ModificationDisallowed, `"Name" /F`},
+	})
+}
