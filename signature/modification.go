@@ -72,10 +72,14 @@ const (
 // Analysis bounds, so that a hostile object graph cannot make the walk
 // unbounded.
 const (
-	maxWalkNodes   = 200000
-	maxWalkDepth   = 64
-	maxModReasons  = 20
-	maxCompareData = 64 << 20
+	maxWalkNodes = 200000
+	// maxAnalysisWork bounds the objects visited over all revisions after
+	// a signature: a contract has a few thousand objects and a few
+	// revisions; a file that needs more is refused, with that reason.
+	maxAnalysisWork = 5000000
+	maxWalkDepth    = 64
+	maxModReasons   = 20
+	maxCompareData  = 64 << 20
 	// Bounds for locating page content (contentBoxes).
 	maxContentBytes = 16 << 20
 	maxContentOps   = 500000
@@ -130,7 +134,19 @@ func analyzeModifications(f *pdf.File, signedRev int, sigField pdf.Ref, mdp MDP)
 	old := a.walk(signedRev)
 	a.signed = old
 	for r := signedRev + 1; r < len(revs); r++ {
+		if f.Unchanged(r) {
+			// An empty incremental update: the graph is old's, and
+			// nothing in it changed (a file of many such updates costs
+			// constant work for each).
+			continue
+		}
+		if a.work > maxAnalysisWork {
+			a.rev = r
+			a.disallow("the revisions after signing are too many or too large to analyse (more than %d object visits); the document is refused rather than judged in part", maxAnalysisWork)
+			break
+		}
 		cur := a.walk(r)
+		a.work += maxWalkNodes - max(cur.budget, 0)
 		a.compareRevision(old, cur)
 		old = cur
 	}
@@ -183,6 +199,8 @@ type modAnalyzer struct {
 	bad      []string
 	notes    []string
 	rev      int // revision being judged
+	work     int // objects visited so far, against maxAnalysisWork
+	eofs     map[int64]bool
 	// signed is the graph of the signed revision: what the signer saw.
 	signed *graph
 }
@@ -205,7 +223,13 @@ func (a *modAnalyzer) note(format string, args ...any) {
 func (a *modAnalyzer) compareRevision(old, cur *graph) {
 	a.rev = cur.rev
 	rev := a.f.Revisions()[cur.rev]
-	if rev.XrefOffset < 0 && !slices.Contains(a.f.EOFMarkers(), rev.End) {
+	if a.eofs == nil && rev.XrefOffset < 0 {
+		a.eofs = map[int64]bool{}
+		for _, m := range a.f.EOFMarkers() {
+			a.eofs[m] = true
+		}
+	}
+	if rev.XrefOffset < 0 && !a.eofs[rev.End] {
 		a.disallow("%d bytes after the last %%%%EOF are not a proper incremental update", rev.End-a.f.Revisions()[old.rev].End)
 	}
 
