@@ -162,7 +162,7 @@ func (v *validator) tsaRevoked(tok *poeToken, chain []*x509.Certificate) (SubInd
 
 func tsaName(t *poeToken) string {
 	if t.tsa != nil {
-		return t.tsa.Subject.String()
+		return nameString(t.tsa.RawSubject, t.tsa.Subject)
 	}
 	return t.name
 }
