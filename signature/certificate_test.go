@@ -53,3 +53,17 @@ func TestReadableNames(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadableName: any DER given as a raw name formats without panicking.
+func FuzzReadableName(f *testing.F) {
+	name := pkix.Name{CommonName: "a+b", Country: []string{"JP"}}
+	der, err := asn1.Marshal(name.ToRDNSequence())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(der)
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		_ = readableName(raw, name)
+	})
+}
