@@ -94,6 +94,15 @@ func TestContentsPadding(t *testing.T) {
 			s := hex.EncodeToString(der)
 			return s + strings.Repeat(" ", n-len(s))
 		}, false},
+		{"line breaks between the hex digits", func(der []byte, n int) string {
+			h := hex.EncodeToString(der)
+			var sb strings.Builder
+			for i := 0; i < len(h); i += 64 {
+				sb.WriteString(h[i:min(i+64, len(h))] + "\n")
+			}
+			s := sb.String()
+			return s + strings.Repeat("0", n-len(s))
+		}, false},
 		{"text hidden in the padding", func(der []byte, n int) string {
 			s := hex.EncodeToString(der) + "00) /Name (Mallory"
 			return s + strings.Repeat("0", n-len(s))
