@@ -319,7 +319,14 @@ func (v *validator) signerChain(e *entry) {
 // (ISO 32000-2 §12.8.2.2, §12.8.2.4).
 func (v *validator) docMDP(e *entry) MDP {
 	var m MDP
+	// What the signer signed: the transforms and the field's /Lock as of
+	// the signed revision. A later revision may add a /Lock (field
+	// locking by a later signer) or rewrite an indirect transform
+	// parameter; neither changes what this signature permits.
 	last := len(v.f.Revisions()) - 1
+	if e.signedRev >= 0 {
+		last = e.signedRev
+	}
 	refs, _ := v.f.Resolve(e.dict["Reference"], last)
 	arr, _ := refs.(pdf.Array)
 	for _, r := range arr {
