@@ -25,7 +25,10 @@ func (a *modAnalyzer) compareAnnots(old, cur *graph, page pdf.Ref, name string, 
 		}
 		// Removing an annotation the signer saw changes what the signed
 		// page shows, whatever P says.
-		if a.wasSigned(x) {
+		// A direct annotation has no identity across revisions: it was
+		// signed when the list it leaves is the signed revision's.
+		_, isRef := x.(pdf.Ref)
+		if a.wasSigned(x) || (!isRef && old == a.signed) {
 			if d, _ := a.resolve(x, old.rev).(pdf.Dict); d != nil && visible(d) {
 				if r, ok := rectOf(a, d, old.rev); ok && r.area() > 0 {
 					a.disallow("%s annotation %s removed from %s: it was shown when signed", subtypeOf(d), objName(x), name)

@@ -259,3 +259,37 @@ func TestRuleSignedAnnotations(t *testing.T) {
 		}), certForms, ModificationDisallowed, `"Name" /F`},
 	})
 }
+
+// TestRuleSignedDirectAnnotation: a direct annotation (written inside the
+// page's /Annots array) that the signer saw may not be removed or
+// replaced either.
+func TestRuleSignedDirectAnnotation(t *testing.T) {
+	const stamp = "<< /Type /Annot /Subtype /Stamp /Rect [400 400 500 450] /Name /Approved >>"
+	doc := func(later string) func() *pdftest.Writer {
+		return func() *pdftest.Writer {
+			w := signedDoc(false, false)
+			w.Object(numPage, annotatedPage("7 0 R 6 0 R "+stamp))
+			w.EndRevision(pdftest.Section{})
+			w.Object(numPage, annotatedPage(later))
+			w.EndRevision(pdftest.Section{})
+			return w
+		}
+	}
+	for _, tt := range []modCase{
+		{"direct stamp kept", doc("7 0 R 6 0 R " + stamp), MDP{}, ModificationAllowed, ""},
+		{"direct stamp removed", doc("7 0 R 6 0 R"), MDP{}, ModificationDisallowed, "/Stamp"},
+		{"direct stamp replaced", doc("7 0 R 6 0 R << /Type /Annot /Subtype /Stamp /Rect [400 400 500 450] /Name /Rejected >>"), MDP{}, ModificationDisallowed, "/Stamp"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Signed revision index 2: the page with the direct stamp.
+			f := openPDF(t, tt.build().Bytes())
+			got, reasons := analyzeModifications(f, 2, pdf.Ref{Num: numSigField}, tt.mdp)
+			if got != tt.want {
+				t.Fatalf("got %s %q, want %s", got, reasons, tt.want)
+			}
+			if tt.wantMsg != "" && !strings.Contains(strings.Join(reasons, "\n"), tt.wantMsg) {
+				t.Errorf("reasons %q do not name %q", reasons, tt.wantMsg)
+			}
+		})
+	}
+}
