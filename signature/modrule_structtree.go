@@ -16,5 +16,6 @@ var structureCatalogKeys = map[string]bool{"StructTreeRoot": true, "MarkInfo": t
 
 // structureKey reports whether k, a key of an annotation or page, only
 // links it to the structure tree (ISO 32000-2 Table 31 /StructParents,
-// Table 166 /StructParent).
-func structureKey(k string) bool { return k == "StructParents" || k == "StructParent" }
+// Table 166 /StructParent) or sets the page's tab order (/Tabs, which
+// Acrobat sets to /S, structure order, when it tags): none draws.
+func structureKey(k string) bool { return k == "StructParents" || k == "StructParent" || k == "Tabs" }
