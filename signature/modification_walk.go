@@ -112,7 +112,7 @@ func (a *modAnalyzer) walk(rev int) *graph {
 					a.walkGeneric(g, nd[nk], r, pdf.Ref{}, path+" /"+string(nk), 0)
 				}
 			}
-		case "StructTreeRoot", "MarkInfo":
+		case "StructTreeRoot", "MarkInfo", "Lang":
 			a.walkGeneric(g, v, roleStructure, pdf.Ref{}, path, 0)
 		default:
 			r := roleOther

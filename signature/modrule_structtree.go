@@ -11,8 +11,10 @@ package signature
 // reachable from the page too, and a change to it is judged — and
 // refused — as a change to page content.
 
-// structureCatalogKeys are the catalog entries of the logical structure.
-var structureCatalogKeys = map[string]bool{"StructTreeRoot": true, "MarkInfo": true}
+// structureCatalogKeys are the catalog entries of the logical structure,
+// and /Lang, the natural language tagging sets for assistive technology
+// (ISO 32000-2 §14.9.2), which draws nothing either.
+var structureCatalogKeys = map[string]bool{"StructTreeRoot": true, "MarkInfo": true, "Lang": true}
 
 // structureKey reports whether k, a key of an annotation or page, only
 // links it to the structure tree (ISO 32000-2 Table 31 /StructParents,

@@ -111,7 +111,7 @@ func TestRuleStructureTree(t *testing.T) {
 			w.Object(32, "<< /Nums [0 [31 0 R] 1 33 0 R] >>")
 			w.Object(numSigField, "<< /FT /Sig /T (Sig1) /V 5 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 /P 3 0 R /StructParent 2 >>")
 			w.Object(numPage, strings.Replace(pageWithSig2, ">> /Annots", ">> /StructParents 0 /Tabs /S /Annots", 1))
-			w.Object(numCatalog, strings.Replace(catWithSig2, "/SigFlags 3 >>", "/SigFlags 3 >> /StructTreeRoot 30 0 R /MarkInfo << /Marked true >>", 1))
+			w.Object(numCatalog, strings.Replace(catWithSig2, "/SigFlags 3 >>", "/SigFlags 3 >> /StructTreeRoot 30 0 R /MarkInfo << /Marked true >> /Lang (ja-JP)", 1))
 			w.EndRevision(pdftest.Section{})
 			return w
 		}, MDP{Certification: true, P: 2}, ModificationAllowed, ""},
