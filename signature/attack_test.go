@@ -368,3 +368,41 @@ func TestAttackSignatureDictionaryDuplicateKey(t *testing.T) {
 		t.Fatalf("duplicated /Name: want disallowed, got %s:\n%v", s.Modification, s.Reasons)
 	}
 }
+
+// Bytes after the last %%EOF that define nothing (padding, NULs, line
+// feeds, a block of garbage) are reported as not covered and lower
+// nothing: the signature stays TOTAL_PASSED (as in EU DSS and pyHanko).
+// The same place used to append an object is the attack above.
+func TestTrailingBytesReported(t *testing.T) {
+	p := testpki.New(t)
+	signed := signedContract(t, p, nil)
+	for name, tail := range map[string]string{
+		"two line feeds":  "\n\n",
+		"NUL padding":     strings.Repeat("\x00", 4096),
+		"spaces and CRLF": "   \r\n   \r\n",
+		"garbage block":   strings.Repeat("\xde\xad\xbe\xef garbage ", 500),
+	} {
+		t.Run(name, func(t *testing.T) {
+			rep := validateBytes(t, append(bytes.Clone(signed), tail...), attackOpts(p))
+			s := rep.Signatures[0]
+			if !rep.Passed || s.Indication != signature.TotalPassed || s.Modification == signature.ModificationDisallowed {
+				t.Fatalf("trailing bytes that define nothing must lower nothing:\n%s", dumpReport(rep))
+			}
+			if len(tail) > 2 && !strings.Contains(strings.Join(s.Reasons, "\n"), "not covered") {
+				t.Errorf("the trailing bytes are not reported: %q", s.Reasons)
+			}
+		})
+	}
+	for name, tail := range map[string]string{
+		"an object":                   "\n7 0 obj\n(Contract: 1 JPY)\nendobj\n",
+		"a cross-reference section":   "\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\n",
+		"an object after NUL padding": strings.Repeat("\x00", 70000) + "4 0 obj\n<< /Length 3 >>\nstream\nBT \nendstream\nendobj\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := mustNotPass(t, validateBytes(t, append(bytes.Clone(signed), tail...), attackOpts(p)))
+			if s.Modification != signature.ModificationDisallowed {
+				t.Fatalf("trailing %s: modification %s, want disallowed", name, s.Modification)
+			}
+		})
+	}
+}

@@ -112,9 +112,12 @@ func gapIsContents(r io.ReaderAt, br byteRange, contents []byte) (bool, string) 
 		switch {
 		case isHex(c):
 			clean = append(clean, c)
-		case c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0:
 		default:
-			return false, "the gap excluded by /ByteRange holds bytes that are not hex digits"
+			// White space is legal in a hex string (ISO 32000-2
+			// §7.3.4.3), but in the signature gap it is bytes no
+			// signature covers and no conforming signer writes: the gap
+			// is the hex digits of the value and its zero padding.
+			return false, "the /Contents gap excluded by /ByteRange holds bytes that are not hex digits; it must be the hex string of the signature padded with hex zeros"
 		}
 	}
 	if len(clean)%2 == 1 {

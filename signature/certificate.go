@@ -3,10 +3,13 @@ package signature
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
 	"fmt"
-	"github.com/keiyaku/keiyaku/internal/fifo"
 	"slices"
 	"strings"
+
+	"github.com/keiyaku/keiyaku/internal/fifo"
 )
 
 // describeCertificate turns a certificate into the fields a person reads.
@@ -50,17 +53,92 @@ const maxCachedNames = 4096
 // their CAs, the TSA) recur in every one.
 var nameStrings = fifo.New[string, string](maxCachedNames)
 
-// nameString returns n.String(), from the cache when raw (the DER n was
-// parsed from) has been seen. A certificate built by hand has no raw name
-// and is not cached.
+// nameString returns readableName(raw, n), from the cache when raw (the
+// DER n was parsed from) has been seen. A certificate built by hand has no
+// raw name and is not cached.
 func nameString(raw []byte, n pkix.Name) string {
 	if len(raw) == 0 {
-		return n.String()
+		return readableName(nil, n)
 	}
 	if s, ok := nameStrings.Get(string(raw)); ok {
 		return s
 	}
-	return nameStrings.Add(string(raw), n.String())
+	return nameStrings.Add(string(raw), readableName(raw, n))
+}
+
+// attributeNames are the short names of RFC 4514 §3 and the names
+// OpenSSL prints for the attributes a signer's or CA's name carries (RFC
+// 5280 Appendix A, X.520, ETSI EN 319 412-1 §5.1.4), so that a report
+// reads "emailAddress=..." rather than pkix.Name.String's
+// "1.2.840.113549.1.9.1=#16...".
+var attributeNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "serialNumber", "2.5.4.6": "C",
+	"2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "STREET", "2.5.4.10": "O",
+	"2.5.4.11": "OU", "2.5.4.12": "title", "2.5.4.13": "description",
+	"2.5.4.15": "businessCategory", "2.5.4.17": "postalCode", "2.5.4.41": "name",
+	"2.5.4.42": "GN", "2.5.4.43": "initials", "2.5.4.44": "generationQualifier",
+	"2.5.4.46": "dnQualifier", "2.5.4.65": "pseudonym", "2.5.4.97": "organizationIdentifier",
+	"1.2.840.113549.1.9.1":       "emailAddress",
+	"0.9.2342.19200300.100.1.1":  "UID",
+	"0.9.2342.19200300.100.1.25": "DC",
+	"1.3.6.1.4.1.311.60.2.1.1":   "jurisdictionL",
+	"1.3.6.1.4.1.311.60.2.1.2":   "jurisdictionST",
+	"1.3.6.1.4.1.311.60.2.1.3":   "jurisdictionC",
+}
+
+// readableName formats a distinguished name the way RFC 4514 does (last
+// RDN first, "+" within a multi-valued RDN, special characters escaped),
+// with readable attribute names for the attributes in attributeNames; an
+// attribute not listed keeps its dotted OID, and a value that is not a
+// string its "#" and hex DER, as RFC 4514 §2.4 says. raw, when not nil, is
+// the DER the name was parsed from, which keeps the RDN grouping.
+func readableName(raw []byte, n pkix.Name) string {
+	var seq pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &seq); raw == nil || err != nil || len(rest) != 0 {
+		seq = n.ToRDNSequence()
+	}
+	var sb strings.Builder
+	for i := len(seq) - 1; i >= 0; i-- {
+		if i != len(seq)-1 {
+			sb.WriteByte(',')
+		}
+		for j, atv := range seq[i] {
+			if j > 0 {
+				sb.WriteByte('+')
+			}
+			name, ok := attributeNames[atv.Type.String()]
+			if !ok {
+				name = atv.Type.String()
+			}
+			sb.WriteString(name)
+			sb.WriteByte('=')
+			if s, ok := atv.Value.(string); ok {
+				sb.WriteString(escapeDNValue(s))
+			} else if der, err := asn1.Marshal(atv.Value); err == nil {
+				sb.WriteString("#" + hex.EncodeToString(der))
+			}
+		}
+	}
+	return sb.String()
+}
+
+// escapeDNValue escapes a string value as RFC 4514 §2.4 requires.
+func escapeDNValue(s string) string {
+	var sb strings.Builder
+	for i, r := range s {
+		switch {
+		case r == ',' || r == '+' || r == '"' || r == '\\' || r == '<' || r == '>' || r == ';',
+			i == 0 && (r == ' ' || r == '#'),
+			i == len(s)-1 && r == ' ':
+			sb.WriteByte('\\')
+			sb.WriteRune(r)
+		case r == 0:
+			sb.WriteString("\\00")
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
 }
 
 var keyUsageBits = []struct {

@@ -78,7 +78,10 @@ func (v *validator) checkEntry(e *entry) error {
 	if rep.SubFilter == subFilterRFC3161 || typ == "DocTimeStamp" {
 		rep.Kind = KindDocumentTimestamp
 		if typ == "Sig" {
-			vd.fail(FormatFailure, "the dictionary has SubFilter ETSI.RFC3161 but /Type /Sig; a document timestamp must have /Type /DocTimeStamp (ISO 32000-2 Table 255)")
+			// Some producers write /Type /Sig; EU DSS and pyHanko read the
+			// dictionary as the document timestamp its SubFilter says it
+			// is, and so does this package.
+			vd.note("warning: the document timestamp's dictionary says /Type /Sig; ISO 32000-2 Table 255 asks for /Type /DocTimeStamp")
 		}
 	}
 
@@ -111,6 +114,14 @@ func (v *validator) checkEntry(e *entry) error {
 		vd.fail(FormatFailure, "the signature dictionary has no /Contents string")
 	}
 	e.contents = contents
+	if ok {
+		// ISO 32000-2 §12.8.1: the placeholder left for the signature is
+		// padded with zeros; anything else after the encoded CMS (or
+		// token) is unsigned data hidden in the signature value.
+		if cms := trimCMS(contents); len(cms) < len(contents) && !allZero(contents[len(cms):]) {
+			vd.fail(FormatFailure, fmt.Sprintf("/Contents holds non-zero bytes in the %d bytes after the signature's DER encoding; its padding must be hex zeros", len(contents)-len(cms)))
+		}
+	}
 	if len(brReasons) == 0 && brErr == "" && ok {
 		e.brOK = true
 		if good, why := v.gapMatches(e); !good {
@@ -396,6 +407,12 @@ func (v *validator) checkCMS(e *entry) error {
 			}
 			vd.note("the signature has no signed attributes: nothing binds the signer's certificate to it")
 		}
+		// Algorithm pairs their RFC forbids are not a weak policy choice
+		// but a broken signature, whatever AllowWeakAlgorithms says.
+		if err := si.CheckEdDSADigest(); err != nil {
+			vd.indeterminate(CryptoConstraintsFailure, "the signature uses an algorithm combination its RFC forbids: "+err.Error())
+			intact = false
+		}
 		rep.CryptoIntact = intact
 		v.algorithmPolicy(e, h, cert)
 		v.keyUsage(e, cert)
@@ -559,4 +576,13 @@ func (v *validator) extraCerts() []*x509.Certificate {
 		out = append(out, v.dss.certs...)
 	}
 	return append(out, v.opts.Intermediates...)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

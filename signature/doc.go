@@ -17,7 +17,26 @@
 // structure is read object by object. Time is explicit: ValidateOptions.At
 // is the validation time (zero means now), as in x509.VerifyOptions.
 //
+// Modifications after a signature are judged by one rule per class of
+// allowed change (modrule_*.go: document structure, forms, field locking,
+// annotations, tagged-PDF structure trees, producer keys that draw
+// nothing) under a policy that refuses what no rule allows
+// (modification.go). Nothing that changes what a signed page shows is
+// allowed but a form fill (a field's value and the appearance showing it)
+// and a new signature's own widget. Bytes after the last %%EOF that define
+// no object are reported as not covered and lower nothing.
+//
+// The PAdES level is the level proven: a signature whose cryptography
+// fails has none, and an archive timestamp counts only when its token
+// verifies.
+//
 // Limits: a signature field tree of at most 10,000 nodes and depth 32; at
 // most 1,000 items of at most 1 MiB each per DSS array and 64 DSS
-// versions; the limits of internal/pdf on objects, nesting and streams.
+// versions; the modification analysis visits at most 200,000 objects a
+// revision and 5,000,000 over the revisions after a signature (past that
+// the signature fails with that reason); the limits of internal/pdf on
+// objects, nesting, streams and revisions (200,000; past it the file is
+// reported as not parsed). Work is linear in the number of revisions:
+// empty incremental updates are skipped and cross-reference lookups are
+// binary searches (BenchmarkValidateRevisions).
 package signature

@@ -23,6 +23,9 @@ func (v *validator) findSignatures() []*entry {
 	seen := map[string]bool{}
 	revs := v.f.Revisions()
 	for i := len(revs) - 1; i >= 0; i-- {
+		if v.f.Unchanged(i) {
+			continue // the same graph as revision i-1, walked next
+		}
 		cat, err := v.f.Catalog(i)
 		if err != nil || cat == nil {
 			continue
@@ -42,6 +45,9 @@ func (v *validator) findSignatures() []*entry {
 	// signers, poppler's pdfsig among them, forget /Fields): still
 	// signatures, and viewers show them.
 	for i := len(revs) - 1; i >= 0; i-- {
+		if v.f.Unchanged(i) {
+			continue // the same graph as revision i-1, walked next
+		}
 		cat, err := v.f.Catalog(i)
 		if err != nil || cat == nil {
 			continue

@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -161,7 +162,7 @@ func (v *validator) tsaRevoked(tok *poeToken, chain []*x509.Certificate) (SubInd
 
 func tsaName(t *poeToken) string {
 	if t.tsa != nil {
-		return t.tsa.Subject.String()
+		return nameString(t.tsa.RawSubject, t.tsa.Subject)
 	}
 	return t.name
 }
@@ -318,7 +319,14 @@ func (v *validator) signerChain(e *entry) {
 // (ISO 32000-2 §12.8.2.2, §12.8.2.4).
 func (v *validator) docMDP(e *entry) MDP {
 	var m MDP
+	// What the signer signed: the transforms and the field's /Lock as of
+	// the signed revision. A later revision may add a /Lock (field
+	// locking by a later signer) or rewrite an indirect transform
+	// parameter; neither changes what this signature permits.
 	last := len(v.f.Revisions()) - 1
+	if e.signedRev >= 0 {
+		last = e.signedRev
+	}
 	refs, _ := v.f.Resolve(e.dict["Reference"], last)
 	arr, _ := refs.(pdf.Array)
 	for _, r := range arr {
@@ -390,16 +398,61 @@ func (v *validator) modifications(e *entry) {
 			e.verdict.note("later revision: " + r)
 		}
 	}
-	// Bytes after the last revision that are not a proper revision.
+	// Bytes after the last revision (padding, NULs, line feeds, a garbage
+	// block) are no part of the document: reported as not covered, and
+	// they lower nothing, as in EU DSS and pyHanko. Only bytes that a
+	// repairing reader could take for objects or a cross-reference
+	// section (see trailingDefinesObjects) may change what is shown, and
+	// are a modification.
 	if e.br.end < v.size {
 		if last := v.f.Revisions(); len(last) > 0 {
 			end := last[len(last)-1].End
-			if end < v.size && !v.onlyWhitespace(end, v.size) {
+			switch {
+			case end >= v.size || v.onlyEOLBytes(end, v.size):
+			case v.trailingDefinesObjects(end, v.size):
 				rep.Modification = ModificationDisallowed
 				e.verdict.fail(FormatFailure, fmt.Sprintf("%d bytes follow the last revision and are not a proper incremental update", v.size-end))
+			default:
+				e.verdict.note(fmt.Sprintf("%d bytes after the last %%%%EOF (offset %d) are not covered by any signature; they define no object and change nothing shown", v.size-end, end))
 			}
 		}
 	}
+}
+
+// onlyEOLBytes reports whether the bytes in [from, to) are at most two
+// end-of-line characters, which writers put after %%EOF.
+func (v *validator) onlyEOLBytes(from, to int64) bool {
+	return to-from <= 2 && v.onlyWhitespace(from, to)
+}
+
+// trailingDefinesObjects reports whether the bytes in [from, to), after
+// the last revision, hold any of the keywords that make objects or
+// cross-reference data ("obj", "xref", "trailer", "startxref" — ISO
+// 32000-2 §7.3.10, §7.5.4, §7.5.5), which a reader repairing the file
+// could take as part of it. The scan reads the tail once, in chunks.
+func (v *validator) trailingDefinesObjects(from, to int64) bool {
+	const chunk = 64 << 10
+	buf := make([]byte, chunk+16)
+	keep := 0
+	for off := from; off < to; {
+		n := int64(chunk)
+		if to-off < n {
+			n = to - off
+		}
+		b := buf[:keep+int(n)]
+		if _, err := v.r.ReadAt(b[keep:], off); err != nil {
+			return true // unreadable: do not assume it is harmless
+		}
+		if bytes.Contains(b, []byte("obj")) || bytes.Contains(b, []byte("xref")) || bytes.Contains(b, []byte("trailer")) {
+			return true
+		}
+		// Keep the last bytes, so that a keyword split across two chunks
+		// is still found.
+		keep = min(len(b), 8)
+		copy(buf, b[len(b)-keep:])
+		off += n
+	}
+	return false
 }
 
 func (v *validator) onlyWhitespace(from, to int64) bool {
@@ -421,20 +474,27 @@ func (v *validator) onlyWhitespace(from, to int64) bool {
 }
 
 // level is the PAdES baseline level of a CAdES signature (ETSI EN 319 142-1
-// §6.3), read from the document's structure; whether each element is valid
-// is the indication's business. B-B: one SignerInfo with the signing
-// certificate bound by a signed attribute. B-T: a signature timestamp, or a
-// document timestamp covering the signature. B-LT: a DSS updated after the
-// signature that holds the signer's issuer and revocation data about the
-// signer. B-LTA: a document timestamp over that DSS.
+// §6.3). One rule: an element counts only when its own cryptography holds.
+// A signature whose cryptography fails (not crypto intact) has no level.
+// B-B: one SignerInfo binds the signing certificate by a signed attribute.
+// B-T: a signature timestamp attribute (counted as EU DSS counts the
+// signature's format: present and decodable; whether it is trusted is the
+// indication's business and the Timestamp field's), or a document
+// timestamp over the signature whose token verifies. B-LT: a DSS updated
+// after the signature that holds the signer's issuer and revocation data
+// about the signer and those timestamps. B-LTA: a document timestamp over
+// that DSS whose token verifies; a broken one leaves the level at B-LT.
+// A document timestamp whose dictionary says /Type /Sig is validated but
+// gives no level, as in EU DSS (ETSI EN 319 142-1 §5.4.2 asks for
+// /Type /DocTimeStamp).
 func (v *validator) level(e *entry) Level {
 	s := e.signed
-	if e.rep.SubFilter != subFilterCAdES || s == nil || !s.hasESS || len(s.sd.Signers) != 1 {
+	if e.rep.SubFilter != subFilterCAdES || s == nil || !s.hasESS || len(s.sd.Signers) != 1 || !e.rep.CryptoIntact {
 		return LevelNone
 	}
 	hasT := s.tsPresent
 	for _, t := range v.entries {
-		if t.rep.Kind == KindDocumentTimestamp && t.brOK && e.brOK && e.br.end <= t.br.gapStart && t.signed != nil {
+		if t.provenTimestamp() && e.brOK && e.br.end <= t.br.gapStart {
 			hasT = true
 		}
 	}
@@ -450,15 +510,24 @@ func (v *validator) level(e *entry) Level {
 			continue
 		}
 		for _, t := range v.entries {
-			if t.rep.Kind == KindDocumentTimestamp && t.brOK && t.rep.CryptoIntact && t.signedRev >= d.rev {
-				if ind, _ := t.verdict.result(); ind != TotalFailed {
-					return LevelBLTA
-				}
+			if t.provenTimestamp() && t.signedRev >= d.rev {
+				return LevelBLTA
 			}
 		}
 		return LevelBLT
 	}
 	return LevelBT
+}
+
+// provenTimestamp reports whether e is a document timestamp that counts
+// for a PAdES level: a /DocTimeStamp whose byte range is sound, whose token
+// verifies over the signed bytes and which nothing failed.
+func (e *entry) provenTimestamp() bool {
+	if e.rep.Kind != KindDocumentTimestamp || !e.brOK || !e.rep.CryptoIntact || e.dict.Name("Type") == "Sig" {
+		return false
+	}
+	ind, _ := e.verdict.result()
+	return ind != TotalFailed
 }
 
 // timestampsCovered reports whether DSS version d holds validation data for

@@ -273,12 +273,12 @@ func TestAnalyzeModifications(t *testing.T) {
 		{"extensions shared with another catalog entry", func() *pdftest.Writer {
 			w := signedDoc(false, false)
 			w.Object(40, "<< /ADBE << /BaseVersion /1.7 /ExtensionLevel 8 >> >>")
-			w.Object(numCatalog, "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R 6 0 R] /SigFlags 3 >> /Extensions 40 0 R /Keep 40 0 R >>")
+			w.Object(numCatalog, "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R 6 0 R] /SigFlags 3 >> /Extensions 40 0 R /Outlines 40 0 R >>")
 			w.EndRevision(pdftest.Section{})
 			w.Object(40, "<< /ADBE << /BaseVersion /1.7 /ExtensionLevel 11 >> >>")
 			w.EndRevision(pdftest.Section{})
 			return w
-		}, approval, ModificationDisallowed, "Keep"},
+		}, approval, ModificationDisallowed, "Outlines"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

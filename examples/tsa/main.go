@@ -14,6 +14,15 @@
 //	curl -s -H 'Content-Type: application/timestamp-query' --data-binary @req.tsq http://127.0.0.1:8318/ > resp.tsr
 //	openssl ts -verify -data file -in resp.tsr -CAfile DIR/tsa-cert.pem
 //
+// Each request is logged on stderr (slog text, INFO "timestamp request"):
+// serial and policy of the token, the request's digest algorithm, the
+// status answered (with its failure info), the HTTP status and the remote
+// address.
+//
+// Exit status: 0 after a clean shutdown (SIGINT, SIGTERM) and for -h, 1
+// when the TSA cannot start (bad -policy, unreadable key or certificate,
+// address in use), 2 on usage errors.
+//
 // Serial numbers persist in -dir/serial (fsync + rename per token). The
 // development policy OID 1.3.6.1.4.1.99999.1.1 is not registered to anyone;
 // set -policy for real use.
@@ -28,7 +37,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,21 +54,54 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8318", "listen address")
-	keyPath := flag.String("key", "", "PEM private key of the TSA (PKCS #8, EC or PKCS #1)")
-	certPath := flag.String("cert", "", "PEM TSA certificate, then intermediates")
-	dir := flag.String("dir", filepath.Join(os.TempDir(), "keiyaku-tsa-dev"), "directory for the serial file and the development key and certificate")
-	policy := flag.String("policy", "1.3.6.1.4.1.99999.1.1", "TSA policy OID")
-	accuracy := flag.Duration("accuracy", time.Second, "stated accuracy of genTime (0 leaves it out)")
-	flag.Parse()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, *keyPath, *certPath, *dir, *policy, *accuracy, log); err != nil {
-		fmt.Fprintln(os.Stderr, "tsa:", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	stop()
+	os.Exit(code)
 }
 
-func run(addr, keyPath, certPath, dir, policyText string, accuracy time.Duration, log *slog.Logger) error {
+// cli runs the command and returns its exit status: 0 after a clean
+// shutdown (ctx cancelled) and for -h, 1 when the TSA cannot start or
+// fails, 2 on usage errors. ready, when not nil, receives the address
+// listened on.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
+	fs := flag.NewFlagSet("tsa", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8318", "listen address")
+	keyPath := fs.String("key", "", "PEM private key of the TSA (PKCS #8, EC or PKCS #1)")
+	certPath := fs.String("cert", "", "PEM TSA certificate, then intermediates")
+	dir := fs.String("dir", filepath.Join(os.TempDir(), "keiyaku-tsa-dev"), "directory for the serial file and the development key and certificate")
+	policy := fs.String("policy", "1.3.6.1.4.1.99999.1.1", "TSA policy OID")
+	accuracy := fs.Duration("accuracy", time.Second, "stated accuracy of genTime (0 leaves it out)")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: tsa [-addr HOST:PORT] [-key key.pem -cert cert.pem] [-dir DIR] [-policy OID] [-accuracy DURATION]")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	fs.Usage = func() {} // printed below, to stdout for -h
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return 0
+		}
+		usage(stderr)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tsa: unexpected arguments %q\n", fs.Args())
+		usage(stderr)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := run(ctx, *addr, *keyPath, *certPath, *dir, *policy, *accuracy, stdout, log, ready); err != nil {
+		fmt.Fprintln(stderr, "tsa:", err)
+		return 1
+	}
+	return 0
+}
+
+func run(ctx context.Context, addr, keyPath, certPath, dir, policyText string, accuracy time.Duration, stdout io.Writer, log *slog.Logger, ready chan<- string) error {
 	policy, err := parseOID(policyText)
 	if err != nil {
 		return fmt.Errorf("-policy: %w", err)
@@ -75,7 +119,7 @@ func run(addr, keyPath, certPath, dir, policyText string, accuracy time.Duration
 		if err != nil {
 			return err
 		}
-		fmt.Printf("development TSA key:         %s\ndevelopment TSA certificate: %s (trust it to verify tokens)\n", keyPath, certPath)
+		fmt.Fprintf(stdout, "development TSA key:         %s\ndevelopment TSA certificate: %s (trust it to verify tokens)\n", keyPath, certPath)
 	}
 	if key, err = pemfile.PrivateKey(keyPath); err != nil {
 		return err
@@ -99,12 +143,17 @@ func run(addr, keyPath, certPath, dir, policyText string, accuracy time.Duration
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: addr, Handler: tsa, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: logRequests(tsa, log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	fmt.Printf("serving RFC 3161 on http://%s/ (serials in %s)\n", addr, filepath.Join(dir, "serial"))
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "serving RFC 3161 on http://%s/ (serials in %s)\n", ln.Addr(), filepath.Join(dir, "serial"))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -4,8 +4,11 @@
 //	go run ./examples/verify [-trust FILE.pem]... [-at RFC3339]
 //	    [-revocation off|soft-fail|hard-fail] [-online] [-json] FILE...
 //
-// Exit status: 0 when every file passed, 1 when any did not, 2 on usage
-// errors or files that cannot be read.
+// Exit status: 0 when every file passed (and for -h), 1 when any did not,
+// 2 on usage errors or files that cannot be read or are not PDFs.
+//
+// The PAdES level shown is the level proven: a signature whose timestamp
+// is there but not trusted is shown at B-B, with the reason.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,15 +46,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rev := fs.String("revocation", "soft-fail", "revocation policy: off, soft-fail or hard-fail")
 	online := fs.Bool("online", false, "fetch OCSP responses and CRLs over the network")
 	asJSON := fs.Bool("json", false, "print one JSON object per file, one per line")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verify [-trust FILE.pem]... [-at RFC3339] [-revocation off|soft-fail|hard-fail] [-online] [-json] FILE...")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: verify [-trust FILE.pem]... [-at RFC3339] [-revocation off|soft-fail|hard-fail] [-online] [-json] FILE...")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
+	fs.Usage = func() {} // printed below, to stdout for -h
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return 0
+		}
+		usage(stderr)
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
+		usage(stderr)
 		return 2
 	}
 	policy, err := signature.ParseRevocationPolicy(*rev)
@@ -85,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			printText(stdout, res)
 		}
 		switch {
-		case res.unreadable:
+		case res.unreadable || res.notPDF:
 			status = 2
 		case !res.Passed && status == 0:
 			status = 1
@@ -106,6 +118,7 @@ type fileResult struct {
 	Signatures []sigResult `json:"signatures"`
 
 	unreadable bool
+	notPDF     bool // read, but not parsed as a PDF (Report.Error)
 	report     *signature.Report
 }
 
@@ -179,13 +192,14 @@ func verifyFile(name string, opts *signature.ValidateOptions) *fileResult {
 	res.report = rep
 	res.Passed = rep.Passed
 	res.Error = rep.Error
-	res.PAdESLevel = string(rep.Level)
+	res.notPDF = rep.Error != ""
+	res.PAdESLevel = string(fileLevel(rep))
 	for _, s := range rep.Signatures {
 		sr := sigResult{
 			Field: s.Field, Kind: string(s.Kind), SubFilter: s.SubFilter, Revision: s.Revision,
 			Indication: string(s.Indication), SubIndication: string(s.SubIndication),
 			CryptoIntact: s.CryptoIntact, Coverage: string(s.Coverage), Modification: string(s.Modification),
-			PAdESLevel: string(s.Level), Reasons: s.Reasons,
+			PAdESLevel: string(provenLevel(s)), Reasons: s.Reasons,
 		}
 		if sr.Reasons == nil {
 			sr.Reasons = []string{}
@@ -254,7 +268,11 @@ func printText(w io.Writer, res *fileResult) {
 		fmt.Fprintf(w, "    Integrity:     %s\n", yesNo(s.CryptoIntact, "the signed bytes are unchanged and the signature value verifies", "NOT intact"))
 		fmt.Fprintf(w, "    Coverage:      %s\n", s.Coverage)
 		fmt.Fprintf(w, "    Modification:  %s\n", s.Modification)
-		fmt.Fprintf(w, "    PAdES level:   %s\n", s.Level)
+		if lv := provenLevel(s); lv != s.Level {
+			fmt.Fprintf(w, "    PAdES level:   %s (the file has the form of %s, but no trusted timestamp proves when it was signed)\n", lv, s.Level)
+		} else {
+			fmt.Fprintf(w, "    PAdES level:   %s\n", lv)
+		}
 		fmt.Fprintf(w, "    Revocation:    %s\n", s.Revocation)
 		for _, r := range s.Reasons {
 			fmt.Fprintf(w, "    - %s\n", r)
@@ -267,7 +285,39 @@ func printText(w io.Writer, res *fileResult) {
 			verdict += ": the file has no signature"
 		}
 	}
-	fmt.Fprintf(w, "\n  %s (PAdES level %s)\n\n", verdict, rep.Level)
+	fmt.Fprintf(w, "\n  %s (PAdES level %s)\n\n", verdict, fileLevel(rep))
+}
+
+// provenLevel is the level a signature's report proves: a level of B-T or
+// above rests on a timestamp, so without a trusted one (Timestamp nil:
+// its TSA is not trusted, or no token verified) the level proven is B-B.
+func provenLevel(s *signature.SignatureReport) signature.Level {
+	switch s.Level {
+	case signature.LevelBT, signature.LevelBLT, signature.LevelBLTA:
+		if s.Timestamp == nil {
+			return signature.LevelBB
+		}
+	}
+	return s.Level
+}
+
+// fileLevel is the weakest proven level of the file's signatures
+// (document timestamps excluded), as Report.Level is of their levels.
+func fileLevel(rep *signature.Report) signature.Level {
+	rank := map[signature.Level]int{signature.LevelBB: 1, signature.LevelBT: 2, signature.LevelBLT: 3, signature.LevelBLTA: 4}
+	level := signature.Level("")
+	for _, s := range rep.Signatures {
+		if s.Kind != signature.KindSignature {
+			continue
+		}
+		if lv := provenLevel(s); level == "" || rank[lv] < rank[level] {
+			level = lv
+		}
+	}
+	if level == "" {
+		return signature.LevelNone
+	}
+	return level
 }
 
 func yesNo(b bool, yes, no string) string {

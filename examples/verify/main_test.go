@@ -77,7 +77,10 @@ func TestExitCodes(t *testing.T) {
 		{"tampered does not pass", []string{trust, at, filepath.Join(dir, "tampered.pdf")}, 1},
 		{"unsigned does not pass", []string{trust, at, filepath.Join(dir, "unsigned.pdf")}, 1},
 		{"any failure fails the run", []string{trust, at, "-revocation=off", filepath.Join(dir, "signed.pdf"), filepath.Join(dir, "tampered.pdf")}, 1},
-		{"not a PDF is reported, not unreadable", []string{trust, at, filepath.Join(dir, "not-a-pdf.pdf")}, 1},
+		{"not a PDF exits 2, as the README says", []string{trust, at, filepath.Join(dir, "not-a-pdf.pdf")}, 2},
+		{"not a PDF among passing files exits 2", []string{trust, at, "-revocation=off", filepath.Join(dir, "signed.pdf"), filepath.Join(dir, "not-a-pdf.pdf")}, 2},
+		{"-h prints usage and exits 0", []string{"-h"}, 0},
+		{"-help prints usage and exits 0", []string{"-help", filepath.Join(dir, "signed.pdf")}, 0},
 		{"missing file is a usage error", []string{trust, filepath.Join(dir, "nope.pdf")}, 2},
 		{"no file is a usage error", []string{trust}, 2},
 		{"bad -at", []string{"-at=yesterday", filepath.Join(dir, "signed.pdf")}, 2},
@@ -101,8 +104,8 @@ func TestJSONContract(t *testing.T) {
 	dir, p := fixtures(t)
 	code, out, errOut := runCLI(t, "-json", "-trust="+filepath.Join(dir, "root.pem"), "-at="+testpki.Now.Format(time.RFC3339), "-revocation=off",
 		filepath.Join(dir, "signed.pdf"), filepath.Join(dir, "tampered.pdf"), filepath.Join(dir, "not-a-pdf.pdf"))
-	if code != 1 {
-		t.Fatalf("exit %d, want 1; stderr: %s", code, errOut)
+	if code != 2 { // the not-a-PDF file
+		t.Fatalf("exit %d, want 2; stderr: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 {

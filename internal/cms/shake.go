@@ -104,3 +104,22 @@ func verifyEd448(cert *x509.Certificate, msg, sig []byte) error {
 	}
 	return nil
 }
+
+// CheckEdDSADigest enforces RFC 8419 §3: with signed attributes, an Ed25519
+// signer's digest algorithm must be SHA-512 and an Ed448 signer's SHAKE256
+// with a 512-bit output. It returns nil for other signature algorithms and
+// an error wrapping ErrUnsupported that names the pair otherwise.
+func (si *SignerInfo) CheckEdDSADigest() error {
+	alg := si.DigestAlgorithm.Algorithm
+	switch sig := si.SignatureAlgorithm.Algorithm; {
+	case sig.Equal(OIDEd25519):
+		if !alg.Equal(OIDSHA512) {
+			return fmt.Errorf("%w: Ed25519 with digest algorithm %v; RFC 8419 §3.1 requires SHA-512", ErrUnsupported, alg)
+		}
+	case sig.Equal(OIDEd448):
+		if !alg.Equal(OIDSHAKE256) && !alg.Equal(OIDSHAKE256Len) {
+			return fmt.Errorf("%w: Ed448 with digest algorithm %v; RFC 8419 §3.1 requires SHAKE256", ErrUnsupported, alg)
+		}
+	}
+	return nil
+}

@@ -24,6 +24,10 @@ type SignOptions struct {
 	// Hash is the digest algorithm; zero means SHA-256. For Ed25519 keys it
 	// is ignored and SHA-512 is used (RFC 8419 §3.1).
 	Hash crypto.Hash
+	// NonConformingEdDSAHash, when non-zero, is used with an Ed25519 key
+	// instead of SHA-512. The result breaks RFC 8419 §3.1; it exists only
+	// so that validators can be tested against such signatures.
+	NonConformingEdDSAHash crypto.Hash
 	// PSS signs with RSASSA-PSS (salt length = hash length) instead of
 	// PKCS #1 v1.5 when the key is RSA.
 	PSS bool
@@ -71,6 +75,9 @@ func Sign(digest []byte, signer crypto.Signer, cert *x509.Certificate, opts *Sig
 	}
 	if _, ok := signer.Public().(ed25519.PublicKey); ok {
 		h = crypto.SHA512
+		if opts.NonConformingEdDSAHash != 0 {
+			h = opts.NonConformingEdDSAHash
+		}
 	}
 	digestAlg, err := HashAlgorithm(h)
 	if err != nil {

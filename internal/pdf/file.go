@@ -26,13 +26,23 @@ type Options struct {
 	// cross-reference and object streams) and the size of a single object's
 	// text. Default 64 MiB.
 	MaxStreamSize int64
+	// MaxRevisions bounds the revisions (cross-reference sections on the
+	// /Prev chain); past it Open fails with an error wrapping ErrLimit
+	// rather than repairing the file into fewer revisions. Real files have
+	// a few dozen. Work per revision is constant, so the bound is about
+	// memory: about 0.5 KiB kept (2 KiB allocated) a revision, some
+	// 100 MiB at the default limit, which a 20 MiB file of empty updates
+	// can just about reach. Default 200,000.
+	MaxRevisions int
 }
 
 const (
 	defaultMaxObjects    = 1 << 20
 	defaultMaxStreamSize = 64 << 20
-	// maxRevisions bounds the /Prev chain; real files have a few dozen.
-	maxRevisions = 10000
+	defaultMaxRevisions  = 200000
+	// manyRevisions is the number of revisions past which Open finds the
+	// %%EOF markers with one scan of the file rather than one read each.
+	manyRevisions = 64
 	// cacheMax bounds the parsed-object cache (entries).
 	cacheMax = 8192
 	// maxInMemory bounds the size of an in-memory source (see inMemory)
@@ -50,6 +60,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.MaxObjects <= 0 {
 		r.MaxObjects = defaultMaxObjects
+	}
+	if r.MaxRevisions <= 0 {
+		r.MaxRevisions = defaultMaxRevisions
 	}
 	if r.MaxDepth <= 0 {
 		r.MaxDepth = defaultMaxDepth
@@ -119,6 +132,11 @@ type File struct {
 	scanIndexOnce sync.Once
 	scanIndex     map[Ref][]int64 // object headers by reference, in file order
 
+	// defs lists for each object number, oldest first, the revisions
+	// whose cross-reference data defines it, so that EntryFor is a binary
+	// search rather than a walk back through every revision.
+	defs map[int][]int32
+
 	mu       sync.Mutex
 	repaired bool
 	cache    map[cacheKey]Object
@@ -160,7 +178,7 @@ func Open(r io.ReaderAt, size int64, opts *Options) (*File, error) {
 	}
 	if err := f.readChain(); err != nil {
 		var ioErr *ioError
-		if errors.As(err, &ioErr) {
+		if errors.As(err, &ioErr) || errors.Is(err, ErrLimit) {
 			return nil, err
 		}
 		f.repaired = true
@@ -195,7 +213,18 @@ func Open(r io.ReaderAt, size int64, opts *Options) (*File, error) {
 			f.encrypted = true
 		}
 	}
+	f.indexEntries()
 	return f, nil
+}
+
+// indexEntries builds defs from the revisions' entries.
+func (f *File) indexEntries() {
+	f.defs = map[int][]int32{}
+	for i, rev := range f.revs {
+		for num := range rev.Entries {
+			f.defs[num] = append(f.defs[num], int32(i))
+		}
+	}
 }
 
 // ioError marks an error from the underlying io.ReaderAt, which must not be
@@ -320,8 +349,8 @@ func (f *File) readChain() error {
 			break
 		}
 		seen[off] = true
-		if len(secs) >= maxRevisions {
-			return limit("more than %d cross-reference sections", maxRevisions)
+		if len(secs) >= f.opts.MaxRevisions {
+			return limit("more than %d revisions (cross-reference sections); the limit is there to bound the work on hostile files", f.opts.MaxRevisions)
 		}
 		sec, err := f.readSection(off, &total)
 		if err != nil {
@@ -359,6 +388,12 @@ func (f *File) groupSections(secs []*section) {
 		groups = append(groups, &group{first: s, maxOff: s.offset, entries: s.entries})
 	}
 	slices.Reverse(groups)
+	if len(groups) > manyRevisions && f.data == nil {
+		// One pass over the file finds every %%EOF, where a window read
+		// after each of many small revisions would read the file many
+		// times over.
+		_, _ = f.scan()
+	}
 	for i, g := range groups {
 		f.revs = append(f.revs, &Revision{
 			Index:      i,
@@ -662,6 +697,14 @@ func (f *File) EntryFor(ref Ref, rev int) (e Entry, defined int, ok bool) {
 	if rev >= len(f.revs) {
 		rev = len(f.revs) - 1
 	}
+	if f.defs != nil {
+		d := f.defs[ref.Num]
+		i := sort.Search(len(d), func(i int) bool { return int(d[i]) > rev }) - 1
+		if i < 0 {
+			return Entry{}, -1, false
+		}
+		return f.revs[d[i]].Entries[ref.Num], int(d[i]), true
+	}
 	for i := rev; i >= 0; i-- {
 		if e, ok := f.revs[i].Entries[ref.Num]; ok {
 			return e, i, true
@@ -923,4 +966,27 @@ func (f *File) Catalog(rev int) (Dict, error) {
 		return nil, malformed("/Root of revision %d is not a dictionary", i)
 	}
 	return nil, malformed("no /Root in any trailer up to revision %d", rev)
+}
+
+// Unchanged reports whether revision rev is an empty incremental update:
+// its cross-reference data defines no object, it was read from the file
+// (not reconstructed), and its trailer names the same /Root and /Info as
+// the revision before, so that its object graph is exactly that of rev-1.
+// Callers that judge each revision may skip it.
+func (f *File) Unchanged(rev int) bool {
+	if rev <= 0 || rev >= len(f.revs) {
+		return false
+	}
+	cur, prev := f.revs[rev], f.revs[rev-1]
+	if len(cur.Entries) > 0 || cur.XrefOffset < 0 {
+		return false
+	}
+	for _, k := range []Name{"Root", "Info"} {
+		a, aok := cur.Trailer[k].(Ref)
+		b, bok := prev.Trailer[k].(Ref)
+		if aok != bok || a != b || (!aok && (cur.Trailer[k] != nil || prev.Trailer[k] != nil)) {
+			return false
+		}
+	}
+	return true
 }
