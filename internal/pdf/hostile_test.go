@@ -7,8 +7,11 @@ import (
 	"time"
 )
 
-// TestHostileSizes checks that inputs built to maximise work finish
-// quickly.
+// TestHostileSizes checks that inputs built to maximise work finish. The
+// bound is a guard against a blow-up (quadratic work on 50,000 revisions
+// takes minutes), not a speed target: speed is measured by
+// BenchmarkValidateRevisions in package signature. It is generous because
+// go test ./... runs packages side by side on a loaded two-core machine.
 func TestHostileSizes(t *testing.T) {
 	tests := []struct {
 		name string
@@ -32,7 +35,7 @@ func TestHostileSizes(t *testing.T) {
 					_, _ = f.Catalog(i)
 				}
 			}
-			if d := time.Since(start); d > 3*time.Second {
+			if d := time.Since(start); d > 30*time.Second {
 				t.Errorf("took %v", d)
 			}
 		})
