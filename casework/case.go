@@ -151,6 +151,10 @@ type Case struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt time.Time
+	// Signers are the signatures each upload added, with the identity of
+	// the signer certificate and the company whose upload carried it, in
+	// upload order (a resent document starts the list again).
+	Signers []SignerRecord
 }
 
 // NewCase is what Register needs to create a case.

@@ -230,43 +230,45 @@ func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev
 }
 
 // putDocument validates a PDF upload and stores it once it passes. prior,
-// when not zero, is the document it must extend.
-func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool) (File, error) {
+// when not zero, is the document it must extend. Every signature the
+// upload adds must come from a certificate registered to companyID
+// (checkSigners), and a signed upload must be sealable (checkSealable).
+func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool, companyID string) (File, *Verdict, error) {
 	// An upload is checked and validated before it is stored, so a refused
 	// one leaves nothing behind. Nearly every contract fits in
 	// storage.MemoryBlob and is held in memory; a larger one is spooled
 	// to a temporary file.
 	head, err := readHead(up.Body, storage.MemoryBlob+1)
 	if err != nil {
-		return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+		return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 	}
 	f := File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
 	var ra io.ReaderAt = bytes.NewReader(head)
 	var spool *os.File
 	if len(head) > storage.MemoryBlob {
 		if spool, err = os.CreateTemp(s.tmpDir, "keiyaku-upload-*.pdf"); err != nil {
-			return File{}, kerr.WrapKind(kerr.Unavailable, op, "cannot create a temporary file for "+up.Name, err)
+			return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "cannot create a temporary file for "+up.Name, err)
 		}
 		defer func() {
 			spool.Close()
 			os.Remove(spool.Name())
 		}()
 		if _, err := spool.Write(head); err != nil {
-			return File{}, kerr.WrapKind(kerr.Unavailable, op, "spooling "+up.Name, err)
+			return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "spooling "+up.Name, err)
 		}
 		n, err := io.Copy(spool, io.LimitReader(up.Body, MaxDocumentSize+1-int64(len(head))))
 		if err != nil {
-			return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+			return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 		}
 		f.Size += n
 		head, ra = nil, spool
 	}
 	if f.Size > MaxDocumentSize {
-		return File{}, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
 	}
 	if !prior.IsZero() {
 		if err := checkPrefix(op, prior, io.NewSectionReader(ra, 0, f.Size), f.Size); err != nil {
-			return File{}, err
+			return File{}, nil, err
 		}
 	}
 	opts := &ValidateOptions{At: s.now()}
@@ -275,18 +277,26 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	}
 	v, err := s.val.Validate(ctx, ra, f.Size, opts)
 	if err != nil {
-		return File{}, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
+		return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
 	}
 	reasons := strings.Join(v.Reasons, "; ")
 	switch {
 	case !v.Passed:
-		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: its signatures did not pass validation: %s", up.Name, reasons)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: its signatures did not pass validation: %s", up.Name, reasons)
 	case needSignature && v.Signatures == 0:
-		return File{}, kerr.E(kerr.Invalid, op, "%s is not signed: sign it with your certificate and upload it again", up.Name)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s is not signed: sign it with your certificate and upload it again", up.Name)
 	case !prior.IsZero() && !v.OnlyAllowedChanges:
-		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it changes the contract beyond adding a signature: %s", up.Name, reasons)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: it changes the contract beyond adding a signature: %s", up.Name, reasons)
 	case !prior.IsZero() && v.AddedSignatures == 0:
-		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
+	}
+	if err := s.checkSigners(ctx, op, up.Name, companyID, v); err != nil {
+		return File{}, nil, err
+	}
+	if v.Signatures > 0 {
+		if err := s.checkSealable(ctx, op, up.Name, ra, f.Size); err != nil {
+			return File{}, nil, err
+		}
 	}
 	if spool != nil {
 		f.Key, _, err = s.blobs.Put(ctx, io.NewSectionReader(spool, 0, f.Size), MaxDocumentSize)
@@ -294,9 +304,9 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		f.Key, _, err = s.blobs.PutBytes(ctx, head)
 	}
 	if err != nil {
-		return File{}, kerr.Wrap(op, err)
+		return File{}, nil, kerr.Wrap(op, err)
 	}
-	return f, nil
+	return f, v, nil
 }
 
 // readHead reads r up to limit bytes. A reader that knows its length
@@ -363,7 +373,7 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
-	doc, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly)
+	doc, verdict, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly, p.CompanyID)
 	if err != nil {
 		return nil, err
 	}
@@ -388,8 +398,12 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	for i := range c.Parties {
 		c.Parties[i].DoneAt = time.Time{}
 	}
+	detail := "document " + doc.Key
+	if ids := recordSigners(c, p.CompanyID, verdict, now); ids != "" {
+		detail += "; " + ids
+	}
 	events := s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[0].UserID)
-	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, "document "+doc.Key, events); err != nil {
+	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, detail, events); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -480,11 +494,15 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	if c.Form == FormOrderAcceptance {
 		prior = File{}
 	}
-	f, err := s.putDocument(ctx, op, &up, prior, true)
+	f, verdict, err := s.putDocument(ctx, op, &up, prior, true, c.Parties[c.Turn].CompanyID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
+	detail := "document " + f.Key
+	if ids := recordSigners(c, c.Parties[c.Turn].CompanyID, verdict, now); ids != "" {
+		detail += "; " + ids
+	}
 	if c.Form == FormOrderAcceptance {
 		c.Acceptance = f
 	} else {
@@ -499,7 +517,7 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	} else {
 		events = s.notices(ctx, NoticeReturned, c, p, "", c.RegistrantUserID)
 	}
-	if err := s.commit(ctx, op, p, EventReturn, from, c, "document "+f.Key, events); err != nil {
+	if err := s.commit(ctx, op, p, EventReturn, from, c, detail, events); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -567,11 +585,15 @@ func (s *Service) Resend(ctx context.Context, p account.Principal, id string, do
 		if err := checkUpload(op, "contract document", doc); err != nil {
 			return nil, err
 		}
-		f, err := s.putDocument(ctx, op, doc, File{}, c.Form != FormSendOnly)
+		f, verdict, err := s.putDocument(ctx, op, doc, File{}, c.Form != FormSendOnly, c.RegistrantCompanyID)
 		if err != nil {
 			return nil, err
 		}
 		c.Document, detail = f, "document "+f.Key
+		c.Signers = nil
+		if ids := recordSigners(c, c.RegistrantCompanyID, verdict, s.now()); ids != "" {
+			detail += "; " + ids
+		}
 	}
 	c.Acceptance = File{}
 	c.Turn = 0
@@ -680,7 +702,7 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 			pr.CloseWithError(errors.New("sealing aborted")) // unblocks the sealer if Put stopped early
 		}
 		if err != nil {
-			return kerr.WrapKind(kerr.Unavailable, op, "sealing "+doc.Name+" failed; try again", err)
+			return sealError(op, "sealing "+doc.Name, err)
 		}
 		sealed = append(sealed, File{Name: sealedName(doc.Name), ContentType: "application/pdf", Key: key, Size: size})
 	}
@@ -702,6 +724,19 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 	}
 	c.Sealed = sealed
 	return nil
+}
+
+// sealError keeps the kind of a sealing failure whose cause will not go
+// away by itself (kerr.FailedPrecondition: revocation data missing;
+// kerr.Invalid: a file that cannot be sealed), so the message says what to
+// configure rather than "try again"; any other failure is
+// kerr.Unavailable.
+func sealError(op, what string, err error) error {
+	switch kerr.Of(err) {
+	case kerr.FailedPrecondition, kerr.Invalid:
+		return kerr.WrapKind(kerr.FailedPrecondition, op, what+" failed; the case stays returned", err)
+	}
+	return kerr.WrapKind(kerr.Unavailable, op, what+" failed; try again", err)
 }
 
 func sealedName(name string) string {

@@ -1,0 +1,150 @@
+package keiyaku_test
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/casework"
+	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
+)
+
+func (w *world) registerSigned(m *member, form casework.Form, doc []byte, parties ...*member) (*casework.Case, error) {
+	nc := &casework.NewCase{Form: form, Name: "署名者の確認", TransactionDate: today(),
+		Amount: casework.Money{Amount: 1, Currency: "JPY"}, Document: upload("contract.pdf", doc)}
+	for _, p := range parties {
+		nc.Parties = append(nc.Parties, w.party(p))
+	}
+	return w.svc.Cases.Register(w.ctx, m.P, nc)
+}
+
+// Company B cannot return a contract countersigned with company A's
+// certificate, nor upload A's own signed order as its acceptance.
+func TestSignatureMustBeTheUploadersCompanys(t *testing.T) {
+	w := newWorld(t)
+	a, b, c := w.m["A"], w.m["B"], w.m["C"]
+	if _, err := w.registerSigned(a, casework.FormBilateral, w.sign(b, contract("signed by B")), b); !errors.Is(err, kerr.PermissionDenied) {
+		t.Fatalf("A registering a contract signed with B's certificate: err = %v, want PermissionDenied", err)
+	}
+	cs, err := w.registerSigned(a, casework.FormBilateral, w.sign(a, contract("bilateral")), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := w.receive(b, cs.ID)
+	for _, signer := range []*member{a, c} {
+		if _, err := w.svc.Cases.Return(w.ctx, b.P, cs.ID, upload("r.pdf", w.sign(signer, sent))); !errors.Is(err, kerr.PermissionDenied) {
+			t.Errorf("B returning a signature by %s's certificate: err = %v, want PermissionDenied", signer.Key, err)
+		}
+	}
+	if cs, err = w.svc.Cases.Return(w.ctx, b.P, cs.ID, upload("r.pdf", w.sign(b, sent))); err != nil {
+		t.Fatalf("B's own return: %v", err)
+	}
+	if len(cs.Signers) != 2 || cs.Signers[1].CompanyID != b.P.CompanyID || cs.Signers[1].SHA256 != sha256Hex(b.Cert.Cert) ||
+		cs.Signers[1].Serial != strings.ToUpper(b.Cert.Cert.SerialNumber.Text(16)) || !strings.Contains(cs.Signers[1].Subject, b.Cert.Cert.Subject.CommonName) {
+		t.Errorf("recorded signers = %+v", cs.Signers)
+	}
+	trail, err := w.svc.Cases.AuditTrail(w.ctx, a.P, cs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(trail, func(e storage.AuditEntry) bool { return e.Action == "case.return" }); i < 0 ||
+		!strings.Contains(trail[i].Detail, "sha256="+sha256Hex(b.Cert.Cert)) {
+		t.Errorf("the return's audit entry does not name B's certificate: %+v", trail)
+	}
+
+	order, err := w.registerSigned(a, casework.FormOrderAcceptance, w.sign(a, contract("order")), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := w.receive(b, order.ID)
+	if _, err := w.svc.Cases.Return(w.ctx, b.P, order.ID, upload("acceptance.pdf", got)); !errors.Is(err, kerr.PermissionDenied) {
+		t.Fatalf("A's signed order uploaded as B's acceptance: err = %v, want PermissionDenied", err)
+	}
+	if _, err := w.svc.Cases.Return(w.ctx, b.P, order.ID, upload("acceptance.pdf", w.sign(b, contract("acceptance")))); err != nil {
+		t.Fatalf("B's own acceptance: %v", err)
+	}
+	w.smtp.take()
+}
+
+// The signature check on receipt reports each signer certificate's
+// contents, for the counterparty, before completion.
+func TestReceiptSignatureReport(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	cs, err := w.registerSigned(a, casework.FormBilateral, w.sign(a, contract("check on receipt")), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, err := w.svc.Cases.CheckSignatures(w.ctx, b.P, cs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || !reps[0].Passed || !reps[0].SealChecked || !reps[0].Sealable || len(reps[0].Signers) != 1 {
+		t.Fatalf("reports = %+v", reps)
+	}
+	sg, want := reps[0].Signers[0], a.Cert.Cert
+	got := sg.Certificate
+	if !sg.Passed || sg.Indication != "TOTAL_PASSED" || got.SHA256 != sha256Hex(want) || sg.IssuerSHA256 != sha256Hex(w.pki.Intermediate.Cert) ||
+		got.Serial != strings.ToUpper(want.SerialNumber.Text(16)) || !strings.Contains(got.Subject, want.Subject.CommonName) ||
+		!strings.Contains(got.Issuer, w.pki.Intermediate.Cert.Subject.CommonName) ||
+		!got.NotBefore.Equal(want.NotBefore) || !got.NotAfter.Equal(want.NotAfter) ||
+		!slices.Contains(got.KeyUsage, "digitalSignature") || !slices.Contains(got.KeyUsage, "nonRepudiation") ||
+		!slices.Contains(got.Policies, want.PolicyIdentifiers[0].String()) || !slices.Equal(got.Organization, want.Subject.Organization) {
+		t.Errorf("signer = %+v\nwant the contents of %s", sg, want.Subject)
+	}
+	w.smtp.take()
+}
+
+// Completion does not fail late: without revocation data configured or
+// reachable the registration is refused at once, naming the Config fields
+// that fix it; with the CRLs configured the case completes.
+func TestCompletionPreflight(t *testing.T) {
+	offline := newWorldWith(t, func(w *world, cfg *keiyaku.Config) { cfg.Online = false })
+	a, b := offline.m["A"], offline.m["B"]
+	_, err := offline.registerSigned(a, casework.FormBilateral, offline.sign(a, contract("no revocation data")), b)
+	if !errors.Is(err, kerr.FailedPrecondition) {
+		t.Fatalf("Register without revocation data: err = %v, want FailedPrecondition", err)
+	}
+	for _, field := range []string{"Config.OCSPs", "Config.CRLs", "Config.Online", "Config.AllowIncompleteSeal"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("the refusal does not name %s: %v", field, err)
+		}
+	}
+
+	withCRLs := newWorldWith(t, func(w *world, cfg *keiyaku.Config) {
+		cfg.Online = false
+		for _, issuer := range []*testpki.Cert{w.pki.Intermediate, w.pki.Root} {
+			crl, err := w.pki.CRL(issuer, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.CRLs = append(cfg.CRLs, crl)
+		}
+	})
+	a, b = withCRLs.m["A"], withCRLs.m["B"]
+	cs, err := withCRLs.registerSigned(a, casework.FormBilateral, withCRLs.sign(a, contract("CRLs configured")), b)
+	if err != nil {
+		t.Fatalf("Register with CRLs configured: %v", err)
+	}
+	sent := withCRLs.receive(b, cs.ID)
+	if _, err := withCRLs.svc.Cases.Return(withCRLs.ctx, b.P, cs.ID, upload("r.pdf", withCRLs.sign(b, sent))); err != nil {
+		t.Fatalf("Return: %v", err)
+	}
+	if cs, err = withCRLs.svc.Cases.Complete(withCRLs.ctx, a.P, cs.ID); err != nil || cs.State != casework.StateCompleted {
+		t.Fatalf("Complete: %v", err)
+	}
+	offline.smtp.take()
+	withCRLs.smtp.take()
+}
+
+func sha256Hex(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
