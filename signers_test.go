@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/testpki"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -147,4 +148,33 @@ func TestCompletionPreflight(t *testing.T) {
 func sha256Hex(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
+}
+
+// A registrant finds the counterparty in the directory and picks the
+// person there; a forged name is refused.
+func TestCounterpartyFromTheDirectory(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	found, err := w.svc.Accounts.FindCompanies(w.ctx, a.P, account.DirectoryQuery{Name: "Bee"})
+	if err != nil || len(found) != 1 || found[0].ID != b.P.CompanyID || found[0].Name != b.Company {
+		t.Fatalf("FindCompanies = %+v, %v", found, err)
+	}
+	members, err := w.svc.Accounts.Members(w.ctx, a.P, found[0].ID)
+	if err != nil || len(members) != 1 || members[0].UserID != b.P.UserID {
+		t.Fatalf("Members = %+v, %v", members, err)
+	}
+	nc := func(name string) *casework.NewCase {
+		return &casework.NewCase{Form: casework.FormBilateral, Name: "取引先の確認", TransactionDate: today(),
+			Amount:   casework.Money{Amount: 1, Currency: "JPY"},
+			Parties:  []casework.Party{{CompanyID: found[0].ID, CompanyName: name, UserID: members[0].UserID}},
+			Document: upload("contract.pdf", w.sign(a, contract("directory")))}
+	}
+	if _, err := w.svc.Cases.Register(w.ctx, a.P, nc("Bee Trading Ltd. (forged)")); !errors.Is(err, kerr.Invalid) {
+		t.Fatalf("forged counterparty name: err = %v, want Invalid", err)
+	}
+	cs, err := w.svc.Cases.Register(w.ctx, a.P, nc(""))
+	if err != nil || cs.Parties[0].CompanyName != b.Company {
+		t.Fatalf("Register from the directory: %+v, %v", cs, err)
+	}
+	w.smtp.take()
 }

@@ -174,9 +174,9 @@ func newEnvTB(t testing.TB) *env {
 	e.tmp = t.TempDir()
 	t.Cleanup(func() { e.blobs.Close() })
 	langs := map[string]string{"u1": "ja", "u1b": "ja", "admin1": "ja", "u2": "en", "admin2": "ja", "u3": "en", "u4": "ja"}
-	for i, co := range []string{"co1", "co2", "co3", "co4", "co9"} {
+	for _, co := range []string{"co1", "co2", "co3", "co4", "co9"} {
 		rc := storage.SignerCert{ID: "sc-" + co, CertSHA256: certOf(co), Subject: "CN=" + co}
-		if err := st.PutCompany(ctx, &storage.Company{ID: co, Name: fmt.Sprintf("会社%d", i+1), SignerCerts: []storage.SignerCert{rc}}, auditFor("company.create")); err != nil {
+		if err := st.PutCompany(ctx, &storage.Company{ID: co, Name: companyNames[co], SignerCerts: []storage.SignerCert{rc}}, auditFor("company.create")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,6 +202,9 @@ func newEnvTB(t testing.TB) *env {
 func auditFor(action string) []storage.AuditEntry {
 	return []storage.AuditEntry{{Time: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), ActorUserID: "setup", Action: action}}
 }
+
+// companyNames are the directory's names of the companies.
+var companyNames = map[string]string{"co1": "会社1", "co2": "株式会社アルファ", "co3": "ベータ工業", "co4": "ガンマ商事", "co9": "会社9"}
 
 var (
 	partyCo2 = casework.Party{CompanyID: "co2", CompanyName: "株式会社アルファ", UserID: "u2"}

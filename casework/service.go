@@ -373,6 +373,10 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
+	parties := append([]Party(nil), nc.Parties...)
+	if err := s.resolveParties(ctx, op, parties); err != nil {
+		return nil, err
+	}
 	doc, verdict, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly, p.CompanyID)
 	if err != nil {
 		return nil, err
@@ -392,7 +396,7 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		Name: nc.Name, OrderNumber: nc.OrderNumber, Amount: nc.Amount,
 		TransactionDate:     time.Date(td.Year(), td.Month(), td.Day(), 0, 0, 0, 0, time.UTC),
 		RegistrantCompanyID: p.CompanyID, RegistrantUserID: p.UserID,
-		Parties: append([]Party(nil), nc.Parties...), Document: doc, Supplements: sups,
+		Parties: parties, Document: doc, Supplements: sups,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	for i := range c.Parties {

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("BulkLoader", func(t *testing.T) { testBulkLoader(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
 	t.Run("SignerFields", func(t *testing.T) { testSignerFields(t, open(t)) })
+	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
