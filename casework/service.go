@@ -142,10 +142,14 @@ func (s *Service) load(ctx context.Context, op string, p account.Principal, id s
 }
 
 func turnOf(c *Case) Turn {
+	t := TurnLast
 	if c.Form == FormMultiParty && c.Turn < len(c.Parties)-1 {
-		return TurnMore
+		t |= TurnMore
 	}
-	return TurnLast
+	if c.Form == FormMultiParty && c.Turn > 0 {
+		t |= TurnAfter
+	}
+	return t
 }
 
 // Get returns the case with id if p may see it, else kerr.NotFound.
@@ -527,9 +531,17 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	return c, nil
 }
 
-// SendBack sends the case back to the registrant with a reason
-// (EventSendBack, 差し戻し), by the party on turn or by the registrant. The
-// reason (1 to MaxReasonLen characters) is shown to the other side.
+// SendBack sends the case back with a reason (EventSendBack, 差し戻し) to
+// the side that sent it (送信元の取引先企業に差し戻せます):
+//
+//   - the party on turn sends it to the registrant (StateSentBack), or, in
+//     a multi-party case, to the party before it (StateSentBackToParty;
+//     that party is on turn again, and its return is undone);
+//   - the registrant sends a returned case to the counterparty that
+//     returned it (StateSentBackToParty), and takes back one not yet
+//     returned (StateSentBack, the party on turn is told).
+//
+// The reason (1 to MaxReasonLen characters) is shown to the recipient.
 func (s *Service) SendBack(ctx context.Context, p account.Principal, id, reason string) (*Case, error) {
 	const op = "casework.SendBack"
 	if err := checkReason(op, reason); err != nil {
@@ -546,7 +558,17 @@ func (s *Service) SendBack(ctx context.Context, p account.Principal, id, reason 
 	}
 	c.State, c.UpdatedAt, c.Reason = to, s.now(), reason
 	recipient := c.RegistrantUserID
-	if role == RoleRegistrant {
+	switch {
+	case to == StateSentBackToParty && role == RoleParty:
+		// To the previous party, whose return is undone: it is on turn.
+		c.Turn--
+		c.Parties[c.Turn].DoneAt = time.Time{}
+		recipient = c.Parties[c.Turn].UserID
+	case to == StateSentBackToParty:
+		// To the party that returned it (the one on turn when it returned).
+		c.Parties[c.Turn].DoneAt = time.Time{}
+		recipient = c.Parties[c.Turn].UserID
+	case role == RoleRegistrant:
 		recipient = c.Parties[c.Turn].UserID
 	}
 	events := s.notices(ctx, NoticeSentBack, c, p, reason, recipient)
