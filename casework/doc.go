@@ -18,4 +18,16 @@
 // cases; a company administrator on every case of its company; nobody on
 // another company's case unless that company is a party to it. A case the
 // principal may not see does not exist for it (kerr.NotFound).
+//
+// Integrity rules: every signature an upload adds must come from a
+// certificate registered to the company that uploads it (the registrant's
+// at Register and Resend, the party on turn's at Return, the accepting
+// company's for a separate acceptance); the case records each signer
+// (Case.Signers) and the audit entry names it. Counterparties name a
+// company and a user of the directory; the stored name is the
+// directory's. A signed upload that the Sealer says could not be sealed
+// (SealChecker) is refused at once rather than at Complete. Send back goes
+// to the side that sent the case (StateSentBack to the registrant,
+// StateSentBackToParty to a counterparty). A deleted case keeps
+// everything, with no expiry (see Service.Delete).
 package casework

@@ -772,9 +772,24 @@ func sealedName(name string) string {
 	return name + ".sealed.pdf"
 }
 
-// Delete deletes a case before completion (EventDelete); only the
-// registrant may. Deleting a completed case is kerr.FailedPrecondition.
-// Documents are kept (retention); the case moves to StateDeleted.
+// Delete deletes (cancels) a case before completion (EventDelete); only
+// the registrant may. Deleting a completed case is kerr.FailedPrecondition.
+//
+// What a deleted case keeps, and for how long: everything, with no
+// expiry. The case moves to StateDeleted, a terminal state, and keeps its
+// row (case data, parties, recorded signers, the last send-back reason),
+// every document it held (the contract PDF as it stood, the acceptance,
+// the supplementary files; blobs are content-addressed and never removed
+// by Delete), and its audit trail, whose "case.delete" entry names the
+// documents kept. The registrant's company and every party sees it as
+// before (Get, Open, CheckSignatures, AuditTrail, and Search with
+// StateDeleted among Query.States; the default lists leave it out), and
+// no event leads out of it. Exchanged documents are 電子取引 records that
+// the Electronic Books Preservation Act (電子帳簿保存法 第7条) requires kept
+// for the statutory period (7 years, 10 with losses carried forward);
+// nothing in this version removes them earlier or at all: an expiry, when
+// it comes, will leave a deletion record in the audit chain (see
+// ARCHITECTURE, "Nothing is ever deleted silently").
 func (s *Service) Delete(ctx context.Context, p account.Principal, id string) (*Case, error) {
 	const op = "casework.Delete"
 	c, role, err := s.load(ctx, op, p, id)
@@ -792,10 +807,22 @@ func (s *Service) Delete(ctx context.Context, p account.Principal, id string) (*
 		told = append(told, c.Parties[i].UserID)
 	}
 	events := s.notices(ctx, NoticeDeleted, c, p, "", told...)
-	if err := s.commit(ctx, op, p, EventDelete, from, c, "", events); err != nil {
+	if err := s.commit(ctx, op, p, EventDelete, from, c, keptDetail(c), events); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// keptDetail names, for the audit entry of a deletion, the documents the
+// deleted case keeps.
+func keptDetail(c *Case) string {
+	var keys []string
+	for _, f := range append([]File{c.Document, c.Acceptance}, c.Supplements...) {
+		if !f.IsZero() {
+			keys = append(keys, f.Name+" "+f.Key)
+		}
+	}
+	return "kept: " + strings.Join(keys, ", ")
 }
 
 // Related returns the change, addition and cancellation cases of case id
