@@ -703,7 +703,10 @@ func isSelfSigned(c *x509.Certificate) bool {
 // and every signature and document timestamp in it is TOTAL_PASSED (ETSI
 // EN 319 102-1 §5.1.2); with ValidateOptions.PriorSize it runs
 // signature.Validator.ValidateUpdate and reports its OnlySignatures and
-// AddedSignatures (ISO 32000-2 §12.8.2.2).
+// AddedSignatures (ISO 32000-2 §12.8.2.2). Verdict.Signers describes each
+// signature from signature.Report: the signer certificate (subject,
+// issuer, serial, SHA-256, validity, key usage, policies), its issuer's
+// SHA-256, its revision, and whether it lies after PriorSize.
 func NewValidator(opts *signature.ValidateOptions) casework.Validator {
 	a := &validatorAdapter{}
 	if opts != nil {

@@ -108,3 +108,33 @@ func TestCheckCorporateNumber(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckCorporateNumber: any input is accepted only as 13 digits whose
+// check digit holds, and refused as kerr.Invalid otherwise; nothing panics.
+func FuzzCheckCorporateNumber(f *testing.F) {
+	for _, s := range []string{"7000012050002", "1000012050002", "", "７０００0１２０５０００２", "70000120500021"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, n string) {
+		err := account.CheckCorporateNumber("fuzz", n)
+		if err != nil {
+			if !errors.Is(err, kerr.Invalid) {
+				t.Fatalf("refusal of kind %v", kerr.Of(err))
+			}
+			return
+		}
+		if len(n) != 13 {
+			t.Fatalf("accepted %q of %d bytes", n, len(n))
+		}
+		for _, r := range n {
+			if r < '0' || r > '9' {
+				t.Fatalf("accepted %q with a non-digit", n)
+			}
+		}
+		// Changing the check digit must make it invalid.
+		alt := string(rune('0'+(n[0]-'0'+1)%10)) + n[1:]
+		if account.CheckCorporateNumber("fuzz", alt) == nil {
+			t.Fatalf("both %q and %q accepted", n, alt)
+		}
+	})
+}
