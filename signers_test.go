@@ -178,3 +178,57 @@ func TestCounterpartyFromTheDirectory(t *testing.T) {
 	}
 	w.smtp.take()
 }
+
+// Send back with real signed PDFs in a 3-party case: C's send-back goes
+// to B, who signs again and passes it on; the registrant's send-back of
+// the returned case goes to C, who signs again; the contract completes
+// and is original, with every signature.
+func TestSendBackThreePartiesSigned(t *testing.T) {
+	w := newWorld(t)
+	a, b, cc := w.m["A"], w.m["B"], w.m["C"]
+	const name = "差し戻しの三者間契約"
+	c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
+		Form: casework.FormMultiParty, Name: name, Amount: casework.Money{Amount: 1, Currency: "JPY"},
+		TransactionDate: today(), Parties: []casework.Party{w.party(b), w.party(cc)},
+		Document: upload("agreement.pdf", w.sign(a, contract("Tripartite agreement"))),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = w.svc.Cases.Return(w.ctx, b.P, c.ID, upload("a.pdf", w.sign(b, w.receive(b, c.ID)))); err != nil {
+		t.Fatal(err)
+	}
+	w.receive(cc, c.ID)
+	_, _, _ = w.svc.DeliverOnce(w.ctx)
+	w.smtp.take()
+	if c, err = w.svc.Cases.SendBack(w.ctx, cc.P, c.ID, "B の署名を確認してください"); err != nil || c.State != casework.StateSentBackToParty || c.Turn != 0 {
+		t.Fatalf("C's send-back = %+v, %v; want sent back to B", c, err)
+	}
+	_, _, _ = w.svc.DeliverOnce(w.ctx)
+	var to []string
+	for _, m := range w.smtp.take() {
+		to = append(to, m.To...)
+	}
+	if !slices.Equal(to, []string{b.Email}) {
+		t.Errorf("the send-back was mailed to %v, want B only", to)
+	}
+	if c, err = w.svc.Cases.Return(w.ctx, b.P, c.ID, upload("a.pdf", w.sign(b, w.receive(b, c.ID)))); err != nil || c.Turn != 1 {
+		t.Fatalf("B's second return = %+v, %v", c, err)
+	}
+	if c, err = w.svc.Cases.Return(w.ctx, cc.P, c.ID, upload("a.pdf", w.sign(cc, w.receive(cc, c.ID)))); err != nil || c.State != casework.StateReturned {
+		t.Fatalf("C's return = %+v, %v", c, err)
+	}
+	if c, err = w.svc.Cases.SendBack(w.ctx, a.P, c.ID, "日付の確認"); err != nil || c.State != casework.StateSentBackToParty || c.Turn != 1 {
+		t.Fatalf("A's send-back = %+v, %v; want sent back to C", c, err)
+	}
+	if c, err = w.svc.Cases.Return(w.ctx, cc.P, c.ID, upload("a.pdf", w.sign(cc, w.receive(cc, c.ID)))); err != nil || c.State != casework.StateReturned {
+		t.Fatalf("C's second return = %+v, %v", c, err)
+	}
+	if c, err = w.svc.Cases.Complete(w.ctx, a.P, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Signers) != 5 {
+		t.Errorf("recorded signers = %+v, want A, B, B, C, C", c.Signers)
+	}
+	checkOriginal(t, w, cc, c.ID, 5)
+}
