@@ -25,13 +25,16 @@ const MaxSignerCerts = 100
 //
 // Errors: kerr.Invalid for a nil certificate or a CA certificate (register
 // a CA with RegisterSignerIssuer, naming the subject attributes);
-// kerr.Conflict when the company has registered it already;
-// kerr.FailedPrecondition past MaxSignerCerts.
+// kerr.Conflict when this or another company has registered it already
+// (a certificate signs for one company only); kerr.FailedPrecondition
+// past MaxSignerCerts.
 //
 // The service takes the administrator's word that the company's people
 // sign with cert: it asks for no proof of possession of the key. The
 // audit entry names the certificate, so a false registration is
-// traceable to the administrator who made it.
+// traceable to the administrator who made it. The check against other
+// companies is not atomic with the registration: two companies
+// registering the same certificate at the same instant may both succeed.
 func (s *Service) RegisterSignerCertificate(ctx context.Context, p Principal, cert *x509.Certificate) (*storage.SignerCert, error) {
 	const op = "account.RegisterSignerCertificate"
 	if cert == nil || len(cert.Raw) == 0 {
@@ -41,6 +44,20 @@ func (s *Service) RegisterSignerCertificate(ctx context.Context, p Principal, ce
 		return nil, kerr.E(kerr.Invalid, op, "%q is a CA certificate: register it with RegisterSignerIssuer and the organization name or corporate number its signers carry", cert.Subject.String())
 	}
 	rc := storage.SignerCert{CertSHA256: fingerprint(cert), Subject: cert.Subject.String(), NotAfter: cert.NotAfter.UTC()}
+	if err := requireAdmin(op, p, "register signing certificates"); err != nil {
+		return nil, err
+	}
+	// A certificate signs for one company: another company that
+	// registered it first keeps it (a dispute is for the operator).
+	holders, err := s.store.FindCompanies(ctx, &storage.CompanyQuery{SignerCertSHA256: rc.CertSHA256, Limit: 2})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	for _, h := range holders {
+		if h.ID != p.CompanyID {
+			return nil, kerr.E(kerr.Conflict, op, "certificate %q is registered to another company (%s): a certificate signs for one company only; ask the operator if it is yours", rc.Subject, h.Name)
+		}
+	}
 	return s.addSignerCert(ctx, op, p, rc)
 }
 
@@ -49,13 +66,17 @@ func (s *Service) RegisterSignerCertificate(ctx context.Context, p Principal, ce
 // organization name (O) and/or the 法人番号 corporateNumber (in the
 // subject serialNumber or organizationIdentifier, bare or after a prefix
 // such as "JCN"). At least one of the two is required: a CA alone would
-// admit every customer of the CA. Administrator only, audited, like
-// RegisterSignerCertificate.
+// admit every customer of the CA. Both are bound to the company's own
+// directory entry, so that no company claims another's signers: the
+// organization must be the company's name in the directory, the number
+// its corporate number (SetCorporateNumber first). Administrator only,
+// audited, like RegisterSignerCertificate.
 //
 // Errors: kerr.Invalid for a nil CA, neither attribute, an organization
 // over MaxProfileLen characters or a corporate number that is not 13
-// digits with a valid check digit; kerr.Conflict for a rule registered
-// already; kerr.FailedPrecondition past MaxSignerCerts.
+// digits with a valid check digit, or either not the company's own;
+// kerr.Conflict for a rule registered already; kerr.FailedPrecondition
+// past MaxSignerCerts.
 func (s *Service) RegisterSignerIssuer(ctx context.Context, p Principal, ca *x509.Certificate, organization, corporateNumber string) (*storage.SignerCert, error) {
 	const op = "account.RegisterSignerIssuer"
 	if ca == nil || len(ca.Raw) == 0 {
@@ -95,6 +116,12 @@ func (s *Service) addSignerCert(ctx context.Context, op string, p Principal, rc 
 				have.Organization == rc.Organization && have.CorporateNumber == rc.CorporateNumber {
 				return kerr.E(kerr.Conflict, op, "this signing certificate is registered already (ID %s)", have.ID)
 			}
+		}
+		if rc.Organization != "" && rc.Organization != co.Name {
+			return kerr.E(kerr.Invalid, op, "organization %q is not the company's name in the directory (%q): an issuer rule admits only the company's own signers", rc.Organization, co.Name)
+		}
+		if rc.CorporateNumber != "" && rc.CorporateNumber != co.CorporateNumber {
+			return kerr.E(kerr.Invalid, op, "corporate number %s is not the company's (%q): set the company's corporate number first (SetCorporateNumber)", rc.CorporateNumber, co.CorporateNumber)
 		}
 		co.SignerCerts = append(co.SignerCerts, rc)
 		return nil

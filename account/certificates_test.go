@@ -53,7 +53,17 @@ func TestSignerCertificates(t *testing.T) {
 			t.Errorf("issuer rule %q/%q: err = %v, want Invalid", tc.org, tc.number, err)
 		}
 	}
-	ir, err := svc.RegisterSignerIssuer(ctx, admin, pki.Intermediate.Cert, "株式会社テスト", "7000012050002")
+	// The subject attributes must be the company's own directory identity.
+	if _, err := svc.RegisterSignerIssuer(ctx, admin, pki.Intermediate.Cert, "株式会社テスト", ""); !errors.Is(err, kerr.Invalid) {
+		t.Errorf("another organization's name: err = %v, want Invalid", err)
+	}
+	if _, err := svc.RegisterSignerIssuer(ctx, admin, pki.Intermediate.Cert, "", "7000012050002"); !errors.Is(err, kerr.Invalid) {
+		t.Errorf("a corporate number the company has not set: err = %v, want Invalid", err)
+	}
+	if _, err := svc.SetCorporateNumber(ctx, admin, "7000012050002"); err != nil {
+		t.Fatal(err)
+	}
+	ir, err := svc.RegisterSignerIssuer(ctx, admin, pki.Intermediate.Cert, "株式会社admin-a", "7000012050002")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +74,13 @@ func TestSignerCertificates(t *testing.T) {
 	other := onboard(t, svc, "admin-b")
 	if list, err := svc.SignerCertificates(ctx, other); err != nil || len(list) != 0 {
 		t.Errorf("another company sees %+v, %v", list, err)
+	}
+	// A certificate signs for one company only.
+	if _, err := svc.RegisterSignerCertificate(ctx, other, pki.RSA.Cert); !errors.Is(err, kerr.Conflict) {
+		t.Errorf("another company registering the same certificate: err = %v, want Conflict", err)
+	}
+	if _, err := svc.RegisterSignerCertificate(ctx, other, pki.ECDSAP256.Cert); err != nil {
+		t.Errorf("another company registering its own certificate: %v", err)
 	}
 	if err := svc.RemoveSignerCertificate(ctx, other, rc.ID); !errors.Is(err, kerr.NotFound) {
 		t.Errorf("removing another company's registration: err = %v, want NotFound", err)

@@ -17,7 +17,7 @@ func (s *Store) FindCompanies(ctx context.Context, q *storage.CompanyQuery) ([]*
 	if err := s.live(ctx, op); err != nil {
 		return nil, err
 	}
-	for field, v := range map[string]string{"ID": q.ID, "CorporateNumber": q.CorporateNumber, "NameContains": q.NameContains} {
+	for field, v := range map[string]string{"ID": q.ID, "CorporateNumber": q.CorporateNumber, "NameContains": q.NameContains, "SignerCertSHA256": q.SignerCertSHA256} {
 		if err := checkText(op, field, v); err != nil {
 			return nil, err
 		}
@@ -26,7 +26,8 @@ func (s *Store) FindCompanies(ctx context.Context, q *storage.CompanyQuery) ([]*
 		WHERE ($1 = '' OR id = $1)
 		  AND ($2 = '' OR body ->> 'CorporateNumber' = $2)
 		  AND ($3 = '' OR strpos(body ->> 'Name', $3) > 0)
-		ORDER BY (body ->> 'Name') COLLATE "C", id LIMIT $4`, q.ID, q.CorporateNumber, q.NameContains, q.Limit)
+		  AND ($5::text = '' OR body -> 'SignerCerts' @> jsonb_build_array(jsonb_build_object('CertSHA256', $5::text)))
+		ORDER BY (body ->> 'Name') COLLATE "C", id LIMIT $4`, q.ID, q.CorporateNumber, q.NameContains, q.Limit, q.SignerCertSHA256)
 	if err != nil {
 		return nil, dbErr(ctx, op, err)
 	}

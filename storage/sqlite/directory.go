@@ -18,7 +18,8 @@ func (s *Store) FindCompanies(ctx context.Context, q *storage.CompanyQuery) ([]*
 		WHERE (?1 = '' OR id = ?1)
 		  AND (?2 = '' OR json_extract(body, '$.CorporateNumber') = ?2)
 		  AND (?3 = '' OR instr(CAST(json_extract(body, '$.Name') AS BLOB), CAST(?3 AS BLOB)) > 0)
-		ORDER BY CAST(json_extract(body, '$.Name') AS BLOB), id LIMIT ?4`, q.ID, q.CorporateNumber, q.NameContains, q.Limit)
+		  AND (?5 = '' OR EXISTS (SELECT 1 FROM json_each(body, '$.SignerCerts') WHERE json_extract(value, '$.CertSHA256') = ?5))
+		ORDER BY CAST(json_extract(body, '$.Name') AS BLOB), id LIMIT ?4`, q.ID, q.CorporateNumber, q.NameContains, q.Limit, q.SignerCertSHA256)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

@@ -17,7 +17,7 @@ func testDirectory(t *testing.T, s storage.Store) {
 	for _, c := range []*storage.Company{
 		{ID: "c1", Name: "株式会社エー商事", CorporateNumber: "7000012050002"},
 		{ID: "c2", Name: "エー商事販売株式会社", CorporateNumber: "1010001000006"},
-		{ID: "c3", Name: "Bee Trading Ltd."},
+		{ID: "c3", Name: "Bee Trading Ltd.", SignerCerts: []storage.SignerCert{{ID: "s1", IssuerSHA256: hex64('e'), Organization: "Bee"}, {ID: "s2", CertSHA256: hex64('d')}}},
 		{ID: "c4", Name: "株式会社エー商事"}, // the same name, another company
 		{ID: "c5", Name: "100% Oil & Gas_Co"},
 	} {
@@ -47,6 +47,9 @@ func testDirectory(t *testing.T, s storage.Store) {
 		{"pattern characters are literal", storage.CompanyQuery{NameContains: "% Oil & Gas_", Limit: 10}, []string{"c5"}},
 		{"a % matches only a %", storage.CompanyQuery{NameContains: "%", Limit: 10}, []string{"c5"}},
 		{"case matters", storage.CompanyQuery{NameContains: "bee", Limit: 10}, nil},
+		{"by registered signer certificate", storage.CompanyQuery{SignerCertSHA256: hex64('d'), Limit: 10}, []string{"c3"}},
+		{"an issuer's fingerprint is no signer certificate", storage.CompanyQuery{SignerCertSHA256: hex64('e'), Limit: 10}, nil},
+		{"unregistered certificate", storage.CompanyQuery{SignerCertSHA256: hex64('f'), Limit: 10}, nil},
 	} {
 		got, err := s.FindCompanies(ctx, &tc.q)
 		if err != nil {
