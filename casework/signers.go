@@ -103,11 +103,16 @@ func carriesNumber(v, n string) bool {
 //
 // Errors: kerr.FailedPrecondition when the company has registered no
 // signing certificate at all (a setup step is missing, not a wrong
-// upload); kerr.PermissionDenied when a new signature comes from a
+// upload), or when the Validator reports signatures without Signers; kerr.PermissionDenied when a new signature comes from a
 // certificate not registered to the company: the document is well
 // formed, but the acting company may not present another company's
 // signature as its own.
 func (s *Service) checkSigners(ctx context.Context, op, name, companyID string, v *Verdict) error {
+	if v.Signatures > 0 && len(v.Signers) == 0 {
+		// A Validator that does not say who signed cannot let a signature
+		// count for anyone.
+		return kerr.E(kerr.FailedPrecondition, op, "%s has %d signatures but the configured Validator reports no signer identities (Verdict.Signers), so whose they are cannot be checked: use keiyaku.NewValidator or fill Verdict.Signers", name, v.Signatures)
+	}
 	var added []Signer
 	for _, sg := range v.Signers {
 		if sg.Added {

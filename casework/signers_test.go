@@ -271,3 +271,27 @@ func TestCheckSignatures(t *testing.T) {
 		t.Errorf("last audit entry = %+v, %v", trail[len(trail)-1], err)
 	}
 }
+
+// anonymousValidator passes every PDF and counts its signatures, but says
+// nothing of who made them.
+type anonymousValidator struct{ testValidator }
+
+func (v *anonymousValidator) Validate(ctx context.Context, r io.ReaderAt, size int64, opts *casework.ValidateOptions) (*casework.Verdict, error) {
+	verdict, err := v.testValidator.Validate(ctx, r, size, opts)
+	if verdict != nil {
+		verdict.Signers = nil
+	}
+	return verdict, err
+}
+
+// A Validator that reports no signer identities lets no signature count.
+func TestValidatorWithoutSigners(t *testing.T) {
+	e := newEnv(t)
+	svc, err := casework.New(casework.Config{Store: e.store, Blobs: e.blobs, Validator: &anonymousValidator{}, Sealer: testSealer{}, TempDir: e.tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Register(context.Background(), u1, newCase(casework.FormBilateral, sign(pdf("x"), "co1"))); !errors.Is(err, kerr.FailedPrecondition) {
+		t.Fatalf("err = %v, want FailedPrecondition", err)
+	}
+}
