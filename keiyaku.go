@@ -433,7 +433,14 @@ func (s *archiveSealer) SealPDF(ctx context.Context, r io.ReaderAt, size int64, 
 	cw := &countingWriter{w: w}
 	err := s.Service.SealPDF(ctx, r, size, cw)
 	if errors.Is(err, signature.ErrMissingValidationData) {
-		return kerr.WrapKind(kerr.FailedPrecondition, "keiyaku.SealPDF", sealHint, err)
+		// Say once what is missing (the signature package's list) and
+		// which of this package's Config fields supply it, without the
+		// archive's own field names in between.
+		e := err
+		for next := errors.Unwrap(e); next != nil && next != signature.ErrMissingValidationData; next = errors.Unwrap(e) {
+			e = next
+		}
+		return kerr.E(kerr.FailedPrecondition, "keiyaku.SealPDF", "%w; %s", e, sealHint)
 	}
 	if err == nil || cw.n > 0 || !errors.Is(err, signature.ErrUnsupportedDocument) {
 		return err

@@ -232,3 +232,38 @@ func TestSendBackThreePartiesSigned(t *testing.T) {
 	}
 	checkOriginal(t, w, cc, c.ID, 5)
 }
+
+// When sealing does lack revocation data at completion (here: the service
+// reopened offline after the case was returned), Complete says so as a
+// failed precondition naming the real Config fields, not "try again",
+// and the case stays returned.
+func TestCompleteWithoutRevocationData(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	cs, err := w.registerSigned(a, casework.FormBilateral, w.sign(a, contract("sealed later")), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Cases.Return(w.ctx, b.P, cs.ID, upload("r.pdf", w.sign(b, w.receive(b, cs.ID)))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.mutate = func(cfg *keiyaku.Config) { cfg.Online = false }
+	w.svc = w.open()
+	_, err = w.svc.Cases.Complete(w.ctx, a.P, cs.ID)
+	if !errors.Is(err, kerr.FailedPrecondition) || errors.Is(err, kerr.Unavailable) {
+		t.Fatalf("Complete without revocation data: err = %v, want FailedPrecondition", err)
+	}
+	for _, field := range []string{"keiyaku.Config.OCSPs", "Config.CRLs", "Config.Online", "Config.AllowIncompleteSeal"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("the error does not name %s: %v", field, err)
+		}
+	}
+	t.Logf("Complete: %v", err)
+	if got, _ := w.svc.Cases.Get(w.ctx, a.P, cs.ID); got.State != casework.StateReturned {
+		t.Errorf("the case is %s after the failed completion, want returned", got.State)
+	}
+	w.smtp.take()
+}
