@@ -2,13 +2,15 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/keiyaku/keiyaku/storage"
 )
 
-// FindCompanies implements storage.DirectoryStore. The name filter scans
-// the companies (strpos, byte-wise under COLLATE "C"); the corporate
-// number is indexed (migration 00002).
+// FindCompanies implements storage.DirectoryStore. The corporate number
+// is indexed (migration 00002); the name (strpos, byte-wise) and signer
+// certificate filters scan the companies.
 func (s *Store) FindCompanies(ctx context.Context, q *storage.CompanyQuery) ([]*storage.Company, error) {
 	const op = "postgres.FindCompanies"
 	if err := q.Check(op); err != nil {
@@ -22,12 +24,30 @@ func (s *Store) FindCompanies(ctx context.Context, q *storage.CompanyQuery) ([]*
 			return nil, err
 		}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT version, body FROM companies
-		WHERE ($1 = '' OR id = $1)
-		  AND ($2 = '' OR body ->> 'CorporateNumber' = $2)
-		  AND ($3 = '' OR strpos(body ->> 'Name', $3) > 0)
-		  AND ($5::text = '' OR body -> 'SignerCerts' @> jsonb_build_array(jsonb_build_object('CertSHA256', $5::text)))
-		ORDER BY (body ->> 'Name') COLLATE "C", id LIMIT $4`, q.ID, q.CorporateNumber, q.NameContains, q.Limit, q.SignerCertSHA256)
+	// Only the conditions asked for, so that the planner can use the index
+	// of an equality. Every fragment is a constant; the values go as
+	// parameters.
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if q.ID != "" {
+		add(`id = $?`, q.ID)
+	}
+	if q.CorporateNumber != "" {
+		add(`body ->> 'CorporateNumber' = $?`, q.CorporateNumber)
+	}
+	if q.NameContains != "" {
+		add(`strpos(body ->> 'Name', $?) > 0`, q.NameContains)
+	}
+	if q.SignerCertSHA256 != "" {
+		add(`body -> 'SignerCerts' @> jsonb_build_array(jsonb_build_object('CertSHA256', $?::text))`, q.SignerCertSHA256)
+	}
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT version, body FROM companies WHERE `+strings.Join(where, ` AND `)+
+		` ORDER BY (body ->> 'Name') COLLATE "C", id LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, dbErr(ctx, op, err)
 	}
