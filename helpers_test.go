@@ -282,6 +282,11 @@ func (w *world) newMember(key, company, name, lang string, cert *testpki.Cert) *
 	if m.P, err = w.svc.Accounts.Authenticate(w.ctx, sess.Token, "127.0.0.1"); err != nil {
 		w.t.Fatalf("Authenticate: %v", err)
 	}
+	// The company registers the certificate its people sign with: only
+	// then do its signatures count as its own.
+	if _, err := w.svc.Accounts.RegisterSignerCertificate(w.ctx, m.P, cert.Cert); err != nil {
+		w.t.Fatalf("RegisterSignerCertificate %s: %v", m.Key, err)
+	}
 	return m
 }
 

@@ -410,12 +410,38 @@ type archiveSealer struct {
 	clock func() time.Time
 }
 
-var _ casework.Sealer = (*archiveSealer)(nil)
+var (
+	_ casework.Sealer      = (*archiveSealer)(nil)
+	_ casework.SealChecker = (*archiveSealer)(nil)
+)
+
+// sealHint names the Config fields that supply what sealing lacks.
+const sealHint = "give revocation data for the signers' certificates in keiyaku.Config.OCSPs or Config.CRLs (their CAs in Config.Intermediates), set Config.Online to fetch it, or set Config.AllowIncompleteSeal to seal without it (B-T, not B-LTA)"
+
+// CheckSeal implements casework.SealChecker with archive.Service.CheckSeal,
+// naming the facade's Config fields in each problem.
+func (s *archiveSealer) CheckSeal(ctx context.Context, r io.ReaderAt, size int64) ([]string, error) {
+	probs, err := s.Service.CheckSeal(ctx, r, size)
+	if len(probs) > 0 {
+		probs = append(probs, sealHint)
+	}
+	return probs, err
+}
 
 // SealPDF implements casework.Sealer.
 func (s *archiveSealer) SealPDF(ctx context.Context, r io.ReaderAt, size int64, w io.Writer) error {
 	cw := &countingWriter{w: w}
 	err := s.Service.SealPDF(ctx, r, size, cw)
+	if errors.Is(err, signature.ErrMissingValidationData) {
+		// Say once what is missing (the signature package's list) and
+		// which of this package's Config fields supply it, without the
+		// archive's own field names in between.
+		e := err
+		for next := errors.Unwrap(e); next != nil && next != signature.ErrMissingValidationData; next = errors.Unwrap(e) {
+			e = next
+		}
+		return kerr.E(kerr.FailedPrecondition, "keiyaku.SealPDF", "%w; %s", e, sealHint)
+	}
 	if err == nil || cw.n > 0 || !errors.Is(err, signature.ErrUnsupportedDocument) {
 		return err
 	}
@@ -684,7 +710,10 @@ func isSelfSigned(c *x509.Certificate) bool {
 // and every signature and document timestamp in it is TOTAL_PASSED (ETSI
 // EN 319 102-1 §5.1.2); with ValidateOptions.PriorSize it runs
 // signature.Validator.ValidateUpdate and reports its OnlySignatures and
-// AddedSignatures (ISO 32000-2 §12.8.2.2).
+// AddedSignatures (ISO 32000-2 §12.8.2.2). Verdict.Signers describes each
+// signature from signature.Report: the signer certificate (subject,
+// issuer, serial, SHA-256, validity, key usage, policies), its issuer's
+// SHA-256, its revision, and whether it lies after PriorSize.
 func NewValidator(opts *signature.ValidateOptions) casework.Validator {
 	a := &validatorAdapter{}
 	if opts != nil {
@@ -731,6 +760,7 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 		}
 	}
 	judge(rep, v)
+	v.Signers = signers(rep, opts.PriorSize)
 	// The update's reasons often repeat what a failed signature says.
 	for _, r := range updateReasons {
 		if !strings.Contains(strings.Join(v.Reasons, "\n"), r) {
@@ -769,4 +799,40 @@ func judge(rep *signature.Report, v *casework.Verdict) {
 		}
 		v.Reasons = append(v.Reasons, who+" is "+res)
 	}
+}
+
+// signers describes each signature (not document timestamp) of rep for
+// casework: the signer certificate, its issuer's fingerprint, and whether
+// it lies after priorSize bytes (its /ByteRange ends there or later: the
+// signed revision is new in the upload).
+func signers(rep *signature.Report, priorSize int64) []casework.Signer {
+	var out []casework.Signer
+	for _, sr := range rep.Signatures {
+		if sr.Kind != signature.KindSignature {
+			continue
+		}
+		sg := casework.Signer{Field: sr.Field, Revision: sr.Revision, Passed: sr.Indication == signature.TotalPassed,
+			Indication: string(sr.Indication), Reasons: sr.Reasons}
+		if sr.SubIndication != "" {
+			sg.Indication += "/" + string(sr.SubIndication)
+		}
+		if br := sr.ByteRange; len(br) == 4 {
+			sg.Added = priorSize <= 0 || br[2]+br[3] > priorSize
+		} else {
+			sg.Added = priorSize <= 0
+		}
+		if c := sr.Signer; c != nil {
+			sg.Certificate = casework.Certificate{Subject: c.Subject, Issuer: c.Issuer, Serial: c.Serial, SHA256: c.SHA256,
+				Organization: c.Organization, SubjectSerialNumber: c.SubjectSerialNumber, OrganizationIdentifier: c.OrganizationIdentifier,
+				NotBefore: c.NotBefore, NotAfter: c.NotAfter, KeyUsage: c.KeyUsage, ExtKeyUsage: c.ExtKeyUsage, Policies: c.Policies}
+		}
+		if len(sr.Chain) > 1 && sr.Chain[1] != nil {
+			sg.IssuerSHA256 = sr.Chain[1].SHA256
+		}
+		if sr.Timestamp != nil {
+			sg.Timestamped = sr.Timestamp.Time
+		}
+		out = append(out, sg)
+	}
+	return out
 }

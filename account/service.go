@@ -44,6 +44,7 @@ const (
 // Store is what account needs of a storage backend.
 type Store interface {
 	storage.AccountStore
+	storage.DirectoryStore
 	storage.AuditStore
 }
 

@@ -91,8 +91,11 @@ type Money struct {
 
 // Party is a counterparty of a case.
 type Party struct {
-	CompanyID   string
-	CompanyName string // shown in lists and searched; required
+	CompanyID string
+	// CompanyName is the directory's name of the company, as shown in
+	// lists, searched and exported. Register fills it in; a name given
+	// that differs from the directory's is refused.
+	CompanyName string
 	UserID      string // the person the case is sent to; required
 	// DoneAt is when the party returned (or acknowledged) the case; zero
 	// until then.
@@ -155,6 +158,10 @@ type Case struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt time.Time
+	// Signers are the signatures each upload added, with the identity of
+	// the signer certificate and the company whose upload carried it, in
+	// upload order (a resent document starts the list again).
+	Signers []SignerRecord
 }
 
 // NewCase is what Register needs to create a case.
@@ -174,7 +181,9 @@ type NewCase struct {
 	TransactionDate civil.Date
 	// Parties are the counterparties in signing order: exactly one, or
 	// MinMultiParties to MaxMultiParties for FormMultiParty. No company may
-	// appear twice, and the registrant's own company not at all.
+	// appear twice, and the registrant's own company not at all. Each
+	// names a company of the directory and one of its users; CompanyName
+	// may be left empty (the directory's name is stored).
 	Parties []Party
 	// Document is the contract PDF, signed by the registrant (unsigned is
 	// allowed only for FormSendOnly). Required.
@@ -257,7 +266,7 @@ func (nc *NewCase) validate(op, regCo string) error {
 		if p.CompanyID == "" || p.UserID == "" {
 			return kerr.E(kerr.Invalid, op, "counterparty %d needs a company and a user", i+1)
 		}
-		if err := checkText(op, "counterparty company name", p.CompanyName, true, MaxNameLen); err != nil {
+		if err := checkText(op, "counterparty company name", p.CompanyName, false, MaxNameLen); err != nil {
 			return err
 		}
 		if seen[p.CompanyID] {

@@ -49,6 +49,12 @@ type Verdict struct {
 	// Reasons say, for a user, what is wrong when Passed is false or
 	// OnlyAllowedChanges is unexpectedly false.
 	Reasons []string
+	// Signers describes each signature (not document timestamps), in
+	// file order, with who made it and in which revision; casework checks
+	// against it that a signature belongs to the company that uploads it.
+	// A Validator that leaves it empty makes every signed upload fail
+	// that check.
+	Signers []Signer
 }
 
 // Sealer makes a completed case provable for the long term. The facade
@@ -62,4 +68,17 @@ type Sealer interface {
 	// StampFile returns a DER-encoded RFC 3161 TimeStampToken (RFC 3161
 	// §2.4.2) over the SHA-256 of the bytes read from r.
 	StampFile(ctx context.Context, r io.Reader) ([]byte, error)
+}
+
+// SealChecker is an optional ability of a Sealer, found by type
+// assertion: telling, before a case is registered or returned, whether
+// its signed PDF could be sealed on completion, so that Complete does not
+// fail late for a reason knowable earlier (revocation data neither
+// configured nor reachable).
+type SealChecker interface {
+	// CheckSeal returns the problems that would make SealPDF fail for
+	// the PDF of size bytes read from r; none means it can be sealed.
+	// Each problem names what to configure. The error is only for a
+	// check that could not run (I/O, cancelled ctx).
+	CheckSeal(ctx context.Context, r io.ReaderAt, size int64) (problems []string, err error)
 }

@@ -26,4 +26,16 @@
 // A search gives the same answer whatever the zone of the server. The CSV
 // export is UTF-8 with a byte order mark by default, so that Excel in
 // Japanese opens it correctly; Shift_JIS is an option (CSVOptions).
+//
+// Integrity rules: every signature an upload adds must come from a
+// certificate registered to the company that uploads it (the registrant's
+// at Register and Resend, the party on turn's at Return, the accepting
+// company's for a separate acceptance); the case records each signer
+// (Case.Signers) and the audit entry names it. Counterparties name a
+// company and a user of the directory; the stored name is the
+// directory's. A signed upload that the Sealer says could not be sealed
+// (SealChecker) is refused at once rather than at Complete. Send back goes
+// to the side that sent the case (StateSentBack to the registrant,
+// StateSentBackToParty to a counterparty). A deleted case keeps
+// everything, with no expiry (see Service.Delete).
 package casework

@@ -75,11 +75,21 @@ func (v *testValidator) Validate(ctx context.Context, r io.ReaderAt, size int64,
 		if isSig {
 			f := strings.Fields(string(line))
 			sum := sha256.Sum256(data[:start])
-			if len(f) != 3 || f[2] != hex.EncodeToString(sum[:]) {
+			passed := len(f) == 3 && f[2] == hex.EncodeToString(sum[:])
+			if !passed {
 				verdict.Passed = false
 				verdict.Reasons = append(verdict.Reasons, fmt.Sprintf("signature at byte %d does not match the signed bytes", start))
 			}
 			verdict.Signatures++
+			who := ""
+			if len(f) > 1 {
+				who = f[1]
+			}
+			verdict.Signers = append(verdict.Signers, casework.Signer{
+				Field: fmt.Sprintf("Sig%d", verdict.Signatures), Revision: verdict.Signatures + 1,
+				Added: prior == 0 || int64(start) >= prior, Passed: passed,
+				Certificate: casework.Certificate{Subject: "CN=" + who, Issuer: "CN=Test CA", Serial: fmt.Sprint(verdict.Signatures), SHA256: certOf(who)},
+			})
 		}
 		if prior > 0 && int64(start) >= prior {
 			if isSig {
@@ -92,6 +102,13 @@ func (v *testValidator) Validate(ctx context.Context, r io.ReaderAt, size int64,
 	}
 	verdict.OnlyAllowedChanges = onlyAllowed
 	return verdict, nil
+}
+
+// certOf is the stand-in fingerprint of the certificate signer who signs
+// with; newEnv registers certOf(co) to each company co.
+func certOf(who string) string {
+	sum := sha256.Sum256([]byte("certificate of " + who))
+	return hex.EncodeToString(sum[:])
 }
 
 // testSealer appends a seal line (standing in for DSS + document timestamp)
@@ -159,8 +176,9 @@ func newEnvTB(t testing.TB) *env {
 	e.tmp = t.TempDir()
 	t.Cleanup(func() { e.blobs.Close() })
 	langs := map[string]string{"u1": "ja", "u1b": "ja", "admin1": "ja", "u2": "en", "admin2": "ja", "u3": "en", "u4": "ja"}
-	for i, co := range []string{"co1", "co2", "co3", "co4", "co9"} {
-		if err := st.PutCompany(ctx, &storage.Company{ID: co, Name: fmt.Sprintf("会社%d", i+1)}, auditFor("company.create")); err != nil {
+	for _, co := range []string{"co1", "co2", "co3", "co4", "co9"} {
+		rc := storage.SignerCert{ID: "sc-" + co, CertSHA256: certOf(co), Subject: "CN=" + co}
+		if err := st.PutCompany(ctx, &storage.Company{ID: co, Name: companyNames[co], SignerCerts: []storage.SignerCert{rc}}, auditFor("company.create")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -186,6 +204,9 @@ func newEnvTB(t testing.TB) *env {
 func auditFor(action string) []storage.AuditEntry {
 	return []storage.AuditEntry{{Time: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), ActorUserID: "setup", Action: action}}
 }
+
+// companyNames are the directory's names of the companies.
+var companyNames = map[string]string{"co1": "会社1", "co2": "株式会社アルファ", "co3": "ベータ工業", "co4": "ガンマ商事", "co9": "会社9"}
 
 var (
 	partyCo2 = casework.Party{CompanyID: "co2", CompanyName: "株式会社アルファ", UserID: "u2"}

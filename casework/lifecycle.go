@@ -77,6 +77,12 @@ const (
 	StateSentBack               // sent back to the registrant with a reason (差し戻し); it may correct and resend, or delete
 	StateCompleted              // sealed and archived (締結完了); terminal
 	StateDeleted                // deleted by the registrant before completion; terminal
+	// StateSentBackToParty: sent back with a reason to the counterparty
+	// that sent the case (送信元の取引先企業に差し戻し): by the registrant
+	// to the party that returned it, or in a multi-party case by a party
+	// to the one before it. That party (now on turn) may download it again
+	// and return it, or send it further back; the registrant may delete.
+	StateSentBackToParty
 )
 
 var stateNames = [...]string{
@@ -87,11 +93,13 @@ var stateNames = [...]string{
 	StateSentBack:  "sent-back",
 	StateCompleted: "completed",
 	StateDeleted:   "deleted",
+
+	StateSentBackToParty: "sent-back-to-party",
 }
 
 // States returns every state, in declaration order.
 func States() []State {
-	return []State{StateNew, StateSent, StateReceived, StateReturned, StateSentBack, StateCompleted, StateDeleted}
+	return []State{StateNew, StateSent, StateReceived, StateReturned, StateSentBack, StateCompleted, StateDeleted, StateSentBackToParty}
 }
 
 // String returns the state's stable name, as stored, e.g. "sent-back"; ""
@@ -124,7 +132,7 @@ const (
 	EventRegister    Event = iota + 1 // the registrant registers the case and sends it
 	EventReceive                      // the party on turn downloads it
 	EventReturn                       // the party on turn signs and returns it
-	EventSendBack                     // either side sends it back to the registrant, with a reason
+	EventSendBack                     // either side sends it back, with a reason, to the side that sent it
 	EventResend                       // the registrant sends a sent-back case again after correcting it
 	EventComplete                     // the registrant completes (seals) a returned case
 	EventDelete                       // the registrant deletes the case before completion
@@ -184,15 +192,20 @@ func (r Role) String() string {
 	return "none"
 }
 
-// Turn says whether the party on turn is the last one to sign. Only
-// FormMultiParty has more than one party; for every other form the single
-// counterparty is always the last and Turn is ignored.
+// Turn says where the party on turn stands among the parties: whether
+// others follow it (TurnMore) and whether others precede it (TurnAfter).
+// The flags combine. Only FormMultiParty has more than one party; for
+// every other form the single counterparty is first and last and Turn is
+// ignored.
 type Turn uint8
 
 // The turns.
 const (
-	TurnLast Turn = iota // the party on turn is the last (the only one, except in FormMultiParty)
-	TurnMore             // more parties follow the one on turn (FormMultiParty only)
+	TurnLast Turn = 0      // no party follows the one on turn (the only one, except in FormMultiParty)
+	TurnMore Turn = 1 << 0 // more parties follow the one on turn (FormMultiParty only)
+	// TurnAfter: parties precede the one on turn (FormMultiParty only), so
+	// its send-back goes to the previous party, not to the registrant.
+	TurnAfter Turn = 1 << 1
 )
 
 type key struct {
@@ -218,12 +231,16 @@ var signing = map[key]State{
 	{StateReceived, EventSendBack, RoleParty}:      StateSentBack,
 	{StateReceived, EventDelete, RoleRegistrant}:   StateDeleted,
 
-	{StateReturned, EventSendBack, RoleRegistrant}: StateSentBack,
+	{StateReturned, EventSendBack, RoleRegistrant}: StateSentBackToParty, // to the party that returned it
 	{StateReturned, EventComplete, RoleRegistrant}: StateCompleted,
 	{StateReturned, EventDelete, RoleRegistrant}:   StateDeleted,
 
 	{StateSentBack, EventResend, RoleRegistrant}: StateSent,
 	{StateSentBack, EventDelete, RoleRegistrant}: StateDeleted,
+
+	{StateSentBackToParty, EventReceive, RoleParty}:     StateReceived,
+	{StateSentBackToParty, EventSendBack, RoleParty}:    StateSentBack,
+	{StateSentBackToParty, EventDelete, RoleRegistrant}: StateDeleted,
 }
 
 // sendOnly is the transition table of FormSendOnly: no signature, no
@@ -247,9 +264,11 @@ var sendOnly = map[key]State{
 }
 
 // Next returns the state a case of form f in state from moves to when an
-// actor in role r causes event e. turn matters only for EventReturn in
-// FormMultiParty: TurnMore sends the case on to the next party (StateSent),
-// TurnLast moves it to StateReturned.
+// actor in role r causes event e. turn matters only in FormMultiParty: for
+// EventReturn, TurnMore sends the case on to the next party (StateSent),
+// without it the case moves to StateReturned; for EventSendBack by the
+// party on turn, TurnAfter sends it back to the previous party
+// (StateSentBackToParty), without it to the registrant (StateSentBack).
 //
 // Next is pure: it reads no clock and no storage. It returns an error of
 // kind kerr.Invalid for an unknown form, state or event; kerr.PermissionDenied
@@ -280,8 +299,11 @@ func Next(f Form, from State, e Event, r Role, turn Turn) (State, error) {
 		}
 		return from, kerr.E(kerr.FailedPrecondition, op, "cannot %s a %s case in state %s", e, f, from)
 	}
-	if e == EventReturn && f == FormMultiParty && turn == TurnMore {
+	if e == EventReturn && f == FormMultiParty && turn&TurnMore != 0 {
 		to = StateSent
+	}
+	if e == EventSendBack && r == RoleParty && f == FormMultiParty && turn&TurnAfter != 0 {
+		to = StateSentBackToParty
 	}
 	return to, nil
 }

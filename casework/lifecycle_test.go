@@ -2,6 +2,7 @@ package casework
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -14,33 +15,61 @@ import (
 // means the event is refused in that state whoever causes it.
 var (
 	wantSigning = map[State][8]string{
-		StateNew:       {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
-		StateSent:      {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
-		StateReceived:  {"-", "P:received", "P:returned", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
-		StateReturned:  {"-", "-", "-", "R:sent-back", "-", "R:completed", "R:deleted", "-"},
-		StateSentBack:  {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
-		StateCompleted: {"-", "-", "-", "-", "-", "-", "-", "-"},
-		StateDeleted:   {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateNew:             {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
+		StateSent:            {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
+		StateReceived:        {"-", "P:received", "P:returned", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
+		StateReturned:        {"-", "-", "-", "R:sent-back-to-party", "-", "R:completed", "R:deleted", "-"},
+		StateSentBack:        {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
+		StateCompleted:       {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateDeleted:         {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateSentBackToParty: {"-", "P:received", "-", "P:sent-back", "-", "-", "R:deleted", "-"},
 	}
 	// wantMultiMore is FormMultiParty when more parties follow the one on
 	// turn: a return passes the case to the next party.
 	wantMultiMore = map[State][8]string{
-		StateNew:       {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
-		StateSent:      {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
-		StateReceived:  {"-", "P:received", "P:sent", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
-		StateReturned:  {"-", "-", "-", "R:sent-back", "-", "R:completed", "R:deleted", "-"},
-		StateSentBack:  {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
-		StateCompleted: {"-", "-", "-", "-", "-", "-", "-", "-"},
-		StateDeleted:   {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateNew:             {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
+		StateSent:            {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
+		StateReceived:        {"-", "P:received", "P:sent", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
+		StateReturned:        {"-", "-", "-", "R:sent-back-to-party", "-", "R:completed", "R:deleted", "-"},
+		StateSentBack:        {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
+		StateCompleted:       {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateDeleted:         {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateSentBackToParty: {"-", "P:received", "-", "P:sent-back", "-", "-", "R:deleted", "-"},
 	}
+	// wantMultiAfter is FormMultiParty when parties precede the one on
+	// turn and none follows: its send-back goes to the previous party.
+	wantMultiAfter = map[State][8]string{
+		StateNew:             {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
+		StateSent:            {"-", "P:received", "-", "R:sent-back P:sent-back-to-party", "-", "-", "R:deleted", "-"},
+		StateReceived:        {"-", "P:received", "P:returned", "R:sent-back P:sent-back-to-party", "-", "-", "R:deleted", "-"},
+		StateReturned:        {"-", "-", "-", "R:sent-back-to-party", "-", "R:completed", "R:deleted", "-"},
+		StateSentBack:        {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
+		StateCompleted:       {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateDeleted:         {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateSentBackToParty: {"-", "P:received", "-", "P:sent-back-to-party", "-", "-", "R:deleted", "-"},
+	}
+	// wantMultiMiddle: parties before and after the one on turn.
+	wantMultiMiddle = map[State][8]string{
+		StateNew:             {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
+		StateSent:            {"-", "P:received", "-", "R:sent-back P:sent-back-to-party", "-", "-", "R:deleted", "-"},
+		StateReceived:        {"-", "P:received", "P:sent", "R:sent-back P:sent-back-to-party", "-", "-", "R:deleted", "-"},
+		StateReturned:        {"-", "-", "-", "R:sent-back-to-party", "-", "R:completed", "R:deleted", "-"},
+		StateSentBack:        {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
+		StateCompleted:       {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateDeleted:         {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateSentBackToParty: {"-", "P:received", "-", "P:sent-back-to-party", "-", "-", "R:deleted", "-"},
+	}
+	// wantSendOnly: one party, nothing returned, so nothing is ever sent
+	// back to a party.
 	wantSendOnly = map[State][8]string{
-		StateNew:       {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
-		StateSent:      {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
-		StateReceived:  {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "P:completed"},
-		StateReturned:  {"-", "-", "-", "-", "-", "-", "-", "-"},
-		StateSentBack:  {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
-		StateCompleted: {"-", "-", "-", "-", "-", "-", "-", "-"},
-		StateDeleted:   {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateNew:             {"R:sent", "-", "-", "-", "-", "-", "-", "-"},
+		StateSent:            {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "-"},
+		StateReceived:        {"-", "P:received", "-", "R:sent-back P:sent-back", "-", "-", "R:deleted", "P:completed"},
+		StateReturned:        {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateSentBack:        {"-", "-", "-", "-", "R:sent", "-", "R:deleted", "-"},
+		StateCompleted:       {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateDeleted:         {"-", "-", "-", "-", "-", "-", "-", "-"},
+		StateSentBackToParty: {"-", "-", "-", "-", "-", "-", "-", "-"},
 	}
 )
 
@@ -72,17 +101,21 @@ func parseCell(t *testing.T, cell string) map[Role]State {
 }
 
 func TestNextEveryPair(t *testing.T) {
-	if len(Events()) != 8 || len(States()) != 7 {
-		t.Fatalf("the expected tables cover 7 states x 8 events; update them for %d x %d", len(States()), len(Events()))
+	if len(Events()) != 8 || len(States()) != 8 {
+		t.Fatalf("the expected tables cover 8 states x 8 events; update them for %d x %d", len(States()), len(Events()))
 	}
 	for _, f := range Forms() {
-		for _, turn := range []Turn{TurnLast, TurnMore} {
+		for _, turn := range []Turn{TurnLast, TurnMore, TurnAfter, TurnMore | TurnAfter} {
 			want := wantSigning
 			switch {
 			case f == FormSendOnly:
 				want = wantSendOnly
 			case f == FormMultiParty && turn == TurnMore:
 				want = wantMultiMore
+			case f == FormMultiParty && turn == TurnAfter:
+				want = wantMultiAfter
+			case f == FormMultiParty && turn == TurnMore|TurnAfter:
+				want = wantMultiMiddle
 			}
 			for _, from := range States() {
 				row, ok := want[from]
@@ -93,9 +126,7 @@ func TestNextEveryPair(t *testing.T) {
 					allowed := parseCell(t, row[i])
 					for _, r := range Roles() {
 						name := f.String() + "/" + from.String() + "/" + e.String() + "/" + r.String()
-						if turn == TurnMore {
-							name += "/more"
-						}
+						name += fmt.Sprintf("/turn%d", turn)
 						got, err := Next(f, from, e, r, turn)
 						wantState, ok := allowed[r]
 						switch {
@@ -166,6 +197,7 @@ func TestNamesRoundTrip(t *testing.T) {
 func FuzzNext(f *testing.F) {
 	f.Add(uint8(FormBilateral), uint8(StateReceived), uint8(EventReturn), uint8(RoleParty), uint8(TurnLast))
 	f.Add(uint8(FormMultiParty), uint8(StateReceived), uint8(EventReturn), uint8(RoleParty), uint8(TurnMore))
+	f.Add(uint8(FormMultiParty), uint8(StateSentBackToParty), uint8(EventSendBack), uint8(RoleParty), uint8(TurnMore|TurnAfter))
 	f.Add(uint8(0), uint8(200), uint8(9), uint8(7), uint8(3))
 	f.Fuzz(func(t *testing.T, form, state, event, role, turn uint8) {
 		from := State(state)

@@ -51,6 +51,9 @@ func toRecord(c *Case) *storage.Case {
 		Supplements: toFiles(c.Supplements), Sealed: toFiles(c.Sealed),
 		Reason: c.Reason, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt,
 	}
+	for _, sg := range c.Signers {
+		r.Signers = append(r.Signers, storage.Signer(sg))
+	}
 	for _, p := range c.Parties {
 		r.Parties = append(r.Parties, storage.Party{CompanyID: p.CompanyID, CompanyName: p.CompanyName, UserID: p.UserID, DoneAt: p.DoneAt})
 	}
@@ -76,6 +79,9 @@ func fromRecord(r *storage.Case) (*Case, error) {
 		Turn: r.Turn, Document: fromFile(r.Document), Acceptance: fromFile(r.Acceptance),
 		Supplements: fromFiles(r.Supplements), Sealed: fromFiles(r.Sealed),
 		Reason: r.Reason, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt,
+	}
+	for _, sg := range r.Signers {
+		c.Signers = append(c.Signers, SignerRecord(sg))
 	}
 	for _, p := range r.Parties {
 		c.Parties = append(c.Parties, Party{CompanyID: p.CompanyID, CompanyName: p.CompanyName, UserID: p.UserID, DoneAt: p.DoneAt})

@@ -13,7 +13,7 @@ import (
 
 // IncompleteStates are the states of the "incomplete" list.
 func IncompleteStates() []State {
-	return []State{StateSent, StateReceived, StateReturned, StateSentBack}
+	return []State{StateSent, StateReceived, StateReturned, StateSentBack, StateSentBackToParty}
 }
 
 // Query selects cases for Search and ExportCSV. Every filter is optional;
@@ -82,7 +82,7 @@ func (q *Query) toStorage(p account.Principal, loc *time.Location) (storage.Case
 	}
 	states := q.States
 	if len(states) == 0 {
-		states = []State{StateSent, StateReceived, StateReturned, StateSentBack, StateCompleted}
+		states = []State{StateSent, StateReceived, StateReturned, StateSentBack, StateSentBackToParty, StateCompleted}
 	}
 	for _, s := range states {
 		sq.States = append(sq.States, s.String())

@@ -142,10 +142,14 @@ func (s *Service) load(ctx context.Context, op string, p account.Principal, id s
 }
 
 func turnOf(c *Case) Turn {
+	t := TurnLast
 	if c.Form == FormMultiParty && c.Turn < len(c.Parties)-1 {
-		return TurnMore
+		t |= TurnMore
 	}
-	return TurnLast
+	if c.Form == FormMultiParty && c.Turn > 0 {
+		t |= TurnAfter
+	}
+	return t
 }
 
 // Get returns the case with id if p may see it, else kerr.NotFound.
@@ -230,43 +234,45 @@ func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev
 }
 
 // putDocument validates a PDF upload and stores it once it passes. prior,
-// when not zero, is the document it must extend.
-func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool) (File, error) {
+// when not zero, is the document it must extend. Every signature the
+// upload adds must come from a certificate registered to companyID
+// (checkSigners), and a signed upload must be sealable (checkSealable).
+func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior File, needSignature bool, companyID string) (File, *Verdict, error) {
 	// An upload is checked and validated before it is stored, so a refused
 	// one leaves nothing behind. Nearly every contract fits in
 	// storage.MemoryBlob and is held in memory; a larger one is spooled
 	// to a temporary file.
 	head, err := readHead(up.Body, storage.MemoryBlob+1)
 	if err != nil {
-		return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+		return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 	}
 	f := File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
 	var ra io.ReaderAt = bytes.NewReader(head)
 	var spool *os.File
 	if len(head) > storage.MemoryBlob {
 		if spool, err = os.CreateTemp(s.tmpDir, "keiyaku-upload-*.pdf"); err != nil {
-			return File{}, kerr.WrapKind(kerr.Unavailable, op, "cannot create a temporary file for "+up.Name, err)
+			return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "cannot create a temporary file for "+up.Name, err)
 		}
 		defer func() {
 			spool.Close()
 			os.Remove(spool.Name())
 		}()
 		if _, err := spool.Write(head); err != nil {
-			return File{}, kerr.WrapKind(kerr.Unavailable, op, "spooling "+up.Name, err)
+			return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "spooling "+up.Name, err)
 		}
 		n, err := io.Copy(spool, io.LimitReader(up.Body, MaxDocumentSize+1-int64(len(head))))
 		if err != nil {
-			return File{}, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+			return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
 		}
 		f.Size += n
 		head, ra = nil, spool
 	}
 	if f.Size > MaxDocumentSize {
-		return File{}, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
 	}
 	if !prior.IsZero() {
 		if err := checkPrefix(op, prior, io.NewSectionReader(ra, 0, f.Size), f.Size); err != nil {
-			return File{}, err
+			return File{}, nil, err
 		}
 	}
 	opts := &ValidateOptions{At: s.now()}
@@ -275,18 +281,26 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	}
 	v, err := s.val.Validate(ctx, ra, f.Size, opts)
 	if err != nil {
-		return File{}, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
+		return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
 	}
 	reasons := strings.Join(v.Reasons, "; ")
 	switch {
 	case !v.Passed:
-		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: its signatures did not pass validation: %s", up.Name, reasons)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: its signatures did not pass validation: %s", up.Name, reasons)
 	case needSignature && v.Signatures == 0:
-		return File{}, kerr.E(kerr.Invalid, op, "%s is not signed: sign it with your certificate and upload it again", up.Name)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s is not signed: sign it with your certificate and upload it again", up.Name)
 	case !prior.IsZero() && !v.OnlyAllowedChanges:
-		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it changes the contract beyond adding a signature: %s", up.Name, reasons)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: it changes the contract beyond adding a signature: %s", up.Name, reasons)
 	case !prior.IsZero() && v.AddedSignatures == 0:
-		return File{}, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
+		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
+	}
+	if err := s.checkSigners(ctx, op, up.Name, companyID, v); err != nil {
+		return File{}, nil, err
+	}
+	if v.Signatures > 0 {
+		if err := s.checkSealable(ctx, op, up.Name, ra, f.Size); err != nil {
+			return File{}, nil, err
+		}
 	}
 	if spool != nil {
 		f.Key, _, err = s.blobs.Put(ctx, io.NewSectionReader(spool, 0, f.Size), MaxDocumentSize)
@@ -294,9 +308,9 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		f.Key, _, err = s.blobs.PutBytes(ctx, head)
 	}
 	if err != nil {
-		return File{}, kerr.Wrap(op, err)
+		return File{}, nil, kerr.Wrap(op, err)
 	}
-	return f, nil
+	return f, v, nil
 }
 
 // readHead reads r up to limit bytes. A reader that knows its length
@@ -363,7 +377,11 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
-	doc, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly)
+	parties := append([]Party(nil), nc.Parties...)
+	if err := s.resolveParties(ctx, op, parties); err != nil {
+		return nil, err
+	}
+	doc, verdict, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly, p.CompanyID)
 	if err != nil {
 		return nil, err
 	}
@@ -381,14 +399,18 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		Name: nc.Name, OrderNumber: nc.OrderNumber, Amount: nc.Amount,
 		TransactionDate:     nc.TransactionDate,
 		RegistrantCompanyID: p.CompanyID, RegistrantUserID: p.UserID,
-		Parties: append([]Party(nil), nc.Parties...), Document: doc, Supplements: sups,
+		Parties: parties, Document: doc, Supplements: sups,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	for i := range c.Parties {
 		c.Parties[i].DoneAt = time.Time{}
 	}
+	detail := "document " + doc.Key
+	if ids := recordSigners(c, p.CompanyID, verdict, now); ids != "" {
+		detail += "; " + ids
+	}
 	events := s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[0].UserID)
-	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, "document "+doc.Key, events); err != nil {
+	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, detail, events); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -479,11 +501,15 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	if c.Form == FormOrderAcceptance {
 		prior = File{}
 	}
-	f, err := s.putDocument(ctx, op, &up, prior, true)
+	f, verdict, err := s.putDocument(ctx, op, &up, prior, true, c.Parties[c.Turn].CompanyID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
+	detail := "document " + f.Key
+	if ids := recordSigners(c, c.Parties[c.Turn].CompanyID, verdict, now); ids != "" {
+		detail += "; " + ids
+	}
 	if c.Form == FormOrderAcceptance {
 		c.Acceptance = f
 	} else {
@@ -498,15 +524,23 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	} else {
 		events = s.notices(ctx, NoticeReturned, c, p, "", c.RegistrantUserID)
 	}
-	if err := s.commit(ctx, op, p, EventReturn, from, c, "document "+f.Key, events); err != nil {
+	if err := s.commit(ctx, op, p, EventReturn, from, c, detail, events); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// SendBack sends the case back to the registrant with a reason
-// (EventSendBack, 差し戻し), by the party on turn or by the registrant. The
-// reason (1 to MaxReasonLen characters) is shown to the other side.
+// SendBack sends the case back with a reason (EventSendBack, 差し戻し) to
+// the side that sent it (送信元の取引先企業に差し戻せます):
+//
+//   - the party on turn sends it to the registrant (StateSentBack), or, in
+//     a multi-party case, to the party before it (StateSentBackToParty;
+//     that party is on turn again, and its return is undone);
+//   - the registrant sends a returned case to the counterparty that
+//     returned it (StateSentBackToParty), and takes back one not yet
+//     returned (StateSentBack, the party on turn is told).
+//
+// The reason (1 to MaxReasonLen characters) is shown to the recipient.
 func (s *Service) SendBack(ctx context.Context, p account.Principal, id, reason string) (*Case, error) {
 	const op = "casework.SendBack"
 	if err := checkReason(op, reason); err != nil {
@@ -523,7 +557,17 @@ func (s *Service) SendBack(ctx context.Context, p account.Principal, id, reason 
 	}
 	c.State, c.UpdatedAt, c.Reason = to, s.now(), reason
 	recipient := c.RegistrantUserID
-	if role == RoleRegistrant {
+	switch {
+	case to == StateSentBackToParty && role == RoleParty:
+		// To the previous party, whose return is undone: it is on turn.
+		c.Turn--
+		c.Parties[c.Turn].DoneAt = time.Time{}
+		recipient = c.Parties[c.Turn].UserID
+	case to == StateSentBackToParty:
+		// To the party that returned it (the one on turn when it returned).
+		c.Parties[c.Turn].DoneAt = time.Time{}
+		recipient = c.Parties[c.Turn].UserID
+	case role == RoleRegistrant:
 		recipient = c.Parties[c.Turn].UserID
 	}
 	events := s.notices(ctx, NoticeSentBack, c, p, reason, recipient)
@@ -566,11 +610,15 @@ func (s *Service) Resend(ctx context.Context, p account.Principal, id string, do
 		if err := checkUpload(op, "contract document", doc); err != nil {
 			return nil, err
 		}
-		f, err := s.putDocument(ctx, op, doc, File{}, c.Form != FormSendOnly)
+		f, verdict, err := s.putDocument(ctx, op, doc, File{}, c.Form != FormSendOnly, c.RegistrantCompanyID)
 		if err != nil {
 			return nil, err
 		}
 		c.Document, detail = f, "document "+f.Key
+		c.Signers = nil
+		if ids := recordSigners(c, c.RegistrantCompanyID, verdict, s.now()); ids != "" {
+			detail += "; " + ids
+		}
 	}
 	c.Acceptance = File{}
 	c.Turn = 0
@@ -679,7 +727,7 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 			pr.CloseWithError(errors.New("sealing aborted")) // unblocks the sealer if Put stopped early
 		}
 		if err != nil {
-			return kerr.WrapKind(kerr.Unavailable, op, "sealing "+doc.Name+" failed; try again", err)
+			return sealError(op, "sealing "+doc.Name, err)
 		}
 		sealed = append(sealed, File{Name: sealedName(doc.Name), ContentType: "application/pdf", Key: key, Size: size})
 	}
@@ -703,6 +751,19 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 	return nil
 }
 
+// sealError keeps the kind of a sealing failure whose cause will not go
+// away by itself (kerr.FailedPrecondition: revocation data missing;
+// kerr.Invalid: a file that cannot be sealed), so the message says what to
+// configure rather than "try again"; any other failure is
+// kerr.Unavailable.
+func sealError(op, what string, err error) error {
+	switch kerr.Of(err) {
+	case kerr.FailedPrecondition, kerr.Invalid:
+		return kerr.WrapKind(kerr.FailedPrecondition, op, what+" failed; the case stays returned", err)
+	}
+	return kerr.WrapKind(kerr.Unavailable, op, what+" failed; try again", err)
+}
+
 func sealedName(name string) string {
 	if base, ok := strings.CutSuffix(name, ".pdf"); ok {
 		return base + ".sealed.pdf"
@@ -710,9 +771,24 @@ func sealedName(name string) string {
 	return name + ".sealed.pdf"
 }
 
-// Delete deletes a case before completion (EventDelete); only the
-// registrant may. Deleting a completed case is kerr.FailedPrecondition.
-// Documents are kept (retention); the case moves to StateDeleted.
+// Delete deletes (cancels) a case before completion (EventDelete); only
+// the registrant may. Deleting a completed case is kerr.FailedPrecondition.
+//
+// What a deleted case keeps, and for how long: everything, with no
+// expiry. The case moves to StateDeleted, a terminal state, and keeps its
+// row (case data, parties, recorded signers, the last send-back reason),
+// every document it held (the contract PDF as it stood, the acceptance,
+// the supplementary files; blobs are content-addressed and never removed
+// by Delete), and its audit trail, whose "case.delete" entry names the
+// documents kept. The registrant's company and every party sees it as
+// before (Get, Open, CheckSignatures, AuditTrail, and Search with
+// StateDeleted among Query.States; the default lists leave it out), and
+// no event leads out of it. Exchanged documents are 電子取引 records that
+// the Electronic Books Preservation Act (電子帳簿保存法 第7条) requires kept
+// for the statutory period (7 years, 10 with losses carried forward);
+// nothing in this version removes them earlier or at all: an expiry, when
+// it comes, will leave a deletion record in the audit chain (see
+// ARCHITECTURE, "Nothing is ever deleted silently").
 func (s *Service) Delete(ctx context.Context, p account.Principal, id string) (*Case, error) {
 	const op = "casework.Delete"
 	c, role, err := s.load(ctx, op, p, id)
@@ -730,10 +806,22 @@ func (s *Service) Delete(ctx context.Context, p account.Principal, id string) (*
 		told = append(told, c.Parties[i].UserID)
 	}
 	events := s.notices(ctx, NoticeDeleted, c, p, "", told...)
-	if err := s.commit(ctx, op, p, EventDelete, from, c, "", events); err != nil {
+	if err := s.commit(ctx, op, p, EventDelete, from, c, keptDetail(c), events); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// keptDetail names, for the audit entry of a deletion, the documents the
+// deleted case keeps.
+func keptDetail(c *Case) string {
+	var keys []string
+	for _, f := range append([]File{c.Document, c.Acceptance}, c.Supplements...) {
+		if !f.IsZero() {
+			keys = append(keys, f.Name+" "+f.Key)
+		}
+	}
+	return "kept: " + strings.Join(keys, ", ")
 }
 
 // Related returns the change, addition and cancellation cases of case id

@@ -65,7 +65,7 @@ func TestBilateralLifecycle(t *testing.T) {
 	}
 	evs, _ := e.store.DueEvents(ctx, e.now.AddDate(1, 0, 0), 10)
 	if ev := evs[0]; ev.CaseName != "業務委託契約" || ev.OrderNumber != "PO-1" || ev.RecipientEmail != "u2@example.jp" ||
-		ev.RecipientName != "User u2" || ev.RecipientCompany != "会社2" || ev.FromCompany != "会社1" || ev.FromUser != "User u1" {
+		ev.RecipientName != "User u2" || ev.RecipientCompany != "株式会社アルファ" || ev.FromCompany != "会社1" || ev.FromUser != "User u1" {
 		t.Errorf("receipt notice fields = %+v", ev)
 	}
 	if _, err := e.svc.Complete(ctx, u1, c.ID); !errors.Is(err, kerr.FailedPrecondition) {

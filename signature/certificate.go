@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -20,17 +21,24 @@ func describeCertificate(c *x509.Certificate) *Certificate {
 		return nil
 	}
 	d := &Certificate{
-		Subject:        nameString(c.RawSubject, c.Subject),
-		Organization:   slices.Clone(c.Subject.Organization),
-		OrgUnit:        slices.Clone(c.Subject.OrganizationalUnit),
-		CommonName:     c.Subject.CommonName,
-		Issuer:         nameString(c.RawIssuer, c.Issuer),
-		Serial:         strings.ToUpper(c.SerialNumber.Text(16)),
-		NotBefore:      c.NotBefore.UTC(),
-		NotAfter:       c.NotAfter.UTC(),
-		KeyUsage:       keyUsageNames(c.KeyUsage),
-		DNSNames:       slices.Clone(c.DNSNames),
-		EmailAddresses: slices.Clone(c.EmailAddresses),
+		Subject:             nameString(c.RawSubject, c.Subject),
+		Organization:        slices.Clone(c.Subject.Organization),
+		OrgUnit:             slices.Clone(c.Subject.OrganizationalUnit),
+		CommonName:          c.Subject.CommonName,
+		Issuer:              nameString(c.RawIssuer, c.Issuer),
+		Serial:              strings.ToUpper(c.SerialNumber.Text(16)),
+		NotBefore:           c.NotBefore.UTC(),
+		NotAfter:            c.NotAfter.UTC(),
+		KeyUsage:            keyUsageNames(c.KeyUsage),
+		DNSNames:            slices.Clone(c.DNSNames),
+		EmailAddresses:      slices.Clone(c.EmailAddresses),
+		SHA256:              certSHA256(c),
+		SubjectSerialNumber: c.Subject.SerialNumber,
+	}
+	for _, atv := range c.Subject.Names {
+		if s, ok := atv.Value.(string); ok && atv.Type.Equal(oidOrganizationIdentifier) {
+			d.OrganizationIdentifier = s
+		}
 	}
 	for _, u := range c.URIs {
 		d.URIs = append(d.URIs, u.String())
@@ -42,6 +50,19 @@ func describeCertificate(c *x509.Certificate) *Certificate {
 		d.Policies = append(d.Policies, p.String())
 	}
 	return d
+}
+
+// oidOrganizationIdentifier is X.520 organizationIdentifier (2.5.4.97).
+var oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}
+
+// certSHA256 returns the hex SHA-256 of c's DER; empty for a certificate
+// built by hand without Raw.
+func certSHA256(c *x509.Certificate) string {
+	if len(c.Raw) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
 }
 
 // maxCachedNames bounds nameStrings; past it the oldest entries go.

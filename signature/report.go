@@ -160,6 +160,15 @@ type Certificate struct {
 	DNSNames       []string
 	EmailAddresses []string
 	URIs           []string
+	// SHA256 is the lower-case hex SHA-256 of the certificate's DER, the
+	// fingerprint a company registers its signing certificates by.
+	SHA256 string
+	// SubjectSerialNumber and OrganizationIdentifier are the subject's
+	// serialNumber (X.520 2.5.4.5) and organizationIdentifier (2.5.4.97,
+	// ETSI EN 319 412-1 §5.1.4) attributes, where Japanese CAs put the
+	// 法人番号 (corporate number); empty when absent.
+	SubjectSerialNumber    string
+	OrganizationIdentifier string
 }
 
 // TimestampInfo is a verified RFC 3161 timestamp.

@@ -50,6 +50,9 @@ type Case struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt time.Time // zero until completed
+	// Signers are the signatures each upload added, with the signer
+	// certificate's identity, in upload order.
+	Signers []Signer
 }
 
 // Party is one counterparty of a case.
@@ -124,9 +127,17 @@ type Event struct {
 
 // Company is a customer company.
 type Company struct {
-	ID        string
-	Version   int64
-	Name      string
+	ID      string
+	Version int64
+	Name    string
+	// CorporateNumber is the 13-digit 法人番号 (corporate number); empty
+	// when not known.
+	CorporateNumber string
+	// SignerCerts are the certificates (or issuing CA plus subject
+	// attributes) the company's people sign with; see SignerCert.
+	SignerCerts []SignerCert
+	// Partners are the IDs of the company's trading partners (取引先).
+	Partners  []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// TimeZone is the IANA name of the zone the company's people see and

@@ -14,6 +14,7 @@ import (
 type Store interface {
 	CaseStore
 	AccountStore
+	DirectoryStore
 	AuditStore
 	OutboxStore
 	// Close releases the backend's resources. Calls after Close fail.

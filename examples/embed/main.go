@@ -235,6 +235,10 @@ func (d *demo) company(name, login, fullName, lang string) *person {
 	check(err)
 	id, err := d.ca.issue(time.Now(), name, fullName)
 	check(err)
+	// Signatures count as the company's only from certificates it has
+	// registered: here, every one the CA issues to its organization name.
+	_, err = d.svc.Accounts.RegisterSignerIssuer(d.ctx, p, d.ca.root, name, "")
+	check(err)
 	d.say("company: %s (%s, notices in %s)", name, fullName, lang)
 	return &person{company: name, name: fullName, id: id, p: p}
 }

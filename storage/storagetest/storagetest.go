@@ -43,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
 	t.Run("BulkLoader", func(t *testing.T) { testBulkLoader(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("SignerFields", func(t *testing.T) { testSignerFields(t, open(t)) })
+	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
