@@ -135,11 +135,13 @@ type User struct {
 	// format); MustChangePassword is set for an initial password.
 	PasswordHash       string
 	MustChangePassword bool
-	FailedLogins       int
-	LockedUntil        time.Time
-	Profile            Profile
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	FailedLogins       int       // unused since issue 11 (see GuardStore)
+	LockedUntil        time.Time // unused since issue 11 (see GuardStore)
+	// Disabled: an administrator disabled the user; it cannot log in.
+	Disabled  bool
+	Profile   Profile
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Profile holds a user's contact details.

@@ -16,6 +16,7 @@ type Store interface {
 	AccountStore
 	AuditStore
 	OutboxStore
+	GuardStore // guard.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }
