@@ -208,3 +208,18 @@ func (s *Service) SetDisabled(ctx context.Context, admin Principal, userID strin
 	_, err = s.store.PutUserEndSessions(ctx, u, "", s.audit(admin, action, "user "+u.ID))
 	return kerr.Wrap(op, err)
 }
+
+// Prune deletes expired sessions and the throttle records that no longer
+// hold anything (last attempt older than the longest block, not blocked),
+// and reports how many of each. Throttle records are keyed by what callers
+// typed (hashed), so guessing with many login IDs grows them: run Prune
+// regularly, e.g. hourly, from a scheduled job.
+func (s *Service) Prune(ctx context.Context) (sessions, throttles int, err error) {
+	const op = "account.Prune"
+	now := s.now()
+	if sessions, err = s.store.DeleteSessionsBefore(ctx, now); err != nil {
+		return 0, 0, kerr.Wrap(op, err)
+	}
+	throttles, err = s.store.PruneThrottles(ctx, now.Add(-s.window))
+	return sessions, throttles, kerr.Wrap(op, err)
+}

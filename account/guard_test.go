@@ -346,3 +346,24 @@ func TestEndSessionsAndDisable(t *testing.T) {
 		t.Errorf("login after enabling: %v", err)
 	}
 }
+
+// TestPrune: throttle records of guessed login IDs go once nothing in them
+// matters any more, and so do expired sessions.
+func TestPrune(t *testing.T) {
+	svc, _, clk := newGuarded(t, account.Config{MaxFailures: 3, Lockout: time.Minute, MaxLockout: time.Hour, SessionTTL: time.Hour})
+	ctx := context.Background()
+	onboard(t, svc, "admin")
+	for i := range 5 {
+		_, _ = svc.Login(ctx, "guess"+strings.Repeat("x", i), "pw", "198.51.100.1")
+	}
+	if _, n, err := svc.Prune(ctx); err != nil || n != 0 {
+		t.Fatalf("Prune at once = %d, %v; want nothing pruned", n, err)
+	}
+	clk.add(time.Hour + time.Minute)
+	sessions, throttles, err := svc.Prune(ctx)
+	// 5 guessed login IDs × 2 keys, the address, and the keys of
+	// onboard's logins; onboard's session expired.
+	if err != nil || throttles < 11 || sessions != 1 {
+		t.Errorf("Prune after an hour = %d sessions, %d throttles, %v", sessions, throttles, err)
+	}
+}
