@@ -77,9 +77,11 @@ type AuditEntry struct {
 	Action         string // e.g. "case.register", "account.login"
 	CaseID         string // empty when no case is concerned
 	Detail         string
-	// PrevHash and Hash are assigned by the store with ChainHash.
+	// PrevHash and Hash are assigned by the store with ChainHash, or
+	// with KeyedChainHash under the key named KeyID (empty: unkeyed).
 	PrevHash []byte
 	Hash     []byte
+	KeyID    string
 }
 
 // Event is one notification outbox row: something happened to a case that

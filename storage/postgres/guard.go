@@ -238,3 +238,11 @@ func (s *Store) PutUserEndSessions(ctx context.Context, u *storage.User, keep st
 	copy(audit, sealed)
 	return int(n), nil
 }
+
+// auditTx is the transaction Store.write hands to its fn: a pgx.Tx that
+// also carries the store's audit key, so that appendAudit seals with it
+// while keeping the signature every caller uses.
+type auditTx struct {
+	pgx.Tx
+	key *storage.AuditKey
+}

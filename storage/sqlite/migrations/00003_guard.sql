@@ -22,7 +22,12 @@ CREATE TABLE tallies (
 
 CREATE INDEX sessions_user ON sessions (user_id);
 
+-- The ID of the key an audit entry is sealed with (storage.AuditKey);
+-- empty for plain SHA-256 entries.
+ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+
 -- +goose Down
+ALTER TABLE audit DROP COLUMN key_id;
 DROP INDEX sessions_user;
 DROP TABLE tallies;
 DROP TABLE throttles;
