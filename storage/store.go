@@ -16,7 +16,8 @@ type Store interface {
 	AccountStore
 	AuditStore
 	OutboxStore
-	GuardStore // guard.go
+	GuardStore  // guard.go
+	AnchorStore // anchor.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

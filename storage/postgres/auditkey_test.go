@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -49,4 +50,44 @@ func TestAuditKeyConformance(t *testing.T) {
 		}
 	}
 	storagetest.RunAuditKey(t, open, rewrite)
+}
+
+func TestAuditAnchorsConformance(t *testing.T) {
+	t.Parallel()
+	dsn(t)
+	var mu sync.Mutex
+	where := map[storage.Store][2]string{}
+	open := func(t *testing.T) storage.Store {
+		d, schema := freshSchema(t)
+		s, err := postgres.Open(context.Background(), postgres.Config{DSN: d, Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		where[s] = [2]string{d, schema}
+		mu.Unlock()
+		return s
+	}
+	truncate := func(t *testing.T, s storage.Store, from int64) {
+		mu.Lock()
+		w := where[s]
+		mu.Unlock()
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, w[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		for _, q := range []string{
+			`ALTER TABLE ` + w[1] + `.audit DISABLE TRIGGER audit_no_change`,
+			`DELETE FROM ` + w[1] + `.audit WHERE seq >= ` + strconv.FormatInt(from, 10),
+			// A careful attacker also moves the head back.
+			`UPDATE ` + w[1] + `.audit_head SET seq = a.seq, hash = a.hash FROM (SELECT seq, hash FROM ` + w[1] + `.audit ORDER BY seq DESC LIMIT 1) a`,
+		} {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	storagetest.RunAuditAnchors(t, open, truncate)
 }

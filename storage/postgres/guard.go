@@ -246,3 +246,82 @@ type auditTx struct {
 	pgx.Tx
 	key *storage.AuditKey
 }
+
+var _ storage.AnchorStore = (*Store)(nil)
+
+// PutAuditAnchor implements storage.AnchorStore. It locks the chain head
+// row, so anchors are appended one at a time.
+func (s *Store) PutAuditAnchor(ctx context.Context, a *storage.AuditAnchor) error {
+	const op = "postgres.PutAuditAnchor"
+	if err := storage.CheckAnchor(op, a); err != nil {
+		return err
+	}
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM audit_head WHERE only_row FOR UPDATE`); err != nil {
+			return err
+		}
+		var hash []byte
+		err := tx.QueryRow(ctx, `SELECT hash FROM audit WHERE seq = $1`, a.Seq).Scan(&hash)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && string(hash) != string(a.Hash) {
+			return kerr.E(kerr.FailedPrecondition, op, "audit entry %d does not exist with the anchored hash", a.Seq)
+		}
+		if err != nil {
+			return err
+		}
+		var last int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM audit_anchors`).Scan(&last); err != nil {
+			return err
+		}
+		if a.Seq <= last {
+			return kerr.E(kerr.Conflict, op, "entry %d is not after the last anchored entry %d", a.Seq, last)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO audit_anchors (seq, hash, at, token) VALUES ($1, $2, $3, $4)`, a.Seq, a.Hash, nanos(a.At), a.Token)
+		return err
+	})
+}
+
+// ListAuditAnchors implements storage.AnchorStore.
+func (s *Store) ListAuditAnchors(ctx context.Context, afterSeq int64, limit int) ([]storage.AuditAnchor, error) {
+	const op = "postgres.ListAuditAnchors"
+	if limit < 1 || limit > 1000 {
+		return nil, kerr.E(kerr.Invalid, op, "limit %d out of range 1..1000", limit)
+	}
+	if err := s.live(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT seq, hash, at, token FROM audit_anchors WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, limit)
+	if err != nil {
+		return nil, dbErr(ctx, op, err)
+	}
+	defer rows.Close()
+	var out []storage.AuditAnchor
+	for rows.Next() {
+		var a storage.AuditAnchor
+		var at int64
+		if err := rows.Scan(&a.Seq, &a.Hash, &at, &a.Token); err != nil {
+			return nil, dbErr(ctx, op, err)
+		}
+		a.At = unnanos(at)
+		out = append(out, a)
+	}
+	return out, dbErr(ctx, op, rows.Err())
+}
+
+// LastAuditAnchor implements storage.AnchorStore.
+func (s *Store) LastAuditAnchor(ctx context.Context) (*storage.AuditAnchor, error) {
+	const op = "postgres.LastAuditAnchor"
+	if err := s.live(ctx, op); err != nil {
+		return nil, err
+	}
+	var a storage.AuditAnchor
+	var at int64
+	err := s.pool.QueryRow(ctx, `SELECT seq, hash, at, token FROM audit_anchors ORDER BY seq DESC LIMIT 1`).Scan(&a.Seq, &a.Hash, &at, &a.Token)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, kerr.E(kerr.NotFound, op, "the audit log has no anchor yet")
+	}
+	if err != nil {
+		return nil, dbErr(ctx, op, err)
+	}
+	a.At = unnanos(at)
+	return &a, nil
+}

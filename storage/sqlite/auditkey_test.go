@@ -56,3 +56,36 @@ func TestOpenRefusesShortAuditKey(t *testing.T) {
 		t.Fatalf("a 5-byte audit key: %v, want kerr.Invalid", err)
 	}
 }
+
+func TestAuditAnchorsConformance(t *testing.T) {
+	var mu sync.Mutex
+	paths := map[storage.Store]string{}
+	open := func(t *testing.T) storage.Store {
+		p := filepath.Join(t.TempDir(), "a.db")
+		s, err := sqlite.Open(context.Background(), sqlite.Config{Path: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		paths[s] = p
+		mu.Unlock()
+		return s
+	}
+	truncate := func(t *testing.T, s storage.Store, from int64) {
+		mu.Lock()
+		p := paths[s]
+		mu.Unlock()
+		db, err := sql.Open("sqlite", "file:"+p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`DROP TRIGGER audit_no_delete`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`DELETE FROM audit WHERE seq >= ?`, from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storagetest.RunAuditAnchors(t, open, truncate)
+}

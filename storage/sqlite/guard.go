@@ -209,3 +209,72 @@ func (s *Store) PutUserEndSessions(ctx context.Context, u *storage.User, keep st
 	copy(audit, sealed)
 	return int(n), nil
 }
+
+var _ storage.AnchorStore = (*Store)(nil)
+
+// PutAuditAnchor implements storage.AnchorStore.
+func (s *Store) PutAuditAnchor(ctx context.Context, a *storage.AuditAnchor) error {
+	const op = "sqlite.PutAuditAnchor"
+	if err := storage.CheckAnchor(op, a); err != nil {
+		return err
+	}
+	return s.write(ctx, op, func(tx *wtx) error {
+		var hash []byte
+		err := tx.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = ?`, a.Seq).Scan(&hash)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && string(hash) != string(a.Hash) {
+			return kerr.E(kerr.FailedPrecondition, op, "audit entry %d does not exist with the anchored hash", a.Seq)
+		}
+		if err != nil {
+			return dbErr(op, err)
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_anchors`).Scan(&last); err != nil {
+			return dbErr(op, err)
+		}
+		if a.Seq <= last {
+			return kerr.E(kerr.Conflict, op, "entry %d is not after the last anchored entry %d", a.Seq, last)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO audit_anchors (seq, hash, at, token) VALUES (?, ?, ?, ?)`, a.Seq, a.Hash, nanos(a.At), a.Token)
+		return dbErr(op, err)
+	})
+}
+
+// ListAuditAnchors implements storage.AnchorStore.
+func (s *Store) ListAuditAnchors(ctx context.Context, afterSeq int64, limit int) ([]storage.AuditAnchor, error) {
+	const op = "sqlite.ListAuditAnchors"
+	if limit < 1 || limit > 1000 {
+		return nil, kerr.E(kerr.Invalid, op, "limit %d out of range 1..1000", limit)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, hash, at, token FROM audit_anchors WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []storage.AuditAnchor
+	for rows.Next() {
+		var a storage.AuditAnchor
+		var at int64
+		if err := rows.Scan(&a.Seq, &a.Hash, &at, &a.Token); err != nil {
+			return nil, dbErr(op, err)
+		}
+		a.At = unnanos(at)
+		out = append(out, a)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// LastAuditAnchor implements storage.AnchorStore.
+func (s *Store) LastAuditAnchor(ctx context.Context) (*storage.AuditAnchor, error) {
+	const op = "sqlite.LastAuditAnchor"
+	var a storage.AuditAnchor
+	var at int64
+	err := s.readRow(ctx, `SELECT seq, hash, at, token FROM audit_anchors ORDER BY seq DESC LIMIT 1`).Scan(&a.Seq, &a.Hash, &at, &a.Token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kerr.E(kerr.NotFound, op, "the audit log has no anchor yet")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	a.At = unnanos(at)
+	return &a, nil
+}

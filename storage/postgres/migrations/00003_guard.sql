@@ -26,7 +26,20 @@ CREATE INDEX sessions_user ON sessions (user_id);
 -- empty for plain SHA-256 entries.
 ALTER TABLE audit ADD COLUMN key_id text COLLATE "C" NOT NULL DEFAULT '';
 
+CREATE TABLE audit_anchors (
+    seq    bigint PRIMARY KEY,
+    hash   bytea NOT NULL,
+    at     bigint NOT NULL,
+    token  bytea NOT NULL
+);
+-- Append-only, like the audit log.
+CREATE TRIGGER audit_anchors_no_change BEFORE UPDATE OR DELETE ON audit_anchors
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_anchors_no_truncate BEFORE TRUNCATE ON audit_anchors
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+
 -- +goose Down
+DROP TABLE audit_anchors;
 ALTER TABLE audit DROP COLUMN key_id;
 DROP INDEX sessions_user;
 DROP TABLE tallies;

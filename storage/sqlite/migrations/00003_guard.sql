@@ -26,7 +26,24 @@ CREATE INDEX sessions_user ON sessions (user_id);
 -- empty for plain SHA-256 entries.
 ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
 
+CREATE TABLE audit_anchors (
+    seq    INTEGER PRIMARY KEY,
+    hash   BLOB NOT NULL,
+    at     INTEGER NOT NULL,
+    token  BLOB NOT NULL
+) STRICT;
+-- Append-only, like the audit log.
+-- +goose StatementBegin
+CREATE TRIGGER audit_anchors_no_update BEFORE UPDATE ON audit_anchors
+BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER audit_anchors_no_delete BEFORE DELETE ON audit_anchors
+BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP TABLE audit_anchors;
 ALTER TABLE audit DROP COLUMN key_id;
 DROP INDEX sessions_user;
 DROP TABLE tallies;
