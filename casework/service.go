@@ -363,17 +363,32 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
+	// Every supplement is read (and its size checked) before the document
+	// or any supplement is stored: a refused call stores nothing.
+	spools := make([]*spooled, 0, len(nc.Supplements))
+	defer func() {
+		for _, sp := range spools {
+			sp.close()
+		}
+	}()
+	for i := range nc.Supplements {
+		sp, err := s.spool(op, &nc.Supplements[i], MaxSupplementSize)
+		if err != nil {
+			return nil, err
+		}
+		spools = append(spools, sp)
+	}
 	doc, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly)
 	if err != nil {
 		return nil, err
 	}
 	var sups []File
-	for _, up := range nc.Supplements {
-		key, size, err := s.blobs.Put(ctx, up.Body, MaxSupplementSize)
+	for _, sp := range spools {
+		key, size, err := s.blobs.Put(ctx, sp.reader(), MaxSupplementSize)
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
-		sups = append(sups, File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size})
+		sups = append(sups, File{Name: sp.up.Name, ContentType: sp.up.ContentType, Key: key, Size: size})
 	}
 	now := s.now()
 	td := nc.TransactionDate.UTC()
