@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
 )
 
 // Limits on case data and documents.
@@ -188,8 +189,8 @@ func checkText(op, field, v string, required bool, max int) error {
 	if n := utf8.RuneCountInString(v); n > max {
 		return kerr.E(kerr.Invalid, op, "%s is %d characters long; at most %d are allowed", field, n, max)
 	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return kerr.E(kerr.Invalid, op, "%s may not contain control characters", field)
+	if strings.ContainsFunc(v, invisible) {
+		return kerr.E(kerr.Invalid, op, "%s may not contain control characters, bidirectional overrides or zero-width characters", field)
 	}
 	return nil
 }
@@ -234,6 +235,9 @@ func (nc *NewCase) validate(op, regCo string) error {
 	if nc.TransactionDate.IsZero() {
 		return kerr.E(kerr.Invalid, op, "the transaction date is required")
 	}
+	if err := storage.CheckTime(op, "the transaction date", nc.TransactionDate); err != nil {
+		return err
+	}
 	n := len(nc.Parties)
 	switch {
 	case nc.Form == FormMultiParty && (n < MinMultiParties || n > MaxMultiParties):
@@ -272,6 +276,7 @@ func checkUpload(op, what string, u *Upload) error {
 	if u.Body == nil {
 		return kerr.E(kerr.Invalid, op, "the %s has no body", what)
 	}
+	u.Name = SafeFileName(u.Name) // names.go
 	if err := checkText(op, what+" name", u.Name, true, MaxNameLen); err != nil {
 		return err
 	}

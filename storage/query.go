@@ -131,6 +131,14 @@ func (q *CaseQuery) Validate() error {
 	if q.AmountMin != nil && q.AmountMax != nil && *q.AmountMin > *q.AmountMax {
 		return kerr.E(kerr.Invalid, op, "AmountMin %d is above AmountMax %d", *q.AmountMin, *q.AmountMax)
 	}
+	for _, d := range []struct {
+		name string
+		t    time.Time
+	}{{"TransactionFrom", q.TransactionFrom}, {"TransactionTo", q.TransactionTo}, {"CompletedFrom", q.CompletedFrom}, {"CompletedTo", q.CompletedTo}} {
+		if err := CheckTime(op, d.name, d.t); err != nil { // dates.go
+			return err
+		}
+	}
 	if !q.TransactionFrom.IsZero() && !q.TransactionTo.IsZero() && q.TransactionFrom.After(q.TransactionTo) {
 		return kerr.E(kerr.Invalid, op, "TransactionFrom is after TransactionTo")
 	}
