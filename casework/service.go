@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keiyaku/keiyaku/account"
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -404,9 +405,11 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		c.Parties[i].DoneAt = time.Time{}
 	}
 	events := s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[0].UserID)
+	failpoint.Hit(failpoint.RegisterStored)
 	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, "document "+doc.Key, events); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.RegisterCommitted)
 	return c, nil
 }
 
@@ -499,6 +502,7 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	if err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.ReturnStored)
 	now := s.now()
 	if c.Form == FormOrderAcceptance {
 		c.Acceptance = f
@@ -517,6 +521,7 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	if err := s.commit(ctx, op, p, EventReturn, from, c, "document "+f.Key, events); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.ReturnCommitted)
 	return c, nil
 }
 
@@ -628,9 +633,11 @@ func (s *Service) Complete(ctx context.Context, p account.Principal, id string) 
 		parties = append(parties, party.UserID)
 	}
 	events := s.notices(ctx, NoticeCompleted, c, p, "", parties...)
+	failpoint.Hit(failpoint.CompleteSealed)
 	if err := s.commit(ctx, op, p, EventComplete, from, c, fmt.Sprintf("%d sealed files", len(c.Sealed)), events); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.CompleteCommitted)
 	return c, nil
 }
 

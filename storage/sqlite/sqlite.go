@@ -17,6 +17,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -348,9 +349,11 @@ func (s *Store) commitGroup(group []*writeReq) {
 		r := group[0]
 		r.err = r.run(tx, s)
 		if r.err == nil {
+			failpoint.Hit(failpoint.CommitBegin)
 			if err := tx.Commit(); err != nil {
 				r.err = dbErr(r.op, err)
 			}
+			failpoint.Hit(failpoint.CommitDone)
 			return
 		}
 		_ = tx.Rollback()
@@ -386,9 +389,11 @@ func (s *Store) commitGroup(group []*writeReq) {
 		_ = tx.Rollback()
 		return
 	}
+	failpoint.Hit(failpoint.CommitBegin)
 	if err := tx.Commit(); err != nil {
 		fail(ok, err)
 	}
+	failpoint.Hit(failpoint.CommitDone)
 }
 
 // run runs the write's fn in tx and returns its classified error; a ctx
