@@ -58,6 +58,9 @@ type Config struct {
 	// the database can recompute. A Store given above seals with the key
 	// it was opened with.
 	AuditKey *storage.AuditKey
+	// OldAuditKeys are keys rotated out, still needed to verify the
+	// entries sealed with them (Cases.VerifyAudit).
+	OldAuditKeys []storage.AuditKey
 	// LoginKey keys the hashes under which login throttles are stored
 	// (account.Config.Key); nil means a random key per Open, so that
 	// throttles start afresh when the service restarts.
@@ -280,6 +283,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	s.Cases, err = casework.New(casework.Config{
 		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
+		AuditKeys: auditKeys(&cfg),
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)

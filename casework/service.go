@@ -55,6 +55,10 @@ type Config struct {
 	// TempDir holds an upload larger than storage.MemoryBlob while it is
 	// checked, removed before the call returns. Empty means os.TempDir().
 	TempDir string
+	// AuditKeys are the keys (by ID) VerifyAudit checks a keyed audit
+	// chain with (see storage.AuditKey): the current one and every one
+	// rotated out. nil means the chain is unkeyed.
+	AuditKeys map[string][]byte
 }
 
 // Service carries cases through their lifecycle. It is safe for concurrent
@@ -68,6 +72,7 @@ type Service struct {
 	log    *slog.Logger
 	newID  func() string
 	tmpDir string
+	keys   map[string][]byte
 }
 
 // New returns a Service, or an error of kind kerr.Invalid naming a missing
@@ -84,7 +89,7 @@ func New(cfg Config) (*Service, error) {
 	case cfg.Sealer == nil:
 		return nil, kerr.E(kerr.Invalid, op, "Config.Sealer is required")
 	}
-	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir}
+	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir, keys: cfg.AuditKeys}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -789,9 +794,16 @@ func (s *Service) Related(ctx context.Context, p account.Principal, id string) (
 
 // VerifyAudit checks the whole audit log's hash chain and returns the
 // number of entries checked; a broken chain is an error wrapping
-// storage.ErrChainBroken.
+// storage.ErrChainBroken. With Config.AuditKeys every entry after the
+// first keyed one must carry the HMAC of a known key (entries from before
+// keys were configured may be plain). Anchors are checked by
+// archive.Service.VerifyAudit.
 func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
-	n, err := storage.VerifyChain(ctx, s.store)
+	v := &storage.ChainVerifier{}
+	if s.keys != nil {
+		v = &storage.ChainVerifier{Keys: s.keys, AllowUnkeyed: true}
+	}
+	n, err := storage.VerifyChainWith(ctx, s.store, v)
 	return n, kerr.Wrap("casework.VerifyAudit", err)
 }
 
