@@ -105,7 +105,11 @@ func TestCrashChild(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 1; i <= crashMaxCases/3; i++ {
+			perGoroutine := crashMaxCases / 3
+			if n, err := strconv.Atoi(os.Getenv(crashCasesEnv)); err == nil && n > 0 { // faultpoint_test.go
+				perGoroutine = n
+			}
+			for i := 1; i <= perGoroutine; i++ {
 				c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 					Form: casework.FormBilateral, Name: fmt.Sprintf("crash %s-%d-%d", round, g, i), Amount: casework.Money{Amount: int64(i), Currency: "JPY"},
 					TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b)},
@@ -132,6 +136,11 @@ func TestCrashChild(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if os.Getenv(crashDeliverEnv) != "" { // faultpoint_test.go
+		if _, _, err := w.svc.DeliverOnce(w.ctx); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // checkConsistent reopens the directory after a crash and checks every

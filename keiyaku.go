@@ -52,6 +52,19 @@ type Config struct {
 	// means SQLite at Dir/keiyaku.db. A Store given here is not closed by
 	// Service.Close.
 	Store storage.Store
+	// AuditKey keys the audit chain of the embedded SQLite store (see
+	// storage.AuditKey; keep it outside the data directory, e.g. in a
+	// secret manager). nil means plain SHA-256, which anyone who can write
+	// the database can recompute. A Store given above seals with the key
+	// it was opened with.
+	AuditKey *storage.AuditKey
+	// OldAuditKeys are keys rotated out, still needed to verify the
+	// entries sealed with them (Cases.VerifyAudit).
+	OldAuditKeys []storage.AuditKey
+	// LoginKey keys the hashes under which login throttles are stored
+	// (account.Config.Key); nil means a random key per Open, so that
+	// throttles start afresh when the service restarts.
+	LoginKey []byte
 	// Blobs stores document bytes. nil means files under Dir/blobs. Blobs
 	// given here are not closed by Service.Close.
 	Blobs *storage.Blobs
@@ -212,7 +225,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	s.Store = cfg.Store
 	if s.Store == nil {
-		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "keiyaku.db")})
+		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "keiyaku.db"), AuditKey: cfg.AuditKey})
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
@@ -270,13 +283,14 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	s.Cases, err = casework.New(casework.Config{
 		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
+		AuditKeys: auditKeys(&cfg),
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
 	s.Accounts, err = account.New(account.Config{
 		Store: s.Store, Clock: clock, Params: cfg.PasswordParams, MaxFailures: cfg.MaxFailedLogins,
-		Lockout: cfg.Lockout, SessionTTL: cfg.SessionTTL,
+		Lockout: cfg.Lockout, SessionTTL: cfg.SessionTTL, Key: cfg.LoginKey,
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)

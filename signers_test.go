@@ -1,6 +1,8 @@
 package keiyaku_test
 
 import (
+	"cloud.google.com/go/civil"
+
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -18,7 +20,7 @@ import (
 )
 
 func (w *world) registerSigned(m *member, form casework.Form, doc []byte, parties ...*member) (*casework.Case, error) {
-	nc := &casework.NewCase{Form: form, Name: "署名者の確認", TransactionDate: today(),
+	nc := &casework.NewCase{Form: form, Name: "署名者の確認", TransactionDate: civil.DateOf(today()),
 		Amount: casework.Money{Amount: 1, Currency: "JPY"}, Document: upload("contract.pdf", doc)}
 	for _, p := range parties {
 		nc.Parties = append(nc.Parties, w.party(p))
@@ -164,7 +166,7 @@ func TestCounterpartyFromTheDirectory(t *testing.T) {
 		t.Fatalf("Members = %+v, %v", members, err)
 	}
 	nc := func(name string) *casework.NewCase {
-		return &casework.NewCase{Form: casework.FormBilateral, Name: "取引先の確認", TransactionDate: today(),
+		return &casework.NewCase{Form: casework.FormBilateral, Name: "取引先の確認", TransactionDate: civil.DateOf(today()),
 			Amount:   casework.Money{Amount: 1, Currency: "JPY"},
 			Parties:  []casework.Party{{CompanyID: found[0].ID, CompanyName: name, UserID: members[0].UserID}},
 			Document: upload("contract.pdf", w.sign(a, contract("directory")))}
@@ -189,7 +191,7 @@ func TestSendBackThreePartiesSigned(t *testing.T) {
 	const name = "差し戻しの三者間契約"
 	c, err := w.svc.Cases.Register(w.ctx, a.P, &casework.NewCase{
 		Form: casework.FormMultiParty, Name: name, Amount: casework.Money{Amount: 1, Currency: "JPY"},
-		TransactionDate: today(), Parties: []casework.Party{w.party(b), w.party(cc)},
+		TransactionDate: civil.DateOf(today()), Parties: []casework.Party{w.party(b), w.party(cc)},
 		Document: upload("agreement.pdf", w.sign(a, contract("Tripartite agreement"))),
 	})
 	if err != nil {

@@ -2,6 +2,14 @@ package account
 
 // Principal is who a casework call acts as: a logged-in user of a company.
 // Obtain it from Service.Authenticate; casework trusts it as given.
+//
+// A Principal is a snapshot taken when Authenticate returned it: it is not
+// revoked when the session ends, the password changes, the user is
+// disabled or loses its administrator role. An embedder must therefore
+// hold one for a single request (or a single unit of work of at most a
+// few seconds) and call Authenticate again for the next; never cache it
+// for longer. Logout, ChangePassword, EndSessions and SetDisabled take
+// effect at the next Authenticate.
 type Principal struct {
 	UserID    string
 	CompanyID string

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -22,8 +23,11 @@ var (
 	// ErrBadCredentials: unknown login ID or wrong password
 	// (kerr.Unauthenticated). The two are not told apart.
 	ErrBadCredentials = errors.New("login ID or password is wrong")
-	// ErrLocked: too many failed logins; try again later
-	// (kerr.Unauthenticated).
+	// ErrLocked is no longer returned.
+	//
+	// Deprecated: since issue 11 a throttled login answers exactly like
+	// a wrong password (ErrBadCredentials), so that the answer tells an
+	// attacker neither that the account exists nor that it is blocked.
 	ErrLocked = errors.New("account is locked after repeated failed logins")
 	// ErrPasswordChangeRequired: the user still has its initial password
 	// and must change it before doing anything else
@@ -46,6 +50,7 @@ type Store interface {
 	storage.AccountStore
 	storage.DirectoryStore
 	storage.AuditStore
+	storage.GuardStore
 }
 
 // Config configures New.
@@ -58,12 +63,28 @@ type Config struct {
 	// means DefaultParams. Stored hashes keep the parameters they were
 	// made with.
 	Params Params
-	// MaxFailures is how many failed logins in a row lock an account.
+	// MaxFailures is how many password checks of one login ID from one
+	// address run before further attempts are blocked (see guard.go).
 	// Zero means 5.
 	MaxFailures int
-	// Lockout is how long a locked account stays locked. Zero means 15
-	// minutes.
+	// Lockout is the first block; each further block in a row doubles,
+	// up to MaxLockout. Zero means 15 minutes.
 	Lockout time.Duration
+	// MaxLockout caps a block. Zero means 24 hours (at least Lockout).
+	MaxLockout time.Duration
+	// MaxFailuresPerAccount bounds checks of one login ID from all
+	// addresses together, MaxFailuresPerAddress checks from one address
+	// for all login IDs together. Zero means 10 × MaxFailures each.
+	MaxFailuresPerAccount int
+	MaxFailuresPerAddress int
+	// SummaryEvery is how often refused logins (unknown login ID or
+	// blocked) are summarised in one audit entry. Zero means 1 hour.
+	SummaryEvery time.Duration
+	// Key keys the hashes of login IDs and addresses the throttles are
+	// stored under (HMAC-SHA-256; at least 16 bytes). nil means a random
+	// key for this Service: throttles then start afresh on restart. Give
+	// the same key to every process sharing a store.
+	Key []byte
 	// SessionTTL is how long a session lasts after login. Zero means 8
 	// hours.
 	SessionTTL time.Duration
@@ -79,9 +100,16 @@ type Service struct {
 	params      Params
 	maxFailures int
 	lockout     time.Duration
-	ttl         time.Duration
-	newID       func() string
-	dummy       *Hash // verified against for unknown logins, so timing does not tell
+	maxLockout  time.Duration
+	window      time.Duration
+	perAccount  int
+	perAddress  int
+	key         []byte
+	// summaryEvery is the period of refused-login summaries.
+	summaryEvery time.Duration
+	ttl          time.Duration
+	newID        func() string
+	dummy        *Hash // verified against for unknown logins, so timing does not tell
 }
 
 // New returns a Service, or kerr.Invalid for a bad Config.
@@ -110,8 +138,24 @@ func New(cfg Config) (*Service, error) {
 	if s.ttl == 0 {
 		s.ttl = 8 * time.Hour
 	}
-	if s.maxFailures < 0 || s.lockout < 0 || s.ttl < 0 {
-		return nil, kerr.E(kerr.Invalid, op, "MaxFailures, Lockout and SessionTTL may not be negative")
+	if s.maxFailures < 0 || s.lockout < 0 || s.ttl < 0 || cfg.MaxLockout < 0 || cfg.MaxFailuresPerAccount < 0 ||
+		cfg.MaxFailuresPerAddress < 0 || cfg.SummaryEvery < 0 {
+		return nil, kerr.E(kerr.Invalid, op, "MaxFailures, Lockout, MaxLockout, MaxFailuresPerAccount, MaxFailuresPerAddress, SummaryEvery and SessionTTL may not be negative")
+	}
+	s.maxLockout = cmp.Or(cfg.MaxLockout, 24*time.Hour)
+	s.maxLockout = max(s.maxLockout, s.lockout)
+	// An attempt is remembered for as long as the longest block lasts,
+	// so that counts survive any block.
+	s.window = s.maxLockout
+	s.perAccount = cmp.Or(cfg.MaxFailuresPerAccount, 10*s.maxFailures)
+	s.perAddress = cmp.Or(cfg.MaxFailuresPerAddress, 10*s.maxFailures)
+	s.summaryEvery = cmp.Or(cfg.SummaryEvery, time.Hour)
+	s.key = cfg.Key
+	if s.key == nil {
+		s.key = randomBytes(32)
+	}
+	if len(s.key) < 16 {
+		return nil, kerr.E(kerr.Invalid, op, "Config.Key must be at least 16 bytes (or nil for a random one)")
 	}
 	if s.newID == nil {
 		s.newID = func() string { return hex.EncodeToString(randomBytes(16)) }
@@ -267,44 +311,54 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Login checks a login ID and password and opens a session. A wrong
-// password counts as a failure; MaxFailures in a row lock the account for
-// Lockout, during which even the right password is refused (ErrLocked).
-// Failures are kerr.Unauthenticated wrapping ErrBadCredentials or
-// ErrLocked; every attempt is audited.
+// Login checks a login ID and password and opens a session.
+//
+// Every failure is the same error — kerr.Unauthenticated wrapping
+// ErrBadCredentials, with the same message — whether the login ID is
+// unknown, the password wrong, the user disabled or the attempt
+// throttled (see guard.go), and costs the same work: one argon2id
+// verification (against a dummy hash when the real one may not be
+// checked), one throttle reservation and one write. At most MaxFailures
+// passwords of a login ID from one address are ever checked before a
+// block, even under concurrent logins. A wrong password of an existing
+// user is audited as "account.login-failed"; unknown and throttled
+// attempts are summarised (see SummaryEvery), and what was typed as the
+// login ID is never stored.
 func (s *Service) Login(ctx context.Context, loginID, password, remoteAddr string) (*Session, error) {
 	const op = "account.Login"
-	if len(password) > MaxPasswordLen {
-		return nil, kerr.E(kerr.Unauthenticated, op, "%w", ErrBadCredentials)
+	fail := func() error { return kerr.E(kerr.Unauthenticated, op, "%w", ErrBadCredentials) }
+	now := s.now()
+	if len(password) > MaxPasswordLen || len(loginID) > maxLoginInput {
+		s.dummy.Verify(truncate(password, MaxPasswordLen))
+		s.refused(ctx, now)
+		return nil, fail()
 	}
-	u, err := s.store.GetUserByLogin(ctx, loginID)
-	if errors.Is(err, kerr.NotFound) {
-		s.dummy.Verify(password)
-		_ = s.store.AppendAudit(ctx, s.audit(Principal{RemoteAddr: remoteAddr}, "account.login-failed", "unknown login "+truncate(loginID, 64)))
-		return nil, kerr.E(kerr.Unauthenticated, op, "%w", ErrBadCredentials)
-	}
+	g, v, err := s.reserve(ctx, loginID, remoteAddr, now)
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
-	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin, RemoteAddr: remoteAddr}
-	now := s.now()
-	if now.Before(u.LockedUntil) {
-		_ = s.store.AppendAudit(ctx, s.audit(actor, "account.login-refused", "locked"))
-		return nil, kerr.E(kerr.Unauthenticated, op, "%w until %s", ErrLocked, u.LockedUntil.Format(time.RFC3339))
+	u, err := s.store.GetUserByLogin(ctx, loginID)
+	if err != nil && !errors.Is(err, kerr.NotFound) {
+		return nil, kerr.Wrap(op, err)
 	}
+	if err != nil || !v.Allowed || u.Disabled {
+		s.dummy.Verify(password)
+		s.refused(ctx, now)
+		return nil, fail()
+	}
+	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin, RemoteAddr: remoteAddr}
 	h, err := ParseHash(u.PasswordHash)
 	if err != nil {
 		return nil, kerr.WrapKind(kerr.Internal, op, "stored password hash of user "+u.ID, err)
 	}
 	if !h.Verify(password) {
-		return nil, s.recordFailure(ctx, op, u, actor, now)
+		// Bounded by the throttle: at most MaxFailures per block and
+		// address, so an unauthenticated caller cannot grow the log
+		// without bound through an existing login ID either.
+		_ = s.store.AppendAudit(ctx, s.audit(actor, "account.login-failed", "wrong password"))
+		return nil, fail()
 	}
-	if u.FailedLogins != 0 || !u.LockedUntil.IsZero() {
-		u.FailedLogins, u.LockedUntil = 0, time.Time{}
-		if err := s.store.PutUser(ctx, u, s.audit(actor, "account.unlock", "successful login")); err != nil {
-			return nil, kerr.Wrap(op, err)
-		}
-	}
+	s.release(ctx, g, v)
 	token := base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	ss := &storage.Session{TokenHash: tokenHash(token), UserID: u.ID, RemoteAddr: remoteAddr, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
 	if err := s.store.PutSession(ctx, ss, s.audit(actor, "account.login", "")); err != nil {
@@ -313,35 +367,9 @@ func (s *Service) Login(ctx context.Context, loginID, password, remoteAddr strin
 	return &Session{Token: token, Principal: actor, ExpiresAt: ss.ExpiresAt, MustChangePassword: u.MustChangePassword}, nil
 }
 
-// recordFailure counts a failed login, locking the account at the
-// threshold, and returns the error for the caller. Concurrent failures
-// race on the user's version; the loser re-reads and counts again, so no
-// failure is lost.
-func (s *Service) recordFailure(ctx context.Context, op string, u *storage.User, actor Principal, now time.Time) error {
-	for attempt := 0; ; attempt++ {
-		u.FailedLogins++
-		detail := "wrong password"
-		if u.FailedLogins >= s.maxFailures {
-			u.LockedUntil = now.Add(s.lockout)
-			u.FailedLogins = 0
-			detail = "wrong password; locked"
-		}
-		err := s.store.PutUser(ctx, u, s.audit(actor, "account.login-failed", detail))
-		if errors.Is(err, kerr.Conflict) && attempt < 5 {
-			if u, err = s.store.GetUser(ctx, u.ID); err != nil {
-				return kerr.Wrap(op, err)
-			}
-			continue
-		}
-		if err != nil {
-			return kerr.Wrap(op, err)
-		}
-		if now.Before(u.LockedUntil) {
-			return kerr.E(kerr.Unauthenticated, op, "%w until %s", ErrLocked, u.LockedUntil.Format(time.RFC3339))
-		}
-		return kerr.E(kerr.Unauthenticated, op, "%w", ErrBadCredentials)
-	}
-}
+// maxLoginInput bounds what Login reads of the login-ID field (login IDs
+// are at most 64 bytes; longer input is refused like an unknown ID).
+const maxLoginInput = 256
 
 func truncate(s string, n int) string {
 	if len(s) > n {
@@ -368,6 +396,9 @@ func (s *Service) session(ctx context.Context, op, token string) (*storage.Sessi
 	u, err := s.store.GetUser(ctx, ss.UserID)
 	if err != nil {
 		return nil, nil, kerr.Wrap(op, err)
+	}
+	if u.Disabled { // its sessions were deleted; this one raced the deletion
+		return nil, nil, kerr.E(kerr.Unauthenticated, op, "%w", ErrSessionExpired)
 	}
 	return ss, u, nil
 }
@@ -400,37 +431,62 @@ func (s *Service) Logout(ctx context.Context, token, remoteAddr string) error {
 }
 
 // ChangePassword replaces the password of the session's user after
-// checking the old one (a wrong old password is kerr.Unauthenticated with
-// ErrBadCredentials). The new password must be MinPasswordLen to
-// MaxPasswordLen bytes and differ from the old (else kerr.Invalid). It
-// works with a session whose user must change its initial password, and
-// clears that requirement.
+// checking the old one, and ends every other session of the user in the
+// same transaction. The new password must pass CheckPassword for the
+// user's login ID and company name and differ from the old (else
+// kerr.Invalid, checked first). The old password is checked like a login
+// (see Login and guard.go): the same throttle, so a stolen session cannot
+// be used to guess the password, and every failure is kerr.Unauthenticated
+// wrapping ErrBadCredentials. It works with a session whose user must
+// change its initial password, and clears that requirement.
 func (s *Service) ChangePassword(ctx context.Context, token, oldPassword, newPassword, remoteAddr string) error {
 	const op = "account.ChangePassword"
-	_, u, err := s.session(ctx, op, token)
+	ss, u, err := s.session(ctx, op, token)
 	if err != nil {
 		return err
 	}
-	if len(newPassword) < MinPasswordLen || len(newPassword) > MaxPasswordLen || !utf8.ValidString(newPassword) {
-		return kerr.E(kerr.Invalid, op, "the new password must be %d to %d bytes of text", MinPasswordLen, MaxPasswordLen)
-	}
 	if newPassword == oldPassword {
 		return kerr.E(kerr.Invalid, op, "the new password must differ from the old one")
+	}
+	co, err := s.store.GetCompany(ctx, u.CompanyID)
+	if err != nil {
+		return kerr.Wrap(op, err)
+	}
+	if err := CheckPassword(newPassword, u.LoginID, co.Name); err != nil {
+		return kerr.Wrap(op, err)
 	}
 	h, err := ParseHash(u.PasswordHash)
 	if err != nil {
 		return kerr.WrapKind(kerr.Internal, op, "stored password hash of user "+u.ID, err)
 	}
-	if len(oldPassword) > MaxPasswordLen || !h.Verify(oldPassword) {
-		return kerr.E(kerr.Unauthenticated, op, "the current password is wrong: %w", ErrBadCredentials)
+	now := s.now()
+	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, RemoteAddr: remoteAddr}
+	fail := kerr.E(kerr.Unauthenticated, op, "the current password is wrong: %w", ErrBadCredentials)
+	if len(oldPassword) > MaxPasswordLen {
+		s.dummy.Verify(truncate(oldPassword, MaxPasswordLen))
+		return fail
 	}
+	g, v, err := s.reserve(ctx, u.LoginID, remoteAddr, now)
+	if err != nil {
+		return kerr.Wrap(op, err)
+	}
+	if !v.Allowed {
+		s.dummy.Verify(oldPassword)
+		s.refused(ctx, now)
+		return fail
+	}
+	if !h.Verify(oldPassword) {
+		_ = s.store.AppendAudit(ctx, s.audit(actor, "account.password-change-failed", "wrong current password"))
+		return fail
+	}
+	s.release(ctx, g, v)
 	if u.PasswordHash, err = HashPassword(newPassword, s.params); err != nil {
 		return kerr.Wrap(op, err)
 	}
 	u.MustChangePassword = false
-	u.UpdatedAt = s.now()
-	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, RemoteAddr: remoteAddr}
-	return kerr.Wrap(op, s.store.PutUser(ctx, u, s.audit(actor, "account.password-change", "")))
+	u.UpdatedAt = now
+	_, err = s.store.PutUserEndSessions(ctx, u, ss.TokenHash, s.audit(actor, "account.password-change", "other sessions ended"))
+	return kerr.Wrap(op, err)
 }
 
 // UpdateProfile replaces the profile of user userID. A user may change its

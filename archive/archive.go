@@ -16,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/internal/revocation"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/signature"
@@ -296,10 +297,12 @@ func (s *Service) StampFile(ctx context.Context, r io.Reader) ([]byte, error) {
 // stamp asks the Timestamper for a token over digest and checks that it
 // answers the question.
 func (s *Service) stamp(ctx context.Context, digest []byte) ([]byte, error) {
+	failpoint.Hit(failpoint.SealStamping)
 	tok, err := s.cfg.Timestamper.Timestamp(ctx, digest)
 	if err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.SealStamped)
 	if tok == nil || tok.Hash != crypto.SHA256 || string(tok.HashedMessage) != string(digest) {
 		return nil, fmt.Errorf("%w: the token does not stamp the SHA-256 asked for", timestamp.ErrMismatch)
 	}

@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/civil"
 
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
 )
 
 // Limits on case data and documents.
@@ -205,8 +206,8 @@ func checkText(op, field, v string, required bool, max int) error {
 	if n := utf8.RuneCountInString(v); n > max {
 		return kerr.E(kerr.Invalid, op, "%s is %d characters long; at most %d are allowed", field, n, max)
 	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return kerr.E(kerr.Invalid, op, "%s may not contain control characters", field)
+	if strings.ContainsFunc(v, invisible) {
+		return kerr.E(kerr.Invalid, op, "%s may not contain control characters, bidirectional overrides or zero-width characters", field)
 	}
 	return nil
 }
@@ -251,8 +252,8 @@ func (nc *NewCase) validate(op, regCo string) error {
 	if nc.TransactionDate.IsZero() {
 		return kerr.E(kerr.Invalid, op, "the transaction date is required")
 	}
-	if !nc.TransactionDate.IsValid() || nc.TransactionDate.Year < 1 || nc.TransactionDate.Year > 9999 {
-		return kerr.E(kerr.Invalid, op, "the transaction date %s is not a calendar date between 0001-01-01 and 9999-12-31", nc.TransactionDate)
+	if err := storage.CheckDate(op, "the transaction date", nc.TransactionDate); err != nil {
+		return err
 	}
 	n := len(nc.Parties)
 	switch {
@@ -292,6 +293,7 @@ func checkUpload(op, what string, u *Upload) error {
 	if u.Body == nil {
 		return kerr.E(kerr.Invalid, op, "the %s has no body", what)
 	}
+	u.Name = SafeFileName(u.Name) // names.go
 	if err := checkText(op, what+" name", u.Name, true, MaxNameLen); err != nil {
 		return err
 	}

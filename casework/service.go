@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keiyaku/keiyaku/account"
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -54,6 +55,10 @@ type Config struct {
 	// TempDir holds an upload larger than storage.MemoryBlob while it is
 	// checked, removed before the call returns. Empty means os.TempDir().
 	TempDir string
+	// AuditKeys are the keys (by ID) VerifyAudit checks a keyed audit
+	// chain with (see storage.AuditKey): the current one and every one
+	// rotated out. nil means the chain is unkeyed.
+	AuditKeys map[string][]byte
 }
 
 // Service carries cases through their lifecycle. It is safe for concurrent
@@ -67,6 +72,7 @@ type Service struct {
 	log    *slog.Logger
 	newID  func() string
 	tmpDir string
+	keys   map[string][]byte
 }
 
 // New returns a Service, or an error of kind kerr.Invalid naming a missing
@@ -83,7 +89,7 @@ func New(cfg Config) (*Service, error) {
 	case cfg.Sealer == nil:
 		return nil, kerr.E(kerr.Invalid, op, "Config.Sealer is required")
 	}
-	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir}
+	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir, keys: cfg.AuditKeys}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -381,17 +387,32 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	if err := s.resolveParties(ctx, op, parties); err != nil {
 		return nil, err
 	}
+	// Every supplement is read (and its size checked) before the document
+	// or any supplement is stored: a refused call stores nothing.
+	spools := make([]*spooled, 0, len(nc.Supplements))
+	defer func() {
+		for _, sp := range spools {
+			sp.close()
+		}
+	}()
+	for i := range nc.Supplements {
+		sp, err := s.spool(op, &nc.Supplements[i], MaxSupplementSize)
+		if err != nil {
+			return nil, err
+		}
+		spools = append(spools, sp)
+	}
 	doc, verdict, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly, p.CompanyID)
 	if err != nil {
 		return nil, err
 	}
 	var sups []File
-	for _, up := range nc.Supplements {
-		key, size, err := s.blobs.Put(ctx, up.Body, MaxSupplementSize)
+	for _, sp := range spools {
+		key, size, err := s.blobs.Put(ctx, sp.reader(), MaxSupplementSize)
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
-		sups = append(sups, File{Name: up.Name, ContentType: up.ContentType, Key: key, Size: size})
+		sups = append(sups, File{Name: sp.up.Name, ContentType: sp.up.ContentType, Key: key, Size: size})
 	}
 	now := s.now()
 	c := &Case{
@@ -410,9 +431,11 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		detail += "; " + ids
 	}
 	events := s.notices(ctx, NoticeReceiptRequested, c, p, "", c.Parties[0].UserID)
+	failpoint.Hit(failpoint.RegisterStored)
 	if err := s.commit(ctx, op, p, EventRegister, StateNew, c, detail, events); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.RegisterCommitted)
 	return c, nil
 }
 
@@ -505,6 +528,7 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	if err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.ReturnStored)
 	now := s.now()
 	detail := "document " + f.Key
 	if ids := recordSigners(c, c.Parties[c.Turn].CompanyID, verdict, now); ids != "" {
@@ -527,6 +551,7 @@ func (s *Service) Return(ctx context.Context, p account.Principal, id string, up
 	if err := s.commit(ctx, op, p, EventReturn, from, c, detail, events); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.ReturnCommitted)
 	return c, nil
 }
 
@@ -660,9 +685,11 @@ func (s *Service) Complete(ctx context.Context, p account.Principal, id string) 
 		parties = append(parties, party.UserID)
 	}
 	events := s.notices(ctx, NoticeCompleted, c, p, "", parties...)
+	failpoint.Hit(failpoint.CompleteSealed)
 	if err := s.commit(ctx, op, p, EventComplete, from, c, fmt.Sprintf("%d sealed files", len(c.Sealed)), events); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(failpoint.CompleteCommitted)
 	return c, nil
 }
 
@@ -854,9 +881,16 @@ func (s *Service) Related(ctx context.Context, p account.Principal, id string) (
 
 // VerifyAudit checks the whole audit log's hash chain and returns the
 // number of entries checked; a broken chain is an error wrapping
-// storage.ErrChainBroken.
+// storage.ErrChainBroken. With Config.AuditKeys every entry after the
+// first keyed one must carry the HMAC of a known key (entries from before
+// keys were configured may be plain). Anchors are checked by
+// archive.Service.VerifyAudit.
 func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
-	n, err := storage.VerifyChain(ctx, s.store)
+	v := &storage.ChainVerifier{}
+	if s.keys != nil {
+		v = &storage.ChainVerifier{Keys: s.keys, AllowUnkeyed: true}
+	}
+	n, err := storage.VerifyChainWith(ctx, s.store, v)
 	return n, kerr.Wrap("casework.VerifyAudit", err)
 }
 

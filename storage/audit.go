@@ -3,8 +3,8 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"time"
 
 	"github.com/keiyaku/keiyaku/kerr"
@@ -26,20 +26,7 @@ const auditDomain = "keiyaku/audit/v1"
 func ChainHash(prev []byte, e *AuditEntry) []byte {
 	h := sha256.New()
 	h.Write([]byte(auditDomain))
-	var n [8]byte
-	writeBytes := func(b []byte) {
-		binary.BigEndian.PutUint32(n[:4], uint32(len(b)))
-		h.Write(n[:4])
-		h.Write(b)
-	}
-	writeBytes(prev)
-	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
-	h.Write(n[:])
-	binary.BigEndian.PutUint64(n[:], uint64(e.Time.UnixNano()))
-	h.Write(n[:])
-	for _, s := range []string{e.ActorUserID, e.ActorCompanyID, e.RemoteAddr, e.Action, e.CaseID, e.Detail} {
-		writeBytes([]byte(s))
-	}
+	writeEntry(h, prev, e)
 	return h.Sum(nil)
 }
 
@@ -66,9 +53,19 @@ var ErrChainBroken = kerr.E(kerr.Internal, "storage.VerifyChain", "audit hash ch
 // ChainVerifier checks an audit log piece by piece, so that a log of any
 // length can be verified in bounded memory. The zero value expects the log
 // to start at Seq 1.
+//
+// With Keys set it checks a keyed chain (see AuditKey): every entry must
+// name a key in Keys and carry that key's HMAC, so an entry rewritten with
+// recomputed plain hashes fails. AllowUnkeyed additionally accepts plain
+// entries before the first keyed one (a log begun before keys were
+// configured); never after it.
 type ChainVerifier struct {
+	Keys         map[string][]byte
+	AllowUnkeyed bool
+
 	lastSeq  int64
 	lastHash []byte
+	keyed    bool // a keyed entry was seen
 }
 
 // Next checks the next entries. It returns an error wrapping ErrChainBroken
@@ -82,9 +79,17 @@ func (v *ChainVerifier) Next(entries []AuditEntry) error {
 			return kerr.E(kerr.Internal, "storage.VerifyChain", "entry %d follows entry %d: an entry is missing or inserted: %w", e.Seq, v.lastSeq, ErrChainBroken)
 		case !bytes.Equal(e.PrevHash, v.lastHash):
 			return kerr.E(kerr.Internal, "storage.VerifyChain", "entry %d does not name the hash of entry %d: %w", e.Seq, v.lastSeq, ErrChainBroken)
-		case !bytes.Equal(e.Hash, ChainHash(v.lastHash, e)):
+		case v.Keys == nil && e.KeyID != "":
+			return kerr.E(kerr.Internal, "storage.VerifyChain", "entry %d is sealed with audit key %q: give the verifier its keys: %w", e.Seq, e.KeyID, ErrChainBroken)
+		case v.Keys != nil && e.KeyID == "" && (!v.AllowUnkeyed || v.keyed):
+			return kerr.E(kerr.Internal, "storage.VerifyChain", "entry %d is not sealed with an audit key: it was rewritten or written without one: %w", e.Seq, ErrChainBroken)
+		case e.KeyID != "" && v.Keys[e.KeyID] == nil:
+			return kerr.E(kerr.Internal, "storage.VerifyChain", "entry %d names audit key %q, which the verifier was not given: %w", e.Seq, e.KeyID, ErrChainBroken)
+		case e.KeyID == "" && !bytes.Equal(e.Hash, ChainHash(v.lastHash, e)),
+			e.KeyID != "" && !hmac.Equal(e.Hash, KeyedChainHash(v.Keys[e.KeyID], e.KeyID, v.lastHash, e)):
 			return kerr.E(kerr.Internal, "storage.VerifyChain", "entry %d was altered after it was written: %w", e.Seq, ErrChainBroken)
 		}
+		v.keyed = v.keyed || e.KeyID != ""
 		v.lastSeq, v.lastHash = e.Seq, e.Hash
 	}
 	return nil
@@ -99,7 +104,12 @@ func (v *ChainVerifier) Last() (int64, []byte) { return v.lastSeq, v.lastHash }
 // number of entries checked, and an error wrapping ErrChainBroken if the
 // chain is broken, or the store's error if it could not be read.
 func VerifyChain(ctx context.Context, s AuditStore) (int64, error) {
-	var v ChainVerifier
+	return VerifyChainWith(ctx, s, &ChainVerifier{})
+}
+
+// VerifyChainWith is VerifyChain with a verifier the caller configured
+// (e.g. with Keys), which must not have checked anything yet.
+func VerifyChainWith(ctx context.Context, s AuditStore, v *ChainVerifier) (int64, error) {
 	for {
 		page, err := s.ListAudit(ctx, v.lastSeq, "", 500)
 		if err != nil {

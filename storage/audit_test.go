@@ -65,3 +65,54 @@ func TestChainVerifier(t *testing.T) {
 		t.Errorf("Last = %d", seq)
 	}
 }
+
+// TestKeyedChainRotation: a log sealed first under one key, then under the
+// next, verifies with both keys and not with the new one alone; plain
+// entries pass only before the first keyed one, and only when allowed.
+func TestKeyedChainRotation(t *testing.T) {
+	k1 := &storage.AuditKey{ID: "2026a", Secret: []byte("first secret, 32 bytes long.....")}
+	k2 := &storage.AuditKey{ID: "2026b", Secret: []byte("second secret, 32 bytes long....")}
+	es := chain(2) // plain, from before keys were configured
+	more := make([]storage.AuditEntry, 4)
+	for i := range more {
+		more[i] = storage.AuditEntry{Time: time.Date(2026, 2, 1, 0, 0, i, 0, time.UTC), Action: "a"}
+	}
+	storage.SealAuditWith(k1, es[1].Seq, es[1].Hash, more[:2])
+	storage.SealAuditWith(k2, more[1].Seq, more[1].Hash, more[2:])
+	es = append(es, more...)
+	both := map[string][]byte{k1.ID: k1.Secret, k2.ID: k2.Secret}
+	for _, tc := range []struct {
+		name string
+		v    storage.ChainVerifier
+		es   []storage.AuditEntry
+		ok   bool
+	}{
+		{"both keys, plain prefix allowed", storage.ChainVerifier{Keys: both, AllowUnkeyed: true}, es, true},
+		{"plain prefix not allowed", storage.ChainVerifier{Keys: both}, es, false},
+		{"old key missing", storage.ChainVerifier{Keys: map[string][]byte{k2.ID: k2.Secret}, AllowUnkeyed: true}, es, false},
+		{"no keys", storage.ChainVerifier{}, es, false},
+		{"keyed only", storage.ChainVerifier{Keys: both}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.es == nil {
+				// A log that began keyed.
+				tc.es = make([]storage.AuditEntry, 3)
+				for i := range tc.es {
+					tc.es[i] = storage.AuditEntry{Time: time.Date(2026, 3, 1, 0, 0, i, 0, time.UTC), Action: "a"}
+				}
+				storage.SealAuditWith(k1, 0, nil, tc.es)
+			}
+			err := tc.v.Next(tc.es)
+			if tc.ok != (err == nil) || err != nil && !errors.Is(err, storage.ErrChainBroken) {
+				t.Errorf("err = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	// A plain entry after a keyed one never passes.
+	tail := []storage.AuditEntry{{Time: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), Action: "forged"}}
+	storage.SealAudit(es[len(es)-1].Seq, es[len(es)-1].Hash, tail)
+	v := storage.ChainVerifier{Keys: both, AllowUnkeyed: true}
+	if err := v.Next(append(es, tail...)); !errors.Is(err, storage.ErrChainBroken) {
+		t.Errorf("plain entry after keyed ones: %v", err)
+	}
+}

@@ -138,8 +138,13 @@ func (q *CaseQuery) Validate() error {
 		return kerr.E(kerr.Invalid, op, "AmountMin %d is above AmountMax %d", *q.AmountMin, *q.AmountMax)
 	}
 	for name, d := range map[string]civil.Date{"TransactionFrom": q.TransactionFrom, "TransactionTo": q.TransactionTo} {
-		if !d.IsZero() && !d.IsValid() {
-			return kerr.E(kerr.Invalid, op, "%s %s is not a calendar date", name, d)
+		if err := CheckDate(op, name, d); err != nil { // dates.go
+			return err
+		}
+	}
+	for name, t := range map[string]time.Time{"CompletedFrom": q.CompletedFrom, "CompletedTo": q.CompletedTo} {
+		if err := CheckTime(op, name, t); err != nil {
+			return err
 		}
 	}
 	if !q.TransactionFrom.IsZero() && !q.TransactionTo.IsZero() && q.TransactionFrom.After(q.TransactionTo) {

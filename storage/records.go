@@ -87,9 +87,11 @@ type AuditEntry struct {
 	Action         string // e.g. "case.register", "account.login"
 	CaseID         string // empty when no case is concerned
 	Detail         string
-	// PrevHash and Hash are assigned by the store with ChainHash.
+	// PrevHash and Hash are assigned by the store with ChainHash, or
+	// with KeyedChainHash under the key named KeyID (empty: unkeyed).
 	PrevHash []byte
 	Hash     []byte
+	KeyID    string
 }
 
 // Event is one notification outbox row: something happened to a case that
@@ -157,11 +159,13 @@ type User struct {
 	// format); MustChangePassword is set for an initial password.
 	PasswordHash       string
 	MustChangePassword bool
-	FailedLogins       int
-	LockedUntil        time.Time
-	Profile            Profile
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	FailedLogins       int       // unused since issue 11 (see GuardStore)
+	LockedUntil        time.Time // unused since issue 11 (see GuardStore)
+	// Disabled: an administrator disabled the user; it cannot log in.
+	Disabled  bool
+	Profile   Profile
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Profile holds a user's contact details.

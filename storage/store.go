@@ -17,6 +17,8 @@ type Store interface {
 	DirectoryStore
 	AuditStore
 	OutboxStore
+	GuardStore  // guard.go
+	AnchorStore // anchor.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/storage"
@@ -77,6 +78,7 @@ func (o *Outbox) Claim(ctx context.Context, now time.Time, limit int) ([]notify.
 
 // MarkSent implements notify.Outbox.
 func (o *Outbox) MarkSent(ctx context.Context, id string, at time.Time) error {
+	failpoint.Hit(failpoint.OutboxSent)
 	return kerr.Wrap("outbox.MarkSent", o.store.MarkDelivered(ctx, id, at))
 }
 

@@ -124,18 +124,7 @@ func (s *Store) PutUser(ctx context.Context, u *storage.User, audit []storage.Au
 	}
 	var sealed []storage.AuditEntry
 	err = s.write(ctx, op, func(tx pgx.Tx) error {
-		err := putVersioned(ctx, tx, op, "user", "users", row.ID, u.Version,
-			[]string{"company_id", "login_id", "body"}, []any{row.CompanyID, row.LoginID, body})
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			switch pe.ConstraintName {
-			case "users_login_id_key":
-				return kerr.WrapKind(kerr.Conflict, op, "login ID "+quote(row.LoginID)+" is taken; choose another", err)
-			case "users_company_fkey":
-				return kerr.WrapKind(kerr.FailedPrecondition, op, "company "+quote(row.CompanyID)+" does not exist; create it first", err)
-			}
-		}
-		if err != nil {
+		if err := putUserTx(ctx, tx, op, &row, body, u.Version); err != nil {
 			return err
 		}
 		sealed, err = appendAudit(ctx, tx, op, audit)
@@ -146,6 +135,26 @@ func (s *Store) PutUser(ctx context.Context, u *storage.User, audit []storage.Au
 	}
 	u.Version = row.Version
 	copy(audit, sealed)
+	return nil
+}
+
+// putUserTx writes row (already at its new version, encoded as body) in
+// tx under PutUser's rules; version is the version the caller read.
+func putUserTx(ctx context.Context, tx pgx.Tx, op string, row *storage.User, body []byte, version int64) error {
+	err := putVersioned(ctx, tx, op, "user", "users", row.ID, version,
+		[]string{"company_id", "login_id", "body"}, []any{row.CompanyID, row.LoginID, body})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.ConstraintName {
+		case "users_login_id_key":
+			return kerr.WrapKind(kerr.Conflict, op, "login ID "+quote(row.LoginID)+" is taken; choose another", err)
+		case "users_company_fkey":
+			return kerr.WrapKind(kerr.FailedPrecondition, op, "company "+quote(row.CompanyID)+" does not exist; create it first", err)
+		}
+	}
+	if err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -56,13 +56,17 @@ type Config struct {
 	MaxConns int
 	// Logger receives the migration log. Nil discards it.
 	Logger *slog.Logger
+	// AuditKey keys the audit chain (see storage.AuditKey); nil seals
+	// entries with plain SHA-256.
+	AuditKey *storage.AuditKey
 }
 
 // Store is a storage.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
-	schema string
-	closed atomic.Bool
+	pool     *pgxpool.Pool
+	schema   string
+	closed   atomic.Bool
+	auditKey *storage.AuditKey
 }
 
 var (
@@ -99,6 +103,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if !validSchema(cfg.Schema) {
 		return nil, kerr.E(kerr.Invalid, op, "Config.Schema %q must be a lower-case identifier (a-z, 0-9, _; not starting with a digit or pg_; at most 63 bytes)", cfg.Schema)
 	}
+	if err := cfg.AuditKey.Check(op); err != nil {
+		return nil, err
+	}
 	if cfg.MaxConns < 0 || cfg.MaxConns > math.MaxInt32 {
 		return nil, kerr.E(kerr.Invalid, op, "Config.MaxConns %d out of range", cfg.MaxConns)
 	}
@@ -118,7 +125,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, kerr.WrapKind(kerr.Invalid, op, "cannot configure the connection pool", err)
 	}
-	s := &Store{pool: pool, schema: cfg.Schema}
+	s := &Store{pool: pool, schema: cfg.Schema, auditKey: cfg.AuditKey}
 	if err := s.migrate(ctx, cfg); err != nil {
 		pool.Close()
 		return nil, err
@@ -233,7 +240,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx pgx.Tx) error) 
 		defer cancel()
 		_ = tx.Rollback(rctx)
 	}()
-	if err := fn(tx); err != nil {
+	if err := fn(auditTx{tx, s.auditKey}); err != nil {
 		return dbErr(ctx, op, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -331,22 +338,27 @@ func appendAudit(ctx context.Context, tx pgx.Tx, op string, entries []storage.Au
 		return nil, dbErr(ctx, op, err)
 	}
 	sealed := append([]storage.AuditEntry(nil), entries...)
-	storage.SealAudit(lastSeq, lastHash, sealed)
+	var key *storage.AuditKey
+	if at, ok := tx.(auditTx); ok {
+		key = at.key
+	}
+	storage.SealAuditWith(key, lastSeq, lastHash, sealed)
 	n := len(sealed)
 	seq, at := make([]int64, n), make([]int64, n)
 	user, company, addr, action, caseID, detail := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	prev, hash := make([][]byte, n), make([][]byte, n)
+	prev, hash, keyID := make([][]byte, n), make([][]byte, n), make([]string, n)
 	for i, e := range sealed {
+		keyID[i] = e.KeyID
 		seq[i], at[i] = e.Seq, e.Time.UnixNano()
 		user[i], company[i], addr[i], action[i], caseID[i], detail[i] = e.ActorUserID, e.ActorCompanyID, e.RemoteAddr, e.Action, e.CaseID, e.Detail
 		prev[i], hash[i] = nonNil(e.PrevHash), e.Hash
 	}
 	last := sealed[n-1]
 	_, err := tx.Exec(ctx, `WITH ins AS (
-			INSERT INTO audit (seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash)
-			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bytea[]))
+			INSERT INTO audit (seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash, key_id)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bytea[], $13::text[]))
 		UPDATE audit_head SET seq = $11, hash = $12 WHERE only_row`,
-		seq, at, user, company, addr, action, caseID, detail, prev, hash, last.Seq, last.Hash)
+		seq, at, user, company, addr, action, caseID, detail, prev, hash, last.Seq, last.Hash, keyID)
 	if err != nil {
 		return nil, dbErr(ctx, op, err)
 	}
@@ -386,7 +398,7 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, caseID string, li
 	if err := s.live(ctx, op); err != nil {
 		return nil, err
 	}
-	q := `SELECT seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash FROM audit WHERE seq > $1`
+	q := `SELECT seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash, key_id FROM audit WHERE seq > $1`
 	args := []any{afterSeq, limit}
 	if caseID != "" {
 		// The redundant case_id <> '' lets a generic plan use the partial
@@ -404,7 +416,7 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, caseID string, li
 	for rows.Next() {
 		var e storage.AuditEntry
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.ActorUserID, &e.ActorCompanyID, &e.RemoteAddr, &e.Action, &e.CaseID, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.ActorUserID, &e.ActorCompanyID, &e.RemoteAddr, &e.Action, &e.CaseID, &e.Detail, &e.PrevHash, &e.Hash, &e.KeyID); err != nil {
 			return nil, dbErr(ctx, op, err)
 		}
 		e.Time = time.Unix(0, at).UTC()

@@ -109,30 +109,8 @@ func (s *Store) PutUser(ctx context.Context, u *storage.User, audit []storage.Au
 	}
 	var sealed []storage.AuditEntry
 	err = s.write(ctx, op, func(tx *wtx) error {
-		exists, err := checkVersion(ctx, tx, op, "users", "user", row.ID, u.Version)
-		if err != nil {
+		if err := putUserTx(ctx, tx, op, &row, body, u.Version); err != nil {
 			return err
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM companies WHERE id = ?`, row.CompanyID).Scan(&n); err != nil {
-			return dbErr(op, err)
-		}
-		if n == 0 {
-			return kerr.E(kerr.FailedPrecondition, op, "company %q does not exist; create it first", row.CompanyID)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE login_id = ? AND id <> ?`, row.LoginID, row.ID).Scan(&n); err != nil {
-			return dbErr(op, err)
-		}
-		if n > 0 {
-			return kerr.E(kerr.Conflict, op, "login ID %q is taken; choose another", row.LoginID)
-		}
-		if exists {
-			_, err = tx.ExecContext(ctx, `UPDATE users SET version=?, company_id=?, login_id=?, body=? WHERE id=?`, row.Version, row.CompanyID, row.LoginID, body, row.ID)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO users (version, company_id, login_id, body, id) VALUES (?,?,?,?,?)`, row.Version, row.CompanyID, row.LoginID, body, row.ID)
-		}
-		if err != nil {
-			return dbErr(op, err)
 		}
 		sealed, err = appendAudit(ctx, tx, op, audit)
 		return err
@@ -142,6 +120,37 @@ func (s *Store) PutUser(ctx context.Context, u *storage.User, audit []storage.Au
 	}
 	u.Version = row.Version
 	copy(audit, sealed)
+	return nil
+}
+
+// putUserTx writes row (already at its new version, encoded as body) in
+// tx under PutUser's rules; version is the version the caller read.
+func putUserTx(ctx context.Context, tx *wtx, op string, row *storage.User, body string, version int64) error {
+	exists, err := checkVersion(ctx, tx, op, "users", "user", row.ID, version)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM companies WHERE id = ?`, row.CompanyID).Scan(&n); err != nil {
+		return dbErr(op, err)
+	}
+	if n == 0 {
+		return kerr.E(kerr.FailedPrecondition, op, "company %q does not exist; create it first", row.CompanyID)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE login_id = ? AND id <> ?`, row.LoginID, row.ID).Scan(&n); err != nil {
+		return dbErr(op, err)
+	}
+	if n > 0 {
+		return kerr.E(kerr.Conflict, op, "login ID %q is taken; choose another", row.LoginID)
+	}
+	if exists {
+		_, err = tx.ExecContext(ctx, `UPDATE users SET version=?, company_id=?, login_id=?, body=? WHERE id=?`, row.Version, row.CompanyID, row.LoginID, body, row.ID)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO users (version, company_id, login_id, body, id) VALUES (?,?,?,?,?)`, row.Version, row.CompanyID, row.LoginID, body, row.ID)
+	}
+	if err != nil {
+		return dbErr(op, err)
+	}
 	return nil
 }
 

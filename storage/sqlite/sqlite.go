@@ -17,6 +17,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	BusyTimeout time.Duration
 	// MaxReaders is the size of the read-only connection pool. Zero means 4.
 	MaxReaders int
+	// AuditKey keys the audit chain (see storage.AuditKey); nil seals
+	// entries with plain SHA-256.
+	AuditKey *storage.AuditKey
 }
 
 // Store is a storage.Store on one SQLite database. It is safe for
@@ -49,6 +53,7 @@ type Store struct {
 	committing bool       // a writer holds the connection
 	pending    []*writeReq
 	groups     atomic.Int64 // groups committed, for tests and benchmarks
+	auditKey   *storage.AuditKey
 	grouped    atomic.Int64 // writes in them
 
 	stmts sync.Map // SQL text -> *sql.Stmt prepared on w
@@ -165,6 +170,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxReaders == 0 {
 		cfg.MaxReaders = 4
 	}
+	if err := cfg.AuditKey.Check(op); err != nil {
+		return nil, err
+	}
 	dsn := func(readOnly bool) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()))
@@ -218,7 +226,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, kerr.Wrap(op, err)
 	}
 	r.SetMaxOpenConns(cfg.MaxReaders)
-	st := &Store{w: w, r: r}
+	st := &Store{w: w, r: r, auditKey: cfg.AuditKey}
 	st.gcond = sync.NewCond(&st.gmu)
 	return st, nil
 }
@@ -341,9 +349,11 @@ func (s *Store) commitGroup(group []*writeReq) {
 		r := group[0]
 		r.err = r.run(tx, s)
 		if r.err == nil {
+			failpoint.Hit(failpoint.CommitBegin)
 			if err := tx.Commit(); err != nil {
 				r.err = dbErr(r.op, err)
 			}
+			failpoint.Hit(failpoint.CommitDone)
 			return
 		}
 		_ = tx.Rollback()
@@ -379,9 +389,11 @@ func (s *Store) commitGroup(group []*writeReq) {
 		_ = tx.Rollback()
 		return
 	}
+	failpoint.Hit(failpoint.CommitBegin)
 	if err := tx.Commit(); err != nil {
 		fail(ok, err)
 	}
+	failpoint.Hit(failpoint.CommitDone)
 }
 
 // run runs the write's fn in tx and returns its classified error; a ctx
@@ -462,11 +474,11 @@ func appendAudit(ctx context.Context, tx *wtx, op string, entries []storage.Audi
 		return nil, dbErr(op, err)
 	}
 	sealed := append([]storage.AuditEntry(nil), entries...)
-	storage.SealAudit(lastSeq, lastHash, sealed)
+	storage.SealAuditWith(tx.s.auditKey, lastSeq, lastHash, sealed)
 	for _, e := range sealed {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, e.Time.UnixNano(), e.ActorUserID, e.ActorCompanyID, e.RemoteAddr, e.Action, e.CaseID, e.Detail, nonNil(e.PrevHash), e.Hash)
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash, key_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Seq, e.Time.UnixNano(), e.ActorUserID, e.ActorCompanyID, e.RemoteAddr, e.Action, e.CaseID, e.Detail, nonNil(e.PrevHash), e.Hash, e.KeyID)
 		if err != nil {
 			return nil, dbErr(op, err)
 		}
@@ -501,7 +513,7 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, caseID string, li
 	if limit < 1 || limit > 1000 {
 		return nil, kerr.E(kerr.Invalid, op, "limit %d out of range 1..1000", limit)
 	}
-	q := `SELECT seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash FROM audit WHERE seq > ?`
+	q := `SELECT seq, at, actor_user, actor_company, remote_addr, action, case_id, detail, prev_hash, hash, key_id FROM audit WHERE seq > ?`
 	args := []any{afterSeq}
 	if caseID != "" {
 		q += ` AND case_id = ?`
@@ -518,7 +530,7 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, caseID string, li
 	for rows.Next() {
 		var e storage.AuditEntry
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.ActorUserID, &e.ActorCompanyID, &e.RemoteAddr, &e.Action, &e.CaseID, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.ActorUserID, &e.ActorCompanyID, &e.RemoteAddr, &e.Action, &e.CaseID, &e.Detail, &e.PrevHash, &e.Hash, &e.KeyID); err != nil {
 			return nil, dbErr(op, err)
 		}
 		e.Time = time.Unix(0, at).UTC()

@@ -45,6 +45,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
 	t.Run("SignerFields", func(t *testing.T) { testSignerFields(t, open(t)) })
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
+	// guard.go
+	t.Run("ThrottleRace", func(t *testing.T) { testThrottleRace(t, open(t)) })
+	t.Run("ThrottleRules", func(t *testing.T) { testThrottleRules(t, open(t)) })
+	t.Run("Tally", func(t *testing.T) { testTally(t, open(t)) })
+	t.Run("PutUserEndSessions", func(t *testing.T) { testPutUserEndSessions(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {

@@ -1,0 +1,50 @@
+package storage
+
+import (
+	"time"
+
+	"cloud.google.com/go/civil"
+
+	"github.com/keiyaku/keiyaku/kerr"
+)
+
+// The supported range of every date and time a backend stores or filters
+// on: stored times are Unix nanoseconds in 64 bits, which end in 2262, and
+// a contract date before 1900 is a typing error. A time outside the range
+// is refused as kerr.Invalid by CheckTime, never turned into "no date" or
+// an internal error.
+var (
+	MinTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2199, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// CheckTime returns kerr.Invalid, under op, naming field, when t is not
+// the zero time and lies outside MinTime..MaxTime. The zero time itself is
+// the caller's to judge ("no date", or required). A time that is not zero
+// but becomes zero in UTC (year 1 in a zone east of Greenwich) is out of
+// range, not "no date".
+func CheckTime(op, field string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return kerr.E(kerr.Invalid, op, "%s %s is outside the supported range %s to %s", field, t.Format(time.RFC3339), MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// CheckDate returns kerr.Invalid, under op, naming field, when d is not
+// the zero date and is not a calendar date or lies outside the years of
+// MinTime..MaxTime. The zero date is the caller's to judge.
+func CheckDate(op, field string, d civil.Date) error {
+	if d.IsZero() {
+		return nil
+	}
+	if !d.IsValid() {
+		return kerr.E(kerr.Invalid, op, "%s %s is not a calendar date", field, d)
+	}
+	if d.Year < MinTime.Year() || d.Year > MaxTime.Year() {
+		return kerr.E(kerr.Invalid, op, "%s %s is outside the supported range %s to %s", field, d, MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+	}
+	return nil
+}
