@@ -2,9 +2,9 @@ package keiyakutest
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -106,7 +106,7 @@ func (p *Person) Sign(tb TB, pdf []byte) []byte {
 
 // NewCompany creates a company and its first administrator, named
 // adminName, logged in with a changed password and a signer certificate
-// for the company.
+// registered to the company.
 func (e *Env) NewCompany(tb TB, name, adminName string) *Company {
 	tb.Helper()
 	ctx := context.Background()
@@ -123,7 +123,8 @@ func (e *Env) NewCompany(tb TB, name, adminName string) *Company {
 }
 
 // NewUser adds an ordinary user (not an administrator) named name to c,
-// created by c's administrator, logged in, with a signer certificate.
+// created by c's administrator, logged in, with a signer certificate
+// that the administrator registered to the company.
 func (e *Env) NewUser(tb TB, c *Company, name string) *Person {
 	tb.Helper()
 	login := e.nextLogin("user")
@@ -149,7 +150,9 @@ func (e *Env) nextLogin(kind string) string {
 func (e *Env) login(tb TB, c *Company, login, initial, name string) *Person {
 	tb.Helper()
 	ctx := context.Background()
-	password := "keiyakutest " + strings.Repeat(login, 2)
+	// A random password: the account policy refuses guessable ones, and
+	// one made of the login ID.
+	password := "kt-" + rand.Text()
 	sess, err := e.Accounts.Login(ctx, login, initial, "127.0.0.1")
 	if err != nil {
 		tb.Fatalf("keiyakutest: first login of %s: %v", login, err)
@@ -164,5 +167,15 @@ func (e *Env) login(tb TB, c *Company, login, initial, name string) *Person {
 	if err != nil {
 		tb.Fatalf("keiyakutest: authenticating %s: %v", login, err)
 	}
-	return &Person{Company: c, Principal: p, LoginID: login, Password: password, Signer: e.PKI.NewSigner(tb, c.Name, name)}
+	person := &Person{Company: c, Principal: p, LoginID: login, Password: password, Signer: e.PKI.NewSigner(tb, c.Name, name)}
+	// The company's administrator registers the person's signing
+	// certificate, as the service demands before any signature counts.
+	admin := p
+	if c.Admin != nil {
+		admin = c.Admin.Principal
+	}
+	if _, err := e.Accounts.RegisterSignerCertificate(ctx, admin, person.Signer.Certificate); err != nil {
+		tb.Fatalf("keiyakutest: registering the signing certificate of %s: %v", login, err)
+	}
+	return person
 }
