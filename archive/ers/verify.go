@@ -254,4 +254,3 @@ func notAfter(path []*x509.Certificate) time.Time {
 	}
 	return t
 }
-
