@@ -20,6 +20,7 @@ import (
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
+	"github.com/keiyaku/keiyaku/archive/ers"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -516,10 +517,12 @@ type PDFCheck struct {
 	Verdict *archive.PDFVerification
 }
 
-// FileCheck is the verdict on one supplementary file and its RFC 3161
-// token.
+// FileCheck is the verdict on one supplementary file and its evidence.
 type FileCheck struct {
-	File    casework.File
+	File casework.File
+	// Token is the sealed evidence file: an RFC 4998 evidence record
+	// (name + ".ers") or, for cases completed before records, an RFC 3161
+	// token (name + ".tst").
 	Token   casework.File
 	Verdict *archive.FileVerification
 }
@@ -528,7 +531,8 @@ type FileCheck struct {
 // sealed files of completed case id, for a principal that may see the
 // case: each sealed PDF with Archive.VerifyPDF (TOTAL_PASSED at PAdES
 // B-LTA, nothing appended after the last document timestamp) and each
-// supplementary file against its token with Archive.VerifyFile. A file
+// supplementary file against its evidence record (or, for older cases,
+// token) with Archive.VerifyFile. A file
 // that is not original is a verdict, not an error.
 //
 // Errors: those of Cases.Get (kerr.NotFound for a case p may not see);
@@ -584,7 +588,9 @@ func (s *Service) verifyFile(ctx context.Context, f, token casework.File) (*arch
 	if err != nil {
 		return nil, err
 	}
-	tok, err := io.ReadAll(io.LimitReader(tr, archive.MaxTokenSize+1))
+	// The evidence is an RFC 4998 record (ers.MaxRecordSize) or, for cases
+	// completed before records, a token.
+	tok, err := io.ReadAll(io.LimitReader(tr, ers.MaxRecordSize+1))
 	tr.Close()
 	if err != nil {
 		return nil, err

@@ -588,8 +588,8 @@ func (s *Service) Resend(ctx context.Context, p account.Principal, id string, do
 
 // Complete completes a returned case (EventComplete): it seals the
 // contract PDF (and the acceptance, for FormOrderAcceptance) to PAdES
-// B-LTA and stamps every supplementary file with an RFC 3161 token through
-// the Sealer, stores the sealed bytes, and only then commits the new state,
+// B-LTA and seals every supplementary file with an RFC 4998 evidence
+// record (File name + ".ers") through the Sealer, stores the sealed bytes, and only then commits the new state,
 // so a crash leaves the case returned, never half completed. Completing
 // twice is kerr.FailedPrecondition.
 func (s *Service) Complete(ctx context.Context, p account.Principal, id string) (*Case, error) {
@@ -689,20 +689,26 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 		if err != nil {
 			return kerr.Wrap(op, err)
 		}
-		tok, err := s.sealer.StampFile(ctx, r)
+		rec, err := s.sealer.SealFile(ctx, r)
 		r.Close()
 		if err != nil {
 			return kerr.WrapKind(kerr.Unavailable, op, "time-stamping "+sup.Name+" failed; try again", err)
 		}
-		key, size, err := s.blobs.Put(ctx, bytes.NewReader(tok), MaxSupplementSize)
+		key, size, err := s.blobs.Put(ctx, bytes.NewReader(rec), MaxSupplementSize)
 		if err != nil {
 			return kerr.Wrap(op, err)
 		}
-		sealed = append(sealed, File{Name: sup.Name + ".tst", ContentType: "application/timestamp-reply", Key: key, Size: size})
+		sealed = append(sealed, File{Name: sup.Name + ".ers", ContentType: ContentTypeEvidenceRecord, Key: key, Size: size})
 	}
 	c.Sealed = sealed
 	return nil
 }
+
+// ContentTypeEvidenceRecord is the content type of a sealed supplementary
+// file's evidence: the DER of an RFC 4998 EvidenceRecord. RFC 4998
+// registers no media type; cases completed before evidence records carry
+// an RFC 3161 token (name + ".tst", "application/timestamp-reply").
+const ContentTypeEvidenceRecord = "application/octet-stream"
 
 func sealedName(name string) string {
 	if base, ok := strings.CutSuffix(name, ".pdf"); ok {

@@ -30,6 +30,15 @@ type VerifyOptions struct {
 	// a reason when it is not, an error when the check could not run. nil
 	// means validity periods only.
 	CheckPath func(ctx context.Context, path []*x509.Certificate, at time.Time) (string, error)
+	// Vouch may take over, for an ArchiveTimeStamp whose Attributes
+	// carry evidence this package does not know (such as the token chain
+	// a record was converted from), the check that its TSA was valid
+	// until until: the next stamp's time, or At for the newest. It
+	// returns handled false to leave the check to Verify; handled true
+	// with "" when the stamp holds until then, or with a reason when it
+	// does not; an error when the check could not run. nil means Verify
+	// checks every stamp itself.
+	Vouch func(ctx context.Context, c, j int, a *ArchiveTimeStamp, until time.Time) (handled bool, reason string, err error)
 }
 
 // Result is the verdict on a record for one data object. It is a value: a
@@ -88,6 +97,8 @@ func Verify(ctx context.Context, rec *EvidenceRecord, digests map[crypto.Hash][]
 	type stamp struct {
 		tok  *timestamp.Token
 		name string
+		c, j int
+		ats  *ArchiveTimeStamp
 	}
 	var all []stamp
 	for c, chain := range rec.Chains {
@@ -133,7 +144,7 @@ func Verify(ctx context.Context, rec *EvidenceRecord, digests map[crypto.Hash][]
 				res.Reasons = append(res.Reasons, name+": "+why)
 			}
 			res.Stamps = append(res.Stamps, sc)
-			all = append(all, stamp{tok, name})
+			all = append(all, stamp{tok, name, c, j, a})
 		}
 	}
 	// Each TSA must be valid when the next timestamp covers its token,
@@ -153,6 +164,19 @@ func Verify(ctx context.Context, rec *EvidenceRecord, digests map[crypto.Hash][]
 			if need.Before(s.tok.Time) {
 				res.Stamps[k].Valid = false
 				res.Reasons = append(res.Reasons, fmt.Sprintf("%s is dated before %s, which it covers", next.name, s.name))
+				continue
+			}
+		}
+		if opts.Vouch != nil {
+			handled, why, err := opts.Vouch(ctx, s.c, s.j, s.ats, need)
+			if err != nil {
+				return nil, kerr.Wrap(op, err)
+			}
+			if handled {
+				if why != "" {
+					res.Stamps[k].Valid = false
+					res.Reasons = append(res.Reasons, fmt.Sprintf("%s: not reliable %s: %s", s.name, what, why))
+				}
 				continue
 			}
 		}
