@@ -515,6 +515,12 @@ type OriginalCheck struct {
 type PDFCheck struct {
 	File    casework.File
 	Verdict *archive.PDFVerification
+	// Evidence and Record are the PDF's RFC 4998 evidence record (name +
+	// ".ers") and its verdict, a second line of evidence beside the
+	// PDF's own document timestamps; zero and nil for cases sealed
+	// before records. Verdict alone decides Original.
+	Evidence casework.File
+	Record   *archive.FileVerification
 }
 
 // FileCheck is the verdict on one supplementary file and its evidence.
@@ -549,10 +555,18 @@ func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id st
 		return nil, kerr.E(kerr.FailedPrecondition, op, "case %q is %s; only a completed case has sealed originals", id, c.State)
 	}
 	out := &OriginalCheck{Original: true}
-	var tokens []casework.File
+	// Evidence files are named for what they prove: name + ".ers" (RFC
+	// 4998 record) or, before records, name + ".tst" (token).
+	evidence := map[string]casework.File{}
+	for _, f := range c.Sealed {
+		if base, ok := strings.CutSuffix(f.Name, ".ers"); ok {
+			evidence[base] = f
+		} else if base, ok := strings.CutSuffix(f.Name, ".tst"); ok && f.ContentType != "application/pdf" {
+			evidence[base] = f
+		}
+	}
 	for _, f := range c.Sealed {
 		if f.ContentType != "application/pdf" {
-			tokens = append(tokens, f)
 			continue
 		}
 		ra, err := s.Blobs.ReaderAt(ctx, f.Key, f.Size)
@@ -563,18 +577,26 @@ func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id st
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
-		out.PDFs = append(out.PDFs, PDFCheck{File: f, Verdict: v})
+		pc := PDFCheck{File: f, Verdict: v}
+		if ev, ok := evidence[f.Name]; ok {
+			if pc.Record, err = s.verifyFile(ctx, f, ev); err != nil {
+				return nil, kerr.Wrap(op, err)
+			}
+			pc.Evidence = ev
+		}
+		out.PDFs = append(out.PDFs, pc)
 		out.Original = out.Original && v.Original
 	}
-	if len(tokens) != len(c.Supplements) {
-		return nil, kerr.E(kerr.Internal, op, "case %q has %d supplementary files but %d tokens", id, len(c.Supplements), len(tokens))
-	}
-	for i, sup := range c.Supplements {
-		v, err := s.verifyFile(ctx, sup, tokens[i])
+	for _, sup := range c.Supplements {
+		ev, ok := evidence[sup.Name]
+		if !ok {
+			return nil, kerr.E(kerr.Internal, op, "case %q has no evidence for its supplementary file %q", id, sup.Name)
+		}
+		v, err := s.verifyFile(ctx, sup, ev)
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
-		out.Files = append(out.Files, FileCheck{File: sup, Token: tokens[i], Verdict: v})
+		out.Files = append(out.Files, FileCheck{File: sup, Token: ev, Verdict: v})
 		out.Original = out.Original && v.Original
 	}
 	if len(out.PDFs) == 0 && len(out.Files) == 0 {
