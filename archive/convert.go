@@ -69,7 +69,7 @@ func (s *Service) ConvertTokenChain(ctx context.Context, file io.Reader, tokens 
 	if err := hashStream(ctx, h, file); err != nil {
 		return nil, kerr.WrapKind(kerr.Unavailable, op, "reading the file", err)
 	}
-	_, reasons, _, err := s.tokenChain(ctx, h, tokens, s.clock())
+	_, reasons, _, _, err := s.tokenChain(ctx, h, tokens, s.clock())
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
@@ -173,7 +173,7 @@ func (s *Service) vouchTokenChain(fileState []byte) func(ctx context.Context, c,
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(fileState); err != nil {
 			return false, "", kerr.WrapKind(kerr.Internal, "archive.VerifyFile", "restoring the file's hash", err)
 		}
-		_, reasons, _, err := s.tokenChain(ctx, h, append([][]byte{a.TimeStamp}, renewals...), until)
+		_, reasons, _, _, err := s.tokenChain(ctx, h, append([][]byte{a.TimeStamp}, renewals...), until)
 		if err != nil {
 			return false, "", err
 		}

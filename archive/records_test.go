@@ -65,7 +65,7 @@ func TestSealFileMakesAnEvidenceRecord(t *testing.T) {
 		t.Fatalf("SHA256 %s", v.SHA256)
 	}
 	changed := append(bytes.Clone(attachment), ' ')
-	if v := verifyFile(t, s, changed, der, nil); v.Original || len(v.Reasons) == 0 {
+	if v := verifyFile(t, s, changed, der, nil); v.Original || !v.Failed || len(v.Reasons) == 0 {
 		t.Fatalf("a changed file is original: %+v", v)
 	}
 	if _, err := s.VerifyFile(context.Background(), bytes.NewReader(attachment), der, &archive.VerifyOptions{Renewals: [][]byte{der}}); !errors.Is(err, kerr.Invalid) {
@@ -183,8 +183,8 @@ func TestRecordRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifier := newService(t, p, p.TSA2, after, nil)
-	if v := verifyFile(t, verifier, attachment, der, nil); v.Original {
-		t.Fatal("an unrenewed record is original after its TSA expired")
+	if v := verifyFile(t, verifier, attachment, der, nil); v.Original || v.Failed {
+		t.Fatalf("an unrenewed record after its TSA expired: original %v failed %v; want INDETERMINATE", v.Original, v.Failed)
 	}
 	v := verifyFile(t, verifier, attachment, renewed[0], nil)
 	if !v.Original || len(v.Tokens) != 2 || !v.Time.Equal(t0) {

@@ -216,6 +216,12 @@ type FileVerification struct {
 	// not revoked) at the time of the next token, and the newest is valid
 	// at At.
 	Original bool
+	// Failed is true when the evidence is proven wrong for this file (a
+	// hash does not match: the file or the evidence was changed; or a
+	// token's signature does not verify); false with Original false means
+	// the evidence proves nothing either way (INDETERMINATE: a TSA was not
+	// valid or trusted when it had to be).
+	Failed bool
 	// At is the time verified at.
 	At time.Time
 	// SHA256 (lower-case hex) identifies the file's bytes.
@@ -289,7 +295,7 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 	v := &FileVerification{At: at, SHA256: hex.EncodeToString(h.Sum(nil))}
 	var first *timestamp.Token
 	var err error
-	v.Tokens, v.Reasons, first, err = s.tokenChain(ctx, h, chain, at)
+	v.Tokens, v.Reasons, first, v.Failed, err = s.tokenChain(ctx, h, chain, at)
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
@@ -308,16 +314,16 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 // k must stamp SHA-256(file ‖ token₀ ‖ … ‖ tokenₖ₋₁), each TSA chain must
 // be valid (and, per Config.Revocation, not revoked) when the next token
 // was made, the newest at at. It returns a check per token, the reasons
-// the chain fails (none when it holds) and the first token when it
-// verifies; the error is only ctx's. h is written to.
-func (s *Service) tokenChain(ctx context.Context, h hash.Hash, chain [][]byte, at time.Time) ([]TokenCheck, []string, *timestamp.Token, error) {
-	checks := make([]TokenCheck, len(chain))
-	var reasons []string
+// the chain fails (none when it holds), the first token when it verifies
+// and whether a token is proven wrong (FileVerification.Failed); the error
+// is only ctx's. h is written to.
+func (s *Service) tokenChain(ctx context.Context, h hash.Hash, chain [][]byte, at time.Time) (checks []TokenCheck, reasons []string, first *timestamp.Token, failed bool, err error) {
+	checks = make([]TokenCheck, len(chain))
 	roots, inter := s.pools()
 	toks := make([]*timestamp.Token, len(chain))
 	for k, der := range chain {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, false, err
 		}
 		name := tokenName(k)
 		if p, err := timestamp.Parse(der); err == nil && p.Hash != crypto.SHA256 {
@@ -333,6 +339,7 @@ func (s *Service) tokenChain(ctx context.Context, h hash.Hash, chain [][]byte, a
 				checks[k].Time, checks[k].TSA = p.Time, p.TSAName
 			}
 			reasons = append(reasons, name+": "+verifyReason(k, err))
+			failed = failed || !errors.Is(err, timestamp.ErrUntrusted) && !errors.Is(err, timestamp.ErrNoCertificate) && !errors.Is(err, timestamp.ErrUnsupported)
 			continue
 		}
 		toks[k] = tok
@@ -374,14 +381,14 @@ func (s *Service) tokenChain(ctx context.Context, h hash.Hash, chain [][]byte, a
 		checks[k].TSANotAfter = chainNotAfter(path[0])
 		why, err := s.pathRevocation(ctx, path[0], need)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, false, err
 		}
 		if why != "" {
 			checks[k].Valid = false
 			reasons = append(reasons, fmt.Sprintf("%s: the TSA chain of %s is not reliable %s: %s", tokenName(k), tsaName(tok), what, why))
 		}
 	}
-	return checks, reasons, toks[0], nil
+	return checks, reasons, toks[0], failed, nil
 }
 
 func tokenName(k int) string {

@@ -137,7 +137,7 @@ func TestBatchEveryRecordProvesItsObjectOnly(t *testing.T) {
 				}
 				flipped := bytes.Clone(objs[i])
 				flipped[0] ^= 1
-				if res := verifyAt(t, p, rec, flipped, testpki.Now); res.Valid || res.Stamps[0].Valid {
+				if res := verifyAt(t, p, rec, flipped, testpki.Now); res.Valid || !res.Failed || res.Stamps[0].Valid {
 					t.Fatalf("record %d proves a flipped object", i)
 				}
 			}
@@ -150,8 +150,8 @@ func TestTimestampRenewalOutlivesTheFirstTSA(t *testing.T) {
 	objs := objects(3)
 	recs := seal(t, p, p.TSA, testpki.Now, crypto.SHA256, objs)
 	after := testpki.TSANotAfter.AddDate(1, 0, 0) // TSA expired, TSA2 valid
-	if res := verifyAt(t, p, recs[0], objs[0], after); res.Valid {
-		t.Fatal("a record whose only TSA has expired verifies")
+	if res := verifyAt(t, p, recs[0], objs[0], after); res.Valid || res.Failed {
+		t.Fatalf("a record whose only TSA has expired: valid %v failed %v; want neither", res.Valid, res.Failed)
 	}
 	// Renew all three in one batch with TSA2 before TSA expires.
 	renewAt := testpki.TSANotAfter.AddDate(0, -6, 0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,12 @@ type Result struct {
 	// chains), each TSA chain is valid (and, with CheckPath, reliable)
 	// when the next timestamp covered it, and the newest at At.
 	Valid bool
+	// Failed is true when the record is proven wrong for this data: a
+	// hash does not match (the data or the record was changed) or a
+	// token's signature does not verify. When Valid and Failed are both
+	// false the record proves nothing either way (INDETERMINATE): a TSA
+	// certificate was not valid, trusted or reliable when it had to be.
+	Failed bool
 	// At is the time verified at.
 	At time.Time
 	// Time is when the first timestamp proves the data object existed and
@@ -122,6 +129,7 @@ func Verify(ctx context.Context, rec *EvidenceRecord, digests map[crypto.Hash][]
 				why = fmt.Sprintf("its digestAlgorithm %v differs from its chain's %v (RFC 4998 §5.2)", a.Hash, h)
 			case perr != nil:
 				why = "the timeStamp is not a token this package can read: " + perr.Error()
+				res.Failed = res.Failed || errors.Is(perr, timestamp.ErrMalformed)
 			default:
 				want, err := coverage(rec, c, j, h, digests)
 				if err != nil {
@@ -129,11 +137,13 @@ func Verify(ctx context.Context, rec *EvidenceRecord, digests map[crypto.Hash][]
 				}
 				if err := covers(h, a, want); err != nil {
 					why = coverReason(c, j, err)
+					res.Failed = true
 					break
 				}
 				t, err := timestamp.Verify(a.TimeStamp, p.HashedMessage, &timestamp.VerifyOptions{Roots: opts.Roots, Intermediates: opts.Intermediates, ExtraCerts: opts.ExtraCerts})
 				if err != nil {
 					why = "its token does not verify: " + err.Error()
+					res.Failed = res.Failed || !errors.Is(err, timestamp.ErrUntrusted) && !errors.Is(err, timestamp.ErrNoCertificate) && !errors.Is(err, timestamp.ErrUnsupported)
 					break
 				}
 				tok = t
