@@ -21,6 +21,7 @@ import (
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/archive/ers"
+	"github.com/keiyaku/keiyaku/bulkverify"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -167,6 +168,9 @@ type Service struct {
 	// Archive seals, verifies and renews originals with the configured
 	// TSA and trust anchors.
 	Archive *archive.Service
+	// Bulk runs bulk verification (一括検証) of a period's completed
+	// cases with Archive.
+	Bulk *bulkverify.Verifier
 	// Store and Blobs are the persistence the service runs on.
 	Store storage.Store
 	Blobs *storage.Blobs
@@ -272,6 +276,10 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	s.Cases, err = casework.New(casework.Config{
 		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
 	})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	s.Bulk, err = bulkverify.New(bulkverify.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}

@@ -29,6 +29,10 @@ type VerifyOptions struct {
 	Renewals [][]byte
 }
 
+// Now is the Service's clock (Config.Clock), in UTC: the time
+// verification runs at unless told otherwise.
+func (s *Service) Now() time.Time { return s.clock().UTC() }
+
 func (s *Service) at(opts *VerifyOptions) time.Time {
 	if opts != nil && !opts.At.IsZero() {
 		return opts.At.UTC()
