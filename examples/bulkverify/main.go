@@ -192,4 +192,3 @@ func countCases(ctx context.Context, svc *keiyaku.Service, p account.Principal, 
 		q.Cursor = page.Next
 	}
 }
-
