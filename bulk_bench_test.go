@@ -102,4 +102,3 @@ func BenchmarkBulkVerificationFloor(b *testing.B) {
 	}
 	b.ReportMetric(6*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
 }
-
