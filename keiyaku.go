@@ -22,6 +22,7 @@ import (
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/archive/ers"
 	"github.com/keiyaku/keiyaku/bulkverify"
+	"github.com/keiyaku/keiyaku/renewal"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -171,6 +172,10 @@ type Service struct {
 	// Bulk runs bulk verification (一括検証) of a period's completed
 	// cases with Archive.
 	Bulk *bulkverify.Verifier
+	// Renewal renews the evidence records of completed cases a year
+	// before their TSA certificate expires (renewal.DefaultMargin), with
+	// Archive's TSA; RunJobs runs it on a schedule.
+	Renewal *renewal.Renewer
 	// Store and Blobs are the persistence the service runs on.
 	Store storage.Store
 	Blobs *storage.Blobs
@@ -280,6 +285,10 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, kerr.Wrap(op, err)
 	}
 	s.Bulk, err = bulkverify.New(bulkverify.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	s.Renewal, err = renewal.New(renewal.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive, Logger: logger})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}

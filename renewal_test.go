@@ -1,0 +1,141 @@
+package keiyaku_test
+
+import (
+	"context"
+	"crypto/x509"
+	"sync"
+	"testing"
+	"time"
+
+	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/renewal"
+	"github.com/keiyaku/keiyaku/signature"
+	"github.com/keiyaku/keiyaku/timestamp"
+)
+
+// movingTSA is a Timestamper on a TSA certificate that can be changed, with
+// the world's clock, as a deployment's TSA changes over the years.
+type movingTSA struct {
+	mu    sync.Mutex
+	pki   *testpki.PKI
+	cert  *testpki.Cert
+	clock func() time.Time
+}
+
+func (m *movingTSA) use(c *testpki.Cert) { m.mu.Lock(); m.cert = c; m.mu.Unlock() }
+
+func (m *movingTSA) Timestamp(ctx context.Context, digest []byte) (*timestamp.Token, error) {
+	m.mu.Lock()
+	c := m.cert
+	m.mu.Unlock()
+	a, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
+		Signer: c.Key, Certificate: c.Cert, Chain: []*x509.Certificate{m.pki.Intermediate.Cert},
+		Policy: testpki.PolicyOID, Clock: m.clock, Serials: timestamp.NewMemorySerialStore(m.clock().UnixNano()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return signature.AuthorityTimestamper(a).Timestamp(ctx, digest)
+}
+
+// clockVar is a settable clock.
+type clockVar struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clockVar) now() time.Time         { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clockVar) set(t time.Time)        { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func newClockVar(t time.Time) *clockVar    { return &clockVar{t: t} }
+func (c *clockVar) Func() func() time.Time { return c.now }
+
+// renewalWorld is a world whose clock and TSA can move.
+func renewalWorld(t *testing.T) (*world, *clockVar, *movingTSA) {
+	clock := newClockVar(testpki.Now)
+	var tsa *movingTSA
+	w := newWorldWith(t, func(w *world, cfg *keiyaku.Config) {
+		if tsa == nil {
+			tsa = &movingTSA{pki: w.pki, cert: w.pki.TSA, clock: clock.now}
+		}
+		cfg.Clock = clock.now
+		cfg.TSA.Timestamper = tsa
+		cfg.TSA.TrustAnchors = []*x509.Certificate{w.pki.Root.Cert}
+	})
+	return w, clock, tsa
+}
+
+// TestRenewalPass: records sealed by TSA 1 (to 2030) and renewed by TSA 2
+// (to 2036) a year before TSA 1 expires keep the files original after
+// 2030; a second pass finds nothing due; without the pass they prove
+// nothing (INDETERMINATE, not FAILED). Each renewal is in the audit trail.
+func TestRenewalPass(t *testing.T) {
+	w, clock, tsa := renewalWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	c := w.complete(w.registerWithFile(a, b, "renewal", "見積書"), a, b)
+	before := map[string]string{}
+	for _, f := range c.Sealed {
+		before[f.Name] = f.Key
+	}
+	r := w.svc.Renewal
+	// Nothing is due in 2026.
+	if rep, err := r.RenewDue(w.ctx); err != nil || rep.Renewed != 0 || rep.Checked != 2 {
+		t.Fatalf("2026 pass: %+v %v", rep, err)
+	}
+	clock.set(testpki.TSANotAfter.AddDate(0, -10, 0)) // within a year of TSA 1's expiry
+	tsa.use(w.pki.TSA2)
+	rep, err := r.RenewDue(w.ctx)
+	if err != nil || rep.Renewed != 2 || rep.Cases != 1 {
+		t.Fatalf("renewal pass: %+v %v", rep, err)
+	}
+	if rep, err := r.RenewDue(w.ctx); err != nil || rep.Renewed != 0 {
+		t.Fatalf("a second pass renews again: %+v %v", rep, err)
+	}
+	renewed, err := w.svc.Cases.Get(w.ctx, a.P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range renewed.Sealed {
+		if changed := before[f.Name] != f.Key; changed != (f.ContentType != "application/pdf") {
+			t.Errorf("%s: changed %v", f.Name, changed)
+		}
+	}
+	trail, err := w.svc.Cases.AuditTrail(w.ctx, a.P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := trail[len(trail)-1]; last.Action != "case.evidence_renewed" || last.ActorUserID != "system:renewal" {
+		t.Fatalf("last audit entry %+v", last)
+	}
+
+	clock.set(testpki.TSANotAfter.AddDate(1, 0, 0))
+	oc, err := w.svc.VerifyOriginal(w.ctx, a.P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := oc.PDFs[0].Record; r == nil || !r.Original || len(r.Tokens) != 2 {
+		t.Fatalf("the sealed PDF's record after TSA 1 expired: %+v", r)
+	}
+	if f := oc.Files[0].Verdict; !f.Original {
+		t.Fatalf("the supplementary file after TSA 1 expired: %v", f.Reasons)
+	}
+	// The evidence as it was before renewal proves nothing by now.
+	old := c.Sealed[len(c.Sealed)-1]
+	if old.Key != before[old.Name] {
+		t.Fatal("test setup: want the old record")
+	}
+	sup := c.Supplements[0]
+	rc, err := w.svc.Blobs.Open(w.ctx, sup.Key, sup.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	der, err := w.svc.Blobs.ReadAll(w.ctx, old.Key, old.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := w.svc.Archive.VerifyFile(w.ctx, rc, der, nil)
+	if err != nil || v.Original || v.Failed {
+		t.Fatalf("the unrenewed record after TSA 1 expired: original %v failed %v err %v; want INDETERMINATE", v.Original, v.Failed, err)
+	}
+}
