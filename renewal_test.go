@@ -9,7 +9,6 @@ import (
 
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/internal/testpki"
-	"github.com/keiyaku/keiyaku/renewal"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
 )
