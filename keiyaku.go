@@ -18,15 +18,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/archive/ers"
 	"github.com/keiyaku/keiyaku/bulkverify"
-	"github.com/keiyaku/keiyaku/renewal"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/pemfile"
+	"github.com/keiyaku/keiyaku/jobs"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/notify"
+	"github.com/keiyaku/keiyaku/renewal"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/outbox"
@@ -185,6 +188,8 @@ type Service struct {
 
 	worker  *notify.Worker
 	closers []func() error
+	jobs    jobs.Config // the database RunJobs uses; zero when none
+	logger  *slog.Logger
 }
 
 // Open builds a Service from cfg: it opens (creating if needed) what cfg
@@ -220,6 +225,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}
 
+	s.logger = logger
 	s.Store = cfg.Store
 	if s.Store == nil {
 		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "keiyaku.db")})
@@ -228,6 +234,9 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 		s.Store = st
 		s.closers = append(s.closers, st.Close)
+		s.jobs.SQLitePath = filepath.Join(cfg.Dir, "keiyaku.db")
+	} else if pg, ok := cfg.Store.(interface{ Pool() *pgxpool.Pool }); ok {
+		s.jobs.Postgres = pg.Pool()
 	}
 	s.Blobs = cfg.Blobs
 	if s.Blobs == nil {
@@ -487,6 +496,32 @@ func (s *Service) Close() error {
 	}
 	s.closers = nil
 	return kerr.Wrap("keiyaku.Service.Close", errors.Join(errs...))
+}
+
+// RunJobs runs the scheduled jobs in the service's database until ctx is
+// done (package jobs, on River): today the evidence renewal pass
+// (Service.Renewal) at start and every interval (zero means
+// jobs.DefaultRenewalInterval), retried with backoff when it fails, once
+// across processes. It returns ctx's error; kerr.FailedPrecondition at once
+// when the Store is neither the embedded SQLite nor PostgreSQL (storage/
+// postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
+// for RunJobs to return before Close.
+func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
+	const op = "keiyaku.Service.RunJobs"
+	if s.jobs.SQLitePath == "" && s.jobs.Postgres == nil {
+		return kerr.E(kerr.FailedPrecondition, op, "the store is neither the embedded SQLite nor storage/postgres: no database for jobs")
+	}
+	cfg := s.jobs
+	cfg.Renewer, cfg.RenewalInterval, cfg.Logger = s.Renewal, interval, s.logger
+	r, err := jobs.New(ctx, cfg)
+	if err != nil {
+		return kerr.Wrap(op, err)
+	}
+	err = r.Run(ctx)
+	if cerr := r.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // ErrNoMailer is the cause of the error DeliverOnce and RunNotifier return

@@ -243,4 +243,3 @@ func isWeak(der []byte, weak []crypto.Hash) bool {
 	}
 	return false
 }
-
