@@ -293,7 +293,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
-	s.Bulk, err = bulkverify.New(bulkverify.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive})
+	s.Bulk, err = bulkverify.New(bulkverify.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive, Clock: clock})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
