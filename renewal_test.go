@@ -10,6 +10,7 @@ import (
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/internal/testpki"
 	"github.com/keiyaku/keiyaku/signature"
+	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/timestamp"
 )
 
@@ -136,5 +137,62 @@ func TestRenewalPass(t *testing.T) {
 	v, err := w.svc.Archive.VerifyFile(w.ctx, rc, der, nil)
 	if err != nil || v.Original || v.Failed {
 		t.Fatalf("the unrenewed record after TSA 1 expired: original %v failed %v err %v; want INDETERMINATE", v.Original, v.Failed, err)
+	}
+}
+
+// TestRenewalConvertsOldTokens: a case completed before evidence records
+// (its supplementary file's evidence an RFC 3161 token, "X.tst") gets the
+// token converted into a record by the pass, and stays original after
+// the token's TSA expired.
+func TestRenewalConvertsOldTokens(t *testing.T) {
+	w, clock, tsa := renewalWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	c := w.complete(w.registerWithFile(a, b, "old case", "古い添付"), a, b)
+	// Make it as the service sealed before records: the file's evidence
+	// is a token.
+	sup := c.Supplements[0]
+	rc, err := w.svc.Blobs.Open(w.ctx, sup.Key, sup.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := w.svc.Archive.StampFile(w.ctx, rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, size, err := w.svc.Blobs.PutBytes(w.ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := w.svc.Store.GetCase(w.ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range rec.Sealed {
+		if f.Name == "estimate.txt.ers" {
+			rec.Sealed[i] = storage.File{Name: "estimate.txt.tst", ContentType: "application/timestamp-reply", Key: key, Size: size}
+		}
+	}
+	audit := storage.AuditEntry{Time: testpki.Now, ActorUserID: "test", Action: "test.old_evidence", CaseID: c.ID}
+	if err := w.svc.Store.CommitCase(w.ctx, &storage.CaseCommit{Case: rec, Audit: []storage.AuditEntry{audit}}); err != nil {
+		t.Fatal(err)
+	}
+	if oc, err := w.svc.VerifyOriginal(w.ctx, a.P, c.ID); err != nil || !oc.Files[0].Verdict.Original || oc.Files[0].Verdict.Record {
+		t.Fatalf("the old case before conversion: %v %+v", err, oc)
+	}
+
+	clock.set(testpki.TSANotAfter.AddDate(0, -10, 0))
+	tsa.use(w.pki.TSA2)
+	rep, err := w.svc.Renewal.RenewDue(w.ctx)
+	if err != nil || rep.Converted != 1 {
+		t.Fatalf("pass: %+v %v", rep, err)
+	}
+	clock.set(testpki.TSANotAfter.AddDate(1, 0, 0))
+	oc, err := w.svc.VerifyOriginal(w.ctx, a.P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := oc.Files[0]; !f.Verdict.Original || !f.Verdict.Record || f.Token.Name != "estimate.txt.ers" {
+		t.Fatalf("after conversion, past the token's TSA expiry: %s %+v", f.Token.Name, f.Verdict)
 	}
 }

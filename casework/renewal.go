@@ -39,9 +39,10 @@ func (s *Service) EachCompleted(ctx context.Context, fn func(*Case) error) error
 
 // ReplaceSealed replaces sealed files of completed case c (as read, at
 // c.Version) with renewed ones: replaced maps the index in c.Sealed to its
-// new File, which must keep the name and content type (renewal adds
-// evidence to a file, it never removes any: the caller guarantees the new
-// bytes hold everything the old ones proved). The case row and an audit
+// new File, which must keep the name and content type, or turn an RFC 3161
+// token "X.tst" into the evidence record "X.ers" converted from it
+// (renewal adds evidence to a file, it never removes any: the caller
+// guarantees the new bytes hold everything the old ones proved). The case row and an audit
 // entry "case.evidence_renewed" by actor (the job or operator doing it)
 // commit together; the old blobs stay. Errors: kerr.FailedPrecondition for
 // a case that is not completed, kerr.Invalid for a replacement that does
@@ -53,7 +54,7 @@ func (s *Service) ReplaceSealed(ctx context.Context, c *Case, replaced map[int]F
 	}
 	var names []string
 	for i, f := range replaced {
-		if i < 0 || i >= len(c.Sealed) || f.Name != c.Sealed[i].Name || f.ContentType != c.Sealed[i].ContentType || f.Key == "" {
+		if i < 0 || i >= len(c.Sealed) || f.Key == "" || !fitsSealed(c.Sealed[i], f) {
 			return kerr.E(kerr.Invalid, op, "replacement %d does not fit case %q's sealed files", i, c.ID)
 		}
 		names = append(names, f.Name)
@@ -79,4 +80,14 @@ func (s *Service) ReplaceSealed(ctx context.Context, c *Case, replaced map[int]F
 	c.Sealed, c.UpdatedAt, c.Version = n.Sealed, n.UpdatedAt, rec.Version
 	s.log.InfoContext(ctx, "case evidence renewed", "case", c.ID, "files", len(replaced))
 	return nil
+}
+
+// fitsSealed says whether n may replace old: the same name and content
+// type, or the evidence record converted from an old token.
+func fitsSealed(old, n File) bool {
+	if n.Name == old.Name && n.ContentType == old.ContentType {
+		return true
+	}
+	base, ok := strings.CutSuffix(old.Name, ".tst")
+	return ok && n.Name == base+".ers" && n.ContentType == ContentTypeEvidenceRecord
 }

@@ -3,7 +3,9 @@
 // certificate expires within a margin, or whose hash algorithm the policy
 // declares weak, and renews it — a timestamp renewal (RFC 4998 §5.2)
 // batched under one timestamp, or a hash-tree renewal (§5.3) with a
-// stronger algorithm — storing the renewed record beside the old one and
+// stronger algorithm — and turns the RFC 3161 tokens of cases sealed before
+// evidence records into records (archive.ConvertTokenChain), storing the
+// new record beside the old one and
 // recording the change in the case's audit trail (casework.ReplaceSealed).
 //
 // A renewal never leaves less evidence: the renewed record holds the old
@@ -19,6 +21,7 @@ package renewal
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -93,10 +96,11 @@ func New(cfg Config) (*Renewer, error) {
 
 // Report says what a pass did.
 type Report struct {
-	// Checked is the number of evidence records looked at, Renewed those
-	// renewed by timestamp renewal, Rehashed by hash-tree renewal, Cases
-	// the cases changed.
-	Checked, Renewed, Rehashed, Cases int
+	// Checked is the number of evidence records (and old tokens) looked
+	// at, Renewed those renewed by timestamp renewal, Rehashed by hash-tree
+	// renewal, Converted the old RFC 3161 tokens turned into records,
+	// Cases the cases changed.
+	Checked, Renewed, Rehashed, Converted, Cases int
 }
 
 // pending is one record to renew.
@@ -114,9 +118,21 @@ type pending struct {
 func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	const op = "renewal.RenewDue"
 	rep := &Report{}
-	var due, weak []pending
+	var due, weak, old []pending
 	err := r.cfg.Cases.EachCompleted(ctx, func(c *casework.Case) error {
 		for i, f := range c.Sealed {
+			if tb, ok := strings.CutSuffix(f.Name, ".tst"); ok && f.ContentType != "application/pdf" {
+				// A token from before evidence records: convert it.
+				if of, found := provenFile(c, tb); found {
+					der, err := r.cfg.Blobs.ReadAll(ctx, f.Key, f.Size)
+					if err != nil {
+						return err
+					}
+					rep.Checked++
+					old = append(old, pending{c, i, der, of})
+				}
+				continue
+			}
 			base, ok := strings.CutSuffix(f.Name, ".ers")
 			if !ok {
 				continue
@@ -181,6 +197,33 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, kerr.Wrap(op, err)
 	}
+	// Tokens from before evidence records become records while they still
+	// prove their file; one that no longer does is left as it is (it
+	// stays verifiable, and converting it would prove nothing more).
+	var converted []pending
+	for _, p := range old {
+		rc, err := r.cfg.Blobs.Open(ctx, p.of.Key, p.of.Size)
+		if err != nil {
+			return rep, kerr.Wrap(op, err)
+		}
+		der, err := r.cfg.Archive.ConvertTokenChain(ctx, rc, [][]byte{p.der})
+		rc.Close()
+		if errors.Is(err, kerr.FailedPrecondition) {
+			r.cfg.Logger.WarnContext(ctx, "renewal: a token no longer proves its file; left as it is", "case", p.c.ID, "file", p.of.Name, "error", err)
+			continue
+		}
+		if err != nil {
+			return rep, kerr.Wrap(op, err)
+		}
+		p.der = der
+		converted = append(converted, p)
+	}
+	n, cases, err = r.storeAs(ctx, converted, "converted from an RFC 3161 token (archive.ConvertTokenChain)", true)
+	rep.Converted += n
+	rep.Cases += cases
+	if err != nil {
+		return rep, kerr.Wrap(op, err)
+	}
 	r.cfg.Logger.InfoContext(ctx, "renewal: pass done", "checked", rep.Checked, "renewed", rep.Renewed, "rehashed", rep.Rehashed, "cases", rep.Cases)
 	return rep, nil
 }
@@ -188,6 +231,11 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 // store writes the renewed records and replaces them in their cases, one
 // commit per case.
 func (r *Renewer) store(ctx context.Context, ps []pending, what string) (records, cases int, err error) {
+	return r.storeAs(ctx, ps, what, false)
+}
+
+// storeAs is store; with converted, each X.tst becomes X.ers.
+func (r *Renewer) storeAs(ctx context.Context, ps []pending, what string, converted bool) (records, cases int, err error) {
 	byCase := map[*casework.Case]map[int]casework.File{}
 	var order []*casework.Case
 	for _, p := range ps {
@@ -201,6 +249,9 @@ func (r *Renewer) store(ctx context.Context, ps []pending, what string) (records
 		}
 		f := p.c.Sealed[p.idx]
 		f.Key, f.Size = key, size
+		if converted {
+			f.Name, f.ContentType = strings.TrimSuffix(f.Name, ".tst")+".ers", casework.ContentTypeEvidenceRecord
+		}
 		byCase[p.c][p.idx] = f
 	}
 	for _, c := range order {
