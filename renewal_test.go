@@ -3,12 +3,15 @@ package keiyaku_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/timestamp"
@@ -194,5 +197,32 @@ func TestRenewalConvertsOldTokens(t *testing.T) {
 	}
 	if f := oc.Files[0]; !f.Verdict.Original || !f.Verdict.Record || f.Token.Name != "estimate.txt.ers" {
 		t.Fatalf("after conversion, past the token's TSA expiry: %s %+v", f.Token.Name, f.Verdict)
+	}
+}
+
+// TestReplaceSealedRefuses: a replacement that renames a file, one for a
+// case not completed, and one on a stale read are refused and change
+// nothing.
+func TestReplaceSealedRefuses(t *testing.T) {
+	w, _, _ := renewalWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	c := w.complete(w.registerWithFile(a, b, "refusals", "x"), a, b)
+	f := c.Sealed[1]
+	renamed := f
+	renamed.Name = "other.ers"
+	if err := w.svc.Cases.ReplaceSealed(w.ctx, c, map[int]casework.File{1: renamed}, "test", ""); !errors.Is(err, kerr.Invalid) {
+		t.Fatalf("renaming: %v", err)
+	}
+	stale := *c
+	same := f
+	if err := w.svc.Cases.ReplaceSealed(w.ctx, c, map[int]casework.File{1: same}, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Cases.ReplaceSealed(w.ctx, &stale, map[int]casework.File{1: same}, "test", ""); !errors.Is(err, kerr.Conflict) {
+		t.Fatalf("a stale read: %v", err)
+	}
+	open := w.registerWithFile(a, b, "not completed", "y")
+	if err := w.svc.Cases.ReplaceSealed(w.ctx, open, map[int]casework.File{}, "test", ""); !errors.Is(err, kerr.FailedPrecondition) {
+		t.Fatalf("a case not completed: %v", err)
 	}
 }
