@@ -194,7 +194,7 @@ func checkConsistent(t *testing.T, dir string, round, completed int) {
 		if events[c.ID] != want {
 			t.Errorf("case %s (%s, version %d) has %d outbox events, want %d", c.ID, c.State, c.Version, events[c.ID], want)
 		}
-		if (c.State == "completed") != (len(c.Sealed) == 2) {
+		if (c.State == "completed") != (len(c.Sealed) == 3) { // the sealed PDF, its record, the supplement's record
 			t.Errorf("case %s is %s with %d sealed files", c.ID, c.State, len(c.Sealed))
 		}
 		files := append([]storage.File{c.Document}, c.Supplements...)

@@ -18,12 +18,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
+	"github.com/keiyaku/keiyaku/archive/ers"
+	"github.com/keiyaku/keiyaku/bulkverify"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/pemfile"
+	"github.com/keiyaku/keiyaku/jobs"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/notify"
+	"github.com/keiyaku/keiyaku/renewal"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/outbox"
@@ -179,6 +185,13 @@ type Service struct {
 	// Archive seals, verifies and renews originals with the configured
 	// TSA and trust anchors.
 	Archive *archive.Service
+	// Bulk runs bulk verification (一括検証) of a period's completed
+	// cases with Archive.
+	Bulk *bulkverify.Verifier
+	// Renewal renews the evidence records of completed cases a year
+	// before their TSA certificate expires (renewal.DefaultMargin), with
+	// Archive's TSA; RunJobs runs it on a schedule.
+	Renewal *renewal.Renewer
 	// Store and Blobs are the persistence the service runs on.
 	Store storage.Store
 	Blobs *storage.Blobs
@@ -188,6 +201,8 @@ type Service struct {
 
 	worker  *notify.Worker
 	closers []func() error
+	jobs    jobs.Config // the database RunJobs uses; zero when none
+	logger  *slog.Logger
 }
 
 // Open builds a Service from cfg: it opens (creating if needed) what cfg
@@ -223,6 +238,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}
 
+	s.logger = logger
 	s.Store = cfg.Store
 	if s.Store == nil {
 		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "keiyaku.db"), AuditKey: cfg.AuditKey})
@@ -231,6 +247,9 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 		s.Store = st
 		s.closers = append(s.closers, st.Close)
+		s.jobs.SQLitePath = filepath.Join(cfg.Dir, "keiyaku.db")
+	} else if pg, ok := cfg.Store.(interface{ Pool() *pgxpool.Pool }); ok {
+		s.jobs.Postgres = pg.Pool()
 	}
 	s.Blobs = cfg.Blobs
 	if s.Blobs == nil {
@@ -285,6 +304,14 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
 		AuditKeys: auditKeys(&cfg),
 	})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	s.Bulk, err = bulkverify.New(bulkverify.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive, Clock: clock})
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	s.Renewal, err = renewal.New(renewal.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive, Logger: logger})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
@@ -511,6 +538,32 @@ func (s *Service) Close() error {
 	return kerr.Wrap("keiyaku.Service.Close", errors.Join(errs...))
 }
 
+// RunJobs runs the scheduled jobs in the service's database until ctx is
+// done (package jobs, on River): today the evidence renewal pass
+// (Service.Renewal) at start and every interval (zero means
+// jobs.DefaultRenewalInterval), retried with backoff when it fails, once
+// across processes. It returns ctx's error; kerr.FailedPrecondition at once
+// when the Store is neither the embedded SQLite nor PostgreSQL (storage/
+// postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
+// for RunJobs to return before Close.
+func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
+	const op = "keiyaku.Service.RunJobs"
+	if s.jobs.SQLitePath == "" && s.jobs.Postgres == nil {
+		return kerr.E(kerr.FailedPrecondition, op, "the store is neither the embedded SQLite nor storage/postgres: no database for jobs")
+	}
+	cfg := s.jobs
+	cfg.Renewer, cfg.RenewalInterval, cfg.Logger = s.Renewal, interval, s.logger
+	r, err := jobs.New(ctx, cfg)
+	if err != nil {
+		return kerr.Wrap(op, err)
+	}
+	err = r.Run(ctx)
+	if cerr := r.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // ErrNoMailer is the cause of the error DeliverOnce and RunNotifier return
 // when the Service has no mailer (Config.SMTP and Config.Mailer unset); the
 // error is of kind kerr.FailedPrecondition.
@@ -554,12 +607,20 @@ type OriginalCheck struct {
 type PDFCheck struct {
 	File    casework.File
 	Verdict *archive.PDFVerification
+	// Evidence and Record are the PDF's RFC 4998 evidence record (name +
+	// ".ers") and its verdict, a second line of evidence beside the
+	// PDF's own document timestamps; zero and nil for cases sealed
+	// before records. Verdict alone decides Original.
+	Evidence casework.File
+	Record   *archive.FileVerification
 }
 
-// FileCheck is the verdict on one supplementary file and its RFC 3161
-// token.
+// FileCheck is the verdict on one supplementary file and its evidence.
 type FileCheck struct {
-	File    casework.File
+	File casework.File
+	// Token is the sealed evidence file: an RFC 4998 evidence record
+	// (name + ".ers") or, for cases completed before records, an RFC 3161
+	// token (name + ".tst").
 	Token   casework.File
 	Verdict *archive.FileVerification
 }
@@ -568,7 +629,8 @@ type FileCheck struct {
 // sealed files of completed case id, for a principal that may see the
 // case: each sealed PDF with Archive.VerifyPDF (TOTAL_PASSED at PAdES
 // B-LTA, nothing appended after the last document timestamp) and each
-// supplementary file against its token with Archive.VerifyFile. A file
+// supplementary file against its evidence record (or, for older cases,
+// token) with Archive.VerifyFile. A file
 // that is not original is a verdict, not an error.
 //
 // Errors: those of Cases.Get (kerr.NotFound for a case p may not see);
@@ -585,10 +647,18 @@ func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id st
 		return nil, kerr.E(kerr.FailedPrecondition, op, "case %q is %s; only a completed case has sealed originals", id, c.State)
 	}
 	out := &OriginalCheck{Original: true}
-	var tokens []casework.File
+	// Evidence files are named for what they prove: name + ".ers" (RFC
+	// 4998 record) or, before records, name + ".tst" (token).
+	evidence := map[string]casework.File{}
+	for _, f := range c.Sealed {
+		if base, ok := strings.CutSuffix(f.Name, ".ers"); ok {
+			evidence[base] = f
+		} else if base, ok := strings.CutSuffix(f.Name, ".tst"); ok && f.ContentType != "application/pdf" {
+			evidence[base] = f
+		}
+	}
 	for _, f := range c.Sealed {
 		if f.ContentType != "application/pdf" {
-			tokens = append(tokens, f)
 			continue
 		}
 		ra, err := s.Blobs.ReaderAt(ctx, f.Key, f.Size)
@@ -599,18 +669,26 @@ func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id st
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
-		out.PDFs = append(out.PDFs, PDFCheck{File: f, Verdict: v})
+		pc := PDFCheck{File: f, Verdict: v}
+		if ev, ok := evidence[f.Name]; ok {
+			if pc.Record, err = s.verifyFile(ctx, f, ev); err != nil {
+				return nil, kerr.Wrap(op, err)
+			}
+			pc.Evidence = ev
+		}
+		out.PDFs = append(out.PDFs, pc)
 		out.Original = out.Original && v.Original
 	}
-	if len(tokens) != len(c.Supplements) {
-		return nil, kerr.E(kerr.Internal, op, "case %q has %d supplementary files but %d tokens", id, len(c.Supplements), len(tokens))
-	}
-	for i, sup := range c.Supplements {
-		v, err := s.verifyFile(ctx, sup, tokens[i])
+	for _, sup := range c.Supplements {
+		ev, ok := evidence[sup.Name]
+		if !ok {
+			return nil, kerr.E(kerr.Internal, op, "case %q has no evidence for its supplementary file %q", id, sup.Name)
+		}
+		v, err := s.verifyFile(ctx, sup, ev)
 		if err != nil {
 			return nil, kerr.Wrap(op, err)
 		}
-		out.Files = append(out.Files, FileCheck{File: sup, Token: tokens[i], Verdict: v})
+		out.Files = append(out.Files, FileCheck{File: sup, Token: ev, Verdict: v})
 		out.Original = out.Original && v.Original
 	}
 	if len(out.PDFs) == 0 && len(out.Files) == 0 {
@@ -624,7 +702,9 @@ func (s *Service) verifyFile(ctx context.Context, f, token casework.File) (*arch
 	if err != nil {
 		return nil, err
 	}
-	tok, err := io.ReadAll(io.LimitReader(tr, archive.MaxTokenSize+1))
+	// The evidence is an RFC 4998 record (ers.MaxRecordSize) or, for cases
+	// completed before records, a token.
+	tok, err := io.ReadAll(io.LimitReader(tr, ers.MaxRecordSize+1))
 	tr.Close()
 	if err != nil {
 		return nil, err

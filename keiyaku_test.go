@@ -107,8 +107,8 @@ func TestBilateralLifecycle(t *testing.T) {
 		t.Fatalf("Complete = %v, %v", c, err)
 	}
 	w.expectMails(name, notice{To: b, Type: notify.EventCompleted})
-	if len(c.Sealed) != 2 {
-		t.Fatalf("sealed files = %+v, want the sealed PDF and the supplement's token", c.Sealed)
+	if len(c.Sealed) != 3 {
+		t.Fatalf("sealed files = %+v, want the sealed PDF and the evidence records of it and of the supplement", c.Sealed)
 	}
 
 	checkOriginal(t, w, b, c.ID, 2, "spec.txt")
@@ -140,6 +140,14 @@ func checkOriginal(t *testing.T, w *world, viewer *member, id string, signatures
 			t.Logf("%s: %v", p.File.Name, p.Verdict.Reasons)
 		}
 		t.Fatalf("VerifyOriginal: original %v with %d PDFs; want one original PDF", oc.Original, len(oc.PDFs))
+	}
+	if r := oc.PDFs[0].Record; r == nil || !r.Original || !r.Record {
+		t.Errorf("the sealed PDF's evidence record: %+v", r)
+	}
+	for _, f := range oc.Files {
+		if !f.Verdict.Original || !f.Verdict.Record || !strings.HasSuffix(f.Token.Name, ".ers") {
+			t.Errorf("%s: evidence %s original %v record %v: %v", f.File.Name, f.Token.Name, f.Verdict.Original, f.Verdict.Record, f.Verdict.Reasons)
+		}
 	}
 	rep := oc.PDFs[0].Verdict.Report
 	if rep.Level != signature.LevelBLTA {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/keiyaku/keiyaku/internal/failpoint"
+	"github.com/keiyaku/keiyaku/archive/ers"
 	"github.com/keiyaku/keiyaku/internal/revocation"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/signature"
@@ -83,6 +84,19 @@ type Config struct {
 	// Logger receives one line per seal and renewal; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Stamper issues the timestamps of evidence records for hash
+	// algorithms other than SHA-256 (hash-tree renewal, RFC 4998 §5.3),
+	// and for SHA-256 too when set; nil means Config.Timestamper, SHA-256
+	// only. AuthorityStamper adapts a local timestamp.Authority.
+	Stamper ers.Stamper
+	// BatchWindow is how long SealFile waits for more files before it
+	// asks for the batch's timestamp; 0 means no wait: a batch is what
+	// arrived while the previous batch's timestamp was being made (group
+	// commit), so a lone file is sealed at once. Negative is invalid.
+	BatchWindow time.Duration
+	// BatchMax is the most files one timestamp seals; 0 means
+	// DefaultBatchMax.
+	BatchMax int
 }
 
 // Service seals, stamps, verifies and renews. It is safe for concurrent
@@ -92,6 +106,7 @@ type Service struct {
 	clock func() time.Time
 	log   *slog.Logger
 	rev   *revocation.Client // nil unless Config.Online
+	batch batcher
 }
 
 // New checks cfg and returns a Service. Errors have kind kerr.Invalid and
@@ -113,6 +128,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if _, err := signature.ParseRevocationPolicy(string(cfg.Revocation)); err != nil {
 		return nil, kerr.E(kerr.Invalid, op, "Config.Revocation: %v", err)
+	}
+	if cfg.BatchWindow < 0 || cfg.BatchMax < 0 || cfg.BatchMax > ers.MaxLeaves {
+		return nil, kerr.E(kerr.Invalid, op, "Config.BatchWindow must not be negative and Config.BatchMax must be 0..%d", ers.MaxLeaves)
 	}
 	if cfg.TempDir != "" {
 		fi, err := os.Stat(cfg.TempDir)

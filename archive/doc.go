@@ -8,9 +8,12 @@
 // Service.SealPDF adds a Document Security Store (certificates, OCSP
 // responses and CRLs for every signature and timestamp, ETSI EN 319 142-1
 // §5.4.2) and then a document timestamp (ISO 32000-2 §12.8.5, ETSI EN
-// 319 142-1 §5.4.3), raising B-T signatures to B-LTA. Service.StampFile
-// returns a DER TimeStampToken (RFC 3161 §2.4.2) over the SHA-256 of a
-// non-PDF file.
+// 319 142-1 §5.4.3), raising B-T signatures to B-LTA. Service.SealFile
+// returns an RFC 4998 evidence record (package ers) for a non-PDF file;
+// files sealed at the same time share one timestamp over a hash tree
+// (batch sealing: Config.BatchWindow, Config.BatchMax; SealDigests for
+// many at once). Service.StampFile, the RFC 3161 token over the file's
+// SHA-256 that came before records, stays for existing callers.
 //
 // # Original verification
 //
@@ -18,7 +21,7 @@
 // the signature package and calls the file original only when all of them
 // are TOTAL_PASSED, the level is B-LTA and nothing was appended after the
 // newest document timestamp. Service.VerifyFile checks a file against its
-// token and any renewal tokens. Both return verdicts as values; an error
+// evidence record, or its token and any renewal tokens. Both return verdicts as values; an error
 // means the check could not run (I/O, cancelled context, bad arguments).
 //
 // # Renewal
@@ -31,17 +34,22 @@
 //   - a PDF gets validation data for its newest document timestamp and a new
 //     document timestamp over the whole file (Service.RenewPDF), the
 //     archive-timestamp chain of ETSI EN 319 142-1 §5.5 / ETSI TS 119 512;
-//   - a non-PDF file gets a new token over SHA-256(file ‖ token₀ ‖ … ‖
-//     tokenₖ₋₁), the DER of every earlier token in order
-//     (Service.RenewFileToken). This is a simple hash chain in the spirit of
-//     RFC 4998 evidence records, not their ASN.1: token k proves that the
-//     file and tokens 0…k-1 existed at its time, so token k-1's TSA needs
-//     to have been valid only at token k's time.
+//   - a non-PDF file's evidence record gets a timestamp renewal (RFC 4998
+//     §5.2, Service.RenewRecords, batched), or, when its hash algorithm is
+//     declared weak, a hash-tree renewal with a stronger one (§5.3,
+//     Service.RenewRecordHashTree; Service.NeedsRecordRenewal says when);
+//   - the token chain of files sealed before records (a token over
+//     SHA-256(file ‖ token₀ ‖ … ‖ tokenₖ₋₁), Service.RenewFileToken) stays
+//     verifiable, and Service.ConvertTokenChain turns it into an evidence
+//     record: the first token becomes the first archive timestamp, the
+//     renewals ride in its attribute OIDTokenChainRenewals, and a
+//     timestamp renewal covers it.
 //
 // # Limits
 //
 // A file token chain holds at most MaxTokens tokens of at most MaxTokenSize
-// bytes each. The TSA certificates of file tokens are checked for
+// bytes each; an evidence record has the limits of package ers. The TSA
+// certificates of records and file tokens are checked for
 // revocation under Config.Revocation with the OCSP responses and CRLs of
 // Config and, with Config.Online, fetched ones; the token chain itself does
 // not carry revocation data (unlike an RFC 4998 evidence record), so an old
@@ -50,6 +58,6 @@
 // signature package with the embedded DSS and, with Config.Online, online
 // data.
 //
-// Renewal on algorithm weakening (rather than expiry) is left to the
-// caller: everything is SHA-256 today.
+// Hash-tree renewal with an algorithm other than SHA-256 needs
+// Config.Stamper (Config.Timestamper stamps SHA-256 only).
 package archive

@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
+	"github.com/keiyaku/keiyaku/archive/ers"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
@@ -26,6 +28,10 @@ type VerifyOptions struct {
 	// means the first token stands alone.
 	Renewals [][]byte
 }
+
+// Now is the Service's clock (Config.Clock), in UTC: the time
+// verification runs at unless told otherwise.
+func (s *Service) Now() time.Time { return s.clock().UTC() }
 
 func (s *Service) at(opts *VerifyOptions) time.Time {
 	if opts != nil && !opts.At.IsZero() {
@@ -214,6 +220,12 @@ type FileVerification struct {
 	// not revoked) at the time of the next token, and the newest is valid
 	// at At.
 	Original bool
+	// Failed is true when the evidence is proven wrong for this file (a
+	// hash does not match: the file or the evidence was changed; or a
+	// token's signature does not verify); false with Original false means
+	// the evidence proves nothing either way (INDETERMINATE: a TSA was not
+	// valid or trusted when it had to be).
+	Failed bool
 	// At is the time verified at.
 	At time.Time
 	// SHA256 (lower-case hex) identifies the file's bytes.
@@ -222,7 +234,11 @@ type FileVerification struct {
 	// says so; zero when the first token does not verify.
 	Time time.Time
 	TSA  string
-	// Tokens has one entry per token, the first token then the renewals.
+	// Record is true when the evidence was an RFC 4998 evidence record
+	// (SealFile), false for a token chain (StampFile, RenewFileToken).
+	Record bool
+	// Tokens has one entry per token, the first token then the renewals
+	// (for a record: every archive timestamp, oldest first).
 	Tokens []TokenCheck
 	// Reasons say in plain words why Original is false; when it is true,
 	// one line saying what was proven.
@@ -241,11 +257,17 @@ type TokenCheck struct {
 	// Valid is true when the token verifies, stamps what it must, and its
 	// TSA chain is valid when it needs to be.
 	Valid bool
+	// Hash is the hash algorithm of the token's chain.
+	Hash crypto.Hash
 }
 
 // VerifyFile runs original verification on the file read from r against
-// token (from StampFile) and opts.Renewals (from RenewFileToken), at
-// opts.At (zero: Config.Clock()). The file is streamed once.
+// its evidence, at opts.At (zero: Config.Clock()). The evidence is either
+// an RFC 4998 evidence record (from SealFile, RenewRecords,
+// RenewRecordHashTree or ConvertTokenChain; checked by ers.Verify, with
+// Config.Revocation for every TSA chain) or, as before, a token (from
+// StampFile) with opts.Renewals (from RenewFileToken). The file is
+// streamed once.
 //
 // It returns an error only when the check could not run: kerr.Invalid for a
 // nil reader or a chain longer than MaxTokens or with an empty or oversized
@@ -255,6 +277,12 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 	const op = "archive.VerifyFile"
 	if r == nil {
 		return nil, kerr.E(kerr.Invalid, op, "nil reader")
+	}
+	if rec, err := ers.Parse(token); err == nil {
+		if opts != nil && len(opts.Renewals) > 0 {
+			return nil, kerr.E(kerr.Invalid, op, "an evidence record carries its own renewals; VerifyOptions.Renewals is for token chains")
+		}
+		return s.verifyRecord(ctx, op, r, rec, s.at(opts))
 	}
 	chain := [][]byte{token}
 	if opts != nil {
@@ -268,32 +296,59 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 	if err := hashStream(ctx, h, r); err != nil {
 		return nil, kerr.WrapKind(kerr.Unavailable, op, "reading the file", err)
 	}
-	v := &FileVerification{At: at, SHA256: hex.EncodeToString(h.Sum(nil)), Tokens: make([]TokenCheck, len(chain))}
+	v := &FileVerification{At: at, SHA256: hex.EncodeToString(h.Sum(nil))}
+	var first *timestamp.Token
+	var err error
+	v.Tokens, v.Reasons, first, v.Failed, err = s.tokenChain(ctx, h, chain, at)
+	if err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
+	if first != nil {
+		v.Time, v.TSA = first.Time, tsaName(first)
+	}
+	v.Original = len(v.Reasons) == 0
+	if v.Original {
+		v.Reasons = []string{fmt.Sprintf("the file existed at %s (%s), proven by %d token(s)", v.Time.Format(time.RFC3339), v.TSA, len(chain))}
+	}
+	return v, nil
+}
+
+// tokenChain checks a token chain (StampFile's token, then
+// RenewFileToken's renewals) given h, a SHA-256 that has read the file: token
+// k must stamp SHA-256(file ‖ token₀ ‖ … ‖ tokenₖ₋₁), each TSA chain must
+// be valid (and, per Config.Revocation, not revoked) when the next token
+// was made, the newest at at. It returns a check per token, the reasons
+// the chain fails (none when it holds), the first token when it verifies
+// and whether a token is proven wrong (FileVerification.Failed); the error
+// is only ctx's. h is written to.
+func (s *Service) tokenChain(ctx context.Context, h hash.Hash, chain [][]byte, at time.Time) (checks []TokenCheck, reasons []string, first *timestamp.Token, failed bool, err error) {
+	checks = make([]TokenCheck, len(chain))
 	roots, inter := s.pools()
 	toks := make([]*timestamp.Token, len(chain))
 	for k, der := range chain {
 		if err := ctx.Err(); err != nil {
-			return nil, kerr.Wrap(op, err)
+			return nil, nil, nil, false, err
 		}
 		name := tokenName(k)
 		if p, err := timestamp.Parse(der); err == nil && p.Hash != crypto.SHA256 {
 			h.Write(der)
-			v.Tokens[k].Time, v.Tokens[k].TSA = p.Time, p.TSAName
-			v.Reasons = append(v.Reasons, fmt.Sprintf("%s: its imprint is %v, but this evidence is SHA-256 (RFC 3161 §2.4.1 messageImprint)", name, p.Hash))
+			checks[k].Time, checks[k].TSA = p.Time, p.TSAName
+			reasons = append(reasons, fmt.Sprintf("%s: its imprint is %v, but this evidence is SHA-256 (RFC 3161 §2.4.1 messageImprint)", name, p.Hash))
 			continue
 		}
 		tok, err := timestamp.Verify(der, h.Sum(nil), &timestamp.VerifyOptions{Roots: roots, Intermediates: inter, ExtraCerts: s.cfg.Certs})
 		h.Write(der)
 		if err != nil {
 			if p, perr := timestamp.Parse(der); perr == nil {
-				v.Tokens[k].Time, v.Tokens[k].TSA = p.Time, p.TSAName
+				checks[k].Time, checks[k].TSA = p.Time, p.TSAName
 			}
-			v.Reasons = append(v.Reasons, name+": "+verifyReason(k, err))
+			reasons = append(reasons, name+": "+verifyReason(k, err))
+			failed = failed || !errors.Is(err, timestamp.ErrUntrusted) && !errors.Is(err, timestamp.ErrNoCertificate) && !errors.Is(err, timestamp.ErrUnsupported)
 			continue
 		}
 		toks[k] = tok
-		v.Tokens[k].Time, v.Tokens[k].TSA = tok.Time, tsaName(tok)
-		v.Tokens[k].Valid = true
+		checks[k].Time, checks[k].TSA, checks[k].Hash = tok.Time, tsaName(tok), crypto.SHA256
+		checks[k].Valid = true
 	}
 	// Each TSA must still be valid when the next token covers its token,
 	// the newest at the verification time.
@@ -304,13 +359,13 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 		need, what := at, "at the verification time "+at.Format(time.RFC3339)
 		if k+1 < len(toks) {
 			if toks[k+1] == nil {
-				v.Tokens[k].Valid = false
+				checks[k].Valid = false
 				continue // the broken renewal is already a reason
 			}
 			need, what = toks[k+1].Time, "when "+tokenName(k+1)+" was made ("+toks[k+1].Time.Format(time.RFC3339)+")"
 			if need.Before(tok.Time) {
-				v.Tokens[k].Valid = false
-				v.Reasons = append(v.Reasons, fmt.Sprintf("%s is dated before %s, which it covers", tokenName(k+1), tokenName(k)))
+				checks[k].Valid = false
+				reasons = append(reasons, fmt.Sprintf("%s is dated before %s, which it covers", tokenName(k+1), tokenName(k)))
 				continue
 			}
 		}
@@ -319,32 +374,25 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 		})
 		if err != nil {
-			v.Tokens[k].Valid = false
+			checks[k].Valid = false
 			why := fmt.Sprintf("%s: the TSA certificate of %s is not valid %s", tokenName(k), tsaName(tok), what)
 			if k+1 == len(toks) {
 				why += "; renew the evidence before the TSA certificate expires"
 			}
-			v.Reasons = append(v.Reasons, why)
+			reasons = append(reasons, why)
 			continue
 		}
-		v.Tokens[k].TSANotAfter = chainNotAfter(path[0])
+		checks[k].TSANotAfter = chainNotAfter(path[0])
 		why, err := s.pathRevocation(ctx, path[0], need)
 		if err != nil {
-			return nil, kerr.Wrap(op, err)
+			return nil, nil, nil, false, err
 		}
 		if why != "" {
-			v.Tokens[k].Valid = false
-			v.Reasons = append(v.Reasons, fmt.Sprintf("%s: the TSA chain of %s is not reliable %s: %s", tokenName(k), tsaName(tok), what, why))
+			checks[k].Valid = false
+			reasons = append(reasons, fmt.Sprintf("%s: the TSA chain of %s is not reliable %s: %s", tokenName(k), tsaName(tok), what, why))
 		}
 	}
-	if toks[0] != nil {
-		v.Time, v.TSA = toks[0].Time, tsaName(toks[0])
-	}
-	v.Original = len(v.Reasons) == 0
-	if v.Original {
-		v.Reasons = []string{fmt.Sprintf("the file existed at %s (%s), proven by %d token(s)", v.Time.Format(time.RFC3339), v.TSA, len(chain))}
-	}
-	return v, nil
+	return checks, reasons, toks[0], failed, nil
 }
 
 func tokenName(k int) string {

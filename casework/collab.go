@@ -58,16 +58,18 @@ type Verdict struct {
 }
 
 // Sealer makes a completed case provable for the long term. The facade
-// wires in the archive package (PAdES B-LTA and RFC 3161, with the local
-// TSA by default).
+// wires in the archive package (PAdES B-LTA for PDFs, RFC 4998 evidence
+// records for other files, with the local TSA by default).
 type Sealer interface {
 	// SealPDF writes to w the sealed form of the PDF of size bytes read
 	// from r: the same bytes followed by incremental updates adding the
 	// DSS and a document timestamp (PAdES B-LTA, ETSI EN 319 142-1 §6).
 	SealPDF(ctx context.Context, r io.ReaderAt, size int64, w io.Writer) error
-	// StampFile returns a DER-encoded RFC 3161 TimeStampToken (RFC 3161
-	// §2.4.2) over the SHA-256 of the bytes read from r.
-	StampFile(ctx context.Context, r io.Reader) ([]byte, error)
+	// SealFile returns the DER of an RFC 4998 EvidenceRecord for the
+	// bytes read from r (SHA-256, an RFC 3161 archive timestamp over a
+	// hash tree shared with other files sealed at the same time). It
+	// returns once the record exists.
+	SealFile(ctx context.Context, r io.Reader) ([]byte, error)
 }
 
 // SealChecker is an optional ability of a Sealer, found by type

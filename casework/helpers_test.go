@@ -124,7 +124,7 @@ func (testSealer) SealPDF(ctx context.Context, r io.ReaderAt, size int64, w io.W
 	return err
 }
 
-func (testSealer) StampFile(ctx context.Context, r io.Reader) ([]byte, error) {
+func (testSealer) SealFile(ctx context.Context, r io.Reader) ([]byte, error) {
 	h := sha256.New()
 	if _, err := io.Copy(h, r); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keiyaku/keiyaku/account"
@@ -660,8 +661,8 @@ func (s *Service) Resend(ctx context.Context, p account.Principal, id string, do
 
 // Complete completes a returned case (EventComplete): it seals the
 // contract PDF (and the acceptance, for FormOrderAcceptance) to PAdES
-// B-LTA and stamps every supplementary file with an RFC 3161 token through
-// the Sealer, stores the sealed bytes, and only then commits the new state,
+// B-LTA and seals every supplementary file and every sealed PDF with an
+// RFC 4998 evidence record (File name + ".ers") through the Sealer, stores the sealed bytes, and only then commits the new state,
 // so a crash leaves the case returned, never half completed. Completing
 // twice is kerr.FailedPrecondition.
 func (s *Service) Complete(ctx context.Context, p account.Principal, id string) (*Case, error) {
@@ -758,21 +759,48 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 		}
 		sealed = append(sealed, File{Name: sealedName(doc.Name), ContentType: "application/pdf", Key: key, Size: size})
 	}
+	// Every supplementary file, and each sealed PDF as a second line of
+	// evidence, gets an evidence record. The calls run side by side so
+	// that the Sealer can put them under one timestamp.
+	type job struct {
+		name string
+		f    File
+	}
+	var jobs []job
+	for _, f := range sealed {
+		jobs = append(jobs, job{f.Name, f})
+	}
 	for _, sup := range c.Supplements {
-		r, err := s.blobs.Open(ctx, sup.Key, sup.Size)
+		jobs = append(jobs, job{sup.Name, sup})
+	}
+	recs := make([][]byte, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Go(func() {
+			r, err := s.blobs.Open(ctx, j.f.Key, j.f.Size)
+			if err != nil {
+				errs[i] = kerr.Wrap(op, err)
+				return
+			}
+			defer r.Close()
+			if recs[i], err = s.sealer.SealFile(ctx, r); err != nil {
+				errs[i] = kerr.WrapKind(kerr.Unavailable, op, "time-stamping "+j.name+" failed; try again", err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	for i, j := range jobs {
+		key, size, err := s.blobs.Put(ctx, bytes.NewReader(recs[i]), MaxSupplementSize)
 		if err != nil {
 			return kerr.Wrap(op, err)
 		}
-		tok, err := s.sealer.StampFile(ctx, r)
-		r.Close()
-		if err != nil {
-			return kerr.WrapKind(kerr.Unavailable, op, "time-stamping "+sup.Name+" failed; try again", err)
-		}
-		key, size, err := s.blobs.Put(ctx, bytes.NewReader(tok), MaxSupplementSize)
-		if err != nil {
-			return kerr.Wrap(op, err)
-		}
-		sealed = append(sealed, File{Name: sup.Name + ".tst", ContentType: "application/timestamp-reply", Key: key, Size: size})
+		sealed = append(sealed, File{Name: j.name + ".ers", ContentType: ContentTypeEvidenceRecord, Key: key, Size: size})
 	}
 	c.Sealed = sealed
 	return nil
@@ -790,6 +818,11 @@ func sealError(op, what string, err error) error {
 	}
 	return kerr.WrapKind(kerr.Unavailable, op, what+" failed; try again", err)
 }
+// ContentTypeEvidenceRecord is the content type of a sealed supplementary
+// file's evidence: the DER of an RFC 4998 EvidenceRecord. RFC 4998
+// registers no media type; cases completed before evidence records carry
+// an RFC 3161 token (name + ".tst", "application/timestamp-reply").
+const ContentTypeEvidenceRecord = "application/octet-stream"
 
 func sealedName(name string) string {
 	if base, ok := strings.CutSuffix(name, ".pdf"); ok {

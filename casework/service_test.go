@@ -47,7 +47,7 @@ func TestBilateralLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.State != casework.StateCompleted || c.CompletedAt.IsZero() || len(c.Sealed) != 2 {
+	if c.State != casework.StateCompleted || c.CompletedAt.IsZero() || len(c.Sealed) != 3 { // sealed PDF, its record, the supplement's record
 		t.Fatalf("after complete: state %s sealed %d", c.State, len(c.Sealed))
 	}
 	r, f, err := e.svc.Open(ctx, u2, c.ID, c.Sealed[0].Key)
@@ -233,7 +233,7 @@ func TestOrderAcceptanceSeparate(t *testing.T) {
 		t.Fatalf("return acceptance: %v %+v", err, c)
 	}
 	c, err = e.svc.Complete(ctx, u1, c.ID)
-	if err != nil || len(c.Sealed) != 3 { // order, acceptance, one supplement token
+	if err != nil || len(c.Sealed) != 5 { // order, acceptance, a record for each and for one supplement
 		t.Fatalf("complete: %v, sealed %d", err, len(c.Sealed))
 	}
 }
