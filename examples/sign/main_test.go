@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -67,8 +68,8 @@ func TestSignCLI(t *testing.T) {
 			if args != nil {
 				args = append(append([]string{}, args...), in, out)
 			}
-			var stderr bytes.Buffer
-			if got := run(context.Background(), args, &stderr); got != tt.want {
+			var stdout, stderr bytes.Buffer
+			if got := run(context.Background(), args, &stdout, &stderr); got != tt.want {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", got, tt.want, stderr.String())
 			}
 			b, err := os.ReadFile(out)
@@ -81,6 +82,7 @@ func TestSignCLI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkReport(t, stdout.String(), out, int64(len(b)))
 			for _, c := range tt.contains {
 				if !bytes.Contains(b, []byte(c)) {
 					t.Errorf("output lacks %q", c)
@@ -95,15 +97,55 @@ func TestSignCLI(t *testing.T) {
 			}
 		})
 	}
-	t.Run("not a PDF", func(t *testing.T) {
-		bad := filepath.Join(dir, "bad.pdf")
-		os.WriteFile(bad, []byte("hello"), 0o600)
-		out := filepath.Join(dir, "never.pdf")
-		if got := run(context.Background(), []string{"-key", rsa.Key, "-cert", rsa.Cert, bad, out}, &bytes.Buffer{}); got != 1 {
-			t.Fatalf("exit %d, want 1", got)
+	bad := filepath.Join(dir, "bad.pdf")
+	if err := os.WriteFile(bad, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		in   string
+		args []string
+		want int
+	}{
+		{"not a PDF", bad, []string{"-key", rsa.Key, "-cert", rsa.Cert}, 2},
+		{"unreadable input", filepath.Join(dir, "missing.pdf"), []string{"-key", rsa.Key, "-cert", rsa.Cert}, 2},
+		{"input is a directory", dir, []string{"-key", rsa.Key, "-cert", rsa.Cert}, 2},
+		{"TSA unreachable", in, []string{"-key", rsa.Key, "-cert", rsa.Cert, "-level", "B-T", "-tsa", "http://127.0.0.1:1/"}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, "never.pdf")
+			var stdout, stderr bytes.Buffer
+			if got := run(context.Background(), append(tt.args, tt.in, out), &stdout, &stderr); got != tt.want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", got, tt.want, stderr.String())
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatal("output exists after failure")
+			}
+			if stdout.Len() != 0 || stderr.Len() == 0 {
+				t.Fatalf("stdout %q, stderr %q: want the reason on stderr only", stdout.String(), stderr.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".sign-*")); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+	t.Run("-h", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if got := run(context.Background(), []string{"-h"}, &stdout, &stderr); got != 0 {
+			t.Fatalf("exit %d, want 0", got)
 		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Fatal("output exists after failure")
+		if !strings.Contains(stdout.String(), "usage: sign") || !strings.Contains(stdout.String(), "-pkcs11-module") {
+			t.Fatalf("usage not printed to stdout: %q", stdout.String())
 		}
 	})
+}
+
+// checkReport asserts that sign's line on stdout names the output, its
+// size, a level and a field.
+func checkReport(t *testing.T, stdout, out string, size int64) {
+	t.Helper()
+	want := fmt.Sprintf("wrote %s (%d bytes), level ", out, size)
+	if !strings.Contains(stdout, want) || !strings.Contains(stdout, `field "`) || strings.Contains(stdout, `field ""`) {
+		t.Fatalf("report %q lacks %q or a field name", stdout, want)
+	}
 }
