@@ -4,7 +4,7 @@
 //
 //	go run ./examples/sign KEY [-level B-B|B-T|B-LT|B-LTA] [-tsa URL] [-field NAME]
 //	    [-reason TEXT] [-location TEXT] [-contact TEXT] [-name TEXT] [-certify 1|2|3]
-//	    [-visible PAGE,X1,Y1,X2,Y2] [-text TEXT] [-pss] in.pdf out.pdf
+//	    [-visible PAGE,X1,Y1,X2,Y2 [-text TEXT] [-font F.ttf|none] [-image SEAL.png]] [-pss] in.pdf out.pdf
 //	go run ./examples/sign KEY [options] -out-dir DIR [-jobs N] (in.pdf|DIR)...
 //
 // where KEY is one of
@@ -19,6 +19,11 @@
 // flag. Without -cert the certificate is read from the token (same ID or
 // label as the key). PKCS#12 files may use the modern encryption (AES-256,
 // PBKDF2: openssl pkcs12 -export) or the legacy one (3DES, RC2: -legacy).
+//
+// A visible signature (-visible) shows -text, or the signer's company, name
+// and the signing date in Japanese, drawn with an embedded subset of -font
+// (default: IPAex Gothic from Debian's fonts-ipaexfont) and, with -image, a
+// PNG such as a seal impression.
 //
 // B-T and above need -tsa (an RFC 3161 server). B-LT adds a Document
 // Security Store with the chains and OCSP responses or CRLs fetched online;
@@ -48,6 +53,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
@@ -101,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	certify := fs.Int("certify", 0, "make a certification signature with DocMDP P=1, 2 or 3")
 	visible := fs.String("visible", "", "visible widget as PAGE,X1,Y1,X2,Y2 (points)")
 	text := fs.String("text", "", "text of the visible widget (\\n separates lines)")
+	fontPath := fs.String("font", signature.DefaultFontPath, "TrueType font for the visible widget, embedded as a subset; \"none\" uses the non-embedded HeiseiKakuGo-W5")
+	imagePath := fs.String("image", "", "PNG drawn in the visible widget, e.g. a seal impression (印影); transparency kept")
 	pss := fs.Bool("pss", false, "use RSASSA-PSS for RSA keys")
 	outDir := fs.String("out-dir", "", "batch mode: sign every input into this directory")
 	jobs := fs.Int("jobs", 0, "batch mode: files signed at once (default: the number of CPUs; with a token, -pkcs11-sessions)")
@@ -141,6 +149,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return usageError{err}
 			}
 			app.Text = strings.ReplaceAll(*text, `\n`, "\n")
+			if *fontPath != "none" {
+				if app.Font, err = signature.LoadFont(*fontPath); err != nil {
+					return usageError{fmt.Errorf("%w (or -font none)", err)}
+				}
+			}
+			if *imagePath != "" {
+				if app.Font == nil {
+					return usageError{errors.New("-image needs an embedded font: drop -font none")}
+				}
+				if app.Image, err = readSmall(*imagePath); err != nil {
+					return usageError{err}
+				}
+			}
 		}
 		key, err := loadKey(&kf)
 		if err != nil {
@@ -151,6 +172,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			Signer: key.signer, Certificate: key.cert, Chain: key.chain, Timestamper: ts, PSS: *pss,
 			Field: *field, Reason: *reason, Location: *location, ContactInfo: *contact, Name: *name,
 			Certification: *certify != 0, DocMDP: *certify, Visible: app,
+		}
+		if app != nil {
+			// The date in the appearance is for Japanese readers; Japan
+			// has no daylight saving time, so a fixed zone is exact.
+			opts.SigningTime = time.Now().In(time.FixedZone("JST", 9*3600))
 		}
 		opts.Level = signature.LevelBB
 		if ts != nil {
@@ -296,7 +322,7 @@ func pipeline(ctx context.Context, inPath, outPath string, steps []step) (int64,
 			err = cerr
 		}
 		if err != nil {
-			if i == 0 && errors.Is(err, signature.ErrUnsupportedDocument) {
+			if i == 0 && (errors.Is(err, signature.ErrUnsupportedDocument) || errors.Is(err, signature.ErrInvalidSignOptions)) {
 				return 0, usageError{fmt.Errorf("%s: %w", inPath, err)}
 			}
 			return 0, err

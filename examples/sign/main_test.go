@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -13,11 +16,16 @@ import (
 	"time"
 
 	"github.com/keiyaku/keiyaku/internal/pdf/pdftest"
+	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
 )
 
 func TestSignCLI(t *testing.T) {
+	if _, err := os.Stat(signature.DefaultFontPath); err != nil {
+		testenv.Missing(t, signature.DefaultFontPath+" not found: install the Debian package fonts-ipaexfont")
+	}
 	p := testpki.New(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.pdf")
@@ -32,6 +40,10 @@ func TestSignCLI(t *testing.T) {
 	}
 	wrongPW := filepath.Join(dir, "wrong.txt")
 	if err := os.WriteFile(wrongPW, []byte("nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seal := filepath.Join(dir, "seal.png")
+	if err := os.WriteFile(seal, sealPNG(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	auth, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
@@ -52,9 +64,14 @@ func TestSignCLI(t *testing.T) {
 		contains []string // in the output file
 	}{
 		{"pem B-B", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-chain", rsa.Chain, "-reason", "承認"}, 0, []string{"/ETSI.CAdES.detached"}},
-		{"p12 visible certify", []string{"-p12", p12, "-password-file", pw, "-certify", "2", "-visible", "1,50,50,250,100", "-text", `株式会社テスト\nSato`}, 0, []string{"/DocMDP", "/UniJIS-UCS2-H"}},
+		{"p12 visible certify", []string{"-p12", p12, "-password-file", pw, "-certify", "2", "-visible", "1,50,50,250,100", "-text", `株式会社テスト\nSato`}, 0, []string{"/DocMDP", "/FontFile2", "+IPAexGothic", "/Identity-H"}},
+		{"visible, non-embedded font", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-visible", "1,50,50,250,100", "-font", "none"}, 0, []string{"/UniJIS-UCS2-H", "/HeiseiKakuGo-W5"}},
+		{"visible with seal", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-visible", "1,50,50,250,100", "-image", seal}, 0, []string{"/FontFile2", "/SMask"}},
 		{"B-LTA", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-chain", rsa.Chain, "-level", "B-LTA", "-tsa", tsa.URL}, 0, []string{"/DSS", "/ETSI.RFC3161"}},
 		{"no arguments", nil, 2, nil},
+		{"missing font", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-visible", "1,50,50,250,100", "-font", filepath.Join(dir, "none.ttf")}, 2, nil},
+		{"image not a PNG", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-visible", "1,50,50,250,100", "-image", pw}, 2, nil},
+		{"image with non-embedded font", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-visible", "1,50,50,250,100", "-font", "none", "-image", seal}, 2, nil},
 		{"key and p12", []string{"-p12", p12, "-key", rsa.Key, "-cert", rsa.Cert}, 2, nil},
 		{"B-T without tsa", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-level", "B-T"}, 2, nil},
 		{"bad level", []string{"-key", rsa.Key, "-cert", rsa.Cert, "-level", "B-X"}, 2, nil},
@@ -148,4 +165,21 @@ func checkReport(t *testing.T, stdout, out string, size int64) {
 	if !strings.Contains(stdout, want) || !strings.Contains(stdout, `field "`) || strings.Contains(stdout, `field ""`) {
 		t.Fatalf("report %q lacks %q or a field name", stdout, want)
 	}
+}
+
+// sealPNG is a red square ring on a transparent background.
+func sealPNG(t *testing.T) []byte {
+	im := image.NewNRGBA(image.Rect(0, 0, 40, 40))
+	for y := range 40 {
+		for x := range 40 {
+			if x < 4 || y < 4 || x >= 36 || y >= 36 {
+				im.SetNRGBA(x, y, color.NRGBA{R: 0xd0, A: 0xff})
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, im); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
