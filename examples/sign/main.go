@@ -5,7 +5,7 @@
 //	go run ./examples/sign KEY [-level B-B|B-T|B-LT|B-LTA] [-tsa URL] [-field NAME]
 //	    [-reason TEXT] [-location TEXT] [-contact TEXT] [-name TEXT] [-certify 1|2|3]
 //	    [-visible PAGE,X1,Y1,X2,Y2 [-text TEXT] [-font F.ttf|none] [-image SEAL.png]] [-pss] in.pdf out.pdf
-//	go run ./examples/sign KEY [options] -out-dir DIR [-jobs N] (in.pdf|DIR)...
+//	go run ./examples/sign KEY [options] -out-dir DIR [-jobs N] (in.pdf|DIR|@LIST)...
 //
 // where KEY is one of
 //
@@ -29,7 +29,8 @@
 // Security Store with the chains and OCSP responses or CRLs fetched online;
 // B-LTA then adds a document timestamp.
 //
-// With -out-dir, every PDF named (and every *.pdf in a directory named) is
+// With -out-dir, every PDF named (every *.pdf in a directory named, every
+// path listed one a line in a file named @LIST) is
 // signed into DIR under its own name, -jobs at a time, with one key (one
 // PIN, one token login), a progress bar on standard error and a summary;
 // a file that fails does not stop the others.
@@ -70,7 +71,7 @@ type usageError struct{ error }
 func (u usageError) Unwrap() error { return u.error }
 
 const usageText = `usage: sign KEY [options] in.pdf out.pdf
-       sign KEY [options] -out-dir DIR [-jobs N] (in.pdf|DIR)...
+       sign KEY [options] -out-dir DIR [-jobs N] (in.pdf|DIR|@LIST)...
 KEY:   -key K.pem -cert C.pem [-chain F.pem]
        -p12 F.p12 [-password-file F]
        -pkcs11-module LIB.so (-pkcs11-token LABEL | -pkcs11-slot N) (-pkcs11-key LABEL | -pkcs11-key-id HEX)
@@ -184,7 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		pl := &plan{level: lvl, opts: opts, chain: key.chain, ts: ts}
 		if *outDir != "" {
-			return runBatch(ctx, pl, fs.Args(), *outDir, *jobs, kf, stdout, stderr)
+			return runBatch(ctx, pl, fs.Args(), *outDir, *jobs, stdout, stderr)
 		}
 		res, err := pl.signFile(ctx, fs.Arg(0), fs.Arg(1))
 		if err != nil {
@@ -296,7 +297,7 @@ func pipeline(ctx context.Context, inPath, outPath string, steps []step) (int64,
 		in, err := os.Open(cur)
 		if err != nil {
 			if i == 0 {
-				return 0, usageError{fmt.Errorf("cannot read %s: %w", inPath, err)}
+				return 0, usageError{fmt.Errorf("cannot read the input: %w", err)}
 			}
 			return 0, err
 		}
@@ -323,7 +324,7 @@ func pipeline(ctx context.Context, inPath, outPath string, steps []step) (int64,
 		}
 		if err != nil {
 			if i == 0 && (errors.Is(err, signature.ErrUnsupportedDocument) || errors.Is(err, signature.ErrInvalidSignOptions)) {
-				return 0, usageError{fmt.Errorf("%s: %w", inPath, err)}
+				return 0, usageError{err}
 			}
 			return 0, err
 		}

@@ -100,4 +100,24 @@ func TestSignCLIPKCS11(t *testing.T) {
 			}
 		})
 	}
+	t.Run("batch, one login, two sessions", func(t *testing.T) {
+		src := t.TempDir()
+		for i := range 8 {
+			if err := os.WriteFile(filepath.Join(src, string(rune('a'+i))+".pdf"), pdftest.OnePage("BT ET").Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := filepath.Join(t.TempDir(), "signed")
+		var stdout, stderr bytes.Buffer
+		args := append(append([]string{}, token...), "-pkcs11-key", "ec-key", "-pin-file", pin, "-pkcs11-sessions", "2", "-jobs", "4", "-out-dir", out, src)
+		if got := run(context.Background(), args, &stdout, &stderr); got != 0 {
+			t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", got, stdout.String(), stderr.String())
+		}
+		for i := range 8 {
+			checkSigned(t, p, filepath.Join(out, string(rune('a'+i))+".pdf"), 1)
+		}
+		if !strings.Contains(stdout.String(), "summary: 8 of 8 files signed") {
+			t.Fatalf("summary:\n%s", stdout.String())
+		}
+	})
 }
