@@ -44,6 +44,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -231,9 +233,20 @@ type step func(ctx context.Context, in io.ReaderAt, size int64, out io.Writer) e
 // signFile signs inPath into outPath. An input that cannot be read or is
 // not a PDF gives a usageError.
 func (pl *plan) signFile(ctx context.Context, inPath, outPath string) (result, error) {
-	res := result{in: inPath, out: outPath, level: pl.level}
+	res := result{in: inPath, out: outPath, level: pl.level, field: pl.opts.Field}
 	steps := []step{func(ctx context.Context, in io.ReaderAt, size int64, out io.Writer) error {
-		return signature.Sign(ctx, in, size, out, pl.opts)
+		opts := pl.opts
+		if opts.Field == "" {
+			// Name the field here, as Sign would, to report it.
+			name, err := signature.NextFieldName(in, size)
+			if err != nil {
+				return err
+			}
+			o := *opts
+			o.Field, res.field = name, name
+			opts = &o
+		}
+		return signature.Sign(ctx, in, size, out, opts)
 	}}
 	if pl.level == signature.LevelBLT || pl.level == signature.LevelBLTA {
 		steps = append(steps, func(ctx context.Context, in io.ReaderAt, size int64, out io.Writer) error {
@@ -250,35 +263,12 @@ func (pl *plan) signFile(ctx context.Context, inPath, outPath string) (result, e
 		return res, err
 	}
 	res.bytes = n
-	res.field, err = newestField(ctx, outPath)
-	return res, err
+	return res, nil
 }
 
-// newestField returns the field of the signature in the newest revision of
-// the PDF at path: the one just made (Sign picks "Signature<n>" when no
-// -field is given).
-func newestField(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	rep, err := signature.Validate(ctx, f, st.Size(), &signature.ValidateOptions{Revocation: signature.RevocationOff})
-	if err != nil {
-		return "", err
-	}
-	field, rev := "", -1
-	for _, s := range rep.Signatures {
-		if s.Kind == signature.KindSignature && s.Revision > rev {
-			field, rev = s.Field, s.Revision
-		}
-	}
-	return field, nil
-}
+// inMemoryMax is the largest input a step reads into memory at once;
+// larger ones are read from the file as the step needs them.
+const inMemoryMax = 4 << 20
 
 // pipeline runs the steps from inPath to outPath through temporary files
 // in outPath's directory, so no step holds a whole document in memory,
@@ -312,7 +302,26 @@ func pipeline(ctx context.Context, inPath, outPath string, steps []step) (int64,
 			return 0, err
 		}
 		temps = append(temps, out.Name())
-		err = s(ctx, in, st.Size(), out)
+		// A small input is read once into memory and the output goes
+		// through a buffer: signature.Sign reads in windows and writes in
+		// pieces, which for files would be a system call each.
+		var src io.ReaderAt = in
+		if st.Size() <= inMemoryMax {
+			b := make([]byte, st.Size())
+			if _, err := io.ReadFull(in, b); err != nil {
+				in.Close()
+				if i == 0 {
+					return 0, usageError{fmt.Errorf("cannot read the input: %w", err)}
+				}
+				return 0, err
+			}
+			src = bytes.NewReader(b)
+		}
+		bw := bufio.NewWriterSize(out, 256<<10)
+		err = s(ctx, src, st.Size(), bw)
+		if err == nil {
+			err = bw.Flush()
+		}
 		in.Close()
 		if err == nil {
 			if st, serr := out.Stat(); serr == nil {
