@@ -1,12 +1,25 @@
 package signature
 
 import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"image"
+	"image/png"
+	"math/big"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tdewolff/font"
 
+	"github.com/keiyaku/keiyaku/internal/pdf/pdftest"
 	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/kerr"
 )
@@ -114,4 +127,49 @@ func FuzzParseFont(f *testing.F) {
 			s.advance("Taro")
 		}
 	})
+}
+
+// TestAppearanceImageErrors: a bad image is refused before anything is
+// written.
+func TestAppearanceImageErrors(t *testing.T) {
+	f := jaFont(t)
+	huge := image.NewNRGBA(image.Rect(0, 0, MaxImagePixels+1, 1))
+	var hugePNG bytes.Buffer
+	if err := png.Encode(&hugePNG, huge); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "t"}, NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	doc := pdftest.OnePage("BT ET").Bytes()
+	for name, app := range map[string]*Appearance{
+		"image without font": {Rect: [4]float64{0, 0, 100, 50}, Image: hugePNG.Bytes()},
+		"not a PNG":          {Rect: [4]float64{0, 0, 100, 50}, Font: f, Image: []byte("GIF89a")},
+		"too many pixels":    {Rect: [4]float64{0, 0, 100, 50}, Font: f, Image: hugePNG.Bytes()},
+		"too large":          {Rect: [4]float64{0, 0, 100, 50}, Font: f, Image: make([]byte, MaxImageBytes+1)},
+		"too many glyphs":    {Rect: [4]float64{0, 0, 100, 50}, Font: f, Text: manyRunes(maxAppearanceRunes + 1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Sign(context.Background(), bytes.NewReader(doc), int64(len(doc)), &out, &SignOptions{Signer: key, Certificate: cert, Visible: app})
+			if !errors.Is(err, ErrInvalidSignOptions) {
+				t.Fatalf("err = %v, want ErrInvalidSignOptions", err)
+			}
+		})
+	}
+}
+
+func manyRunes(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteRune(rune(0x4e00 + i))
+	}
+	return b.String()
 }
