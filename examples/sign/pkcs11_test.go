@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -118,6 +120,54 @@ func TestSignCLIPKCS11(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), "summary: 8 of 8 files signed") {
 			t.Fatalf("summary:\n%s", stdout.String())
+		}
+	})
+	t.Run("token removed mid-batch", func(t *testing.T) {
+		tok := softhsm.New(t, "keiyaku-removed")
+		tok.AddKey(t, p, softhsm.P256, "ec-key", []byte{0x0c})
+		src := t.TempDir()
+		const n = 300
+		for i := range n {
+			if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("c%03d.pdf", i)), pdftest.OnePage("BT ET").Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := filepath.Join(t.TempDir(), "signed")
+		var stdout bytes.Buffer
+		done := make(chan int)
+		go func() {
+			done <- run(context.Background(), []string{"-pkcs11-module", tok.Module, "-pkcs11-token", tok.Label,
+				"-pkcs11-key", "ec-key", "-pkcs11-chain-label", "intermediate", "-pin-file", pin, "-jobs", "1", "-out-dir", out, src}, &stdout, io.Discard)
+		}()
+		// Remove the token once the first file is signed.
+		for {
+			if ents, _ := os.ReadDir(out); len(ents) > 0 && !strings.HasPrefix(ents[0].Name(), ".") {
+				break
+			}
+			select {
+			case got := <-done:
+				t.Fatalf("the batch ended (exit %d) before the first file was signed:\n%s", got, stdout.String())
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if b, err := exec.Command("softhsm2-util", "--delete-token", "--token", tok.Label).CombinedOutput(); err != nil {
+			t.Fatalf("softhsm2-util --delete-token: %v\n%s", err, b)
+		}
+		if got := <-done; got != 1 {
+			t.Fatalf("exit %d, want 1:\n%s", got, stdout.String())
+		}
+		ents, _ := os.ReadDir(out)
+		if len(ents) == 0 || len(ents) == n {
+			t.Fatalf("%d of %d files signed: the removal did not fall mid-run", len(ents), n)
+		}
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") {
+				t.Fatalf("temporary file left: %s", e.Name())
+			}
+			checkSigned(t, p, filepath.Join(out, e.Name()), 1)
+		}
+		if want := fmt.Sprintf("%d failed", n-len(ents)); !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "the token is gone") {
+			t.Fatalf("summary lacks %q and the reason:\n%s", want, stdout.String())
 		}
 	})
 }
