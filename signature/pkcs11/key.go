@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/ThalesGroup/crypto11"
@@ -199,11 +200,15 @@ func classify(op, what string, err error) error {
 		}
 		return kerr.WrapKind(kerr.Unavailable, op, what, err)
 	}
+	// crypto11 does not export its own errors (token not found, module
+	// not loadable, context closed), so they are told apart by their text;
+	// TestOpenErrors and TestTokenGoneMidRun catch a change of wording on
+	// upgrade.
 	msg := err.Error()
 	switch {
 	case msg == "could not find PKCS#11 token":
 		return kerr.WrapKind(kerr.NotFound, op, what+": no token with that label or slot: check that it is inserted and the label is right", err)
-	case bytes.HasPrefix([]byte(msg), []byte("failed to create module context")):
+	case strings.HasPrefix(msg, "failed to create module context"):
 		return kerr.WrapKind(kerr.Invalid, op, what+": the PKCS#11 module cannot be loaded: check the library path", err)
 	case msg == "cannot used closed Context":
 		return kerr.WrapKind(kerr.Unavailable, op, what+": the token's session is closed: open the key again", err)
