@@ -64,6 +64,7 @@ func TestSignCLIPKCS11(t *testing.T) {
 		{"RSA, PIN file", []string{"-pkcs11-key", "rsa-key", "-pin-file", pin}, 0},
 		{"RSA PSS, PIN env", []string{"-pkcs11-key", "rsa-key", "-pin-env", "KEIYAKU_TEST_PIN", "-pss"}, 0},
 		{"ECDSA by ID, B-LTA", []string{"-pkcs11-key-id", "0b", "-pin-file", pin, "-level", "B-LTA", "-tsa", tsa.URL}, 0},
+		{"token by slot", []string{"-pkcs11-key", "rsa-key", "-pin-file", pin, "-pkcs11-slot", fmt.Sprint(tok.Slot)}, 0},
 		{"wrong PIN", []string{"-pkcs11-key", "rsa-key", "-pin-file", wrong}, 2},
 		{"missing key", []string{"-pkcs11-key", "nope", "-pin-file", pin}, 2},
 		{"no PIN", []string{"-pkcs11-key", "rsa-key"}, 2},
@@ -74,8 +75,11 @@ func TestSignCLIPKCS11(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{}, token...), tt.args...)
-			if tt.name == "missing token" {
+			switch tt.name {
+			case "missing token":
 				args[3] = "nope"
+			case "token by slot":
+				args = append(args[:2], args[4:]...) // no -pkcs11-token
 			}
 			out := filepath.Join(dir, "out"+string(rune('a'+i))+".pdf")
 			var stdout, stderr bytes.Buffer

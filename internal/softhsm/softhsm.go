@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ThalesGroup/crypto11"
@@ -30,6 +32,7 @@ const (
 type Token struct {
 	Module string // path of libsofthsm2.so
 	Label  string
+	Slot   int    // the slot ID SoftHSM2 gave the token
 	Dir    string // the token directory (delete it to "remove" the token)
 	Conf   string // SOFTHSM2_CONF
 }
@@ -68,6 +71,25 @@ func New(tb testing.TB, label string) *Token {
 	out, err := exec.Command(util, "--init-token", "--free", "--label", label, "--so-pin", SOPIN, "--pin", PIN).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
+	}
+	// SoftHSM2 numbers a token's slot from its serial; --show-slots lists
+	// "Slot N" before each token's "Label:".
+	out, err = exec.Command(util, "--show-slots").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("softhsm2-util --show-slots: %v\n%s", err, out)
+	}
+	t.Slot = -1
+	slot := -1
+	for _, l := range strings.Split(string(out), "\n") {
+		if n, ok := strings.CutPrefix(l, "Slot "); ok {
+			slot, _ = strconv.Atoi(strings.TrimSpace(n))
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Label:"); ok && strings.TrimSpace(v) == label {
+			t.Slot = slot
+		}
+	}
+	if t.Slot < 0 {
+		tb.Fatalf("softhsm2-util --show-slots does not list token %s:\n%s", label, out)
 	}
 	return t
 }

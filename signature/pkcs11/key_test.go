@@ -107,6 +107,20 @@ func TestSignWithTokenKeys(t *testing.T) {
 		})
 	}
 
+	t.Run("token by slot", func(t *testing.T) {
+		slot := tok.Slot
+		k, err := open(t, tok, "ec-key", func(c *pkcs11.Config) { c.TokenLabel, c.Slot = "", &slot })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sign(t, pdf, &signature.SignOptions{Signer: k, Certificate: k.Certificate, Chain: k.Chain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep := validate(t, p, out); !rep.Passed {
+			t.Fatalf("report: %+v", rep.Signatures)
+		}
+	})
 	t.Run("countersign and B-LTA", func(t *testing.T) {
 		ts := tsa(t, p)
 		first, err := open(t, tok, "rsa-key", nil)
