@@ -4,7 +4,10 @@
 // also judges what a returned contract added after the bytes that were
 // sent; Sign adds a PAdES signature as an incremental update;
 // AddValidationData and AddDocumentTimestamp raise a signed PDF to the
-// long-term levels B-LT and B-LTA.
+// long-term levels B-LT and B-LTA. Sign takes any crypto.Signer (a key in
+// memory, or one in a token or HSM through the cgo package
+// signature/pkcs11); a visible signature may embed a subset of a Japanese
+// TrueType font (LoadFont; IPAex Gothic by default) and a PNG seal image.
 //
 // The verdicts follow ETSI EN 319 102-1 (indications and sub-indications),
 // the signature formats ISO 32000-2 §12.8 and ETSI EN 319 142-1 (PAdES).
@@ -39,4 +42,7 @@
 // reported as not parsed). Work is linear in the number of revisions:
 // empty incremental updates are skipped and cross-reference lookups are
 // binary searches (BenchmarkValidateRevisions).
+// Visible appearances: fonts of at most MaxFontFile bytes, at most 1,024
+// distinct characters and 20 lines of text, PNG images of at most
+// MaxImageBytes and MaxImagePixels each way.
 package signature

@@ -69,13 +69,25 @@ type Appearance struct {
 	// Rect is [x1 y1 x2 y2] in default user space (points, origin lower
 	// left) of the page.
 	Rect [4]float64
-	// Text is shown in the box, one line per "\n"; empty means the
-	// signer's common name and the signing time. Japanese text renders
-	// with the non-embedded predefined CJK font HeiseiKakuGo-W5
-	// (UniJIS-UCS2-H, ISO 32000-2 §9.7.5.2): no font file covering kana
-	// and kanji ships in a module or Debian package keiyaku depends on,
-	// so viewers substitute their own Japanese font.
+	// Text is shown in the box, one line per "\n". Empty means, with
+	// Font, the signer's company (the certificate's organization), name
+	// (common name) and the signing date in Japanese ("署名日 2026年1月1日
+	// 9:00 JST", in the location of SigningTime: give a time in
+	// Asia/Tokyo for Japanese readers); without Font, the common name and
+	// the signing time.
 	Text string
+	// Font, when non-nil, draws Text with an embedded subset of this
+	// TrueType font (only the glyphs used; see LoadFont, whose default
+	// is IPAex Gothic), so every viewer shows the same glyphs. Nil draws
+	// with the predefined CJK font HeiseiKakuGo-W5 (UniJIS-UCS2-H,
+	// ISO 32000-2 §9.7.5.2), not embedded: viewers substitute a Japanese
+	// font of their own, or show boxes when they have none.
+	Font *Font
+	// Image, when non-nil, is a PNG (at most MaxImageBytes, at most
+	// MaxImagePixels each way) drawn at the right of the box, e.g. a seal
+	// impression (印影); its transparency is kept (a soft mask). Needs
+	// Font.
+	Image []byte
 }
 
 // SignOptions are the inputs of Sign. Signer and Certificate are required.
@@ -224,7 +236,7 @@ func Sign(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, opts *
 	}
 	spec := swFieldSpec{
 		name: opts.Field, prefix: "Signature", visible: opts.Visible, certification: opts.Certification,
-		defaultText: opts.Certificate.Subject.CommonName + "\n" + signingTime.Format("2006-01-02 15:04:05 -07:00"),
+		defaultText: swDefaultText(opts, signingTime),
 	}
 	if _, err := swAddField(u, sigRef, spec); err != nil {
 		return err
@@ -307,6 +319,9 @@ func checkSignOptions(o *SignOptions) error {
 	if v := o.Visible; v != nil {
 		if v.Page < 0 || v.Rect[2] <= v.Rect[0] || v.Rect[3] <= v.Rect[1] {
 			return fmt.Errorf("%w: Visible needs Page >= 0 and a rectangle with x2 > x1, y2 > y1", ErrInvalidSignOptions)
+		}
+		if v.Image != nil && v.Font == nil {
+			return fmt.Errorf("%w: Visible.Image needs Visible.Font", ErrInvalidSignOptions)
 		}
 	}
 	return nil
@@ -398,4 +413,18 @@ func (m *memoSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts)
 	}
 	m.in, m.sig = append([]byte(nil), digest...), sig
 	return sig, nil
+}
+
+// swDefaultText is the appearance text when Visible.Text is empty.
+func swDefaultText(opts *SignOptions, t time.Time) string {
+	subj := opts.Certificate.Subject
+	if opts.Visible == nil || opts.Visible.Font == nil {
+		return subj.CommonName + "\n" + t.Format("2006-01-02 15:04:05 -07:00")
+	}
+	var lines []string
+	if len(subj.Organization) > 0 {
+		lines = append(lines, subj.Organization[0])
+	}
+	lines = append(lines, subj.CommonName, "署名日 "+t.Format("2006年1月2日 15:04 MST"))
+	return strings.Join(lines, "\n")
 }

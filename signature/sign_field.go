@@ -109,7 +109,13 @@ func swAddField(u *swUpdate, sigRef pdf.Ref, opts swFieldSpec) (pdf.Dict, error)
 		if text == "" {
 			text = opts.defaultText
 		}
-		apRef, err := swAppearance(u, v.Rect[2]-v.Rect[0], v.Rect[3]-v.Rect[1], text)
+		var apRef pdf.Ref
+		var err error
+		if v.Font != nil {
+			apRef, err = swAppearanceFont(u, v.Rect[2]-v.Rect[0], v.Rect[3]-v.Rect[1], text, v.Font, v.Image)
+		} else {
+			apRef, err = swAppearance(u, v.Rect[2]-v.Rect[0], v.Rect[3]-v.Rect[1], text)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -374,3 +374,28 @@ func FuzzSign(f *testing.F) {
 		}
 	})
 }
+
+// TestNextFieldName: the name is the one Sign then uses, and moves on as
+// fields are added.
+func TestNextFieldName(t *testing.T) {
+	p := testpki.New(t)
+	doc := onePage()
+	for i, want := range []string{"Signature1", "Signature2", "Signature3"} {
+		got, err := signature.NextFieldName(bytes.NewReader(doc), int64(len(doc)))
+		if err != nil || got != want {
+			t.Fatalf("step %d: %q, %v; want %q", i, got, err, want)
+		}
+		var out bytes.Buffer
+		if err := signature.Sign(context.Background(), bytes.NewReader(doc), int64(len(doc)), &out, baseOpts(p, p.ECDSAP256)); err != nil {
+			t.Fatal(err)
+		}
+		doc = out.Bytes()
+		rep, err := signature.Validate(context.Background(), bytes.NewReader(doc), int64(len(doc)), nil)
+		if err != nil || rep.Signatures[len(rep.Signatures)-1].Field != want {
+			t.Fatalf("Sign named the field %q, NextFieldName said %q (%v)", rep.Signatures[len(rep.Signatures)-1].Field, want, err)
+		}
+	}
+	if _, err := signature.NextFieldName(strings.NewReader("hello"), 5); !errors.Is(err, signature.ErrUnsupportedDocument) {
+		t.Fatalf("not a PDF: %v", err)
+	}
+}

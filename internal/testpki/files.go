@@ -74,7 +74,7 @@ func (p *PKI) WritePKCS12(tb testing.TB, dir string, c *Cert, password string) s
 // missing the test is skipped, or fails under CI (see internal/testenv).
 func RequireTool(tb testing.TB, name string) string {
 	tb.Helper()
-	pkg := map[string]string{"pdfsig": "poppler-utils", "certutil": "libnss3-tools", "pk12util": "libnss3-tools", "qpdf": "qpdf", "openssl": "openssl"}[name]
+	pkg := map[string]string{"pdfsig": "poppler-utils", "pdffonts": "poppler-utils", "pdftoppm": "poppler-utils", "certutil": "libnss3-tools", "pk12util": "libnss3-tools", "qpdf": "qpdf", "openssl": "openssl"}[name]
 	if pkg == "" {
 		pkg = name
 	}
