@@ -191,8 +191,17 @@ func (h *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, params, err := h.router.FindRoute(r)
 	if err != nil {
 		k := pNoRoute
-		if errors.Is(err, routers.ErrMethodNotAllowed) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			other := r.Clone(r.Context())
+			other.Method = m
+			if _, _, err := h.router.FindRoute(other); err == nil {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 || errors.Is(err, routers.ErrMethodNotAllowed) {
 			k = pMethod
+			w.Header().Set("Allow", strings.Join(allow, ", "))
 		}
 		writeProblem(w, r, h.log, problemf(k, r.Method+" "+r.URL.Path))
 		return

@@ -36,7 +36,7 @@ var fastParams = account.Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, 
 // development TSA) with the test PKI trusted, served over real HTTP on
 // loopback by the httpapi handler.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	pki    *testpki.PKI
 	svc    *keiyaku.Service
@@ -53,7 +53,7 @@ type user struct {
 	token                           string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), pki: testpki.New(t), users: map[string]*user{}}
 	svc, err := keiyaku.Open(e.ctx, keiyaku.Config{
@@ -88,7 +88,7 @@ func newEnv(t *testing.T) *env {
 // validating checks every response against the OpenAPI document
 // (openapi3filter.ValidateResponse) and fails the test on a mismatch.
 type validating struct {
-	t      *testing.T
+	t      testing.TB
 	router routers.Router
 }
 
@@ -201,7 +201,7 @@ type part struct {
 }
 
 // multipartBody encodes parts in order; it returns the content type.
-func multipartBody(t *testing.T, parts ...part) (string, *bytes.Buffer) {
+func multipartBody(t testing.TB, parts ...part) (string, *bytes.Buffer) {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -225,7 +225,7 @@ func multipartBody(t *testing.T, parts ...part) (string, *bytes.Buffer) {
 	return mw.FormDataContentType(), &b
 }
 
-func jsonPart(t *testing.T, v any) part {
+func jsonPart(t testing.TB, v any) part {
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)

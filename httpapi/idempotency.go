@@ -82,6 +82,7 @@ func (i *idempotency) serve(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 		for k, v := range e.header {
 			w.Header()[k] = v
 		}
+		w.Header().Set("X-Request-Id", ri.id)
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(e.status)
 		_, _ = w.Write(e.body)

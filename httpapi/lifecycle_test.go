@@ -21,7 +21,7 @@ import (
 func (e *env) register(u *user, form httpapi.Form, name string, pdf []byte, parties []*user, sups map[string][]byte) *httpapi.Case {
 	e.t.Helper()
 	nc := httpapi.NewCase{Form: form, Name: name, TransactionDate: openapi_types.Date{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-		Amount: &httpapi.Money{Amount: "1100000", Currency: "JPY"}}
+		Amount: httpapi.Money{Amount: "1100000", Currency: "JPY"}}
 	for _, p := range parties {
 		nc.Parties = append(nc.Parties, httpapi.NewParty{CompanyId: p.p.CompanyID, CompanyName: p.company, UserId: p.p.UserID})
 	}

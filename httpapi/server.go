@@ -453,13 +453,11 @@ func toNewCase(nc *NewCase) (*casework.NewCase, error) {
 	if nc.OrderNumber != nil {
 		out.OrderNumber = *nc.OrderNumber
 	}
-	if nc.Amount != nil {
-		n, err := strconv.ParseInt(nc.Amount.Amount, 10, 64)
-		if err != nil {
-			return nil, problemf(pInvalid, "amount", fieldError{pointer: "/case/amount/amount", detail: "not a decimal integer"})
-		}
-		out.Amount = casework.Money{Amount: n, Currency: nc.Amount.Currency}
+	n, err := strconv.ParseInt(nc.Amount.Amount, 10, 64)
+	if err != nil {
+		return nil, problemf(pInvalid, "amount", fieldError{pointer: "/case/amount/amount", detail: "not a decimal integer"})
 	}
+	out.Amount = casework.Money{Amount: n, Currency: nc.Amount.Currency}
 	for _, p := range nc.Parties {
 		out.Parties = append(out.Parties, casework.Party{CompanyID: p.CompanyId, CompanyName: p.CompanyName, UserID: p.UserId})
 	}
