@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
 	t.Run("BulkLoader", func(t *testing.T) { testBulkLoader(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("APITokens", func(t *testing.T) { testAPITokens(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
