@@ -83,6 +83,27 @@ func (e Category) Valid() bool {
 	}
 }
 
+// Defines values for CreatedTokenScope.
+const (
+	CreatedTokenScopeAdmin CreatedTokenScope = "admin"
+	CreatedTokenScopeRead  CreatedTokenScope = "read"
+	CreatedTokenScopeWrite CreatedTokenScope = "write"
+)
+
+// Valid indicates whether the value is a known member of the CreatedTokenScope enum.
+func (e CreatedTokenScope) Valid() bool {
+	switch e {
+	case CreatedTokenScopeAdmin:
+		return true
+	case CreatedTokenScopeRead:
+		return true
+	case CreatedTokenScopeWrite:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Form.
 const (
 	FormBilateral               Form = "bilateral"
@@ -104,6 +125,27 @@ func (e Form) Valid() bool {
 	case FormOrderAcceptanceCombined:
 		return true
 	case FormSendOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewTokenScope.
+const (
+	NewTokenScopeAdmin NewTokenScope = "admin"
+	NewTokenScopeRead  NewTokenScope = "read"
+	NewTokenScopeWrite NewTokenScope = "write"
+)
+
+// Valid indicates whether the value is a known member of the NewTokenScope enum.
+func (e NewTokenScope) Valid() bool {
+	switch e {
+	case NewTokenScopeAdmin:
+		return true
+	case NewTokenScopeRead:
+		return true
+	case NewTokenScopeWrite:
 		return true
 	default:
 		return false
@@ -134,6 +176,27 @@ func (e State) Valid() bool {
 	case StateSent:
 		return true
 	case StateSentBack:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenScope.
+const (
+	TokenScopeAdmin TokenScope = "admin"
+	TokenScopeRead  TokenScope = "read"
+	TokenScopeWrite TokenScope = "write"
+)
+
+// Valid indicates whether the value is a known member of the TokenScope enum.
+func (e TokenScope) Valid() bool {
+	switch e {
+	case TokenScopeAdmin:
+		return true
+	case TokenScopeRead:
+		return true
+	case TokenScopeWrite:
 		return true
 	default:
 		return false
@@ -268,6 +331,24 @@ type Certificate struct {
 	Subject        string    `json:"subject"`
 }
 
+// CreatedToken defines model for CreatedToken.
+type CreatedToken struct {
+	CreatedAt    time.Time         `json:"created_at"`
+	ExpiresAt    time.Time         `json:"expires_at"`
+	Id           string            `json:"id"`
+	LastUsedAddr *string           `json:"last_used_addr,omitempty"`
+	LastUsedAt   *time.Time        `json:"last_used_at,omitempty"`
+	Name         string            `json:"name"`
+	RevokedAt    *time.Time        `json:"revoked_at,omitempty"`
+	Scope        CreatedTokenScope `json:"scope"`
+
+	// Secret Shown this once.
+	Secret string `json:"secret"`
+}
+
+// CreatedTokenScope defines model for CreatedToken.Scope.
+type CreatedTokenScope string
+
 // File defines model for File.
 type File struct {
 	ContentType string `json:"content_type"`
@@ -330,6 +411,18 @@ type NewParty struct {
 	CompanyName string `json:"company_name"`
 	UserId      string `json:"user_id"`
 }
+
+// NewToken defines model for NewToken.
+type NewToken struct {
+	Name  string        `json:"name"`
+	Scope NewTokenScope `json:"scope"`
+
+	// TtlSeconds Life of the token; default 90 days, at most 366.
+	TtlSeconds *int `json:"ttl_seconds,omitempty"`
+}
+
+// NewTokenScope defines model for NewToken.Scope.
+type NewTokenScope string
 
 // OriginalCheck defines model for OriginalCheck.
 type OriginalCheck struct {
@@ -437,6 +530,26 @@ type SignatureEntry struct {
 
 // State defines model for State.
 type State string
+
+// Token defines model for Token.
+type Token struct {
+	CreatedAt    time.Time  `json:"created_at"`
+	ExpiresAt    time.Time  `json:"expires_at"`
+	Id           string     `json:"id"`
+	LastUsedAddr *string    `json:"last_used_addr,omitempty"`
+	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
+	Name         string     `json:"name"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	Scope        TokenScope `json:"scope"`
+}
+
+// TokenScope defines model for Token.Scope.
+type TokenScope string
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []Token `json:"tokens"`
+}
 
 // CaseID defines model for CaseID.
 type CaseID = string
@@ -568,6 +681,12 @@ type SendBackCaseParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateTokenParams defines parameters for CreateToken.
+type CreateTokenParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // LoginParams defines parameters for Login.
 type LoginParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
@@ -594,6 +713,9 @@ type SendBackCaseJSONRequestBody = SendBack
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = NewToken
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
@@ -808,6 +930,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTokens The caller's API tokens (never their secrets), oldest first
+	//
+	// Needs a session or a token with the admin scope.
+	//
+	// Corresponds with GET /v1/me/tokens (the `ListTokens` operationId).
+	ListTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTokenWithBody Create an API token for systems
+	//
+	// The answer carries the secret once; keiyaku keeps only its SHA-256.
+	// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+	// who created it and is held to that user's lockout. Scopes: `read`
+	// (GET and the stateless verify), `write` (also every case action),
+	// `admin` (also token management, with the user's administrator
+	// rights; administrators only). Needs a session or an admin token.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateTokenWithBody(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateToken Create an API token for systems
+	//
+	// The answer carries the secret once; keiyaku keeps only its SHA-256.
+	// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+	// who created it and is held to that user's lockout. Scopes: `read`
+	// (GET and the stateless verify), `write` (also every case action),
+	// `admin` (also token management, with the user's administrator
+	// rights; administrators only). Needs a session or an admin token.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateToken(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeToken Revoke one of the caller's API tokens at once
+	//
+	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
+	RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Log in with a login ID and password
 	//
@@ -1159,6 +1321,86 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangePasswordRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTokens The caller's API tokens (never their secrets), oldest first
+//
+// Needs a session or a token with the admin scope.
+//
+// Corresponds with GET /v1/me/tokens (the `ListTokens` operationId).
+func (c *Client) ListTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTokensRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTokenWithBody Create an API token for systems
+//
+// The answer carries the secret once; keiyaku keeps only its SHA-256.
+// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+// who created it and is held to that user's lockout. Scopes: `read`
+// (GET and the stateless verify), `write` (also every case action),
+// `admin` (also token management, with the user's administrator
+// rights; administrators only). Needs a session or an admin token.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *Client) CreateTokenWithBody(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateToken Create an API token for systems
+//
+// The answer carries the secret once; keiyaku keeps only its SHA-256.
+// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+// who created it and is held to that user's lockout. Scopes: `read`
+// (GET and the stateless verify), `write` (also every case action),
+// `admin` (also token management, with the user's administrator
+// rights; administrators only). Needs a session or an admin token.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *Client) CreateToken(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeToken Revoke one of the caller's API tokens at once
+//
+// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
+func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTokenRequest(c.Server, tokenId)
 	if err != nil {
 		return nil, err
 	}
@@ -2221,6 +2463,122 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewListTokensRequest constructs an http.Request for the ListTokens method
+func NewListTokensRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTokenRequest calls the generic CreateToken builder with application/json body
+func NewCreateTokenRequest(server string, params *CreateTokenParams, body CreateTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTokenRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateTokenRequestWithBody constructs an http.Request for the CreateToken method, with any body, and a specified content type
+func NewCreateTokenRequestWithBody(server string, params *CreateTokenParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeTokenRequest constructs an http.Request for the RevokeToken method
+func NewRevokeTokenRequest(server string, tokenId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewLoginRequest calls the generic Login builder with application/json body
 func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2549,6 +2907,50 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// ListTokensWithResponse The caller's API tokens (never their secrets), oldest first
+	//
+	// Needs a session or a token with the admin scope.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/tokens (the `ListTokens` operationId).
+	ListTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTokensResponse, error)
+
+	// CreateTokenWithBodyWithResponse Create an API token for systems
+	//
+	// The answer carries the secret once; keiyaku keeps only its SHA-256.
+	// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+	// who created it and is held to that user's lockout. Scopes: `read`
+	// (GET and the stateless verify), `write` (also every case action),
+	// `admin` (also token management, with the user's administrator
+	// rights; administrators only). Needs a session or an admin token.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// CreateTokenWithResponse Create an API token for systems
+	//
+	// The answer carries the secret once; keiyaku keeps only its SHA-256.
+	// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+	// who created it and is held to that user's lockout. Scopes: `read`
+	// (GET and the stateless verify), `write` (also every case action),
+	// `admin` (also token management, with the user's administrator
+	// rights; administrators only). Needs a session or an admin token.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateTokenWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// RevokeTokenWithResponse Revoke one of the caller's API tokens at once
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
+	RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 
 	// LoginWithBodyWithResponse Log in with a login ID and password
 	//
@@ -3429,6 +3831,143 @@ func (r ChangePasswordResponse) ContentType() string {
 	return ""
 }
 
+type ListTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTokensResponse) GetJSON200() *TokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedToken
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTokenResponse) GetJSON201() *CreatedToken {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LoginResponse201Headers the declared response headers of an HTTP 201 response for Login
 type LoginResponse201Headers struct {
 	SetCookie *string
@@ -3838,6 +4377,74 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 		return nil, err
 	}
 	return ParseChangePasswordResponse(rsp)
+}
+
+// ListTokensWithResponse The caller's API tokens (never their secrets), oldest first
+//
+// Needs a session or a token with the admin scope.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/tokens (the `ListTokens` operationId).
+func (c *ClientWithResponses) ListTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTokensResponse, error) {
+	rsp, err := c.ListTokens(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTokensResponse(rsp)
+}
+
+// CreateTokenWithBodyWithResponse Create an API token for systems
+//
+// The answer carries the secret once; keiyaku keeps only its SHA-256.
+// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+// who created it and is held to that user's lockout. Scopes: `read`
+// (GET and the stateless verify), `write` (also every case action),
+// `admin` (also token management, with the user's administrator
+// rights; administrators only). Needs a session or an admin token.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateTokenWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTokenResponse(rsp)
+}
+
+// CreateTokenWithResponse Create an API token for systems
+//
+// The answer carries the secret once; keiyaku keeps only its SHA-256.
+// Send it as `Authorization: Bearer kyk_…`. A token acts as the user
+// who created it and is held to that user's lockout. Scopes: `read`
+// (GET and the stateless verify), `write` (also every case action),
+// `admin` (also token management, with the user's administrator
+// rights; administrators only). Needs a session or an admin token.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateToken(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTokenResponse(rsp)
+}
+
+// RevokeTokenWithResponse Revoke one of the caller's API tokens at once
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
+func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
+	rsp, err := c.RevokeToken(ctx, tokenId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTokenResponse(rsp)
 }
 
 // LoginWithBodyWithResponse Log in with a login ID and password
@@ -4595,6 +5202,101 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 	return response, nil
 }
 
+// ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
+func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTokenResponse parses an HTTP response from a CreateTokenWithResponse call
+func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeTokenResponse parses an HTTP response from a RevokeTokenWithResponse call
+func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLoginResponse parses an HTTP response from a LoginWithResponse call
 func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4753,6 +5455,15 @@ type ServerInterface interface {
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// ListTokens The caller's API tokens (never their secrets), oldest first
+	// (GET /v1/me/tokens)
+	ListTokens(w http.ResponseWriter, r *http.Request)
+	// CreateToken Create an API token for systems
+	// (POST /v1/me/tokens)
+	CreateToken(w http.ResponseWriter, r *http.Request, params CreateTokenParams)
+	// RevokeToken Revoke one of the caller's API tokens at once
+	// (DELETE /v1/me/tokens/{token_id})
+	RevokeToken(w http.ResponseWriter, r *http.Request, tokenId string)
 	// Login Log in with a login ID and password
 	// (POST /v1/sessions)
 	Login(w http.ResponseWriter, r *http.Request, params LoginParams)
@@ -5709,6 +6420,87 @@ func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// ListTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTokens(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateToken operation middleware
+func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTokenParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateToken(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeToken(w, r, tokenId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // Login operation middleware
 func (siw *ServerInterfaceWrapper) Login(w http.ResponseWriter, r *http.Request) {
 
@@ -5928,6 +6720,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/sessions", wrapper.Login)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/sessions/current", wrapper.Logout)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/me/password", wrapper.ChangePassword)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/tokens", wrapper.ListTokens)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/me/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/me/tokens/{token_id}", wrapper.RevokeToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases", wrapper.SearchCases)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases", wrapper.RegisterCase)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}", wrapper.DeleteCase)
@@ -6721,6 +7516,117 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 	return err
 }
 
+type ListTokensRequestObject struct {
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListTokensdefaultApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokenRequestObject struct {
+	Params CreateTokenParams
+	Body   *CreateTokenJSONRequestBody
+}
+
+type CreateTokenResponseObject interface {
+	VisitCreateTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateToken201JSONResponse CreatedToken
+
+func (response CreateToken201JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateTokendefaultApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+	TokenId string `json:"token_id"`
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LoginRequestObject struct {
 	Params LoginParams
 	Body   *LoginJSONRequestBody
@@ -6893,6 +7799,15 @@ type StrictServerInterface interface {
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
+	// ListTokens The caller's API tokens (never their secrets), oldest first
+	// (GET /v1/me/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
+	// CreateToken Create an API token for systems
+	// (POST /v1/me/tokens)
+	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// RevokeToken Revoke one of the caller's API tokens at once
+	// (DELETE /v1/me/tokens/{token_id})
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// Login Log in with a login ID and password
 	// (POST /v1/sessions)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
@@ -7401,6 +8316,89 @@ func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) 
 	}
 }
 
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request) {
+	var request ListTokensRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx, request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		if err := validResponse.VisitListTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateToken operation middleware
+func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, params CreateTokenParams) {
+	var request CreateTokenRequestObject
+
+	request.Params = params
+
+	var body CreateTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateToken(ctx, request.(CreateTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
+		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request, tokenId string) {
+	var request RevokeTokenRequestObject
+
+	request.TokenId = tokenId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx, request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Login operation middleware
 func (sh *strictHandler) Login(w http.ResponseWriter, r *http.Request, params LoginParams) {
 	var request LoginRequestObject
@@ -7491,105 +8489,114 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5FzNciPJcX6VjLYiFpAbIMAhR7tg6MAlORYl7gxjSEmxHoyJYncCKLFRha2qJgdi8KCbT/ZRPijCPvjg",
-	"g8NXH+y3UUhhv4Wjsqr/gG4C4JArOTSXIbrrNysz68u/vg8iOZtLgcLoYHAfzJliMzSo6NcR03h6bP/i",
-	"IhgEc2amQRgINsNgEPA4CAOF36VcYRwMjEoxDHQ0xRmzPWbs0xmKiZkGg/7ul2Ew4yL/HQZmMbdjaKO4",
-	"mAQPD2FwGuNsLg2KaPEzXNgRYtSR4nPDpZ38G3aDGswU4fzdxSVoNkYwEhQatYCWRqR3h+enUOrX7gah",
-	"W/sUWYyqWH1puo6dr2Hpu/v7Gyx9/A0z0XR1zZdThIhp/ELDySWbHNASWWTfAtegcJxqjOGOmyns9Xfh",
-	"boqC2thOMGUaoikTE4xBcxFh82bGHbeChl283ltd9oM9PD2XQmN+1vb/SAqDwtg/2Xye8IjZ5e78Stsd",
-	"3ZfG/4HCcTAI/mqn4KAd91bv0GA0Rz1BgI0NqhI57NbcrmgxllrV2VaW/xAG50peJzh7ZNVz1+Kvt1t9",
-	"Nm7NBg4FvH9zBF/t7f8I/OBd4gHf1w59GLnG9wGKdBYMPgQKI+S3SPJiUiXsOaGIO9csuqGH9lcQkiwm",
-	"aGzDGP0fLLoR8i7BeILBx5VjDIPDNObmRBhFMjNXco7KcHemLF/JSjcWGamu7IRMLK54/EijVKNqahGj",
-	"YTypfTVlukEk0K72C2JuLiybT6E1xU8krCvDKJxJg1csjlXtNBq/s8/HUs2YsWpJmNd7xUBcGJygsi0N",
-	"n2GlacwMduhpnVQXqu0DTeIHCDOqFochr3+FkckP41J5klQPw+7a/8kNzvQ6Liwd7EM+FVOKLVaWlw1d",
-	"t6RMrpc5I8K5YSLCdct4wxP0vMCl0Ksn+sspM15pJQkqmLEFxBKEvCN9tdFWHUVXthkGbCZTJ9aP9f9G",
-	"CqTmETM4kU4UHtdPvt1DIXTxFTObskcYRArZtn1iGaUzXL+djOR21LVtbZuHMGiQT3dB1LyQKkZ1JdLZ",
-	"NaqGBnzCBUuaJH/Ocmba6IzPmTKLuiNWyHSDklI44dooJsw6TVVq+Zi60sgSjDdec3YQy0vWhpm1gnNB",
-	"jWzrdD5PcJZBrM+a2W5RO1G8iv0iKsxXx3d05RTkKKnEdB5vzcW3qLS/VdYq3SU9RZAx6+/5O6NmSXg9",
-	"2+bSX7PtJt6o5YSCWT0tSqJYPZ6cQyoCXqFToQmbtO0Z12ZV41rYs/n5OwC1Ru27IZuWcc4m+DLLCAOB",
-	"n8xVlCot65THFsss1HWGlQTeWeoT7rXEjmNuHLtE9rpKErZ0+xaceWS3ObbYr27jcjaT4qpRIeKM8YRg",
-	"BuplEq1K1BI9LDlucHGVak/0zbtyrdMGFfzEEYU0V4SvN5dp2+Uax1Lh5n2kmjDBf80yiLn5Aucy4RHf",
-	"lsYaFWf1UFOnjqXWsmLWMCd7PmyFBmUa1vEtaecaDiMb5Mo1rz/PVfh08ZPDzu7+a5BjAlHXC4PaGYqZ",
-	"joIbXMBYKojlnUgki2txciNja/5rfIqy9jq4siu3Bz9mE2WOphjdrJJn7Im2ybWXgY/Shq6lTJCJAjFs",
-	"xT5Le6O1lKYpxqzdlMdhmYoi7NQpQehw5VEnkrNrLugmueYJM6homlmaGN6ZExbyRqAUyaJWnZ3JCRfv",
-	"8bsU3X2SqUKWnJcIO2aJxnCFFeUNx1VmO0y0BI0Or2vU9iIGpoGB6wEty2cMrpW806jKFlmJ/oldmIdY",
-	"FV/J3hpfib2Itb6Tarlrv7e7t97PUj7BfA2lMevOzpkG21GvMDqq1DvGiM9YAm5JwJ2vZsaFVJAKbrq0",
-	"GGPQwq3g7z70Ol99vO+H/dcPP6g1IVKlUETObi91O+z87cf7V3V9lmiQw6N8pDoKvMW7zAZ8Eg1ezPDa",
-	"xrzJtFuZ3Xq9tey2bOVUWK4XrrV6lp2Yn20FvcW73BCasU+nrs9XtBH/o19z9VUtiFWPStGAqQVY7abB",
-	"WLt8LJNE3jnzXAqjWGTArjm03EvU6Q7FMUYJUxjDFBWClq4r3qIfyzI8spm2/zM+mRowErSRik1wMBR2",
-	"cNExUxgVyxjRLDBLtYGIKbUAM+XaNbNnaZUON3ooaHz7pDsUZXfBVsqueu8uu28br8qtmKnudqwTt+JU",
-	"95/FfFu+uZzNtIGBlLFmg05wbLgtpctG+FYe/jDv/ERRLpn124YWKsZI2VasLKmYoo5i77xieATcbGfd",
-	"u4FqcO7j2Gcej6vzPB1kKZxLtVbFnx+/ee8aNoAoP0wd0R7FYCXwRZsKPRHrBioWsepWVcoZoUuwGk0R",
-	"TiElE8k0iUFIA9dotZPGeiCd4C0mj7rE6nUwTcItlnI+BMiaQ+v8MD65gK87Z5eHodermk8EM6lCuHx3",
-	"eXjWOT+8uDg5Du36phZcFAGShGlT2ALWGtOGzeYN2MyCIefhqq7wZGlWrisTAxOxnc29YQYStNNKgfXT",
-	"PAGCl71vm1mYesp29183GDV+I5sL3UXWpcGnvoWlFAZGs/XWZonDaeh8R/kxZdxW2dDjxkiutx9TzWuV",
-	"b41vWuBWbsBmN+szadxzD+uPnCtou5tK4N3Vo7bGqnAn8VY9ls+63D2szl+7uyJ2WRXU5fAiuBCb7sLI",
-	"DjKy8ikFghwPxdSYuR7s7NwgX7CbtBvjbRby1Dv3QprOWKYitmDvliU8Di0IHCc8MuFQzFHNOFmAnRgF",
-	"xziEVLDUTFEY8qHFIYwZTzDuzBVGUjjih0ORCnbLeMKuE7RDW8OFJSEYKTsJUxMModyh4waxM5afZsSz",
-	"s1rcKJXBuDPDmLOO3SipwsyitjMNBS/F7G9w0VGYajvADM1Uxh1qb+GufZYRv+M8ifl0Dw5nVrnlkSgm",
-	"XS+P3biP9J1LIs7qGf/04t1b8G+hZU/89Ve9ftvSUpLOV87q766Fg9kUeSR2/TUcBlzoPPS3ev3xGTcN",
-	"Vgb/NQK9t9YDeaqgtdd/BVIkC7qPNtCc2jCT6vpwhOEmwUeuknWqxvuo3DD5VHUkuUARf80ckttCrRSx",
-	"qip63dJ48MPUL0xn0ZUlgzyecVGPCdfofvw05wr1VtrdGm5XTnQqWnF1ciNvsD56t/EN4YaoLLToHVYv",
-	"EEeGhgXWErR67a9enFPGxeYBkVKIoUayooTxGcZX9jbnYnK1TcqBxb+Y1B8hF7FPaalBdpcXp3DyFl71",
-	"v4J+b7fTX0KU7tebw9Ozk2OQCk7fHp9cnrz/5vTt4eVJLQK+4aIGQRbYkVzRy3j0cSxdHcrhYXpZ2y27",
-	"w7aDl0/CpApvua4myZSVFZ8Ip8C3YAqdXl9VD2x1FRnVtuSQUr9NAKhjKH+gFS7KjqZWYrLodubv1i5Q",
-	"6rOY4jyNif60L7NEpjyVIk9gims822QJRKniZnFhKejk8BqZcqQmspKWcY/yASzccfou825TNpz/mWfD",
-	"eTR05f3bRX825z/DhUvr4mIsGxL2Mj+ZRnXLI4u0wA8J8hYV/OTy8rwLJyyagldNZFfpipdtKM6P37jM",
-	"Pm40yDsBUcEmB94B7yaIphjd6BXDUAr3aCjSeSJZTDaataGqM9l2nvBciiVj02KLV/3X/XZ3KIbiSIpb",
-	"i+6k0NBSyGKQIsLQDreAqUxiCjO5dVgdSbzSHgxFBwiyED+Rt04DUwhasBu8ipi2G+LZU5rz1auv3O7l",
-	"eKzRHEDEEhQxU0MBYHnctR19++2333a++aZzfDw6gJkUuLAAd3Q/9L6tYTCAYdDv9+y/YRDCMPd2u1c/",
-	"Pf92GDyM7LA0H+UUUldgENd67LMBvtAl5z20Fihgym7RDiWkwHYIwtICGIwTyUzX0uGwAMhcigGM7AOp",
-	"fBx0AF8Tz8Iw7fVeRXSx0Z84ghbLIy70HMZKzuxcI0po3bnt7/j3etS2OtYudbTEzKMsUKPRwPXCsRGb",
-	"0ZojliSOBqOhFwpLIqNSHHXhiB50KgAfKPXCQWRLHw87tR2NXLfXbvSOs2ShdYFR5w2aaNq54AZhB5xb",
-	"zHEwxu0DYBApqXVHc0OLsnoN5lKb1YTX3iui6Akh7JxzyPYZNSVxjg6WzCBNxgH8/P2pnW2OCgixg1V5",
-	"RVqwt7bAaex2CCPCiDTKmH/CmHqS2UEn4sA0veYCfsrmTKCmi+9ETBKup5b2o0MyTjpnTExSNsFRCCNn",
-	"Lowg4Z6M3vJyoqPdzsvwXxMN3iMl8A287BFDONNHw2gpVXkErT4YCbv7+zBXXDgCHF4cnRIJoimzWgGV",
-	"bnfh0rMHhZBz8aAn1zJeQMu7fdwjl8DXzkSJC9jdg6lMlT05q/Cd4tFGKrTaSN+hOii653MwIc0USdJp",
-	"lpWT392lXR9JkYniwKUF5xnJPmgwOrlkEyvlt06gfO6QE6lhMDrw2cQuI8dO6KgGoywlepTpYNKebs2P",
-	"51rT0s6slaMH7qiuZcyRvGIzy8iv9+Bn/Gti9UwFW12fvd7twTf2dToHI+2S9mvDM3Kc9+hTD0AWTe2o",
-	"WQYTqXMvksAMCaVt/qVrzgWwJDnIW/j06aVlduHMmuTKHsJe/5Wzfr2dld2U8P7k4hIOz09L2VmDoN/t",
-	"dXvkGZmjYHMeDIJX3V73lQtyTunStkorzyiaoGnyO455Ytwa5NyZWo5vpEANE36Lwukbq8Fm9ti68E4g",
-	"zNnEOTqyPY3I+hzRmWloxThmaWJgvxfm297v9doHMCplKI0cm7OhGJ1xcTMAhcmPh5TDNAxGnm5tOkwu",
-	"UtRd+CUpUSfeAzD4yexE+nZklzwUd1OZEKfama0Oh1E2jxR5qIxpOLr4hTPu9/pfFgscin5oDcZerwdK",
-	"3um2O5L8uj2NyXvNVDQ9IsqGlaKMDyshfbHwuSManT7XB5ARxkMK+xSuUwMelHWdsZXIGLPCDUJS36VY",
-	"pN8N8sS8Imt+M0erabCOtFkQ241dUPd+kzVkOYLbLSELGz/HCkppiVuuohzsXruSpfBFeu0xi88LIi1F",
-	"cdKgfpneo1pfxVIT695gTooPg4ueN01bibA31f9sP73Vram9HylVJsfZdtLQXsMWU+Mnq3qzV6fHTUss",
-	"j7QtherGc+jyyvkhitE2zvxYNy779LzjlmPDVl9VRl8bfV4/ppHPMWKRhv9cayxGfJ4VaqlMZRyvZYNB",
-	"lh9s1aq3mYsnPpG4PkhfpPCUTOel3IJ16yIRbFgY01FpUe6XFbsthncO4drh93uU78Bndvh97wV1v/p1",
-	"+YUN5+TyiBuVR13w5eNS9dpur/esxWuUPP1g9ba//NdUoy3XiZXQSwZWLJTM7TqLDfDTXCqzVPlmEcr6",
-	"yrf8BOp3kpOmVMoWBjqdzZha5PAiv1f0cvmORnTxC12D6CiF0SrTHStHnZgZRhg7dOa1xXiWIUNg3tBh",
-	"ysDIzjMaipbPRguXYGrbNqcIum/ukfUIWgS6iqz+DvnkYgu5DyAV/pcUicuRdX4Vn1ZJ1mfbIn+XpZRP",
-	"oKu5SnGWAMWFW2m3lHE1gpaH8vvtIj6PicYuvCEo7zBfKSnqIG/GNdxYe4SsDXtN2dmHorCI6tDfe9os",
-	"KkrbW4F/dQdeNNlZqqN1kkIWwtcyXiwJSc1ZOsdfJGPLbb5goNTrMnOlLUlXUQNZX3OwQWJcVmyQnX1F",
-	"VV9zwUhp1CR/Z0dVAWYb9HwkVaumhCEorWzVbVrtYdHkw4qK6n8v9bXKcw/GJNxbV9aGwZksXNcvqocy",
-	"Rrdwj+x4cnCK2JrrPhI65kqbChikMXLDc+eexw9OSVHB7OB+SZiO6fnTRMnXdTfdNo9vOWPnz6SRW39h",
-	"A7gShYrHt1CObTuht8OrZPgbNJ4GL3pvPlb0/aQa78+kXjZ3WHIOO2fR8p1n2A2CkHc+q3cLNvFfSXj4",
-	"uMKXO6Xi7UxBPXHs4jaunuthMcPn8Xj4tJvlTyQVpW0DxaXmxpmNxd1P0tJykZJCe7Rr1McOS2OX81Ar",
-	"OnbJVIz9ksJTqhxvECFf5N0NnkcqaM9g7IxlH0MIMolRG694W4WPkjxWfhHtZ5WSQpe9gIAcecPqL0k6",
-	"sj3nEUPyKruQrZeLyp2xeiRZfF/v3N/g4qHRvXvhMrc0jN4zMcERtHZ7rwlxQ57qxZI8sNR1Hn0KrBCu",
-	"10ZJMYGlIjjnYrVoPYTRkROvzjGfoLYGAUWJ9l/12q6CQE+Z7XtQbqnnUtPcIwokcG/i5MUGPulq9/Vr",
-	"dzEMxci+s69+OKJYkH3/Zf/LH5FRkQeAKPTZ7oLzamf1eMD1UJA81eP5Y9/uuCg6XmLD2q+6vPclsM0X",
-	"5Hor+Ic7P6zqoLWwuF75WOos3d/Vc1mHKWvOZl2XzQDCbu/1C+z5kNLbQNkjyLjS0eAhDF719lYl4a20",
-	"mjLmY47xc+jojGkoypmn25Q09dNVcFiX9pBN8YWmQB5dnCWx5Ea7jL8QEnmHquPCZvipDUxTuNOZz6YE",
-	"9mo+GuXKR5u/GrXk7GSd8cf713u13s6ai8QjgWe5RZaycjGSKtY+OZNmoQiWKJRAJScjT/woF/F2ayx9",
-	"Sqn5S7qb/JYLg6b1h3/87f/+yz+1wyyfwbn8pQD6VsND3TEn5FFtAmzv3fssfPaiBg997KHREqd1OB/b",
-	"c+E2F6UOIctadXdt6dMI3qVHmoLrGlD3rNjNfbtKv4DINfkZgYk8ilzrMgy9KCqFESW5lByGdgCZGnIw",
-	"5JlApfIarq0FYYBNGBd18mp3+ycR1y1deI2+uG2caw9PcnN9f7rkAkXsbD6Xgui9SPbs1iJcn9HyfTKu",
-	"vcnrGHZQXCu3jlGHmV+bW/kGLiLl0kcScIElaEkVEjZd/vJA6IG16188t8O2u3DoVkAVvrFE7QviJlwU",
-	"HhK654fCkpX0jAYmFs6ffZ2aIkNRUyj2bio1lh66j38ZqsAoe7qhtdfrtbNCM3dUXEMqirybGnmzh/SX",
-	"JG/VyqnPcjd/n3e6PSYo+Vo8+2U72Pxuz7+LqF/AF5BVffxZMdTT8UdexPLnqJYLh7VVzHldU6aT/VUO",
-	"LmkfWn/4z//4/W9++8e//6/f/+a3tfq6WvHZ6Ki7qNZRvhDyKxdFN0A/F9t9HsxX5IS7cctm4Bd6KQ1R",
-	"W3CjDROx9l7vUuI5+O3rZwWBt6jc+N6qrz2dX9hGi5cOQlTr9BtO5xZVzCOjD7KgM12H3F2Gedk21XL7",
-	"phT4tVcxJfg+x7lmC4Uy8aD1h3/45z/+7t//+K+/+59/++92ds6+oJyOV8SUKFqTU5rlTflEks90EmTH",
-	"PMOdcgHYPK1BPL+U6kZnEp0nuVuaug+A0AVP5jAX3HCW5OWZoTNfEmTKf7HEqzG7sVX87WqBz4s625dQ",
-	"q0uFxxsp1xqH0JGHNc/hz3UELCJWX+icgrmuzIoH6JRqgem7OQpdnJBLD/cp0WU3qau7yaoUpAK90AZn",
-	"+mAoGsoLqJtrb6Um+8oUs8gRfmLM/J1IFiFcYJQqDIfigs3wghv88YVRnJL4qKih8vEp54Ky6o4lBFxT",
-	"TV9E8Fw1FNrwJHmMuWCCprTfzNNbVzpY7IMZl0wyOv+5K8ooCcAoS8rvDsUbqmoG+g6VhkTaS46ii5Gr",
-	"PaHvNyicU/IXFVITOG7t9fq1Kb/0ta+XzfZ4ukhUPkX2Pec6ZBWxDbo8Y+aqc/oCTeeo4SNolhcb62Qe",
-	"9bc/PSDt692CwYePZcE+k1SU5DUn8RKcuo9xNMr3jndaPJb0cCYnMq2JV9aoqTM5mWAMMn0WtGI3JFMD",
-	"rRwCeg+LX30B7ejaWzQrq8uiDD6vIqFSnuM3VtgxGUOrUiUUj8OlGox2RcP5/itYKjNIs3u/U7mQ/f2/",
-	"ehU5OHN+/Ob7k9l5PH5CYGMju+D/Gyp21KeMOssQLSpVSFDrSuqdq1Rqu+WUZLCoNv3w0ZpzWUHph4/2",
-	"MDSq2+woU5UEg2DHwqH/CwAA//8=",
+	"5D3LbiPLdb9S6Bi4pNOkqKfvUPBCV9LYsjUzwki2cTOcqEvdh2RZzSreqmppaEFAvMsqWToLA8kiCLII",
+	"ss0i+ZoYNpK/COpU9Yus5kMjjR04QHBHzXqcOnXej/JDEIvJVHDgWgX9h2BKJZ2ABol/HVMFZyfmX4wH",
+	"/WBK9TgIA04nEPQDlgRhIOG7jElIgr6WGYSBiscwoWbGhH46Bz7S46C/vfN1GEwYL/4OAz2bmjWUloyP",
+	"gsfHMDhLYDIVGng8+ynMzAoJqFiyqWbCbP6G3oIiegzk4t3lFVF0CEQLIkHLGWkpAPzt6OKMVOa1u0Fo",
+	"YR8DTUCW0Fe265j9GkDf2d9fA/ThG6rj8SLMV2MgMVXwlSKnV3R0iCDS2PxKmCIShpmChNwzPSZ72zvk",
+	"fgwcx5hJZEwViceUjyAhivEYmg8z7FgIGk5xsLcI9qO5PDUVXEFx1+a/seAauDb/pNNpymJqwN36pTIn",
+	"eqis/z0Jw6Af/MVWSUFb9le1hYvhHn6EEDrUICvoMEezp0JgDLbquy2A/xgGF1LcpDBZAvXUjvjLzaDP",
+	"1/Uc4IiT96+Pyau9/R8Qt3gXacDNNUsfxXbwQwA8mwT9D4GEGNgdIL/oTHJzT8CTzg2Nb/Gj+SsIkRdT",
+	"0GZgAu4fNL7l4j6FZATBx4VrDIOjLGH6lGuJPDOVYgpSM3untIBkYRqNtZDXZkPKZ9csWTIoUyCbRiSg",
+	"KUu9P42pamAJMNB+hcTNuCHzMWmN4RMy68IyEiZCwzVNEundRsF35vtQyAnVRixxfbBXLsS4hhFIM1Kz",
+	"CdSGJlRDB7/6uLoUbR9wE7dAmGO1vAxx80uIdXEZV9KhpH4Z5tTun0zDRK2iwsrFPhZbUSnpbAG8fGkf",
+	"SDlfz1NGDFNNeQyrwHjNUnC0wARXizf6izHVTmilKUgyoTOSCMLFPcqrtY5qMbpwzDCgE5FZtl42/43g",
+	"gMNjqmEkLCssl09u3GPJdMk11euSRxjEEuimcxIRZxNYfZwc5WbVlWPNmMcwaOBPqyA8PwiZgLzm2eQG",
+	"ZMMANmKcpk2cP6UFMa11xxdU6pnviiVQ1SCkJIyY0pJyvUpSVUYuE1cKaArJ2jDnFzEPstJUr2ScSxxk",
+	"RmfTaQqT3MT6rJ3NEZVlxevEAVEjPh/docop0VERidk02ZiK70Aqp1VWCt05OYUmYz7f0XeOzQrzOrIt",
+	"uN9z7Cba8FJCSawOFxVWrF9PQSE1Bq/hqZSETdL2nCm9KHGN2bP+/VsDaoXYt0s2gXFBR/AyYIQBh0/6",
+	"Os6kEj7hsQGYpbjObSUO9wb7aPcaZCcJ05ZcYqOu0pTOad+SMo/NMYfG9vMdXEwmgl83CkSYUJaimQFq",
+	"HkWLHDWHD4OOW5hdZ8ohff2pTKmsQQQ/cUUu9DXa1+vztJlyA0MhYf05Qo4oZ7+iuYm5PoBTkbKYbYpj",
+	"BZJRv6mpMktSK0kxH1igvVi2hoMqDr10a2XDlbgFPDpN03fDoP9hOTPZ4Y/hPGUqiCXoRcPqcizujTvI",
+	"FBHO+1tlpeJCixB/fAwD1CgerkC/6dpO8NOgB7IfH3V29g+IGKLhdzPToKxzm8tVcgszMhSSJOKep4Im",
+	"Xtu+kRkV+xU8RcE4vVE7lT2DW9N3mwYzx2OIbxfRM3RIW0dV5wZT5UA3QqRAeWnlbETyc2dDWCrblGt6",
+	"D+Vsx1ysor3XqZj94cKnTiwmN4yj9rthKdUgcZtJlmrWmaL95hxXwdOZVwSfixHj7+G7DKwOzMU3TS8q",
+	"iB3SVEG4QIrilsEisR2lShAF1sdQoIzxQKgilNgZpGXojJIbKe4VyKoXWcF/agBzZmEtvrO3Ir5jjAel",
+	"7oWcn7rd29lbHRuq3mABQ2VN391Zd2Yz7JWOUh17JxCzCU2JBYkwG1+aMC4kyTjTXQRGazAmYvDXH3qd",
+	"Vx8ftsPtg8fved2eTErgsY01VKYddf7q48Oub84cDgqTrljJh4G3cJ/7rU/CwYs5i5u4ZLl0q5Jbr7eS",
+	"3OY9sxrJ9cKVntp84PWzPbe3cF84bxP66czOeYUHcX9se9R13etZjAKVA6icESPdFNFjqslQpKm4tyEF",
+	"wbWksSYG5tBQL2KnO+AnEKdUQkLGIIEoYafCHbi1DMEDnSjzX8pGY020IEoLSUfQH3CzOO/oMYlKMCLc",
+	"hUwypUlMpZxZ3YvDzF0aocO0GnBc33zpDng1xLGRsKvr3fmQc6Oq3IiYfNrRx27lre4/i8s5r7msn7eG",
+	"U5eTZoNMsGS4KaargYONshJhMfmJrFwJRWyaDqk5UFX/tgZSuUUDxkoTdX2MPfGwKhaWlsuoNzUA30tm",
+	"A9nJhPn9Nq3TawWx4IlHVJyzIeSGpjanOSQJDGmWavKqRxI6UyGhmkyE0mT34MDoswn9xCYGht3tg52d",
+	"PQe7/XTQW9eItOfx4fWdE7hLjMbNIj12IY/Ps9ymnCbD+j5PN14lTIVcqTovTl6/twMbjFO3jA9pS23b",
+	"ilGLhwodEn0LlUAshtiltAGJOXcFdJlaQ+EdiyxNCBea3ICR+gr8DkoKd5AuDY/6dRtuwoyNauNJJB9O",
+	"WhdHyekl+aZzfnUUOn2l2IhTnUkgV++ujs47F0eXl6cnoYFvbIy2MlmWUqVLH8t45krTybTB5jVGpo12",
+	"1iE8nduVqdrGhPLE7GZ/oZqkYLYVHPzbPMG1qUZi14s2qDHd2T9ocBbdQdZnust8SkN+ZQMPNAy0oqsj",
+	"DxUKx6WLExXXlFNb7UDLnbxCHy5TeSuVmidPwWGjkHBzyP2ZNNmFc5eObVhwQ30G99dLfbhF5k6TjWbM",
+	"33V1eljf33u6Mo9dZ9T5VDOx6VbVJZFZJCIYGjLqccDHWk9Vf2vrFtiM3mbdBO7y9LfaeuBCd4Yi44kx",
+	"ou9oypLQGNfDlMU6HPApyAlDz7qTAGeQhCTjNNNj4BrjqUlIhpSlkHSmEjU1Ij8c8IzTO8pSepOCWdo4",
+	"hDQNiRaik1I5gpBUJ3TsImbH6tcceWZXY48LqSHpTCBhtGMOiqIwj1SYnQacVeo3bmHWkZAps8AE9Fgk",
+	"HRxv3AjzLUd+x0aVi+0erf1ep5YlGW1UL8s07pK5U4HIWbzjn1y+e0vcr6RlbvzgVW+7bXApUOZLG01Z",
+	"Hf7Ltyiy8qvVcBgwroo08KL6YxOmG7w39isg+LvxyjACSFp727tE8HSG+mgNyak01Znyp6Y00yksUSWr",
+	"RI2L/dlliq18KLkEnnxDrSW3gVgp85Z1Q3lDp8wt4wdM5Zm2uUAHmtJem3CF7IdPUyZBbSTdjUN8bVmn",
+	"JhUXN9e5t/F0DWGXqAFazg7rCsSioQFAL0Lran9RcY4p4+snxyrpJg9nxSllE0iujTZnfHS9SfmJsX8h",
+	"9V8h44krb/JYdleXZ+T0LdndfkW2ezud7TmL0v71+ujs/PSECEnO3p6cXp2+f3P29ujq1GsB3zLusSBL",
+	"2xFD/PP26HJbur6UtYfxR++0XIdtZl4+ySaVcMdUvWCqKqzYiFsBvgFRqOzmun5hi1DkWNuQQirz1jFA",
+	"LUG5C61RUX41Xo7JKx1yp17ZpLmraEuKkjb8p/kxL2orymqKYrbE6/wXEYo5VnxCfc1ThFuDnDSO1rWx",
+	"KJoLzypDNtiv0eiWcCduN1zsqSEXX1lGLeoxV/5QQayPSPAK/VUPKM7X98vyFOnyaIFbdBEU9CvjTDI9",
+	"uzQrWhhugErLuLgN6iz7qVjAGM9We+Y5KKyzdX8WdbbOtr52WahyPp2yn8LMFowyPhQNpcB5NFuBvGMx",
+	"hrXckkTcgSQ/vrq66JJTGo+JU3TopataLHzAL05e25phphUR95zEpdA5dGkyu0E8hvhWLYQZBLefBjyb",
+	"poIm6PEbj7y+kxnn2JgJPhe6MJbq7vbBdrs74AN+LPid8RUEV6RlqBBT1qFZbkbGIk0wGWzhMPSBkqfd",
+	"H/AOQQMYpRPG1BWhEoji9BauY6rMgVj+Fffc3X1lTy+GQwX6kMQ0BZ5QOeCEGHaxY6Nvv/32286bN52T",
+	"k+iQTASHmXGXooeBi0APgj4ZBNvbPfN/gyAkgyInZX/6ycW3g+AxMsviflitjFMJJYk3r5Yv8JWqpNhI",
+	"awacjOkdmKW44NAOCTe4IJQMU0F11+DhqHS3mOB9EpkPQroKiz75BmmWDLJebzdGFsB/QkRatMiL4ncy",
+	"lGJi9oqwVH7rbnvL/a6ittHYBtRojpijPJ2qQJObmSUjOkGYY5qmFgfRwDGFQZGWGURdcowfOjV3kWBR",
+	"l3W4DH6cE6PMaphgubGrd2xchLQuIe68Bh2PO5dMA9kiNshqKRiS9iGhJJZCqY5iGoEyIpJMhdKLpfS9",
+	"XcToKfprBeWgJx01lYdHh3NOtUJXk/zs/ZnZbQqSoP9HjAItGw6c706sBGuHJEKPA1cZsk+Q4Ex0YvFG",
+	"rGuGPzNOfkKnlINCM+qUj1Kmxgb30RG6up1zykcZHUEUksg6nxFJmUOj8+Mt6yh78qozqRAH7wFLg/uO",
+	"95AgrCOtSDTXBBGR1jbRguzs75OpZNwi4Ojy+AxREI+pkQogVbtLrhx5YKFHwR745UYkM9JyQUT7yZYG",
+	"t3NWYpzs7JGxyKS5OWM+WMGjtJBgpJG6B3lYTi/2oFzoMSCn4y4LN7+zg6c+Fjxnxb5tOCh6HVxqLzq9",
+	"oiPD5XeWoVxVomWpQRAduj4FW+tnNrRYI1HebBHlMhilp4V5eRcHgnZufGbVt1d1IxIGqshfHOyRn7Jv",
+	"kNRzEWxkff7zTo+8MT9nU6KFAWnfm0QVw2LGNs4gQOOxWTWvjURx7liSUI1MaYZ/bYczTmiaHhYjXGPG",
+	"HJhdck7lCKS5hL3tXRtLcV57rinJ+9PLK3J0cVap++wH291et4dxtilwOmVBP9jt9rq7thRhjErbCK2i",
+	"VnHkK486zXO92sIgptZxt3QjOCgyYnfArbwxEmxirq1L3nEgUzqyYbP8TBHGMiK8M0VaeYppv1dml/Z7",
+	"vfYhiSq1j5Elczrg0Tnjt30iIf3hAKsjB0Hk8NbGy2Q8A9Ulv0Ahatm7TzR80luxuosMyAN+PxYpUqrZ",
+	"2chwEuX7CF4ktKkix5c/t6Give2vSwAHfDvs9Xrm/4kU96ptr6RQt2cJ5kKojMfHiNmw1u71YaHwhs9c",
+	"4k2BleeqzL05k8J8JTeZJs7E71prMRUJ5C1haEl9l0FZ2NsvSn7Lfpz1wva6wddWeoZkN7SlFw/rwJBX",
+	"H28GQl7c8RwQVAqeN4SiWpKyEpK5ZFh242wWl1RFKYXVDIEfzMIz8PXHeSpS1tgTqziIrXFp2rZWB9PU",
+	"Wbj59ka2ZkY/YkFbYWebTUOjho1NDZ+M6M1/OjtpArG60qYY8q1nrctrG9UqV1u7PmvVuvTT865breAw",
+	"8qq2+soakdVravEcK5YNPs8FY7ni80CohNS1dZyUDfp554ERq87HL784H91fSlMW2lUCMXMVQKvgQhZs",
+	"AIyquAKU/cuw3QbL2/SCd/n9XqWMY79WwbHtK+BouCfbodAoPHypvI9zfbE7vd6ztsViW8ajkdtO+a/o",
+	"c53vQK1YL7mxYkzJwq8ztgF8mgqp53pqjYWyuqe2uAH/SQrUVJpkw0BlkwmVs8K8KPSKmm8MVAA2G6Y8",
+	"Fh0WGhthumX4qJNQTdHGDq17bWw8Q5Ahoc7RoVKTyOwTDXjL1YyGc2Zq2wzHegw33FnWEWmh0VX2C3Uw",
+	"wpsYk/uQZNz9JXhqK9ltXMUVP6P32TaWv60lLDZQ9YrCJC9TZNxC2q3URUak5Uz5/XZZ7QGpgi55jaa8",
+	"tfkqpYuHxTCmyK3xR9DbMGrK7D7gpUfks/7e42FBYnHtgvnnu/ByyNZch77lFPQQvhHJbI5JPHdpA5Wx",
+	"SAy1uVakyqyrPJQ2x11ld7W/m2mN8tW8jSm/+5qovmGcotDwtJXkV1UzzNaYuaSg0tMcFVQg8wQ1H+ef",
+	"WXhcEFHbX6RzXzrqgQSZe+Oe/TA4F2Ui5EXlUE7oxtxDPx4DnDwx7rrLqw+ZVLpmDOIaheO59cCSRyuk",
+	"sBW//zDHTCf4/Wms5F6MaNI2y4+ck/Nn4sjCX/oAtvmpFvEthWPbbOj88DoafgTa4eBF9eay5ySe9HrE",
+	"Z2Iv3zusBIdtsGhe52l6C4SLe1d7vwGZuPdXsH+rTpdblWchcgH1xLVLbVy/16Nyh8+j8fBpmuWPxBWV",
+	"YxPMck61dRtL3Y/c0rKZklJ6tD3iY4tmia2g8bKOARmfeXhJ5qm8SdHAQu75iG7wPFyBZyba7FiNMYRE",
+	"pAko7QRvq4xRYsTKAdF+Vi4pZdkLMMixc6z+nLgjP3ORMcSosi0AcHxR0xmLV5JXi6ith1uYPTaGdy9t",
+	"HaAi0XvKRxCR1k7vAC1uUhQO0rRILHVtRB8TK2jXKy0FH5G5VlUbYjXWekiiY8tenRM2AmUcAswS7e/2",
+	"2rbPR42pmXtYHammQuHeESYSmHNxipYgV8K3c3BgFcOAR+Y389P3I8wFmd+/3v76B+hUFAkgTH22u8RG",
+	"tfOuWcLUgCM/+e35EzfupHzOYI4Mve9FvXfN9c0KcrUX/P2t79dl0Eqz2C98DHbm9Hf9XlbZlJ67WTVl",
+	"PQNhp3fwAmc+wmJJIs0V5FRpcfAYBru9vUVOeCuMpEzYkEHyHDI6JxrMchbFWxVJ/XQRHPrKHvItvlKY",
+	"yEPFWWFLppWtHw1JKu5BdmzaDD61CVWY7rTus64Ye57n6GyTd/N7dHPBTtoZfnw42PNGOz2KxFkCz6JF",
+	"5mq8IRYyUa7UF3fBDBYvhUCtJqMo/Ki22nc9nj4WaP056SZ35NKhaf3+73/zv//0D+0wr2ewIX/BCb4C",
+	"8+i75hQjqk0G23v7e54+e1GHBwuqGj1xhMPG2J7LbrNZ6pDkNdBW11YeXXEhPZQUTHmMume13eyreOoF",
+	"WK4pzkgoL7LI3pBh6FhRSoixyKUSMDQLiExjgKGoBKo0azFlPAhN6Igy7uNXc9o/CrtuGMJrjMVtElx7",
+	"fFKY68vJkkvgifX5bEGriyKZu1tp4bqKli9JuEaT+wi2X6qVO0uogzyuzQx/E8ZjactHUmITS6QlZIi2",
+	"6fz7IKEzrO388rtZtt0lRxYC7MNPBCjXXjlivIyQoJ4fcINWlDOKUD6z8eybTJcVigpTsfdjoaDy0T4r",
+	"qLGfpxrpJq29Xq+dty3aq2KKZLysu/Hwm7mkPyd+q/fhfVa4+UvqdHNNpBJrceSXn2B93V68uKpeIBaQ",
+	"9xD9SRHU0+2PoiXqT1EslwFrI5iLLrlcJjtVTmwLCGn9/j/+/Xe//s0f/vY/f/fr33jldb1/uDFQd1nv",
+	"yn0hy6/aYt9g+tnc7vPYfGVNuF236gZ+pebKEJUxbpSmPFEu6l0pPCfu+OpZjcA7kHZ959V7b+fnZtDs",
+	"pZMQ9VcfGm7nDmTCYq0O86QzqkNmlWHxCAC+DOCGYuLXqGIs8H2Oe80BJVXkkdbv/+4f//Dbf/vDP//2",
+	"f/71v9r5PbvnCfB6eYKFop6a0rxuyhWSfGaQIL/mCWxV2wmnmcfi+YWQtyrn6KLI3eDUPtODCh7dYcaZ",
+	"ZjQtmn1D676kQKV7V8iJMXOwRfvbdpZflF3bLyFW59rY1xKunoDQsTNrniOeaxFYZqy+UgUGC1k5ga2y",
+	"j8cbrH0LkKjKDeGDbLYXocyOJRPGCfYXLaLfOLtXdo8XZOGyUamBfe0xQ2MWp1mC1RjY+mQ7ZFyLFtYW",
+	"P5vTnWP96OLMbU9atjlEj4FJYh91VG2Pp+31ETADY4vRqwFquwx25RwWTUe3AFNlK1wMC7mgXHfAL12q",
+	"nKqmNpTb2e31f//Nv0TG7rcXTWONxclmt0yBxHpm4mrU8jJ5psgY0sRqbapx4FeKpCK+FZnukktDHqpP",
+	"Igk0iQa89aPTq8Kwx6rhFJSykm3WDkmErW4RadFUCVeUXCncb4cDHiHh5UMsrBPKqU2cVtK3DhYcbsvk",
+	"hRxwyUZjlOfVz8q1uRMf4XNH6riVz/ewz4deuU7nFyzCeTqnFE9Hfenyk+rLqsuYtIyDWsp+FmGIm5sL",
+	"LJgRHWE1U1jMsyAPtx7wv9crCkXeo9xouG9PKDtf9Bn/91U+rqNX3jv5ZjkFC8uYJvdUEZoafpy1u8/i",
+	"0pld3Lsldc1TkYHUyqoC53kDG1oKXsH3borzcla0LUoeSWh7Pxev93DAG1rcyrfH0HLL3yM1eOHkx1pP",
+	"3/F0FpJLiDMJ4YBf0glcMg0/vNSSYSE5NtbVnim1aRBjctMUgydG+pSWzYArzdJ0mYFDRqCrosdlG32P",
+	"IZTnQLSmMxJd/Mw2BlaMsChvDOsO+Gt8p4Xgi6VWPLsKl9j2P+KLVBKmVrgPKUsxQNPa6217207wXdg/",
+	"VWFXe7T2Cwu8/I2PBlmXE3M9QXoJunPc8FyuocXGXs2lOd+nF0W5nuug/+FjldPPBTbGOusdaYmc2efF",
+	"FmzMnL+3XOB8mTw9FyOReWpmPCLtXIxGxmLLnkVBmAOJTJNWEYZwUX4HfRlesAZKs7C6Kh/2KToZsZ30",
+	"5LVhdkiHpFXrVE2G4VwfYLsm4dz8BX8+t51y37NTcwqdD7poj1uX+uLk9Zfj2WkyfEJyfa3Y1P+3yIzF",
+	"PlZ1G4JoFYZvrfzbdsu2LTgVHixfPPjw8TEsH9b+8NFchgJ5l19lJtOgH2wZl/z/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -189,3 +189,42 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Fatalf("other body: %d %+v", s, p)
 	}
 }
+
+// rawBody is raw with a string body; it returns the status, the problem
+// type ("" for none), the headers and the body.
+func (e *env) rawBody(method, path, token, ctype, body string) (int, string, map[string][]string, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := (&http.Client{Transport: validating{e.t, e.router}}).Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	typ := ""
+	if resp.Header.Get("Content-Type") == "application/problem+json" {
+		var p httpapi.Problem
+		json.Unmarshal(b, &p)
+		typ = p.Type
+	}
+	return resp.StatusCode, typ, resp.Header, string(b)
+}
+
+func jsonField(t testing.TB, body, field string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	s, _ := m[field].(string)
+	return s
+}

@@ -408,7 +408,23 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 	ri.token = token
 	// The embedded document's operation IDs are capitalized by the
 	// generator.
-	if op := route.Operation.OperationID; strings.EqualFold(op, "logout") || strings.EqualFold(op, "changePassword") {
+	op := route.Operation.OperationID
+	if strings.HasPrefix(token, account.TokenPrefix) {
+		p, scope, err := h.svc.Accounts.AuthenticateToken(r.Context(), token, ri.addr)
+		if err == nil {
+			if need := neededScope(r.Method, op); !scope.Includes(need) {
+				return problemf(pPermission, "token scope "+string(scope)+" does not include "+string(need))
+			}
+			ri.p = p
+			return nil
+		}
+		if !errors.Is(err, account.ErrTokenInvalid) || bearer == "" {
+			return err
+		}
+		// A session token may begin with the prefix by chance: try it
+		// as one.
+	}
+	if strings.EqualFold(op, "logout") || strings.EqualFold(op, "changePassword") {
 		return nil
 	}
 	p, err := h.svc.Accounts.Authenticate(r.Context(), token, ri.addr)
@@ -417,6 +433,22 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 	}
 	ri.p = p
 	return nil
+}
+
+// neededScope is the API token scope an operation needs: read for GET
+// and the stateless verify, admin for token management and the
+// session-only operations (which no token scope includes), write for
+// every other change.
+func neededScope(method, op string) account.Scope {
+	switch {
+	case strings.EqualFold(op, "logout"), strings.EqualFold(op, "changePassword"):
+		return "session" // no scope includes it
+	case strings.EqualFold(op, "listTokens"), strings.EqualFold(op, "createToken"), strings.EqualFold(op, "revokeToken"):
+		return account.ScopeAdmin
+	case method == http.MethodGet || method == http.MethodHead || strings.EqualFold(op, "verifyPDF"):
+		return account.ScopeRead
+	}
+	return account.ScopeWrite
 }
 
 func openapi3MultiErrors() []openapi3.SchemaValidationOption {

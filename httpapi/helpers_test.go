@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,8 @@ type env struct {
 	srv    *httptest.Server
 	router routers.Router
 	users  map[string]*user
+	// offset moves the service's clock (testpki.Now + offset).
+	offset atomic.Int64
 }
 
 type user struct {
@@ -62,7 +65,7 @@ func newEnv(t testing.TB) *env {
 		Intermediates:  []*x509.Certificate{e.pki.Intermediate.Cert},
 		Online:         true,
 		PasswordParams: fastParams,
-		Clock:          func() time.Time { return testpki.Now },
+		Clock:          func() time.Time { return testpki.Now.Add(time.Duration(e.offset.Load())) },
 	})
 	if err != nil {
 		t.Fatal(err)
