@@ -73,6 +73,7 @@ type options struct {
 	logLevel                     string
 	trustedProxies               string
 	insecureCookie               bool
+	readHeaderTimeout            time.Duration
 }
 
 // env returns the environment variable name of a flag.
@@ -114,6 +115,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	str(&o.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	boolean(&o.insecureCookie, "insecure-cookie", "leave Secure off the session cookie (plain-http development on a non-localhost name)")
+	rht := "10s"
+	str(&rht, "read-header-timeout", rht, "how long a client may take to send its request headers (slow clients are cut off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -123,6 +126,11 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if o.dir == "" {
 		return nil, errors.New("-dir may not be empty: name the data directory (created if missing)")
 	}
+	d, err := time.ParseDuration(rht)
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("-read-header-timeout %q is not a positive duration such as 10s", rht)
+	}
+	o.readHeaderTimeout = d
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
 	}
@@ -288,7 +296,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		Handler:           logRequests(log, m, mux),
 		TLSConfig:         tlsCfg,
 		MaxHeaderBytes:    httpapi.MaxHeaderBytes,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: o.readHeaderTimeout,
 		// A whole request (up to httpapi.MaxRegisterBody) must arrive
 		// within ReadTimeout: about 270 kB/s at the largest; a slower
 		// client is cut off.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -43,7 +44,7 @@ func TestBlackBox(t *testing.T) {
 		t.Fatalf("go build: %v", err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-dir", dir, "-demo", "-log-level", "warn")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-dir", dir, "-demo", "-log-level", "warn", "-read-header-timeout", "1s")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +195,26 @@ func TestBlackBox(t *testing.T) {
 	if json.Unmarshal(call("GET", "/v1/cases/"+c.ID+"/verification", tb, "", nil, 200), &v); !v.Original {
 		t.Fatal("the completed demo contract is not original")
 	}
+
+	// A huge header is refused (431, before any handler runs); a client
+	// that sends its headers too slowly is cut off.
+	req, _ := http.NewRequest("GET", base+"/v1/cases", nil)
+	req.Header.Set("X-Huge", strings.Repeat("a", 128<<10))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("huge header: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Errorf("slow client: the server did not close the connection: %v", err)
+	}
+	conn.Close()
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
