@@ -325,31 +325,46 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
 
-// validate checks the request against the OpenAPI document. Multipart and
-// PDF bodies are not read here (they stream to storage and are checked
-// part by part as they arrive); JSON bodies are, whole (at most
-// MaxJSONBody).
+// validate checks the request's parameters and, for JSON, its body
+// against the OpenAPI document. Multipart and PDF bodies are not read
+// here (they stream to storage and are checked part by part as they
+// arrive); JSON bodies are, whole (at most MaxJSONBody). Security
+// requirements are left to authenticate: openapi3filter's check of them
+// reads the whole body into memory, which a streamed upload must not.
 func (h *API) validate(r *http.Request, route *routers.Route, params map[string]string) error {
-	opts := &openapi3filter.Options{
-		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-		MultiError:         true,
+	ctx := r.Context()
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
+	var errs openapi3.MultiError
+	seen := map[string]bool{}
+	op := route.Operation
+	for _, list := range []openapi3.Parameters{op.Parameters, route.PathItem.Parameters} {
+		for _, ref := range list {
+			p := ref.Value
+			if p == nil || seen[p.In+" "+p.Name] {
+				continue // an operation's parameter overrides its path's
+			}
+			seen[p.In+" "+p.Name] = true
+			if err := openapi3filter.ValidateParameter(ctx, in, p); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		opts.ExcludeRequestBody = true
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" && op.RequestBody != nil && op.RequestBody.Value != nil {
+		if err := openapi3filter.ValidateRequestBody(ctx, in, op.RequestBody.Value); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	err := openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-		Request: r, PathParams: params, Route: route, Options: opts,
-	})
-	if err == nil {
+	if len(errs) == 0 {
 		return nil
 	}
 	var pe *problemError
-	if errors.As(err, &pe) {
+	if errors.As(errs, &pe) {
 		return pe
 	}
 	var fields []fieldError
-	collectFieldErrors(err, &fields)
-	return &problemError{kind: pInvalid, msg: err.Error(), fields: fields}
+	collectFieldErrors(errs, &fields)
+	return &problemError{kind: pInvalid, msg: errs.Error(), fields: fields}
 }
 
 func collectFieldErrors(err error, out *[]fieldError) {
