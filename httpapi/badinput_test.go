@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/httpapi"
 )
 
@@ -117,6 +118,12 @@ func TestBadInput(t *testing.T) {
 			}, status: 400, typ: "invalid"},
 		{name: "oversize upload by Content-Length", method: "POST", path: "/v1/verify", token: a.token, ctype: "application/pdf",
 			body: func() (string, io.Reader) { return "", bytes.NewReader(make([]byte, httpapi.MaxDocumentBody+1)) }, status: 413, typ: "too-large"},
+		{name: "oversize contract part", method: "POST", path: "/v1/cases", token: a.token,
+			body: func() (string, io.Reader) {
+				ct, body := multipartBody(t, part{name: "case", ctype: "application/json", body: caseJSON},
+					part{name: "contract", file: "c.pdf", ctype: "application/pdf", body: make([]byte, casework.MaxDocumentSize+1)})
+				return ct, body
+			}, status: 413, typ: "too-large"},
 		{name: "cross-site form post", method: "POST", path: "/v1/sessions", ctype: "application/json",
 			hdr:  map[string]string{"Sec-Fetch-Site": "cross-site"},
 			body: func() (string, io.Reader) { return "", strings.NewReader(`{"login_id":"a","password":"b"}`) }, status: 403, typ: "cross-origin"},

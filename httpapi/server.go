@@ -328,6 +328,8 @@ type partReader struct {
 	// next opens the part on first read (supplementary files, whose
 	// parts follow the ones casework reads first).
 	next func() (*multipart.Part, error)
+	// limit is the largest part accepted (413 beyond); n counts.
+	limit, n int64
 }
 
 func (p *partReader) Read(b []byte) (int, error) {
@@ -339,6 +341,10 @@ func (p *partReader) Read(b []byte) (int, error) {
 		p.part = part
 	}
 	n, err := p.part.Read(b)
+	p.n += int64(n)
+	if p.limit > 0 && p.n > p.limit {
+		return n, &problemError{kind: pTooLarge, msg: "file part over the limit", limit: p.limit}
+	}
 	if err == io.EOF && p.last {
 		if extra, perr := p.mr.NextPart(); perr != io.EOF {
 			if perr == nil {
@@ -405,7 +411,7 @@ func (s *server) RegisterCase(ctx context.Context, req RegisterCaseRequestObject
 	if err != nil {
 		return nil, err
 	}
-	cnc.Document = casework.Upload{Name: fileName(doc), ContentType: doc.Header.Get("Content-Type"), Body: &partReader{mr: mr, part: doc, last: nc.Supplements == nil || len(*nc.Supplements) == 0}}
+	cnc.Document = casework.Upload{Name: fileName(doc), ContentType: doc.Header.Get("Content-Type"), Body: &partReader{mr: mr, part: doc, last: nc.Supplements == nil || len(*nc.Supplements) == 0, limit: casework.MaxDocumentSize}}
 	if nc.Supplements != nil {
 		for i, sd := range *nc.Supplements {
 			name := sd.Name
@@ -414,7 +420,7 @@ func (s *server) RegisterCase(ctx context.Context, req RegisterCaseRequestObject
 				ct = *sd.ContentType
 			}
 			cnc.Supplements = append(cnc.Supplements, casework.Upload{Name: name, ContentType: ct, Body: &partReader{
-				mr: mr, last: i == len(*nc.Supplements)-1,
+				mr: mr, last: i == len(*nc.Supplements)-1, limit: casework.MaxSupplementSize,
 				next: func() (*multipart.Part, error) {
 					p, err := nextPart(mr, "supplement")
 					if err != nil {
@@ -534,7 +540,7 @@ func (s *server) ReturnCase(ctx context.Context, req ReturnCaseRequestObject) (R
 		return nil, err
 	}
 	c, err := s.svc().Cases.Return(ctx, info(ctx).p, req.Id, casework.Upload{
-		Name: fileName(part), ContentType: part.Header.Get("Content-Type"), Body: &partReader{mr: req.Body, part: part, last: true}})
+		Name: fileName(part), ContentType: part.Header.Get("Content-Type"), Body: &partReader{mr: req.Body, part: part, last: true, limit: casework.MaxDocumentSize}})
 	if err != nil {
 		return nil, err
 	}
@@ -565,7 +571,7 @@ func (s *server) ResendCase(ctx context.Context, req ResendCaseRequestObject) (R
 	case part.FormName() != "contract":
 		return nil, problemf(pInvalid, "wrong part", fieldError{pointer: "/contract", detail: "expected the part contract, got " + part.FormName()})
 	default:
-		doc = &casework.Upload{Name: fileName(part), ContentType: part.Header.Get("Content-Type"), Body: &partReader{mr: req.Body, part: part, last: true}}
+		doc = &casework.Upload{Name: fileName(part), ContentType: part.Header.Get("Content-Type"), Body: &partReader{mr: req.Body, part: part, last: true, limit: casework.MaxDocumentSize}}
 	}
 	c, err := s.svc().Cases.Resend(ctx, info(ctx).p, req.Id, doc)
 	if err != nil {
