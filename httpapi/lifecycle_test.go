@@ -166,6 +166,19 @@ func TestBilateralLifecycle(t *testing.T) {
 	if err != nil || audit.JSON200 == nil || len(audit.JSON200.Entries) < 4 {
 		t.Fatalf("audit: %v %s", err, audit.Body)
 	}
+	// A change relates to the completed case.
+	nc := httpapi.NewCase{Form: httpapi.FormBilateral, Name: "変更契約", Category: ptr(httpapi.CategoryChange), OriginalId: &c.Id,
+		TransactionDate: openapi_types.Date{Time: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}, Amount: httpapi.Money{Amount: "1", Currency: "JPY"},
+		Parties: []httpapi.NewParty{{CompanyId: b.p.CompanyID, CompanyName: b.company, UserId: b.p.UserID}}}
+	ct, body := multipartBody(t, jsonPart(t, nc), part{name: "contract", file: "change.pdf", ctype: "application/pdf", body: e.sign(a, contract("change"))})
+	change, err := a.c.RegisterCaseWithBodyWithResponse(e.ctx, nil, ct, body)
+	if err != nil || change.JSON201 == nil {
+		t.Fatalf("register change: %v %s", err, change.Body)
+	}
+	rel, err := b.c.RelatedCasesWithResponse(e.ctx, c.Id)
+	if err != nil || rel.JSON200 == nil || len(rel.JSON200.Cases) != 1 || rel.JSON200.Cases[0].Id != change.JSON201.Id {
+		t.Fatalf("related: %v %s", err, rel.Body)
+	}
 	// The sealed PDF verifies statelessly too.
 	sealedPDF := e.download(a, c.Id, done.JSON200.Sealed[0])
 	v, err := a.c.VerifyPDFWithBodyWithResponse(e.ctx, nil, "application/pdf", bytes.NewReader(sealedPDF))
@@ -265,3 +278,39 @@ func TestThreePartyAndSendOnly(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestCookieSession: a browser login sets an HttpOnly, Secure,
+// SameSite=Strict cookie that authenticates same-origin requests; logout
+// clears it and ends the session.
+func TestCookieSession(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	res, err := e.client("").LoginWithResponse(e.ctx, nil, httpapi.LoginRequest{LoginId: a.loginID, Password: a.password, Cookie: ptr(true)})
+	if err != nil || res.JSON201 == nil {
+		t.Fatalf("login: %v %s", err, res.Body)
+	}
+	cookies := res.HTTPResponse.Cookies()
+	if len(cookies) != 1 || cookies[0].Name != httpapi.SessionCookie || !cookies[0].HttpOnly || !cookies[0].Secure || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie: %+v", cookies)
+	}
+	send := func(method, path string) int {
+		req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+		req.AddCookie(cookies[0])
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := (&http.Client{Transport: validating{t, e.router}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := send("GET", "/v1/cases"); got != 200 {
+		t.Fatalf("cookie GET: %d", got)
+	}
+	if got := send("DELETE", "/v1/sessions/current"); got != 204 {
+		t.Fatalf("logout: %d", got)
+	}
+	if got := send("GET", "/v1/cases"); got != 401 {
+		t.Fatalf("after logout: %d", got)
+	}
+}
