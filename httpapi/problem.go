@@ -100,7 +100,7 @@ func problemf(k problemKind, msg string, fields ...fieldError) error {
 // to English (RFC 9110 §12.5.4; q-values honoured, anything else falls
 // back to English).
 func japanese(r *http.Request) bool {
-	best, bestQ := "", -1.0
+	best, bestQ := "", 0.0 // q=0 means "not acceptable" (RFC 9110 §12.4.2)
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		tag = strings.ToLower(strings.TrimSpace(tag))
