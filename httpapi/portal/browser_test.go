@@ -398,3 +398,78 @@ func TestBrowserBilateral(t *testing.T) {
 	tbB.do(chromedp.WaitVisible(chromedp.CSS("table")))
 	tbB.check("completed-en")
 }
+
+// receiveAndReturn: the party opens the case, downloads it, signs what it
+// got and returns it through the file input; it waits for wantState.
+func (tb *tab) receiveAndReturn(id string, co *company, wantState string) {
+	tb.t.Helper()
+	tb.go_("/cases/" + id)
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#receive")))
+	got := tb.download("#receive")
+	tb.go_("/cases/" + id)
+	tb.do(
+		chromedp.WaitVisible(chromedp.CSS(".state-received")),
+		chromedp.SetUploadFiles(chromedp.CSS("#return-doc"), []string{tb.file("signed.pdf", tb.w.sign(co, got))}),
+		chromedp.Click(chromedp.CSS("#return")),
+		chromedp.WaitVisible(chromedp.CSS(".state-"+wantState)),
+	)
+}
+
+// TestBrowserMultiParty: a 3-party contract (A registers, B then C sign)
+// carried from registration to original verification in three browser
+// contexts.
+func TestBrowserMultiParty(t *testing.T) {
+	axe := axeSource(t)
+	root := startBrowser(t)
+	w := newWorld(t, portal.Brand{})
+	a, b, c := w.co["A"], w.co["B"], w.co["C"]
+	ta, tbB, tc := w.tab(t, root, "A", axe), w.tab(t, root, "B", axe), w.tab(t, root, "C", axe)
+	ta.firstLogin(a, "ja")
+	tbB.firstLogin(b, "ja")
+	tc.firstLogin(c, "ja")
+
+	ta.go_("/cases/new")
+	ta.do(
+		chromedp.WaitVisible(chromedp.CSS("#register")),
+		chromedp.Click(chromedp.CSS("#form-multi-party")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "三社間業務提携契約"),
+		chromedp.SendKeys(chromedp.CSS("#amount"), "3000000"),
+		chromedp.SetValue(chromedp.CSS("#date"), "2026-11-20"),
+		chromedp.SendKeys(chromedp.CSS("#party1"), b.Login),
+		chromedp.SendKeys(chromedp.CSS("#party2"), c.Login),
+		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("三社契約.pdf", w.sign(a, contract("Three-party agreement")))}),
+		chromedp.Click(chromedp.CSS("#register")),
+		chromedp.WaitVisible(chromedp.CSS(".state-sent")),
+	)
+	loc, _ := chromedp.Run(ta.ctx, chromedp.Location())
+	m := caseURLRE.FindStringSubmatch(loc)
+	if m == nil {
+		t.Fatalf("after registering A is at %s", loc)
+	}
+	id := m[1]
+
+	// C may see nothing to do before B has signed.
+	tc.go_("/cases")
+	if got := tc.text("main"); strings.Contains(got, "三社間業務提携契約") && strings.Contains(got, "受領してダウンロード") {
+		t.Errorf("C is offered to receive before B signed: %s", got)
+	}
+	tbB.receiveAndReturn(id, b, "sent")
+	ta.go_("/cases/" + id)
+	ta.do(chromedp.WaitVisible(chromedp.CSS(".state-sent")))
+	if got := ta.text("main"); !strings.Contains(got, c.Name+" の対応待ち") {
+		t.Errorf("after B signed, A's page does not say C is on turn: %s", got)
+	}
+	tc.receiveAndReturn(id, c, "returned")
+	tc.check("case-multi-returned-ja")
+
+	ta.go_("/cases/" + id)
+	ta.do(chromedp.WaitVisible(chromedp.CSS("#complete")))
+	if got := ta.text("main"); strings.Count(got, "有効") < 3 {
+		t.Errorf("three valid signatures are not shown: %s", got)
+	}
+	ta.do(chromedp.Click(chromedp.CSS("#complete")), chromedp.WaitVisible(chromedp.CSS(".state-completed")))
+	ta.do(chromedp.Click(chromedp.CSS("#verify")), chromedp.WaitVisible(chromedp.CSS("#original.ok")))
+	ta.check("verification-multi-ja")
+	tc.go_("/cases/" + id + "/verification")
+	tc.do(chromedp.WaitVisible(chromedp.CSS("#original.ok")))
+}
