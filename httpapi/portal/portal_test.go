@@ -1,9 +1,12 @@
 package portal_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -279,3 +282,66 @@ func TestBrandRefused(t *testing.T) {
 		t.Errorf("no service: %v", err)
 	}
 }
+
+// multipartBody builds a register form with the given document.
+func multipartBody(t *testing.T, fields map[string]string, docName string, doc []byte) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if doc != nil {
+		fw, _ := mw.CreateFormFile("document", docName)
+		fw.Write(doc)
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &buf
+}
+
+// TestRegisterRefusedLeavesNothing: an unsigned contract, an unknown
+// counterparty and an oversize upload are each refused in plain words,
+// and no case is stored.
+func TestRegisterRefusedLeavesNothing(t *testing.T) {
+	w := newWorld(t, portal.Brand{})
+	c := w.client()
+	c.login(w.co["A"])
+	fields := map[string]string{"form": "bilateral", "name": "未署名の契約", "amount": "1000", "date": "2026-12-01", "party1": w.co["B"].Login}
+
+	ct, body := multipartBody(t, fields, "unsigned.pdf", contract("unsigned"))
+	resp, page := c.do(http.MethodPost, "/cases/new", body, ct, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "契約書PDFは受け付けられませんでした") || !strings.Contains(page, "未署名の契約") {
+		t.Errorf("unsigned contract: %d; want 422 with the refusal and the form kept", resp.StatusCode)
+	}
+
+	fields["party1"] = "nobody-here"
+	ct, body = multipartBody(t, fields, "signed.pdf", w.sign(w.co["A"], contract("signed")))
+	resp, page = c.do(http.MethodPost, "/cases/new", body, ct, map[string]string{"Accept-Language": "en"})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "nobody-here") {
+		t.Errorf("unknown counterparty: %d", resp.StatusCode)
+	}
+
+	// Larger than MaxUploadBytes: cut off and answered 413.
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, _ := mw.CreateFormFile("document", "huge.pdf")
+		io.Copy(fw, io.LimitReader(zeros{}, portal.MaxUploadBytes+1))
+		mw.Close()
+		pw.Close()
+	}()
+	resp, _ = c.do(http.MethodPost, "/cases/new", pr, mw.FormDataContentType(), nil)
+	pr.CloseWithError(io.ErrClosedPipe)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize upload: %d, want 413", resp.StatusCode)
+	}
+
+	page2, err := w.svc.Cases.Search(w.ctx, w.co["A"].P, &casework.Query{})
+	if err != nil || len(page2.Cases) != 0 {
+		t.Fatalf("after refusals %d cases are stored (%v); want none", len(page2.Cases), err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
