@@ -32,7 +32,23 @@ type page struct {
 }
 
 func (h *Handler) newPage(r *http.Request, title string) *page {
-	return &page{printer: newPrinter(lang(r)), Brand: h.brand, Base: h.base, Path: h.base + r.URL.RequestURI(), Title: title}
+	return &page{printer: newPrinter(lang(r)), Brand: h.brand, Base: h.base, Path: h.base + returnPath(r), Title: title}
+}
+
+// returnPath is the page the language switch comes back to: the page
+// itself, or for a page shown in answer to a form post, the page the
+// form was on (a GET of an action's URL would find no page).
+func returnPath(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	switch p := r.URL.Path; {
+	case p == "/login" || p == "/password" || p == "/cases/new":
+		return p
+	case strings.HasPrefix(p, "/cases/") && r.PathValue("id") != "":
+		return "/cases/" + r.PathValue("id")
+	}
+	return "/"
 }
 
 // U returns the path of a portal page under BasePath.

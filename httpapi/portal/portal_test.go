@@ -345,3 +345,21 @@ func TestRegisterRefusedLeavesNothing(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestLanguageSwitchAfterPost: the switch on a page answering a form
+// post leads back to a page, not to the action's URL.
+func TestLanguageSwitchAfterPost(t *testing.T) {
+	w := newWorld(t, portal.Brand{})
+	c := w.client()
+	c.login(w.co["A"])
+	cs := w.completedCase("言語切替", 1)
+	_, body := c.post("/cases/"+cs.ID+"/complete", nil)
+	want := `name="next" value="/cases/` + cs.ID + `"`
+	if !strings.Contains(body, want) {
+		t.Fatalf("the switch after a refused post does not lead back to the case (%s)", want)
+	}
+	resp, body := c.post("/lang", url.Values{"lang": {"en"}, "next": {"/cases/" + cs.ID}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "Original verification") {
+		t.Errorf("switching language on the case: %d", resp.StatusCode)
+	}
+}
