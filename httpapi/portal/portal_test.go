@@ -363,3 +363,60 @@ func TestLanguageSwitchAfterPost(t *testing.T) {
 		t.Errorf("switching language on the case: %d", resp.StatusCode)
 	}
 }
+
+// TestLifecycleWithoutJavaScript: every action works as a plain form
+// post, as a browser without JavaScript sends it: register, receive
+// (download), send back, resend, return, complete, verify, search, CSV,
+// audit.
+func TestLifecycleWithoutJavaScript(t *testing.T) {
+	w := newWorld(t, portal.Brand{})
+	a, b := w.co["A"], w.co["B"]
+	ca, cb := w.client(), w.client()
+	ca.login(a)
+	cb.login(b)
+	signedA := w.sign(a, contract("no script"))
+	ct, body := multipartBody(t, map[string]string{"form": "bilateral", "name": "スクリプトなし", "amount": "２５０，０００", "date": "2026-10-01", "party1": b.Login}, "契約書.pdf", signedA)
+	resp, page := ca.do(http.MethodPost, "/cases/new", body, ct, nil)
+	m := caseURLRE.FindStringSubmatch(resp.Request.URL.Path)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(page, "¥250,000") {
+		t.Fatalf("register: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	id := m[1]
+	resp, got := cb.post("/cases/"+id+"/receive", nil)
+	if resp.StatusCode != 200 || got != string(signedA) || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("receive: %d, %d bytes (%s)", resp.StatusCode, len(got), resp.Header.Get("Content-Disposition"))
+	}
+	if resp, _ := cb.post("/cases/"+id+"/send-back", url.Values{"reason": {"日付を直してください"}}); resp.StatusCode != 200 {
+		t.Fatalf("send back: %d", resp.StatusCode)
+	}
+	ct, body = multipartBody(t, nil, "", nil)
+	if resp, _ := ca.do(http.MethodPost, "/cases/"+id+"/resend", body, ct, nil); resp.StatusCode != 200 {
+		t.Fatalf("resend: %d", resp.StatusCode)
+	}
+	_, got = cb.post("/cases/"+id+"/receive", nil)
+	ct, body = multipartBody(t, nil, "signed.pdf", w.sign(b, []byte(got)))
+	if resp, _ := cb.do(http.MethodPost, "/cases/"+id+"/return", body, ct, nil); resp.StatusCode != 200 {
+		t.Fatalf("return: %d", resp.StatusCode)
+	}
+	if resp, page := ca.post("/cases/"+id+"/complete", nil); resp.StatusCode != 200 || !strings.Contains(page, "state-completed") {
+		t.Fatalf("complete: %d", resp.StatusCode)
+	}
+	if resp, page := cb.get("/cases/"+id+"/verification", nil); resp.StatusCode != 200 || !strings.Contains(page, `id="original"`) || !strings.Contains(page, "原本であることを確認しました") {
+		t.Fatalf("verification: %d", resp.StatusCode)
+	}
+	if _, page := ca.get("/completed?counterparty="+url.QueryEscape("ビー")+"&min=250000&max=250000", nil); !strings.Contains(page, "スクリプトなし") {
+		t.Error("search by counterparty and exact amount does not find the case")
+	}
+	if resp, csv := ca.get("/completed.csv?min=250000", nil); resp.StatusCode != 200 || !strings.Contains(csv, "スクリプトなし") {
+		t.Errorf("CSV: %d", resp.StatusCode)
+	}
+	if _, page := ca.get("/cases/"+id+"/audit", nil); strings.Count(page, "<tr>") < 8 {
+		t.Errorf("audit trail has %d rows, want every step", strings.Count(page, "<tr>")-1)
+	}
+	// The other company's user who is not a party sees nothing.
+	cc := w.client()
+	cc.login(w.co["C"])
+	if resp, _ := cc.get("/cases/"+id, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a stranger opens the case: %d", resp.StatusCode)
+	}
+}
