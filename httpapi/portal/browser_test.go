@@ -278,6 +278,17 @@ func TestBrowserBilateral(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#date"), "2026-12-01"),
 		chromedp.SendKeys(chromedp.CSS("#party1"), b.Login),
 		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("契約書.pdf", signedA)}),
+		chromedp.Click(chromedp.CSS("#check")),
+		chromedp.WaitVisible(chromedp.CSS("#checked.checked-ok")),
+	)
+	// The check shows the verdict before anything is sent.
+	ta.check("register-checked-ja")
+	if n, err := w.svc.Cases.Search(w.ctx, a.P, nil); err != nil || len(n.Cases) != 0 {
+		t.Fatalf("the check registered a case: %v", err)
+	}
+	ta.do(
+		chromedp.WaitVisible(chromedp.CSS("#register")),
+		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("契約書.pdf", signedA)}),
 		chromedp.SetUploadFiles(chromedp.CSS("#supplement"), []string{ta.file("見積書.txt", []byte("見積 1,100,000円"))}),
 		chromedp.Click(chromedp.CSS("#register")),
 		chromedp.WaitVisible(chromedp.CSS(".state-sent")),

@@ -314,6 +314,18 @@ func TestRegisterRefusedLeavesNothing(t *testing.T) {
 		t.Errorf("unsigned contract: %d; want 422 with the refusal and the form kept", resp.StatusCode)
 	}
 
+	// Check only: the verdict in words, nothing registered.
+	ct, body = multipartBody(t, fields, "unsigned.pdf", contract("unsigned"))
+	resp, page = c.do(http.MethodPost, "/cases/check", body, ct, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, "このままでは受け付けられません") || !strings.Contains(page, "未署名の契約") {
+		t.Errorf("check of an unsigned contract: %d", resp.StatusCode)
+	}
+	ct, body = multipartBody(t, fields, "signed.pdf", w.sign(w.co["A"], contract("signed")))
+	resp, page = c.do(http.MethodPost, "/cases/check", body, ct, map[string]string{"Accept-Language": "en"})
+	if resp.StatusCode != 200 || !strings.Contains(page, "The signature of this contract PDF is valid") {
+		t.Errorf("check of a signed contract: %d", resp.StatusCode)
+	}
+
 	fields["party1"] = "nobody-here"
 	ct, body = multipartBody(t, fields, "signed.pdf", w.sign(w.co["A"], contract("signed")))
 	resp, page = c.do(http.MethodPost, "/cases/new", body, ct, map[string]string{"Accept-Language": "en"})

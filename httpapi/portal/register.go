@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
 )
@@ -100,17 +101,17 @@ func (h *Handler) parties(ctx context.Context, logins []string) ([]casework.Part
 
 func (h *Handler) newCasePage(w http.ResponseWriter, r *http.Request, pg *page) {
 	h.registerPage(w, r, pg, &registerForm{Form: casework.FormBilateral.String(), Parties: make([]string, casework.MaxMultiParties),
-		Date: time.Now().In(jst).Format(time.DateOnly)}, nil, http.StatusOK)
+		Date: time.Now().In(jst).Format(time.DateOnly)}, nil, nil, http.StatusOK)
 }
 
-func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request, pg *page, rf *registerForm, ref *refused, status int) {
+func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request, pg *page, rf *registerForm, ref *refused, chk *checked, status int) {
 	pg.Title = "register.title"
 	var forms []string
 	for _, f := range portalForms {
 		forms = append(forms, f.String())
 	}
 	pg.Data = map[string]any{"F": rf, "Forms": forms, "MaxSupplements": casework.MaxSupplements,
-		"MaxDocMB": casework.MaxDocumentSize >> 20, "MaxSupMB": casework.MaxSupplementSize >> 20, "Refused": ref}
+		"MaxDocMB": casework.MaxDocumentSize >> 20, "MaxSupMB": casework.MaxSupplementSize >> 20, "Refused": ref, "Checked": chk}
 	h.render(w, r, status, "register", pg)
 }
 
@@ -167,10 +168,52 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, pg *page) {
 		if rf == nil {
 			rf = &registerForm{Parties: make([]string, casework.MaxMultiParties)}
 		}
-		h.registerPage(w, r, pg, rf, ref, pg.Err.Status)
+		h.registerPage(w, r, pg, rf, ref, nil, pg.Err.Status)
 		return
 	}
 	h.redirect(w, r, "/cases/"+c.ID+"?done=register")
+}
+
+// checked is the result of "check only" on the register page: the
+// contract PDF validated as registration would, nothing stored or sent.
+type checked struct {
+	Name       string
+	Passed     bool // every signature valid, at least one
+	Signatures []sigView
+}
+
+// check validates the chosen contract PDF without registering: the
+// registrant sees the result before the case is sent (issue #14). The
+// form comes back with what was typed; files must be chosen again.
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, pg *page) {
+	if err := parseUpload(w, r); err != nil {
+		h.fail(w, r, pg, err)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	_, rf, _, _ := parseRegisterForm(r.MultipartForm.Value)
+	if rf.Form == "" {
+		rf.Form = casework.FormBilateral.String()
+	}
+	doc, docH, err := upload(r, "document")
+	if err == nil && doc == nil {
+		err = kerr.E(kerr.Invalid, "portal.check", "choose the signed contract PDF to check")
+	}
+	var res *checked
+	if err == nil {
+		var v *archive.PDFVerification
+		if v, err = h.svc.Archive.VerifyPDF(r.Context(), doc, docH.Size, nil); err == nil {
+			res = &checked{Name: docH.Filename, Signatures: sigViews(v.Report)}
+			res.Passed = len(res.Signatures) > 0 && !hasFailed(res.Signatures)
+		}
+	}
+	status := http.StatusOK
+	if err != nil {
+		pg.Err = explain(err)
+		status = pg.Err.Status
+	}
+	pg.Title = "register.title"
+	h.registerPage(w, r, pg, rf, nil, res, status)
 }
 
 func hasFailed(sigs []sigView) bool {

@@ -7,8 +7,12 @@
     if (!bar || !window.XMLHttpRequest || !window.FormData) { return; }
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
+      // The button pressed may send the form elsewhere (formaction).
+      var submitter = ev.submitter || null;
+      // (formAction is the page's own URL when the attribute is absent.)
+      var action = submitter && submitter.hasAttribute('formaction') ? submitter.formAction : form.action;
       var xhr = new XMLHttpRequest();
-      xhr.open('POST', form.action);
+      xhr.open('POST', action);
       bar.hidden = false;
       xhr.upload.addEventListener('progress', function (e) {
         if (e.lengthComputable) {
@@ -19,7 +23,7 @@
       xhr.addEventListener('load', function () {
         // Show the answer as a normal navigation would: the page the
         // server redirected to, or the form again with the error.
-        if (xhr.responseURL && xhr.responseURL !== form.action && xhr.status < 400) {
+        if (xhr.responseURL && xhr.responseURL !== action && xhr.status < 400) {
           window.location.assign(xhr.responseURL);
           return;
         }
@@ -28,8 +32,9 @@
         document.close();
       });
       xhr.addEventListener('error', function () { form.submit(); });
+      var data = new FormData(form, submitter);
       form.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
-      xhr.send(new FormData(form));
+      xhr.send(data);
     });
   });
 })();
