@@ -484,3 +484,26 @@ func TestBrowserMultiParty(t *testing.T) {
 	tc.go_("/cases/" + id + "/verification")
 	tc.do(chromedp.WaitVisible(chromedp.CSS("#original.ok")))
 }
+
+// TestBrowserWhiteLabel: under a vendor's brand the browser shows the
+// vendor's colour (brand.css is allowed by the CSP), its logo and name,
+// and no text of the default brand.
+func TestBrowserWhiteLabel(t *testing.T) {
+	axe := axeSource(t)
+	root := startBrowser(t)
+	w := newWorld(t, portal.Brand{Name: "Acme契約クラウド", Logo: onePixelPNG, Primary: "#004d40", Footer: "Acme Corporation", Support: "support@acme.example"})
+	ta := w.tab(t, root, "A", axe)
+	ta.firstLogin(w.co["A"], "whitelabel-ja")
+	bg, err := chromedp.Run(ta.ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('header.bar')).backgroundColor`))
+	if err != nil || bg != "rgb(0, 77, 64)" {
+		t.Errorf("header colour %q (%v), want the vendor's rgb(0, 77, 64)", bg, err)
+	}
+	logo, err := chromedp.Run(ta.ctx, chromedp.Evaluate[int](`document.querySelector('header .logo').naturalWidth`))
+	if err != nil || logo != 1 {
+		t.Errorf("the logo did not load: width %d (%v)", logo, err)
+	}
+	text, err := chromedp.Run(ta.ctx, chromedp.Evaluate[string](`document.title + ' ' + document.body.innerText`))
+	if err != nil || strings.Contains(strings.ToLower(text), "keiyaku") || !strings.Contains(text, "Acme Corporation") {
+		t.Errorf("the page shows the default brand or lacks the vendor's footer: %q (%v)", text, err)
+	}
+}
