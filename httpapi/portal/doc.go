@@ -33,7 +33,8 @@
 // PDF, send back with a reason, resend, complete and delete; registration
 // (form, case data, up to casework.MaxMultiParties counterparties, the
 // signed contract PDF and up to casework.MaxSupplements files, with an
-// upload progress bar where JavaScript runs); completed cases searched by
+// upload progress bar where JavaScript runs, and a "check only" button
+// that shows the signature verdict before anything is sent); completed cases searched by
 // transaction date, amount and counterparty (ranges, combined, as the
 // 電子帳簿保存法 asks), CSV export, original verification (printable) and
 // the case's audit trail. Administration, disclosure, hide, comments and
@@ -49,6 +50,21 @@
 // request passes http.CrossOriginProtection. Errors are shown in plain
 // words chosen by their kerr kind, with the technical text behind a
 // disclosure (never for internal errors).
+//
+// # Language
+//
+// Japanese unless the browser prefers English (Accept-Language, matched by
+// golang.org/x/text/language) or the person chose it with the switch on
+// every page (a "lang" cookie). Messages live in messages.json, one entry
+// per key with "ja" and "en"; amounts are shown as ¥1,100,000, dates as
+// 2026年12月4日 / 4 Dec 2026, times in JST.
+//
+// # Not here
+//
+// Login rate limiting beyond the account lockout of package account, and
+// X-Forwarded-For from trusted proxies, belong to the server that mounts
+// the portal (httpapi); the portal reads the client address from
+// r.RemoteAddr.
 //
 // # Limits
 //
