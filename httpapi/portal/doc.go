@@ -1,0 +1,74 @@
+// Package portal is the white-label web portal of keiyaku: server-rendered
+// pages, in Japanese (the default) and English, over a *keiyaku.Service,
+// for the people who sign contracts in a browser (issue #14).
+//
+// New(Config) returns an http.Handler. It talks to the Go facade directly
+// (Service.Accounts, Service.Cases, Service.Archive, Service.VerifyOriginal);
+// every rule stays in the domain packages, and the actions a page offers
+// are those casework.Next allows the viewer now.
+//
+// # Mounting
+//
+// At the root of a server, beside the REST API:
+//
+//	p, err := portal.New(portal.Config{Service: svc, Brand: portal.Brand{Name: "Acme 契約"}})
+//	mux := http.NewServeMux()
+//	mux.Handle("/v1/", api)
+//	mux.Handle("/", p)
+//
+// Under a prefix, set Config.BasePath and strip it:
+//
+//	p, err := portal.New(portal.Config{Service: svc, BasePath: "/portal"})
+//	mux.Handle("/portal/", http.StripPrefix("/portal", p))
+//
+// Set keiyaku.Config.CaseURL to the portal's case page
+// (https://host/BasePath/cases/{id}) so that notice e-mails link to it.
+//
+// # Pages
+//
+// Login and logout; the forced change of an initial password; the profile;
+// the open cases (status, whose turn, what the viewer may do now); a case
+// with its documents, every signature with the signer's certificate and
+// the verdict, and the actions receive (download), return a countersigned
+// PDF, send back with a reason, resend, complete and delete; registration
+// (form, case data, up to casework.MaxMultiParties counterparties, the
+// signed contract PDF and up to casework.MaxSupplements files, with an
+// upload progress bar where JavaScript runs, and a "check only" button
+// that shows the signature verdict before anything is sent); completed cases searched by
+// transaction date, amount and counterparty (ranges, combined, as the
+// 電子帳簿保存法 asks), CSV export, original verification (printable) and
+// the case's audit trail. Administration, disclosure, hide, comments and
+// retention pages are not built yet.
+//
+// # Security
+//
+// Every answer carries a Content-Security-Policy allowing scripts, styles
+// and images only from the portal (no inline script or style: brand
+// colours are served as /static/brand.css), frame-ancestors 'none' and
+// nosniff. The session cookie is HttpOnly, SameSite=Lax and Secure (named
+// __Host-session) unless Config.InsecureCookies; every state-changing
+// request passes http.CrossOriginProtection. Errors are shown in plain
+// words chosen by their kerr kind, with the technical text behind a
+// disclosure (never for internal errors).
+//
+// # Language
+//
+// Japanese unless the browser prefers English (Accept-Language, matched by
+// golang.org/x/text/language) or the person chose it with the switch on
+// every page (a "lang" cookie). Messages live in messages.json, one entry
+// per key with "ja" and "en"; amounts are shown as ¥1,100,000, dates as
+// 2026年12月4日 / 4 Dec 2026, times in JST.
+//
+// # Not here
+//
+// Login rate limiting beyond the account lockout of package account, and
+// X-Forwarded-For from trusted proxies, belong to the server that mounts
+// the portal (httpapi); the portal reads the client address from
+// r.RemoteAddr.
+//
+// # Limits
+//
+// A form without files is read up to MaxFormBytes; an upload up to
+// MaxUploadBytes, of which 1 MiB is held in memory and the rest spooled
+// to temporary files; the documents' own limits are casework's.
+package portal

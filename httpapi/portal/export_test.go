@@ -1,0 +1,7 @@
+package portal
+
+// Exported for the tests of package portal_test.
+var (
+	ParseRegisterForm = parseRegisterForm
+	ParseSearch       = parseSearch
+)

@@ -1,0 +1,227 @@
+package portal
+
+import (
+	"cloud.google.com/go/civil"
+	"context"
+	"errors"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keiyaku/keiyaku/archive"
+	"github.com/keiyaku/keiyaku/casework"
+	"github.com/keiyaku/keiyaku/kerr"
+)
+
+// registerForm is the register page's fields as typed, kept to show the
+// form again after a refusal.
+type registerForm struct {
+	Form        string
+	Name        string
+	OrderNumber string
+	Amount      string
+	Date        string
+	Parties     []string // counterparties' login IDs, MaxMultiParties slots
+}
+
+// portalForms are the forms a person registers in the portal; send-only
+// is the API's alone (issue #14).
+var portalForms = []casework.Form{casework.FormBilateral, casework.FormMultiParty, casework.FormOrderAcceptanceCombined, casework.FormOrderAcceptance}
+
+// parseRegisterForm reads the register form's fields into a NewCase (no
+// parties resolved, no documents) and the counterparties' login IDs in
+// signing order. Every error is kerr.Invalid and names the field. Limits:
+// casework's (MaxNameLen, MaxAmount, MaxMultiParties); the amount is yen,
+// digits with optional thousands separators (commas or full-width),
+// the date YYYY-MM-DD.
+func parseRegisterForm(v url.Values) (*casework.NewCase, *registerForm, []string, error) {
+	const op = "portal.parseRegisterForm"
+	rf := &registerForm{Form: v.Get("form"), Name: strings.TrimSpace(v.Get("name")), OrderNumber: strings.TrimSpace(v.Get("order")),
+		Amount: strings.TrimSpace(v.Get("amount")), Date: strings.TrimSpace(v.Get("date")), Parties: make([]string, casework.MaxMultiParties)}
+	for i := range rf.Parties {
+		rf.Parties[i] = strings.TrimSpace(v.Get(fmt.Sprintf("party%d", i+1)))
+	}
+	form, err := casework.ParseForm(rf.Form)
+	if err != nil || form == casework.FormSendOnly {
+		return nil, rf, nil, kerr.E(kerr.Invalid, op, "choose a contract form")
+	}
+	nc := &casework.NewCase{Form: form, Name: rf.Name, OrderNumber: rf.OrderNumber, Amount: casework.Money{Currency: "JPY"}}
+	if rf.Amount != "" {
+		digits := strings.NewReplacer(",", "", "，", "", "¥", "", "￥", "", " ", "").Replace(rf.Amount)
+		digits = strings.Map(func(r rune) rune {
+			if r >= '０' && r <= '９' {
+				return '0' + (r - '０')
+			}
+			return r
+		}, digits)
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil || n < 0 || n > casework.MaxAmount {
+			return nil, rf, nil, kerr.E(kerr.Invalid, op, "the amount %q must be a whole number of yen, e.g. 1,100,000", rf.Amount)
+		}
+		nc.Amount.Amount = n
+	}
+	d, err := civil.ParseDate(rf.Date)
+	if err != nil {
+		return nil, rf, nil, kerr.E(kerr.Invalid, op, "the transaction date %q must be a date like 2026-12-04", rf.Date)
+	}
+	nc.TransactionDate = d
+	var logins []string
+	for _, l := range rf.Parties {
+		if l != "" {
+			logins = append(logins, l)
+		}
+	}
+	if len(logins) == 0 {
+		return nil, rf, nil, kerr.E(kerr.Invalid, op, "name at least one counterparty")
+	}
+	return nc, rf, logins, nil
+}
+
+// parties resolves counterparties' login IDs to parties. Until the
+// counterparty directory exists, a registrant names the person it sends
+// to by login ID.
+func (h *Handler) parties(ctx context.Context, logins []string) ([]casework.Party, error) {
+	var out []casework.Party
+	names := map[string]string{}
+	for i, l := range logins {
+		u, err := h.svc.Store.GetUserByLogin(ctx, l)
+		if errors.Is(err, kerr.NotFound) {
+			return nil, kerr.E(kerr.Invalid, "portal.parties", "counterparty %d: nobody has the login ID %q; ask the other company for it", i+1, l)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, casework.Party{CompanyID: u.CompanyID, CompanyName: h.companyName(ctx, u.CompanyID, names), UserID: u.ID})
+	}
+	return out, nil
+}
+
+func (h *Handler) newCasePage(w http.ResponseWriter, r *http.Request, pg *page) {
+	h.registerPage(w, r, pg, &registerForm{Form: casework.FormBilateral.String(), Parties: make([]string, casework.MaxMultiParties),
+		Date: time.Now().In(jst).Format(time.DateOnly)}, nil, nil, http.StatusOK)
+}
+
+func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request, pg *page, rf *registerForm, ref *refused, chk *checked, status int) {
+	pg.Title = "register.title"
+	var forms []string
+	for _, f := range portalForms {
+		forms = append(forms, f.String())
+	}
+	pg.Data = map[string]any{"F": rf, "Forms": forms, "MaxSupplements": casework.MaxSupplements,
+		"MaxDocMB": casework.MaxDocumentSize >> 20, "MaxSupMB": casework.MaxSupplementSize >> 20, "Refused": ref, "Checked": chk}
+	h.render(w, r, status, "register", pg)
+}
+
+func (h *Handler) register(w http.ResponseWriter, r *http.Request, pg *page) {
+	if err := parseUpload(w, r); err != nil {
+		h.fail(w, r, pg, err)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	nc, rf, logins, err := parseRegisterForm(r.MultipartForm.Value)
+	var doc multipart.File
+	var docH *multipart.FileHeader
+	if err == nil {
+		nc.Parties, err = h.parties(r.Context(), logins)
+	}
+	if err == nil {
+		doc, docH, err = upload(r, "document")
+		if err == nil && doc == nil {
+			err = kerr.E(kerr.Invalid, "portal.register", "choose the signed contract PDF")
+		}
+	}
+	if err == nil {
+		nc.Document = casework.Upload{Name: docH.Filename, ContentType: "application/pdf", Body: doc}
+		sups := r.MultipartForm.File["supplement"]
+		if len(sups) > casework.MaxSupplements {
+			err = kerr.E(kerr.Invalid, "portal.register", "%d supplementary files chosen; at most %d are allowed", len(sups), casework.MaxSupplements)
+		}
+		for _, fh := range sups {
+			if err != nil || fh.Filename == "" {
+				continue
+			}
+			f, ferr := fh.Open()
+			if ferr != nil {
+				err = kerr.WrapKind(kerr.Invalid, "portal.register", "reading "+fh.Filename, ferr)
+				break
+			}
+			defer f.Close()
+			nc.Supplements = append(nc.Supplements, casework.Upload{Name: fh.Filename, ContentType: fh.Header.Get("Content-Type"), Body: f})
+		}
+	}
+	var c *casework.Case
+	if err == nil {
+		c, err = h.svc.Cases.Register(r.Context(), pg.P, nc)
+	}
+	if err != nil {
+		pg.Err = explain(err)
+		var ref *refused
+		if kerr.Of(err) == kerr.Invalid && doc != nil {
+			ref = h.refusal(r.Context(), doc, docH)
+			if len(ref.Signatures) == 0 || hasFailed(ref.Signatures) {
+				pg.Err.Message, pg.Err.Next = "refused.register", "refused.register.next"
+			}
+		}
+		if rf == nil {
+			rf = &registerForm{Parties: make([]string, casework.MaxMultiParties)}
+		}
+		h.registerPage(w, r, pg, rf, ref, nil, pg.Err.Status)
+		return
+	}
+	h.redirect(w, r, "/cases/"+c.ID+"?done=register")
+}
+
+// checked is the result of "check only" on the register page: the
+// contract PDF validated as registration would, nothing stored or sent.
+type checked struct {
+	Name       string
+	Passed     bool // every signature valid, at least one
+	Signatures []sigView
+}
+
+// check validates the chosen contract PDF without registering: the
+// registrant sees the result before the case is sent (issue #14). The
+// form comes back with what was typed; files must be chosen again.
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, pg *page) {
+	if err := parseUpload(w, r); err != nil {
+		h.fail(w, r, pg, err)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	_, rf, _, _ := parseRegisterForm(r.MultipartForm.Value)
+	if rf.Form == "" {
+		rf.Form = casework.FormBilateral.String()
+	}
+	doc, docH, err := upload(r, "document")
+	if err == nil && doc == nil {
+		err = kerr.E(kerr.Invalid, "portal.check", "choose the signed contract PDF to check")
+	}
+	var res *checked
+	if err == nil {
+		var v *archive.PDFVerification
+		if v, err = h.svc.Archive.VerifyPDF(r.Context(), doc, docH.Size, nil); err == nil {
+			res = &checked{Name: docH.Filename, Signatures: sigViews(v.Report)}
+			res.Passed = len(res.Signatures) > 0 && !hasFailed(res.Signatures)
+		}
+	}
+	status := http.StatusOK
+	if err != nil {
+		pg.Err = explain(err)
+		status = pg.Err.Status
+	}
+	pg.Title = "register.title"
+	h.registerPage(w, r, pg, rf, nil, res, status)
+}
+
+func hasFailed(sigs []sigView) bool {
+	for _, s := range sigs {
+		if s.Verdict != "sig.passed" {
+			return true
+		}
+	}
+	return false
+}
