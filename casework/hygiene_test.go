@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -168,4 +169,44 @@ func FuzzSafeFileName(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q", in, out, casework.SafeFileName(out))
 		}
 	})
+}
+
+// orderedBody is one part of a stream read in order: reading it before
+// the part before it was read to the end is an error, as it is when the
+// parts of one multipart request are read out of turn.
+type orderedBody struct {
+	r    io.Reader
+	prev *orderedBody
+	done bool
+}
+
+func (b *orderedBody) Read(p []byte) (int, error) {
+	if b.prev != nil && !b.prev.done {
+		return 0, errors.New("read before the part before it was read to the end")
+	}
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.done = true
+	}
+	return n, err
+}
+
+// TestRegisterReadsPartsInOrder: the document is read before the
+// supplements, and each supplement before the next, so that the uploads
+// can be the parts of one multipart stream.
+func TestRegisterReadsPartsInOrder(t *testing.T) {
+	e := newEnv(t)
+	nc := newCase(casework.FormBilateral, sign(pdf("in order"), "co1"))
+	doc := &orderedBody{r: nc.Document.Body}
+	s1 := &orderedBody{r: strings.NewReader("first supplement"), prev: doc}
+	s2 := &orderedBody{r: strings.NewReader("second supplement"), prev: s1}
+	nc.Document.Body = doc
+	nc.Supplements = []casework.Upload{{Name: "a.txt", Body: s1}, {Name: "b.txt", Body: s2}}
+	c, err := e.svc.Register(context.Background(), u1, nc)
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if len(c.Supplements) != 2 || c.Supplements[0].Size != int64(len("first supplement")) {
+		t.Errorf("supplements = %+v", c.Supplements)
+	}
 }

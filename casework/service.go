@@ -389,13 +389,25 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		return nil, err
 	}
 	// Every supplement is read (and its size checked) before the document
-	// or any supplement is stored: a refused call stores nothing.
+	// or any supplement is stored: a refused call stores nothing. The
+	// uploads are read in the order given (the document first), because
+	// they may be parts of one stream, such as a multipart request: a
+	// later part can only be read once the earlier ones have been.
 	spools := make([]*spooled, 0, len(nc.Supplements))
 	defer func() {
 		for _, sp := range spools {
 			sp.close()
 		}
 	}()
+	document := nc.Document
+	if len(nc.Supplements) > 0 {
+		sp, err := s.spool(op, &nc.Document, MaxDocumentSize)
+		if err != nil {
+			return nil, err
+		}
+		document.Body = sp.reader()
+		defer sp.close()
+	}
 	for i := range nc.Supplements {
 		sp, err := s.spool(op, &nc.Supplements[i], MaxSupplementSize)
 		if err != nil {
@@ -403,7 +415,7 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		}
 		spools = append(spools, sp)
 	}
-	doc, verdict, err := s.putDocument(ctx, op, &nc.Document, File{}, nc.Form != FormSendOnly, p.CompanyID)
+	doc, verdict, err := s.putDocument(ctx, op, &document, File{}, nc.Form != FormSendOnly, p.CompanyID)
 	if err != nil {
 		return nil, err
 	}
