@@ -4,6 +4,7 @@ import (
 	"cloud.google.com/go/civil"
 	"context"
 	"errors"
+	"github.com/keiyaku/keiyaku/archive/ers"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,9 +79,9 @@ func TestFaultPoints(t *testing.T) {
 }
 
 // checkSerialsAfterRestart reopens dir, completes one more lifecycle and
-// checks that no two RFC 3161 tokens stored as sealed files share a serial
-// number: the serials reserved before the crash are never handed out
-// again.
+// checks that no two different RFC 3161 tokens stored as sealed files or
+// inside their evidence records share a serial number: the serials
+// reserved before the crash are never handed out again.
 func checkSerialsAfterRestart(t *testing.T, dir string) {
 	t.Helper()
 	w := newWorldWith(t, nil) // closes w.svc at the end, whichever it is then
@@ -116,15 +117,21 @@ func checkSerialsAfterRestart(t *testing.T, dir string) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tok, err := timestamp.Parse(b)
-				if err != nil {
-					continue // the sealed PDF
+				for _, raw := range sealedTokens(b) {
+					tok, err := timestamp.Parse(raw)
+					if err != nil {
+						t.Errorf("case %s, %s: a token that does not parse: %v", c.ID, f.Name, err)
+						continue
+					}
+					// Records sealed together share one token: the same
+					// token twice is one serial handed out once.
+					if other, dup := seen[tok.Serial.String()]; dup && other != string(raw) {
+						t.Errorf("TSA serial %s handed out twice (case %s, %s)", tok.Serial, c.ID, f.Name)
+					} else if !dup {
+						tokens++
+					}
+					seen[tok.Serial.String()] = string(raw)
 				}
-				tokens++
-				if other, dup := seen[tok.Serial.String()]; dup {
-					t.Errorf("TSA serial %s handed out twice: %s and %s", tok.Serial, other, c.ID)
-				}
-				seen[tok.Serial.String()] = c.ID
 			}
 		}
 		if page.Next == "" {
@@ -136,4 +143,25 @@ func checkSerialsAfterRestart(t *testing.T, dir string) {
 		t.Error("no timestamp token among the sealed files: nothing was checked")
 	}
 	t.Logf("%d TSA serials, all distinct, after the restart", tokens)
+}
+
+// sealedTokens returns the RFC 3161 tokens a sealed file holds: the file
+// itself when it is a token (cases sealed before evidence records), every
+// archive timestamp's token when it is an RFC 4998 evidence record, none
+// for a sealed PDF.
+func sealedTokens(b []byte) [][]byte {
+	if _, err := timestamp.Parse(b); err == nil {
+		return [][]byte{b}
+	}
+	rec, err := ers.Parse(b)
+	if err != nil {
+		return nil
+	}
+	var toks [][]byte
+	for _, chain := range rec.Chains {
+		for _, ats := range chain {
+			toks = append(toks, ats.TimeStamp)
+		}
+	}
+	return toks
 }

@@ -538,11 +538,18 @@ func (s *Service) Close() error {
 	return kerr.Wrap("keiyaku.Service.Close", errors.Join(errs...))
 }
 
+// MaintenanceInterval is how often RunJobs anchors the audit log with a
+// timestamp (Archive.AnchorAudit) and prunes expired sessions and spent
+// login throttles (Accounts.Prune).
+const MaintenanceInterval = time.Hour
+
 // RunJobs runs the scheduled jobs in the service's database until ctx is
-// done (package jobs, on River): today the evidence renewal pass
-// (Service.Renewal) at start and every interval (zero means
-// jobs.DefaultRenewalInterval), retried with backoff when it fails, once
-// across processes. It returns ctx's error; kerr.FailedPrecondition at once
+// done (package jobs, on River), each at start and then periodically,
+// retried with backoff when it fails, once across processes: the evidence
+// renewal pass (Service.Renewal) every interval (zero means
+// jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
+// the head of the audit chain time-stamped by the configured TSA) and the
+// account pruning (Accounts.Prune) every MaintenanceInterval. It returns ctx's error; kerr.FailedPrecondition at once
 // when the Store is neither the embedded SQLite nor PostgreSQL (storage/
 // postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
 // for RunJobs to return before Close.
@@ -553,6 +560,22 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 	}
 	cfg := s.jobs
 	cfg.Renewer, cfg.RenewalInterval, cfg.Logger = s.Renewal, interval, s.logger
+	cfg.Tasks = []jobs.Task{
+		{Name: "audit_anchor", Interval: MaintenanceInterval, Run: func(ctx context.Context) error {
+			a, err := s.Archive.AnchorAudit(ctx, s.Store)
+			if err == nil && a != nil {
+				s.logger.InfoContext(ctx, "jobs: audit log anchored", "seq", a.Seq)
+			}
+			return err
+		}},
+		{Name: "account_prune", Interval: MaintenanceInterval, Run: func(ctx context.Context) error {
+			sessions, throttles, err := s.Accounts.Prune(ctx)
+			if err == nil {
+				s.logger.InfoContext(ctx, "jobs: accounts pruned", "sessions", sessions, "throttles", throttles)
+			}
+			return err
+		}},
+	}
 	r, err := jobs.New(ctx, cfg)
 	if err != nil {
 		return kerr.Wrap(op, err)

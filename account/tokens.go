@@ -198,14 +198,15 @@ func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error
 
 // AuthenticateToken returns the Principal an API token acts as, and its
 // scope. The token acts as its user and is held to that user's state: a
-// locked user (failed logins, Config.Lockout) is refused with ErrLocked
-// like at login, one that must change its initial password with
-// ErrPasswordChangeRequired. Principal.Admin is set only for an admin
+// disabled user's token is refused like an unknown one, and one whose
+// user must change the initial password with ErrPasswordChangeRequired.
+// Failed logins (login throttling) do not stop a token: a guesser could
+// otherwise cut off a company's integration. Principal.Admin is set only for an admin
 // token of an administrator. The last use (time and address) is recorded,
 // at most once a minute per token.
 //
 // Errors: kerr.Unauthenticated wrapping ErrTokenInvalid (unknown,
-// expired, revoked) or ErrLocked; kerr.FailedPrecondition wrapping
+// expired, revoked, its user disabled); kerr.FailedPrecondition wrapping
 // ErrPasswordChangeRequired.
 func (s *Service) AuthenticateToken(ctx context.Context, secret, remoteAddr string) (Principal, Scope, error) {
 	const op = "account.AuthenticateToken"
@@ -231,8 +232,8 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, remoteAddr stri
 	if err != nil {
 		return Principal{}, "", kerr.Wrap(op, err)
 	}
-	if now.Before(u.LockedUntil) {
-		return Principal{}, "", kerr.E(kerr.Unauthenticated, op, "%w until %s", ErrLocked, u.LockedUntil.Format(time.RFC3339))
+	if u.Disabled {
+		return Principal{}, "", kerr.E(kerr.Unauthenticated, op, "%w", ErrTokenInvalid)
 	}
 	if u.MustChangePassword {
 		return Principal{}, "", kerr.E(kerr.FailedPrecondition, op, "%w", ErrPasswordChangeRequired)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
 )
 
 func TestAPITokens(t *testing.T) {
@@ -43,16 +44,34 @@ func TestAPITokens(t *testing.T) {
 	if _, _, err := svc.AuthenticateToken(ctx, secret+"x", ""); !errors.Is(err, kerr.Unauthenticated) || !errors.Is(err, account.ErrTokenInvalid) {
 		t.Errorf("wrong secret err = %v", err)
 	}
-	// The token is held to its user's lockout.
-	for range 3 {
-		svc.Login(ctx, "alice", "wrong password!", "")
+	// Failed logins do not stop the user's tokens: login throttling must
+	// not let a guesser cut off a company's integration.
+	for range 6 {
+		svc.Login(ctx, "alice", "wrong password!", "198.51.100.7")
 	}
-	if _, _, err := svc.AuthenticateToken(ctx, secret, ""); !errors.Is(err, account.ErrLocked) {
-		t.Errorf("locked user's token err = %v", err)
-	}
-	clk.add(11 * time.Minute)
 	if _, _, err := svc.AuthenticateToken(ctx, secret, ""); err != nil {
-		t.Errorf("after the lockout: %v", err)
+		t.Errorf("token after failed logins: %v", err)
+	}
+	// The token is held to its user's state: a disabled user's token is
+	// refused, and works again once the user is enabled.
+	// A second administrator of the company does it (none may disable
+	// itself); its Principal is the first's with another user ID.
+	second, _, err := svc.CreateUser(ctx, p, account.NewUser{LoginID: "alice2", Admin: true, Profile: storage.Profile{Name: "二人目"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := account.Principal{UserID: second.ID, CompanyID: p.CompanyID, Admin: true}
+	if err := svc.SetDisabled(ctx, p2, p.UserID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.AuthenticateToken(ctx, secret, ""); !errors.Is(err, kerr.Unauthenticated) || !errors.Is(err, account.ErrTokenInvalid) {
+		t.Errorf("disabled user's token err = %v", err)
+	}
+	if err := svc.SetDisabled(ctx, p2, p.UserID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.AuthenticateToken(ctx, secret, ""); err != nil {
+		t.Errorf("after the user is enabled again: %v", err)
 	}
 	// Expiry and revocation.
 	short, shortSecret, err := svc.CreateToken(ctx, p, account.NewToken{Name: "short", Scope: account.ScopeRead, TTL: time.Minute})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keiyaku/keiyaku/archive/ers"
+	"github.com/keiyaku/keiyaku/internal/failpoint"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
@@ -170,12 +171,26 @@ func (s *Service) runBatches() {
 	}
 }
 
-// stamper is Config.Stamper, or Config.Timestamper for SHA-256.
+// stamper is Config.Stamper, or Config.Timestamper for SHA-256, with the
+// fault points of a TSA request around every stamp.
 func (s *Service) stamper() ers.Stamper {
 	if s.cfg.Stamper != nil {
-		return s.cfg.Stamper
+		return faultStamper{s.cfg.Stamper}
 	}
-	return timestamperStamper{s.cfg.Timestamper}
+	return faultStamper{timestamperStamper{s.cfg.Timestamper}}
+}
+
+// faultStamper marks a TSA request for the crash tests
+// (failpoint.SealStamping before it, SealStamped once the token is back).
+type faultStamper struct{ ers.Stamper }
+
+func (f faultStamper) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error) {
+	failpoint.Hit(failpoint.SealStamping)
+	tok, err := f.Stamper.Stamp(ctx, h, digest)
+	if err == nil {
+		failpoint.Hit(failpoint.SealStamped)
+	}
+	return tok, err
 }
 
 type timestamperStamper struct{ t signature.Timestamper }

@@ -830,6 +830,7 @@ func sealError(op, what string, err error) error {
 	}
 	return kerr.WrapKind(kerr.Unavailable, op, what+" failed; try again", err)
 }
+
 // ContentTypeEvidenceRecord is the content type of a sealed supplementary
 // file's evidence: the DER of an RFC 4998 EvidenceRecord. RFC 4998
 // registers no media type; cases completed before evidence records carry

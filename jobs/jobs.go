@@ -6,9 +6,12 @@
 // across processes, and a failed job is retried with River's exponential
 // backoff (up to MaxAttempts).
 //
-// Today it runs the evidence renewal pass (package renewal) every
-// Config.RenewalInterval and once at start; retention sweeps and
-// reminders are meant to be added here as further job kinds.
+// It runs the evidence renewal pass (package renewal) every
+// Config.RenewalInterval and once at start, and each Config.Tasks entry
+// (maintenance such as anchoring the audit log with a timestamp and
+// pruning expired sessions) every Task.Interval and once at start;
+// retention sweeps and reminders are meant to be added as further job
+// kinds.
 //
 // River's tables (river_job, river_leader, ...) are created and upgraded
 // by River's own migrator (rivermigrate) when a Runner is made; they are
@@ -20,6 +23,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -59,9 +63,70 @@ type Config struct {
 	// RenewalInterval is how often the renewal pass runs; 0 means
 	// DefaultRenewalInterval.
 	RenewalInterval time.Duration
+	// Tasks are further periodic jobs, each run once at start and every
+	// Task.Interval, once across processes; nil means none.
+	Tasks []Task
 	// Logger receives River's and the jobs' lines; nil means
 	// slog.Default().
 	Logger *slog.Logger
+}
+
+// Task is a periodic maintenance job.
+type Task struct {
+	// Name identifies the task: unique among Config.Tasks, at most 64
+	// characters from a-z 0-9 _ (it becomes a River periodic job ID).
+	Name string
+	// Interval is how often it runs; positive.
+	Interval time.Duration
+	// Run does the work; an error makes River retry it with backoff.
+	Run func(ctx context.Context) error
+}
+
+// TaskArgs is the job of a Task.
+type TaskArgs struct {
+	Name string `json:"name"`
+}
+
+// Kind names task jobs in River's table.
+func (TaskArgs) Kind() string { return "keiyaku_task" }
+
+// InsertOpts gives a task its attempts.
+func (TaskArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: MaxAttempts} }
+
+type taskWorker struct {
+	river.WorkerDefaults[TaskArgs]
+	tasks map[string]Task
+	log   *slog.Logger
+}
+
+// Work runs the named task. A name no task of this process has (a job
+// queued by a process that knew other tasks) is cancelled, not retried.
+func (w *taskWorker) Work(ctx context.Context, job *river.Job[TaskArgs]) error {
+	t, ok := w.tasks[job.Args.Name]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("jobs: no task %q in this process", job.Args.Name))
+	}
+	if err := t.Run(ctx); err != nil {
+		w.log.ErrorContext(ctx, "jobs: task failed; River retries it", "task", t.Name, "attempt", job.Attempt, "error", err)
+		return err
+	}
+	return nil
+}
+
+// checkTasks returns kerr.Invalid for a task without a valid name, a
+// positive interval and a Run, or a repeated name.
+func checkTasks(op string, tasks []Task) (map[string]Task, error) {
+	m := make(map[string]Task, len(tasks))
+	for _, t := range tasks {
+		if t.Name == "" || len(t.Name) > 64 || strings.Trim(t.Name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" || t.Interval <= 0 || t.Run == nil {
+			return nil, kerr.E(kerr.Invalid, op, "task %q needs a name of a-z 0-9 _ (at most 64), a positive Interval and a Run", t.Name)
+		}
+		if _, dup := m[t.Name]; dup {
+			return nil, kerr.E(kerr.Invalid, op, "two tasks are named %q", t.Name)
+		}
+		m[t.Name] = t
+	}
+	return m, nil
 }
 
 // RenewArgs is the renewal pass job.
@@ -112,15 +177,26 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	tasks, err := checkTasks(op, cfg.Tasks)
+	if err != nil {
+		return nil, err
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &renewWorker{r: cfg.Renewer, log: cfg.Logger})
+	river.AddWorker(workers, &taskWorker{tasks: tasks, log: cfg.Logger})
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.RenewalInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return RenewArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "keiyaku_renew_evidence", RunOnStart: true})}
+	for _, t := range cfg.Tasks {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(t.Interval),
+			func() (river.JobArgs, *river.InsertOpts) { return TaskArgs{Name: t.Name}, nil },
+			&river.PeriodicJobOpts{ID: "keiyaku_task_" + t.Name, RunOnStart: true}))
+	}
 	rc := &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}},
-		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.RenewalInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return RenewArgs{}, nil },
-			&river.PeriodicJobOpts{ID: "keiyaku_renew_evidence", RunOnStart: true})},
-		Logger: cfg.Logger,
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}},
+		Workers:      workers,
+		PeriodicJobs: periodic,
+		Logger:       cfg.Logger,
 	}
 	if cfg.Postgres != nil {
 		drv := riverpgxv5.New(cfg.Postgres)
