@@ -177,7 +177,12 @@ func (e *env) newUser(key, company string, cert *testpki.Cert) *user {
 		e.t.Fatalf("login again: %v %s", err, res.Body)
 	}
 	u.token = res.JSON201.Token
-	u.p = account.Principal{UserID: res.JSON201.UserId, CompanyID: res.JSON201.CompanyId}
+	u.p = account.Principal{UserID: res.JSON201.UserId, CompanyID: res.JSON201.CompanyId, Admin: true}
+	// Only signatures from the company's registered certificates count
+	// (issue 9): the administrator registers the one its people sign with.
+	if _, err := e.svc.Accounts.RegisterSignerCertificate(e.ctx, u.p, cert.Cert); err != nil {
+		e.t.Fatalf("register the signing certificate of %s: %v", company, err)
+	}
 	u.c = e.client(u.token)
 	e.users[key] = u
 	return u

@@ -197,7 +197,8 @@ func TestBilateralLifecycle(t *testing.T) {
 	}
 	csvBody, _ := io.ReadAll(csvRes.Body)
 	csvRes.Body.Close()
-	if csvRes.StatusCode != 200 || !strings.HasPrefix(string(csvBody), "id,form,state") || !strings.Contains(string(csvBody), c.Id) {
+	// UTF-8 with a byte order mark, so that Excel reads it as UTF-8.
+	if csvRes.StatusCode != 200 || !strings.HasPrefix(string(csvBody), "\ufeffid,form,state") || !strings.Contains(string(csvBody), c.Id) {
 		t.Fatalf("csv: %d %s", csvRes.StatusCode, csvBody)
 	}
 }
