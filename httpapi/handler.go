@@ -427,7 +427,7 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 	if strings.HasPrefix(token, account.TokenPrefix) {
 		p, scope, err := h.svc.Accounts.AuthenticateToken(r.Context(), token, ri.addr)
 		if err == nil {
-			if need := neededScope(r.Method, op); !scope.Includes(need) {
+			if need := neededScope(r.Method, op, route.Operation.Extensions); !scope.Includes(need) {
 				return problemf(pPermission, "token scope "+string(scope)+" does not include "+string(need))
 			}
 			ri.p = p
@@ -453,12 +453,15 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 // neededScope is the API token scope an operation needs: read for GET
 // and the stateless verify, admin for token management and the
 // session-only operations (which no token scope includes), write for
-// every other change.
-func neededScope(method, op string) account.Scope {
+// every other change. An operation the document marks
+// `x-keiyaku-admin: true` (company administration) needs admin.
+func neededScope(method, op string, ext map[string]any) account.Scope {
 	switch {
 	case strings.EqualFold(op, "logout"), strings.EqualFold(op, "changePassword"):
 		return "session" // no scope includes it
 	case strings.EqualFold(op, "listTokens"), strings.EqualFold(op, "createToken"), strings.EqualFold(op, "revokeToken"):
+		return account.ScopeAdmin
+	case ext["x-keiyaku-admin"] == true:
 		return account.ScopeAdmin
 	case method == http.MethodGet || method == http.MethodHead || strings.EqualFold(op, "verifyPDF"):
 		return account.ScopeRead

@@ -711,25 +711,6 @@ func ContentDisposition(name string) string {
 
 // ---- verification ----
 
-func (s *server) CaseSignatures(ctx context.Context, req CaseSignaturesRequestObject) (CaseSignaturesResponseObject, error) {
-	c, err := s.svc().Cases.Get(ctx, info(ctx).p, req.Id)
-	if err != nil {
-		return nil, err
-	}
-	ra, err := s.svc().Blobs.ReaderAt(ctx, c.Document.Key, c.Document.Size)
-	if err != nil {
-		return nil, err
-	}
-	if cl, ok := ra.(io.Closer); ok {
-		defer cl.Close()
-	}
-	v, err := s.svc().Archive.VerifyPDF(ctx, ra, c.Document.Size, nil)
-	if err != nil {
-		return nil, err
-	}
-	return CaseSignatures200JSONResponse(toReport(v)), nil
-}
-
 func (s *server) VerifyCase(ctx context.Context, req VerifyCaseRequestObject) (VerifyCaseResponseObject, error) {
 	oc, err := s.svc().VerifyOriginal(ctx, info(ctx).p, req.Id)
 	if err != nil {
