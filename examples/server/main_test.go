@@ -224,6 +224,11 @@ func TestBlackBox(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
 		}
+		// The jobs (River), the maintenance and the notifier ran and
+		// stopped without an error.
+		if strings.Contains(stderr.String(), "level=ERROR") {
+			t.Errorf("the server logged errors:\n%s", stderr.String())
+		}
 	case <-time.After(time.Minute):
 		t.Fatal("no exit within a minute of SIGTERM")
 	}
