@@ -1225,7 +1225,12 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1234,7 +1239,12 @@ type ClientInterface interface {
 
 	// ChangePassword Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1305,7 +1315,11 @@ type ClientInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1319,7 +1333,11 @@ type ClientInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1891,7 +1909,12 @@ func (c *Client) SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBod
 
 // ChangePasswordWithBody Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1910,7 +1933,12 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2061,7 +2089,11 @@ func (c *Client) AddPartner(ctx context.Context, companyId string, reqEditors ..
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2085,7 +2117,11 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4353,7 +4389,12 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4362,7 +4403,12 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4443,7 +4489,11 @@ type ClientWithResponsesInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4457,7 +4507,11 @@ type ClientWithResponsesInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6754,7 +6808,12 @@ func (c *ClientWithResponses) SetTimeZoneWithResponse(ctx context.Context, body 
 
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6769,7 +6828,12 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6898,7 +6962,11 @@ func (c *ClientWithResponses) AddPartnerWithResponse(ctx context.Context, compan
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6918,7 +6986,11 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12970,153 +13042,157 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bb2NJethf+cAYGHJzSFGX1u5I8ANHUnu12xehpfFiPOzolHiKZFmHVdyqotSchoBsgAD7kqxfNpsg",
-	"BpIAQRAEiR8SIAa8zp/Jusfxvwjqq6pzYx1e1FTPAGMD3mnx1Knbd7+e942BmEwFp1yrxtH7xpRIMqGa",
-	"SvzrhCh6fmr+xXjjqDEletyIGpxMaOOowZJG1JD0lzMmadI40nJGo4YajOmEmDcm5N0Lykd63Dja3ftJ",
-	"1Jgwnv0dNfR8auZQWjI+ajw8RI3zhE6mQlM+mP+czs0MCVUDyaaaCbP4S3JLFegxhYvXl1egyJCCFiCp",
-	"lnNoKkrxWe/iHArvtTqNyO59TElCZb77wnJts17N1veePVtj68OXRA/Gi3u+GlMYEEU/U3B2RUbHuEUy",
-	"ME+BKZB0OFM0gXumx3Cwuwf3Y8pxjHkJxkTBYEz4iCagGB/Q+sMM23YHNac4PAht+4rIEdVfKiprYTxT",
-	"VF5vFdAPZio1FVzRDMXMfweCa8q1+SeZTlM2IOaWdv5cmYt8X1jujyQdNo4a/2QnR9wd+1Tt4GS4RhgO",
-	"QIaaygIUzI3ay8TNGCCVV1vY/kPUuJDiJqWTJbue2hH/dLPd+3kDB+hxePP8BD4/ePZjcJN3EIbuXTN1",
-	"b2AHv29QPps0jr5uSDqg7I4i9PRMcoMelCftGzK4xR/NX40IWUBKtRmYUPcPMrjl4j6lyYg23i6AMWr0",
-	"ZgnTZ1xLJNWpFFMqNbMwJdlOFl4jAy3ktVmQ8LnBrPpBHvdCIxKqCUuDj8ZE1VAiNbv9DGmKcUNdY2iO",
-	"6TvkEQvTSDoRml6TJJHBZRT9pfl9KOSEaMMNuT48yCdiXNMRlWakZhNaGpoQTdv4a4gqc0L7GhdxE0T+",
-	"VnNgiJs/pwOdAeNKuispA8Oc2v2TaTpRq7CwANiHbCkiJZkvbM9PHdqSp+sqZgzoVBM+oKu28Zyl1OEC",
-	"E1wtQvQXY6Idr0xTKmFC5pAI4OIe2eRaR7U3unDMqEEmYmbJetn7LwWnOHxANB0JSwrL+ZMb95ATXXJN",
-	"9LroETUGkpJN30nEYDahq4/jr9zMunKsGfMQNWro04qPwAMhEyqv+WxyQ2XNADZinKR1lD8lGTKtBeML",
-	"IvU8BGJJiaphUpKOmNKScL2KUxVGLmNXipKUJmvv2QOiumWliV5JOJc4yIyeTacpnXjN7qNWNkdUlhSv",
-	"E7eJEvKF8A5FTn4dBZY4myYbY/EdlcpJlZVMt8KnUIHx7zv89rdZIF6Hthn1B45dhxtBTMiR1d1FgRTL",
-	"4MkwpETgpXvKOWEdt33BlF7kuEbtWR/+VoFawfbtlHXbuCAj+jTbiBqcvtPXg5lUIsQ8Nthmzq69rsTp",
-	"vbl9VLfNZScJ0xZdBkZcpSmpSN8cM0/MMYdG9wsdXEwmgl/XMkQ6ISxFNYOq6hUtUlTlPsx13NL59Uy5",
-	"S1//VabUrIYFP3JGLvQ16tfr07R55YYOhaTrvyPkiHD2DfEq5vobnIqUDdimd6yoZCSsaqqZRamVqOgH",
-	"ZteeTVu6g+IdBvHWMpwQksmpkETTZZJ1U1FtAHD9jeB09fmQ2Tnmmb8WPIJlb1filiL0SJq+HjaOvl7O",
-	"D+zwh6h6bkUHkupF3fByLO6NIc0UCGc3r1K0caLFHb99iBqnTFJjkcxrzJ0nuX0jOridq2IKgpYkYXwE",
-	"bgiIYUEPNvaNRZPCqW+ESCnhS+HmFwxBLbuBGhmDC26ilVWudKXEyRYI7Q6VlsCm0DS/tsPDbC6AOT/t",
-	"tfeeHfo7vZlrqqzbxotuuKVzGAoJibjnqSBJ0Hyshati39DH6DAOSqVT2TO4Oetu5mRMB7eL1zN0l7aO",
-	"Nuh18sKBMozyivRGXLVyNtxLYZl8zuChnHniJTeaFO2CZRkt/NQeiMkN46hg3bCUaCpxmcks1aw9RRPB",
-	"+UYET+dBKf9CjBh/Q385o5YEvIZA0ovCxQ5Jqmi0gIriltEAKadKgKLWjFVUGf0UiAIC9g1oGjwjcCPF",
-	"vaKyFaLoqJGajTnLo+S5PFjhizM0r9S9kNVXd7t7B6u9nkUIZnsozBmC3UtqGGSYi0zwWRmPyiMSakDl",
-	"TdlNJJlOw0/qjbbKAXOdHlcJnW0pivvDBS8F3QiboVTuoCij1CkdsAlJwR4DmHUnTxgXEmac6Q5CSGtq",
-	"TLPGP/u62/787fvdaPfw4Y+C7oaZlJQPrNArvNZr/9nb9/uhdyrnzkypbKbQDbyi995f9Kg7eDInzSau",
-	"EI9+RRrsdlfSYNUjUqLDbrTSQ1J1v3+0x+QVvc+cJhPy7ty+8zkexP2xG1CTy96GRe9rPoDIORiWr0CP",
-	"iYahSFNxb1UYwbUkA42qTWSwF2+n0+endJASSRMYU0lBCfsqvaNuLoPwlEyU+S9ho7EGLUBpIcmIHvW5",
-	"mZy39RjifBsxrgKTmdIwIFLOrcKIwwwsDSdmWvU5zm9+6fR50bW4kQQoKyPVCFMtL9sImUIqQ4jccqg+",
-	"24qrpyrOrX9lDWeKR80anmDRcNObLjrsNopNRdnLjyTlgjTZNPq5qO06v1JpS/kSNTd2yUac8VHFI7HJ",
-	"9ZXfLJPxxdlLEBJuiKKHB3B69sZIk8JJ9/d+fLjpWQvrLT/Teeaw2OQ45PrJTxQFDcBFIbsfFrFVf0YV",
-	"51Y5ua7XuMLc3F7/6h5JA2ogLIvLg5DE4PG9ZDaumExY2I2mdXqt6EDwJCBBXrAh9UaZNqc5hoQOySzV",
-	"8HkXEjJXERANE6E07B8eOjCyidnD/u7h3t6B27v96bC7rsFlzxO619dODi8xsDZzvNuJAi6o5fbXNBku",
-	"U5o3MfQknQq5UqO6OH3+xg6sMeTcNBsryQUDEA8VuUsMTZRvYjHiKaUIOE4uqc4TLFCmD8QsTYALDTfU",
-	"KAOKho35lN7RdGm0Kqzy4CLM2HPWvQ9+ODQvesnZJXzRfnHVi5wao9iIEz2TFK5eX/VetC96l5dnp5HZ",
-	"39jo8nnuQkqUzv0Rmk2o0mQyrbEPjUFmg0/lHZ5VVmWqtDAQnpjV7BOiIaVmWcFpeJlHuAGKgbH1nL9q",
-	"TPaeHdY4VtxB1ie6S/9KjRdqA29N1NCKrDYjCxiOU2cnysDksa10oOUOkUxNWqYJrdR1AmFjTjeK0K1t",
-	"TD9WwblwroUTG6XZUJ7R++ul/o5F4k6Tjd6owrr4elReP3i6PK2oTKjVzB+w2S+qA7GZJAZ0cxvx2Odj",
-	"rafqaGfnlrI5uZ11Enrns5HUznsudHsoZjwxttUdSVkSGZtrmLKBjvp8SuWEoReqnVDOaBLBjJOZHlOu",
-	"Ub9IIhgSltKkPZUoqfHyoz6fcXJHWEpuUmqmNpoPSSPQQrRTIkc0guILbTuJWbH4q788s6ox04TUNGlP",
-	"aMJI2xwUWaH36pmV+pwVsvhu6bwt6UyZCSZUj0XSxvHGujS/+ctv2yBfttyDNeuqrqbaBCMUL8vdVLXv",
-	"TgVeziKMf3b5+hW4p9A0ED/8vLvbMncpkOdL63lcHcrwS2RJUqvFcNRgXGVZOYvij02YrjHq2TcU8Lkx",
-	"1tFbDs2D3X0QPJ2jPFqDcypN9EyFMwXqXXc1fv3KbTg/uZ0mWyp0JZeUJ18Qq8ltwFbyNJKyoryhre6m",
-	"CW9M+cSHiv8LVemgTriC99N3Uyap2oi7T2ZKX1vSKXHFxcW1tzYeLyHsFKWNRgUfbEmA2Guo2WDwQr1g",
-	"rdHcrfr6CDXCa8Ur1Fw//9K91cUax4Tx9fMoCqZhgOoHKWETmlwra2Ffb5KpaHRzmobRi/HEZcIGtM6r",
-	"y3M4ewX7u5/DbnevvVvRdu1fz3vnL85OjWl+/ur07OrszcvzV72rs6B2fst4QLvN9VoM1VV15eV6fsVJ",
-	"gLo6Pgy+5uXrZqrvo/RlSe+YKufWFhkpG7mQ8QZIoWY312WABTMB8NY2xJDCe+soxxahHEBLWORBs5Ri",
-	"6szBTQzgdW0lO27LhtD14xDJvGrUobDFawRxbvYqKu/YwFu+mqbpkf09szVgQLgxh53FqgUUTFUQHFze",
-	"qkueXzy+RcLNuKeT9WvEiDMryS+z3DS6zCiiKjoTWiO9Kv7C1Vuv0NO22GI+OrIFIkwrULObdv7AuQQI",
-	"qJSocZA32Xyj6yV2c47yW0Ll5Twq4wnrm/01bMLCsIASJYZRBOM6OHKyzE3cA4tuUJjVBupzlmClOqix",
-	"uFfgAq1lt9Q/JuttsMHim9csMRbokNXcwfYT+5a4mWpz/rJn13bm+mywDbIDM/fQBmmC4SBQFaOLqNw0",
-	"fzgmAYrqllGaCAe7H5CzlEKzxEosSyoCCQhPdoSEajCktUgJhdVqXFNrJNQ9phLCv3Mz3yRHbzUPfQQ1",
-	"VSnj8cmlaATlOJTvpZJMXjj8elhTk+yXD9hMyFdQcmXOX3Gd4IZ1ELNjRbnGEjd0jJm/wPwFmSPFJ+of",
-	"Qz62rYXNA6u8dDOvvOSEMQErUiI/7UDMuKYS57DJCbbmjiZOGPh4mLLp/642L8mK86xW4/dT/He2t0Kp",
-	"XpLV6iXBYFoW8asA7xFE8xhnQQ0lpURheURSX1dXGLLBerVObEnvxO2Gkz02hLkkudZOWSHIwsWG8BtB",
-	"GKZBdI+sT30+fXo5wblJF7eCsnIwk0zPL82Mdg83lEjL8HAZ1BztT9kEY62nlp/7/EcsMXZ/ZkXGzld9",
-	"7TIg8/fJlP2czm09LONDUVNg7ZOGvHEjhuCmBHFHJfz06uqiA2dkMPap0ai2qVLKUZ9fnD7PFW1xz4sS",
-	"8rhsPY3p4FYthO0Etz/1+WyaCpJgBM3YUeWVykZUJRT45vkJ7O8e7rY6fd7nJ4LfGc1HcAVNg4WYzh6Z",
-	"6eYwFmmCich2HwY/UJq0jvq8DehQRlUZU5cUEElBcXJLrwdEmQMx/yuuub//uZPpw6Gi+hgGJKU8IbLP",
-	"AQy52LHxV1999VX75cv26Wl8DBPB6dwwzPh93yX69BtH0G/s7nbN//UbEfSz1D/76GcXX/UbD7GZFtfD",
-	"Ymx8FQgkwfRFP8FnqpDJCM055TAmd9RMxQWnrQi4uQsgMEwF0R1zD708fMEEP4LY/CCkk7xH8AXiLPRn",
-	"3e7+AEkA/0ljaJIsJxd/h6EUE7NWjA0Idu52d9xzFaPCZLYaV5A59qm8imovTBSZ4J4HJE3tHcR9RxTm",
-	"irSc0bgDJ/hDuxR+AaxZswEMcz8uKKDMbJjHdmNnb9s4IzQv6aD9nOrBuH3JNIUdsEkLFoNp0joGAgMp",
-	"lGorpnFThkXCVCi92KCgu483eobxjwxzMDIV11W/x8eVIJXC0A18+ebcrDalEjCeAreMJ3kbBxcLA8vB",
-	"WhHE6MHHWYbsHU3wTQwKIURsqAMfMw4/I1PCqULX3xkfpUyNzd3HPQwdtV8QPpqREY0jiG0wJ4aUuWt0",
-	"cTFLOsqevBicUXgHbyhWPh852kOEsIEpBXGltUQMzV2jJew9ewZTybi9gN7lyTlewWBMDFegUrU6cOXQ",
-	"A4sMMvLAX25EMoemC8rbn2zFR8uTEuOwdwBjMZPKKR+W8SgtJDXcSN1TeZy/nq1BuNBjipSOqyxAfm8P",
-	"T30iuCfFI9tPIWvl4DIo47MrMjJUfmcJyhVdWpLqN+Jj14bBljKaBe2tQexbWMSeByP3tHte3hsDt/aC",
-	"TZhWRxZUNyJhVGX5QIcH8HP2BaK6Z8GG1/vHe114aR7PpqCF2dKzYK6qGGZv7OIbQMlgfIyaoFUOkZ07",
-	"kgSikSjN8J/Y4YwDSdPjbITrO1HZZgdeEDmi0gDhYHffxiZdFMxLSnhzdnkFvYvzQlnrUWO30+100bSY",
-	"Uk6mrHHU2O90O/s243uMQtswrawUcxQqnTrzKbXa7kFMbSDM4o3gVMGI3VFu+Y3hYBMDtg685hSmZGTD",
-	"0P5MMcYGY4SZgqZP2XrWzbO1nnW7rWOIC6WdsUVz0ufxC8Zvj0DS9I/7WPzZb8Tu3loITMZnVHXgF8hE",
-	"LXkfgabv9M5A3cVmy31+PxYpYqpZ2fBwiP06gmd5w0TByeWf2tDrwe5P8g32+W7U7XbN/4MU96plQZKJ",
-	"2/MEPa1EDsYneLNRqYnO1wuWN5+7RDZFLT9XeS6bUynMr3Az0+BU/I7VFlORUN9/BTWpX85oXrd8lFU0",
-	"5+1G1jPOdE18SOk5ot3QZri/X2cPvrh6sy34HPpt7KBQz73hLoqZ/yt3UnG1z26czpJV4ymXNN4IbzOz",
-	"DEJdh4KJnyvXxGR5sD6TumVL5QZ1bXw2X56UDWCvZ5tFIyOGjU5N3xnW6x+dn9ZtsTjTpjcUms9ql9c2",
-	"SpzPtnYZzKp5ybvtzltMlDf8qjT7ylT81XNqsemMZcA/Z1JpSAjysdySiYDxQTpT7A5zgGyqLptQ+MYm",
-	"JwWLVKHZU4wYC3UuYMZTqryx5Aw1qr160qrHF99J5TG3VckzJls72urtbg6IINcXUpfmccKkceT7RxS8",
-	"T/kvzhURLszIy7YK/qZKPcmqfSGnqdkYUYPCpuxfBhAbTG+zkoLTP+sWsr+flRK/d0N53+EFXJ+JWh4Z",
-	"ygB8W+luttftbrW5GTbXeDDiyek4K7qVVfuIFZQ0r5MZjTkzX40KRN9NhdSVzmhGEVvdGS2DQPgk2dUU",
-	"Wp1FDTWbTIicZ1pUJj5Vtb2TojZIL1RAccVaXiMzdgwdtROiCZoSjmCNKmsQMgLi7DkiNcRmnbjPm64C",
-	"Mapo4y0zHNO43XBnQMTQRN0y9wu3MUKYGMviGGbc/YXR96G73Ky+GI3sljFwbGVatoAq16clvuiNcbvT",
-	"TqHKLoams1ietfIkcZoq2oHnaLFY1bZQCHecDWMKbo3ZhUaV4bNm9T7PDb+QkvsGD0sllmouaLkhgOdD",
-	"dirtHS2loCH0hUjmFSIJwNL6YwciMdjmGsoU3rryHsMKdeU98sI9adYohvTNaDzsS6z6hnGCTCMQv/Gg",
-	"Kumfa7y5pDwv0OKmUdhZwHf7UG3d+LDAonY/Sf9F6bCHJkjcG3dejBovRJ498aR8yCO60WrRXYF+XJ4A",
-	"0z7cM0QdqKSpmjky+3rnPUseLJPChopH7yvEdIq/P46UXLvROmmz/MgenT/yjuz+c1PHxqZLju2cObbM",
-	"gs7dUL6GP6Ha3cGTys1lTUEf1QP0I2/Prx0VfODWJ1aVeZrcUuDi3lVyb4AmrnkvtrAp4+VOobmnZ1CP",
-	"nDuXxmW49vIVPg7Ho8dJlu+IKgrHBozwTrW1jnPZj9TSrIaMWwH2sUNmiU28D5KO2TI263xK4il0Fq0h",
-	"IdcEtNPYDlXgmUGbFYuulAhEmlClHeNt5q5YdMy5TbS2SiU5L3sCAjlxhtUPiTr8mbPAKDrPXZaEpYuS",
-	"zFgEiU/kVjvvb+n8odaLfWnLhxTEbwgf0Riae91D1LghqzciaRY/69jABcaPUK9XWgo+gko3KOtJNtp6",
-	"BPGJJa/2KRtRZQwCDIY92++2bNcINSbm3ePiSDUVCteOMV7CnImTNZhwlT97h4dWMPR5bJ6ZRz+KMeRl",
-	"nv9k9yc/RqMii3NhhLfVAeu8942pgKk+R3oK6/Onbtxp3pSygobBZuNvXIvEegG52gr+0c6PyjxopVoc",
-	"Zj7mdiryuwyXVTplADarXllPQdjrHj7BmXtYYwXSgMBjpb2Dh6ix3z1YpIRXwnDKhA0ZTbbBoz3SYDA3",
-	"q6socOrHs+AolN3hl/hMYbwSBWeBLJlWtuwsglTcU9m20UH6rgVEYVTXms+6oOwF+tzbPmr1Pe4rPl3S",
-	"Hr59f3gQdOoGBInTBLYiRSqloXQgZKJcjhqugoE6njOBUupJlt9S7GbXCVj6mJz2Q5JN7si5QdP88Jvf",
-	"/cN//LetyKdt2MiG4IC9fB9CYE7Ro1qnsL2xz32U8EkNHswbq7XEcR/Wx7Ytvc0G4yPwpZNW1hZa5zqX",
-	"HnIKpgJK3VZ1N/ttA/UEJFfnZwTCs2B50GUYOVKUkg4wl6fgMDQTiJlGB0OW8FTo8eBzUsmIMB6iV3Pa",
-	"74RcN3Th1friNnGuPTzKzfXpeMkl5Ym1+WwCr/MiGdit1HBd4s6nRFwjyUMIe5SLlTuLqH3v12YcywP4",
-	"QNosmRRsYAmaQkaom1ZbcEZOsbbv57+baVsd6NkdYOJ0IqhyXVlGjOceEpTzfW6uFfmMAsLn1p99M9OF",
-	"GjaMON+PhSoVtuHHITSW7hU93dA86HZbvtuJBRVTMON5elGA3gyQfkj0Vm7f8VHu5k8p0w2Yiun5Dv38",
-	"CdaX7dl3c9QT+AJ864HvFUI9Xv/IOil8H9ly7rAO1oSUqzug+eGv/+oPv/rdt7/+/R9+9bsgvy63HQo6",
-	"I64KqeOYXErQXuHiPsq285nKhH4pSbGJQcIQQ3VO4+xPYf7He1MsP3ONBvq8mqme15MulDVi/gIige17",
-	"3efOGc0ptb2y/BEyE4MmrvMH04qmww70rM+hz5s2aOnXbWPacTCBzoD4stzw6Im040r3h5oguavmnNK8",
-	"ecC2NGXvF14oHW1++59+/Xe//9/W7vj23/2LP/zqr/7h3//+w//4i7//P//zw1/8q2//81/+v//6t62i",
-	"re2Alae0GhiA0oQnyoUWimV+HrBb1bTvqLTzO9dJ0PT5UzNo/tSRnnJHvhrr547KhA0MdpOCzsGsxpE1",
-	"aMOubW4oRteNvoPJ4ttAA79RKF4eND/86//w7V/+9wqcXSE+gpcnmHQcyE/2OXguW+cjPTEZmIuN/YO8",
-	"7cSPsGnAmIJQzCDGXOHjUvs4m15uhUKnz3sek60Mjov9wOKsqgE78PuPBnymrLfU3lCfZ7lkQpqxKR1q",
-	"EDNt1Eo+h1SMRjRpMw4zhb2EF5jPc8aT7CA1XtBKcpAtuqz9BuLKPDODid/+r9/+3d/8zd//9r99+M1f",
-	"RzY7Ml2SNVapiV2ecrhfl3BYaW1iNH6HaE+brHrqMpz3unVrLCZ0ZTlcuytzuJ4y8ar89Yu6SLLHn23w",
-	"B4OQ+Yzef5nhPzS1gCkb3FbSbgsKin93533eK+lhp9BiP8imzQFfujFhMii7TStfwNrOF0KfEpSF7w/U",
+	"7H1bb2NJethf+cAYaHJzSFGX1s5I8ANXUnu12xehpfFiPGzrlHiKZFmHVdyqotSchoBsgAD7kqxfNpsg",
+	"BpIAQRAEiR8SIAa8zp/Jesbxvwjqq6pzYx1e1FTPABMD3mnx1Knbd7+eD42BmEwFp1yrxtGHxpRIMqGa",
+	"SvzrhCh6fmr+xXjjqDEletyIGpxMaOOowZJG1JD0lzMmadI40nJGo4YajOmEmDcm5P1Lykd63Dja3fss",
+	"akwYz/6OGno+NXMoLRkfNR4eosZ5QidToSkfzH9O52aGhKqBZFPNhFn8FbmlCvSYwsWbyytQZEhBC5BU",
+	"yzk0FaX4rHdxDoX3Wp1GZPc+piShMt99Ybm2Wa9m63vPn6+x9eErogfjxT1fjSkMiKLPFJxdkdExbpEM",
+	"zFNgCiQdzhRN4J7pMRzs7sH9mHIcY16CMVEwGBM+ogkoxge0/jDDtt1BzSkOD0LbviJyRPUXispaGM8U",
+	"lddbBfSDmUpNBVc0QzHz34HgmnJt/kmm05QNiLmlnb9Q5iI/FJb7I0mHjaPGP9nJEXfHPlU7OBmuEYYD",
+	"kKGmsgAFc6P2MnEzBkjl1Ra2/xA1LqS4Selkya6ndsQ/3Wz3ft7AAXoc3r44gc8Pnv8Y3OQdhKF710zd",
+	"G9jBHxqUzyaNo68akg4ou6MIPT2T3KAH5Un7hgxu8UfzVyNCFpBSbQYm1P2DDG65uE9pMqKNdwtgjBq9",
+	"WcL0GdcSSXUqxZRKzSxMSbaThdfIQAt5bRYkfG4wq36Qx73QiIRqwtLgozFRNZRIzW6fIU0xbqhrDM0x",
+	"fY88YmEaSSdC02uSJDK4jKK/NL8PhZwQbbgh14cH+USMazqi0ozUbEJLQxOiaRt/DVFlTmhf4SJugsjf",
+	"ag4McfMXdKAzYFxJdyVlYJhTu38yTSdqFRYWAPuQLUWkJPOF7fmpQ1vydF3FjAGdasIHdNU2XrCUOlxg",
+	"gqtFiP5iTLTjlWlKJUzIHBIBXNwjm1zrqPZGF44ZNchEzCxZL3v/leAUhw+IpiNhSWE5f3LjHnKiS66J",
+	"Xhc9osZAUrLpO4kYzCZ09XH8lZtZV441Yx6iRg19WvEReCBkQuU1n01uqKwZwEaMk7SO8qckQ6a1YHxB",
+	"pJ6HQCwpUTVMStIRU1oSrldxqsLIZexKUZLSZO09e0BUt6w00SsJ5xIHmdGz6TSlE6/ZfdTK5ojKkuJ1",
+	"4jZRQr4Q3qHIya+jwBJn02RjLL6jUjmpspLpVvgUKjD+fYff/jYLxOvQNqP+wLHrcCOICTmyursokGIZ",
+	"PBmGlAi8dE85J6zjti+Z0osc16g968PfKlAr2L6dsm4bF2REn2YbUYPT9/p6MJNKhJjHBtvM2bXXlTi9",
+	"N7eP6ra57CRh2qLLwIirNCUV6Ztj5ok55tDofqGDi8lE8OtahkgnhKWoZlBVvaJFiqrch7mOWzq/nil3",
+	"6eu/ypSa1bDgR87Ihb5G/Xp9mjav3NChkHT9d4QcEc6+Jl7FXH+DU5GyAdv0jhWVjIRVTTWzKLUSFf3A",
+	"7NqzaUt3ULzDIN5ahhNCMjkVkmi6TLJuKqoNAK6/FpyuPh8yO8c889eCR7Ds7UrcUoQeSdM3w8bRV8v5",
+	"gR3+EFXPrehAUr2oG16Oxb0xpJkC4ezmVYo2TrS443cPUeOUSWosknmNufMkt29EB7dzVUxB0JIkjI/A",
+	"DQExLOjBxr6xaFI49Y0QKSV8Kdz8giGoZTdQI2NwwU20ssqVrpQ42QKh3aHSEtgUmubXdniYzQUw56e9",
+	"9t7zQ3+nN3NNlXXbeNENt3QOQyEhEfc8FSQJmo+1cFXsa/oYHcZBqXQqewY3Z93NnIzp4Hbxeobu0tbR",
+	"Br1OXjhQhlFekd6Iq1bOhnspLJPPGTyUM0+85EaTol2wLKOFn9oDMblhHBWsG5YSTSUuM5mlmrWnaCI4",
+	"34jg6Two5V+KEeNv6S9n1JKA1xBIelG42CFJFY0WUFHcMhog5VQJUNSasYoqo58CUUDAvgFNg2cEbqS4",
+	"V1S2QhQdNVKzMWd5lDyXByt8cYbmlboXsvrqbnfvYLXXswjBbA+FOUOwe0UNgwxzkQk+K+NReURCDai8",
+	"KbuJJNNp+Em90VY5YK7T4yqhsy1FcX+44KWgG2EzlModFGWUOqUDNiEp2GMAs+7kCeNCwowz3UEIaU2N",
+	"adb486+67c/ffdiNdg8f/ijobphJSfnACr3Ca732n737sB96p3LuzJTKZgrdwGt67/1Fj7qDJ3PSbOIK",
+	"8ehXpMFudyUNVj0iJTrsRis9JFX3+0d7TF7T+8xpMiHvz+07n+NB3B+7ATW57G1Y9L7mA4icg2H5CvSY",
+	"aBiKNBX3VoURXEsy0KjaRAZ78XY6fX5KBymRNIExlRSUsK/SO+rmMghPyUSZ/xI2GmvQApQWkozoUZ+b",
+	"yXlbjyHOtxHjKjCZKQ0DIuXcKow4zMDScGKmVZ/j/OaXTp8XXYsbSYCyMlKNMNXyso2QKaQyhMgth+rz",
+	"rbh6quLc+lfWcKZ41KzhCRYNN73posNuo9hUlL38SFIuSJNNo5+L2q7zK5W2lC9Rc2OXbMQZH1U8Eptc",
+	"X/nNMhlfnL0CIeGGKHp4AKdnb400KZx0f+/Hh5uetbDe8jOdZw6LTY5Drp/8RFHQAFwUsvthEVv1Z1Rx",
+	"bpWT63qNK8zN7fWv7pE0oAbCsrg8CEkMHt9LZuOKyYSF3Whap9eKDgRPAhLkJRtSb5Rpc5pjSOiQzFIN",
+	"n3chIXMVAdEwEUrD/uGhAyObmD3s7x7u7R24vdufDrvrGlz2PKF7fePk8BIDazPHu50o4IJabn9Nk+Ey",
+	"pXkTQ0/SqZArNaqL0xdv7cAaQ85Ns7GSXDAA8VCRu8TQRPkmFiOeUoqA4+SS6jzBAmX6QMzSBLjQcEON",
+	"MqBo2JhP6R1Nl0arwioPLsKMPWfd++CHQ/Oil5xdwk/aL696kVNjFBtxomeSwtWbq97L9kXv8vLsNDL7",
+	"GxtdPs9dSInSuT9CswlVmkymNfahMchs8Km8w7PKqkyVFgbCE7OafUI0pNQsKzgNL/MIN0AxMLae81eN",
+	"yd7zwxrHijvI+kR36V+p8UJt4K2JGlqR1WZkAcNx6uxEGZg8tpUOtNwhkqlJyzShlbpOIGzM6UYRurWN",
+	"6ccqOBfOtXBiozQbyjN6f73U37FI3Gmy0RtVWBdfj8rrB0+XpxWVCbWa+QM2+0V1IDaTxIBubiMe+3ys",
+	"9VQd7ezcUjYnt7NOQu98NpLa+cCFbg/FjCfGtrojKUsiY3MNUzbQUZ9PqZww9EK1E8oZTSKYcTLTY8o1",
+	"6hdJBEPCUpq0pxIlNV5+1OczTu4IS8lNSs3URvMhaQRaiHZK5IhGUHyhbScxKxZ/9ZdnVjVmmpCaJu0J",
+	"TRhpm4MiK/RePbNSn7NCFt8tnbclnSkzwYTqsUjaON5Yl+Y3f/ltG+TLlnuwZl3V1VSbYITiZbmbqvbd",
+	"qcDLWYTxzy7fvAb3FJoG4oefd3db5i4F8nxpPY+rQxl+iSxJarUYjhqMqywrZ1H8sQnTNUY9+5oCPjfG",
+	"OnrLoXmwuw+Cp3OUR2twTqWJnqlwpkC9667Gr1+5Decnt9NkS4Wu5JLy5CfEanIbsJU8jaSsKG9oq7tp",
+	"whtTPvGh4v9CVTqoE67g/fT9lEmqNuLuk5nS15Z0SlxxcXHtrY3HSwg7RWmjUcEHWxIg9hpqNhi8UC9Y",
+	"azR3q74+Qo3wWvEKNdfPv3RvdbHGMWF8/TyKgmkYoPpBStiEJtfKWtjXm2QqGt2cpmH0YjxxmbABrfPq",
+	"8hzOXsP+7uew291r71a0XfvXi975y7NTY5qfvz49uzp7++r8de/qLKid3zIe0G5zvRZDdVVdebmeX3ES",
+	"oK6OD4Ovefm6mer7KH1Z0jumyrm1RUbKRi5kvAFSqNnNdRlgwUwAvLUNMaTw3jrKsUUoB9ASFnnQLKWY",
+	"OnNwEwN4XVvJjtuyIXT9OEQyrxp1KGzxGkGcm72Kyjs28Javpml6ZH/PbA0YEG7MYWexagEFUxUEB5e3",
+	"6pLnF49vkXAz7ulk/Rox4sxK8sssN40uM4qois6E1kivir9w9dYr9LQttpiPjmyBCNMK1OymnT9wLgEC",
+	"KiVqHORNNt/oeondnKP8llB5OY/KeML6Zn8Nm7AwLKBEiWEUwbgOjpwscxP3wKIbFGa1gfqcJVipDmos",
+	"7hW4QGvZLfX/k/U22GDxzWuWGAt0yGruYPuJfUvcTLU5f9mzaztzfTbYBtmBmXtogzTBcBCoitFFVG6a",
+	"PxyTAEV1yyhNhIPdD8hZSqFZYiWWJRWBBIQnO0JCNRjSWqSEwmo1rqk1EuoeUwnh37mZb5Kjt5qHPoKa",
+	"qpTx+ORSNIJyHMr3UkkmLxx+PaypSfbLB2wm5CsouTLnr7hOcMM6iNmxolxjiRs6xsxfYP6CzJHiE/WP",
+	"IR/b1sLmgVVeuplXXnLCmIAVKZGfdiBmXFOJc9jkBFtzRxMnDHw8TNn0f1ebl2TFeVar8fsp/jvbW6FU",
+	"L8lq9ZJgMC2L+FWA9wiieYyzoIaSUqKwPCKpr6srDNlgvVontqR34nbDyR4bwlySXGunrBBk4WJD+I0g",
+	"DNMgukfWpz6fPr2c4Nyki1tBWTmYSabnl2ZGu4cbSqRleLgMao72p2yCsdZTy899/iOWGLs/syJj56u+",
+	"dhmQ+ftkyn5O57YelvGhqCmw9klD3rgRQ3BTgrijEn56dXXRgTMyGPvUaFTbVCnlqM8vTl/kira450UJ",
+	"eVy2nsZ0cKsWwnaC25/6fDZNBUkwgmbsqPJKZSOqEgp8++IE9ncPd1udPu/zE8HvjOYjuIKmwUJMZ4/M",
+	"dHMYizTBRGS7D4MfKE1aR33eBnQoo6qMqUsKiKSgOLml1wOizIGY/xXX3N//3Mn04VBRfQwDklKeENnn",
+	"AIZc7Nj4yy+//LL96lX79DQ+hongdG4YZvyh7xJ9+o0j6Dd2d7vm//qNCPpZ6p999LOLL/uNh9hMi+th",
+	"MTa+CgSSYPqin+CZKmQyQnNOOYzJHTVTccFpKwJu7gIIDFNBdMfcQy8PXzDBjyA2PwjpJO8R/ARxFvqz",
+	"bnd/gCSA/6QxNEmWk4u/w1CKiVkrxgYEO3e7O+65ilFhMluNK8gc+1ReRbUXJopMcM8Dkqb2DuK+Iwpz",
+	"RVrOaNyBE/yhXQq/ANas2QCGuR8XFFBmNsxju7Gzt22cEZqXdNB+QfVg3L5kmsIO2KQFi8E0aR0DgYEU",
+	"SrUV07gpwyJhKpRebFDQ3ccbPcP4R4Y5GJmK66rf4+NKkEph6Aa+eHtuVptSCRhPgVvGk7yNg4uFgeVg",
+	"rQhi9ODjLEP2nib4JgaFECI21IGPGYefkSnhVKHr74yPUqbG5u7jHoaO2i8JH83IiMYRxDaYE0PK3DW6",
+	"uJglHWVPXgzOKLyDtxQrn48c7SFC2MCUgrjSWiKG5q7REvaeP4epZNxeQO/y5ByvYDAmhitQqVoduHLo",
+	"gUUGGXngLzcimUPTBeXtT7bio+VJiXHYO4CxmEnllA/LeJQWkhpupO6pPM5fz9YgXOgxRUrHVRYgv7eH",
+	"pz4R3JPike2nkLVycBmU8dkVGRkqv7ME5YouLUn1G/Gxa8NgSxnNgvbWIPYtLGLPg5F72j0v742BW3vJ",
+	"JkyrIwuqG5EwqrJ8oMMD+Dn7CaK6Z8GG1/vHe114ZR7PpqCF2dLzYK6qGGZv7OIbQMlgfIyaoFUOkZ07",
+	"kgSikSjN8M/scMaBpOlxNsL1nahsswMviRxRaYBwsLtvY5MuCuYlJbw9u7yC3sV5oaz1qLHb6Xa6aFpM",
+	"KSdT1jhq7He6nX2b8T1GoW2YVlaKOQqVTp35lFpt9yCmNhBm8UZwqmDE7ii3/MZwsIkBWwfecApTMrJh",
+	"aH+mGGODMcJMQdOnbD3v5tlaz7vd1jHEhdLO2KI56fP4JeO3RyBp+sd9LP7sN2J3by0EJuMzqjrwC2Si",
+	"lryPQNP3emeg7mKz5T6/H4sUMdWsbHg4xH4dwbO8YaLg5PJPbej1YPezfIN9vht1u13z/yDFvWpZkGTi",
+	"9jxBTyuRg/EJ3mxUaqLz1YLlzecukU1Ry89VnsvmVArzK9zMNDgVv2O1xVQk1PdfQU3qlzOa1y0fZRXN",
+	"ebuR9YwzXRMfUnqOaDe0Ge4f1tmDL67ebAs+h34bOyjUc2+4i2Lm/8qdVFztsxuns2TVeMoljTfC28ws",
+	"g1DXoWDi58o1MVkerM+kbtlSuUFdG5/NlydlA9jr2WbRyIhho1PT94b1+kfnp3VbLM606Q2F5rPa5bWN",
+	"EuezrV0Gs2pe8n678xYT5Q2/Ks2+MhV/9ZxabDpjGfAvmFQaEoJ8LLdkImB8kM4Uu8McIJuqyyYUvrbJ",
+	"ScEiVWj2FCPGQp0LmPGUKm8sOUONaq+etOrxxXdSecxtVfKMydaOtnq7mwMiyPWF1KV5nDBpHPn+EQXv",
+	"U/6Lc0WECzPysq2Cv6lST7JqX8hpajZG1KCwKfuXAcQG09uspOD0z7uF7O/npcTv3VDed3gB12eilkeG",
+	"MgDfVbqb7XW7W21uhs01Hox4cjrOim5l1T5iBSXN62RGY87MV6MC0fdTIXWlM5pRxFZ3RssgED5JdjWF",
+	"VmdRQ80mEyLnmRaViU9Vbe+kqA3SCxVQXLGW18iMHUNH7YRogqaEI1ijyhqEjIA4e45IDbFZJ+7zpqtA",
+	"jCraeMsMxzRuN9wZEDE0UbfM/cJtjBAmxrI4hhl3f2H0feguN6svRiO7ZQwcW5mWLaDK9WmJL3pj3O60",
+	"U6iyi6HpLJbnrTxJnKaKduAFWixWtS0Uwh1nw5iCW2N2oVFl+KxZvc9zwy+k5L7Fw1KJpZoLWm4I4PmQ",
+	"nUp7R0spaAj9RCTzCpEEYGn9sQORGGxzDWUKb115j2GFuvIeeeGeNGsUQ/pmNB72JVZ9wzhBphGI33hQ",
+	"lfTPNd5cUp4XaHHTKOws4Lt9qLZufFhgUbufpP+idNhDEyTujTsvRo2XIs+eeFI+5BHdaLXorkA/Lk+A",
+	"aR/uGaIOVNJUzRyZfb3zgSUPlklhQ8WjDxViOsXfH0dKrt1onbRZfmSPzh95R3b/ualjY9Mlx3bOHFtm",
+	"QeduKF/Dn1Dt7uBJ5eaypqCP6gH6kbfn144KPnDrE6vKPE1uKXBx7yq5N0AT17wXW9iU8XKn0NzTM6hH",
+	"zp1L4zJce/kKH4fj0eMky3dEFYVjA0Z4p9pax7nsR2ppVkPGrQD72CGzxCbeB0nHbBmbdT4l8RQ6i9aQ",
+	"kGsC2mlshyrwzKDNikVXSgQiTajSjvE2c1csOubcJlpbpZKclz0BgZw4w+qHRB3+zFlgFJ3nLkvC0kVJ",
+	"ZiyCxCdyq50Pt3T+UOvFvrTlQwrit4SPaAzNve4hatyQ1RuRNIufdWzgAuNHqNcrLQUfQaUblPUkG209",
+	"gvjEklf7lI2oMgYBBsOe73dbtmuEGhPz7nFxpJoKhWvHGC9hzsTJGky4yp+9w0MrGPo8Ns/Mox/FGPIy",
+	"zz/b/ezHaFRkcS6M8LY6YJ33vjEVMNXnSE9hff7UjTvNm1JW0DDYbPyta5FYLyBXW8E/2vlRmQetVIvD",
+	"zMfcTkV+l+GySqcMwGbVK+spCHvdwyc4cw9rrEAaEHistHfwEDX2uweLlPBaGE6ZsCGjyTZ4tEcaDOZm",
+	"dRUFTv14FhyFsjv8Es8UxitRcBbIkmlly84iSMU9lW0bHaTvW0AURnWt+awLyl6gz73to1bf477i0yXt",
+	"4bsPhwdBp25AkDhNYCtSpFIaSgdCJsrlqOEqGKjjORMopZ5k+S3FbnadgKWPyWk/JNnkjpwbNM1vfvO7",
+	"f/wP/6YV+bQNG9kQHLCX70MIzCl6VOsUtrf2uY8SPqnBg3ljtZY47sP62Lalt9lgfAS+dNLK2kLrXOfS",
+	"Q07BVECp26ruZr9toJ6A5Or8jEB4FiwPugwjR4pS0gHm8hQchmYCMdPoYMgSngo9HnxOKhkRxkP0ak77",
+	"nZDrhi68Wl/cJs61h0e5uT4dL7mkPLE2n03gdV4kA7uVGq5L3PmUiGskeQhhj3KxcmcRte/92oxjeQAf",
+	"SJslk4INLEFTyAh102oLzsgp1vb9/HczbasDPbsDTJxOBFWuK8uI8dxDgnK+z821Ip9RQPjc+rNvZrpQ",
+	"w4YR5/uxUKXCNvw4hMbSvaKnG5oH3W7LdzuxoGIKZjxPLwrQmwHSD4neyu07Psrd/CllugFTMT3foZ8/",
+	"wfqyPftujnoCX4BvPfC9QqjH6x9ZJ4XvI1vOHdbBmpBydQc0v/mbv/7Dr3737a9//4df/S7Ir8tth4LO",
+	"iKtC6jgmlxK0V7i4j7LtPFOZ0C8lKTYxSBhiqM5pnP0pzP94b4rlZ67RQJ9XM9XzetKFskbMX0AksH2v",
+	"+9w5ozmltleWP0JmYtDEdf5gWtF02IGe9Tn0edMGLf26bUw7DibQGRBflhsePZF2XOn+UBMkd9WcU5o3",
+	"D9iWpuz9wgulo81v/+Ov//73/8vaHd/+23/+h1/99T/+u99/89//8h/+9//45i//5bf/6a/+73/5u1bR",
+	"1nbAylNaDQxAacIT5UILxTI/D9itatp3VNr5neskaPr8qRk0f+pIT7kjX431c0dlwgYGu0lB52BW48ga",
+	"tGHXNjcUo+tG38Fk8W2ggd8oFC8Pmt/8q3//7V/9twqcXSE+gpcnmHQcyE/2OXguW+cjPTEZmIuN/YO8",
+	"7cSPsGnAmIJQzCDGXOHjUvs4m15uhUKnz3sek60Mjov9wOKsqgE78PuPBjxT1ltqb6jPs1wyIc3YlA41",
+	"iJk2aiWfQypGI5q0GYeZwl7CC8znBeNJdpAaL2glOcgWXdZ+A3FlnpnBxG//52///m//9h9++1+/+c3f",
+	"RDY7Ml2SNVapiV2ecrhfl3BYaW1iNH6HaE+brHrqMpz3unVrLCZ0ZTlcuytzuJ4y8ar89Yu6SLLHn23w",
+	"B4OQ+Yzef5nhPzS1gCkb3FbSbgsKin9350PeK+lhp9BiP8imzQFfuTFhMii7TStfwNrOF0KfEpSF7w/U",
 	"wNFdUWT1LVRtkG9gvvJ2FAAzncoZNuFzrCJGgKIxQqXRPV3yychYw1pAkwvAzyzA+akCLLTn2gh+1w2w",
-	"Cvz5TsYy2oW2xLMAE9/dh4SNjD7otF9bAoXamn1ihKWdxGfjZhm6Y6N0KDjoft6B14UnBnGHzGvcbvDN",
-	"HJjOFMROoI5Cn/hdv/J87rE2ykZdwx/dwXnBOK7M9BFG8na8we6jUUv51ryzFftKF4H9mSpJOGhi3bSt",
-	"lBKGAHg6bzWixru2K2tqu4Z2eCMVXHYtytrV7gNBpeQ1T+el3iwTklCP20WFuJCTho1um0L2ObZ7SGDG",
-	"E8wAK4wptMNoWcaLdUOlM/c55lQynb2IxOrr8SxRu2IqpJaCh8qwBJ5XD6NlUCnARI0G+ZE3AxxlTcgc",
-	"w10h/cbwu8UODE9uZQW6SSzNDbQ73lpEwqFMEeCqCE3fuKGSth8ISgTdqWYJrJa05dVGsaU8aVOumZ4X",
-	"F41gscs89Pr8pNyDpeiR9LvEMkhV6cTSwrdr0BgPhbnOC4zaM+me7nObO2Nr2op3jwavZwkZm4ZXlCa2",
-	"jTUWNfe5bQ+D9OqKoxF3oUTiy3KIAw1BnjSj+PGYHP6qwidOrK3bwXJS6jS2mwtbQLkyn59SMU0txVlW",
-	"tXVev/O+eLDrheTaSvpPzlNz1s80oArFR4jjM449a/FjYGBZrjp2QcoCQZFUUpLM4ZbSKdy7b07PQWLg",
-	"3dDGl/yWi3tuyetgiW7zhk7EHV0H8QOaduX0T6puH4TyDMzek+0glJnKiecKf8ZKwWLPqW2gkZ3Q+u2D",
-	"nDxv7ljp8OY0gZs5xOXvbMQ+umS7LvW5z+aKi22dYmi+bvm2WHFVMYyhWXYAMN7ntu+X1XwBnb75dOdZ",
-	"E7Ra5aPT572ip8V/MONeFJ0uUe5IKrhXMjfKZ9j95Aj9w+hmqZqfET7KzuMMgz5vXnxp22LUGSBWpLZy",
-	"GlktIM59R7TvuWxw+/zhiQXr7Sv1RYSTniUdlTfHcg66j6FnzSa07b9HG7RjexzOe696LpWSdkYdiPPy",
-	"0rh1DHQy1YZ5Y0sMSzzuIiLIR3bgJC9jyPvkKCxPM/pZXC45jXfiYlFnjKN9/xz8OE1Wg2b2b4MztszO",
-	"xtKNTVySI92gaXzFJvTPzAV8Epu49P3fgkw5XPnlg2WfAP7hGL95gfCj0H5Cd4pt1oMI/wshbzOnTdas",
-	"yCgp9qt2mMGA3JpxphlJs48gWBkwSCmRyrerQ6DYSNdCeA5nusi/ZvEU3LTyeY+1UCWgq5y4vI1tJKzb",
-	"CyyZiRlQCoDK+7EF/REV8wmNM2c25eU/aEthn7hO0IC/sms8IbHkDedqyMUe0xXD4yeobQu7xEWbsdUe",
-	"9ojZWlahv/XexblbHpq2yZceUybBfrhbtTax2l1ToWIGvp0GY+jHWfM4o/JbYkUSclnHnT6/dLWARNW1",
-	"E7ud317/33/+X+IO9BygySDX12bKqEv3YwGuCN+3O2IKxjR1VjzROPAzBakY3IqZ7sClQQ91BLGxSeI+",
-	"b/7J2VWWuYTdX7CBAkYV560IYmxZGEOTpEp4UZ03YGpFfR4j4vkhdq8TwomtDCvUp7m9lFhZn0s2GmMs",
-	"NcDhFvwGsOA2CKYC4J1cuS9AfF/1PtdT8RPX1xa/nr+MSAsZHojZW2GGuLgBYEaMmOmn5gqrlRf44c57",
-	"/O/1ikrYN8g3auAdMIX9pJ/eBrb8zVKK9/LeE+V9BK3tKNZmFQj1FSnwQGJ5VXbn7uP9yyN7F37Qdx0r",
-	"9bvdmpTIdS5JUC75FaD54Tf/5sPf/vbDv/x1K+vcYtsk2fbx1QssxUuXY+1E3FF3pY3vyodSOW9Q0zy2",
-	"6SvZGOuoqtc/v8vAb9is87We6K/OkKfe09ZLkk0A0zOYsA2w9JJkbZgYQ4yPQN/bhrJGz1S+PcdK28D3",
-	"Ha33ab2eIpvwktd2lgwoPrZl7yI3P+7zms6k+SdYMUnK8EJs0oRhip9qPX3N03kEl3QwkzTq80syoZdM",
-	"0z++1JJh/y/shzpEJfhGintl7gjj3kJqkmIyOEa4MkOmz5VmabrMnoER1UVNw1VPhr4JlZ+DuM+jxN5x",
-	"VbC5Yt/Ps9Pnz/FzdTb6brUxn3xp29biVzgknVpdbkhYiq7n5kF3N5js+MJM9H3VbXBzb+zEn9yf5TpA",
-	"18gNj8zlgs9LqtsnWYfpQCS4rsXu0hrWxzd5cK2yG0dfvy0yhxcC+xk7Y91ncqD2vmBSevrecTnBywTR",
-	"CzESM70Wo3uBmXBgTIktcDtzIDHT0MzSql0Cs9t9npCCCS8779332x52EqbITeq/sxQ+1hk3Q75Ua/Jw",
-	"O3wrXNxOBQT8Ni03cuU7G7lyNiXxKyJHVJtD+3qBoDys7GxAuJHwqUUw9C3aiIa3uoaZAQeUJ5n2uCg4",
-	"T+28a9+6G7+dwmI7F5BgekO9YiM4VTQdrpSZVSQsytB6JEzMXVz6oR8Nz4/SuyufE+LlT1jVfcfcjgs7",
-	"YsvQ/Km4N6Z/hjgK8N3t0FQAKdeH9MbAnXEjpYvqURmwX+Jzh+cfA9NtFDkHCMvubzt3/4INfWNhK3Vu",
-	"UIPZLgCsy6leH73KP2Gb9RjHRu+nz13ZCDRLPeSTYVTp0N0qKbHu/YUiCu8N85n87VKKvcvoX+R8tkDh",
-	"4vT5p1PLpsnwEf0gPl3spPiZ/5qYom0U+fEoam8fGxFi0VPmyix1LLR97Ft2OwU1K/8WyddvDUH6z418",
-	"/dYAQ1F550E5k2njqLHTeHj78P8DAAD//w==",
+	"Cvz5TsYy2oW2xLMAE9/dh4SNjD7otF9bAoXamn1ihKWdxGfjZhm6Y6N0KDjoft6BN4UnBnGHzGvcbvDN",
+	"HJjOFMROoI5Cn/hdv/Z87rE2ykZdwx/dwXnBOK7M9BFG8na8we6jUUv51ryzFftKF4H9TJUkHDSxbtpW",
+	"SglDADydtxpR433blTW1XUM7vJEKLrsWZe1q94GgUvKGp/NSb5YJSajH7aJCXMhJw0a3TSH7HNs9JDDj",
+	"CWaAFcYU2mG0LOPFuqHSmfsccyqZzl5EYvX1eJaoXTEVUkvBQ2VYAs+rh9EyqBRgokaD/MibAY6yJmSO",
+	"4a6QfmP43WIHhie3sgLdJJbmBtodby0i4VCmCHBVhKZv3FBJ2w8EJYLuVLMEVkva8mqj2FKetCnXTM+L",
+	"i0aw2GUeen1+Uu7BUvRI+l1iGaSqdGJp4ds1aIyHwlznBUbtmXRP97nNnbE1bcW7R4PXs4SMTcNrShPb",
+	"xhqLmvvctodBenXF0Yi7UCLxZTnEgYYgT5pR/HhMDn9V4RMn1tbtYDkpdRrbzYUtoFyZz0+pmKaW4iyr",
+	"2jqv3/lQPNj1QnJtJf0n56k562caUIXiI8TxGceetfgxMLAsVx27IGWBoEgqKUnmcEvpFO7dN6fnIDHw",
+	"bmjjC37LxT235HWwRLd5Syfijq6D+AFNu3L6J1W3D0J5BmbvyXYQykzlxHOFP2OlYLHn1DbQyE5o/fZB",
+	"Tp43d6x0eHOawM0c4vJ3NmIfXbJdl/rcZ3PFxbZOMTTftHxbrLiqGMbQLDsAGO9z2/fLar6ATt98uvOs",
+	"CVqt8tHp817R0+I/mHEvik6XKHckFdwrmRvlGXY/OUL/MLpZquZnhI+y8zjDoM+bF1/Ythh1BogVqa2c",
+	"RlYLiHPfEe17LhvcPn94YsF6+0p9EeGkZ0lH5c2xnIPuY+hZswlt++/RBu3YHofz3uueS6WknVEH4ry8",
+	"NG4dA51MtWHe2BLDEo+7iAjykR04ycsY8j45CsvTjH4Wl0tO4524WNQZ42jfPwc/TpPVoJn92+CMLbOz",
+	"sXRjE5fkSDdoGl+xCf0zcwGfxCYuff+3IFMOV375YNkngH84xm9eIPwotJ/QnWKb9SDC/0LI28xpkzUr",
+	"MkqK/aodZjAgt2acaUbS7CMIka0+HKSUSOX71SFUMNSFjWg4vc/G2wnNXy5ebn/uc+y9OYdmithhQyX2",
+	"m+do8kgjZozIMb+jLuZkkndloS1Rbhdgho5mVClyk9Ij+Pr94O6GP1NAlWYT1BKGWUChz3e7f/6ZHU5V",
+	"y7ZjGc6UDeEcdLsQu44+cZallTX9oVzLuTkC4xq/sKMh3il+pyO2N6MMBd+P58HAJd7xRf6dj6eQM5UP",
+	"n6xFRAEt7sRltGwjld+iVsmAztC1gMJ5p7qgp6ZiWKLZ6gzKvDAKrUzsoNcJujau7BpPyEbyVnw1jMQe",
+	"07UJwI9z2+Z+iYvDYxNC7J6ztXxLf+u9i3O3PDRt+zM9pkyC/aS5am3iz3Dtloq1CXYazC44ztrqGWPI",
+	"sjFkLi4fu9Pnl65Kkqi6Rmu389vr//PP/nPcgZ4DNBnkmuxMGUXyfizAtSfwjaCYgjFNnX+DaBz4TEEq",
+	"BrdipjtwadBDHUFsrLW4z5t/cnaV5XRhXxxsLYHx1nkrghibOcbQJKkSXonJW1O1oj6PEfH8ELvXCeHE",
+	"1swVKvfcXkpMvs8lG40xyhzg/QseFVhwqAR5Dd7Jlfs2xvdVI3bdJj9x5bFFl8LaNURayH1BzN4KM8TF",
+	"DQAzYsQcSDVXWMe9wA93PuB/r1fUCL9FvlED74CTwE/66b0Dlr9ZSvH+73uivPektR2Tw6wCoY4rBR5I",
+	"LK/K7nxKpOarYp4XftB3HUX2u92alMi1UUlQLvkVoPnNb/71N3/322/+xa9bWU8b20DKNtavXmApkrwc",
+	"ayfijrorbXxX3qXKeYM6+LFN7MnGWBdevWb+XYbEwwavr4JFT36GPPU+yF6SbAKYnsGEbYCllyRrw8SY",
+	"qHwE+t622jV6pvKNS1ZaTb4ja723780U2YSXvNbUCSg+tpnxIjc/7vOanq35x2kxfczwQmxfhQGcn2o9",
+	"fcPTeQSXdDCTNOrzSzKhl0zTP77UkmFnNOwUO0Ql+EaKe2XuCM0tITVJMU0eY3+ZidfnSrM0XWbpwYjq",
+	"oqbh6kpDX8vKz0Hch2Ni79IrWKOx73Ta6fO3dGrVNPtFP2vVKbgxehkMZxIDUERrOplq5U52P2YpPQbS",
+	"5zjMv2UsUpg5J4i3DiMzHktxs+O41pAJQ/MwsRdC0tTDMGtvetDdjbIvxescyJqmqerz7LOqN2KmfTKt",
+	"mBnjt5cZpCUEhZQN8Spx3x4NsmbAmNax88F9pexhZ8bNsDgYkDXH+76qcLi5t3biT+7QdC3Aa8Sjp9ly",
+	"xe8l1e2TrMV4IBWgrsfy0iLmx3f5cL3SG0dfvSvywJcCG1o7b43HcMTnBcvZs7EdlxS+TN6+FCMx02vx",
+	"85eYCgnGYtoCUzcHMrTTzPLqXQa7232ekVQlDU+8y451xs2QL9SaosoO34qwslMBgQqPsfVbG/nyNiXx",
+	"KyJHVJtD+4KRoNiv7GxADDczKGULsxLfR9Ybl8PMTgXKk0xJXtQPTu28a9+6G7+dynI7F5Bgfku9/iY4",
+	"VTQdrlQNqkhYVBXqkTAxd3Hph340PD/KvKh8T4qXv2FW9yF7Oy7siS9D86fiHia266Y9L+C726GpAFKu",
+	"D+mNgWuFb1ELLAP2C3zu8PxjYLqNKvcAYdn9befuX7Kh7yxtpY5Vz7YLAOtZq1e7r/JvGGdN5rHT/+kL",
+	"VzcEzdJHBJJhVGnR3irp6u79hSoa7/TzpRztUo2FK+lY5Hy2QuXi9MWnU8umyfARDUE+XfDs4vSF/6Jt",
+	"XVDZdgr9eBS1t4+dKLHqLfPYllpW2g8ZtOx2CmpW/jGar94ZgvTfm/nqnQGGovLOg3Im08ZRY6fx8O7h",
+	"/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

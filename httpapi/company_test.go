@@ -249,3 +249,54 @@ func TestCompanyAdministration(t *testing.T) {
 	e.wantStatus("member", "GET", "/v1/company/signing-certificates", mTok, "", 200, "")
 	e.wantStatus("anonymous", "GET", "/v1/company/signing-certificates", "", "", 401, "unauthenticated")
 }
+
+// TestSendBackToParty: the registrant sends a returned case back to the
+// counterparty (sent-back-to-party, in the document's State enum), the
+// counterparty receives it again and sends it back to the registrant.
+func TestSendBackToParty(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
+	c := e.register(a, httpapi.FormBilateral, "差戻し", e.sign(a, contract("send back to party")), []*user{b}, nil)
+	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, nil)
+	if err != nil || rr.JSON200 == nil {
+		t.Fatalf("receive: %v %s", err, rr.Body)
+	}
+	got := e.download(b, c.Id, rr.JSON200.Document)
+	if r := e.returnDoc(b, c.Id, e.sign(b, got)); r.JSON200 == nil || r.JSON200.State != httpapi.StateReturned {
+		t.Fatalf("return: %d %s", r.StatusCode(), r.Body)
+	}
+	sb, err := a.c.SendBackCaseWithResponse(e.ctx, c.Id, nil, httpapi.SendBack{Reason: "押印欄が違います"})
+	if err != nil || sb.JSON200 == nil || sb.JSON200.State != httpapi.StateSentBackToParty {
+		t.Fatalf("send back to the party: %v %s", err, sb.Body)
+	}
+	if now := e.get(b, c.Id); !hasAction(now, httpapi.ActionReceive) || now.State != httpapi.StateSentBackToParty {
+		t.Fatalf("the party is not offered to receive again: %+v", now)
+	}
+	// Search by the new state.
+	st := []httpapi.State{httpapi.StateSentBackToParty}
+	if sr, err := a.c.SearchCasesWithResponse(e.ctx, &httpapi.SearchCasesParams{State: &st}); err != nil || sr.JSON200 == nil || len(sr.JSON200.Cases) != 1 {
+		t.Fatalf("search sent-back-to-party: %v %s", err, sr.Body)
+	}
+	sb2, err := b.c.SendBackCaseWithResponse(e.ctx, c.Id, nil, httpapi.SendBack{Reason: "こちらでは直せません"})
+	if err != nil || sb2.JSON200 == nil || sb2.JSON200.State != httpapi.StateSentBack {
+		t.Fatalf("the party sends it back to the registrant: %v %s", err, sb2.Body)
+	}
+}
+
+// TestPasswordPolicy: a weak new password is 400 invalid with a pointer
+// to new_password; a random one is accepted.
+func TestPasswordPolicy(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	for _, weak := range []string{"password1234", "admin-aadmin-a", "aaaaaaaaaaaaaaaa", "123456789012"} {
+		r, err := a.c.ChangePasswordWithResponse(e.ctx, httpapi.PasswordChange{OldPassword: a.password, NewPassword: weak})
+		if err != nil || r.StatusCode() != 400 || r.ApplicationproblemJSONDefault == nil || r.ApplicationproblemJSONDefault.Type != httpapi.ProblemBase+"invalid" ||
+			r.ApplicationproblemJSONDefault.Errors == nil || (*r.ApplicationproblemJSONDefault.Errors)[0].Pointer != "/new_password" {
+			t.Errorf("weak %q: %v %d %s", weak, err, r.StatusCode(), r.Body)
+		}
+	}
+	if r, err := a.c.ChangePasswordWithResponse(e.ctx, httpapi.PasswordChange{OldPassword: a.password, NewPassword: rand.Text()}); err != nil || r.StatusCode() != 204 {
+		t.Errorf("random password: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -157,6 +158,13 @@ func (l logoutResponse) VisitLogoutResponse(w http.ResponseWriter) error {
 func (s *server) ChangePassword(ctx context.Context, req ChangePasswordRequestObject) (ChangePasswordResponseObject, error) {
 	ri := info(ctx)
 	if err := s.svc().Accounts.ChangePassword(ctx, ri.token, req.Body.OldPassword, req.Body.NewPassword, ri.addr); err != nil {
+		for _, policy := range []error{account.ErrPasswordLength, account.ErrPasswordCommon, account.ErrPasswordPersonal, account.ErrPasswordPattern, account.ErrPasswordGuessable} {
+			if errors.Is(err, policy) {
+				// The password policy (account.CheckPassword) refused
+				// the new password: point at it.
+				return nil, problemf(pInvalid, err.Error(), fieldError{pointer: "/new_password", detail: domainMessage(err)})
+			}
+		}
 		return nil, err
 	}
 	return ChangePassword204Response{}, nil
