@@ -59,6 +59,51 @@ func (e Action) Valid() bool {
 	}
 }
 
+// Defines values for BulkRowKind.
+const (
+	BulkRowKindDocumentTimestamp BulkRowKind = "document-timestamp"
+	BulkRowKindEvidenceRecord    BulkRowKind = "evidence-record"
+	BulkRowKindSealedPdf         BulkRowKind = "sealed-pdf"
+	BulkRowKindSignature         BulkRowKind = "signature"
+)
+
+// Valid indicates whether the value is a known member of the BulkRowKind enum.
+func (e BulkRowKind) Valid() bool {
+	switch e {
+	case BulkRowKindDocumentTimestamp:
+		return true
+	case BulkRowKindEvidenceRecord:
+		return true
+	case BulkRowKindSealedPdf:
+		return true
+	case BulkRowKindSignature:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BulkRowResult.
+const (
+	BulkRowResultFAILED        BulkRowResult = "FAILED"
+	BulkRowResultINDETERMINATE BulkRowResult = "INDETERMINATE"
+	BulkRowResultPASSED        BulkRowResult = "PASSED"
+)
+
+// Valid indicates whether the value is a known member of the BulkRowResult enum.
+func (e BulkRowResult) Valid() bool {
+	switch e {
+	case BulkRowResultFAILED:
+		return true
+	case BulkRowResultINDETERMINATE:
+		return true
+	case BulkRowResultPASSED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Category.
 const (
 	CategoryAddition     Category = "addition"
@@ -274,6 +319,58 @@ type AuditEntry struct {
 // AuditTrail defines model for AuditTrail.
 type AuditTrail struct {
 	Entries []AuditEntry `json:"entries"`
+}
+
+// BulkReport defines model for BulkReport.
+type BulkReport struct {
+	Rows    []BulkRow `json:"rows"`
+	Summary struct {
+		Cases     int    `json:"cases"`
+		CompanyId string `json:"company_id"`
+
+		// CompletedFrom YYYY-MM-DD, or empty when unbounded.
+		CompletedFrom string `json:"completed_from"`
+
+		// CompletedTo YYYY-MM-DD, or empty when unbounded.
+		CompletedTo   string    `json:"completed_to"`
+		Failed        int       `json:"failed"`
+		Finished      time.Time `json:"finished"`
+		Indeterminate int       `json:"indeterminate"`
+		Objects       int       `json:"objects"`
+		Passed        int       `json:"passed"`
+		Started       time.Time `json:"started"`
+		VerifiedAt    time.Time `json:"verified_at"`
+	} `json:"summary"`
+}
+
+// BulkRow defines model for BulkRow.
+type BulkRow struct {
+	CaseId    string        `json:"case_id"`
+	CaseName  string        `json:"case_name"`
+	Completed time.Time     `json:"completed"`
+	File      string        `json:"file"`
+	Kind      BulkRowKind   `json:"kind"`
+	Object    string        `json:"object"`
+	Reason    string        `json:"reason"`
+	Result    BulkRowResult `json:"result"`
+
+	// Signer The signer or TSA who says so.
+	Signer *string `json:"signer,omitempty"`
+
+	// Time The signing or stamping time proven.
+	Time *time.Time `json:"time,omitempty"`
+}
+
+// BulkRowKind defines model for BulkRow.Kind.
+type BulkRowKind string
+
+// BulkRowResult defines model for BulkRow.Result.
+type BulkRowResult string
+
+// BulkVerificationRequest defines model for BulkVerificationRequest.
+type BulkVerificationRequest struct {
+	CompletedFrom *openapi_types.Date `json:"completed_from,omitempty"`
+	CompletedTo   *openapi_types.Date `json:"completed_to,omitempty"`
 }
 
 // Case defines model for Case.
@@ -685,6 +782,12 @@ type IfMatch = string
 // TargetUserID defines model for TargetUserID.
 type TargetUserID = string
 
+// BulkVerifyParams defines parameters for BulkVerify.
+type BulkVerifyParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SearchCasesParams defines parameters for SearchCases.
 type SearchCasesParams struct {
 	// State Any of these states; default every state but deleted.
@@ -870,6 +973,9 @@ type VerifyPDFParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// BulkVerifyJSONRequestBody defines body for BulkVerify for application/json ContentType.
+type BulkVerifyJSONRequestBody = BulkVerificationRequest
+
 // RegisterCaseMultipartRequestBody defines body for RegisterCase for multipart/form-data ContentType.
 type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
 
@@ -976,6 +1082,50 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// BulkVerifyWithBody Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerifyWithBody(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerify(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SearchCases Search the cases the caller may see
 	//
@@ -1379,6 +1529,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// BulkVerifyWithBody Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *Client) BulkVerifyWithBody(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkVerifyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *Client) BulkVerify(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkVerifyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SearchCases Search the cases the caller may see
@@ -2232,6 +2446,61 @@ func (c *Client) VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams,
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewBulkVerifyRequest calls the generic BulkVerify builder with application/json body
+func NewBulkVerifyRequest(server string, params *BulkVerifyParams, body BulkVerifyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkVerifyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewBulkVerifyRequestWithBody constructs an http.Request for the BulkVerify method, with any body, and a specified content type
+func NewBulkVerifyRequestWithBody(server string, params *BulkVerifyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/bulk-verifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewSearchCasesRequest constructs an http.Request for the SearchCases method
@@ -4111,6 +4380,50 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// BulkVerifyWithBodyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerifyWithBodyWithResponse(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error)
+
+	// BulkVerifyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerifyWithResponse(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error)
+
 	// SearchCasesWithResponse Search the cases the caller may see
 	//
 	// Every filter is optional; the ones given must all match. One page of
@@ -4563,6 +4876,54 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBodyWithResponse(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyPDFResponse, error)
+}
+
+type BulkVerifyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BulkReport
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkVerifyResponse) GetJSON200() *BulkReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BulkVerifyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkVerifyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkVerifyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkVerifyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkVerifyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // SearchCasesResponse200Headers the declared response headers of an HTTP 200 response for SearchCases
@@ -6362,6 +6723,62 @@ func (r VerifyPDFResponse) ContentType() string {
 	return ""
 }
 
+// BulkVerifyWithBodyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *ClientWithResponses) BulkVerifyWithBodyWithResponse(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error) {
+	rsp, err := c.BulkVerifyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkVerifyResponse(rsp)
+}
+
+// BulkVerifyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *ClientWithResponses) BulkVerifyWithResponse(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error) {
+	rsp, err := c.BulkVerify(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkVerifyResponse(rsp)
+}
+
 // SearchCasesWithResponse Search the cases the caller may see
 //
 // Every filter is optional; the ones given must all match. One page of
@@ -7083,6 +7500,42 @@ func (c *ClientWithResponses) VerifyPDFWithBodyWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseVerifyPDFResponse(rsp)
+}
+
+// ParseBulkVerifyResponse parses an HTTP response from a BulkVerifyWithResponse call
+func ParseBulkVerifyResponse(rsp *http.Response) (*BulkVerifyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkVerifyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BulkReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
 }
 
 // ParseSearchCasesResponse parses an HTTP response from a SearchCasesWithResponse call
@@ -8450,6 +8903,9 @@ func ParseVerifyPDFResponse(rsp *http.Response) (*VerifyPDFResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+	// (POST /v1/bulk-verifications)
+	BulkVerify(w http.ResponseWriter, r *http.Request, params BulkVerifyParams)
 	// SearchCases Search the cases the caller may see
 	// (GET /v1/cases)
 	SearchCases(w http.ResponseWriter, r *http.Request, params SearchCasesParams)
@@ -8571,6 +9027,47 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// BulkVerify operation middleware
+func (siw *ServerInterfaceWrapper) BulkVerify(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BulkVerifyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.BulkVerify(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // SearchCases operation middleware
 func (siw *ServerInterfaceWrapper) SearchCases(w http.ResponseWriter, r *http.Request) {
@@ -10284,6 +10781,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/sessions", wrapper.EndUserSessions)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/bulk-verifications", wrapper.BulkVerify)
 
 	return m
 }
@@ -10298,6 +10796,86 @@ type CaseJSONResponse struct {
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type BulkVerifyRequestObject struct {
+	Params BulkVerifyParams
+	Body   *BulkVerifyJSONRequestBody
+}
+
+type BulkVerifyResponseObject interface {
+	VisitBulkVerifyResponse(w http.ResponseWriter) error
+}
+
+type BulkVerify200JSONResponse BulkReport
+
+func (response BulkVerify200JSONResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkVerify200ApplicationpdfResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response BulkVerify200ApplicationpdfResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type BulkVerify200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response BulkVerify200TextcsvResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type BulkVerifydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BulkVerifydefaultApplicationProblemPlusJSONResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type SearchCasesRequestObject struct {
 	Params SearchCasesParams
@@ -11848,6 +12426,9 @@ func (response VerifyPDFdefaultApplicationProblemPlusJSONResponse) VisitVerifyPD
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+	// (POST /v1/bulk-verifications)
+	BulkVerify(ctx context.Context, request BulkVerifyRequestObject) (BulkVerifyResponseObject, error)
 	// SearchCases Search the cases the caller may see
 	// (GET /v1/cases)
 	SearchCases(ctx context.Context, request SearchCasesRequestObject) (SearchCasesResponseObject, error)
@@ -11998,6 +12579,39 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// BulkVerify operation middleware
+func (sh *strictHandler) BulkVerify(w http.ResponseWriter, r *http.Request, params BulkVerifyParams) {
+	var request BulkVerifyRequestObject
+
+	request.Params = params
+
+	var body BulkVerifyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkVerify(ctx, request.(BulkVerifyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkVerify")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(BulkVerifyResponseObject); ok {
+		if err := validResponse.VisitBulkVerifyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // SearchCases operation middleware
@@ -13042,157 +13656,168 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bb2NJethf+cAYaHJzSFGX1s5I8ANXUnu12xehpfFiPGzrlHiKZFmHVdyqotSchoBsgAD7kqxfNpsg",
-	"BpIAQRAEiR8SIAa8zp/Jesbxvwjqq6pzYx1e1FTPABMD3mnx1Knbd7+eD42BmEwFp1yrxtGHxpRIMqGa",
-	"SvzrhCh6fmr+xXjjqDEletyIGpxMaOOowZJG1JD0lzMmadI40nJGo4YajOmEmDcm5P1Lykd63Dja3fss",
-	"akwYz/6OGno+NXMoLRkfNR4eosZ5QidToSkfzH9O52aGhKqBZFPNhFn8FbmlCvSYwsWbyytQZEhBC5BU",
-	"yzk0FaX4rHdxDoX3Wp1GZPc+piShMt99Ybm2Wa9m63vPn6+x9eErogfjxT1fjSkMiKLPFJxdkdExbpEM",
-	"zFNgCiQdzhRN4J7pMRzs7sH9mHIcY16CMVEwGBM+ogkoxge0/jDDtt1BzSkOD0LbviJyRPUXispaGM8U",
-	"lddbBfSDmUpNBVc0QzHz34HgmnJt/kmm05QNiLmlnb9Q5iI/FJb7I0mHjaPGP9nJEXfHPlU7OBmuEYYD",
-	"kKGmsgAFc6P2MnEzBkjl1Ra2/xA1LqS4Selkya6ndsQ/3Wz3ft7AAXoc3r44gc8Pnv8Y3OQdhKF710zd",
-	"G9jBHxqUzyaNo68akg4ou6MIPT2T3KAH5Un7hgxu8UfzVyNCFpBSbQYm1P2DDG65uE9pMqKNdwtgjBq9",
-	"WcL0GdcSSXUqxZRKzSxMSbaThdfIQAt5bRYkfG4wq36Qx73QiIRqwtLgozFRNZRIzW6fIU0xbqhrDM0x",
-	"fY88YmEaSSdC02uSJDK4jKK/NL8PhZwQbbgh14cH+USMazqi0ozUbEJLQxOiaRt/DVFlTmhf4SJugsjf",
-	"ag4McfMXdKAzYFxJdyVlYJhTu38yTSdqFRYWAPuQLUWkJPOF7fmpQ1vydF3FjAGdasIHdNU2XrCUOlxg",
-	"gqtFiP5iTLTjlWlKJUzIHBIBXNwjm1zrqPZGF44ZNchEzCxZL3v/leAUhw+IpiNhSWE5f3LjHnKiS66J",
-	"Xhc9osZAUrLpO4kYzCZ09XH8lZtZV441Yx6iRg19WvEReCBkQuU1n01uqKwZwEaMk7SO8qckQ6a1YHxB",
-	"pJ6HQCwpUTVMStIRU1oSrldxqsLIZexKUZLSZO09e0BUt6w00SsJ5xIHmdGz6TSlE6/ZfdTK5ojKkuJ1",
-	"4jZRQr4Q3qHIya+jwBJn02RjLL6jUjmpspLpVvgUKjD+fYff/jYLxOvQNqP+wLHrcCOICTmyursokGIZ",
-	"PBmGlAi8dE85J6zjti+Z0osc16g968PfKlAr2L6dsm4bF2REn2YbUYPT9/p6MJNKhJjHBtvM2bXXlTi9",
-	"N7eP6ra57CRh2qLLwIirNCUV6Ztj5ok55tDofqGDi8lE8OtahkgnhKWoZlBVvaJFiqrch7mOWzq/nil3",
-	"6eu/ypSa1bDgR87Ihb5G/Xp9mjav3NChkHT9d4QcEc6+Jl7FXH+DU5GyAdv0jhWVjIRVTTWzKLUSFf3A",
-	"7NqzaUt3ULzDIN5ahhNCMjkVkmi6TLJuKqoNAK6/FpyuPh8yO8c889eCR7Ds7UrcUoQeSdM3w8bRV8v5",
-	"gR3+EFXPrehAUr2oG16Oxb0xpJkC4ezmVYo2TrS443cPUeOUSWosknmNufMkt29EB7dzVUxB0JIkjI/A",
-	"DQExLOjBxr6xaFI49Y0QKSV8Kdz8giGoZTdQI2NwwU20ssqVrpQ42QKh3aHSEtgUmubXdniYzQUw56e9",
-	"9t7zQ3+nN3NNlXXbeNENt3QOQyEhEfc8FSQJmo+1cFXsa/oYHcZBqXQqewY3Z93NnIzp4Hbxeobu0tbR",
-	"Br1OXjhQhlFekd6Iq1bOhnspLJPPGTyUM0+85EaTol2wLKOFn9oDMblhHBWsG5YSTSUuM5mlmrWnaCI4",
-	"34jg6Two5V+KEeNv6S9n1JKA1xBIelG42CFJFY0WUFHcMhog5VQJUNSasYoqo58CUUDAvgFNg2cEbqS4",
-	"V1S2QhQdNVKzMWd5lDyXByt8cYbmlboXsvrqbnfvYLXXswjBbA+FOUOwe0UNgwxzkQk+K+NReURCDai8",
-	"KbuJJNNp+Em90VY5YK7T4yqhsy1FcX+44KWgG2EzlModFGWUOqUDNiEp2GMAs+7kCeNCwowz3UEIaU2N",
-	"adb486+67c/ffdiNdg8f/ijobphJSfnACr3Ca732n737sB96p3LuzJTKZgrdwGt67/1Fj7qDJ3PSbOIK",
-	"8ehXpMFudyUNVj0iJTrsRis9JFX3+0d7TF7T+8xpMiHvz+07n+NB3B+7ATW57G1Y9L7mA4icg2H5CvSY",
-	"aBiKNBX3VoURXEsy0KjaRAZ78XY6fX5KBymRNIExlRSUsK/SO+rmMghPyUSZ/xI2GmvQApQWkozoUZ+b",
-	"yXlbjyHOtxHjKjCZKQ0DIuXcKow4zMDScGKmVZ/j/OaXTp8XXYsbSYCyMlKNMNXyso2QKaQyhMgth+rz",
-	"rbh6quLc+lfWcKZ41KzhCRYNN73posNuo9hUlL38SFIuSJNNo5+L2q7zK5W2lC9Rc2OXbMQZH1U8Eptc",
-	"X/nNMhlfnL0CIeGGKHp4AKdnb400KZx0f+/Hh5uetbDe8jOdZw6LTY5Drp/8RFHQAFwUsvthEVv1Z1Rx",
-	"bpWT63qNK8zN7fWv7pE0oAbCsrg8CEkMHt9LZuOKyYSF3Whap9eKDgRPAhLkJRtSb5Rpc5pjSOiQzFIN",
-	"n3chIXMVAdEwEUrD/uGhAyObmD3s7x7u7R24vdufDrvrGlz2PKF7fePk8BIDazPHu50o4IJabn9Nk+Ey",
-	"pXkTQ0/SqZArNaqL0xdv7cAaQ85Ns7GSXDAA8VCRu8TQRPkmFiOeUoqA4+SS6jzBAmX6QMzSBLjQcEON",
-	"MqBo2JhP6R1Nl0arwioPLsKMPWfd++CHQ/Oil5xdwk/aL696kVNjFBtxomeSwtWbq97L9kXv8vLsNDL7",
-	"GxtdPs9dSInSuT9CswlVmkymNfahMchs8Km8w7PKqkyVFgbCE7OafUI0pNQsKzgNL/MIN0AxMLae81eN",
-	"yd7zwxrHijvI+kR36V+p8UJt4K2JGlqR1WZkAcNx6uxEGZg8tpUOtNwhkqlJyzShlbpOIGzM6UYRurWN",
-	"6ccqOBfOtXBiozQbyjN6f73U37FI3Gmy0RtVWBdfj8rrB0+XpxWVCbWa+QM2+0V1IDaTxIBubiMe+3ys",
-	"9VQd7ezcUjYnt7NOQu98NpLa+cCFbg/FjCfGtrojKUsiY3MNUzbQUZ9PqZww9EK1E8oZTSKYcTLTY8o1",
-	"6hdJBEPCUpq0pxIlNV5+1OczTu4IS8lNSs3URvMhaQRaiHZK5IhGUHyhbScxKxZ/9ZdnVjVmmpCaJu0J",
-	"TRhpm4MiK/RePbNSn7NCFt8tnbclnSkzwYTqsUjaON5Yl+Y3f/ltG+TLlnuwZl3V1VSbYITiZbmbqvbd",
-	"qcDLWYTxzy7fvAb3FJoG4oefd3db5i4F8nxpPY+rQxl+iSxJarUYjhqMqywrZ1H8sQnTNUY9+5oCPjfG",
-	"OnrLoXmwuw+Cp3OUR2twTqWJnqlwpkC9667Gr1+5Decnt9NkS4Wu5JLy5CfEanIbsJU8jaSsKG9oq7tp",
-	"whtTPvGh4v9CVTqoE67g/fT9lEmqNuLuk5nS15Z0SlxxcXHtrY3HSwg7RWmjUcEHWxIg9hpqNhi8UC9Y",
-	"azR3q74+Qo3wWvEKNdfPv3RvdbHGMWF8/TyKgmkYoPpBStiEJtfKWtjXm2QqGt2cpmH0YjxxmbABrfPq",
-	"8hzOXsP+7uew291r71a0XfvXi975y7NTY5qfvz49uzp7++r8de/qLKid3zIe0G5zvRZDdVVdebmeX3ES",
-	"oK6OD4Ovefm6mer7KH1Z0jumyrm1RUbKRi5kvAFSqNnNdRlgwUwAvLUNMaTw3jrKsUUoB9ASFnnQLKWY",
-	"OnNwEwN4XVvJjtuyIXT9OEQyrxp1KGzxGkGcm72Kyjs28Javpml6ZH/PbA0YEG7MYWexagEFUxUEB5e3",
-	"6pLnF49vkXAz7ulk/Rox4sxK8sssN40uM4qois6E1kivir9w9dYr9LQttpiPjmyBCNMK1OymnT9wLgEC",
-	"KiVqHORNNt/oeondnKP8llB5OY/KeML6Zn8Nm7AwLKBEiWEUwbgOjpwscxP3wKIbFGa1gfqcJVipDmos",
-	"7hW4QGvZLfX/k/U22GDxzWuWGAt0yGruYPuJfUvcTLU5f9mzaztzfTbYBtmBmXtogzTBcBCoitFFVG6a",
-	"PxyTAEV1yyhNhIPdD8hZSqFZYiWWJRWBBIQnO0JCNRjSWqSEwmo1rqk1EuoeUwnh37mZb5Kjt5qHPoKa",
-	"qpTx+ORSNIJyHMr3UkkmLxx+PaypSfbLB2wm5CsouTLnr7hOcMM6iNmxolxjiRs6xsxfYP6CzJHiE/WP",
-	"IR/b1sLmgVVeuplXXnLCmIAVKZGfdiBmXFOJc9jkBFtzRxMnDHw8TNn0f1ebl2TFeVar8fsp/jvbW6FU",
-	"L8lq9ZJgMC2L+FWA9wiieYyzoIaSUqKwPCKpr6srDNlgvVontqR34nbDyR4bwlySXGunrBBk4WJD+I0g",
-	"DNMgukfWpz6fPr2c4Nyki1tBWTmYSabnl2ZGu4cbSqRleLgMao72p2yCsdZTy899/iOWGLs/syJj56u+",
-	"dhmQ+ftkyn5O57YelvGhqCmw9klD3rgRQ3BTgrijEn56dXXRgTMyGPvUaFTbVCnlqM8vTl/kira450UJ",
-	"eVy2nsZ0cKsWwnaC25/6fDZNBUkwgmbsqPJKZSOqEgp8++IE9ncPd1udPu/zE8HvjOYjuIKmwUJMZ4/M",
-	"dHMYizTBRGS7D4MfKE1aR33eBnQoo6qMqUsKiKSgOLml1wOizIGY/xXX3N//3Mn04VBRfQwDklKeENnn",
-	"AIZc7Nj4yy+//LL96lX79DQ+hongdG4YZvyh7xJ9+o0j6Dd2d7vm//qNCPpZ6p999LOLL/uNh9hMi+th",
-	"MTa+CgSSYPqin+CZKmQyQnNOOYzJHTVTccFpKwJu7gIIDFNBdMfcQy8PXzDBjyA2PwjpJO8R/ARxFvqz",
-	"bnd/gCSA/6QxNEmWk4u/w1CKiVkrxgYEO3e7O+65ilFhMluNK8gc+1ReRbUXJopMcM8Dkqb2DuK+Iwpz",
-	"RVrOaNyBE/yhXQq/ANas2QCGuR8XFFBmNsxju7Gzt22cEZqXdNB+QfVg3L5kmsIO2KQFi8E0aR0DgYEU",
-	"SrUV07gpwyJhKpRebFDQ3ccbPcP4R4Y5GJmK66rf4+NKkEph6Aa+eHtuVptSCRhPgVvGk7yNg4uFgeVg",
-	"rQhi9ODjLEP2nib4JgaFECI21IGPGYefkSnhVKHr74yPUqbG5u7jHoaO2i8JH83IiMYRxDaYE0PK3DW6",
-	"uJglHWVPXgzOKLyDtxQrn48c7SFC2MCUgrjSWiKG5q7REvaeP4epZNxeQO/y5ByvYDAmhitQqVoduHLo",
-	"gUUGGXngLzcimUPTBeXtT7bio+VJiXHYO4CxmEnllA/LeJQWkhpupO6pPM5fz9YgXOgxRUrHVRYgv7eH",
-	"pz4R3JPike2nkLVycBmU8dkVGRkqv7ME5YouLUn1G/Gxa8NgSxnNgvbWIPYtLGLPg5F72j0v742BW3vJ",
-	"JkyrIwuqG5EwqrJ8oMMD+Dn7CaK6Z8GG1/vHe114ZR7PpqCF2dLzYK6qGGZv7OIbQMlgfIyaoFUOkZ07",
-	"kgSikSjN8M/scMaBpOlxNsL1nahsswMviRxRaYBwsLtvY5MuCuYlJbw9u7yC3sV5oaz1qLHb6Xa6aFpM",
-	"KSdT1jhq7He6nX2b8T1GoW2YVlaKOQqVTp35lFpt9yCmNhBm8UZwqmDE7ii3/MZwsIkBWwfecApTMrJh",
-	"aH+mGGODMcJMQdOnbD3v5tlaz7vd1jHEhdLO2KI56fP4JeO3RyBp+sd9LP7sN2J3by0EJuMzqjrwC2Si",
-	"lryPQNP3emeg7mKz5T6/H4sUMdWsbHg4xH4dwbO8YaLg5PJPbej1YPezfIN9vht1u13z/yDFvWpZkGTi",
-	"9jxBTyuRg/EJ3mxUaqLz1YLlzecukU1Ry89VnsvmVArzK9zMNDgVv2O1xVQk1PdfQU3qlzOa1y0fZRXN",
-	"ebuR9YwzXRMfUnqOaDe0Ge4f1tmDL67ebAs+h34bOyjUc2+4i2Lm/8qdVFztsxuns2TVeMoljTfC28ws",
-	"g1DXoWDi58o1MVkerM+kbtlSuUFdG5/NlydlA9jr2WbRyIhho1PT94b1+kfnp3VbLM606Q2F5rPa5bWN",
-	"EuezrV0Gs2pe8n678xYT5Q2/Ks2+MhV/9ZxabDpjGfAvmFQaEoJ8LLdkImB8kM4Uu8McIJuqyyYUvrbJ",
-	"ScEiVWj2FCPGQp0LmPGUKm8sOUONaq+etOrxxXdSecxtVfKMydaOtnq7mwMiyPWF1KV5nDBpHPn+EQXv",
-	"U/6Lc0WECzPysq2Cv6lST7JqX8hpajZG1KCwKfuXAcQG09uspOD0z7uF7O/npcTv3VDed3gB12eilkeG",
-	"MgDfVbqb7XW7W21uhs01Hox4cjrOim5l1T5iBSXN62RGY87MV6MC0fdTIXWlM5pRxFZ3RssgED5JdjWF",
-	"VmdRQ80mEyLnmRaViU9Vbe+kqA3SCxVQXLGW18iMHUNH7YRogqaEI1ijyhqEjIA4e45IDbFZJ+7zpqtA",
-	"jCraeMsMxzRuN9wZEDE0UbfM/cJtjBAmxrI4hhl3f2H0feguN6svRiO7ZQwcW5mWLaDK9WmJL3pj3O60",
-	"U6iyi6HpLJbnrTxJnKaKduAFWixWtS0Uwh1nw5iCW2N2oVFl+KxZvc9zwy+k5L7Fw1KJpZoLWm4I4PmQ",
-	"nUp7R0spaAj9RCTzCpEEYGn9sQORGGxzDWUKb115j2GFuvIeeeGeNGsUQ/pmNB72JVZ9wzhBphGI33hQ",
-	"lfTPNd5cUp4XaHHTKOws4Lt9qLZufFhgUbufpP+idNhDEyTujTsvRo2XIs+eeFI+5BHdaLXorkA/Lk+A",
-	"aR/uGaIOVNJUzRyZfb3zgSUPlklhQ8WjDxViOsXfH0dKrt1onbRZfmSPzh95R3b/ualjY9Mlx3bOHFtm",
-	"QeduKF/Dn1Dt7uBJ5eaypqCP6gH6kbfn144KPnDrE6vKPE1uKXBx7yq5N0AT17wXW9iU8XKn0NzTM6hH",
-	"zp1L4zJce/kKH4fj0eMky3dEFYVjA0Z4p9pax7nsR2ppVkPGrQD72CGzxCbeB0nHbBmbdT4l8RQ6i9aQ",
-	"kGsC2mlshyrwzKDNikVXSgQiTajSjvE2c1csOubcJlpbpZKclz0BgZw4w+qHRB3+zFlgFJ3nLkvC0kVJ",
-	"ZiyCxCdyq50Pt3T+UOvFvrTlQwrit4SPaAzNve4hatyQ1RuRNIufdWzgAuNHqNcrLQUfQaUblPUkG209",
-	"gvjEklf7lI2oMgYBBsOe73dbtmuEGhPz7nFxpJoKhWvHGC9hzsTJGky4yp+9w0MrGPo8Ns/Mox/FGPIy",
-	"zz/b/ezHaFRkcS6M8LY6YJ33vjEVMNXnSE9hff7UjTvNm1JW0DDYbPyta5FYLyBXW8E/2vlRmQetVIvD",
-	"zMfcTkV+l+GySqcMwGbVK+spCHvdwyc4cw9rrEAaEHistHfwEDX2uweLlPBaGE6ZsCGjyTZ4tEcaDOZm",
-	"dRUFTv14FhyFsjv8Es8UxitRcBbIkmlly84iSMU9lW0bHaTvW0AURnWt+awLyl6gz73to1bf477i0yXt",
-	"4bsPhwdBp25AkDhNYCtSpFIaSgdCJsrlqOEqGKjjORMopZ5k+S3FbnadgKWPyWk/JNnkjpwbNM1vfvO7",
-	"f/wP/6YV+bQNG9kQHLCX70MIzCl6VOsUtrf2uY8SPqnBg3ljtZY47sP62Lalt9lgfAS+dNLK2kLrXOfS",
-	"Q07BVECp26ruZr9toJ6A5Or8jEB4FiwPugwjR4pS0gHm8hQchmYCMdPoYMgSngo9HnxOKhkRxkP0ak77",
-	"nZDrhi68Wl/cJs61h0e5uT4dL7mkPLE2n03gdV4kA7uVGq5L3PmUiGskeQhhj3KxcmcRte/92oxjeQAf",
-	"SJslk4INLEFTyAh102oLzsgp1vb9/HczbasDPbsDTJxOBFWuK8uI8dxDgnK+z821Ip9RQPjc+rNvZrpQ",
-	"w4YR5/uxUKXCNvw4hMbSvaKnG5oH3W7LdzuxoGIKZjxPLwrQmwHSD4neyu07Psrd/CllugFTMT3foZ8/",
-	"wfqyPftujnoCX4BvPfC9QqjH6x9ZJ4XvI1vOHdbBmpBydQc0v/mbv/7Dr3737a9//4df/S7Ir8tth4LO",
-	"iKtC6jgmlxK0V7i4j7LtPFOZ0C8lKTYxSBhiqM5pnP0pzP94b4rlZ67RQJ9XM9XzetKFskbMX0AksH2v",
-	"+9w5ozmltleWP0JmYtDEdf5gWtF02IGe9Tn0edMGLf26bUw7DibQGRBflhsePZF2XOn+UBMkd9WcU5o3",
-	"D9iWpuz9wgulo81v/+Ov//73/8vaHd/+23/+h1/99T/+u99/89//8h/+9//45i//5bf/6a/+73/5u1bR",
-	"1nbAylNaDQxAacIT5UILxTI/D9itatp3VNr5neskaPr8qRk0f+pIT7kjX431c0dlwgYGu0lB52BW48ga",
-	"tGHXNjcUo+tG38Fk8W2ggd8oFC8Pmt/8q3//7V/9twqcXSE+gpcnmHQcyE/2OXguW+cjPTEZmIuN/YO8",
-	"7cSPsGnAmIJQzCDGXOHjUvs4m15uhUKnz3sek60Mjov9wOKsqgE78PuPBjxT1ltqb6jPs1wyIc3YlA41",
-	"iJk2aiWfQypGI5q0GYeZwl7CC8znBeNJdpAaL2glOcgWXdZ+A3FlnpnBxG//52///m//9h9++1+/+c3f",
-	"RDY7Ml2SNVapiV2ecrhfl3BYaW1iNH6HaE+brHrqMpz3unVrLCZ0ZTlcuytzuJ4y8ar89Yu6SLLHn23w",
-	"B4OQ+Yzef5nhPzS1gCkb3FbSbgsKin9350PeK+lhp9BiP8imzQFfuTFhMii7TStfwNrOF0KfEpSF7w/U",
-	"wNFdUWT1LVRtkG9gvvJ2FAAzncoZNuFzrCJGgKIxQqXRPV3yychYw1pAkwvAzyzA+akCLLTn2gh+1w2w",
-	"Cvz5TsYy2oW2xLMAE9/dh4SNjD7otF9bAoXamn1ihKWdxGfjZhm6Y6N0KDjoft6BN4UnBnGHzGvcbvDN",
-	"HJjOFMROoI5Cn/hdv/Z87rE2ykZdwx/dwXnBOK7M9BFG8na8we6jUUv51ryzFftKF4H9TJUkHDSxbtpW",
-	"SglDADydtxpR433blTW1XUM7vJEKLrsWZe1q94GgUvKGp/NSb5YJSajH7aJCXMhJw0a3TSH7HNs9JDDj",
-	"CWaAFcYU2mG0LOPFuqHSmfsccyqZzl5EYvX1eJaoXTEVUkvBQ2VYAs+rh9EyqBRgokaD/MibAY6yJmSO",
-	"4a6QfmP43WIHhie3sgLdJJbmBtodby0i4VCmCHBVhKZv3FBJ2w8EJYLuVLMEVkva8mqj2FKetCnXTM+L",
-	"i0aw2GUeen1+Uu7BUvRI+l1iGaSqdGJp4ds1aIyHwlznBUbtmXRP97nNnbE1bcW7R4PXs4SMTcNrShPb",
-	"xhqLmvvctodBenXF0Yi7UCLxZTnEgYYgT5pR/HhMDn9V4RMn1tbtYDkpdRrbzYUtoFyZz0+pmKaW4iyr",
-	"2jqv3/lQPNj1QnJtJf0n56k562caUIXiI8TxGceetfgxMLAsVx27IGWBoEgqKUnmcEvpFO7dN6fnIDHw",
-	"bmjjC37LxT235HWwRLd5Syfijq6D+AFNu3L6J1W3D0J5BmbvyXYQykzlxHOFP2OlYLHn1DbQyE5o/fZB",
-	"Tp43d6x0eHOawM0c4vJ3NmIfXbJdl/rcZ3PFxbZOMTTftHxbrLiqGMbQLDsAGO9z2/fLar6ATt98uvOs",
-	"CVqt8tHp817R0+I/mHEvik6XKHckFdwrmRvlGXY/OUL/MLpZquZnhI+y8zjDoM+bF1/Ythh1BogVqa2c",
-	"RlYLiHPfEe17LhvcPn94YsF6+0p9EeGkZ0lH5c2xnIPuY+hZswlt++/RBu3YHofz3uueS6WknVEH4ry8",
-	"NG4dA51MtWHe2BLDEo+7iAjykR04ycsY8j45CsvTjH4Wl0tO4524WNQZ42jfPwc/TpPVoJn92+CMLbOz",
-	"sXRjE5fkSDdoGl+xCf0zcwGfxCYuff+3IFMOV375YNkngH84xm9eIPwotJ/QnWKb9SDC/0LI28xpkzUr",
-	"MkqK/aodZjAgt2acaUbS7CMIka0+HKSUSOX71SFUMNSFjWg4vc/G2wnNXy5ebn/uc+y9OYdmithhQyX2",
-	"m+do8kgjZozIMb+jLuZkkndloS1Rbhdgho5mVClyk9Ij+Pr94O6GP1NAlWYT1BKGWUChz3e7f/6ZHU5V",
-	"y7ZjGc6UDeEcdLsQu44+cZallTX9oVzLuTkC4xq/sKMh3il+pyO2N6MMBd+P58HAJd7xRf6dj6eQM5UP",
-	"n6xFRAEt7sRltGwjld+iVsmAztC1gMJ5p7qgp6ZiWKLZ6gzKvDAKrUzsoNcJujau7BpPyEbyVnw1jMQe",
-	"07UJwI9z2+Z+iYvDYxNC7J6ztXxLf+u9i3O3PDRt+zM9pkyC/aS5am3iz3Dtloq1CXYazC44ztrqGWPI",
-	"sjFkLi4fu9Pnl65Kkqi6Rmu389vr//PP/nPcgZ4DNBnkmuxMGUXyfizAtSfwjaCYgjFNnX+DaBz4TEEq",
-	"BrdipjtwadBDHUFsrLW4z5t/cnaV5XRhXxxsLYHx1nkrghibOcbQJKkSXonJW1O1oj6PEfH8ELvXCeHE",
-	"1swVKvfcXkpMvs8lG40xyhzg/QseFVhwqAR5Dd7Jlfs2xvdVI3bdJj9x5bFFl8LaNURayH1BzN4KM8TF",
-	"DQAzYsQcSDVXWMe9wA93PuB/r1fUCL9FvlED74CTwE/66b0Dlr9ZSvH+73uivPektR2Tw6wCoY4rBR5I",
-	"LK/K7nxKpOarYp4XftB3HUX2u92alMi1UUlQLvkVoPnNb/71N3/322/+xa9bWU8b20DKNtavXmApkrwc",
-	"ayfijrorbXxX3qXKeYM6+LFN7MnGWBdevWb+XYbEwwavr4JFT36GPPU+yF6SbAKYnsGEbYCllyRrw8SY",
-	"qHwE+t622jV6pvKNS1ZaTb4ja723780U2YSXvNbUCSg+tpnxIjc/7vOanq35x2kxfczwQmxfhQGcn2o9",
-	"fcPTeQSXdDCTNOrzSzKhl0zTP77UkmFnNOwUO0Ql+EaKe2XuCM0tITVJMU0eY3+ZidfnSrM0XWbpwYjq",
-	"oqbh6kpDX8vKz0Hch2Ni79IrWKOx73Ta6fO3dGrVNPtFP2vVKbgxehkMZxIDUERrOplq5U52P2YpPQbS",
-	"5zjMv2UsUpg5J4i3DiMzHktxs+O41pAJQ/MwsRdC0tTDMGtvetDdjbIvxescyJqmqerz7LOqN2KmfTKt",
-	"mBnjt5cZpCUEhZQN8Spx3x4NsmbAmNax88F9pexhZ8bNsDgYkDXH+76qcLi5t3biT+7QdC3Aa8Sjp9ly",
-	"xe8l1e2TrMV4IBWgrsfy0iLmx3f5cL3SG0dfvSvywJcCG1o7b43HcMTnBcvZs7EdlxS+TN6+FCMx02vx",
-	"85eYCgnGYtoCUzcHMrTTzPLqXQa7232ekVQlDU+8y451xs2QL9SaosoO34qwslMBgQqPsfVbG/nyNiXx",
-	"KyJHVJtD+4KRoNiv7GxADDczKGULsxLfR9Ybl8PMTgXKk0xJXtQPTu28a9+6G7+dynI7F5Bgfku9/iY4",
-	"VTQdrlQNqkhYVBXqkTAxd3Hph340PD/KvKh8T4qXv2FW9yF7Oy7siS9D86fiHia266Y9L+C726GpAFKu",
-	"D+mNgWuFb1ELLAP2C3zu8PxjYLqNKvcAYdn9befuX7Kh7yxtpY5Vz7YLAOtZq1e7r/JvGGdN5rHT/+kL",
-	"VzcEzdJHBJJhVGnR3irp6u79hSoa7/TzpRztUo2FK+lY5Hy2QuXi9MWnU8umyfARDUE+XfDs4vSF/6Jt",
-	"XVDZdgr9eBS1t4+dKLHqLfPYllpW2g8ZtOx2CmpW/jGar94ZgvTfm/nqnQGGovLOg3Im08ZRY6fx8O7h",
-	"/wUAAP//",
+	"7H3rbyNJfti/UqANDOk0KUqj0e1K8AeuNOPT3TyEkdaH83KsLnUXybKaVbyqanG4AwG+AAEOCJLzl8sl",
+	"iIEkQBAEQeIPCRAHPuefyd2u4/8iqF9VdVc3q/nQUHMLbPbLjtj1rt/7VR9aCZ/OOCNMydbxh9YMCzwl",
+	"igj46xRLcn6m/0VZ67g1w2rSiloMT0nruEXTVtQS5Gc5FSRtHSuRk6glkwmZYt1jit+/JGysJq3j/YPP",
+	"otaUsuLvqKUWMz2GVIKycev+Pmqdp2Q644qwZPFjstAjpEQmgs4U5XryV/iWSKQmBF28ubxCEo8IUhwJ",
+	"osQCtSUh8G1wcY68fp1eKzJrnxCcElGu3puuq+drWPrBs2cbLH30CqtksrzmqwlBCZbkiUTPr/D4BJaI",
+	"E/0VUYkEGeWSpGhO1QQd7h+g+YQwaKM7oQmWKJlgNiYpkpQlpHkzo65ZQcMujg5Dy77CYkzUl5KIxjvO",
+	"JRHXO73oez2UnHEmSQFi+v8JZ4owpf+JZ7OMJlif0t5fSH2QH7zp/lCQUeu49Qd7JeDuma9yDwaDOcL3",
+	"gPBIEeHdgj5Rc5iwGH1J1dmWln8ftS4Ev8nIdMWqZ6bFP9lu9W7cwAYGDL19cYo+P3z2A2QH78Ed2r56",
+	"6EFiGn9oEZZPW8dftQRJCL0jcHsqF0yDB2Fp9wYnt/Cj/qsVAQnIiNINU2L/gZNbxucZScek9W7pGqPW",
+	"IE+pes6UAFSdCT4jQlFzp7hYyVI3nCgurvWEmC00ZDU3crAXapEShWkW/DTBsgETiV7tE8ApyjR2TVB7",
+	"Qt4DjVgaRpApV+Qap6kITiPJz/TvIy6mWGlqyNTRYTkQZYqMidAtFZ2SStMUK9KFX0NYWSLaVzCJHSBy",
+	"p1peBr/5C5Ko4jKuhD2S6mXoXdt/UkWmch0Uehd7X0yFhcCLpeW5oUNL+iLPbt+SGRdqeUmCzzdfDwzE",
+	"58uLiVoyn05xCAA1rkvv2rzbWAN6DhXS65Hg02U4+ulPf/rT7qtX3bOzCHGByHSmFoZs5+yG5ywlaRCc",
+	"ynEV392oI0wzkoY3OqKMyon5ugnoadaSas4/pQwrEh7U3G/D0c6wlE2rkQoLtc1i7oigI0rSa6weiDze",
+	"TS/da+1CqtOVq/VOMbJAVZ5BseHiHupHuIwXtSUCIpRw3IhHfB6G8UYo1t8MC18F45vfxohm4bFuKUt9",
+	"liPpmGGVC+AlPMmnhCkYVSo8nQEDwhlJu7N01Ipa5I6mhCWkK0jCRRpkNPYoQpMLgmUDnxFE5pnyV3Yx",
+	"uLx8ftaKWi8G5y/hH+evz55fPX/76vz14Op5cG69GyLC3MR80+h6dTlA8wlHEi8kkjyIqY4JhMehbKwH",
+	"gjPS/9atNZ+/IyChPAT4LXT4sODfvL1Se4HFKRcHVxxuE0z+KSCMkXfekp/lRBopKE2p/glnFx60jnAm",
+	"SVQH4CVSW9nnJlR0TYf7wNqdvFmXWBIyU5glZB07eqGP7d5xY7l8pz+ZYGVl+CwjAk3xAqUcMT4H8X0j",
+	"Fmw4fYDj4SnPjbi5qv8rzsjC0AFFxtxwyNVys21XOePNKW/USgTB2/Zx9GHTI9ejrm2r22heFiaMjTSR",
+	"i5SIa5ZPb4hoaEDHlOGsieTOcAFMG93xBRZqEbrilURtTKUSmKl1ErTXcpUYbYjxxmt2F7EkhykrMKzq",
+	"fAmNQGqbzTIydRaHj5pZb1EaVLxO7SLWUhFQhYJSSj5Lt4biOyKk1XbWKgM1Ig302fW38O1O00NeC7YF",
+	"9ge23QQbQUgogdWehYeK1espIKSC4JVzKinhuwZq+5JKtUJE3+j+jWK/Rh0xQzYt4wKPyeMsI2ox8l5d",
+	"J7mQPEQ8tlhmSa6d2MLIXJ8+mIH0YVv+CvDBEpJluKYVlpB5qrcJPDq0cT6dctYsJJIpphmov0TWj2gZ",
+	"o2rnoY/jliyuc2kPffOuVMq8gQQ/cETG1TXYfTbHad3lhoy4IJv34WKMGf0aO9PH5guc8YwmdNszlkRQ",
+	"HDaByLxJZq7bF3In9tljL4atnIF/hkG4NQQnBGRixgVWZBVn3ZZV6wu4/pozsn5/QOws8Sy7BbdgyNsV",
+	"vyVwezjL3oxax1+tpgem+X1U37ckiSBqWTa8nPA5Q2pCJeLWnrvOAAQDLa/43X3UOqOCJIqLRYMZ7lFO",
+	"X7OOoE40QErgVGsvtgniI08OfiKR5Uverm84zwhmK+/NTRi6teIEGngMTLiNVFY70rUcp5ggtLoXVmmu",
+	"LwpMxtemeZjMBSDnh4PuwbMjd6Y3C0WkcSc41o1uyQKNuEApn7OM47DFqPFeJf2aPESGKTRLb1dmD3bM",
+	"ppM5nZDkdvl4nKVhE2nQyeTehgqIcoL0VlS1tjerIhfTlGMGN2XVE8e5QaXoeppltPRTN+HTG8pAwLqh",
+	"GVZEwDTTPFO0OwMVwdrsOcsWQS7/ko/pgzVwfksDZolBJjmSxKixkkgtnyIsEUamB2prOMPoRvC5JKIT",
+	"wuiolemFWc2j4lE7XOMjMoa1ORf1rvv9g8P13jj/Bos1eGOG7u4V0QQyTEWm8K0KR9UWKdFX5VTZbTiZ",
+	"ajCrNStttQ2WMj3MEtrbShB3mwseCpgRtgOp0kBRBakzktApzpDZBqLGzTmljAuUM6p6cENKEa2atf78",
+	"q37383cf9qP9o/s/DJobciEISwzT87oNun/27sPTUJ/avgtVqhgpdAKvydzZix50Bo9mpNnGFOLAz8fB",
+	"fn8tDtYtIhU87EdrLSR1t/BHW0xek3lhNJni9+emz+ewEfvHfshHVLE2BOyvRQMsFkiTfInUBCs04lnG",
+	"50aE4UwJnCgQbSINvXA6vSE7I0mGBUnRhAiCJDddyR2xY2mAJ3gq9f8xHU8UUhxJxQUek+Mh04Ozrpqg",
+	"uFxGDLOgaS4VSrAQCyMwQjN9l5oSUyWHDMbXv/SGzDctbsUBqsJIPfKhkZZtBUwhkSGEbuWtPtuJqafO",
+	"zo19ZQNjigPNBppgwHB7a3dpsNsqZqJ0Wj4QlT1usm1UzkqHWrGkcoqGE7s0To6aRWKb46v2rKLxxfNX",
+	"iAt0gyU5OkRnz99qbuLt9OnBD4623as33+o9nRcGi222g68ffUdRUAFcZrJPwyy2bs+ow9w6I9f1BkdY",
+	"qtubH90DcUAm3JC4MjgGazieC2riXdIpDZvRlMquJUk4SwMc5CUdEaeUKb2bE5SSEc4zhT7voxQvZISw",
+	"QlMuFXp6dGSvkU71Gp7uHx0cHNq1m5+O+psqXGY/oXN9Y/nwCgVrO8O7GShgglqtf83S0SqheRtFTxSB",
+	"JCtdKmcvbMRJgyJnh9laSPYUQNhUZA8xNFC5iOVIHCF4wHBySVQZ+Ac8PeF5liLGFbohWhiQDeEfGbkj",
+	"2UpvVVjkgUmo1ueMeR+55qh9MUifX6Ivui+vBpEVYwqXPrp6czV42TWO9Eivb6Jl+TKmLsNSlfaIwuvf",
+	"oB+W4SLVFT6vzUplZWKEWapnM1+wQhnR03JGwtM8wAzgO8Y2M/7KCT54dtRgWLEb2RzpLl2XBivUFtaa",
+	"qKUkXq9GehAOQxc78oJcDLRVNrTaIFKISaskobWyTsBtzMhWHrqNlemHCjgX1rRwarw0W/IzMr9eae9Y",
+	"Ru4s3apH/a797lF1/uDuynDXKqLWI1KRicqUPRTrQWIEZm7NHodsotRMHu/t3RK6wLd5LyV3LkpW7n1g",
+	"XHVHPGep1q3ucEbTSOtco4wmKhqyGRFTClaobkoYJWmEcoZzNSFMgXyRRsiEYHVnAjg1HH40ZDnDd5hm",
+	"+CYjemgt+eAsQorzbobFmETI79A1g+gZ/V/d4elZtZrGhSJpd0pSirt6o0AKnVVPzzRk1IsuvyWLriC5",
+	"1ANMiZrwtAvttXapf3OH3zVOvmK6e6PW1U1NjYGvwF5Wm6ka+844HM7yHf/o8s1rZL+itr7xo8/7+x19",
+	"lhxovjCWx/WuDDdFEby7ng1HLcpkEZWzzP7olKqmoKqvCYLvWlkHazlqH+4/RZxli04lpqqZckqFVd4Q",
+	"69hsumuw69dOw9rJzTDFVKEjuSQs/QIbSW4LslKGkVQF5S119RVRYJfGMBwIpgJROigTrqH95P2MCiK3",
+	"ou7TXKprgzoVqrg8uXLaxsM5hBmistDIs8FWGIg5hoYFBg/UMdYGyd2Irw8QI5xUvEbMdeOvXFuTr3GC",
+	"Kds8jsJTDQNYn2SYTkl6bUMjr7eJoNeyOcnC4EVZaiMWA1Ln1eU5ev4aPd3/HO33D7r7NWnX/GViR7Vq",
+	"XgkeDUrnLjS2Ok8p14Krri4rr5bza0YCkNXhY7Cb46/bib4PkpcFuaOymvPhE9IijHYLoJD5zXX1woKR",
+	"AHBqW0KI128T4dgAVBEq6y3KXc1KjGlSB7dRgDfVlUy7HStC1w8DJN1Vi0NhjVcz4lLtlUTc0cRpvopk",
+	"2bH5vdA1UIKZVoetxqo48lRVxBmycas2qWt5+wYIt6Oeltdv4CMutCQ3zWrV6LLAiDrrTEkD96rZC9cv",
+	"vYZPuyKLZevIJC5SJZHMb7rlB2sSwEhmWE6CtMnEG12v0JuXskk+FpRX06iCJmyu9jeQCXOHHkhUCIZ/",
+	"jZvAyOkqM/HAZSF4oxpHfUkSDFdHcsLnEllHa9Us9f+D9bZYoN/zmqZaAx3RhjPYfWDfCjNT3pwnY79d",
+	"m5Gbo8G2iA4szENbhAmGnUB1iPZBua3/sEQCSaI6WmjCDJn1IJFnBLUrpMSQJP+SEGbpHheo7gzpLGOC",
+	"N1uDaWqDgLqHZEK4PjeLbWL01tPQB2BTHTMeHlwKSlAJQ+VaasHk3uY3g5qGYL+ywXZMvgaSa2P+/HmC",
+	"C1ZByI4lYQpSr8Ewpv9C+i9UGFJcoP4JKtt2FTdxYLVON4taJ8uMMTIsJXLDJjxniggYwwQnmFxwklpm",
+	"UGTumfB/mzOeFknjRqpx6/H/XaytlllmcsjD2XyFx692eQ9AmocYCxowKcMS0iPS5nxvr8kW8zUasQW5",
+	"47dbDvZQF+aK4FozZA0hvYMNwTdcYRgHwTyyOfa58OnVCGcHDSbTSpLkgqrFpR7RrOGGYGEIHkwDkqP5",
+	"qRhgotTM0HMX/wilL+yfRfELa6u+thGQZX88oz8mC1OngbIRbyj84YKGnHLDR8gOifgdEeiHV1cXPfQc",
+	"JxMXGg1im6yEHA3ZxdmLUtDmc+ZzyJOq9jQhya1ccttxZn4asnyWcZyCB03rUdWZqkpUzRX49sUperp/",
+	"tN/pDdmQnXJ2pyUfziRqayiEcPZID7dAE56lEIhs1qHhA7hJ53jIuggMyiAqQ+iSRFgQJBm+JdcJlnpD",
+	"1P0Kcz59+rnl6aORJOoEJTgjLMViyBDS6GLaxmUKfXyCppyRhSaY8YehDfQZto7RsLW/39f/DVsRGhah",
+	"f+bTjy5+Omzdx3pYmA+KhEBXhFEaDF90AzyRXiQjai8IQxN8R/RQjDPSiRDTZ4EwGmUcq54+h0HpvqCc",
+	"HaNY/8CF5bzH6AuAWTTM+/2nCaAA/JPEqI2LmFz4HY0En+q5YiiMs3e3v2e/yxgEJr3UuAbMsQvllUQ5",
+	"ZiLxFNac4CwzZxAPLVLoI1IiJ3EPncIP3Yr7BUHOmnFg6POxTgGpR4M4thszetf4GVH7kiTdF0Qlk+4l",
+	"VQTtIRO0YCCYpJ0ThFEiuJRdSRUsSpNINONSLRfO6T+FE30O/o8CcsAzFTdVZYlPak4qCa4b9OXbcz3b",
+	"jAgE/hR0S1lalheyvjBkKFgnQjFY8GGUEX1PUugJTiG4EePqgM+UoR/hGWZEgunvORtnVE702ccDcB11",
+	"X2I2zvGYxBGKjTMnRhm1x2j9YgZ1pNm575yRcAZvCVTkOLa4BwBhHFMSxbWSRzFq72sp4eDZMzQTlJkD",
+	"GFyensMRJBOsqQIRstNDVxY8IMmgQA/45YanC9S2Tnnzk8n46DhUogwdHKIJz4W0wochPFJxQTQ1knMi",
+	"TsruxRyYcTUhgOkwy9LNHxzArk85c6h4bOr8FCWGbARl/PwKjzWW3xmEskmXBqWGrfjElgcyqYx6QnNq",
+	"KHallWJHg4F6mjWvrtkES3tJp1TJY3NVNzylRBbxQEeH6Mf0CwB1R4I1rXefD/rolf6cz5DieknPgrGq",
+	"fFT02IceiOBkcgKSoBEOgZxblERYAVLq5p+Z5pQhnGUnRQtbD6m2zB56icWYCH0Jh/tPjW/SesEcp0Rv",
+	"n19eocHFuZfWetza7/V7fVAtZoThGW0dt572+r2nJuJ7AkxbE62bPLvt3nllBYwLk8uAj89UHyAyQozP",
+	"XaBKIYOaq6jl4GsUbmM2ZCAmmYPhwmEK9HAJS4YZd7wBb4iaE8KGLK5WLYgBGmK/LkGM2o5FQfyXZRZD",
+	"Zod9Ik15h685A590kuWS3pETRKgGdljrDUEZGSnEc9U5hvscsoKfRwG3QeTsogBALEWusgYylTUQlUPN",
+	"ipDQx+V8Gg3eDA07d0SkNFEmSkh3GjLLw5ghjD10uWDJRHDGc2mMtRYpEq4ZeIEWIodaS0PmSqlESHKA",
+	"TgNuiZaFSmjbj/r9fu0qJWrDCWo5BzLJ4lf4/Rd5dnuqP8bALWZEUG7pwpSb4KAam+gPmT6agiHNMs2t",
+	"SW/c01R4ypmaWFJnbWZa45pxbu3NeMiUJqDC4Z5j6xMtzFCGpmTKxaKHvihIemwRv21jAjvRkMWKvFd7",
+	"ibyLjT/9cP+zvtbWlJbHsEQZZXB8XBI0okIqKy1paeYP4s5QyxlVtpaOQCgoabhZfqeHBlZCYISk0iqM",
+	"OB0yEPuPi+sxBEu6iC6D24Xcdp62jsuSHwsTHl0UCWzIkCyb7NUK+92/M+I9keoLni52VvutqSjJfVWf",
+	"0FJMvQbdQb+/02V4UYi1i6qOU6h9N5RhSPQPFDCx0LKmLF2o4p0Bg56plwbw17T44jS8GnReeS24feST",
+	"ZtT+3f/6y2//+X/99j/+9f/9z3/fKSmn4WPSQ2DNXix2wqia1BdZ9+NQluxzlz2hDLvhMxPzYEQErtFj",
+	"TO8IM5ishdWp5tA99IYRNMNjE3HkCEoMYSCxIyQuOvdZvwzMfdbvd05Q7GXxx0aiwUMWv6Ts9hgJkv3x",
+	"EPL8h63YssgO7JeynMge+gnIywbtj1GJ40C45hMOaCn1zJpvoNjNw1mRIoIlOr38U58q2AUOGVBFoIyC",
+	"z2UnhKGXBItkcmqLVNVQtF5NcGFvTBIjussybNlqj/pXdJMrZK05PWMYyHhKXAlIUJp/lpOyRMVxUbyi",
+	"BNXN7HCqIRRAqgVIGCOTzPRhkzW4OhrbLcGlS+1iBV7pji1X4Sd5rV1Jzaua31j1tEi8ljY/qBVeZmEE",
+	"ChU+Dcb4r50T8qKQMY83TVvJLGuqJLr99Lhq63QmFT0pVNWjSiLyXkvZ7tP5WdMS/ZG2PaHQeMaQcG0C",
+	"gsrRNs54XDcufr/bcf2cKFswL8C2mrKu1o8JNfe2GrF68S9AMEox0LHSaOXJ05Ez0hTCdlM9AtQeSIr3",
+	"rvjtgqOcZURKXw0AC4nVRDvN8FIrL/gRe3uJd7a19cvd/iKCVF+LO/44hbzhSgV5jobyF2t1DufglRm6",
+	"nmuhljq4bl1AaRoWhmXiLcr8pS9ii+FNAGpw+Gd9L9HnWSXHZz+U4hOewJYUaqSRoWDvd48o3BZ1lD5C",
+	"MvWENCeTaR2psFRqEYi8N5JrpTizFsTWF2f+SEnXSFEF+5QBK4Lx7IesElC2QfOMPY1H3RQrDLqnRVgt",
+	"ymqAjBC2pjssFIr1PPGQtW2yeVQzvHR0c8jYsc2tjB1bpbh0AXYhGARsACcoZ/YvCLQa2cMtSkmAPbWD",
+	"MEtNEnIxgaymIqcuv5kys9Kel1Ado7Y1Tj3rlPlAJJOkh16AccqItl7O80nRjEp0S2Y29UnTWT37kJVq",
+	"e0jIfQubJQKy8h9VEQ3cpXG9JTzV0GZrh3m9rpxzqIZdZZnucPmxDfLeXd0xd/cbKY9+7ntF/tyg54pM",
+	"7EA1s5a3soCbbgP9e/+TlIAXFnqsWWnr4u9R6yUvA+UelQ45QNdSLVimwWXHUkSV8+wb41BFUq3o13sf",
+	"aHpviBTUdD/+UEOmM/j9YahkXzxo4jart+zA+SPPyKy/VHVMGFLFh1kSx46e0JobqsfwJ0TZM3hUvrnq",
+	"XYIHPUPwkafn5o48d6dxf9R5nsK3BDFTgn07MLHvh0C1sipc7nnvCzgC9cCxS25cvddBOcPHwXj0MM7y",
+	"e8IKb9sIgnlmymjHJe8HbGnXo4M6AfKxh/PU5FgFUUcvGd4LeEzk8R43aEAh+w7BLiydejjYM1J6Rt+U",
+	"EiGepQTs8ZrwtkuvGxjm7CI6O8WSkpY9AoKcWsXq+4Qdbs9FDAx4omxAnMGLCs9YvhLnfJN7H27J4r7R",
+	"in1pMkUlit9iNiYxah/0j0DiRkVqKc6KUIme8VFDqIBxdinB2RjVCv8ZS7LxPsWnBr26Z3RMpLL+pM+f",
+	"Pe13TIEgOcG674nfUs64hLljcI1Tq+IUtYRskufB0ZFhDEMW62/60x/FEN2gv3+2/9kPQKkoQhogmKfT",
+	"Q8Z472oQgt8R8Cksz5/Zdmdl/eEaGAbfO3prq+E2M8j1WvAf7f3Rtt6YIPHRp1Pj39V7WSdTBu5mXZfN",
+	"BISD/tEj7HkA6bRI6CtwUGnO4D5qPe0fLmPCa64pZQrva+yCRjuggbidwhfuUeqHk+AoFMjnpngiITQF",
+	"GKeHllRJk2EcoYzPieiaQBDyvmPcudJ6wZQn7AWe2jIlM5uf2arZdHF39O7D0WHQqBtgJFYS2AkXqVUB",
+	"gAAD512GWcBRx0oiUIkyLEIZ/cKlvYCmD3HI3yfeZLdcKjTtb37563/89/+6E7kIPePZ4AxB2fb70DVn",
+	"2D7sEhTY3prvzkv4qAoPhAg3auKwDmNj25XcZsIYIuSy5A2v9aqkW5MeUAoqA0LdTmU387yafASUa7Iz",
+	"IswKZ3nQZBhZVBSCJBC26RkM9QA8V2BgKGJbvXI+Lv0AjzFlIXzVu/29oOuWJrxGW9w2xrX7B5m5Ph0t",
+	"uSQsNTqfydWwViR9d2slXBuj+SkBV3PyEMAel2zlzgDq0Nm1KYNMMJYIExCZIeNYQm0uIpBN69WWIytY",
+	"m/7l73pYCJaCFUCOTMpNOBS6IWPKSgsJ8Pkh08cKdEYizBbGnn2TKy9dGTzOJojLy2GGd4AUZGn7lm7U",
+	"Puz3O66wlbkqKlHOykjSAL7pS/o+4Vu1UtNHmZs/JU/X1+RnYlnwczvYnLcXT3fKR7AFuCoz3ymAerj8",
+	"URTN+S6S5dJgHUz/qybyofY3f/s3v/35r7/9xW9++/NfB+l1tcJc0Bhx5WUJQR4BVkXwtCofKXZMvxKP",
+	"3gYnYYigWqNx8Sc3AcfGmmLoma0pM2T1pKSydMBSBjvELwAQmCcOhswaoxkhpiyi20KhYpDUFnmiSpJs",
+	"1EMDY3MYsrZxWrp5u5BhEgyg01d8Wa1t90jSca3QT4OT3AYhz0hZJ2ZXkrKzCy9VCWh/+x9+8bvf/E+j",
+	"d3z7b/7pb3/+N//4b3/zzX/7q3/43//9m7/6F/VwTws1lewFfQdIKsxSaV0Lfka3u9idStp+ZGqj6mOi",
+	"lx/b01Mtvtqg/djgenniPPsgc1AjcRS1OCH03jYF73oZe78DMHALrYX1fvMv/923f10P663nFuBkEkhF",
+	"cTF4fuT+Dq7Zf8MlSNtOXQsTBgwhCH4EMcQKn1QqhZrkAMMUekM2cJBseHDsl36Mi3wBeGzFvQ/zRBpr",
+	"qTmhIrlDC5+V7I0eGrAFyvh4TNIuZSiXUDZ+ifi8oCwtNtJgBa0FB5n8+sZn2NfGmWlI/PZ//Op3f/d3",
+	"//Cr//LNL/82MtGR2YqosVr5g9Uhh0+bAg5rVay0xG8B7XGDVc9shPNBv2mO5YCuIoZrf20M12MGXlUf",
+	"OmryJDv42QV90ABZjujslwX8o7biaEaT21rYrSeguL57H8qyePd73msqQTKtN/jKtgmjQdVsWnvssMl6",
+	"ul3d+8e8Su+pmYZ7tEcUGXkLRBugGxCvvBsBQA8nS4KN2QIKRsCFgjJChJY9bfDJWGvDiqM24whe1EHn",
+	"ZxJBTRWmNOO3hV/rl7/YK0hG16tAnweI+P5TlNKxlget9GuyXUFaM180szSDuGjcIkJ3ooUOiQ77n/fQ",
+	"G++LBtwRdRK3bXyzQFQVAmIvkEehTt2qXzs691AdZasHIh5crH9JOa6N9BFK8m6swfZ9wJV0a9HbiX6l",
+	"/Mt+IiscDrUruZ/SVINtRa33XZvB2rW1S+FEarBsq1F264VmgkLJG5YtKmW4pjglDrZ9gdiLSYOa5m0u",
+	"hgwq+6QoZylEgHltvMpHHUN4IW+osuchg5hKqoqOgKwu9dogtU2mAmzxLFSaJLCyUARoBrVce5BogB5V",
+	"82UhViijUoXkG03vlovtPLqWFSgctDI20Kx4Zx4J97a7DzL+bboaPbWw/YBTImhO1VNAYryppKEFW8LS",
+	"LmGKqoU/aYSWHxRBgyE7rZbb8i2SbpWQ8S5rRbc60LsBjGFTEOu8RKgdkR6oIfOyfStnDwqvIwkFmUav",
+	"IYW1KH0BabCYIcBXm+UKsIsqKL4qhjhQ++k7mtoafkDnEwfWNq1gNSr1WruNhfVArkrnZ4TPMoNxhlTt",
+	"nNbvffA3dr0UXFsL/ylpakn6qUIgQrExwHjOoDw5vPuIDMmVJ9ZJ6SEUzgTB6QLdEjJD8wlWps6OyezX",
+	"uPElu2V8zgx6Ha6Qbd6SKb8jmwB+QNKu7f5Rxe3DUJyBXnu6G4DSQ1n2XKPPkCnolxfcBRiZAVfUsyjr",
+	"+NaKeVpJ4GaB4uqTSrHzLpkCe0Pmorliv4JfjNpvOq4CYlwXDGPUrhoAKIMiCxRnRvJFYPQthzsv6l02",
+	"Ch+9IRv4lhb3NtKc+0aXqDQkeeYVv0YGn7NjsA+DmaWufkbwqdiPVQyGrH3xpamA1KSAGJbaKXFkPYM4",
+	"d8Uvv+O8wa7z+8cWbAUXvwQuOh0Y1JFlHURroPsYfFZ0Srru6fGgHjtg6HzwemBDKaG2SFyml8adE0Sm",
+	"M6WJN1Q/MshjDyJCZcseOi3TGMqSaBLS07R8Vi9Es1crQqNbB+rQUAkJo8Y5Y9LsjC9d68QVPtIPqsZX",
+	"dEr+TB/AJ9GJK0+9ezzlaO0jN6tee//+KL9lgvCDwH5K9vwXNYIA/xMubgujTVGXTgsp5gFTiGAAak0Z",
+	"VRRnxXs3kck+TDKChXSlSeFWwNUFhXgYmRftzYD6L+svNz8PGZRZXqB2BtBhXCUJn045A5VHaDajWY7+",
+	"HWQxy5OcKQt0iWq5AN10nBMp8U1GjtHX75O7G/ZEIiIVnYKUMCocCkO23//zz0xzIjum8tYol8aFc9jv",
+	"o9gWb4uLKK2ivhthSiz0FihT8JiaQvGe/yRTbE5GagyeTxZBxyWc8UX5pNNj8JnaG1cbIVFAiju1ES27",
+	"COU3oFVRoAtw9UC4LEoatNTUFEtQW61CWSZGgZYJVZN6QdPGlZnjEclIWXW1gZCYbdoyASl4waCOa2r9",
+	"8FBvFqrn7Cze0p364OLcTo/apiSWmhAqkCSJIEp2trFnuCJiXm6CGQaiC06KCqpaGTJkDIiLjcfuDdml",
+	"zZLEsqmm5u3i9vr//OV/isv6WFCyyEqyudSC5HzCkS1P4Gr+UWkqfSn7yLNu+ESijCe3PFc9dKnBQx6j",
+	"WGtr8ZC1/+T5VRHTBXVxoLQE+FsXnQjFULc3Rm2cSe6XoTNpeFArDADPNTFrnWKGTc6cl7ln11Ih8kMm",
+	"6HgCXuYA7V+yqKAlg0qQ1sCZXNlnkL6rErEtLPyJM48NuHhzNyCpF/sCkL0TYgiT6wsskBFiIOVCQh73",
+	"Ej3c+wD/v16TI/wW6EbDfQeMBG7QT28dMPTNYIqzf8+xdNaTzm5UDj0LClVc8WggNrSqOPMZFoqt83le",
+	"uEa/by+yW+3OuEQpjQoMfMnNgNrf/PJfffP3v/rmn/2iU9S0MQWkzBsq9QOseJJXQ+2U3xF7pK3fl3Wp",
+	"tt+gDH5iAnuKNsaE1yyZ/z5d4mGFt1K3swCeZhvkIE23uZiBhoRdXMsgTTe+E62isjFSc1NVvVIdc63W",
+	"5IpvN1v73syATDjOa1SdgOBj6tYvU/OTIWsoz12+Qw7hY5oWQvkqcOD8UKnZG5YtInRJklyQaMgu8ZRc",
+	"UkX++FIJCpXRoCj4CITgG8HnUp8RqFtcKJxBmDz4/goVb8ikolm2StNDY6J8ScPmlYYeRiz3ge0bYbEz",
+	"6XnaaOyKWveG7C2ZGTHNPN5qtDqJbrRchka5AAcUVopMZ0ranc0nNCMnCA8ZNHO9tEaKcmsEcdphpNtD",
+	"Km6xHVsaMqWgHqbmQHCWuTssKlkf9veh2q2yRvuiAckyOWTFC9o3PFcumJbnWvkdFAppBUBRRkdwlLBu",
+	"BwZF3XcI69j7YB+kvN/LmW4WBx2yenvfVREOFrdVAdcdGjTtaw8N7NHhbDXj95Ko7mnxmkQgFKCpnP7K",
+	"JOaHV/mwz2K0jr9659PAlxzeLrDWGgfhAM9LmrMjY3s2KHwVv33JxzxXG9HzlxAKibTGtAOirjekcadd",
+	"xNXbCHa7+jIiqY4aDnlXbes5002+lBuyKtN8J8zKDIUwqtEYk7+1lS1vWxS/wmJMlN60SxgJsv3ayhKs",
+	"qZkGKZOYlbo6sk65HBV6KiIsLYTkZfngzIy78anb9rvJLDdjIRyMb2mW3zgjkmSjtaJBHQh9UaEZCFN9",
+	"Fpeu6Uff50epF7WnA1n1uUqvoGHFGm/ahS3x1dv8IZ+jqam6afaLoO9ucCoAlJvf9NaXa5ivLwVWL/ZL",
+	"+G7h/GPudBdZ7gHEMuvbzdm/pCNXWdpwHSOe7fYCjGWtWey+Kp+rL94TgUddzl7YvCHUrtVrj2qvcXQq",
+	"srrtv5RF44x+LpWj8qqFS+lYpnwmQ+Xi7MWnE8seUJL+kzrPLs5eFMX0H7nGvTl9qEQJWW+FxbZSstK8",
+	"WdMxy/HErPLdsa/eaYR0T4t99U5fhnm4wlxlLrLWcWuvdf/u/v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

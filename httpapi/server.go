@@ -247,15 +247,7 @@ func (s *server) query(p SearchCasesParams) (*casework.Query, error) {
 	return q, nil
 }
 
-func wantsCSV(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "text/csv") {
-			return true
-		}
-	}
-	return false
-}
+func wantsCSV(r *http.Request) bool { return wants(r, "text/csv") }
 
 func (s *server) SearchCases(ctx context.Context, req SearchCasesRequestObject) (SearchCasesResponseObject, error) {
 	ri := info(ctx)
