@@ -59,6 +59,51 @@ func (e Action) Valid() bool {
 	}
 }
 
+// Defines values for BulkRowKind.
+const (
+	BulkRowKindDocumentTimestamp BulkRowKind = "document-timestamp"
+	BulkRowKindEvidenceRecord    BulkRowKind = "evidence-record"
+	BulkRowKindSealedPdf         BulkRowKind = "sealed-pdf"
+	BulkRowKindSignature         BulkRowKind = "signature"
+)
+
+// Valid indicates whether the value is a known member of the BulkRowKind enum.
+func (e BulkRowKind) Valid() bool {
+	switch e {
+	case BulkRowKindDocumentTimestamp:
+		return true
+	case BulkRowKindEvidenceRecord:
+		return true
+	case BulkRowKindSealedPdf:
+		return true
+	case BulkRowKindSignature:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BulkRowResult.
+const (
+	BulkRowResultFAILED        BulkRowResult = "FAILED"
+	BulkRowResultINDETERMINATE BulkRowResult = "INDETERMINATE"
+	BulkRowResultPASSED        BulkRowResult = "PASSED"
+)
+
+// Valid indicates whether the value is a known member of the BulkRowResult enum.
+func (e BulkRowResult) Valid() bool {
+	switch e {
+	case BulkRowResultFAILED:
+		return true
+	case BulkRowResultINDETERMINATE:
+		return true
+	case BulkRowResultPASSED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Category.
 const (
 	CategoryAddition     Category = "addition"
@@ -154,12 +199,13 @@ func (e NewTokenScope) Valid() bool {
 
 // Defines values for State.
 const (
-	StateCompleted State = "completed"
-	StateDeleted   State = "deleted"
-	StateReceived  State = "received"
-	StateReturned  State = "returned"
-	StateSent      State = "sent"
-	StateSentBack  State = "sent-back"
+	StateCompleted       State = "completed"
+	StateDeleted         State = "deleted"
+	StateReceived        State = "received"
+	StateReturned        State = "returned"
+	StateSent            State = "sent"
+	StateSentBack        State = "sent-back"
+	StateSentBackToParty State = "sent-back-to-party"
 )
 
 // Valid indicates whether the value is a known member of the State enum.
@@ -176,6 +222,8 @@ func (e State) Valid() bool {
 	case StateSent:
 		return true
 	case StateSentBack:
+		return true
+	case StateSentBackToParty:
 		return true
 	default:
 		return false
@@ -273,33 +321,87 @@ type AuditTrail struct {
 	Entries []AuditEntry `json:"entries"`
 }
 
+// BulkReport defines model for BulkReport.
+type BulkReport struct {
+	Rows    []BulkRow `json:"rows"`
+	Summary struct {
+		Cases     int    `json:"cases"`
+		CompanyId string `json:"company_id"`
+
+		// CompletedFrom YYYY-MM-DD, or empty when unbounded.
+		CompletedFrom string `json:"completed_from"`
+
+		// CompletedTo YYYY-MM-DD, or empty when unbounded.
+		CompletedTo   string    `json:"completed_to"`
+		Failed        int       `json:"failed"`
+		Finished      time.Time `json:"finished"`
+		Indeterminate int       `json:"indeterminate"`
+		Objects       int       `json:"objects"`
+		Passed        int       `json:"passed"`
+		Started       time.Time `json:"started"`
+		VerifiedAt    time.Time `json:"verified_at"`
+	} `json:"summary"`
+}
+
+// BulkRow defines model for BulkRow.
+type BulkRow struct {
+	CaseId    string        `json:"case_id"`
+	CaseName  string        `json:"case_name"`
+	Completed time.Time     `json:"completed"`
+	File      string        `json:"file"`
+	Kind      BulkRowKind   `json:"kind"`
+	Object    string        `json:"object"`
+	Reason    string        `json:"reason"`
+	Result    BulkRowResult `json:"result"`
+
+	// Signer The signer or TSA who says so.
+	Signer *string `json:"signer,omitempty"`
+
+	// Time The signing or stamping time proven.
+	Time *time.Time `json:"time,omitempty"`
+}
+
+// BulkRowKind defines model for BulkRow.Kind.
+type BulkRowKind string
+
+// BulkRowResult defines model for BulkRow.Result.
+type BulkRowResult string
+
+// BulkVerificationRequest defines model for BulkVerificationRequest.
+type BulkVerificationRequest struct {
+	CompletedFrom *openapi_types.Date `json:"completed_from,omitempty"`
+	CompletedTo   *openapi_types.Date `json:"completed_to,omitempty"`
+}
+
 // Case defines model for Case.
 type Case struct {
 	Acceptance *File `json:"acceptance,omitempty"`
 
 	// Actions What the caller may do now.
-	Actions             []Action           `json:"actions"`
-	Amount              Money              `json:"amount"`
-	Category            Category           `json:"category"`
-	CompletedAt         *time.Time         `json:"completed_at,omitempty"`
-	CreatedAt           time.Time          `json:"created_at"`
-	Document            File               `json:"document"`
-	Form                Form               `json:"form"`
-	Id                  string             `json:"id"`
-	Name                string             `json:"name"`
-	OrderNumber         *string            `json:"order_number,omitempty"`
-	OriginalId          *string            `json:"original_id,omitempty"`
-	Parties             []Party            `json:"parties"`
-	Reason              *string            `json:"reason,omitempty"`
-	RegistrantCompanyId string             `json:"registrant_company_id"`
-	RegistrantUserId    string             `json:"registrant_user_id"`
-	Sealed              []File             `json:"sealed"`
-	State               State              `json:"state"`
-	Supplements         []File             `json:"supplements"`
-	TransactionDate     openapi_types.Date `json:"transaction_date"`
-	Turn                int                `json:"turn"`
-	UpdatedAt           time.Time          `json:"updated_at"`
-	Version             int64              `json:"version"`
+	Actions             []Action   `json:"actions"`
+	Amount              Money      `json:"amount"`
+	Category            Category   `json:"category"`
+	CompletedAt         *time.Time `json:"completed_at,omitempty"`
+	CreatedAt           time.Time  `json:"created_at"`
+	Document            File       `json:"document"`
+	Form                Form       `json:"form"`
+	Id                  string     `json:"id"`
+	Name                string     `json:"name"`
+	OrderNumber         *string    `json:"order_number,omitempty"`
+	OriginalId          *string    `json:"original_id,omitempty"`
+	Parties             []Party    `json:"parties"`
+	Reason              *string    `json:"reason,omitempty"`
+	RegistrantCompanyId string     `json:"registrant_company_id"`
+	RegistrantUserId    string     `json:"registrant_user_id"`
+	Sealed              []File     `json:"sealed"`
+
+	// State `sent-back` is sent back to the registrant; `sent-back-to-party` is sent back by the registrant, with a reason, to the counterparty that returned it.
+	State           State              `json:"state"`
+	Supplements     []File             `json:"supplements"`
+	TransactionDate openapi_types.Date `json:"transaction_date"`
+	Turn            int                `json:"turn"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+	Version         int64              `json:"version"`
 }
 
 // CaseList defines model for CaseList.
@@ -331,6 +433,14 @@ type Certificate struct {
 	Subject        string    `json:"subject"`
 }
 
+// Company defines model for Company.
+type Company struct {
+	CorporateNumber *string `json:"corporate_number,omitempty"`
+	Id              string  `json:"id"`
+	Name            string  `json:"name"`
+	TimeZone        string  `json:"time_zone"`
+}
+
 // CreatedToken defines model for CreatedToken.
 type CreatedToken struct {
 	CreatedAt    time.Time         `json:"created_at"`
@@ -348,6 +458,21 @@ type CreatedToken struct {
 
 // CreatedTokenScope defines model for CreatedToken.Scope.
 type CreatedTokenScope string
+
+// DirectoryEntry defines model for DirectoryEntry.
+type DirectoryEntry struct {
+	CorporateNumber *string `json:"corporate_number,omitempty"`
+	Id              string  `json:"id"`
+	Name            string  `json:"name"`
+
+	// Partner A trading partner of the caller's company.
+	Partner bool `json:"partner"`
+}
+
+// DirectoryList defines model for DirectoryList.
+type DirectoryList struct {
+	Companies []DirectoryEntry `json:"companies"`
+}
 
 // File defines model for File.
 type File struct {
@@ -375,6 +500,16 @@ type LoginRequest struct {
 	Cookie   *bool  `json:"cookie,omitempty"`
 	LoginId  string `json:"login_id"`
 	Password string `json:"password"`
+}
+
+// MemberList defines model for MemberList.
+type MemberList struct {
+	Members []struct {
+		Department *string `json:"department,omitempty"`
+		Name       string  `json:"name"`
+		Title      *string `json:"title,omitempty"`
+		UserId     string  `json:"user_id"`
+	} `json:"members"`
 }
 
 // Money defines model for Money.
@@ -410,6 +545,20 @@ type NewParty struct {
 	CompanyId   string `json:"company_id"`
 	CompanyName string `json:"company_name"`
 	UserId      string `json:"user_id"`
+}
+
+// NewSigningCertificate defines model for NewSigningCertificate.
+type NewSigningCertificate struct {
+	// Certificate PEM or base64 DER.
+	Certificate string `json:"certificate"`
+}
+
+// NewSigningIssuer defines model for NewSigningIssuer.
+type NewSigningIssuer struct {
+	// CaCertificate PEM or base64 DER.
+	CaCertificate   string  `json:"ca_certificate"`
+	CorporateNumber *string `json:"corporate_number,omitempty"`
+	Organization    *string `json:"organization,omitempty"`
 }
 
 // NewToken defines model for NewToken.
@@ -505,6 +654,11 @@ type Session struct {
 	UserId             string    `json:"user_id"`
 }
 
+// SignatureCheck defines model for SignatureCheck.
+type SignatureCheck struct {
+	Reports []SignatureReport `json:"reports"`
+}
+
 // SignatureEntry defines model for SignatureEntry.
 type SignatureEntry struct {
 	Chain              *[]Certificate `json:"chain,omitempty"`
@@ -528,7 +682,72 @@ type SignatureEntry struct {
 	TimestampTsa  *string      `json:"timestamp_tsa,omitempty"`
 }
 
-// State defines model for State.
+// SignatureReport defines model for SignatureReport.
+type SignatureReport struct {
+	File File `json:"file"`
+
+	// Passed Every signature passed.
+	Passed       bool      `json:"passed"`
+	Reasons      []string  `json:"reasons"`
+	SealProblems *[]string `json:"seal_problems,omitempty"`
+
+	// Sealable Set only when the service could tell: the signatures can be sealed to PAdES B-LTA on completion.
+	Sealable *bool    `json:"sealable,omitempty"`
+	Signers  []Signer `json:"signers"`
+}
+
+// Signer defines model for Signer.
+type Signer struct {
+	Added bool `json:"added"`
+
+	// Certificate A signer certificate as a signature report shows it.
+	Certificate SignerCertificate `json:"certificate"`
+	Field       string            `json:"field"`
+
+	// Indication ETSI EN 319 102-1 indication, with its sub-indication after a slash.
+	Indication   string     `json:"indication"`
+	IssuerSha256 *string    `json:"issuer_sha256,omitempty"`
+	Passed       bool       `json:"passed"`
+	Reasons      []string   `json:"reasons"`
+	Revision     *int       `json:"revision,omitempty"`
+	Timestamped  *time.Time `json:"timestamped,omitempty"`
+}
+
+// SignerCertificate A signer certificate as a signature report shows it.
+type SignerCertificate struct {
+	ExtKeyUsage            *[]string `json:"ext_key_usage,omitempty"`
+	Issuer                 string    `json:"issuer"`
+	KeyUsage               *[]string `json:"key_usage,omitempty"`
+	NotAfter               time.Time `json:"not_after"`
+	NotBefore              time.Time `json:"not_before"`
+	Organization           *[]string `json:"organization,omitempty"`
+	OrganizationIdentifier *string   `json:"organization_identifier,omitempty"`
+	Policies               *[]string `json:"policies,omitempty"`
+	Serial                 string    `json:"serial"`
+	Sha256                 string    `json:"sha256"`
+	Subject                string    `json:"subject"`
+	SubjectSerialNumber    *string   `json:"subject_serial_number,omitempty"`
+}
+
+// SigningCertificate A certificate (cert_sha256 set) or an issuer rule (issuer_sha256 with organization and/or corporate_number).
+type SigningCertificate struct {
+	CertSha256      *string   `json:"cert_sha256,omitempty"`
+	CorporateNumber *string   `json:"corporate_number,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	CreatedBy       string    `json:"created_by"`
+	Id              string    `json:"id"`
+	IssuerSha256    *string   `json:"issuer_sha256,omitempty"`
+	NotAfter        time.Time `json:"not_after"`
+	Organization    *string   `json:"organization,omitempty"`
+	Subject         string    `json:"subject"`
+}
+
+// SigningCertificateList defines model for SigningCertificateList.
+type SigningCertificateList struct {
+	Certificates []SigningCertificate `json:"certificates"`
+}
+
+// State `sent-back` is sent back to the registrant; `sent-back-to-party` is sent back by the registrant, with a reason, to the counterparty that returned it.
 type State string
 
 // Token defines model for Token.
@@ -559,6 +778,15 @@ type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// TargetUserID defines model for TargetUserID.
+type TargetUserID = string
+
+// BulkVerifyParams defines parameters for BulkVerify.
+type BulkVerifyParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // SearchCasesParams defines parameters for SearchCases.
 type SearchCasesParams struct {
@@ -685,6 +913,42 @@ type SendBackCaseParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// FindCompaniesParams defines parameters for FindCompanies.
+type FindCompaniesParams struct {
+	Id *string `form:"id,omitempty" json:"id,omitempty"`
+
+	// CorporateNumber The 法人番号, exactly.
+	CorporateNumber *string `form:"corporate_number,omitempty" json:"corporate_number,omitempty"`
+
+	// Name Part of the name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Limit Default 20.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// SetCorporateNumberJSONBody defines parameters for SetCorporateNumber.
+type SetCorporateNumberJSONBody struct {
+	CorporateNumber string `json:"corporate_number"`
+}
+
+// RegisterSigningCertificateParams defines parameters for RegisterSigningCertificate.
+type RegisterSigningCertificateParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RegisterSigningIssuerParams defines parameters for RegisterSigningIssuer.
+type RegisterSigningIssuerParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SetTimeZoneJSONBody defines parameters for SetTimeZone.
+type SetTimeZoneJSONBody struct {
+	TimeZone string `json:"time_zone"`
+}
+
 // CreateTokenParams defines parameters for CreateToken.
 type CreateTokenParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
@@ -697,11 +961,20 @@ type LoginParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UnlockUserParams defines parameters for UnlockUser.
+type UnlockUserParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // VerifyPDFParams defines parameters for VerifyPDF.
 type VerifyPDFParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// BulkVerifyJSONRequestBody defines body for BulkVerify for application/json ContentType.
+type BulkVerifyJSONRequestBody = BulkVerificationRequest
 
 // RegisterCaseMultipartRequestBody defines body for RegisterCase for multipart/form-data ContentType.
 type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
@@ -714,6 +987,18 @@ type ReturnCaseMultipartRequestBody ReturnCaseMultipartBody
 
 // SendBackCaseJSONRequestBody defines body for SendBackCase for application/json ContentType.
 type SendBackCaseJSONRequestBody = SendBack
+
+// SetCorporateNumberJSONRequestBody defines body for SetCorporateNumber for application/json ContentType.
+type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
+
+// RegisterSigningCertificateJSONRequestBody defines body for RegisterSigningCertificate for application/json ContentType.
+type RegisterSigningCertificateJSONRequestBody = NewSigningCertificate
+
+// RegisterSigningIssuerJSONRequestBody defines body for RegisterSigningIssuer for application/json ContentType.
+type RegisterSigningIssuerJSONRequestBody = NewSigningIssuer
+
+// SetTimeZoneJSONRequestBody defines body for SetTimeZone for application/json ContentType.
+type SetTimeZoneJSONRequestBody SetTimeZoneJSONBody
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
@@ -797,6 +1082,50 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// BulkVerifyWithBody Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerifyWithBody(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerify(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SearchCases Search the cases the caller may see
 	//
@@ -907,7 +1236,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/cases/{id}/send-backs (the `SendBackCase` operationId).
 	SendBackCase(ctx context.Context, id CaseID, params *SendBackCaseParams, body SendBackCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CaseSignatures The signature report of the case's contract PDF as it stands, with certificate contents
+	// CaseSignatures The receipt signature report (案件受領時の電子署名検証) of the case's contract PDF as it stands, with certificate contents
+	//
+	// The service validates, now, the case's current contract PDF (and
+	// for order-acceptance the acceptance once returned) and reports
+	// every signature with its signer certificate's contents; the
+	// caller need not validate downloaded bytes itself. Audited
+	// (case.signature-check).
 	//
 	// Corresponds with GET /v1/cases/{id}/signatures (the `CaseSignatures` operationId).
 	CaseSignatures(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -917,9 +1252,135 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/cases/{id}/verification (the `VerifyCase` operationId).
 	VerifyCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// FindCompanies Find companies in the directory (to pick a counterparty)
+	//
+	// Companies matching every filter given; at least one is required.
+	// A case's party `company_name` must be the directory's name of the
+	// company (or be left out). Any logged-in user.
+	//
+	// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
+	FindCompanies(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
+	//
+	// Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
+	ListMembers(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCorporateNumberWithBody Set the company's 法人番号 (administrators only)
+	//
+	// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+	SetCorporateNumberWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCorporateNumber Set the company's 法人番号 (administrators only)
+	//
+	// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+	SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
+	//
+	// Only a signature made with a certificate registered here (or
+	// issued under a registered issuer rule) counts as the company's
+	// when it registers or returns a case; the other signatures of an
+	// upload are refused with 403. Any user of the company may list.
+	//
+	// Corresponds with GET /v1/company/signing-certificates (the `ListSigningCertificates` operationId).
+	ListSigningCertificates(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterSigningCertificateWithBody Register a certificate the company's people sign with (administrators only)
+	//
+	// The body names one end-entity certificate, PEM or base64 DER. A
+	// CA certificate is refused (register it as an issuer rule). A
+	// certificate registered to this or another company is 409. At
+	// most 1,000 registrations per company. Audited. Needs a session
+	// or an admin token of an administrator.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+	RegisterSigningCertificateWithBody(ctx context.Context, params *RegisterSigningCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterSigningCertificate Register a certificate the company's people sign with (administrators only)
+	//
+	// The body names one end-entity certificate, PEM or base64 DER. A
+	// CA certificate is refused (register it as an issuer rule). A
+	// certificate registered to this or another company is 409. At
+	// most 1,000 registrations per company. Audited. Needs a session
+	// or an admin token of an administrator.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+	RegisterSigningCertificate(ctx context.Context, params *RegisterSigningCertificateParams, body RegisterSigningCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveSigningCertificate Remove a signing certificate or issuer rule (administrators only)
+	//
+	// Signatures made with it no longer count in later uploads; cases registered already keep what they recorded. Unknown is 404. Audited.
+	//
+	// Corresponds with DELETE /v1/company/signing-certificates/{registration_id} (the `RemoveSigningCertificate` operationId).
+	RemoveSigningCertificate(ctx context.Context, registrationId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterSigningIssuerWithBody Register every certificate a CA issues to the company (administrators only)
+	//
+	// Every signer certificate issued by `ca_certificate` whose subject
+	// carries `organization` (O) and/or `corporate_number` (法人番号, in
+	// serialNumber or organizationIdentifier) counts as the company's.
+	// At least one of the two is required, and each must be the
+	// company's own: its name in the directory, its corporate number
+	// (PUT /v1/company/corporate-number first). Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+	RegisterSigningIssuerWithBody(ctx context.Context, params *RegisterSigningIssuerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterSigningIssuer Register every certificate a CA issues to the company (administrators only)
+	//
+	// Every signer certificate issued by `ca_certificate` whose subject
+	// carries `organization` (O) and/or `corporate_number` (法人番号, in
+	// serialNumber or organizationIdentifier) counts as the company's.
+	// At least one of the two is required, and each must be the
+	// company's own: its name in the directory, its corporate number
+	// (PUT /v1/company/corporate-number first). Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+	RegisterSigningIssuer(ctx context.Context, params *RegisterSigningIssuerParams, body RegisterSigningIssuerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTimeZoneWithBody Set the company's time zone (administrators only)
+	//
+	// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+	SetTimeZoneWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTimeZone Set the company's time zone (administrators only)
+	//
+	// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+	SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChangePasswordWithBody Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -928,7 +1389,12 @@ type ClientInterface interface {
 
 	// ChangePassword Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -975,6 +1441,23 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPartners The company's trading partners (取引先), in the order added
+	//
+	// Corresponds with GET /v1/partners (the `ListPartners` operationId).
+	ListPartners(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemovePartner Remove a trading partner (administrators only; not a partner is 404)
+	//
+	// Corresponds with DELETE /v1/partners/{company_id} (the `RemovePartner` operationId).
+	RemovePartner(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPartner Add a trading partner (administrators only; adding twice changes nothing)
+	//
+	// At most 1,000 partners. Audited.
+	//
+	// Corresponds with PUT /v1/partners/{company_id} (the `AddPartner` operationId).
+	AddPartner(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Log in with a login ID and password
 	//
 	// Opens a session. The answer carries the bearer token for systems;
@@ -982,7 +1465,11 @@ type ClientInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -996,7 +1483,11 @@ type ClientInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1008,6 +1499,28 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/sessions/current (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EnableUser Enable a disabled user again (administrators only)
+	//
+	// Corresponds with DELETE /v1/users/{user_id}/disabled (the `EnableUser` operationId).
+	EnableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableUser Disable a user of the company (administrators only; not oneself)
+	//
+	// A disabled user cannot log in and every session of the user ends at once.
+	//
+	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
+	DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndUserSessions End every session of a user of the company (administrators only)
+	//
+	// Corresponds with DELETE /v1/users/{user_id}/sessions (the `EndUserSessions` operationId).
+	EndUserSessions(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnlockUser Lift every login block of a user of the company (administrators only)
+	//
+	// Corresponds with POST /v1/users/{user_id}/unlock (the `UnlockUser` operationId).
+	UnlockUser(ctx context.Context, userId TargetUserID, params *UnlockUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VerifyPDFWithBody Verify any PDF (stateless; nothing is stored)
 	//
 	// The request body is the PDF itself (application/pdf, at most 20 MiB). The answer is the signature report and the original-verification verdict.
@@ -1016,6 +1529,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// BulkVerifyWithBody Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *Client) BulkVerifyWithBody(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkVerifyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *Client) BulkVerify(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkVerifyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SearchCases Search the cases the caller may see
@@ -1267,7 +1844,13 @@ func (c *Client) SendBackCase(ctx context.Context, id CaseID, params *SendBackCa
 	return c.Client.Do(req)
 }
 
-// CaseSignatures The signature report of the case's contract PDF as it stands, with certificate contents
+// CaseSignatures The receipt signature report (案件受領時の電子署名検証) of the case's contract PDF as it stands, with certificate contents
+//
+// The service validates, now, the case's current contract PDF (and
+// for order-acceptance the acceptance once returned) and reports
+// every signature with its signer certificate's contents; the
+// caller need not validate downloaded bytes itself. Audited
+// (case.signature-check).
 //
 // Corresponds with GET /v1/cases/{id}/signatures (the `CaseSignatures` operationId).
 func (c *Client) CaseSignatures(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1297,9 +1880,255 @@ func (c *Client) VerifyCase(ctx context.Context, id CaseID, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// FindCompanies Find companies in the directory (to pick a counterparty)
+//
+// Companies matching every filter given; at least one is required.
+// A case's party `company_name` must be the directory's name of the
+// company (or be left out). Any logged-in user.
+//
+// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
+func (c *Client) FindCompanies(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFindCompaniesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
+//
+// Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
+func (c *Client) ListMembers(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMembersRequest(c.Server, companyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCorporateNumberWithBody Set the company's 法人番号 (administrators only)
+//
+// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+func (c *Client) SetCorporateNumberWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCorporateNumberRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCorporateNumber Set the company's 法人番号 (administrators only)
+//
+// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+func (c *Client) SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCorporateNumberRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
+//
+// Only a signature made with a certificate registered here (or
+// issued under a registered issuer rule) counts as the company's
+// when it registers or returns a case; the other signatures of an
+// upload are refused with 403. Any user of the company may list.
+//
+// Corresponds with GET /v1/company/signing-certificates (the `ListSigningCertificates` operationId).
+func (c *Client) ListSigningCertificates(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSigningCertificatesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterSigningCertificateWithBody Register a certificate the company's people sign with (administrators only)
+//
+// The body names one end-entity certificate, PEM or base64 DER. A
+// CA certificate is refused (register it as an issuer rule). A
+// certificate registered to this or another company is 409. At
+// most 1,000 registrations per company. Audited. Needs a session
+// or an admin token of an administrator.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+func (c *Client) RegisterSigningCertificateWithBody(ctx context.Context, params *RegisterSigningCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterSigningCertificateRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterSigningCertificate Register a certificate the company's people sign with (administrators only)
+//
+// The body names one end-entity certificate, PEM or base64 DER. A
+// CA certificate is refused (register it as an issuer rule). A
+// certificate registered to this or another company is 409. At
+// most 1,000 registrations per company. Audited. Needs a session
+// or an admin token of an administrator.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+func (c *Client) RegisterSigningCertificate(ctx context.Context, params *RegisterSigningCertificateParams, body RegisterSigningCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterSigningCertificateRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveSigningCertificate Remove a signing certificate or issuer rule (administrators only)
+//
+// Signatures made with it no longer count in later uploads; cases registered already keep what they recorded. Unknown is 404. Audited.
+//
+// Corresponds with DELETE /v1/company/signing-certificates/{registration_id} (the `RemoveSigningCertificate` operationId).
+func (c *Client) RemoveSigningCertificate(ctx context.Context, registrationId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveSigningCertificateRequest(c.Server, registrationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterSigningIssuerWithBody Register every certificate a CA issues to the company (administrators only)
+//
+// Every signer certificate issued by `ca_certificate` whose subject
+// carries `organization` (O) and/or `corporate_number` (法人番号, in
+// serialNumber or organizationIdentifier) counts as the company's.
+// At least one of the two is required, and each must be the
+// company's own: its name in the directory, its corporate number
+// (PUT /v1/company/corporate-number first). Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+func (c *Client) RegisterSigningIssuerWithBody(ctx context.Context, params *RegisterSigningIssuerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterSigningIssuerRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterSigningIssuer Register every certificate a CA issues to the company (administrators only)
+//
+// Every signer certificate issued by `ca_certificate` whose subject
+// carries `organization` (O) and/or `corporate_number` (法人番号, in
+// serialNumber or organizationIdentifier) counts as the company's.
+// At least one of the two is required, and each must be the
+// company's own: its name in the directory, its corporate number
+// (PUT /v1/company/corporate-number first). Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+func (c *Client) RegisterSigningIssuer(ctx context.Context, params *RegisterSigningIssuerParams, body RegisterSigningIssuerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterSigningIssuerRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTimeZoneWithBody Set the company's time zone (administrators only)
+//
+// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+func (c *Client) SetTimeZoneWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTimeZoneRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTimeZone Set the company's time zone (administrators only)
+//
+// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+func (c *Client) SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTimeZoneRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ChangePasswordWithBody Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1318,7 +2147,12 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1415,6 +2249,53 @@ func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...
 	return c.Client.Do(req)
 }
 
+// ListPartners The company's trading partners (取引先), in the order added
+//
+// Corresponds with GET /v1/partners (the `ListPartners` operationId).
+func (c *Client) ListPartners(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPartnersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemovePartner Remove a trading partner (administrators only; not a partner is 404)
+//
+// Corresponds with DELETE /v1/partners/{company_id} (the `RemovePartner` operationId).
+func (c *Client) RemovePartner(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePartnerRequest(c.Server, companyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPartner Add a trading partner (administrators only; adding twice changes nothing)
+//
+// At most 1,000 partners. Audited.
+//
+// Corresponds with PUT /v1/partners/{company_id} (the `AddPartner` operationId).
+func (c *Client) AddPartner(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPartnerRequest(c.Server, companyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LoginWithBody Log in with a login ID and password
 //
 // Opens a session. The answer carries the bearer token for systems;
@@ -1422,7 +2303,11 @@ func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1446,7 +2331,11 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1478,6 +2367,68 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 	return c.Client.Do(req)
 }
 
+// EnableUser Enable a disabled user again (administrators only)
+//
+// Corresponds with DELETE /v1/users/{user_id}/disabled (the `EnableUser` operationId).
+func (c *Client) EnableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnableUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableUser Disable a user of the company (administrators only; not oneself)
+//
+// A disabled user cannot log in and every session of the user ends at once.
+//
+// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
+func (c *Client) DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndUserSessions End every session of a user of the company (administrators only)
+//
+// Corresponds with DELETE /v1/users/{user_id}/sessions (the `EndUserSessions` operationId).
+func (c *Client) EndUserSessions(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndUserSessionsRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnlockUser Lift every login block of a user of the company (administrators only)
+//
+// Corresponds with POST /v1/users/{user_id}/unlock (the `UnlockUser` operationId).
+func (c *Client) UnlockUser(ctx context.Context, userId TargetUserID, params *UnlockUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnlockUserRequest(c.Server, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // VerifyPDFWithBody Verify any PDF (stateless; nothing is stored)
 //
 // The request body is the PDF itself (application/pdf, at most 20 MiB). The answer is the signature report and the original-verification verdict.
@@ -1495,6 +2446,61 @@ func (c *Client) VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams,
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewBulkVerifyRequest calls the generic BulkVerify builder with application/json body
+func NewBulkVerifyRequest(server string, params *BulkVerifyParams, body BulkVerifyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkVerifyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewBulkVerifyRequestWithBody constructs an http.Request for the BulkVerify method, with any body, and a specified content type
+func NewBulkVerifyRequestWithBody(server string, params *BulkVerifyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/bulk-verifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewSearchCasesRequest constructs an http.Request for the SearchCases method
@@ -2427,6 +3433,381 @@ func NewVerifyCaseRequest(server string, id CaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewFindCompaniesRequest constructs an http.Request for the FindCompanies method
+func NewFindCompaniesRequest(server string, params *FindCompaniesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/companies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CorporateNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "corporate_number", *params.CorporateNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMembersRequest constructs an http.Request for the ListMembers method
+func NewListMembersRequest(server string, companyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "company_id", companyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/companies/%s/members", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetCorporateNumberRequest calls the generic SetCorporateNumber builder with application/json body
+func NewSetCorporateNumberRequest(server string, body SetCorporateNumberJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetCorporateNumberRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetCorporateNumberRequestWithBody constructs an http.Request for the SetCorporateNumber method, with any body, and a specified content type
+func NewSetCorporateNumberRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/corporate-number")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSigningCertificatesRequest constructs an http.Request for the ListSigningCertificates method
+func NewListSigningCertificatesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/signing-certificates")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterSigningCertificateRequest calls the generic RegisterSigningCertificate builder with application/json body
+func NewRegisterSigningCertificateRequest(server string, params *RegisterSigningCertificateParams, body RegisterSigningCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterSigningCertificateRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRegisterSigningCertificateRequestWithBody constructs an http.Request for the RegisterSigningCertificate method, with any body, and a specified content type
+func NewRegisterSigningCertificateRequestWithBody(server string, params *RegisterSigningCertificateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/signing-certificates")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveSigningCertificateRequest constructs an http.Request for the RemoveSigningCertificate method
+func NewRemoveSigningCertificateRequest(server string, registrationId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "registration_id", registrationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/signing-certificates/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterSigningIssuerRequest calls the generic RegisterSigningIssuer builder with application/json body
+func NewRegisterSigningIssuerRequest(server string, params *RegisterSigningIssuerParams, body RegisterSigningIssuerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterSigningIssuerRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRegisterSigningIssuerRequestWithBody constructs an http.Request for the RegisterSigningIssuer method, with any body, and a specified content type
+func NewRegisterSigningIssuerRequestWithBody(server string, params *RegisterSigningIssuerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/signing-issuers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSetTimeZoneRequest calls the generic SetTimeZone builder with application/json body
+func NewSetTimeZoneRequest(server string, body SetTimeZoneJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetTimeZoneRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetTimeZoneRequestWithBody constructs an http.Request for the SetTimeZone method, with any body, and a specified content type
+func NewSetTimeZoneRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/time-zone")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2583,6 +3964,101 @@ func NewRevokeTokenRequest(server string, tokenId string) (*http.Request, error)
 	return req, nil
 }
 
+// NewListPartnersRequest constructs an http.Request for the ListPartners method
+func NewListPartnersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/partners")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemovePartnerRequest constructs an http.Request for the RemovePartner method
+func NewRemovePartnerRequest(server string, companyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "company_id", companyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/partners/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAddPartnerRequest constructs an http.Request for the AddPartner method
+func NewAddPartnerRequest(server string, companyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "company_id", companyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/partners/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewLoginRequest calls the generic Login builder with application/json body
 func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2660,6 +4136,157 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnableUserRequest constructs an http.Request for the EnableUser method
+func NewEnableUserRequest(server string, userId TargetUserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/disabled", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableUserRequest constructs an http.Request for the DisableUser method
+func NewDisableUserRequest(server string, userId TargetUserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/disabled", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEndUserSessionsRequest constructs an http.Request for the EndUserSessions method
+func NewEndUserSessionsRequest(server string, userId TargetUserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnlockUserRequest constructs an http.Request for the UnlockUser method
+func NewUnlockUserRequest(server string, userId TargetUserID, params *UnlockUserParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/unlock", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2752,6 +4379,50 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// BulkVerifyWithBodyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerifyWithBodyWithResponse(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error)
+
+	// BulkVerifyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+	//
+	// Verifies, now, every completed case the caller may see (an
+	// administrator: every case of the company) completed between
+	// `completed_from` and `completed_to` (calendar days in the
+	// company's time zone, inclusive; either may be left out): each
+	// signature, document timestamp, sealed PDF and evidence record is
+	// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+	// never an error. Synchronous: the answer comes when the run has
+	// finished, so a request covers at most 1,000 completed cases (the
+	// server's `MaxBulkCases`); a period with more is refused with 400
+	// and must be split (e.g. by month). The report is spooled to a
+	// temporary file, never held in memory. By `Accept`: JSON (default),
+	// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+	// or `application/pdf` (a printable report). A token needs the read
+	// scope: the run changes nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+	BulkVerifyWithResponse(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error)
 
 	// SearchCasesWithResponse Search the cases the caller may see
 	//
@@ -2880,7 +4551,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/cases/{id}/send-backs (the `SendBackCase` operationId).
 	SendBackCaseWithResponse(ctx context.Context, id CaseID, params *SendBackCaseParams, body SendBackCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*SendBackCaseResponse, error)
 
-	// CaseSignaturesWithResponse The signature report of the case's contract PDF as it stands, with certificate contents
+	// CaseSignaturesWithResponse The receipt signature report (案件受領時の電子署名検証) of the case's contract PDF as it stands, with certificate contents
+	//
+	// The service validates, now, the case's current contract PDF (and
+	// for order-acceptance the acceptance once returned) and reports
+	// every signature with its signer certificate's contents; the
+	// caller need not validate downloaded bytes itself. Audited
+	// (case.signature-check).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2894,9 +4571,143 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/cases/{id}/verification (the `VerifyCase` operationId).
 	VerifyCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*VerifyCaseResponse, error)
 
+	// FindCompaniesWithResponse Find companies in the directory (to pick a counterparty)
+	//
+	// Companies matching every filter given; at least one is required.
+	// A case's party `company_name` must be the directory's name of the
+	// company (or be left out). Any logged-in user.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
+	FindCompaniesWithResponse(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*FindCompaniesResponse, error)
+
+	// ListMembersWithResponse The users of a company, to pick the person a case goes to (no login IDs or contact details)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
+	ListMembersWithResponse(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*ListMembersResponse, error)
+
+	// SetCorporateNumberWithBodyWithResponse Set the company's 法人番号 (administrators only)
+	//
+	// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+	SetCorporateNumberWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
+
+	// SetCorporateNumberWithResponse Set the company's 法人番号 (administrators only)
+	//
+	// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+	SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
+
+	// ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
+	//
+	// Only a signature made with a certificate registered here (or
+	// issued under a registered issuer rule) counts as the company's
+	// when it registers or returns a case; the other signatures of an
+	// upload are refused with 403. Any user of the company may list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/company/signing-certificates (the `ListSigningCertificates` operationId).
+	ListSigningCertificatesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSigningCertificatesResponse, error)
+
+	// RegisterSigningCertificateWithBodyWithResponse Register a certificate the company's people sign with (administrators only)
+	//
+	// The body names one end-entity certificate, PEM or base64 DER. A
+	// CA certificate is refused (register it as an issuer rule). A
+	// certificate registered to this or another company is 409. At
+	// most 1,000 registrations per company. Audited. Needs a session
+	// or an admin token of an administrator.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+	RegisterSigningCertificateWithBodyWithResponse(ctx context.Context, params *RegisterSigningCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterSigningCertificateResponse, error)
+
+	// RegisterSigningCertificateWithResponse Register a certificate the company's people sign with (administrators only)
+	//
+	// The body names one end-entity certificate, PEM or base64 DER. A
+	// CA certificate is refused (register it as an issuer rule). A
+	// certificate registered to this or another company is 409. At
+	// most 1,000 registrations per company. Audited. Needs a session
+	// or an admin token of an administrator.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+	RegisterSigningCertificateWithResponse(ctx context.Context, params *RegisterSigningCertificateParams, body RegisterSigningCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterSigningCertificateResponse, error)
+
+	// RemoveSigningCertificateWithResponse Remove a signing certificate or issuer rule (administrators only)
+	//
+	// Signatures made with it no longer count in later uploads; cases registered already keep what they recorded. Unknown is 404. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/company/signing-certificates/{registration_id} (the `RemoveSigningCertificate` operationId).
+	RemoveSigningCertificateWithResponse(ctx context.Context, registrationId string, reqEditors ...RequestEditorFn) (*RemoveSigningCertificateResponse, error)
+
+	// RegisterSigningIssuerWithBodyWithResponse Register every certificate a CA issues to the company (administrators only)
+	//
+	// Every signer certificate issued by `ca_certificate` whose subject
+	// carries `organization` (O) and/or `corporate_number` (法人番号, in
+	// serialNumber or organizationIdentifier) counts as the company's.
+	// At least one of the two is required, and each must be the
+	// company's own: its name in the directory, its corporate number
+	// (PUT /v1/company/corporate-number first). Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+	RegisterSigningIssuerWithBodyWithResponse(ctx context.Context, params *RegisterSigningIssuerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterSigningIssuerResponse, error)
+
+	// RegisterSigningIssuerWithResponse Register every certificate a CA issues to the company (administrators only)
+	//
+	// Every signer certificate issued by `ca_certificate` whose subject
+	// carries `organization` (O) and/or `corporate_number` (法人番号, in
+	// serialNumber or organizationIdentifier) counts as the company's.
+	// At least one of the two is required, and each must be the
+	// company's own: its name in the directory, its corporate number
+	// (PUT /v1/company/corporate-number first). Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+	RegisterSigningIssuerWithResponse(ctx context.Context, params *RegisterSigningIssuerParams, body RegisterSigningIssuerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterSigningIssuerResponse, error)
+
+	// SetTimeZoneWithBodyWithResponse Set the company's time zone (administrators only)
+	//
+	// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+	SetTimeZoneWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTimeZoneResponse, error)
+
+	// SetTimeZoneWithResponse Set the company's time zone (administrators only)
+	//
+	// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+	SetTimeZoneWithResponse(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTimeZoneResponse, error)
+
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2905,7 +4716,12 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the caller's password
 	//
-	// Works with a session that must change its initial password, and clears that requirement.
+	// Works with a session that must change its initial password, and
+	// clears that requirement. The new password must pass the password
+	// policy (length, not common or breached, not made of the login ID
+	// or company name, not guessable: zxcvbn's estimate of at least
+	// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+	// pointing at `/new_password` that says why.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2956,6 +4772,29 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 
+	// ListPartnersWithResponse The company's trading partners (取引先), in the order added
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/partners (the `ListPartners` operationId).
+	ListPartnersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPartnersResponse, error)
+
+	// RemovePartnerWithResponse Remove a trading partner (administrators only; not a partner is 404)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/partners/{company_id} (the `RemovePartner` operationId).
+	RemovePartnerWithResponse(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*RemovePartnerResponse, error)
+
+	// AddPartnerWithResponse Add a trading partner (administrators only; adding twice changes nothing)
+	//
+	// At most 1,000 partners. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/partners/{company_id} (the `AddPartner` operationId).
+	AddPartnerWithResponse(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*AddPartnerResponse, error)
+
 	// LoginWithBodyWithResponse Log in with a login ID and password
 	//
 	// Opens a session. The answer carries the bearer token for systems;
@@ -2963,7 +4802,11 @@ type ClientWithResponsesInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2977,7 +4820,11 @@ type ClientWithResponsesInterface interface {
 	// SameSite=Strict cookie for a browser (the portal). A user that must
 	// still change its initial password gets a session with
 	// `must_change_password: true` that only `PUT /v1/me/password` accepts.
-	// Failed logins lock the account after repeated failures (401).
+	// Repeated failed logins block further attempts for a while; a
+	// blocked login, an unknown login ID, a wrong password and a
+	// disabled user all answer the same 401, so that the answer tells
+	// nothing about the account. A company administrator lifts a block
+	// with `POST /v1/users/{user_id}/unlock`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2991,6 +4838,36 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/sessions/current (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
+	// EnableUserWithResponse Enable a disabled user again (administrators only)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/users/{user_id}/disabled (the `EnableUser` operationId).
+	EnableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*EnableUserResponse, error)
+
+	// DisableUserWithResponse Disable a user of the company (administrators only; not oneself)
+	//
+	// A disabled user cannot log in and every session of the user ends at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
+	DisableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*DisableUserResponse, error)
+
+	// EndUserSessionsWithResponse End every session of a user of the company (administrators only)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/users/{user_id}/sessions (the `EndUserSessions` operationId).
+	EndUserSessionsWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*EndUserSessionsResponse, error)
+
+	// UnlockUserWithResponse Lift every login block of a user of the company (administrators only)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{user_id}/unlock (the `UnlockUser` operationId).
+	UnlockUserWithResponse(ctx context.Context, userId TargetUserID, params *UnlockUserParams, reqEditors ...RequestEditorFn) (*UnlockUserResponse, error)
+
 	// VerifyPDFWithBodyWithResponse Verify any PDF (stateless; nothing is stored)
 	//
 	// The request body is the PDF itself (application/pdf, at most 20 MiB). The answer is the signature report and the original-verification verdict.
@@ -2999,6 +4876,54 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBodyWithResponse(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyPDFResponse, error)
+}
+
+type BulkVerifyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BulkReport
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkVerifyResponse) GetJSON200() *BulkReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BulkVerifyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkVerifyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkVerifyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkVerifyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkVerifyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // SearchCasesResponse200Headers the declared response headers of an HTTP 200 response for SearchCases
@@ -3702,13 +5627,13 @@ type CaseSignaturesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PDFReport
+	JSON200 *SignatureCheck
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CaseSignaturesResponse) GetJSON200() *PDFReport {
+func (r CaseSignaturesResponse) GetJSON200() *SignatureCheck {
 	return r.JSON200
 }
 
@@ -3788,6 +5713,383 @@ func (r VerifyCaseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifyCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FindCompaniesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirectoryList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FindCompaniesResponse) GetJSON200() *DirectoryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FindCompaniesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FindCompaniesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FindCompaniesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FindCompaniesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FindCompaniesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MemberList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMembersResponse) GetJSON200() *MemberList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetCorporateNumberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Company
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetCorporateNumberResponse) GetJSON200() *Company {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetCorporateNumberResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetCorporateNumberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetCorporateNumberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetCorporateNumberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetCorporateNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSigningCertificatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SigningCertificateList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSigningCertificatesResponse) GetJSON200() *SigningCertificateList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSigningCertificatesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSigningCertificatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSigningCertificatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSigningCertificatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSigningCertificatesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RegisterSigningCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SigningCertificate
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RegisterSigningCertificateResponse) GetJSON201() *SigningCertificate {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegisterSigningCertificateResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterSigningCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterSigningCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterSigningCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterSigningCertificateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveSigningCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RemoveSigningCertificateResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveSigningCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveSigningCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveSigningCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveSigningCertificateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RegisterSigningIssuerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SigningCertificate
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RegisterSigningIssuerResponse) GetJSON201() *SigningCertificate {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegisterSigningIssuerResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterSigningIssuerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterSigningIssuerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterSigningIssuerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterSigningIssuerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetTimeZoneResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Company
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetTimeZoneResponse) GetJSON200() *Company {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetTimeZoneResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetTimeZoneResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetTimeZoneResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetTimeZoneResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetTimeZoneResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3972,6 +6274,136 @@ func (r RevokeTokenResponse) ContentType() string {
 	return ""
 }
 
+type ListPartnersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirectoryList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPartnersResponse) GetJSON200() *DirectoryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPartnersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPartnersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPartnersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPartnersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPartnersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemovePartnerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RemovePartnerResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RemovePartnerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemovePartnerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemovePartnerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemovePartnerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AddPartnerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AddPartnerResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AddPartnerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddPartnerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddPartnerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddPartnerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LoginResponse201Headers the declared response headers of an HTTP 201 response for Login
 type LoginResponse201Headers struct {
 	SetCookie *string
@@ -4068,6 +6500,181 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+type EnableUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r EnableUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EnableUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnableUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnableUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnableUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisableUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EndUserSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Ended int `json:"ended"`
+	}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EndUserSessionsResponse) GetJSON200() *struct {
+	Ended int `json:"ended"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r EndUserSessionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EndUserSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndUserSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndUserSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndUserSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnlockUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnlockUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnlockUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnlockUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnlockUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnlockUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type VerifyPDFResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4114,6 +6721,62 @@ func (r VerifyPDFResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// BulkVerifyWithBodyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *ClientWithResponses) BulkVerifyWithBodyWithResponse(ctx context.Context, params *BulkVerifyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error) {
+	rsp, err := c.BulkVerifyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkVerifyResponse(rsp)
+}
+
+// BulkVerifyWithResponse Bulk verification (一括検証) of the contracts completed in a period
+//
+// Verifies, now, every completed case the caller may see (an
+// administrator: every case of the company) completed between
+// `completed_from` and `completed_to` (calendar days in the
+// company's time zone, inclusive; either may be left out): each
+// signature, document timestamp, sealed PDF and evidence record is
+// one row, PASSED, FAILED or INDETERMINATE; a verdict is a row,
+// never an error. Synchronous: the answer comes when the run has
+// finished, so a request covers at most 1,000 completed cases (the
+// server's `MaxBulkCases`); a period with more is refused with 400
+// and must be split (e.g. by month). The report is spooled to a
+// temporary file, never held in memory. By `Accept`: JSON (default),
+// `text/csv` (RFC 4180, totals as lines whose first field is `#`)
+// or `application/pdf` (a printable report). A token needs the read
+// scope: the run changes nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/bulk-verifications (the `BulkVerify` operationId).
+func (c *ClientWithResponses) BulkVerifyWithResponse(ctx context.Context, params *BulkVerifyParams, body BulkVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkVerifyResponse, error) {
+	rsp, err := c.BulkVerify(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkVerifyResponse(rsp)
 }
 
 // SearchCasesWithResponse Search the cases the caller may see
@@ -4327,7 +6990,13 @@ func (c *ClientWithResponses) SendBackCaseWithResponse(ctx context.Context, id C
 	return ParseSendBackCaseResponse(rsp)
 }
 
-// CaseSignaturesWithResponse The signature report of the case's contract PDF as it stands, with certificate contents
+// CaseSignaturesWithResponse The receipt signature report (案件受領時の電子署名検証) of the case's contract PDF as it stands, with certificate contents
+//
+// The service validates, now, the case's current contract PDF (and
+// for order-acceptance the acceptance once returned) and reports
+// every signature with its signer certificate's contents; the
+// caller need not validate downloaded bytes itself. Audited
+// (case.signature-check).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4353,9 +7022,215 @@ func (c *ClientWithResponses) VerifyCaseWithResponse(ctx context.Context, id Cas
 	return ParseVerifyCaseResponse(rsp)
 }
 
+// FindCompaniesWithResponse Find companies in the directory (to pick a counterparty)
+//
+// Companies matching every filter given; at least one is required.
+// A case's party `company_name` must be the directory's name of the
+// company (or be left out). Any logged-in user.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
+func (c *ClientWithResponses) FindCompaniesWithResponse(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*FindCompaniesResponse, error) {
+	rsp, err := c.FindCompanies(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFindCompaniesResponse(rsp)
+}
+
+// ListMembersWithResponse The users of a company, to pick the person a case goes to (no login IDs or contact details)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
+func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*ListMembersResponse, error) {
+	rsp, err := c.ListMembers(ctx, companyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMembersResponse(rsp)
+}
+
+// SetCorporateNumberWithBodyWithResponse Set the company's 法人番号 (administrators only)
+//
+// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+func (c *ClientWithResponses) SetCorporateNumberWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error) {
+	rsp, err := c.SetCorporateNumberWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCorporateNumberResponse(rsp)
+}
+
+// SetCorporateNumberWithResponse Set the company's 法人番号 (administrators only)
+//
+// 13 digits with a valid check digit; a number another company has is 409. Other companies find the company by it. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
+func (c *ClientWithResponses) SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error) {
+	rsp, err := c.SetCorporateNumber(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCorporateNumberResponse(rsp)
+}
+
+// ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
+//
+// Only a signature made with a certificate registered here (or
+// issued under a registered issuer rule) counts as the company's
+// when it registers or returns a case; the other signatures of an
+// upload are refused with 403. Any user of the company may list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/company/signing-certificates (the `ListSigningCertificates` operationId).
+func (c *ClientWithResponses) ListSigningCertificatesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSigningCertificatesResponse, error) {
+	rsp, err := c.ListSigningCertificates(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSigningCertificatesResponse(rsp)
+}
+
+// RegisterSigningCertificateWithBodyWithResponse Register a certificate the company's people sign with (administrators only)
+//
+// The body names one end-entity certificate, PEM or base64 DER. A
+// CA certificate is refused (register it as an issuer rule). A
+// certificate registered to this or another company is 409. At
+// most 1,000 registrations per company. Audited. Needs a session
+// or an admin token of an administrator.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+func (c *ClientWithResponses) RegisterSigningCertificateWithBodyWithResponse(ctx context.Context, params *RegisterSigningCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterSigningCertificateResponse, error) {
+	rsp, err := c.RegisterSigningCertificateWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterSigningCertificateResponse(rsp)
+}
+
+// RegisterSigningCertificateWithResponse Register a certificate the company's people sign with (administrators only)
+//
+// The body names one end-entity certificate, PEM or base64 DER. A
+// CA certificate is refused (register it as an issuer rule). A
+// certificate registered to this or another company is 409. At
+// most 1,000 registrations per company. Audited. Needs a session
+// or an admin token of an administrator.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/signing-certificates (the `RegisterSigningCertificate` operationId).
+func (c *ClientWithResponses) RegisterSigningCertificateWithResponse(ctx context.Context, params *RegisterSigningCertificateParams, body RegisterSigningCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterSigningCertificateResponse, error) {
+	rsp, err := c.RegisterSigningCertificate(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterSigningCertificateResponse(rsp)
+}
+
+// RemoveSigningCertificateWithResponse Remove a signing certificate or issuer rule (administrators only)
+//
+// Signatures made with it no longer count in later uploads; cases registered already keep what they recorded. Unknown is 404. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/company/signing-certificates/{registration_id} (the `RemoveSigningCertificate` operationId).
+func (c *ClientWithResponses) RemoveSigningCertificateWithResponse(ctx context.Context, registrationId string, reqEditors ...RequestEditorFn) (*RemoveSigningCertificateResponse, error) {
+	rsp, err := c.RemoveSigningCertificate(ctx, registrationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveSigningCertificateResponse(rsp)
+}
+
+// RegisterSigningIssuerWithBodyWithResponse Register every certificate a CA issues to the company (administrators only)
+//
+// Every signer certificate issued by `ca_certificate` whose subject
+// carries `organization` (O) and/or `corporate_number` (法人番号, in
+// serialNumber or organizationIdentifier) counts as the company's.
+// At least one of the two is required, and each must be the
+// company's own: its name in the directory, its corporate number
+// (PUT /v1/company/corporate-number first). Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+func (c *ClientWithResponses) RegisterSigningIssuerWithBodyWithResponse(ctx context.Context, params *RegisterSigningIssuerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterSigningIssuerResponse, error) {
+	rsp, err := c.RegisterSigningIssuerWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterSigningIssuerResponse(rsp)
+}
+
+// RegisterSigningIssuerWithResponse Register every certificate a CA issues to the company (administrators only)
+//
+// Every signer certificate issued by `ca_certificate` whose subject
+// carries `organization` (O) and/or `corporate_number` (法人番号, in
+// serialNumber or organizationIdentifier) counts as the company's.
+// At least one of the two is required, and each must be the
+// company's own: its name in the directory, its corporate number
+// (PUT /v1/company/corporate-number first). Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/signing-issuers (the `RegisterSigningIssuer` operationId).
+func (c *ClientWithResponses) RegisterSigningIssuerWithResponse(ctx context.Context, params *RegisterSigningIssuerParams, body RegisterSigningIssuerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterSigningIssuerResponse, error) {
+	rsp, err := c.RegisterSigningIssuer(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterSigningIssuerResponse(rsp)
+}
+
+// SetTimeZoneWithBodyWithResponse Set the company's time zone (administrators only)
+//
+// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+func (c *ClientWithResponses) SetTimeZoneWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTimeZoneResponse, error) {
+	rsp, err := c.SetTimeZoneWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTimeZoneResponse(rsp)
+}
+
+// SetTimeZoneWithResponse Set the company's time zone (administrators only)
+//
+// An IANA name (e.g. `Asia/Tokyo`); empty restores the default, Asia/Tokyo. Completion times are searched (`completed_from`/`completed_to` are calendar days in this zone) and exported in it. Unknown is 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
+func (c *ClientWithResponses) SetTimeZoneWithResponse(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTimeZoneResponse, error) {
+	rsp, err := c.SetTimeZone(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTimeZoneResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4370,7 +7245,12 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the caller's password
 //
-// Works with a session that must change its initial password, and clears that requirement.
+// Works with a session that must change its initial password, and
+// clears that requirement. The new password must pass the password
+// policy (length, not common or breached, not made of the login ID
+// or company name, not guessable: zxcvbn's estimate of at least
+// 10^8 guesses); a refusal is 400 `invalid` with an `errors` entry
+// pointing at `/new_password` that says why.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4451,6 +7331,47 @@ func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, token
 	return ParseRevokeTokenResponse(rsp)
 }
 
+// ListPartnersWithResponse The company's trading partners (取引先), in the order added
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/partners (the `ListPartners` operationId).
+func (c *ClientWithResponses) ListPartnersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPartnersResponse, error) {
+	rsp, err := c.ListPartners(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPartnersResponse(rsp)
+}
+
+// RemovePartnerWithResponse Remove a trading partner (administrators only; not a partner is 404)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/partners/{company_id} (the `RemovePartner` operationId).
+func (c *ClientWithResponses) RemovePartnerWithResponse(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*RemovePartnerResponse, error) {
+	rsp, err := c.RemovePartner(ctx, companyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemovePartnerResponse(rsp)
+}
+
+// AddPartnerWithResponse Add a trading partner (administrators only; adding twice changes nothing)
+//
+// At most 1,000 partners. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/partners/{company_id} (the `AddPartner` operationId).
+func (c *ClientWithResponses) AddPartnerWithResponse(ctx context.Context, companyId string, reqEditors ...RequestEditorFn) (*AddPartnerResponse, error) {
+	rsp, err := c.AddPartner(ctx, companyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPartnerResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Log in with a login ID and password
 //
 // Opens a session. The answer carries the bearer token for systems;
@@ -4458,7 +7379,11 @@ func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, token
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4478,7 +7403,11 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 // SameSite=Strict cookie for a browser (the portal). A user that must
 // still change its initial password gets a session with
 // `must_change_password: true` that only `PUT /v1/me/password` accepts.
-// Failed logins lock the account after repeated failures (401).
+// Repeated failed logins block further attempts for a while; a
+// blocked login, an unknown login ID, a wrong password and a
+// disabled user all answer the same 401, so that the answer tells
+// nothing about the account. A company administrator lifts a block
+// with `POST /v1/users/{user_id}/unlock`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4504,6 +7433,60 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 	return ParseLogoutResponse(rsp)
 }
 
+// EnableUserWithResponse Enable a disabled user again (administrators only)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/users/{user_id}/disabled (the `EnableUser` operationId).
+func (c *ClientWithResponses) EnableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*EnableUserResponse, error) {
+	rsp, err := c.EnableUser(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnableUserResponse(rsp)
+}
+
+// DisableUserWithResponse Disable a user of the company (administrators only; not oneself)
+//
+// A disabled user cannot log in and every session of the user ends at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
+func (c *ClientWithResponses) DisableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*DisableUserResponse, error) {
+	rsp, err := c.DisableUser(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableUserResponse(rsp)
+}
+
+// EndUserSessionsWithResponse End every session of a user of the company (administrators only)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/users/{user_id}/sessions (the `EndUserSessions` operationId).
+func (c *ClientWithResponses) EndUserSessionsWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*EndUserSessionsResponse, error) {
+	rsp, err := c.EndUserSessions(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndUserSessionsResponse(rsp)
+}
+
+// UnlockUserWithResponse Lift every login block of a user of the company (administrators only)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{user_id}/unlock (the `UnlockUser` operationId).
+func (c *ClientWithResponses) UnlockUserWithResponse(ctx context.Context, userId TargetUserID, params *UnlockUserParams, reqEditors ...RequestEditorFn) (*UnlockUserResponse, error) {
+	rsp, err := c.UnlockUser(ctx, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnlockUserResponse(rsp)
+}
+
 // VerifyPDFWithBodyWithResponse Verify any PDF (stateless; nothing is stored)
 //
 // The request body is the PDF itself (application/pdf, at most 20 MiB). The answer is the signature report and the original-verification verdict.
@@ -4517,6 +7500,42 @@ func (c *ClientWithResponses) VerifyPDFWithBodyWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseVerifyPDFResponse(rsp)
+}
+
+// ParseBulkVerifyResponse parses an HTTP response from a BulkVerifyWithResponse call
+func ParseBulkVerifyResponse(rsp *http.Response) (*BulkVerifyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkVerifyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BulkReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
 }
 
 // ParseSearchCasesResponse parses an HTTP response from a SearchCasesWithResponse call
@@ -5126,7 +8145,7 @@ func ParseCaseSignaturesResponse(rsp *http.Response) (*CaseSignaturesResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PDFReport
+		var dest SignatureCheck
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5160,6 +8179,266 @@ func ParseVerifyCaseResponse(rsp *http.Response) (*VerifyCaseResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest OriginalCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFindCompaniesResponse parses an HTTP response from a FindCompaniesWithResponse call
+func ParseFindCompaniesResponse(rsp *http.Response) (*FindCompaniesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FindCompaniesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirectoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMembersResponse parses an HTTP response from a ListMembersWithResponse call
+func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MemberList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetCorporateNumberResponse parses an HTTP response from a SetCorporateNumberWithResponse call
+func ParseSetCorporateNumberResponse(rsp *http.Response) (*SetCorporateNumberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetCorporateNumberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSigningCertificatesResponse parses an HTTP response from a ListSigningCertificatesWithResponse call
+func ParseListSigningCertificatesResponse(rsp *http.Response) (*ListSigningCertificatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSigningCertificatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SigningCertificateList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterSigningCertificateResponse parses an HTTP response from a RegisterSigningCertificateWithResponse call
+func ParseRegisterSigningCertificateResponse(rsp *http.Response) (*RegisterSigningCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterSigningCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SigningCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoveSigningCertificateResponse parses an HTTP response from a RemoveSigningCertificateWithResponse call
+func ParseRemoveSigningCertificateResponse(rsp *http.Response) (*RemoveSigningCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveSigningCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterSigningIssuerResponse parses an HTTP response from a RegisterSigningIssuerWithResponse call
+func ParseRegisterSigningIssuerResponse(rsp *http.Response) (*RegisterSigningIssuerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterSigningIssuerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SigningCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetTimeZoneResponse parses an HTTP response from a SetTimeZoneWithResponse call
+func ParseSetTimeZoneResponse(rsp *http.Response) (*SetTimeZoneResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetTimeZoneResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Company
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5301,6 +8580,97 @@ func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) 
 	return response, nil
 }
 
+// ParseListPartnersResponse parses an HTTP response from a ListPartnersWithResponse call
+func ParseListPartnersResponse(rsp *http.Response) (*ListPartnersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPartnersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirectoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemovePartnerResponse parses an HTTP response from a RemovePartnerWithResponse call
+func ParseRemovePartnerResponse(rsp *http.Response) (*RemovePartnerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemovePartnerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAddPartnerResponse parses an HTTP response from a AddPartnerWithResponse call
+func ParseAddPartnerResponse(rsp *http.Response) (*AddPartnerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddPartnerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLoginResponse parses an HTTP response from a LoginWithResponse call
 func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5376,6 +8746,128 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseEnableUserResponse parses an HTTP response from a EnableUserWithResponse call
+func ParseEnableUserResponse(rsp *http.Response) (*EnableUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnableUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisableUserResponse parses an HTTP response from a DisableUserWithResponse call
+func ParseDisableUserResponse(rsp *http.Response) (*DisableUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEndUserSessionsResponse parses an HTTP response from a EndUserSessionsWithResponse call
+func ParseEndUserSessionsResponse(rsp *http.Response) (*EndUserSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndUserSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Ended int `json:"ended"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnlockUserResponse parses an HTTP response from a UnlockUserWithResponse call
+func ParseUnlockUserResponse(rsp *http.Response) (*UnlockUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnlockUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseVerifyPDFResponse parses an HTTP response from a VerifyPDFWithResponse call
 func ParseVerifyPDFResponse(rsp *http.Response) (*VerifyPDFResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5411,6 +8903,9 @@ func ParseVerifyPDFResponse(rsp *http.Response) (*VerifyPDFResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+	// (POST /v1/bulk-verifications)
+	BulkVerify(w http.ResponseWriter, r *http.Request, params BulkVerifyParams)
 	// SearchCases Search the cases the caller may see
 	// (GET /v1/cases)
 	SearchCases(w http.ResponseWriter, r *http.Request, params SearchCasesParams)
@@ -5450,12 +8945,36 @@ type ServerInterface interface {
 	// SendBackCase Send the case back to the registrant with a reason (差し戻し)
 	// (POST /v1/cases/{id}/send-backs)
 	SendBackCase(w http.ResponseWriter, r *http.Request, id CaseID, params SendBackCaseParams)
-	// CaseSignatures The signature report of the case's contract PDF as it stands, with certificate contents
+	// CaseSignatures The receipt signature report (案件受領時の電子署名検証) of the case's contract PDF as it stands, with certificate contents
 	// (GET /v1/cases/{id}/signatures)
 	CaseSignatures(w http.ResponseWriter, r *http.Request, id CaseID)
 	// VerifyCase Original verification (原本検証) of the sealed PDF and each supplementary file of a completed case
 	// (GET /v1/cases/{id}/verification)
 	VerifyCase(w http.ResponseWriter, r *http.Request, id CaseID)
+	// FindCompanies Find companies in the directory (to pick a counterparty)
+	// (GET /v1/companies)
+	FindCompanies(w http.ResponseWriter, r *http.Request, params FindCompaniesParams)
+	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
+	// (GET /v1/companies/{company_id}/members)
+	ListMembers(w http.ResponseWriter, r *http.Request, companyId string)
+	// SetCorporateNumber Set the company's 法人番号 (administrators only)
+	// (PUT /v1/company/corporate-number)
+	SetCorporateNumber(w http.ResponseWriter, r *http.Request)
+	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
+	// (GET /v1/company/signing-certificates)
+	ListSigningCertificates(w http.ResponseWriter, r *http.Request)
+	// RegisterSigningCertificate Register a certificate the company's people sign with (administrators only)
+	// (POST /v1/company/signing-certificates)
+	RegisterSigningCertificate(w http.ResponseWriter, r *http.Request, params RegisterSigningCertificateParams)
+	// RemoveSigningCertificate Remove a signing certificate or issuer rule (administrators only)
+	// (DELETE /v1/company/signing-certificates/{registration_id})
+	RemoveSigningCertificate(w http.ResponseWriter, r *http.Request, registrationId string)
+	// RegisterSigningIssuer Register every certificate a CA issues to the company (administrators only)
+	// (POST /v1/company/signing-issuers)
+	RegisterSigningIssuer(w http.ResponseWriter, r *http.Request, params RegisterSigningIssuerParams)
+	// SetTimeZone Set the company's time zone (administrators only)
+	// (PUT /v1/company/time-zone)
+	SetTimeZone(w http.ResponseWriter, r *http.Request)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
@@ -5468,12 +8987,33 @@ type ServerInterface interface {
 	// RevokeToken Revoke one of the caller's API tokens at once
 	// (DELETE /v1/me/tokens/{token_id})
 	RevokeToken(w http.ResponseWriter, r *http.Request, tokenId string)
+	// ListPartners The company's trading partners (取引先), in the order added
+	// (GET /v1/partners)
+	ListPartners(w http.ResponseWriter, r *http.Request)
+	// RemovePartner Remove a trading partner (administrators only; not a partner is 404)
+	// (DELETE /v1/partners/{company_id})
+	RemovePartner(w http.ResponseWriter, r *http.Request, companyId string)
+	// AddPartner Add a trading partner (administrators only; adding twice changes nothing)
+	// (PUT /v1/partners/{company_id})
+	AddPartner(w http.ResponseWriter, r *http.Request, companyId string)
 	// Login Log in with a login ID and password
 	// (POST /v1/sessions)
 	Login(w http.ResponseWriter, r *http.Request, params LoginParams)
 	// Logout Log out (end the current session)
 	// (DELETE /v1/sessions/current)
 	Logout(w http.ResponseWriter, r *http.Request)
+	// EnableUser Enable a disabled user again (administrators only)
+	// (DELETE /v1/users/{user_id}/disabled)
+	EnableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// DisableUser Disable a user of the company (administrators only; not oneself)
+	// (PUT /v1/users/{user_id}/disabled)
+	DisableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// EndUserSessions End every session of a user of the company (administrators only)
+	// (DELETE /v1/users/{user_id}/sessions)
+	EndUserSessions(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// UnlockUser Lift every login block of a user of the company (administrators only)
+	// (POST /v1/users/{user_id}/unlock)
+	UnlockUser(w http.ResponseWriter, r *http.Request, userId TargetUserID, params UnlockUserParams)
 	// VerifyPDF Verify any PDF (stateless; nothing is stored)
 	// (POST /v1/verify)
 	VerifyPDF(w http.ResponseWriter, r *http.Request, params VerifyPDFParams)
@@ -5487,6 +9027,47 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// BulkVerify operation middleware
+func (siw *ServerInterfaceWrapper) BulkVerify(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BulkVerifyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.BulkVerify(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // SearchCases operation middleware
 func (siw *ServerInterfaceWrapper) SearchCases(w http.ResponseWriter, r *http.Request) {
@@ -6410,6 +9991,254 @@ func (siw *ServerInterfaceWrapper) VerifyCase(w http.ResponseWriter, r *http.Req
 	handler.ServeHTTP(w, r)
 }
 
+// FindCompanies operation middleware
+func (siw *ServerInterfaceWrapper) FindCompanies(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FindCompaniesParams
+
+	// ------------- Optional query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "id", r.URL.Query(), &params.Id, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "corporate_number" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "corporate_number", r.URL.Query(), &params.CorporateNumber, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "corporate_number"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "corporate_number", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", r.URL.Query(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "name"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.FindCompanies(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMembers operation middleware
+func (siw *ServerInterfaceWrapper) ListMembers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "company_id" -------------
+	var companyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "company_id", r.PathValue("company_id"), &companyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "company_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMembers(w, r, companyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetCorporateNumber operation middleware
+func (siw *ServerInterfaceWrapper) SetCorporateNumber(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetCorporateNumber(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListSigningCertificates operation middleware
+func (siw *ServerInterfaceWrapper) ListSigningCertificates(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListSigningCertificates(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RegisterSigningCertificate operation middleware
+func (siw *ServerInterfaceWrapper) RegisterSigningCertificate(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterSigningCertificateParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RegisterSigningCertificate(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveSigningCertificate operation middleware
+func (siw *ServerInterfaceWrapper) RemoveSigningCertificate(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "registration_id" -------------
+	var registrationId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "registration_id", r.PathValue("registration_id"), &registrationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "registration_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveSigningCertificate(w, r, registrationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RegisterSigningIssuer operation middleware
+func (siw *ServerInterfaceWrapper) RegisterSigningIssuer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterSigningIssuerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RegisterSigningIssuer(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetTimeZone operation middleware
+func (siw *ServerInterfaceWrapper) SetTimeZone(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetTimeZone(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ChangePassword operation middleware
 func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
 
@@ -6505,6 +10334,72 @@ func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListPartners operation middleware
+func (siw *ServerInterfaceWrapper) ListPartners(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListPartners(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemovePartner operation middleware
+func (siw *ServerInterfaceWrapper) RemovePartner(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "company_id" -------------
+	var companyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "company_id", r.PathValue("company_id"), &companyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "company_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemovePartner(w, r, companyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddPartner operation middleware
+func (siw *ServerInterfaceWrapper) AddPartner(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "company_id" -------------
+	var companyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "company_id", r.PathValue("company_id"), &companyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "company_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddPartner(w, r, companyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // Login operation middleware
 func (siw *ServerInterfaceWrapper) Login(w http.ResponseWriter, r *http.Request) {
 
@@ -6551,6 +10446,134 @@ func (siw *ServerInterfaceWrapper) Logout(w http.ResponseWriter, r *http.Request
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.Logout(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// EnableUser operation middleware
+func (siw *ServerInterfaceWrapper) EnableUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.EnableUser(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DisableUser operation middleware
+func (siw *ServerInterfaceWrapper) DisableUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DisableUser(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// EndUserSessions operation middleware
+func (siw *ServerInterfaceWrapper) EndUserSessions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.EndUserSessions(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UnlockUser operation middleware
+func (siw *ServerInterfaceWrapper) UnlockUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UnlockUserParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UnlockUser(w, r, userId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -6743,6 +10766,22 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/verification", wrapper.VerifyCase)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/audit", wrapper.CaseAudit)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/verify", wrapper.VerifyPDF)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.ListSigningCertificates)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.RegisterSigningCertificate)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-issuers", wrapper.RegisterSigningIssuer)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/company/signing-certificates/{registration_id}", wrapper.RemoveSigningCertificate)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/corporate-number", wrapper.SetCorporateNumber)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/partners", wrapper.ListPartners)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/partners/{company_id}", wrapper.RemovePartner)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/partners/{company_id}", wrapper.AddPartner)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/unlock", wrapper.UnlockUser)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/sessions", wrapper.EndUserSessions)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/bulk-verifications", wrapper.BulkVerify)
 
 	return m
 }
@@ -6757,6 +10796,86 @@ type CaseJSONResponse struct {
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type BulkVerifyRequestObject struct {
+	Params BulkVerifyParams
+	Body   *BulkVerifyJSONRequestBody
+}
+
+type BulkVerifyResponseObject interface {
+	VisitBulkVerifyResponse(w http.ResponseWriter) error
+}
+
+type BulkVerify200JSONResponse BulkReport
+
+func (response BulkVerify200JSONResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkVerify200ApplicationpdfResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response BulkVerify200ApplicationpdfResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type BulkVerify200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response BulkVerify200TextcsvResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type BulkVerifydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BulkVerifydefaultApplicationProblemPlusJSONResponse) VisitBulkVerifyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type SearchCasesRequestObject struct {
 	Params SearchCasesParams
@@ -7417,7 +11536,7 @@ type CaseSignaturesResponseObject interface {
 	VisitCaseSignaturesResponse(w http.ResponseWriter) error
 }
 
-type CaseSignatures200JSONResponse PDFReport
+type CaseSignatures200JSONResponse SignatureCheck
 
 func (response CaseSignatures200JSONResponse) VisitCaseSignaturesResponse(w http.ResponseWriter) error {
 
@@ -7476,6 +11595,313 @@ type VerifyCasedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response VerifyCasedefaultApplicationProblemPlusJSONResponse) VisitVerifyCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCompaniesRequestObject struct {
+	Params FindCompaniesParams
+}
+
+type FindCompaniesResponseObject interface {
+	VisitFindCompaniesResponse(w http.ResponseWriter) error
+}
+
+type FindCompanies200JSONResponse DirectoryList
+
+func (response FindCompanies200JSONResponse) VisitFindCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCompaniesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FindCompaniesdefaultApplicationProblemPlusJSONResponse) VisitFindCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMembersRequestObject struct {
+	CompanyId string `json:"company_id"`
+}
+
+type ListMembersResponseObject interface {
+	VisitListMembersResponse(w http.ResponseWriter) error
+}
+
+type ListMembers200JSONResponse MemberList
+
+func (response ListMembers200JSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMembersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMembersdefaultApplicationProblemPlusJSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCorporateNumberRequestObject struct {
+	Body *SetCorporateNumberJSONRequestBody
+}
+
+type SetCorporateNumberResponseObject interface {
+	VisitSetCorporateNumberResponse(w http.ResponseWriter) error
+}
+
+type SetCorporateNumber200JSONResponse Company
+
+func (response SetCorporateNumber200JSONResponse) VisitSetCorporateNumberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCorporateNumberdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetCorporateNumberdefaultApplicationProblemPlusJSONResponse) VisitSetCorporateNumberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSigningCertificatesRequestObject struct {
+}
+
+type ListSigningCertificatesResponseObject interface {
+	VisitListSigningCertificatesResponse(w http.ResponseWriter) error
+}
+
+type ListSigningCertificates200JSONResponse SigningCertificateList
+
+func (response ListSigningCertificates200JSONResponse) VisitListSigningCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSigningCertificatesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListSigningCertificatesdefaultApplicationProblemPlusJSONResponse) VisitListSigningCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterSigningCertificateRequestObject struct {
+	Params RegisterSigningCertificateParams
+	Body   *RegisterSigningCertificateJSONRequestBody
+}
+
+type RegisterSigningCertificateResponseObject interface {
+	VisitRegisterSigningCertificateResponse(w http.ResponseWriter) error
+}
+
+type RegisterSigningCertificate201JSONResponse SigningCertificate
+
+func (response RegisterSigningCertificate201JSONResponse) VisitRegisterSigningCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterSigningCertificatedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegisterSigningCertificatedefaultApplicationProblemPlusJSONResponse) VisitRegisterSigningCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveSigningCertificateRequestObject struct {
+	RegistrationId string `json:"registration_id"`
+}
+
+type RemoveSigningCertificateResponseObject interface {
+	VisitRemoveSigningCertificateResponse(w http.ResponseWriter) error
+}
+
+type RemoveSigningCertificate204Response struct {
+}
+
+func (response RemoveSigningCertificate204Response) VisitRemoveSigningCertificateResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveSigningCertificatedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemoveSigningCertificatedefaultApplicationProblemPlusJSONResponse) VisitRemoveSigningCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterSigningIssuerRequestObject struct {
+	Params RegisterSigningIssuerParams
+	Body   *RegisterSigningIssuerJSONRequestBody
+}
+
+type RegisterSigningIssuerResponseObject interface {
+	VisitRegisterSigningIssuerResponse(w http.ResponseWriter) error
+}
+
+type RegisterSigningIssuer201JSONResponse SigningCertificate
+
+func (response RegisterSigningIssuer201JSONResponse) VisitRegisterSigningIssuerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterSigningIssuerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegisterSigningIssuerdefaultApplicationProblemPlusJSONResponse) VisitRegisterSigningIssuerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTimeZoneRequestObject struct {
+	Body *SetTimeZoneJSONRequestBody
+}
+
+type SetTimeZoneResponseObject interface {
+	VisitSetTimeZoneResponse(w http.ResponseWriter) error
+}
+
+type SetTimeZone200JSONResponse Company
+
+func (response SetTimeZone200JSONResponse) VisitSetTimeZoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTimeZonedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetTimeZonedefaultApplicationProblemPlusJSONResponse) VisitSetTimeZoneResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7631,6 +12057,110 @@ func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevoke
 	return err
 }
 
+type ListPartnersRequestObject struct {
+}
+
+type ListPartnersResponseObject interface {
+	VisitListPartnersResponse(w http.ResponseWriter) error
+}
+
+type ListPartners200JSONResponse DirectoryList
+
+func (response ListPartners200JSONResponse) VisitListPartnersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPartnersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPartnersdefaultApplicationProblemPlusJSONResponse) VisitListPartnersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePartnerRequestObject struct {
+	CompanyId string `json:"company_id"`
+}
+
+type RemovePartnerResponseObject interface {
+	VisitRemovePartnerResponse(w http.ResponseWriter) error
+}
+
+type RemovePartner204Response struct {
+}
+
+func (response RemovePartner204Response) VisitRemovePartnerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemovePartnerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemovePartnerdefaultApplicationProblemPlusJSONResponse) VisitRemovePartnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPartnerRequestObject struct {
+	CompanyId string `json:"company_id"`
+}
+
+type AddPartnerResponseObject interface {
+	VisitAddPartnerResponse(w http.ResponseWriter) error
+}
+
+type AddPartner204Response struct {
+}
+
+func (response AddPartner204Response) VisitAddPartnerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AddPartnerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AddPartnerdefaultApplicationProblemPlusJSONResponse) VisitAddPartnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LoginRequestObject struct {
 	Params LoginParams
 	Body   *LoginJSONRequestBody
@@ -7713,6 +12243,147 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 	return err
 }
 
+type EnableUserRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+}
+
+type EnableUserResponseObject interface {
+	VisitEnableUserResponse(w http.ResponseWriter) error
+}
+
+type EnableUser204Response struct {
+}
+
+func (response EnableUser204Response) VisitEnableUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type EnableUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnableUserdefaultApplicationProblemPlusJSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUserRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+}
+
+type DisableUserResponseObject interface {
+	VisitDisableUserResponse(w http.ResponseWriter) error
+}
+
+type DisableUser204Response struct {
+}
+
+func (response DisableUser204Response) VisitDisableUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableUserdefaultApplicationProblemPlusJSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndUserSessionsRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+}
+
+type EndUserSessionsResponseObject interface {
+	VisitEndUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type EndUserSessions200JSONResponse struct {
+	Ended int `json:"ended"`
+}
+
+func (response EndUserSessions200JSONResponse) VisitEndUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndUserSessionsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EndUserSessionsdefaultApplicationProblemPlusJSONResponse) VisitEndUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlockUserRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+	Params UnlockUserParams
+}
+
+type UnlockUserResponseObject interface {
+	VisitUnlockUserResponse(w http.ResponseWriter) error
+}
+
+type UnlockUser204Response struct {
+}
+
+func (response UnlockUser204Response) VisitUnlockUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnlockUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UnlockUserdefaultApplicationProblemPlusJSONResponse) VisitUnlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyPDFRequestObject struct {
 	Params VerifyPDFParams
 	Body   io.Reader
@@ -7755,6 +12426,9 @@ func (response VerifyPDFdefaultApplicationProblemPlusJSONResponse) VisitVerifyPD
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
+	// (POST /v1/bulk-verifications)
+	BulkVerify(ctx context.Context, request BulkVerifyRequestObject) (BulkVerifyResponseObject, error)
 	// SearchCases Search the cases the caller may see
 	// (GET /v1/cases)
 	SearchCases(ctx context.Context, request SearchCasesRequestObject) (SearchCasesResponseObject, error)
@@ -7794,12 +12468,36 @@ type StrictServerInterface interface {
 	// SendBackCase Send the case back to the registrant with a reason (差し戻し)
 	// (POST /v1/cases/{id}/send-backs)
 	SendBackCase(ctx context.Context, request SendBackCaseRequestObject) (SendBackCaseResponseObject, error)
-	// CaseSignatures The signature report of the case's contract PDF as it stands, with certificate contents
+	// CaseSignatures The receipt signature report (案件受領時の電子署名検証) of the case's contract PDF as it stands, with certificate contents
 	// (GET /v1/cases/{id}/signatures)
 	CaseSignatures(ctx context.Context, request CaseSignaturesRequestObject) (CaseSignaturesResponseObject, error)
 	// VerifyCase Original verification (原本検証) of the sealed PDF and each supplementary file of a completed case
 	// (GET /v1/cases/{id}/verification)
 	VerifyCase(ctx context.Context, request VerifyCaseRequestObject) (VerifyCaseResponseObject, error)
+	// FindCompanies Find companies in the directory (to pick a counterparty)
+	// (GET /v1/companies)
+	FindCompanies(ctx context.Context, request FindCompaniesRequestObject) (FindCompaniesResponseObject, error)
+	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
+	// (GET /v1/companies/{company_id}/members)
+	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
+	// SetCorporateNumber Set the company's 法人番号 (administrators only)
+	// (PUT /v1/company/corporate-number)
+	SetCorporateNumber(ctx context.Context, request SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error)
+	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
+	// (GET /v1/company/signing-certificates)
+	ListSigningCertificates(ctx context.Context, request ListSigningCertificatesRequestObject) (ListSigningCertificatesResponseObject, error)
+	// RegisterSigningCertificate Register a certificate the company's people sign with (administrators only)
+	// (POST /v1/company/signing-certificates)
+	RegisterSigningCertificate(ctx context.Context, request RegisterSigningCertificateRequestObject) (RegisterSigningCertificateResponseObject, error)
+	// RemoveSigningCertificate Remove a signing certificate or issuer rule (administrators only)
+	// (DELETE /v1/company/signing-certificates/{registration_id})
+	RemoveSigningCertificate(ctx context.Context, request RemoveSigningCertificateRequestObject) (RemoveSigningCertificateResponseObject, error)
+	// RegisterSigningIssuer Register every certificate a CA issues to the company (administrators only)
+	// (POST /v1/company/signing-issuers)
+	RegisterSigningIssuer(ctx context.Context, request RegisterSigningIssuerRequestObject) (RegisterSigningIssuerResponseObject, error)
+	// SetTimeZone Set the company's time zone (administrators only)
+	// (PUT /v1/company/time-zone)
+	SetTimeZone(ctx context.Context, request SetTimeZoneRequestObject) (SetTimeZoneResponseObject, error)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -7812,12 +12510,33 @@ type StrictServerInterface interface {
 	// RevokeToken Revoke one of the caller's API tokens at once
 	// (DELETE /v1/me/tokens/{token_id})
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// ListPartners The company's trading partners (取引先), in the order added
+	// (GET /v1/partners)
+	ListPartners(ctx context.Context, request ListPartnersRequestObject) (ListPartnersResponseObject, error)
+	// RemovePartner Remove a trading partner (administrators only; not a partner is 404)
+	// (DELETE /v1/partners/{company_id})
+	RemovePartner(ctx context.Context, request RemovePartnerRequestObject) (RemovePartnerResponseObject, error)
+	// AddPartner Add a trading partner (administrators only; adding twice changes nothing)
+	// (PUT /v1/partners/{company_id})
+	AddPartner(ctx context.Context, request AddPartnerRequestObject) (AddPartnerResponseObject, error)
 	// Login Log in with a login ID and password
 	// (POST /v1/sessions)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
 	// Logout Log out (end the current session)
 	// (DELETE /v1/sessions/current)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// EnableUser Enable a disabled user again (administrators only)
+	// (DELETE /v1/users/{user_id}/disabled)
+	EnableUser(ctx context.Context, request EnableUserRequestObject) (EnableUserResponseObject, error)
+	// DisableUser Disable a user of the company (administrators only; not oneself)
+	// (PUT /v1/users/{user_id}/disabled)
+	DisableUser(ctx context.Context, request DisableUserRequestObject) (DisableUserResponseObject, error)
+	// EndUserSessions End every session of a user of the company (administrators only)
+	// (DELETE /v1/users/{user_id}/sessions)
+	EndUserSessions(ctx context.Context, request EndUserSessionsRequestObject) (EndUserSessionsResponseObject, error)
+	// UnlockUser Lift every login block of a user of the company (administrators only)
+	// (POST /v1/users/{user_id}/unlock)
+	UnlockUser(ctx context.Context, request UnlockUserRequestObject) (UnlockUserResponseObject, error)
 	// VerifyPDF Verify any PDF (stateless; nothing is stored)
 	// (POST /v1/verify)
 	VerifyPDF(ctx context.Context, request VerifyPDFRequestObject) (VerifyPDFResponseObject, error)
@@ -7860,6 +12579,39 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// BulkVerify operation middleware
+func (sh *strictHandler) BulkVerify(w http.ResponseWriter, r *http.Request, params BulkVerifyParams) {
+	var request BulkVerifyRequestObject
+
+	request.Params = params
+
+	var body BulkVerifyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkVerify(ctx, request.(BulkVerifyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkVerify")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(BulkVerifyResponseObject); ok {
+		if err := validResponse.VisitBulkVerifyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // SearchCases operation middleware
@@ -8289,6 +13041,236 @@ func (sh *strictHandler) VerifyCase(w http.ResponseWriter, r *http.Request, id C
 	}
 }
 
+// FindCompanies operation middleware
+func (sh *strictHandler) FindCompanies(w http.ResponseWriter, r *http.Request, params FindCompaniesParams) {
+	var request FindCompaniesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.FindCompanies(ctx, request.(FindCompaniesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindCompanies")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(FindCompaniesResponseObject); ok {
+		if err := validResponse.VisitFindCompaniesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListMembers operation middleware
+func (sh *strictHandler) ListMembers(w http.ResponseWriter, r *http.Request, companyId string) {
+	var request ListMembersRequestObject
+
+	request.CompanyId = companyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMembers(ctx, request.(ListMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMembers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListMembersResponseObject); ok {
+		if err := validResponse.VisitListMembersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetCorporateNumber operation middleware
+func (sh *strictHandler) SetCorporateNumber(w http.ResponseWriter, r *http.Request) {
+	var request SetCorporateNumberRequestObject
+
+	var body SetCorporateNumberJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetCorporateNumber(ctx, request.(SetCorporateNumberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetCorporateNumber")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetCorporateNumberResponseObject); ok {
+		if err := validResponse.VisitSetCorporateNumberResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSigningCertificates operation middleware
+func (sh *strictHandler) ListSigningCertificates(w http.ResponseWriter, r *http.Request) {
+	var request ListSigningCertificatesRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSigningCertificates(ctx, request.(ListSigningCertificatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSigningCertificates")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListSigningCertificatesResponseObject); ok {
+		if err := validResponse.VisitListSigningCertificatesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RegisterSigningCertificate operation middleware
+func (sh *strictHandler) RegisterSigningCertificate(w http.ResponseWriter, r *http.Request, params RegisterSigningCertificateParams) {
+	var request RegisterSigningCertificateRequestObject
+
+	request.Params = params
+
+	var body RegisterSigningCertificateJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterSigningCertificate(ctx, request.(RegisterSigningCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterSigningCertificate")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RegisterSigningCertificateResponseObject); ok {
+		if err := validResponse.VisitRegisterSigningCertificateResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveSigningCertificate operation middleware
+func (sh *strictHandler) RemoveSigningCertificate(w http.ResponseWriter, r *http.Request, registrationId string) {
+	var request RemoveSigningCertificateRequestObject
+
+	request.RegistrationId = registrationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveSigningCertificate(ctx, request.(RemoveSigningCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveSigningCertificate")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveSigningCertificateResponseObject); ok {
+		if err := validResponse.VisitRemoveSigningCertificateResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RegisterSigningIssuer operation middleware
+func (sh *strictHandler) RegisterSigningIssuer(w http.ResponseWriter, r *http.Request, params RegisterSigningIssuerParams) {
+	var request RegisterSigningIssuerRequestObject
+
+	request.Params = params
+
+	var body RegisterSigningIssuerJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterSigningIssuer(ctx, request.(RegisterSigningIssuerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterSigningIssuer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RegisterSigningIssuerResponseObject); ok {
+		if err := validResponse.VisitRegisterSigningIssuerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetTimeZone operation middleware
+func (sh *strictHandler) SetTimeZone(w http.ResponseWriter, r *http.Request) {
+	var request SetTimeZoneRequestObject
+
+	var body SetTimeZoneJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetTimeZone(ctx, request.(SetTimeZoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetTimeZone")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetTimeZoneResponseObject); ok {
+		if err := validResponse.VisitSetTimeZoneResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ChangePassword operation middleware
 func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	var request ChangePasswordRequestObject
@@ -8403,6 +13385,82 @@ func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request, tok
 	}
 }
 
+// ListPartners operation middleware
+func (sh *strictHandler) ListPartners(w http.ResponseWriter, r *http.Request) {
+	var request ListPartnersRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPartners(ctx, request.(ListPartnersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPartners")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListPartnersResponseObject); ok {
+		if err := validResponse.VisitListPartnersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemovePartner operation middleware
+func (sh *strictHandler) RemovePartner(w http.ResponseWriter, r *http.Request, companyId string) {
+	var request RemovePartnerRequestObject
+
+	request.CompanyId = companyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemovePartner(ctx, request.(RemovePartnerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemovePartner")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemovePartnerResponseObject); ok {
+		if err := validResponse.VisitRemovePartnerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddPartner operation middleware
+func (sh *strictHandler) AddPartner(w http.ResponseWriter, r *http.Request, companyId string) {
+	var request AddPartnerRequestObject
+
+	request.CompanyId = companyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddPartner(ctx, request.(AddPartnerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddPartner")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddPartnerResponseObject); ok {
+		if err := validResponse.VisitAddPartnerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Login operation middleware
 func (sh *strictHandler) Login(w http.ResponseWriter, r *http.Request, params LoginParams) {
 	var request LoginRequestObject
@@ -8460,6 +13518,111 @@ func (sh *strictHandler) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// EnableUser operation middleware
+func (sh *strictHandler) EnableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
+	var request EnableUserRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.EnableUser(ctx, request.(EnableUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnableUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(EnableUserResponseObject); ok {
+		if err := validResponse.VisitEnableUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DisableUser operation middleware
+func (sh *strictHandler) DisableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
+	var request DisableUserRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableUser(ctx, request.(DisableUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DisableUserResponseObject); ok {
+		if err := validResponse.VisitDisableUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// EndUserSessions operation middleware
+func (sh *strictHandler) EndUserSessions(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
+	var request EndUserSessionsRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.EndUserSessions(ctx, request.(EndUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndUserSessions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(EndUserSessionsResponseObject); ok {
+		if err := validResponse.VisitEndUserSessionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UnlockUser operation middleware
+func (sh *strictHandler) UnlockUser(w http.ResponseWriter, r *http.Request, userId TargetUserID, params UnlockUserParams) {
+	var request UnlockUserRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UnlockUser(ctx, request.(UnlockUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnlockUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UnlockUserResponseObject); ok {
+		if err := validResponse.VisitUnlockUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // VerifyPDF operation middleware
 func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, params VerifyPDFParams) {
 	var request VerifyPDFRequestObject
@@ -8493,116 +13656,168 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H1Lb2PJdfBfOeBnYEh/lxSlluQZCV5oJLUtW9MttGQb8zX7E0v3HpJlXVZxqupKzWkIiHdZJUtnYSBZ",
-	"BEEWQbZZJL8mho3kXwR1qu6LrCuSGmnswAGCaV3W49Sp836UP7ViOZ1JgcLo1sGn1owpNkWDiv46ZhrP",
-	"Tuy/uGgdtGbMTFpRS7Aptg5aPGlFLYXfZFxh0jowKsOopeMJTpmdMWUfz1GMzaR1sL3zedSaclH8HbXM",
-	"fGbX0EZxMW49PEStswSnM2lQxPOf49yukKCOFZ8ZLu3mX7Fb1GAmCBdvL69AsxGCkaDQqDm0NSL9dnRx",
-	"BpV5nV4rcrBPkCWoSugr23Xtfg2g7+ztrQH66Ctm4skyzFcThJhp/EzD6RUbHxKILLa/AtegcJRpTOCe",
-	"mwnsbu/A/QQFjbGTYMI0xBMmxpiA5iLG5sOMug6ChlPs7y6D/WAvT8+k0Fjctf1vLIVBYew/2WyW8phZ",
-	"cLd+re2JPlXW/4HCUeug9X+2Sgracr/qLVqM9ggjBNjIoKqgwx7NnYqAsdiq77YE/kPUulDyJsXpI1DP",
-	"3Ij/uxn0+bqBAxwJePf6GL7Y3fsR+MV7RAN+rl36KHaDP7VQZNPWwfuWwhj5HRK/mEwJe08oku4Ni2/p",
-	"o/2rFREvpmjswAT9P1h8K+R9iskYWx+WrjFqHWUJN6fCKOKZmZIzVIa7O2UFJEvTWGykurYbMjG/5skj",
-	"gzKNqmlEgobxNPjThOkGlkAL7WdE3FxYMp9Ae4IfiVmXllE4lQavWZKo4DYav7HfR1JNmbFiSZj93XIh",
-	"LgyOUdmRhk+xNjRhBrv0NcTVpWh7T5v4BaIcq+VlyJtfY2yKy7hSHiX1y7Cn9v/kBqd6FRVWLvah2Iop",
-	"xeZL4OVLh0DK+XqRMmKcGSZiXAXGa56ipwUuhV6+0V9NmPFCK01RwZTNIZEg5D3Jq7WO6jC6dMyoxaYy",
-	"c2z92PyvpEAaHjODY+lY4XH55Mc9lEyXXDOzLnlErVgh23ROIuNsiquPk6PcrrpyrB3zELUa+NMpiMAP",
-	"UiWorkU2vUHVMICPuWBpE+fPWEFMa93xBVNmHrpihUw3CCmFY66NYsKsklSVkY+JK40sxWRtmPOLWARZ",
-	"G2ZWMs4lDbKjs9ksxWluYn2nne0RtWPF68QDUSO+EN2RyinRURGJ2SzZmIrvUGmvVVYK3QU5RSZjPt/T",
-	"d47NCvN6si24P3DsJtoIUkJJrB4XFVasX09BITUGr+GplIRN0vaca7Msca3Zs/79OwNqhdh3SzaBccHG",
-	"+DJgRC2BH811nCktQ8JjAzBLcZ3bSgLvLfbJ7rXIThJuHLnEVl2lKVvQviVlHttjjqztFzq4nE6luG4U",
-	"iDhlPCUzA/UiipY5agEfFh23OL/OtEf6+lO51lmDCH7iikKaa7Kv1+dpO+UGR1Lh+nOkGjPBv2W5ibk+",
-	"gDOZ8phvimONirOwqakzR1IrSTEfWKC9WLaGgyoOg3TrZMOVvEU6OkvTt6PWwfvHmckNf4gWKVNjrNAs",
-	"G1aXE3lv3UGuQXrvb5WVSgstQ/zhIWqRRglwBflN125CmAYDkP30qLuztw9yRIbfzdygds5tLlfhFucw",
-	"kgoSeS9SyZKgbd/IjJp/i09RMF5v1E7lzuDXDN2mxczxBOPbZfSMPNLWUdW5wVQ50I2UKTJRWjkbkfzC",
-	"2QiWyjblmsFDedsxF6tk73UrZn+09Kkby+kNF6T9bnjKDCraZpqlhndnZL95x1WKdB4UwedyzMU7/CZD",
-	"pwNz8c3SiwpiRyzVGC2RorzluExsR6mWoNH5GBq1NR6AaWDgZkDb0hmDGyXvNaqqF1nBf2oB82ZhLb6z",
-	"uyK+Y40Hre+lWpy63d/ZXR0bqt5gAUNlzdDdOXdmM+yVjlIdeycY8ylLwYEE3MWXplxIBZngpkfAGIPW",
-	"RGz9//f97hcfPm1H2/sPPwi6PZlSKGIXa6hMO+r+vw+fXoXmLOCgMOmKlUIYeIP3ud/6JBy8mLO4iUuW",
-	"S7cqufX7K8lt0TOrkVw/WumpLQZev7Pn9gbvC+dtyj6euTlf0EH8H9sBdV33epajQOUApuZgpZsGM2EG",
-	"RjJN5b0LKUhhFIsNWJgjS72End5AnGCcMoUJTFAhaOmm4h36tSzBI5tq+1/GxxMDRoI2UrExHgyEXVx0",
-	"zQSGJRhD2gWmmTYQM6XmTvfSMHuXVuhwoweC1rdfegNRDXFsJOzqencx5NyoKjcippB2DLFbeat7z+Jy",
-	"Lmou5+et4dTlpNkgExwZborpauBgo6xEVEx+IitXQhGbpkNqDlTVv62BVG7RgLHSRF0fY088rI6lo+Uy",
-	"6s0swPeKu0B2MuVhv82Y9FpjLEUSEBXnfIS5oWnsaQ4hwRHLUgNf9CFhcx0BMzCV2sCr/X2rz6bsI59a",
-	"GF5t7+/s7HrY3af9/rpGpDtPCK9vvcB9xGjcLNLjFgr4PI/blLNkVN/n6carwplUK1Xnxcnrd25gg3Hq",
-	"lwkh7VHbtmLU0qEij8TQQiUQyyF2pVxAYsFdQVOm1kh4xzJLExDSwA1aqa8x7KCkeIfpo+HRsG6jTbi1",
-	"UV08CfLh0L44Sk4v4cvu+dVR5PWV5mPBTKYQrt5eHZ13L44uL09PIgvfxBptZbIsZdqUPpb1zLVh01mD",
-	"zWuNTBftrEN4urAr17WNgYnE7uZ+YQZStNtKgeFtnuDaVCOx60Ub9ITt7O03OIv+IOsz3WU+pSG/soEH",
-	"GrWMZqsjDxUKp6WLExXXlFNb7UCPO3mFPnxM5a1UaoE8hcCNQsLNIfdn0mQX3l06dmHBDfUZ3l8/6sMt",
-	"M3eabDRj8a6r06P6/sHTlXnsOqMupprBpVt1D4Z2kSFQaMiqx4GYGDPTB1tbt8jn7DbrJXiXp7/11ich",
-	"TXckM5FYI/qOpTyJrHE9SnlsooGYoZpy8qy7CQqOSQSZYJmZoDAUT00iGDGeYtKdKdLUhPxoIDLB7hhP",
-	"2U2KdmnrELI0AiNlN2VqjBFUJ3TdInbH6tcceXZXa49LZTDpTjHhrGsPSqIwj1TYnQaCV+o3bnHeVZhp",
-	"u8AUzUQmXRpv3Qj7LUd+10WVi+0enP1ep5ZHMtqkXh7TuI/MnUlCzvId/+zy7Rvwv0Lb3vj+F/3tjsWl",
-	"JJmvXDRldfgv36LIyq9Ww1GLC12kgZfVH59y0+C98W8R6HfrlVEEENq7269AinRO+mgNyakNM5kOp6YM",
-	"Nyk+okpWiRof+3PLFFuFUHKJIvmSOUtuA7FS5i3rhvKGTplfJgyYzjNtC4EOMqWDNuEK2Y8fZ1yh3ki6",
-	"W4f42rFOTSoub25yb+PpGsItUQO0nB3VFYhDQwOAQYTW1f6y4pwwLtZPjlXSTQHOilPGp5hcW23Oxfh6",
-	"k/ITa/9iGr5CLhJf3hSw7K4uz+D0Dbza/gK2+zvd7QWL0v31+ujs/PQEpIKzNyenV6fvvjp7c3R1GrSA",
-	"b7kIWJCl7Ugh/kV79HFbur6Us4fpx+C0XIdtZl4+ySZVeMd1vWCqKqz4WDgBvgFR6Ozmun5hy1DkWNuQ",
-	"Qirz1jFAHUH5C61RUX41QY7JKx1yp167pLmvaEuKkjb6p/0xL2orymqKYrYk6PwXEYoFVnxCfc1ThFuD",
-	"nLSO1rW1KJoLzypDNtiv0ehWeCdvN1zsqSGXUFlGLeqxUP5QQWyISOgKw1UPJM7X98vyFOnj0QK/6DIo",
-	"5FfGmeJmfmlXdDDcIFOOcWkb0lnuU7GANZ6d9sxzUFRn6/8s6my9bX3ts1DlfDbjP8e5KxjlYiQbSoHz",
-	"aLZGdcdjCmv5JUHeoYKfXl1d9OCUxRPwio68dF2LhQ/ExclrVzPMjQZ5LyAuhc6hT5O5DeIJxrd6Kcwg",
-	"hfs0ENkslSwhj9965PWd7DjPxlyKhdCFtVRfbe9vd3oDMRDHUtxZX0EKDW1LhZSyjuxyc5jINKFksIPD",
-	"0gdJns7BQHSBDGCSThRT18AUghbsFq9jpu2BeP6V9nz16gt3ejkaaTSHELMURcLUQABYdnFjh19//fXX",
-	"3a++6p6cDA9hKgXOrbs0/DTwEehB6wAGre3tvv2/QSuCQZGTcj/97OLrQethaJel/ahamaYCgySYV8sX",
-	"+ExXUmzQnqOACbtDu5SQAjsRCIsLYDBKJTM9i4ej0t3iUhzA0H6QyldYHMCXRLMwyPr9VzGxAP0Th9Bm",
-	"RV6UvsNIyanda0il8lt321v+dz3sWI1tQR0uEPMwT6dqNHAzd2TEpgRzzNLU4WA48ExhUWRUhsMeHNOH",
-	"bs1dBCrqcg6XxY93YrRdjRIsN271rouLQPsS4+5rNPGke8kNwha4IKujYEw6h8AgVlLrruaGgLIiEmZS",
-	"m+VS+v4rwugp+WsF5ZAnPWwqDx8eLjjVmlxN+MW7M7vbDBWQ/wdWgZYNB953ByfBOhEMyeOgVUb8IyY0",
-	"k5xYuhHnmtHPXMDP2IwJ1GRGnYpxyvXE4n54RK5u95yJccbGOIxg6JzPIaTco9H78Y51tDt51ZnUhIN3",
-	"SKXBB573iCCcI61huNAEMYT2NhgJO3t7MFNcOAQcXR6fEQriCbNSAZXu9ODKkwcVehTsQV9uZDKHtg8i",
-	"uk+uNLiTsxIXsLMLE5kpe3PWfHCCRxup0EojfY/qsJxe7MGENBMkTqddlm5+Z4dOfSxFzooHruGg6HXw",
-	"qb3h6RUbWy6/cwzlqxIdSw1aw0Pfp+Bq/eyGDmswzJsthrkMJunpYH68i4NAO7c+sz5wV3UjE466yF/s",
-	"78LP+ZdE6rkItrI+/3mnD1/Zn7MZGGlB2gsmUeWomLFNMwBZPLGr5rWRJM49SwIzxJR2+OduOBfA0vSw",
-	"GOEbMxbA7ME5U2NU9hJ2t1+5WIr32nNNCe9OL6/g6OKsUvd50Nru9Xt9irPNULAZbx20XvX6vVeuFGFC",
-	"StsKraJWcRwqjzrNc73GwSBnznF3dCMFahjzOxRO3lgJNrXX1oO3AmHGxi5slp9pSLGMId2ZhnaeYtrr",
-	"l9mlvX6/cwjDSu3j0JE5G4jhORe3B6Aw/fGAqiMHraHHW4cuk4sMdQ9+RULUsfcBGPxotmJ9N7QgD8T9",
-	"RKZEqXZnK8NhmO8jRZHQZhqOL3/pQkW725+XAA7EdtTv9+3/g5L3uuOupFC3ZwnlQpiKJ8eE2ajW7vV+",
-	"qfBGzH3iTaOT57rMvXmTwn6Fm8yAN/F7zlpMZYJ5SxhZUt9kWBb2HhQlv2U/znphe9Pga2szJ7IbudKL",
-	"T+vAkFcfbwZCXtzxHBBUCp43hKJakrISkoVkWHbjbRafVCUpRdUMrTCYhWcQ6o8LVKSssSdVcYCrcWna",
-	"tlYH09RZuPn2VrZmVj9SQVthZ9tNI6uGrU2NH63ozX86O2kCsbrSphgKreesy2sX1SpXW7s+a9W67OPz",
-	"rlut4LDyqrb6yhqR1WsauemK9Yt/zZU2kDCSY6UnEwEXcZppfkc5C1dawKcI37pkSqWb6TNdkEH7SHNm",
-	"PdS5hEykqHNnyTtqaHLzpNNML3mr0VOwtVAXwZ7taKvB3fwiglJfKlNbxyuT1kHeYGG1hw9llF98KCJc",
-	"MVTWE1biTQuFTqvgIknTABjTcQUo95e9iA2Wd1mU4PJ7/Uq1yl6tUGU7VKcS3sA3YjTKyFDG8sNC++9O",
-	"v/+s3b/UffJg1ZO3cVa08y422laMtNwmsxZz4b5aEwg/zqQyC63D1hBb3Tpc3ED4JAVqKr3AUUtn0ylT",
-	"88KKKtSnXux/1Igu6acDhivVU1udsWX5qJsww8iV8AxrTVlLkBEw788xZWBo9xkORNuXxkYL1njHDqey",
-	"Ez/cOxBDaJNtWbZFdSmQnVjP4hAy4f+SInUF+y585Gu8ycnuWAfHlUwWG+h64WSSV2Ny4SDtVco/h9D2",
-	"HstepyxqwVRjD16Tx+JM20qF5mExjGu4tW4XOVVWztrdB6J0/EJG7js6LCqqIV6yckMXXg7ZWniIwHEK",
-	"OUJfymS+wCSBu3Tx2Fgmltp8x1Vl1lUeMVzgrrKJPNy0tUaVbt6tld99TVTfcMFIaAS6Z/Krqtmfa8x8",
-	"pG400APWqkAWiN0+LL4m8bAkora/lwcKlKceTIi5N36aIGqdyzLf86JyKCd0a9VSuILiuCIBTvXOjmWt",
-	"DVSzVO0ahX+99YknD05I0YsDB58WmOmEvj+NlfzDGE3a5vEj5+T8HXHk4C9dHdfjVQtsl8KxYzf04YY6",
-	"Gn6CxuPgRfXmY69mPOmRjO+IvXzvqBIDdzGxRZ1n2C2CkPe+xWADMvHPzFCbWp0utyqvX+QC6olrl9q4",
-	"fq9H5Q7fjcajp2mWPxFXVI4NlMydGecdl7qfuKXtfJxSenQC4mOLZYkrFAqyjgWZXrN4SeapPL3RwEL+",
-	"lYxe63m4gs4Mxu5YDaVEINMEtfGCt12GYikw54HoPCuXlLLsBRjk2DtWf0nckZ+5SIxS8NzVOXi+qOmM",
-	"5SvJi2L01qdbnD80RrEvXbmjhuE7JsY4hPZOf58sbijqI1la5M96LnFB+SOy67VRUoxhoSPXRZKttR7B",
-	"8NixV/eEj1Fbh4CSYXuv+h3XzqQnzM49rI7UM6lp7yHlS7h3cYrOJ1+puLO/7xTDQAztb/anHw4p5WV/",
-	"/3z78x+RU1HkuSjD2+mBC97nzcHA9UAQP4Xt+RM/7qR8tWGBDIPPYr3zbwg0K8jVXvAPt35Yl0ErzeKw",
-	"8LHYWdDf9XtZZVMG7mbVlPUMhJ3+/guc+YhqQkHZK8ip0uHgIWq96u8uc8IbaSVlwkcck+eQ0TnRUDK3",
-	"qFGrSOqni+AoVN2Rb/GZpnwlKc4KW3KjXZlsBKm8R9V12UH82AGmKavr3GdTMfYCr+65XvbmZ/cWYrqs",
-	"O/rwaX83GNQNKBJvCTyLFlkoZcdYqkT7imbahRJ1ohQCtdKTor6l+qJAL+DpUx3aX5Ju8kcuHZr2H/72",
-	"t//9D3/XifKyDZfZkALosZuH0DWnFFFtMtjeud/zLOGLOjxUN9boiRMcLsb2XHabS8ZHkJd6O11beVvG",
-	"h/RIUnAdMOqe1XZzj//pF2C5pjgjMFEky4Mhw8izolIYUy1PJWBoF5CZoQBDUfBU6Unj2noQBtiYcRHi",
-	"V3vaPwm7bhjCa4zFbRJce3hSmOv7kyWXKBLn87m6XR9Fsne30sL1hTvfJ+FaTR4i2INSrdw5Qh3kcW1u",
-	"+Ru4iJWrkknBJZagLVVEtuniMyiRN6zd/PK7XbbTgyMHAT03kEjUvot0zEUZISE9PxAWrSRnNDAxd/Hs",
-	"m8yUhZiaMs73E6mx8tG9nmiobaka6Yb2br/fybsz3VVxDZkoy4sC/GYv6S+J3+rtht8p3Px96nR7TVCJ",
-	"tXjyy0+wvm4vHpbVLxALyFul/qwI6un2R9H59ecolsuAtRXMRTNgLpO9KgfX6QLtP/zbv/7+N7/941//",
-	"++9/89ugvK63STcG6i7rzccvZPlVXxJoMP1cbvd5bL6y9N2tW3UDqQ6iWm2prXGjDROJ9lHvSn09+OPr",
-	"ZzUC71C59b1XH7ydX9pB85dOQtQft2i4nTtUCY+NPsyTzqQOuVOGxVsH9ACCH0qJX6uKqY75Oe41BxSq",
-	"yIP2H/7m7//4u3/54z/+7r/++T86+T37VxjoekVC9bCB0tm8PMwXknzHIEF+zVPcqnZNzrKAxfMrqW51",
-	"ztFFLb/FqXuNiBQ8ucNccMNZWvQ0R859SZEp/3ySF2P2YMv2t2ugvyib019CrC50668lXAMBoWNv1jxH",
-	"PNchsFb8VFzKQ3lRZbtSMFj7BjHRlRuid+dcy0WZHUumXAC1US2j3zq7V26PF2Thsh+rgX3dMX2tWELV",
-	"GNTh5RqBfCcalVA/m9OdY/3o4sxvD23XA2MmyBW4tyt1J+BpB30EysC4mvtqgNotQ81Hh0Vv1S3iTLsK",
-	"F8tCPijXG4hLnypnuqnb5nZ+e/2ff/VPQ2v3u4tmsaEabLtbplFR2Tb4GrW8G4BrmGCaOK3NDA38TEMq",
-	"41uZmR5cWvLQBzBUyJLhQLR/cnpVGPZUHE31hSTZ5p0IhtTRN4Q2S7X0tdeV/oRONBBDIrx8iIN1ygRz",
-	"idNK+tbDQsNdN4BUA6H4eELyvPpZ+25+CBG+8KROW4V8D/dK6pVv6H7BIpync0rxQtb3XX5SfUD2MSYt",
-	"46COsp9FGNLm9gILZiRHWM81FfMsycOtT/Tf6xWFIu9IbjTcdyCUnS/6jP8zMh/W0SvvvHxznEKFZdzA",
-	"PdPAUsuP807vWVw6uwuEym4rMpA5WVXgPO/TI0shKPjezmhezoquEysgCV2L6/L1Hg5EQydf+cQaWW75",
-	"s6sWLwJ+aszsrUjnEVxinCmMBuKSTfGSG/zxpVGc6uWpf7D2GqtLg1iTm6UUPLHSp7RsBkIbnqaPGTgw",
-	"RlMVPT7bGHrzoTwHoTWdw/DiF67/sWKEDfP+t95AvKbnaIAeZnXi2Ve4xK7Nkx7eUjhzwn3EeEoBmvZu",
-	"fzvYXUPP3/65Crva27zfs8DLnzJpkHU5MdcTpJdouscNrwJbWmxsSX005/v0oijfWt46eP+hyunnkvp/",
-	"vfVOtARn7hW1JRsz5+8tHzh/TJ6ey7HMAjUzAZF2Lsdja7Flz6Ig7IFkZqBdhCF8lN9DX4YXnIHSLKyu",
-	"yveLioZN6po9eW2ZHdMRtGsNuckoWmh37NQknJ+/5M/ntlPue3ZrTqH3QZftcedSX5y8/v54dpaMnpBc",
-	"Xys29b8tMuOwT1XdliDaheFbK/92TcEdB06FB8uHHd5/eIjK98Pff7CXoVHd5VeZqbR10NqyLvn/BAAA",
-	"//8=",
+	"7H3rbyNJfti/UqANDOk0KUqj0e1K8AeuNOPT3TyEkdaH83KsLnUXybKaVbyqanG4AwG+AAEOCJLzl8sl",
+	"iIEkQBAEQeIPCRAHPuefyd2u4/8iqF9VdVc3q/nQUHMLbPbLjtj1rt/7VR9aCZ/OOCNMydbxh9YMCzwl",
+	"igj46xRLcn6m/0VZ67g1w2rSiloMT0nruEXTVtQS5Gc5FSRtHSuRk6glkwmZYt1jit+/JGysJq3j/YPP",
+	"otaUsuLvqKUWMz2GVIKycev+Pmqdp2Q644qwZPFjstAjpEQmgs4U5XryV/iWSKQmBF28ubxCEo8IUhwJ",
+	"osQCtSUh8G1wcY68fp1eKzJrnxCcElGu3puuq+drWPrBs2cbLH30CqtksrzmqwlBCZbkiUTPr/D4BJaI",
+	"E/0VUYkEGeWSpGhO1QQd7h+g+YQwaKM7oQmWKJlgNiYpkpQlpHkzo65ZQcMujg5Dy77CYkzUl5KIxjvO",
+	"JRHXO73oez2UnHEmSQFi+v8JZ4owpf+JZ7OMJlif0t5fSH2QH7zp/lCQUeu49Qd7JeDuma9yDwaDOcL3",
+	"gPBIEeHdgj5Rc5iwGH1J1dmWln8ftS4Ev8nIdMWqZ6bFP9lu9W7cwAYGDL19cYo+P3z2A2QH78Ed2r56",
+	"6EFiGn9oEZZPW8dftQRJCL0jcHsqF0yDB2Fp9wYnt/Cj/qsVAQnIiNINU2L/gZNbxucZScek9W7pGqPW",
+	"IE+pes6UAFSdCT4jQlFzp7hYyVI3nCgurvWEmC00ZDU3crAXapEShWkW/DTBsgETiV7tE8ApyjR2TVB7",
+	"Qt4DjVgaRpApV+Qap6kITiPJz/TvIy6mWGlqyNTRYTkQZYqMidAtFZ2SStMUK9KFX0NYWSLaVzCJHSBy",
+	"p1peBr/5C5Ko4jKuhD2S6mXoXdt/UkWmch0Uehd7X0yFhcCLpeW5oUNL+iLPbt+SGRdqeUmCzzdfDwzE",
+	"58uLiVoyn05xCAA1rkvv2rzbWAN6DhXS65Hg02U4+ulPf/rT7qtX3bOzCHGByHSmFoZs5+yG5ywlaRCc",
+	"ynEV392oI0wzkoY3OqKMyon5ugnoadaSas4/pQwrEh7U3G/D0c6wlE2rkQoLtc1i7oigI0rSa6weiDze",
+	"TS/da+1CqtOVq/VOMbJAVZ5BseHiHupHuIwXtSUCIpRw3IhHfB6G8UYo1t8MC18F45vfxohm4bFuKUt9",
+	"liPpmGGVC+AlPMmnhCkYVSo8nQEDwhlJu7N01Ipa5I6mhCWkK0jCRRpkNPYoQpMLgmUDnxFE5pnyV3Yx",
+	"uLx8ftaKWi8G5y/hH+evz55fPX/76vz14Op5cG69GyLC3MR80+h6dTlA8wlHEi8kkjyIqY4JhMehbKwH",
+	"gjPS/9atNZ+/IyChPAT4LXT4sODfvL1Se4HFKRcHVxxuE0z+KSCMkXfekp/lRBopKE2p/glnFx60jnAm",
+	"SVQH4CVSW9nnJlR0TYf7wNqdvFmXWBIyU5glZB07eqGP7d5xY7l8pz+ZYGVl+CwjAk3xAqUcMT4H8X0j",
+	"Fmw4fYDj4SnPjbi5qv8rzsjC0AFFxtxwyNVys21XOePNKW/USgTB2/Zx9GHTI9ejrm2r22heFiaMjTSR",
+	"i5SIa5ZPb4hoaEDHlOGsieTOcAFMG93xBRZqEbrilURtTKUSmKl1ErTXcpUYbYjxxmt2F7EkhykrMKzq",
+	"fAmNQGqbzTIydRaHj5pZb1EaVLxO7SLWUhFQhYJSSj5Lt4biOyKk1XbWKgM1Ig302fW38O1O00NeC7YF",
+	"9ge23QQbQUgogdWehYeK1espIKSC4JVzKinhuwZq+5JKtUJE3+j+jWK/Rh0xQzYt4wKPyeMsI2ox8l5d",
+	"J7mQPEQ8tlhmSa6d2MLIXJ8+mIH0YVv+CvDBEpJluKYVlpB5qrcJPDq0cT6dctYsJJIpphmov0TWj2gZ",
+	"o2rnoY/jliyuc2kPffOuVMq8gQQ/cETG1TXYfTbHad3lhoy4IJv34WKMGf0aO9PH5guc8YwmdNszlkRQ",
+	"HDaByLxJZq7bF3In9tljL4atnIF/hkG4NQQnBGRixgVWZBVn3ZZV6wu4/pozsn5/QOws8Sy7BbdgyNsV",
+	"vyVwezjL3oxax1+tpgem+X1U37ckiSBqWTa8nPA5Q2pCJeLWnrvOAAQDLa/43X3UOqOCJIqLRYMZ7lFO",
+	"X7OOoE40QErgVGsvtgniI08OfiKR5Uverm84zwhmK+/NTRi6teIEGngMTLiNVFY70rUcp5ggtLoXVmmu",
+	"LwpMxtemeZjMBSDnh4PuwbMjd6Y3C0WkcSc41o1uyQKNuEApn7OM47DFqPFeJf2aPESGKTRLb1dmD3bM",
+	"ppM5nZDkdvl4nKVhE2nQyeTehgqIcoL0VlS1tjerIhfTlGMGN2XVE8e5QaXoeppltPRTN+HTG8pAwLqh",
+	"GVZEwDTTPFO0OwMVwdrsOcsWQS7/ko/pgzVwfksDZolBJjmSxKixkkgtnyIsEUamB2prOMPoRvC5JKIT",
+	"wuiolemFWc2j4lE7XOMjMoa1ORf1rvv9g8P13jj/Bos1eGOG7u4V0QQyTEWm8K0KR9UWKdFX5VTZbTiZ",
+	"ajCrNStttQ2WMj3MEtrbShB3mwseCpgRtgOp0kBRBakzktApzpDZBqLGzTmljAuUM6p6cENKEa2atf78",
+	"q37383cf9qP9o/s/DJobciEISwzT87oNun/27sPTUJ/avgtVqhgpdAKvydzZix50Bo9mpNnGFOLAz8fB",
+	"fn8tDtYtIhU87EdrLSR1t/BHW0xek3lhNJni9+emz+ewEfvHfshHVLE2BOyvRQMsFkiTfInUBCs04lnG",
+	"50aE4UwJnCgQbSINvXA6vSE7I0mGBUnRhAiCJDddyR2xY2mAJ3gq9f8xHU8UUhxJxQUek+Mh04Ozrpqg",
+	"uFxGDLOgaS4VSrAQCyMwQjN9l5oSUyWHDMbXv/SGzDctbsUBqsJIPfKhkZZtBUwhkSGEbuWtPtuJqafO",
+	"zo19ZQNjigPNBppgwHB7a3dpsNsqZqJ0Wj4QlT1usm1UzkqHWrGkcoqGE7s0To6aRWKb46v2rKLxxfNX",
+	"iAt0gyU5OkRnz99qbuLt9OnBD4623as33+o9nRcGi222g68ffUdRUAFcZrJPwyy2bs+ow9w6I9f1BkdY",
+	"qtubH90DcUAm3JC4MjgGazieC2riXdIpDZvRlMquJUk4SwMc5CUdEaeUKb2bE5SSEc4zhT7voxQvZISw",
+	"QlMuFXp6dGSvkU71Gp7uHx0cHNq1m5+O+psqXGY/oXN9Y/nwCgVrO8O7GShgglqtf83S0SqheRtFTxSB",
+	"JCtdKmcvbMRJgyJnh9laSPYUQNhUZA8xNFC5iOVIHCF4wHBySVQZ+Ac8PeF5liLGFbohWhiQDeEfGbkj",
+	"2UpvVVjkgUmo1ueMeR+55qh9MUifX6Ivui+vBpEVYwqXPrp6czV42TWO9Eivb6Jl+TKmLsNSlfaIwuvf",
+	"oB+W4SLVFT6vzUplZWKEWapnM1+wQhnR03JGwtM8wAzgO8Y2M/7KCT54dtRgWLEb2RzpLl2XBivUFtaa",
+	"qKUkXq9GehAOQxc78oJcDLRVNrTaIFKISaskobWyTsBtzMhWHrqNlemHCjgX1rRwarw0W/IzMr9eae9Y",
+	"Ru4s3apH/a797lF1/uDuynDXKqLWI1KRicqUPRTrQWIEZm7NHodsotRMHu/t3RK6wLd5LyV3LkpW7n1g",
+	"XHVHPGep1q3ucEbTSOtco4wmKhqyGRFTClaobkoYJWmEcoZzNSFMgXyRRsiEYHVnAjg1HH40ZDnDd5hm",
+	"+CYjemgt+eAsQorzbobFmETI79A1g+gZ/V/d4elZtZrGhSJpd0pSirt6o0AKnVVPzzRk1IsuvyWLriC5",
+	"1ANMiZrwtAvttXapf3OH3zVOvmK6e6PW1U1NjYGvwF5Wm6ka+844HM7yHf/o8s1rZL+itr7xo8/7+x19",
+	"lhxovjCWx/WuDDdFEby7ng1HLcpkEZWzzP7olKqmoKqvCYLvWlkHazlqH+4/RZxli04lpqqZckqFVd4Q",
+	"69hsumuw69dOw9rJzTDFVKEjuSQs/QIbSW4LslKGkVQF5S119RVRYJfGMBwIpgJROigTrqH95P2MCiK3",
+	"ou7TXKprgzoVqrg8uXLaxsM5hBmistDIs8FWGIg5hoYFBg/UMdYGyd2Irw8QI5xUvEbMdeOvXFuTr3GC",
+	"Kds8jsJTDQNYn2SYTkl6bUMjr7eJoNeyOcnC4EVZaiMWA1Ln1eU5ev4aPd3/HO33D7r7NWnX/GViR7Vq",
+	"XgkeDUrnLjS2Ok8p14Krri4rr5bza0YCkNXhY7Cb46/bib4PkpcFuaOymvPhE9IijHYLoJD5zXX1woKR",
+	"AHBqW0KI128T4dgAVBEq6y3KXc1KjGlSB7dRgDfVlUy7HStC1w8DJN1Vi0NhjVcz4lLtlUTc0cRpvopk",
+	"2bH5vdA1UIKZVoetxqo48lRVxBmycas2qWt5+wYIt6Oeltdv4CMutCQ3zWrV6LLAiDrrTEkD96rZC9cv",
+	"vYZPuyKLZevIJC5SJZHMb7rlB2sSwEhmWE6CtMnEG12v0JuXskk+FpRX06iCJmyu9jeQCXOHHkhUCIZ/",
+	"jZvAyOkqM/HAZSF4oxpHfUkSDFdHcsLnEllHa9Us9f+D9bZYoN/zmqZaAx3RhjPYfWDfCjNT3pwnY79d",
+	"m5Gbo8G2iA4szENbhAmGnUB1iPZBua3/sEQCSaI6WmjCDJn1IJFnBLUrpMSQJP+SEGbpHheo7gzpLGOC",
+	"N1uDaWqDgLqHZEK4PjeLbWL01tPQB2BTHTMeHlwKSlAJQ+VaasHk3uY3g5qGYL+ywXZMvgaSa2P+/HmC",
+	"C1ZByI4lYQpSr8Ewpv9C+i9UGFJcoP4JKtt2FTdxYLVON4taJ8uMMTIsJXLDJjxniggYwwQnmFxwklpm",
+	"UGTumfB/mzOeFknjRqpx6/H/XaytlllmcsjD2XyFx692eQ9AmocYCxowKcMS0iPS5nxvr8kW8zUasQW5",
+	"47dbDvZQF+aK4FozZA0hvYMNwTdcYRgHwTyyOfa58OnVCGcHDSbTSpLkgqrFpR7RrOGGYGEIHkwDkqP5",
+	"qRhgotTM0HMX/wilL+yfRfELa6u+thGQZX88oz8mC1OngbIRbyj84YKGnHLDR8gOifgdEeiHV1cXPfQc",
+	"JxMXGg1im6yEHA3ZxdmLUtDmc+ZzyJOq9jQhya1ccttxZn4asnyWcZyCB03rUdWZqkpUzRX49sUperp/",
+	"tN/pDdmQnXJ2pyUfziRqayiEcPZID7dAE56lEIhs1qHhA7hJ53jIuggMyiAqQ+iSRFgQJBm+JdcJlnpD",
+	"1P0Kcz59+rnl6aORJOoEJTgjLMViyBDS6GLaxmUKfXyCppyRhSaY8YehDfQZto7RsLW/39f/DVsRGhah",
+	"f+bTjy5+Omzdx3pYmA+KhEBXhFEaDF90AzyRXiQjai8IQxN8R/RQjDPSiRDTZ4EwGmUcq54+h0HpvqCc",
+	"HaNY/8CF5bzH6AuAWTTM+/2nCaAA/JPEqI2LmFz4HY0En+q5YiiMs3e3v2e/yxgEJr3UuAbMsQvllUQ5",
+	"ZiLxFNac4CwzZxAPLVLoI1IiJ3EPncIP3Yr7BUHOmnFg6POxTgGpR4M4thszetf4GVH7kiTdF0Qlk+4l",
+	"VQTtIRO0YCCYpJ0ThFEiuJRdSRUsSpNINONSLRfO6T+FE30O/o8CcsAzFTdVZYlPak4qCa4b9OXbcz3b",
+	"jAgE/hR0S1lalheyvjBkKFgnQjFY8GGUEX1PUugJTiG4EePqgM+UoR/hGWZEgunvORtnVE702ccDcB11",
+	"X2I2zvGYxBGKjTMnRhm1x2j9YgZ1pNm575yRcAZvCVTkOLa4BwBhHFMSxbWSRzFq72sp4eDZMzQTlJkD",
+	"GFyensMRJBOsqQIRstNDVxY8IMmgQA/45YanC9S2Tnnzk8n46DhUogwdHKIJz4W0wochPFJxQTQ1knMi",
+	"TsruxRyYcTUhgOkwy9LNHxzArk85c6h4bOr8FCWGbARl/PwKjzWW3xmEskmXBqWGrfjElgcyqYx6QnNq",
+	"KHallWJHg4F6mjWvrtkES3tJp1TJY3NVNzylRBbxQEeH6Mf0CwB1R4I1rXefD/rolf6cz5DieknPgrGq",
+	"fFT02IceiOBkcgKSoBEOgZxblERYAVLq5p+Z5pQhnGUnRQtbD6m2zB56icWYCH0Jh/tPjW/SesEcp0Rv",
+	"n19eocHFuZfWetza7/V7fVAtZoThGW0dt572+r2nJuJ7AkxbE62bPLvt3nllBYwLk8uAj89UHyAyQozP",
+	"XaBKIYOaq6jl4GsUbmM2ZCAmmYPhwmEK9HAJS4YZd7wBb4iaE8KGLK5WLYgBGmK/LkGM2o5FQfyXZRZD",
+	"Zod9Ik15h685A590kuWS3pETRKgGdljrDUEZGSnEc9U5hvscsoKfRwG3QeTsogBALEWusgYylTUQlUPN",
+	"ipDQx+V8Gg3eDA07d0SkNFEmSkh3GjLLw5ghjD10uWDJRHDGc2mMtRYpEq4ZeIEWIodaS0PmSqlESHKA",
+	"TgNuiZaFSmjbj/r9fu0qJWrDCWo5BzLJ4lf4/Rd5dnuqP8bALWZEUG7pwpSb4KAam+gPmT6agiHNMs2t",
+	"SW/c01R4ypmaWFJnbWZa45pxbu3NeMiUJqDC4Z5j6xMtzFCGpmTKxaKHvihIemwRv21jAjvRkMWKvFd7",
+	"ibyLjT/9cP+zvtbWlJbHsEQZZXB8XBI0okIqKy1paeYP4s5QyxlVtpaOQCgoabhZfqeHBlZCYISk0iqM",
+	"OB0yEPuPi+sxBEu6iC6D24Xcdp62jsuSHwsTHl0UCWzIkCyb7NUK+92/M+I9keoLni52VvutqSjJfVWf",
+	"0FJMvQbdQb+/02V4UYi1i6qOU6h9N5RhSPQPFDCx0LKmLF2o4p0Bg56plwbw17T44jS8GnReeS24feST",
+	"ZtT+3f/6y2//+X/99j/+9f/9z3/fKSmn4WPSQ2DNXix2wqia1BdZ9+NQluxzlz2hDLvhMxPzYEQErtFj",
+	"TO8IM5ishdWp5tA99IYRNMNjE3HkCEoMYSCxIyQuOvdZvwzMfdbvd05Q7GXxx0aiwUMWv6Ts9hgJkv3x",
+	"EPL8h63YssgO7JeynMge+gnIywbtj1GJ40C45hMOaCn1zJpvoNjNw1mRIoIlOr38U58q2AUOGVBFoIyC",
+	"z2UnhKGXBItkcmqLVNVQtF5NcGFvTBIjussybNlqj/pXdJMrZK05PWMYyHhKXAlIUJp/lpOyRMVxUbyi",
+	"BNXN7HCqIRRAqgVIGCOTzPRhkzW4OhrbLcGlS+1iBV7pji1X4Sd5rV1Jzaua31j1tEi8ljY/qBVeZmEE",
+	"ChU+Dcb4r50T8qKQMY83TVvJLGuqJLr99Lhq63QmFT0pVNWjSiLyXkvZ7tP5WdMS/ZG2PaHQeMaQcG0C",
+	"gsrRNs54XDcufr/bcf2cKFswL8C2mrKu1o8JNfe2GrF68S9AMEox0LHSaOXJ05Ez0hTCdlM9AtQeSIr3",
+	"rvjtgqOcZURKXw0AC4nVRDvN8FIrL/gRe3uJd7a19cvd/iKCVF+LO/44hbzhSgV5jobyF2t1DufglRm6",
+	"nmuhljq4bl1AaRoWhmXiLcr8pS9ii+FNAGpw+Gd9L9HnWSXHZz+U4hOewJYUaqSRoWDvd48o3BZ1lD5C",
+	"MvWENCeTaR2psFRqEYi8N5JrpTizFsTWF2f+SEnXSFEF+5QBK4Lx7IesElC2QfOMPY1H3RQrDLqnRVgt",
+	"ymqAjBC2pjssFIr1PPGQtW2yeVQzvHR0c8jYsc2tjB1bpbh0AXYhGARsACcoZ/YvCLQa2cMtSkmAPbWD",
+	"MEtNEnIxgaymIqcuv5kys9Kel1Ado7Y1Tj3rlPlAJJOkh16AccqItl7O80nRjEp0S2Y29UnTWT37kJVq",
+	"e0jIfQubJQKy8h9VEQ3cpXG9JTzV0GZrh3m9rpxzqIZdZZnucPmxDfLeXd0xd/cbKY9+7ntF/tyg54pM",
+	"7EA1s5a3soCbbgP9e/+TlIAXFnqsWWnr4u9R6yUvA+UelQ45QNdSLVimwWXHUkSV8+wb41BFUq3o13sf",
+	"aHpviBTUdD/+UEOmM/j9YahkXzxo4jart+zA+SPPyKy/VHVMGFLFh1kSx46e0JobqsfwJ0TZM3hUvrnq",
+	"XYIHPUPwkafn5o48d6dxf9R5nsK3BDFTgn07MLHvh0C1sipc7nnvCzgC9cCxS25cvddBOcPHwXj0MM7y",
+	"e8IKb9sIgnlmymjHJe8HbGnXo4M6AfKxh/PU5FgFUUcvGd4LeEzk8R43aEAh+w7BLiydejjYM1J6Rt+U",
+	"EiGepQTs8ZrwtkuvGxjm7CI6O8WSkpY9AoKcWsXq+4Qdbs9FDAx4omxAnMGLCs9YvhLnfJN7H27J4r7R",
+	"in1pMkUlit9iNiYxah/0j0DiRkVqKc6KUIme8VFDqIBxdinB2RjVCv8ZS7LxPsWnBr26Z3RMpLL+pM+f",
+	"Pe13TIEgOcG674nfUs64hLljcI1Tq+IUtYRskufB0ZFhDEMW62/60x/FEN2gv3+2/9kPQKkoQhogmKfT",
+	"Q8Z472oQgt8R8Cksz5/Zdmdl/eEaGAbfO3prq+E2M8j1WvAf7f3Rtt6YIPHRp1Pj39V7WSdTBu5mXZfN",
+	"BISD/tEj7HkA6bRI6CtwUGnO4D5qPe0fLmPCa64pZQrva+yCRjuggbidwhfuUeqHk+AoFMjnpngiITQF",
+	"GKeHllRJk2EcoYzPieiaQBDyvmPcudJ6wZQn7AWe2jIlM5uf2arZdHF39O7D0WHQqBtgJFYS2AkXqVUB",
+	"gAAD512GWcBRx0oiUIkyLEIZ/cKlvYCmD3HI3yfeZLdcKjTtb37563/89/+6E7kIPePZ4AxB2fb70DVn",
+	"2D7sEhTY3prvzkv4qAoPhAg3auKwDmNj25XcZsIYIuSy5A2v9aqkW5MeUAoqA0LdTmU387yafASUa7Iz",
+	"IswKZ3nQZBhZVBSCJBC26RkM9QA8V2BgKGJbvXI+Lv0AjzFlIXzVu/29oOuWJrxGW9w2xrX7B5m5Ph0t",
+	"uSQsNTqfydWwViR9d2slXBuj+SkBV3PyEMAel2zlzgDq0Nm1KYNMMJYIExCZIeNYQm0uIpBN69WWIytY",
+	"m/7l73pYCJaCFUCOTMpNOBS6IWPKSgsJ8Pkh08cKdEYizBbGnn2TKy9dGTzOJojLy2GGd4AUZGn7lm7U",
+	"Puz3O66wlbkqKlHOykjSAL7pS/o+4Vu1UtNHmZs/JU/X1+RnYlnwczvYnLcXT3fKR7AFuCoz3ymAerj8",
+	"URTN+S6S5dJgHUz/qybyofY3f/s3v/35r7/9xW9++/NfB+l1tcJc0Bhx5WUJQR4BVkXwtCofKXZMvxKP",
+	"3gYnYYigWqNx8Sc3AcfGmmLoma0pM2T1pKSydMBSBjvELwAQmCcOhswaoxkhpiyi20KhYpDUFnmiSpJs",
+	"1EMDY3MYsrZxWrp5u5BhEgyg01d8Wa1t90jSca3QT4OT3AYhz0hZJ2ZXkrKzCy9VCWh/+x9+8bvf/E+j",
+	"d3z7b/7pb3/+N//4b3/zzX/7q3/43//9m7/6F/VwTws1lewFfQdIKsxSaV0Lfka3u9idStp+ZGqj6mOi",
+	"lx/b01Mtvtqg/djgenniPPsgc1AjcRS1OCH03jYF73oZe78DMHALrYX1fvMv/923f10P663nFuBkEkhF",
+	"cTF4fuT+Dq7Zf8MlSNtOXQsTBgwhCH4EMcQKn1QqhZrkAMMUekM2cJBseHDsl36Mi3wBeGzFvQ/zRBpr",
+	"qTmhIrlDC5+V7I0eGrAFyvh4TNIuZSiXUDZ+ifi8oCwtNtJgBa0FB5n8+sZn2NfGmWlI/PZ//Op3f/d3",
+	"//Cr//LNL/82MtGR2YqosVr5g9Uhh0+bAg5rVay0xG8B7XGDVc9shPNBv2mO5YCuIoZrf20M12MGXlUf",
+	"OmryJDv42QV90ABZjujslwX8o7biaEaT21rYrSeguL57H8qyePd73msqQTKtN/jKtgmjQdVsWnvssMl6",
+	"ul3d+8e8Su+pmYZ7tEcUGXkLRBugGxCvvBsBQA8nS4KN2QIKRsCFgjJChJY9bfDJWGvDiqM24whe1EHn",
+	"ZxJBTRWmNOO3hV/rl7/YK0hG16tAnweI+P5TlNKxlget9GuyXUFaM180szSDuGjcIkJ3ooUOiQ77n/fQ",
+	"G++LBtwRdRK3bXyzQFQVAmIvkEehTt2qXzs691AdZasHIh5crH9JOa6N9BFK8m6swfZ9wJV0a9HbiX6l",
+	"/Mt+IiscDrUruZ/SVINtRa33XZvB2rW1S+FEarBsq1F264VmgkLJG5YtKmW4pjglDrZ9gdiLSYOa5m0u",
+	"hgwq+6QoZylEgHltvMpHHUN4IW+osuchg5hKqoqOgKwu9dogtU2mAmzxLFSaJLCyUARoBrVce5BogB5V",
+	"82UhViijUoXkG03vlovtPLqWFSgctDI20Kx4Zx4J97a7DzL+bboaPbWw/YBTImhO1VNAYryppKEFW8LS",
+	"LmGKqoU/aYSWHxRBgyE7rZbb8i2SbpWQ8S5rRbc60LsBjGFTEOu8RKgdkR6oIfOyfStnDwqvIwkFmUav",
+	"IYW1KH0BabCYIcBXm+UKsIsqKL4qhjhQ++k7mtoafkDnEwfWNq1gNSr1WruNhfVArkrnZ4TPMoNxhlTt",
+	"nNbvffA3dr0UXFsL/ylpakn6qUIgQrExwHjOoDw5vPuIDMmVJ9ZJ6SEUzgTB6QLdEjJD8wlWps6OyezX",
+	"uPElu2V8zgx6Ha6Qbd6SKb8jmwB+QNKu7f5Rxe3DUJyBXnu6G4DSQ1n2XKPPkCnolxfcBRiZAVfUsyjr",
+	"+NaKeVpJ4GaB4uqTSrHzLpkCe0Pmorliv4JfjNpvOq4CYlwXDGPUrhoAKIMiCxRnRvJFYPQthzsv6l02",
+	"Ch+9IRv4lhb3NtKc+0aXqDQkeeYVv0YGn7NjsA+DmaWufkbwqdiPVQyGrH3xpamA1KSAGJbaKXFkPYM4",
+	"d8Uvv+O8wa7z+8cWbAUXvwQuOh0Y1JFlHURroPsYfFZ0Srru6fGgHjtg6HzwemBDKaG2SFyml8adE0Sm",
+	"M6WJN1Q/MshjDyJCZcseOi3TGMqSaBLS07R8Vi9Es1crQqNbB+rQUAkJo8Y5Y9LsjC9d68QVPtIPqsZX",
+	"dEr+TB/AJ9GJK0+9ezzlaO0jN6tee//+KL9lgvCDwH5K9vwXNYIA/xMubgujTVGXTgsp5gFTiGAAak0Z",
+	"VRRnxXs3kck+TDKChXSlSeFWwNUFhXgYmRftzYD6L+svNz8PGZRZXqB2BtBhXCUJn045A5VHaDajWY7+",
+	"HWQxy5OcKQt0iWq5AN10nBMp8U1GjtHX75O7G/ZEIiIVnYKUMCocCkO23//zz0xzIjum8tYol8aFc9jv",
+	"o9gWb4uLKK2ivhthSiz0FihT8JiaQvGe/yRTbE5GagyeTxZBxyWc8UX5pNNj8JnaG1cbIVFAiju1ES27",
+	"COU3oFVRoAtw9UC4LEoatNTUFEtQW61CWSZGgZYJVZN6QdPGlZnjEclIWXW1gZCYbdoyASl4waCOa2r9",
+	"8FBvFqrn7Cze0p364OLcTo/apiSWmhAqkCSJIEp2trFnuCJiXm6CGQaiC06KCqpaGTJkDIiLjcfuDdml",
+	"zZLEsqmm5u3i9vr//OV/isv6WFCyyEqyudSC5HzCkS1P4Gr+UWkqfSn7yLNu+ESijCe3PFc9dKnBQx6j",
+	"WGtr8ZC1/+T5VRHTBXVxoLQE+FsXnQjFULc3Rm2cSe6XoTNpeFArDADPNTFrnWKGTc6cl7ln11Ih8kMm",
+	"6HgCXuYA7V+yqKAlg0qQ1sCZXNlnkL6rErEtLPyJM48NuHhzNyCpF/sCkL0TYgiT6wsskBFiIOVCQh73",
+	"Ej3c+wD/v16TI/wW6EbDfQeMBG7QT28dMPTNYIqzf8+xdNaTzm5UDj0LClVc8WggNrSqOPMZFoqt83le",
+	"uEa/by+yW+3OuEQpjQoMfMnNgNrf/PJfffP3v/rmn/2iU9S0MQWkzBsq9QOseJJXQ+2U3xF7pK3fl3Wp",
+	"tt+gDH5iAnuKNsaE1yyZ/z5d4mGFt1K3swCeZhvkIE23uZiBhoRdXMsgTTe+E62isjFSc1NVvVIdc63W",
+	"5IpvN1v73syATDjOa1SdgOBj6tYvU/OTIWsoz12+Qw7hY5oWQvkqcOD8UKnZG5YtInRJklyQaMgu8ZRc",
+	"UkX++FIJCpXRoCj4CITgG8HnUp8RqFtcKJxBmDz4/goVb8ikolm2StNDY6J8ScPmlYYeRiz3ge0bYbEz",
+	"6XnaaOyKWveG7C2ZGTHNPN5qtDqJbrRchka5AAcUVopMZ0ranc0nNCMnCA8ZNHO9tEaKcmsEcdphpNtD",
+	"Km6xHVsaMqWgHqbmQHCWuTssKlkf9veh2q2yRvuiAckyOWTFC9o3PFcumJbnWvkdFAppBUBRRkdwlLBu",
+	"BwZF3XcI69j7YB+kvN/LmW4WBx2yenvfVREOFrdVAdcdGjTtaw8N7NHhbDXj95Ko7mnxmkQgFKCpnP7K",
+	"JOaHV/mwz2K0jr9659PAlxzeLrDWGgfhAM9LmrMjY3s2KHwVv33JxzxXG9HzlxAKibTGtAOirjekcadd",
+	"xNXbCHa7+jIiqY4aDnlXbes5002+lBuyKtN8J8zKDIUwqtEYk7+1lS1vWxS/wmJMlN60SxgJsv3ayhKs",
+	"qZkGKZOYlbo6sk65HBV6KiIsLYTkZfngzIy78anb9rvJLDdjIRyMb2mW3zgjkmSjtaJBHQh9UaEZCFN9",
+	"Fpeu6Uff50epF7WnA1n1uUqvoGHFGm/ahS3x1dv8IZ+jqam6afaLoO9ucCoAlJvf9NaXa5ivLwVWL/ZL",
+	"+G7h/GPudBdZ7gHEMuvbzdm/pCNXWdpwHSOe7fYCjGWtWey+Kp+rL94TgUddzl7YvCHUrtVrj2qvcXQq",
+	"srrtv5RF44x+LpWj8qqFS+lYpnwmQ+Xi7MWnE8seUJL+kzrPLs5eFMX0H7nGvTl9qEQJWW+FxbZSstK8",
+	"WdMxy/HErPLdsa/eaYR0T4t99U5fhnm4wlxlLrLWcWuvdf/u/v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

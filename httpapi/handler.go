@@ -59,6 +59,9 @@ type Config struct {
 	// for plain-http development on a host other than localhost; false
 	// means Secure (RFC 6265bis §4.1.2.5).
 	InsecureCookie bool
+	// MaxBulkCases is how many completed cases one synchronous bulk
+	// verification covers at most; zero means DefaultMaxBulkCases.
+	MaxBulkCases int
 }
 
 // API serves the REST API. It is safe for concurrent use.
@@ -73,6 +76,7 @@ type API struct {
 	api     http.Handler
 	cop     *http.CrossOriginProtection
 	idem    *idempotency
+	maxBulk int
 }
 
 // New returns the REST API over cfg.Service. Errors are
@@ -84,7 +88,10 @@ func New(cfg Config) (*API, error) {
 		return nil, kerr.E(kerr.Invalid, op, "Config.Service is required")
 	}
 	h := &API{svc: cfg.Service, log: cfg.Logger, proxies: cfg.TrustedProxies, secure: !cfg.InsecureCookie,
-		cop: http.NewCrossOriginProtection(), idem: newIdempotency(4096)}
+		cop: http.NewCrossOriginProtection(), idem: newIdempotency(4096), maxBulk: cfg.MaxBulkCases}
+	if h.maxBulk <= 0 {
+		h.maxBulk = DefaultMaxBulkCases
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -427,7 +434,7 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 	if strings.HasPrefix(token, account.TokenPrefix) {
 		p, scope, err := h.svc.Accounts.AuthenticateToken(r.Context(), token, ri.addr)
 		if err == nil {
-			if need := neededScope(r.Method, op); !scope.Includes(need) {
+			if need := neededScope(r.Method, op, route.Operation.Extensions); !scope.Includes(need) {
 				return problemf(pPermission, "token scope "+string(scope)+" does not include "+string(need))
 			}
 			ri.p = p
@@ -451,16 +458,19 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 }
 
 // neededScope is the API token scope an operation needs: read for GET
-// and the stateless verify, admin for token management and the
+// and the stateless verifications (verifyPDF, bulkVerify), admin for token management and the
 // session-only operations (which no token scope includes), write for
-// every other change.
-func neededScope(method, op string) account.Scope {
+// every other change. An operation the document marks
+// `x-keiyaku-admin: true` (company administration) needs admin.
+func neededScope(method, op string, ext map[string]any) account.Scope {
 	switch {
 	case strings.EqualFold(op, "logout"), strings.EqualFold(op, "changePassword"):
 		return "session" // no scope includes it
 	case strings.EqualFold(op, "listTokens"), strings.EqualFold(op, "createToken"), strings.EqualFold(op, "revokeToken"):
 		return account.ScopeAdmin
-	case method == http.MethodGet || method == http.MethodHead || strings.EqualFold(op, "verifyPDF"):
+	case ext["x-keiyaku-admin"] == true:
+		return account.ScopeAdmin
+	case method == http.MethodGet || method == http.MethodHead || strings.EqualFold(op, "verifyPDF"), strings.EqualFold(op, "bulkVerify"):
 		return account.ScopeRead
 	}
 	return account.ScopeWrite

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -177,8 +178,14 @@ func (e *env) newUser(key, company string, cert *testpki.Cert) *user {
 		e.t.Fatalf("login again: %v %s", err, res.Body)
 	}
 	u.token = res.JSON201.Token
-	u.p = account.Principal{UserID: res.JSON201.UserId, CompanyID: res.JSON201.CompanyId}
+	u.p = account.Principal{UserID: res.JSON201.UserId, CompanyID: res.JSON201.CompanyId, Admin: true}
 	u.c = e.client(u.token)
+	// Only signatures from the company's registered certificates count
+	// (issue 9): the administrator registers the one its people sign with.
+	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Cert.Raw}))
+	if r, err := u.c.RegisterSigningCertificateWithResponse(e.ctx, nil, httpapi.NewSigningCertificate{Certificate: certPEM}); err != nil || r.JSON201 == nil {
+		e.t.Fatalf("register the signing certificate of %s: %v %s", company, err, r.Body)
+	}
 	e.users[key] = u
 	return u
 }

@@ -156,8 +156,21 @@ func TestBilateralLifecycle(t *testing.T) {
 		t.Fatalf("verification: %v %s", err, ver.Body)
 	}
 	sigs, err := a.c.CaseSignaturesWithResponse(e.ctx, c.Id)
-	if err != nil || sigs.JSON200 == nil || len(sigs.JSON200.Signatures) < 2 || sigs.JSON200.Signatures[0].Signer == nil {
+	if err != nil || sigs.JSON200 == nil || len(sigs.JSON200.Reports) != 1 || !sigs.JSON200.Reports[0].Passed {
 		t.Fatalf("signatures: %v %s", err, sigs.Body)
+	}
+	// The report names both companies' signer certificates, by contents.
+	signedBy := map[string]bool{}
+	for _, sg := range sigs.JSON200.Reports[0].Signers {
+		if !sg.Passed {
+			t.Errorf("signature %s did not pass: %s %v", sg.Field, sg.Indication, sg.Reasons)
+		}
+		signedBy[sg.Certificate.Sha256] = true
+	}
+	for _, u := range []*user{a, b} {
+		if !signedBy[sha(u.cert.Cert.Raw)] {
+			t.Errorf("the signature report does not name %s's certificate: %s", u.key, sigs.Body)
+		}
 	}
 	for _, f := range done.JSON200.Sealed {
 		e.download(a, c.Id, f)
@@ -197,7 +210,8 @@ func TestBilateralLifecycle(t *testing.T) {
 	}
 	csvBody, _ := io.ReadAll(csvRes.Body)
 	csvRes.Body.Close()
-	if csvRes.StatusCode != 200 || !strings.HasPrefix(string(csvBody), "id,form,state") || !strings.Contains(string(csvBody), c.Id) {
+	// UTF-8 with a byte order mark, so that Excel reads it as UTF-8.
+	if csvRes.StatusCode != 200 || !strings.HasPrefix(string(csvBody), "\ufeffid,form,state") || !strings.Contains(string(csvBody), c.Id) {
 		t.Fatalf("csv: %d %s", csvRes.StatusCode, csvBody)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	keiyaku "github.com/keiyaku/keiyaku"
+	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -157,6 +158,13 @@ func (l logoutResponse) VisitLogoutResponse(w http.ResponseWriter) error {
 func (s *server) ChangePassword(ctx context.Context, req ChangePasswordRequestObject) (ChangePasswordResponseObject, error) {
 	ri := info(ctx)
 	if err := s.svc().Accounts.ChangePassword(ctx, ri.token, req.Body.OldPassword, req.Body.NewPassword, ri.addr); err != nil {
+		for _, policy := range []error{account.ErrPasswordLength, account.ErrPasswordCommon, account.ErrPasswordPersonal, account.ErrPasswordPattern, account.ErrPasswordGuessable} {
+			if errors.Is(err, policy) {
+				// The password policy (account.CheckPassword) refused
+				// the new password: point at it.
+				return nil, problemf(pInvalid, err.Error(), fieldError{pointer: "/new_password", detail: domainMessage(err)})
+			}
+		}
 		return nil, err
 	}
 	return ChangePassword204Response{}, nil
@@ -239,15 +247,7 @@ func (s *server) query(p SearchCasesParams) (*casework.Query, error) {
 	return q, nil
 }
 
-func wantsCSV(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "text/csv") {
-			return true
-		}
-	}
-	return false
-}
+func wantsCSV(r *http.Request) bool { return wants(r, "text/csv") }
 
 func (s *server) SearchCases(ctx context.Context, req SearchCasesRequestObject) (SearchCasesResponseObject, error) {
 	ri := info(ctx)
@@ -710,25 +710,6 @@ func ContentDisposition(name string) string {
 }
 
 // ---- verification ----
-
-func (s *server) CaseSignatures(ctx context.Context, req CaseSignaturesRequestObject) (CaseSignaturesResponseObject, error) {
-	c, err := s.svc().Cases.Get(ctx, info(ctx).p, req.Id)
-	if err != nil {
-		return nil, err
-	}
-	ra, err := s.svc().Blobs.ReaderAt(ctx, c.Document.Key, c.Document.Size)
-	if err != nil {
-		return nil, err
-	}
-	if cl, ok := ra.(io.Closer); ok {
-		defer cl.Close()
-	}
-	v, err := s.svc().Archive.VerifyPDF(ctx, ra, c.Document.Size, nil)
-	if err != nil {
-		return nil, err
-	}
-	return CaseSignatures200JSONResponse(toReport(v)), nil
-}
 
 func (s *server) VerifyCase(ctx context.Context, req VerifyCaseRequestObject) (VerifyCaseResponseObject, error) {
 	oc, err := s.svc().VerifyOriginal(ctx, info(ctx).p, req.Id)

@@ -168,6 +168,11 @@ func firstStart(ctx context.Context, svc *keiyaku.Service, out io.Writer, demo b
 		if ok, err := missing(ctx, svc, d.login); err != nil {
 			return err
 		} else if !ok {
+			// A data directory from before signer registration (issue 9)
+			// gets its demo CA rule now.
+			if err := registerDemoSigners(ctx, svc, d.login, d.company, ca); err != nil {
+				return err
+			}
 			continue
 		}
 		co, u, initial, err := svc.Accounts.CreateCompany(ctx, d.company, account.NewUser{
@@ -189,6 +194,9 @@ func firstStart(ctx context.Context, svc *keiyaku.Service, out io.Writer, demo b
 		if err != nil {
 			return kerr.WrapKind(kerr.Internal, "server.demo", "issuing the demo certificate of "+d.login, err)
 		}
+		if err := registerDemoSigners(ctx, svc, d.login, d.company, ca); err != nil {
+			return err
+		}
 		fmt.Fprintf(out, "demo user: login %s, password %s, company %s (company_id %s, user_id %s), signing key %s, certificate %s\n",
 			d.login, pw, d.company, co.ID, u.ID, keyPath, certPath)
 	}
@@ -199,4 +207,21 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// registerDemoSigners registers, as the administrator login of company,
+// every certificate the demo CA issues with the company's name as
+// organization (account.Service.RegisterSignerIssuer): only signatures
+// from certificates registered to the uploading company count (issue 9).
+// A rule registered already is left alone.
+func registerDemoSigners(ctx context.Context, svc *keiyaku.Service, login, company string, ca *demoCA) error {
+	u, err := svc.Store.GetUserByLogin(ctx, login)
+	if err != nil {
+		return err
+	}
+	admin := account.Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin}
+	if _, err := svc.Accounts.RegisterSignerIssuer(ctx, admin, ca.root, company, ""); err != nil && !errors.Is(err, kerr.Conflict) {
+		return kerr.WrapKind(kerr.Of(err), "server.demo", "registering the demo CA as the signer issuer of "+company, err)
+	}
+	return nil
 }

@@ -325,12 +325,30 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 			log.Error("notifier stopped", "err", err)
 		}
 	}()
+	// The scheduled jobs (package jobs on River: the evidence renewal
+	// pass) and the upkeep jobs does not schedule yet (maintenance.go).
+	jobsDone, maintDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		if err := svc.RunJobs(workCtx, 0); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("jobs stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer close(maintDone)
+		maintain(workCtx, svc, log, maintenanceInterval)
+	}()
+	waitWork := func() {
+		<-notifierDone
+		<-jobsDone
+		<-maintDone
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err := <-serveErr:
 		stopWork()
-		<-notifierDone
+		waitWork()
 		return err
 	case <-ctx.Done():
 	}
@@ -339,7 +357,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
 	stopWork()
-	<-notifierDone
+	waitWork()
 	return err
 }
 
