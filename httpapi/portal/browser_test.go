@@ -3,6 +3,7 @@ package portal_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -221,6 +222,20 @@ func (tb *tab) file(name string, b []byte) string {
 	return p
 }
 
+// findParty searches the register page's directory for text and chooses
+// co's administrator as counterparty slot: the search is a form round
+// trip, so it waits for the answer offering co.
+func (tb *tab) findParty(slot int, text string, co *company) {
+	tb.t.Helper()
+	tb.do(
+		chromedp.SetValue(chromedp.CSS("#q"), text),
+		chromedp.Click(chromedp.CSS("#find")),
+		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#party%d option[value="%s"]`, slot, co.party()))),
+		chromedp.WaitVisible(chromedp.CSS("#found")),
+		chromedp.SetValue(chromedp.CSS(fmt.Sprintf("#party%d", slot)), co.party()),
+	)
+}
+
 // firstLogin logs in with the initial password, is sent to the forced
 // password change, and changes it.
 func (tb *tab) firstLogin(co *company, lang string) {
@@ -276,7 +291,12 @@ func TestBrowserBilateral(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#order"), "PO-2026-001"),
 		chromedp.SendKeys(chromedp.CSS("#amount"), "1,100,000"),
 		chromedp.SetValue(chromedp.CSS("#date"), "2026-12-01"),
-		chromedp.SendKeys(chromedp.CSS("#party1"), b.Login),
+	)
+	// B is no trading partner of A: A finds it in the directory (a form
+	// round trip that keeps what was typed) and chooses its person.
+	ta.findParty(1, "ビー販売", b)
+	ta.check("register-found-ja")
+	ta.do(
 		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("契約書.pdf", signedA)}),
 		chromedp.Click(chromedp.CSS("#check")),
 		chromedp.WaitVisible(chromedp.CSS("#checked.checked-ok")),
@@ -438,6 +458,9 @@ func TestBrowserMultiParty(t *testing.T) {
 	ta.firstLogin(a, "ja")
 	tbB.firstLogin(b, "ja")
 	tc.firstLogin(c, "ja")
+	if err := w.svc.Accounts.AddPartner(w.ctx, a.P, b.P.CompanyID); err != nil {
+		t.Fatal(err)
+	}
 
 	ta.go_("/cases/new")
 	ta.do(
@@ -446,8 +469,13 @@ func TestBrowserMultiParty(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#name"), "三社間業務提携契約"),
 		chromedp.SendKeys(chromedp.CSS("#amount"), "3000000"),
 		chromedp.SetValue(chromedp.CSS("#date"), "2026-11-20"),
-		chromedp.SendKeys(chromedp.CSS("#party1"), b.Login),
-		chromedp.SendKeys(chromedp.CSS("#party2"), c.Login),
+		// B is a trading partner of A: offered without a search.
+		chromedp.SetValue(chromedp.CSS("#party1"), b.party()),
+	)
+	// C is found by a search; the choice of B stays.
+	ta.findParty(2, "シー工業", c)
+	ta.do(
+		chromedp.Click(chromedp.CSS("#form-multi-party")),
 		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("三社契約.pdf", w.sign(a, contract("Three-party agreement")))}),
 		chromedp.Click(chromedp.CSS("#register")),
 		chromedp.WaitVisible(chromedp.CSS(".state-sent")),

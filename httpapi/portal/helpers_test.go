@@ -109,6 +109,10 @@ type tlog struct{ t testing.TB }
 
 func (l tlog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
 
+// party is co's administrator as the register form names a counterparty
+// chosen from the directory.
+func (co *company) party() string { return co.P.CompanyID + "/" + co.P.UserID }
+
 // strongPassword is a random password account.CheckPassword accepts:
 // 26 base32 characters, 130 bits.
 func strongPassword() string { return rand.Text() }

@@ -145,6 +145,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /cases/new", h.authed(h.newCasePage))
 	m.HandleFunc("POST /cases/new", h.authed(h.register))
 	m.HandleFunc("POST /cases/check", h.authed(h.check))
+	m.HandleFunc("POST /cases/find", h.authed(h.findParties))
 	m.HandleFunc("GET /cases/{id}", h.authed(h.detail))
 	m.HandleFunc("POST /cases/{id}/receive", h.authed(h.receive))
 	m.HandleFunc("GET /cases/{id}/files/{key}", h.authed(h.download))
