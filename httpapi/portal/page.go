@@ -47,6 +47,8 @@ func returnPath(r *http.Request) string {
 		return p
 	case p == "/cases/find" || p == "/cases/check":
 		return "/cases/new"
+	case strings.HasPrefix(p, "/company/"):
+		return "/company"
 	case strings.HasPrefix(p, "/cases/") && r.PathValue("id") != "":
 		return "/cases/" + r.PathValue("id")
 	}

@@ -156,6 +156,12 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /cases/{id}/delete", h.authed(h.deleteCase))
 	m.HandleFunc("GET /cases/{id}/verification", h.authed(h.verification))
 	m.HandleFunc("GET /cases/{id}/audit", h.authed(h.audit))
+	m.HandleFunc("GET /company", h.adminOnly(h.companyPage))
+	m.HandleFunc("POST /company/certificates", h.adminOnly(h.addCertificate))
+	m.HandleFunc("POST /company/issuers", h.adminOnly(h.addIssuer))
+	m.HandleFunc("POST /company/certificates/{id}/remove", h.adminOnly(h.removeCertificate))
+	m.HandleFunc("POST /company/partners", h.adminOnly(h.addPartner))
+	m.HandleFunc("POST /company/partners/{id}/remove", h.adminOnly(h.removePartner))
 	m.HandleFunc("GET /completed", h.authed(h.completed))
 	m.HandleFunc("GET /completed.csv", h.authed(h.completedCSV))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
