@@ -153,12 +153,12 @@ func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, pg *page, c *
 	v := h.view(r.Context(), pg.P, c, map[string]string{})
 	data := map[string]any{"Case": v, "MaxReason": casework.MaxReasonLen}
 	if !c.Document.IsZero() {
-		_, sigs, err := h.report(r.Context(), c.Document)
+		reps, err := h.signatureReports(r.Context(), pg.P, c, map[string]string{})
 		if err != nil {
 			h.fail(w, r, pg, err)
 			return
 		}
-		data["Signatures"] = sigs
+		data["Reports"] = reps
 	}
 	if pg.Data != nil {
 		data["Refused"] = pg.Data
