@@ -281,6 +281,21 @@ func TestBrowserBilateral(t *testing.T) {
 	tbB.do(chromedp.Click(chromedp.CSS(`button[name=lang][value=en]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=en] #login`)))
 	tbB.firstLogin(b, "en")
 
+	// B's administrator, in English, replaces its signing certificate on
+	// the company page: remove, then upload the PEM file.
+	tbB.do(chromedp.Click(chromedp.CSS("#nav-company")), chromedp.WaitVisible(chromedp.CSS("#certs")))
+	tbB.check("company-en")
+	tbB.do(chromedp.Click(chromedp.CSS("#certs table button.danger")), chromedp.WaitVisible(chromedp.CSS("#no-certs")))
+	tbB.check("company-nocert-en")
+	tbB.do(
+		chromedp.SetUploadFiles(chromedp.CSS("#certificate"), []string{tbB.file("signer.pem", pemOf(b.Cert.Cert.Raw))}),
+		chromedp.Click(chromedp.CSS("#add-cert")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if got, err := w.svc.Accounts.SignerCertificates(w.ctx, b.P); err != nil || len(got) != 1 || got[0].CertSHA256 == "" {
+		t.Fatalf("B's certificates after the upload: %+v (%v)", got, err)
+	}
+
 	// A registers the case: the contract signed by A, one supplementary file.
 	signedA := w.sign(a, contract("Service agreement 2026"))
 	ta.go_("/cases/new")
@@ -323,6 +338,9 @@ func TestBrowserBilateral(t *testing.T) {
 	if got := ta.text("main"); !strings.Contains(got, "¥1,100,000") || !strings.Contains(got, "2026年12月1日") || !strings.Contains(got, b.Name+" の対応待ち") {
 		t.Errorf("case page lacks the amount, date or whose turn: %s", got)
 	}
+	if got := ta.text("#sealable.ok"); !strings.Contains(got, "封印できます") {
+		t.Errorf("the case page does not say the contract can be sealed: %s", got)
+	}
 
 	// B sees it in the list, with what it may do now.
 	tbB.go_("/cases")
@@ -334,8 +352,12 @@ func TestBrowserBilateral(t *testing.T) {
 	tbB.go_("/cases/" + id)
 	tbB.do(chromedp.WaitVisible(chromedp.CSS("#receive")))
 	tbB.check("case-receive-en")
-	if got := tbB.text("#sigs-h + article"); !strings.Contains(got, "Valid") || !strings.Contains(got, "Issuer") {
-		t.Errorf("the signature of A is not shown with its verdict and certificate: %s", got)
+	if got := tbB.text("#sigs-h + .report"); !strings.Contains(got, "Valid") || !strings.Contains(got, "Issuer") || !strings.Contains(got, "Serial number") ||
+		!strings.Contains(got, a.Cert.Cert.Subject.Organization[0]) || !strings.Contains(got, a.Name) {
+		t.Errorf("the signature of A is not shown with its verdict, certificate and company: %s", got)
+	}
+	if got := tbB.text("#sealable.ok"); !strings.Contains(got, "can be sealed") {
+		t.Errorf("the case page does not say the contract can be sealed: %s", got)
 	}
 	got := tbB.download("#receive")
 	if !bytes.Equal(got, signedA) {
@@ -458,8 +480,20 @@ func TestBrowserMultiParty(t *testing.T) {
 	ta.firstLogin(a, "ja")
 	tbB.firstLogin(b, "ja")
 	tc.firstLogin(c, "ja")
-	if err := w.svc.Accounts.AddPartner(w.ctx, a.P, b.P.CompanyID); err != nil {
-		t.Fatal(err)
+	// A's administrator adds B as a trading partner on the company page
+	// (a directory search, then "add").
+	ta.do(chromedp.Click(chromedp.CSS("#nav-company")), chromedp.WaitVisible(chromedp.CSS("#certs")))
+	ta.check("company-ja")
+	ta.do(
+		chromedp.SetValue(chromedp.CSS("#q"), "ビー販売"),
+		chromedp.Click(chromedp.CSS("#find")),
+		chromedp.WaitVisible(chromedp.CSS("#add-partner-"+b.P.CompanyID)),
+	)
+	ta.check("company-found-ja")
+	ta.do(chromedp.Click(chromedp.CSS("#add-partner-"+b.P.CompanyID)), chromedp.WaitVisible(chromedp.CSS("#partner-list")))
+	ta.check("company-partner-ja")
+	if ps, err := w.svc.Accounts.Partners(w.ctx, a.P); err != nil || len(ps) != 1 || ps[0].ID != b.P.CompanyID {
+		t.Fatalf("A's partners: %+v (%v)", ps, err)
 	}
 
 	ta.go_("/cases/new")
