@@ -47,7 +47,7 @@ func (h *Handler) view(ctx context.Context, p account.Principal, c *casework.Cas
 	v := &caseView{Case: c, Actions: map[string]bool{}, Mine: c.RegistrantCompanyID == p.CompanyID}
 	v.Registrant = h.companyName(ctx, c.RegistrantCompanyID, names)
 	switch c.State {
-	case casework.StateSent, casework.StateReceived:
+	case casework.StateSent, casework.StateReceived, casework.StateSentBackToParty:
 		if c.Turn < len(c.Parties) {
 			v.Waiting = c.Parties[c.Turn].CompanyName
 		}
