@@ -3,6 +3,7 @@ package portal_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -221,6 +222,20 @@ func (tb *tab) file(name string, b []byte) string {
 	return p
 }
 
+// findParty searches the register page's directory for text and chooses
+// co's administrator as counterparty slot: the search is a form round
+// trip, so it waits for the answer offering co.
+func (tb *tab) findParty(slot int, text string, co *company) {
+	tb.t.Helper()
+	tb.do(
+		chromedp.SetValue(chromedp.CSS("#q"), text),
+		chromedp.Click(chromedp.CSS("#find")),
+		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#party%d option[value="%s"]`, slot, co.party()))),
+		chromedp.WaitVisible(chromedp.CSS("#found")),
+		chromedp.SetValue(chromedp.CSS(fmt.Sprintf("#party%d", slot)), co.party()),
+	)
+}
+
 // firstLogin logs in with the initial password, is sent to the forced
 // password change, and changes it.
 func (tb *tab) firstLogin(co *company, lang string) {
@@ -266,6 +281,21 @@ func TestBrowserBilateral(t *testing.T) {
 	tbB.do(chromedp.Click(chromedp.CSS(`button[name=lang][value=en]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=en] #login`)))
 	tbB.firstLogin(b, "en")
 
+	// B's administrator, in English, replaces its signing certificate on
+	// the company page: remove, then upload the PEM file.
+	tbB.do(chromedp.Click(chromedp.CSS("#nav-company")), chromedp.WaitVisible(chromedp.CSS("#certs")))
+	tbB.check("company-en")
+	tbB.do(chromedp.Click(chromedp.CSS("#certs table button.danger")), chromedp.WaitVisible(chromedp.CSS("#no-certs")))
+	tbB.check("company-nocert-en")
+	tbB.do(
+		chromedp.SetUploadFiles(chromedp.CSS("#certificate"), []string{tbB.file("signer.pem", pemOf(b.Cert.Cert.Raw))}),
+		chromedp.Click(chromedp.CSS("#add-cert")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if got, err := w.svc.Accounts.SignerCertificates(w.ctx, b.P); err != nil || len(got) != 1 || got[0].CertSHA256 == "" {
+		t.Fatalf("B's certificates after the upload: %+v (%v)", got, err)
+	}
+
 	// A registers the case: the contract signed by A, one supplementary file.
 	signedA := w.sign(a, contract("Service agreement 2026"))
 	ta.go_("/cases/new")
@@ -276,7 +306,12 @@ func TestBrowserBilateral(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#order"), "PO-2026-001"),
 		chromedp.SendKeys(chromedp.CSS("#amount"), "1,100,000"),
 		chromedp.SetValue(chromedp.CSS("#date"), "2026-12-01"),
-		chromedp.SendKeys(chromedp.CSS("#party1"), b.Login),
+	)
+	// B is no trading partner of A: A finds it in the directory (a form
+	// round trip that keeps what was typed) and chooses its person.
+	ta.findParty(1, "ビー販売", b)
+	ta.check("register-found-ja")
+	ta.do(
 		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("契約書.pdf", signedA)}),
 		chromedp.Click(chromedp.CSS("#check")),
 		chromedp.WaitVisible(chromedp.CSS("#checked.checked-ok")),
@@ -303,6 +338,9 @@ func TestBrowserBilateral(t *testing.T) {
 	if got := ta.text("main"); !strings.Contains(got, "¥1,100,000") || !strings.Contains(got, "2026年12月1日") || !strings.Contains(got, b.Name+" の対応待ち") {
 		t.Errorf("case page lacks the amount, date or whose turn: %s", got)
 	}
+	if got := ta.text("#sealable.ok"); !strings.Contains(got, "封印できます") {
+		t.Errorf("the case page does not say the contract can be sealed: %s", got)
+	}
 
 	// B sees it in the list, with what it may do now.
 	tbB.go_("/cases")
@@ -314,8 +352,12 @@ func TestBrowserBilateral(t *testing.T) {
 	tbB.go_("/cases/" + id)
 	tbB.do(chromedp.WaitVisible(chromedp.CSS("#receive")))
 	tbB.check("case-receive-en")
-	if got := tbB.text("#sigs-h + article"); !strings.Contains(got, "Valid") || !strings.Contains(got, "Issuer") {
-		t.Errorf("the signature of A is not shown with its verdict and certificate: %s", got)
+	if got := tbB.text("#sigs-h + .report"); !strings.Contains(got, "Valid") || !strings.Contains(got, "Issuer") || !strings.Contains(got, "Serial number") ||
+		!strings.Contains(got, a.Cert.Cert.Subject.Organization[0]) || !strings.Contains(got, a.Name) {
+		t.Errorf("the signature of A is not shown with its verdict, certificate and company: %s", got)
+	}
+	if got := tbB.text("#sealable.ok"); !strings.Contains(got, "can be sealed") {
+		t.Errorf("the case page does not say the contract can be sealed: %s", got)
 	}
 	got := tbB.download("#receive")
 	if !bytes.Equal(got, signedA) {
@@ -438,6 +480,21 @@ func TestBrowserMultiParty(t *testing.T) {
 	ta.firstLogin(a, "ja")
 	tbB.firstLogin(b, "ja")
 	tc.firstLogin(c, "ja")
+	// A's administrator adds B as a trading partner on the company page
+	// (a directory search, then "add").
+	ta.do(chromedp.Click(chromedp.CSS("#nav-company")), chromedp.WaitVisible(chromedp.CSS("#certs")))
+	ta.check("company-ja")
+	ta.do(
+		chromedp.SetValue(chromedp.CSS("#q"), "ビー販売"),
+		chromedp.Click(chromedp.CSS("#find")),
+		chromedp.WaitVisible(chromedp.CSS("#add-partner-"+b.P.CompanyID)),
+	)
+	ta.check("company-found-ja")
+	ta.do(chromedp.Click(chromedp.CSS("#add-partner-"+b.P.CompanyID)), chromedp.WaitVisible(chromedp.CSS("#partner-list")))
+	ta.check("company-partner-ja")
+	if ps, err := w.svc.Accounts.Partners(w.ctx, a.P); err != nil || len(ps) != 1 || ps[0].ID != b.P.CompanyID {
+		t.Fatalf("A's partners: %+v (%v)", ps, err)
+	}
 
 	ta.go_("/cases/new")
 	ta.do(
@@ -446,8 +503,13 @@ func TestBrowserMultiParty(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#name"), "三社間業務提携契約"),
 		chromedp.SendKeys(chromedp.CSS("#amount"), "3000000"),
 		chromedp.SetValue(chromedp.CSS("#date"), "2026-11-20"),
-		chromedp.SendKeys(chromedp.CSS("#party1"), b.Login),
-		chromedp.SendKeys(chromedp.CSS("#party2"), c.Login),
+		// B is a trading partner of A: offered without a search.
+		chromedp.SetValue(chromedp.CSS("#party1"), b.party()),
+	)
+	// C is found by a search; the choice of B stays.
+	ta.findParty(2, "シー工業", c)
+	ta.do(
+		chromedp.Click(chromedp.CSS("#form-multi-party")),
 		chromedp.SetUploadFiles(chromedp.CSS("#document"), []string{ta.file("三社契約.pdf", w.sign(a, contract("Three-party agreement")))}),
 		chromedp.Click(chromedp.CSS("#register")),
 		chromedp.WaitVisible(chromedp.CSS(".state-sent")),

@@ -47,7 +47,7 @@ func (h *Handler) view(ctx context.Context, p account.Principal, c *casework.Cas
 	v := &caseView{Case: c, Actions: map[string]bool{}, Mine: c.RegistrantCompanyID == p.CompanyID}
 	v.Registrant = h.companyName(ctx, c.RegistrantCompanyID, names)
 	switch c.State {
-	case casework.StateSent, casework.StateReceived:
+	case casework.StateSent, casework.StateReceived, casework.StateSentBackToParty:
 		if c.Turn < len(c.Parties) {
 			v.Waiting = c.Parties[c.Turn].CompanyName
 		}
@@ -153,12 +153,12 @@ func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, pg *page, c *
 	v := h.view(r.Context(), pg.P, c, map[string]string{})
 	data := map[string]any{"Case": v, "MaxReason": casework.MaxReasonLen}
 	if !c.Document.IsZero() {
-		_, sigs, err := h.report(r.Context(), c.Document)
+		reps, err := h.signatureReports(r.Context(), pg.P, c, map[string]string{})
 		if err != nil {
 			h.fail(w, r, pg, err)
 			return
 		}
-		data["Signatures"] = sigs
+		data["Reports"] = reps
 	}
 	if pg.Data != nil {
 		data["Refused"] = pg.Data

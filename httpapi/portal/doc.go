@@ -28,8 +28,11 @@
 //
 // Login and logout; the forced change of an initial password; the profile;
 // the open cases (status, whose turn, what the viewer may do now); a case
-// with its documents, every signature with the signer's certificate and
-// the verdict, and the actions receive (download), return a countersigned
+// with its documents, the service's signature report
+// (casework.Service.CheckSignatures: every signer certificate's subject,
+// organization, issuer, serial, validity, key usage and policies, the
+// company whose upload carried it, the verdict, and whether the contract
+// can be sealed on completion), and the actions receive (download), return a countersigned
 // PDF, send back with a reason, resend, complete and delete; registration
 // (form, case data, up to casework.MaxMultiParties counterparties, the
 // signed contract PDF and up to casework.MaxSupplements files, with an
@@ -37,8 +40,12 @@
 // that shows the signature verdict before anything is sent); completed cases searched by
 // transaction date, amount and counterparty (ranges, combined, as the
 // 電子帳簿保存法 asks), CSV export, original verification (printable) and
-// the case's audit trail. Administration, disclosure, hide, comments and
-// retention pages are not built yet.
+// the case's audit trail; for company administrators only (/company),
+// the signing certificates a signature must come from (list, register by
+// uploading a PEM or DER file, register an issuing CA with the company's
+// organization name and/or 法人番号, remove; issue #9) and the trading
+// partners (list, add from the directory, remove). User administration,
+// disclosure, hide, comments and retention pages are not built yet.
 //
 // # Security
 //
@@ -70,5 +77,7 @@
 //
 // A form without files is read up to MaxFormBytes; an upload up to
 // MaxUploadBytes, of which 1 MiB is held in memory and the rest spooled
-// to temporary files; the documents' own limits are casework's.
+// to temporary files; the documents' own limits are casework's. A
+// certificate file is at most MaxCertificateFileBytes, a directory search
+// MaxDirectoryQueryLen characters.
 package portal

@@ -4,4 +4,5 @@ package portal
 var (
 	ParseRegisterForm = parseRegisterForm
 	ParseSearch       = parseSearch
+	ParseCertificate  = parseCertificateFile
 )

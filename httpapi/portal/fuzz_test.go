@@ -15,8 +15,8 @@ import (
 // stays within casework's limits or is refused with kerr.Invalid; never a
 // panic.
 func FuzzParseRegisterForm(f *testing.F) {
-	f.Add("form=bilateral&name=契約&amount=1,100,000&date=2026-12-01&party1=admin-b")
-	f.Add("form=multi-party&name=x&amount=１２３&date=2026-02-30&party1=a&party9=b")
+	f.Add("form=bilateral&name=契約&amount=1,100,000&date=2026-12-01&party1=c1/u1")
+	f.Add("form=multi-party&name=x&amount=１２３&date=2026-02-30&party1=a/b&party9=b/c")
 	f.Add("form=send-only&name=x&date=2026-12-01&party1=a")
 	f.Add("form=bilateral&amount=-1&date=2026-12-01&party1=a")
 	f.Add("form=bilateral&amount=99999999999999999999&date=x")
@@ -43,6 +43,11 @@ func FuzzParseRegisterForm(f *testing.F) {
 		}
 		if len(logins) == 0 || len(logins) > casework.MaxMultiParties || nc.TransactionDate.IsZero() {
 			t.Fatalf("%d counterparties, date %v accepted", len(logins), nc.TransactionDate)
+		}
+		for _, pc := range logins {
+			if pc.CompanyID == "" || pc.UserID == "" {
+				t.Fatalf("counterparty %+v accepted without a company or a person", pc)
+			}
 		}
 	})
 }

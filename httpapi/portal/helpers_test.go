@@ -5,9 +5,11 @@ import (
 
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -68,7 +70,8 @@ func newWorld(t testing.TB, brand portal.Brand) *world {
 	}
 	t.Cleanup(func() { svc.Close() })
 	w.svc = svc
-	h, err := portal.New(portal.Config{Service: svc, Brand: brand, InsecureCookies: true})
+	h, err := portal.New(portal.Config{Service: svc, Brand: brand, InsecureCookies: true,
+		Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		t.Fatalf("portal.New: %v", err)
 	}
@@ -89,10 +92,30 @@ func newWorld(t testing.TB, brand portal.Brand) *world {
 			t.Fatalf("CreateCompany: %v", err)
 		}
 		w.co[s.key] = &company{Name: s.name, Person: s.person, Login: login, Initial: initial,
-			Password: "correct horse " + s.key, Cert: s.cert, P: account.Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: true}}
+			Password: strongPassword(), Cert: s.cert, P: account.Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: true}}
+		// A signature counts only from a certificate registered to the
+		// uploading company (issue #9): the administrator registers the
+		// one its person signs with.
+		if _, err := svc.Accounts.RegisterSignerCertificate(w.ctx, w.co[s.key].P, s.cert.Cert); err != nil {
+			t.Fatalf("RegisterSignerCertificate: %v", err)
+		}
 	}
 	return w
 }
+
+// tlog writes the portal's error log into the test's log, so that a 500
+// says why.
+type tlog struct{ t testing.TB }
+
+func (l tlog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+
+// party is co's administrator as the register form names a counterparty
+// chosen from the directory.
+func (co *company) party() string { return co.P.CompanyID + "/" + co.P.UserID }
+
+// strongPassword is a random password account.CheckPassword accepts:
+// 26 base32 characters, 130 bits.
+func strongPassword() string { return rand.Text() }
 
 // contract is an unsigned one-page contract PDF.
 func contract(text string) []byte {

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"cloud.google.com/go/civil"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -102,14 +103,15 @@ func (pr printer) Yen(amount int64) string { return pr.p.Sprintf("¥%d", amount)
 func (pr printer) Num(n int64) string { return pr.p.Sprintf("%d", n) }
 
 // Date formats a calendar date: 2026年12月4日, or 4 Dec 2026.
-func (pr printer) Date(t time.Time) string {
-	if t.IsZero() {
+// The zero date is "—".
+func (pr printer) Date(d civil.Date) string {
+	if d.IsZero() {
 		return "—"
 	}
 	if pr.ja() {
-		return fmt.Sprintf("%d年%d月%d日", t.Year(), t.Month(), t.Day())
+		return fmt.Sprintf("%d年%d月%d日", d.Year, d.Month, d.Day)
 	}
-	return t.Format("2 Jan 2006")
+	return fmt.Sprintf("%d %s %d", d.Day, d.Month.String()[:3], d.Year)
 }
 
 // jst is Japan Standard Time (no daylight saving), the zone times are shown in.

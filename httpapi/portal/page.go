@@ -45,6 +45,10 @@ func returnPath(r *http.Request) string {
 	switch p := r.URL.Path; {
 	case p == "/login" || p == "/password" || p == "/cases/new":
 		return p
+	case p == "/cases/find" || p == "/cases/check":
+		return "/cases/new"
+	case strings.HasPrefix(p, "/company/"):
+		return "/company"
 	case strings.HasPrefix(p, "/cases/") && r.PathValue("id") != "":
 		return "/cases/" + r.PathValue("id")
 	}

@@ -306,7 +306,7 @@ func TestRegisterRefusedLeavesNothing(t *testing.T) {
 	w := newWorld(t, portal.Brand{})
 	c := w.client()
 	c.login(w.co["A"])
-	fields := map[string]string{"form": "bilateral", "name": "未署名の契約", "amount": "1000", "date": "2026-12-01", "party1": w.co["B"].Login}
+	fields := map[string]string{"form": "bilateral", "name": "未署名の契約", "amount": "1000", "date": "2026-12-01", "party1": w.co["B"].party()}
 
 	ct, body := multipartBody(t, fields, "unsigned.pdf", contract("unsigned"))
 	resp, page := c.do(http.MethodPost, "/cases/new", body, ct, nil)
@@ -326,11 +326,15 @@ func TestRegisterRefusedLeavesNothing(t *testing.T) {
 		t.Errorf("check of a signed contract: %d", resp.StatusCode)
 	}
 
-	fields["party1"] = "nobody-here"
-	ct, body = multipartBody(t, fields, "signed.pdf", w.sign(w.co["A"], contract("signed")))
-	resp, page = c.do(http.MethodPost, "/cases/new", body, ct, map[string]string{"Accept-Language": "en"})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "nobody-here") {
-		t.Errorf("unknown counterparty: %d", resp.StatusCode)
+	// A company not in the directory, a person not in the company chosen,
+	// a value that names no person.
+	for _, p := range []string{"nobody/here", w.co["B"].P.CompanyID + "/" + w.co["C"].P.UserID, "admin-b"} {
+		fields["party1"] = p
+		ct, body = multipartBody(t, fields, "signed.pdf", w.sign(w.co["A"], contract("signed")))
+		resp, page = c.do(http.MethodPost, "/cases/new", body, ct, map[string]string{"Accept-Language": "en"})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "counterparty 1") {
+			t.Errorf("counterparty %q: %d", p, resp.StatusCode)
+		}
 	}
 
 	// Larger than MaxUploadBytes: cut off and answered 413.
@@ -387,8 +391,17 @@ func TestLifecycleWithoutJavaScript(t *testing.T) {
 	ca.login(a)
 	cb.login(b)
 	signedA := w.sign(a, contract("no script"))
-	ct, body := multipartBody(t, map[string]string{"form": "bilateral", "name": "スクリプトなし", "amount": "２５０，０００", "date": "2026-10-01", "party1": b.Login}, "契約書.pdf", signedA)
-	resp, page := ca.do(http.MethodPost, "/cases/new", body, ct, nil)
+	// The counterparty is found in the directory by a form round trip:
+	// what was typed comes back, B's people are offered.
+	fields := map[string]string{"form": "bilateral", "name": "スクリプトなし", "amount": "２５０，０００", "date": "2026-10-01", "q": "ビー"}
+	ct, body := multipartBody(t, fields, "", nil)
+	resp, page := ca.do(http.MethodPost, "/cases/find", body, ct, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, `value="`+b.party()+`"`) || !strings.Contains(page, "スクリプトなし") || strings.Contains(page, `value="`+w.co["C"].party()+`"`) {
+		t.Fatalf("directory search: %d, B offered %v", resp.StatusCode, strings.Contains(page, b.party()))
+	}
+	fields["party1"] = b.party()
+	ct, body = multipartBody(t, fields, "契約書.pdf", signedA)
+	resp, page = ca.do(http.MethodPost, "/cases/new", body, ct, nil)
 	m := caseURLRE.FindStringSubmatch(resp.Request.URL.Path)
 	if resp.StatusCode != 200 || m == nil || !strings.Contains(page, "¥250,000") {
 		t.Fatalf("register: %d at %s", resp.StatusCode, resp.Request.URL)

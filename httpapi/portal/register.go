@@ -3,29 +3,51 @@ package portal
 import (
 	"cloud.google.com/go/civil"
 	"context"
-	"errors"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
 )
 
 // registerForm is the register page's fields as typed, kept to show the
-// form again after a refusal.
+// form again after a refusal or a directory search.
 type registerForm struct {
 	Form        string
 	Name        string
 	OrderNumber string
 	Amount      string
 	Date        string
-	Parties     []string // counterparties' login IDs, MaxMultiParties slots
+	// Parties are the counterparties chosen, MaxMultiParties slots: each
+	// "companyID/userID" (partyValue) or empty.
+	Parties []string
+	// Query is the directory search typed on the page (a company name, a
+	// 法人番号 or a company ID).
+	Query string
+}
+
+// partyChoice is a counterparty chosen on the register page: a company of
+// the directory and a person in it (account.Members).
+type partyChoice struct{ CompanyID, UserID string }
+
+// partyValue is a choice as the register form carries it.
+func partyValue(companyID, userID string) string { return companyID + "/" + userID }
+
+// parsePartyValue reads "companyID/userID"; both parts must be present.
+func parsePartyValue(s string) (partyChoice, bool) {
+	c, u, ok := strings.Cut(s, "/")
+	if !ok || c == "" || u == "" || strings.Contains(u, "/") {
+		return partyChoice{}, false
+	}
+	return partyChoice{CompanyID: c, UserID: u}, true
 }
 
 // portalForms are the forms a person registers in the portal; send-only
@@ -33,15 +55,16 @@ type registerForm struct {
 var portalForms = []casework.Form{casework.FormBilateral, casework.FormMultiParty, casework.FormOrderAcceptanceCombined, casework.FormOrderAcceptance}
 
 // parseRegisterForm reads the register form's fields into a NewCase (no
-// parties resolved, no documents) and the counterparties' login IDs in
+// parties resolved, no documents) and the counterparties chosen, in
 // signing order. Every error is kerr.Invalid and names the field. Limits:
 // casework's (MaxNameLen, MaxAmount, MaxMultiParties); the amount is yen,
 // digits with optional thousands separators (commas or full-width),
 // the date YYYY-MM-DD.
-func parseRegisterForm(v url.Values) (*casework.NewCase, *registerForm, []string, error) {
+func parseRegisterForm(v url.Values) (*casework.NewCase, *registerForm, []partyChoice, error) {
 	const op = "portal.parseRegisterForm"
 	rf := &registerForm{Form: v.Get("form"), Name: strings.TrimSpace(v.Get("name")), OrderNumber: strings.TrimSpace(v.Get("order")),
-		Amount: strings.TrimSpace(v.Get("amount")), Date: strings.TrimSpace(v.Get("date")), Parties: make([]string, casework.MaxMultiParties)}
+		Amount: strings.TrimSpace(v.Get("amount")), Date: strings.TrimSpace(v.Get("date")), Parties: make([]string, casework.MaxMultiParties),
+		Query: strings.TrimSpace(v.Get("q"))}
 	for i := range rf.Parties {
 		rf.Parties[i] = strings.TrimSpace(v.Get(fmt.Sprintf("party%d", i+1)))
 	}
@@ -69,33 +92,46 @@ func parseRegisterForm(v url.Values) (*casework.NewCase, *registerForm, []string
 		return nil, rf, nil, kerr.E(kerr.Invalid, op, "the transaction date %q must be a date like 2026-12-04", rf.Date)
 	}
 	nc.TransactionDate = d
-	var logins []string
-	for _, l := range rf.Parties {
-		if l != "" {
-			logins = append(logins, l)
+	var chosen []partyChoice
+	for i, l := range rf.Parties {
+		if l == "" {
+			continue
 		}
+		pc, ok := parsePartyValue(l)
+		if !ok {
+			return nil, rf, nil, kerr.E(kerr.Invalid, op, "counterparty %d: choose the company and the person from the list", i+1)
+		}
+		chosen = append(chosen, pc)
 	}
-	if len(logins) == 0 {
-		return nil, rf, nil, kerr.E(kerr.Invalid, op, "name at least one counterparty")
+	if len(chosen) == 0 {
+		return nil, rf, nil, kerr.E(kerr.Invalid, op, "choose at least one counterparty: search the directory for the company, then choose the person")
 	}
-	return nc, rf, logins, nil
+	return nc, rf, chosen, nil
 }
 
-// parties resolves counterparties' login IDs to parties. Until the
-// counterparty directory exists, a registrant names the person it sends
-// to by login ID.
-func (h *Handler) parties(ctx context.Context, logins []string) ([]casework.Party, error) {
+// parties resolves the counterparties chosen to parties, the company
+// names as the directory has them (casework refuses any other name).
+// A company or person no longer in the directory is kerr.Invalid, naming
+// the slot.
+func (h *Handler) parties(ctx context.Context, p account.Principal, chosen []partyChoice) ([]casework.Party, error) {
+	const op = "portal.parties"
 	var out []casework.Party
-	names := map[string]string{}
-	for i, l := range logins {
-		u, err := h.svc.Store.GetUserByLogin(ctx, l)
-		if errors.Is(err, kerr.NotFound) {
-			return nil, kerr.E(kerr.Invalid, "portal.parties", "counterparty %d: nobody has the login ID %q; ask the other company for it", i+1, l)
-		}
+	for i, pc := range chosen {
+		found, err := h.svc.Accounts.FindCompanies(ctx, p, account.DirectoryQuery{ID: pc.CompanyID, Limit: 1})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, casework.Party{CompanyID: u.CompanyID, CompanyName: h.companyName(ctx, u.CompanyID, names), UserID: u.ID})
+		if len(found) == 0 {
+			return nil, kerr.E(kerr.Invalid, op, "counterparty %d: the company chosen is not in the directory any more; search for it again", i+1)
+		}
+		members, err := h.svc.Accounts.Members(ctx, p, pc.CompanyID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(members, func(m account.Member) bool { return m.UserID == pc.UserID }) {
+			return nil, kerr.E(kerr.Invalid, op, "counterparty %d: the person chosen is not a user of %s; choose another person", i+1, found[0].Name)
+		}
+		out = append(out, casework.Party{CompanyID: pc.CompanyID, CompanyName: found[0].Name, UserID: pc.UserID})
 	}
 	return out, nil
 }
@@ -111,7 +147,14 @@ func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request, pg *page,
 	for _, f := range portalForms {
 		forms = append(forms, f.String())
 	}
-	pg.Data = map[string]any{"F": rf, "Forms": forms, "MaxSupplements": casework.MaxSupplements,
+	offers, err := h.offers(r.Context(), pg.P, rf)
+	if err != nil && pg.Err == nil {
+		pg.Err = explain(err)
+		if status == http.StatusOK {
+			status = pg.Err.Status
+		}
+	}
+	pg.Data = map[string]any{"F": rf, "Forms": forms, "MaxSupplements": casework.MaxSupplements, "Offers": offers,
 		"MaxDocMB": casework.MaxDocumentSize >> 20, "MaxSupMB": casework.MaxSupplementSize >> 20, "Refused": ref, "Checked": chk}
 	h.render(w, r, status, "register", pg)
 }
@@ -122,11 +165,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, pg *page) {
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
-	nc, rf, logins, err := parseRegisterForm(r.MultipartForm.Value)
+	nc, rf, chosen, err := parseRegisterForm(r.MultipartForm.Value)
 	var doc multipart.File
 	var docH *multipart.FileHeader
 	if err == nil {
-		nc.Parties, err = h.parties(r.Context(), logins)
+		nc.Parties, err = h.parties(r.Context(), pg.P, chosen)
 	}
 	if err == nil {
 		doc, docH, err = upload(r, "document")

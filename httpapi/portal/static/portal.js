@@ -11,6 +11,10 @@
       var submitter = ev.submitter || null;
       // (formAction is the page's own URL when the attribute is absent.)
       var action = submitter && submitter.hasAttribute('formaction') ? submitter.formAction : form.action;
+      // A fragment (#parties) says where the answer is to be read: the
+      // request goes without it, the answer scrolls there.
+      var hash = action.indexOf('#') >= 0 ? action.slice(action.indexOf('#') + 1) : '';
+      action = action.split('#')[0];
       var xhr = new XMLHttpRequest();
       xhr.open('POST', action);
       bar.hidden = false;
@@ -30,6 +34,8 @@
         document.open();
         document.write(xhr.responseText);
         document.close();
+        var at = hash && document.getElementById(hash);
+        if (at) { at.scrollIntoView(); }
       });
       xhr.addEventListener('error', function () { form.submit(); });
       var data = new FormData(form, submitter);
