@@ -157,7 +157,7 @@ func (s *Service) adminTarget(ctx context.Context, op string, admin Principal, u
 }
 
 // Unlock lifts every login block of user userID (from every address) and
-// forgets its failed attempts. Only an administrator of the user's
+// forgets its failed attempts. Only an active administrator of the user's
 // company may (kerr.PermissionDenied; a user of another company is
 // kerr.NotFound). It is audited.
 func (s *Service) Unlock(ctx context.Context, admin Principal, userID string) error {
