@@ -262,8 +262,8 @@ func (s *Service) CreateCompany(ctx context.Context, name string, admin NewUser,
 
 // CreateUser creates a user in the administrator's company and returns it
 // with its initial password. Only an active administrator may (else
-// kerr.PermissionDenied; a disabled one is kerr.Unauthenticated, see
-// SetAllowList); a taken login ID is kerr.Conflict.
+// kerr.PermissionDenied; a disabled one is kerr.Unauthenticated: the
+// administrator is read from the store); a taken login ID is kerr.Conflict.
 func (s *Service) CreateUser(ctx context.Context, admin Principal, nu NewUser) (*storage.User, string, error) {
 	const op = "account.CreateUser"
 	if !admin.Valid() {
