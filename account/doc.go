@@ -11,4 +11,48 @@
 // password change (all but the one used), when a user is disabled and when
 // an administrator ends them. Every change is written with an audit entry in
 // the same transaction; refused logins are summarised, not logged one by one.
+//
+// # Company administration
+//
+// A company administrator lists and views its company's users (ListUsers,
+// ViewUser: profile, role, disabled, login blocks, last login, IP
+// allow-list), creates them (CreateUser), resets a password to a new
+// initial one (ResetPassword), disables and enables (SetDisabled), lifts
+// login blocks (Unlock), ends sessions (EndSessions) and sets each user's
+// IP allow-list (SetAllowList). Each is audited. A user of another company
+// is kerr.NotFound, as if it did not exist; an ordinary user gets
+// kerr.PermissionDenied. These operations read the administrator from the
+// store: a Principal of an administrator disabled since is
+// kerr.Unauthenticated.
+//
+// # IP restriction (二要素認証)
+//
+// Each user may have an allow-list of up to MaxAllowListEntries IPv4 and
+// IPv6 prefixes (ParseAllowList). While it is not empty, Login,
+// Authenticate, ChangePassword and AuthenticateToken refuse a call from
+// an address outside it — and from an empty or unreadable address — with
+// kerr.PermissionDenied wrapping ErrAddressNotAllowed, audited as
+// "account.address-refused" (user, address, time). Login checks the
+// address only after the password is verified, so the distinct answer
+// tells nothing to a caller without the password; a wrong password from
+// anywhere is ErrBadCredentials as always. Logout is never refused.
+//
+// The address is the caller's to pass (remoteAddr: an IP address or
+// host:port, as http.Request.RemoteAddr gives it). The allow-list is only
+// as good as that address, so a server must derive it like this:
+//
+//   - Directly on the network: use the connection's peer address
+//     (http.Request.RemoteAddr) and ignore X-Forwarded-For, Forwarded and
+//     X-Real-IP entirely — any client can send them.
+//   - Behind reverse proxies or load balancers: configure the exact set of
+//     proxy addresses (or prefixes) you run. Only when the peer address is
+//     one of them, read the proxy's header (Forwarded per RFC 7239, or
+//     X-Forwarded-For) from the right: skip entries that are themselves
+//     trusted proxies, and take the first untrusted one as the client. The
+//     left-most entry is whatever the client wrote and must never be used.
+//     When the peer is not a trusted proxy, use the peer address and
+//     ignore the headers.
+//   - Never pass an address taken from a header of a request that did not
+//     come through a trusted proxy, and never fall back to a header when
+//     the peer address is missing: pass "" (refused while a list exists).
 package account

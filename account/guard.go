@@ -157,12 +157,12 @@ func (s *Service) adminTarget(ctx context.Context, op string, admin Principal, u
 }
 
 // Unlock lifts every login block of user userID (from every address) and
-// forgets its failed attempts. Only an administrator of the user's
+// forgets its failed attempts. Only an active administrator of the user's
 // company may (kerr.PermissionDenied; a user of another company is
 // kerr.NotFound). It is audited.
 func (s *Service) Unlock(ctx context.Context, admin Principal, userID string) error {
 	const op = "account.Unlock"
-	u, err := s.adminTarget(ctx, op, admin, userID)
+	u, err := s.manage(ctx, op, admin, userID)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *Service) Unlock(ctx context.Context, admin Principal, userID string) er
 // Principal); the next Authenticate with an ended session fails.
 func (s *Service) EndSessions(ctx context.Context, admin Principal, userID string) (int, error) {
 	const op = "account.EndSessions"
-	u, err := s.adminTarget(ctx, op, admin, userID)
+	u, err := s.manage(ctx, op, admin, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +193,7 @@ func (s *Service) EndSessions(ctx context.Context, admin Principal, userID strin
 // company would lose its last way in).
 func (s *Service) SetDisabled(ctx context.Context, admin Principal, userID string, disabled bool) error {
 	const op = "account.SetDisabled"
-	u, err := s.adminTarget(ctx, op, admin, userID)
+	u, err := s.manage(ctx, op, admin, userID)
 	if err != nil {
 		return err
 	}

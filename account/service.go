@@ -261,15 +261,16 @@ func (s *Service) CreateCompany(ctx context.Context, name string, admin NewUser,
 }
 
 // CreateUser creates a user in the administrator's company and returns it
-// with its initial password. Only an administrator may (else
-// kerr.PermissionDenied); a taken login ID is kerr.Conflict.
+// with its initial password. Only an active administrator may (else
+// kerr.PermissionDenied; a disabled one is kerr.Unauthenticated: the
+// administrator is read from the store); a taken login ID is kerr.Conflict.
 func (s *Service) CreateUser(ctx context.Context, admin Principal, nu NewUser) (*storage.User, string, error) {
 	const op = "account.CreateUser"
 	if !admin.Valid() {
 		return nil, "", kerr.E(kerr.Unauthenticated, op, "log in first")
 	}
-	if !admin.Admin {
-		return nil, "", kerr.E(kerr.PermissionDenied, op, "only a company administrator may create users")
+	if err := s.activeAdmin(ctx, op, admin); err != nil {
+		return nil, "", err
 	}
 	return s.createUser(ctx, op, admin, admin.CompanyID, nu)
 }
@@ -324,6 +325,13 @@ func tokenHash(token string) string {
 // user is audited as "account.login-failed"; unknown and throttled
 // attempts are summarised (see SummaryEvery), and what was typed as the
 // login ID is never stored.
+//
+// A user with an IP allow-list (SetAllowList) calling from an address
+// outside it is refused with kerr.PermissionDenied wrapping
+// ErrAddressNotAllowed, audited as "account.address-refused"; this is
+// checked only after the password is verified, so it tells nothing to a
+// caller without the password. A successful login records the user's
+// last login time (UserInfo.LastLoginAt).
 func (s *Service) Login(ctx context.Context, loginID, password, remoteAddr string) (*Session, error) {
 	const op = "account.Login"
 	fail := func() error { return kerr.E(kerr.Unauthenticated, op, "%w", ErrBadCredentials) }
@@ -359,11 +367,17 @@ func (s *Service) Login(ctx context.Context, loginID, password, remoteAddr strin
 		return nil, fail()
 	}
 	s.release(ctx, g, v)
+	// Only after the password is verified (allowlist.go): the refusal
+	// tells nothing to a caller without the password.
+	if err := s.checkAddress(ctx, op, u, remoteAddr, "login"); err != nil {
+		return nil, err
+	}
 	token := base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	ss := &storage.Session{TokenHash: tokenHash(token), UserID: u.ID, RemoteAddr: remoteAddr, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
 	if err := s.store.PutSession(ctx, ss, s.audit(actor, "account.login", "")); err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
+	s.recordLogin(ctx, u.ID, now)
 	return &Session{Token: token, Principal: actor, ExpiresAt: ss.ExpiresAt, MustChangePassword: u.MustChangePassword}, nil
 }
 
@@ -406,11 +420,17 @@ func (s *Service) session(ctx context.Context, op, token string) (*storage.Sessi
 // Authenticate returns the Principal of a live session. An unknown,
 // logged-out or expired token is kerr.Unauthenticated (ErrSessionExpired);
 // a user that must still change its initial password gets
-// kerr.FailedPrecondition (ErrPasswordChangeRequired).
+// kerr.FailedPrecondition (ErrPasswordChangeRequired). A user with an IP
+// allow-list calling from outside it gets kerr.PermissionDenied wrapping
+// ErrAddressNotAllowed (audited); the session stays, for calls from an
+// allowed address.
 func (s *Service) Authenticate(ctx context.Context, token, remoteAddr string) (Principal, error) {
 	const op = "account.Authenticate"
 	_, u, err := s.session(ctx, op, token)
 	if err != nil {
+		return Principal{}, err
+	}
+	if err := s.checkAddress(ctx, op, u, remoteAddr, "session"); err != nil {
 		return Principal{}, err
 	}
 	if u.MustChangePassword {
@@ -443,6 +463,9 @@ func (s *Service) ChangePassword(ctx context.Context, token, oldPassword, newPas
 	const op = "account.ChangePassword"
 	ss, u, err := s.session(ctx, op, token)
 	if err != nil {
+		return err
+	}
+	if err := s.checkAddress(ctx, op, u, remoteAddr, "password change"); err != nil {
 		return err
 	}
 	if newPassword == oldPassword {

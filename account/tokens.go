@@ -206,7 +206,9 @@ func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error
 // at most once a minute per token.
 //
 // Errors: kerr.Unauthenticated wrapping ErrTokenInvalid (unknown,
-// expired, revoked, its user disabled); kerr.FailedPrecondition wrapping
+// expired, revoked, its user disabled); kerr.PermissionDenied wrapping
+// ErrAddressNotAllowed when the user has an IP allow-list that remoteAddr
+// is not in (audited); kerr.FailedPrecondition wrapping
 // ErrPasswordChangeRequired.
 func (s *Service) AuthenticateToken(ctx context.Context, secret, remoteAddr string) (Principal, Scope, error) {
 	const op = "account.AuthenticateToken"
@@ -234,6 +236,9 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, remoteAddr stri
 	}
 	if u.Disabled {
 		return Principal{}, "", kerr.E(kerr.Unauthenticated, op, "%w", ErrTokenInvalid)
+	}
+	if err := s.checkAddress(ctx, op, u, remoteAddr, "API token "+t.ID); err != nil {
+		return Principal{}, "", err
 	}
 	if u.MustChangePassword {
 		return Principal{}, "", kerr.E(kerr.FailedPrecondition, op, "%w", ErrPasswordChangeRequired)

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Tally", func(t *testing.T) { testTally(t, open(t)) })
 	t.Run("PutUserEndSessions", func(t *testing.T) { testPutUserEndSessions(t, open(t)) })
 	t.Run("APITokens", func(t *testing.T) { testAPITokens(t, open(t)) })
+	t.Run("UserAccess", func(t *testing.T) { testUserAccess(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
