@@ -21,6 +21,9 @@ import (
 // templates.
 //
 //	KEIYAKU_BENCH_CASES=2000 go test ./httpapi/portal -run '^$' -bench Pages -benchtime 200x
+//
+// case-page sits beside floor-check-signatures-go-api (the service validating
+// the contract); register-page and company-page-search read the directory.
 func BenchmarkPages(b *testing.B) {
 	n := 300
 	if s := os.Getenv("KEIYAKU_BENCH_CASES"); s != "" {
@@ -66,10 +69,33 @@ func BenchmarkPages(b *testing.B) {
 			get(b, "/cases")
 		}
 	})
-	b.Run("case-page", func(b *testing.B) {
-		page, _ := w.svc.Cases.Search(w.ctx, pa, &casework.Query{Limit: 1})
+	one, _ := w.svc.Cases.Search(w.ctx, pa, &casework.Query{Limit: 1})
+	// The case page's floor: the service's signature report alone.
+	b.Run("floor-check-signatures-go-api", func(b *testing.B) {
 		for b.Loop() {
-			get(b, "/cases/"+page.Cases[0].ID)
+			if _, err := w.svc.Cases.CheckSignatures(w.ctx, pa, one.Cases[0].ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("case-page", func(b *testing.B) {
+		for b.Loop() {
+			get(b, "/cases/"+one.Cases[0].ID)
+		}
+	})
+	// The register page with a trading partner offered and a directory
+	// search; the company page with its certificates and partners.
+	if err := w.svc.Accounts.AddPartner(w.ctx, w.co["A"].P, pb.CompanyID); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("register-page", func(b *testing.B) {
+		for b.Loop() {
+			get(b, "/cases/new")
+		}
+	})
+	b.Run("company-page-search", func(b *testing.B) {
+		for b.Loop() {
+			get(b, "/company?q=%E3%82%B7%E3%83%BC")
 		}
 	})
 }

@@ -290,7 +290,8 @@ func TestBrowserBilateral(t *testing.T) {
 	tbB.do(
 		chromedp.SetUploadFiles(chromedp.CSS("#certificate"), []string{tbB.file("signer.pem", pemOf(b.Cert.Cert.Raw))}),
 		chromedp.Click(chromedp.CSS("#add-cert")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		// (the page before showed a notice too: wait for the list)
+		chromedp.WaitVisible(chromedp.CSS("#certs table")),
 	)
 	if got, err := w.svc.Accounts.SignerCertificates(w.ctx, b.P); err != nil || len(got) != 1 || got[0].CertSHA256 == "" {
 		t.Fatalf("B's certificates after the upload: %+v (%v)", got, err)

@@ -105,6 +105,10 @@ func (h *Handler) incomplete(w http.ResponseWriter, r *http.Request, pg *page) {
 type sigView struct {
 	*signature.SignatureReport
 	Verdict string // a message key
+	// Unregistered is set by "check only" for a signature whose
+	// certificate is not registered to the viewer's company: the upload
+	// would be refused.
+	Unregistered bool
 }
 
 // report validates the case's current document for its signature list.

@@ -325,6 +325,13 @@ func TestRegisterRefusedLeavesNothing(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, "The signature of this contract PDF is valid") {
 		t.Errorf("check of a signed contract: %d", resp.StatusCode)
 	}
+	// Signed validly, but with B's certificate: registration would refuse
+	// it (issue #9), and the check says so.
+	ct, body = multipartBody(t, fields, "signed-by-b.pdf", w.sign(w.co["B"], contract("signed")))
+	resp, page = c.do(http.MethodPost, "/cases/check", body, ct, map[string]string{"Accept-Language": "en"})
+	if resp.StatusCode != 200 || !strings.Contains(page, "not registered to your company") || strings.Contains(page, "The signature of this contract PDF is valid") {
+		t.Errorf("check of a contract signed with another company's certificate: %d", resp.StatusCode)
+	}
 
 	// A company not in the directory, a person not in the company chosen,
 	// a value that names no person.

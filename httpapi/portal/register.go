@@ -16,6 +16,8 @@ import (
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/signature"
+	"github.com/keiyaku/keiyaku/storage"
 )
 
 // registerForm is the register page's fields as typed, kept to show the
@@ -248,7 +250,9 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, pg *page) {
 		var v *archive.PDFVerification
 		if v, err = h.svc.Archive.VerifyPDF(r.Context(), doc, docH.Size, nil); err == nil {
 			res = &checked{Name: docH.Filename, Signatures: sigViews(v.Report)}
-			res.Passed = len(res.Signatures) > 0 && !hasFailed(res.Signatures)
+			var mine int
+			mine, err = h.markUnregistered(r.Context(), pg.P, res.Signatures)
+			res.Passed = len(res.Signatures) > 0 && !hasFailed(res.Signatures) && mine > 0
 		}
 	}
 	status := http.StatusOK
@@ -260,9 +264,39 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, pg *page) {
 	h.registerPage(w, r, pg, rf, nil, res, status)
 }
 
+// markUnregistered marks the signatures whose certificate is not
+// registered to p's company (casework.SignerMatches against
+// account.Service.SignerCertificates), as registration would refuse them
+// (issue #9), and returns how many signatures are the company's.
+func (h *Handler) markUnregistered(ctx context.Context, p account.Principal, sigs []sigView) (int, error) {
+	regs, err := h.svc.Accounts.SignerCertificates(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	mine := 0
+	for i := range sigs {
+		s := &sigs[i]
+		if s.Kind != signature.KindSignature || s.Signer == nil {
+			continue
+		}
+		sg := casework.Signer{Field: s.Field, Certificate: casework.Certificate{Subject: s.Signer.Subject, Issuer: s.Signer.Issuer,
+			Serial: s.Signer.Serial, SHA256: s.Signer.SHA256, Organization: s.Signer.Organization,
+			SubjectSerialNumber: s.Signer.SubjectSerialNumber, OrganizationIdentifier: s.Signer.OrganizationIdentifier}}
+		if len(s.Chain) > 1 && s.Chain[1] != nil {
+			sg.IssuerSHA256 = s.Chain[1].SHA256
+		}
+		if slices.ContainsFunc(regs, func(rc storage.SignerCert) bool { return casework.SignerMatches(rc, sg) }) {
+			mine++
+		} else {
+			s.Unregistered = true
+		}
+	}
+	return mine, nil
+}
+
 func hasFailed(sigs []sigView) bool {
 	for _, s := range sigs {
-		if s.Verdict != "sig.passed" {
+		if s.Verdict != "sig.passed" || s.Unregistered {
 			return true
 		}
 	}
