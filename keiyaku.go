@@ -563,7 +563,10 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 	cfg.Tasks = []jobs.Task{
 		{Name: "audit_anchor", Interval: MaintenanceInterval, Run: func(ctx context.Context) error {
 			a, err := s.Archive.AnchorAudit(ctx, s.Store)
-			if err == nil && a != nil {
+			switch {
+			case errors.Is(err, kerr.FailedPrecondition): // an empty log: nothing to anchor yet
+				return nil
+			case err == nil:
 				s.logger.InfoContext(ctx, "jobs: audit log anchored", "seq", a.Seq)
 			}
 			return err

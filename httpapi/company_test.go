@@ -25,12 +25,37 @@ func pemOf(c *testpki.Cert) string {
 // returns the status and problem type (no fatal on refusal).
 func (e *env) tryRegister(u, party *user, pdf []byte) (int, string) {
 	e.t.Helper()
+	status, typ, _ := e.tryRegisterNamed(u, party, nil, pdf)
+	return status, typ
+}
+
+// tryRegisterNamed is tryRegister naming the counterparty's company
+// name; nil leaves it out (the directory's is taken).
+func (e *env) tryRegisterNamed(u, party *user, name *string, pdf []byte) (int, string, string) {
+	e.t.Helper()
 	nc := httpapi.NewCase{Form: httpapi.FormBilateral, Name: "登録", TransactionDate: openapi_types.Date{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		Amount:  httpapi.Money{Amount: "1", Currency: "JPY"},
-		Parties: []httpapi.NewParty{{CompanyId: party.p.CompanyID, CompanyName: party.company, UserId: party.p.UserID}}}
+		Parties: []httpapi.NewParty{{CompanyId: party.p.CompanyID, CompanyName: name, UserId: party.p.UserID}}}
 	ct, body := multipartBody(e.t, jsonPart(e.t, nc), part{name: "contract", file: "c.pdf", ctype: "application/pdf", body: pdf})
-	status, typ, _, _ := e.rawBody("POST", "/v1/cases", u.token, ct, body.String())
-	return status, typ
+	status, typ, _, resp := e.rawBody("POST", "/v1/cases", u.token, ct, body.String())
+	return status, typ, resp
+}
+
+// TestCounterpartyName: a counterparty's company name is the directory's;
+// left out, the directory's is stored; a different one is refused.
+func TestCounterpartyName(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
+	status, _, body := e.tryRegisterNamed(a, b, nil, e.sign(a, contract("no name")))
+	var c httpapi.Case
+	if status != 201 || json.Unmarshal([]byte(body), &c) != nil || len(c.Parties) != 1 || c.Parties[0].CompanyName != b.company {
+		t.Fatalf("register without the name: %d %s", status, body)
+	}
+	forged := "Bee Trading Holdings"
+	if status, typ, body := e.tryRegisterNamed(a, b, &forged, e.sign(a, contract("forged"))); status != 400 || typ != httpapi.ProblemBase+"invalid" {
+		t.Errorf("register with another name: %d %s %s", status, typ, body)
+	}
 }
 
 // member creates an ordinary (non-administrator) user in admin's company

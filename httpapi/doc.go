@@ -12,5 +12,13 @@
 // problem documents (see ProblemType).
 //
 // Limits: see the constants MaxJSONBody, MaxRegisterBody, MaxHeaderBytes
-// and the casework limits on documents; larger requests get 413.
+// and the casework limits on documents; larger requests get 413. A
+// synchronous bulk verification covers at most Config.MaxBulkCases
+// (DefaultMaxBulkCases) completed cases.
+//
+// Authorization is the domain packages'; the API token scope is checked
+// before: read for GET and the stateless verifications, admin for token
+// management and for the operations the document marks
+// `x-keiyaku-admin: true` (the company's signing certificates, partners,
+// corporate number, time zone and user controls), write for the rest.
 package httpapi

@@ -23,7 +23,7 @@ func (e *env) register(u *user, form httpapi.Form, name string, pdf []byte, part
 	nc := httpapi.NewCase{Form: form, Name: name, TransactionDate: openapi_types.Date{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		Amount: httpapi.Money{Amount: "1100000", Currency: "JPY"}}
 	for _, p := range parties {
-		nc.Parties = append(nc.Parties, httpapi.NewParty{CompanyId: p.p.CompanyID, CompanyName: p.company, UserId: p.p.UserID})
+		nc.Parties = append(nc.Parties, httpapi.NewParty{CompanyId: p.p.CompanyID, CompanyName: &p.company, UserId: p.p.UserID})
 	}
 	parts := []part{{}, {name: "contract", file: "契約書.pdf", ctype: "application/pdf", body: pdf}}
 	var decl []struct {
@@ -182,7 +182,7 @@ func TestBilateralLifecycle(t *testing.T) {
 	// A change relates to the completed case.
 	nc := httpapi.NewCase{Form: httpapi.FormBilateral, Name: "変更契約", Category: ptr(httpapi.CategoryChange), OriginalId: &c.Id,
 		TransactionDate: openapi_types.Date{Time: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}, Amount: httpapi.Money{Amount: "1", Currency: "JPY"},
-		Parties: []httpapi.NewParty{{CompanyId: b.p.CompanyID, CompanyName: b.company, UserId: b.p.UserID}}}
+		Parties: []httpapi.NewParty{{CompanyId: b.p.CompanyID, UserId: b.p.UserID}}}
 	ct, body := multipartBody(t, jsonPart(t, nc), part{name: "contract", file: "change.pdf", ctype: "application/pdf", body: e.sign(a, contract("change"))})
 	change, err := a.c.RegisterCaseWithBodyWithResponse(e.ctx, nil, ct, body)
 	if err != nil || change.JSON201 == nil {

@@ -467,7 +467,7 @@ func toNewCase(nc *NewCase) (*casework.NewCase, error) {
 	}
 	out.Amount = casework.Money{Amount: n, Currency: nc.Amount.Currency}
 	for _, p := range nc.Parties {
-		out.Parties = append(out.Parties, casework.Party{CompanyID: p.CompanyId, CompanyName: p.CompanyName, UserID: p.UserId})
+		out.Parties = append(out.Parties, casework.Party{CompanyID: p.CompanyId, CompanyName: deref(p.CompanyName), UserID: p.UserId})
 	}
 	return out, nil
 }

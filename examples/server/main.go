@@ -47,6 +47,7 @@ import (
 
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/httpapi"
+	"github.com/keiyaku/keiyaku/httpapi/portal"
 	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/notify"
@@ -215,9 +216,8 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 	if base == "" {
 		base = scheme + "://" + o.addr
 	}
-	// The portal's case page lands later; until then a notice links the
-	// case's API resource.
-	cfg.CaseURL = func(id string) string { return base + "/v1/cases/" + id }
+	// Notices link the case's page in the portal (mounted at /).
+	cfg.CaseURL = func(id string) string { return base + "/cases/" + id }
 	return cfg, closers, nil
 }
 
@@ -290,7 +290,16 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api)
+	mux.Handle("/v1/", api)
+	mux.Handle("/openapi.json", api)
+	// The portal at the root. Its session cookie is Secure (and named
+	// __Host-session) unless the server speaks plain HTTP, which only a
+	// development server on a loopback address should.
+	web, err := portal.New(portal.Config{Service: svc, Logger: log, InsecureCookies: o.insecureCookie || tlsCfg == nil})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", web)
 
 	srv := &http.Server{
 		Handler:           logRequests(log, m, mux),
@@ -326,22 +335,17 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}
 	}()
 	// The scheduled jobs (package jobs on River: the evidence renewal
-	// pass) and the upkeep jobs does not schedule yet (maintenance.go).
-	jobsDone, maintDone := make(chan struct{}), make(chan struct{})
+	// pass, the hourly audit anchor and account pruning).
+	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
 		if err := svc.RunJobs(workCtx, 0); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("jobs stopped", "err", err)
 		}
 	}()
-	go func() {
-		defer close(maintDone)
-		maintain(workCtx, svc, log, maintenanceInterval)
-	}()
 	waitWork := func() {
 		<-notifierDone
 		<-jobsDone
-		<-maintDone
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

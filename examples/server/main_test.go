@@ -118,6 +118,15 @@ func TestBlackBox(t *testing.T) {
 		}
 		return b
 	}
+
+	// The portal answers at the root beside the API: its login page, in
+	// Japanese by default, with a login form.
+	if page := string(call("GET", "/login", "", "", nil, 200)); !strings.Contains(page, `lang="ja"`) || !strings.Contains(page, "<form") {
+		t.Errorf("GET /login is not the portal's login page:\n%.400s", page)
+	}
+	if spec := call("GET", "/openapi.json", "", "", nil, 200); !bytes.Contains(spec, []byte(`"openapi"`)) {
+		t.Errorf("GET /openapi.json: %.200s", spec)
+	}
 	login := func(id, pw string) (token string, must bool) {
 		var s struct {
 			Token string `json:"token"`
