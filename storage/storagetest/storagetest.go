@@ -51,6 +51,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Tally", func(t *testing.T) { testTally(t, open(t)) })
 	t.Run("PutUserEndSessions", func(t *testing.T) { testPutUserEndSessions(t, open(t)) })
 	t.Run("APITokens", func(t *testing.T) { testAPITokens(t, open(t)) })
+	// personal.go
+	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
+	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
