@@ -38,4 +38,15 @@
 // to the side that sent the case (StateSentBack to the registrant,
 // StateSentBackToParty to a counterparty). A deleted case keeps
 // everything, with no expiry (see Service.Delete).
+//
+// Personal marks (issue 12, "Hide and private comments"): on a completed
+// case each user may hide it from their own lists (Service.Hide, Unhide;
+// Query.Hidden leaves hidden cases out by default, or lists only them, or
+// both) and keep one private comment (Service.SetComment, Comment,
+// DeleteComment; MaxCommentRunes, checked by CheckComment). Both are the
+// user's alone: a colleague, an administrator or the counterparty neither
+// sees the mark nor is affected by it, and AuditTrail shows a user's
+// hide, unhide and comment entries to that user only. Every change is
+// audited (ActionHide, ActionUnhide, ActionComment); a comment's entry
+// says that it was set or deleted, never what it says.
 package casework

@@ -44,6 +44,11 @@ type Query struct {
 	// under 2026-04-01. Zero means unbounded; a bound leaves out cases not
 	// completed.
 	CompletedFrom, CompletedTo civil.Date
+	// Hidden says what to do with the cases the searching user has hidden
+	// (Service.Hide): the zero value leaves them out; HiddenOnly lists
+	// them alone, HiddenInclude with the others. Another user's hidden
+	// marks never matter.
+	Hidden HiddenMode
 	// Sort, Desc, Limit and Cursor as in storage.CaseQuery.
 	Sort   storage.SortKey
 	Desc   bool
@@ -66,6 +71,7 @@ func (q *Query) toStorage(p account.Principal, loc *time.Location) (storage.Case
 		AmountMin: q.AmountMin, AmountMax: q.AmountMax,
 		TransactionFrom: q.TransactionFrom, TransactionTo: q.TransactionTo,
 		Sort: q.Sort, Desc: q.Desc, Limit: q.Limit, Cursor: q.Cursor,
+		HiddenFor: p.UserID, Hidden: q.Hidden, // hide.go
 	}
 	for name, d := range map[string]civil.Date{"CompletedFrom": q.CompletedFrom, "CompletedTo": q.CompletedTo} {
 		if !d.IsZero() && !d.IsValid() {

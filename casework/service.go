@@ -941,7 +941,8 @@ func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
 }
 
 // AuditTrail returns the audit entries of case id, oldest first, for a
-// principal that may see it (else kerr.NotFound); at most 10,000.
+// principal that may see it (else kerr.NotFound); at most 10,000. Another
+// user's hide, unhide and comment entries are left out (see Hide).
 func (s *Service) AuditTrail(ctx context.Context, p account.Principal, id string) ([]storage.AuditEntry, error) {
 	const op = "casework.AuditTrail"
 	if _, _, err := s.load(ctx, op, p, id); err != nil {
@@ -960,5 +961,5 @@ func (s *Service) AuditTrail(ctx context.Context, p account.Principal, id string
 		out = append(out, page...)
 		after = page[len(page)-1].Seq
 	}
-	return out, nil
+	return ownTrail(p, out), nil // hide.go
 }

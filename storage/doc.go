@@ -1,5 +1,6 @@
 // Package storage is keiyaku's persistence contract: the Store interface a
-// backend implements (cases, accounts, the hash-chained audit log and the
+// backend implements (cases, accounts, each user's hidden marks and private
+// comments (PersonalStore), the hash-chained audit log and the
 // notification outbox), the records it stores, and Blobs, content-addressed
 // document storage on gocloud.dev/blob.
 //

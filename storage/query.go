@@ -91,6 +91,12 @@ type CaseQuery struct {
 	// excludes cases not completed.
 	CompletedFrom, CompletedTo time.Time
 
+	// HiddenFor, when set, is the user whose hidden marks (PersonalStore)
+	// Hidden applies: by default their hidden cases are left out. Empty
+	// means no case counts as hidden (Hidden must then not be HiddenOnly).
+	HiddenFor string
+	Hidden    HiddenMode
+
 	Sort SortKey // zero: SortUpdated
 	Desc bool
 	// Limit is the page size: 0 means DefaultPageSize; at most MaxPageSize.
@@ -119,6 +125,12 @@ func (q *CaseQuery) Validate() error {
 		return kerr.E(kerr.Invalid, op, "unknown sort %q", q.Sort)
 	}
 	switch {
+	case q.Hidden < HiddenExclude || q.Hidden > HiddenInclude:
+		return kerr.E(kerr.Invalid, op, "unknown hidden mode %d: use HiddenExclude, HiddenOnly or HiddenInclude", q.Hidden)
+	case q.Hidden == HiddenOnly && q.HiddenFor == "":
+		return kerr.E(kerr.Invalid, op, "HiddenOnly needs HiddenFor, the user whose hidden cases to list")
+	}
+	switch {
 	case q.Limit == 0:
 		q.Limit = DefaultPageSize
 	case q.Limit < 0 || q.Limit > MaxPageSize:
@@ -129,7 +141,7 @@ func (q *CaseQuery) Validate() error {
 			return kerr.E(kerr.Invalid, op, "%s has %d values, at most %d allowed", name, len(list), MaxFilterValues)
 		}
 	}
-	for name, v := range map[string]string{"NameContains": q.NameContains, "OrderNumber": q.OrderNumber, "Counterparty": q.Counterparty, "OriginalID": q.OriginalID} {
+	for name, v := range map[string]string{"HiddenFor": q.HiddenFor, "NameContains": q.NameContains, "OrderNumber": q.OrderNumber, "Counterparty": q.Counterparty, "OriginalID": q.OriginalID} {
 		if len(v) > MaxFilterText {
 			return kerr.E(kerr.Invalid, op, "%s is %d bytes, at most %d allowed", name, len(v), MaxFilterText)
 		}

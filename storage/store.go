@@ -17,8 +17,9 @@ type Store interface {
 	DirectoryStore
 	AuditStore
 	OutboxStore
-	GuardStore  // guard.go
-	AnchorStore // anchor.go
+	GuardStore    // guard.go
+	AnchorStore   // anchor.go
+	PersonalStore // personal.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

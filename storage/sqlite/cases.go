@@ -291,8 +291,15 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 	// the query; for the sort keys they carry, they also deliver the
 	// order, so a page is read from one index range.
 	scoped := q.Scope.CompanyID != ""
-	fromAccess := scoped && q.Sort != storage.SortCreated && q.Sort != storage.SortName
-	if scoped && !fromAccess {
+	// Only the hidden cases of a user: their marks (one key range of
+	// case_hidden) drive the query instead, and the scope is probed per
+	// mark (personal.go).
+	onlyHidden := q.HiddenFor != "" && q.Hidden == storage.HiddenOnly
+	fromAccess := scoped && !onlyHidden && q.Sort != storage.SortCreated && q.Sort != storage.SortName
+	switch {
+	case scoped && onlyHidden:
+		add(`EXISTS (SELECT 1 FROM case_access a WHERE a.company_id = ? AND a.user_id = ? AND a.case_id = c.id)`, q.Scope.CompanyID, q.Scope.UserID)
+	case scoped && !fromAccess:
 		add(`c.id IN (SELECT case_id FROM case_access WHERE company_id = ? AND user_id = ?)`, q.Scope.CompanyID, q.Scope.UserID)
 	}
 	for col, list := range map[string][]string{"c.state": q.States, "c.form": q.Forms, "c.category": q.Categories} {
@@ -373,6 +380,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		where = append([]string{pre}, where...)
 		args = append(preArgs, args...)
 	}
+	from, where, args = hiddenFilter(&q, from, idCol, where, args)
 	cmp, dir := ">", "ASC"
 	if q.Desc {
 		cmp, dir = "<", "DESC"

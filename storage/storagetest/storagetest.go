@@ -52,6 +52,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("PutUserEndSessions", func(t *testing.T) { testPutUserEndSessions(t, open(t)) })
 	t.Run("APITokens", func(t *testing.T) { testAPITokens(t, open(t)) })
 	t.Run("UserAccess", func(t *testing.T) { testUserAccess(t, open(t)) })
+	// personal.go
+	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
+	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
