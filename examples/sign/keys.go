@@ -53,32 +53,6 @@ func readSmall(path string) ([]byte, error) {
 	return b, err
 }
 
-func readPEMCerts(path string) ([]*x509.Certificate, error) {
-	b, err := readSmall(path)
-	if err != nil {
-		return nil, err
-	}
-	var certs []*x509.Certificate
-	for {
-		var blk *pem.Block
-		if blk, b = pem.Decode(b); blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return certs, nil
-}
-
 func loadKey(f *keyFlags) (*signingKey, error) {
 	sources := 0
 	if f.p12 != "" {
@@ -148,12 +122,12 @@ func loadKey(f *keyFlags) (*signingKey, error) {
 		if signer == nil {
 			return nil, fmt.Errorf("%s holds no PEM private key", f.key)
 		}
-		certs, err := readPEMCerts(f.cert)
+		certs, err := pemfile.Certificates(f.cert)
 		if err != nil {
 			return nil, err
 		}
 		if f.chain != "" {
-			chain, err := readPEMCerts(f.chain)
+			chain, err := pemfile.Certificates(f.chain)
 			if err != nil {
 				return nil, err
 			}
@@ -204,14 +178,14 @@ func loadToken(f *keyFlags) (*signingKey, error) {
 		}
 	}
 	if f.cert != "" {
-		certs, err := readPEMCerts(f.cert)
+		certs, err := pemfile.Certificates(f.cert)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Certificate = certs[0]
 	}
 	if f.chain != "" {
-		if cfg.Chain, err = readPEMCerts(f.chain); err != nil {
+		if cfg.Chain, err = pemfile.Certificates(f.chain); err != nil {
 			return nil, err
 		}
 	}
