@@ -7,15 +7,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,34 +133,16 @@ func (w *world) sign(c *company, in []byte) []byte {
 	return out.Bytes()
 }
 
-var (
-	startxrefRE = regexp.MustCompile(`startxref\s+(\d+)\s+%%EOF\s*$`)
-	sizeRE      = regexp.MustCompile(`/Size\s+(\d+)`)
-)
-
 // tamper appends an incremental update that replaces the page's content
-// stream (object 4 of pdftest.OnePage): the visible contract changes
-// while every earlier byte stays as it was.
+// stream (pdftest.ReplacePageContent): the visible contract changes while
+// every earlier byte stays as it was.
 func tamper(t testing.TB, in []byte, text string) []byte {
 	t.Helper()
-	m := startxrefRE.FindSubmatch(in)
-	sizes := sizeRE.FindAllSubmatch(in, -1)
-	if m == nil || len(sizes) == 0 {
-		t.Fatal("tamper: no startxref or /Size in the input")
+	out, err := pdftest.ReplacePageContent(in, text)
+	if err != nil {
+		t.Fatal(err)
 	}
-	prev, _ := strconv.Atoi(string(m[1]))
-	size, _ := strconv.Atoi(string(sizes[len(sizes)-1][1]))
-	var b bytes.Buffer
-	b.Write(in)
-	if in[len(in)-1] != '\n' {
-		b.WriteByte('\n')
-	}
-	off := b.Len()
-	content := "BT /F1 12 Tf 72 720 Td (" + text + ") Tj ET"
-	fmt.Fprintf(&b, "4 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n", len(content), content)
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n4 1\n%010d 00000 n\r\ntrailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", off, size, prev, xref)
-	return b.Bytes()
+	return out
 }
 
 // client is a browser-less user of the portal: a cookie jar, no
