@@ -197,6 +197,27 @@ func (e NewTokenScope) Valid() bool {
 	}
 }
 
+// Defines values for ProfileLanguage.
+const (
+	ProfileLanguageEmpty ProfileLanguage = ""
+	ProfileLanguageEn    ProfileLanguage = "en"
+	ProfileLanguageJa    ProfileLanguage = "ja"
+)
+
+// Valid indicates whether the value is a known member of the ProfileLanguage enum.
+func (e ProfileLanguage) Valid() bool {
+	switch e {
+	case ProfileLanguageEmpty:
+		return true
+	case ProfileLanguageEn:
+		return true
+	case ProfileLanguageJa:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for State.
 const (
 	StateCompleted       State = "completed"
@@ -299,8 +320,34 @@ func (e SearchCasesParamsOrder) Valid() bool {
 	}
 }
 
+// Defines values for SearchCasesParamsHidden.
+const (
+	SearchCasesParamsHiddenExclude SearchCasesParamsHidden = "exclude"
+	SearchCasesParamsHiddenInclude SearchCasesParamsHidden = "include"
+	SearchCasesParamsHiddenOnly    SearchCasesParamsHidden = "only"
+)
+
+// Valid indicates whether the value is a known member of the SearchCasesParamsHidden enum.
+func (e SearchCasesParamsHidden) Valid() bool {
+	switch e {
+	case SearchCasesParamsHiddenExclude:
+		return true
+	case SearchCasesParamsHiddenInclude:
+		return true
+	case SearchCasesParamsHiddenOnly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Action defines model for Action.
 type Action string
+
+// AllowList defines model for AllowList.
+type AllowList struct {
+	Entries []string `json:"entries"`
+}
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
@@ -433,6 +480,19 @@ type Certificate struct {
 	Subject        string    `json:"subject"`
 }
 
+// Comment defines model for Comment.
+type Comment struct {
+	CaseId    string    `json:"case_id"`
+	Text      string    `json:"text"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CommentText defines model for CommentText.
+type CommentText struct {
+	// Text At most 2,000 characters.
+	Text string `json:"text"`
+}
+
 // Company defines model for Company.
 type Company struct {
 	CorporateNumber *string `json:"corporate_number,omitempty"`
@@ -458,6 +518,13 @@ type CreatedToken struct {
 
 // CreatedTokenScope defines model for CreatedToken.Scope.
 type CreatedTokenScope string
+
+// CreatedUser defines model for CreatedUser.
+type CreatedUser struct {
+	// InitialPassword Shown this once.
+	InitialPassword string `json:"initial_password"`
+	User            User   `json:"user"`
+}
 
 // DirectoryEntry defines model for DirectoryEntry.
 type DirectoryEntry struct {
@@ -577,6 +644,16 @@ type NewToken struct {
 // NewTokenScope defines model for NewToken.Scope.
 type NewTokenScope string
 
+// NewUser defines model for NewUser.
+type NewUser struct {
+	// Admin A company administrator; default false.
+	Admin   *bool  `json:"admin,omitempty"`
+	LoginId string `json:"login_id"`
+
+	// Profile A user's profile; each field at most 200 characters.
+	Profile *Profile `json:"profile,omitempty"`
+}
+
 // OriginalCheck defines model for OriginalCheck.
 type OriginalCheck struct {
 	Files    []FileCheck `json:"files"`
@@ -625,7 +702,9 @@ type PasswordChange struct {
 // permission-denied, unauthenticated, failed-precondition,
 // unavailable, internal, too-large, precondition-failed,
 // precondition-required, unsupported-media-type, not-acceptable,
-// idempotency-key-reused, method-not-allowed, password-change-required}.
+// idempotency-key-reused, method-not-allowed, password-change-required,
+// address-not-allowed}. address-not-allowed (403) is a login, session or
+// token used from an address outside the user's IP allow-list.
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
 	Errors *[]struct {
@@ -642,6 +721,24 @@ type Problem struct {
 	Title  string `json:"title"`
 	Type   string `json:"type"`
 }
+
+// Profile A user's profile; each field at most 200 characters.
+type Profile struct {
+	Address    *string `json:"address,omitempty"`
+	Department *string `json:"department,omitempty"`
+	Email      *string `json:"email,omitempty"`
+	Fax        *string `json:"fax,omitempty"`
+	Furigana   *string `json:"furigana,omitempty"`
+
+	// Language The language of the user's notices.
+	Language *ProfileLanguage `json:"language,omitempty"`
+	Name     *string          `json:"name,omitempty"`
+	Phone    *string          `json:"phone,omitempty"`
+	Title    *string          `json:"title,omitempty"`
+}
+
+// ProfileLanguage The language of the user's notices.
+type ProfileLanguage string
 
 // SendBack defines model for SendBack.
 type SendBack struct {
@@ -774,6 +871,38 @@ type TokenList struct {
 	Tokens []Token `json:"tokens"`
 }
 
+// User defines model for User.
+type User struct {
+	Admin bool `json:"admin"`
+
+	// AllowList The IP allow-list; empty means no restriction.
+	AllowList []string `json:"allow_list"`
+
+	// BlockedUntil When the current login block (too many failed logins) ends; absent when none holds. POST /v1/users/{user_id}/unlock lifts it.
+	BlockedUntil *time.Time `json:"blocked_until,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+
+	// Disabled Disabled by an administrator.
+	Disabled bool   `json:"disabled"`
+	Id       string `json:"id"`
+
+	// LastLoginAt The latest successful login; absent if none.
+	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
+	LoginId     string     `json:"login_id"`
+
+	// MustChangePassword Still has an initial password.
+	MustChangePassword bool `json:"must_change_password"`
+
+	// Profile A user's profile; each field at most 200 characters.
+	Profile   Profile   `json:"profile"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// UserList defines model for UserList.
+type UserList struct {
+	Users []User `json:"users"`
+}
+
 // CaseID defines model for CaseID.
 type CaseID = string
 
@@ -821,6 +950,9 @@ type SearchCasesParams struct {
 	Order       *SearchCasesParamsOrder `form:"order,omitempty" json:"order,omitempty"`
 	Limit       *int                    `form:"limit,omitempty" json:"limit,omitempty"`
 	Cursor      *string                 `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Hidden The cases the caller has hidden (PUT /v1/cases/{id}/hidden): exclude leaves them out (default), only lists them alone, include lists them with the rest. Hidden is the caller's own: nobody else's lists change.
+	Hidden *SearchCasesParamsHidden `form:"hidden,omitempty" json:"hidden,omitempty"`
 }
 
 // SearchCasesParamsSort defines parameters for SearchCases.
@@ -828,6 +960,9 @@ type SearchCasesParamsSort string
 
 // SearchCasesParamsOrder defines parameters for SearchCases.
 type SearchCasesParamsOrder string
+
+// SearchCasesParamsHidden defines parameters for SearchCases.
+type SearchCasesParamsHidden string
 
 // RegisterCaseMultipartBody defines parameters for RegisterCase.
 type RegisterCaseMultipartBody struct {
@@ -965,6 +1100,18 @@ type LoginParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateUserParams defines parameters for CreateUser.
+type CreateUserParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResetPasswordParams defines parameters for ResetPassword.
+type ResetPasswordParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // UnlockUserParams defines parameters for UnlockUser.
 type UnlockUserParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
@@ -982,6 +1129,9 @@ type BulkVerifyJSONRequestBody = BulkVerificationRequest
 
 // RegisterCaseMultipartRequestBody defines body for RegisterCase for multipart/form-data ContentType.
 type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
+
+// SetCommentJSONRequestBody defines body for SetComment for application/json ContentType.
+type SetCommentJSONRequestBody = CommentText
 
 // ResendCaseMultipartRequestBody defines body for ResendCase for multipart/form-data ContentType.
 type ResendCaseMultipartRequestBody ResendCaseMultipartBody
@@ -1012,6 +1162,12 @@ type CreateTokenJSONRequestBody = NewToken
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
+
+// CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
+type CreateUserJSONRequestBody = NewUser
+
+// SetAllowListJSONRequestBody defines body for SetAllowList for application/json ContentType.
+type SetAllowListJSONRequestBody = AllowList
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1178,6 +1334,42 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/cases/{id}/audit (the `CaseAudit` operationId).
 	CaseAudit(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteComment Delete the caller's private comment (none is 404)
+	//
+	// Corresponds with DELETE /v1/cases/{id}/comment (the `DeleteComment` operationId).
+	DeleteComment(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetComment The caller's private comment on the case (完了後コメント)
+	//
+	// Only the caller's own comment, never anyone else's. None is 404 not-found.
+	//
+	// Corresponds with GET /v1/cases/{id}/comment (the `GetComment` operationId).
+	GetComment(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCommentWithBody Create or replace the caller's private comment on a completed case
+	//
+	// At most 2,000 characters; line breaks and tabs are kept, other
+	// control and invisible characters are refused (400). A case not
+	// completed is 409 failed-precondition. The audit trail records that
+	// the comment changed, never its text.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+	SetCommentWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetComment Create or replace the caller's private comment on a completed case
+	//
+	// At most 2,000 characters; line breaks and tabs are kept, other
+	// control and invisible characters are refused (400). A case not
+	// completed is 409 failed-precondition. The audit trail records that
+	// the comment changed, never its text.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+	SetComment(ctx context.Context, id CaseID, body SetCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CompleteCase Complete and seal a returned case (registrant)
 	//
 	// Corresponds with POST /v1/cases/{id}/completion (the `CompleteCase` operationId).
@@ -1193,6 +1385,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/cases/{id}/documents/{key} (the `DownloadDocument` operationId).
 	DownloadDocument(ctx context.Context, id CaseID, key string, params *DownloadDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnhideCase Show a hidden case in the caller's lists again
+	//
+	// Unhiding a case that is not hidden changes nothing. Audited (case.unhide).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/hidden (the `UnhideCase` operationId).
+	UnhideCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HideCase Hide a completed case from the caller's own lists (非表示)
+	//
+	// Search and the CSV export leave the case out unless `hidden=only`
+	// or `hidden=include` asks for it. Hidden is the caller's alone: a
+	// colleague, an administrator or the counterparty still sees the
+	// case, and every call by ID still works. Hiding a hidden case
+	// changes nothing. A case not completed is 409 failed-precondition.
+	// Audited (case.hide).
+	//
+	// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
+	HideCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveCase Receive the case (受領), by the party on turn
 	//
@@ -1505,6 +1716,81 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/sessions/current (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListUsers The users of the caller's company (administrators only), ordered by ID
+	//
+	// With each user's profile, role, state (disabled, login-blocked
+	// until, initial password still to change), last login and IP
+	// allow-list. Never a password or its hash.
+	//
+	// Corresponds with GET /v1/users (the `ListUsers` operationId).
+	ListUsers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUserWithBody Create a user in the caller's company (administrators only)
+	//
+	// Returns the user and its initial password, shown this once; the
+	// user must change it at its first login. A taken login ID is 409
+	// conflict. Audited (user.create).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users (the `CreateUser` operationId).
+	CreateUserWithBody(ctx context.Context, params *CreateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUser Create a user in the caller's company (administrators only)
+	//
+	// Returns the user and its initial password, shown this once; the
+	// user must change it at its first login. A taken login ID is 409
+	// conflict. Audited (user.create).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users (the `CreateUser` operationId).
+	CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ViewUser One user of the caller's company (administrators only; another company's user is 404)
+	//
+	// Corresponds with GET /v1/users/{user_id} (the `ViewUser` operationId).
+	ViewUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAllowList A user's IP allow-list (administrators only; empty means no restriction)
+	//
+	// Corresponds with GET /v1/users/{user_id}/allow-list (the `GetAllowList` operationId).
+	GetAllowList(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAllowListWithBody Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+	//
+	// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+	// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+	// duplicates. With a list, the user's logins, sessions and API
+	// tokens from any other address are refused with 403 and the
+	// problem type `address-not-allowed` (audited as
+	// account.address-refused); it takes effect at the user's next
+	// request. An administrator setting its own list must include the
+	// address it calls from (else 409 failed-precondition). Audited
+	// (account.allowlist-set / account.allowlist-delete).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+	SetAllowListWithBody(ctx context.Context, userId TargetUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAllowList Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+	//
+	// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+	// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+	// duplicates. With a list, the user's logins, sessions and API
+	// tokens from any other address are refused with 403 and the
+	// problem type `address-not-allowed` (audited as
+	// account.address-refused); it takes effect at the user's next
+	// request. An administrator setting its own list must include the
+	// address it calls from (else 409 failed-precondition). Audited
+	// (account.allowlist-set / account.allowlist-delete).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+	SetAllowList(ctx context.Context, userId TargetUserID, body SetAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EnableUser Enable a disabled user again (administrators only)
 	//
 	// Corresponds with DELETE /v1/users/{user_id}/disabled (the `EnableUser` operationId).
@@ -1516,6 +1802,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 	DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetPassword Give a user a new initial password (administrators only; not oneself)
+	//
+	// The old password stops working at once and every session of the
+	// user ends; the user must change the new one at its next login.
+	// The password is in this answer only. Login blocks stay (unlock
+	// lifts them). An administrator's own password is changed with PUT
+	// /v1/me/password (409 failed-precondition here). Audited
+	// (account.password-reset).
+	//
+	// Corresponds with POST /v1/users/{user_id}/password-reset (the `ResetPassword` operationId).
+	ResetPassword(ctx context.Context, userId TargetUserID, params *ResetPasswordParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndUserSessions End every session of a user of the company (administrators only)
 	//
@@ -1708,6 +2006,82 @@ func (c *Client) CaseAudit(ctx context.Context, id CaseID, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
+// DeleteComment Delete the caller's private comment (none is 404)
+//
+// Corresponds with DELETE /v1/cases/{id}/comment (the `DeleteComment` operationId).
+func (c *Client) DeleteComment(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCommentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetComment The caller's private comment on the case (完了後コメント)
+//
+// Only the caller's own comment, never anyone else's. None is 404 not-found.
+//
+// Corresponds with GET /v1/cases/{id}/comment (the `GetComment` operationId).
+func (c *Client) GetComment(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCommentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCommentWithBody Create or replace the caller's private comment on a completed case
+//
+// At most 2,000 characters; line breaks and tabs are kept, other
+// control and invisible characters are refused (400). A case not
+// completed is 409 failed-precondition. The audit trail records that
+// the comment changed, never its text.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+func (c *Client) SetCommentWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCommentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetComment Create or replace the caller's private comment on a completed case
+//
+// At most 2,000 characters; line breaks and tabs are kept, other
+// control and invisible characters are refused (400). A case not
+// completed is 409 failed-precondition. The audit trail records that
+// the comment changed, never its text.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+func (c *Client) SetComment(ctx context.Context, id CaseID, body SetCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCommentRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CompleteCase Complete and seal a returned case (registrant)
 //
 // Corresponds with POST /v1/cases/{id}/completion (the `CompleteCase` operationId).
@@ -1734,6 +2108,45 @@ func (c *Client) CompleteCase(ctx context.Context, id CaseID, params *CompleteCa
 // Corresponds with GET /v1/cases/{id}/documents/{key} (the `DownloadDocument` operationId).
 func (c *Client) DownloadDocument(ctx context.Context, id CaseID, key string, params *DownloadDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadDocumentRequest(c.Server, id, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnhideCase Show a hidden case in the caller's lists again
+//
+// Unhiding a case that is not hidden changes nothing. Audited (case.unhide).
+//
+// Corresponds with DELETE /v1/cases/{id}/hidden (the `UnhideCase` operationId).
+func (c *Client) UnhideCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnhideCaseRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HideCase Hide a completed case from the caller's own lists (非表示)
+//
+// Search and the CSV export leave the case out unless `hidden=only`
+// or `hidden=include` asks for it. Hidden is the caller's alone: a
+// colleague, an administrator or the counterparty still sees the
+// case, and every call by ID still works. Hiding a hidden case
+// changes nothing. A case not completed is 409 failed-precondition.
+// Audited (case.hide).
+//
+// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
+func (c *Client) HideCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHideCaseRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2375,6 +2788,151 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 	return c.Client.Do(req)
 }
 
+// ListUsers The users of the caller's company (administrators only), ordered by ID
+//
+// With each user's profile, role, state (disabled, login-blocked
+// until, initial password still to change), last login and IP
+// allow-list. Never a password or its hash.
+//
+// Corresponds with GET /v1/users (the `ListUsers` operationId).
+func (c *Client) ListUsers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUsersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUserWithBody Create a user in the caller's company (administrators only)
+//
+// Returns the user and its initial password, shown this once; the
+// user must change it at its first login. A taken login ID is 409
+// conflict. Audited (user.create).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users (the `CreateUser` operationId).
+func (c *Client) CreateUserWithBody(ctx context.Context, params *CreateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUserRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUser Create a user in the caller's company (administrators only)
+//
+// Returns the user and its initial password, shown this once; the
+// user must change it at its first login. A taken login ID is 409
+// conflict. Audited (user.create).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users (the `CreateUser` operationId).
+func (c *Client) CreateUser(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUserRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ViewUser One user of the caller's company (administrators only; another company's user is 404)
+//
+// Corresponds with GET /v1/users/{user_id} (the `ViewUser` operationId).
+func (c *Client) ViewUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewViewUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAllowList A user's IP allow-list (administrators only; empty means no restriction)
+//
+// Corresponds with GET /v1/users/{user_id}/allow-list (the `GetAllowList` operationId).
+func (c *Client) GetAllowList(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAllowListRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAllowListWithBody Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+//
+// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+// duplicates. With a list, the user's logins, sessions and API
+// tokens from any other address are refused with 403 and the
+// problem type `address-not-allowed` (audited as
+// account.address-refused); it takes effect at the user's next
+// request. An administrator setting its own list must include the
+// address it calls from (else 409 failed-precondition). Audited
+// (account.allowlist-set / account.allowlist-delete).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+func (c *Client) SetAllowListWithBody(ctx context.Context, userId TargetUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAllowListRequestWithBody(c.Server, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAllowList Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+//
+// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+// duplicates. With a list, the user's logins, sessions and API
+// tokens from any other address are refused with 403 and the
+// problem type `address-not-allowed` (audited as
+// account.address-refused); it takes effect at the user's next
+// request. An administrator setting its own list must include the
+// address it calls from (else 409 failed-precondition). Audited
+// (account.allowlist-set / account.allowlist-delete).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+func (c *Client) SetAllowList(ctx context.Context, userId TargetUserID, body SetAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAllowListRequest(c.Server, userId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // EnableUser Enable a disabled user again (administrators only)
 //
 // Corresponds with DELETE /v1/users/{user_id}/disabled (the `EnableUser` operationId).
@@ -2397,6 +2955,28 @@ func (c *Client) EnableUser(ctx context.Context, userId TargetUserID, reqEditors
 // Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 func (c *Client) DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDisableUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetPassword Give a user a new initial password (administrators only; not oneself)
+//
+// The old password stops working at once and every session of the
+// user ends; the user must change the new one at its next login.
+// The password is in this answer only. Login blocks stay (unlock
+// lifts them). An administrator's own password is changed with PUT
+// /v1/me/password (409 failed-precondition here). Audited
+// (account.password-reset).
+//
+// Corresponds with POST /v1/users/{user_id}/password-reset (the `ResetPassword` operationId).
+func (c *Client) ResetPassword(ctx context.Context, userId TargetUserID, params *ResetPasswordParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetPasswordRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2731,6 +3311,18 @@ func NewSearchCasesRequest(server string, params *SearchCasesParams) (*http.Requ
 
 		}
 
+		if params.Hidden != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "hidden", *params.Hidden, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -2966,6 +3558,121 @@ func NewCaseAuditRequest(server string, id CaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewDeleteCommentRequest constructs an http.Request for the DeleteComment method
+func NewDeleteCommentRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/comment", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCommentRequest constructs an http.Request for the GetComment method
+func NewGetCommentRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/comment", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetCommentRequest calls the generic SetComment builder with application/json body
+func NewSetCommentRequest(server string, id CaseID, body SetCommentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetCommentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetCommentRequestWithBody constructs an http.Request for the SetComment method, with any body, and a specified content type
+func NewSetCommentRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/comment", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCompleteCaseRequest constructs an http.Request for the CompleteCase method
 func NewCompleteCaseRequest(server string, id CaseID, params *CompleteCaseParams) (*http.Request, error) {
 	var err error
@@ -3077,6 +3784,74 @@ func NewDownloadDocumentRequest(server string, id CaseID, key string, params *Do
 			req.Header.Set("Range", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewUnhideCaseRequest constructs an http.Request for the UnhideCase method
+func NewUnhideCaseRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/hidden", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHideCaseRequest constructs an http.Request for the HideCase method
+func NewHideCaseRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/hidden", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -4149,6 +4924,203 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListUsersRequest constructs an http.Request for the ListUsers method
+func NewListUsersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateUserRequest calls the generic CreateUser builder with application/json body
+func NewCreateUserRequest(server string, params *CreateUserParams, body CreateUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateUserRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateUserRequestWithBody constructs an http.Request for the CreateUser method, with any body, and a specified content type
+func NewCreateUserRequestWithBody(server string, params *CreateUserParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewViewUserRequest constructs an http.Request for the ViewUser method
+func NewViewUserRequest(server string, userId TargetUserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAllowListRequest constructs an http.Request for the GetAllowList method
+func NewGetAllowListRequest(server string, userId TargetUserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/allow-list", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAllowListRequest calls the generic SetAllowList builder with application/json body
+func NewSetAllowListRequest(server string, userId TargetUserID, body SetAllowListJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAllowListRequestWithBody(server, userId, "application/json", bodyReader)
+}
+
+// NewSetAllowListRequestWithBody constructs an http.Request for the SetAllowList method, with any body, and a specified content type
+func NewSetAllowListRequestWithBody(server string, userId TargetUserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/allow-list", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewEnableUserRequest constructs an http.Request for the EnableUser method
 func NewEnableUserRequest(server string, userId TargetUserID) (*http.Request, error) {
 	var err error
@@ -4212,6 +5184,55 @@ func NewDisableUserRequest(server string, userId TargetUserID) (*http.Request, e
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResetPasswordRequest constructs an http.Request for the ResetPassword method
+func NewResetPasswordRequest(server string, userId TargetUserID, params *ResetPasswordParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/password-reset", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4489,6 +5510,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/cases/{id}/audit (the `CaseAudit` operationId).
 	CaseAuditWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*CaseAuditResponse, error)
 
+	// DeleteCommentWithResponse Delete the caller's private comment (none is 404)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/comment (the `DeleteComment` operationId).
+	DeleteCommentWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error)
+
+	// GetCommentWithResponse The caller's private comment on the case (完了後コメント)
+	//
+	// Only the caller's own comment, never anyone else's. None is 404 not-found.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases/{id}/comment (the `GetComment` operationId).
+	GetCommentWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*GetCommentResponse, error)
+
+	// SetCommentWithBodyWithResponse Create or replace the caller's private comment on a completed case
+	//
+	// At most 2,000 characters; line breaks and tabs are kept, other
+	// control and invisible characters are refused (400). A case not
+	// completed is 409 failed-precondition. The audit trail records that
+	// the comment changed, never its text.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+	SetCommentWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCommentResponse, error)
+
+	// SetCommentWithResponse Create or replace the caller's private comment on a completed case
+	//
+	// At most 2,000 characters; line breaks and tabs are kept, other
+	// control and invisible characters are refused (400). A case not
+	// completed is 409 failed-precondition. The audit trail records that
+	// the comment changed, never its text.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+	SetCommentWithResponse(ctx context.Context, id CaseID, body SetCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCommentResponse, error)
+
 	// CompleteCaseWithResponse Complete and seal a returned case (registrant)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4508,6 +5569,29 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/cases/{id}/documents/{key} (the `DownloadDocument` operationId).
 	DownloadDocumentWithResponse(ctx context.Context, id CaseID, key string, params *DownloadDocumentParams, reqEditors ...RequestEditorFn) (*DownloadDocumentResponse, error)
+
+	// UnhideCaseWithResponse Show a hidden case in the caller's lists again
+	//
+	// Unhiding a case that is not hidden changes nothing. Audited (case.unhide).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/hidden (the `UnhideCase` operationId).
+	UnhideCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*UnhideCaseResponse, error)
+
+	// HideCaseWithResponse Hide a completed case from the caller's own lists (非表示)
+	//
+	// Search and the CSV export leave the case out unless `hidden=only`
+	// or `hidden=include` asks for it. Hidden is the caller's alone: a
+	// colleague, an administrator or the counterparty still sees the
+	// case, and every call by ID still works. Hiding a hidden case
+	// changes nothing. A case not completed is 409 failed-precondition.
+	// Audited (case.hide).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
+	HideCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*HideCaseResponse, error)
 
 	// ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 	//
@@ -4848,6 +5932,87 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/sessions/current (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
+	// ListUsersWithResponse The users of the caller's company (administrators only), ordered by ID
+	//
+	// With each user's profile, role, state (disabled, login-blocked
+	// until, initial password still to change), last login and IP
+	// allow-list. Never a password or its hash.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/users (the `ListUsers` operationId).
+	ListUsersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
+
+	// CreateUserWithBodyWithResponse Create a user in the caller's company (administrators only)
+	//
+	// Returns the user and its initial password, shown this once; the
+	// user must change it at its first login. A taken login ID is 409
+	// conflict. Audited (user.create).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users (the `CreateUser` operationId).
+	CreateUserWithBodyWithResponse(ctx context.Context, params *CreateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
+
+	// CreateUserWithResponse Create a user in the caller's company (administrators only)
+	//
+	// Returns the user and its initial password, shown this once; the
+	// user must change it at its first login. A taken login ID is 409
+	// conflict. Audited (user.create).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users (the `CreateUser` operationId).
+	CreateUserWithResponse(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
+
+	// ViewUserWithResponse One user of the caller's company (administrators only; another company's user is 404)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/users/{user_id} (the `ViewUser` operationId).
+	ViewUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*ViewUserResponse, error)
+
+	// GetAllowListWithResponse A user's IP allow-list (administrators only; empty means no restriction)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/users/{user_id}/allow-list (the `GetAllowList` operationId).
+	GetAllowListWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*GetAllowListResponse, error)
+
+	// SetAllowListWithBodyWithResponse Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+	//
+	// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+	// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+	// duplicates. With a list, the user's logins, sessions and API
+	// tokens from any other address are refused with 403 and the
+	// problem type `address-not-allowed` (audited as
+	// account.address-refused); it takes effect at the user's next
+	// request. An administrator setting its own list must include the
+	// address it calls from (else 409 failed-precondition). Audited
+	// (account.allowlist-set / account.allowlist-delete).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+	SetAllowListWithBodyWithResponse(ctx context.Context, userId TargetUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAllowListResponse, error)
+
+	// SetAllowListWithResponse Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+	//
+	// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+	// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+	// duplicates. With a list, the user's logins, sessions and API
+	// tokens from any other address are refused with 403 and the
+	// problem type `address-not-allowed` (audited as
+	// account.address-refused); it takes effect at the user's next
+	// request. An administrator setting its own list must include the
+	// address it calls from (else 409 failed-precondition). Audited
+	// (account.allowlist-set / account.allowlist-delete).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+	SetAllowListWithResponse(ctx context.Context, userId TargetUserID, body SetAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAllowListResponse, error)
+
 	// EnableUserWithResponse Enable a disabled user again (administrators only)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4863,6 +6028,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 	DisableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*DisableUserResponse, error)
+
+	// ResetPasswordWithResponse Give a user a new initial password (administrators only; not oneself)
+	//
+	// The old password stops working at once and every session of the
+	// user ends; the user must change the new one at its next login.
+	// The password is in this answer only. Login blocks stay (unlock
+	// lifts them). An administrator's own password is changed with PUT
+	// /v1/me/password (409 failed-precondition here). Audited
+	// (account.password-reset).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{user_id}/password-reset (the `ResetPassword` operationId).
+	ResetPasswordWithResponse(ctx context.Context, userId TargetUserID, params *ResetPasswordParams, reqEditors ...RequestEditorFn) (*ResetPasswordResponse, error)
 
 	// EndUserSessionsWithResponse End every session of a user of the company (administrators only)
 	//
@@ -5260,6 +6439,143 @@ func (r CaseAuditResponse) ContentType() string {
 	return ""
 }
 
+type DeleteCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Comment
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCommentResponse) GetJSON200() *Comment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetCommentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Comment
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetCommentResponse) GetJSON200() *Comment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetCommentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CompleteCaseResponse200Headers the declared response headers of an HTTP 200 response for CompleteCase
 type CompleteCaseResponse200Headers struct {
 	ETag *string
@@ -5359,6 +6675,88 @@ func (r DownloadDocumentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadDocumentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnhideCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnhideCaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnhideCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnhideCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnhideCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnhideCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HideCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r HideCaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r HideCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HideCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HideCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HideCaseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6510,6 +7908,246 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+type ListUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUsersResponse) GetJSON200() *UserList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListUsersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedUser
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateUserResponse) GetJSON201() *CreatedUser {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ViewUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ViewUserResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ViewUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ViewUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ViewUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ViewUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ViewUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAllowListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AllowList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAllowListResponse) GetJSON200() *AllowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAllowListResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAllowListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAllowListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAllowListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAllowListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetAllowListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AllowList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAllowListResponse) GetJSON200() *AllowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetAllowListResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAllowListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAllowListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAllowListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAllowListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type EnableUserResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6586,6 +8224,60 @@ func (r DisableUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DisableUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResetPasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		// InitialPassword Shown this once.
+		InitialPassword string `json:"initial_password"`
+	}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResetPasswordResponse) GetJSON200() *struct {
+	// InitialPassword Shown this once.
+	InitialPassword string `json:"initial_password"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ResetPasswordResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetPasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetPasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetPasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetPasswordResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6882,6 +8574,70 @@ func (c *ClientWithResponses) CaseAuditWithResponse(ctx context.Context, id Case
 	return ParseCaseAuditResponse(rsp)
 }
 
+// DeleteCommentWithResponse Delete the caller's private comment (none is 404)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/cases/{id}/comment (the `DeleteComment` operationId).
+func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error) {
+	rsp, err := c.DeleteComment(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCommentResponse(rsp)
+}
+
+// GetCommentWithResponse The caller's private comment on the case (完了後コメント)
+//
+// Only the caller's own comment, never anyone else's. None is 404 not-found.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases/{id}/comment (the `GetComment` operationId).
+func (c *ClientWithResponses) GetCommentWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*GetCommentResponse, error) {
+	rsp, err := c.GetComment(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCommentResponse(rsp)
+}
+
+// SetCommentWithBodyWithResponse Create or replace the caller's private comment on a completed case
+//
+// At most 2,000 characters; line breaks and tabs are kept, other
+// control and invisible characters are refused (400). A case not
+// completed is 409 failed-precondition. The audit trail records that
+// the comment changed, never its text.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+func (c *ClientWithResponses) SetCommentWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCommentResponse, error) {
+	rsp, err := c.SetCommentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCommentResponse(rsp)
+}
+
+// SetCommentWithResponse Create or replace the caller's private comment on a completed case
+//
+// At most 2,000 characters; line breaks and tabs are kept, other
+// control and invisible characters are refused (400). A case not
+// completed is 409 failed-precondition. The audit trail records that
+// the comment changed, never its text.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/comment (the `SetComment` operationId).
+func (c *ClientWithResponses) SetCommentWithResponse(ctx context.Context, id CaseID, body SetCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCommentResponse, error) {
+	rsp, err := c.SetComment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCommentResponse(rsp)
+}
+
 // CompleteCaseWithResponse Complete and seal a returned case (registrant)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6912,6 +8668,41 @@ func (c *ClientWithResponses) DownloadDocumentWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseDownloadDocumentResponse(rsp)
+}
+
+// UnhideCaseWithResponse Show a hidden case in the caller's lists again
+//
+// Unhiding a case that is not hidden changes nothing. Audited (case.unhide).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/cases/{id}/hidden (the `UnhideCase` operationId).
+func (c *ClientWithResponses) UnhideCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*UnhideCaseResponse, error) {
+	rsp, err := c.UnhideCase(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnhideCaseResponse(rsp)
+}
+
+// HideCaseWithResponse Hide a completed case from the caller's own lists (非表示)
+//
+// Search and the CSV export leave the case out unless `hidden=only`
+// or `hidden=include` asks for it. Hidden is the caller's alone: a
+// colleague, an administrator or the counterparty still sees the
+// case, and every call by ID still works. Hiding a hidden case
+// changes nothing. A case not completed is 409 failed-precondition.
+// Audited (case.hide).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
+func (c *ClientWithResponses) HideCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*HideCaseResponse, error) {
+	rsp, err := c.HideCase(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHideCaseResponse(rsp)
 }
 
 // ReceiveCaseWithResponse Receive the case (受領), by the party on turn
@@ -7445,6 +9236,129 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 	return ParseLogoutResponse(rsp)
 }
 
+// ListUsersWithResponse The users of the caller's company (administrators only), ordered by ID
+//
+// With each user's profile, role, state (disabled, login-blocked
+// until, initial password still to change), last login and IP
+// allow-list. Never a password or its hash.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/users (the `ListUsers` operationId).
+func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListUsersResponse, error) {
+	rsp, err := c.ListUsers(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUsersResponse(rsp)
+}
+
+// CreateUserWithBodyWithResponse Create a user in the caller's company (administrators only)
+//
+// Returns the user and its initial password, shown this once; the
+// user must change it at its first login. A taken login ID is 409
+// conflict. Audited (user.create).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users (the `CreateUser` operationId).
+func (c *ClientWithResponses) CreateUserWithBodyWithResponse(ctx context.Context, params *CreateUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUserResponse, error) {
+	rsp, err := c.CreateUserWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUserResponse(rsp)
+}
+
+// CreateUserWithResponse Create a user in the caller's company (administrators only)
+//
+// Returns the user and its initial password, shown this once; the
+// user must change it at its first login. A taken login ID is 409
+// conflict. Audited (user.create).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users (the `CreateUser` operationId).
+func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, params *CreateUserParams, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserResponse, error) {
+	rsp, err := c.CreateUser(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUserResponse(rsp)
+}
+
+// ViewUserWithResponse One user of the caller's company (administrators only; another company's user is 404)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/users/{user_id} (the `ViewUser` operationId).
+func (c *ClientWithResponses) ViewUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*ViewUserResponse, error) {
+	rsp, err := c.ViewUser(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseViewUserResponse(rsp)
+}
+
+// GetAllowListWithResponse A user's IP allow-list (administrators only; empty means no restriction)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/users/{user_id}/allow-list (the `GetAllowList` operationId).
+func (c *ClientWithResponses) GetAllowListWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*GetAllowListResponse, error) {
+	rsp, err := c.GetAllowList(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAllowListResponse(rsp)
+}
+
+// SetAllowListWithBodyWithResponse Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+//
+// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+// duplicates. With a list, the user's logins, sessions and API
+// tokens from any other address are refused with 403 and the
+// problem type `address-not-allowed` (audited as
+// account.address-refused); it takes effect at the user's next
+// request. An administrator setting its own list must include the
+// address it calls from (else 409 failed-precondition). Audited
+// (account.allowlist-set / account.allowlist-delete).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+func (c *ClientWithResponses) SetAllowListWithBodyWithResponse(ctx context.Context, userId TargetUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAllowListResponse, error) {
+	rsp, err := c.SetAllowListWithBody(ctx, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAllowListResponse(rsp)
+}
+
+// SetAllowListWithResponse Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+//
+// Up to 20 IPv4 or IPv6 addresses or CIDR prefixes (e.g.
+// `203.0.113.0/24`, `2001:db8::1`); stored masked and without
+// duplicates. With a list, the user's logins, sessions and API
+// tokens from any other address are refused with 403 and the
+// problem type `address-not-allowed` (audited as
+// account.address-refused); it takes effect at the user's next
+// request. An administrator setting its own list must include the
+// address it calls from (else 409 failed-precondition). Audited
+// (account.allowlist-set / account.allowlist-delete).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/users/{user_id}/allow-list (the `SetAllowList` operationId).
+func (c *ClientWithResponses) SetAllowListWithResponse(ctx context.Context, userId TargetUserID, body SetAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAllowListResponse, error) {
+	rsp, err := c.SetAllowList(ctx, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAllowListResponse(rsp)
+}
+
 // EnableUserWithResponse Enable a disabled user again (administrators only)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7471,6 +9385,26 @@ func (c *ClientWithResponses) DisableUserWithResponse(ctx context.Context, userI
 		return nil, err
 	}
 	return ParseDisableUserResponse(rsp)
+}
+
+// ResetPasswordWithResponse Give a user a new initial password (administrators only; not oneself)
+//
+// The old password stops working at once and every session of the
+// user ends; the user must change the new one at its next login.
+// The password is in this answer only. Login blocks stay (unlock
+// lifts them). An administrator's own password is changed with PUT
+// /v1/me/password (409 failed-precondition here). Audited
+// (account.password-reset).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{user_id}/password-reset (the `ResetPassword` operationId).
+func (c *ClientWithResponses) ResetPasswordWithResponse(ctx context.Context, userId TargetUserID, params *ResetPasswordParams, reqEditors ...RequestEditorFn) (*ResetPasswordResponse, error) {
+	rsp, err := c.ResetPassword(ctx, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetPasswordResponse(rsp)
 }
 
 // EndUserSessionsWithResponse End every session of a user of the company (administrators only)
@@ -7823,6 +9757,101 @@ func ParseCaseAuditResponse(rsp *http.Response) (*CaseAuditResponse, error) {
 	return response, nil
 }
 
+// ParseDeleteCommentResponse parses an HTTP response from a DeleteCommentWithResponse call
+func ParseDeleteCommentResponse(rsp *http.Response) (*DeleteCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetCommentResponse parses an HTTP response from a GetCommentWithResponse call
+func ParseGetCommentResponse(rsp *http.Response) (*GetCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Comment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetCommentResponse parses an HTTP response from a SetCommentWithResponse call
+func ParseSetCommentResponse(rsp *http.Response) (*SetCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Comment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCompleteCaseResponse parses an HTTP response from a CompleteCaseWithResponse call
 func ParseCompleteCaseResponse(rsp *http.Response) (*CompleteCaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7920,6 +9949,64 @@ func ParseDownloadDocumentResponse(rsp *http.Response) (*DownloadDocumentRespons
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnhideCaseResponse parses an HTTP response from a UnhideCaseWithResponse call
+func ParseUnhideCaseResponse(rsp *http.Response) (*UnhideCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnhideCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHideCaseResponse parses an HTTP response from a HideCaseWithResponse call
+func ParseHideCaseResponse(rsp *http.Response) (*HideCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HideCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -8758,6 +10845,171 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseListUsersResponse parses an HTTP response from a ListUsersWithResponse call
+func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateUserResponse parses an HTTP response from a CreateUserWithResponse call
+func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedUser
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseViewUserResponse parses an HTTP response from a ViewUserWithResponse call
+func ParseViewUserResponse(rsp *http.Response) (*ViewUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ViewUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAllowListResponse parses an HTTP response from a GetAllowListWithResponse call
+func ParseGetAllowListResponse(rsp *http.Response) (*GetAllowListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAllowListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AllowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetAllowListResponse parses an HTTP response from a SetAllowListWithResponse call
+func ParseSetAllowListResponse(rsp *http.Response) (*SetAllowListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAllowListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AllowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseEnableUserResponse parses an HTTP response from a EnableUserWithResponse call
 func ParseEnableUserResponse(rsp *http.Response) (*EnableUserResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8803,6 +11055,42 @@ func ParseDisableUserResponse(rsp *http.Response) (*DisableUserResponse, error) 
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResetPasswordResponse parses an HTTP response from a ResetPasswordWithResponse call
+func ParseResetPasswordResponse(rsp *http.Response) (*ResetPasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetPasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			// InitialPassword Shown this once.
+			InitialPassword string `json:"initial_password"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -8936,12 +11224,27 @@ type ServerInterface interface {
 	// CaseAudit The audit trail of the case, oldest first (at most 10,000 entries)
 	// (GET /v1/cases/{id}/audit)
 	CaseAudit(w http.ResponseWriter, r *http.Request, id CaseID)
+	// DeleteComment Delete the caller's private comment (none is 404)
+	// (DELETE /v1/cases/{id}/comment)
+	DeleteComment(w http.ResponseWriter, r *http.Request, id CaseID)
+	// GetComment The caller's private comment on the case (完了後コメント)
+	// (GET /v1/cases/{id}/comment)
+	GetComment(w http.ResponseWriter, r *http.Request, id CaseID)
+	// SetComment Create or replace the caller's private comment on a completed case
+	// (PUT /v1/cases/{id}/comment)
+	SetComment(w http.ResponseWriter, r *http.Request, id CaseID)
 	// CompleteCase Complete and seal a returned case (registrant)
 	// (POST /v1/cases/{id}/completion)
 	CompleteCase(w http.ResponseWriter, r *http.Request, id CaseID, params CompleteCaseParams)
 	// DownloadDocument Download one document of the case
 	// (GET /v1/cases/{id}/documents/{key})
 	DownloadDocument(w http.ResponseWriter, r *http.Request, id CaseID, key string, params DownloadDocumentParams)
+	// UnhideCase Show a hidden case in the caller's lists again
+	// (DELETE /v1/cases/{id}/hidden)
+	UnhideCase(w http.ResponseWriter, r *http.Request, id CaseID)
+	// HideCase Hide a completed case from the caller's own lists (非表示)
+	// (PUT /v1/cases/{id}/hidden)
+	HideCase(w http.ResponseWriter, r *http.Request, id CaseID)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReceiveCaseParams)
@@ -9014,12 +11317,30 @@ type ServerInterface interface {
 	// Logout Log out (end the current session)
 	// (DELETE /v1/sessions/current)
 	Logout(w http.ResponseWriter, r *http.Request)
+	// ListUsers The users of the caller's company (administrators only), ordered by ID
+	// (GET /v1/users)
+	ListUsers(w http.ResponseWriter, r *http.Request)
+	// CreateUser Create a user in the caller's company (administrators only)
+	// (POST /v1/users)
+	CreateUser(w http.ResponseWriter, r *http.Request, params CreateUserParams)
+	// ViewUser One user of the caller's company (administrators only; another company's user is 404)
+	// (GET /v1/users/{user_id})
+	ViewUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// GetAllowList A user's IP allow-list (administrators only; empty means no restriction)
+	// (GET /v1/users/{user_id}/allow-list)
+	GetAllowList(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// SetAllowList Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+	// (PUT /v1/users/{user_id}/allow-list)
+	SetAllowList(w http.ResponseWriter, r *http.Request, userId TargetUserID)
 	// EnableUser Enable a disabled user again (administrators only)
 	// (DELETE /v1/users/{user_id}/disabled)
 	EnableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
 	// DisableUser Disable a user of the company (administrators only; not oneself)
 	// (PUT /v1/users/{user_id}/disabled)
 	DisableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// ResetPassword Give a user a new initial password (administrators only; not oneself)
+	// (POST /v1/users/{user_id}/password-reset)
+	ResetPassword(w http.ResponseWriter, r *http.Request, userId TargetUserID, params ResetPasswordParams)
 	// EndUserSessions End every session of a user of the company (administrators only)
 	// (DELETE /v1/users/{user_id}/sessions)
 	EndUserSessions(w http.ResponseWriter, r *http.Request, userId TargetUserID)
@@ -9298,6 +11619,19 @@ func (siw *ServerInterfaceWrapper) SearchCases(w http.ResponseWriter, r *http.Re
 		return
 	}
 
+	// ------------- Optional query parameter "hidden" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "hidden", r.URL.Query(), &params.Hidden, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "hidden"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "hidden", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SearchCases(w, r, params)
 	}))
@@ -9521,6 +11855,84 @@ func (siw *ServerInterfaceWrapper) CaseAudit(w http.ResponseWriter, r *http.Requ
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteComment operation middleware
+func (siw *ServerInterfaceWrapper) DeleteComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteComment(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetComment operation middleware
+func (siw *ServerInterfaceWrapper) GetComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetComment(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetComment operation middleware
+func (siw *ServerInterfaceWrapper) SetComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetComment(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CompleteCase operation middleware
 func (siw *ServerInterfaceWrapper) CompleteCase(w http.ResponseWriter, r *http.Request) {
 
@@ -9640,6 +12052,58 @@ func (siw *ServerInterfaceWrapper) DownloadDocument(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DownloadDocument(w, r, id, key, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UnhideCase operation middleware
+func (siw *ServerInterfaceWrapper) UnhideCase(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UnhideCase(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// HideCase operation middleware
+func (siw *ServerInterfaceWrapper) HideCase(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.HideCase(w, r, id)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -10467,6 +12931,139 @@ func (siw *ServerInterfaceWrapper) Logout(w http.ResponseWriter, r *http.Request
 	handler.ServeHTTP(w, r)
 }
 
+// ListUsers operation middleware
+func (siw *ServerInterfaceWrapper) ListUsers(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListUsers(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateUser operation middleware
+func (siw *ServerInterfaceWrapper) CreateUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateUserParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateUser(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ViewUser operation middleware
+func (siw *ServerInterfaceWrapper) ViewUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ViewUser(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAllowList operation middleware
+func (siw *ServerInterfaceWrapper) GetAllowList(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAllowList(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetAllowList operation middleware
+func (siw *ServerInterfaceWrapper) SetAllowList(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetAllowList(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // EnableUser operation middleware
 func (siw *ServerInterfaceWrapper) EnableUser(w http.ResponseWriter, r *http.Request) {
 
@@ -10510,6 +13107,56 @@ func (siw *ServerInterfaceWrapper) DisableUser(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DisableUser(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ResetPassword operation middleware
+func (siw *ServerInterfaceWrapper) ResetPassword(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResetPasswordParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ResetPassword(w, r, userId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -10777,6 +13424,11 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/signatures", wrapper.CaseSignatures)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/verification", wrapper.VerifyCase)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/audit", wrapper.CaseAudit)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/hidden", wrapper.UnhideCase)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/hidden", wrapper.HideCase)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.DeleteComment)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.GetComment)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.SetComment)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/verify", wrapper.VerifyPDF)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.ListSigningCertificates)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.RegisterSigningCertificate)
@@ -10789,6 +13441,12 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/partners", wrapper.ListPartners)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/partners/{company_id}", wrapper.RemovePartner)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/partners/{company_id}", wrapper.AddPartner)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/users", wrapper.ListUsers)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users", wrapper.CreateUser)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/users/{user_id}", wrapper.ViewUser)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/password-reset", wrapper.ResetPassword)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/users/{user_id}/allow-list", wrapper.GetAllowList)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/allow-list", wrapper.SetAllowList)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/unlock", wrapper.UnlockUser)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/sessions", wrapper.EndUserSessions)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
@@ -11190,6 +13848,118 @@ func (response CaseAuditdefaultApplicationProblemPlusJSONResponse) VisitCaseAudi
 	return err
 }
 
+type DeleteCommentRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type DeleteCommentResponseObject interface {
+	VisitDeleteCommentResponse(w http.ResponseWriter) error
+}
+
+type DeleteComment204Response struct {
+}
+
+func (response DeleteComment204Response) VisitDeleteCommentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCommentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteCommentdefaultApplicationProblemPlusJSONResponse) VisitDeleteCommentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCommentRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type GetCommentResponseObject interface {
+	VisitGetCommentResponse(w http.ResponseWriter) error
+}
+
+type GetComment200JSONResponse Comment
+
+func (response GetComment200JSONResponse) VisitGetCommentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCommentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetCommentdefaultApplicationProblemPlusJSONResponse) VisitGetCommentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCommentRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *SetCommentJSONRequestBody
+}
+
+type SetCommentResponseObject interface {
+	VisitSetCommentResponse(w http.ResponseWriter) error
+}
+
+type SetComment200JSONResponse Comment
+
+func (response SetComment200JSONResponse) VisitSetCommentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCommentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetCommentdefaultApplicationProblemPlusJSONResponse) VisitSetCommentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompleteCaseRequestObject struct {
 	Id     CaseID `json:"id"`
 	Params CompleteCaseParams
@@ -11315,6 +14085,72 @@ type DownloadDocumentdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DownloadDocumentdefaultApplicationProblemPlusJSONResponse) VisitDownloadDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideCaseRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type UnhideCaseResponseObject interface {
+	VisitUnhideCaseResponse(w http.ResponseWriter) error
+}
+
+type UnhideCase204Response struct {
+}
+
+func (response UnhideCase204Response) VisitUnhideCaseResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnhideCasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UnhideCasedefaultApplicationProblemPlusJSONResponse) VisitUnhideCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideCaseRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type HideCaseResponseObject interface {
+	VisitHideCaseResponse(w http.ResponseWriter) error
+}
+
+type HideCase204Response struct {
+}
+
+func (response HideCase204Response) VisitHideCaseResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type HideCasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response HideCasedefaultApplicationProblemPlusJSONResponse) VisitHideCaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -12255,6 +15091,202 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 	return err
 }
 
+type ListUsersRequestObject struct {
+}
+
+type ListUsersResponseObject interface {
+	VisitListUsersResponse(w http.ResponseWriter) error
+}
+
+type ListUsers200JSONResponse UserList
+
+func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListUsersdefaultApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUserRequestObject struct {
+	Params CreateUserParams
+	Body   *CreateUserJSONRequestBody
+}
+
+type CreateUserResponseObject interface {
+	VisitCreateUserResponse(w http.ResponseWriter) error
+}
+
+type CreateUser201JSONResponse CreatedUser
+
+func (response CreateUser201JSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateUserdefaultApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ViewUserRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+}
+
+type ViewUserResponseObject interface {
+	VisitViewUserResponse(w http.ResponseWriter) error
+}
+
+type ViewUser200JSONResponse User
+
+func (response ViewUser200JSONResponse) VisitViewUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ViewUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ViewUserdefaultApplicationProblemPlusJSONResponse) VisitViewUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAllowListRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+}
+
+type GetAllowListResponseObject interface {
+	VisitGetAllowListResponse(w http.ResponseWriter) error
+}
+
+type GetAllowList200JSONResponse AllowList
+
+func (response GetAllowList200JSONResponse) VisitGetAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAllowListdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAllowListdefaultApplicationProblemPlusJSONResponse) VisitGetAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAllowListRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+	Body   *SetAllowListJSONRequestBody
+}
+
+type SetAllowListResponseObject interface {
+	VisitSetAllowListResponse(w http.ResponseWriter) error
+}
+
+type SetAllowList200JSONResponse AllowList
+
+func (response SetAllowList200JSONResponse) VisitSetAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAllowListdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetAllowListdefaultApplicationProblemPlusJSONResponse) VisitSetAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type EnableUserRequestObject struct {
 	UserId TargetUserID `json:"user_id"`
 }
@@ -12310,6 +15342,49 @@ type DisableUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DisableUserdefaultApplicationProblemPlusJSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPasswordRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+	Params ResetPasswordParams
+}
+
+type ResetPasswordResponseObject interface {
+	VisitResetPasswordResponse(w http.ResponseWriter) error
+}
+
+type ResetPassword200JSONResponse struct {
+	// InitialPassword Shown this once.
+	InitialPassword string `json:"initial_password"`
+}
+
+func (response ResetPassword200JSONResponse) VisitResetPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPassworddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ResetPassworddefaultApplicationProblemPlusJSONResponse) VisitResetPasswordResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -12459,12 +15534,27 @@ type StrictServerInterface interface {
 	// CaseAudit The audit trail of the case, oldest first (at most 10,000 entries)
 	// (GET /v1/cases/{id}/audit)
 	CaseAudit(ctx context.Context, request CaseAuditRequestObject) (CaseAuditResponseObject, error)
+	// DeleteComment Delete the caller's private comment (none is 404)
+	// (DELETE /v1/cases/{id}/comment)
+	DeleteComment(ctx context.Context, request DeleteCommentRequestObject) (DeleteCommentResponseObject, error)
+	// GetComment The caller's private comment on the case (完了後コメント)
+	// (GET /v1/cases/{id}/comment)
+	GetComment(ctx context.Context, request GetCommentRequestObject) (GetCommentResponseObject, error)
+	// SetComment Create or replace the caller's private comment on a completed case
+	// (PUT /v1/cases/{id}/comment)
+	SetComment(ctx context.Context, request SetCommentRequestObject) (SetCommentResponseObject, error)
 	// CompleteCase Complete and seal a returned case (registrant)
 	// (POST /v1/cases/{id}/completion)
 	CompleteCase(ctx context.Context, request CompleteCaseRequestObject) (CompleteCaseResponseObject, error)
 	// DownloadDocument Download one document of the case
 	// (GET /v1/cases/{id}/documents/{key})
 	DownloadDocument(ctx context.Context, request DownloadDocumentRequestObject) (DownloadDocumentResponseObject, error)
+	// UnhideCase Show a hidden case in the caller's lists again
+	// (DELETE /v1/cases/{id}/hidden)
+	UnhideCase(ctx context.Context, request UnhideCaseRequestObject) (UnhideCaseResponseObject, error)
+	// HideCase Hide a completed case from the caller's own lists (非表示)
+	// (PUT /v1/cases/{id}/hidden)
+	HideCase(ctx context.Context, request HideCaseRequestObject) (HideCaseResponseObject, error)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(ctx context.Context, request ReceiveCaseRequestObject) (ReceiveCaseResponseObject, error)
@@ -12537,12 +15627,30 @@ type StrictServerInterface interface {
 	// Logout Log out (end the current session)
 	// (DELETE /v1/sessions/current)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// ListUsers The users of the caller's company (administrators only), ordered by ID
+	// (GET /v1/users)
+	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
+	// CreateUser Create a user in the caller's company (administrators only)
+	// (POST /v1/users)
+	CreateUser(ctx context.Context, request CreateUserRequestObject) (CreateUserResponseObject, error)
+	// ViewUser One user of the caller's company (administrators only; another company's user is 404)
+	// (GET /v1/users/{user_id})
+	ViewUser(ctx context.Context, request ViewUserRequestObject) (ViewUserResponseObject, error)
+	// GetAllowList A user's IP allow-list (administrators only; empty means no restriction)
+	// (GET /v1/users/{user_id}/allow-list)
+	GetAllowList(ctx context.Context, request GetAllowListRequestObject) (GetAllowListResponseObject, error)
+	// SetAllowList Replace a user's IP allow-list (administrators only; an empty list lifts the restriction)
+	// (PUT /v1/users/{user_id}/allow-list)
+	SetAllowList(ctx context.Context, request SetAllowListRequestObject) (SetAllowListResponseObject, error)
 	// EnableUser Enable a disabled user again (administrators only)
 	// (DELETE /v1/users/{user_id}/disabled)
 	EnableUser(ctx context.Context, request EnableUserRequestObject) (EnableUserResponseObject, error)
 	// DisableUser Disable a user of the company (administrators only; not oneself)
 	// (PUT /v1/users/{user_id}/disabled)
 	DisableUser(ctx context.Context, request DisableUserRequestObject) (DisableUserResponseObject, error)
+	// ResetPassword Give a user a new initial password (administrators only; not oneself)
+	// (POST /v1/users/{user_id}/password-reset)
+	ResetPassword(ctx context.Context, request ResetPasswordRequestObject) (ResetPasswordResponseObject, error)
 	// EndUserSessions End every session of a user of the company (administrators only)
 	// (DELETE /v1/users/{user_id}/sessions)
 	EndUserSessions(ctx context.Context, request EndUserSessionsRequestObject) (EndUserSessionsResponseObject, error)
@@ -12791,6 +15899,91 @@ func (sh *strictHandler) CaseAudit(w http.ResponseWriter, r *http.Request, id Ca
 	}
 }
 
+// DeleteComment operation middleware
+func (sh *strictHandler) DeleteComment(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request DeleteCommentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteComment(ctx, request.(DeleteCommentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteComment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteCommentResponseObject); ok {
+		if err := validResponse.VisitDeleteCommentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetComment operation middleware
+func (sh *strictHandler) GetComment(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request GetCommentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetComment(ctx, request.(GetCommentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetComment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetCommentResponseObject); ok {
+		if err := validResponse.VisitGetCommentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetComment operation middleware
+func (sh *strictHandler) SetComment(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request SetCommentRequestObject
+
+	request.Id = id
+
+	var body SetCommentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetComment(ctx, request.(SetCommentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetComment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetCommentResponseObject); ok {
+		if err := validResponse.VisitSetCommentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CompleteCase operation middleware
 func (sh *strictHandler) CompleteCase(w http.ResponseWriter, r *http.Request, id CaseID, params CompleteCaseParams) {
 	var request CompleteCaseRequestObject
@@ -12839,6 +16032,58 @@ func (sh *strictHandler) DownloadDocument(w http.ResponseWriter, r *http.Request
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DownloadDocumentResponseObject); ok {
 		if err := validResponse.VisitDownloadDocumentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UnhideCase operation middleware
+func (sh *strictHandler) UnhideCase(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request UnhideCaseRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UnhideCase(ctx, request.(UnhideCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnhideCase")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UnhideCaseResponseObject); ok {
+		if err := validResponse.VisitUnhideCaseResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// HideCase operation middleware
+func (sh *strictHandler) HideCase(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request HideCaseRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.HideCase(ctx, request.(HideCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HideCase")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(HideCaseResponseObject); ok {
+		if err := validResponse.VisitHideCaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -13530,6 +16775,148 @@ func (sh *strictHandler) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListUsers operation middleware
+func (sh *strictHandler) ListUsers(w http.ResponseWriter, r *http.Request) {
+	var request ListUsersRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsers(ctx, request.(ListUsersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListUsersResponseObject); ok {
+		if err := validResponse.VisitListUsersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateUser operation middleware
+func (sh *strictHandler) CreateUser(w http.ResponseWriter, r *http.Request, params CreateUserParams) {
+	var request CreateUserRequestObject
+
+	request.Params = params
+
+	var body CreateUserJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUser(ctx, request.(CreateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateUserResponseObject); ok {
+		if err := validResponse.VisitCreateUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ViewUser operation middleware
+func (sh *strictHandler) ViewUser(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
+	var request ViewUserRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ViewUser(ctx, request.(ViewUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ViewUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ViewUserResponseObject); ok {
+		if err := validResponse.VisitViewUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetAllowList operation middleware
+func (sh *strictHandler) GetAllowList(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
+	var request GetAllowListRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAllowList(ctx, request.(GetAllowListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAllowList")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAllowListResponseObject); ok {
+		if err := validResponse.VisitGetAllowListResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetAllowList operation middleware
+func (sh *strictHandler) SetAllowList(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
+	var request SetAllowListRequestObject
+
+	request.UserId = userId
+
+	var body SetAllowListJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetAllowList(ctx, request.(SetAllowListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetAllowList")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetAllowListResponseObject); ok {
+		if err := validResponse.VisitSetAllowListResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // EnableUser operation middleware
 func (sh *strictHandler) EnableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID) {
 	var request EnableUserRequestObject
@@ -13575,6 +16962,33 @@ func (sh *strictHandler) DisableUser(w http.ResponseWriter, r *http.Request, use
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DisableUserResponseObject); ok {
 		if err := validResponse.VisitDisableUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ResetPassword operation middleware
+func (sh *strictHandler) ResetPassword(w http.ResponseWriter, r *http.Request, userId TargetUserID, params ResetPasswordParams) {
+	var request ResetPasswordRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetPassword(ctx, request.(ResetPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetPassword")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ResetPasswordResponseObject); ok {
+		if err := validResponse.VisitResetPasswordResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -13668,171 +17082,202 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbyNJfti/UqANLOk0KUqj0e1K8AeupPHN3TyEkdaH9XKsLnUXybKaVbyqanG4AwG+AAEOCJLzl8sl",
-	"iIEkQBAEQeIPCRAHPuefyd2u4/8iqF9VdVc3q/nQULMLbPbLjtj1rt/7Ve9bCZ/OOCNMydbx+9YMCzwl",
-	"igj46xRL8vxM/4uy1nFrhtWkFbUYnpLWcYumraglyM9zKkjaOlYiJ1FLJhMyxbrHFL97QdhYTVrH+wef",
-	"Rq0pZcXfUUstZnoMqQRl49b9fdR6npLpjCvCksVPyUKPkBKZCDpTlOvJX+JbIpGaEHTx+vIKSTwiSHEk",
-	"iBIL1JaEwLfBxXPk9ev0WpFZ+4TglIhy9d50XT1fw9IPnj7dYOmjl1glk+U1X00ISrAkn0h0foXHJ7BE",
-	"nOiviEokyCiXJEVzqibocP8AzSeEQRvdCU2wRMkEszFJkaQsIc2bGXXNChp2cXQYWvYVFmOivpBENN5x",
-	"Lom43ulF3+uh5IwzSQoQ0/9POFOEKf1PPJtlNMH6lPb+QuqDfO9N94eCjFrHrT/YKwF3z3yVezAYzBG+",
-	"B4RHigjvFvSJmsOExehLqs62tPz7qHUh+E1GpitWPTMt/sl2q3fjBjYwYOjNs1P02eHTHyE7eA/u0PbV",
-	"Qw8S0/h9i7B82jr+qiVIQugdgdtTuWAaPAhLuzc4uYUf9V+tCEhARpRumBL7D5zcMj7PSDomrbdL1xi1",
-	"BnlK1TlTAlB1JviMCEXNneJiJUvdcKK4uNYTYrbQkNXcyMFeqEVKFKZZ8NMEywZMJHq1nwBOUaaxa4La",
-	"E/IOaMTSMIJMuSLXOE1FcBpJfq5/H3ExxUpTQ6aODsuBKFNkTIRuqeiUVJqmWJEu/BrCyhLRvoJJ7ACR",
-	"O9XyMvjNX5BEFZdxJeyRVC9D79r+kyoyleug0LvY+2IqLAReLC3PDR1a0ud5dvuGzLhQy0sSfL75emAg",
-	"Pl9eTNSS+XSKQwCocV161+bdxhrQc6iQXo8Eny7D0Zdffvll9+XL7tlZhLhAZDpTC0O2c3bDc5aSNAhO",
-	"5biK727UEaYZScMbHVFG5cR83QT0NGtJNeefUoYVCQ9q7rfhaGdYyqbVSIWF2mYxd0TQESXpNVYPRB7v",
-	"ppfutXYh1enK1XqnGFmgKs+g2HBxD/UjXMaL2hIBEUo4bsQjPg/DeCMU62+Gha+C8c1vY0Sz8Fi3lKU+",
-	"y5F0zLDKBfASnuRTwhSMKhWezoAB4Yyk3Vk6akUtckdTwhLSFSThIg0yGnsUockFwbKBzwgi80z5K7sY",
-	"XF6en7Wi1rPB8xfwj+evzs6vzt+8fP5qcHUenFvvhogwNzHfNLpeXQ7QfMKRxAuJJA9iqmMC4XEoG+uB",
-	"4Iz0v3VrzefvCEgoDwF+Cx0+LPg3b6/UXmBxysXBFYfbBJN/Cghj5J035Oc5kUYKSlOqf8LZhQetI5xJ",
-	"EtUBeInUVva5CRVd0+E+sHYnb9YlloTMFGYJWceOnulju3fcWC7f6c8mWFkZPsuIQFO8QClHjM9BfN+I",
-	"BRtOH+B4eMpzI26u6v+SM7IwdECRMTcccrXcbNtVznhzyhu1EkHwtn0cfdj0yPWoa9vqNpqXhQljI03k",
-	"IiXimuXTGyIaGtAxZThrIrkzXADTRnd8gYVahK54JVEbU6kEZmqdBO21XCVGG2K88ZrdRSzJYcoKDKs6",
-	"X0IjkNpms4xMncXhg2bWW5QGFa9Tu4i1VARUoaCUks/SraH4jghptZ21ykCNSAN9dv0tfLvT9JDXgm2B",
-	"/YFtN8FGEBJKYLVn4aFi9XoKCKkgeOWcSkr4toHavqBSrRDRN7p/o9ivUUfMkE3LuMBj8jjLiFqMvFPX",
-	"SS4kDxGPLZZZkmsntjAy16cPZiB92Ja/AnywhGQZrmmFJWSe6m0Cjw5tnE+nnDULiWSKaQbqL5H1I1rG",
-	"qNp56OO4JYvrXNpD37wrlTJvIMEPHJFxdQ12n81xWne5ISMuyOZ9uBhjRr/GzvSx+QJnPKMJ3faMJREU",
-	"h00gMm+Smev2hdyJffbYi2ErZ+CfYRBuDcEJAZmYcYEVWcVZt2XV+gKuv+aMrN8fEDtLPMtuwS0Y8nbF",
-	"bwncHs6y16PW8Ver6YFpfh/V9y1JIohalg0vJ3zOkJpQibi1564zAMFAyyt+ex+1zqggieJi0WCGe5TT",
-	"16wjqBMNkBI41dqLbYL4yJODP5HI8iVv1zecZwSzlffmJgzdWnECDTwGJtxGKqsd6VqOU0wQWt0zqzTX",
-	"FwUm42vTPEzmApDz40H34OmRO9ObhSLSuBMc60a3ZIFGXKCUz1nGcdhi1Hivkn5NHiLDFJqltyuzBztm",
-	"08mcTkhyu3w8ztKwiTToZHJvQwVEOUF6K6pa25tVkYtpyjGDm7LqiePcoFJ0Pc0yWvqpm/DpDWUgYN3Q",
-	"DCsiYJppninanYGKYG32nGWLIJd/wcf0wRo4v6UBs8QgkxxJYtRYSaSWTxGWCCPTA7U1nGF0I/hcEtEJ",
-	"YXTUyvTCrOZR8agdrvERGcPanIt61/3+weF6b5x/g8UavDFDd/eSaAIZpiJT+FaFo2qLlOircqrsNpxM",
-	"NZjVmpW22gZLmR5mCe1tJYi7zQUPBcwI24FUaaCogtQZSegUZ8hsA1Hj5pxSxgXKGVU9uCGliFbNWn/+",
-	"Vb/72dv3+9H+0f0fBs0NuRCEJYbped0G3T97+/5JqE9t34UqVYwUOoFXZO7sRQ86g0cz0mxjCnHg5+Ng",
-	"v78WB+sWkQoe9qO1FpK6W/iDLSavyLwwmkzxu+emz2ewEfvHfshHVLE2BOyvRQMsFkiTfInUBCs04lnG",
-	"50aE4UwJnCgQbSINvXA6vSE7I0mGBUnRhAiCJDddyR2xY2mAJ3gq9f8xHU8UUhxJxQUek+Mh04Ozrpqg",
-	"uFxGDLOgaS4VSrAQCyMwQjN9l5oSUyWHDMbXv/SGzDctbsUBqsJIPfKhkZZtBUwhkSGEbuWtPt2JqafO",
-	"zo19ZQNjigPNBppgwHDdSdfF40TPRwRwdTQSfGrENydxHltIAxkZtf/k/Art3e3vFSJmZ8gwS6HRjAjJ",
-	"GfgccKIkSH1UBfrsvS9tQfd7ltZ3ekNWBERoULRhNcVKPpEGzpz8boY4QXjIYjeebhAbYKcSjekdYUgv",
-	"L6WjERHS7I+qepTLkB32+5HGk4zgO6Jb8FyhnGVESrTgOZpjpsy4iRYQDWiHxPpFA51ZQ9b8DTyAKnqM",
-	"edsAp0bfpBuzAdoujYOoZs3ZBsmrPatweXH+EnGBbrAkR4fo7PyN5sTe1p4c/Oho2815863e0/PC2LPN",
-	"dvD1o+8oCirPywLKk7B4UrcF1YFsnYHweoMjLE0Vmx/dA4FeJtywhzKwCGvAnQtqYoXSKQ2bIJXKriVJ",
-	"OEsD3PcFHRVERundnKCUjHCeKfRZH6V4ISOEFZpyqdCToyN7jXSq1/Bk/+jg4NCu3fx01N9UWTX7CZ3r",
-	"ayvDrFBOt3NamIEC5rvVuussHa1SOLZRkkURhLPSHXX2zEbrNCjBdpitFQxPeYZNRfYQQwOVi1iOYhKC",
-	"B4xOl0SVQZMgDyU8z1LEuEI3RAtSsiF0JiN3JFvp6QuLizAJ1bqwcY0g1xy1Lwbp+SX6vPviahBZEbAI",
-	"h0BXr68GL7omCCHS65toPaiMR8ywVKUtp4iYaNCty1Cb6grPa7NSWZkYWQnCfMFKc2GpEGckPM0DTCi+",
-	"U3Ezw7mc4IOnRw1GKbuRzZHu0nVpsOBtYemKWkri9Sq4B+EwdLEjL0DIQFtlQ6uNSYWIuUr0WSvcBFzu",
-	"jGzl3dzYELEUbVWsY7WAc2HNMqfGw7UlPyPz65W2omXkztKtetTv2u8eVecP7q4MFa4iaj2aF5mIVtlD",
-	"sR4kRuAi0OxxyCZKzeTx3t4toQt8m/dScucijOXee8ZVd8Rzlmq99A5nNI20vjrKaKKiIZsRMaVgweum",
-	"hFGSRihnOFcTwhTIF2mETPhadyaAU8PhR0OWM3yHaYZvMqKH1pIPziKkOO9mWIxJhPwOXTOIntH/1R2e",
-	"nlWruFwoknanJKW4qzcKpNBZRPVMQ0a9yPxbsugKotWHCE2JmvC0C+21Zq5/c4ffNQ7SYrr7kN6wImgY",
-	"2MtqE19j3xmHw1m+459cvn6F7FfU1jd+9Fl/v6PPkgPNF8Zqu94N5KYoAp/Xs+GoRZksIpqW2R+dUtUU",
-	"kPY1QfAdUWY8Dah9uP8EcZYtOpV4tGbKKRVWeUOcaLPZs8EnUjsN62MwwxRThY7kkrD0c2wkuS3IShmC",
-	"UxWUt7RzrIiguzRG9UAgGojSQZlwDe0n72ZUELkVdZ/mUl0b1KlQxeXJldM2Hs4hzBCVhUae/brCQMwx",
-	"NCwweKCOsTZI7kZ8fYAY4aTiNWKuG3/l2pr8tBNM2eYxKJ5qGMD6JMN0StJrG1Z6vU32gZbNSRYGL8pS",
-	"G+0ZkDqvLp+j81foyf5naL9/0N2vSbvmLxN3q1XzSuBtUDp3YcXVeUq5FtycdVl5tZxfMxKArA4fg90c",
-	"f91O9H2QvCzIHZXVfBmfkBYhyFsAhcxvrqsXFoyigFPbEkK8fpsIxwagijBjb1HualZiTJM6uI0CvKmu",
-	"ZNrtWBG6fhgg6a5aHAprvJoRl2qvJOKOJk7zVSTLjCm51DVQgplWh63GqjjyVFXEGbIxvzYhbnn7Bgi3",
-	"o56W12/gXy+0JDfNatXossCIOutMSQP3qtkL1y+9hk+7Iotl68gkfVIlkcxvuuUHaxLASGZYToK0ycRq",
-	"Xa/Qm5cycT4UlFfTqIImbK72N5AJc4ceSFQIhn+Nm8DI6Soz8cBlcHijmiCHkiQYro7khM8lsk7qqlnq",
-	"/wc6brFAv+c1TbUGOqINZ7D7oMgVZqa8OcfIfrs2IzdH0m0RWVmYh7YIsQw7gZZcjB4ot/UflkggSVRH",
-	"C02YIbMeJPKMoHaFlBiS5F8Swizd4wLVnSGdZUzwZmswTW0QjPiQLBLX52axTXzjehr6AGyqY8bDA3NB",
-	"CSphqFxLLRDf2/xmUNMQKFk22I7J10BybbykP09wwSoI2bEkTEHaOhjG9F9I/4UKQ4pLcjhBZduu4iaG",
-	"rtbpZlHrZJkxRoalRG7YiscefNImj56klhkUWY8mdcLm26dFwr2Ratx6/H8Xa6tl5Zn8+3AmZOHxq13e",
-	"A5DmIcaCBkzKsITUkrQ5V95rssV8jUZsQe747ZaDPdSFuSIw2QxZQ0jvYEPwDVcYxkEwj2yOfS70fDXC",
-	"2UGDiciSJLmganGpRzRruCFYGIIH04DkaH4qBpgoNTP03MWOQtkQ+2dROMTaqq9t9GjZH8/oT8nC1Lig",
-	"bMQbiqa4gCun3PARskMifkcE+vHV1UUPneNkUoTMaLFNVsK1huzi7FkpaPM58znkSVV7mpDkVi657Tgz",
-	"Pw1ZPss4TsGDpvWo6kxVJarmCnzz7BQ92T/a7/SGbMhOObvTkg9nErU1FEIqQKSHW6AJz1II5zHr0PAB",
-	"3KRzPGRdBAZlEJUhQEciLAiSDN+S6wRLvSHqfoU5nzz5zPL00UgSdYISnBGWYjFkCGl0MW3jsvxAfIKm",
-	"nJGFJpjx+6ENkhq2jtGwtb/f1/8NWxEaFmGT5tNPLr4ctu5jPSzMBwVWoCvCKA2GfroBPpFeFChqLwhD",
-	"E3xH9FCMM9KJENNngTAaZRyrnj6HQem+oJwdo1j/wIXlvMfoc4BZNMz7/ScJoAD8k8SojYt4Zvgd4pT0",
-	"XDEUFdq729+z32UMApNealwD5tiFQUuiHDOReAprTnCWmTOIhxYp9BEpkZO4h07hh27F/YIg3884MPT5",
-	"WKeA1KNBDOCNGb1r/IyofUmS7jOikkn3kiqC9pAJWjAQTNLOCcIoEVzKrqQKFqVJJJpxqZaLDvWfwIme",
-	"g/+jgBzwTMVNFW3ik5qTSoLrBn3x5rmebUYEAn8KuqUsLUszWV8YMhSsE6EYLPgwyoi+Iyn0BKcQ3Ihx",
-	"dcBnytBP8AwzIsH0d87GGZUTffbxAFxH3ReYjXM8JnGEYuPMiVFG7TFav5hBHWl27jtnJJzBGwLVTI4t",
-	"7gFAGMeURHGtXFSM2vtaSjh4+hTNBGXmAAaXp8/hCJIJ1lQBgu3QlQUPSNAo0AN+ueHpArVdWB/8ZLJl",
-	"Og6VKEMHh2jCcyGt8GEID8TtaWok50SclN2LOTDjakIA02GWpZs/OIBdn3LmUPHYhAQW5Zls9Gl8foXH",
-	"GsvvDELZhFWDUsNWfGJLK5k0UD2hOTUUu7JUsaPBQD3NmlfXu4KlvaBTquSxuaobnlIii3igo0P0U/o5",
-	"gLojwZrWu88HffRSf85nSHG9pKfBOF8+KnrsQw9EcDI5AUnQCIdAzi1KIqwAKXXzT01zyhDOspOiha0l",
-	"VVtmD73AYkyEvoTD/SfGN2m9YI5Tojfnl1docPHcSwk+bu33+r0+qBYzwvCMto5bT3r93hMTLT8Bpq2J",
-	"1k2e3XbvvJIMxoXJZcDHZyo3EBkhxucuUKWQQc1V1OoXaBRuYzZkICaZg+HCYQr0qAaLdrwBb4iaE8Js",
-	"8GhZ8SEGaIj9mg4xajsWBfFfllkMmR32E2lKY3zNGfikkyyX9I6cIEI1sMNabwjKyAjiSjvHcJ9DVvDz",
-	"KOA2iJxdFACIpchVJUGmKgmicqhZERL6uJxPo8GboWHnjoiUJspECelOQ2Z5GDOEsYcuFyyZCM54Lo2x",
-	"1iJFwjUDL9BC5FCnashcGRoIncUFuCVaFiqhbT/q9/u1q5SoDSeo5RzIwotf4nef59ntqf4YA7eYEUG5",
-	"pQtTboKDamyib6KPC4Y0yzS3Jr1xT1PhKWdqYkmdtZlpjWvGubU34yFTmoAKh3uOrU+0MEMZmpIpF4se",
-	"+rwg6bFF/LaNCexEQxYr8k7tJfIuNv70w/1P+1pbU1oewxJllMHxcUnQiAqprLSkpZk/iDtDLWdU2Vo6",
-	"AqGgpOFm+Z0eGlgJgRGSSqsw4nTIQOw/Lq7HECzpIroMbhdy2/O0dVyWS1mY0PKiwGJDdmnZZK9WFPH+",
-	"rRHviVSf83Sxs7p5TQVd7qv6hJZi6vX7Dvr9nS7Di0KsXVR1nELtu6EMQ5GEQPEXCy1rSvqFqgUaMOiZ",
-	"WnMAf02LL07Dq9/nlSaD20c+aUbt3/+vv/z2n//Xb//jX//f//z3nZJyGj4mPQTW7MViJ4wKwf2uYsE4",
-	"lGF87jJPlGE3fGZiHoyIwDV6mGB9wGQtrE41h+6h14ygGR6biCNHUGIIA4kdIXHRuU/7ZWDu036/c4Ji",
-	"rwJCbCQaPGTxC8puj5Eg2R8PoUbCsBVbFtmB/VKWE9lDPwN52aD9MSpxHAjXfMIBLaWeGdIKYjcPZ0V6",
-	"DZbo9PJPfarwxdWz7qdDZi07NwtFTNIOmmJxW2TqnL9LSAaYLUE+kaafU6UoMzk6Qf6jdbDU6TNxkV+u",
-	"1YMsn7ITkBdKwgzEWfA5JGAsEYlLgkUyObU1xmpUol4McmGBBhI4MKQCu7uxCqz+Fd3kClmDUs/YJjKe",
-	"ElfBE/T2n+ekrDByXNQeKbFlM1OgaohGkGoBQs7I5KK932QNrgzKdktw2W67WIFXeWXLVfg5emtXUnPs",
-	"5jdWQy7y5qVN72qFl1nYoUJ1a4NpBmvnNBhiLPRN01YSA5sKwW4/Pa6aW51VR08KRRGpkoi804K++/T8",
-	"rGmJ/kjbnlBoPGPLuDYxSeVoGyesrhsXv9vtuH5Km613GOCcTUlz68eEkolbjVi9+Gcgm6UY6FhpN/NE",
-	"+sjR1YLeNpWTQO2BpHjvit8uuEsk8zPpJFFOGe40w0utOuQH7O0F3tnW1i93+4sIUn0tcfnjFCKPq/Tk",
-	"+TrKX6zhO5xCWSZYe96NWubnunUBpWlYGJaJtyjzl76ILYY3MbDB4Z/2vVyjp5U0o/1QllF4AlsRqpFG",
-	"huLN3z6ifF2UwfoA4diTE51YqNW0wliqpTDyzgjPldraWhZcX1v7A4VtI0UV7FMGDBkmuCBkGIGqG5pn",
-	"7Gk86qZYYVB/LcJqaVoDZISwtR5ioVCs54mHrG1rBUQ1209HN4ekIdvcivmx1ctLL2QX4lHADHGCcmb/",
-	"glivkT3cohIImHQ7CLPUyKfFBLKaSZ669HTKzEp7Xj58jNrWPva0U6YkkUySHnoG9jEjXXsp6ydFMyrR",
-	"LZnZ7CtNZ/XsQ1ZaDkJC7hvYLBFQVOFRdeHAXRrvX8JTDW229JvX68r5p2rYVVZZD1eP26BsgSsb5+5+",
-	"I/3VL11QkT836LkikT5QjK7lrSzgKdzABLD/USr4Cws91rK1de3+qPWCl7F6j0qHHKBrqRaM4+A1ZKnW",
-	"MW1wgbFPVSTVioq/956m94ZIQUn+4/c1ZDqD3x+GSvbBiiZus3rLDpw/8IzM+ktVx0RCVdyoJXHs6Amt",
-	"xaN6DH9ClD2DR+Wbq56VeNArEh94em7uyPO4Gg9MnecpfEsQMxX0twMT+/wLFJurwuWe9zyEI1APHLvk",
-	"xtV7HZQzfBiMRw/jLN8RVnjbRhBPNFNGOy55P2BLux6g1AmQjz2cpybNK4g6esnw3MNjIo/3NkUDCtln",
-	"JHZhbNXDwZ6R0jP6ppQI8Swl4BLQhLddOv7AMGcX0dkplpS07BEQ5NQqVj8k7HB7LsJwwBlmY/IMXlR4",
-	"xvKVOP+f3Ht/Sxb3jYb0S5OsKlH8BrMxiVH7oH8EEjcqsltxVkRr9IybHKIVjL9NCc7GqFa30RizjQMs",
-	"PjXo1T2jYyKVdWl99vRJv2PqO8kJ1n1P/JZyxiXMHYN3nloVpygFZfNMD46OIltwJ9bf9Kc/iiHAQn//",
-	"dP/TH4FSUURVQDxRp4eM/8CVkATXJ+BTWJ4/s+3OyvLRNTAMPlf1xhYzbmaQ67XgP9r7o20dQkHio0+n",
-	"xr+r97JOpgzczboumwkIB/2jR9jzwLhChL4CB5XmDO6j1pP+4TImvOKaUqbwPMouaLQDGggdKtzxHqV+",
-	"OAmOQrGEbopPJETHAOP00JIqaZKcI5TxORFdE4tC3nWMR1mq0snjhL3AS2mm4mnzK2k1my7ujt6+PzoM",
-	"GnUDjMRKAjvhIrVCBBDj4BzcMAv4CllJBCqBjkU0pV93thfQ9CEU+ofEm+yWS4Wm/c2vfvOP//5fdyIX",
-	"JGg8G5whqLp/H7rmDNt3eYIC2xvz3XkJH1XhgSjlRk0c1mFsbLuS20wkRYRcor7htV6Re2vSA0pBZUCo",
-	"26nsZl7Hk4+Ack12RoRZ4a8Pmgwji4pCkAQiRz2DoR6A5woMDEV4rVdRyGVA4DGmLISverffCbpuacJr",
-	"tMVtY1y7f5CZ6+PRkkvCUqPzmXQRa0XSd7dWwrVhoh8TcDUnDwHscclW7gygDp1dmzJIRmOJMDGZGTKO",
-	"JdTmIgLZtF4sO7KCtelf/q6HhXgtWAFEdaTcRGShGzKmrLSQAJ8fMn2sQGckwmxh7Nk3ufIypsHjbOLI",
-	"vDRqeMZJQaK4b+lG7cN+v+Nqa5mrohLlrAxmDeCbvqQfEr5Vi0V9kLn5Y/J0fU1+MpgFP7eDzXl78fKq",
-	"fARbgCt0870CqIfLH0Xdnu8jWS4N1sEMxGouIWp/87d/87tf/ObbX/72d7/4TZBeV4vcBY0RV16iEqQy",
-	"YFXEb6vyjWnH9Csh8W1wEoYIqjUaF39yE/NsrCmGntmyNkNWz4sqqxcsJdFD/AIAgXmhYsisMZoRYioz",
-	"ui0UKgZJbZ0pqiTJRj00MDaHIWsbp6WbtwtJLsEAOn3Fl9Xyeo8kHddqDTU4yW0c9IyUpWp2JSk7u/BS",
-	"oYL2t//hl7//7f80ese3/+af/u4Xf/OP//a33/y3v/qH//3fv/mrf1GPOLVQU0mggDBIqTBLpXUt+Enl",
-	"7mJ3Kmn7wbGNqo8JoH5sT0+1/muD9mPj++WJ8+y7MtgatotyoBD9b5uCd70M/98BGLiF1iKLv/mX/+7b",
-	"v65HFtfTG3AyCWTDuBg8P3lgB9fsP8ETpG2nroWJRIYQBD+IGcKVTyrFSk1+gmEKvSEbOEg2PLhWo9yl",
-	"LKwocV7kl2jhs5JA0kMDtkAZH49J2qUM5RKq/i8Rn2eUpcVGGqygteAgk+Lf+Ir+2jgzDYnf/o9f//7v",
-	"/u4ffv1fvvnV30YmOjJbETVWq8CwOuTwSVPAYa2Qlpb4LaA9brDqmY1wPug3zbEc0FXEcO2vjeF6zMCr",
-	"6jtVTZ5kBz+7oA8aIMsRnf2ygH/UVhzNaHJbC7v1BJSVbwg0kmm9wZe2TRgNqmbT2luVTdbT7WrtP+ZV",
-	"ei8FNdyjPaLIyFsg2gDdgHjl3QgAejhZEmzMFlCzAi7UeyDCBp+MtTasOGozjuBBJPT8TCIo68KUZvy2",
-	"9mz98hd7BcnoekXw8wAR33+CUjrW8qCVfk3CLUhr5otmlmYQF41bROhOtNAh0WH/sx567X3RgDuiTuK2",
-	"jW8WiKpCQOwF8ijUqVv1K0fnHqqjbPWSyoPfC1hSjmsjfYCSvBtrsH3ecSXdWvR2ol8pVE238TkcalfS",
-	"T6UpSNuKWu+6Nom2a8unwonUYNkWxOzWa90EhZLXLFtUKoFNcUocbPsCsReTBmXV21wMGRQXSlHOUogA",
-	"89p4xZc6hvBC6lJlz0MGMZVUFR0BWV32t0Fqm88F2OJZqDRJYGWtCtAMaun+INEAPaqm7EKsUEalCsk3",
-	"mt4t1/t5dC0rULtoZWygWfHOPBLuaX4fZPzbdGWCamH7AadE0Jyqp4DcfFPMQwu2hKVdwhRVC3/SCC2/",
-	"aYIGQ3ZarfjlWyTdKm1SW7XuVwd6N4AxbApinZcItSPSg0peW/XsQeF1JKEg0+gVZNEW1TcgExczBPhq",
-	"E20BdlEFxVfFEAfKT31Ps2vDb/h85MDaphWsRqVea7exsB7IVen8jPBZZjDOkKqd0/q99/7GrpeCa2vh",
-	"PyVNLUk/VQhEKDYGGM8ZVEiHZzuRIbnyxDopPYTCmSA4XaBbQmZoPsHKlPoxxQU0bnzBbhmfM4Nehytk",
-	"mzdkyu/IJoAfkLRru39UcfswFGeg157uBqD0UJY91+gzZAr6FQ53AUZmwBUlNcpSwrV6olYSuFmguPqq",
-	"U+y8S6bG35C5aK7YLyIYo/brjivCGNcFwxi1qwYAyqDOA8WZkXwRGH3L4Z4XJTcbhY/ekA18S4t7nmnO",
-	"faNLVBqSPPOKX6aDz9kx2IfBzFJXPyP4VOzHKgZD1r74wn/BblkBMSy1U+LIegbx3NXf/J7zBrvOHx5b",
-	"sEVk/Cq86HRgUEeWpRitge5D8FnRKem6l+ODeuyAoeeDVwMbSgnlTeIyvTTunCAynSlNvP2HE81BRKhs",
-	"2UOnZRpDWZVNQnqals/qtXD2anVwdOtAKRwqIWHUOGdMmp3xpWuduMJH+kHV+IpOyZ/pA/goOnHlpX6P",
-	"pxytfWdn1WP9Pxzlt0wQfhDYT8me/6hHEOB/xsVtYbQpSuNpIcW8PwsRDECtKaOK4qx4cicy2YdJRrCQ",
-	"rjoq3Aq4uqAWECPzor0ZUP9l/eXm5yGDSs8L1M4AOoyrJOHTKWeg8gjNZjTL0b+DLGZ5kjNlgS5RLReg",
-	"m45zIiW+ycgx+vpdcnfDPpGISEWnICWMCofCkO33//xT05zIjin+NcqlceEc9vsotvXj4iJKqygxR5gS",
-	"C70FyhS856ZQvOe/CmXfSJUag+eTRdBxCWd8Ub4q9Rh8pvbM1kZIFJDiTm1Eyy5C+Q1oVRToAlw9EC7r",
-	"ogYtNTXFEtRWq1CWiVGgZULhpl7QtHFl5nhEMlIWfm0gJGabtkxACl4wKCWbWj88lLyFAj47i7d0pz64",
-	"eG6nR21TlUtNCBVIkkQQJTvb2DNcHTMvN8EMA9EFJ0URV60MGTIGxMXGY/eG7NJmSWLZVNbzdnF7/X/+",
-	"8j/FZYkuqJpkJdlcakFyPuHIlidwZQepNMXGlK38oxt+IlHGk1ueqx661OAhj1GstbV4yOA15aI0o8KK",
-	"QGkJ8LcuOhGKoXRwjNo4k9yvhGfS8KBcGQCea2LWOsUMm5w5L3PPrqVC5IdM0PEEvMwB2r9kUUFLBpUg",
-	"rYEzubIvMX1fJWJb2/gjZx4bcPHmbkBSL/YFIHsnxBAm1xdYICPEQMqFhDzuJXq49x7+f70mR/gN0I2G",
-	"+w4YCdygH986YOibwRRn/55j6awnnd2oHHoWFKq44tFAbGhVceYzLBRb5/O8cI2+ay+yW+3OuEQpjQoM",
-	"fMnNgNrf/OpfffP3v/7mn/2yU9S0MQWkzDMu9QOseJJXQ+2U3xF7pK3vyrpU229QBj8xgT1FG2PCa5bM",
-	"v0uXeFjhrZQOLYCn2QY5SNNtLmagIWEX1zJI043vRKuobIzU3BR2rxToXKs1ufrfzda+1zMgE47zGlUn",
-	"IPiY0vnL1PzEViVcrhBePoUO4WOaFkL5KnDg/Fip2WuWLSJ0SZJckGjILvGUXFJF/vhSCQqV0aAu+QiE",
-	"4BvB51KfEahbXCicQZg8+P4KFW/IpKJZtkrTQ2OifEnD5pWG3mYs94HtM2WxM+l52mjs6mr3huwNmRkx",
-	"zbwfa7Q6iW60XIZGuQAHFFaKTGdK2p3NJzQjJwgPGTRzvbRGinJrBHHaYaTbQypusR1bnTKloB6m5kBw",
-	"lrk7LIppH/b3o6JSpFelV5Esk0NWPOJ9w3Plgml5rpXfQaGQVgAUZXQERwnrdmBQlJ6HsI699/ZNzPu9",
-	"nOlmcdAhq7f3fRXhYHFb1ZDdoUHTPjjRwB4dzlYzfi+J6p4WD1oEQgGaKvqvTGJ+eJUP+zJH6/irtz4N",
-	"fMHh+QRrrXEQDvC8pDk7MrZng8JX8dsXfMxztRE9fwGhkEhrTDsg6npDGnfaRVy9jWC3qy8jkuqo4ZB3",
-	"1bbOmW7yhdyQVZnmO2FWZiiEUY3GmPytrWx526L4FRZjovSmXcJIkO3XVpZgTc00SJnErNTVkXXK5ajQ",
-	"UxFhaSEkL8sHZ2bcjU/dtt9NZrkZC+FgfEuz/MYZkSQbrRUN6kDoiwrNQJjqs7h0TT/4Pj9Ivai9Xsiq",
-	"L2Z6BQ0r1njTLmyJr97mj/kcTU3VTbNfBH13g1MBoNz8pre+XMN8fSmwerFfwHcL5x9yp7vIcg8gllnf",
-	"bs7+BR25ytKG6xjxbLcXYCxrzWL3VflifvGkCbwrc/bM5g2hdq1kfFR7EKRTkdVt/6UsGmf0c6kclYc1",
-	"XErHMuUzGSoXZ88+nlj2gKr4H9V5dnH2rKjn/8hl9s3pQyVKyHorLLaVkpXm2ZyOWY4nZpVPn331ViOk",
-	"e93sq7f6MszbGeYqc5G1jlt7rfu39/8vAAD//w==",
+	"7H19byTJed9XKYwN3IzdMxy+7PqOhIHwyF0dpb09YsmzIN+s2TXTNZwSe6pGXdXkzi0WsCwkEBAn8j+K",
+	"EsR5EWAERpDojwiIA8nJh8npTta3COp5qrqre6rnhTvcO0DRH7rldHe9PvXU8/p7XrdGcjqTggmtWoev",
+	"WzOa0SnTLIO/TqhiZ6fmX1y0DlszqietqCXolLUOWzxpRa2M/SDnGUtahzrLWdRSowmbUvPFlL56xsS1",
+	"nrQOd/fej1pTLoq/o5aez0wbSmdcXLfevIlaZwmbzqRmYjT/DpubFhKmRhmfaS5N5x/TG6aInjBy/snF",
+	"JVF0zIiWJGM6m5O2YgyeHZ+fEe+7Tq8V4dgnjCYsK0fvddc1/TUMfe/RozWGPv6Y6tFkccyXE0ZGVLH3",
+	"FHlySa+PYIh0ZJ4SrkjGxrliCbnjekIOdvfI3YQJeMd8RCZUkdGEimuWEMXFiDVPZtzFETTM4vFBaNiX",
+	"NLtm+lPFssY9zhXLrra60W9MU2omhWIFiZn/jqTQTGjzTzqbpXxEzSrtfF+ZhXztdfeHGRu3Dlt/sFMS",
+	"7g4+VTvQGPQR3gdCx5pl3i6YFcXFhMGYTar2tjD8N1HrPJPDlE2XjHqGb/zxZqN37QYmcCzIi6cn5IOD",
+	"R39CbOM92EP7rWn6eIQvv24xkU9bh5+1MjZi/JbB7uk8E4Y8mEi6Qzq6gR/NX60IWEDKtHkxYfYfdHQj",
+	"5F3KkmvWermwjVHrOE3l3TOucO5Jwk3nND3P5IxlmpvNHdNUsag1834yY9OZ/SfXbKoClLqUgCLz9hl+",
+	"udcvHtMso/MWUpcj1M+KzsoJyOH32UjDBPKE6ydCZ8BrqoOkxVIu9E5HWmZXZsWomJuj0fySOzyhNxKm",
+	"KU+DjyZUNbASM535e8AUuDDsYULaE/YKmNxCMxmbSs2uaJJkwW4U+4H5fSyzKdWGnQv9+KBsiAvNrllm",
+	"3tR8yiqvJlSzLvwaYiv+BphObAORW9XGzbjM7JKspphlx8jb2DdvQR8f5unNCzaTmV4cUibv1h8PNCTv",
+	"FgcTtVQ+ndIQARpmpbxt83ZjBem5s5xcjTM5XaSj733ve9/rfvxx9/Q0IjIjbDrTc7x3cjGUuUhYEiSn",
+	"sl0tt9fqmPKUJeGJjrngaoJP1yE9czcmRnSZckE1CzeK+9uwtDOqVNNolKaZ3mQwtyzjY86SK6rveXi8",
+	"nV7Y19qGVLsrR+utYmSJqlyDYsLFPtSXcPFc1IYIB6Gk48ZzJO/CNN5IxeYZyiDLaHz93RjzNNzWDReJ",
+	"f2cqfi2ozjO4DOUonzKhoVWl6XQGNyhNWdKdJeNW1GK3PGFixLoZG8ksCd6UdilCnWeMqoZ7JmMqT7U/",
+	"svPji4snp62o9fT47Bn84+z56ZPLJy8+Pnt+fPkk2LeZDcvCtwk+M8f18uKY3E0kUXSuiJLBk+ougXA7",
+	"XFybhmCNzL/N20ZQuWUgYt2H+C11+LTg77zdUruBxSoXC1csbhNN/hkcGBTYXrAf5GxjUWaR1VbmuQ4X",
+	"XfHBm8DYncBcl1hGbKapGLFV19FTs2xv3G2sFvf0uxOqrRKSpiwjUzoniSRC3oH+sdYVjDd94MajU5mj",
+	"vLzs+4+lYHPkA5pdS7whlwv+9r3KGq/PeaPWKGN0028cf1h3yU2rK98175i7LMwYG3mizBKWXYl8OmRZ",
+	"wwv8mguaNrHcGS2Iaa09PqeZnoe2eClTu+ZKZ1ToVRK09+YyMRqZ8dpjdhuxIIdpKzAs+/gCXgKpbTZL",
+	"2dSZTN6qZzNFhUfxKrGDWMlFQJcLSin5LNmYim9Zpqy2s1IZqDFp4M/ue0vfbjW9w2vJtjj9gWk30UaQ",
+	"EkpitWvhHcXq9hQUUjnglXUqOeHLBm7rtNwGEX2t/UfLxAp1BJtsGsY5vWYPM4yoJdgrfTXKMyVDzGOD",
+	"YZbs2oktgt2Z1Qc7lllse78CfYgRS1Na0wpLyjwx04Q7OjRxOZ1K0SwksinlKai/TNWXaPFE1dbDLMcN",
+	"m1/lyi76+p9ypfIGFnzPFoXUV2C4Wv9Mm0+GbCwztv43Mrumgn9Onelj/QHOZMpHfNM1VizjNGwCUXmT",
+	"zFy3L+RO7LPLXjRbWQN/DYN0K6fuHl9fR9HsVViq35wJN8q+0EelxSXDv7QD2kCEdXOoWRs1mUqlyV7U",
+	"7/fJaEIzOtIsU0b+82x17/f7/dXGcX9i0F3DDAzHD53ybCYzqtky0WZTWclswtXnUrDVBAa7YG+v8rPg",
+	"FPB+uZQ3DI4PTdNPxq3Dz5YzZHz9TVSft2KjjAW25mIi7wTRE66ItB6BVRY4aGhxxC/LMX+qcGGrQ+CC",
+	"a07TqxlV6s4ot/cYTAQehFW3EvRfHzh8GC2OIrT2pzxjIy2zeYM990GoyMggQeX6mOiMJkYNtq8QOfYU",
+	"qvcUsQKOt2BDKVNGxVL6cx0uXYEGYQU63ES8ry3pStGl6CA0uqfW+lIfFDhPrvD18H0ZILqPjrt7jx67",
+	"NR3ONVPoWHMyILlhczKWGUnknUglDZseG/dV8c/ZfYThwkThzQrnYNtsWpmTCRvdLC6PM1mto1Y45c6b",
+	"UEFRTiPb6Hquzc3aWopuyjaDk7J6rhMBQTfteiaKaOGn7khOh1yApD7kKdUsg26meap5dwa6pvVeSZHO",
+	"g+LiM3nN723KkTc8YN86TpUkiqE9RDFlFB1CFaEEvyBtQ2eUDDN5p1jWCZ3oqJWagVkxouJbXu3s8pmv",
+	"72jt7x1sdvUWY/DaDO3dx8wwyDAXmcKzKh1V30iY2SonS21yI+sG+2yz9h+4L65Kdhma21ISd5MLLgrY",
+	"ozYjqdLSVSWpUzbiU5oSnAbh6PCfciEzkguue7BDWjOj47f+4rN+94OXr3ej3cdv/jBot8qzjIkRXnre",
+	"Z8fdP3/5ej/0TW3ehU5etBRagefszhke77UGD2bt28Sm5sjPP4MrRdhF01rlHPajlaa2eoDEW5venrO7",
+	"wvpWesM/gInYP3ZDzsaK2SpgyC9eoNmcGJaviJ5QTcYyTeUdijBSaKMNgGgTGeqF1ekNxCkbpTRjCZmw",
+	"jBEl8VN2y2xbhuAZnSrzX8qvJ5poSZSWGb1mhwNhGhddPSFxOYwYeiHTXGkyolk2R1kTXjN7aTgx12og",
+	"oH3zS28gfBv1RjdAVRipxwA18rKNiCkkMoSOW7mrj7ZiM6xf52ioW8Mq50izgScgGa5a6bp4PDL9sQxu",
+	"dTLO5BTFNydxHlpKAxmZtL/15JLs3O7uFCJmZyCoSOClGcuUFOC8oiOtQOrjOvDNzuvSqPhmx/L6Tm8g",
+	"itAgQ4o2wKwYyXsK6czJ79jEEaEDEbv2zAsxEjtX5JrfMkHM8BI+HrNM4fy4rsd7DcRBvx+Zc5IyesvM",
+	"GzLXJBcpU4rMZU7uqNDY7sgIiEjaIbF+3sBnVrA1fwL34IrexbxpqF+jk9u12UBtF+hprJkFNznk1S+r",
+	"dHn+5GMiMzKkij0+IKdPXtTMHft7f/J408l5/S2f01lhNdxkOvTqwWcUBZXnRQFlPyye1I2KdSJbZQi7",
+	"WmMJS5PL+kt3T6JXI4nXQxliRw3h3mUco+aSKQ/bsrVOrxQbSZEEbt9nfFwwGW1mc0QSNqZ5qskHfZLQ",
+	"uYoItUa5/ceP7TbyqRnD/u7jvb0DO3b86XF/XWUV59Owrs4stInAB/MPWEQcN4cXwJ+jZVbOEhrbSHmq",
+	"BQruR3Xpl3Y/73c/6F39s+7LPw6S5iyT66jY5/a1RoUqtHqfWAlwiWq/me8QGwpY0Zdr/rNkvExd28TE",
+	"kBWxcEtX6/SpDZprMCHYZjZWzzzTA0wqsosYaqgcxGIwYZbJgMnuguky+BqkyZHM04QIqcmQGTFUNUSw",
+	"peyWpUsd7mFhGzrhilCCHkriXift8+PkyQX5sPvs8jiyAnQRlUQuP7k8ftbFWKDIjG9itMgyrjmlSpeW",
+	"sCJwqcEyUUa8VUf4pNYrV5WOiZW/8AnVRoZRmkjRcIbvYYDyffvr+a/UhO49etxg0rMTWf/QXbhPGuyf",
+	"G9gJo5ZWdLUBw6NwaLqYkRenh9RWmdByU1whoC8THFeKhoHIF8E2CjJY24yzEPRYjGO5eHhujVon6Gje",
+	"UBpgd1dLLW2LhztNNvqivtf+51G1/+DsypSD6kGtZwUQDCxXPRKbRmICvhkjXAzEROuZOtzZuWF8Tm/y",
+	"XsJuXaaC2nktpO6OZS4So9Xf0pQnkdH2xykf6WggZiybcrB/dhMmOEsikgua6wkTGqSzJCIYRdqdZSDn",
+	"wOJHA5ELekt5SocpM02bO5qmEdFSdlOaXbOI+B90sRHTo/+rWzzTq8pnhrmzpDtlCaddM1Fghc6ebHoa",
+	"CO5l+NyweTdjRvmKyJTpiUy68H6ayjvzm1v8LsYplN0NhI0g8N9/0yOBX0n7oL/fQZ4OwkFUWIxlNhAg",
+	"1xHQ/0AlpMI1YhQ/xRNMYDI0/p4iZ+cEmu2mXOmQ6rckgQDuuOVW2sZvZxJ2aJHQvn3xyXNin5K2IbvH",
+	"H/R3O2ZDJQw8Q8P7ao+k66JIglgtC0QtLlQR3bh4B/Mp103BqZ8zAs8JF+gsIu2D3X0iRTrvVGJTm9m3",
+	"0lTnDTHjzZbrBrdW3SWObiJspuiqgQc4eW0ja4ulKCvuHhFGRxMy5ixNCp1ib8HNXxfrgVDXUOCimgtg",
+	"5esQprPWm2P6ar338oxfU0HXejml4jq3ETmL1OOeOt3MLqWQmo8YrJPTA1tR6/sU/g5qf03q5uL5m9iw",
+	"hJVvFoS3WqVeIKULJpIPKWomG1yTZWRntc8NrZ5LArMvkGEG4pudYrkoXK6QZdirGc+Y2khameZKX+FV",
+	"ULnlFzvXzvZwf4kHm6gMNPK8WRWBCJehYYDBBXWCYoMmiurYPcRip+WtUNtc+0vH1hS1MaFcrB/a6BmK",
+	"AhfIKKV8ypIrm61wtUlSm9E1WRomLy4Sm0QQ0KIuL87Ik+dkf/cDstvf6+7WtDf8C9M5iMxIJZ8jqG26",
+	"bJVqP6WeBkEPdd1vud5aMxmC7gkPew1GE5AXN1Pl7qX/ZeyWq2oapn8nF5ktGxCFyodX1Q0LxobBqm1I",
+	"Id536yh7SFBF9oo3KLc1S09Mk3ljE4POuro/vrdlxf7qfoRkPjXifdiCY2S60oyjWHbLR86So1maomOp",
+	"1J3JiAoyZM4CoyXxTC9ECmJTSWyi+OL0kQg3455WbFwj2qbQ+l03y1X9i+JELAhvrOH2qnkPVg+9dp62",
+	"xRbLtyMEQ+BaEZUPu+UDa+KiRKVUTYK8CUOAr5bYgRYSPN+WlJfzqIInrG/GamATuIceSVQYhr+N69DI",
+	"yTKn0bFLDPRaxZCnkiXgrU7URN4pYkNWqmbW/x8/v8EA/S+veMKEWfeGNdh+rP0Ss2nenLpqn11hy81x",
+	"tRsE7Bfmzg0i98Mu4QXvk0fKbfOHZRJEMd0xQhMVBMdDsjxlpF1hJciS/E0iVCQ7MiN112hn8SR4vTWY",
+	"WtcITb5PcqL7ZjjfJNp5NQ+9x2mqn4z753uAElTSUDmWWn6XN/n1qKYhbLp8YbNLvkaSK6On/X6CA9ZB",
+	"yo4VExrgXMDQa/4i5i9S2ORc7twRKd/taokRtbWPhvPaR/YypgSvlMg1W4nfgQgVxJdhib0MimR6zMiz",
+	"ODRJAUSDUo0bj//vYmy1ZG/EpQkn2Bf+/9rm3ePQ3MdY0HCSUqogYzFphmDxXtmgv0anTMZu5c2Gjd03",
+	"oGFJmgI2WTuQ3sKG6Bu2MHwGwTyy/ulzCTXLD5xtNDSUcDLMEvsT2OmvUjv4RSNixZR/ZLFRpowKRYQk",
+	"GTNLWoBRrX+lD1M5MrudC83TUBa/gxKDsF6NLgkCX5G2lpJMqZhblw0+VB3CRKKOCB0CUwBNSkjByESm",
+	"ieoh8NrO7e5Orlimdl5bI9WbnVxAsykfaycPPmDWPVdGBQxorqf2ieFk4F7xYk3CCtyys4sBHlQ3mYY1",
+	"U5qofDRiSo3zFNewWDw+hqVbfyn8OJe1DZI1HVjzNAXYOCPPYOJU4dpqCADYMAhmC9mNwCu8dARn0yz2",
+	"tWG65WCXJnOXp7HpdIf5DND02mwGU9ZWcBlsMgiio9goz7ieX5j2cABDRjNkPdAJbBT+VDQw0XqGQqNL",
+	"VwHMPvtngdpnHbxX1v1Yfk9n/DtsjgBzXIxlA2Khi/F2FhQ5JrZJIm9ZRj66vDzvkSd0NCniuoxuqCoR",
+	"4gNxfvq01OblnfDF8KOqiWbCRjdqIdZFCvxpIPJZKmkCYSeK0bTaU9VSU4ufefH0hOzvPt7t9AZiIE6k",
+	"uDXqlRSKtM1VB4mLkWluDlwOIohxHIY4QGTtHA5El4ADFN1mZpkVoRkjStAbdjWiykyIu1+hz/39D6zi",
+	"MB4rpo/IiKZMJDQbCEIMweK7cQmdFR+RqRRsbqSy+PXAxmUPWodk0Nrd7Zv/DVoRGRSZGvjo2+ffG7Te",
+	"xKZZ6A/QDeFTQkkSzDZxDbynvMQT0p4zQSb0lpmmDPPqRESYtSCUjFNJdc+sw3Hp8+dSHJLY/CAzK94f",
+	"kg+BZskg7/f3R3DPwj9ZTNq0cIijM3ycyanpKy4uFvtcxaCVmaHGNWKOXeaVYtpJrIpOYcwjmqa4BvHA",
+	"HgqzRDrLWdwjJ/BDtxKzQACrAr3+Zn2sE1uZ1iDtYIitdzE4h7Qv2Kj7lOnRpHvBNSM7BCP9kIJZ0jki",
+	"lIwyqVRXcQ2DMhySzKTSi4if/X1Y0Sfgry8oB8I54iY4yfioFtmhIN6BfPrizPQ2YxkB/z+54SIpcVFt",
+	"AAlB/tWJSAz+Q2hlzF+xBL6ESArYEXTNw2MuyLfpjAqmwL/wRFynXE3M2sfHEG/RfWbdpHFEYgw+iInh",
+	"wLCMNpgEj47CmfvBBArW4AUDJL5De/aAIDCaQ5G4htUak/auUUX2Hj0is4wLXIDji5MzWILSkd3pkUtL",
+	"HpATWhwP+GUokzlpu0wC+AkTdDvuKHFB9g7IROaZshoOMh5IFTDcSN2x7Kj8vOiDCqknDE469LKw83t7",
+	"MOsTKdxRPMQshAIb1Sa8xE8u6bU55bd4oCzYCh6pQSs+srimCGFiOsRVI7HDhI0dDwbuiWNeDjYLQ3vG",
+	"p1yrQ9yqoUw4U0W4wOMD8h3+IZC6Y8GG15fRBORj8zifES3NkB4FU4vkuPhiF76AyIQjUDdRAwV2bo8k",
+	"oRoOpXn9fXydCyNYHxVvWCDX2jB75BnNrllmNuFgdx9jaazz3N2U5MWTi0tyfH7mwdkctnZ7/V4f7Bcz",
+	"JuiMtw5b+71+bx8T9CZwaRumNczTm+6tByeGITcypBAg6hhTERHyzkV3FooubkUNe8sc4TYVA1GRZ91J",
+	"gS+q+Skdr8Eh03eMCZuvUqKVxUANsY9HFpO2u6Ig5NxeFgNhm31PIazb51JAINcozRW/ZUeEcUPsMNYh",
+	"IykbQypL5xD2cyCK+zwK+CYj53wBAhIJcYh6BBH1CFcDUEEys1zOcdrgMjW0c8uyhI80hmGZjwbC3mEC",
+	"GWOPXMzFaJJJIXOFHiF7KEbSXODFschywFgdCAehCNk6tCC3kZGFSmrbRbCMylYq0oYVNHIORI7EH9NX",
+	"H+bpzYl5GMNtMWMZl5YvTCVG1NauiT4mPBUX0iw1tzXrXfcMF55KoSeW1VnDPFdEzYyQD04tOhDaMNDM",
+	"nT13rU+MMMMFmbKpzOY98mHB0mN78Ns2QL8TDUSs2Su9M1K3McZ/Hey+34+IltrIY1SRlAtYPqkYGfNM",
+	"aSstGWnmD+LOwMgZ1WstGYNQUPJwHH6nR46thCAYS5S1StFkIMC2cFhsDzIs5cKg8WwXcttZ0josof7m",
+	"mM1WoJs3AHOUr+zUEMnfvETpnin9oUzmWwOtbgIjfFNVJ4wUUwfP3uv3tzoML3S/tlHVdgqtb8gFBYCv",
+	"QNCRpZYVeNohqG4kgx5GkwH9NQ2+WA0PPNuD1YXdJz5rJu3f/K+//Opf/rev/u5v/+nv/7FTck68x5R3",
+	"gM31Yk8ntAr5hA5t6zoEzvLEJbtqvG7kDAOrUESQ5nhgfiCcZCOsTs0N3SOfCEZmGGc2EI6hxBC2GDtG",
+	"4lJlHvXLXKBH/X7niMQeeleMEg0diPgZFzeHJGPpnw4A32vQiu0V2YH5cpEz1SPfBXkZj/0hKc84MK67",
+	"iYRjqSBJJ5NTErt+pCgyeqkiJxd/5nOFTy+fdt8fCGs+Hs41wzxhMqXZTZEc/OTViKVwshXIJwq/c6oU",
+	"F5gWHLx/jA6WOH0mLqB5jHqQ5lNxBPJCyZiBOWfyDnI+F5jEBaPZaHJi8XFrXKKOxD63RAM5oxTQR9ze",
+	"WAXW/EqGuSbWat1DA2gqE+bg80Fv/0HOSnS8wwI3rzwt6/kbdEPIk9JzEHLGmP7+ep0xOAi/zYbgEuy3",
+	"MQIPNXDDUfiwACtHUrOc5UOrIRdQPcpmlLfCwyyM3aGiEcEwzJV94glBN2BTtxUsgqYqDJt3T6s+HWfV",
+	"MZ0CoDfXirBXRtB3j85Om4bot7TpCoXaQ1vGFRoJy9bWxshY1S59td12/Sx6i9UduDmb8vRXtwlw3xu1",
+	"WN34pyCbJRT4WGk380T6yPHVgt82IViR9rHidOdS3syly133k/cV004Z7jTTSw3Z/C3m9oxubWqrh7v5",
+	"RgS5vpG4/HYKkccZtj2HavmLtYCHURtKTBfPhVoDm1g1LuA0DQOjauQNCv8yG7FB85izEWz+Ud9Lb35U",
+	"yWzeDSU2hzuwaKaNPDKYpNVUwEf5SvmEKjLhScIEaZ9/aoEmzEs7r3nyZgcfGfX31SjNE4YAD9DCFDAe",
+	"SqUKIxbBVIaPaVoq1+bL8klhu8qY0j3yEfbPVZV25Z04JEKC0YmlUHgI20BNqYmmccgNm22n4W14+Qtg",
+	"cZk28YfA9r98QJWlQMV9C33DE72dpG0038L+bARb9gr1kUqtICNer64V9Jb6CwqmhUSiArYhDAoL2ZoA",
+	"O81cwzuGNXUTqimQkeWBRkExZzwi1BpkaaZJbPqJB6JtEZ+imjmtY16H5GX7utWcYmvqKKNHuhBHCJad",
+	"I5IL+xdQ/NguboHnBlbyDqEiQZG/6EBV8YASBzLEBY6056EaxaRtTY6POmVqtDkGPfIUTI6osHjAQ0fF",
+	"a1yRGzazTm9zdZneB6I0xoT0hhcwWZYBNNaDmhcCe4lRGyOZGGqzWLXeV5fO5Vc7XWXVqDDc7RrgUw5F",
+	"2u39WiYBH4CqItKv8eUSOKQAdG7LG1nA+bqGVWX3nVQkyyz1WGPhxrXIotYzWcZYPygfcoRuFAXwN4Aj",
+	"ViRGbbdBYWjyqwj/FasJXI7IpKDE2OHr2mE6hd/vd5RsAb6m22b5lB05v+Ua4fhL7REjWCue6ZI5dkyH",
+	"1ohUXYZvMW3X4EHvzWVl8u5VFe8tV8/1HXlObHRq1e88TW8YEVhQazMyseUsAfq4JrR55e4KJPD7tV3e",
+	"xtV9PS57eDsaj+53s3xNp8KbNoE40JlGg0N598NpadcDSzsB9rFD8wQzvYNHxwwZqr895OHxStU1HCFb",
+	"VW4b9mvTHMyZaNOjb52KiEwTBl4Ww3jbpS8VbJ12EJ2tnpJRiZO/govbFxf24SAEiGqNpFtmwVYlmmX8",
+	"lmrgw+B6bIM7kSty0D/wuXBdLUjnC6qVa6MIixFz0xYqWj3yvGyYFGgavQWh0TD4puXZIo+3XTSxeXy8",
+	"LRptXG3phRi0v/zFX//mV//iy//z11/81S+/+NHPv/jRL7/40Y/fhkKj1izfoH7BEfgoyTBj9EYhhhEd",
+	"YuCNkf0jYqM2QHqUKbzBxS1XfJgyrx34wvlo2wf9Pngs0WQsNTrMrQ/JUMMHIWAU9Nf6Zxsd3gi5Wjg+",
+	"YBFtXIYjO64V+GnCnowKcW3fW+nXmnjHHsr1SJpQZQN0tkHcWCGByIxkbJbS0QrmIgWY0v0YgNA1VsqE",
+	"DyBonNjuf5+kDDfnIkIU4jRsTgoyn4rsvbglLjRF7by+YfM3jT7eCwQfUiR+YQ5lTNp7/cdguSDF2aZp",
+	"EUjYwwiu2FrqBkLpTIprUqtigH5WjM2IT/CwdE/5NVPaRlt88Gi/30G0YzWh5tsj/001kwr6jiFwjFtT",
+	"UQGMbCF79h4/jiz8bGyemUd/FEPsn3n+/u77fwLGmSLgD0JdOz2Crm1XUAGicoB3he0ip/a907IqV40M",
+	"g2XMX9gaUc2Kxmpr4h/t/NGmsQpBbmJWp6YHVfdllW4e2JtVn6ynaO31Hz/AnI/RS5+ZLXBUiWvwJmrt",
+	"h+S259JcswlUnd2K8OaIy4hRRaSYJ/HeX1AI2vVdF+8pCNwEBcQ7luaWBbyoiKTyjmVdDJNkrzoY7KR0",
+	"GX/glOZABX2s/9FcPb/mbqTd8cvXjw+C/saAQG4N9xV5vDrTT8WEQy0a6oILEahaSO2cGPUoKnKMJ5u0",
+	"YV65aYF1FgVZaJqFjRUHTdWC6DXlYhvkYpojtJiDmVuxG/Z2RtcH9Lh9IdOa5l38cOknsIDehdjrwXrH",
+	"ONo/NWpvjAFx9hfrQYkJVTcOxrzRywNeokNCjaSZpoxe5yxaSHhyDoyKY19BhpBizN5GqEhi3CVGk6Yp",
+	"Gc7J2al99U5mNwoGgjTkLfdALBJOIQSTtWTggaiSGhJa4EL5aBNCw1XbBo2ZbhcEuhKxvqIbIrG1f/cf",
+	"/uM//fzvf/t3vwpKGdYCshWprwYEWWgPhZ0Fws5EeWlXcmaKxBy/alIv4OGA1N3fJ1nSTtnXW3/ys9/9",
+	"53/biVy+CZ4lo9rmmQhvc0ptefKgoeoFPncBZw9q6IVst0YPBIwDfYtbswUAV4iIA5ZD2dir9WldmXCz",
+	"cxUwZm3VZpUxxSzo+paPXJN/1bBiF/oZdJVG9ihmGRtBEpLnKDUNmBuD60r2bnFKXca+vUcXz6uZ7ddy",
+	"XDd0XTb6IDdxKr65l3vv3fGSCyYStHUjvIH1npm9W6mR2oyjd0m4RvIOEexhea3cIqEOnD+fC0w2HmWY",
+	"3pMSjFEibZlFIMjUS71FVhHG78vfTbNgSIMRgJyaSJQuyJBdc1F6hkAuHwgFtliaJIpQMUc//jDXHsIX",
+	"BC9iSoIH+wXV7DVkRvsefjTlFRIdipSK5KLMiwqcN7NJv0/nrQrW/VZu9nd5p5tt8uVhS35uBuvf7eC3",
+	"MmdZPYDtzgGzfqMI6v7yR4Ez+01ky6WjPoiYU8W+Ie0v/+EXX/zwZ1/9+Ndf/PBnQX5dLTIQNB5eejnv",
+	"kBVLdZEK6Ibzniou/Up2ZRuCo0IM1TrLiz8lps+h9RP5mYVhHYh6in2JtrcA+gahsEAEWF/VaIvghBeM",
+	"YWUMN4VCxQDoDc2gKhtLx4UlYSBQvyv67UK+dFDVM1t8US1v8EDScQ0btyE40KbUzVgJrbotSdn5wxeA",
+	"9dpf/fzHv/n1/0S946t/91df/PAXv/v3v/7yv//Nb//3//jyb/5VPXnJUk0lFxcyapSmIlE2pMIHQXMb",
+	"u1VJ28+zalR9MBfvoSNcqvV3GrQfmyqqjlxEo28bK8qxQCKpfRWiCstM0i2QgRtoLUnty3/9n77623qS",
+	"Wj1Tlo4mgcRql85R9UG99Tb7BaSDvO3EvYFJbRB66efDQebbUaVYDKa64qXQG4hjR8l4B9cq7Lns1yUF",
+	"+opUZSN8VnKRe+RYzEkqr69Z0uVQhiELMZ+nXCTFRBq8FrXYaYSkC8aYB4p9hk3RX/3yp7/51a9++9P/",
+	"+uVP/iHCRJt0SQJCDTFwefbKflPuSg342Uj8ltAeNu/p1CbL7fWb+ljMDSjSAXZXpgM8ZMB5tcp6sx8a",
+	"6Wcb/MEQZNmis3AX9E/aWpIZH93UMrg8AWVpBcxGNm0m+LF9J3wMqm6OCkp9s7djs0qRD7mVXp3rhn20",
+	"SxShvIWoYoZvQOrbdgQAAIgqGTYVc8BYhA31ypta18210Ya1JG0hLZrb2akiAEMqtLn4be2f+ubPdwqW",
+	"0fVKOIacGrv7JOHXRh600i9it4C0hk/MZYmNuMSuItlrYoQOMPb3yCfeE0O4Y+4kbvvycA4eDisg9sKB",
+	"LHbUzx2fu6+OslEd4HtXu1xQjmstvYWSvK34GbP0y/nWfCu+OVsxv8zc9m840q44qhTW4mlFrVddi8fS",
+	"tXCLsCI1WrYFHLp1bNbmMD4fuXpKE+Zo2xeIvVh8KGvXltlAABhuQnKRQOS7944HFtxBxgtZ8JU5DwTk",
+	"knBdfKgwjgiBhPBQW2gAOC2ehcqwBFHCnnnhZgVyFEg0wI+q6C8QI11WjVpk64v4tA+uZQWwdpfmROCI",
+	"t+aRsCTjb7jyd9PB2tYyQANOCdkE8gkZd4gLByGhIukyobme+51GZLEiLzkeiJMqQrVvkXSjtPgIVZzq",
+	"DnzdQMYwKcjxWmDUjkkfVyASqmsPCq9jCQWbJs8BkKUAcgMftvM8W8wWoN0a+OaS3KkAXPI3FKglXIH6",
+	"HScUNY1g+VHqtbabA+SRXJXPz5icpXjikFVtndfvvPYndrWQVFSL0ih5asn6uSYgQolroPFcQHG4lJrJ",
+	"IctVR9ZJ6R0ommaMJnNyw9iM3E2oRtRIDNs1Z+NTcSPknbAh4EtkmxdsKm/ZOoQfkLRrs39QcfsgFGdg",
+	"xp5sh6BMU/Z6rvFnAJ3wEfm3QUbY4BJ0trL0Ta3+hZUEhnMSV2uSx867hJj0A+GiL2Mf9D4m7U86rmhA",
+	"XBcMY9KuGgC4AMgwTlOUfAkYfcvmzooSEY3CR28gjn1Liysufid9o0tUGpI884qP+AYJ5UYfADNLXf2M",
+	"4FExH6sYDESZFt+ggOCV2inPyOoL4szVi/iG3w12nL9/14KNIPOrxpCTYzw6qiwdYA10b3OeNZ+y7ue2",
+	"UGI4A0SQs+Pnxzb0GZDy4hKpJO44GPaMQaoAHh67EBEp3+yRkzJ9swT4VRD7Z+SzOqziTg1S0bwdQFXk",
+	"CrBH0DmDYYPoSzc6ceUe6QdV40s+ZX9uFuCd6MQFulagBv+K2obFl7/Pym+JNXMvsp+yHR/zPUjw35XZ",
+	"TWG0KVCWjZACjB0jGIBb13HhI0RdGKWMZspV84BdAVcXpCkJdle8jw2av6y/HH8eCKhMNCftFKgjclGg",
+	"U6h/DElXIwDRNL+DLGbvJGfKAl2iijxlXr3OmQJg+EPy+avR7VC8pwhTmk9BShgXDoWB2O3/xfv4OlMd",
+	"xJEd5wpdOAf9PoktFHFcRGkVaMVM6GxupsCFhkBXTeIdvyp3jCujzAm+m8yDjktY4/MSrv4h7plamfO1",
+	"DlFAijuxES3bSL1B0qqmRblF8Ei4rOMRtNTUFEtQW61CWSaEg5YJGKC9oGnjEvt4QDZSFippYCQ4TQfh",
+	"A14wKH2SWD88lGgBLMit514en5/Z7kkbMwX1hPGMKDbKmFadTewZDhLXyyXCZiC64KioB2CUIWRjwFxs",
+	"/kRvIC4sOgRVTQjxN/Obq//7l/8lLtFeAYDTSrK5MoLk3UQSi3TlEKy5QtxabUEkbU3mVI5uZK575MKQ",
+	"hzoksdHW4oFof+vJZRHTBRCLEIoP/tZ5JyIxlLqJSZumSvqgygg/AMi3QHjuFRzrlAqKWAEeYoEdS4XJ",
+	"D0TGryfgZQ7w/gWLClkwqAR5DazJpa0c/E2ViG0tnneMuILk4vXdcEi92Beg7C2mi1JRHkaIgVRzBfg1",
+	"C/xw5zX892oFNsoL4BsN+x0wErhG3711APkbnhRn/76jyllPOttROUwvJATe5/FAiryqWPMZzbRY5fM8",
+	"dy993V5kN9qt3RKlNJpRuJdcD6T95U/+zZf/+NMv//mPOwU8ImKRYtnR+gJWPMnLqXYqb5ld0tbXZV2q",
+	"zTcogx9hYE/xjoOHaJLMv06X+FLIA7TkF8TTbIM8TpJNNubYUMI2tuU4SdbeE6Oiimui77BGUCXZbKXW",
+	"5ErJNFv7PpkBm3A3r0VkWBR8sArTIjc/sgDXi8Vm0NYG73PD+pREJFRw4Hyk9ewTkc4jcsFGecaigbig",
+	"U3bBNfvTC6gF50rcjEEIHmbyTpk1AnVLZpqmECYPvr9CxRsITNhboumRa6Z9ScPmgYeKbZXzoLasduxM",
+	"ep42GrsSLb2BeMFmKKZVKsrZenPjPAMHFNWaTWda2ZndTXjKjggdCFvMDr+CXMbcGkGcdhiZ9yF1vpiO",
+	"BTp3dcNwQWiauj0s6rIc9HejAnTcK/igWZqqgXAQgHQoc+2CaWVulN/jQiGt5lZipTuK03NksKI8Xhx0",
+	"yJrpfVNFOBjcRuUItmjQtLXLGq5Hd2arGfoXTHdPitpogVCApuJQS0EH7o9uZou8tQ4/e+nzwGcSKnFZ",
+	"a42jcKDnBc3ZsbEdGxS+7L59Jq9lvh7o0jMIhSRGY9oCUzcTAmTbIq7eRrDb0ZcRSUWVvaARAGoRgDvC",
+	"alK24l9EMmn+H5H12+7ER7h2Xcs9BgJqYUaLjA9Zo5aWO3YiklLlSmKaZT87H4iySKdRyrDsWdGCxUCf",
+	"UDVpiqv4VD2w3FjULmw4E7C2Ww9NC8N+h3TZSqTc2eky4akhhbkssYW8HEwIIZOlAiwBjG8AewS4reCj",
+	"qr3TaAGmCQRJgw0HewM1d3Nx8jAgAoCfxikfaQ8CASKF0QTRadbEoRzkN1cRx2qVX4seXnYdJtjGTd6m",
+	"Oo491eEh3soXVbvjm/MduF3+TanjkmbXDJiKzRh7UL6ybIu2kucgWDVYbZ1NOKpHLr2n7E6uUM/Ce7RT",
+	"cvjG7foW08fmLeCzD4kiWXTSsPBwD21D33JXaaUMdcNyN9em3kAV3pSug/rspzOo8NgnZ+e3B1Do7fz2",
+	"sVEIM3DvmF9Ozk5fkFnGxvwVU+jkHYh4r7/f6/d2d/d7/Z29gzgi8V6/v3uYDN8/PNyNO0eueOOUqhtr",
+	"lLcp9wOR5LidRVkkCtsQ+bZd1GsiJ9kgjODx+dlAWLMToIMYikbKtUMOxnA6s/RA2AqfUICTxPabrpC6",
+	"C3vGkpi0Ld4WoWognILi3rQtd44AN4DeMEXYeMxGcP95o4c6UMLeMj1yXMeMUUyD/8tV7AVagRvVlSSA",
+	"4bpJcQ0H2U66zVLFmrBeOn4yYDF8MznTR9eoxztk8XcUdRuKNtWO6vavztopfXfe6rXYw3aRDl9YfEO6",
+	"CcOgwvIMeAe1YlekYiXnaODS1fruYU3niTCv2Ht1tbaDr29lmbApQknN7ICQDhtJEg/DOY9rIxtRISSI",
+	"vsQqOzYH2PmbxqXAzURS2M0XTYa2vP7aq+7K8W8FHA7bcqJcLeS92aQrBVMsHW9MhE4K7WZMoZzQ7CuV",
+	"aeKrmnKmADbLxhFANnbTsludxaz7UbkNvgqjbfiFFMzpMoaJW1VmIC69GAxbrRnUImviMivRI2DIQWOV",
+	"YRl0TtpokxqI4sxOO4v3gYW28tu3WBh4h51/ejkQNaMgaTfcAJBYEbwGqovdCQcDKqa92Iq3OTlbg6Na",
+	"m9VXw6mspnPlB/WEoPIK9ba3MtdooclwuNUi7RrSegjN61v8tjisNNjLAxxa3+TffHOASnrhXv161bIq",
+	"YTCR4LW3WOOqstv43jpb/JG8I1MsxGbFVfh2OxdhgKWtz5433lxkWD4nrqNRmudbULW3wR4OQkCcaKXc",
+	"ir2Vj12x0bRk7VveAIyQWX71uVrYrsq96fT89KnF/yDtWhXhqFYjvlPxudnvF9AwXPCOg2So1Fp30AyL",
+	"4goiTZyfPn13hrl7FEp+p2rF+enTosTzA1dextUHRRjQa4rIq0rJLVRfOjgcz13yuoVO19bhZy/NgRxZ",
+	"p85nL81mYDl13Mo8S1uHrZ3Wm5dv/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -62,6 +62,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"A admin token", aAdmin, "GET", "/v1/me/tokens", "", 200, ""},
 		{"A admin token", aAdmin, "PUT", "/v1/me/password", `{"old_password":"x","new_password":"yyyyyyyyyyyy"}`, 403, "permission-denied"},
 		{"B session", b.token, "POST", "/v1/me/tokens", `{"name":"n","scope":"admin"}`, 201, ""},
+		// Issue 12 over REST: user administration is the administrator's
+		// (admin scope), hide and comments each user's own (write scope).
+		{"A admin token", aAdmin, "GET", "/v1/users", "", 200, ""},
+		{"A write token", aWrite, "GET", "/v1/users", "", 403, "permission-denied"},
+		{"A session", a.token, "GET", "/v1/users/" + b.p.UserID, "", 404, "not-found"},
+		{"B read token", bRead, "PUT", "/v1/users/" + b.p.UserID + "/allow-list", `{"entries":[]}`, 403, "permission-denied"},
+		{"A write token", aWrite, "PUT", "/v1/cases/" + id + "/hidden", "", 409, "failed-precondition"},
+		{"B read token", bRead, "PUT", "/v1/cases/" + id + "/hidden", "", 403, "permission-denied"},
+		{"C session", c.token, "PUT", "/v1/cases/" + id + "/comment", `{"text":"x"}`, 404, "not-found"},
+		{"B read token", bRead, "GET", "/v1/cases/" + id + "/comment", "", 404, "not-found"},
+		{"anonymous", "", "DELETE", "/v1/cases/" + id + "/comment", "", 401, "unauthenticated"},
 	} {
 		t.Run(tc.who+" "+tc.method+" "+tc.path, func(t *testing.T) {
 			ctype := ""
@@ -78,5 +89,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	_, _, _, list := e.rawBody("GET", "/v1/me/tokens", b.token, "", "")
 	if !strings.Contains(list, `"revoked_at"`) || !strings.Contains(list, `"last_used_addr":"127.0.0.1"`) || strings.Contains(list, "kyk_") {
 		t.Errorf("token list: %s", list)
+	}
+	// An out-of-allow-list token and session: B's list (set through the
+	// Go API, from no address) leaves out the test's 127.0.0.1.
+	if _, err := e.svc.Accounts.SetAllowList(e.ctx, b.p, b.p.UserID, []string{"192.0.2.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	for who, tok := range map[string]string{"B read token": bRead, "B session": b.token} {
+		if status, typ, _, body := e.rawBody("GET", "/v1/cases/"+id, tok, "", ""); status != 403 || typ != httpapi.ProblemBase+"address-not-allowed" {
+			t.Errorf("%s out of its allow-list: %d %s %s", who, status, typ, body)
+		}
 	}
 }

@@ -43,6 +43,9 @@ var (
 	pCrossOrigin     = problemKind{"cross-origin", 403, "Cross-origin request refused", "A state-changing request from another site was refused.", "他サイトからの状態変更リクエストは拒否されました。"}
 	pMethod          = problemKind{"method-not-allowed", 405, "Method not allowed", "This resource does not accept that method.", "このリソースはそのメソッドを受け付けません。"}
 	pNoRoute         = problemKind{"no-such-resource", 404, "No such resource", "No operation of the API has this path.", "このパスの操作は API にありません。"}
+	// pAddress is account.ErrAddressNotAllowed: the user's IP allow-list
+	// (IP restriction) does not hold the address the request came from.
+	pAddress = problemKind{"address-not-allowed", 403, "Address not allowed", "Your account may not be used from this network address (IP restriction); use it from an allowed network, or ask your company administrator to add this address.", "このネットワークアドレスからはご利用いただけません(IP制限)。許可されたネットワークから利用するか、会社の管理者にこのアドレスの追加を依頼してください。"}
 )
 
 // problemOf returns the problem kind of err (by its kerr kind).
@@ -53,6 +56,9 @@ func problemOf(err error) problemKind {
 	}
 	if errors.Is(err, account.ErrPasswordChangeRequired) {
 		return pPasswordChange
+	}
+	if errors.Is(err, account.ErrAddressNotAllowed) {
+		return pAddress
 	}
 	switch kerr.Of(err) {
 	case kerr.NotFound:

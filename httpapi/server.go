@@ -244,6 +244,7 @@ func (s *server) query(p SearchCasesParams) (*casework.Query, error) {
 		q.Limit = *p.Limit
 	}
 	q.Cursor = deref(p.Cursor)
+	q.Hidden = hiddenMode(p.Hidden)
 	return q, nil
 }
 
