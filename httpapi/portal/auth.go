@@ -25,6 +25,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 	pg := h.newPage(r, "login.title")
 	sess, err := h.svc.Accounts.Login(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"), remoteAddr(r))
+	if errors.Is(err, account.ErrAddressNotAllowed) {
+		h.addressRefused(w, r)
+		return
+	}
 	if err != nil {
 		pg.Err = explain(err)
 		pg.Data = map[string]string{"Login": r.PostFormValue("login")}
@@ -58,6 +62,10 @@ func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "/login")
 		return
 	}
+	if _, err := h.svc.Accounts.Authenticate(r.Context(), h.token(r), remoteAddr(r)); errors.Is(err, account.ErrAddressNotAllowed) {
+		h.addressRefused(w, r)
+		return
+	}
 	pg := h.newPage(r, "password.title")
 	h.passwordForm(w, r, pg, http.StatusOK)
 }
@@ -85,6 +93,9 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		pg.Err = explain(err)
 		if errors.Is(err, account.ErrBadCredentials) {
 			pg.Err.Message, pg.Err.Next = "password.wrongcurrent", "password.wrongcurrent.next"
+		} else if errors.Is(err, account.ErrAddressNotAllowed) {
+			h.addressRefused(w, r)
+			return
 		} else if errors.Is(err, account.ErrSessionExpired) {
 			h.setSession(w, "")
 			h.redirect(w, r, "/login?expired=1")

@@ -164,7 +164,17 @@ func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, pg *page, c *
 		}
 		data["Reports"] = reps
 	}
-	if pg.Data != nil {
+	if c.State == casework.StateCompleted {
+		if err := h.personal(r.Context(), pg.P, c.ID, data); err != nil {
+			h.fail(w, r, pg, err)
+			return
+		}
+	}
+	switch d := pg.Data.(type) {
+	case nil:
+	case commentDraft:
+		data["Comment"] = string(d)
+	default:
 		data["Refused"] = pg.Data
 	}
 	pg.Data = data

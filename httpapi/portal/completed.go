@@ -19,6 +19,7 @@ type searchForm struct {
 	AmountMin, AmountMax string
 	Counterparty         string
 	Name                 string
+	Hidden               string // exclude (default), only or include
 }
 
 // parseSearch reads the search of completed cases (電子帳簿保存法: date,
@@ -29,9 +30,13 @@ func parseSearch(v url.Values) (*casework.Query, *searchForm, error) {
 	const op = "portal.parseSearch"
 	sf := &searchForm{From: strings.TrimSpace(v.Get("from")), To: strings.TrimSpace(v.Get("to")),
 		AmountMin: strings.TrimSpace(v.Get("min")), AmountMax: strings.TrimSpace(v.Get("max")),
-		Counterparty: strings.TrimSpace(v.Get("counterparty")), Name: strings.TrimSpace(v.Get("name"))}
+		Counterparty: strings.TrimSpace(v.Get("counterparty")), Name: strings.TrimSpace(v.Get("name")), Hidden: v.Get("hidden")}
 	q := &casework.Query{States: []casework.State{casework.StateCompleted}, Counterparty: sf.Counterparty, NameContains: sf.Name,
 		Sort: storage.SortTransactionDate, Desc: true, Limit: 100, Cursor: v.Get("cursor")}
+	var err error
+	if q.Hidden, err = parseHidden(sf.Hidden); err != nil {
+		return nil, sf, err
+	}
 	for _, d := range []struct {
 		s    string
 		dst  *civil.Date
@@ -64,8 +69,11 @@ func parseSearch(v url.Values) (*casework.Query, *searchForm, error) {
 
 func (h *Handler) completed(w http.ResponseWriter, r *http.Request, pg *page) {
 	pg.Title = "completed.title"
+	if f := r.URL.Query().Get("done"); f == "hide" || f == "unhide" {
+		pg.Flash = "done." + f
+	}
 	q, sf, err := parseSearch(r.URL.Query())
-	data := map[string]any{"S": sf, "CSV": h.url("/completed.csv?" + r.URL.RawQuery)}
+	data := map[string]any{"S": sf, "CSV": h.url("/completed.csv?" + r.URL.RawQuery), "Modes": hiddenModes, "Here": h.url(returnPath(r))}
 	pg.Data = data
 	if err != nil {
 		pg.Err = explain(err)
@@ -83,6 +91,21 @@ func (h *Handler) completed(w http.ResponseWriter, r *http.Request, pg *page) {
 		views = append(views, h.view(r.Context(), pg.P, c, names))
 	}
 	data["Cases"], data["Next"] = views, res.Next
+	// Which rows are hidden, for their hide or unhide button: known from
+	// the filter, asked per row only when it lists both.
+	hidden := map[string]bool{}
+	for _, c := range res.Cases {
+		switch q.Hidden {
+		case casework.HiddenOnly:
+			hidden[c.ID] = true
+		case casework.HiddenInclude:
+			if hidden[c.ID], err = h.svc.Cases.IsHidden(r.Context(), pg.P, c.ID); err != nil {
+				h.fail(w, r, pg, err)
+				return
+			}
+		}
+	}
+	data["Hidden"] = hidden
 	h.render(w, r, http.StatusOK, "completed", pg)
 }
 

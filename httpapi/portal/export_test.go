@@ -6,3 +6,9 @@ var (
 	ParseSearch       = parseSearch
 	ParseCertificate  = parseCertificateFile
 )
+
+// Exported for the tests of the administrator's pages.
+var (
+	ParseAllowListText = parseAllowListText
+	ParseHidden        = parseHidden
+)

@@ -47,6 +47,10 @@ func returnPath(r *http.Request) string {
 		return p
 	case p == "/cases/find" || p == "/cases/check":
 		return "/cases/new"
+	case strings.HasPrefix(p, "/company/users/") && r.PathValue("id") != "":
+		return "/company/users/" + r.PathValue("id")
+	case p == "/company/users":
+		return p
 	case strings.HasPrefix(p, "/company/"):
 		return "/company"
 	case strings.HasPrefix(p, "/cases/") && r.PathValue("id") != "":
@@ -131,6 +135,9 @@ func explain(err error) *errorView {
 		v.Status, v.Message, v.Next = http.StatusConflict, "err.conflict", "err.conflict.next"
 	case kerr.PermissionDenied:
 		v.Status, v.Message, v.Next = http.StatusForbidden, "err.denied", "err.denied.next"
+		if errors.Is(err, account.ErrAddressNotAllowed) {
+			v.Message, v.Next = "err.address", "err.address.next"
+		}
 	case kerr.Unauthenticated:
 		v.Status, v.Message, v.Next = http.StatusUnauthorized, "err.unauthenticated", "err.unauthenticated.next"
 		switch {

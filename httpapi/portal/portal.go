@@ -162,6 +162,18 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /company/certificates/{id}/remove", h.adminOnly(h.removeCertificate))
 	m.HandleFunc("POST /company/partners", h.adminOnly(h.addPartner))
 	m.HandleFunc("POST /company/partners/{id}/remove", h.adminOnly(h.removePartner))
+	m.HandleFunc("GET /company/users", h.adminOnly(h.usersPage))
+	m.HandleFunc("POST /company/users", h.adminOnly(h.createUser))
+	m.HandleFunc("GET /company/users/{id}", h.adminOnly(h.userPage))
+	m.HandleFunc("POST /company/users/{id}/disable", h.adminOnly(h.userAction("disable", h.disableUser)))
+	m.HandleFunc("POST /company/users/{id}/enable", h.adminOnly(h.userAction("enable", h.enableUser)))
+	m.HandleFunc("POST /company/users/{id}/unlock", h.adminOnly(h.userAction("unlock", h.unlockUser)))
+	m.HandleFunc("POST /company/users/{id}/end-sessions", h.adminOnly(h.userAction("sessions", h.endSessions)))
+	m.HandleFunc("POST /company/users/{id}/reset-password", h.adminOnly(h.resetPassword))
+	m.HandleFunc("POST /company/users/{id}/allow-list", h.adminOnly(h.setAllowList))
+	m.HandleFunc("POST /cases/{id}/hide", h.authed(h.setHidden(true)))
+	m.HandleFunc("POST /cases/{id}/unhide", h.authed(h.setHidden(false)))
+	m.HandleFunc("POST /cases/{id}/comment", h.authed(h.saveComment))
 	m.HandleFunc("GET /completed", h.authed(h.completed))
 	m.HandleFunc("GET /completed.csv", h.authed(h.completedCSV))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -258,6 +270,10 @@ func (h *Handler) authed(f authedFunc) http.HandlerFunc {
 		switch {
 		case errors.Is(err, account.ErrPasswordChangeRequired):
 			h.redirect(w, r, "/password")
+			return
+		case errors.Is(err, account.ErrAddressNotAllowed):
+			// The session stays: from an allowed address it works again.
+			h.addressRefused(w, r)
 			return
 		case errors.Is(err, kerr.Unauthenticated):
 			h.setSession(w, "")
