@@ -44,8 +44,18 @@
 // the signing certificates a signature must come from (list, register by
 // uploading a PEM or DER file, register an issuing CA with the company's
 // organization name and/or 法人番号, remove; issue #9) and the trading
-// partners (list, add from the directory, remove). User administration,
-// disclosure, hide, comments and retention pages are not built yet.
+// partners (list, add from the directory, remove); and the users
+// (/company/users: each user's state — active, initial password, locked,
+// disabled — last login and IP allow-list; add a user, showing its initial
+// password once; a user's page to disable or enable it, unlock it, issue
+// a new initial password (shown once), end its sessions and edit its IP
+// allow-list). On completed cases every user hides and unhides cases
+// from its own lists (the completed list's hidden filter: leave out,
+// only, all) and keeps a private note on the case page. When the IP
+// restriction refuses the address a login or any later request comes
+// from (account.ErrAddressNotAllowed), the portal answers 403 with a page
+// that says so plainly, shows the address seen and what to do.
+// Disclosure and retention pages are not built yet.
 //
 // # Security
 //
@@ -79,5 +89,6 @@
 // MaxUploadBytes, of which 1 MiB is held in memory and the rest spooled
 // to temporary files; the documents' own limits are casework's. A
 // certificate file is at most MaxCertificateFileBytes, a directory search
-// MaxDirectoryQueryLen characters.
+// MaxDirectoryQueryLen characters, the allow-list edit box
+// MaxAllowListText bytes (account.MaxAllowListEntries entries).
 package portal
