@@ -214,6 +214,28 @@ func TestBilateralLifecycle(t *testing.T) {
 	if csvRes.StatusCode != 200 || !strings.HasPrefix(string(csvBody), "\ufeffid,form,state") || !strings.Contains(string(csvBody), c.Id) {
 		t.Fatalf("csv: %d %s", csvRes.StatusCode, csvBody)
 	}
+	// After completion (issue 12): B keeps a private note and hides the
+	// case from its own lists, with the generated client.
+	cm, err := b.c.SetCommentWithResponse(e.ctx, c.Id, httpapi.SetCommentJSONRequestBody{Text: "更新は来年3月"})
+	if err != nil || cm.JSON200 == nil || cm.JSON200.Text != "更新は来年3月" {
+		t.Fatalf("set comment: %v %s", err, cm.Body)
+	}
+	if got, err := b.c.GetCommentWithResponse(e.ctx, c.Id); err != nil || got.JSON200 == nil || got.JSON200.Text != "更新は来年3月" {
+		t.Fatalf("get comment: %v %s", err, got.Body)
+	}
+	if h, err := b.c.HideCaseWithResponse(e.ctx, c.Id); err != nil || h.StatusCode() != 204 {
+		t.Fatalf("hide: %v %s", err, h.Body)
+	}
+	only := httpapi.SearchCasesParamsHiddenOnly
+	if sr, err := b.c.SearchCasesWithResponse(e.ctx, &httpapi.SearchCasesParams{Hidden: &only}); err != nil || sr.JSON200 == nil || len(sr.JSON200.Cases) != 1 || sr.JSON200.Cases[0].Id != c.Id {
+		t.Fatalf("search hidden=only: %v %s", err, sr.Body)
+	}
+	if sr, err := b.c.SearchCasesWithResponse(e.ctx, &httpapi.SearchCasesParams{State: &completed}); err != nil || sr.JSON200 == nil || len(sr.JSON200.Cases) != 0 {
+		t.Fatalf("B's default search still lists the hidden case: %v %s", err, sr.Body)
+	}
+	if sr, err := a.c.SearchCasesWithResponse(e.ctx, &httpapi.SearchCasesParams{State: &completed}); err != nil || sr.JSON200 == nil || len(sr.JSON200.Cases) != 1 {
+		t.Fatalf("A's search lost the case B hid: %v %s", err, sr.Body)
+	}
 }
 
 func TestSendBackAndResend(t *testing.T) {
