@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -325,4 +327,38 @@ func (e *env) rawBodyAccept(method, path, token, accept string) (int, string, ma
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header, string(b)
+}
+
+// FuzzAdminDecoders sends arbitrary bodies to the JSON decoders of issue
+// 12's operations (a new user, an allow-list, a comment) and requires an
+// answer that is never a 5xx, and for a refusal a problem document.
+func FuzzAdminDecoders(f *testing.F) {
+	e := newEnv(f)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	f.Add(uint8(0), "application/json", []byte(`{"login_id":"sato","admin":true,"profile":{"name":"佐藤","language":"ja"}}`))
+	f.Add(uint8(1), "application/json", []byte(`{"entries":["192.0.2.0/24","::1"]}`))
+	f.Add(uint8(1), "application/json", []byte(`{"entries":["999.1.1.1/33"]}`))
+	f.Add(uint8(2), "application/json", []byte(`{"text":"メモ\n\u202e"}`))
+	f.Add(uint8(2), "text/plain", []byte(`x`))
+	f.Fuzz(func(t *testing.T, op uint8, ctype string, b []byte) {
+		ops := []struct{ method, path string }{{"POST", "/v1/users"}, {"PUT", "/v1/users/" + a.p.UserID + "/allow-list"}, {"PUT", "/v1/cases/x/comment"}}
+		o := ops[int(op)%len(ops)]
+		req := httptest.NewRequest(o.method, o.path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Authorization", "Bearer "+a.token)
+		// The administrator may not lock itself out: its own list must
+		// hold the request's address (httptest's 192.0.2.1).
+		rec := httptest.NewRecorder()
+		e.srv.Config.Handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s → %d %s", o.method, o.path, rec.Code, rec.Body)
+		}
+		if rec.Code >= 400 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
+			t.Fatalf("refusal %d is not a problem document: %s", rec.Code, rec.Body)
+		}
+		// Leave no list behind that would refuse the next input.
+		if _, err := e.svc.Accounts.SetAllowList(e.ctx, a.p, a.p.UserID, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
