@@ -99,7 +99,10 @@ func TestBrowserAdministration(t *testing.T) {
 
 	// The administrator changes the list to hold the browser's address:
 	// the user gets back in with the same session.
+	// (A fresh page: the one after the first save shows a notice already.)
+	ta.go_("/company/users/" + uid)
 	ta.do(
+		chromedp.WaitVisible(chromedp.CSS("#allow")),
 		chromedp.SetValue(chromedp.CSS("#allow"), "192.0.2.0/24\n127.0.0.1"),
 		chromedp.Click(chromedp.CSS("#save-allow")),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
@@ -125,7 +128,7 @@ func TestBrowserAdministration(t *testing.T) {
 	}
 	ta.do(chromedp.Click(chromedp.CSS("#user-tanaka a")), chromedp.WaitVisible(chromedp.CSS("#unlock")))
 	ta.check("user-locked-ja")
-	ta.do(chromedp.Click(chromedp.CSS("#unlock")), chromedp.WaitVisible(chromedp.CSS("#disable")))
+	ta.do(chromedp.Click(chromedp.CSS("#unlock")), chromedp.WaitNotPresent(chromedp.CSS("#unlock")), chromedp.WaitVisible(chromedp.CSS("#disable")))
 	if ui, _ := w.svc.Accounts.ViewUser(w.ctx, a.P, uid); ui.Blocked() {
 		t.Error("still locked after unlock")
 	}
