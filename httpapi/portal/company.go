@@ -44,7 +44,7 @@ func parseCertificateFile(b []byte) (*x509.Certificate, error) {
 func (h *Handler) adminOnly(f authedFunc) http.HandlerFunc {
 	return h.authed(func(w http.ResponseWriter, r *http.Request, pg *page) {
 		if !pg.P.Admin {
-			h.fail(w, r, pg, kerr.E(kerr.PermissionDenied, "portal.company", "only a company administrator manages signing certificates and trading partners"))
+			h.fail(w, r, pg, kerr.E(kerr.PermissionDenied, "portal.company", "only a company administrator manages signing certificates, trading partners and users"))
 			return
 		}
 		f(w, r, pg)
