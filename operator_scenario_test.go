@@ -143,8 +143,8 @@ func importCases(t *testing.T, env *keiyakutest.Env, prefix string, n int, state
 		c := &storage.Case{ID: id, Form: casework.FormBilateral.String(), State: state, Category: casework.CategoryNew.String(),
 			Name: "移行案件 " + id, OrderNumber: "PO-" + id, Amount: int64(1000 + i), Currency: "JPY",
 			TransactionDate: civil.DateOf(at), RegistrantCompanyID: reg.Company.ID, RegistrantUserID: reg.Principal.UserID,
-			Parties:  []storage.Party{{CompanyID: party.Company.ID, CompanyName: party.Company.Name, UserID: party.Principal.UserID, DoneAt: at}},
-			Document: storage.File{Name: "contract.pdf", ContentType: "application/pdf", Key: strings.Repeat("a", 64), Size: 100},
+			Parties:   []storage.Party{{CompanyID: party.Company.ID, CompanyName: party.Company.Name, UserID: party.Principal.UserID, DoneAt: at}},
+			Document:  storage.File{Name: "contract.pdf", ContentType: "application/pdf", Key: strings.Repeat("a", 64), Size: 100},
 			CreatedAt: at, UpdatedAt: at}
 		if state == casework.StateCompleted.String() {
 			c.CompletedAt = at
