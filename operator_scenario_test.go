@@ -433,3 +433,65 @@ func TestMoveWithinCompany(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentMoves: two bulk moves of the same user's cases race
+// (a retried request, two operators); every case moves exactly once —
+// the version check lets one commit win, the other reloads and skips it —
+// and neither call fails.
+func TestConcurrentMoves(t *testing.T) {
+	const n = 300
+	onFacadeBackends(t, func(t *testing.T, env *keiyakutest.Env) {
+		ctx := context.Background()
+		op := newOperator(t, env, "operator")
+		a := env.NewCompany(t, "株式会社エー商事", "山田 太郎")
+		b := env.NewCompany(t, "ビー産業株式会社", "佐藤 花子")
+		c := env.NewCompany(t, "シー工業株式会社", "鈴木 一郎")
+		a1, b1, c1 := env.NewUser(t, a, "営業 一"), env.NewUser(t, b, "購買 一"), env.NewUser(t, c, "法務 一")
+		importCases(t, env, "race", n, casework.StateCompleted.String(), a1, c1)
+		type result struct {
+			rep *casework.MoveReport
+			err error
+		}
+		results := make(chan result, 2)
+		for range 2 {
+			go func() {
+				rep, err := env.Cases.MoveUserCases(ctx, op, a1.Principal.UserID, b1.Principal.UserID)
+				results <- result{rep, err}
+			}()
+		}
+		moved := 0
+		for range 2 {
+			r := <-results
+			if r.err != nil {
+				t.Fatalf("MoveUserCases: %v", r.err)
+			}
+			moved += r.rep.Moved
+		}
+		if moved != n {
+			t.Errorf("the two calls moved %d cases together, want %d (each exactly once)", moved, n)
+		}
+		outs := 0
+		var after int64
+		for {
+			page, err := env.Store.ListAudit(ctx, after, "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, e := range page {
+				if e.Action == casework.ActionMoveOut {
+					outs++
+				}
+			}
+			after = page[len(page)-1].Seq
+		}
+		if outs != n {
+			t.Errorf("%d move-out entries, want %d", outs, n)
+		}
+		if got := count(t, env, b1.Principal, completedOnly); got != n {
+			t.Errorf("new owner lists %d cases, want %d", got, n)
+		}
+	})
+}
