@@ -369,6 +369,14 @@ func TestMergerMovesCases(t *testing.T) {
 			}
 			after = page[len(page)-1].Seq
 		}
+		// Refusals audited: 5 refused moves of a logged-in principal (the
+		// user, A's admin, B's admin, C's admin, the operator to an unknown
+		// user), each as MoveUserCases and MoveCase, and the operator's 7
+		// attempts on content. Invalid input and a missing principal are
+		// not refusals.
+		if total[casework.ActionRefused] != 17 {
+			t.Errorf("audit log: %d %s entries, want 17", total[casework.ActionRefused], casework.ActionRefused)
+		}
 		if total[casework.ActionMoveOut] != migrated+1 || total[casework.ActionMoveIn] != migrated+1 {
 			t.Errorf("audit log: %d move-out, %d move-in entries; want %d each", total[casework.ActionMoveOut], total[casework.ActionMoveIn], migrated+1)
 		}

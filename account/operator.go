@@ -86,6 +86,17 @@ func (s *Service) ActiveOperator(ctx context.Context, p Principal) error {
 	return s.activeOperator(ctx, "account.ActiveOperator", p)
 }
 
+// deny audits err as "account.refused" (actor, operation, why) when it
+// refuses a logged-in principal (kerr.PermissionDenied or
+// kerr.Unauthenticated), and returns it. Bookkeeping: a failed write does
+// not change the answer.
+func (s *Service) deny(ctx context.Context, op string, p Principal, err error) error {
+	if p.Valid() && (kerr.Of(err) == kerr.PermissionDenied || kerr.Of(err) == kerr.Unauthenticated) {
+		_ = s.store.AppendAudit(ctx, s.audit(p, "account.refused", op+": "+err.Error()))
+	}
+	return err
+}
+
 func (s *Service) activeOperator(ctx context.Context, op string, p Principal) error {
 	if !p.Valid() {
 		return kerr.E(kerr.Unauthenticated, op, "log in first")
@@ -114,7 +125,7 @@ func (s *Service) activeOperator(ctx context.Context, op string, p Principal) er
 func (s *Service) CreateCompanyAs(ctx context.Context, p Principal, name string, admin NewUser) (*storage.Company, *storage.User, string, error) {
 	const op = "account.CreateCompanyAs"
 	if err := s.activeOperator(ctx, op, p); err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", s.deny(ctx, op, p, err)
 	}
 	if err := checkCompanyName(op, name); err != nil {
 		return nil, nil, "", err
@@ -182,7 +193,7 @@ func (s *Service) nameRequests(op string) (storage.NameRequestStore, error) {
 func (s *Service) RequestNameChange(ctx context.Context, admin Principal, name, reason string) (*storage.NameRequest, error) {
 	const op = "account.RequestNameChange"
 	if err := s.activeAdmin(ctx, op, admin); err != nil {
-		return nil, err
+		return nil, s.deny(ctx, op, admin, err)
 	}
 	if err := checkCompanyName(op, name); err != nil {
 		return nil, err
@@ -225,11 +236,11 @@ func (s *Service) NameRequests(ctx context.Context, p Principal, f NameRequestFi
 	const op = "account.NameRequests"
 	if p.Operator {
 		if err := s.activeOperator(ctx, op, p); err != nil {
-			return nil, err
+			return nil, s.deny(ctx, op, p, err)
 		}
 	} else {
 		if err := s.activeAdmin(ctx, op, p); err != nil {
-			return nil, err
+			return nil, s.deny(ctx, op, p, err)
 		}
 		f.CompanyID = p.CompanyID
 	}
@@ -291,7 +302,7 @@ func (s *Service) RejectNameChange(ctx context.Context, p Principal, id, note st
 
 func (s *Service) pendingRequest(ctx context.Context, op string, p Principal, id, note string) (*storage.NameRequest, storage.NameRequestStore, error) {
 	if err := s.activeOperator(ctx, op, p); err != nil {
-		return nil, nil, err
+		return nil, nil, s.deny(ctx, op, p, err)
 	}
 	if err := checkNote(op, "note", note); err != nil {
 		return nil, nil, err

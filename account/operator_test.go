@@ -212,7 +212,9 @@ func TestNameChangeRequests(t *testing.T) {
 			}
 			after = page[len(page)-1].Seq
 		}
-		if actions["company.name-request"] != 2 || actions["company.name-approve"] != 1 || actions["company.name-reject"] != 1 {
+		// 9 refusals above: the user's and the operator's requests, the
+		// user's list, and 3 principals each approving and rejecting.
+		if actions["company.name-request"] != 2 || actions["company.name-approve"] != 1 || actions["company.name-reject"] != 1 || actions["account.refused"] != 9 {
 			t.Errorf("audit actions = %v", actions)
 		}
 	})

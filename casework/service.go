@@ -136,6 +136,10 @@ func (s *Service) load(ctx context.Context, op string, p account.Principal, id s
 	if !p.Valid() {
 		return nil, RoleNone, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
 	}
+	if p.Operator { // transfer.go: an operator sees no contract content
+		s.refused(ctx, op, p, id, "the service operator sees no case")
+		return nil, RoleNone, kerr.E(kerr.NotFound, op, "case %q does not exist", id)
+	}
 	rec, err := s.store.GetCase(ctx, id)
 	if err != nil {
 		return nil, RoleNone, kerr.Wrap(op, err)
@@ -369,6 +373,7 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
 	}
 	if p.Operator { // transfer.go
+		s.refused(ctx, op, p, "", "the service operator registers no cases")
 		return nil, kerr.E(kerr.PermissionDenied, op, "the service operator registers no cases")
 	}
 	if nc == nil {

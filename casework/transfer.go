@@ -41,11 +41,30 @@ import (
 // kerr.PermissionDenied, and it registers nothing (kerr.PermissionDenied).
 // It may only move cases, without seeing them.
 
-// Audit actions of a move.
+// Audit actions of a move, and of a refusal: ActionRefused records
+// every refused move and every attempt of the service operator on case
+// content (actor, operation, case if any, why).
 const (
 	ActionMoveOut = "case.move-out"
 	ActionMoveIn  = "case.move-in"
+	ActionRefused = "case.refused"
 )
+
+// refused audits a refusal (ActionRefused). Bookkeeping: a failed write
+// does not change the answer, which is the refusal already.
+func (s *Service) refused(ctx context.Context, op string, p account.Principal, caseID, why string) {
+	_ = s.store.AppendAudit(ctx, []storage.AuditEntry{{Time: s.now(), ActorUserID: p.UserID, ActorCompanyID: p.CompanyID,
+		RemoteAddr: p.RemoteAddr, Action: ActionRefused, CaseID: caseID, Detail: op + ": " + why}})
+}
+
+// auditRefusal audits err when it refuses a logged-in principal
+// (kerr.PermissionDenied or kerr.NotFound) and returns it.
+func (s *Service) auditRefusal(ctx context.Context, op string, p account.Principal, caseID string, err error) error {
+	if p.Valid() && (kerr.Of(err) == kerr.PermissionDenied || kerr.Of(err) == kerr.NotFound) {
+		s.refused(ctx, op, p, caseID, err.Error())
+	}
+	return err
+}
 
 // MoveReport is the outcome of MoveUserCases.
 type MoveReport struct {
@@ -127,17 +146,17 @@ func (s *Service) MoveCase(ctx context.Context, p account.Principal, id, fromUse
 	const op = "casework.MoveCase"
 	m, err := s.checkMove(ctx, op, p, fromUserID, toUserID)
 	if err != nil {
-		return nil, err
+		return nil, s.auditRefusal(ctx, op, p, id, err)
 	}
 	rec, err := s.store.GetCase(ctx, id)
 	if kerr.Of(err) == kerr.NotFound {
-		return nil, kerr.E(kerr.NotFound, op, "case %q does not exist", id)
+		return nil, s.auditRefusal(ctx, op, p, id, kerr.E(kerr.NotFound, op, "case %q does not exist", id))
 	}
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
 	if err := s.moveOne(ctx, op, m, rec); err != nil {
-		return nil, err
+		return nil, s.auditRefusal(ctx, op, p, id, err)
 	}
 	c, err := fromRecord(rec)
 	return c, kerr.Wrap(op, err)
@@ -155,7 +174,7 @@ func (s *Service) MoveUserCases(ctx context.Context, p account.Principal, fromUs
 	const op = "casework.MoveUserCases"
 	m, err := s.checkMove(ctx, op, p, fromUserID, toUserID)
 	if err != nil {
-		return nil, err
+		return nil, s.auditRefusal(ctx, op, p, "", err)
 	}
 	rep := &MoveReport{}
 	q := storage.CaseQuery{Scope: storage.Scope{CompanyID: m.from.CompanyID, UserID: m.from.ID}, States: []string{StateCompleted.String()},
