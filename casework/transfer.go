@@ -39,7 +39,8 @@ import (
 // (it is never a party — the operator organisation is not in the
 // directory and is refused as a counterparty), Search and ExportCSV are
 // kerr.PermissionDenied, and it registers nothing (kerr.PermissionDenied).
-// It may only move cases, without seeing them.
+// It may only move cases, without seeing them. Each such attempt, and
+// each refused move, is audited (ActionRefused).
 
 // Audit actions of a move, and of a refusal: ActionRefused records
 // every refused move and every attempt of the service operator on case
