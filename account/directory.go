@@ -72,6 +72,9 @@ func (s *Service) FindCompanies(ctx context.Context, p Principal, q DirectoryQue
 	}
 	out := make([]DirectoryEntry, 0, len(found))
 	for _, c := range found {
+		if c.Operator { // operator.go: no customer, never a party
+			continue
+		}
 		out = append(out, entryOf(c, own))
 	}
 	return out, nil
@@ -89,8 +92,10 @@ func (s *Service) Members(ctx context.Context, p Principal, companyID string) ([
 	if !p.Valid() {
 		return nil, kerr.E(kerr.Unauthenticated, op, "log in first")
 	}
-	if _, err := s.store.GetCompany(ctx, companyID); err != nil {
+	if co, err := s.store.GetCompany(ctx, companyID); err != nil {
 		return nil, kerr.Wrap(op, err)
+	} else if co.Operator { // operator.go: not in the directory
+		return nil, kerr.E(kerr.NotFound, op, "company %q does not exist", companyID)
 	}
 	users, err := s.store.ListUsers(ctx, companyID)
 	if err != nil {

@@ -25,6 +25,20 @@
 // store: a Principal of an administrator disabled since is
 // kerr.Unauthenticated.
 //
+// # The service operator
+//
+// The business running the service acts through service operators
+// (Principal.Operator; see operator.go for why they are users of a
+// dedicated operator organisation). CreateOperator is the embedder's
+// bootstrap; an operator creates companies with their first
+// administrator (CreateCompanyAs) and decides the company-name requests
+// administrators file (RequestNameChange, NameRequests,
+// ApproveNameChange, RejectNameChange): a company's directory name
+// changes only on approval, in the same transaction as the decision.
+// An operator is no company administrator and sees no contract content
+// (casework refuses it). Users edit their own profile (UpdateProfile);
+// the company name is not part of it.
+//
 // # IP restriction (二要素認証)
 //
 // Each user may have an allow-list of up to MaxAllowListEntries IPv4 and

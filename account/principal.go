@@ -19,6 +19,10 @@ type Principal struct {
 	// RemoteAddr is the network address the request came from (for the
 	// audit log); may be empty for in-process calls.
 	RemoteAddr string
+	// Operator is true for a service operator (operator.go): a user of
+	// the operator organisation, which administers companies and sees no
+	// contract content.
+	Operator bool
 }
 
 // Valid reports whether p names a user and a company.

@@ -354,7 +354,7 @@ func (s *Service) Login(ctx context.Context, loginID, password, remoteAddr strin
 		s.refused(ctx, now)
 		return nil, fail()
 	}
-	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin, RemoteAddr: remoteAddr}
+	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin, RemoteAddr: remoteAddr, Operator: u.Operator}
 	h, err := ParseHash(u.PasswordHash)
 	if err != nil {
 		return nil, kerr.WrapKind(kerr.Internal, op, "stored password hash of user "+u.ID, err)
@@ -436,7 +436,7 @@ func (s *Service) Authenticate(ctx context.Context, token, remoteAddr string) (P
 	if u.MustChangePassword {
 		return Principal{}, kerr.E(kerr.FailedPrecondition, op, "%w", ErrPasswordChangeRequired)
 	}
-	return Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin, RemoteAddr: remoteAddr}, nil
+	return Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin, RemoteAddr: remoteAddr, Operator: u.Operator}, nil
 }
 
 // Logout ends a session. An unknown session is kerr.Unauthenticated.
@@ -537,8 +537,13 @@ func (s *Service) UpdateProfile(ctx context.Context, p Principal, userID string,
 	return u, nil
 }
 
-// RenameCompany changes the name of p's company; only its administrator
-// may (else kerr.PermissionDenied).
+// RenameCompany no longer changes the name: a company's name changes
+// only when the service operator approves a request (RequestNameChange,
+// ApproveNameChange). It answers kerr.PermissionDenied to anyone but an
+// administrator (as before) and kerr.FailedPrecondition to an
+// administrator, naming RequestNameChange.
+//
+// Deprecated: use RequestNameChange.
 func (s *Service) RenameCompany(ctx context.Context, p Principal, name string) (*storage.Company, error) {
 	const op = "account.RenameCompany"
 	if !p.Valid() {
@@ -547,16 +552,5 @@ func (s *Service) RenameCompany(ctx context.Context, p Principal, name string) (
 	if !p.Admin {
 		return nil, kerr.E(kerr.PermissionDenied, op, "only a company administrator may change the company name")
 	}
-	if strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > MaxProfileLen || !utf8.ValidString(name) {
-		return nil, kerr.E(kerr.Invalid, op, "company name must be 1 to %d characters", MaxProfileLen)
-	}
-	co, err := s.store.GetCompany(ctx, p.CompanyID)
-	if err != nil {
-		return nil, kerr.Wrap(op, err)
-	}
-	co.Name, co.UpdatedAt = name, s.now()
-	if err := s.store.PutCompany(ctx, co, s.audit(p, "company.rename", name)); err != nil {
-		return nil, kerr.Wrap(op, err)
-	}
-	return co, nil
+	return nil, kerr.E(kerr.FailedPrecondition, op, "a company name changes only on the service operator's approval: file a request with RequestNameChange")
 }

@@ -253,5 +253,5 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, remoteAddr stri
 		// a valid token.
 		_ = ts.UpdateAPIToken(ctx, t, nil)
 	}
-	return Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin && scope == ScopeAdmin, RemoteAddr: remoteAddr}, scope, nil
+	return Principal{UserID: u.ID, CompanyID: u.CompanyID, Admin: u.Admin && scope == ScopeAdmin, RemoteAddr: remoteAddr, Operator: u.Operator && scope == ScopeAdmin}, scope, nil
 }

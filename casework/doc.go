@@ -49,4 +49,11 @@
 // hide, unhide and comment entries to that user only. Every change is
 // audited (ActionHide, ActionUnhide, ActionComment); a comment's entry
 // says that it was set or deleted, never what it says.
+//
+// Moving completed cases (issue 12, transfer.go): MoveCase and
+// MoveUserCases give a user's side of completed cases to another user —
+// within a company by its administrator, between companies by the service
+// operator — re-indexing who may find them in the same commit and
+// auditing both sides. The service operator sees no case (kerr.NotFound
+// by ID, kerr.PermissionDenied for lists and registration).
 package casework

@@ -111,6 +111,10 @@ func (s *Service) ExportCSV(ctx context.Context, p account.Principal, q *Query, 
 // single quote.
 func (s *Service) ExportCSVWith(ctx context.Context, p account.Principal, q *Query, w io.Writer, opts *CSVOptions) (int, error) {
 	const op = "casework.ExportCSV"
+	if p.Operator { // transfer.go
+		s.refused(ctx, op, p, "", "the service operator sees no cases")
+		return 0, kerr.E(kerr.PermissionDenied, op, "the service operator sees no cases")
+	}
 	var o CSVOptions
 	if opts != nil {
 		o = *opts

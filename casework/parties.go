@@ -21,7 +21,7 @@ func (s *Service) resolveParties(ctx context.Context, op string, parties []Party
 	for i := range parties {
 		pt := &parties[i]
 		co, err := s.store.GetCompany(ctx, pt.CompanyID)
-		if kerr.Of(err) == kerr.NotFound {
+		if kerr.Of(err) == kerr.NotFound || err == nil && co.Operator {
 			return kerr.E(kerr.Invalid, op, "counterparty %d: company %q is not in the directory; find it by name or corporate number (account.Service.FindCompanies)", i+1, pt.CompanyID)
 		}
 		if err != nil {

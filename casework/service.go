@@ -113,6 +113,9 @@ func (s *Service) now() time.Time { return s.clock().UTC() }
 
 // roleOf returns p's role in c, and whether p may see c at all.
 func roleOf(p account.Principal, c *Case) (Role, bool) {
+	if p.Operator { // transfer.go: an operator sees no contract content
+		return RoleNone, false
+	}
 	if p.CompanyID == c.RegistrantCompanyID && (p.Admin || p.UserID == c.RegistrantUserID) {
 		return RoleRegistrant, true
 	}
@@ -132,6 +135,10 @@ func roleOf(p account.Principal, c *Case) (Role, bool) {
 func (s *Service) load(ctx context.Context, op string, p account.Principal, id string) (*Case, Role, error) {
 	if !p.Valid() {
 		return nil, RoleNone, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	}
+	if p.Operator { // transfer.go: an operator sees no contract content
+		s.refused(ctx, op, p, id, "the service operator sees no case")
+		return nil, RoleNone, kerr.E(kerr.NotFound, op, "case %q does not exist", id)
 	}
 	rec, err := s.store.GetCase(ctx, id)
 	if err != nil {
@@ -364,6 +371,10 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	const op = "casework.Register"
 	if !p.Valid() {
 		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	}
+	if p.Operator { // transfer.go
+		s.refused(ctx, op, p, "", "the service operator registers no cases")
+		return nil, kerr.E(kerr.PermissionDenied, op, "the service operator registers no cases")
 	}
 	if nc == nil {
 		return nil, kerr.E(kerr.Invalid, op, "no case given")

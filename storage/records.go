@@ -146,6 +146,10 @@ type Company struct {
 	// ask for times in (completion times, CSV exports), e.g. "Asia/Tokyo";
 	// empty means account.DefaultTimeZone.
 	TimeZone string `json:",omitempty"`
+	// Operator marks the service operator's own organisation (see
+	// account.Service.CreateOperator): it is no customer, is left out of
+	// the directory and can never be a party to a case.
+	Operator bool `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.
@@ -166,6 +170,10 @@ type User struct {
 	Profile   Profile
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Operator: a service operator, a user of the operator organisation
+	// (Company.Operator). Set only by account.Service.CreateOperator.
+	Operator bool `json:",omitempty"`
 }
 
 // Profile holds a user's contact details.

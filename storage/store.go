@@ -17,6 +17,8 @@ type Store interface {
 	DirectoryStore
 	AuditStore
 	OutboxStore
+	NameRequestStore // operator.go
+
 	GuardStore    // guard.go
 	AnchorStore   // anchor.go
 	PersonalStore // personal.go

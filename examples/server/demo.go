@@ -141,22 +141,24 @@ func missing(ctx context.Context, svc *keiyaku.Service, loginID string) (bool, e
 	return false, err
 }
 
-// firstStart creates, when the store has no user "admin" yet (an empty
-// data directory or database), the first company and its administrator
-// (the account package has no service-operator principal yet) and, with
-// demo, two companies with a user each whose password is set and
-// printed, so they log in at once. What exists already is left alone.
+// firstStart creates, when the store has no user "operator" yet (an
+// empty data directory or database), the service operator and prints its
+// initial password; with demo, it also creates two companies with a user
+// each whose password is set and printed, so they log in at once. What
+// exists already is left alone (a data directory from before the
+// operator keeps its company administrator "admin" and gains the
+// operator).
 func firstStart(ctx context.Context, svc *keiyaku.Service, out io.Writer, demo bool, ca *demoCA) error {
-	if ok, err := missing(ctx, svc, "admin"); err != nil {
+	if ok, err := missing(ctx, svc, "operator"); err != nil {
 		return err
 	} else if ok {
-		_, _, initial, err := svc.Accounts.CreateCompany(ctx, "keiyaku operator", account.NewUser{
-			LoginID: "admin", Profile: storage.Profile{Name: "Administrator", Email: "admin@localhost", Language: "ja"},
+		_, initial, err := svc.Accounts.CreateOperator(ctx, account.NewUser{
+			LoginID: "operator", Profile: storage.Profile{Name: "Service operator", Email: "operator@localhost", Language: "ja"},
 		}, "")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "administrator: login admin, initial password %s (change it at the first login: PUT /v1/me/password)\n", initial)
+		fmt.Fprintf(out, "operator: login operator, initial password %s (change it at the first login: PUT /v1/me/password)\n", initial)
 	}
 	if !demo {
 		return nil

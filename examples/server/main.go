@@ -5,9 +5,11 @@
 //	go run ./examples/server [-addr 127.0.0.1:8080] [-dir keiyaku-data] [-demo]
 //
 // On an empty data directory it starts on the embedded default (SQLite,
-// files and the development TSA under DIR), creates the first company
-// and its administrator and prints the administrator's login and initial
-// password (to be changed at the first login). -demo also creates two
+// files and the development TSA under DIR), creates a service operator
+// (account.Service.CreateOperator: it creates companies and their first
+// administrators and decides company-name requests, and sees no contract
+// content) and prints its login, operator, and initial password (to be
+// changed at the first login). -demo also creates two
 // companies with a user each, prints their logins, and sets up a demo CA
 // (keys and certificates in DIR/demo) whose certificates the server
 // trusts, so that documents signed with them (go run ./examples/sign)
