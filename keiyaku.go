@@ -697,7 +697,7 @@ func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id st
 		}
 		pc := PDFCheck{File: f, Verdict: v}
 		if ev, ok := evidence[f.Name]; ok {
-			if pc.Record, err = s.verifyFile(ctx, f, ev); err != nil {
+			if pc.Record, err = s.verifyPDFRecord(ctx, ra, f, v, ev); err != nil {
 				return nil, kerr.Wrap(op, err)
 			}
 			pc.Evidence = ev

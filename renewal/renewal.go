@@ -101,6 +101,9 @@ type Report struct {
 	// renewal, Converted the old RFC 3161 tokens turned into records,
 	// Cases the cases changed.
 	Checked, Renewed, Rehashed, Converted, Cases int
+	// PDFsChecked is the number of sealed PDFs looked at, PDFs those
+	// renewed (archive.RenewPDF).
+	PDFsChecked, PDFs int
 }
 
 // pending is one record to renew.
@@ -119,8 +122,20 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	const op = "renewal.RenewDue"
 	rep := &Report{}
 	var due, weak, old []pending
+	var pdfs []pdfDue
 	err := r.cfg.Cases.EachCompleted(ctx, func(c *casework.Case) error {
 		for i, f := range c.Sealed {
+			if f.ContentType == "application/pdf" {
+				rep.PDFsChecked++
+				ok, err := r.pdfIsDue(ctx, f)
+				if err != nil {
+					return err
+				}
+				if ok {
+					pdfs = append(pdfs, pdfDue{c, i})
+				}
+				continue
+			}
 			if tb, ok := strings.CutSuffix(f.Name, ".tst"); ok && f.ContentType != "application/pdf" {
 				// A token from before evidence records: convert it.
 				if of, found := provenFile(c, tb); found {
@@ -158,6 +173,19 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, kerr.Wrap(op, err)
 	}
+	// Sealed PDFs first: each its own document timestamp, each case
+	// committed on its own.
+	changed := map[*casework.Case]bool{}
+	for _, p := range pdfs {
+		if err := r.renewPDF(ctx, p); err != nil {
+			return rep, kerr.Wrap(op, err)
+		}
+		rep.PDFs++
+		if !changed[p.c] {
+			changed[p.c] = true
+			rep.Cases++
+		}
+	}
 	// Timestamp renewals: one TSA call for all of them (archive batches
 	// beyond its BatchMax).
 	if len(due) > 0 {
@@ -172,7 +200,7 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 		for i := range due {
 			due[i].der = renewed[i]
 		}
-		n, cases, err := r.store(ctx, due, "RFC 4998 timestamp renewal")
+		n, cases, err := r.store(ctx, due, "RFC 4998 timestamp renewal", changed)
 		rep.Renewed += n
 		rep.Cases += cases
 		if err != nil {
@@ -180,18 +208,13 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 		}
 	}
 	for i, p := range weak {
-		rc, err := r.cfg.Blobs.Open(ctx, p.of.Key, p.of.Size)
-		if err != nil {
-			return rep, kerr.Wrap(op, err)
-		}
-		der, err := r.cfg.Archive.RenewRecordHashTree(ctx, r.cfg.Strong, rc, p.der)
-		rc.Close()
+		der, err := r.rehash(ctx, p)
 		if err != nil {
 			return rep, kerr.Wrap(op, err)
 		}
 		weak[i].der = der
 	}
-	n, cases, err := r.store(ctx, weak, fmt.Sprintf("RFC 4998 hash-tree renewal to %v", r.cfg.Strong))
+	n, cases, err := r.store(ctx, weak, fmt.Sprintf("RFC 4998 hash-tree renewal to %v", r.cfg.Strong), changed)
 	rep.Rehashed += n
 	rep.Cases += cases
 	if err != nil {
@@ -218,7 +241,7 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 		p.der = der
 		converted = append(converted, p)
 	}
-	n, cases, err = r.storeAs(ctx, converted, "converted from an RFC 3161 token (archive.ConvertTokenChain)", true)
+	n, cases, err = r.storeAs(ctx, converted, "converted from an RFC 3161 token (archive.ConvertTokenChain)", true, changed)
 	rep.Converted += n
 	rep.Cases += cases
 	if err != nil {
@@ -228,14 +251,34 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
+// rehash is the hash-tree renewal of p's record, read against the file it
+// proves (for a sealed PDF, the PDF as sealed: see
+// archive.VerifyPDFRecord).
+func (r *Renewer) rehash(ctx context.Context, p pending) ([]byte, error) {
+	if p.of.ContentType == "application/pdf" {
+		ra, err := r.cfg.Blobs.ReaderAt(ctx, p.of.Key, p.of.Size)
+		if err != nil {
+			return nil, err
+		}
+		return r.cfg.Archive.RenewPDFRecordHashTree(ctx, r.cfg.Strong, ra, p.of.Size, p.der)
+	}
+	rc, err := r.cfg.Blobs.Open(ctx, p.of.Key, p.of.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return r.cfg.Archive.RenewRecordHashTree(ctx, r.cfg.Strong, rc, p.der)
+}
+
 // store writes the renewed records and replaces them in their cases, one
-// commit per case.
-func (r *Renewer) store(ctx context.Context, ps []pending, what string) (records, cases int, err error) {
-	return r.storeAs(ctx, ps, what, false)
+// commit per case; cases counts those not yet in changed (which it
+// updates).
+func (r *Renewer) store(ctx context.Context, ps []pending, what string, changed map[*casework.Case]bool) (records, cases int, err error) {
+	return r.storeAs(ctx, ps, what, false, changed)
 }
 
 // storeAs is store; with converted, each X.tst becomes X.ers.
-func (r *Renewer) storeAs(ctx context.Context, ps []pending, what string, converted bool) (records, cases int, err error) {
+func (r *Renewer) storeAs(ctx context.Context, ps []pending, what string, converted bool, changed map[*casework.Case]bool) (records, cases int, err error) {
 	byCase := map[*casework.Case]map[int]casework.File{}
 	var order []*casework.Case
 	for _, p := range ps {
@@ -259,7 +302,10 @@ func (r *Renewer) storeAs(ctx context.Context, ps []pending, what string, conver
 			return records, cases, err
 		}
 		records += len(byCase[c])
-		cases++
+		if !changed[c] {
+			changed[c] = true
+			cases++
+		}
 	}
 	return records, cases, nil
 }
