@@ -24,14 +24,18 @@ type movingTSA struct {
 	pki   *testpki.PKI
 	cert  *testpki.Cert
 	clock func() time.Time
+	down  error // when set, every request fails with it
 }
 
 func (m *movingTSA) use(c *testpki.Cert) { m.mu.Lock(); m.cert = c; m.mu.Unlock() }
 
 func (m *movingTSA) Timestamp(ctx context.Context, digest []byte) (*timestamp.Token, error) {
 	m.mu.Lock()
-	c := m.cert
+	c, down := m.cert, m.down
 	m.mu.Unlock()
+	if down != nil {
+		return nil, down
+	}
 	a, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
 		Signer: c.Key, Certificate: c.Cert, Chain: []*x509.Certificate{m.pki.Intermediate.Cert},
 		Policy: testpki.PolicyOID, Clock: m.clock, Serials: timestamp.NewMemorySerialStore(m.clock().UnixNano()),

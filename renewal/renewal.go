@@ -8,14 +8,24 @@
 // new record beside the old one and
 // recording the change in the case's audit trail (casework.ReplaceSealed).
 //
-// A renewal never leaves less evidence: the renewed record holds the old
-// one whole, the old blob is kept, and the case row changes only after
-// the new blob is stored; a failure (TSA down) changes nothing and the
-// next pass (the scheduled job, package jobs) tries again.
+// The pass also renews sealed PDFs whose newest document timestamp's TSA
+// certificate expires within the margin (archive.PDFRenewalDue): the DSS
+// for that timestamp and a new document timestamp (archive.RenewPDF),
+// stored as a new blob before the case points at it. The PDF's evidence
+// record keeps proving the PDF as sealed, a prefix of the renewed one
+// (archive.VerifyPDFRecord).
 //
-// Sealed PDFs are covered through their evidence record (the second line
-// of evidence); renewing their PAdES document timestamps (archive.RenewPDF)
-// in the pass is not done yet.
+// A renewal never leaves less evidence: the renewed record holds the old
+// one whole, a renewed PDF the old one whole, the old blob is kept, and
+// the case row changes only after the new blob is stored; a failure (TSA
+// down, revocation data unreachable) changes nothing, returns the error
+// (the scheduled job, package jobs, retries it with backoff) and alerts
+// the administrators of the companies concerned through the notice
+// outbox (casework.AlertRenewalFailed: an audit entry and a notice
+// notify.EventEvidenceRenewalFailed), at most once per AlertInterval per
+// company. The administrators are told because the cases are theirs; the
+// cause (the TSA, the revocation services) is the operator's to fix, and
+// the operator sees it in the log and the job's errors.
 package renewal
 
 import (
@@ -64,7 +74,8 @@ type Config struct {
 // Renewer runs renewal passes. It is safe for concurrent use, but passes
 // should not overlap (the job runs them one at a time).
 type Renewer struct {
-	cfg Config
+	cfg     Config
+	alerted alerts
 }
 
 // New checks cfg. Errors have kind kerr.Invalid naming the field.
@@ -91,7 +102,7 @@ func New(cfg Config) (*Renewer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Renewer{cfg: cfg}, nil
+	return &Renewer{cfg: cfg, alerted: alerts{last: map[string]time.Time{}}}, nil
 }
 
 // Report says what a pass did.
@@ -178,6 +189,7 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	changed := map[*casework.Case]bool{}
 	for _, p := range pdfs {
 		if err := r.renewPDF(ctx, p); err != nil {
+			r.alert(ctx, []*casework.Case{p.c}, err)
 			return rep, kerr.Wrap(op, err)
 		}
 		rep.PDFs++
@@ -195,6 +207,7 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 		}
 		renewed, err := r.cfg.Archive.RenewRecords(ctx, ders)
 		if err != nil {
+			r.alert(ctx, casesOf(due), err)
 			return rep, kerr.Wrap(op, err)
 		}
 		for i := range due {
@@ -204,12 +217,14 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 		rep.Renewed += n
 		rep.Cases += cases
 		if err != nil {
+			r.alert(ctx, casesOf(due), err)
 			return rep, kerr.Wrap(op, err)
 		}
 	}
 	for i, p := range weak {
 		der, err := r.rehash(ctx, p)
 		if err != nil {
+			r.alert(ctx, []*casework.Case{p.c}, err)
 			return rep, kerr.Wrap(op, err)
 		}
 		weak[i].der = der

@@ -1,0 +1,89 @@
+package keiyaku_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/keiyaku/keiyaku/internal/testpki"
+	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/notify"
+)
+
+// TestRenewalFailureAlerts: with the TSA down when renewal is due, the
+// pass fails with kerr.Unavailable (the job retries it), changes no sealed
+// file, audits the failure and alerts the registrant company's
+// administrator through the outbox (a mail with the cause) — once, not
+// on every retry; when the TSA is back the next pass renews.
+func TestRenewalFailureAlerts(t *testing.T) {
+	w, clock, tsa := renewalWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	c := w.complete(w.registerWithFile(a, b, "renewal alert", "見積書"), a, b)
+	if _, _, err := w.svc.DeliverOnce(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.smtp.take() // the lifecycle notices
+
+	clock.set(testpki.TSANotAfter.AddDate(0, -10, 0))
+	w.pki.SetNow(clock.now())
+	tsa.use(w.pki.TSA2)
+	tsa.mu.Lock()
+	tsa.down = errors.New("TSA unreachable: connection refused")
+	tsa.mu.Unlock()
+	for try := range 2 {
+		rep, err := w.svc.Renewal.RenewDue(w.ctx)
+		if !errors.Is(err, kerr.Unavailable) || rep.PDFs != 0 || rep.Renewed != 0 {
+			t.Fatalf("try %d with the TSA down: %+v %v; want kerr.Unavailable, nothing renewed", try, rep, err)
+		}
+	}
+	after, err := w.svc.Cases.Get(w.ctx, a.P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range after.Sealed {
+		if f != c.Sealed[i] {
+			t.Fatalf("a failed pass changed %s", f.Name)
+		}
+	}
+	trail, err := w.svc.Cases.AuditTrail(w.ctx, a.P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := 0
+	for _, e := range trail {
+		if e.Action == "case.evidence_renewal_failed" {
+			failures++
+			if e.ActorUserID != "system:renewal" || !strings.Contains(e.Detail, "TSA unreachable") {
+				t.Errorf("audit entry %+v", e)
+			}
+		}
+	}
+	if failures != 1 {
+		t.Fatalf("%d failure entries in the audit trail; want 1 (alerts are not repeated on retries)", failures)
+	}
+	delivered, failed, err := w.svc.DeliverOnce(w.ctx)
+	if err != nil || failed != 0 || delivered != 1 {
+		t.Fatalf("DeliverOnce: %d delivered, %d failed, %v; want the one alert", delivered, failed, err)
+	}
+	mails := w.smtp.take()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails", len(mails))
+	}
+	m := decodeMail(t, mails[0])
+	want, err := w.tpl.Render(&notify.Message{ID: "x", Type: notify.EventEvidenceRenewalFailed, CaseID: c.ID, CaseName: c.Name,
+		Recipient: notify.Recipient{Email: a.Email, Language: notify.Language(a.Lang)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.To != a.Email || m.Subject != want.Subject || !strings.Contains(m.Body, "TSA unreachable") {
+		t.Fatalf("alert to %s, subject %q, body:\n%s", m.To, m.Subject, m.Body)
+	}
+
+	tsa.mu.Lock()
+	tsa.down = nil
+	tsa.mu.Unlock()
+	rep, err := w.svc.Renewal.RenewDue(w.ctx)
+	if err != nil || rep.PDFs != 1 || rep.Renewed != 2 {
+		t.Fatalf("with the TSA back: %+v %v", rep, err)
+	}
+}
