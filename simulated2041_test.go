@@ -170,7 +170,8 @@ func rowLine(r *bulkverify.Row) string {
 // stamps, and bulk verification of fiscal 2026 passes every object;
 // Bouncy Castle and openssl check the 2041 records. With the renewal off
 // the same evidence is INDETERMINATE after 2031, and one flipped byte in
-// any object fails that object only.
+// any object fails that object only. Each renewal keeps the old TSA's
+// status (the Root's CRL) in the record's cryptoInfos.
 func TestSimulated2041(t *testing.T) {
 	var tsa2, tsa3 *testpki.Cert
 	s := newSim(t, func(p *testpki.PKI) *testpki.Cert {
@@ -295,6 +296,11 @@ func TestSimulated2041(t *testing.T) {
 	for _, rec := range records {
 		if len(rec.Chains) != 2 || rec.Chains[1][0].Hash != crypto.SHA512 {
 			t.Errorf("a 2041 record has %d chains; want the SHA-256 one and the SHA-512 one", len(rec.Chains))
+		}
+		// The old TSAs' status at each renewal is kept with the record
+		// (cryptoInfos): the Root's CRL as of 2030, 2033 and 2035.
+		if vd, err := rec.ValidationData(); err != nil || len(vd.CRLs) != 3 {
+			t.Errorf("a 2041 record keeps %d CRLs (%v); want one per renewal", len(vd.CRLs), err)
 		}
 		erstest.OpenSSL(t, w.pki.Root.Cert, rec)
 	}
