@@ -58,7 +58,7 @@ func newClockVar(t time.Time) *clockVar    { return &clockVar{t: t} }
 func (c *clockVar) Func() func() time.Time { return c.now }
 
 // renewalWorld is a world whose clock and TSA can move.
-func renewalWorld(t *testing.T) (*world, *clockVar, *movingTSA) {
+func renewalWorld(t testing.TB) (*world, *clockVar, *movingTSA) {
 	clock := newClockVar(testpki.Now)
 	var tsa *movingTSA
 	w := newWorldWith(t, func(w *world, cfg *keiyaku.Config) {

@@ -26,9 +26,15 @@ func TestPDFRenewalDueAndRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	year := 365 * 24 * time.Hour
-	due, _, err := sealer.PDFRenewalDue(ctx, bytes.NewReader(sealed), int64(len(sealed)), year)
-	if err != nil || due {
-		t.Fatalf("2026: due %v, %v; want not due", due, err)
+	due, fullRep, err := sealer.PDFRenewalDue(ctx, bytes.NewReader(sealed), int64(len(sealed)), year)
+	if err != nil || due || fullRep != nil {
+		t.Fatalf("2026: due %v, %v, report %v; want not due from the newest token alone", due, err, fullRep != nil)
+	}
+	// Bytes after the newest document timestamp: the tail is not a seal,
+	// so the whole file is validated (and the seal's TSA decides).
+	junk := append(bytes.Clone(sealed), "\n% appended\n"...)
+	if due, fullRep, err := sealer.PDFRenewalDue(ctx, bytes.NewReader(junk), int64(len(junk)), year); err != nil || due || fullRep == nil {
+		t.Fatalf("2026, bytes appended: due %v, %v, report %v; want not due from full validation", due, err, fullRep != nil)
 	}
 	renewAt := testpki.TSANotAfter.AddDate(0, -6, 0)
 	p.SetNow(renewAt)
@@ -45,10 +51,11 @@ func TestPDFRenewalDueAndRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	renewed := out.Bytes()
-	due, rep, err := renewer.PDFRenewalDue(ctx, bytes.NewReader(renewed), int64(len(renewed)), year)
+	due, _, err = renewer.PDFRenewalDue(ctx, bytes.NewReader(renewed), int64(len(renewed)), year)
 	if err != nil || due {
 		t.Fatalf("after renewal: due %v, %v; want not due", due, err)
 	}
+	rep := verifyPDF(t, renewer, renewed, renewAt).Report
 	v, err := renewer.VerifyPDFRecord(ctx, bytes.NewReader(renewed), int64(len(renewed)), rep, record, nil)
 	if err != nil || !v.Original {
 		t.Fatalf("the record on the renewed PDF: %v %+v", err, v)

@@ -134,6 +134,7 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	rep := &Report{}
 	var due, weak, old []pending
 	var pdfs []pdfDue
+	verdicts := map[string]bool{} // newest token -> due, for this pass
 	err := r.cfg.Cases.EachCompleted(ctx, func(c *casework.Case) error {
 		for i, f := range c.Sealed {
 			if f.ContentType == "application/pdf" {
@@ -172,10 +173,10 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 			if !found {
 				continue
 			}
-			switch {
-			case r.cfg.Archive.NeedsRecordRenewal(der, 0, r.cfg.Weak) && isWeak(der, r.cfg.Weak):
+			switch isWeak, isDue := r.judge(der, verdicts); {
+			case isWeak:
 				weak = append(weak, pending{c, i, der, of})
-			case r.cfg.Archive.NeedsRecordRenewal(der, r.cfg.Margin, nil):
+			case isDue:
 				due = append(due, pending{c, i, der, of})
 			}
 		}
@@ -341,17 +342,27 @@ func provenFile(c *casework.Case, base string) (casework.File, bool) {
 	return casework.File{}, false
 }
 
-// isWeak reports whether the record's newest chain uses a weak algorithm.
-func isWeak(der []byte, weak []crypto.Hash) bool {
+// judge says whether a record's newest chain uses a weak algorithm, and
+// whether its newest timestamp's TSA expires within the margin
+// (archive.NeedsRecordRenewal). Records sealed or renewed together share
+// their newest timestamp: verdicts (per pass) keeps the answer for each.
+// A record that does not parse is due (as NeedsRecordRenewal says).
+func (r *Renewer) judge(der []byte, verdicts map[string]bool) (weak, due bool) {
 	rec, err := ers.Parse(der)
 	if err != nil {
-		return false
+		return false, true
 	}
-	h := rec.Chains[len(rec.Chains)-1][0].Hash
-	for _, w := range weak {
-		if h == w {
-			return true
+	last := rec.Chains[len(rec.Chains)-1]
+	for _, w := range r.cfg.Weak {
+		if last[0].Hash == w {
+			return true, true
 		}
 	}
-	return false
+	key := string(last[len(last)-1].TimeStamp)
+	due, ok := verdicts[key]
+	if !ok {
+		due = r.cfg.Archive.NeedsRecordRenewal(der, r.cfg.Margin, nil)
+		verdicts[key] = due
+	}
+	return false, due
 }
