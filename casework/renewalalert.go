@@ -10,9 +10,9 @@ import (
 	"github.com/keiyaku/keiyaku/storage"
 )
 
-// EventEvidenceRenewalFailed is the outbox event type AlertRenewalFailed
+// NoticeEvidenceRenewalFailed is the outbox event type AlertRenewalFailed
 // writes (notify.EventEvidenceRenewalFailed).
-const EventEvidenceRenewalFailed = "evidence_renewal_failed"
+const NoticeEvidenceRenewalFailed = "evidence_renewal_failed"
 
 // MaxAlertReason bounds the error text an alert carries, in bytes.
 const MaxAlertReason = 1000
@@ -20,7 +20,7 @@ const MaxAlertReason = 1000
 // AlertRenewalFailed records that renewing the evidence of completed case
 // c (as read, at c.Version) failed with cause: an audit entry
 // "case.evidence_renewal_failed" by actor naming the cause, and a notice
-// (EventEvidenceRenewalFailed, its reason the cause, cut to
+// (NoticeEvidenceRenewalFailed, its reason the cause, cut to
 // MaxAlertReason bytes) to every administrator of the registrant company
 // who is not disabled, committed together. more is how many other cases
 // of that company the same failure concerns (said in the reason); the
@@ -55,7 +55,7 @@ func (s *Service) AlertRenewalFailed(ctx context.Context, c *Case, actor string,
 	rec := toRecord(&n)
 	notice := n
 	notice.UpdatedAt = now // the event's time
-	events := s.notices(ctx, EventEvidenceRenewalFailed, &notice, account.Principal{UserID: actor}, reason, admins...)
+	events := s.notices(ctx, NoticeEvidenceRenewalFailed, &notice, account.Principal{UserID: actor}, reason, admins...)
 	audit := storage.AuditEntry{Time: now, ActorUserID: actor, Action: "case.evidence_renewal_failed", CaseID: c.ID,
 		Detail: fmt.Sprintf("%s; %d administrator(s) alerted", reason, len(events))}
 	if err := s.store.CommitCase(ctx, &storage.CaseCommit{Case: rec, Audit: []storage.AuditEntry{audit}, Events: events}); err != nil {
