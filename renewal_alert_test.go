@@ -1,9 +1,11 @@
 package keiyaku_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keiyaku/keiyaku/internal/testpki"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -86,4 +88,62 @@ func TestRenewalFailureAlerts(t *testing.T) {
 	if err != nil || rep.PDFs != 1 || rep.Renewed != 2 {
 		t.Fatalf("with the TSA back: %+v %v", rep, err)
 	}
+}
+
+// TestRunJobsRetriesFailedRenewal: through the scheduled job (River on
+// the embedded SQLite), a renewal pass that fails because the TSA is down
+// is audited and alerted, and River tries it again with backoff: once
+// the TSA is back, the evidence is renewed without anyone calling
+// RenewDue.
+func TestRunJobsRetriesFailedRenewal(t *testing.T) {
+	w, clock, tsa := renewalWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	c := w.complete(w.registerWithFile(a, b, "retry", "添付"), a, b)
+	clock.set(testpki.TSANotAfter.AddDate(0, -10, 0))
+	w.pki.SetNow(clock.now())
+	tsa.use(w.pki.TSA2)
+	tsa.mu.Lock()
+	tsa.down = errors.New("TSA unreachable: connection refused")
+	tsa.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.svc.RunJobs(ctx, time.Hour) }()
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("RunJobs returned %v, want context.Canceled", err)
+		}
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if ok() {
+				return
+			}
+		}
+		t.Fatalf("no %s within 90 s", what)
+	}
+	waitFor("failure alert", func() bool {
+		trail, err := w.svc.Cases.AuditTrail(w.ctx, a.P, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trail[len(trail)-1].Action == "case.evidence_renewal_failed"
+	})
+	tsa.mu.Lock()
+	tsa.down = nil
+	tsa.mu.Unlock()
+	waitFor("renewal on River's retry", func() bool {
+		now, err := w.svc.Cases.Get(w.ctx, a.P, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range now.Sealed {
+			if f.Key == c.Sealed[i].Key {
+				return false
+			}
+		}
+		return true
+	})
 }
