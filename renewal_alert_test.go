@@ -3,6 +3,8 @@ package keiyaku_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +148,53 @@ func TestRunJobsRetriesFailedRenewal(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestRenewalGoesOnPastABrokenPDF: one case's sealed PDF corrupted in
+// storage does not hold up the pass: the other case's PDF and both cases'
+// records are renewed, the broken case is alerted, and the pass returns
+// the error (so the job tries again).
+func TestRenewalGoesOnPastABrokenPDF(t *testing.T) {
+	w, clock, tsa := renewalWorld(t)
+	a, b := w.m["A"], w.m["B"]
+	broken := w.complete(w.registerWithFile(a, b, "broken", "壊れた"), a, b)
+	fine := w.complete(w.registerWithFile(a, b, "fine", "無事"), a, b)
+	pdf := broken.Sealed[0]
+	if pdf.ContentType != "application/pdf" {
+		t.Fatalf("test setup: Sealed[0] is %s", pdf.Name)
+	}
+	path := filepath.Join(w.dir, "blobs", "sha256", pdf.Key)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock.set(testpki.TSANotAfter.AddDate(0, -10, 0))
+	w.pki.SetNow(clock.now())
+	tsa.use(w.pki.TSA2)
+	rep, err := w.svc.Renewal.RenewDue(w.ctx)
+	if err == nil || rep.PDFs != 1 || rep.Renewed != 4 || rep.Cases != 2 {
+		t.Fatalf("pass: %+v %v; want the fine PDF and all four records renewed, and the broken PDF's error", rep, err)
+	}
+	got, err := w.svc.Cases.Get(w.ctx, a.P, fine.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sealed[0].Key == fine.Sealed[0].Key {
+		t.Fatal("the fine case's PDF was not renewed")
+	}
+	trail, err := w.svc.Cases.AuditTrail(w.ctx, a.P, broken.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerted := false
+	for _, e := range trail {
+		alerted = alerted || e.Action == "case.evidence_renewal_failed"
+	}
+	if !alerted {
+		t.Fatal("the broken case was not alerted")
+	}
 }

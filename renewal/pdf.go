@@ -20,6 +20,12 @@ type pdfDue struct {
 	idx int // in c.Sealed
 }
 
+// brokenPDF is a sealed PDF the pass could not check, and why.
+type brokenPDF struct {
+	c   *casework.Case
+	err error
+}
+
 // pdfIsDue reports whether the sealed PDF f needs RenewPDF now.
 func (r *Renewer) pdfIsDue(ctx context.Context, f casework.File) (bool, error) {
 	ra, err := r.cfg.Blobs.ReaderAt(ctx, f.Key, f.Size)

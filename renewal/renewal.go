@@ -127,13 +127,16 @@ type pending struct {
 
 // RenewDue runs one pass over every completed case. It returns what it
 // did; the error is the first that stopped it (kerr.Unavailable when the
-// TSA fails; the store's; ctx's). Records renewed before the error stay
+// TSA fails; the store's; ctx's), or, when the pass went to the end, the
+// first sealed PDF that could not be checked or renewed (such a PDF does
+// not hold up the others). What was renewed before an error stays
 // renewed.
 func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	const op = "renewal.RenewDue"
 	rep := &Report{}
 	var due, weak, old []pending
 	var pdfs []pdfDue
+	var broken []brokenPDF // sealed PDFs that could not be read or judged
 	verdicts := map[string]bool{} // newest token -> due, for this pass
 	err := r.cfg.Cases.EachCompleted(ctx, func(c *casework.Case) error {
 		for i, f := range c.Sealed {
@@ -141,7 +144,11 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 				rep.PDFsChecked++
 				ok, err := r.pdfIsDue(ctx, f)
 				if err != nil {
-					return err
+					if ctx.Err() != nil {
+						return err
+					}
+					broken = append(broken, brokenPDF{c, err})
+					continue
 				}
 				if ok {
 					pdfs = append(pdfs, pdfDue{c, i})
@@ -186,12 +193,30 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 		return rep, kerr.Wrap(op, err)
 	}
 	// Sealed PDFs first: each its own document timestamp, each case
-	// committed on its own.
+	// committed on its own. A PDF that cannot be renewed (its validation
+	// data missing, its blob unreadable) does not hold up the others: the
+	// pass goes on and returns that error at the end. When the TSA or the
+	// network is down (kerr.Unavailable) the pass stops at once.
 	changed := map[*casework.Case]bool{}
+	var pdfErr error
+	for _, b := range broken {
+		r.alert(ctx, []*casework.Case{b.c}, b.err)
+		r.cfg.Logger.ErrorContext(ctx, "renewal: a sealed PDF could not be checked; going on with the others", "case", b.c.ID, "error", b.err)
+		if pdfErr == nil {
+			pdfErr = b.err
+		}
+	}
 	for _, p := range pdfs {
 		if err := r.renewPDF(ctx, p); err != nil {
 			r.alert(ctx, []*casework.Case{p.c}, err)
-			return rep, kerr.Wrap(op, err)
+			if errors.Is(err, kerr.Unavailable) || ctx.Err() != nil {
+				return rep, kerr.Wrap(op, err)
+			}
+			r.cfg.Logger.ErrorContext(ctx, "renewal: a sealed PDF could not be renewed; going on with the others", "case", p.c.ID, "error", err)
+			if pdfErr == nil {
+				pdfErr = err
+			}
+			continue
 		}
 		rep.PDFs++
 		if !changed[p.c] {
@@ -263,7 +288,10 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, kerr.Wrap(op, err)
 	}
-	r.cfg.Logger.InfoContext(ctx, "renewal: pass done", "checked", rep.Checked, "renewed", rep.Renewed, "rehashed", rep.Rehashed, "cases", rep.Cases)
+	r.cfg.Logger.InfoContext(ctx, "renewal: pass done", "checked", rep.Checked, "renewed", rep.Renewed, "rehashed", rep.Rehashed, "pdfs", rep.PDFs, "cases", rep.Cases)
+	if pdfErr != nil {
+		return rep, kerr.Wrap(op, pdfErr)
+	}
 	return rep, nil
 }
 
