@@ -136,7 +136,7 @@ func (r *Renewer) RenewDue(ctx context.Context) (*Report, error) {
 	rep := &Report{}
 	var due, weak, old []pending
 	var pdfs []pdfDue
-	var broken []brokenPDF // sealed PDFs that could not be read or judged
+	var broken []brokenPDF        // sealed PDFs that could not be read or judged
 	verdicts := map[string]bool{} // newest token -> due, for this pass
 	err := r.cfg.Cases.EachCompleted(ctx, func(c *casework.Case) error {
 		for i, f := range c.Sealed {
