@@ -112,8 +112,14 @@ type Config struct {
 	AllowIncompleteSeal bool
 
 	// TSA says where timestamps come from; the zero value means the
-	// development TSA under Dir/tsa.
+	// development TSA under Dir/tsa. To change TSA over the years, open
+	// the Service with the new TSAConfig (and the old TSA's root still
+	// among the trust anchors): every token names the TSA that made it.
 	TSA TSAConfig
+	// Renewal is the policy of the renewal pass (Service.Renewal); the
+	// zero value means renewal a year before a TSA certificate expires
+	// and no algorithm declared weak.
+	Renewal RenewalPolicy
 
 	// SMTP is the submission server notices are mailed through. The zero
 	// value (no Host) means no mail is sent; notices are still written to
@@ -282,7 +288,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}
 	s.Archive, err = archive.New(archive.Config{
-		Timestamper: ts, TrustAnchors: anchors, Certs: intermediates,
+		Timestamper: ts, Stamper: tsaStamper(ts), TrustAnchors: anchors, Certs: intermediates,
 		OCSPs: cfg.OCSPs, CRLs: cfg.CRLs, Online: cfg.Online, AllowIncomplete: cfg.AllowIncompleteSeal,
 		Revocation: cfg.Revocation, Clock: clock, TempDir: tempDir, Logger: logger,
 	})
@@ -311,7 +317,8 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
-	s.Renewal, err = renewal.New(renewal.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive, Logger: logger})
+	s.Renewal, err = renewal.New(renewal.Config{Cases: s.Cases, Blobs: s.Blobs, Archive: s.Archive, Logger: logger,
+		Margin: cfg.Renewal.Margin, Weak: cfg.Renewal.Weak, Strong: cfg.Renewal.Strong})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
@@ -436,7 +443,7 @@ func openTSA(ctx context.Context, op string, cfg *Config, clock func() time.Time
 	if err != nil {
 		return nil, nil, kerr.WrapKind(kerr.Invalid, op, "Config.TSA", err)
 	}
-	return signature.AuthorityTimestamper(a), cert, nil
+	return authorityTSA{signature.AuthorityTimestamper(a), archive.AuthorityStamper(a)}, cert, nil
 }
 
 // archiveSealer is the default casework.Sealer: the archive, and for a
@@ -697,7 +704,7 @@ func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id st
 		}
 		pc := PDFCheck{File: f, Verdict: v}
 		if ev, ok := evidence[f.Name]; ok {
-			if pc.Record, err = s.verifyFile(ctx, f, ev); err != nil {
+			if pc.Record, err = s.verifyPDFRecord(ctx, ra, f, v, ev); err != nil {
 				return nil, kerr.Wrap(op, err)
 			}
 			pc.Evidence = ev

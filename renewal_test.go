@@ -24,14 +24,18 @@ type movingTSA struct {
 	pki   *testpki.PKI
 	cert  *testpki.Cert
 	clock func() time.Time
+	down  error // when set, every request fails with it
 }
 
 func (m *movingTSA) use(c *testpki.Cert) { m.mu.Lock(); m.cert = c; m.mu.Unlock() }
 
 func (m *movingTSA) Timestamp(ctx context.Context, digest []byte) (*timestamp.Token, error) {
 	m.mu.Lock()
-	c := m.cert
+	c, down := m.cert, m.down
 	m.mu.Unlock()
+	if down != nil {
+		return nil, down
+	}
 	a, err := timestamp.NewAuthority(timestamp.AuthorityConfig{
 		Signer: c.Key, Certificate: c.Cert, Chain: []*x509.Certificate{m.pki.Intermediate.Cert},
 		Policy: testpki.PolicyOID, Clock: m.clock, Serials: timestamp.NewMemorySerialStore(m.clock().UnixNano()),
@@ -54,7 +58,7 @@ func newClockVar(t time.Time) *clockVar    { return &clockVar{t: t} }
 func (c *clockVar) Func() func() time.Time { return c.now }
 
 // renewalWorld is a world whose clock and TSA can move.
-func renewalWorld(t *testing.T) (*world, *clockVar, *movingTSA) {
+func renewalWorld(t testing.TB) (*world, *clockVar, *movingTSA) {
 	clock := newClockVar(testpki.Now)
 	var tsa *movingTSA
 	w := newWorldWith(t, func(w *world, cfg *keiyaku.Config) {
@@ -68,10 +72,12 @@ func renewalWorld(t *testing.T) (*world, *clockVar, *movingTSA) {
 	return w, clock, tsa
 }
 
-// TestRenewalPass: records sealed by TSA 1 (to 2030) and renewed by TSA 2
-// (to 2036) a year before TSA 1 expires keep the files original after
-// 2030; a second pass finds nothing due; without the pass they prove
-// nothing (INDETERMINATE, not FAILED). Each renewal is in the audit trail.
+// TestRenewalPass: records and the sealed PDF sealed by TSA 1 (to 2030)
+// and renewed by TSA 2 (to 2036) a year before TSA 1 expires keep the
+// files original after 2030 (the PDF through its own new document
+// timestamp, its record against the PDF as sealed); a second pass finds
+// nothing due; without the pass the records prove nothing (INDETERMINATE,
+// not FAILED). Each renewal is in the audit trail.
 func TestRenewalPass(t *testing.T) {
 	w, clock, tsa := renewalWorld(t)
 	a, b := w.m["A"], w.m["B"]
@@ -82,16 +88,17 @@ func TestRenewalPass(t *testing.T) {
 	}
 	r := w.svc.Renewal
 	// Nothing is due in 2026.
-	if rep, err := r.RenewDue(w.ctx); err != nil || rep.Renewed != 0 || rep.Checked != 2 {
+	if rep, err := r.RenewDue(w.ctx); err != nil || rep.Renewed != 0 || rep.Checked != 2 || rep.PDFsChecked != 1 || rep.PDFs != 0 {
 		t.Fatalf("2026 pass: %+v %v", rep, err)
 	}
 	clock.set(testpki.TSANotAfter.AddDate(0, -10, 0)) // within a year of TSA 1's expiry
 	tsa.use(w.pki.TSA2)
+	w.pki.SetNow(clock.now()) // the responders answer as of the renewal
 	rep, err := r.RenewDue(w.ctx)
-	if err != nil || rep.Renewed != 2 || rep.Cases != 1 {
+	if err != nil || rep.Renewed != 2 || rep.PDFs != 1 || rep.Cases != 1 {
 		t.Fatalf("renewal pass: %+v %v", rep, err)
 	}
-	if rep, err := r.RenewDue(w.ctx); err != nil || rep.Renewed != 0 {
+	if rep, err := r.RenewDue(w.ctx); err != nil || rep.Renewed != 0 || rep.PDFs != 0 {
 		t.Fatalf("a second pass renews again: %+v %v", rep, err)
 	}
 	renewed, err := w.svc.Cases.Get(w.ctx, a.P, c.ID)
@@ -99,8 +106,8 @@ func TestRenewalPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range renewed.Sealed {
-		if changed := before[f.Name] != f.Key; changed != (f.ContentType != "application/pdf") {
-			t.Errorf("%s: changed %v", f.Name, changed)
+		if before[f.Name] == f.Key {
+			t.Errorf("%s: not renewed", f.Name)
 		}
 	}
 	trail, err := w.svc.Cases.AuditTrail(w.ctx, a.P, c.ID)
@@ -118,6 +125,9 @@ func TestRenewalPass(t *testing.T) {
 	}
 	if r := oc.PDFs[0].Record; r == nil || !r.Original || len(r.Tokens) != 2 {
 		t.Fatalf("the sealed PDF's record after TSA 1 expired: %+v", r)
+	}
+	if v := oc.PDFs[0].Verdict; !v.Original || !v.TSANotAfter.Equal(testpki.TSA2NotAfter) {
+		t.Fatalf("the sealed PDF after TSA 1 expired: %v (newest seal until %v)", v.Reasons, v.TSANotAfter)
 	}
 	if f := oc.Files[0].Verdict; !f.Original {
 		t.Fatalf("the supplementary file after TSA 1 expired: %v", f.Reasons)

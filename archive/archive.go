@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/keiyaku/keiyaku/archive/ers"
@@ -107,6 +108,7 @@ type Service struct {
 	log   *slog.Logger
 	rev   *revocation.Client // nil unless Config.Online
 	batch batcher
+	paths sync.Map // TSA certificate DER -> pathWindow (PDFRenewalDue)
 }
 
 // New checks cfg and returns a Service. Errors have kind kerr.Invalid and

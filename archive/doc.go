@@ -38,12 +38,30 @@
 //     §5.2, Service.RenewRecords, batched), or, when its hash algorithm is
 //     declared weak, a hash-tree renewal with a stronger one (§5.3,
 //     Service.RenewRecordHashTree; Service.NeedsRecordRenewal says when);
+//   - before a timestamp renewal or a hash-tree renewal covers a record's
+//     newest timestamp, the validation data for it as of that moment (the
+//     TSA's certificate path, an OCSP response or CRL for each certificate
+//     below the anchor: Config.OCSPs/CRLs, else online with Config.Online)
+//     is kept in the record's cryptoInfos (ers.EvidenceRecord.AddValidationData);
+//     VerifyFile consults it first, so an expired TSA's status at renewal
+//     time stays provable when its CA and responders are gone. Under the
+//     hard-fail policy a renewal without that data fails (kerr.Unavailable)
+//     and is tried again later;
 //   - the token chain of files sealed before records (a token over
 //     SHA-256(file ‖ token₀ ‖ … ‖ tokenₖ₋₁), Service.RenewFileToken) stays
 //     verifiable, and Service.ConvertTokenChain turns it into an evidence
 //     record: the first token becomes the first archive timestamp, the
 //     renewals ride in its attribute OIDTokenChainRenewals, and a
 //     timestamp renewal covers it.
+//
+// A sealed PDF has an evidence record too (the second line of evidence).
+// It proves the PDF as sealed; RenewPDF appends to the PDF, so
+// VerifyPDFRecord checks the record against the whole file and then the
+// file as it ended at each document timestamp, and RenewPDFRecordHashTree
+// renews its hash tree the same way. PDFRenewalDue says when a stored PDF
+// needs RenewPDF, from its newest document timestamp read from the file's
+// tail (the path of each TSA certificate verified once per Service), else
+// by validating the whole file.
 //
 // # Limits
 //

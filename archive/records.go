@@ -245,9 +245,20 @@ func (s *Service) verifyRecord(ctx context.Context, op string, r io.Reader, rec 
 		return nil, kerr.Wrap(op, err)
 	}
 	roots, inter := s.pools()
+	// Validation data kept at renewals (cryptoInfos): certificates for
+	// the paths, OCSP responses and CRLs for the old TSAs' status.
+	// cryptoInfos that does not parse is used as none: the stamps are
+	// then judged on what else there is.
+	vd, _ := rec.ValidationData()
+	extra := s.cfg.Certs
+	for _, c := range vd.Certificates {
+		if xc, err := x509.ParseCertificate(c); err == nil {
+			extra = append(extra[:len(extra):len(extra)], xc)
+		}
+	}
 	vopts := &ers.VerifyOptions{
-		At: at, Roots: roots, Intermediates: inter, ExtraCerts: s.cfg.Certs,
-		CheckPath: s.pathRevocation,
+		At: at, Roots: roots, Intermediates: inter, ExtraCerts: extra,
+		CheckPath: s.recordRevocation(vd),
 	}
 	if fh != nil {
 		state, err := fh.(encoding.BinaryMarshaler).MarshalBinary()
@@ -331,9 +342,15 @@ func (s *Service) RenewRecords(ctx context.Context, records [][]byte) ([][]byte,
 	}
 	byHash := map[crypto.Hash][]int{}
 	items := make([]item, len(records))
+	kept := map[string]*ers.ValidationData{}
 	for i, der := range records {
 		rec, err := ers.Parse(der)
 		if err != nil {
+			return nil, kerr.Wrap(op, fmt.Errorf("record %d: %w", i, err))
+		}
+		// Before the new timestamp covers the newest one: what proves
+		// the newest one's TSA valid now (RFC 4998 §5.2).
+		if err := s.keepValidationData(ctx, rec, kept); err != nil {
 			return nil, kerr.Wrap(op, fmt.Errorf("record %d: %w", i, err))
 		}
 		h, group, err := rec.TimestampRenewal()
@@ -405,6 +422,9 @@ func (s *Service) RenewRecordHashTree(ctx context.Context, h crypto.Hash, r io.R
 		return nil, kerr.Wrap(op, err)
 	} else if !res.Valid {
 		return nil, kerr.E(kerr.Invalid, op, "the record does not prove this file now, so renewing it would prove nothing: %v", res.Reasons)
+	}
+	if err := s.keepValidationData(ctx, rec, nil); err != nil {
+		return nil, kerr.Wrap(op, err)
 	}
 	leaf, err := rec.HashTreeRenewal(h, digests[h])
 	if err != nil {

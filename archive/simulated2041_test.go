@@ -77,10 +77,10 @@ func era(t testing.TB, p *testpki.PKI, tsa *testpki.Cert, chain []*x509.Certific
 // a flipped byte fails that object only. Bouncy Castle and openssl check
 // the 2041 records.
 //
-// This covers the evidence records (supplementary files, and the sealed
-// PDF's record); the PDF's own PAdES renewal in the scheduled pass, and
-// the signer certificates' expiry (2028) and CA revocation (2029) that
-// concern it, are not part of this scenario yet.
+// This covers the evidence records alone (supplementary files, and the
+// sealed PDF's record); the whole facade, with the PDF's own PAdES renewal
+// in the scheduled pass, the signers' expiry (2028) and their CA's
+// revocation (2029), is keiyaku's TestSimulated2041.
 func TestSimulated2041Records(t *testing.T) {
 	p := testpki.New(t)
 	y := func(year int, month time.Month) time.Time { return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC) }

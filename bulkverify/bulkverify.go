@@ -241,6 +241,7 @@ func (v *Verifier) verifyCase(ctx context.Context, c *casework.Case, opts *archi
 		}
 	}
 	var proven []casework.File // the files evidence is looked for
+	reports := map[string]*archive.PDFVerification{}
 	for _, f := range c.Sealed {
 		if f.ContentType != "application/pdf" {
 			continue
@@ -259,6 +260,7 @@ func (v *Verifier) verifyCase(ctx context.Context, c *casework.Case, opts *archi
 		}
 		rows = append(rows, pdfRows(base, f.Name, pv)...)
 		proven = append(proven, f)
+		reports[f.Name] = pv
 	}
 	proven = append(proven, c.Supplements...)
 	for _, f := range proven {
@@ -272,7 +274,7 @@ func (v *Verifier) verifyCase(ctx context.Context, c *casework.Case, opts *archi
 			rows = append(rows, &r)
 			continue
 		}
-		fv, err := v.verifyFile(ctx, f, ev, opts)
+		fv, err := v.verifyFile(ctx, f, ev, reports[f.Name], opts)
 		if errors.Is(err, storage.ErrBlobCorrupt) {
 			rows = append(rows, corrupt(base, f.Name, KindEvidenceRecord, "evidence "+ev.Name, err))
 			continue
@@ -294,7 +296,10 @@ func (v *Verifier) verifyCase(ctx context.Context, c *casework.Case, opts *archi
 	return rows, nil
 }
 
-func (v *Verifier) verifyFile(ctx context.Context, f, ev casework.File, opts *archive.VerifyOptions) (*archive.FileVerification, error) {
+// verifyFile checks f against its evidence ev; pv is f's verdict when f
+// is a sealed PDF (its record proves the PDF as sealed, a prefix of it
+// after renewals: archive.VerifyPDFRecord), else nil.
+func (v *Verifier) verifyFile(ctx context.Context, f, ev casework.File, pv *archive.PDFVerification, opts *archive.VerifyOptions) (*archive.FileVerification, error) {
 	er, err := v.cfg.Blobs.Open(ctx, ev.Key, ev.Size)
 	if err != nil {
 		return nil, err
@@ -307,6 +312,13 @@ func (v *Verifier) verifyFile(ctx context.Context, f, ev casework.File, opts *ar
 	er.Close()
 	if err != nil {
 		return nil, err
+	}
+	if pv != nil {
+		ra, err := v.cfg.Blobs.ReaderAt(ctx, f.Key, f.Size)
+		if err != nil {
+			return nil, err
+		}
+		return v.cfg.Archive.VerifyPDFRecord(ctx, ra, f.Size, pv.Report, der, opts)
 	}
 	r, err := v.cfg.Blobs.Open(ctx, f.Key, f.Size)
 	if err != nil {

@@ -32,6 +32,12 @@ const (
 	// EventAcknowledged: for a send-only case (送付のみ), the counterparty
 	// acknowledged receipt (受領確認).
 	EventAcknowledged EventType = "acknowledged"
+	// EventEvidenceRenewalFailed: the scheduled renewal of a completed
+	// case's evidence (document timestamps, evidence records) failed, e.g.
+	// the TSA or revocation data was unreachable; the evidence is as it
+	// was and the pass is retried. Message.Reason carries the error. Sent
+	// to the administrators of the registrant company.
+	EventEvidenceRenewalFailed EventType = "evidence_renewal_failed"
 )
 
 // EventTypes returns every event type, in lifecycle order.
@@ -39,6 +45,7 @@ func EventTypes() []EventType {
 	return []EventType{
 		EventReceiptRequested, EventReturned, EventSentBack,
 		EventCompleted, EventDeleted, EventAcknowledged,
+		EventEvidenceRenewalFailed,
 	}
 }
 

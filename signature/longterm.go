@@ -152,8 +152,9 @@ func (v *validator) tsaRevoked(tok *poeToken, chain []*x509.Certificate) (SubInd
 	}
 	var ocsps, crls [][]byte
 	if v.dss != nil {
-		ocsps, crls = v.dss.ocsps, v.dss.crls
+		ocsps, crls = append(ocsps, v.dss.ocsps...), append(crls, v.dss.crls...)
 	}
+	ocsps, crls = append(ocsps, v.opts.OCSPs...), append(crls, v.opts.CRLs...)
 	if status, why := v.certStatus(chain[0], chain[1], tok.time, ocsps, crls); status == RevocationRevoked {
 		return Revoked, "the TSA certificate " + why + ", before the token's time " + tok.time.UTC().Format(time.RFC3339)
 	}

@@ -61,6 +61,11 @@ type ValidateOptions struct {
 	// AllowWeakAlgorithms accepts SHA-1 digests and RSA keys under 2048
 	// bits, which the default policy refuses (CRYPTO_CONSTRAINTS_FAILURE).
 	AllowWeakAlgorithms bool
+	// OCSPs and CRLs are DER OCSP responses and CRLs supplied beside the
+	// document (an offline or in-house PKI), consulted after what the
+	// document embeds and before the network; nil means none. They do
+	// not change the PAdES level, which counts what the document holds.
+	OCSPs, CRLs [][]byte
 }
 
 func (o *ValidateOptions) at() time.Time {

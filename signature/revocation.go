@@ -43,6 +43,8 @@ func (v *validator) revocation(e *entry, chain []*x509.Certificate, poeTime time
 			crls = append(crls, s.sd.CRLs...)
 		}
 	}
+	ocsps = append(ocsps, v.opts.OCSPs...)
+	crls = append(crls, v.opts.CRLs...)
 	for i := 0; i+1 < len(chain); i++ {
 		who := "the signer's certificate"
 		if i > 0 {

@@ -55,7 +55,17 @@
 // MaxStamps ArchiveTimeStamps per chain, MaxTreeDepth PartialHashtrees per
 // reduced hash tree and MaxListHashes values per PartialHashtree. Hash
 // algorithms: SHA-256, SHA-384, SHA-512, SHA3-256, SHA3-384, SHA3-512.
-// cryptoInfos, encryptionInfo and ArchiveTimeStamp attributes are kept as
-// read and written back unchanged; encrypted records (encryptionInfo) are
-// not verified.
+// encryptionInfo and ArchiveTimeStamp attributes are kept as read and
+// written back unchanged; encrypted records (encryptionInfo) are not
+// verified.
+//
+// # Validation data (RFC 4998 §2, §5.2)
+//
+// AddValidationData keeps, in cryptoInfos, what verifying the older
+// timestamps needs once their TSAs and CAs are gone: certificates
+// (id-aa-ets-certValues) and CRLs and OCSP responses
+// (id-aa-ets-revocationValues, RFC 5126 §6.3.3–§6.3.4); ValidationData
+// reads them back. Attributes of other types are kept. cryptoInfos is not
+// covered by the record's hashes; the data in it is signed and proves
+// itself.
 package ers

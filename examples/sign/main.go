@@ -26,8 +26,12 @@
 // PNG such as a seal impression.
 //
 // B-T and above need -tsa (an RFC 3161 server). B-LT adds a Document
-// Security Store with the chains and OCSP responses or CRLs fetched online;
-// B-LTA then adds a document timestamp.
+// Security Store with the chains and OCSP responses or CRLs: those given
+// with -ocsp F and -crl F (repeatable; DER, or PEM "X509 CRL"), then
+// those fetched online unless -offline; B-LTA then adds a document
+// timestamp. With an offline or in-house PKI, give a CRL or OCSP response
+// for every certificate of the signer's and the TSA's chains below the
+// root; when one is missing, sign refuses and names the certificate.
 //
 // With -out-dir, every PDF named (every *.pdf in a directory named, every
 // path listed one a line in a file named @LIST) is
@@ -58,6 +62,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keiyaku/keiyaku/internal/pemfile"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/timestamp"
 )
@@ -113,6 +118,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fontPath := fs.String("font", signature.DefaultFontPath, "TrueType font for the visible widget, embedded as a subset; \"none\" uses the non-embedded HeiseiKakuGo-W5")
 	imagePath := fs.String("image", "", "PNG drawn in the visible widget, e.g. a seal impression (印影); transparency kept")
 	pss := fs.Bool("pss", false, "use RSASSA-PSS for RSA keys")
+	var crlFiles, ocspFiles []string
+	fs.Func("crl", "CRL file (DER or PEM) to embed for B-LT/B-LTA (repeatable)", func(s string) error { crlFiles = append(crlFiles, s); return nil })
+	fs.Func("ocsp", "DER OCSP response file to embed for B-LT/B-LTA (repeatable)", func(s string) error { ocspFiles = append(ocspFiles, s); return nil })
+	offline := fs.Bool("offline", false, "B-LT/B-LTA: use only the certificates and -crl/-ocsp files given, fetch nothing")
 	outDir := fs.String("out-dir", "", "batch mode: sign every input into this directory")
 	jobs := fs.Int("jobs", 0, "batch mode: files signed at once (default: the number of CPUs; with a token, -pkcs11-sessions)")
 	fs.IntVar(&kf.sessions, "pkcs11-sessions", 0, "signatures the token computes at once (default 1; raise for an HSM)")
@@ -185,7 +194,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if ts != nil {
 			opts.Level = signature.LevelBT
 		}
-		pl := &plan{level: lvl, opts: opts, chain: key.chain, ts: ts}
+		pl := &plan{level: lvl, opts: opts, chain: key.chain, ts: ts, online: !*offline}
+		if (len(crlFiles) > 0 || len(ocspFiles) > 0) && lvl != signature.LevelBLT && lvl != signature.LevelBLTA {
+			return usageError{fmt.Errorf("-crl and -ocsp are for -level B-LT or B-LTA, not %s", lvl)}
+		}
+		for _, f := range crlFiles {
+			der, err := pemfile.CRL(f)
+			if err != nil {
+				return usageError{err}
+			}
+			pl.crls = append(pl.crls, der)
+		}
+		for _, f := range ocspFiles {
+			der, err := pemfile.OCSPResponse(f)
+			if err != nil {
+				return usageError{err}
+			}
+			pl.ocsps = append(pl.ocsps, der)
+		}
 		if *outDir != "" {
 			return runBatch(ctx, pl, fs.Args(), *outDir, *jobs, stdout, stderr)
 		}
@@ -214,6 +240,10 @@ type plan struct {
 	opts  *signature.SignOptions
 	chain []*x509.Certificate
 	ts    signature.Timestamper
+	// online lets B-LT fetch what crls and ocsps (DER, from -crl and
+	// -ocsp) do not hold.
+	online      bool
+	crls, ocsps [][]byte
 }
 
 // result says what signFile wrote.
@@ -250,7 +280,15 @@ func (pl *plan) signFile(ctx context.Context, inPath, outPath string) (result, e
 	}}
 	if pl.level == signature.LevelBLT || pl.level == signature.LevelBLTA {
 		steps = append(steps, func(ctx context.Context, in io.ReaderAt, size int64, out io.Writer) error {
-			return signature.AddValidationData(ctx, in, size, out, &signature.ExtendOptions{Online: true, Certs: pl.chain})
+			err := signature.AddValidationData(ctx, in, size, out, &signature.ExtendOptions{Online: pl.online, Certs: pl.chain, CRLs: pl.crls, OCSPs: pl.ocsps})
+			if errors.Is(err, signature.ErrMissingValidationData) {
+				how := "give an OCSP response (-ocsp F) or the issuer's CRL (-crl F) for each certificate named"
+				if !pl.online {
+					how += ", or drop -offline"
+				}
+				return fmt.Errorf("cannot reach %s: %w; %s", pl.level, err, how)
+			}
+			return err
 		})
 	}
 	if pl.level == signature.LevelBLTA {
