@@ -138,12 +138,17 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 	key = hex.EncodeToString(h.Sum(nil))
 	// The same bytes stored before need no copy: the key is their hash.
 	// (Should the stored copy have been tampered with, reads detect it.)
+	// Stored before: refreshed (see putSmall) rather than copied, on a
+	// bucket of files; copied again on an object store.
+	copyTmp := func() error { return blobErr(op, b.bucket.Copy(ctx, blobPrefix+key, tmp, nil)) }
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err != nil || !ok {
-		if err := b.bucket.Copy(ctx, blobPrefix+key, tmp, nil); err != nil {
-			return "", 0, blobErr(op, err)
+		if err := copyTmp(); err != nil {
+			return "", 0, err
 		}
-	}
-	if err := b.sync(ctx, blobPrefix+key); err != nil {
+		if err := b.sync(ctx, blobPrefix+key); err != nil {
+			return "", 0, kerr.Wrap(op, err)
+		}
+	} else if err := b.refresh(ctx, blobPrefix+key, copyTmp); err != nil {
 		return "", 0, kerr.Wrap(op, err)
 	}
 	return key, n, nil
@@ -158,12 +163,24 @@ func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
-		// Stored before, perhaps by a write a crash cut short of its sync.
-		if err := b.sync(ctx, blobPrefix+key); err != nil {
+		// Stored before, perhaps by a write a crash cut short of its sync,
+		// perhaps an orphan: refreshed (synced, and its modification time
+		// renewed), so that CollectOrphans leaves it to the row about to
+		// name it.
+		if err := b.refresh(ctx, blobPrefix+key, func() error { return b.write(ctx, key, data) }); err != nil {
 			return "", 0, kerr.Wrap(op, err)
 		}
 		return key, int64(len(data)), nil
 	}
+	if err := b.write(ctx, key, data); err != nil {
+		return "", 0, err
+	}
+	return key, int64(len(data)), nil
+}
+
+// write writes data under key (its hash) and makes it durable.
+func (b *Blobs) write(ctx context.Context, key string, data []byte) error {
+	const op = "storage.Blobs.Put"
 	// Drivers write an object whole or not at all (fileblob through a
 	// temporary file and a rename), so the key never names half a file.
 	// Not WriteAll: it hashes the bytes with MD5 twice for an integrity
@@ -172,20 +189,20 @@ func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error
 	defer cancel()
 	w, err := b.bucket.NewWriter(wctx, blobPrefix+key, &blob.WriterOptions{ContentType: "application/octet-stream"})
 	if err != nil {
-		return "", 0, blobErr(op, err)
+		return blobErr(op, err)
 	}
 	if _, err := w.Write(data); err != nil {
 		cancel() // a cancelled writer discards what it wrote
 		_ = w.Close()
-		return "", 0, blobErr(op, err)
+		return blobErr(op, err)
 	}
 	if err := w.Close(); err != nil {
-		return "", 0, blobErr(op, err)
+		return blobErr(op, err)
 	}
 	if err := b.sync(ctx, blobPrefix+key); err != nil {
-		return "", 0, kerr.Wrap(op, err)
+		return kerr.Wrap(op, err)
 	}
-	return key, int64(len(data)), nil
+	return nil
 }
 
 // ValidKey reports whether key has the form of a blob key.

@@ -55,6 +55,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	// personal.go
 	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
 	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
+	// blobrefs.go
+	t.Run("BlobRefs", func(t *testing.T) { testBlobRefs(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
