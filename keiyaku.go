@@ -168,7 +168,10 @@ type TSAConfig struct {
 	// Signer and Certificate run a local timestamp.Authority with a real
 	// TSA certificate (critical, sole id-kp-timeStamping, RFC 3161 §2.3);
 	// Chain holds its intermediates. Serial numbers persist in
-	// Dir/tsa/serial.
+	// Dir/tsa/serial on the embedded default; with a Config.Store given
+	// (a database several processes may share, each running this TSA
+	// from the same key) they are random (timestamp.RandomSerialStore),
+	// unique across processes without a shared counter.
 	Signer      crypto.Signer
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
@@ -437,9 +440,13 @@ func openTSA(ctx context.Context, op string, cfg *Config, clock func() time.Time
 			return nil, nil, kerr.WrapKind(kerr.Internal, op, "development TSA in "+dir, err)
 		}
 	}
-	serials, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
-	if err != nil {
-		return nil, nil, kerr.WrapKind(kerr.Internal, op, "TSA serial file", err)
+	var serials timestamp.SerialStore = timestamp.RandomSerialStore{}
+	if cfg.Store == nil {
+		fs, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
+		if err != nil {
+			return nil, nil, kerr.WrapKind(kerr.Internal, op, "TSA serial file", err)
+		}
+		serials = fs
 	}
 	policy := t.Policy
 	if policy == nil {

@@ -68,6 +68,7 @@ type options struct {
 	demo                         bool
 	tlsCert, tlsKey              string
 	postgres, s3                 string
+	postgresSchema               string
 	smtpAddr, smtpFrom, smtpUser string
 	smtpPasswordFile             string
 	tsaURL, trustAnchors         string
@@ -106,6 +107,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); with -tls-key serves HTTPS")
 	str(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	str(&o.postgres, "postgres", "", "PostgreSQL DSN; empty means SQLite in -dir")
+	str(&o.postgresSchema, "postgres-schema", "", "PostgreSQL schema of keiyaku's tables; empty means "+postgres.DefaultSchema)
 	str(&o.s3, "s3", "", "blob bucket URL (gocloud.dev, e.g. s3://bucket?region=...); empty means files in -dir")
 	str(&o.smtpAddr, "smtp", "", "SMTP submission server host:port for notices; empty means notices wait in the outbox")
 	str(&o.smtpFrom, "smtp-from", "keiyaku <no-reply@localhost>", "From address of notices")
@@ -174,7 +176,7 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 	cfg := keiyaku.Config{Dir: o.dir, Logger: log}
 	var closers []func() error
 	if o.postgres != "" {
-		st, err := postgres.Open(ctx, postgres.Config{DSN: o.postgres})
+		st, err := postgres.Open(ctx, postgres.Config{DSN: o.postgres, Schema: o.postgresSchema})
 		if err != nil {
 			return cfg, closers, kerr.WrapKind(kerr.Invalid, "server", "-postgres", err)
 		}
