@@ -71,6 +71,7 @@ type options struct {
 	postgresSchema               string
 	smtpAddr, smtpFrom, smtpUser string
 	smtpPasswordFile             string
+	smtpTLS                      string
 	tsaURL, trustAnchors         string
 	logLevel                     string
 	trustedProxies               string
@@ -113,6 +114,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.smtpFrom, "smtp-from", "keiyaku <no-reply@localhost>", "From address of notices")
 	str(&o.smtpUser, "smtp-user", "", "SMTP user name")
 	str(&o.smtpPasswordFile, "smtp-password-file", "", "file holding the SMTP password")
+	str(&o.smtpTLS, "smtp-tls", "mandatory", "SMTP TLS: mandatory (STARTTLS required), opportunistic, or none (a relay on this host, a test server)")
 	str(&o.tsaURL, "tsa-url", "", "remote RFC 3161 TSA URL; empty means the development TSA in -dir")
 	str(&o.trustAnchors, "trust-anchors", "", "PEM file of the CA roots signer certificates must chain to")
 	str(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -198,6 +200,15 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 			return cfg, closers, configError("-smtp %q is not host:port", o.smtpAddr)
 		}
 		cfg.SMTP = notify.SMTPConfig{Host: host, Port: n, From: o.smtpFrom, Username: o.smtpUser}
+		switch o.smtpTLS {
+		case notify.TLSMandatory.String():
+		case notify.TLSOpportunistic.String():
+			cfg.SMTP.TLSPolicy = notify.TLSOpportunistic
+		case notify.TLSNone.String():
+			cfg.SMTP.TLSPolicy = notify.TLSNone
+		default:
+			return cfg, closers, configError("-smtp-tls %q: use mandatory, opportunistic or none", o.smtpTLS)
+		}
 		if o.smtpPasswordFile != "" {
 			pw, err := os.ReadFile(o.smtpPasswordFile)
 			if err != nil {
