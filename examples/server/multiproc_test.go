@@ -341,6 +341,39 @@ func TestManyProcesses(t *testing.T) {
 		}
 	}
 
+	// Two processes racing on the same action (completing one returned
+	// case, each request sent straight to a different process): exactly
+	// one wins, the other is refused as a conflict.
+	for i := range 4 {
+		id, _, err := c.lifecycleTo(a, b, ta, tb, fmt.Sprintf("%s race %d", run, i), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes := make([]int, 2)
+		var rwg sync.WaitGroup
+		for j, p := range []*proc{procs[0], procs[2]} {
+			rwg.Go(func() {
+				addr, _ := p.addr.Load().(string)
+				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/cases/"+id+"/completion", nil)
+				req.Header.Set("Authorization", "Bearer "+ta)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				codes[j] = resp.StatusCode
+			})
+		}
+		rwg.Wait()
+		slices.Sort(codes)
+		if codes[0] != 200 || codes[1] != http.StatusConflict {
+			t.Errorf("race %d: statuses %v, want one 200 and one 409", i, codes)
+		}
+		cases = append(cases, id)
+	}
+
 	st, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema})
 	if err != nil {
 		t.Fatal(err)
@@ -578,6 +611,11 @@ func multipartBody(parts ...[3]string) (string, *bytes.Buffer) {
 // received, returned and completed; it returns the case ID (once
 // registered), whether it completed, and the error that cut it short.
 func (c *client) lifecycle(from, to demoLogin, tf, tt, name string) (id string, done bool, err error) {
+	return c.lifecycleTo(from, to, tf, tt, name, true)
+}
+
+// lifecycleTo is lifecycle; without complete it stops at "returned".
+func (c *client) lifecycleTo(from, to demoLogin, tf, tt, name string, complete bool) (id string, done bool, err error) {
 	doc := c.sign(from, pdftest.OnePage("BT /F1 12 Tf 72 720 Td ("+hex.EncodeToString([]byte(name))+") Tj ET").Bytes())
 	nc := fmt.Sprintf(`{"form":"bilateral","name":%q,"transaction_date":"2026-12-01","amount":{"amount":"1100000","currency":"JPY"},"parties":[{"company_id":%q,"company_name":%q,"user_id":%q}]}`, name, to.companyID, to.company, to.userID)
 	ct, body := multipartBody([3]string{"case", "", nc}, [3]string{"contract", "契約書.pdf", string(doc)})
@@ -602,7 +640,7 @@ func (c *client) lifecycle(from, to demoLogin, tf, tt, name string) (id string, 
 		return cs.ID, false, err
 	}
 	ct, body = multipartBody([3]string{"contract", "signed.pdf", string(c.sign(to, got))})
-	if _, err := c.do("POST", "/v1/cases/"+cs.ID+"/returns", tt, ct, body, 200); err != nil {
+	if _, err := c.do("POST", "/v1/cases/"+cs.ID+"/returns", tt, ct, body, 200); err != nil || !complete {
 		return cs.ID, false, err
 	}
 	if b, err = c.do("POST", "/v1/cases/"+cs.ID+"/completion", tf, "", nil, 200); err != nil {
