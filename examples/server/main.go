@@ -15,6 +15,13 @@
 // wins over its variable. A configuration error is one line on standard
 // error and exit status 2.
 //
+// Backups of the embedded default (package backup; online, while a
+// server runs on DIR):
+//
+//	go run ./examples/server backup -dir DIR -out BACKUP
+//	go run ./examples/server restore -from BACKUP -dir NEWDIR
+//	go run ./examples/server check -dir DIR
+//
 // It prints "listening on http://ADDR" once it accepts connections, logs
 // every request with log/slog (request ID, user, status, duration), and
 // on SIGINT or SIGTERM stops accepting, finishes the requests in flight
@@ -143,6 +150,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "backup" || args[0] == "restore" || args[0] == "check") {
+		return runBackup(ctx, args[0], args[1:], stdout, stderr)
+	}
 	o, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
