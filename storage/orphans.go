@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type OrphanReport struct {
 	Removed    int   // unreferenced blobs and stale temporary objects removed
 	Bytes      int64 // their size
 	Other      int   // objects that are neither blobs nor temporary: left alone
+	Retained   int   // unreferenced blobs the store refused to remove (retained, SetRetain): left until their retention ends
 }
 
 // CollectOrphans removes the objects of the bucket that no row names and
@@ -111,6 +113,10 @@ func (b *Blobs) CollectOrphans(ctx context.Context, refs BlobRefStore, now time.
 				continue
 			}
 			removed, err := b.removeIfOld(ctx, blobPrefix+k, cutoff)
+			if err == errRetained {
+				rep.Retained++
+				continue
+			}
 			if err != nil {
 				return rep, kerr.Wrap(op, err)
 			}
@@ -140,6 +146,9 @@ func (b *Blobs) CollectOrphans(ctx context.Context, refs BlobRefStore, now time.
 	}
 }
 
+// errRetained is removeIfOld's answer for an object the store keeps.
+var errRetained = errors.New("retained")
+
 // removeIfOld deletes the object at key unless it was modified after
 // cutoff (a Put refreshed it since it was listed) or is gone already.
 func (b *Blobs) removeIfOld(ctx context.Context, key string, cutoff time.Time) (bool, error) {
@@ -157,6 +166,9 @@ func (b *Blobs) removeIfOld(ctx context.Context, key string, cutoff time.Time) (
 		if err := blobErr("", err); kerr.Of(err) == kerr.NotFound {
 			return false, nil
 		}
+		if retained(err) {
+			return false, errRetained
+		}
 		return false, blobErr("storage.Blobs.removeIfOld", err)
 	}
 	return true, nil
@@ -173,7 +185,12 @@ func (b *Blobs) refresh(ctx context.Context, key string, rewrite func() error) e
 		return err
 	}
 	if path == "" {
-		return rewrite()
+		// A retained object (SetRetain) may not be rewritten; it cannot be
+		// removed either, so it needs no refresh.
+		if err := rewrite(); err != nil && !retained(err) {
+			return err
+		}
+		return nil
 	}
 	now := time.Now() // a file's mtime, as the kernel would set it on a write; not a service rule
 	if err := os.Chtimes(path, now, now); err != nil {

@@ -60,6 +60,7 @@ import (
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/postgres"
+	"github.com/keiyaku/keiyaku/storage/s3lock"
 )
 
 func main() {
@@ -83,6 +84,7 @@ type options struct {
 	logLevel                     string
 	trustedProxies               string
 	insecureCookie               bool
+	s3ObjectLock                 bool
 	readHeaderTimeout            time.Duration
 }
 
@@ -117,6 +119,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.postgres, "postgres", "", "PostgreSQL DSN; empty means SQLite in -dir")
 	str(&o.postgresSchema, "postgres-schema", "", "PostgreSQL schema of keiyaku's tables; empty means "+postgres.DefaultSchema)
 	str(&o.s3, "s3", "", "blob bucket URL (gocloud.dev, e.g. s3://bucket?region=...); empty means files in -dir")
+	boolean(&o.s3ObjectLock, "s3-object-lock", "write sealed contracts and evidence records with S3 Object Lock (compliance mode) until 10 years after completion; the -s3 bucket must have been created with Object Lock enabled")
 	str(&o.smtpAddr, "smtp", "", "SMTP submission server host:port for notices; empty means notices wait in the outbox")
 	str(&o.smtpFrom, "smtp-from", "keiyaku <no-reply@localhost>", "From address of notices")
 	str(&o.smtpUser, "smtp-user", "", "SMTP user name")
@@ -143,6 +146,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-read-header-timeout %q is not a positive duration such as 10s", rht)
 	}
 	o.readHeaderTimeout = d
+	if o.s3ObjectLock && o.s3 == "" {
+		return nil, errors.New("-s3-object-lock needs -s3")
+	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
 	}
@@ -199,6 +205,9 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 		b, err := storage.OpenBlobs(ctx, o.s3)
 		if err != nil {
 			return cfg, closers, kerr.WrapKind(kerr.Invalid, "server", "-s3", err)
+		}
+		if o.s3ObjectLock {
+			b.SetRetain(s3lock.Compliance)
 		}
 		cfg.Blobs = b
 		closers = append(closers, b.Close)
