@@ -85,6 +85,7 @@ type options struct {
 	trustedProxies               string
 	insecureCookie               bool
 	s3ObjectLock                 bool
+	loginKeyFile                 string
 	readHeaderTimeout            time.Duration
 }
 
@@ -120,6 +121,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.postgresSchema, "postgres-schema", "", "PostgreSQL schema of keiyaku's tables; empty means "+postgres.DefaultSchema)
 	str(&o.s3, "s3", "", "blob bucket URL (gocloud.dev, e.g. s3://bucket?region=...); empty means files in -dir")
 	boolean(&o.s3ObjectLock, "s3-object-lock", "write sealed contracts and evidence records with S3 Object Lock (compliance mode) until 10 years after completion; the -s3 bucket must have been created with Object Lock enabled")
+	str(&o.loginKeyFile, "login-key-file", "", "file of at least 16 secret bytes keying the login throttles; every process of one service needs the same (empty: a random key per process, throttles counted per process)")
 	str(&o.smtpAddr, "smtp", "", "SMTP submission server host:port for notices; empty means notices wait in the outbox")
 	str(&o.smtpFrom, "smtp-from", "keiyaku <no-reply@localhost>", "From address of notices")
 	str(&o.smtpUser, "smtp-user", "", "SMTP user name")
@@ -235,6 +237,13 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 			}
 			cfg.SMTP.Password = strings.TrimSpace(string(pw))
 		}
+	}
+	if o.loginKeyFile != "" {
+		key, err := os.ReadFile(o.loginKeyFile)
+		if err != nil || len(key) < 16 {
+			return cfg, closers, configError("-login-key-file: need a readable file of at least 16 bytes (%v)", err)
+		}
+		cfg.LoginKey = key
 	}
 	cfg.TSA.URL = o.tsaURL
 	if o.trustAnchors != "" {

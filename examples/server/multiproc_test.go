@@ -237,7 +237,13 @@ func TestManyProcesses(t *testing.T) {
 	rr := &roundRobin{tr: &http.Transport{MaxIdleConnsPerHost: 16}}
 	proxy := httptest.NewServer(rr)
 	defer proxy.Close()
-	args := []string{"-addr", "127.0.0.1:0", "-dir", dir, "-log-level", "warn",
+	// The login throttles are counted for the service, not per process:
+	// every process keys them alike.
+	loginKey := filepath.Join(dir, "login.key")
+	if err := os.WriteFile(loginKey, []byte(rand.Text()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-addr", "127.0.0.1:0", "-dir", dir, "-log-level", "warn", "-login-key-file", loginKey,
 		"-postgres", dsn, "-postgres-schema", schema, "-s3", bucketURL,
 		"-smtp", smtpAddr, "-smtp-tls", "none", "-smtp-from", "keiyaku <no-reply@" + run + ".example>", "-base-url", proxy.URL}
 	procs := make([]*proc, 3)
@@ -372,6 +378,25 @@ func TestManyProcesses(t *testing.T) {
 			t.Errorf("race %d: statuses %v, want one 200 and one 409", i, codes)
 		}
 		cases = append(cases, id)
+	}
+
+	// Login throttles hold for the service: wrong passwords spread over
+	// the three processes add up, and then the right one is refused too
+	// (each process alone saw two).
+	for range 6 {
+		if _, err := c.do("POST", "/v1/sessions", "", "application/json", strings.NewReader(fmt.Sprintf(`{"login_id":%q,"password":"wrong-%s"}`, b.login, run)), 401); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest("POST", proxy.URL+"/v1/sessions", strings.NewReader(fmt.Sprintf(`{"login_id":%q,"password":%q}`, b.login, b.password)))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode == 201 {
+			t.Error("after six wrong passwords over three processes the right one logs in: throttles are per process")
+		}
 	}
 
 	st, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema})
