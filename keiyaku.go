@@ -574,7 +574,8 @@ const OrphanInterval = 6 * time.Hour
 // Config.OrphanGrace, and the temporary objects of uploads that never
 // finished (storage.Blobs.CollectOrphans, with the Store as the reference
 // set and the service clock). RunJobs runs it every OrphanInterval, once
-// across processes; an operator may run it at any time.
+// across processes; an operator may run it at any time. It is an
+// operator's action and takes no Principal (like Cases.VerifyHistory).
 //
 // The grace is measured on the bucket's own clock (storage.Blobs.Now),
 // which sets the blobs' modification times, or on the service clock when
