@@ -31,5 +31,13 @@
 // reports it as not original.
 //
 // One directory belongs to one open Service at a time: the SQLite writer
-// and the TSA serial file are not shared between processes.
+// and the TSA serial file are not shared between processes. Several
+// processes form one service on a shared storage/postgres Store and S3
+// Blobs (see docs/operations.md): then the local TSA's serials are random
+// (timestamp.RandomSerialStore), Dir holds only the TSA's key and
+// certificate (the same in every process) and spool files, and every
+// process needs the same Config.LoginKey. Service.RunJobs runs the
+// scheduled jobs once across processes, among them the orphan-blob
+// collection (Service.CollectOrphans); package backup backs up and
+// restores the embedded default.
 package keiyaku

@@ -74,6 +74,13 @@ type Config struct {
 	// Blobs stores document bytes. nil means files under Dir/blobs. Blobs
 	// given here are not closed by Service.Close.
 	Blobs *storage.Blobs
+	// OrphanGrace is how old a blob that no row names must be before the
+	// orphan collection RunJobs schedules removes it (see
+	// storage.Blobs.CollectOrphans, which also says why the grace keeps
+	// uploads not yet committed safe). Zero means
+	// storage.DefaultOrphanGrace (24 h); less than
+	// storage.MinOrphanGrace (1 h) is refused.
+	OrphanGrace time.Duration
 
 	// Validator checks every uploaded PDF. nil means the signature package
 	// with TrustAnchors, Intermediates and Revocation (see NewValidator).
@@ -167,7 +174,10 @@ type TSAConfig struct {
 	// Signer and Certificate run a local timestamp.Authority with a real
 	// TSA certificate (critical, sole id-kp-timeStamping, RFC 3161 §2.3);
 	// Chain holds its intermediates. Serial numbers persist in
-	// Dir/tsa/serial.
+	// Dir/tsa/serial on the embedded default; with a Config.Store given
+	// (a database several processes may share, each running this TSA
+	// from the same key) they are random (timestamp.RandomSerialStore),
+	// unique across processes without a shared counter.
 	Signer      crypto.Signer
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
@@ -208,6 +218,8 @@ type Service struct {
 	worker  *notify.Worker
 	closers []func() error
 	jobs    jobs.Config // the database RunJobs uses; zero when none
+	clock   func() time.Time
+	grace   time.Duration // Config.OrphanGrace, defaulted
 	logger  *slog.Logger
 }
 
@@ -245,6 +257,10 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 
 	s.logger = logger
+	s.clock, s.grace = clock, cfg.OrphanGrace
+	if s.grace == 0 {
+		s.grace = storage.DefaultOrphanGrace
+	}
 	s.Store = cfg.Store
 	if s.Store == nil {
 		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "keiyaku.db"), AuditKey: cfg.AuditKey})
@@ -391,6 +407,9 @@ func checkConfig(op string, cfg *Config) error {
 	if cfg.NotifyInterval < 0 {
 		return kerr.E(kerr.Invalid, op, "Config.NotifyInterval may not be negative")
 	}
+	if cfg.OrphanGrace != 0 && cfg.OrphanGrace < storage.MinOrphanGrace {
+		return kerr.E(kerr.Invalid, op, "Config.OrphanGrace %v is less than storage.MinOrphanGrace (%v)", cfg.OrphanGrace, storage.MinOrphanGrace)
+	}
 	return nil
 }
 
@@ -428,9 +447,13 @@ func openTSA(ctx context.Context, op string, cfg *Config, clock func() time.Time
 			return nil, nil, kerr.WrapKind(kerr.Internal, op, "development TSA in "+dir, err)
 		}
 	}
-	serials, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
-	if err != nil {
-		return nil, nil, kerr.WrapKind(kerr.Internal, op, "TSA serial file", err)
+	var serials timestamp.SerialStore = timestamp.RandomSerialStore{}
+	if cfg.Store == nil {
+		fs, err := timestamp.NewFileSerialStore(filepath.Join(dir, "serial"))
+		if err != nil {
+			return nil, nil, kerr.WrapKind(kerr.Internal, op, "TSA serial file", err)
+		}
+		serials = fs
 	}
 	policy := t.Policy
 	if policy == nil {
@@ -550,13 +573,43 @@ func (s *Service) Close() error {
 // login throttles (Accounts.Prune).
 const MaintenanceInterval = time.Hour
 
+// OrphanInterval is how often RunJobs collects orphan blobs
+// (Service.CollectOrphans).
+const OrphanInterval = 6 * time.Hour
+
+// CollectOrphans removes the blobs no row names that are older than
+// Config.OrphanGrace, and the temporary objects of uploads that never
+// finished (storage.Blobs.CollectOrphans, with the Store as the reference
+// set and the service clock). RunJobs runs it every OrphanInterval, once
+// across processes; an operator may run it at any time. It is an
+// operator's action and takes no Principal (like Cases.VerifyHistory).
+//
+// The grace is measured on the bucket's own clock (storage.Blobs.Now),
+// which sets the blobs' modification times, or on the service clock when
+// that is earlier: a service clock set ahead (a simulation, a skew) never
+// shortens the grace, one set back only lengthens it.
+func (s *Service) CollectOrphans(ctx context.Context) (storage.OrphanReport, error) {
+	const op = "keiyaku.Service.CollectOrphans"
+	now, err := s.Blobs.Now(ctx)
+	if err != nil {
+		return storage.OrphanReport{}, kerr.Wrap(op, err)
+	}
+	if c := s.clock(); c.Before(now) {
+		now = c
+	}
+	rep, err := s.Blobs.CollectOrphans(ctx, s.Store, now, s.grace)
+	return rep, kerr.Wrap(op, err)
+}
+
 // RunJobs runs the scheduled jobs in the service's database until ctx is
 // done (package jobs, on River), each at start and then periodically,
 // retried with backoff when it fails, once across processes: the evidence
 // renewal pass (Service.Renewal) every interval (zero means
 // jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
 // the head of the audit chain time-stamped by the configured TSA) and the
-// account pruning (Accounts.Prune) every MaintenanceInterval. It returns ctx's error; kerr.FailedPrecondition at once
+// account pruning (Accounts.Prune) every MaintenanceInterval; the
+// orphan-blob collection (Service.CollectOrphans) every OrphanInterval.
+// It returns ctx's error; kerr.FailedPrecondition at once
 // when the Store is neither the embedded SQLite nor PostgreSQL (storage/
 // postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
 // for RunJobs to return before Close.
@@ -575,6 +628,13 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 				return nil
 			case err == nil:
 				s.logger.InfoContext(ctx, "jobs: audit log anchored", "seq", a.Seq)
+			}
+			return err
+		}},
+		{Name: "blob_collect", Interval: OrphanInterval, Run: func(ctx context.Context) error {
+			rep, err := s.CollectOrphans(ctx)
+			if err == nil {
+				s.logger.InfoContext(ctx, "jobs: orphan blobs collected", "listed", rep.Listed, "removed", rep.Removed, "bytes", rep.Bytes, "young", rep.Young)
 			}
 			return err
 		}},

@@ -747,6 +747,7 @@ func (s *Service) Acknowledge(ctx context.Context, p account.Principal, id strin
 // seal fills c.Sealed, writing every sealed file to Blobs.
 func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 	var sealed []File
+	until := RetainUntil(s.now())
 	for _, doc := range []File{c.Document, c.Acceptance} {
 		if doc.IsZero() {
 			continue
@@ -767,14 +768,14 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 				err = fmt.Errorf("the sealed file has %d bytes, more than %d", buf.Len(), storage.MemoryBlob)
 			}
 			if err == nil {
-				key, size, err = s.blobs.PutBytes(ctx, buf.Bytes())
+				key, size, err = s.blobs.PutBytesRetained(ctx, buf.Bytes(), until)
 			}
 		} else {
 			pr, pw := io.Pipe()
 			go func() {
 				pw.CloseWithError(s.sealer.SealPDF(ctx, ra, doc.Size, pw))
 			}()
-			key, size, err = s.blobs.Put(ctx, pr, 2*MaxDocumentSize)
+			key, size, err = s.blobs.PutRetained(ctx, pr, 2*MaxDocumentSize, until)
 			pr.CloseWithError(errors.New("sealing aborted")) // unblocks the sealer if Put stopped early
 		}
 		if err != nil {
@@ -819,7 +820,7 @@ func (s *Service) seal(ctx context.Context, op string, c *Case) error {
 		}
 	}
 	for i, j := range jobs {
-		key, size, err := s.blobs.Put(ctx, bytes.NewReader(recs[i]), MaxSupplementSize)
+		key, size, err := s.blobs.PutRetained(ctx, bytes.NewReader(recs[i]), MaxSupplementSize, until)
 		if err != nil {
 			return kerr.Wrap(op, err)
 		}

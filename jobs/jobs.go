@@ -8,8 +8,9 @@
 //
 // It runs the evidence renewal pass (package renewal) every
 // Config.RenewalInterval and once at start, and each Config.Tasks entry
-// (maintenance such as anchoring the audit log with a timestamp and
-// pruning expired sessions) every Task.Interval and once at start;
+// (maintenance such as anchoring the audit log with a timestamp, pruning
+// expired sessions and collecting orphan blobs) every Task.Interval and
+// once at start;
 // retention sweeps and reminders are meant to be added as further job
 // kinds.
 //

@@ -326,7 +326,7 @@ func (r *Renewer) storeAs(ctx context.Context, ps []pending, what string, conver
 	byCase := map[*casework.Case]map[int]casework.File{}
 	var order []*casework.Case
 	for _, p := range ps {
-		key, size, err := r.cfg.Blobs.PutBytes(ctx, p.der)
+		key, size, err := r.cfg.Blobs.PutBytesRetained(ctx, p.der, casework.RetainUntil(p.c.CompletedAt))
 		if err != nil {
 			return records, cases, err
 		}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs, the embedded default
@@ -36,6 +37,9 @@ type Blobs struct {
 	// noFiles is set once a sync finds the driver keeps no local files
 	// (object stores): later syncs skip the request that found out.
 	noFiles atomic.Bool
+	// retain sets the retention of objects written by PutRetained; nil
+	// means none (SetRetain).
+	retain RetainFunc
 }
 
 // Blob keys are stored under this prefix; uploads in progress under tmp/.
@@ -87,6 +91,11 @@ func (b *Blobs) Close() error { return kerr.Wrap("storage.Blobs.Close", b.bucket
 // hashed, which is then copied to its key, so memory use does not depend on
 // the size.
 func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, size int64, err error) {
+	return b.put(ctx, r, limit, time.Time{})
+}
+
+// put is Put; a non-zero until retains the object (see PutRetained).
+func (b *Blobs) put(ctx context.Context, r io.Reader, limit int64, until time.Time) (key string, size int64, err error) {
 	const op = "storage.Blobs.Put"
 	if limit <= 0 {
 		return "", 0, kerr.E(kerr.Invalid, op, "limit %d must be positive", limit)
@@ -102,7 +111,7 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 		return "", 0, kerr.E(kerr.Invalid, op, "the file is larger than the limit of %d bytes", limit)
 	}
 	if len(head) <= smallBlob {
-		return b.putSmall(ctx, head)
+		return b.putSmall(ctx, head, until)
 	}
 	r = io.MultiReader(bytes.NewReader(head), lr)
 	var nonce [16]byte
@@ -138,12 +147,17 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 	key = hex.EncodeToString(h.Sum(nil))
 	// The same bytes stored before need no copy: the key is their hash.
 	// (Should the stored copy have been tampered with, reads detect it.)
+	// Stored before: refreshed (see putSmall) rather than copied, on a
+	// bucket of files; copied again on an object store.
+	copyTmp := func() error { return blobErr(op, b.bucket.Copy(ctx, blobPrefix+key, tmp, b.copyOptions(until))) }
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err != nil || !ok {
-		if err := b.bucket.Copy(ctx, blobPrefix+key, tmp, nil); err != nil {
-			return "", 0, blobErr(op, err)
+		if err := copyTmp(); err != nil {
+			return "", 0, err
 		}
-	}
-	if err := b.sync(ctx, blobPrefix+key); err != nil {
+		if err := b.sync(ctx, blobPrefix+key); err != nil {
+			return "", 0, kerr.Wrap(op, err)
+		}
+	} else if err := b.refresh(ctx, blobPrefix+key, copyTmp); err != nil {
 		return "", 0, kerr.Wrap(op, err)
 	}
 	return key, n, nil
@@ -153,39 +167,51 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 // once under its key.
 const smallBlob = 1 << 20
 
-func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error) {
+func (b *Blobs) putSmall(ctx context.Context, data []byte, until time.Time) (string, int64, error) {
 	const op = "storage.Blobs.Put"
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
-		// Stored before, perhaps by a write a crash cut short of its sync.
-		if err := b.sync(ctx, blobPrefix+key); err != nil {
+		// Stored before, perhaps by a write a crash cut short of its sync,
+		// perhaps an orphan: refreshed (synced, and its modification time
+		// renewed), so that CollectOrphans leaves it to the row about to
+		// name it.
+		if err := b.refresh(ctx, blobPrefix+key, func() error { return b.write(ctx, key, data, until) }); err != nil {
 			return "", 0, kerr.Wrap(op, err)
 		}
 		return key, int64(len(data)), nil
 	}
+	if err := b.write(ctx, key, data, until); err != nil {
+		return "", 0, err
+	}
+	return key, int64(len(data)), nil
+}
+
+// write writes data under key (its hash) and makes it durable.
+func (b *Blobs) write(ctx context.Context, key string, data []byte, until time.Time) error {
+	const op = "storage.Blobs.Put"
 	// Drivers write an object whole or not at all (fileblob through a
 	// temporary file and a rename), so the key never names half a file.
 	// Not WriteAll: it hashes the bytes with MD5 twice for an integrity
 	// check the SHA-256 key already gives (3% of a lifecycle's CPU).
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := b.bucket.NewWriter(wctx, blobPrefix+key, &blob.WriterOptions{ContentType: "application/octet-stream"})
+	w, err := b.bucket.NewWriter(wctx, blobPrefix+key, b.writerOptions(until))
 	if err != nil {
-		return "", 0, blobErr(op, err)
+		return blobErr(op, err)
 	}
 	if _, err := w.Write(data); err != nil {
 		cancel() // a cancelled writer discards what it wrote
 		_ = w.Close()
-		return "", 0, blobErr(op, err)
+		return blobErr(op, err)
 	}
 	if err := w.Close(); err != nil {
-		return "", 0, blobErr(op, err)
+		return blobErr(op, err)
 	}
 	if err := b.sync(ctx, blobPrefix+key); err != nil {
-		return "", 0, kerr.Wrap(op, err)
+		return kerr.Wrap(op, err)
 	}
-	return key, int64(len(data)), nil
+	return nil
 }
 
 // ValidKey reports whether key has the form of a blob key.
@@ -260,7 +286,7 @@ func (b *Blobs) PutBytes(ctx context.Context, data []byte) (key string, size int
 	if len(data) > MemoryBlob {
 		return "", 0, kerr.E(kerr.Invalid, "storage.Blobs.PutBytes", "%d bytes is more than %d: use Put", len(data), MemoryBlob)
 	}
-	return b.putSmall(ctx, data)
+	return b.putSmall(ctx, data, time.Time{})
 }
 
 // Verify reads the whole blob and returns nil if it is intact, an error

@@ -22,6 +22,7 @@ type Store interface {
 	GuardStore    // guard.go
 	AnchorStore   // anchor.go
 	PersonalStore // personal.go
+	BlobRefStore  // blobrefs.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

@@ -2,6 +2,7 @@ package timestamp
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"math/big"
 	"os"
@@ -11,9 +12,12 @@ import (
 )
 
 // SerialStore hands out token serial numbers. Next must return a positive
-// number greater than every number it returned before, also across
-// restarts of the process (RFC 3161 §2.4.2 requires serials unique per
-// TSA), and must be safe for concurrent use.
+// number of at most 160 bits that the TSA never gave before, also across
+// restarts and across processes sharing the TSA's key (RFC 3161 §2.4.2
+// requires serials unique per TSA), and must be safe for concurrent use:
+// counting stores return a number greater than every one before
+// (MemorySerialStore, FileSerialStore); RandomSerialStore draws 159 random
+// bits, unique without any shared state.
 type SerialStore interface {
 	Next(ctx context.Context) (*big.Int, error)
 }
@@ -137,4 +141,29 @@ func writeFileSync(path string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// RandomSerialStore draws each serial at random: 159 bits from
+// crypto/rand (positive, within RFC 3161's 160). Several processes sharing
+// one TSA key (several servers on one database) get unique serials with
+// no shared counter: among 2^40 tokens (a trillion) the chance that any
+// two collide is below 2^-78. Serials do not grow with time; nothing in
+// RFC 3161 asks them to. Safe for concurrent use; the zero value is ready.
+type RandomSerialStore struct{}
+
+// Next returns a random serial.
+func (RandomSerialStore) Next(ctx context.Context) (*big.Int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var b [20]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("timestamp: random serial: %w", err)
+		}
+		b[0] &= 0x7f // 159 bits
+		if n := new(big.Int).SetBytes(b[:]); n.Sign() > 0 {
+			return n, nil
+		}
+	}
 }

@@ -94,7 +94,7 @@ func TestSerialStoresConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stores := map[string]timestamp.SerialStore{"memory": timestamp.NewMemorySerialStore(100), "file": fs}
+	stores := map[string]timestamp.SerialStore{"memory": timestamp.NewMemorySerialStore(100), "file": fs, "random": timestamp.RandomSerialStore{}}
 	for name, s := range stores {
 		t.Run(name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -129,5 +129,37 @@ func TestSerialStoresConcurrent(t *testing.T) {
 	cancel()
 	if _, err := timestamp.NewMemorySerialStore(0).Next(ctx); err == nil {
 		t.Fatal("Next ignored a cancelled context")
+	}
+}
+
+// TestRandomSerialStore: serials are positive, at most 160 bits (RFC 3161
+// §2.4.2), spread over the whole range (not a counter), distinct.
+func TestRandomSerialStore(t *testing.T) {
+	var s timestamp.RandomSerialStore
+	seen := map[string]bool{}
+	wide := 0
+	for range 2000 {
+		n, err := s.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Sign() <= 0 || n.BitLen() > 159 {
+			t.Fatalf("serial %x: %d bits", n, n.BitLen())
+		}
+		if n.BitLen() > 150 {
+			wide++
+		}
+		if seen[n.String()] {
+			t.Fatalf("serial %x twice", n)
+		}
+		seen[n.String()] = true
+	}
+	if wide < 1900 {
+		t.Errorf("only %d of 2000 serials above 2^150: not uniform over 159 bits", wide)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Next(ctx); err == nil {
+		t.Error("Next with a cancelled context succeeded")
 	}
 }

@@ -17,6 +17,13 @@
 // wins over its variable. A configuration error is one line on standard
 // error and exit status 2.
 //
+// Backups of the embedded default (package backup; online, while a
+// server runs on DIR):
+//
+//	go run ./examples/server backup -dir DIR -out BACKUP
+//	go run ./examples/server restore -from BACKUP -dir NEWDIR
+//	go run ./examples/server check -dir DIR
+//
 // It prints "listening on http://ADDR" once it accepts connections, logs
 // every request with log/slog (request ID, user, status, duration), and
 // on SIGINT or SIGTERM stops accepting, finishes the requests in flight
@@ -55,6 +62,7 @@ import (
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/postgres"
+	"github.com/keiyaku/keiyaku/storage/s3lock"
 )
 
 func main() {
@@ -70,12 +78,16 @@ type options struct {
 	demo                         bool
 	tlsCert, tlsKey              string
 	postgres, s3                 string
+	postgresSchema               string
 	smtpAddr, smtpFrom, smtpUser string
 	smtpPasswordFile             string
+	smtpTLS                      string
 	tsaURL, trustAnchors         string
 	logLevel                     string
 	trustedProxies               string
 	insecureCookie               bool
+	s3ObjectLock                 bool
+	loginKeyFile                 string
 	readHeaderTimeout            time.Duration
 }
 
@@ -108,11 +120,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); with -tls-key serves HTTPS")
 	str(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	str(&o.postgres, "postgres", "", "PostgreSQL DSN; empty means SQLite in -dir")
+	str(&o.postgresSchema, "postgres-schema", "", "PostgreSQL schema of keiyaku's tables; empty means "+postgres.DefaultSchema)
 	str(&o.s3, "s3", "", "blob bucket URL (gocloud.dev, e.g. s3://bucket?region=...); empty means files in -dir")
+	boolean(&o.s3ObjectLock, "s3-object-lock", "write sealed contracts and evidence records with S3 Object Lock (compliance mode) until 10 years after completion; the -s3 bucket must have been created with Object Lock enabled")
+	str(&o.loginKeyFile, "login-key-file", "", "file of at least 16 secret bytes keying the login throttles; every process of one service needs the same (empty: a random key per process, throttles counted per process)")
 	str(&o.smtpAddr, "smtp", "", "SMTP submission server host:port for notices; empty means notices wait in the outbox")
 	str(&o.smtpFrom, "smtp-from", "keiyaku <no-reply@localhost>", "From address of notices")
 	str(&o.smtpUser, "smtp-user", "", "SMTP user name")
 	str(&o.smtpPasswordFile, "smtp-password-file", "", "file holding the SMTP password")
+	str(&o.smtpTLS, "smtp-tls", "mandatory", "SMTP TLS: mandatory (STARTTLS required), opportunistic, or none (a relay on this host, a test server)")
 	str(&o.tsaURL, "tsa-url", "", "remote RFC 3161 TSA URL; empty means the development TSA in -dir")
 	str(&o.trustAnchors, "trust-anchors", "", "PEM file of the CA roots signer certificates must chain to")
 	str(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -134,6 +150,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-read-header-timeout %q is not a positive duration such as 10s", rht)
 	}
 	o.readHeaderTimeout = d
+	if o.s3ObjectLock && o.s3 == "" {
+		return nil, errors.New("-s3-object-lock needs -s3")
+	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
 	}
@@ -141,6 +160,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "backup" || args[0] == "restore" || args[0] == "check") {
+		return runBackup(ctx, args[0], args[1:], stdout, stderr)
+	}
 	o, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -176,7 +198,7 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 	cfg := keiyaku.Config{Dir: o.dir, Logger: log}
 	var closers []func() error
 	if o.postgres != "" {
-		st, err := postgres.Open(ctx, postgres.Config{DSN: o.postgres})
+		st, err := postgres.Open(ctx, postgres.Config{DSN: o.postgres, Schema: o.postgresSchema})
 		if err != nil {
 			return cfg, closers, kerr.WrapKind(kerr.Invalid, "server", "-postgres", err)
 		}
@@ -188,6 +210,9 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 		if err != nil {
 			return cfg, closers, kerr.WrapKind(kerr.Invalid, "server", "-s3", err)
 		}
+		if o.s3ObjectLock {
+			b.SetRetain(s3lock.Compliance)
+		}
 		cfg.Blobs = b
 		closers = append(closers, b.Close)
 	}
@@ -198,6 +223,15 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 			return cfg, closers, configError("-smtp %q is not host:port", o.smtpAddr)
 		}
 		cfg.SMTP = notify.SMTPConfig{Host: host, Port: n, From: o.smtpFrom, Username: o.smtpUser}
+		switch o.smtpTLS {
+		case notify.TLSMandatory.String():
+		case notify.TLSOpportunistic.String():
+			cfg.SMTP.TLSPolicy = notify.TLSOpportunistic
+		case notify.TLSNone.String():
+			cfg.SMTP.TLSPolicy = notify.TLSNone
+		default:
+			return cfg, closers, configError("-smtp-tls %q: use mandatory, opportunistic or none", o.smtpTLS)
+		}
 		if o.smtpPasswordFile != "" {
 			pw, err := os.ReadFile(o.smtpPasswordFile)
 			if err != nil {
@@ -205,6 +239,13 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 			}
 			cfg.SMTP.Password = strings.TrimSpace(string(pw))
 		}
+	}
+	if o.loginKeyFile != "" {
+		key, err := os.ReadFile(o.loginKeyFile)
+		if err != nil || len(key) < 16 {
+			return cfg, closers, configError("-login-key-file: need a readable file of at least 16 bytes (%v)", err)
+		}
+		cfg.LoginKey = key
 	}
 	cfg.TSA.URL = o.tsaURL
 	if o.trustAnchors != "" {

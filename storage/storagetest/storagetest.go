@@ -56,6 +56,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
 	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
 	t.Run("NameRequests", func(t *testing.T) { testNameRequests(t, open(t)) }) // operator.go
+	// blobrefs.go
+	t.Run("BlobRefs", func(t *testing.T) { testBlobRefs(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
