@@ -55,6 +55,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	// personal.go
 	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
 	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
+	// webhook.go
+	t.Run("WebhookSubscriptions", func(t *testing.T) { testWebhookSubscriptions(t, open(t)) })
+	t.Run("WebhookDeliveries", func(t *testing.T) { testWebhookDeliveries(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
