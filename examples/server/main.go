@@ -330,7 +330,11 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	notifierDone := make(chan struct{})
 	go func() {
 		defer close(notifierDone)
-		if err := svc.RunNotifier(workCtx); err != nil && !errors.Is(err, keiyaku.ErrNoMailer) && !errors.Is(err, context.Canceled) {
+		err := svc.RunNotifier(workCtx)
+		if errors.Is(err, keiyaku.ErrNoMailer) { // no SMTP: webhooks still go out
+			err = svc.Webhooks.Run(workCtx)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("notifier stopped", "err", err)
 		}
 	}()
