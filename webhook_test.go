@@ -279,14 +279,14 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	}
 
 	// Replay: a new attempt with the same webhook-id.
-	if err := w.svc.Webhooks.Replay(w.ctx, b.P, ds[0].ID); !errors.Is(err, kerr.NotFound) {
+	if err := w.svc.Webhooks.Replay(w.ctx, b.P, subA.ID, ds[0].ID); !errors.Is(err, kerr.NotFound) {
 		t.Errorf("replay of another company's delivery = %v, want kerr.NotFound", err)
 	}
-	if err := w.svc.Webhooks.Replay(w.ctx, clerk, ds[0].ID); !errors.Is(err, kerr.PermissionDenied) {
+	if err := w.svc.Webhooks.Replay(w.ctx, clerk, subA.ID, ds[0].ID); !errors.Is(err, kerr.PermissionDenied) {
 		t.Errorf("replay by a non-administrator = %v, want kerr.PermissionDenied", err)
 	}
 	advance(time.Minute)
-	if err := w.svc.Webhooks.Replay(w.ctx, a.P, ds[0].ID); err != nil {
+	if err := w.svc.Webhooks.Replay(w.ctx, a.P, subA.ID, ds[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if d, _, err := w.svc.Webhooks.DeliverOnce(w.ctx); err != nil || d != 1 {

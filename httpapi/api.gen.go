@@ -251,6 +251,60 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "delivered"
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusDelivered:
+		return true
+	case WebhookDeliveryStatusFailed:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEvent.
+const (
+	WebhookEventAcknowledged     WebhookEvent = "acknowledged"
+	WebhookEventCompleted        WebhookEvent = "completed"
+	WebhookEventDeleted          WebhookEvent = "deleted"
+	WebhookEventReceiptRequested WebhookEvent = "receipt_requested"
+	WebhookEventReceived         WebhookEvent = "received"
+	WebhookEventReturned         WebhookEvent = "returned"
+	WebhookEventSentBack         WebhookEvent = "sent_back"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEvent enum.
+func (e WebhookEvent) Valid() bool {
+	switch e {
+	case WebhookEventAcknowledged:
+		return true
+	case WebhookEventCompleted:
+		return true
+	case WebhookEventDeleted:
+		return true
+	case WebhookEventReceiptRequested:
+		return true
+	case WebhookEventReceived:
+		return true
+	case WebhookEventReturned:
+		return true
+	case WebhookEventSentBack:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchCasesParamsSort.
 const (
 	SearchCasesParamsSortAmount          SearchCasesParamsSort = "amount"
@@ -774,6 +828,82 @@ type TokenList struct {
 	Tokens []Token `json:"tokens"`
 }
 
+// Webhook defines model for Webhook.
+type Webhook struct {
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	Description string    `json:"description"`
+	Events      []string  `json:"events"`
+	Id          string    `json:"id"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Url         string    `json:"url"`
+}
+
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	At         time.Time `json:"at"`
+	DurationMs int       `json:"duration_ms"`
+	Error      string    `json:"error"`
+
+	// StatusCode 0 when no answer came (refused address, timeout, connection error).
+	StatusCode int `json:"status_code"`
+}
+
+// WebhookCreated defines model for WebhookCreated.
+type WebhookCreated struct {
+	// Secret whsec_ + base64 of 32 bytes; shown once.
+	Secret  string  `json:"secret"`
+	Webhook Webhook `json:"webhook"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	Attempts    int        `json:"attempts"`
+	CaseId      string     `json:"case_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Event       string     `json:"event"`
+
+	// Id The webhook-id.
+	Id            string                `json:"id"`
+	LastError     string                `json:"last_error"`
+	LastStatus    int                   `json:"last_status"`
+	Log           []WebhookAttempt      `json:"log"`
+	NextAttemptAt *time.Time            `json:"next_attempt_at,omitempty"`
+	Status        WebhookDeliveryStatus `json:"status"`
+}
+
+// WebhookDeliveryStatus defines model for WebhookDelivery.Status.
+type WebhookDeliveryStatus string
+
+// WebhookDeliveryPage defines model for WebhookDeliveryPage.
+type WebhookDeliveryPage struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+	NextCursor *string           `json:"next_cursor,omitempty"`
+}
+
+// WebhookEvent defines model for WebhookEvent.
+type WebhookEvent string
+
+// WebhookInput defines model for WebhookInput.
+type WebhookInput struct {
+	Description *string        `json:"description,omitempty"`
+	Events      []WebhookEvent `json:"events"`
+
+	// Url https; plain http only to a loopback host when the server allows it (tests).
+	Url string `json:"url"`
+}
+
+// WebhookList defines model for WebhookList.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// WebhookSecret defines model for WebhookSecret.
+type WebhookSecret struct {
+	Secret string `json:"secret"`
+}
+
 // CaseID defines model for CaseID.
 type CaseID = string
 
@@ -785,6 +915,9 @@ type IfMatch = string
 
 // TargetUserID defines model for TargetUserID.
 type TargetUserID = string
+
+// WebhookID defines model for WebhookID.
+type WebhookID = string
 
 // BulkVerifyParams defines parameters for BulkVerify.
 type BulkVerifyParams struct {
@@ -977,6 +1110,33 @@ type VerifyPDFParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateWebhookParams defines parameters for CreateWebhook.
+type CreateWebhookParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit At most 100; 20 when left out.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDeliveryParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // BulkVerifyJSONRequestBody defines body for BulkVerify for application/json ContentType.
 type BulkVerifyJSONRequestBody = BulkVerificationRequest
 
@@ -1012,6 +1172,12 @@ type CreateTokenJSONRequestBody = NewToken
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = WebhookInput
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = WebhookInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1535,6 +1701,108 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+	//
+	// Never shows a secret.
+	//
+	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+	ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookWithBody Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBody(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhook Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhook(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+	//
+	// Audited.
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+	DeleteWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhook One subscription (administrators only)
+	//
+	// Another company's is 404.
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+	GetWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookWithBody Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBody(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhook(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveries(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+	//
+	// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+	ReplayWebhookDelivery(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookSecret Give the subscription a new secret (administrators only)
+	//
+	// The new secret is in this answer only. For 24 hours the previous
+	// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+	// receiver can switch without losing deliveries. Audited.
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecret(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // BulkVerifyWithBody Bulk verification (一括検証) of the contracts completed in a period
@@ -2446,6 +2714,208 @@ func (c *Client) UnlockUser(ctx context.Context, userId TargetUserID, params *Un
 // Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 func (c *Client) VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyPDFRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+//
+// Never shows a secret.
+//
+// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+func (c *Client) ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhooksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookWithBody Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhookWithBody(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhook Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhook(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+//
+// Audited.
+//
+// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+func (c *Client) DeleteWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhook One subscription (administrators only)
+//
+// Another company's is 404.
+//
+// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+func (c *Client) GetWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookWithBody Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhookWithBody(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhook(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+//
+// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *Client) ListWebhookDeliveries(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookDeliveriesRequest(c.Server, webhookId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+//
+// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+func (c *Client) ReplayWebhookDelivery(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayWebhookDeliveryRequest(c.Server, webhookId, deliveryId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookSecret Give the subscription a new secret (administrators only)
+//
+// The new secret is in this answer only. For 24 hours the previous
+// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+// receiver can switch without losing deliveries. Audited.
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookSecretRequest(c.Server, webhookId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4344,6 +4814,381 @@ func NewVerifyPDFRequestWithBody(server string, params *VerifyPDFParams, content
 	return req, nil
 }
 
+// NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
+func NewListWebhooksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebhookRequest calls the generic CreateWebhook builder with application/json body
+func NewCreateWebhookRequest(server string, params *CreateWebhookParams, body CreateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateWebhookRequestWithBody constructs an http.Request for the CreateWebhook method, with any body, and a specified content type
+func NewCreateWebhookRequestWithBody(server string, params *CreateWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteWebhookRequest constructs an http.Request for the DeleteWebhook method
+func NewDeleteWebhookRequest(server string, webhookId WebhookID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookRequest constructs an http.Request for the GetWebhook method
+func NewGetWebhookRequest(server string, webhookId WebhookID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWebhookRequest calls the generic UpdateWebhook builder with application/json body
+func NewUpdateWebhookRequest(server string, webhookId WebhookID, body UpdateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWebhookRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewUpdateWebhookRequestWithBody constructs an http.Request for the UpdateWebhook method, with any body, and a specified content type
+func NewUpdateWebhookRequestWithBody(server string, webhookId WebhookID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListWebhookDeliveriesRequest constructs an http.Request for the ListWebhookDeliveries method
+func NewListWebhookDeliveriesRequest(server string, webhookId WebhookID, params *ListWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplayWebhookDeliveryRequest constructs an http.Request for the ReplayWebhookDelivery method
+func NewReplayWebhookDeliveryRequest(server string, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "delivery_id", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/deliveries/%s/replay", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRotateWebhookSecretRequest constructs an http.Request for the RotateWebhookSecret method
+func NewRotateWebhookSecretRequest(server string, webhookId WebhookID, params *RotateWebhookSecretParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -4886,6 +5731,120 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBodyWithResponse(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyPDFResponse, error)
+
+	// ListWebhooksWithResponse The company's webhook subscriptions, oldest first (administrators only)
+	//
+	// Never shows a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+	ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// CreateWebhookWithBodyWithResponse Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBodyWithResponse(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// CreateWebhookWithResponse Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithResponse(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// DeleteWebhookWithResponse Delete a subscription with its deliveries and their log (administrators only)
+	//
+	// Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+	DeleteWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
+
+	// GetWebhookWithResponse One subscription (administrators only)
+	//
+	// Another company's is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+	GetWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
+
+	// UpdateWebhookWithBodyWithResponse Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// UpdateWebhookWithResponse Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithResponse(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// ListWebhookDeliveriesWithResponse The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveriesWithResponse(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error)
+
+	// ReplayWebhookDeliveryWithResponse Send a delivery again, with the same webhook-id (administrators only)
+	//
+	// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+	ReplayWebhookDeliveryWithResponse(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*ReplayWebhookDeliveryResponse, error)
+
+	// RotateWebhookSecretWithResponse Give the subscription a new secret (administrators only)
+	//
+	// The new secret is in this answer only. For 24 hours the previous
+	// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+	// receiver can switch without losing deliveries. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecretWithResponse(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
 }
 
 type BulkVerifyResponse struct {
@@ -6733,6 +7692,376 @@ func (r VerifyPDFResponse) ContentType() string {
 	return ""
 }
 
+type ListWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhooksResponse) GetJSON200() *WebhookList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListWebhooksResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookCreated
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookResponse) GetJSON201() *WebhookCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryPage
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplayWebhookDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayWebhookDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayWebhookDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayWebhookDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayWebhookDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSecret
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON200() *WebhookSecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // BulkVerifyWithBodyWithResponse Bulk verification (一括検証) of the contracts completed in a period
 //
 // Verifies, now, every completed case the caller may see (an
@@ -7512,6 +8841,180 @@ func (c *ClientWithResponses) VerifyPDFWithBodyWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseVerifyPDFResponse(rsp)
+}
+
+// ListWebhooksWithResponse The company's webhook subscriptions, oldest first (administrators only)
+//
+// Never shows a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error) {
+	rsp, err := c.ListWebhooks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhooksResponse(rsp)
+}
+
+// CreateWebhookWithBodyWithResponse Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithBodyWithResponse(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhookWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// CreateWebhookWithResponse Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhook(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// DeleteWebhookWithResponse Delete a subscription with its deliveries and their log (administrators only)
+//
+// Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error) {
+	rsp, err := c.DeleteWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookResponse(rsp)
+}
+
+// GetWebhookWithResponse One subscription (administrators only)
+//
+// Another company's is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithBodyWithResponse Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhookWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithResponse Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhook(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// ListWebhookDeliveriesWithResponse The subscription's deliveries, oldest first, each with its attempts (administrators only)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListWebhookDeliveriesWithResponse(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListWebhookDeliveries(ctx, webhookId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookDeliveriesResponse(rsp)
+}
+
+// ReplayWebhookDeliveryWithResponse Send a delivery again, with the same webhook-id (administrators only)
+//
+// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+func (c *ClientWithResponses) ReplayWebhookDeliveryWithResponse(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*ReplayWebhookDeliveryResponse, error) {
+	rsp, err := c.ReplayWebhookDelivery(ctx, webhookId, deliveryId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayWebhookDeliveryResponse(rsp)
+}
+
+// RotateWebhookSecretWithResponse Give the subscription a new secret (administrators only)
+//
+// The new secret is in this answer only. For 24 hours the previous
+// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+// receiver can switch without losing deliveries. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error) {
+	rsp, err := c.RotateWebhookSecret(ctx, webhookId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookSecretResponse(rsp)
 }
 
 // ParseBulkVerifyResponse parses an HTTP response from a BulkVerifyWithResponse call
@@ -8913,6 +10416,262 @@ func ParseVerifyPDFResponse(rsp *http.Response) (*VerifyPDFResponse, error) {
 	return response, nil
 }
 
+// ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
+func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebhookResponse parses an HTTP response from a CreateWebhookWithResponse call
+func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebhookResponse parses an HTTP response from a DeleteWebhookWithResponse call
+func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookResponse parses an HTTP response from a GetWebhookWithResponse call
+func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookResponse parses an HTTP response from a UpdateWebhookWithResponse call
+func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListWebhookDeliveriesResponse parses an HTTP response from a ListWebhookDeliveriesWithResponse call
+func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplayWebhookDeliveryResponse parses an HTTP response from a ReplayWebhookDeliveryWithResponse call
+func ParseReplayWebhookDeliveryResponse(rsp *http.Response) (*ReplayWebhookDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayWebhookDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateWebhookSecretResponse parses an HTTP response from a RotateWebhookSecretWithResponse call
+func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
@@ -9029,6 +10788,30 @@ type ServerInterface interface {
 	// VerifyPDF Verify any PDF (stateless; nothing is stored)
 	// (POST /v1/verify)
 	VerifyPDF(w http.ResponseWriter, r *http.Request, params VerifyPDFParams)
+	// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+	// (GET /v1/webhooks)
+	ListWebhooks(w http.ResponseWriter, r *http.Request)
+	// CreateWebhook Subscribe an endpoint to case events (administrators only)
+	// (POST /v1/webhooks)
+	CreateWebhook(w http.ResponseWriter, r *http.Request, params CreateWebhookParams)
+	// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+	// (DELETE /v1/webhooks/{webhook_id})
+	DeleteWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID)
+	// GetWebhook One subscription (administrators only)
+	// (GET /v1/webhooks/{webhook_id})
+	GetWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID)
+	// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+	// (PUT /v1/webhooks/{webhook_id})
+	UpdateWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID)
+	// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	// (GET /v1/webhooks/{webhook_id}/deliveries)
+	ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params ListWebhookDeliveriesParams)
+	// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay)
+	ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request, webhookId WebhookID, deliveryId string, params ReplayWebhookDeliveryParams)
+	// RotateWebhookSecret Give the subscription a new secret (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/secret)
+	RotateWebhookSecret(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params RotateWebhookSecretParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -10636,6 +12419,303 @@ func (siw *ServerInterfaceWrapper) VerifyPDF(w http.ResponseWriter, r *http.Requ
 	handler.ServeHTTP(w, r)
 }
 
+// ListWebhooks operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhooks(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhooks(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateWebhook operation middleware
+func (siw *ServerInterfaceWrapper) CreateWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateWebhook(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteWebhook operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteWebhook(w, r, webhookId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWebhook operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhook(w, r, webhookId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateWebhook operation middleware
+func (siw *ServerInterfaceWrapper) UpdateWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateWebhook(w, r, webhookId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookDeliveries(w, r, webhookId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReplayWebhookDelivery operation middleware
+func (siw *ServerInterfaceWrapper) ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", r.PathValue("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "delivery_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplayWebhookDeliveryParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReplayWebhookDelivery(w, r, webhookId, deliveryId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateWebhookSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookSecretParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateWebhookSecret(w, r, webhookId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -10794,6 +12874,14 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/bulk-verifications", wrapper.BulkVerify)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/webhooks/{webhook_id}", wrapper.DeleteWebhook)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks/{webhook_id}", wrapper.GetWebhook)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/webhooks/{webhook_id}", wrapper.UpdateWebhook)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks/{webhook_id}/secret", wrapper.RotateWebhookSecret)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks/{webhook_id}/deliveries", wrapper.ListWebhookDeliveries)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", wrapper.ReplayWebhookDelivery)
 
 	return m
 }
@@ -12436,6 +14524,311 @@ func (response VerifyPDFdefaultApplicationProblemPlusJSONResponse) VisitVerifyPD
 	return err
 }
 
+type ListWebhooksRequestObject struct {
+}
+
+type ListWebhooksResponseObject interface {
+	VisitListWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListWebhooks200JSONResponse WebhookList
+
+func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListWebhooksdefaultApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRequestObject struct {
+	Params CreateWebhookParams
+	Body   *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook201JSONResponse WebhookCreated
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateWebhookdefaultApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook204Response struct {
+}
+
+func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteWebhookdefaultApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse Webhook
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetWebhookdefaultApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+	Body      *UpdateWebhookJSONRequestBody
+}
+
+type UpdateWebhookResponseObject interface {
+	VisitUpdateWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhook200JSONResponse Webhook
+
+func (response UpdateWebhook200JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateWebhookdefaultApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+	Params    ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryPage
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListWebhookDeliveriesdefaultApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDeliveryRequestObject struct {
+	WebhookId  WebhookID `json:"webhook_id"`
+	DeliveryId string    `json:"delivery_id"`
+	Params     ReplayWebhookDeliveryParams
+}
+
+type ReplayWebhookDeliveryResponseObject interface {
+	VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookDelivery202Response struct {
+}
+
+func (response ReplayWebhookDelivery202Response) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type ReplayWebhookDeliverydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReplayWebhookDeliverydefaultApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+	Params    RotateWebhookSecretParams
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse WebhookSecret
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateWebhookSecretdefaultApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
@@ -12552,6 +14945,30 @@ type StrictServerInterface interface {
 	// VerifyPDF Verify any PDF (stateless; nothing is stored)
 	// (POST /v1/verify)
 	VerifyPDF(ctx context.Context, request VerifyPDFRequestObject) (VerifyPDFResponseObject, error)
+	// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+	// (GET /v1/webhooks)
+	ListWebhooks(ctx context.Context, request ListWebhooksRequestObject) (ListWebhooksResponseObject, error)
+	// CreateWebhook Subscribe an endpoint to case events (administrators only)
+	// (POST /v1/webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
+	// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+	// (DELETE /v1/webhooks/{webhook_id})
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook One subscription (administrators only)
+	// (GET /v1/webhooks/{webhook_id})
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+	// (PUT /v1/webhooks/{webhook_id})
+	UpdateWebhook(ctx context.Context, request UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error)
+	// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	// (GET /v1/webhooks/{webhook_id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay)
+	ReplayWebhookDelivery(ctx context.Context, request ReplayWebhookDeliveryRequestObject) (ReplayWebhookDeliveryResponseObject, error)
+	// RotateWebhookSecret Give the subscription a new secret (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -13663,176 +16080,424 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 	}
 }
 
+// ListWebhooks operation middleware
+func (sh *strictHandler) ListWebhooks(w http.ResponseWriter, r *http.Request) {
+	var request ListWebhooksRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhooks(ctx, request.(ListWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhooks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhooksResponseObject); ok {
+		if err := validResponse.VisitListWebhooksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(w http.ResponseWriter, r *http.Request, params CreateWebhookParams) {
+	var request CreateWebhookRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx, request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		if err := validResponse.VisitCreateWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID) {
+	var request DeleteWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx, request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID) {
+	var request GetWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx, request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		if err := validResponse.VisitGetWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateWebhook operation middleware
+func (sh *strictHandler) UpdateWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID) {
+	var request UpdateWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	var body UpdateWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhook(ctx, request.(UpdateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateWebhookResponseObject); ok {
+		if err := validResponse.VisitUpdateWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params ListWebhookDeliveriesParams) {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.WebhookId = webhookId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx, request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitListWebhookDeliveriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReplayWebhookDelivery operation middleware
+func (sh *strictHandler) ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request, webhookId WebhookID, deliveryId string, params ReplayWebhookDeliveryParams) {
+	var request ReplayWebhookDeliveryRequestObject
+
+	request.WebhookId = webhookId
+	request.DeliveryId = deliveryId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookDelivery(ctx, request.(ReplayWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReplayWebhookDeliveryResponseObject); ok {
+		if err := validResponse.VisitReplayWebhookDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params RotateWebhookSecretParams) {
+	var request RotateWebhookSecretRequestObject
+
+	request.WebhookId = webhookId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx, request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		if err := validResponse.VisitRotateWebhookSecretResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbyNJfti/UqANLOk0KUqj0e1K8AeupPHN3TyEkdaH9XKsLnUXybKaVbyqanG4AwG+AAEOCJLzl8sl",
-	"iIEkQBAEQeIPCRAHPuefyd2u4/8iqF9VdVc3q/nQULMLbPbLjtj1rt/7Ve9bCZ/OOCNMydbx+9YMCzwl",
-	"igj46xRL8vxM/4uy1nFrhtWkFbUYnpLWcYumraglyM9zKkjaOlYiJ1FLJhMyxbrHFL97QdhYTVrH+wef",
-	"Rq0pZcXfUUstZnoMqQRl49b9fdR6npLpjCvCksVPyUKPkBKZCDpTlOvJX+JbIpGaEHTx+vIKSTwiSHEk",
-	"iBIL1JaEwLfBxXPk9ev0WpFZ+4TglIhy9d50XT1fw9IPnj7dYOmjl1glk+U1X00ISrAkn0h0foXHJ7BE",
-	"nOiviEokyCiXJEVzqibocP8AzSeEQRvdCU2wRMkEszFJkaQsIc2bGXXNChp2cXQYWvYVFmOivpBENN5x",
-	"Lom43ulF3+uh5IwzSQoQ0/9POFOEKf1PPJtlNMH6lPb+QuqDfO9N94eCjFrHrT/YKwF3z3yVezAYzBG+",
-	"B4RHigjvFvSJmsOExehLqs62tPz7qHUh+E1GpitWPTMt/sl2q3fjBjYwYOjNs1P02eHTHyE7eA/u0PbV",
-	"Qw8S0/h9i7B82jr+qiVIQugdgdtTuWAaPAhLuzc4uYUf9V+tCEhARpRumBL7D5zcMj7PSDomrbdL1xi1",
-	"BnlK1TlTAlB1JviMCEXNneJiJUvdcKK4uNYTYrbQkNXcyMFeqEVKFKZZ8NMEywZMJHq1nwBOUaaxa4La",
-	"E/IOaMTSMIJMuSLXOE1FcBpJfq5/H3ExxUpTQ6aODsuBKFNkTIRuqeiUVJqmWJEu/BrCyhLRvoJJ7ACR",
-	"O9XyMvjNX5BEFZdxJeyRVC9D79r+kyoyleug0LvY+2IqLAReLC3PDR1a0ud5dvuGzLhQy0sSfL75emAg",
-	"Pl9eTNSS+XSKQwCocV161+bdxhrQc6iQXo8Eny7D0Zdffvll9+XL7tlZhLhAZDpTC0O2c3bDc5aSNAhO",
-	"5biK727UEaYZScMbHVFG5cR83QT0NGtJNeefUoYVCQ9q7rfhaGdYyqbVSIWF2mYxd0TQESXpNVYPRB7v",
-	"ppfutXYh1enK1XqnGFmgKs+g2HBxD/UjXMaL2hIBEUo4bsQjPg/DeCMU62+Gha+C8c1vY0Sz8Fi3lKU+",
-	"y5F0zLDKBfASnuRTwhSMKhWezoAB4Yyk3Vk6akUtckdTwhLSFSThIg0yGnsUockFwbKBzwgi80z5K7sY",
-	"XF6en7Wi1rPB8xfwj+evzs6vzt+8fP5qcHUenFvvhogwNzHfNLpeXQ7QfMKRxAuJJA9iqmMC4XEoG+uB",
-	"4Iz0v3VrzefvCEgoDwF+Cx0+LPg3b6/UXmBxysXBFYfbBJN/Cghj5J035Oc5kUYKSlOqf8LZhQetI5xJ",
-	"EtUBeInUVva5CRVd0+E+sHYnb9YlloTMFGYJWceOnulju3fcWC7f6c8mWFkZPsuIQFO8QClHjM9BfN+I",
-	"BRtOH+B4eMpzI26u6v+SM7IwdECRMTcccrXcbNtVznhzyhu1EkHwtn0cfdj0yPWoa9vqNpqXhQljI03k",
-	"IiXimuXTGyIaGtAxZThrIrkzXADTRnd8gYVahK54JVEbU6kEZmqdBO21XCVGG2K88ZrdRSzJYcoKDKs6",
-	"X0IjkNpms4xMncXhg2bWW5QGFa9Tu4i1VARUoaCUks/SraH4jghptZ21ykCNSAN9dv0tfLvT9JDXgm2B",
-	"/YFtN8FGEBJKYLVn4aFi9XoKCKkgeOWcSkr4toHavqBSrRDRN7p/o9ivUUfMkE3LuMBj8jjLiFqMvFPX",
-	"SS4kDxGPLZZZkmsntjAy16cPZiB92Ja/AnywhGQZrmmFJWSe6m0Cjw5tnE+nnDULiWSKaQbqL5H1I1rG",
-	"qNp56OO4JYvrXNpD37wrlTJvIMEPHJFxdQ12n81xWne5ISMuyOZ9uBhjRr/GzvSx+QJnPKMJ3faMJREU",
-	"h00gMm+Smev2hdyJffbYi2ErZ+CfYRBuDcEJAZmYcYEVWcVZt2XV+gKuv+aMrN8fEDtLPMtuwS0Y8nbF",
-	"bwncHs6y16PW8Ver6YFpfh/V9y1JIohalg0vJ3zOkJpQibi1564zAMFAyyt+ex+1zqggieJi0WCGe5TT",
-	"16wjqBMNkBI41dqLbYL4yJODP5HI8iVv1zecZwSzlffmJgzdWnECDTwGJtxGKqsd6VqOU0wQWt0zqzTX",
-	"FwUm42vTPEzmApDz40H34OmRO9ObhSLSuBMc60a3ZIFGXKCUz1nGcdhi1Hivkn5NHiLDFJqltyuzBztm",
-	"08mcTkhyu3w8ztKwiTToZHJvQwVEOUF6K6pa25tVkYtpyjGDm7LqiePcoFJ0Pc0yWvqpm/DpDWUgYN3Q",
-	"DCsiYJppninanYGKYG32nGWLIJd/wcf0wRo4v6UBs8QgkxxJYtRYSaSWTxGWCCPTA7U1nGF0I/hcEtEJ",
-	"YXTUyvTCrOZR8agdrvERGcPanIt61/3+weF6b5x/g8UavDFDd/eSaAIZpiJT+FaFo2qLlOircqrsNpxM",
-	"NZjVmpW22gZLmR5mCe1tJYi7zQUPBcwI24FUaaCogtQZSegUZ8hsA1Hj5pxSxgXKGVU9uCGliFbNWn/+",
-	"Vb/72dv3+9H+0f0fBs0NuRCEJYbped0G3T97+/5JqE9t34UqVYwUOoFXZO7sRQ86g0cz0mxjCnHg5+Ng",
-	"v78WB+sWkQoe9qO1FpK6W/iDLSavyLwwmkzxu+emz2ewEfvHfshHVLE2BOyvRQMsFkiTfInUBCs04lnG",
-	"50aE4UwJnCgQbSINvXA6vSE7I0mGBUnRhAiCJDddyR2xY2mAJ3gq9f8xHU8UUhxJxQUek+Mh04Ozrpqg",
-	"uFxGDLOgaS4VSrAQCyMwQjN9l5oSUyWHDMbXv/SGzDctbsUBqsJIPfKhkZZtBUwhkSGEbuWtPt2JqafO",
-	"zo19ZQNjigPNBppgwHDdSdfF40TPRwRwdTQSfGrENydxHltIAxkZtf/k/Art3e3vFSJmZ8gwS6HRjAjJ",
-	"GfgccKIkSH1UBfrsvS9tQfd7ltZ3ekNWBERoULRhNcVKPpEGzpz8boY4QXjIYjeebhAbYKcSjekdYUgv",
-	"L6WjERHS7I+qepTLkB32+5HGk4zgO6Jb8FyhnGVESrTgOZpjpsy4iRYQDWiHxPpFA51ZQ9b8DTyAKnqM",
-	"edsAp0bfpBuzAdoujYOoZs3ZBsmrPatweXH+EnGBbrAkR4fo7PyN5sTe1p4c/Oho2815863e0/PC2LPN",
-	"dvD1o+8oCirPywLKk7B4UrcF1YFsnYHweoMjLE0Vmx/dA4FeJtywhzKwCGvAnQtqYoXSKQ2bIJXKriVJ",
-	"OEsD3PcFHRVERundnKCUjHCeKfRZH6V4ISOEFZpyqdCToyN7jXSq1/Bk/+jg4NCu3fx01N9UWTX7CZ3r",
-	"ayvDrFBOt3NamIEC5rvVuussHa1SOLZRkkURhLPSHXX2zEbrNCjBdpitFQxPeYZNRfYQQwOVi1iOYhKC",
-	"B4xOl0SVQZMgDyU8z1LEuEI3RAtSsiF0JiN3JFvp6QuLizAJ1bqwcY0g1xy1Lwbp+SX6vPviahBZEbAI",
-	"h0BXr68GL7omCCHS65toPaiMR8ywVKUtp4iYaNCty1Cb6grPa7NSWZkYWQnCfMFKc2GpEGckPM0DTCi+",
-	"U3Ezw7mc4IOnRw1GKbuRzZHu0nVpsOBtYemKWkri9Sq4B+EwdLEjL0DIQFtlQ6uNSYWIuUr0WSvcBFzu",
-	"jGzl3dzYELEUbVWsY7WAc2HNMqfGw7UlPyPz65W2omXkztKtetTv2u8eVecP7q4MFa4iaj2aF5mIVtlD",
-	"sR4kRuAi0OxxyCZKzeTx3t4toQt8m/dScucijOXee8ZVd8Rzlmq99A5nNI20vjrKaKKiIZsRMaVgweum",
-	"hFGSRihnOFcTwhTIF2mETPhadyaAU8PhR0OWM3yHaYZvMqKH1pIPziKkOO9mWIxJhPwOXTOIntH/1R2e",
-	"nlWruFwoknanJKW4qzcKpNBZRPVMQ0a9yPxbsugKotWHCE2JmvC0C+21Zq5/c4ffNQ7SYrr7kN6wImgY",
-	"2MtqE19j3xmHw1m+459cvn6F7FfU1jd+9Fl/v6PPkgPNF8Zqu94N5KYoAp/Xs+GoRZksIpqW2R+dUtUU",
-	"kPY1QfAdUWY8Dah9uP8EcZYtOpV4tGbKKRVWeUOcaLPZs8EnUjsN62MwwxRThY7kkrD0c2wkuS3IShmC",
-	"UxWUt7RzrIiguzRG9UAgGojSQZlwDe0n72ZUELkVdZ/mUl0b1KlQxeXJldM2Hs4hzBCVhUae/brCQMwx",
-	"NCwweKCOsTZI7kZ8fYAY4aTiNWKuG3/l2pr8tBNM2eYxKJ5qGMD6JMN0StJrG1Z6vU32gZbNSRYGL8pS",
-	"G+0ZkDqvLp+j81foyf5naL9/0N2vSbvmLxN3q1XzSuBtUDp3YcXVeUq5FtycdVl5tZxfMxKArA4fg90c",
-	"f91O9H2QvCzIHZXVfBmfkBYhyFsAhcxvrqsXFoyigFPbEkK8fpsIxwagijBjb1HualZiTJM6uI0CvKmu",
-	"ZNrtWBG6fhgg6a5aHAprvJoRl2qvJOKOJk7zVSTLjCm51DVQgplWh63GqjjyVFXEGbIxvzYhbnn7Bgi3",
-	"o56W12/gXy+0JDfNatXossCIOutMSQP3qtkL1y+9hk+7Iotl68gkfVIlkcxvuuUHaxLASGZYToK0ycRq",
-	"Xa/Qm5cycT4UlFfTqIImbK72N5AJc4ceSFQIhn+Nm8DI6Soz8cBlcHijmiCHkiQYro7khM8lsk7qqlnq",
-	"/wc6brFAv+c1TbUGOqINZ7D7oMgVZqa8OcfIfrs2IzdH0m0RWVmYh7YIsQw7gZZcjB4ot/UflkggSVRH",
-	"C02YIbMeJPKMoHaFlBiS5F8Swizd4wLVnSGdZUzwZmswTW0QjPiQLBLX52axTXzjehr6AGyqY8bDA3NB",
-	"CSphqFxLLRDf2/xmUNMQKFk22I7J10BybbykP09wwSoI2bEkTEHaOhjG9F9I/4UKQ4pLcjhBZduu4iaG",
-	"rtbpZlHrZJkxRoalRG7YiscefNImj56klhkUWY8mdcLm26dFwr2Ratx6/H8Xa6tl5Zn8+3AmZOHxq13e",
-	"A5DmIcaCBkzKsITUkrQ5V95rssV8jUZsQe747ZaDPdSFuSIw2QxZQ0jvYEPwDVcYxkEwj2yOfS70fDXC",
-	"2UGDiciSJLmganGpRzRruCFYGIIH04DkaH4qBpgoNTP03MWOQtkQ+2dROMTaqq9t9GjZH8/oT8nC1Lig",
-	"bMQbiqa4gCun3PARskMifkcE+vHV1UUPneNkUoTMaLFNVsK1huzi7FkpaPM58znkSVV7mpDkVi657Tgz",
-	"Pw1ZPss4TsGDpvWo6kxVJarmCnzz7BQ92T/a7/SGbMhOObvTkg9nErU1FEIqQKSHW6AJz1II5zHr0PAB",
-	"3KRzPGRdBAZlEJUhQEciLAiSDN+S6wRLvSHqfoU5nzz5zPL00UgSdYISnBGWYjFkCGl0MW3jsvxAfIKm",
-	"nJGFJpjx+6ENkhq2jtGwtb/f1/8NWxEaFmGT5tNPLr4ctu5jPSzMBwVWoCvCKA2GfroBPpFeFChqLwhD",
-	"E3xH9FCMM9KJENNngTAaZRyrnj6HQem+oJwdo1j/wIXlvMfoc4BZNMz7/ScJoAD8k8SojYt4Zvgd4pT0",
-	"XDEUFdq729+z32UMApNealwD5tiFQUuiHDOReAprTnCWmTOIhxYp9BEpkZO4h07hh27F/YIg3884MPT5",
-	"WKeA1KNBDOCNGb1r/IyofUmS7jOikkn3kiqC9pAJWjAQTNLOCcIoEVzKrqQKFqVJJJpxqZaLDvWfwIme",
-	"g/+jgBzwTMVNFW3ik5qTSoLrBn3x5rmebUYEAn8KuqUsLUszWV8YMhSsE6EYLPgwyoi+Iyn0BKcQ3Ihx",
-	"dcBnytBP8AwzIsH0d87GGZUTffbxAFxH3ReYjXM8JnGEYuPMiVFG7TFav5hBHWl27jtnJJzBGwLVTI4t",
-	"7gFAGMeURHGtXFSM2vtaSjh4+hTNBGXmAAaXp8/hCJIJ1lQBgu3QlQUPSNAo0AN+ueHpArVdWB/8ZLJl",
-	"Og6VKEMHh2jCcyGt8GEID8TtaWok50SclN2LOTDjakIA02GWpZs/OIBdn3LmUPHYhAQW5Zls9Gl8foXH",
-	"GsvvDELZhFWDUsNWfGJLK5k0UD2hOTUUu7JUsaPBQD3NmlfXu4KlvaBTquSxuaobnlIii3igo0P0U/o5",
-	"gLojwZrWu88HffRSf85nSHG9pKfBOF8+KnrsQw9EcDI5AUnQCIdAzi1KIqwAKXXzT01zyhDOspOiha0l",
-	"VVtmD73AYkyEvoTD/SfGN2m9YI5Tojfnl1docPHcSwk+bu33+r0+qBYzwvCMto5bT3r93hMTLT8Bpq2J",
-	"1k2e3XbvvJIMxoXJZcDHZyo3EBkhxucuUKWQQc1V1OoXaBRuYzZkICaZg+HCYQr0qAaLdrwBb4iaE8Js",
-	"8GhZ8SEGaIj9mg4xajsWBfFfllkMmR32E2lKY3zNGfikkyyX9I6cIEI1sMNabwjKyAjiSjvHcJ9DVvDz",
-	"KOA2iJxdFACIpchVJUGmKgmicqhZERL6uJxPo8GboWHnjoiUJspECelOQ2Z5GDOEsYcuFyyZCM54Lo2x",
-	"1iJFwjUDL9BC5FCnashcGRoIncUFuCVaFiqhbT/q9/u1q5SoDSeo5RzIwotf4nef59ntqf4YA7eYEUG5",
-	"pQtTboKDamyib6KPC4Y0yzS3Jr1xT1PhKWdqYkmdtZlpjWvGubU34yFTmoAKh3uOrU+0MEMZmpIpF4se",
-	"+rwg6bFF/LaNCexEQxYr8k7tJfIuNv70w/1P+1pbU1oewxJllMHxcUnQiAqprLSkpZk/iDtDLWdU2Vo6",
-	"AqGgpOFm+Z0eGlgJgRGSSqsw4nTIQOw/Lq7HECzpIroMbhdy2/O0dVyWS1mY0PKiwGJDdmnZZK9WFPH+",
-	"rRHviVSf83Sxs7p5TQVd7qv6hJZi6vX7Dvr9nS7Di0KsXVR1nELtu6EMQ5GEQPEXCy1rSvqFqgUaMOiZ",
-	"WnMAf02LL07Dq9/nlSaD20c+aUbt3/+vv/z2n//Xb//jX//f//z3nZJyGj4mPQTW7MViJ4wKwf2uYsE4",
-	"lGF87jJPlGE3fGZiHoyIwDV6mGB9wGQtrE41h+6h14ygGR6biCNHUGIIA4kdIXHRuU/7ZWDu036/c4Ji",
-	"rwJCbCQaPGTxC8puj5Eg2R8PoUbCsBVbFtmB/VKWE9lDPwN52aD9MSpxHAjXfMIBLaWeGdIKYjcPZ0V6",
-	"DZbo9PJPfarwxdWz7qdDZi07NwtFTNIOmmJxW2TqnL9LSAaYLUE+kaafU6UoMzk6Qf6jdbDU6TNxkV+u",
-	"1YMsn7ITkBdKwgzEWfA5JGAsEYlLgkUyObU1xmpUol4McmGBBhI4MKQCu7uxCqz+Fd3kClmDUs/YJjKe",
-	"ElfBE/T2n+ekrDByXNQeKbFlM1OgaohGkGoBQs7I5KK932QNrgzKdktw2W67WIFXeWXLVfg5emtXUnPs",
-	"5jdWQy7y5qVN72qFl1nYoUJ1a4NpBmvnNBhiLPRN01YSA5sKwW4/Pa6aW51VR08KRRGpkoi804K++/T8",
-	"rGmJ/kjbnlBoPGPLuDYxSeVoGyesrhsXv9vtuH5Km613GOCcTUlz68eEkolbjVi9+Gcgm6UY6FhpN/NE",
-	"+sjR1YLeNpWTQO2BpHjvit8uuEsk8zPpJFFOGe40w0utOuQH7O0F3tnW1i93+4sIUn0tcfnjFCKPq/Tk",
-	"+TrKX6zhO5xCWSZYe96NWubnunUBpWlYGJaJtyjzl76ILYY3MbDB4Z/2vVyjp5U0o/1QllF4AlsRqpFG",
-	"huLN3z6ifF2UwfoA4diTE51YqNW0wliqpTDyzgjPldraWhZcX1v7A4VtI0UV7FMGDBkmuCBkGIGqG5pn",
-	"7Gk86qZYYVB/LcJqaVoDZISwtR5ioVCs54mHrG1rBUQ1209HN4ekIdvcivmx1ctLL2QX4lHADHGCcmb/",
-	"glivkT3cohIImHQ7CLPUyKfFBLKaSZ669HTKzEp7Xj58jNrWPva0U6YkkUySHnoG9jEjXXsp6ydFMyrR",
-	"LZnZ7CtNZ/XsQ1ZaDkJC7hvYLBFQVOFRdeHAXRrvX8JTDW229JvX68r5p2rYVVZZD1eP26BsgSsb5+5+",
-	"I/3VL11QkT836LkikT5QjK7lrSzgKdzABLD/USr4Cws91rK1de3+qPWCl7F6j0qHHKBrqRaM4+A1ZKnW",
-	"MW1wgbFPVSTVioq/956m94ZIQUn+4/c1ZDqD3x+GSvbBiiZus3rLDpw/8IzM+ktVx0RCVdyoJXHs6Amt",
-	"xaN6DH9ClD2DR+Wbq56VeNArEh94em7uyPO4Gg9MnecpfEsQMxX0twMT+/wLFJurwuWe9zyEI1APHLvk",
-	"xtV7HZQzfBiMRw/jLN8RVnjbRhBPNFNGOy55P2BLux6g1AmQjz2cpybNK4g6esnw3MNjIo/3NkUDCtln",
-	"JHZhbNXDwZ6R0jP6ppQI8Swl4BLQhLddOv7AMGcX0dkplpS07BEQ5NQqVj8k7HB7LsJwwBlmY/IMXlR4",
-	"xvKVOP+f3Ht/Sxb3jYb0S5OsKlH8BrMxiVH7oH8EEjcqsltxVkRr9IybHKIVjL9NCc7GqFa30RizjQMs",
-	"PjXo1T2jYyKVdWl99vRJv2PqO8kJ1n1P/JZyxiXMHYN3nloVpygFZfNMD46OIltwJ9bf9Kc/iiHAQn//",
-	"dP/TH4FSUURVQDxRp4eM/8CVkATXJ+BTWJ4/s+3OyvLRNTAMPlf1xhYzbmaQ67XgP9r7o20dQkHio0+n",
-	"xr+r97JOpgzczboumwkIB/2jR9jzwLhChL4CB5XmDO6j1pP+4TImvOKaUqbwPMouaLQDGggdKtzxHqV+",
-	"OAmOQrGEbopPJETHAOP00JIqaZKcI5TxORFdE4tC3nWMR1mq0snjhL3AS2mm4mnzK2k1my7ujt6+PzoM",
-	"GnUDjMRKAjvhIrVCBBDj4BzcMAv4CllJBCqBjkU0pV93thfQ9CEU+ofEm+yWS4Wm/c2vfvOP//5fdyIX",
-	"JGg8G5whqLp/H7rmDNt3eYIC2xvz3XkJH1XhgSjlRk0c1mFsbLuS20wkRYRcor7htV6Re2vSA0pBZUCo",
-	"26nsZl7Hk4+Ack12RoRZ4a8Pmgwji4pCkAQiRz2DoR6A5woMDEV4rVdRyGVA4DGmLISverffCbpuacJr",
-	"tMVtY1y7f5CZ6+PRkkvCUqPzmXQRa0XSd7dWwrVhoh8TcDUnDwHscclW7gygDp1dmzJIRmOJMDGZGTKO",
-	"JdTmIgLZtF4sO7KCtelf/q6HhXgtWAFEdaTcRGShGzKmrLSQAJ8fMn2sQGckwmxh7Nk3ufIypsHjbOLI",
-	"vDRqeMZJQaK4b+lG7cN+v+Nqa5mrohLlrAxmDeCbvqQfEr5Vi0V9kLn5Y/J0fU1+MpgFP7eDzXl78fKq",
-	"fARbgCt0870CqIfLH0Xdnu8jWS4N1sEMxGouIWp/87d/87tf/ObbX/72d7/4TZBeV4vcBY0RV16iEqQy",
-	"YFXEb6vyjWnH9Csh8W1wEoYIqjUaF39yE/NsrCmGntmyNkNWz4sqqxcsJdFD/AIAgXmhYsisMZoRYioz",
-	"ui0UKgZJbZ0pqiTJRj00MDaHIWsbp6WbtwtJLsEAOn3Fl9Xyeo8kHddqDTU4yW0c9IyUpWp2JSk7u/BS",
-	"oYL2t//hl7//7f80ese3/+af/u4Xf/OP//a33/y3v/qH//3fv/mrf1GPOLVQU0mggDBIqTBLpXUt+Enl",
-	"7mJ3Kmn7wbGNqo8JoH5sT0+1/muD9mPj++WJ8+y7MtgatotyoBD9b5uCd70M/98BGLiF1iKLv/mX/+7b",
-	"v65HFtfTG3AyCWTDuBg8P3lgB9fsP8ETpG2nroWJRIYQBD+IGcKVTyrFSk1+gmEKvSEbOEg2PLhWo9yl",
-	"LKwocV7kl2jhs5JA0kMDtkAZH49J2qUM5RKq/i8Rn2eUpcVGGqygteAgk+Lf+Ir+2jgzDYnf/o9f//7v",
-	"/u4ffv1fvvnV30YmOjJbETVWq8CwOuTwSVPAYa2Qlpb4LaA9brDqmY1wPug3zbEc0FXEcO2vjeF6zMCr",
-	"6jtVTZ5kBz+7oA8aIMsRnf2ygH/UVhzNaHJbC7v1BJSVbwg0kmm9wZe2TRgNqmbT2luVTdbT7WrtP+ZV",
-	"ei8FNdyjPaLIyFsg2gDdgHjl3QgAejhZEmzMFlCzAi7UeyDCBp+MtTasOGozjuBBJPT8TCIo68KUZvy2",
-	"9mz98hd7BcnoekXw8wAR33+CUjrW8qCVfk3CLUhr5otmlmYQF41bROhOtNAh0WH/sx567X3RgDuiTuK2",
-	"jW8WiKpCQOwF8ijUqVv1K0fnHqqjbPWSyoPfC1hSjmsjfYCSvBtrsH3ecSXdWvR2ol8pVE238TkcalfS",
-	"T6UpSNuKWu+6Nom2a8unwonUYNkWxOzWa90EhZLXLFtUKoFNcUocbPsCsReTBmXV21wMGRQXSlHOUogA",
-	"89p4xZc6hvBC6lJlz0MGMZVUFR0BWV32t0Fqm88F2OJZqDRJYGWtCtAMaun+INEAPaqm7EKsUEalCsk3",
-	"mt4t1/t5dC0rULtoZWygWfHOPBLuaX4fZPzbdGWCamH7AadE0Jyqp4DcfFPMQwu2hKVdwhRVC3/SCC2/",
-	"aYIGQ3ZarfjlWyTdKm1SW7XuVwd6N4AxbApinZcItSPSg0peW/XsQeF1JKEg0+gVZNEW1TcgExczBPhq",
-	"E20BdlEFxVfFEAfKT31Ps2vDb/h85MDaphWsRqVea7exsB7IVen8jPBZZjDOkKqd0/q99/7GrpeCa2vh",
-	"PyVNLUk/VQhEKDYGGM8ZVEiHZzuRIbnyxDopPYTCmSA4XaBbQmZoPsHKlPoxxQU0bnzBbhmfM4Nehytk",
-	"mzdkyu/IJoAfkLRru39UcfswFGeg157uBqD0UJY91+gzZAr6FQ53AUZmwBUlNcpSwrV6olYSuFmguPqq",
-	"U+y8S6bG35C5aK7YLyIYo/brjivCGNcFwxi1qwYAyqDOA8WZkXwRGH3L4Z4XJTcbhY/ekA18S4t7nmnO",
-	"faNLVBqSPPOKX6aDz9kx2IfBzFJXPyP4VOzHKgZD1r74wn/BblkBMSy1U+LIegbx3NXf/J7zBrvOHx5b",
-	"sEVk/Cq86HRgUEeWpRitge5D8FnRKem6l+ODeuyAoeeDVwMbSgnlTeIyvTTunCAynSlNvP2HE81BRKhs",
-	"2UOnZRpDWZVNQnqals/qtXD2anVwdOtAKRwqIWHUOGdMmp3xpWuduMJH+kHV+IpOyZ/pA/goOnHlpX6P",
-	"pxytfWdn1WP9Pxzlt0wQfhDYT8me/6hHEOB/xsVtYbQpSuNpIcW8PwsRDECtKaOK4qx4cicy2YdJRrCQ",
-	"rjoq3Aq4uqAWECPzor0ZUP9l/eXm5yGDSs8L1M4AOoyrJOHTKWeg8gjNZjTL0b+DLGZ5kjNlgS5RLReg",
-	"m45zIiW+ycgx+vpdcnfDPpGISEWnICWMCofCkO33//xT05zIjin+NcqlceEc9vsotvXj4iJKqygxR5gS",
-	"C70FyhS856ZQvOe/CmXfSJUag+eTRdBxCWd8Ub4q9Rh8pvbM1kZIFJDiTm1Eyy5C+Q1oVRToAlw9EC7r",
-	"ogYtNTXFEtRWq1CWiVGgZULhpl7QtHFl5nhEMlIWfm0gJGabtkxACl4wKCWbWj88lLyFAj47i7d0pz64",
-	"eG6nR21TlUtNCBVIkkQQJTvb2DNcHTMvN8EMA9EFJ0URV60MGTIGxMXGY/eG7NJmSWLZVNbzdnF7/X/+",
-	"8j/FZYkuqJpkJdlcakFyPuHIlidwZQepNMXGlK38oxt+IlHGk1ueqx661OAhj1GstbV4yOA15aI0o8KK",
-	"QGkJ8LcuOhGKoXRwjNo4k9yvhGfS8KBcGQCea2LWOsUMm5w5L3PPrqVC5IdM0PEEvMwB2r9kUUFLBpUg",
-	"rYEzubIvMX1fJWJb2/gjZx4bcPHmbkBSL/YFIHsnxBAm1xdYICPEQMqFhDzuJXq49x7+f70mR/gN0I2G",
-	"+w4YCdygH986YOibwRRn/55j6awnnd2oHHoWFKq44tFAbGhVceYzLBRb5/O8cI2+ay+yW+3OuEQpjQoM",
-	"fMnNgNrf/OpfffP3v/7mn/2yU9S0MQWkzDMu9QOseJJXQ+2U3xF7pK3vyrpU229QBj8xgT1FG2PCa5bM",
-	"v0uXeFjhrZQOLYCn2QY5SNNtLmagIWEX1zJI043vRKuobIzU3BR2rxToXKs1ufrfzda+1zMgE47zGlUn",
-	"IPiY0vnL1PzEViVcrhBePoUO4WOaFkL5KnDg/Fip2WuWLSJ0SZJckGjILvGUXFJF/vhSCQqV0aAu+QiE",
-	"4BvB51KfEahbXCicQZg8+P4KFW/IpKJZtkrTQ2OifEnD5pWG3mYs94HtM2WxM+l52mjs6mr3huwNmRkx",
-	"zbwfa7Q6iW60XIZGuQAHFFaKTGdK2p3NJzQjJwgPGTRzvbRGinJrBHHaYaTbQypusR1bnTKloB6m5kBw",
-	"lrk7LIppH/b3o6JSpFelV5Esk0NWPOJ9w3Plgml5rpXfQaGQVgAUZXQERwnrdmBQlJ6HsI699/ZNzPu9",
-	"nOlmcdAhq7f3fRXhYHFb1ZDdoUHTPjjRwB4dzlYzfi+J6p4WD1oEQgGaKvqvTGJ+eJUP+zJH6/irtz4N",
-	"fMHh+QRrrXEQDvC8pDk7MrZng8JX8dsXfMxztRE9fwGhkEhrTDsg6npDGnfaRVy9jWC3qy8jkuqo4ZB3",
-	"1bbOmW7yhdyQVZnmO2FWZiiEUY3GmPytrWx526L4FRZjovSmXcJIkO3XVpZgTc00SJnErNTVkXXK5ajQ",
-	"UxFhaSEkL8sHZ2bcjU/dtt9NZrkZC+FgfEuz/MYZkSQbrRUN6kDoiwrNQJjqs7h0TT/4Pj9Ivai9Xsiq",
-	"L2Z6BQ0r1njTLmyJr97mj/kcTU3VTbNfBH13g1MBoNz8pre+XMN8fSmwerFfwHcL5x9yp7vIcg8gllnf",
-	"bs7+BR25ytKG6xjxbLcXYCxrzWL3VflifvGkCbwrc/bM5g2hdq1kfFR7EKRTkdVt/6UsGmf0c6kclYc1",
-	"XErHMuUzGSoXZ88+nlj2gKr4H9V5dnH2rKjn/8hl9s3pQyVKyHorLLaVkpXm2ZyOWY4nZpVPn331ViOk",
-	"e93sq7f6MszbGeYqc5G1jlt7rfu39/8vAAD//w==",
+	"7H1tbyNJethfKdAGhjw3KUqjmduV4A9caeZ27JndyUjrxXm5VpfYRbKsZhWvq1oc7kCAL0CAA4Lk/OVy",
+	"CWIgCRAEQZD4QwLEgc/5M7nbdfwvgnqequ7qZjVfNNTcGpf9siN2d70+76/vWiM5m0vBhFatk3etOc3o",
+	"jGmWwV9nVLEX5+ZfXLROWnOqp62oJeiMtU5aPGlFrYz9JOcZS1onOstZ1FKjKZtR88WMvn3JxERPWyeH",
+	"Rx9FrRkXxd9RSy/nZgylMy4mrbu7qPUiYbO51EyMln/MlmaEhKlRxueaSzP5K3rDFNFTRl5/fnFJFB0z",
+	"oiXJmM6WpK0Yg2eD1y+I912n14pw7VNGE5aVq/em65r5GpZ+9OTJFksfv6J6NF1d8+WUkRFV7JEizy7p",
+	"5BSWSEfmKeGKZGycK5aQBddTcnx4RBZTJuAd8xGZUkVGUyomLCGKixFr3sy4iyto2MXT49CyL2k2YfoL",
+	"xbLGO84Vy672fNFfsuuplDeNcy7w+X6nvTNDqbkUihWQbf4/kkIzoc0/6Xye8hE1l3Pw58rc3ztvut/P",
+	"2Lh10vq9gxJfDvCpOoDBYI7w9RM61izzLt9cJN4hLMbARnW2leXfRa3XmbxO2WzNquf4xh/stno3bmAD",
+	"A0HePD8jHx8/+SGxg/fgDu23ZujBCF9+12Iin7VOvmplbMT4LYPb03kmDFQykXSv6egGfjR/tSKgPCnT",
+	"5sWE2X/Q0Y2Qi5QlE9b6euUao9YgT7h+JnQGFGKeyTnLNMc7pcVKVj6jIy2zKzMhFUsDWc0vOZAPvZEw",
+	"TXkafDSlqoEAMLPaR4DKXBiknpL2lL0F0rQyTMZmUrMrmiRZcBrFfmJ+H8tsRrUhwkI/PS4H4kKzCcvM",
+	"m5rPWOXVhGrWhV9DWFki2lcwiR0gcqdaXoa8/nM20sVlXGb2SKqXYXZt/8k1m6lNUOhd7F0xFc0yulxZ",
+	"nhs6tKRP8vTmDZvLTK8uKZOL7dcDA8nF6mKilspnMxoCQIPryrs27zY2gJ5DheRqnMnZKhz9+Mc//nH3",
+	"1avu+XlEZEbYbK6XyC1ycS1zkbAkCE7luFrub9Qx5SlLwhsdc8HVFJ9uA3qGoyVG4JhxQTULD4r323C0",
+	"c6pU02qUppneZTG3LONjzpIrqu+JPN5Nr9xr7UKq05Wr9U4xskBVnkGx4eIe6ke4ihe1JQIilHDciEdy",
+	"EYbxRig2z5CLr4Px7W9jzNPwWDdcJD7LUXwiqM4z4CVylM+Y0DCq0nQ2BwZEU5Z058m4FbXYLU+YGLFu",
+	"xkYyS4KMxh5FaPKMUdXAZzKm8lT7K3s9uLh4dt6KWs8HL17CP158dv7s8tmbVy8+G1w+C85tdsOyMDfB",
+	"ZwZdLy8GZDGVRNGlIkoGMdUxgfA4XEzMQHBG5t/mbcPnbxlIKPcBfgsdPiz4N2+v1F5gccrFwRWH2wST",
+	"fwIIg/LOG/aTnCmUgpKEm59o+tqD1jFNFYvqALxCaiv73IaKbvjgLrB2J2/WJZYRm2sqRmwTO3puju3O",
+	"cWO1eqdfTqm2qkOasozM6JIkkgi5AK1hKxaMnD7A8ehM5ihurvv+lRRsiXRAs4lEDrlebrbvVc54e8ob",
+	"tUYZo7t+4+jDtkduRt34rnnH8LIwYWykiTJLWHYl8tk1yxpe4BMuaNpEcue0AKat7vg1zfQydMVridqE",
+	"K51RoTdJ0N6b68RoJMZbr9ldxIocpq3AsO7jC3gJpLb5PGUzZ+h4r5nNFhWi4lViF7GRioAqFJRS8nmy",
+	"MxTfskxZbWejMlAj0kCf3fcWvt1peshrwbbA/sC2m2AjCAklsNqz8FCxej0FhFQQvHJOJSX8uoHavuRK",
+	"rxHRt7p/VOw3qCM4ZNMyXtMJe5hlRC3B3uqrUZ4pGSIeOyyzJNdObBFsYU4frE/msC1/BfgQI5amtKYV",
+	"lpB5ZrYJPDq0cTmbSdEsJLIZ5Smov0zVj2gVo2rnYY7jhi2vcmUPfftPuVJ5Awm+54hC6iuw+2yP0+aT",
+	"azaWGdv+G5lNqODfUGf62H6Bc5nyEd/1jBXLOA2bQFTeJDPX7Qu5E/vssRfDVs7AP8Mg3CLBCQFZNpcZ",
+	"1WwdZ92VVZsLuPpGCrZ5f0DsLPEsPwtuAcnbpbxhcHs0TT8ft06+Wk8P8PW7qL5vxUYZ06uy4cVULgTR",
+	"U66ItGbkTQYgGGh1xV/fRa1znrGRltmywQz3IKdvWEdQJxoQndHEaC/2FSLHnhz8SBHLl7xdX0uZMirW",
+	"3pubMHRrxQk08BiYcBeprHakGzlOMUFodc+t0lxfFJiMr/D1MJkLQM6ng+7Rk6fuTK+Xmin0YjjWTW7Y",
+	"koxlRhK5EKmkYYtR470q/g27jwxTaJbernAPdsymkzmbstHN6vE4S8M20qCTyb0NFRDlBOmdqGptb1ZF",
+	"LqYpxwxuyqonjnODStH1NMto5afuSM6uuQAB65qnVLMMppnlqebdOagI1mYvRboMcvmXcsLvrYHLGx4w",
+	"SwxSJYliqMYqpox8SqgilOAXpG3gjJLrTC4UyzohjI5aqVmY1TwqjrzjDT4iNKwtZFb/9LB/dLzZreXf",
+	"YLEGb8zQ3b1ihkCGqcgMnlXhqPpGwsxVOVV2F06mG8xqzUpbbYOlTA+zhPa2FsTd5oKHAmaE3UCqNFBU",
+	"QeqcjfiMpgS3QTh6V2dcyIzkguse3JDWzKhmrT/7qt/9+Ot3h9Hh07vfD5ob8ixjYoRMz/ts0P3Tr989",
+	"Dn1T23ehShUjhU7gM7Zw9qJ7ncGDGWl2MYU48PNxsN/fiIN1i0gFD/vRRgtJ3S383haTz9iiMJrM6NsX",
+	"+M3HsBH7x2HIR1SxNgTsr8ULNFsSQ/IV0VOqyVimqVygCCOFzuhIg2gTGeiF0+kNxTkbpTRjCZmyjBEl",
+	"8VN2y+xYBuAZnSnzf8onU020JErLjE7YyVCYwUVXT0lcLiOGWcgsV5qMaJYtUWCE18xdGkrMtRoKGN/8",
+	"0hsK37S4EweoCiP1gItGWrYTMIVEhhC6lbf6ZC+mnjo7R/vKFsYUB5oNNAHBcNNJ18XjkZmPZcDVyTiT",
+	"MxTfnMR5YiENZGTS/tGzS3Jwe3hQiJidoaAigZfmLFNSgM+BjrQCqY/rwDcH70pb0N2BpfWd3lAUAREG",
+	"FG00T7GSRwrhzMnvOMQpoUMRu/HMCzECO1dkwm+ZIGZ5CR+PWaZwf1zXg2uG4rjfjwyepIzeMvOGzDXJ",
+	"RcqUIkuZkwUVGscdGQERQTsk1i8b6MwGsuZv4B5U0WPMu4bbNPom3ZgN0HaBDqKaNWcXJK9+WYXL189e",
+	"EZmRa6rY02Ny/uyN4cTe1h4f/fDprpvz5lu/pxeFsWeX7dCrB99RFFSeVwWUx2HxpG4LqgPZJgPh1RZH",
+	"WJoqtj+6ewK9GklkD2VgETWAu8g4xgolMx42QWqdXik2kiIJcN+XfFwQGW12c0oSNqZ5qsnHfZLQpYoI",
+	"1WQmlSaPnz6118hnZg2PD58eHR3bteNPT/vbKqu4n9C5fm5lmDXK6W5OCxwoYL5br7vOk/E6hWMXJTkr",
+	"gnDWuqPOn9tonQYl2A6zs4LhKc+wqcgeYmigchGrUUxZJgNGpwumy1hNkIdGMk8TIqQm18wIUqohdCZl",
+	"tyxd6+kLi4swCTe6MLpGiHudtF8PkmcX5JPuy8tBZEXAIhyCXH5+OXjZxSCEyKxvavSgMh4xpUqXtpwi",
+	"YqJBty5DbaorfFablavKxMRKEPiEasOFlSZSsPA09zCh+E7F7QznakqPnjxtMErZjWyPdBfukwYL3g6W",
+	"rqilFd2sgnsQDkMXO/IChBDaKhtab0wqRMx1os9G4SbgchdsJ+/m1oaIlWirYh3rBZzX1ixzhh6uHfkZ",
+	"W1yttRWtInea7PRF/a79z6Pq/MHdlaHCVUStR/MSjGhVPRKbQWICLgLDHodiqvVcnRwc3DC+pDd5L2G3",
+	"LsJYHbwTUnfHMheJ0UtvacqTyOir45SPdDQUc5bNOFjwugkTnCURyQXN9ZQJDfJFEhEMX+vOM+DUcPjR",
+	"UOSC3lKe0uuUmaGN5EPTiGgpuynNJiwi/gddHMTM6P/qDs/MalRcmWmWdGcs4bRrNgqk0FlEzUxDwb2E",
+	"gBu27GbMqA8RmTE9lUkX3jeaufnNHX4XHaTFdHchvWFN0DCwl/UmvsZv5xIOZ/WO/+ji88+IfUra5saf",
+	"ftw/7JizlEDzM7TabnYDuSmKwOfNbDhqcaGKiKZV9sdnXDcFpH3DCDwnXKCngbSPDx8TKdJlpxKP1kw5",
+	"laY6b4gTbTZ7NvhEaqdhfQw4TDFV6EgumEg+oSjJ7UBWyhCcqqC8o51jTQTdBRrVA4FoIEoHZcINtJ+9",
+	"nfOMqZ2o+yxX+gpRp0IVVyfXTtu4P4fAISoLjTz7dYWB4DE0LDB4oI6xNkjuKL7eQ4xwUvEGMdeNv3Zt",
+	"TX7aKeVi+xgUTzUMYP0opXzGkisbVnq1S/aBkc1ZGgYvLhIb7RmQOi8vXpBnn5HHhx+Tw/5R97Am7eJf",
+	"GHdrVPNK4G1QOndhxdV5SrkW3Jx1WXm9nF8zEoCsDg+Dnzn+upvoey95OWO3XFXzZXxCWoQg7wAUKr++",
+	"ql5YMIoCTm1HCPG+20Y4RoAqwoy9RbmrWYsxTergLgrwtroSvrdnRejqfoBkPjXiUFjjNYy4VHsVy275",
+	"yGm+mqUpmpJLXYOMqDDqsNVYtSSeqkqkIDbm1ybErW4fgXA36ml5/Rb+9UJLctOsV40uCoyos86ENXCv",
+	"mr1w89Jr+LQvsli+HWGuKdeKqPy6Wz6wJgFKVErVNEibMFbrao3evJKJ876gvJ5GFTRhe7W/gUzgHXog",
+	"USEY/jVuAyNn68zEA5fB4Y2KQQ4lSUCuTtRULhSxTuqqWer/BzrusED/yyueGA10zBvOYP9BkWvMTHlz",
+	"jpF9doUjN0fS7RBZWZiHdgixDDuBVlyMHii3zR+WSBDFdMcITVQQXA/J8pSRdoWUIEnyL4lQkRzIjNSd",
+	"IZ1VTPBmazBNbRGMeJ8sEvfN9XKX+MbNNPQe2FTHjPsH5oISVMJQuZZaIL63+e2gpiFQsnxhNyZfA8mN",
+	"8ZL+PMEF6yBkx4oJDWnrYBgzfxHzFykMKS7J4ZSU73a1xBi62kfXy9pHlhlTgiwlcsNWPPbgk8Y8epZY",
+	"ZlBkPWLqhM23T4qEe5Rq3Hr8fxdrq2XlYf59OBOy8PjVLu8eSHMfY0EDJqVUQWpJ0pwr772yw3yNRuyM",
+	"3cqbHQe7rwtzTWAyDllDSO9gQ/ANVxjGQTCPbI99LvR8PcLZQUNLsdU/9gNPG4hwBZtDtqvblWywzfJT",
+	"GBzvk8KVZ+mWJNm8WSy3uq/KITTnS625ioHWbDYPgMZOSZV5hvLVrMH6WnhSV3EEDKlXI5kESHAfFU4h",
+	"CRVqYcRmOmOk7YJ7bKJQBNYYmWvwQQiGFXZgSt+T2eSfd8n3xTLccqv7WnOGNo9j9QybUjIWU8VGV+QP",
+	"XLyIHJPHRy6+XkG+RkOqRuQK5GxCVYdp9d26z6PmNI9iX+cs5bcsWGwFoaap3MW6KgH3ydnFdezKbm6b",
+	"YqN5EnZC2LPp8gbvveEozZAMj9e5IFI52ZrS1rCzKf3P3sNuXKlYomNLcyYS89A76bK+xHbsCQ878ksA",
+	"+LSogJdi+up5VQ4XT2oLuAxnV9o97BLlW4f398229JawZhvPHIBWSifN9ZV10VmZrkm8u7LiXUiSq5RS",
+	"Cgt2rhCXmOe7pnDUOOuGQLMgp93iNvB4KhG6P1wXdx21csF/kjP7WGc5K9lsFdnBuX1K5inUZNJ6jtZN",
+	"LQklqZRzkNinUumqwZNlBJzACgJfNVNadWpxfkf94x0DFyvcfQ20hAU4S7J2PtyNQlwx8JolXRTsrYnt",
+	"3TPREIwqozzjenlh1o3DXjOaoWYMmwETI/5UDGDuEhV/l2QEJebsn0WRORvUcGXTjMrv6Zz/MVtiMTQu",
+	"xrKhqJ+LzHdWcDkmdkgiDZR8enn5ukee0dG0iK1WfCJUJa5/KF6fPy8tsobpe6rqadXMPmWjG7US32XE",
+	"HPPTUOTzVNIEQq0Uo2l1pqq1vRYz9ub5GXl8+PSw0xuKoTiTwkAil0IZOYsmIIhEZrglmco0gbhvXIe5",
+	"chCPOidD0SUQeQA2VYjkVoRmjChBb9iV4Qqn6DODX2HOx48/tsaf8VgxfUpGNGUiodlQEGI4GL4bl3Wq",
+	"4lMyk4ItjWYdvxvaaPph64QMW4eHffPfsBWRYZFfg4/+6PWPh6272AwL80ElPviUUJIEc4TcAI+Uly5E",
+	"2ksmyJTeMjOUkIJ1IiIYkAUyTiXVPXMOgzLOhUtxQmLzg8ysieaEfAIwS4Z5v/94BLoS/JPFpE2LxDf4",
+	"HQLazVwxFL08uD08sM9VDJY1s9S4Bsyxy5dTTDurg6IzWPOIpimeQTy0SGGOyJDKuEfO4IduJU6HQGEI",
+	"jHQx52NZkzKjQbLINY7exYA00r5go+5zpkfT7gXXjBwQjG5FCGZJ55RQMsqkUl3FNSzKSC1kbojtSlHM",
+	"/mM40WcQKFNADoQwxU2lD+PTWjSTghgf8sWbF2a2OctQNSA3XCRl6VAbNEWQTnYiEkOoB4wy5m9ZAl9C",
+	"9BDcCMbEwGMuyB/RORVMgY/4mZikXE3N2ccDiDHqvqRiktMJiyMSY9RPTFJuj9EGUCHqKNy5H8Wj4Aze",
+	"MCh7d2JxDwACI5gUiWvlTGPSPjTM7OjJEzLPuMADGFycvYAjGE2poQqQlUEuLXhAJm+BHvDLtUyWpO3y",
+	"P+AnTKvuOFTighwdk6nMM2WtVEh4IMEjsUrbafl5MQcVUk8ZYDrMsnLzR0ew6zMpHCqeYO5IUcfTpinF",
+	"zy7pxGD5LSKUrWyCKDVsxae2BifWCzET4qmR2JVNjR0NBuppFc219VhhaS/5jGt1gld1LRPOVBE4/vSY",
+	"/DH/BEDdkWBD693joz55ZR7nc6KlWdKTYEKYHBdfHMIXhNHR9BRMhmhFBHJuUZJQDUhpXv8IX+fCyCun",
+	"xRu26GhtmT3ykmYTlplLOD58jEFsNlzKcUry5tnFJRm8fuHVjjlpHfb6vT7YoOdM0DlvnbQe9/q9x5hW",
+	"OQWmbYjWdZ7edG+92l0Y6yZVQDXGEl9MRUTIhYtoLkRcvIpaoSuDwm0qhgLsaXgwMnOYAl9Us4o63oDX",
+	"TC8YEzbLqCwNFgM0xH7xr5i0HYuCRAHLLIbCDvtIYQ21b6SA4MVRmit+y04J4wbYYa3XjKRsDAlInRO4",
+	"z6Eo+HkUiC+JnAMdAEgkxJWvI1i+jnA1NKyIZOa4XPBLQ9iLgZ1bliV8pDGc3Hw0FJaHWZtJj1wsxWia",
+	"SSFzhV59Z32RhoEXaJHlUNB0KFy9QsixogW4jYwsVELbYdTv92tXqUgbThCl60eKxK/o20/y9ObMPIyB",
+	"W8xZxqWlCzOJUeQ1NtHHNLWCIc1Tw61Zb9IzVHgmhZ5aUmedq1wRNZfSBibQoTDqqcwc7jm2PjXCDBdk",
+	"xmYyW/bIJwVJjy3it23ySCcailizt/pgpG5jDLw8PvyoHxEttZHHqCIpF3B8UjEy5pnSVloy0szvxZ2h",
+	"kTOqbC0Zg1BQ0nBcfqdHBlZCEIwlynoWaDIUYB8+Ka4HCZZyof+I24Xc9iJpnZR19ZaYg1gUAG8oQ1K+",
+	"clAr2n33NYr3TOlPZLLcW4Hlpsp/d1V9wip8lULPR/3+XpfhpavULqo6TmGJueaCQjWtQJVACy0baj+H",
+	"ykojGPTQNgbw17T44jS8Qs9eDVu4feKTZtL+zf/6i+/++X/97j/+1f/9z3/XKSkn8jHlIbBhLxY7YVTI",
+	"AnWlrSYhu+czl6Kskd3IOVocUESQBj0wqxMw2QirM8Ohe+RzwcicTjA03RGUGOKFY0dIXBrXk36ZwfWk",
+	"3++cktgz3sQo0dChiF9ycXNCMpb+4RDMO8NWbFlkB/bLRc5Uj3wJ8jKi/QkpcRwI12IqAS2VmRnyT2M3",
+	"jxRFHjZV5OziT3yq8MXl8+5HQ2FdgNdLzTC7m8xodlOkdD97O2IpYDaYHKjC75wqxQUmcwf5j9HBEqfP",
+	"xEUhIqMepPlMnIK8UBJmIM6ZXECm7gqRuGA0G03PbDHaGpWoVw1fWqCBTF8KNm13N1aBNb+S61wTa6/q",
+	"oRMrBScAlnoHvf0nOStL0Z0URepKbNnOZ6wbwlaVXoKQM8aiBe+2WYOrl7fbElxZhH2swCvRt+Mq/GIO",
+	"G1dSiwDMr62GXBRYUrYOQCu8zMJhGeqrEMxH3TgnYgiGcjRNW6kg0dQxYPfpadUv76w6ZlKons21Iuyt",
+	"EfTdoxfnTUv0R9r1hELjoS3jCoPXy9G2rmyyaVz6dr/j+rUPbGHsAOdsqq6weUyorb3TiNWLfw6yWUKB",
+	"jpV2M0+kjxxdLehtU90x0h4oTg8u5c1SuooDfskFxbRThjvN8FIrI/4ee3tJ97a1zcvd/SKCVN9IXP44",
+	"hcjjXNxeUEz5i/U/hWttlJV4POdJrUTIpnUBpWlYGFUjb1H4l7mIHYbHZKng8E/6XlL6k0o++mHI3R2e",
+	"wDqzGmlkKDHx6weUr4t6qe8hHHtyohMLjZpWGEuNFMbeovBcacJiZMHNTVjeU9hGKapgnypgyMAo1JBh",
+	"BMqzGZ5xYPCom1BNQf21CGukaQOQEaHWekgzTWIzTzwUbVtUKqrZfjrmdcgut69bMT+2enkZrtaFwGUw",
+	"Q5ySXNi/wG02todblIwDk26HUJGgfFpMoKolhxJXx4gLXGnPK5wUk7a1jz3plLnrLFWsR56DfQyla6+2",
+	"0WnxGlfkhs2t+87QWTP7UJSWg5CQ+wY2yzKovvWgunDgLtEPPJLgiLc1gr2vLp1/qoZdZTuecJnhLepb",
+	"ufrC7u630l/9GlcV+XOLL9dUXApULW55Kwt4CrcwARx+kFZPmYUea9nauclT1Hopy6SOB6VDDtCNVAvG",
+	"cfAaisTomDYKFe1TFUm1ouIfvOPJnY22YBg9W0Wmc/j9fqhkG6o1cZv1W3bg/J5nhOsvVR0Mma+4UUvi",
+	"2DETWotH9Rh+xLQ9gwflm+v6j92r3dh7np6bO/I8ruiBqfM8TW8YEdhqaTcwse0JoSpxFS4PvOAXR6Du",
+	"OXbJjav3OihneD8Yj+7HWX5LWOFtm9hoJdSOS94P2NKuR7J3AuTjgOYJ1gMIoo5ZMvQFe0jk8ZqYNaCQ",
+	"7Te2D2OrGQ72TLSZ0TelRESmCQOXgCG87dLxB4Y5u4jOXrGkpGUPgCBnVrH6XcIOt+ciDAecYTZ5A/Gi",
+	"wjNWr8T5/9TBuxu2vGs0pF9gVRNF4jdUTFhM2kf9pyBxk6IMCk2LaI0euskhWgH9bTqTYkJqBb7RmI0O",
+	"sPgM0at7zidMaevS+vjJ434HC4GqKTXfnvpvqrlUMHcM3nluVZyiZqgtSHL09GlkKzPG5pl59IMYAizM",
+	"848OP/ohKBVFVAXEE3V6BP0HrtY4uD4Bn8Ly/Ll977zsM1IDw2A71Te260Uzg9ysBf/g4Ae7OoSCxMec",
+	"To1/V+9lk0wZuJtNn2wnIBz1nz7AngfoCsnMFTioxDO4i1qP+8ermPCZNJQygT56+6DRDmggdKhwx3uU",
+	"+v4kOArFEropHimIjgHG6aEl1wrzAiKSygXLuhiLwt520KOsdOnkccJeoKsulsZvbqdbs+nS7vjrd0+P",
+	"g0bdACOxksBeuEitYhXEODgHN8wCvkJREoFKoGMRTek3KOgFNH0Iqv5d4k12y6VC0/7257/8h3//rzuR",
+	"CxJEz4YUBNoz3YWuOXVpLkGB7Q0+d17CB1V4IBq6UROHdaCNbV9yG0ZSRMSFySOv9bohWZMeUAquAkLd",
+	"XmU3bKOsHgDlmuyMhIrCXx80GUYWFbOMjSBy1DMYmgFkrsHAUITXeqUnXaosnVAuQvhqdvtbQdcdTXiN",
+	"trhdjGt39zJzfThacsFEgjof5hVbK5K5u40Srg0T/ZCAazh5CGBPSrZyi4A6dHZtLqBqgRhlGJOZEnQs",
+	"kbbMIpBN611VIitY4/fl72ZYiNeCFUBURyIxIotcswkXpYUE+PxQmGMFOqMIFUu0Z1/n2iutAx5njCPz",
+	"6u1Av08NFYV8SzdpH/f7HVeEFa+KK5KLMpg1gG/mkn6X8K1aVfS9zM0fkqeba/KrBljwczvYnrcXLfrV",
+	"A9gCXEXE7xVA3V/+KAo8fh/JcmmwDpaqqBadIO1v/+avf/3TX373s1/9+qe/DNLrajXkoDHi0ktUglQG",
+	"qov4bbecR6pg+pWQ+DY4CUME1RqNiz8lxjyjNQXpma1/OBT1vKiyzNVKtSWIXwAgwFZmQ2GN0YIxLOHt",
+	"tlCoGCyxBUm5Viwd98gAbQ5D0UanpZu3C0kuwQA6c8UX1TrMDyQd14pSNjjJbRz0nJU1DfclKTu78EpF",
+	"q/Z3/+Fnv/nV/0S947t/809//dO//od/+6tv/9tf/v3//u/f/uW/qEecWqipJFBAGKTSVCTKuhb86kPu",
+	"YvcqafvBsY2qDwZQP7Snp9oooEH7sfH96tR59l2/FAPbRd14iP63r4J3vQz/3wMYuIXWIou//Zf/7ru/",
+	"qkcW19Mb6GgayIZxMXh+8sAertnv1RikbWfuDYxEhhAEP4gZwpVPK1XtMT8BmUJvKAYOkpEH15rZuJSF",
+	"Nb1wivwSI3xWEkh6ZCCWJJWTCUu6XJBcQXuoFeLznIuk2EiDFbQWHIS1oIKBQYG+WmHT1nf/4xe/+du/",
+	"/ftf/Jdvf/43EUZHpmuixmqlutaHHD5uCjisVVw1Er8FtIcNVj23Ec5H/aY5VgO6ihiuw40xXA8ZeFVt",
+	"aNrkSXbwsw/6YACyHNHZLwv4J20tyZyPbmpht56AsrbZVCOZNht8Zd8Jo0HVbFprat5kPd2tKdNDXqXX",
+	"UrLhHu0RRShvgWgDdAPilfcjAJjhVEmwqVhCcTO4UK+TmA0+mRhtWEvSFpJA50zy4lwRqP8ntGH8tklB",
+	"/fKXBwXJ6HrdkvIAET98TBI+MfKglX4x4RakNXximCUO4qJxiwjdqRE6FDnuf9wjn3tPDOCOuZO47cvX",
+	"S8J1ISD2AnkU+syt+jNH5+6ro+zUcu/ejaVWlOPaSO+hJO/HGmz7gK+lW8veXvQrTarpNj6HI+1K+qnC",
+	"zgWtqPW2a5Nou7bOPpxIDZZt5fRuvShiUCj5XKTLSsnYGU2Yg21fIPZi0qD/TltmQwFVKBOSiwQiwLx3",
+	"vCqdHSS8kLpU2fNQQEwl18WHgKwu+xuR2uZzAbZ4FipDEkRZqwI0g1q6P0g0QI+qKbsQK5RypUPyjaF3",
+	"q4UhH1zLChS5XBsbiCvem0fCgox/4cq/TVdPsha2H3BKBM2pZgrIzcdiHkawZSLpMqG5XvqTRmS1+R0Z",
+	"DMVZtTSsb5F0q7RJbdUCsR34ugGMYVMQ67xCqB2RHlTy2qpnDwqvIwkFmSafQRZtUX0DMnGpIICvNtEW",
+	"YJdUUHxdDHGgTun3NLs23OzxAwfWNq1gPSr1WvuNhfVArkrn50zOU8Q4JFV7p/UH7/yNXa0E19bCf0qa",
+	"WpJ+rgmIUGICMJ4LaKUD/d0Jklx1ap2UHkLRNGM0WZIbxuZkMaUaS/1gcQGDG1+IGyEXAtHreI1s84bN",
+	"5C3bBvADknZt9w8qbh+H4gzM2pP9AJQZyrLnGn2GTEG/FPY+wAgHXFNSo+w5USs8byWB6yWJq+0/Y+dd",
+	"wmLQQ+GiuWK/2nRM2p93XLXuuC4YxqRdNQBwAXUeOE1R8iVg9C2He1HUZm8UPnpDMfAtLa6P50L6Rpeo",
+	"NCR55hW/TIdciBOwD4OZpa5+RvCo2I9VDIai/foLv9XxqgKCLLVT4shmBvHCFWr/nvMGu87fPbZgi8j4",
+	"7RrI2QBRR5U1u62B7n3wWfMZ634jBWvUYweCvBh8NrChlFDeJC7TS+POKWGzuTbE2++wjQcRkfLNHjkr",
+	"0xjKqmwK0tOMfFavhXNQq4Nj3g6UwuEKEkbROYNpduhLNzpxhY/0g6rxJZ+xPzUH8EF04qIkQo2nPN3Y",
+	"kLH88ndZ+S0ThO8F9jN24Hd/CwL8lzK7KYw2RWk8I6QAYccIBqDWXHDNaVr0Zoww+3CUMpopV0YfbgVc",
+	"XVALSLBF8T4OaP6y/nL8eSigJciStFOADnSVjORsJgWoPJlhM4blmN9BFrM8yZmyQJeolgswr05yphS9",
+	"TtkJ+ebt6PZaPFKEKc1nICWMC4fCUBz2/+wjfJ2pDhb/GucKXTjH/T6Jbf24uIjSKkrMMaGzpdkCFxoa",
+	"/2oSH/jtQ20zfWUweDFdBh2XcMavy/ajD8Fnav1Yt0KigBR3ZiNa9hHKj6BVUaALcPVAuCygH7TU1BRL",
+	"UFutQlkmRoGWCYWbekHTxiXO8YBkpOwQ0EBIcJu2TEACXjDoOZBYPzz0RoACPnuLt3SnPnj9wk5P2liV",
+	"S08ZzwgWj1WdXewZRRX5MjcBh4HogtOiiKtRhpCMAXGx8di9obiwWZJUNZX1vFneXP2fv/hPcVmiC6om",
+	"WUk2V0aQXEwlseUJXNlBrrDYmLaVf8yLjxRJ5ehG5rpHLgx4qBMSG20tHor2j55dFjFdUBcHSkuAv3XZ",
+	"iUgMPSZi0qapkn4lPEzDg3JlAHjuFVzrjAqKOXNe5p5dS4XID0XGJ1PwMgdo/4pFhawYVIK0Bs7k0rbs",
+	"/L5KxLYJxgfOPEZw8eZuQFIv9gUgey/EECY3F1ggI8RAqqWCPO4VenjwDv5/tSFH+A3QjYb7DhgJ3KAf",
+	"3jqA9A0xxdm/F1Q560lnPyqHmYWEKq54NJAirSrOfE4zLTb5PF+7l37bXmS32r1xiVIazSjwJTcDaX/7",
+	"83/17d/94tt/9rNOUdMGC0hhv7/6AVY8yeuhdiZvmT3S1m/LulTbb1AGP8XAnuIdNOE1S+a/TZd4WOGt",
+	"lA4tgKfZBjlIkl0uZmAgYR/XMkiSre/EqKhiQvQCC7tXCnRu1Jpc/e9ma9/ncyATjvOiqhMQfLB0/io1",
+	"P7VVCVcrhKOtDd7nhvQpieWrwIHzqdbzz0W6jMgFG+UZi4bigs7YBdfsDy90xqEyGtQlH4MQfJ3JhTJn",
+	"BOqWzDRNIUwefH+FijcUSvM0XafpkQnTvqRh80pDTbzLfVDbzzZ2Jj1PG41dXe3eULxhcxTTsBkKanWK",
+	"XBu5jIzzDBxQrrmJ3dliylN2SuhQwGvuK6ORktwaQZx2GJn3IRW32I6tTplwUA8TPBCapu4Oi2Lax/3D",
+	"qKgU6VXp1SxN1VC4Ujj0WubaBdPK3Ci/g0IhrQAoSfkYjhLW7cCgKD0PYR0H72zz9LuDXJjX4qBD1mzv",
+	"+yrCweJ2qiG7R4OmbTjRwB4dzlYzfi+Y7p4VDS0CoQBNFf3XJjHfv8qH7czROvnqa58GvpTQPsFaaxyE",
+	"AzyvaM6OjB3YoPB1/PalnMhcb0XPX0IoJDEa0x6IutmQwZ12EVdvI9jt6suIpDpqOORdt61nwrzyhdqS",
+	"VeHre2FWOBShpEZjMH9rJ1verih+SbMJ02bTLmEkyPZrKxtRQ80MSGFiVuLqyDrlclzoqYSJpBCSV+WD",
+	"cxx361O37+8nsxzHIjQY39Isv0nBFEvHG0WDOhD6okIzECbmLC7cq+99n++lXtTaXItqa/Wm/n34XtgS",
+	"X73NT+WCzLDqJu6XwLf7wakAUG5/0ztfLjJfXwqsXuwX8NzC+fvc6T6y3AOIhevbz9m/5GNXWRq5Dopn",
+	"+70AtKw1i93ohMTGB66lCfSVOX9u84ZIu1YyPqo1BOlUZHX7/UoWjTP6uVSOSmMNl9KxSvkwQ+X1+fMP",
+	"J5bdoyr+B3WevT5/XtTzf+Ay+3j6UIkSst4Ki22lZCW2zSnFCr+5W4N74ZZl0DAUNSA0+IV8CF+6oR7w",
+	"PP1GdU0Cbn5d/PQARiB7YNVpVkpr7SjgrIupgUL2VjnFgPeiP40lNpreMMz9ISBdKb+oKoa5ewkONu4G",
+	"ugEi+ns7ISN4yNVQGKUMoyHjPEtjo4ND0df43RBwChufQXYitkWCEV1TpIgMW0WDmWErGophK6Gamq/e",
+	"DV0PT3wPP4R/wm7xn67LUjHUsHV3F5MuEXIoipQ9C1Wk62pBzK3+eqGpSGiWEAeWRM3ZqKBiJ0PhWhXF",
+	"ZU/WmLQTluQIndD7jusTrLCVLdGzlrF5Spfmf4xqNRRcgyvEDlFsOSbtLwR/axBGikRhvELxWkFx46Fo",
+	"x7eHUVw26v301eCse/HpAKrzGNyLedIrxu0Zwh9H5IYtXUwzBB7Zj6GZPomx+W9c5r8ZrHWduNAbxcuA",
+	"CuQGQ2HAtEcGyBuO3r51/bcO+24bp2W5AJZirTEMacLoDiH1UIxlmsoFSzoYL6Uz7hbK3iLKcZpC6rAc",
+	"j7GfxeNiAgNuT4cC2n1FZuLC8IGNpnoWGF3QFXTZtA5COjJK4Ty/TvloKGzj5h4ZlP2tKjjrx+mS9nH/",
+	"Y3LNllIk62Or0E/xZdHh+Htpfqj0Xf3A5odav+otiHRU9yfZ9tQYhA061h5iS3DCa3AxMZFAwIKBNqCm",
+	"2Br1flKb46AH7+y/NkXWNlqWsR5sCVtb6I6ut8neitHSKjsoi10V7YaddMgz0JZ35XVBIWNQjbN/pFwo",
+	"8MoZ/YjpxgPau5ixDfTuJZdZ1Ljww1pIHHlYYx7xGAUY17B7tw8FStPlGi/JF1DLxr+q7wOZ+0cLITZW",
+	"qIqdjxT54s3LyFEvc1HeSvZIzQ6q/c4bfcDVHud8cyMnr2mWk1XmGbvlMlfQY6Exk3ttX4mjfrSSefiD",
+	"rXK5S1mhf2o0ZvDDu1z4f3RJ16FW9msaWuwtaawKoiXsVLWkCMPnCw5TSHofjvhtCfMH7+y/MQMcNYDd",
+	"axh5M0dBv7c3y54d343mJDcluWbYeTPJoVQ6pOmA5g9imS66hS9kdsMyqMWtam18BVukNgckWZvDY46v",
+	"Bpv7kaQreHS0uuN/krN8P9KSLU9XHB84NqJac+NSr9wnLS47378X128ECcEWjToiQRXxuczKpsw+0R4K",
+	"J8FjK3opseG40e0I6rkQMAzdWFaV4Q52dx0KWzAP3DJELbi2hELmmqRSVUWR9bkwUpdyyAUe3f5hbe80",
+	"2660Qboor2gfsPwjV7O1IoJSHxB2BN+qB/ddC+NAWidffW0o38j6mb/62pwktuXFe8iztHXSOjCU+f8F",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

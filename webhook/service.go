@@ -481,9 +481,11 @@ func (s *Service) Deliveries(ctx context.Context, p account.Principal, subscript
 	return out, nil
 }
 
-// Replay makes a delivery of p's company due now again, with the same
-// webhook-id and body (receivers deduplicate it), whatever its state.
-func (s *Service) Replay(ctx context.Context, p account.Principal, deliveryID string) error {
+// Replay makes delivery deliveryID of subscription subscriptionID (of
+// p's company) due now again, with the same webhook-id and body
+// (receivers deduplicate it), whatever its state. A delivery of another
+// subscription or company is kerr.NotFound.
+func (s *Service) Replay(ctx context.Context, p account.Principal, subscriptionID, deliveryID string) error {
 	const op = "webhook.Replay"
 	if err := s.admin(ctx, op, p); err != nil {
 		return err
@@ -492,8 +494,8 @@ func (s *Service) Replay(ctx context.Context, p account.Principal, deliveryID st
 	if err != nil {
 		return kerr.Wrap(op, err)
 	}
-	if d.CompanyID != p.CompanyID {
-		_ = s.cfg.Store.AppendAudit(ctx, s.audit(p, "webhook.denied", op+": delivery "+deliveryID+" of another company"))
+	if d.CompanyID != p.CompanyID || d.SubscriptionID != subscriptionID {
+		_ = s.cfg.Store.AppendAudit(ctx, s.audit(p, "webhook.denied", op+": delivery "+deliveryID+" of another company or subscription"))
 		return kerr.E(kerr.NotFound, op, "webhook delivery %q does not exist", deliveryID)
 	}
 	return kerr.Wrap(op, s.cfg.Store.RequeueWebhookDelivery(ctx, deliveryID, s.now(), s.audit(p, "webhook.replay", deliveryID)))
