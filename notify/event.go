@@ -32,6 +32,12 @@ const (
 	// EventAcknowledged: for a send-only case (送付のみ), the counterparty
 	// acknowledged receipt (受領確認).
 	EventAcknowledged EventType = "acknowledged"
+	// EventReminder: the case has waited for the recipient's action for
+	// the interval its registrant's company set (beyond the seed).
+	EventReminder EventType = "reminder"
+	// EventOverdue: the case's reply-by date passed before it finished;
+	// both sides are told once. Message.Reason carries the date.
+	EventOverdue EventType = "overdue"
 )
 
 // EventTypes returns every event type, in lifecycle order.
@@ -39,6 +45,7 @@ func EventTypes() []EventType {
 	return []EventType{
 		EventReceiptRequested, EventReturned, EventSentBack,
 		EventCompleted, EventDeleted, EventAcknowledged,
+		EventReminder, EventOverdue,
 	}
 }
 

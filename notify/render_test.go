@@ -54,6 +54,8 @@ var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase s
 		notify.EventCompleted:        {"【keiyaku】契約の締結が完了しました", "下記の案件について、契約の締結が完了しました。"},
 		notify.EventDeleted:          {"【keiyaku】案件が削除されました", "により、下記の案件が削除されました。"},
 		notify.EventAcknowledged:     {"【keiyaku】送付書類の受領が確認されました", "が、下記の送付書類を受領しました。"},
+		notify.EventReminder:         {"【keiyaku】ご対応のお願い", "からの下記の案件が、まだご対応をお待ちしております。"},
+		notify.EventOverdue:          {"【keiyaku】回答期限を過ぎました", "との下記の案件は、回答期限を過ぎましたが"},
 	},
 	notify.LanguageEnglish: {
 		notify.EventReceiptRequested: {"[keiyaku] A contract is waiting for you to receive", "has sent you a contract to receive."},
@@ -62,6 +64,8 @@ var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase s
 		notify.EventCompleted:        {"[keiyaku] The contract has been concluded", "The contract below has been concluded."},
 		notify.EventDeleted:          {"[keiyaku] A case has been deleted", "has deleted the case below."},
 		notify.EventAcknowledged:     {"[keiyaku] Receipt of your documents has been confirmed", "has confirmed receipt of the documents below."},
+		notify.EventReminder:         {"[keiyaku] Reminder: a contract is waiting for you", "is still waiting for your action"},
+		notify.EventOverdue:          {"[keiyaku] Reply-by date passed", "The reply-by date of the case below"},
 	},
 }
 
