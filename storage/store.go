@@ -21,6 +21,7 @@ type Store interface {
 	AnchorStore   // anchor.go
 	PersonalStore // personal.go
 	WebhookStore  // webhook.go
+	ReminderStore // reminder.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

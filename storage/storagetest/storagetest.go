@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	// webhook.go
 	t.Run("WebhookSubscriptions", func(t *testing.T) { testWebhookSubscriptions(t, open(t)) })
 	t.Run("WebhookDeliveries", func(t *testing.T) { testWebhookDeliveries(t, open(t)) })
+	// reminder.go
+	t.Run("Reminders", func(t *testing.T) { testReminders(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {

@@ -1,4 +1,4 @@
--- Webhooks (issue 13): each company's subscriptions, the deliveries
+-- Webhooks (issue 13) and reminders (issue 12): each company's subscriptions, the deliveries
 -- written in the transaction of the case change they report, and the log
 -- of delivery attempts. A subscription's deliveries and their log go with
 -- it (ON DELETE CASCADE). Deliveries are claimed in seq order among the
@@ -42,7 +42,17 @@ CREATE TABLE webhook_attempts (
     PRIMARY KEY (delivery_id, n)
 );
 
+-- Reminders (issue 12): each reminder or overdue notice sent, once per
+-- (case, key); they go with their case.
+CREATE TABLE case_reminders (
+    case_id text COLLATE "C" NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    key     text COLLATE "C" NOT NULL,
+    sent_at bigint NOT NULL,
+    PRIMARY KEY (case_id, key)
+);
+
 -- +goose Down
+DROP TABLE case_reminders;
 DROP TABLE webhook_attempts;
 DROP TABLE webhook_deliveries;
 DROP TABLE webhook_subscriptions;
