@@ -553,6 +553,10 @@ func (s *Service) Close() error {
 	return kerr.Wrap("keiyaku.Service.Close", errors.Join(errs...))
 }
 
+// ReminderInterval is how often RunJobs runs the reminder pass
+// (Cases.SendReminders): reminders count in days, so an hour late at most.
+const ReminderInterval = time.Hour
+
 // MaintenanceInterval is how often RunJobs anchors the audit log with a
 // timestamp (Archive.AnchorAudit) and prunes expired sessions and spent
 // login throttles (Accounts.Prune).
@@ -564,7 +568,8 @@ const MaintenanceInterval = time.Hour
 // renewal pass (Service.Renewal) every interval (zero means
 // jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
 // the head of the audit chain time-stamped by the configured TSA) and the
-// account pruning (Accounts.Prune) every MaintenanceInterval. It returns ctx's error; kerr.FailedPrecondition at once
+// account pruning (Accounts.Prune) every MaintenanceInterval; the
+// reminder pass (Cases.SendReminders) every ReminderInterval. It returns ctx's error; kerr.FailedPrecondition at once
 // when the Store is neither the embedded SQLite nor PostgreSQL (storage/
 // postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
 // for RunJobs to return before Close.
@@ -583,6 +588,13 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 				return nil
 			case err == nil:
 				s.logger.InfoContext(ctx, "jobs: audit log anchored", "seq", a.Seq)
+			}
+			return err
+		}},
+		{Name: "reminders", Interval: ReminderInterval, Run: func(ctx context.Context) error {
+			rep, err := s.Cases.SendReminders(ctx)
+			if err == nil {
+				s.logger.InfoContext(ctx, "jobs: reminder pass", "checked", rep.Checked, "reminders", rep.Reminders, "overdue", rep.Overdue)
 			}
 			return err
 		}},

@@ -443,6 +443,7 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		ID: s.newID(), Form: nc.Form, State: to, Category: nc.Category, OriginalID: nc.OriginalID,
 		Name: nc.Name, OrderNumber: nc.OrderNumber, Amount: nc.Amount,
 		TransactionDate:     nc.TransactionDate,
+		ReplyBy:             nc.ReplyBy,
 		RegistrantCompanyID: p.CompanyID, RegistrantUserID: p.UserID,
 		Parties: parties, Document: doc, Supplements: sups,
 		CreatedAt: now, UpdatedAt: now,
