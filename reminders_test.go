@@ -1,6 +1,7 @@
 package keiyaku_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -124,4 +125,59 @@ func TestReminders(t *testing.T) {
 	}
 	advance(30 * day)
 	pass(0, 0)
+}
+
+// TestRunJobsReminds: the scheduled reminder job (River on the embedded
+// SQLite, run at start) records the due reminder without anyone calling
+// SendReminders, and the notifier mails it.
+func TestRunJobsReminds(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(testpki.Now.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	w := newWorldWith(t, func(_ *world, cfg *keiyaku.Config) { cfg.Clock = now })
+	a, b := w.m["A"], w.m["B"]
+	if _, err := w.svc.Accounts.SetReminderDays(w.ctx, a.P, 2); err != nil {
+		t.Fatal(err)
+	}
+	c := w.register(a, b, "job reminder")
+	if _, _, err := w.svc.DeliverOnce(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.smtp.take()
+	clock.Add(int64(50 * time.Hour))
+
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.svc.RunJobs(ctx, time.Hour) }()
+	var got []rawMail
+	for deadline := time.Now().Add(60 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		if _, _, err := w.svc.DeliverOnce(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+		got = w.smtp.take()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunJobs = %v, want context.Canceled", err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("the reminder job mailed %d notices within a minute, want 1", len(got))
+	}
+	if m := decodeMail(t, got[0]); m.To != b.Email || !strings.Contains(m.Body, "job reminder") {
+		t.Errorf("reminder = %+v", m)
+	}
+	entries, err := w.svc.Store.ListAudit(w.ctx, 0, c.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Action == "case.reminder" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("case.reminder audit entries = %d, want 1", n)
+	}
 }
