@@ -20,5 +20,6 @@
 // before: read for GET and the stateless verifications, admin for token
 // management and for the operations the document marks
 // `x-keiyaku-admin: true` (the company's signing certificates, partners,
-// corporate number, time zone and user controls), write for the rest.
+// corporate number, time zone and user controls, webhooks), write for the
+// rest.
 package httpapi

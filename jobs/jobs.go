@@ -9,9 +9,9 @@
 // It runs the evidence renewal pass (package renewal) every
 // Config.RenewalInterval and once at start, and each Config.Tasks entry
 // (maintenance such as anchoring the audit log with a timestamp and
-// pruning expired sessions) every Task.Interval and once at start;
-// retention sweeps and reminders are meant to be added as further job
-// kinds.
+// pruning expired sessions, and the reminder pass of issue 12) every
+// Task.Interval and once at start; retention sweeps are meant to be added
+// as further tasks.
 //
 // River's tables (river_job, river_leader, ...) are created and upgraded
 // by River's own migrator (rivermigrate) when a Runner is made; they are
