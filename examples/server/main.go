@@ -24,6 +24,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -75,6 +76,7 @@ type options struct {
 	trustedProxies               string
 	insecureCookie               bool
 	readHeaderTimeout            time.Duration
+	webhookKeyFile               string
 }
 
 // env returns the environment variable name of a flag.
@@ -116,6 +118,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	str(&o.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	boolean(&o.insecureCookie, "insecure-cookie", "leave Secure off the session cookie (plain-http development on a non-localhost name)")
+	str(&o.webhookKeyFile, "webhook-key-file", "", "file holding 64 hex digits, the AES-256 key that seals webhook secrets at rest; empty means they are stored unsealed")
 	rht := "10s"
 	str(&rht, "read-header-timeout", rht, "how long a client may take to send its request headers (slow clients are cut off)")
 	if err := fs.Parse(args); err != nil {
@@ -188,6 +191,17 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 		}
 		cfg.Blobs = b
 		closers = append(closers, b.Close)
+	}
+	if o.webhookKeyFile != "" {
+		b, err := os.ReadFile(o.webhookKeyFile)
+		if err != nil {
+			return cfg, closers, configError("-webhook-key-file: %v", err)
+		}
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != 32 {
+			return cfg, closers, configError("-webhook-key-file %s must hold 64 hex digits (32 bytes)", o.webhookKeyFile)
+		}
+		cfg.Webhook.Key = key
 	}
 	if o.smtpAddr != "" {
 		host, port, err := net.SplitHostPort(o.smtpAddr)
