@@ -22,7 +22,9 @@ import (
 
 var t0 = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 
-func open(t *testing.T, cfg webhook.Config) (*webhook.Service, storage.Store) {
+func openB(b *testing.B) (*webhook.Service, storage.Store) { return open(b, webhook.Config{}) }
+
+func open(t testing.TB, cfg webhook.Config) (*webhook.Service, storage.Store) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "k.db")})
 	if err != nil {

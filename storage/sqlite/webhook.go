@@ -149,7 +149,12 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (*storage.WebhookSubs
 // ListWebhooks implements storage.WebhookStore.
 func (s *Store) ListWebhooks(ctx context.Context, companyID string) ([]storage.WebhookSubscription, error) {
 	const op = "sqlite.ListWebhooks"
-	rows, err := s.r.QueryContext(ctx, `SELECT body FROM webhook_subscriptions WHERE company_id = ? ORDER BY created_at, id`, companyID)
+	// Read on every case commit (webhook.Service.PlanWebhooks): prepared once.
+	st, err := s.rprepared(ctx, `SELECT body FROM webhook_subscriptions WHERE company_id = ? ORDER BY created_at, id`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	rows, err := st.QueryContext(ctx, companyID)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
