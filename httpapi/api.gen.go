@@ -447,7 +447,10 @@ type Case struct {
 	Reason              *string    `json:"reason,omitempty"`
 	RegistrantCompanyId string     `json:"registrant_company_id"`
 	RegistrantUserId    string     `json:"registrant_user_id"`
-	Sealed              []File     `json:"sealed"`
+
+	// ReplyBy The reply-by date, when one is set.
+	ReplyBy *openapi_types.Date `json:"reply_by,omitempty"`
+	Sealed  []File              `json:"sealed"`
 
 	// State `sent-back` is sent back to the registrant; `sent-back-to-party` is sent back by the registrant, with a reason, to the counterparty that returned it.
 	State           State              `json:"state"`
@@ -492,7 +495,10 @@ type Company struct {
 	CorporateNumber *string `json:"corporate_number,omitempty"`
 	Id              string  `json:"id"`
 	Name            string  `json:"name"`
-	TimeZone        string  `json:"time_zone"`
+
+	// ReminderDays Reminder interval in days; 0 is off.
+	ReminderDays *int   `json:"reminder_days,omitempty"`
+	TimeZone     string `json:"time_zone"`
 }
 
 // CreatedToken defines model for CreatedToken.
@@ -582,6 +588,9 @@ type NewCase struct {
 	OrderNumber *string    `json:"order_number,omitempty"`
 	OriginalId  *string    `json:"original_id,omitempty"`
 	Parties     []NewParty `json:"parties"`
+
+	// ReplyBy Optional reply-by date (回答期限); see PUT /v1/cases/{id}/reply-by.
+	ReplyBy *openapi_types.Date `json:"reply_by,omitempty"`
 
 	// Supplements The supplementary files that follow the contract part, in order.
 	// Declared here so that every file streams straight to storage:
@@ -1013,6 +1022,11 @@ type ReceiveCaseParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SetReplyByJSONBody defines parameters for SetReplyBy.
+type SetReplyByJSONBody struct {
+	ReplyBy openapi_types.Date `json:"reply_by"`
+}
+
 // ResendCaseMultipartBody defines parameters for ResendCase.
 type ResendCaseMultipartBody struct {
 	Contract *openapi_types.File `json:"contract,omitempty"`
@@ -1067,6 +1081,11 @@ type FindCompaniesParams struct {
 // SetCorporateNumberJSONBody defines parameters for SetCorporateNumber.
 type SetCorporateNumberJSONBody struct {
 	CorporateNumber string `json:"corporate_number"`
+}
+
+// SetReminderDaysJSONBody defines parameters for SetReminderDays.
+type SetReminderDaysJSONBody struct {
+	ReminderDays int `json:"reminder_days"`
 }
 
 // RegisterSigningCertificateParams defines parameters for RegisterSigningCertificate.
@@ -1143,6 +1162,9 @@ type BulkVerifyJSONRequestBody = BulkVerificationRequest
 // RegisterCaseMultipartRequestBody defines body for RegisterCase for multipart/form-data ContentType.
 type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
 
+// SetReplyByJSONRequestBody defines body for SetReplyBy for application/json ContentType.
+type SetReplyByJSONRequestBody SetReplyByJSONBody
+
 // ResendCaseMultipartRequestBody defines body for ResendCase for multipart/form-data ContentType.
 type ResendCaseMultipartRequestBody ResendCaseMultipartBody
 
@@ -1154,6 +1176,9 @@ type SendBackCaseJSONRequestBody = SendBack
 
 // SetCorporateNumberJSONRequestBody defines body for SetCorporateNumber for application/json ContentType.
 type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
+
+// SetReminderDaysJSONRequestBody defines body for SetReminderDays for application/json ContentType.
+type SetReminderDaysJSONRequestBody SetReminderDaysJSONBody
 
 // RegisterSigningCertificateJSONRequestBody defines body for RegisterSigningCertificate for application/json ContentType.
 type RegisterSigningCertificateJSONRequestBody = NewSigningCertificate
@@ -1372,6 +1397,35 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/cases/{id}/related (the `RelatedCases` operationId).
 	RelatedCases(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+	//
+	// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+	ClearReplyBy(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReplyByWithBody Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyByWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyBy(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ResendCaseWithBody Send a sent-back case again (registrant)
 	//
 	// multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -1455,6 +1509,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDaysWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	//
@@ -2044,6 +2124,65 @@ func (c *Client) RelatedCases(ctx context.Context, id CaseID, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
+// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+//
+// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+func (c *Client) ClearReplyBy(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearReplyByRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReplyByWithBody Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *Client) SetReplyByWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReplyByRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *Client) SetReplyBy(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReplyByRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ResendCaseWithBody Send a sent-back case again (registrant)
 //
 // multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -2218,6 +2357,52 @@ func (c *Client) SetCorporateNumberWithBody(ctx context.Context, contentType str
 // Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 func (c *Client) SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetCorporateNumberRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *Client) SetReminderDaysWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReminderDaysRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *Client) SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReminderDaysRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3646,6 +3831,87 @@ func NewRelatedCasesRequest(server string, id CaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewClearReplyByRequest constructs an http.Request for the ClearReplyBy method
+func NewClearReplyByRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/reply-by", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetReplyByRequest calls the generic SetReplyBy builder with application/json body
+func NewSetReplyByRequest(server string, id CaseID, body SetReplyByJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetReplyByRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetReplyByRequestWithBody constructs an http.Request for the SetReplyBy method, with any body, and a specified content type
+func NewSetReplyByRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/reply-by", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewResendCaseRequestWithBody constructs an http.Request for the ResendCase method, with any body, and a specified content type
 func NewResendCaseRequestWithBody(server string, id CaseID, params *ResendCaseParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -4056,6 +4322,46 @@ func NewSetCorporateNumberRequestWithBody(server string, contentType string, bod
 	}
 
 	operationPath := fmt.Sprintf("/v1/company/corporate-number")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetReminderDaysRequest calls the generic SetReminderDays builder with application/json body
+func NewSetReminderDaysRequest(server string, body SetReminderDaysJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetReminderDaysRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetReminderDaysRequestWithBody constructs an http.Request for the SetReminderDays method, with any body, and a specified content type
+func NewSetReminderDaysRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/reminder-days")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5370,6 +5676,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/cases/{id}/related (the `RelatedCases` operationId).
 	RelatedCasesWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*RelatedCasesResponse, error)
 
+	// ClearReplyByWithResponse Remove the reply-by date of an unfinished case (registrant)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+	ClearReplyByWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ClearReplyByResponse, error)
+
+	// SetReplyByWithBodyWithResponse Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyByWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error)
+
+	// SetReplyByWithResponse Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyByWithResponse(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error)
+
 	// ResendCaseWithBodyWithResponse Send a sent-back case again (registrant)
 	//
 	// multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -5461,6 +5798,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
+
+	// SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDaysWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error)
+
+	// SetReminderDaysWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDaysWithResponse(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error)
 
 	// ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
 	//
@@ -6427,6 +6790,116 @@ func (r RelatedCasesResponse) ContentType() string {
 	return ""
 }
 
+// ClearReplyByResponse200Headers the declared response headers of an HTTP 200 response for ClearReplyBy
+type ClearReplyByResponse200Headers struct {
+	ETag *string
+}
+
+type ClearReplyByResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ClearReplyByResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClearReplyByResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ClearReplyByResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ClearReplyByResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClearReplyByResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClearReplyByResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClearReplyByResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetReplyByResponse200Headers the declared response headers of an HTTP 200 response for SetReplyBy
+type SetReplyByResponse200Headers struct {
+	ETag *string
+}
+
+type SetReplyByResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetReplyByResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetReplyByResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetReplyByResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetReplyByResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetReplyByResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetReplyByResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetReplyByResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ResendCaseResponse200Headers the declared response headers of an HTTP 200 response for ResendCase
 type ResendCaseResponse200Headers struct {
 	ETag *string
@@ -6826,6 +7299,54 @@ func (r SetCorporateNumberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetCorporateNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetReminderDaysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Company
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetReminderDaysResponse) GetJSON200() *Company {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetReminderDaysResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetReminderDaysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetReminderDaysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetReminderDaysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetReminderDaysResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8271,6 +8792,55 @@ func (c *ClientWithResponses) RelatedCasesWithResponse(ctx context.Context, id C
 	return ParseRelatedCasesResponse(rsp)
 }
 
+// ClearReplyByWithResponse Remove the reply-by date of an unfinished case (registrant)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+func (c *ClientWithResponses) ClearReplyByWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ClearReplyByResponse, error) {
+	rsp, err := c.ClearReplyBy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearReplyByResponse(rsp)
+}
+
+// SetReplyByWithBodyWithResponse Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *ClientWithResponses) SetReplyByWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error) {
+	rsp, err := c.SetReplyByWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReplyByResponse(rsp)
+}
+
+// SetReplyByWithResponse Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *ClientWithResponses) SetReplyByWithResponse(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error) {
+	rsp, err := c.SetReplyBy(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReplyByResponse(rsp)
+}
+
 // ResendCaseWithBodyWithResponse Send a sent-back case again (registrant)
 //
 // multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -8421,6 +8991,44 @@ func (c *ClientWithResponses) SetCorporateNumberWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSetCorporateNumberResponse(rsp)
+}
+
+// SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *ClientWithResponses) SetReminderDaysWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error) {
+	rsp, err := c.SetReminderDaysWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReminderDaysResponse(rsp)
+}
+
+// SetReminderDaysWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *ClientWithResponses) SetReminderDaysWithResponse(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error) {
+	rsp, err := c.SetReminderDays(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReminderDaysResponse(rsp)
 }
 
 // ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
@@ -9507,6 +10115,98 @@ func ParseRelatedCasesResponse(rsp *http.Response) (*RelatedCasesResponse, error
 	return response, nil
 }
 
+// ParseClearReplyByResponse parses an HTTP response from a ClearReplyByWithResponse call
+func ParseClearReplyByResponse(rsp *http.Response) (*ClearReplyByResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClearReplyByResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ClearReplyByResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetReplyByResponse parses an HTTP response from a SetReplyByWithResponse call
+func ParseSetReplyByResponse(rsp *http.Response) (*SetReplyByResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetReplyByResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetReplyByResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseResendCaseResponse parses an HTTP response from a ResendCaseWithResponse call
 func ParseResendCaseResponse(rsp *http.Response) (*ResendCaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9786,6 +10486,39 @@ func ParseSetCorporateNumberResponse(rsp *http.Response) (*SetCorporateNumberRes
 	}
 
 	response := &SetCorporateNumberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetReminderDaysResponse parses an HTTP response from a SetReminderDaysWithResponse call
+func ParseSetReminderDaysResponse(rsp *http.Response) (*SetReminderDaysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetReminderDaysResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -10707,6 +11440,12 @@ type ServerInterface interface {
 	// RelatedCases The change, addition and cancellation cases of this case, oldest first
 	// (GET /v1/cases/{id}/related)
 	RelatedCases(w http.ResponseWriter, r *http.Request, id CaseID)
+	// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+	// (DELETE /v1/cases/{id}/reply-by)
+	ClearReplyBy(w http.ResponseWriter, r *http.Request, id CaseID)
+	// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+	// (PUT /v1/cases/{id}/reply-by)
+	SetReplyBy(w http.ResponseWriter, r *http.Request, id CaseID)
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(w http.ResponseWriter, r *http.Request, id CaseID, params ResendCaseParams)
@@ -10731,6 +11470,9 @@ type ServerInterface interface {
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(w http.ResponseWriter, r *http.Request)
+	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+	// (PUT /v1/company/reminder-days)
+	SetReminderDays(w http.ResponseWriter, r *http.Request)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(w http.ResponseWriter, r *http.Request)
@@ -11527,6 +12269,58 @@ func (siw *ServerInterfaceWrapper) RelatedCases(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ClearReplyBy operation middleware
+func (siw *ServerInterfaceWrapper) ClearReplyBy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ClearReplyBy(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetReplyBy operation middleware
+func (siw *ServerInterfaceWrapper) SetReplyBy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetReplyBy(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ResendCase operation middleware
 func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Request) {
 
@@ -11889,6 +12683,20 @@ func (siw *ServerInterfaceWrapper) SetCorporateNumber(w http.ResponseWriter, r *
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetCorporateNumber(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetReminderDays operation middleware
+func (siw *ServerInterfaceWrapper) SetReminderDays(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetReminderDays(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -12852,6 +13660,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/send-backs", wrapper.SendBackCase)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/resends", wrapper.ResendCase)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/completion", wrapper.CompleteCase)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/reply-by", wrapper.ClearReplyBy)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/reply-by", wrapper.SetReplyBy)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/acknowledgement", wrapper.AcknowledgeCase)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/related", wrapper.RelatedCases)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/signatures", wrapper.CaseSignatures)
@@ -12863,6 +13673,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-issuers", wrapper.RegisterSigningIssuer)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/company/signing-certificates/{registration_id}", wrapper.RemoveSigningCertificate)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/corporate-number", wrapper.SetCorporateNumber)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/reminder-days", wrapper.SetReminderDays)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
@@ -13496,6 +14307,91 @@ func (response RelatedCasesdefaultApplicationProblemPlusJSONResponse) VisitRelat
 	return err
 }
 
+type ClearReplyByRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type ClearReplyByResponseObject interface {
+	VisitClearReplyByResponse(w http.ResponseWriter) error
+}
+
+type ClearReplyBy200JSONResponse struct{ CaseJSONResponse }
+
+func (response ClearReplyBy200JSONResponse) VisitClearReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearReplyBydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ClearReplyBydefaultApplicationProblemPlusJSONResponse) VisitClearReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReplyByRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *SetReplyByJSONRequestBody
+}
+
+type SetReplyByResponseObject interface {
+	VisitSetReplyByResponse(w http.ResponseWriter) error
+}
+
+type SetReplyBy200JSONResponse struct{ CaseJSONResponse }
+
+func (response SetReplyBy200JSONResponse) VisitSetReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReplyBydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetReplyBydefaultApplicationProblemPlusJSONResponse) VisitSetReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendCaseRequestObject struct {
 	Id     CaseID `json:"id"`
 	Params ResendCaseParams
@@ -13812,6 +14708,45 @@ type SetCorporateNumberdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetCorporateNumberdefaultApplicationProblemPlusJSONResponse) VisitSetCorporateNumberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReminderDaysRequestObject struct {
+	Body *SetReminderDaysJSONRequestBody
+}
+
+type SetReminderDaysResponseObject interface {
+	VisitSetReminderDaysResponse(w http.ResponseWriter) error
+}
+
+type SetReminderDays200JSONResponse Company
+
+func (response SetReminderDays200JSONResponse) VisitSetReminderDaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReminderDaysdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetReminderDaysdefaultApplicationProblemPlusJSONResponse) VisitSetReminderDaysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14864,6 +15799,12 @@ type StrictServerInterface interface {
 	// RelatedCases The change, addition and cancellation cases of this case, oldest first
 	// (GET /v1/cases/{id}/related)
 	RelatedCases(ctx context.Context, request RelatedCasesRequestObject) (RelatedCasesResponseObject, error)
+	// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+	// (DELETE /v1/cases/{id}/reply-by)
+	ClearReplyBy(ctx context.Context, request ClearReplyByRequestObject) (ClearReplyByResponseObject, error)
+	// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+	// (PUT /v1/cases/{id}/reply-by)
+	SetReplyBy(ctx context.Context, request SetReplyByRequestObject) (SetReplyByResponseObject, error)
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(ctx context.Context, request ResendCaseRequestObject) (ResendCaseResponseObject, error)
@@ -14888,6 +15829,9 @@ type StrictServerInterface interface {
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(ctx context.Context, request SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error)
+	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+	// (PUT /v1/company/reminder-days)
+	SetReminderDays(ctx context.Context, request SetReminderDaysRequestObject) (SetReminderDaysResponseObject, error)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(ctx context.Context, request ListSigningCertificatesRequestObject) (ListSigningCertificatesResponseObject, error)
@@ -15316,6 +16260,65 @@ func (sh *strictHandler) RelatedCases(w http.ResponseWriter, r *http.Request, id
 	}
 }
 
+// ClearReplyBy operation middleware
+func (sh *strictHandler) ClearReplyBy(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request ClearReplyByRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ClearReplyBy(ctx, request.(ClearReplyByRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClearReplyBy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ClearReplyByResponseObject); ok {
+		if err := validResponse.VisitClearReplyByResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetReplyBy operation middleware
+func (sh *strictHandler) SetReplyBy(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request SetReplyByRequestObject
+
+	request.Id = id
+
+	var body SetReplyByJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetReplyBy(ctx, request.(SetReplyByRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetReplyBy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetReplyByResponseObject); ok {
+		if err := validResponse.VisitSetReplyByResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ResendCase operation middleware
 func (sh *strictHandler) ResendCase(w http.ResponseWriter, r *http.Request, id CaseID, params ResendCaseParams) {
 	var request ResendCaseRequestObject
@@ -15546,6 +16549,37 @@ func (sh *strictHandler) SetCorporateNumber(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SetCorporateNumberResponseObject); ok {
 		if err := validResponse.VisitSetCorporateNumberResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetReminderDays operation middleware
+func (sh *strictHandler) SetReminderDays(w http.ResponseWriter, r *http.Request) {
+	var request SetReminderDaysRequestObject
+
+	var body SetReminderDaysJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetReminderDays(ctx, request.(SetReminderDaysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetReminderDays")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetReminderDaysResponseObject); ok {
+		if err := validResponse.VisitSetReminderDaysResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -16309,195 +17343,202 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tbyNJethfKdAGhjw3KUqjmduV4A9caeZ27JndyUjrxXm5VpfYRbKsZhWvq1oc7kCAL0CAA4Lk/OVy",
-	"CWIgCRAEQZD4QwLEgc/5M7nbdfwvgnqequ7qZjVfNNTcGpf9siN2d70+76/vWiM5m0vBhFatk3etOc3o",
-	"jGmWwV9nVLEX5+ZfXLROWnOqp62oJeiMtU5aPGlFrYz9JOcZS1onOstZ1FKjKZtR88WMvn3JxERPWyeH",
-	"Rx9FrRkXxd9RSy/nZgylMy4mrbu7qPUiYbO51EyMln/MlmaEhKlRxueaSzP5K3rDFNFTRl5/fnFJFB0z",
-	"oiXJmM6WpK0Yg2eD1y+I912n14pw7VNGE5aVq/em65r5GpZ+9OTJFksfv6J6NF1d8+WUkRFV7JEizy7p",
-	"5BSWSEfmKeGKZGycK5aQBddTcnx4RBZTJuAd8xGZUkVGUyomLCGKixFr3sy4iyto2MXT49CyL2k2YfoL",
-	"xbLGO84Vy672fNFfsuuplDeNcy7w+X6nvTNDqbkUihWQbf4/kkIzoc0/6Xye8hE1l3Pw58rc3ztvut/P",
-	"2Lh10vq9gxJfDvCpOoDBYI7w9RM61izzLt9cJN4hLMbARnW2leXfRa3XmbxO2WzNquf4xh/stno3bmAD",
-	"A0HePD8jHx8/+SGxg/fgDu23ZujBCF9+12Iin7VOvmplbMT4LYPb03kmDFQykXSv6egGfjR/tSKgPCnT",
-	"5sWE2X/Q0Y2Qi5QlE9b6euUao9YgT7h+JnQGFGKeyTnLNMc7pcVKVj6jIy2zKzMhFUsDWc0vOZAPvZEw",
-	"TXkafDSlqoEAMLPaR4DKXBiknpL2lL0F0rQyTMZmUrMrmiRZcBrFfmJ+H8tsRrUhwkI/PS4H4kKzCcvM",
-	"m5rPWOXVhGrWhV9DWFki2lcwiR0gcqdaXoa8/nM20sVlXGb2SKqXYXZt/8k1m6lNUOhd7F0xFc0yulxZ",
-	"nhs6tKRP8vTmDZvLTK8uKZOL7dcDA8nF6mKilspnMxoCQIPryrs27zY2gJ5DheRqnMnZKhz9+Mc//nH3",
-	"1avu+XlEZEbYbK6XyC1ycS1zkbAkCE7luFrub9Qx5SlLwhsdc8HVFJ9uA3qGoyVG4JhxQTULD4r323C0",
-	"c6pU02qUppneZTG3LONjzpIrqu+JPN5Nr9xr7UKq05Wr9U4xskBVnkGx4eIe6ke4ihe1JQIilHDciEdy",
-	"EYbxRig2z5CLr4Px7W9jzNPwWDdcJD7LUXwiqM4z4CVylM+Y0DCq0nQ2BwZEU5Z058m4FbXYLU+YGLFu",
-	"xkYyS4KMxh5FaPKMUdXAZzKm8lT7K3s9uLh4dt6KWs8HL17CP158dv7s8tmbVy8+G1w+C85tdsOyMDfB",
-	"ZwZdLy8GZDGVRNGlIkoGMdUxgfA4XEzMQHBG5t/mbcPnbxlIKPcBfgsdPiz4N2+v1F5gccrFwRWH2wST",
-	"fwIIg/LOG/aTnCmUgpKEm59o+tqD1jFNFYvqALxCaiv73IaKbvjgLrB2J2/WJZYRm2sqRmwTO3puju3O",
-	"cWO1eqdfTqm2qkOasozM6JIkkgi5AK1hKxaMnD7A8ehM5ihurvv+lRRsiXRAs4lEDrlebrbvVc54e8ob",
-	"tUYZo7t+4+jDtkduRt34rnnH8LIwYWykiTJLWHYl8tk1yxpe4BMuaNpEcue0AKat7vg1zfQydMVridqE",
-	"K51RoTdJ0N6b68RoJMZbr9ldxIocpq3AsO7jC3gJpLb5PGUzZ+h4r5nNFhWi4lViF7GRioAqFJRS8nmy",
-	"MxTfskxZbWejMlAj0kCf3fcWvt1peshrwbbA/sC2m2AjCAklsNqz8FCxej0FhFQQvHJOJSX8uoHavuRK",
-	"rxHRt7p/VOw3qCM4ZNMyXtMJe5hlRC3B3uqrUZ4pGSIeOyyzJNdObBFsYU4frE/msC1/BfgQI5amtKYV",
-	"lpB5ZrYJPDq0cTmbSdEsJLIZ5Smov0zVj2gVo2rnYY7jhi2vcmUPfftPuVJ5Awm+54hC6iuw+2yP0+aT",
-	"azaWGdv+G5lNqODfUGf62H6Bc5nyEd/1jBXLOA2bQFTeJDPX7Qu5E/vssRfDVs7AP8Mg3CLBCQFZNpcZ",
-	"1WwdZ92VVZsLuPpGCrZ5f0DsLPEsPwtuAcnbpbxhcHs0TT8ft06+Wk8P8PW7qL5vxUYZ06uy4cVULgTR",
-	"U66ItGbkTQYgGGh1xV/fRa1znrGRltmywQz3IKdvWEdQJxoQndHEaC/2FSLHnhz8SBHLl7xdX0uZMirW",
-	"3pubMHRrxQk08BiYcBeprHakGzlOMUFodc+t0lxfFJiMr/D1MJkLQM6ng+7Rk6fuTK+Xmin0YjjWTW7Y",
-	"koxlRhK5EKmkYYtR470q/g27jwxTaJbernAPdsymkzmbstHN6vE4S8M20qCTyb0NFRDlBOmdqGptb1ZF",
-	"LqYpxwxuyqonjnODStH1NMto5afuSM6uuQAB65qnVLMMppnlqebdOagI1mYvRboMcvmXcsLvrYHLGx4w",
-	"SwxSJYliqMYqpox8SqgilOAXpG3gjJLrTC4UyzohjI5aqVmY1TwqjrzjDT4iNKwtZFb/9LB/dLzZreXf",
-	"YLEGb8zQ3b1ihkCGqcgMnlXhqPpGwsxVOVV2F06mG8xqzUpbbYOlTA+zhPa2FsTd5oKHAmaE3UCqNFBU",
-	"QeqcjfiMpgS3QTh6V2dcyIzkguse3JDWzKhmrT/7qt/9+Ot3h9Hh07vfD5ob8ixjYoRMz/ts0P3Tr989",
-	"Dn1T23ehShUjhU7gM7Zw9qJ7ncGDGWl2MYU48PNxsN/fiIN1i0gFD/vRRgtJ3S383haTz9iiMJrM6NsX",
-	"+M3HsBH7x2HIR1SxNgTsr8ULNFsSQ/IV0VOqyVimqVygCCOFzuhIg2gTGeiF0+kNxTkbpTRjCZmyjBEl",
-	"8VN2y+xYBuAZnSnzf8onU020JErLjE7YyVCYwUVXT0lcLiOGWcgsV5qMaJYtUWCE18xdGkrMtRoKGN/8",
-	"0hsK37S4EweoCiP1gItGWrYTMIVEhhC6lbf6ZC+mnjo7R/vKFsYUB5oNNAHBcNNJ18XjkZmPZcDVyTiT",
-	"MxTfnMR5YiENZGTS/tGzS3Jwe3hQiJidoaAigZfmLFNSgM+BjrQCqY/rwDcH70pb0N2BpfWd3lAUAREG",
-	"FG00T7GSRwrhzMnvOMQpoUMRu/HMCzECO1dkwm+ZIGZ5CR+PWaZwf1zXg2uG4rjfjwyepIzeMvOGzDXJ",
-	"RcqUIkuZkwUVGscdGQERQTsk1i8b6MwGsuZv4B5U0WPMu4bbNPom3ZgN0HaBDqKaNWcXJK9+WYXL189e",
-	"EZmRa6rY02Ny/uyN4cTe1h4f/fDprpvz5lu/pxeFsWeX7dCrB99RFFSeVwWUx2HxpG4LqgPZJgPh1RZH",
-	"WJoqtj+6ewK9GklkD2VgETWAu8g4xgolMx42QWqdXik2kiIJcN+XfFwQGW12c0oSNqZ5qsnHfZLQpYoI",
-	"1WQmlSaPnz6118hnZg2PD58eHR3bteNPT/vbKqu4n9C5fm5lmDXK6W5OCxwoYL5br7vOk/E6hWMXJTkr",
-	"gnDWuqPOn9tonQYl2A6zs4LhKc+wqcgeYmigchGrUUxZJgNGpwumy1hNkIdGMk8TIqQm18wIUqohdCZl",
-	"tyxd6+kLi4swCTe6MLpGiHudtF8PkmcX5JPuy8tBZEXAIhyCXH5+OXjZxSCEyKxvavSgMh4xpUqXtpwi",
-	"YqJBty5DbaorfFablavKxMRKEPiEasOFlSZSsPA09zCh+E7F7QznakqPnjxtMErZjWyPdBfukwYL3g6W",
-	"rqilFd2sgnsQDkMXO/IChBDaKhtab0wqRMx1os9G4SbgchdsJ+/m1oaIlWirYh3rBZzX1ixzhh6uHfkZ",
-	"W1yttRWtInea7PRF/a79z6Pq/MHdlaHCVUStR/MSjGhVPRKbQWICLgLDHodiqvVcnRwc3DC+pDd5L2G3",
-	"LsJYHbwTUnfHMheJ0UtvacqTyOir45SPdDQUc5bNOFjwugkTnCURyQXN9ZQJDfJFEhEMX+vOM+DUcPjR",
-	"UOSC3lKe0uuUmaGN5EPTiGgpuynNJiwi/gddHMTM6P/qDs/MalRcmWmWdGcs4bRrNgqk0FlEzUxDwb2E",
-	"gBu27GbMqA8RmTE9lUkX3jeaufnNHX4XHaTFdHchvWFN0DCwl/UmvsZv5xIOZ/WO/+ji88+IfUra5saf",
-	"ftw/7JizlEDzM7TabnYDuSmKwOfNbDhqcaGKiKZV9sdnXDcFpH3DCDwnXKCngbSPDx8TKdJlpxKP1kw5",
-	"laY6b4gTbTZ7NvhEaqdhfQw4TDFV6EgumEg+oSjJ7UBWyhCcqqC8o51jTQTdBRrVA4FoIEoHZcINtJ+9",
-	"nfOMqZ2o+yxX+gpRp0IVVyfXTtu4P4fAISoLjTz7dYWB4DE0LDB4oI6xNkjuKL7eQ4xwUvEGMdeNv3Zt",
-	"TX7aKeVi+xgUTzUMYP0opXzGkisbVnq1S/aBkc1ZGgYvLhIb7RmQOi8vXpBnn5HHhx+Tw/5R97Am7eJf",
-	"GHdrVPNK4G1QOndhxdV5SrkW3Jx1WXm9nF8zEoCsDg+Dnzn+upvoey95OWO3XFXzZXxCWoQg7wAUKr++",
-	"ql5YMIoCTm1HCPG+20Y4RoAqwoy9RbmrWYsxTergLgrwtroSvrdnRejqfoBkPjXiUFjjNYy4VHsVy275",
-	"yGm+mqUpmpJLXYOMqDDqsNVYtSSeqkqkIDbm1ybErW4fgXA36ml5/Rb+9UJLctOsV40uCoyos86ENXCv",
-	"mr1w89Jr+LQvsli+HWGuKdeKqPy6Wz6wJgFKVErVNEibMFbrao3evJKJ876gvJ5GFTRhe7W/gUzgHXog",
-	"USEY/jVuAyNn68zEA5fB4Y2KQQ4lSUCuTtRULhSxTuqqWer/BzrusED/yyueGA10zBvOYP9BkWvMTHlz",
-	"jpF9doUjN0fS7RBZWZiHdgixDDuBVlyMHii3zR+WSBDFdMcITVQQXA/J8pSRdoWUIEnyL4lQkRzIjNSd",
-	"IZ1VTPBmazBNbRGMeJ8sEvfN9XKX+MbNNPQe2FTHjPsH5oISVMJQuZZaIL63+e2gpiFQsnxhNyZfA8mN",
-	"8ZL+PMEF6yBkx4oJDWnrYBgzfxHzFykMKS7J4ZSU73a1xBi62kfXy9pHlhlTgiwlcsNWPPbgk8Y8epZY",
-	"ZlBkPWLqhM23T4qEe5Rq3Hr8fxdrq2XlYf59OBOy8PjVLu8eSHMfY0EDJqVUQWpJ0pwr772yw3yNRuyM",
-	"3cqbHQe7rwtzTWAyDllDSO9gQ/ANVxjGQTCPbI99LvR8PcLZQUNLsdU/9gNPG4hwBZtDtqvblWywzfJT",
-	"GBzvk8KVZ+mWJNm8WSy3uq/KITTnS625ioHWbDYPgMZOSZV5hvLVrMH6WnhSV3EEDKlXI5kESHAfFU4h",
-	"CRVqYcRmOmOk7YJ7bKJQBNYYmWvwQQiGFXZgSt+T2eSfd8n3xTLccqv7WnOGNo9j9QybUjIWU8VGV+QP",
-	"XLyIHJPHRy6+XkG+RkOqRuQK5GxCVYdp9d26z6PmNI9iX+cs5bcsWGwFoaap3MW6KgH3ydnFdezKbm6b",
-	"YqN5EnZC2LPp8gbvveEozZAMj9e5IFI52ZrS1rCzKf3P3sNuXKlYomNLcyYS89A76bK+xHbsCQ878ksA",
-	"+LSogJdi+up5VQ4XT2oLuAxnV9o97BLlW4f398229JawZhvPHIBWSifN9ZV10VmZrkm8u7LiXUiSq5RS",
-	"Cgt2rhCXmOe7pnDUOOuGQLMgp93iNvB4KhG6P1wXdx21csF/kjP7WGc5K9lsFdnBuX1K5inUZNJ6jtZN",
-	"LQklqZRzkNinUumqwZNlBJzACgJfNVNadWpxfkf94x0DFyvcfQ20hAU4S7J2PtyNQlwx8JolXRTsrYnt",
-	"3TPREIwqozzjenlh1o3DXjOaoWYMmwETI/5UDGDuEhV/l2QEJebsn0WRORvUcGXTjMrv6Zz/MVtiMTQu",
-	"xrKhqJ+LzHdWcDkmdkgiDZR8enn5ukee0dG0iK1WfCJUJa5/KF6fPy8tsobpe6rqadXMPmWjG7US32XE",
-	"HPPTUOTzVNIEQq0Uo2l1pqq1vRYz9ub5GXl8+PSw0xuKoTiTwkAil0IZOYsmIIhEZrglmco0gbhvXIe5",
-	"chCPOidD0SUQeQA2VYjkVoRmjChBb9iV4Qqn6DODX2HOx48/tsaf8VgxfUpGNGUiodlQEGI4GL4bl3Wq",
-	"4lMyk4ItjWYdvxvaaPph64QMW4eHffPfsBWRYZFfg4/+6PWPh6272AwL80ElPviUUJIEc4TcAI+Uly5E",
-	"2ksmyJTeMjOUkIJ1IiIYkAUyTiXVPXMOgzLOhUtxQmLzg8ysieaEfAIwS4Z5v/94BLoS/JPFpE2LxDf4",
-	"HQLazVwxFL08uD08sM9VDJY1s9S4Bsyxy5dTTDurg6IzWPOIpimeQTy0SGGOyJDKuEfO4IduJU6HQGEI",
-	"jHQx52NZkzKjQbLINY7exYA00r5go+5zpkfT7gXXjBwQjG5FCGZJ55RQMsqkUl3FNSzKSC1kbojtSlHM",
-	"/mM40WcQKFNADoQwxU2lD+PTWjSTghgf8sWbF2a2OctQNSA3XCRl6VAbNEWQTnYiEkOoB4wy5m9ZAl9C",
-	"9BDcCMbEwGMuyB/RORVMgY/4mZikXE3N2ccDiDHqvqRiktMJiyMSY9RPTFJuj9EGUCHqKNy5H8Wj4Aze",
-	"MCh7d2JxDwACI5gUiWvlTGPSPjTM7OjJEzLPuMADGFycvYAjGE2poQqQlUEuLXhAJm+BHvDLtUyWpO3y",
-	"P+AnTKvuOFTighwdk6nMM2WtVEh4IMEjsUrbafl5MQcVUk8ZYDrMsnLzR0ew6zMpHCqeYO5IUcfTpinF",
-	"zy7pxGD5LSKUrWyCKDVsxae2BifWCzET4qmR2JVNjR0NBuppFc219VhhaS/5jGt1gld1LRPOVBE4/vSY",
-	"/DH/BEDdkWBD693joz55ZR7nc6KlWdKTYEKYHBdfHMIXhNHR9BRMhmhFBHJuUZJQDUhpXv8IX+fCyCun",
-	"xRu26GhtmT3ykmYTlplLOD58jEFsNlzKcUry5tnFJRm8fuHVjjlpHfb6vT7YoOdM0DlvnbQe9/q9x5hW",
-	"OQWmbYjWdZ7edG+92l0Y6yZVQDXGEl9MRUTIhYtoLkRcvIpaoSuDwm0qhgLsaXgwMnOYAl9Us4o63oDX",
-	"TC8YEzbLqCwNFgM0xH7xr5i0HYuCRAHLLIbCDvtIYQ21b6SA4MVRmit+y04J4wbYYa3XjKRsDAlInRO4",
-	"z6Eo+HkUiC+JnAMdAEgkxJWvI1i+jnA1NKyIZOa4XPBLQ9iLgZ1bliV8pDGc3Hw0FJaHWZtJj1wsxWia",
-	"SSFzhV59Z32RhoEXaJHlUNB0KFy9QsixogW4jYwsVELbYdTv92tXqUgbThCl60eKxK/o20/y9ObMPIyB",
-	"W8xZxqWlCzOJUeQ1NtHHNLWCIc1Tw61Zb9IzVHgmhZ5aUmedq1wRNZfSBibQoTDqqcwc7jm2PjXCDBdk",
-	"xmYyW/bIJwVJjy3it23ySCcailizt/pgpG5jDLw8PvyoHxEttZHHqCIpF3B8UjEy5pnSVloy0szvxZ2h",
-	"kTOqbC0Zg1BQ0nBcfqdHBlZCEIwlynoWaDIUYB8+Ka4HCZZyof+I24Xc9iJpnZR19ZaYg1gUAG8oQ1K+",
-	"clAr2n33NYr3TOlPZLLcW4Hlpsp/d1V9wip8lULPR/3+XpfhpavULqo6TmGJueaCQjWtQJVACy0baj+H",
-	"ykojGPTQNgbw17T44jS8Qs9eDVu4feKTZtL+zf/6i+/++X/97j/+1f/9z3/XKSkn8jHlIbBhLxY7YVTI",
-	"AnWlrSYhu+czl6Kskd3IOVocUESQBj0wqxMw2QirM8Ohe+RzwcicTjA03RGUGOKFY0dIXBrXk36ZwfWk",
-	"3++cktgz3sQo0dChiF9ycXNCMpb+4RDMO8NWbFlkB/bLRc5Uj3wJ8jKi/QkpcRwI12IqAS2VmRnyT2M3",
-	"jxRFHjZV5OziT3yq8MXl8+5HQ2FdgNdLzTC7m8xodlOkdD97O2IpYDaYHKjC75wqxQUmcwf5j9HBEqfP",
-	"xEUhIqMepPlMnIK8UBJmIM6ZXECm7gqRuGA0G03PbDHaGpWoVw1fWqCBTF8KNm13N1aBNb+S61wTa6/q",
-	"oRMrBScAlnoHvf0nOStL0Z0URepKbNnOZ6wbwlaVXoKQM8aiBe+2WYOrl7fbElxZhH2swCvRt+Mq/GIO",
-	"G1dSiwDMr62GXBRYUrYOQCu8zMJhGeqrEMxH3TgnYgiGcjRNW6kg0dQxYPfpadUv76w6ZlKons21Iuyt",
-	"EfTdoxfnTUv0R9r1hELjoS3jCoPXy9G2rmyyaVz6dr/j+rUPbGHsAOdsqq6weUyorb3TiNWLfw6yWUKB",
-	"jpV2M0+kjxxdLehtU90x0h4oTg8u5c1SuooDfskFxbRThjvN8FIrI/4ee3tJ97a1zcvd/SKCVN9IXP44",
-	"hcjjXNxeUEz5i/U/hWttlJV4POdJrUTIpnUBpWlYGFUjb1H4l7mIHYbHZKng8E/6XlL6k0o++mHI3R2e",
-	"wDqzGmlkKDHx6weUr4t6qe8hHHtyohMLjZpWGEuNFMbeovBcacJiZMHNTVjeU9hGKapgnypgyMAo1JBh",
-	"BMqzGZ5xYPCom1BNQf21CGukaQOQEaHWekgzTWIzTzwUbVtUKqrZfjrmdcgut69bMT+2enkZrtaFwGUw",
-	"Q5ySXNi/wG02todblIwDk26HUJGgfFpMoKolhxJXx4gLXGnPK5wUk7a1jz3plLnrLFWsR56DfQyla6+2",
-	"0WnxGlfkhs2t+87QWTP7UJSWg5CQ+wY2yzKovvWgunDgLtEPPJLgiLc1gr2vLp1/qoZdZTuecJnhLepb",
-	"ufrC7u630l/9GlcV+XOLL9dUXApULW55Kwt4CrcwARx+kFZPmYUea9nauclT1Hopy6SOB6VDDtCNVAvG",
-	"cfAaisTomDYKFe1TFUm1ouIfvOPJnY22YBg9W0Wmc/j9fqhkG6o1cZv1W3bg/J5nhOsvVR0Mma+4UUvi",
-	"2DETWotH9Rh+xLQ9gwflm+v6j92r3dh7np6bO/I8ruiBqfM8TW8YEdhqaTcwse0JoSpxFS4PvOAXR6Du",
-	"OXbJjav3OihneD8Yj+7HWX5LWOFtm9hoJdSOS94P2NKuR7J3AuTjgOYJ1gMIoo5ZMvQFe0jk8ZqYNaCQ",
-	"7Te2D2OrGQ72TLSZ0TelRESmCQOXgCG87dLxB4Y5u4jOXrGkpGUPgCBnVrH6XcIOt+ciDAecYTZ5A/Gi",
-	"wjNWr8T5/9TBuxu2vGs0pF9gVRNF4jdUTFhM2kf9pyBxk6IMCk2LaI0euskhWgH9bTqTYkJqBb7RmI0O",
-	"sPgM0at7zidMaevS+vjJ434HC4GqKTXfnvpvqrlUMHcM3nluVZyiZqgtSHL09GlkKzPG5pl59IMYAizM",
-	"848OP/ohKBVFVAXEE3V6BP0HrtY4uD4Bn8Ly/Ll977zsM1IDw2A71Te260Uzg9ysBf/g4Ae7OoSCxMec",
-	"To1/V+9lk0wZuJtNn2wnIBz1nz7AngfoCsnMFTioxDO4i1qP+8ermPCZNJQygT56+6DRDmggdKhwx3uU",
-	"+v4kOArFEropHimIjgHG6aEl1wrzAiKSygXLuhiLwt520KOsdOnkccJeoKsulsZvbqdbs+nS7vjrd0+P",
-	"g0bdACOxksBeuEitYhXEODgHN8wCvkJREoFKoGMRTek3KOgFNH0Iqv5d4k12y6VC0/7257/8h3//rzuR",
-	"CxJEz4YUBNoz3YWuOXVpLkGB7Q0+d17CB1V4IBq6UROHdaCNbV9yG0ZSRMSFySOv9bohWZMeUAquAkLd",
-	"XmU3bKOsHgDlmuyMhIrCXx80GUYWFbOMjSBy1DMYmgFkrsHAUITXeqUnXaosnVAuQvhqdvtbQdcdTXiN",
-	"trhdjGt39zJzfThacsFEgjof5hVbK5K5u40Srg0T/ZCAazh5CGBPSrZyi4A6dHZtLqBqgRhlGJOZEnQs",
-	"kbbMIpBN611VIitY4/fl72ZYiNeCFUBURyIxIotcswkXpYUE+PxQmGMFOqMIFUu0Z1/n2iutAx5njCPz",
-	"6u1Av08NFYV8SzdpH/f7HVeEFa+KK5KLMpg1gG/mkn6X8K1aVfS9zM0fkqeba/KrBljwczvYnrcXLfrV",
-	"A9gCXEXE7xVA3V/+KAo8fh/JcmmwDpaqqBadIO1v/+avf/3TX373s1/9+qe/DNLrajXkoDHi0ktUglQG",
-	"qov4bbecR6pg+pWQ+DY4CUME1RqNiz8lxjyjNQXpma1/OBT1vKiyzNVKtSWIXwAgwFZmQ2GN0YIxLOHt",
-	"tlCoGCyxBUm5Viwd98gAbQ5D0UanpZu3C0kuwQA6c8UX1TrMDyQd14pSNjjJbRz0nJU1DfclKTu78EpF",
-	"q/Z3/+Fnv/nV/0S947t/809//dO//od/+6tv/9tf/v3//u/f/uW/qEecWqipJFBAGKTSVCTKuhb86kPu",
-	"YvcqafvBsY2qDwZQP7Snp9oooEH7sfH96tR59l2/FAPbRd14iP63r4J3vQz/3wMYuIXWIou//Zf/7ru/",
-	"qkcW19Mb6GgayIZxMXh+8sAertnv1RikbWfuDYxEhhAEP4gZwpVPK1XtMT8BmUJvKAYOkpEH15rZuJSF",
-	"Nb1wivwSI3xWEkh6ZCCWJJWTCUu6XJBcQXuoFeLznIuk2EiDFbQWHIS1oIKBQYG+WmHT1nf/4xe/+du/",
-	"/ftf/Jdvf/43EUZHpmuixmqlutaHHD5uCjisVVw1Er8FtIcNVj23Ec5H/aY5VgO6ihiuw40xXA8ZeFVt",
-	"aNrkSXbwsw/6YACyHNHZLwv4J20tyZyPbmpht56AsrbZVCOZNht8Zd8Jo0HVbFprat5kPd2tKdNDXqXX",
-	"UrLhHu0RRShvgWgDdAPilfcjAJjhVEmwqVhCcTO4UK+TmA0+mRhtWEvSFpJA50zy4lwRqP8ntGH8tklB",
-	"/fKXBwXJ6HrdkvIAET98TBI+MfKglX4x4RakNXximCUO4qJxiwjdqRE6FDnuf9wjn3tPDOCOuZO47cvX",
-	"S8J1ISD2AnkU+syt+jNH5+6ro+zUcu/ejaVWlOPaSO+hJO/HGmz7gK+lW8veXvQrTarpNj6HI+1K+qnC",
-	"zgWtqPW2a5Nou7bOPpxIDZZt5fRuvShiUCj5XKTLSsnYGU2Yg21fIPZi0qD/TltmQwFVKBOSiwQiwLx3",
-	"vCqdHSS8kLpU2fNQQEwl18WHgKwu+xuR2uZzAbZ4FipDEkRZqwI0g1q6P0g0QI+qKbsQK5RypUPyjaF3",
-	"q4UhH1zLChS5XBsbiCvem0fCgox/4cq/TVdPsha2H3BKBM2pZgrIzcdiHkawZSLpMqG5XvqTRmS1+R0Z",
-	"DMVZtTSsb5F0q7RJbdUCsR34ugGMYVMQ67xCqB2RHlTy2qpnDwqvIwkFmSafQRZtUX0DMnGpIICvNtEW",
-	"YJdUUHxdDHGgTun3NLs23OzxAwfWNq1gPSr1WvuNhfVArkrn50zOU8Q4JFV7p/UH7/yNXa0E19bCf0qa",
-	"WpJ+rgmIUGICMJ4LaKUD/d0Jklx1ap2UHkLRNGM0WZIbxuZkMaUaS/1gcQGDG1+IGyEXAtHreI1s84bN",
-	"5C3bBvADknZt9w8qbh+H4gzM2pP9AJQZyrLnGn2GTEG/FPY+wAgHXFNSo+w5USs8byWB6yWJq+0/Y+dd",
-	"wmLQQ+GiuWK/2nRM2p93XLXuuC4YxqRdNQBwAXUeOE1R8iVg9C2He1HUZm8UPnpDMfAtLa6P50L6Rpeo",
-	"NCR55hW/TIdciBOwD4OZpa5+RvCo2I9VDIai/foLv9XxqgKCLLVT4shmBvHCFWr/nvMGu87fPbZgi8j4",
-	"7RrI2QBRR5U1u62B7n3wWfMZ634jBWvUYweCvBh8NrChlFDeJC7TS+POKWGzuTbE2++wjQcRkfLNHjkr",
-	"0xjKqmwK0tOMfFavhXNQq4Nj3g6UwuEKEkbROYNpduhLNzpxhY/0g6rxJZ+xPzUH8EF04qIkQo2nPN3Y",
-	"kLH88ndZ+S0ThO8F9jN24Hd/CwL8lzK7KYw2RWk8I6QAYccIBqDWXHDNaVr0Zoww+3CUMpopV0YfbgVc",
-	"XVALSLBF8T4OaP6y/nL8eSigJciStFOADnSVjORsJgWoPJlhM4blmN9BFrM8yZmyQJeolgswr05yphS9",
-	"TtkJ+ebt6PZaPFKEKc1nICWMC4fCUBz2/+wjfJ2pDhb/GucKXTjH/T6Jbf24uIjSKkrMMaGzpdkCFxoa",
-	"/2oSH/jtQ20zfWUweDFdBh2XcMavy/ajD8Fnav1Yt0KigBR3ZiNa9hHKj6BVUaALcPVAuCygH7TU1BRL",
-	"UFutQlkmRoGWCYWbekHTxiXO8YBkpOwQ0EBIcJu2TEACXjDoOZBYPzz0RoACPnuLt3SnPnj9wk5P2liV",
-	"S08ZzwgWj1WdXewZRRX5MjcBh4HogtOiiKtRhpCMAXGx8di9obiwWZJUNZX1vFneXP2fv/hPcVmiC6om",
-	"WUk2V0aQXEwlseUJXNlBrrDYmLaVf8yLjxRJ5ehG5rpHLgx4qBMSG20tHor2j55dFjFdUBcHSkuAv3XZ",
-	"iUgMPSZi0qapkn4lPEzDg3JlAHjuFVzrjAqKOXNe5p5dS4XID0XGJ1PwMgdo/4pFhawYVIK0Bs7k0rbs",
-	"/L5KxLYJxgfOPEZw8eZuQFIv9gUgey/EECY3F1ggI8RAqqWCPO4VenjwDv5/tSFH+A3QjYb7DhgJ3KAf",
-	"3jqA9A0xxdm/F1Q560lnPyqHmYWEKq54NJAirSrOfE4zLTb5PF+7l37bXmS32r1xiVIazSjwJTcDaX/7",
-	"83/17d/94tt/9rNOUdMGC0hhv7/6AVY8yeuhdiZvmT3S1m/LulTbb1AGP8XAnuIdNOE1S+a/TZd4WOGt",
-	"lA4tgKfZBjlIkl0uZmAgYR/XMkiSre/EqKhiQvQCC7tXCnRu1Jpc/e9ma9/ncyATjvOiqhMQfLB0/io1",
-	"P7VVCVcrhKOtDd7nhvQpieWrwIHzqdbzz0W6jMgFG+UZi4bigs7YBdfsDy90xqEyGtQlH4MQfJ3JhTJn",
-	"BOqWzDRNIUwefH+FijcUSvM0XafpkQnTvqRh80pDTbzLfVDbzzZ2Jj1PG41dXe3eULxhcxTTsBkKanWK",
-	"XBu5jIzzDBxQrrmJ3dliylN2SuhQwGvuK6ORktwaQZx2GJn3IRW32I6tTplwUA8TPBCapu4Oi2Lax/3D",
-	"qKgU6VXp1SxN1VC4Ujj0WubaBdPK3Ci/g0IhrQAoSfkYjhLW7cCgKD0PYR0H72zz9LuDXJjX4qBD1mzv",
-	"+yrCweJ2qiG7R4OmbTjRwB4dzlYzfi+Y7p4VDS0CoQBNFf3XJjHfv8qH7czROvnqa58GvpTQPsFaaxyE",
-	"AzyvaM6OjB3YoPB1/PalnMhcb0XPX0IoJDEa0x6IutmQwZ12EVdvI9jt6suIpDpqOORdt61nwrzyhdqS",
-	"VeHre2FWOBShpEZjMH9rJ1verih+SbMJ02bTLmEkyPZrKxtRQ80MSGFiVuLqyDrlclzoqYSJpBCSV+WD",
-	"cxx361O37+8nsxzHIjQY39Isv0nBFEvHG0WDOhD6okIzECbmLC7cq+99n++lXtTaXItqa/Wm/n34XtgS",
-	"X73NT+WCzLDqJu6XwLf7wakAUG5/0ztfLjJfXwqsXuwX8NzC+fvc6T6y3AOIhevbz9m/5GNXWRq5Dopn",
-	"+70AtKw1i93ohMTGB66lCfSVOX9u84ZIu1YyPqo1BOlUZHX7/UoWjTP6uVSOSmMNl9KxSvkwQ+X1+fMP",
-	"J5bdoyr+B3WevT5/XtTzf+Ay+3j6UIkSst4Ki22lZCW2zSnFCr+5W4N74ZZl0DAUNSA0+IV8CF+6oR7w",
-	"PP1GdU0Cbn5d/PQARiB7YNVpVkpr7SjgrIupgUL2VjnFgPeiP40lNpreMMz9ISBdKb+oKoa5ewkONu4G",
-	"ugEi+ns7ISN4yNVQGKUMoyHjPEtjo4ND0df43RBwChufQXYitkWCEV1TpIgMW0WDmWErGophK6Gamq/e",
-	"DV0PT3wPP4R/wm7xn67LUjHUsHV3F5MuEXIoipQ9C1Wk62pBzK3+eqGpSGiWEAeWRM3ZqKBiJ0PhWhXF",
-	"ZU/WmLQTluQIndD7jusTrLCVLdGzlrF5Spfmf4xqNRRcgyvEDlFsOSbtLwR/axBGikRhvELxWkFx46Fo",
-	"x7eHUVw26v301eCse/HpAKrzGNyLedIrxu0Zwh9H5IYtXUwzBB7Zj6GZPomx+W9c5r8ZrHWduNAbxcuA",
-	"CuQGQ2HAtEcGyBuO3r51/bcO+24bp2W5AJZirTEMacLoDiH1UIxlmsoFSzoYL6Uz7hbK3iLKcZpC6rAc",
-	"j7GfxeNiAgNuT4cC2n1FZuLC8IGNpnoWGF3QFXTZtA5COjJK4Ty/TvloKGzj5h4ZlP2tKjjrx+mS9nH/",
-	"Y3LNllIk62Or0E/xZdHh+Htpfqj0Xf3A5odav+otiHRU9yfZ9tQYhA061h5iS3DCa3AxMZFAwIKBNqCm",
-	"2Br1flKb46AH7+y/NkXWNlqWsR5sCVtb6I6ut8neitHSKjsoi10V7YaddMgz0JZ35XVBIWNQjbN/pFwo",
-	"8MoZ/YjpxgPau5ixDfTuJZdZ1Ljww1pIHHlYYx7xGAUY17B7tw8FStPlGi/JF1DLxr+q7wOZ+0cLITZW",
-	"qIqdjxT54s3LyFEvc1HeSvZIzQ6q/c4bfcDVHud8cyMnr2mWk1XmGbvlMlfQY6Exk3ttX4mjfrSSefiD",
-	"rXK5S1mhf2o0ZvDDu1z4f3RJ16FW9msaWuwtaawKoiXsVLWkCMPnCw5TSHofjvhtCfMH7+y/MQMcNYDd",
-	"axh5M0dBv7c3y54d343mJDcluWbYeTPJoVQ6pOmA5g9imS66hS9kdsMyqMWtam18BVukNgckWZvDY46v",
-	"Bpv7kaQreHS0uuN/krN8P9KSLU9XHB84NqJac+NSr9wnLS47378X128ECcEWjToiQRXxuczKpsw+0R4K",
-	"J8FjK3opseG40e0I6rkQMAzdWFaV4Q52dx0KWzAP3DJELbi2hELmmqRSVUWR9bkwUpdyyAUe3f5hbe80",
-	"2660Qboor2gfsPwjV7O1IoJSHxB2BN+qB/ddC+NAWidffW0o38j6mb/62pwktuXFe8iztHXSOjCU+f8F",
-	"AAD//w==",
+	"7H3rjyPJfdi/UqANLCk3OZzHju5m4A+8mVnd2vvKzqwF+bieLrKLZHmaVVRX9XB5iwHsAAEEBIn0IYpi",
+	"WIgTIAiCIPaHBIgDy/lnIt0p+i+C+v2q+sVqPmY5e2dc7svtsLvr+Xs/3zeGcjqTggmtGifvGzOa0CnT",
+	"LIG/zqhiT8/Nv7honDRmVE8aQUPQKWucNHjUCBoJ+3HKExY1TnSSsqChhhM2peaLKX33jImxnjRO9g8+",
+	"CRpTLrK/g4ZezMwYSidcjBt3d0HjacSmM6mZGC7+mC3MCBFTw4TPNJdm8uf0himiJ4y8enl5RRQdMaIl",
+	"SZhOFqSpGINnvVdPSeG7VqcR4NonjEYsyVdfmK5t5qtZ+sHjxxssffSc6uFkec1XE0aGVLFHilxc0fEp",
+	"LJEOzVPCFUnYKFUsInOuJ+Ro/4DMJ0zAO+YjMqGKDCdUjFlEFBdDVr+ZURtXULOL4yPfsq9oMmb6jWJJ",
+	"7R2niiXXO77oH7LBRMqb2jnn+Hy3096ZodRMCsUyyDb/H0qhmdDmn3Q2i/mQmsvZ+3Nl7u99YbrfT9io",
+	"cdL4vb0cX/bwqdqDwWAO//UTOtIsKVy+uUi8Q1iMgY3ybEvLvwsarxI5iNl0xapn+MYfbLd6N65nAz1B",
+	"Xj85I58ePf4+sYN34A7tt2bo3hBfft9gIp02Tr5oJGzI+C2D29NpIgxUMhG1B3R4Az+avxoBUJ6YafNi",
+	"xOw/6PBGyHnMojFrvF26xqDRSyOuL4ROgELMEjljieZ4pzRbydJndKhlcm0mpGJhIKv+JQfyvjcipimP",
+	"vY8mVNUQAGZW+whQmQuD1BPSnLB3QJqWhknYVGp2TaMo8U6j2I/N7yOZTKk2RFjo46N8IC40G7PEvKn5",
+	"lJVejahmbfjVh5U5on0Bk9gBAneq+WXIwZ+zoc4u4yqxR1K+DLNr+0+u2VStg8LCxd5lU9EkoYul5bmh",
+	"fUv6LI1vXrOZTPTykhI533w9MJCcLy8maKh0OqU+ADS4rgrXVriNNaDnUCG6HiVyugxHP/rRj37Ufv68",
+	"fX4eEJkQNp3pBXKLVAxkKiIWecEpH1fL3Y06ojxmkX+jIy64muDTTUDPcLTICBxTLqhm/kHxfmuOdkaV",
+	"qluN0jTR2yzmliV8xFl0TfU9kadw00v3WrmQ8nT5agunGFigys8g23B2D9UjXMaLyhIBEXI4rsUjOffD",
+	"eC0Um2fIxVfB+Oa3MeKxf6wbLqIiy1F8LKhOE+AlcphOmdAwqtJ0OgMGRGMWtWfRqBE02C2PmBiydsKG",
+	"Mom8jMYehW/yhFFVw2cSptJYF1f2qnd5eXHeCBpPek+fwT+evji/uLp4/fzpi97VhXdusxuW+LkJPjPo",
+	"enXZI/OJJIouFFHSi6mOCfjH4WJsBoIzMv82bxs+f8tAQrkP8FvoKMJC8ebtldoLzE45O7jscOtg8k8A",
+	"YVDeec1+nDKFUlAUcfMTjV8VoHVEY8WCKgAvkdrSPjehoms+uPOs3cmbVYllyGaaiiFbx46emGO7c9xY",
+	"Ld/pDydUW9UhjllCpnRBIkmEnIPWsBELRk7v4Xh0KlMUN1d9/1wKtkA6oNlYIodcLTfb90pnvDnlDRrD",
+	"hNFtv3H0YdMjN6Oufde8Y3iZnzDW0kSZRCy5Ful0wJKaF/iYCxrXkdwZzYBpozt+RRO98F3xSqI25kon",
+	"VOh1EnThzVVidMJm8eJ6sPBTJnjaHiyIucUA5REpmFGYFdNLhMl3xUjtNz4Ud9NLgp62Esmqjy/hJRAL",
+	"Z7OYTZ0l5YNmNmeoENevI7uItbsGXcsrBqWzaGs0uWWJsurUWm2jwgWAAbjvLQK50yxQB4sXGXnxbLsO",
+	"+LyglmODPYsCrpevJ4OQEgUpnVNOat/WkPNnXOkVOsBG94+WgzX6Dg5Zt4xXdMweZhlBQ7B3+nqYJkr6",
+	"qNMWy8z5gZOLBJub0wfzljlsy8ABPsSQxTGtqJ05ZJ6ZbYIQ4Nu4nE6lqJdC2ZTyGPRrpqpHtIxRlfMw",
+	"x3HDFtepsoe++adcqbSGxt9zRCH1NRiWNsdp88mAjWTCNv9GJmMq+JfU2VY2X+BMxnzItz1jxRJO/TYW",
+	"ldYJ5VUDRurkSnvs2bClMyieoRdukeD4gCyZyYRqtop1bysLJGxq9LjkOqILj4D32j4mhuomtzQmXBDz",
+	"6inpGt4oR6NOrSHo+ksp2PpzAyJqiXL+mfdokGxeyRsGUEHj+OWocfLFajqDr98F1fNUbJgwvbzny4mc",
+	"C6InZnvW/r3OcgUDLa/47V3QOOcJG2qZLGrshw9yq4YleZW5HtEJjYzaZV8hclQQ4B8pYvldYdcDKWNG",
+	"xcp7cxP6bi07gRreBRNuI05WjnQtJ8sm8K3uidX2q4sCW/c1vu4nnx7I+bzXPnh87M50sNBMofvFiQTk",
+	"hi3ISCYkknMRS+o3ddXeq+JfsvvIRplKXNgV7sGOWXcyZxM2vFk+Hmci2UTKdMpEYUMZRDkNYCtqXdmb",
+	"1e2zafIxvZuyepWTCEAXahdU4mDpp/ZQTgdcgOA24DHVLIFppmmseXsGuo11NkgRL7zSwzM55vc2Hcgb",
+	"7rGn9GIljW4C8KWYMnIvoYpQgl+QpoEzSgaJnCuWtHwYHTRiszCrMpU8kEdrnFtoEZzLpPrpfvfgaL0/",
+	"rniD2RoKY/ru7jkzBNJPRabwrAxH5TciZq7K6eCb45zmusYeWK9tVjaY6wowi29vK0Hcbc57KGD/2A6k",
+	"cstKGaTO2ZBPaUxwG4bVG9iaciETkgoOavCMas2Mytf4sy+67U/fvt8P9o/vft9rJ0mThIkhMr3CZ732",
+	"n759f+j7prLvTEXLRvKdwAs2d4aue53Bg1mXtrHhOPAr4mC3uxYHq6acEh52g7Wmnao/+4NNPS/YPLP2",
+	"TOm7p/jNp7AR+8e+zw5UZ5t5OcP7LBtoSPOrv/73v/3bf/P1L//md3/1s9YpUYyRV2+uyN7t/h6ohHvv",
+	"eXS35z7azH5TNqV4rNfZCzRZEMN3FNETqslIxrGcoxwlhU7oUIN8FRgUgivq9MU5G8Y0YRGZsIQRJfFT",
+	"dsvsWAbrGJ0q83/KxxNNtCRKy4SO2UlfmMFFW09ImC8jhFnINFWaDGmSLFBqhdcMQBl2wLXqCxjf/NLp",
+	"i6Jhdis2VJaIquEqtQR1K4j2yS0+nM9B6/FO7FhVmQKNRxtYihx+1BAmxIV1J12V0YdmPpaAaEFGiZyi",
+	"DOnE3hMLaSCok+YPLizcOzm31RdURPDSjCVKCvDY0KFWIHpy7flm731u6Lrbswyn1emLLJzEgKKNhcpW",
+	"8kghnDklAoc4JbQvQjeeeSFEYOeKjPktE8QsL+KjEUsU7o/ramhSXxx1u4HBk5jRW2bekKkmqYiZUmQh",
+	"UzKnQuO4QyOlImj7dItFDbFbQ1uLG7gHaS5IB9sGK9V6dt2YNdB2ie61iqlqGyQvf1mGy1cXz4lMyIAq",
+	"dnxEzi9eG6pa2NrhwfePt91cYb7Ve3qaWbK22Q69fvAdBV4NfllKOvTLSFVDVxXI1lk/rzc4wtxesvnR",
+	"3RPo1VAie8jDsqgB3HnCMdIqmnK/fVXr+FqxoRSRh/s+46OMyGizm1MSsRFNY00+7YI9KiBUk6lUmhwe",
+	"H9tr5FOzhsP944ODI7t2/Om4u6nGjPvxnetLK0it0JC388jgQB7b5GoFehaNVmk922jqSRbCtNKZd/7E",
+	"xjrVaOJ2mK21nIIGD5sK7CH6BsoXsRwDliTSY/m6ZDqPdAV5aCjTOCJCajJgRpBSNYFHMbtl8Uo/qV9c",
+	"hEm4UcjR70Pc66T5qhddXJLP2s+ueoEVAbNgEnL18qr3rI0hHIFZ38QoY3k0Z0yVzg1KWbxJjYKfByqV",
+	"V3hRmZWr0sTEShD4hGrDhZUmUjD/NPew4xQ9ppt5BdSEHjw+rrGM2Y1sjnSX7pMaM+IW5ragoRVdbwco",
+	"QDgMne2oEF6F0Fba0GqLViZirhJ91go3noAFwbZy3W5sDVmKVcvWsVrAeWVtQ2fovtuSn7H59UqD1TJy",
+	"x9FWX1Tvuvh5UJ7fu7s80LrigqnEQhOMB1YdEppBQnDDCMMe+2Ki9Uyd7O3dML6gN2knYrcuPlvtvRdS",
+	"t0cyFZHRS29pzKPA6KujmA910Bczlkw5mBHbEROcRQFJBU31hAkN8kUUEAz+a88S4NRw+EFfpILeUh7T",
+	"QcwC9BQJGgdES9mOaTJmASl+0MZBzIzFX93hmVmNiisTzaL2lEWcts1GgRQ6s6yZqS94IZ3ihi3aCTPq",
+	"Q0CmTE9k1Ib3jWZufnOH30bvbzbdnU9vWBFyDexltZ2x9tuZhMNZvuM/unz5gtinpGlu/PjT7n7LnKUE",
+	"mp+g6Xi9L8pNkYWNr2fDQYMLlcWDLbM/PuW6LpzvS0bgOeEC3R2kebR/SKSIF62S0aWecipNdVoTZVtv",
+	"e61xzFROwzo6cJhsKt+RXDIRfUZRktuCrOQBTGVBeUs7x4r4w0u07HvC+ECU9sqEa2g/ezfjCVNbUfdp",
+	"qvQ1ok6JKi5Prp22cX8OgUOUFhoUjOglBoLHULNA74E6xlojuaP4eg8xwknFa8RcN/7KtdU5iyeUi80D",
+	"bAqqoQfrhzHlUxZd26Dc621yN4xszmI/eHER2VhZj9R5dfmUXLwgh/ufkv3uQXu/Iu3iXxi1bFTzUtiy",
+	"Vzp3QdnleXK5FnytVVl5tZxfMRKArA4PvZ85/rqd6HsveTlht1yVs42KhDQL4N4CKFQ6uC5fmDecG05t",
+	"SwgpfLeJcIwAlQVpFxblrmYlxtSpg9sowJvqSvjejhWh6/sBkvnUiEN+jdcw4lztVSy55UOn+WoWx2hK",
+	"znUNMqTCqMNWY9WSFFRVIgWxEdM2nXB5+wiE21FPy+s3cPJnWpKbZrVqdJlhRJV1RqyGe1XsheuXXsGn",
+	"XZHF/O0AM3W5VkSlg3b+wJoEKFExVRMvbcJAtOsVevNSHtOHgvJqGpXRhM3V/hoygXdYAIkSwShe4yYw",
+	"crbKTNxz+S+FUTHSIicJyNWJmsi5ItZTXjZL/f8ozi0WWPzymkdGAx3xmjPYfcTnCjNTWp+hZZ9d48j1",
+	"4XxbhI1m5qEt4kf9TqAlF2MBlJvmD0skiGK6ZYQmKgiuhyRpzEizREqQJBUviVAR7cmEVJ0hrWVMKMxW",
+	"Y5raICLyPjk47huMM9g0yHI9Db0HNlUx4/5Rx6AE5TCUr6WSZVDY/GZQUxOtmb+wHZOvgOTaoM3iPN4F",
+	"ay9kh4oJDUn/IebuCE3MXyQzpLgMjlOSv9vWEgP5Kh8NFpWPLDOmBFlK4IYteezBJ41VCFhkmUGWM4p5",
+	"IbZaQZSVK0Cpxq2n+O9sbZWcRqxe4M8jzTx+lcu7B9Lcx1hQg0kxVZA3E9VXGii8ssV8K6Lbb+XNloPd",
+	"14W5Ijoah6wgZOFgffANV+jHQTCPbI59Lv59NcLZQX1LsbVTdgNPa4hwCZt9tqvbpVS39fKTHxzvk5+W",
+	"JvGGJNm8mS23vK/SIdQng624ip7WbDrzgMZWKalpgvLVtMb6mnlSl3EEDKnXQxl5SHAXFU4hCRVqbsRm",
+	"OmWk6YJ7bBZUANYYmWrwQQiG9YlgylZnfUS7K12QLcMtt7yvFWdok0mWz7AuL2Q+UWx4Tf7AxYvIETk8",
+	"cEH+CpJGavJFAldeaB2qOkyr7tZ9HtTnmmT7Omcxv2XeUjUINXXFQlbVWLhPxjOuY1t2c1sXoM0jvxPC",
+	"nk2b13jvDUeph2R4vMoFEcvxxpS2gp11uY32HrbjStkSHVuaMRGZh4WTzqtzbMae8LCDYgGFIi3K4CWb",
+	"vnxepcPFk9oALv2po3YP24QaV+H9Q1NJC0tYsY0LB6ClwlMzfW1ddFamqxPvrq1455PkSoWo/IKdK2Mm",
+	"Zum2eSQVzrom0MzLaTe4DTyeUoTu91cFfweNVPAfp8w+1knKcjZbRnZwbp+SWQwVrbSeoXVTS0JJLOUM",
+	"JPaJVLps8GQJASewgsBXzZRWrUqc30H3aMvAxRJ3XwEtfgHOkqytD3etEJcNvGJJlxl7q2N798x2BKPK",
+	"ME24XlyadeOwA0YT1IxhM2BixJ+yAcxdouLvMp2gQJ/9MyvRZ4Marm2uU/49nfE/ZgssJcfFSNaURHSR",
+	"+c4KLkfEDkmkgZLPr65edcgFHU6y2GrFx0KV4vr74tX5k9wia5h+QVU9LZvZJ2x4o5biu4yYY37qi3QW",
+	"SxpBqJViNC7PVLa2V2LGXj85I4f7x/utTl/0xZkUBhK5FMrIWTQCQSQwwy3IRMYRxH3jOsyVg3jUOumL",
+	"NoHIA7CpQiS3IjRhRAl6w64NVzhFnxn8CnMeHn5qjT+jkWL6lAxpzEREk74gkJqB74Z5la/wlEylYAuj",
+	"WYfv+zaavt84If3G/n7X/NdvBKSfJfngoz969aN+4y40w8J8UMcQPiWURN5EJTfAI1XIWSLNBRNkQm+Z",
+	"GUpIwVoBEQzIAhnFkuqOOYdeHufCpTghoflBJtZEc0I+A5gl/bTbPRyCrgT/ZCFp0iz7Dn6HgHYzVwgl",
+	"Q/du9/fscxWCZc0sNawAc+iS9hTTzuqg6BTWPKRxjGcQ9i1SmCMypDLskDP4oV2K0yFQ9QIjXcz5WNak",
+	"zGiQLDLA0dsYkEaal2zYfsL0cNK+5JqRPYLRrQjBLGqdEkqGiVSqrbiGRRmphcwMsV0qKdo9hBO9gECZ",
+	"DHIghCmsKxwZnlaimRTE+JA3r5+a2WYsQdWA3HAR5YVXbdAUQTrZCkgIoR4wyoi/YxF8CdFDcCMYEwOP",
+	"uSB/RGdUMAU+4gsxjrmamLMPexBj1H5GxTilYxYGJMSon5DE3B6jDaBC1FG482IUj4IzeM2gaOCJxT0A",
+	"CIxgUiSsFIMNSXPfMLODx4/JLOECD6B3efYUjmA4oYYqQFYGubLgAenEGXrALwMZLUjT5X/AT5jb3XKo",
+	"xAU5OCITmSbKWqmQ8ECCR2SVttP882wOKqSeMMB0mGXp5g8OYNdnUjhUPMHckawKqk1TCi+u6Nhg+S0i",
+	"lC3bgijVb4SntoIpFkMxE+KpkdAVnQ0dDQbqaRXNldVsYWnP+JRrdYJXNZARZyoLHD8+In/MPwNQdyTY",
+	"0Hr3+KBLnpvH6YxoaZb02JsQJkfZF/vwBWF0ODkFkyFaEYGcW5QkVANSmtc/wde5MPLKafaGLdlaWWaH",
+	"PKPJmCXmEo72DzGIzYZLOU5JXl9cXpHeq6eFwjgnjf1Ot9MFG/SMCTrjjZPGYafbOcTczgkwbUO0Bml8",
+	"074tVD7DWDepPKoxFkhjKiBCzl1Ecybi4lVUyoQZFG5S0RdgT8ODkYnDFPiinFXUKgw4YHrOmLBZRnlh",
+	"tRCgISyWTgtJ07EoSBSwzKIv7LCPFFag+1IKCF4cxqnit+yUMG6AHdY6YCRmI0hAap3AffZFxs8DT3xJ",
+	"4BzoAEAiIq74H8Hif4SrvmFFJDHH5YJfasJeDOzcsiTiQ43h5OajvrA8zNpMOuRyIYaTRAqZKvTqO+uL",
+	"NAw8Q4skhXKwfeGqPUKOFc3AbWhkoRza9oNut1u5SkWacIIoXT9SJHxO332Wxjdn5mEI3GLGEi4tXZhK",
+	"jCKvsIkupqllDGkWG27NOuOOocJTKfTEkjrrXOWKqJmUNjCB9oVRT2XicM+x9YkRZrggUzaVyaJDPstI",
+	"emgRv2mTR1pBX4SavdN7Q3UbYuDl0f4n3YBoqY08RhWJuYDjk4qREU+UttKSkWZ+L2z1jZxRZmvRCISC",
+	"nIbj8lsd0rMSgmAsUtazQKO+APvwSXY9SLCUC/1H3M7ktqdR4ySvSrjAHMSsfHpNLZT8lb1KyfO7tyje",
+	"M6U/k9FiZ+Wp6+om3pX1CavwlcpkH3S7O11GIV2lclHlcTJLzIALCqXCPDUWLbSsqZwd+EvMyUR30DYG",
+	"8Fe3+Ow0CmWyCxWA4fZJkTST5m/+1198/S//29f/6Zf/97/8YyunnMjHVAGBDXux2AmjZhnTZjFjn93z",
+	"wqUoa2Q30qZko4ggDXpgVidgshFWp4ZDd8hLwciMjjE03RGUEOKFQ0dIXBrX426ewfW4222dkrBgvAlR",
+	"oqF9ET7j4uaEJCz+wz6Yd/qN0LLIFuyXi5SpDvkhyMuI9ickx3EgXPOJBLRUZmbIPw3dPFJkedhUkbPL",
+	"PylShTdXT9qf9IV1AQ4WmmF2N5nS5CZL6b54N2QxYDaYHKjC75wqxQUmc3v5j9HBIqfPhFk1JKMexOlU",
+	"nIK8kBNmIM6JnEOm7hKRuGQ0GU7ObCnfCpWo1lxfWKCBTF8KNm13N1aBNb+SQaqJtVd10IkVgxMAC+WD",
+	"3v7jlOV19k6yCnw5tmzmM9Y1YatKL0DIGWHlhPebrMEVA9xuCa42wy5WUKg/uOUqihUl1q6kEgGYDqyG",
+	"nFV5UrYOQMO/zMxh6etK4c1HXTsnYgiGctRNWypjUddvYfvpadkv76w6ZlKoPc61IuydEfTdo6fndUss",
+	"jrTtCfnGQ1vGNQav56NtXF5l3bj03W7HLdY+sGXFPZyzrrrC+jGhMvlWI5Yv/gnIZhEFOpbbzQoifeDo",
+	"akZv64qfkWZPcbp3JW8W0lUcKJZcUEw7ZbhVDy+VIuwfsLdndGdbW7/c7S/CS/WNxFUcJxN5nIu7EBST",
+	"/2L9T/5aG3k5oILzpFIiZN26gNLULIyqYWFR+Je5iC2Gx2Qp7/CPu4Wk9MelfPR9n7vbP4F1ZtXSSF9i",
+	"4tsHlK+zYrAfIBwX5EQnFho1LTOWGimMvUPhudTCxsiC61vYfKCwjVJUxj6Vx5CBUag+wwjUiDM8Y8/g",
+	"UTuimoL6axHWSNMGIANCrfWQJpqEZp6wL5q2slVQsf20zOuQXW5ft2J+aPXyPFytDYHLYIY4Jamwf4Hb",
+	"bGQPN6tbBybdFqEiQvk0m0CVSw5Fro4RF7jSTqFwUkia1j72uJXnrrNYsQ55AvYxlK4LtY1Os9e4Ijds",
+	"Zt13hs6a2fsitxz4hNzXsFmWQAmwB9WFPXeJfuChBEe8LYBc+OrK+acq2JU3M/LXUN6gyJYrnuzufiP9",
+	"tVjjqiR/bvDliopLnpLMjcLKPJ7CDUwA+x+lUVZiocdatrZukRU0nsk8qeNB6ZADdCPVgnEcvIYiMjqm",
+	"jUJF+1RJUi2p+FAUzUZbMIyeLSPTOfx+P1Sy7ejquM3qLTtw/sAzwvXnqg6GzJfcqDlxbJkJrcWjfAw/",
+	"YNqewYPyzVXd2+7VrO0DT8/NHRQ8ruiBqfI8TW8YEdioajswsc0doTRypVhfIfjFEah7jp1z4/K99vIZ",
+	"PgzGg/txlm8IKwrbJjZaCbXjnPcDtjSrkewtD/nYo2mE9QC8qGOWDF3VHhJ5Ci3galDIdmvbhbHVDAd7",
+	"JtrMWDSlBETGEQOXgCG8zdzxB4Y5u4jWTrEkp2UPgCBnVrH6LmGH23MWhgPOMJu8gXhR4hnLV+L8f2rv",
+	"/Q1b3NUa0i+xqoki4WsqxiwkzYPuMUjcJCuDApVOMVqjg25yiFZAf5tOpBiTSpVxNGajAyw8Q/Rqn/Mx",
+	"U9q6tD59fNhtYSFQNaHm29Pim2omFcwdgneeWxUnqxlqC5IcHB8HtjJjaJ6ZR98LIcDCPP9k/5Pvg1KR",
+	"RVVAPFGrQ9B/4Aqeg+sT8Mkvz5/b987zJioVMPQ2o31tW3rUM8j1WvD39r63rUPIS3zM6VT4d/le1smU",
+	"nrtZ98lmAsJB9/gB9txDV0hirsBBJZ7BXdA47B4tY8ILaShlBF0Id0GjHdBA6FDmji9Q6vuT4MAXS+im",
+	"eKQgOgYYZwEtuVaYFxCQWM5Z0sZYFPauhR5lpXMnjxP2PD2JsT5/fTPiik2Xtkdv3x8feY26HkZiJYGd",
+	"cJFq05ChTDIHN8wCvkKRE4FSoGMWTVnsktDxaPoQVP1d4k12y7lC0/zqp7/43X/4d63ABQmiZ0MKAr2n",
+	"7nzXHLs0F6/A9hqfOy/hgyo8EA1dq4nDOtDGtiu5DSMpAuLC5JHXFlo9WZMeUAquPELdTmU3V458lQp+",
+	"FjOavDYvfrZofKOgN5UW8sql143mIEiaxQ/5ZKTgA0hK6qEoL8UQlwIrmFBlS7CQpqWi+ew+v3qhIDYs",
+	"lkNsDckjoAZST4jikY1e1jLGEOoOeYG2yb5gsXLwZOOrsqFspBgTEYuIkEnmICe9bI6+cK8fdT/tkF69",
+	"AHTJdPH67xeZs1UJs7z2/nZV0rMv72fh+3iwfGm7pGwPyD4cNlqzegC2WecrMKt0MTdes39g2WmSsCFE",
+	"fxeM/mYAmWowEmYh8oXysS7dnY4pFz6ea3b7jbDcLc3wtfb0bQzkd996QBYR2m2wNoC1BJu72wBwIdT7",
+	"YwKukcZ9AHuSi4a3CKh955viAiqPiGGCcdUxQecwacokAP2y2p4psMoxfp//boZtIQmOGUZmRRKjKsmA",
+	"jbnIrZwgq/eFOVaQFRShYoE+qUGqC+WxIGoEY0ELNbOg47EGllT0VpHmUbfbIlXOk4o8IN2Db+aSvkv4",
+	"Vq4M/EEuo48pHJlrKlb+sODndrC5fA42WIPL6gHsea6q6bcKoO6vQ2RFWr+NZDl3OnnLzZQLx5DmV3//",
+	"d7/+y198/ZNf/fovf+Gl1+WK5l6D4lUh2RDSkajOcjDcch6pjOmX0lqa4Oj3EVTr+Mn+lJi3gBZRpGe2",
+	"hmlfVHMb81J1SxXTIAYJgAB7IhqJGBxKgjEsw++2kJkJWGSLCnOtWDzKxOa+aGLggZu3DYlq3iBYc8WX",
+	"5VrqD6ThVgrL1gS62FyGGcvrku5K23W+naWqdM2v/+NPfvOr/4m2g6//6p//+i//7nd//auv/vZnv/3f",
+	"//2rn/2ratS4hZpSEhSEMitNRaSse7BYQcxd7E615WKAe635ApMgHtpbW272UWPBsDk66tRF57ieRwa2",
+	"s94PkMFjX4UImTyFZwdg4BZayQ746l//zde/rGYHVFOU6HDiyWhzcbTFBKAdXHOx6auXtp25NzCbAMKI",
+	"iokIkHJwWupMgTlGyBQ6fdFzkIw8uNKQyqUdrehnleWIGeGzlATWIT2xILEcj1nU5oKkClq8LRGfJ1xE",
+	"2UZqPBmVAD+s5+YN7vM06PObp7/+Hz//zT/8w29//l+/+unfBxjhHK+I/KyU21sdNnxYFzRcqZpsJH4L",
+	"aA8bcH5usxQOunVzLAdlZnGY+2vjMB8yeLLcGbkuGsTBzy7ogwHIfETng8jgnzS1JDM+vKmEzhcElJUN",
+	"42rJtNngc/uOHw3Kro9Sifd6D8h2jdUe8ioLvWlr7tEeUYDyFog2QDcg52A3AoAZTuUEm4oFFCiECy10",
+	"A7QBZGOjDWtJmkISaMFLnp4rAjU8hTaM3zYaqV7+Yi8jGe1CxzOf3Xb/kER8bORBK/1i0jxIa/jEMEsc",
+	"xEXUZ1H2EyN0WHvpy8ITA7gj7iRu+/JgQbjO7ao+q+qZW/ULR+c+gnX1A5rDLSnHlZE+QEnejUcHj341",
+	"3Vp0dmi/zU37RQ5HmqUUcoXdRxpB413bJsK3ba8MOJEKLCdsyoVRgCK6ULWA3CvksFuIK4SOgqBnwHVO",
+	"DfSR0A16bQYNIe8cdS0lp8xIKkuhVs5EELig94LmCAoY130xpyoPTTGjuUKlLTI1mIoLybDcrSLAGglj",
+	"yoXT2HwrzMPMYUKjoUApi1sad0gXVqf6wn1o6Mwo848QOpCpznVg6yhZ7+jAwc7N2X8kb0dh3yVR4PD4",
+	"cUEUWN8hsDzSdwsZsfL8RM7J1KAC1FWgAP0GFmzJD3M8qmAE4xrewCa0H4SztmNJu1qM2KtIvBTxolSq",
+	"fUoj5vhRUYktIDT0vWvKpC+g+nNEUnPTWQ0PeKdQHbuFqAwpwyU61ReQy8B19iEwWFd1BRmxzaMGDlew",
+	"KoN7Kq8RBdp8pcwOaCEgQ5RLZUCMbsyV9qGdkVGWCzI/uGXEU1x6ZUw+rnhnkQAWZIoXrkokXHrT5TzB",
+	"AF4XiJkCauJgES1D4pmI2kxorhfFSQOy3HSW9PrirFySvehFcKu0yeTlwuwt+LoGjGFTkGO0JFxljuhS",
+	"Pnn57IEFOMqRUXLyAqpXZFWvoAIGFQTw1Ra4QNdqCcVX5e546oN/S6ta+Jssf+SElroVrEalTmO3OSgF",
+	"kCvLZjMmZzFiHJKqndP6vffFjV0vJbVUwm5zmpqTfq4JqD1iDDCeCmhhF1OzOSS56tQGBxUQisYJo9GC",
+	"3DA2I3MjbEGJPSzqY3DjjbgRci4QvY5W6CMYXrMJ4Hu048ruH1RFPvLF95m1R53dRRlRH32GDP1iC4pd",
+	"gBEOuKKUVd7rqdLwxUoCgwUJy223Q+cRxiYMfeGiqMNil4eQNF+2XJeMsKrMhaRZNtoZUR3bgKC2SsBR",
+	"kw/3NOuJUit8dPqiV7SOuv7Zc1k0lAa58bdgEi2Wx5JzcQI+HTCNVk1GATzK9mOV+b5ovnqDxQ/rjAbI",
+	"UlsrVYQKg3jqGqR8y3mDXed3jy3Y4m3FNknkrIeoo/JeGdao/iH4rPmUtb+UgtWr7II87b3o2RQGKCsW",
+	"5mUdwtYpYdOZNsQbCh8i8tiDCEj+Zoec5emDeTVUBWnhRj6r1qDbq9SfM297StBxhbGJiH/vsN+tecR1",
+	"hY90veasKz5lf2oO4KPozVkpogpPOV7bCDn/8rtssMoLc9wL7Kdsr9h11QvwP5TJTWZozUrSGiEFCDua",
+	"ZIBac8E1p3HWEznArP9hzGiiXPsauBVwT0MNPsHm2fs4oPnLqvf4c19AK64FacYAHejeHMrpVApQeRLD",
+	"ZgzLMb+DLGZ5kjM/gy5RLtNjXh2nTCk6iNkJ+fLd8HYgHinClOZTF8Zp2Vxf7Hf/7BN8nakWFt0cpQrd",
+	"rkfdLglt3dYwi6zMSrsyoZOF2QIXYMWgmoR7xbbdIZ6MMhg8nyy8wQZwxq/ytt8PwWcqfdA3QiKPFHdm",
+	"o9B2kUKHoFVSoDNwLYBw3rjGa6mpKJagtlqFMk9IBi0TCiZ2vKaNK5zjAclI3pmnhpDgNm15ngg819Dr",
+	"J7KxM9CTCArn7SzPwZ1679VTOz1pYjVMPWE8IVi0XbW2sWdk3VvynEAcBuzDp1nxdKMMIRkD4mLzoDp9",
+	"cWmrE1BVV077ZnFz/X/+4j+HeWlMqFZoJdlUGUFyPpHElgVy5X65wiKf2lbcMy8+UiSWwxuZ6g65NOCh",
+	"TkhotLWwL5o/uLjK4jChHh2UdIIYiUUrICH0dgpJk8ZKFivQYvo7lAkFwHOv4FqnVFDMVS9kzNu1lIh8",
+	"XyR8PIHIEA/tX7KokCWDipfWwJlc2VbZ31aJ2Daf+sgVPxBcCnPXIGkhXg0geyfEECY3F5ghI1i81UJB",
+	"/ZQlerj3Hv5/vaY2x2ugGzX37TESuEE/vnUA6RtiirN/z6ly1pPWblQOMwvxVTor0ECKtCo78xlNtFgX",
+	"p/DKvfRNR3641e6MS+TSaEKBL7kZSPOrn/7br/7x51/9i5+0slpyWLgR++xWD7AU/bEaaqfyltkjbXxT",
+	"1qXKfr0y+CkG42XvoAmvXjL/JsNY/ApvqWR3Bjz1NsheFG1zMT0DCbu4ll4UbXwnRkUVY6Ln2FClVBh7",
+	"rdbk+m7UW/tezoBMOM6Lqo5H8MGWNcvU/NRWA17uzIG2NnifG9KnJJaNBAfO51rPXop4EZBLNkwTFvTF",
+	"JZ2yS67ZH17qhENFUugHMgIheJDIuTJnBOqWTDSNIbUFfH+ZitcXSvM4XqXpkTHTRUnD1nMwX1/jZ5m6",
+	"k++D2j7yoTPpFbTR0PWz6PTFazZDMQ2bkKFWp8jAyGVklCbggHJNxezO5hMes1NC+wJec18FmJqHRhCn",
+	"HQbmfSiBkW3HVoWOOKiHER4IjWN3h1kTi6PufpBVaC5Ux9csjlVfiKUwBjoEs6o5ZaeQlgCUxHwERwnr",
+	"dmCQtXyBUKy99+Z/ECCXCvNa6HXImu19W0U4WNxWtdt3aNC0jZ5q2KPD2XKljUum22dZIylPKEBdJ52V",
+	"xUPuX13LdsRqnHzxtkgDn0loW2StNQ7CAZ6XNGdHxvZsIscqfvtMjmWqN6LnzyB8mRiNaQdE3WzI4E4z",
+	"y4WxWSd29XkUYRU1HPKu2taFMK+8URuyKnx9J8wKhyKUVGgM5lxuZcvbFsWvaDJm2mx6VW58r7KyITXU",
+	"zIAUJlNGrn67Uy5HmZ5KmIgyIXlZPjjHcTc+dfv+biq64FiEeuNb6uU3KZhi8WitaFAFwqKoUA+EkTmL",
+	"S/fqB9/nB6kXZfs8FB/wdTCtWOPxPb8lvnybn7voLnc0WOBgNzjlAcrNb3rry0XmW5QCyxf7Bp5bOP+Q",
+	"O91FdRkPYuH6dnP2z/jIdXRAroPi2W4vAC1r9WI3OiGx4ZBrJQb93M6f2Fw/0qy0agkqjbhaJVndfr+U",
+	"+eaMfi79qtTQyqVhLVM+zCp7df7k44ll9+hG81GdZ6/On2R9dB64vQ2ePlSAhkzVzGJbKhWN7epysaLY",
+	"VLXGvXDLEmjUjRoQGvx8PoQfuqEe8DyLDWLrBNx0kP30AEYge2DlaZZKWm4p4KyKqYEGMlY5xSSVaky9",
+	"pjcM8/UISFeqWMwcU1MKSUk27ga68CL6F3ZChvCQq74wShlGQ4ZpEodGB4di6+H7PuAUNhyFjGJsRwgj",
+	"umaEAek3ssZu/UbQF/1GRDU1X73vu97Z+B5+CP+E3eI/XXfDbKh+4+4uJG0iZF9kabYWqkjb1W+ZWf31",
+	"UlMR0SQiDiyJmrFhRsVO+sK1CAzzXughaUYsShE6oecs1ydY2TJZoGctYbOYLsz/GNWqL7gGV4gdItty",
+	"SJpvBH9nEEaKSGG8QvZaRnHDvmiGt/tBmDfI//x576x9+XkPquIZ3At51MnG7RjCHwbkhi1cTDMEHtmP",
+	"McQ8xKb7YZ6zarDWdcBEbxTPAyqQG/SFAdMO6SFvOHj3zvW93O+6bZzmJT6gslMzYRjShNEdQuq+GMk4",
+	"lnMWtTBeSifcLZS9Q5TjNIb8CzkaYR+pw2wCA27HfQFtNgMzcWb4wAaPHQuMLugKultbByEdGqVwlg5i",
+	"PuwLGkUJU6pDenlfyRLOFuN0SfOo+ykZsIUU0erYKvRTuM7S31LzQ6nf+Uc2P9i5rTNpEyIdVP1JwG1c",
+	"owfQsXYQW4ITDsDFxEQEAQsG2oCaYkvy+0ltjoPuvbf/WhdZW2tZxjrsOWxtoDu6nmI7KwJPy+wgLzKZ",
+	"tfl30iFPQFveltd5hYxeOc7+kXKhwEtn9AOmaw9o52LGJtC7k/oDosKFH9ZC4sjDCvNIgVGAcY0JcCgU",
+	"oEBpuljhJXkD9aeKV/VtIHP/ZCHExgqVsfORIm9ePwsc9TIXVVjJDqnZXn7vK33A9lDO87fXNFAsNKt0",
+	"ssosYbdcpgp6G9VWX1jZz+mgGyxlC39vo/oLuazQPTUaM/jhXf2Kf3KFEsrXsbANp2obSe0saawMojns",
+	"lLWkAMPnMw6TSXofj/htCPN77+2/sWoDagDb1x0rzBx4/d6FWXbs+K41J7kpyYBhx+sohRYlkKYDmj+I",
+	"ZUYrw4TLuUxuGORQ2yzVvH2+YPPY5oBEK3N4zPFVYHM3knQJjw6Wd/zPUpbuRlqyJSWz4wPHRiGeDU4l",
+	"1yt3SYuRLX8Q+K0ECcHmtToiQRXxiUzIwREBLa1EtPvCSfB8LIwyJ0mTWt2OoJ4LAcPQBW1ZGW5hV/W+",
+	"sEUuwS1D1JxrSyhkqkksVVkUWZ0LI3Uuh1zi0e0e1nZOs+1Ka6SL/Ip2Acs/cLXSSyIoLQLCluBb9uC+",
+	"b2AcSOPki7eG8g2tn/mLt+YksR0+3kOaxI2Txp6hzP8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
