@@ -35,6 +35,7 @@ import (
 	"github.com/keiyaku/keiyaku/storage/outbox"
 	"github.com/keiyaku/keiyaku/storage/sqlite"
 	"github.com/keiyaku/keiyaku/timestamp"
+	"github.com/keiyaku/keiyaku/webhook"
 )
 
 // DevelopmentPolicy is the TSA policy OID (RFC 3161 §2.4.2) of the local
@@ -142,6 +143,12 @@ type Config struct {
 	// NotifyInterval is how long RunNotifier waits when nothing is due;
 	// zero means 30 seconds.
 	NotifyInterval time.Duration
+	// Webhook configures the companies' webhooks (package webhook): the
+	// key sealing their secrets, which addresses deliveries may reach,
+	// retries. Its Store, Clock and Logger are the service's. The zero
+	// value stores secrets unsealed, delivers over https to public
+	// addresses only, with the package's default retries.
+	Webhook webhook.Config
 
 	// PasswordParams, MaxFailedLogins, Lockout and SessionTTL configure
 	// accounts; zero values mean account.Config's defaults (argon2id
@@ -204,6 +211,9 @@ type Service struct {
 	// Bulk runs bulk verification (一括検証) of a period's completed
 	// cases with Archive.
 	Bulk *bulkverify.Verifier
+	// Webhooks manages the companies' webhook subscriptions and delivers
+	// them; RunNotifier runs its delivery loop.
+	Webhooks *webhook.Service
 	// Renewal renews the evidence records of completed cases a year
 	// before their TSA certificate expires (renewal.DefaultMargin), with
 	// Archive's TSA; RunJobs runs it on a schedule.
@@ -322,9 +332,14 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if sealer == nil {
 		sealer = &archiveSealer{Service: s.Archive, ts: ts, clock: clock}
 	}
+	whc := cfg.Webhook
+	whc.Store, whc.Clock, whc.Logger = s.Store, clock, logger
+	if s.Webhooks, err = webhook.New(whc); err != nil {
+		return nil, kerr.Wrap(op, err)
+	}
 	s.Cases, err = casework.New(casework.Config{
 		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
-		AuditKeys: auditKeys(&cfg),
+		AuditKeys: auditKeys(&cfg), Webhooks: s.Webhooks,
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
@@ -568,6 +583,10 @@ func (s *Service) Close() error {
 	return kerr.Wrap("keiyaku.Service.Close", errors.Join(errs...))
 }
 
+// ReminderInterval is how often RunJobs runs the reminder pass
+// (Cases.SendReminders): reminders count in days, so an hour late at most.
+const ReminderInterval = time.Hour
+
 // MaintenanceInterval is how often RunJobs anchors the audit log with a
 // timestamp (Archive.AnchorAudit) and prunes expired sessions and spent
 // login throttles (Accounts.Prune).
@@ -608,7 +627,8 @@ func (s *Service) CollectOrphans(ctx context.Context) (storage.OrphanReport, err
 // jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
 // the head of the audit chain time-stamped by the configured TSA) and the
 // account pruning (Accounts.Prune) every MaintenanceInterval; the
-// orphan-blob collection (Service.CollectOrphans) every OrphanInterval.
+// orphan-blob collection (Service.CollectOrphans) every OrphanInterval;
+// the reminder pass (Cases.SendReminders) every ReminderInterval.
 // It returns ctx's error; kerr.FailedPrecondition at once
 // when the Store is neither the embedded SQLite nor PostgreSQL (storage/
 // postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
@@ -635,6 +655,13 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 			rep, err := s.CollectOrphans(ctx)
 			if err == nil {
 				s.logger.InfoContext(ctx, "jobs: orphan blobs collected", "listed", rep.Listed, "removed", rep.Removed, "bytes", rep.Bytes, "young", rep.Young)
+			}
+			return err
+		}},
+		{Name: "reminders", Interval: ReminderInterval, Run: func(ctx context.Context) error {
+			rep, err := s.Cases.SendReminders(ctx)
+			if err == nil {
+				s.logger.InfoContext(ctx, "jobs: reminder pass", "checked", rep.Checked, "reminders", rep.Reminders, "overdue", rep.Overdue)
 			}
 			return err
 		}},
@@ -673,15 +700,21 @@ func (s *Service) DeliverOnce(ctx context.Context) (delivered, failed int, err e
 	return s.worker.RunOnce(ctx)
 }
 
-// RunNotifier delivers notices until ctx is done (notify.Worker.Run) and
-// then returns ctx.Err(); without a mailer it returns at once with an
-// error wrapping ErrNoMailer. Cancel ctx and wait for RunNotifier to
-// return before Close. Delivery is at least once (see package notify).
+// RunNotifier delivers notices (notify.Worker.Run) and webhooks
+// (Webhooks.Run) until ctx is done and then returns ctx.Err(); without a
+// mailer it returns at once with an error wrapping ErrNoMailer (then run
+// Webhooks.Run alone for webhooks). Cancel ctx and wait for RunNotifier
+// to return before Close. Delivery is at least once (see packages notify
+// and webhook).
 func (s *Service) RunNotifier(ctx context.Context) error {
 	if s.worker == nil {
 		return kerr.E(kerr.FailedPrecondition, "keiyaku.Service.RunNotifier", "%w", ErrNoMailer)
 	}
-	return s.worker.Run(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Webhooks.Run(ctx) }()
+	err := s.worker.Run(ctx)
+	<-done
+	return err
 }
 
 // OriginalCheck is the result of VerifyOriginal: original verification

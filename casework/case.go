@@ -163,6 +163,9 @@ type Case struct {
 	// the signer certificate and the company whose upload carried it, in
 	// upload order (a resent document starts the list again).
 	Signers []SignerRecord
+	// ReplyBy is the optional reply-by date (回答期限); zero is none. See
+	// Service.SetReplyBy and Service.SendReminders.
+	ReplyBy civil.Date
 }
 
 // NewCase is what Register needs to create a case.
@@ -191,6 +194,8 @@ type NewCase struct {
 	Document Upload
 	// Supplements are up to MaxSupplements supplementary files of any type.
 	Supplements []Upload
+	// ReplyBy is an optional reply-by date (回答期限); zero is none.
+	ReplyBy civil.Date
 }
 
 func checkText(op, field, v string, required bool, max int) error {
@@ -251,6 +256,11 @@ func (nc *NewCase) validate(op, regCo string) error {
 	}
 	if nc.TransactionDate.IsZero() {
 		return kerr.E(kerr.Invalid, op, "the transaction date is required")
+	}
+	if !nc.ReplyBy.IsZero() {
+		if err := storage.CheckDate(op, "the reply-by date", nc.ReplyBy); err != nil {
+			return err
+		}
 	}
 	if err := storage.CheckDate(op, "the transaction date", nc.TransactionDate); err != nil {
 		return err

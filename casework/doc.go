@@ -56,4 +56,15 @@
 // operator — re-indexing who may find them in the same commit and
 // auditing both sides. The service operator sees no case (kerr.NotFound
 // by ID, kerr.PermissionDenied for lists and registration).
+// Webhooks (issue 13): when Config.Webhooks is set, every state change
+// asks it (WebhookPlanner, normally package webhook) for the deliveries
+// of the companies on the case that subscribed to the change's event
+// (WebhookEvent), and they commit in the same transaction as the new
+// state, its audit entry and its outbox rows.
+//
+// Reminders (issue 12, beyond the seed): SendReminders, run hourly by the
+// scheduled jobs, reminds the user a case waits for once per interval the
+// registrant's company set (account.Service.SetReminderDays), and tells
+// both sides once when the case's reply-by date (NewCase.ReplyBy,
+// SetReplyBy) has passed; it changes no case.
 package casework

@@ -50,6 +50,7 @@ func toRecord(c *Case) *storage.Case {
 		Document: toFile(c.Document), Acceptance: toFile(c.Acceptance),
 		Supplements: toFiles(c.Supplements), Sealed: toFiles(c.Sealed),
 		Reason: c.Reason, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CompletedAt: c.CompletedAt,
+		ReplyBy: c.ReplyBy,
 	}
 	for _, sg := range c.Signers {
 		r.Signers = append(r.Signers, storage.Signer(sg))
@@ -79,6 +80,7 @@ func fromRecord(r *storage.Case) (*Case, error) {
 		Turn: r.Turn, Document: fromFile(r.Document), Acceptance: fromFile(r.Acceptance),
 		Supplements: fromFiles(r.Supplements), Sealed: fromFiles(r.Sealed),
 		Reason: r.Reason, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt,
+		ReplyBy: r.ReplyBy,
 	}
 	for _, sg := range r.Signers {
 		c.Signers = append(c.Signers, SignerRecord(sg))

@@ -60,6 +60,9 @@ type Config struct {
 	// chain with (see storage.AuditKey): the current one and every one
 	// rotated out. nil means the chain is unkeyed.
 	AuditKeys map[string][]byte
+	// Webhooks plans the webhook deliveries of each state change, written
+	// in its transaction (normally a *webhook.Service); nil means none.
+	Webhooks WebhookPlanner
 }
 
 // Service carries cases through their lifecycle. It is safe for concurrent
@@ -74,6 +77,7 @@ type Service struct {
 	newID  func() string
 	tmpDir string
 	keys   map[string][]byte
+	hooks  WebhookPlanner
 }
 
 // New returns a Service, or an error of kind kerr.Invalid naming a missing
@@ -90,7 +94,7 @@ func New(cfg Config) (*Service, error) {
 	case cfg.Sealer == nil:
 		return nil, kerr.E(kerr.Invalid, op, "Config.Sealer is required")
 	}
-	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir, keys: cfg.AuditKeys}
+	s := &Service{store: cfg.Store, blobs: cfg.Blobs, val: cfg.Validator, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, newID: cfg.NewID, tmpDir: cfg.TempDir, keys: cfg.AuditKeys, hooks: cfg.Webhooks}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -239,6 +243,13 @@ func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev
 	}
 	rec := toRecord(c)
 	cc := &storage.CaseCommit{Case: rec, Audit: []storage.AuditEntry{auditEntry(p, c.UpdatedAt, ev, c, d)}, Events: events}
+	if s.hooks != nil {
+		hooks, err := s.hooks.PlanWebhooks(ctx, rec, rec.Version+1, WebhookEvent(ev))
+		if err != nil {
+			return kerr.Wrap(op, err)
+		}
+		cc.Webhooks = hooks
+	}
 	if err := s.store.CommitCase(ctx, cc); err != nil {
 		return kerr.Wrap(op, err)
 	}
@@ -443,6 +454,7 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		ID: s.newID(), Form: nc.Form, State: to, Category: nc.Category, OriginalID: nc.OriginalID,
 		Name: nc.Name, OrderNumber: nc.OrderNumber, Amount: nc.Amount,
 		TransactionDate:     nc.TransactionDate,
+		ReplyBy:             nc.ReplyBy,
 		RegistrantCompanyID: p.CompanyID, RegistrantUserID: p.UserID,
 		Parties: parties, Document: doc, Supplements: sups,
 		CreatedAt: now, UpdatedAt: now,

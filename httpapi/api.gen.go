@@ -272,6 +272,60 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "delivered"
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusDelivered:
+		return true
+	case WebhookDeliveryStatusFailed:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEvent.
+const (
+	WebhookEventAcknowledged     WebhookEvent = "acknowledged"
+	WebhookEventCompleted        WebhookEvent = "completed"
+	WebhookEventDeleted          WebhookEvent = "deleted"
+	WebhookEventReceiptRequested WebhookEvent = "receipt_requested"
+	WebhookEventReceived         WebhookEvent = "received"
+	WebhookEventReturned         WebhookEvent = "returned"
+	WebhookEventSentBack         WebhookEvent = "sent_back"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEvent enum.
+func (e WebhookEvent) Valid() bool {
+	switch e {
+	case WebhookEventAcknowledged:
+		return true
+	case WebhookEventCompleted:
+		return true
+	case WebhookEventDeleted:
+		return true
+	case WebhookEventReceiptRequested:
+		return true
+	case WebhookEventReceived:
+		return true
+	case WebhookEventReturned:
+		return true
+	case WebhookEventSentBack:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchCasesParamsSort.
 const (
 	SearchCasesParamsSortAmount          SearchCasesParamsSort = "amount"
@@ -440,7 +494,10 @@ type Case struct {
 	Reason              *string    `json:"reason,omitempty"`
 	RegistrantCompanyId string     `json:"registrant_company_id"`
 	RegistrantUserId    string     `json:"registrant_user_id"`
-	Sealed              []File     `json:"sealed"`
+
+	// ReplyBy The reply-by date, when one is set.
+	ReplyBy *openapi_types.Date `json:"reply_by,omitempty"`
+	Sealed  []File              `json:"sealed"`
 
 	// State `sent-back` is sent back to the registrant; `sent-back-to-party` is sent back by the registrant, with a reason, to the counterparty that returned it.
 	State           State              `json:"state"`
@@ -498,7 +555,10 @@ type Company struct {
 	CorporateNumber *string `json:"corporate_number,omitempty"`
 	Id              string  `json:"id"`
 	Name            string  `json:"name"`
-	TimeZone        string  `json:"time_zone"`
+
+	// ReminderDays Reminder interval in days; 0 is off.
+	ReminderDays *int   `json:"reminder_days,omitempty"`
+	TimeZone     string `json:"time_zone"`
 }
 
 // CreatedToken defines model for CreatedToken.
@@ -595,6 +655,9 @@ type NewCase struct {
 	OrderNumber *string    `json:"order_number,omitempty"`
 	OriginalId  *string    `json:"original_id,omitempty"`
 	Parties     []NewParty `json:"parties"`
+
+	// ReplyBy Optional reply-by date (回答期限); see PUT /v1/cases/{id}/reply-by.
+	ReplyBy *openapi_types.Date `json:"reply_by,omitempty"`
 
 	// Supplements The supplementary files that follow the contract part, in order.
 	// Declared here so that every file streams straight to storage:
@@ -903,6 +966,82 @@ type UserList struct {
 	Users []User `json:"users"`
 }
 
+// Webhook defines model for Webhook.
+type Webhook struct {
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	Description string    `json:"description"`
+	Events      []string  `json:"events"`
+	Id          string    `json:"id"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Url         string    `json:"url"`
+}
+
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	At         time.Time `json:"at"`
+	DurationMs int       `json:"duration_ms"`
+	Error      string    `json:"error"`
+
+	// StatusCode 0 when no answer came (refused address, timeout, connection error).
+	StatusCode int `json:"status_code"`
+}
+
+// WebhookCreated defines model for WebhookCreated.
+type WebhookCreated struct {
+	// Secret whsec_ + base64 of 32 bytes; shown once.
+	Secret  string  `json:"secret"`
+	Webhook Webhook `json:"webhook"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	Attempts    int        `json:"attempts"`
+	CaseId      string     `json:"case_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Event       string     `json:"event"`
+
+	// Id The webhook-id.
+	Id            string                `json:"id"`
+	LastError     string                `json:"last_error"`
+	LastStatus    int                   `json:"last_status"`
+	Log           []WebhookAttempt      `json:"log"`
+	NextAttemptAt *time.Time            `json:"next_attempt_at,omitempty"`
+	Status        WebhookDeliveryStatus `json:"status"`
+}
+
+// WebhookDeliveryStatus defines model for WebhookDelivery.Status.
+type WebhookDeliveryStatus string
+
+// WebhookDeliveryPage defines model for WebhookDeliveryPage.
+type WebhookDeliveryPage struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+	NextCursor *string           `json:"next_cursor,omitempty"`
+}
+
+// WebhookEvent defines model for WebhookEvent.
+type WebhookEvent string
+
+// WebhookInput defines model for WebhookInput.
+type WebhookInput struct {
+	Description *string        `json:"description,omitempty"`
+	Events      []WebhookEvent `json:"events"`
+
+	// Url https; plain http only to a loopback host when the server allows it (tests).
+	Url string `json:"url"`
+}
+
+// WebhookList defines model for WebhookList.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// WebhookSecret defines model for WebhookSecret.
+type WebhookSecret struct {
+	Secret string `json:"secret"`
+}
+
 // CaseID defines model for CaseID.
 type CaseID = string
 
@@ -914,6 +1053,9 @@ type IfMatch = string
 
 // TargetUserID defines model for TargetUserID.
 type TargetUserID = string
+
+// WebhookID defines model for WebhookID.
+type WebhookID = string
 
 // BulkVerifyParams defines parameters for BulkVerify.
 type BulkVerifyParams struct {
@@ -1015,6 +1157,11 @@ type ReceiveCaseParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SetReplyByJSONBody defines parameters for SetReplyBy.
+type SetReplyByJSONBody struct {
+	ReplyBy openapi_types.Date `json:"reply_by"`
+}
+
 // ResendCaseMultipartBody defines parameters for ResendCase.
 type ResendCaseMultipartBody struct {
 	Contract *openapi_types.File `json:"contract,omitempty"`
@@ -1071,6 +1218,11 @@ type SetCorporateNumberJSONBody struct {
 	CorporateNumber string `json:"corporate_number"`
 }
 
+// SetReminderDaysJSONBody defines parameters for SetReminderDays.
+type SetReminderDaysJSONBody struct {
+	ReminderDays int `json:"reminder_days"`
+}
+
 // RegisterSigningCertificateParams defines parameters for RegisterSigningCertificate.
 type RegisterSigningCertificateParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
@@ -1124,6 +1276,33 @@ type VerifyPDFParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateWebhookParams defines parameters for CreateWebhook.
+type CreateWebhookParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit At most 100; 20 when left out.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDeliveryParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // BulkVerifyJSONRequestBody defines body for BulkVerify for application/json ContentType.
 type BulkVerifyJSONRequestBody = BulkVerificationRequest
 
@@ -1132,6 +1311,9 @@ type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
 
 // SetCommentJSONRequestBody defines body for SetComment for application/json ContentType.
 type SetCommentJSONRequestBody = CommentText
+
+// SetReplyByJSONRequestBody defines body for SetReplyBy for application/json ContentType.
+type SetReplyByJSONRequestBody SetReplyByJSONBody
 
 // ResendCaseMultipartRequestBody defines body for ResendCase for multipart/form-data ContentType.
 type ResendCaseMultipartRequestBody ResendCaseMultipartBody
@@ -1144,6 +1326,9 @@ type SendBackCaseJSONRequestBody = SendBack
 
 // SetCorporateNumberJSONRequestBody defines body for SetCorporateNumber for application/json ContentType.
 type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
+
+// SetReminderDaysJSONRequestBody defines body for SetReminderDays for application/json ContentType.
+type SetReminderDaysJSONRequestBody SetReminderDaysJSONBody
 
 // RegisterSigningCertificateJSONRequestBody defines body for RegisterSigningCertificate for application/json ContentType.
 type RegisterSigningCertificateJSONRequestBody = NewSigningCertificate
@@ -1168,6 +1353,12 @@ type CreateUserJSONRequestBody = NewUser
 
 // SetAllowListJSONRequestBody defines body for SetAllowList for application/json ContentType.
 type SetAllowListJSONRequestBody = AllowList
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = WebhookInput
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = WebhookInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1417,6 +1608,35 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/cases/{id}/related (the `RelatedCases` operationId).
 	RelatedCases(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+	//
+	// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+	ClearReplyBy(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReplyByWithBody Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyByWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyBy(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ResendCaseWithBody Send a sent-back case again (registrant)
 	//
 	// multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -1500,6 +1720,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDaysWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	//
@@ -1833,6 +2079,108 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+	//
+	// Never shows a secret.
+	//
+	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+	ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookWithBody Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBody(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhook Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhook(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+	//
+	// Audited.
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+	DeleteWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhook One subscription (administrators only)
+	//
+	// Another company's is 404.
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+	GetWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookWithBody Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBody(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhook(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveries(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+	//
+	// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+	ReplayWebhookDelivery(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookSecret Give the subscription a new secret (administrators only)
+	//
+	// The new secret is in this answer only. For 24 hours the previous
+	// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+	// receiver can switch without losing deliveries. Audited.
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecret(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // BulkVerifyWithBody Bulk verification (一括検証) of the contracts completed in a period
@@ -2189,6 +2537,65 @@ func (c *Client) RelatedCases(ctx context.Context, id CaseID, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
+// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+//
+// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+func (c *Client) ClearReplyBy(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearReplyByRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReplyByWithBody Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *Client) SetReplyByWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReplyByRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *Client) SetReplyBy(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReplyByRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ResendCaseWithBody Send a sent-back case again (registrant)
 //
 // multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -2363,6 +2770,52 @@ func (c *Client) SetCorporateNumberWithBody(ctx context.Context, contentType str
 // Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 func (c *Client) SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetCorporateNumberRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *Client) SetReminderDaysWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReminderDaysRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *Client) SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReminderDaysRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3026,6 +3479,208 @@ func (c *Client) UnlockUser(ctx context.Context, userId TargetUserID, params *Un
 // Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 func (c *Client) VerifyPDFWithBody(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyPDFRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+//
+// Never shows a secret.
+//
+// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+func (c *Client) ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhooksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookWithBody Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhookWithBody(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhook Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *Client) CreateWebhook(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+//
+// Audited.
+//
+// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+func (c *Client) DeleteWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhook One subscription (administrators only)
+//
+// Another company's is 404.
+//
+// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+func (c *Client) GetWebhook(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, webhookId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookWithBody Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhookWithBody(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequestWithBody(c.Server, webhookId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *Client) UpdateWebhook(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookRequest(c.Server, webhookId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+//
+// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *Client) ListWebhookDeliveries(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookDeliveriesRequest(c.Server, webhookId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+//
+// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+func (c *Client) ReplayWebhookDelivery(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayWebhookDeliveryRequest(c.Server, webhookId, deliveryId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookSecret Give the subscription a new secret (administrators only)
+//
+// The new secret is in this answer only. For 24 hours the previous
+// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+// receiver can switch without losing deliveries. Audited.
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+func (c *Client) RotateWebhookSecret(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookSecretRequest(c.Server, webhookId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3951,6 +4606,87 @@ func NewRelatedCasesRequest(server string, id CaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewClearReplyByRequest constructs an http.Request for the ClearReplyBy method
+func NewClearReplyByRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/reply-by", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetReplyByRequest calls the generic SetReplyBy builder with application/json body
+func NewSetReplyByRequest(server string, id CaseID, body SetReplyByJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetReplyByRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetReplyByRequestWithBody constructs an http.Request for the SetReplyBy method, with any body, and a specified content type
+func NewSetReplyByRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/reply-by", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewResendCaseRequestWithBody constructs an http.Request for the ResendCase method, with any body, and a specified content type
 func NewResendCaseRequestWithBody(server string, id CaseID, params *ResendCaseParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -4361,6 +5097,46 @@ func NewSetCorporateNumberRequestWithBody(server string, contentType string, bod
 	}
 
 	operationPath := fmt.Sprintf("/v1/company/corporate-number")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetReminderDaysRequest calls the generic SetReminderDays builder with application/json body
+func NewSetReminderDaysRequest(server string, body SetReminderDaysJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetReminderDaysRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetReminderDaysRequestWithBody constructs an http.Request for the SetReminderDays method, with any body, and a specified content type
+func NewSetReminderDaysRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/reminder-days")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5365,6 +6141,381 @@ func NewVerifyPDFRequestWithBody(server string, params *VerifyPDFParams, content
 	return req, nil
 }
 
+// NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
+func NewListWebhooksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebhookRequest calls the generic CreateWebhook builder with application/json body
+func NewCreateWebhookRequest(server string, params *CreateWebhookParams, body CreateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateWebhookRequestWithBody constructs an http.Request for the CreateWebhook method, with any body, and a specified content type
+func NewCreateWebhookRequestWithBody(server string, params *CreateWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteWebhookRequest constructs an http.Request for the DeleteWebhook method
+func NewDeleteWebhookRequest(server string, webhookId WebhookID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookRequest constructs an http.Request for the GetWebhook method
+func NewGetWebhookRequest(server string, webhookId WebhookID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWebhookRequest calls the generic UpdateWebhook builder with application/json body
+func NewUpdateWebhookRequest(server string, webhookId WebhookID, body UpdateWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWebhookRequestWithBody(server, webhookId, "application/json", bodyReader)
+}
+
+// NewUpdateWebhookRequestWithBody constructs an http.Request for the UpdateWebhook method, with any body, and a specified content type
+func NewUpdateWebhookRequestWithBody(server string, webhookId WebhookID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListWebhookDeliveriesRequest constructs an http.Request for the ListWebhookDeliveries method
+func NewListWebhookDeliveriesRequest(server string, webhookId WebhookID, params *ListWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplayWebhookDeliveryRequest constructs an http.Request for the ReplayWebhookDelivery method
+func NewReplayWebhookDeliveryRequest(server string, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "delivery_id", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/deliveries/%s/replay", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRotateWebhookSecretRequest constructs an http.Request for the RotateWebhookSecret method
+func NewRotateWebhookSecretRequest(server string, webhookId WebhookID, params *RotateWebhookSecretParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook_id", webhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/%s/secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -5609,6 +6760,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/cases/{id}/related (the `RelatedCases` operationId).
 	RelatedCasesWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*RelatedCasesResponse, error)
 
+	// ClearReplyByWithResponse Remove the reply-by date of an unfinished case (registrant)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+	ClearReplyByWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ClearReplyByResponse, error)
+
+	// SetReplyByWithBodyWithResponse Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyByWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error)
+
+	// SetReplyByWithResponse Set the reply-by date of an unfinished case (registrant)
+	//
+	// Once the date has passed (in the registrant company's time zone)
+	// and the case is not finished, both sides are told once. Nothing
+	// else changes: the case is neither ended nor deleted. A finished
+	// case is 409. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+	SetReplyByWithResponse(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error)
+
 	// ResendCaseWithBodyWithResponse Send a sent-back case again (registrant)
 	//
 	// multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -5700,6 +6882,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
+
+	// SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDaysWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error)
+
+	// SetReminderDaysWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+	//
+	// A case the company registered that has waited `reminder_days` days
+	// for someone (the counterparty on turn, or the registrant once it
+	// was returned or sent back) mails that person a reminder, and again
+	// every `reminder_days` days, at most once per interval. 0 turns
+	// reminders off. Nothing about the case changes. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+	SetReminderDaysWithResponse(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error)
 
 	// ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
 	//
@@ -6065,6 +7273,120 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/verify (the `VerifyPDF` operationId).
 	VerifyPDFWithBodyWithResponse(ctx context.Context, params *VerifyPDFParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyPDFResponse, error)
+
+	// ListWebhooksWithResponse The company's webhook subscriptions, oldest first (administrators only)
+	//
+	// Never shows a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+	ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// CreateWebhookWithBodyWithResponse Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithBodyWithResponse(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// CreateWebhookWithResponse Subscribe an endpoint to case events (administrators only)
+	//
+	// Every state change of a case the company takes part in (as
+	// registrant or counterparty) whose event the subscription chose is
+	// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+	// "data": {"case_id", "event", "state", "version", "time"}}` - no
+	// contract content - signed per the Standard Webhooks specification:
+	// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+	// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+	// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+	// base64 after `whsec_` of the secret). The secret is in this answer
+	// only. Answer 2xx within 10 seconds; anything else (redirects are not
+	// followed) is retried with exponential backoff from 30 seconds to 6
+	// hours, 10 attempts in all. `url` must be https and reach a public
+	// address. At most 10 subscriptions per company (409 beyond). Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+	CreateWebhookWithResponse(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
+
+	// DeleteWebhookWithResponse Delete a subscription with its deliveries and their log (administrators only)
+	//
+	// Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+	DeleteWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
+
+	// GetWebhookWithResponse One subscription (administrators only)
+	//
+	// Another company's is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+	GetWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
+
+	// UpdateWebhookWithBodyWithResponse Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// UpdateWebhookWithResponse Change a subscription's URL, events and description (administrators only)
+	//
+	// The secret and pending deliveries stay. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+	UpdateWebhookWithResponse(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error)
+
+	// ListWebhookDeliveriesWithResponse The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveriesWithResponse(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error)
+
+	// ReplayWebhookDeliveryWithResponse Send a delivery again, with the same webhook-id (administrators only)
+	//
+	// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+	ReplayWebhookDeliveryWithResponse(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*ReplayWebhookDeliveryResponse, error)
+
+	// RotateWebhookSecretWithResponse Give the subscription a new secret (administrators only)
+	//
+	// The new secret is in this answer only. For 24 hours the previous
+	// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+	// receiver can switch without losing deliveries. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecretWithResponse(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
 }
 
 type BulkVerifyResponse struct {
@@ -6866,6 +8188,116 @@ func (r RelatedCasesResponse) ContentType() string {
 	return ""
 }
 
+// ClearReplyByResponse200Headers the declared response headers of an HTTP 200 response for ClearReplyBy
+type ClearReplyByResponse200Headers struct {
+	ETag *string
+}
+
+type ClearReplyByResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ClearReplyByResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClearReplyByResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ClearReplyByResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ClearReplyByResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClearReplyByResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClearReplyByResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClearReplyByResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetReplyByResponse200Headers the declared response headers of an HTTP 200 response for SetReplyBy
+type SetReplyByResponse200Headers struct {
+	ETag *string
+}
+
+type SetReplyByResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetReplyByResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetReplyByResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetReplyByResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetReplyByResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetReplyByResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetReplyByResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetReplyByResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ResendCaseResponse200Headers the declared response headers of an HTTP 200 response for ResendCase
 type ResendCaseResponse200Headers struct {
 	ETag *string
@@ -7265,6 +8697,54 @@ func (r SetCorporateNumberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetCorporateNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetReminderDaysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Company
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetReminderDaysResponse) GetJSON200() *Company {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetReminderDaysResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetReminderDaysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetReminderDaysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetReminderDaysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetReminderDaysResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8425,6 +9905,376 @@ func (r VerifyPDFResponse) ContentType() string {
 	return ""
 }
 
+type ListWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhooksResponse) GetJSON200() *WebhookList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListWebhooksResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookCreated
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookResponse) GetJSON201() *WebhookCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryPage
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplayWebhookDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayWebhookDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayWebhookDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayWebhookDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayWebhookDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSecret
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON200() *WebhookSecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // BulkVerifyWithBodyWithResponse Bulk verification (一括検証) of the contracts completed in a period
 //
 // Verifies, now, every completed case the caller may see (an
@@ -8733,6 +10583,55 @@ func (c *ClientWithResponses) RelatedCasesWithResponse(ctx context.Context, id C
 	return ParseRelatedCasesResponse(rsp)
 }
 
+// ClearReplyByWithResponse Remove the reply-by date of an unfinished case (registrant)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/cases/{id}/reply-by (the `ClearReplyBy` operationId).
+func (c *ClientWithResponses) ClearReplyByWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ClearReplyByResponse, error) {
+	rsp, err := c.ClearReplyBy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearReplyByResponse(rsp)
+}
+
+// SetReplyByWithBodyWithResponse Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *ClientWithResponses) SetReplyByWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error) {
+	rsp, err := c.SetReplyByWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReplyByResponse(rsp)
+}
+
+// SetReplyByWithResponse Set the reply-by date of an unfinished case (registrant)
+//
+// Once the date has passed (in the registrant company's time zone)
+// and the case is not finished, both sides are told once. Nothing
+// else changes: the case is neither ended nor deleted. A finished
+// case is 409. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/reply-by (the `SetReplyBy` operationId).
+func (c *ClientWithResponses) SetReplyByWithResponse(ctx context.Context, id CaseID, body SetReplyByJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReplyByResponse, error) {
+	rsp, err := c.SetReplyBy(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReplyByResponse(rsp)
+}
+
 // ResendCaseWithBodyWithResponse Send a sent-back case again (registrant)
 //
 // multipart/form-data with an optional file part `contract`, the corrected signed PDF; without it the current document is sent again.
@@ -8883,6 +10782,44 @@ func (c *ClientWithResponses) SetCorporateNumberWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSetCorporateNumberResponse(rsp)
+}
+
+// SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *ClientWithResponses) SetReminderDaysWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error) {
+	rsp, err := c.SetReminderDaysWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReminderDaysResponse(rsp)
+}
+
+// SetReminderDaysWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
+//
+// A case the company registered that has waited `reminder_days` days
+// for someone (the counterparty on turn, or the registrant once it
+// was returned or sent back) mails that person a reminder, and again
+// every `reminder_days` days, at most once per interval. 0 turns
+// reminders off. Nothing about the case changes. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
+func (c *ClientWithResponses) SetReminderDaysWithResponse(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error) {
+	rsp, err := c.SetReminderDays(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReminderDaysResponse(rsp)
 }
 
 // ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
@@ -9446,6 +11383,180 @@ func (c *ClientWithResponses) VerifyPDFWithBodyWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseVerifyPDFResponse(rsp)
+}
+
+// ListWebhooksWithResponse The company's webhook subscriptions, oldest first (administrators only)
+//
+// Never shows a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
+func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error) {
+	rsp, err := c.ListWebhooks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhooksResponse(rsp)
+}
+
+// CreateWebhookWithBodyWithResponse Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithBodyWithResponse(ctx context.Context, params *CreateWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhookWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// CreateWebhookWithResponse Subscribe an endpoint to case events (administrators only)
+//
+// Every state change of a case the company takes part in (as
+// registrant or counterparty) whose event the subscription chose is
+// POSTed to `url` as JSON `{"type": "case.<event>", "timestamp",
+// "data": {"case_id", "event", "state", "version", "time"}}` - no
+// contract content - signed per the Standard Webhooks specification:
+// headers `webhook-id` (deduplicate on it: a retry or a replay repeats
+// it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+// (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+// base64 after `whsec_` of the secret). The secret is in this answer
+// only. Answer 2xx within 10 seconds; anything else (redirects are not
+// followed) is retried with exponential backoff from 30 seconds to 6
+// hours, 10 attempts in all. `url` must be https and reach a public
+// address. At most 10 subscriptions per company (409 beyond). Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks (the `CreateWebhook` operationId).
+func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error) {
+	rsp, err := c.CreateWebhook(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookResponse(rsp)
+}
+
+// DeleteWebhookWithResponse Delete a subscription with its deliveries and their log (administrators only)
+//
+// Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/webhooks/{webhook_id} (the `DeleteWebhook` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error) {
+	rsp, err := c.DeleteWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookResponse(rsp)
+}
+
+// GetWebhookWithResponse One subscription (administrators only)
+//
+// Another company's is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhook_id} (the `GetWebhook` operationId).
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, webhookId WebhookID, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, webhookId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithBodyWithResponse Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithBodyWithResponse(ctx context.Context, webhookId WebhookID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhookWithBody(ctx, webhookId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// UpdateWebhookWithResponse Change a subscription's URL, events and description (administrators only)
+//
+// The secret and pending deliveries stay. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/webhooks/{webhook_id} (the `UpdateWebhook` operationId).
+func (c *ClientWithResponses) UpdateWebhookWithResponse(ctx context.Context, webhookId WebhookID, body UpdateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookResponse, error) {
+	rsp, err := c.UpdateWebhook(ctx, webhookId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookResponse(rsp)
+}
+
+// ListWebhookDeliveriesWithResponse The subscription's deliveries, oldest first, each with its attempts (administrators only)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/{webhook_id}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListWebhookDeliveriesWithResponse(ctx context.Context, webhookId WebhookID, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListWebhookDeliveries(ctx, webhookId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookDeliveriesResponse(rsp)
+}
+
+// ReplayWebhookDeliveryWithResponse Send a delivery again, with the same webhook-id (administrators only)
+//
+// The delivery becomes due now whatever its state; the worker sends the same body newly signed. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+func (c *ClientWithResponses) ReplayWebhookDeliveryWithResponse(ctx context.Context, webhookId WebhookID, deliveryId string, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*ReplayWebhookDeliveryResponse, error) {
+	rsp, err := c.ReplayWebhookDelivery(ctx, webhookId, deliveryId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayWebhookDeliveryResponse(rsp)
+}
+
+// RotateWebhookSecretWithResponse Give the subscription a new secret (administrators only)
+//
+// The new secret is in this answer only. For 24 hours the previous
+// secret signs too (a second `v1,` entry in `webhook-signature`), so a
+// receiver can switch without losing deliveries. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/{webhook_id}/secret (the `RotateWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Context, webhookId WebhookID, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error) {
+	rsp, err := c.RotateWebhookSecret(ctx, webhookId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookSecretResponse(rsp)
 }
 
 // ParseBulkVerifyResponse parses an HTTP response from a BulkVerifyWithResponse call
@@ -10091,6 +12202,98 @@ func ParseRelatedCasesResponse(rsp *http.Response) (*RelatedCasesResponse, error
 	return response, nil
 }
 
+// ParseClearReplyByResponse parses an HTTP response from a ClearReplyByWithResponse call
+func ParseClearReplyByResponse(rsp *http.Response) (*ClearReplyByResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClearReplyByResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ClearReplyByResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetReplyByResponse parses an HTTP response from a SetReplyByWithResponse call
+func ParseSetReplyByResponse(rsp *http.Response) (*SetReplyByResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetReplyByResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetReplyByResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseResendCaseResponse parses an HTTP response from a ResendCaseWithResponse call
 func ParseResendCaseResponse(rsp *http.Response) (*ResendCaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10370,6 +12573,39 @@ func ParseSetCorporateNumberResponse(rsp *http.Response) (*SetCorporateNumberRes
 	}
 
 	response := &SetCorporateNumberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetReminderDaysResponse parses an HTTP response from a SetReminderDaysWithResponse call
+func ParseSetReminderDaysResponse(rsp *http.Response) (*SetReminderDaysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetReminderDaysResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -11201,6 +13437,262 @@ func ParseVerifyPDFResponse(rsp *http.Response) (*VerifyPDFResponse, error) {
 	return response, nil
 }
 
+// ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
+func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebhookResponse parses an HTTP response from a CreateWebhookWithResponse call
+func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebhookResponse parses an HTTP response from a DeleteWebhookWithResponse call
+func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookResponse parses an HTTP response from a GetWebhookWithResponse call
+func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookResponse parses an HTTP response from a UpdateWebhookWithResponse call
+func ParseUpdateWebhookResponse(rsp *http.Response) (*UpdateWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListWebhookDeliveriesResponse parses an HTTP response from a ListWebhookDeliveriesWithResponse call
+func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplayWebhookDeliveryResponse parses an HTTP response from a ReplayWebhookDeliveryWithResponse call
+func ParseReplayWebhookDeliveryResponse(rsp *http.Response) (*ReplayWebhookDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayWebhookDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateWebhookSecretResponse parses an HTTP response from a RotateWebhookSecretWithResponse call
+func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
@@ -11251,6 +13743,12 @@ type ServerInterface interface {
 	// RelatedCases The change, addition and cancellation cases of this case, oldest first
 	// (GET /v1/cases/{id}/related)
 	RelatedCases(w http.ResponseWriter, r *http.Request, id CaseID)
+	// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+	// (DELETE /v1/cases/{id}/reply-by)
+	ClearReplyBy(w http.ResponseWriter, r *http.Request, id CaseID)
+	// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+	// (PUT /v1/cases/{id}/reply-by)
+	SetReplyBy(w http.ResponseWriter, r *http.Request, id CaseID)
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(w http.ResponseWriter, r *http.Request, id CaseID, params ResendCaseParams)
@@ -11275,6 +13773,9 @@ type ServerInterface interface {
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(w http.ResponseWriter, r *http.Request)
+	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+	// (PUT /v1/company/reminder-days)
+	SetReminderDays(w http.ResponseWriter, r *http.Request)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(w http.ResponseWriter, r *http.Request)
@@ -11350,6 +13851,30 @@ type ServerInterface interface {
 	// VerifyPDF Verify any PDF (stateless; nothing is stored)
 	// (POST /v1/verify)
 	VerifyPDF(w http.ResponseWriter, r *http.Request, params VerifyPDFParams)
+	// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+	// (GET /v1/webhooks)
+	ListWebhooks(w http.ResponseWriter, r *http.Request)
+	// CreateWebhook Subscribe an endpoint to case events (administrators only)
+	// (POST /v1/webhooks)
+	CreateWebhook(w http.ResponseWriter, r *http.Request, params CreateWebhookParams)
+	// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+	// (DELETE /v1/webhooks/{webhook_id})
+	DeleteWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID)
+	// GetWebhook One subscription (administrators only)
+	// (GET /v1/webhooks/{webhook_id})
+	GetWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID)
+	// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+	// (PUT /v1/webhooks/{webhook_id})
+	UpdateWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID)
+	// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	// (GET /v1/webhooks/{webhook_id}/deliveries)
+	ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params ListWebhookDeliveriesParams)
+	// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay)
+	ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request, webhookId WebhookID, deliveryId string, params ReplayWebhookDeliveryParams)
+	// RotateWebhookSecret Give the subscription a new secret (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/secret)
+	RotateWebhookSecret(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params RotateWebhookSecretParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -12208,6 +14733,58 @@ func (siw *ServerInterfaceWrapper) RelatedCases(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ClearReplyBy operation middleware
+func (siw *ServerInterfaceWrapper) ClearReplyBy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ClearReplyBy(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetReplyBy operation middleware
+func (siw *ServerInterfaceWrapper) SetReplyBy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetReplyBy(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ResendCase operation middleware
 func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Request) {
 
@@ -12570,6 +15147,20 @@ func (siw *ServerInterfaceWrapper) SetCorporateNumber(w http.ResponseWriter, r *
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetCorporateNumber(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetReminderDays operation middleware
+func (siw *ServerInterfaceWrapper) SetReminderDays(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetReminderDays(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -13283,6 +15874,303 @@ func (siw *ServerInterfaceWrapper) VerifyPDF(w http.ResponseWriter, r *http.Requ
 	handler.ServeHTTP(w, r)
 }
 
+// ListWebhooks operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhooks(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhooks(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateWebhook operation middleware
+func (siw *ServerInterfaceWrapper) CreateWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateWebhook(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteWebhook operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteWebhook(w, r, webhookId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWebhook operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhook(w, r, webhookId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateWebhook operation middleware
+func (siw *ServerInterfaceWrapper) UpdateWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateWebhook(w, r, webhookId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookDeliveries(w, r, webhookId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReplayWebhookDelivery operation middleware
+func (siw *ServerInterfaceWrapper) ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", r.PathValue("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "delivery_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplayWebhookDeliveryParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReplayWebhookDelivery(w, r, webhookId, deliveryId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateWebhookSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "webhook_id" -------------
+	var webhookId WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_id", r.PathValue("webhook_id"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "webhook_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookSecretParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateWebhookSecret(w, r, webhookId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -13419,6 +16307,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/send-backs", wrapper.SendBackCase)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/resends", wrapper.ResendCase)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/completion", wrapper.CompleteCase)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/reply-by", wrapper.ClearReplyBy)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/reply-by", wrapper.SetReplyBy)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/acknowledgement", wrapper.AcknowledgeCase)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/related", wrapper.RelatedCases)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/signatures", wrapper.CaseSignatures)
@@ -13435,6 +16325,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-issuers", wrapper.RegisterSigningIssuer)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/company/signing-certificates/{registration_id}", wrapper.RemoveSigningCertificate)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/corporate-number", wrapper.SetCorporateNumber)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/reminder-days", wrapper.SetReminderDays)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
@@ -13452,6 +16343,14 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/bulk-verifications", wrapper.BulkVerify)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/webhooks/{webhook_id}", wrapper.DeleteWebhook)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks/{webhook_id}", wrapper.GetWebhook)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/webhooks/{webhook_id}", wrapper.UpdateWebhook)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks/{webhook_id}/secret", wrapper.RotateWebhookSecret)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks/{webhook_id}/deliveries", wrapper.ListWebhookDeliveries)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", wrapper.ReplayWebhookDelivery)
 
 	return m
 }
@@ -14244,6 +17143,91 @@ func (response RelatedCasesdefaultApplicationProblemPlusJSONResponse) VisitRelat
 	return err
 }
 
+type ClearReplyByRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type ClearReplyByResponseObject interface {
+	VisitClearReplyByResponse(w http.ResponseWriter) error
+}
+
+type ClearReplyBy200JSONResponse struct{ CaseJSONResponse }
+
+func (response ClearReplyBy200JSONResponse) VisitClearReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearReplyBydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ClearReplyBydefaultApplicationProblemPlusJSONResponse) VisitClearReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReplyByRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *SetReplyByJSONRequestBody
+}
+
+type SetReplyByResponseObject interface {
+	VisitSetReplyByResponse(w http.ResponseWriter) error
+}
+
+type SetReplyBy200JSONResponse struct{ CaseJSONResponse }
+
+func (response SetReplyBy200JSONResponse) VisitSetReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReplyBydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetReplyBydefaultApplicationProblemPlusJSONResponse) VisitSetReplyByResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendCaseRequestObject struct {
 	Id     CaseID `json:"id"`
 	Params ResendCaseParams
@@ -14560,6 +17544,45 @@ type SetCorporateNumberdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetCorporateNumberdefaultApplicationProblemPlusJSONResponse) VisitSetCorporateNumberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReminderDaysRequestObject struct {
+	Body *SetReminderDaysJSONRequestBody
+}
+
+type SetReminderDaysResponseObject interface {
+	VisitSetReminderDaysResponse(w http.ResponseWriter) error
+}
+
+type SetReminderDays200JSONResponse Company
+
+func (response SetReminderDays200JSONResponse) VisitSetReminderDaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetReminderDaysdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetReminderDaysdefaultApplicationProblemPlusJSONResponse) VisitSetReminderDaysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15511,6 +18534,311 @@ func (response VerifyPDFdefaultApplicationProblemPlusJSONResponse) VisitVerifyPD
 	return err
 }
 
+type ListWebhooksRequestObject struct {
+}
+
+type ListWebhooksResponseObject interface {
+	VisitListWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListWebhooks200JSONResponse WebhookList
+
+func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListWebhooksdefaultApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRequestObject struct {
+	Params CreateWebhookParams
+	Body   *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook201JSONResponse WebhookCreated
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateWebhookdefaultApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook204Response struct {
+}
+
+func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteWebhookdefaultApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse Webhook
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetWebhookdefaultApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+	Body      *UpdateWebhookJSONRequestBody
+}
+
+type UpdateWebhookResponseObject interface {
+	VisitUpdateWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhook200JSONResponse Webhook
+
+func (response UpdateWebhook200JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateWebhookdefaultApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+	Params    ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryPage
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListWebhookDeliveriesdefaultApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDeliveryRequestObject struct {
+	WebhookId  WebhookID `json:"webhook_id"`
+	DeliveryId string    `json:"delivery_id"`
+	Params     ReplayWebhookDeliveryParams
+}
+
+type ReplayWebhookDeliveryResponseObject interface {
+	VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookDelivery202Response struct {
+}
+
+func (response ReplayWebhookDelivery202Response) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type ReplayWebhookDeliverydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReplayWebhookDeliverydefaultApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	WebhookId WebhookID `json:"webhook_id"`
+	Params    RotateWebhookSecretParams
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse WebhookSecret
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateWebhookSecretdefaultApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// BulkVerify Bulk verification (一括検証) of the contracts completed in a period
@@ -15561,6 +18889,12 @@ type StrictServerInterface interface {
 	// RelatedCases The change, addition and cancellation cases of this case, oldest first
 	// (GET /v1/cases/{id}/related)
 	RelatedCases(ctx context.Context, request RelatedCasesRequestObject) (RelatedCasesResponseObject, error)
+	// ClearReplyBy Remove the reply-by date of an unfinished case (registrant)
+	// (DELETE /v1/cases/{id}/reply-by)
+	ClearReplyBy(ctx context.Context, request ClearReplyByRequestObject) (ClearReplyByResponseObject, error)
+	// SetReplyBy Set the reply-by date of an unfinished case (registrant)
+	// (PUT /v1/cases/{id}/reply-by)
+	SetReplyBy(ctx context.Context, request SetReplyByRequestObject) (SetReplyByResponseObject, error)
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(ctx context.Context, request ResendCaseRequestObject) (ResendCaseResponseObject, error)
@@ -15585,6 +18919,9 @@ type StrictServerInterface interface {
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(ctx context.Context, request SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error)
+	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
+	// (PUT /v1/company/reminder-days)
+	SetReminderDays(ctx context.Context, request SetReminderDaysRequestObject) (SetReminderDaysResponseObject, error)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(ctx context.Context, request ListSigningCertificatesRequestObject) (ListSigningCertificatesResponseObject, error)
@@ -15660,6 +18997,30 @@ type StrictServerInterface interface {
 	// VerifyPDF Verify any PDF (stateless; nothing is stored)
 	// (POST /v1/verify)
 	VerifyPDF(ctx context.Context, request VerifyPDFRequestObject) (VerifyPDFResponseObject, error)
+	// ListWebhooks The company's webhook subscriptions, oldest first (administrators only)
+	// (GET /v1/webhooks)
+	ListWebhooks(ctx context.Context, request ListWebhooksRequestObject) (ListWebhooksResponseObject, error)
+	// CreateWebhook Subscribe an endpoint to case events (administrators only)
+	// (POST /v1/webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
+	// DeleteWebhook Delete a subscription with its deliveries and their log (administrators only)
+	// (DELETE /v1/webhooks/{webhook_id})
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook One subscription (administrators only)
+	// (GET /v1/webhooks/{webhook_id})
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// UpdateWebhook Change a subscription's URL, events and description (administrators only)
+	// (PUT /v1/webhooks/{webhook_id})
+	UpdateWebhook(ctx context.Context, request UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error)
+	// ListWebhookDeliveries The subscription's deliveries, oldest first, each with its attempts (administrators only)
+	// (GET /v1/webhooks/{webhook_id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// ReplayWebhookDelivery Send a delivery again, with the same webhook-id (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay)
+	ReplayWebhookDelivery(ctx context.Context, request ReplayWebhookDeliveryRequestObject) (ReplayWebhookDeliveryResponseObject, error)
+	// RotateWebhookSecret Give the subscription a new secret (administrators only)
+	// (POST /v1/webhooks/{webhook_id}/secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -16144,6 +19505,65 @@ func (sh *strictHandler) RelatedCases(w http.ResponseWriter, r *http.Request, id
 	}
 }
 
+// ClearReplyBy operation middleware
+func (sh *strictHandler) ClearReplyBy(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request ClearReplyByRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ClearReplyBy(ctx, request.(ClearReplyByRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClearReplyBy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ClearReplyByResponseObject); ok {
+		if err := validResponse.VisitClearReplyByResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetReplyBy operation middleware
+func (sh *strictHandler) SetReplyBy(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request SetReplyByRequestObject
+
+	request.Id = id
+
+	var body SetReplyByJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetReplyBy(ctx, request.(SetReplyByRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetReplyBy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetReplyByResponseObject); ok {
+		if err := validResponse.VisitSetReplyByResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ResendCase operation middleware
 func (sh *strictHandler) ResendCase(w http.ResponseWriter, r *http.Request, id CaseID, params ResendCaseParams) {
 	var request ResendCaseRequestObject
@@ -16374,6 +19794,37 @@ func (sh *strictHandler) SetCorporateNumber(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SetCorporateNumberResponseObject); ok {
 		if err := validResponse.VisitSetCorporateNumberResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetReminderDays operation middleware
+func (sh *strictHandler) SetReminderDays(w http.ResponseWriter, r *http.Request) {
+	var request SetReminderDaysRequestObject
+
+	var body SetReminderDaysJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetReminderDays(ctx, request.(SetReminderDaysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetReminderDays")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetReminderDaysResponseObject); ok {
+		if err := validResponse.VisitSetReminderDaysResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -17077,207 +20528,463 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 	}
 }
 
+// ListWebhooks operation middleware
+func (sh *strictHandler) ListWebhooks(w http.ResponseWriter, r *http.Request) {
+	var request ListWebhooksRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhooks(ctx, request.(ListWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhooks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhooksResponseObject); ok {
+		if err := validResponse.VisitListWebhooksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(w http.ResponseWriter, r *http.Request, params CreateWebhookParams) {
+	var request CreateWebhookRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx, request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		if err := validResponse.VisitCreateWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID) {
+	var request DeleteWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx, request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID) {
+	var request GetWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx, request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		if err := validResponse.VisitGetWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateWebhook operation middleware
+func (sh *strictHandler) UpdateWebhook(w http.ResponseWriter, r *http.Request, webhookId WebhookID) {
+	var request UpdateWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	var body UpdateWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhook(ctx, request.(UpdateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateWebhookResponseObject); ok {
+		if err := validResponse.VisitUpdateWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params ListWebhookDeliveriesParams) {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.WebhookId = webhookId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx, request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitListWebhookDeliveriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReplayWebhookDelivery operation middleware
+func (sh *strictHandler) ReplayWebhookDelivery(w http.ResponseWriter, r *http.Request, webhookId WebhookID, deliveryId string, params ReplayWebhookDeliveryParams) {
+	var request ReplayWebhookDeliveryRequestObject
+
+	request.WebhookId = webhookId
+	request.DeliveryId = deliveryId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookDelivery(ctx, request.(ReplayWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReplayWebhookDeliveryResponseObject); ok {
+		if err := validResponse.VisitReplayWebhookDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Request, webhookId WebhookID, params RotateWebhookSecretParams) {
+	var request RotateWebhookSecretRequestObject
+
+	request.WebhookId = webhookId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx, request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		if err := validResponse.VisitRotateWebhookSecretResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H19byTJed9XKYwN3IzdMxy+7PqOhIHwyF0dpb09YsmzIN+s2TXTNZwSe6pGXdXkzi0WsCwkEBAn8j+K",
-	"EsR5EWAERpDojwiIA8nJh8npTta3COp5qrqre6rnhTvcO0DRH7rldHe9PvXU8/p7XrdGcjqTggmtWoev",
-	"WzOa0SnTLIO/TqhiZ6fmX1y0DlszqietqCXolLUOWzxpRa2M/SDnGUtahzrLWdRSowmbUvPFlL56xsS1",
-	"nrQOd/fej1pTLoq/o5aez0wbSmdcXLfevIlaZwmbzqRmYjT/DpubFhKmRhmfaS5N5x/TG6aInjBy/snF",
-	"JVF0zIiWJGM6m5O2YgyeHZ+fEe+7Tq8V4dgnjCYsK0fvddc1/TUMfe/RozWGPv6Y6tFkccyXE0ZGVLH3",
-	"FHlySa+PYIh0ZJ4SrkjGxrliCbnjekIOdvfI3YQJeMd8RCZUkdGEimuWEMXFiDVPZtzFETTM4vFBaNiX",
-	"NLtm+lPFssY9zhXLrra60W9MU2omhWIFiZn/jqTQTGjzTzqbpXxEzSrtfF+ZhXztdfeHGRu3Dlt/sFMS",
-	"7g4+VTvQGPQR3gdCx5pl3i6YFcXFhMGYTar2tjD8N1HrPJPDlE2XjHqGb/zxZqN37QYmcCzIi6cn5IOD",
-	"R39CbOM92EP7rWn6eIQvv24xkU9bh5+1MjZi/JbB7uk8E4Y8mEi6Qzq6gR/NX60IWEDKtHkxYfYfdHQj",
-	"5F3KkmvWermwjVHrOE3l3TOucO5Jwk3nND3P5IxlmpvNHdNUsag1834yY9OZ/SfXbKoClLqUgCLz9hl+",
-	"udcvHtMso/MWUpcj1M+KzsoJyOH32UjDBPKE6ydCZ8BrqoOkxVIu9E5HWmZXZsWomJuj0fySOzyhNxKm",
-	"KU+DjyZUNbASM535e8AUuDDsYULaE/YKmNxCMxmbSs2uaJJkwW4U+4H5fSyzKdWGnQv9+KBsiAvNrllm",
-	"3tR8yiqvJlSzLvwaYiv+BphObAORW9XGzbjM7JKspphlx8jb2DdvQR8f5unNCzaTmV4cUibv1h8PNCTv",
-	"FgcTtVQ+ndIQARpmpbxt83ZjBem5s5xcjTM5XaSj733ve9/rfvxx9/Q0IjIjbDrTc7x3cjGUuUhYEiSn",
-	"sl0tt9fqmPKUJeGJjrngaoJP1yE9czcmRnSZckE1CzeK+9uwtDOqVNNolKaZ3mQwtyzjY86SK6rveXi8",
-	"nV7Y19qGVLsrR+utYmSJqlyDYsLFPtSXcPFc1IYIB6Gk48ZzJO/CNN5IxeYZyiDLaHz93RjzNNzWDReJ",
-	"f2cqfi2ozjO4DOUonzKhoVWl6XQGNyhNWdKdJeNW1GK3PGFixLoZG8ksCd6UdilCnWeMqoZ7JmMqT7U/",
-	"svPji4snp62o9fT47Bn84+z56ZPLJy8+Pnt+fPkk2LeZDcvCtwk+M8f18uKY3E0kUXSuiJLBk+ougXA7",
-	"XFybhmCNzL/N20ZQuWUgYt2H+C11+LTg77zdUruBxSoXC1csbhNN/hkcGBTYXrAf5GxjUWaR1VbmuQ4X",
-	"XfHBm8DYncBcl1hGbKapGLFV19FTs2xv3G2sFvf0uxOqrRKSpiwjUzoniSRC3oH+sdYVjDd94MajU5mj",
-	"vLzs+4+lYHPkA5pdS7whlwv+9r3KGq/PeaPWKGN0028cf1h3yU2rK98175i7LMwYG3mizBKWXYl8OmRZ",
-	"wwv8mguaNrHcGS2Iaa09PqeZnoe2eClTu+ZKZ1ToVRK09+YyMRqZ8dpjdhuxIIdpKzAs+/gCXgKpbTZL",
-	"2dSZTN6qZzNFhUfxKrGDWMlFQJcLSin5LNmYim9Zpqy2s1IZqDFp4M/ue0vfbjW9w2vJtjj9gWk30UaQ",
-	"EkpitWvhHcXq9hQUUjnglXUqOeHLBm7rtNwGEX2t/UfLxAp1BJtsGsY5vWYPM4yoJdgrfTXKMyVDzGOD",
-	"YZbs2oktgt2Z1Qc7lllse78CfYgRS1Na0wpLyjwx04Q7OjRxOZ1K0SwksinlKai/TNWXaPFE1dbDLMcN",
-	"m1/lyi76+p9ypfIGFnzPFoXUV2C4Wv9Mm0+GbCwztv43Mrumgn9Onelj/QHOZMpHfNM1VizjNGwCUXmT",
-	"zFy3L+RO7LPLXjRbWQN/DYN0K6fuHl9fR9HsVViq35wJN8q+0EelxSXDv7QD2kCEdXOoWRs1mUqlyV7U",
-	"7/fJaEIzOtIsU0b+82x17/f7/dXGcX9i0F3DDAzHD53ybCYzqtky0WZTWclswtXnUrDVBAa7YG+v8rPg",
-	"FPB+uZQ3DI4PTdNPxq3Dz5YzZHz9TVSft2KjjAW25mIi7wTRE66ItB6BVRY4aGhxxC/LMX+qcGGrQ+CC",
-	"a07TqxlV6s4ot/cYTAQehFW3EvRfHzh8GC2OIrT2pzxjIy2zeYM990GoyMggQeX6mOiMJkYNtq8QOfYU",
-	"qvcUsQKOt2BDKVNGxVL6cx0uXYEGYQU63ES8ry3pStGl6CA0uqfW+lIfFDhPrvD18H0ZILqPjrt7jx67",
-	"NR3ONVPoWHMyILlhczKWGUnknUglDZseG/dV8c/ZfYThwkThzQrnYNtsWpmTCRvdLC6PM1mto1Y45c6b",
-	"UEFRTiPb6Hquzc3aWopuyjaDk7J6rhMBQTfteiaKaOGn7khOh1yApD7kKdUsg26meap5dwa6pvVeSZHO",
-	"g+LiM3nN723KkTc8YN86TpUkiqE9RDFlFB1CFaEEvyBtQ2eUDDN5p1jWCZ3oqJWagVkxouJbXu3s8pmv",
-	"72jt7x1sdvUWY/DaDO3dx8wwyDAXmcKzKh1V30iY2SonS21yI+sG+2yz9h+4L65Kdhma21ISd5MLLgrY",
-	"ozYjqdLSVSWpUzbiU5oSnAbh6PCfciEzkguue7BDWjOj47f+4rN+94OXr3ej3cdv/jBot8qzjIkRXnre",
-	"Z8fdP3/5ej/0TW3ehU5etBRagefszhke77UGD2bt28Sm5sjPP4MrRdhF01rlHPajlaa2eoDEW5venrO7",
-	"wvpWesM/gInYP3ZDzsaK2SpgyC9eoNmcGJaviJ5QTcYyTeUdijBSaKMNgGgTGeqF1ekNxCkbpTRjCZmw",
-	"jBEl8VN2y2xbhuAZnSrzX8qvJ5poSZSWGb1mhwNhGhddPSFxOYwYeiHTXGkyolk2R1kTXjN7aTgx12og",
-	"oH3zS28gfBv1RjdAVRipxwA18rKNiCkkMoSOW7mrj7ZiM6xf52ioW8Mq50izgScgGa5a6bp4PDL9sQxu",
-	"dTLO5BTFNydxHlpKAxmZtL/15JLs3O7uFCJmZyCoSOClGcuUFOC8oiOtQOrjOvDNzuvSqPhmx/L6Tm8g",
-	"itAgQ4o2wKwYyXsK6czJ79jEEaEDEbv2zAsxEjtX5JrfMkHM8BI+HrNM4fy4rsd7DcRBvx+Zc5IyesvM",
-	"GzLXJBcpU4rMZU7uqNDY7sgIiEjaIbF+3sBnVrA1fwL34IrexbxpqF+jk9u12UBtF+hprJkFNznk1S+r",
-	"dHn+5GMiMzKkij0+IKdPXtTMHft7f/J408l5/S2f01lhNdxkOvTqwWcUBZXnRQFlPyye1I2KdSJbZQi7",
-	"WmMJS5PL+kt3T6JXI4nXQxliRw3h3mUco+aSKQ/bsrVOrxQbSZEEbt9nfFwwGW1mc0QSNqZ5qskHfZLQ",
-	"uYoItUa5/ceP7TbyqRnD/u7jvb0DO3b86XF/XWUV59Owrs4stInAB/MPWEQcN4cXwJ+jZVbOEhrbSHmq",
-	"BQruR3Xpl3Y/73c/6F39s+7LPw6S5iyT66jY5/a1RoUqtHqfWAlwiWq/me8QGwpY0Zdr/rNkvExd28TE",
-	"kBWxcEtX6/SpDZprMCHYZjZWzzzTA0wqsosYaqgcxGIwYZbJgMnuguky+BqkyZHM04QIqcmQGTFUNUSw",
-	"peyWpUsd7mFhGzrhilCCHkriXift8+PkyQX5sPvs8jiyAnQRlUQuP7k8ftbFWKDIjG9itMgyrjmlSpeW",
-	"sCJwqcEyUUa8VUf4pNYrV5WOiZW/8AnVRoZRmkjRcIbvYYDyffvr+a/UhO49etxg0rMTWf/QXbhPGuyf",
-	"G9gJo5ZWdLUBw6NwaLqYkRenh9RWmdByU1whoC8THFeKhoHIF8E2CjJY24yzEPRYjGO5eHhujVon6Gje",
-	"UBpgd1dLLW2LhztNNvqivtf+51G1/+DsypSD6kGtZwUQDCxXPRKbRmICvhkjXAzEROuZOtzZuWF8Tm/y",
-	"XsJuXaaC2nktpO6OZS4So9Xf0pQnkdH2xykf6WggZiybcrB/dhMmOEsikgua6wkTGqSzJCIYRdqdZSDn",
-	"wOJHA5ELekt5SocpM02bO5qmEdFSdlOaXbOI+B90sRHTo/+rWzzTq8pnhrmzpDtlCaddM1Fghc6ebHoa",
-	"CO5l+NyweTdjRvmKyJTpiUy68H6ayjvzm1v8LsYplN0NhI0g8N9/0yOBX0n7oL/fQZ4OwkFUWIxlNhAg",
-	"1xHQ/0AlpMI1YhQ/xRNMYDI0/p4iZ+cEmu2mXOmQ6rckgQDuuOVW2sZvZxJ2aJHQvn3xyXNin5K2IbvH",
-	"H/R3O2ZDJQw8Q8P7ao+k66JIglgtC0QtLlQR3bh4B/Mp103BqZ8zAs8JF+gsIu2D3X0iRTrvVGJTm9m3",
-	"0lTnDTHjzZbrBrdW3SWObiJspuiqgQc4eW0ja4ulKCvuHhFGRxMy5ixNCp1ib8HNXxfrgVDXUOCimgtg",
-	"5esQprPWm2P6ar338oxfU0HXejml4jq3ETmL1OOeOt3MLqWQmo8YrJPTA1tR6/sU/g5qf03q5uL5m9iw",
-	"hJVvFoS3WqVeIKULJpIPKWomG1yTZWRntc8NrZ5LArMvkGEG4pudYrkoXK6QZdirGc+Y2khameZKX+FV",
-	"ULnlFzvXzvZwf4kHm6gMNPK8WRWBCJehYYDBBXWCYoMmiurYPcRip+WtUNtc+0vH1hS1MaFcrB/a6BmK",
-	"AhfIKKV8ypIrm61wtUlSm9E1WRomLy4Sm0QQ0KIuL87Ik+dkf/cDstvf6+7WtDf8C9M5iMxIJZ8jqG26",
-	"bJVqP6WeBkEPdd1vud5aMxmC7gkPew1GE5AXN1Pl7qX/ZeyWq2oapn8nF5ktGxCFyodX1Q0LxobBqm1I",
-	"Id536yh7SFBF9oo3KLc1S09Mk3ljE4POuro/vrdlxf7qfoRkPjXifdiCY2S60oyjWHbLR86So1maomOp",
-	"1J3JiAoyZM4CoyXxTC9ECmJTSWyi+OL0kQg3455WbFwj2qbQ+l03y1X9i+JELAhvrOH2qnkPVg+9dp62",
-	"xRbLtyMEQ+BaEZUPu+UDa+KiRKVUTYK8CUOAr5bYgRYSPN+WlJfzqIInrG/GamATuIceSVQYhr+N69DI",
-	"yTKn0bFLDPRaxZCnkiXgrU7URN4pYkNWqmbW/x8/v8EA/S+veMKEWfeGNdh+rP0Ss2nenLpqn11hy81x",
-	"tRsE7Bfmzg0i98Mu4QXvk0fKbfOHZRJEMd0xQhMVBMdDsjxlpF1hJciS/E0iVCQ7MiN112hn8SR4vTWY",
-	"WtcITb5PcqL7ZjjfJNp5NQ+9x2mqn4z753uAElTSUDmWWn6XN/n1qKYhbLp8YbNLvkaSK6On/X6CA9ZB",
-	"yo4VExrgXMDQa/4i5i9S2ORc7twRKd/taokRtbWPhvPaR/YypgSvlMg1W4nfgQgVxJdhib0MimR6zMiz",
-	"ODRJAUSDUo0bj//vYmy1ZG/EpQkn2Bf+/9rm3ePQ3MdY0HCSUqogYzFphmDxXtmgv0anTMZu5c2Gjd03",
-	"oGFJmgI2WTuQ3sKG6Bu2MHwGwTyy/ulzCTXLD5xtNDSUcDLMEvsT2OmvUjv4RSNixZR/ZLFRpowKRYQk",
-	"GTNLWoBRrX+lD1M5MrudC83TUBa/gxKDsF6NLgkCX5G2lpJMqZhblw0+VB3CRKKOCB0CUwBNSkjByESm",
-	"ieoh8NrO7e5Orlimdl5bI9WbnVxAsykfaycPPmDWPVdGBQxorqf2ieFk4F7xYk3CCtyys4sBHlQ3mYY1",
-	"U5qofDRiSo3zFNewWDw+hqVbfyn8OJe1DZI1HVjzNAXYOCPPYOJU4dpqCADYMAhmC9mNwCu8dARn0yz2",
-	"tWG65WCXJnOXp7HpdIf5DND02mwGU9ZWcBlsMgiio9goz7ieX5j2cABDRjNkPdAJbBT+VDQw0XqGQqNL",
-	"VwHMPvtngdpnHbxX1v1Yfk9n/DtsjgBzXIxlA2Khi/F2FhQ5JrZJIm9ZRj66vDzvkSd0NCniuoxuqCoR",
-	"4gNxfvq01OblnfDF8KOqiWbCRjdqIdZFCvxpIPJZKmkCYSeK0bTaU9VSU4ufefH0hOzvPt7t9AZiIE6k",
-	"uDXqlRSKtM1VB4mLkWluDlwOIohxHIY4QGTtHA5El4ADFN1mZpkVoRkjStAbdjWiykyIu1+hz/39D6zi",
-	"MB4rpo/IiKZMJDQbCEIMweK7cQmdFR+RqRRsbqSy+PXAxmUPWodk0Nrd7Zv/DVoRGRSZGvjo2+ffG7Te",
-	"xKZZ6A/QDeFTQkkSzDZxDbynvMQT0p4zQSb0lpmmDPPqRESYtSCUjFNJdc+sw3Hp8+dSHJLY/CAzK94f",
-	"kg+BZskg7/f3R3DPwj9ZTNq0cIijM3ycyanpKy4uFvtcxaCVmaHGNWKOXeaVYtpJrIpOYcwjmqa4BvHA",
-	"HgqzRDrLWdwjJ/BDtxKzQACrAr3+Zn2sE1uZ1iDtYIitdzE4h7Qv2Kj7lOnRpHvBNSM7BCP9kIJZ0jki",
-	"lIwyqVRXcQ2DMhySzKTSi4if/X1Y0Sfgry8oB8I54iY4yfioFtmhIN6BfPrizPQ2YxkB/z+54SIpcVFt",
-	"AAlB/tWJSAz+Q2hlzF+xBL6ESArYEXTNw2MuyLfpjAqmwL/wRFynXE3M2sfHEG/RfWbdpHFEYgw+iInh",
-	"wLCMNpgEj47CmfvBBArW4AUDJL5De/aAIDCaQ5G4htUak/auUUX2Hj0is4wLXIDji5MzWILSkd3pkUtL",
-	"HpATWhwP+GUokzlpu0wC+AkTdDvuKHFB9g7IROaZshoOMh5IFTDcSN2x7Kj8vOiDCqknDE469LKw83t7",
-	"MOsTKdxRPMQshAIb1Sa8xE8u6bU55bd4oCzYCh6pQSs+srimCGFiOsRVI7HDhI0dDwbuiWNeDjYLQ3vG",
-	"p1yrQ9yqoUw4U0W4wOMD8h3+IZC6Y8GG15fRBORj8zifES3NkB4FU4vkuPhiF76AyIQjUDdRAwV2bo8k",
-	"oRoOpXn9fXydCyNYHxVvWCDX2jB75BnNrllmNuFgdx9jaazz3N2U5MWTi0tyfH7mwdkctnZ7/V4f7Bcz",
-	"JuiMtw5b+71+bx8T9CZwaRumNczTm+6tByeGITcypBAg6hhTERHyzkV3FooubkUNe8sc4TYVA1GRZ91J",
-	"gS+q+Skdr8Eh03eMCZuvUqKVxUANsY9HFpO2u6Ig5NxeFgNhm31PIazb51JAINcozRW/ZUeEcUPsMNYh",
-	"IykbQypL5xD2cyCK+zwK+CYj53wBAhIJcYh6BBH1CFcDUEEys1zOcdrgMjW0c8uyhI80hmGZjwbC3mEC",
-	"GWOPXMzFaJJJIXOFHiF7KEbSXODFschywFgdCAehCNk6tCC3kZGFSmrbRbCMylYq0oYVNHIORI7EH9NX",
-	"H+bpzYl5GMNtMWMZl5YvTCVG1NauiT4mPBUX0iw1tzXrXfcMF55KoSeW1VnDPFdEzYyQD04tOhDaMNDM",
-	"nT13rU+MMMMFmbKpzOY98mHB0mN78Ns2QL8TDUSs2Su9M1K3McZ/Hey+34+IltrIY1SRlAtYPqkYGfNM",
-	"aSstGWnmD+LOwMgZ1WstGYNQUPJwHH6nR46thCAYS5S1StFkIMC2cFhsDzIs5cKg8WwXcttZ0josof7m",
-	"mM1WoJs3AHOUr+zUEMnfvETpnin9oUzmWwOtbgIjfFNVJ4wUUwfP3uv3tzoML3S/tlHVdgqtb8gFBYCv",
-	"QNCRpZYVeNohqG4kgx5GkwH9NQ2+WA0PPNuD1YXdJz5rJu3f/K+//Opf/rev/u5v/+nv/7FTck68x5R3",
-	"gM31Yk8ntAr5hA5t6zoEzvLEJbtqvG7kDAOrUESQ5nhgfiCcZCOsTs0N3SOfCEZmGGc2EI6hxBC2GDtG",
-	"4lJlHvXLXKBH/X7niMQeeleMEg0diPgZFzeHJGPpnw4A32vQiu0V2YH5cpEz1SPfBXkZj/0hKc84MK67",
-	"iYRjqSBJJ5NTErt+pCgyeqkiJxd/5nOFTy+fdt8fCGs+Hs41wzxhMqXZTZEc/OTViKVwshXIJwq/c6oU",
-	"F5gWHLx/jA6WOH0mLqB5jHqQ5lNxBPJCyZiBOWfyDnI+F5jEBaPZaHJi8XFrXKKOxD63RAM5oxTQR9ze",
-	"WAXW/EqGuSbWat1DA2gqE+bg80Fv/0HOSnS8wwI3rzwt6/kbdEPIk9JzEHLGmP7+ep0xOAi/zYbgEuy3",
-	"MQIPNXDDUfiwACtHUrOc5UOrIRdQPcpmlLfCwyyM3aGiEcEwzJV94glBN2BTtxUsgqYqDJt3T6s+HWfV",
-	"MZ0CoDfXirBXRtB3j85Om4bot7TpCoXaQ1vGFRoJy9bWxshY1S59td12/Sx6i9UduDmb8vRXtwlw3xu1",
-	"WN34pyCbJRT4WGk380T6yPHVgt82IViR9rHidOdS3syly133k/cV004Z7jTTSw3Z/C3m9oxubWqrh7v5",
-	"RgS5vpG4/HYKkccZtj2HavmLtYCHURtKTBfPhVoDm1g1LuA0DQOjauQNCv8yG7FB85izEWz+Ud9Lb35U",
-	"yWzeDSU2hzuwaKaNPDKYpNVUwEf5SvmEKjLhScIEaZ9/aoEmzEs7r3nyZgcfGfX31SjNE4YAD9DCFDAe",
-	"SqUKIxbBVIaPaVoq1+bL8klhu8qY0j3yEfbPVZV25Z04JEKC0YmlUHgI20BNqYmmccgNm22n4W14+Qtg",
-	"cZk28YfA9r98QJWlQMV9C33DE72dpG0038L+bARb9gr1kUqtICNer64V9Jb6CwqmhUSiArYhDAoL2ZoA",
-	"O81cwzuGNXUTqimQkeWBRkExZzwi1BpkaaZJbPqJB6JtEZ+imjmtY16H5GX7utWcYmvqKKNHuhBHCJad",
-	"I5IL+xdQ/NguboHnBlbyDqEiQZG/6EBV8YASBzLEBY6056EaxaRtTY6POmVqtDkGPfIUTI6osHjAQ0fF",
-	"a1yRGzazTm9zdZneB6I0xoT0hhcwWZYBNNaDmhcCe4lRGyOZGGqzWLXeV5fO5Vc7XWXVqDDc7RrgUw5F",
-	"2u39WiYBH4CqItKv8eUSOKQAdG7LG1nA+bqGVWX3nVQkyyz1WGPhxrXIotYzWcZYPygfcoRuFAXwN4Aj",
-	"ViRGbbdBYWjyqwj/FasJXI7IpKDE2OHr2mE6hd/vd5RsAb6m22b5lB05v+Ua4fhL7REjWCue6ZI5dkyH",
-	"1ohUXYZvMW3X4EHvzWVl8u5VFe8tV8/1HXlObHRq1e88TW8YEVhQazMyseUsAfq4JrR55e4KJPD7tV3e",
-	"xtV9PS57eDsaj+53s3xNp8KbNoE40JlGg0N598NpadcDSzsB9rFD8wQzvYNHxwwZqr895OHxStU1HCFb",
-	"VW4b9mvTHMyZaNOjb52KiEwTBl4Ww3jbpS8VbJ12EJ2tnpJRiZO/govbFxf24SAEiGqNpFtmwVYlmmX8",
-	"lmrgw+B6bIM7kSty0D/wuXBdLUjnC6qVa6MIixFz0xYqWj3yvGyYFGgavQWh0TD4puXZIo+3XTSxeXy8",
-	"LRptXG3phRi0v/zFX//mV//iy//z11/81S+/+NHPv/jRL7/40Y/fhkKj1izfoH7BEfgoyTBj9EYhhhEd",
-	"YuCNkf0jYqM2QHqUKbzBxS1XfJgyrx34wvlo2wf9Pngs0WQsNTrMrQ/JUMMHIWAU9Nf6Zxsd3gi5Wjg+",
-	"YBFtXIYjO64V+GnCnowKcW3fW+nXmnjHHsr1SJpQZQN0tkHcWCGByIxkbJbS0QrmIgWY0v0YgNA1VsqE",
-	"DyBonNjuf5+kDDfnIkIU4jRsTgoyn4rsvbglLjRF7by+YfM3jT7eCwQfUiR+YQ5lTNp7/cdguSDF2aZp",
-	"EUjYwwiu2FrqBkLpTIprUqtigH5WjM2IT/CwdE/5NVPaRlt88Gi/30G0YzWh5tsj/001kwr6jiFwjFtT",
-	"UQGMbCF79h4/jiz8bGyemUd/FEPsn3n+/u77fwLGmSLgD0JdOz2Crm1XUAGicoB3he0ip/a907IqV40M",
-	"g2XMX9gaUc2Kxmpr4h/t/NGmsQpBbmJWp6YHVfdllW4e2JtVn6ynaO31Hz/AnI/RS5+ZLXBUiWvwJmrt",
-	"h+S259JcswlUnd2K8OaIy4hRRaSYJ/HeX1AI2vVdF+8pCNwEBcQ7luaWBbyoiKTyjmVdDJNkrzoY7KR0",
-	"GX/glOZABX2s/9FcPb/mbqTd8cvXjw+C/saAQG4N9xV5vDrTT8WEQy0a6oILEahaSO2cGPUoKnKMJ5u0",
-	"YV65aYF1FgVZaJqFjRUHTdWC6DXlYhvkYpojtJiDmVuxG/Z2RtcH9Lh9IdOa5l38cOknsIDehdjrwXrH",
-	"ONo/NWpvjAFx9hfrQYkJVTcOxrzRywNeokNCjaSZpoxe5yxaSHhyDoyKY19BhpBizN5GqEhi3CVGk6Yp",
-	"Gc7J2al99U5mNwoGgjTkLfdALBJOIQSTtWTggaiSGhJa4EL5aBNCw1XbBo2ZbhcEuhKxvqIbIrG1f/cf",
-	"/uM//fzvf/t3vwpKGdYCshWprwYEWWgPhZ0Fws5EeWlXcmaKxBy/alIv4OGA1N3fJ1nSTtnXW3/ys9/9",
-	"53/biVy+CZ4lo9rmmQhvc0ptefKgoeoFPncBZw9q6IVst0YPBIwDfYtbswUAV4iIA5ZD2dir9WldmXCz",
-	"cxUwZm3VZpUxxSzo+paPXJN/1bBiF/oZdJVG9ihmGRtBEpLnKDUNmBuD60r2bnFKXca+vUcXz6uZ7ddy",
-	"XDd0XTb6IDdxKr65l3vv3fGSCyYStHUjvIH1npm9W6mR2oyjd0m4RvIOEexhea3cIqEOnD+fC0w2HmWY",
-	"3pMSjFEibZlFIMjUS71FVhHG78vfTbNgSIMRgJyaSJQuyJBdc1F6hkAuHwgFtliaJIpQMUc//jDXHsIX",
-	"BC9iSoIH+wXV7DVkRvsefjTlFRIdipSK5KLMiwqcN7NJv0/nrQrW/VZu9nd5p5tt8uVhS35uBuvf7eC3",
-	"MmdZPYDtzgGzfqMI6v7yR4Ez+01ky6WjPoiYU8W+Ie0v/+EXX/zwZ1/9+Ndf/PBnQX5dLTIQNB5eejnv",
-	"kBVLdZEK6Ibzniou/Up2ZRuCo0IM1TrLiz8lps+h9RP5mYVhHYh6in2JtrcA+gahsEAEWF/VaIvghBeM",
-	"YWUMN4VCxQDoDc2gKhtLx4UlYSBQvyv67UK+dFDVM1t8US1v8EDScQ0btyE40KbUzVgJrbotSdn5wxeA",
-	"9dpf/fzHv/n1/0S946t/91df/PAXv/v3v/7yv//Nb//3//jyb/5VPXnJUk0lFxcyapSmIlE2pMIHQXMb",
-	"u1VJ28+zalR9MBfvoSNcqvV3GrQfmyqqjlxEo28bK8qxQCKpfRWiCstM0i2QgRtoLUnty3/9n77623qS",
-	"Wj1Tlo4mgcRql85R9UG99Tb7BaSDvO3EvYFJbRB66efDQebbUaVYDKa64qXQG4hjR8l4B9cq7Lns1yUF",
-	"+opUZSN8VnKRe+RYzEkqr69Z0uVQhiELMZ+nXCTFRBq8FrXYaYSkC8aYB4p9hk3RX/3yp7/51a9++9P/",
-	"+uVP/iHCRJt0SQJCDTFwefbKflPuSg342Uj8ltAeNu/p1CbL7fWb+ljMDSjSAXZXpgM8ZMB5tcp6sx8a",
-	"6Wcb/MEQZNmis3AX9E/aWpIZH93UMrg8AWVpBcxGNm0m+LF9J3wMqm6OCkp9s7djs0qRD7mVXp3rhn20",
-	"SxShvIWoYoZvQOrbdgQAAIgqGTYVc8BYhA31ypta18210Ya1JG0hLZrb2akiAEMqtLn4be2f+ubPdwqW",
-	"0fVKOIacGrv7JOHXRh600i9it4C0hk/MZYmNuMSuItlrYoQOMPb3yCfeE0O4Y+4kbvvycA4eDisg9sKB",
-	"LHbUzx2fu6+OslEd4HtXu1xQjmstvYWSvK34GbP0y/nWfCu+OVsxv8zc9m840q44qhTW4mlFrVddi8fS",
-	"tXCLsCI1WrYFHLp1bNbmMD4fuXpKE+Zo2xeIvVh8KGvXltlAABhuQnKRQOS7944HFtxBxgtZ8JU5DwTk",
-	"knBdfKgwjgiBhPBQW2gAOC2ehcqwBFHCnnnhZgVyFEg0wI+q6C8QI11WjVpk64v4tA+uZQWwdpfmROCI",
-	"t+aRsCTjb7jyd9PB2tYyQANOCdkE8gkZd4gLByGhIukyobme+51GZLEiLzkeiJMqQrVvkXSjtPgIVZzq",
-	"DnzdQMYwKcjxWmDUjkkfVyASqmsPCq9jCQWbJs8BkKUAcgMftvM8W8wWoN0a+OaS3KkAXPI3FKglXIH6",
-	"HScUNY1g+VHqtbabA+SRXJXPz5icpXjikFVtndfvvPYndrWQVFSL0ih5asn6uSYgQolroPFcQHG4lJrJ",
-	"IctVR9ZJ6R0ommaMJnNyw9iM3E2oRtRIDNs1Z+NTcSPknbAh4EtkmxdsKm/ZOoQfkLRrs39QcfsgFGdg",
-	"xp5sh6BMU/Z6rvFnAJ3wEfm3QUbY4BJ0trL0Ta3+hZUEhnMSV2uSx867hJj0A+GiL2Mf9D4m7U86rmhA",
-	"XBcMY9KuGgC4AMgwTlOUfAkYfcvmzooSEY3CR28gjn1Liysufid9o0tUGpI884qP+AYJ5UYfADNLXf2M",
-	"4FExH6sYDESZFt+ggOCV2inPyOoL4szVi/iG3w12nL9/14KNIPOrxpCTYzw6qiwdYA10b3OeNZ+y7ue2",
-	"UGI4A0SQs+Pnxzb0GZDy4hKpJO44GPaMQaoAHh67EBEp3+yRkzJ9swT4VRD7Z+SzOqziTg1S0bwdQFXk",
-	"CrBH0DmDYYPoSzc6ceUe6QdV40s+ZX9uFuCd6MQFulagBv+K2obFl7/Pym+JNXMvsp+yHR/zPUjw35XZ",
-	"TWG0KVCWjZACjB0jGIBb13HhI0RdGKWMZspV84BdAVcXpCkJdle8jw2av6y/HH8eCKhMNCftFKgjclGg",
-	"U6h/DElXIwDRNL+DLGbvJGfKAl2iijxlXr3OmQJg+EPy+avR7VC8pwhTmk9BShgXDoWB2O3/xfv4OlMd",
-	"xJEd5wpdOAf9PoktFHFcRGkVaMVM6GxupsCFhkBXTeIdvyp3jCujzAm+m8yDjktY4/MSrv4h7plamfO1",
-	"DlFAijuxES3bSL1B0qqmRblF8Ei4rOMRtNTUFEtQW61CWSaEg5YJGKC9oGnjEvt4QDZSFippYCQ4TQfh",
-	"A14wKH2SWD88lGgBLMit514en5/Z7kkbMwX1hPGMKDbKmFadTewZDhLXyyXCZiC64KioB2CUIWRjwFxs",
-	"/kRvIC4sOgRVTQjxN/Obq//7l/8lLtFeAYDTSrK5MoLk3UQSi3TlEKy5QtxabUEkbU3mVI5uZK575MKQ",
-	"hzoksdHW4oFof+vJZRHTBRCLEIoP/tZ5JyIxlLqJSZumSvqgygg/AMi3QHjuFRzrlAqKWAEeYoEdS4XJ",
-	"D0TGryfgZQ7w/gWLClkwqAR5DazJpa0c/E2ViG0tnneMuILk4vXdcEi92Beg7C2mi1JRHkaIgVRzBfg1",
-	"C/xw5zX892oFNsoL4BsN+x0wErhG3711APkbnhRn/76jyllPOttROUwvJATe5/FAiryqWPMZzbRY5fM8",
-	"dy993V5kN9qt3RKlNJpRuJdcD6T95U/+zZf/+NMv//mPOwU8ImKRYtnR+gJWPMnLqXYqb5ld0tbXZV2q",
-	"zTcogx9hYE/xjoOHaJLMv06X+FLIA7TkF8TTbIM8TpJNNubYUMI2tuU4SdbeE6Oiimui77BGUCXZbKXW",
-	"5ErJNFv7PpkBm3A3r0VkWBR8sArTIjc/sgDXi8Vm0NYG73PD+pREJFRw4Hyk9ewTkc4jcsFGecaigbig",
-	"U3bBNfvTC6gF50rcjEEIHmbyTpk1AnVLZpqmECYPvr9CxRsITNhboumRa6Z9ScPmgYeKbZXzoLasduxM",
-	"ep42GrsSLb2BeMFmKKZVKsrZenPjPAMHFNWaTWda2ZndTXjKjggdCFvMDr+CXMbcGkGcdhiZ9yF1vpiO",
-	"BTp3dcNwQWiauj0s6rIc9HejAnTcK/igWZqqgXAQgHQoc+2CaWVulN/jQiGt5lZipTuK03NksKI8Xhx0",
-	"yJrpfVNFOBjcRuUItmjQtLXLGq5Hd2arGfoXTHdPitpogVCApuJQS0EH7o9uZou8tQ4/e+nzwGcSKnFZ",
-	"a42jcKDnBc3ZsbEdGxS+7L59Jq9lvh7o0jMIhSRGY9oCUzcTAmTbIq7eRrDb0ZcRSUWVvaARAGoRgDvC",
-	"alK24l9EMmn+H5H12+7ER7h2Xcs9BgJqYUaLjA9Zo5aWO3YiklLlSmKaZT87H4iySKdRyrDsWdGCxUCf",
-	"UDVpiqv4VD2w3FjULmw4E7C2Ww9NC8N+h3TZSqTc2eky4akhhbkssYW8HEwIIZOlAiwBjG8AewS4reCj",
-	"qr3TaAGmCQRJgw0HewM1d3Nx8jAgAoCfxikfaQ8CASKF0QTRadbEoRzkN1cRx2qVX4seXnYdJtjGTd6m",
-	"Oo491eEh3soXVbvjm/MduF3+TanjkmbXDJiKzRh7UL6ybIu2kucgWDVYbZ1NOKpHLr2n7E6uUM/Ce7RT",
-	"cvjG7foW08fmLeCzD4kiWXTSsPBwD21D33JXaaUMdcNyN9em3kAV3pSug/rspzOo8NgnZ+e3B1Do7fz2",
-	"sVEIM3DvmF9Ozk5fkFnGxvwVU+jkHYh4r7/f6/d2d/d7/Z29gzgi8V6/v3uYDN8/PNyNO0eueOOUqhtr",
-	"lLcp9wOR5LidRVkkCtsQ+bZd1GsiJ9kgjODx+dlAWLMToIMYikbKtUMOxnA6s/RA2AqfUICTxPabrpC6",
-	"C3vGkpi0Ld4WoWognILi3rQtd44AN4DeMEXYeMxGcP95o4c6UMLeMj1yXMeMUUyD/8tV7AVagRvVlSSA",
-	"4bpJcQ0H2U66zVLFmrBeOn4yYDF8MznTR9eoxztk8XcUdRuKNtWO6vavztopfXfe6rXYw3aRDl9YfEO6",
-	"CcOgwvIMeAe1YlekYiXnaODS1fruYU3niTCv2Ht1tbaDr29lmbApQknN7ICQDhtJEg/DOY9rIxtRISSI",
-	"vsQqOzYH2PmbxqXAzURS2M0XTYa2vP7aq+7K8W8FHA7bcqJcLeS92aQrBVMsHW9MhE4K7WZMoZzQ7CuV",
-	"aeKrmnKmADbLxhFANnbTsludxaz7UbkNvgqjbfiFFMzpMoaJW1VmIC69GAxbrRnUImviMivRI2DIQWOV",
-	"YRl0TtpokxqI4sxOO4v3gYW28tu3WBh4h51/ejkQNaMgaTfcAJBYEbwGqovdCQcDKqa92Iq3OTlbg6Na",
-	"m9VXw6mspnPlB/WEoPIK9ba3MtdooclwuNUi7RrSegjN61v8tjisNNjLAxxa3+TffHOASnrhXv161bIq",
-	"YTCR4LW3WOOqstv43jpb/JG8I1MsxGbFVfh2OxdhgKWtz5433lxkWD4nrqNRmudbULW3wR4OQkCcaKXc",
-	"ir2Vj12x0bRk7VveAIyQWX71uVrYrsq96fT89KnF/yDtWhXhqFYjvlPxudnvF9AwXPCOg2So1Fp30AyL",
-	"4goiTZyfPn13hrl7FEp+p2rF+enTosTzA1dextUHRRjQa4rIq0rJLVRfOjgcz13yuoVO19bhZy/NgRxZ",
-	"p85nL81mYDl13Mo8S1uHrZ3Wm5dv/l8AAAD//w==",
+	"7L1rb2NJehj8Vwq0gSZ3Dynq0r0zEgy8Gkm9I7sveltqL9ZzxjpFnqJY1mEV91QdsTmNBnxBggXixP4Q",
+	"xzHs2DFgBEYQ+0MMxMGukx+T2Zn1/ougnqfq3FiHFzXVM8ZmP+y0eOpeTz33y9vWUE6mUjChVevwbWtK",
+	"UzphmqXw1wlV7PzU/IuL1mFrSvW4FbQEnbDWYYvHraCVsh9lPGVx61CnGQtaajhmE2p6TOibZ0zc6HHr",
+	"cHfvo6A14SL/O2jp+dSMoXTKxU3r3bugdR6zyVRqJobz32BzM0LM1DDlU82lmfw5vWWK6DEjFy8vr4ii",
+	"I0a0JCnT6Zy0FWPw7fjinJT6dXqtANc+ZjRmabH60nRdM1/D0vceP15j6aPnVA/Hi2u+GjMypIo9UuTs",
+	"it4cwRLp0HwlXJGUjTLFYjLjekwOdvfIbMwEtDGdyJgqMhxTccNiorgYsubNjLq4goZdPDnwLfuKpjdM",
+	"v1YsbbzjTLH0essX/QM2GEt52zjnDL9vd9p3Zig1lUKxHLLNf4dSaCa0+SedThM+pOZydn5Hmft7W5ru",
+	"V1M2ah22fmWneC87+FXtwGAwh//6CR1plpYu31wk3iEsxsBGdbaF5b8LWhepHCRssmTVU2zx3c1W78b1",
+	"bOBYkFdPT8jHB4+/R+zgPbhD29cMfTzExm9bTGST1uFnrZQNGb9jcHs6S4WBSibi7oAOb+FH81crAMyT",
+	"MG0axsz+gw5vhZwlLL5hrc8XrjFoHSeJnD3jCvcex9xMTpOLVE5Zqrm53BFNFAta09JPZm06tf/kmk2U",
+	"54EsBaDAtD7Hnnv9/DNNUzpvIXQ5QP0sn6zYgBz8Dhtq2EAWc30mdAoorrpImh/lwux0qGV6bU6Mirl5",
+	"Gs2N3Jv1tYiZpjzxfhpT1YDBzHbmjwAXcWGw0pi0x+wN4NaFYVI2kZpd0zhOvdMo9iPz+0imE6oNFRH6",
+	"yUExEBea3bDUtNR8wipNY6pZF371oZXyBZhJ7ACBO9XGy7hK7ZGshphlz6h0se/eAz4+yZLbV2wqU724",
+	"pFTO1l8PDCRni4sJWiqbTKgPAA2yUqVrK93GCtBzbzm+HqVysghHP/zhD3/Yff68e3oaEJkSNpnqOZK7",
+	"TAxkJmIWe8GpGFfL7Y06ojxhsX+jIy64GuPXdUDPkOTYcEwTLqhm/kHxfhuOdkqValqN0jTVmyzmjqV8",
+	"xFl8TfU9H0/pphfutXYh1emK1ZZOMbBAVZxBvuH8HupHuPguakuEh1DAceM7kjM/jDdCsfmGbMgyGF//",
+	"NkY88Y91y0VcppmK3wiqsxSIoRxmEyY0jKo0nUyBgtKExd1pPGoFLXbHYyaGrJuyoUxjL6W0R+GbPGVU",
+	"NdCZlKks0eWVXRxfXp6dtoLW0+PzZ/CP8xenZ1dnr56fvzi+OvPObXbDUj81wW/muV5dHpPZWBJF54oo",
+	"6X2pjgj4x+HixgwEZ2T+bVobRuWOAYt1H+C30FGGhfLN2yu1F5ifcn5w+eE2weRvwoNBhu0V+1HGNmZl",
+	"FlFtZZ/rYNEVHd551u4Y5jrHMmRTTcWQrSJHT82xvXPUWC3e6Q/GVFvZJ0lYSiZ0TmJJhJyB2LMWCUZK",
+	"76F4dCIz5JeX9X8uBZsjHtDsRiKFXM7423aVM14f8watYcropn0cflj3yM2oK9uaNoaW+RFjI06UaczS",
+	"a5FNBixtaMBvuKBJE8qd0hyY1rrjC5rque+KlyK1G650SoVexUGXWi5jo1M2TebXg7kfM8HX7mBOzC0G",
+	"yI9IwYzEr5heQEy+K0Zsv/ahuJteYPS05UiWdb6ERsAWTqcJmzhV0HvNbM5Q4Vu/ju0iVu4ahEUvG5RN",
+	"442fyR1LlRWnVkobNSoABMD1tw/InWYJO9h3kaMXz7abgM8LasVrsGdReuvV68khpIJBKudUoNrPG9C5",
+	"E6MbZIC17h9VHyvkHRyyaRkX9IY9zDKClmBv9PUwS5X0YacNllnQA8cXCTYzpw/6OXPYloADfIghSxJa",
+	"EzsLyDwx2wQmwLdxOZlI0cyFsgnlCcjXTNWPaPFF1c7DHMctm19nyh76+l25UlkDjr/niELqa9CMrf+m",
+	"TZcBG8mUrd9HpjdU8C+o062sv8CpTPiQb3rGiqWc+nUsKmtiyusKjMzxlfbY82ErZ1A+Qy/cyoljFNYX",
+	"gjR74xcbNkfCjcw1zFEZccnyr+yCNuCR3R5q6kxNJlJpshf0+30yHNOUDjVLlSHJJWXgR/1+f7Uau7wx",
+	"mK5hBwbj+155OpUp1WwZ77QpM5ayiRGk0+uYzj0c9iv7mRiyl97RhHBBTNMj0jfMiRyNeo2auOsvpGCr",
+	"ARdu11LFopv3aJBuXclbBs+SJsnLUevws+WIHpu/C+rnqdgwZZ4rvxzLmSB6bLZnLSirVIcw0OKKPy/W",
+	"/FrhhVWXwAXXnCbXU6rUzEjl91hMABaXVdQO5q8vHDoGi6vwnf0pT9lQy3TeoIh+EOg0vI1XK3BMdEpj",
+	"I7/bJkSOSpLgI0Us41Q6sIGUCaNiKfy5CZeeQAMTBBNuIpfUjnQlS5RP4FvdU6s2qi8KrD7X2NxPhz1A",
+	"9+lxd+/xE3emg7lmCg2Rjrckt2xORjIlsZyJRFK/zrTxXhX/gt2Hyc51K6Vd4R7smE0nczJmw9vF43G6",
+	"tnXEFSeVljaUQ5QTJTci+7W9WSVRPk0xpndTVkB3rCUI1d2SbiVY+Kk7lJMBFyABDHhCNUthmkmWaN6d",
+	"gpBszW5SJHMvG/pM3vB766DkLfco5o4TJY2QC/ClmDICFKGKUII9SNvAGSWDVM4USzu+Fx20ErMwy55U",
+	"bPGrrXRl5Fu2EPf3DjYj6fkaSmP67u45MwjSj0Um8K0KR9UWMTNX5Xi09d+c5rpBsdystvDQi+sCXfr2",
+	"thTE3ea8hwKKtM1AqlDRVUHqlA35hCYEt2FYFgNbEy5kSjLBQZ8ypVqz1LT+7c/63Y8/f7sb7D5596te",
+	"hVuWpkwMkeiVuh13f+vzt/u+PrV957J+PpLvBF6wmdOY3usMHkxNuYky0IFf+Q2uZI0XdYKVd9gPVuoI",
+	"654d760zfMFmudqwMON/DBuxf+z6FIpNSr6XU7zPqqaPtL/687/8+d/9+6//4q9+8Wd/3DkiijFy8fqK",
+	"7Nzt7oBuYectj9/tuE7rKQKrOjmPGSRvQNM5MXRHET2mmoxkksgZ8lFSaCPqAH8VmCcEV9QLxSkbJjRl",
+	"MRmzlBElsSu7Y3Ys8+oYnSjzX8pvxppoSZSWKb1hh6Ewg4uuHpOoWEYEs5BJpjQZ0jSdI8MLzQxAGXLA",
+	"tQoFjG9+6YWirOHfiAxVOaK641YjQt0Ion18i+/NF6D1eCsK0TpPgVrINVSO7n00ICZ8C6tOus6jD818",
+	"LAXWgoxSOUEe0rG9hxbSgFEn7e+fWbh3fG4nFFTE0GjKUiUFmP7oUCtgPbn29Nl5W2hM3+1YgtPphSJ3",
+	"rDKgaL0C85U8UghnTojAIY4IDUXkxjMNIgR2rsgNv2OCmOXFfDRiqcL9cV130gvFQb8fmHeSMHrHTAuZ",
+	"aZKJhClF5jIjMyo0jjs0XCqCtk+2mDcguxW4tbyBe6DmEnewqdteo4uAG7MB2i7RTlvTeW7yyKs9q3B5",
+	"cfacyJQMqGJPDsjp2auaLmd/73tPNt1cab7lezrPVaKbbIdeP/iOAq8Ev8gl7ft5pLrGtA5kq7R812sc",
+	"YaH3Wf/o7gn0aiiRPBQOitQA7izl6HMYT7hfUa91cq3YUIrYQ32f8VGOZLTZzRGJ2YhmiSYf90GvFhBq",
+	"NY77T57Ya+QTs4b93Sd7ewd27fjTk/66EjPup+FcnW5qE64T9u9RyzhsDg3AWKVlWuwSBttIgqu5We4H",
+	"dRacdr/odz/uXf9/3c+/6wXNaSrXkfMvbLNGqc53ei8tG7pEv7CZYRQH8pgIlqsfpvFomcy4iZ4jzT0J",
+	"l57W6VPrctigx7DDbCwjlvQfsKnAHqJvoGIRi66YaSo9esNLpguPeeAmhzJLYiKkJgNm2FDV4P+XsDuW",
+	"LHVX8DPbMAlXhBI0vxLXnLQvjuOzS/JJ99nVcWAZ6Nyni1y9vDp+1kVPqsCsb2xE2cIrPKFKF+q43O2r",
+	"QT1S+AtWV3hWm5WrysTE8l/4hWrDwyhNpGh4w/fQgpUdF9Yzzqkx3Xv8pEGvaDey/qO7dF0alLAbKCuD",
+	"llZ0tRalBOEwdL6jkpcjQltlQ8v1gTmDvoxxXMkaevyGBNvIg2JtXdKCy2i+juXs4YXVrJ2gFX1DboDN",
+	"rpeq+xYfdxJv1KN+1+XuQXV+7+6KgI2aIa4WU0HQLV/1SGQGicAYJwxzEYqx1lN1uLNzy/ic3ma9mN25",
+	"OA+181ZI3R3JTMRGqr+jCY8DI+2PEj7UQSimLJ1wUMJ2YyY4iwOSCZrpMRMauLM4IOiD252mwOfA4Qeh",
+	"yAS9ozyhg4QFaC8UNAmIlrKb0PSGBaTcoYuDmBnLv7rDM7OqbGqQO4u7ExZz2jUbBVTolNpmplDwUljW",
+	"LZt3U2aEr4BMmB7LuAvtk0TOzG/u8LvohFFMFwrrHlFu/65HPL+S9kF/v4M4HZiDIFdbyzQUwNcRkP9A",
+	"JKTCDWIEP8VjjDozMP5IkfMLAsN2E660T/RbEn4BNG65qrix71TCDS0C2q9fvnxB7FfSNmD35OP+bsdc",
+	"qISFp6j9X20WdVPkISSreYGgxYXKfUMXaTCfcN3k2vsFI/CdcIEWK9I+2N0nUiTzTkVv1oy+laY6a/C4",
+	"b1afN9jW6vZ+tFXhMPlUDTjA8WsbaVssRFl294gwOhyTEWdJnMsUews+DHW2HgB1DQEuqNkhVjYHH6S1",
+	"Wo7om/XaZSm/oYKu1Tih4iaz7kaL0OO+OtnMHqWQmg8ZnJOTA1tB63co/O2V/prEzcX3N7a+EStb5oC3",
+	"WqReAKVLJuJPKEomG5DJwi+2OueGWs8lbu2XiDA93uFOsFxkLlfwMuzNlKdMbcStTDKlr5EUVKj84uTa",
+	"6R7uz/HgEJWFBiWTWoUhwmNoWKD3QB2j2CCJojh2D7bYSXkrxDY3/tK1NbmOjCkX6/ttlhRFHgIyTCif",
+	"sPjaxnpcbxISaGRNlvjBi4vYhmB4pKiry3Ny9oLs735Mdvt73d2a9IZ/YTAMkSmpRMN4pU0X61Odp5DT",
+	"wPOiLvstl1trKkOQPeFjr0FpAvziZqLcveS/lN1xVQ1iLdPkPC5oA6BQ2eC6emHeKCE4tQ0hpNRvHWEP",
+	"ASqP/Sktyl3N0hfTpN7YRKGzruyP7bYs2F/fD5BMV8Pe+zU4hqcr1DiKpXd86DQ5miUJGpYK2ZkMqSAD",
+	"5jQwWpKS6oVIQWwgjg2zX9w+AuFm2NOyjWu4/ORSv5tmuah/mb+IBeaNNVCvmvVg9dJr72lbaLFoHWAG",
+	"C64VUdmgW3ywKi5KVELV2Iub0L/5eokeaCE89n1BeTmOynHC+mqsBjSBd1gCiQrCKF/jOjByssxodOzC",
+	"Kkujot9VgRKQqhM1ljNFrN9MVc36/4IDNlhguec1j5kw595wBtsPJFiiNs2aA3/tt2scudm5d4NohFzd",
+	"uUFYgt8kvGB9KoFy2/xhkQRRTHcM00QFwfWQNEsYaVdQCaKk8iURKuIdmZK6abSz+BJKszWoWtfwj75P",
+	"aKfrg15H67pcr8ah93hN9Zdx/2AWEIIKGCrWUgteK21+Pahp8N0uGmxG5GsgudKFuzyPd8HaC9mRYkJD",
+	"MpwIQ0KFJuYvkuvkXGDgESnadrVEt95ap8G81skSY0qQpARu2Ir/DnioYHYeFltikKciwHBDm8UnztP4",
+	"IFfj1lP+d762Wqg8ZvXxpyfI7f+1y7vHo7mPsqDhJSVUQThm3JzAptRkg/mWxOzcydsNB7uvQ8OSWAkc",
+	"svYgSwfrg2+4Qv8bBPXI+q/PRfUsf3B2UN9S/BE5S/RPoKe/TuziF5WIFVX+kc0sM2FUKCIkSZk50jyV",
+	"1/okfZDIobntTGie+HIguPxv4Fus0SRBoBdpaynJhIq5NdngR9UhTMTqiNABIAWQpIQUjIxlEqseZsvb",
+	"udvdyRRL1c5bq6R6t5MJGDbhI+34wQfMWcCVEQE9kuup/WIwGZhXSr4mfgFu2dtFBw+qm1TDmilNVDYc",
+	"MqVGWYJnmB8eH8HRrX8UZT+XtRWSNRlY8ySBXH+Gn8Hordy01eAAsKETzBZCNwFXlGIinE4zv9eG7RaL",
+	"XRqpXrzGptftxzMA02ujGYybW4FlcEjfMmziwu0QrRWcXgVGfAryu4U0DauFtHhLYb1BK0uTNfk+0zJf",
+	"bnVflUNoBo8lV3GstcHMHsy/CWrKUhTiJg3Wwtz9aJEQg+HveihjD5/Xd7iYUKFmRjanE0bazp/YmucC",
+	"UPnKTIPhXjBMDgpTdnqrg+hc2q18GW651X0tOUMb07p4hk0htbOxYsNr8l3noipHZH/PxRUqCHFtjG6d",
+	"FU9o2UN1L62+W9c9aA7Tzfd1yhJ+x7xpFhFqmhLdLcsPdh/Kh+vYlKe9a4oJ47Gfttmz6fIGlzdDHZsh",
+	"GT4vM5kn8mZtPFt7nU15Oew9bMb65kt0vO+Uidh8LJ10kVluPR4YDzsoJ/8q46IcXvLpq+dVOVw8qTXg",
+	"0p/2xO5hk+imOry/bxqU0hKWbOPMAWgl6+tUX1uXEis4NsmQ11aG9ImLlSywfunR5RAW02zT0NUaZV3t",
+	"63C3UUKkyvFUgoK+tyzeLGhlgv8oY/azTjNWkNnqYwePsCMyTSAbq9ZTNKFoCS5McgpqgbFUumpVYSlK",
+	"NApibQwfrDq10IK9/sGGsRIV6r4EWvzcm0VZGx/uSh4uH3jJki5z8tZE9u6ZKAI0t8Ms5Xp+adaNww4Y",
+	"TVFGhc0AR48/5QOYu0TtoguuhuzY9s88P7b1BLy2fmpFfzrlv8HmmMeZi5FsyEfuggGdqU2OiB2SSAMl",
+	"n15dXfTIGR2O8wAAxW+EqoQShuLi9Glh9jFEv6QPO6ra8sZseKsWnKINm2N+CkU2TSSNwT9ZMZpUZ6qa",
+	"9GqO1q+enpD93Se7nV4oQnEihYFELoUyfBaNgREJzHBzEIch1AzXYa4c2KPOYSi6BDzl0L/KHLMiNGVE",
+	"CXrLrg1VOELDPPwKc+7vf2w1zKORYvqIDGnCREzTUBCIBsW2UZGhNjoiEynYnHBForehDeALW4ckbO3u",
+	"9s3/wlZAwjyuGD/9+sUPw9a7yAwL80EScehKKIm9sdFugEeqFCZN2nMmyJjeMTOUkXI7AREM0AIZJZLq",
+	"njmH48I5lEtxSCLzg0ytHviQfAIwS8Ks398fgkIG/ski0qa55yR6TY5SOTFzRbkGwn5XEajvzVKjGjBH",
+	"Lk+AYtqpNhWdwJqHNEnwDKLQPgpzRAZVRj1yAj90K86tBDK2oXuoOR9LmpQZDeJTBzh6F724SfuSDbtP",
+	"mR6Ou5dcM7JDMCQEIZjFnSNCyTCVSnUV17Aow7WQqUG2C/n8+/twomfg2JlDDvj9Rk1Z26OjmguwAsdY",
+	"8vrVuZltylIUDcgtF3FR9cB6GhPEk52AROBoBqOM+BsWQ09wuYUbQR9O+MwF+XU6pYIpcEQ5EzcJV2Nz",
+	"9tExOOZ2n1l/uiggEXqpRsSI6nCM1usYn47CnZe9ThWcwSsGCa8P7dsDgEC3X0WiWiWGiLR3DTHbe/yY",
+	"TFMu8ACOL0/O4QgKj8dOj1xZ8IAMJvnzgF8GMp6Ttgs5hZ8wnUzHPSUuyN4BGcssVVYVjogHYkpjK7Qd",
+	"Fd3zOaiQeszgpcMsCze/twe7PpHCPcVDDFfNSxDYyOjo7IremFd+hw/KphzEJxW2oiNbPgAT+ZkJ8dRI",
+	"5Co+RA4HA/a0gubSUhKwtGd8wrU6xKsayJgzlfuVPjkgv8E/AVB3KNjg+sLtlDw3n7Mp0dIs6bE3Bl2O",
+	"8h670ANcWI/ALoGmCkDn9kkSquFRmuYfYXMuDL9ylLew9RJqy+yRZzS9Yam5hIPdfXS6tl6WjlKSV2eX",
+	"V+T44ryU1PGwtdvr9/pg6JoyQae8ddja7/V7+5hOYgxE2yCtQZbcdu9KWXvRN1v6NMeY3JepgAg5c2FA",
+	"OYuLV1FLcWuecJuKUFQUn+6lQI9qIHOnNOCA6RljwgY2F0mBI4CGqJz2NyJtR6IgNtESi1DYYR8pzJ78",
+	"hRTg8T9MMsXv2BFh3AA7rHXASMJGEPPcOYT7DEVOzwOPE1vgvHQAgERMXOJqgomrCVch6KpTc1zOw67B",
+	"t87Azh1LYz7U6K9vOoXC0jCrM+mRy7kYjlMpZKbQdchpX6Qh4PmzSDMoZRAKl6kcwrppDm5DwwsV0LaL",
+	"KeMqV6lIG04QuetHikTP6ZtPsuT2xHyMgFpMWcqlxQsTiaFXNTLRx8j4nCBNE0OtWe+mZ7DwRAo9tqjO",
+	"enBwRdRUSuv9RENhxFOZurfnyPrYMDNckAmbyHTeI5/kKD2yD79tIzk7QSgizd7onaG6izBQ4GD3o35A",
+	"tNSGH6OKJFzA8UnFyIinSltuyXAzvxJ1QsNnVMlaPAKmoMDhuPxOjxxbDkEwFitrvqRxKMAIdZhfDyIs",
+	"5eLl8G3nfNt53DosMmrPMe1BXruoIY1c0WSnVm/o3efI3jOlP5HxfGu1YZpyfr+ryhNW4KvUqNnr97e6",
+	"jFKMZ+2iquPkmpgBFxTS3Hq80y20rChbE/jTI8tU91A3BvDXtPj8NEo1akrVK+D2SRk1k/bP/ufvfv1v",
+	"/tvXf/MX//y3/9QpMCfSMVV6wIa82NcJo+ZJWsxibnx6zzOXFUUjuZE2CwyyCNI8D0wkAS/ZMKsTQ6F7",
+	"5KVgZIoBCaFwCCWC+JbIIRIXU/24XwSNP+73O0ckKilvIuRoaCiiZ1zcHpKUJb8WgnonbEWWRHZgv1xk",
+	"TPXID4Bfxmd/SIo3DohrNpbwLBVEc6dyQiI3jxR56heqyMnlb5axwuurp92PQmH9DAZzzTChDJnQ9DbP",
+	"InP2ZsgSeNmgcqAK+zlRigvMH+OlP0YGi508E+WJJI14kGQTcQT8QoGYATmncgbJQRaQxCWj6XB8YstQ",
+	"1LBEveDR3AINJBehoNN2d2MFWPMrGWSaWH1VDy3lCRgBsEoVyO0/yliRI/owzx5dvJb1HFN0g2+80nNg",
+	"ckaYrOntOmtwiaw3W4JLB7WNFZRyZ2+4inISq5UrqZlYs4GVkPPEksqmHmr5l5l7RfhKwnnjdVbOiS8E",
+	"/cWapq1kzmoqdrb59LTq/OO0OmZSqJvDtSLsjWH03afz06Yllkfa9IR846Eu4xqtycVoa2d0WzUufbPd",
+	"ccvplmxJHA/lbErotHpMqKqz0YjVi38KvFlMAY8VerMSSx84vJrj26Z8q6R9rDjduZK3c+mSHJWzPCmm",
+	"nTDcaYaXWgGh99jbM7q1ra1e7uYX4cX6huMqj5OzPM7EXfK8K36x9id/eq8iA2HJeFLLSrZqXYBpGhZG",
+	"1bC0KPzLXMQGw2Nwr3f4x/1SHpzHlRQ4uz5zt38Ca8xqxJHeaP6m8pyqLJSPqSJjHsdMkLYnex9+MuLv",
+	"m2GSxQwzgcEIE0gGVghVaJcBVRl+pkkhXJuexZdcd5UypXvkU5yfqyrsypk4JEKC0oklUFYUx0BJqQmm",
+	"cckNl223Ubrw4hfIHGvGxB881//5A4oseW2I95A3Sqy347SN5Jvrnw1jy96gPFIpyWnY69UlOd9TfkHG",
+	"NOdIlEc3hNEDPl0TZPo1ZHjHoKZuTDUFMLI40Ago5o0HhFqFLE01icw8USjaNj9pUFOndUxzyHJjm1vJ",
+	"KbKqjsLNuAsBJ6DZOSKZsH8BxI/s4ebZh0FL3iFUxMjy5xOoauLI2GWj5AJX2iulv4xI26ocH3eKHDrm",
+	"GfTIU1A5osBSylB5lDfjityyqbWIGtJlZg9FoYzxyQ2vYLMshUSuD6pe8NwlmtaHEnwbbMWGUq8rZ/Kr",
+	"va6iOKu/6MMaqVJdLRV392upBMqZSiss/Ro9l+TN9BSQaJVW5jG+rqFV2f0ghX9TCz1WWbhxyd+g9UwW",
+	"wXgPioccoBtBAewNYIgVsRHbbfQAqvwqzH9FawLE0TqwMIx6qD6mU/j9fk/JltduojbLt+zA+T3PCNdf",
+	"SI8Y6lSxTBfIsWMmtEqk6jF8n2l7Bg9KN5dVo75X8en3PD03d1AyYqNRq07zNL1lRGDd2s3AxBarh0Id",
+	"Naat5E+U18O539gFNa7e63Exw/vBeHA/yvINvYrStol1AEOFQ0H74bW06xFIHQ/62KFZjCmBvE/HLBmK",
+	"LD/k4ylVhG54QrZ48zb012Y42DPRZsaydiogMokZWFkM4m0XtlTQddpFdLb6SoZFtagVWNw2XLiHA1/6",
+	"fqsk3TIKtiLRNOV3VAMeBtNjW9hKiwf9gzIWrosFyXxBtHJj5G4xYm7GQkGrR14UA5M87VpvgWk0CL7p",
+	"eLaI4+0UTWgeP28LRhtPW5ZcDNpf/f0f/uwn//qr//2HX/7+P3z5B3/95R/8w5d/8OP3gdCgZb0716vi",
+	"dQQ2SjJIGb1VmOySDtDxxvD+AbFeG8A9ygRacHHHFR8krDQO9HA22vZBvw8WS1QZS40Gc2tDMtDwsS+D",
+	"Htpry28bDd6Ymz83fMAhWr8MB3ZcK7DT+C0ZFeDavrWyXHHtA1so1wNpQpV10NkGcGPsA5EpVHKgwxXI",
+	"RQpQpZd9AHxkrOAJH4DROLHT/zJxGW7PuYco+GnY4GVEPhXee/FKnGuK2nl7y+bvGm28l5ilUpHolXmU",
+	"EWnv9Z+A5oLkbxvqfqAjYQ89uCKrqQuF0qkUN6RWcwvtrOibEZ3gY+me8humtPW2+Pjxfr+DZTHUmJq+",
+	"R+WWaioVzB2B4xi3qqK8gobN7bj35Elg6xRE5pv59J0IfP/M9492P/oeKGdyhz9wde30CJq2Xfkv8MoB",
+	"3OXXi5zadqdFbdoaGIIWEmWMQg35ylZKbRY0VmsTv7PznU19FbzYxJxOTQ6q3ssq2dxzN6u6rCdo7fWf",
+	"PMCej9FKn5orcFCJZ/AuaO37+LYX0pDZmI/4lpg3B1yGjco9xUoc7/0ZBa9e303xSIHjJgggpWdpqCyE",
+	"rAUkkTOWdtFNkr3poLOT0oX/gROaAaqnVI/LvvjzVp1ILjE30u7o87dPDrz2Rg9DbhX3FX68utPXYsyh",
+	"ciJ1zoVY0URI7YwYdS8qcowvm7RhX5kZgXUWGVkYmvmVFQdNtS3pDeViG+BihiM034PZW34bljqj6QNm",
+	"3D6TaVXzzn+4sBPYyi8521uq/xLhan/NiL0ROsTZX6wFJSJU3bp6N41WHrASHRJqOM0kYfQmY8FCZLwz",
+	"YFQM+wpCyRVjlhqhIIl+l+hNmiRkMCfnp7bpTKa3ChaCMFQ67lAsAk7OBJO1eOBQVEENAc1DUD7dBNDw",
+	"1LYBY2baBYauKG1UkQ0R2Nq/+E9/+c9//bc//5ufeLkMqwHZCtdXL93rpIdczwJuZ6Ig2pWYmTwwp1zj",
+	"s+excEB83i8TL2m3XJZb/+hPf/Gf/2MncPEm+JaMaJulwn/NiYuY9iqqXuF353D2oIpeCKxrtEDAOtC2",
+	"uDVdAGCFgLiIS+SNSxXvrSkTKDtXHmXWVnVWrpjeMqXVScJo+so0/GTe+kZBbyIt5FULB8qRwe9Z7oru",
+	"k2m2TeBeCivtwgrGVNmUoaRt6Wwxu89Fs1TODYkz8hyFM/1A6jFRPLaBcFomGI3XIy+QnoSCJcrBk3XV",
+	"z4eyQQdMxCwmhpI6X0tynM+B9M0SoJytaVCblK//fmqTjVJuF5UjN6vxl/e8n2Xzw8Hypa3xuzkg+96w",
+	"YrbC1pbJZpOPhFmlc9/2ujsElpymKRtCIGHJ2cEMYLg+riupmnJK69KzWV54keaa3X4jJHdD94NGP4JN",
+	"HAPefesBWcRor8JcdtYCbu5uDcCFqMEPCbhGevYB7GHBGt4hoIbOJ4cLzCw1TDFELyHoZ0jaMg1AGKkX",
+	"Fw+sMgv7F7+bYTuIghMra8YSJQQyYDdcFNZdkK1DocCeQuNYESrm6IszyHQpnTM4IGNYUSnHcyxhUEOS",
+	"yl46qI4ndcqTiSK20fPezCX9Mr23amWm93KV+ZDMkbmmskxrwc/tYH3+HGzP5i2rB9C/uyoc3yqAur8M",
+	"kRcV+Tai5cLZxpsetZrolLS/+se///L3/vTrH//0y9/7Uy++rlaU8xoArkp5KyCyneo8nNct55HKiX4l",
+	"QroNDo4+hGodXvI/JYbAogUD8ZmtuRGKepqMIrX6QoZvcGcHIFBHTuMDjjSCMSyD6LaQqwkgz6JmUIKb",
+	"JaOcbQ4F6mjyebuQ88CrrjFXfFmtZfdAEm6tEEqDg68Ni52yoo7GtqRd59OykEW9/fVf//hnP/0fqDv4",
+	"+s9+/8vf+/tf/PlPv/q7P/75//rvX/3xv60HIFqoqcTTQ1Sc0lTEyrpFlTNeu4vdqrRcjpVsVF9gPO1D",
+	"e6lVi602aDBsuLc6cl7JZf12XnsTgsFtU/AMLqLBtwAGbqG1QNOv/t1fff0X9UDTerQ7HY49yRFcSFbV",
+	"jvze1+yqpjfithPXAgNTwX26HNMK0atHlcqgGK6ORKEXimMHyUiDa+XUXQT7kmrseboBw3xW8gn0yLGY",
+	"k0Te3LC4y6HmXupDPk+5iPONNFgea/EPmH/cGyey99GaYSJf/8Of/OwnP/n5n/zXr/7oHwMMlkuWBBHV",
+	"0sMvj0Dbb4o/q1X5MRy/BbSHjV08tQGve/2mORbje/KQnt2VIT0PGTRy6uBumWI0fyrbwA8GIIsRnZUq",
+	"h3/S1pJM+fC2FoVZYlBc3523RdmwdzsTZkBHNaJps8Hnto3/GVRNlZWSZM0Wy/rrWJ4N7iGvEje37B7t",
+	"EQXIb2EKaYM3IHx1OwwAZAMuEDYVc0ioDxcKwghLFboFGT71xkjDWpK2kDZ19/mpIlBzQmhD+G2h1/rl",
+	"z3dylNEt1ev36W1390nMbww/aLlfzL8E3Bp+McQSB3HBmXnA5tgwHVZf+rL0xQDuiDuO2zYezMFK6fSq",
+	"fmc0u+oXDs99AO2qr/jG2ki1JhzXRnoPIXlbPnDm6JfjrXlvi/rbQrVfpnCkXTE2Kyy82gpab7o2p1LX",
+	"5taHE6nBcsomXBgBKKZz1QjIx6V0SBbiSiEzwOgZcJ1RsCBHbtBrM2gEKYxQ1lJywgynsuBi7lQEgbOV",
+	"lyRHEMC4DsWMqsKVzIzmCmt0yMS8VFxI/srdKtCqDlpCJ7H5VliE18GERkKBrGh3NOmRPqxOhcJ1NHhm",
+	"lNtHCB3ITBcysDWUrDZ04GCn5uw/kLWjtO8KK7D/5HGJFeivTGZdHemX6zFipbSxnGGJB0jRRQH6DSzY",
+	"7HHmeFRJCcY1tECXkvd6s7bCZrdePKfZfb5cWmxCY+boUVmILT3oMUtB4xwKqFYUk8zcdJ4ODtqUqjl1",
+	"8ClD9pkKngoFxHBynXdU6L+LCfyQENuUPEDhSlplME8V6UZLbt55xkaQQoCHqGZdg9ikoqz3Iiu2WEDo",
+	"wTUjnmJIS2MRccVb8wSwIFO+cFVB4dKbecHjDCCbqrBApDvmY4VQDBF3mdBcz8uTBuTi7LmBAZuP/vTs",
+	"VY8ch+KkWkKsbEVwq7R5iaqFxDrQuwGMYVMQW73AXOWG6EpqourZAwlwmCPH5OQFJELLE6iC75jz+LK5",
+	"0tC0Wq2OsiRm2VPP6luaIO0Fm/mKb33YQN6mFSx/Sr3WdmNvSyBX5c2mTE4TfHGIqraO63feljd2vRDM",
+	"W/OOLHBqgfq5JiD2iBuA8UxA9f6Ems0hylVH1jmo9KBokjIaz8ktY1MyM8wWZGvGcBnzNl6LWyFnwoZe",
+	"LZFH0L1mHcD3SMe13T+oiHzg8+8za4972/Myoj78DMmeyiUTtwFGOOCSrKhFbeJagVLLCQzmJBrS69KX",
+	"yFmEsWhgKFzUQ1SuShiR9suOq+oY1YW5iLSrSjvDqmPZSpRWCRhqiuHO8xqejcxHLxTHZe2o5RH0TJYV",
+	"pUGh/C2pRMuZViGRi+HbQDVaVxkF8CnfjxXmQ1Gko2lQGiBJ7SwVEWoE4twV9PyW0wa7zl8+smA9t8tl",
+	"fcnJMT4dVdR2tEr193nPmk9Y9wspWLPILsj58YtjG3IEGWqjIkNY1HF18lIGIXr4eOxBBKRo2SMnRdqE",
+	"IrG+Ap97w5/V0xnv1FIZm9aebMZcoW8ivj9w10f/F65rdKTvVWdd8Qn7LXMAH0RuzrNa1mjKk4NVequi",
+	"5y+zwqrI8XYvsJ+wnXJRPi/A/0Cmt7miNa9uYJgUQOyokgFsXS/cF2C2o2HCaKpcuVW4FTBPQ3iwYLO8",
+	"PQ5o/rLiPf4cCigdPSftBKAjcNEXEylA5EkNmYHgYamRF7M0yamfQZaoZnw0TW8ypqBy3yH54s3wbiAe",
+	"KcKU5hPnxmnJXCh2+7/9ETZnqoP520eZQrPrQb9PIlsCIMo9K/MqAUzodG62wAVoMagm0Y5gs7w8YIQn",
+	"o8wLno3nXmcDOOOLop7gQ9AZNzxOtt4j8nBxJ9YLbRshrwha1XBkdwglEC4KrXo1NTXBEsRWK1AWiVhA",
+	"yoTc2z2vauMK53hANFJUkm1AJLhNlzoPLNdQmza2vjNQQxdyMG8958HxxbmdnrQxQl+PGU8J1v9RnU30",
+	"GXkhwCKGF4cB/fBRXofHCEOIxgC52LjFXigubVYmqpoqs9zOb6//z+/+l6jIsg6Jry0nmynDSM7GktgM",
+	"k65yBFeYL17b5M2m4SNFEjm8lZnukUsDHuqQREZai0LR/v7ZVe6HCamNIQQOfCTmnYBEUIs4Im2aKFku",
+	"ZoBpfyDjPACea4JrnVBBMUdPKVOQXUsFyYci5Tdj8Azx4P4FjQpZUKh4cQ2cCRYj/vZyxLZY8gfOdIbg",
+	"Upq74ZGW/NUAsreYpoGK4jGCxlvNFeSNW8CHO2/hv9crcpK9ArzRcN8eJYEb9MNrBxC/4Utx+u8ZVU57",
+	"0tmOyGFmIb6kuSUcSBFX5Wc+pakWq/wULlyjb9rzw612a1Si4EZTCnTJzUDaX/3Rf/jqn/7kq3/1406e",
+	"lhhzgNM4ZvHCAVa8P5ZD7UTeMXukrW9Ku1Tbr5cHP0JnvLyNS8vUxJl/k24sS1MNoSY/B55mHeRxHG9y",
+	"MccGErZxLcdxvPadGBFV3BA9w9p8lSDvlVKTK+HWrO17OQU04SivzYS0yPhg9cNFbH5kC0ssFnlDXRu0",
+	"5wb1KYkZyMGA86nW05cimQfkkg2zlAWhuKQTdsk1+7VLKNbvSsuNgAkepHKmzBmBuCVTTRMIbQHbXy7i",
+	"hQID5ZdIeuSG6TKnYfOv+KqhF/sALJrMSeRUeiVpNHKl0XqheMWmyKZVSv6TAVTuH2UpGKBcfVq7s9mY",
+	"J+yI0FBAM9crwNA8VII46TAw7SFlTb4dW2DEFXbHA6FJ4u4wr4d20N8N8mIfpUJLmiWJCoVYcGOgQ1Cr",
+	"QiIBK5BWcxokfARHCet2YJBXDwRXrJ235j/gIJcJ0yzyGmTN9r6tLBwsbqMyQFtUaNqaoQ3k0b3Zamac",
+	"S6a7J3lNUo8rQFNRxqXJfu6fVdQWV20dfvZ5GQc+k1AB02prHIQDPC9Izg6N7dhAjmX09pm8kdl6yQ6f",
+	"gfsyMRLTFpC62RBklM9jYWzUiV194UUIT6NRCQA1gMAcYSWpaSoxGVUqzf9jRZu2e/EBnl3XYo9QZELz",
+	"JFhEfIgatbTYsROQhCptT94c+/lFKKDmcBc8J8gLW240H8HWHhlTNW7yq3itHphvNBMsYxnhbLfuTuov",
+	"t+GTZSvereeny5inhtQhRWlLxOWgQvCpLLF4P/o3gD4CzFbQqarvNFIAuB1BclK4cNA3UEOb85eHDhGQ",
+	"cHGU8KEupR4C735UQXSaJXFzNd9iQRyW983I4cXUfoBtvORtiuM4Uz0t03vZomo0vjlGidvj3xQ6rmh6",
+	"wwCp2CjPB8Ury65oK7FJglWd1da5hKO659IjZW9yhXjmv6OdAsM3Xtf3mT42rQDPPmT25nyShoMHOrQN",
+	"ecuR0vMLUuy/4bjRKDphVBg5C6yjRh4BCr62KLwpXHvl2ddTqKzcJ+cXdwdQYPXi7okRCFMw75hfTs5P",
+	"X5Fpykb8DVNo5A1FtNff7/V7u7v7vf7O3kEUkGiv3989jAcfHR7uRp0jVzR5QtWtVcrbNBmhiDO8zrwc",
+	"IYVrCMq6XZRrAsfZYPre44vzUFi1E2TlMhCNkGuX7PXhdGrpUNjK2lD4mkS2T1dI3YU7Y3FE2jbPJaEq",
+	"FE5AcS3tyJ0jyPVBb5kibDRiQ6B/pdVD/UVhqUyPHNdztSmmwf7lKuUDrABFdaWAYLluU1zDQ7abbkOa",
+	"nIYca51yAG++fLM5M0fXiMc7ZPF3ZHUbiiXWnur2SWftlX44a/Va6GG7GYZf2bzCdBOEQYXFGdAGpWJX",
+	"HGol5mjA0o67XybpnAnTxNLV1dIONt/KMeFQhJKa2gHTsGzESTwM5jyurWxIhZDA+hIr7Ni4fWdvGhUM",
+	"NxNxrjdfVBme4rhrn7ptv52krDiWY+VqLu/NKl0pmGLJaGMgdFxoN2UK+YRmW6lM4rKoKacK0lVaPwKI",
+	"p2k6diuzmHM/Kq6hLMJo634hBXOyjEHiVpQJxVXJB8PwRc69yKq4zEn0CChyUFllUAadkzbqpEKRv9lJ",
+	"Z5Ee2JSS5fFt/hqkYRevr0JRUwqSdgMFgMAKLxmoHnbH7wyomC75VrzPy9laGsi1UX3VncpKOtdlpx5f",
+	"itpcvO2tjA9cGNLvbrUIuwa0HkLy+j6/yx8r9c7yAI+2rPJvphwgkl66pt+sWFYFDEgiWNJANkWfYbt1",
+	"rvhTF6WVs6vQdzuE0IPS1kfPG18uIqwyJq5ngTbftyBqbwM9HPgSYKOWciv6Vj5yRb6TArVv+QLQQ2Y5",
+	"6bNMN4Y/2fTQF6dPbc4e0q5V7y+iTPf65Dn/pFOxudn+CxlsnPOOS6PSreQ3selUFtkVzA5zcfr0wynm",
+	"pvHoHgnwP5xYcXH69BWcabNzOFYYfX8QxdMHQRgyTuWeV5VSlyi+FOaBGRuMpbxd5iZ4x1JQ/6IlEx13",
+	"fOr4H7ihHvA87RzLBDWVDfKfHsCZwx5YdZqFklwbSiXLYmPAAmN5U0w2UY+NR/UDZH0EkUiVi7FiiolS",
+	"chEbP8PumEBNRXknZAgfuQrFxcvLK4xqjLI0iYzsC8Vio7chvKmwdUhCKLvZC7N+f38II8I/WdgKSAi+",
+	"6ErTyTRsBaEIWzHV1PR6i92ueYztsCP8E3aL/7xjKQQ85kOFrXfvItIlQtpCTViVHqCKdF0e1qm1Q19q",
+	"KmKaxsSBJVFTNsyx2GEorBmTRPZKuzyOSDtmuVKKSEG4PsSKMukcPWShGtDc/IdRrULBNbg02iHyLUek",
+	"/VrwN+bBSBErjDvIm+UYNwpFO7rbDSLyXRej+unz45Pu5afHUI3CvL2Ix7183J5B/FFAbtncyQQg1djO",
+	"GCoezcaKDa+jIveUebUW91uv0gXJJRQouhwjbdh78waG54Ls9t02jopUnaB6aqcMQ5NQ3QY1sEYSFWgd",
+	"jHvSKXcLZW/wyRmmdECHt3I0Qj3Wfj6BAbcnoRjLLFWBmTh3YDCidJL0LDC64Kmx1lNlHX3pcEwomWaD",
+	"hA9zjVmP5I46/eqbLcfbogg1YHMp4uUxUmjgsDD1bTVA2eWdi2n2wd0I7NzWGLUOkg7qfqF1Y+NWYkRw",
+	"wgG4ijIRQ+ABGKipQ4bqflybo6A7b+2/VkXINnqIYRHDAra+iQqKtEoOimIRLOGGC2TKcYc8BRXXprTO",
+	"y2QcL1idbEivr4Zi4wFtnc1YB3q3ZaurHPvDqjUdelii0ywRCnCSYQIcA0tQoDSdL/F2fA15pMtX9W1A",
+	"c/9iIcTG/FRf5yNFXr96FjjsZS6qtJItYrOd4t6X+nLbQzktWi+AZvWoBHujr4dZqmQuQU9TdsdlZvjZ",
+	"m8Y8htilOZNhsJD16ztr5VEseIX+kZGYwZ/e5aH8F5fwsHod8wt6w5ry5OJhbyn5SxVEC9ipSkkB+p3l",
+	"FCbn9D4c8lsT5nfe2n9j9kWUADbPH16aOfD6r5dm2bIDe6M6yU1JBmwoJ0yROIMS65BuI685C1IZmktm",
+	"Mr1lkAvNZpsCf19MxsNmic3lEC/NxWGOrwab2+GkK+9ob3HH/3/Gsu1wS7Y0RH58YI0sxaXBqRRy5TZx",
+	"MZLl9wK/pSAh2KxRRrTWracyJXsHBKS0CtIOhePg+Y0wwpwkbWplO4JyLgT+mmE9wnAHnMZpKGyxCrCl",
+	"EjXj2iIKmWmSSFVlRZbntJC64EMu8ei2D2tbx9l2pUtsSNsLofu+q3lWYUFpGRA2BN+qJ/bbFsZztA4/",
+	"+9xgvqH1F//sc3OSiqV37h6yNGkdtnYMZv6/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -115,7 +115,8 @@ func toCompany(co *storage.Company) Company {
 	if tz == "" {
 		tz = account.DefaultTimeZone
 	}
-	return Company{Id: co.ID, Name: co.Name, CorporateNumber: strp(co.CorporateNumber), TimeZone: tz}
+	days := co.ReminderDays
+	return Company{Id: co.ID, Name: co.Name, CorporateNumber: strp(co.CorporateNumber), TimeZone: tz, ReminderDays: &days}
 }
 
 func (s *server) SetCorporateNumber(ctx context.Context, req SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error) {

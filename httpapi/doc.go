@@ -21,5 +21,5 @@
 // management and for the operations the document marks
 // `x-keiyaku-admin: true` (the company's signing certificates, partners,
 // corporate number, time zone, the users, their IP allow-lists and
-// user controls), write for the rest.
+// user controls, webhooks), write for the rest.
 package httpapi

@@ -13,7 +13,7 @@ import (
 // FuzzRequestDecoders sends arbitrary bodies, content types and languages
 // to the operations that decode request bodies (login JSON, the
 // registration and return multipart bodies, the stateless verify, the
-// signing-certificate registrations, bulk verification) and
+// signing-certificate registrations, bulk verification, webhook subscriptions) and
 // requires an answer that is never a 5xx, and for a refusal a problem
 // document; nothing may be stored from it.
 func FuzzRequestDecoders(f *testing.F) {
@@ -32,9 +32,10 @@ func FuzzRequestDecoders(f *testing.F) {
 	f.Add(uint8(4), "application/json", []byte(`{"certificate":"`+strings.ReplaceAll(pemOf(e.pki.RSA), "\n", `\n`)+`"}`), "")
 	f.Add(uint8(5), "application/json", []byte(`{"ca_certificate":"MIIB","organization":"株式会社エー商事","corporate_number":"9234567890123"}`), "")
 	f.Add(uint8(6), "application/json", []byte(`{"completed_from":"2026-01-01","completed_to":"2026-12-31"}`), "")
+	f.Add(uint8(7), "application/json", []byte(`{"url":"https://hooks.example.jp/in","events":["completed"],"description":"基幹"}`), "")
 	f.Fuzz(func(t *testing.T, op uint8, ctype string, b []byte, lang string) {
 		paths := []string{"/v1/sessions", "/v1/cases", "/v1/cases/x/returns", "/v1/verify",
-			"/v1/company/signing-certificates", "/v1/company/signing-issuers", "/v1/bulk-verifications"}
+			"/v1/company/signing-certificates", "/v1/company/signing-issuers", "/v1/bulk-verifications", "/v1/webhooks"}
 		req := httptest.NewRequest("POST", paths[int(op)%len(paths)], bytes.NewReader(b))
 		req.Header.Set("Content-Type", ctype)
 		req.Header.Set("Accept-Language", lang)

@@ -57,17 +57,24 @@ type user struct {
 	token                           string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with mutate, when not nil, applied to the Config.
+func newEnvWith(t testing.TB, mutate func(*keiyaku.Config)) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), pki: testpki.New(t), users: map[string]*user{}}
-	svc, err := keiyaku.Open(e.ctx, keiyaku.Config{
+	cfg := keiyaku.Config{
 		Dir:            t.TempDir(),
 		TrustAnchors:   []*x509.Certificate{e.pki.Root.Cert},
 		Intermediates:  []*x509.Certificate{e.pki.Intermediate.Cert},
 		Online:         true,
 		PasswordParams: fastParams,
 		Clock:          func() time.Time { return testpki.Now.Add(time.Duration(e.offset.Load())) },
-	})
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	svc, err := keiyaku.Open(e.ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

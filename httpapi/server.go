@@ -98,6 +98,9 @@ func toCase(ctx context.Context, c *casework.Case) Case {
 	if out.Category == "" {
 		out.Category = CategoryNew
 	}
+	if !c.ReplyBy.IsZero() {
+		out.ReplyBy = &openapi_types.Date{Time: c.ReplyBy.In(time.UTC)}
+	}
 	if !c.Acceptance.IsZero() {
 		a := toFile(c.Acceptance)
 		out.Acceptance = &a
@@ -458,6 +461,9 @@ func toNewCase(nc *NewCase) (*casework.NewCase, error) {
 	}
 	if nc.OriginalId != nil {
 		out.OriginalID = *nc.OriginalId
+	}
+	if nc.ReplyBy != nil {
+		out.ReplyBy = civil.DateOf(nc.ReplyBy.Time.UTC())
 	}
 	if nc.OrderNumber != nil {
 		out.OrderNumber = *nc.OrderNumber

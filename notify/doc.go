@@ -1,5 +1,6 @@
 // Package notify delivers the e-mail notices of the contract lifecycle
-// (受領依頼, 返送, 差し戻し, 締結完了, 削除, 受領確認) from a transactional outbox.
+// (受領依頼, 返送, 差し戻し, 締結完了, 削除, 受領確認) and the reminder and
+// overdue notices (ご対応のお願い, 回答期限超過) from a transactional outbox.
 //
 // The flow is:
 //

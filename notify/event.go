@@ -38,6 +38,12 @@ const (
 	// was and the pass is retried. Message.Reason carries the error. Sent
 	// to the administrators of the registrant company.
 	EventEvidenceRenewalFailed EventType = "evidence_renewal_failed"
+	// EventReminder: the case has waited for the recipient's action for
+	// the interval its registrant's company set (beyond the seed).
+	EventReminder EventType = "reminder"
+	// EventOverdue: the case's reply-by date passed before it finished;
+	// both sides are told once. Message.Reason carries the date.
+	EventOverdue EventType = "overdue"
 )
 
 // EventTypes returns every event type, in lifecycle order.
@@ -46,6 +52,7 @@ func EventTypes() []EventType {
 		EventReceiptRequested, EventReturned, EventSentBack,
 		EventCompleted, EventDeleted, EventAcknowledged,
 		EventEvidenceRenewalFailed,
+		EventReminder, EventOverdue,
 	}
 }
 

@@ -55,6 +55,8 @@ var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase s
 		notify.EventDeleted:               {"【keiyaku】案件が削除されました", "により、下記の案件が削除されました。"},
 		notify.EventAcknowledged:          {"【keiyaku】送付書類の受領が確認されました", "が、下記の送付書類を受領しました。"},
 		notify.EventEvidenceRenewalFailed: {"【keiyaku】原本の証拠の更新に失敗しました", "下記の締結済み案件の証拠（タイムスタンプ）の自動更新に失敗しました。"},
+		notify.EventReminder:              {"【keiyaku】ご対応のお願い", "からの下記の案件が、まだご対応をお待ちしております。"},
+		notify.EventOverdue:               {"【keiyaku】回答期限を過ぎました", "との下記の案件は、回答期限を過ぎましたが"},
 	},
 	notify.LanguageEnglish: {
 		notify.EventReceiptRequested:      {"[keiyaku] A contract is waiting for you to receive", "has sent you a contract to receive."},
@@ -64,6 +66,8 @@ var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase s
 		notify.EventDeleted:               {"[keiyaku] A case has been deleted", "has deleted the case below."},
 		notify.EventAcknowledged:          {"[keiyaku] Receipt of your documents has been confirmed", "has confirmed receipt of the documents below."},
 		notify.EventEvidenceRenewalFailed: {"[keiyaku] Renewing the evidence of a contract failed", "The scheduled renewal of the evidence (timestamps) of the concluded case below failed."},
+		notify.EventReminder:              {"[keiyaku] Reminder: a contract is waiting for you", "is still waiting for your action"},
+		notify.EventOverdue:               {"[keiyaku] Reply-by date passed", "The reply-by date of the case below"},
 	},
 }
 

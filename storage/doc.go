@@ -1,7 +1,8 @@
 // Package storage is keiyaku's persistence contract: the Store interface a
 // backend implements (cases, accounts, each user's hidden marks and private
-// comments (PersonalStore), the hash-chained audit log and the
-// notification outbox), the records it stores, and Blobs, content-addressed
+// comments (PersonalStore), the hash-chained audit log, the
+// notification outbox, webhook subscriptions and deliveries (WebhookStore)
+// and reminder marks (ReminderStore)), the records it stores, and Blobs, content-addressed
 // document storage on gocloud.dev/blob.
 //
 // The contract is written duty by duty in the interface comments and checked

@@ -53,6 +53,10 @@ type Case struct {
 	// Signers are the signatures each upload added, with the signer
 	// certificate's identity, in upload order.
 	Signers []Signer
+	// ReplyBy is the optional reply-by date (回答期限) the registrant set;
+	// the zero Date is none. Past it an unfinished case is overdue (the
+	// reminder pass tells both sides once); nothing else changes.
+	ReplyBy civil.Date `json:",omitzero"`
 }
 
 // Party is one counterparty of a case.
@@ -150,6 +154,10 @@ type Company struct {
 	// account.Service.CreateOperator): it is no customer, is left out of
 	// the directory and can never be a party to a case.
 	Operator bool `json:",omitempty"`
+	// ReminderDays is how many days a case of this company (as
+	// registrant) may wait for someone's action before that party gets a
+	// reminder, and again every as many days; 0 means no reminders.
+	ReminderDays int `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.

@@ -23,6 +23,8 @@ type Store interface {
 	AnchorStore   // anchor.go
 	PersonalStore // personal.go
 	BlobRefStore  // blobrefs.go
+	WebhookStore  // webhook.go
+	ReminderStore // reminder.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }
@@ -38,6 +40,10 @@ type CaseCommit struct {
 	Audit []AuditEntry
 	// Events may be empty.
 	Events []Event
+	// Webhooks are the webhook deliveries the change causes (see
+	// WebhookStore); may be empty. A delivery whose ID exists already is
+	// kerr.Conflict; one naming no subscription is kerr.FailedPrecondition.
+	Webhooks []WebhookDelivery
 }
 
 // Check returns the error of kind kerr.Invalid, under op, that every
@@ -57,6 +63,11 @@ func (c *CaseCommit) Check(op string) error {
 	for _, ev := range c.Events {
 		if ev.ID == "" {
 			return kerr.E(kerr.Invalid, op, "every outbox event needs an ID")
+		}
+	}
+	for i := range c.Webhooks {
+		if err := CheckWebhookDelivery(op, &c.Webhooks[i]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -33,6 +33,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -89,6 +90,7 @@ type options struct {
 	s3ObjectLock                 bool
 	loginKeyFile                 string
 	readHeaderTimeout            time.Duration
+	webhookKeyFile               string
 }
 
 // env returns the environment variable name of a flag.
@@ -134,6 +136,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	str(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	str(&o.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	boolean(&o.insecureCookie, "insecure-cookie", "leave Secure off the session cookie (plain-http development on a non-localhost name)")
+	str(&o.webhookKeyFile, "webhook-key-file", "", "file holding 64 hex digits, the AES-256 key that seals webhook secrets at rest; empty means they are stored unsealed")
 	rht := "10s"
 	str(&rht, "read-header-timeout", rht, "how long a client may take to send its request headers (slow clients are cut off)")
 	if err := fs.Parse(args); err != nil {
@@ -215,6 +218,17 @@ func config(ctx context.Context, o *options, log *slog.Logger, scheme string) (k
 		}
 		cfg.Blobs = b
 		closers = append(closers, b.Close)
+	}
+	if o.webhookKeyFile != "" {
+		b, err := os.ReadFile(o.webhookKeyFile)
+		if err != nil {
+			return cfg, closers, configError("-webhook-key-file: %v", err)
+		}
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != 32 {
+			return cfg, closers, configError("-webhook-key-file %s must hold 64 hex digits (32 bytes)", o.webhookKeyFile)
+		}
+		cfg.Webhook.Key = key
 	}
 	if o.smtpAddr != "" {
 		host, port, err := net.SplitHostPort(o.smtpAddr)
@@ -373,7 +387,11 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	notifierDone := make(chan struct{})
 	go func() {
 		defer close(notifierDone)
-		if err := svc.RunNotifier(workCtx); err != nil && !errors.Is(err, keiyaku.ErrNoMailer) && !errors.Is(err, context.Canceled) {
+		err := svc.RunNotifier(workCtx)
+		if errors.Is(err, keiyaku.ErrNoMailer) { // no SMTP: webhooks still go out
+			err = svc.Webhooks.Run(workCtx)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("notifier stopped", "err", err)
 		}
 	}()

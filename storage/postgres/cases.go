@@ -91,6 +91,7 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 		queueParties(b, &row)
 		queueAccess(b, &row)
 		queueEvents(b, op, events)
+		queueWebhookDeliveries(b, op, c.Webhooks)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

@@ -54,6 +54,11 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 				return err
 			}
 		}
+		for i := range c.Webhooks {
+			if err := insertWebhookDelivery(ctx, tx, op, &c.Webhooks[i]); err != nil {
+				return err
+			}
+		}
 		sealed, err = appendAudit(ctx, tx, op, c.Audit)
 		return err
 	})

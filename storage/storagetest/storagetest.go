@@ -58,6 +58,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("NameRequests", func(t *testing.T) { testNameRequests(t, open(t)) }) // operator.go
 	// blobrefs.go
 	t.Run("BlobRefs", func(t *testing.T) { testBlobRefs(t, open(t)) })
+	// webhook.go
+	t.Run("WebhookSubscriptions", func(t *testing.T) { testWebhookSubscriptions(t, open(t)) })
+	t.Run("WebhookDeliveries", func(t *testing.T) { testWebhookDeliveries(t, open(t)) })
+	// reminder.go
+	t.Run("Reminders", func(t *testing.T) { testReminders(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
