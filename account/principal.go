@@ -19,7 +19,14 @@ type Principal struct {
 	// RemoteAddr is the network address the request came from (for the
 	// audit log); may be empty for in-process calls.
 	RemoteAddr string
+	// DisclosureID is non-empty for a disclosure account (第三者開示,
+	// disclosure.go): UserID is then the account's own ID and CompanyID
+	// its owner's company.
+	DisclosureID string
 }
+
+// IsDisclosure reports whether p is a disclosure account.
+func (p Principal) IsDisclosure() bool { return p.DisclosureID != "" }
 
 // Valid reports whether p names a user and a company.
 func (p Principal) Valid() bool { return p.UserID != "" && p.CompanyID != "" }

@@ -111,6 +111,9 @@ func (s *Service) ExportCSV(ctx context.Context, p account.Principal, q *Query, 
 // single quote.
 func (s *Service) ExportCSVWith(ctx context.Context, p account.Principal, q *Query, w io.Writer, opts *CSVOptions) (int, error) {
 	const op = "casework.ExportCSV"
+	if err := refuseDisclosure(op, p); err != nil { // disclosure.go
+		return 0, err
+	}
 	var o CSVOptions
 	if opts != nil {
 		o = *opts

@@ -133,6 +133,9 @@ func (s *Service) load(ctx context.Context, op string, p account.Principal, id s
 	if !p.Valid() {
 		return nil, RoleNone, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
 	}
+	if p.IsDisclosure() {
+		return s.loadDisclosed(ctx, op, p, id) // disclosure.go
+	}
 	rec, err := s.store.GetCase(ctx, id)
 	if err != nil {
 		return nil, RoleNone, kerr.Wrap(op, err)
@@ -365,6 +368,9 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 	if !p.Valid() {
 		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
 	}
+	if err := refuseDisclosure(op, p); err != nil { // disclosure.go
+		return nil, err
+	}
 	if nc == nil {
 		return nil, kerr.E(kerr.Invalid, op, "no case given")
 	}
@@ -498,7 +504,7 @@ func (s *Service) Open(ctx context.Context, p account.Principal, id, key string)
 				return nil, File{}, kerr.Wrap(op, err)
 			}
 			entry := storage.AuditEntry{Time: s.now(), ActorUserID: p.UserID, ActorCompanyID: p.CompanyID, RemoteAddr: p.RemoteAddr,
-				Action: "case.download", CaseID: c.ID, Detail: f.Name + " " + f.Key}
+				Action: accessAction(p, "case.download"), CaseID: c.ID, Detail: f.Name + " " + f.Key}
 			if err := s.store.AppendAudit(ctx, []storage.AuditEntry{entry}); err != nil {
 				r.Close()
 				return nil, File{}, kerr.Wrap(op, err)

@@ -146,6 +146,9 @@ type Company struct {
 	// ask for times in (completion times, CSV exports), e.g. "Asia/Tokyo";
 	// empty means account.DefaultTimeZone.
 	TimeZone string `json:",omitempty"`
+	// MaxDisclosures is how many unrevoked disclosure accounts each user
+	// may have; 0 means account.DefaultMaxDisclosures.
+	MaxDisclosures int `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.
