@@ -174,20 +174,25 @@ func checkPeriod(op string, from, until time.Time) error {
 	return storage.CheckTime(op, "From", from)
 }
 
-// checkCases asks the gate about each case.
-func (s *Service) checkCases(ctx context.Context, op string, p Principal, cases []string) error {
-	if len(cases) > MaxDisclosureCases {
-		return kerr.E(kerr.Invalid, op, "a disclosure account shows at most %d cases, not %d", MaxDisclosureCases, len(cases))
+// checkCases returns the case IDs sorted, without duplicates, after
+// asking the gate about each.
+func (s *Service) checkCases(ctx context.Context, op string, p Principal, ids []string) ([]string, error) {
+	if len(ids) > MaxDisclosureCases {
+		return nil, kerr.E(kerr.Invalid, op, "a disclosure account shows at most %d cases, not %d", MaxDisclosureCases, len(ids))
 	}
-	if len(cases) > 0 && s.gate == nil {
-		return kerr.E(kerr.FailedPrecondition, op, "no CaseGate is configured (Config.Disclosures): cases cannot be disclosed")
+	if slices.Contains(ids, "") {
+		return nil, kerr.E(kerr.Invalid, op, "a case ID may not be empty")
 	}
+	if len(ids) > 0 && s.gate == nil {
+		return nil, kerr.E(kerr.FailedPrecondition, op, "no CaseGate is configured (Config.Disclosures): cases cannot be disclosed")
+	}
+	cases := slices.Compact(slices.Sorted(slices.Values(ids)))
 	for _, id := range cases {
 		if err := s.gate.Disclosable(ctx, p, id); err != nil {
-			return kerr.Wrap(op, err)
+			return nil, kerr.Wrap(op, err)
 		}
 	}
-	return nil
+	return cases, nil
 }
 
 // disclosureLimit returns the company's limit of unrevoked disclosure
@@ -237,8 +242,8 @@ func (s *Service) CreateDisclosure(ctx context.Context, p Principal, nd NewDiscl
 	if !nd.Until.After(now) {
 		return nil, "", kerr.E(kerr.Invalid, op, "the period has ended already (Until %s)", nd.Until.Format(time.RFC3339))
 	}
-	cases := slices.Compact(slices.Sorted(slices.Values(nd.Cases)))
-	if err := s.checkCases(ctx, op, p, cases); err != nil {
+	cases, err := s.checkCases(ctx, op, p, nd.Cases)
+	if err != nil {
 		return nil, "", err
 	}
 	limit, err := s.disclosureLimit(ctx, p.CompanyID)
@@ -382,8 +387,7 @@ func (s *Service) UpdateDisclosure(ctx context.Context, p Principal, id string, 
 	}
 	var cases []string
 	if up.Cases != nil {
-		cases = slices.Compact(slices.Sorted(slices.Values(*up.Cases)))
-		if err := s.checkCases(ctx, op, p, cases); err != nil {
+		if cases, err = s.checkCases(ctx, op, p, *up.Cases); err != nil {
 			return nil, err
 		}
 		if cases == nil {
