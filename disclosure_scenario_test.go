@@ -103,6 +103,22 @@ func registerCase(t *testing.T, env *keiyakutest.Env, reg, party *keiyakutest.Pe
 	return c
 }
 
+// relogin returns a fresh Principal of p (its sessions end when it is
+// disabled).
+func relogin(t *testing.T, env *keiyakutest.Env, p *keiyakutest.Person) account.Principal {
+	t.Helper()
+	ctx := context.Background()
+	sess, err := env.Accounts.Login(ctx, p.LoginID, p.Password, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := env.Accounts.Authenticate(ctx, sess.Token, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr
+}
+
 func download(t *testing.T, env *keiyakutest.Env, p account.Principal, id, key string) []byte {
 	t.Helper()
 	r, _, err := env.Cases.Open(context.Background(), p, id, key)
@@ -415,6 +431,37 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 			t.Fatalf("account %d: %v", i+1, err)
 		}
 	}
+	// A disclosure works only while its owner is an enabled user.
+	na, err := env.Accounts.ListDisclosures(ctx, owner.Principal)
+	if err != nil || len(na) != 6 {
+		t.Fatalf("ListDisclosures: %d, %v", len(na), err)
+	}
+	var naInitial string
+	{
+		// A new account to log in with: its initial password is known.
+		if err := env.Accounts.RevokeDisclosure(ctx, owner.Principal, na[5].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, naInitial, err = env.Accounts.CreateDisclosure(ctx, owner.Principal, account.NewDisclosure{
+			LoginID: "audit-owner-off", Label: "監査", Until: newUntil, Cases: []string{shown.ID},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := env.Accounts.SetDisabled(ctx, a.Admin.Principal, owner.Principal.UserID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Accounts.Login(ctx, "audit-owner-off", naInitial, auditor); !badCredentials(err) {
+		t.Errorf("login while the owner is disabled: %v, want ErrBadCredentials", err)
+	}
+	if err := env.Accounts.SetDisabled(ctx, a.Admin.Principal, owner.Principal.UserID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Accounts.Login(ctx, "audit-owner-off", naInitial, auditor); err != nil {
+		t.Errorf("login once the owner is enabled again: %v", err)
+	}
+	owner.Principal = relogin(t, env, owner)
+
 	sixth := account.NewDisclosure{LoginID: "audit-six", Label: "監査", Until: newUntil}
 	if _, _, err := env.Accounts.CreateDisclosure(ctx, owner.Principal, sixth); !errors.Is(err, kerr.FailedPrecondition) {
 		t.Errorf("sixth account: %v, want FailedPrecondition", err)
@@ -429,7 +476,7 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 		t.Errorf("sixth account under a limit of 6: %v", err)
 	}
 	list, err := env.Accounts.ListDisclosures(ctx, owner.Principal)
-	if err != nil || len(list) != 7 || list[0].ID != d.ID || list[0].RevokedAt.IsZero() {
+	if err != nil || len(list) != 8 || list[0].ID != d.ID || list[0].RevokedAt.IsZero() {
 		t.Errorf("ListDisclosures: %d accounts, %v", len(list), err)
 	}
 	for _, tc := range []struct {
