@@ -21,6 +21,7 @@ import (
 	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/keiyakutest"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/storage"
 	"github.com/keiyaku/keiyaku/storage/postgres"
 )
 
@@ -461,6 +462,60 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 		t.Errorf("login once the owner is enabled again: %v", err)
 	}
 	owner.Principal = relogin(t, env, owner)
+
+	// A case that moves to another owner leaves the disclosure at once:
+	// the new owner never granted it. The move is written on the store as
+	// a transfer writes it (the registrant user changes); moving it back
+	// shows it again.
+	offSess, err := env.Accounts.Login(ctx, "audit-owner-off", naInitial, auditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offPassword := "kd-" + rand.Text()
+	if err := env.Accounts.ChangePassword(ctx, offSess.Token, naInitial, offPassword, auditor); err != nil {
+		t.Fatal(err)
+	}
+	p3, err := env.Accounts.Authenticate(ctx, offSess.Token, auditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	move := func(to string) {
+		t.Helper()
+		rec, err := env.Store.GetCase(ctx, shown.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.RegistrantUserID = to
+		if err := env.Store.CommitCase(ctx, &storage.CaseCommit{Case: rec, Audit: []storage.AuditEntry{{Time: clock.now(), ActorUserID: "test", Action: "case.transfer", CaseID: rec.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	visible := func() (bool, bool) {
+		t.Helper()
+		_, gerr := env.Cases.Get(ctx, p3, shown.ID)
+		if gerr != nil && !errors.Is(gerr, kerr.NotFound) {
+			t.Fatalf("Get: %v", gerr)
+		}
+		page, err := env.Cases.Search(ctx, p3, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gerr == nil, len(page.Cases) == 1 && page.Cases[0].ID == shown.ID
+	}
+	if got, listed := visible(); !got || !listed {
+		t.Fatalf("before the move: Get %v, listed %v; want both", got, listed)
+	}
+	move(colleague.Principal.UserID)
+	if got, listed := visible(); got || listed {
+		t.Errorf("after the move to a colleague: Get %v, listed %v; want neither", got, listed)
+	}
+	if info, err := env.Accounts.Disclosure(ctx, owner.Principal, p3.DisclosureID); err != nil || !slices.Equal(info.Cases, []string{shown.ID}) {
+		t.Errorf("the owner's view of the account after the move: %+v, %v", info, err)
+	}
+	move(owner.Principal.UserID)
+	if got, listed := visible(); !got || !listed {
+		t.Errorf("after the move back: Get %v, listed %v; want both", got, listed)
+	}
 
 	sixth := account.NewDisclosure{LoginID: "audit-six", Label: "監査", Until: newUntil}
 	if _, _, err := env.Accounts.CreateDisclosure(ctx, owner.Principal, sixth); !errors.Is(err, kerr.FailedPrecondition) {
