@@ -3,8 +3,10 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,4 +235,54 @@ func d3(t *testing.T, s storage.Store) *storage.Disclosure {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// testDisclosureRaces: concurrent creations for one owner never pass its
+// limit, and of a user and a disclosure account taking one login ID at
+// once exactly one wins.
+func testDisclosureRaces(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	if err := s.PutCompany(ctx, &storage.Company{ID: "co1", Name: "C", CreatedAt: base}, audit("company.create", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutUser(ctx, &storage.User{ID: "u1", CompanyID: "co1", LoginID: "alice", CreatedAt: base}, audit("user.create", "")); err != nil {
+		t.Fatal(err)
+	}
+	const n, limit = 8, 3
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			d := newDisclosure(fmt.Sprintf("r%d", i), fmt.Sprintf("race-%d", i))
+			errs[i] = s.PutDisclosure(ctx, &storage.DisclosureWrite{Disclosure: d, MaxPerOwner: limit, Audit: audit("disclosure.create", "")})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, kerr.FailedPrecondition) && !errors.Is(err, kerr.Unavailable):
+			t.Errorf("creation %d: %v, want FailedPrecondition", i, err)
+		}
+	}
+	if list, _ := s.ListDisclosures(ctx, "u1"); won != limit || len(list) != limit {
+		t.Errorf("%d concurrent creations under a limit of %d: %d won, %d stored", n, limit, won, len(list))
+	}
+
+	for i := range 4 {
+		login := fmt.Sprintf("both-%d", i)
+		var userErr, discErr error
+		wg.Go(func() {
+			userErr = s.PutUser(ctx, &storage.User{ID: "uu" + login, CompanyID: "co1", LoginID: login, CreatedAt: base}, audit("user.create", ""))
+		})
+		wg.Go(func() {
+			discErr = s.PutDisclosure(ctx, &storage.DisclosureWrite{Disclosure: newDisclosure("dd"+login, login), Audit: audit("disclosure.create", "")})
+		})
+		wg.Wait()
+		if (userErr == nil) == (discErr == nil) || userErr != nil && !errors.Is(userErr, kerr.Conflict) || discErr != nil && !errors.Is(discErr, kerr.Conflict) {
+			t.Errorf("login %s taken at once by a user (%v) and a disclosure account (%v): want exactly one Conflict", login, userErr, discErr)
+		}
+	}
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
 	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
 	t.Run("Disclosures", func(t *testing.T) { testDisclosures(t, open(t)) }) // disclosure.go
+	t.Run("DisclosureRaces", func(t *testing.T) { testDisclosureRaces(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
