@@ -29,7 +29,9 @@ func TestDisclosureLoginGuard(t *testing.T) {
 	if !d.ActiveAt(clk.now()) || d.ActiveAt(until) {
 		t.Errorf("ActiveAt: a period from creation to %s", until)
 	}
-	bad := func(err error) bool { return errors.Is(err, kerr.Unauthenticated) && errors.Is(err, account.ErrBadCredentials) }
+	bad := func(err error) bool {
+		return errors.Is(err, kerr.Unauthenticated) && errors.Is(err, account.ErrBadCredentials)
+	}
 	for i := range 3 {
 		if _, err := svc.Login(ctx, "audit", "wrong password "+string(rune('a'+i)), "192.0.2.9"); !bad(err) {
 			t.Fatalf("wrong password %d: %v", i, err)
