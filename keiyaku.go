@@ -356,6 +356,7 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	s.Accounts, err = account.New(account.Config{
 		Store: s.Store, Clock: clock, Params: cfg.PasswordParams, MaxFailures: cfg.MaxFailedLogins,
 		Lockout: cfg.Lockout, SessionTTL: cfg.SessionTTL, Key: cfg.LoginKey,
+		Disclosures: s.Cases,
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
@@ -765,7 +766,7 @@ type FileCheck struct {
 // check could not run.
 func (s *Service) VerifyOriginal(ctx context.Context, p account.Principal, id string) (*OriginalCheck, error) {
 	const op = "keiyaku.Service.VerifyOriginal"
-	c, err := s.Cases.Get(ctx, p, id)
+	c, err := s.Cases.LoadForVerification(ctx, p, id)
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}

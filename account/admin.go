@@ -48,8 +48,8 @@ func (s *Service) manage(ctx context.Context, op string, admin Principal, userID
 }
 
 func (s *Service) activeAdmin(ctx context.Context, op string, admin Principal) error {
-	if !admin.Valid() {
-		return kerr.E(kerr.Unauthenticated, op, "log in first")
+	if err := userOnly(op, admin); err != nil { // disclosure.go
+		return err
 	}
 	a, err := s.store.GetUser(ctx, admin.UserID)
 	if errors.Is(err, kerr.NotFound) || err == nil && (a.Disabled || a.CompanyID != admin.CompanyID) {

@@ -136,8 +136,8 @@ func (s *Service) addSignerCert(ctx context.Context, op string, p Principal, rc 
 // company, oldest first, for any user of the company.
 func (s *Service) SignerCertificates(ctx context.Context, p Principal) ([]storage.SignerCert, error) {
 	const op = "account.SignerCertificates"
-	if !p.Valid() {
-		return nil, kerr.E(kerr.Unauthenticated, op, "log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return nil, err
 	}
 	co, err := s.store.GetCompany(ctx, p.CompanyID)
 	if err != nil {

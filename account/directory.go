@@ -56,8 +56,8 @@ type Member struct {
 // query with no field or a limit out of range.
 func (s *Service) FindCompanies(ctx context.Context, p Principal, q DirectoryQuery) ([]DirectoryEntry, error) {
 	const op = "account.FindCompanies"
-	if !p.Valid() {
-		return nil, kerr.E(kerr.Unauthenticated, op, "log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return nil, err
 	}
 	if q.Limit == 0 {
 		q.Limit = DefaultDirectoryLimit
@@ -89,8 +89,8 @@ func entryOf(c, own *storage.Company) DirectoryEntry {
 // company is kerr.NotFound.
 func (s *Service) Members(ctx context.Context, p Principal, companyID string) ([]Member, error) {
 	const op = "account.Members"
-	if !p.Valid() {
-		return nil, kerr.E(kerr.Unauthenticated, op, "log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return nil, err
 	}
 	if co, err := s.store.GetCompany(ctx, companyID); err != nil {
 		return nil, kerr.Wrap(op, err)
@@ -195,8 +195,8 @@ func (s *Service) RemovePartner(ctx context.Context, p Principal, companyID stri
 // company that no longer exists is left out.
 func (s *Service) Partners(ctx context.Context, p Principal) ([]DirectoryEntry, error) {
 	const op = "account.Partners"
-	if !p.Valid() {
-		return nil, kerr.E(kerr.Unauthenticated, op, "log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return nil, err
 	}
 	own, err := s.store.GetCompany(ctx, p.CompanyID)
 	if err != nil {

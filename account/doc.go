@@ -69,4 +69,34 @@
 //   - Never pass an address taken from a header of a request that did not
 //     come through a trusted proxy, and never fall back to a header when
 //     the peer address is missing: pass "" (refused while a list exists).
+//
+// # Disclosure accounts (第三者開示)
+//
+// A user gives a third party (an auditor) read access to some of its
+// completed cases with a disclosure account (開示用ID, disclosure.go):
+// CreateDisclosure returns it with an initial password; the owner
+// changes its label, period and cases (UpdateDisclosure), restricts its
+// addresses (SetDisclosureAllowList, the rules of a user's allow-list),
+// revokes it (RevokeDisclosure, ending its sessions), lists them
+// (ListDisclosures) and reads what was done through each (AccessLog,
+// paged). A user has at most DefaultMaxDisclosures unrevoked accounts;
+// the company administrator may change the number (SetDisclosureLimit,
+// up to MaxDisclosureLimit). Each shows at most MaxDisclosureCases cases,
+// which the CaseGate (casework) accepts: completed cases of which the
+// owner is the registrant user or a party user.
+//
+// A disclosure account logs in through Login like a user (login IDs are
+// unique across users and disclosure accounts) and changes its initial
+// password with ChangePassword before anything else. Its Principal has
+// DisclosureID set (UserID is the account's own ID, CompanyID its owner's
+// company, Admin false). Before its period (From), from its end (Until,
+// exclusive), once revoked or when its owner is disabled, Login refuses
+// even the right password with the answer of a wrong one
+// (ErrBadCredentials; audited as "disclosure.login-refused" with the
+// reason) and Authenticate ends its sessions (ErrSessionExpired; audited
+// as "disclosure.session-ended"). casework checks the account again at
+// every access (ActiveDisclosure). Account operations other than Login,
+// Authenticate, ChangePassword and Logout refuse a disclosure principal
+// (kerr.PermissionDenied, or kerr.NotFound where a user of another
+// company would get it).
 package account

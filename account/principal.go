@@ -23,7 +23,14 @@ type Principal struct {
 	// the operator organisation, which administers companies and sees no
 	// contract content.
 	Operator bool
+	// DisclosureID is non-empty for a disclosure account (第三者開示,
+	// disclosure.go): UserID is then the account's own ID and CompanyID
+	// its owner's company.
+	DisclosureID string
 }
+
+// IsDisclosure reports whether p is a disclosure account.
+func (p Principal) IsDisclosure() bool { return p.DisclosureID != "" }
 
 // Valid reports whether p names a user and a company.
 func (p Principal) Valid() bool { return p.UserID != "" && p.CompanyID != "" }

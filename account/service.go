@@ -91,6 +91,9 @@ type Config struct {
 	// NewID returns new company and user IDs. nil means 128 random bits
 	// in hex.
 	NewID func() string
+	// Disclosures decides which cases a user may disclose (disclosure.go).
+	// nil means disclosure accounts can be made without cases only.
+	Disclosures CaseGate
 }
 
 // Service manages accounts. It is safe for concurrent use.
@@ -110,6 +113,7 @@ type Service struct {
 	ttl          time.Duration
 	newID        func() string
 	dummy        *Hash // verified against for unknown logins, so timing does not tell
+	gate         CaseGate
 }
 
 // New returns a Service, or kerr.Invalid for a bad Config.
@@ -119,7 +123,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, kerr.E(kerr.Invalid, op, "Config.Store is required")
 	}
 	s := &Service{store: cfg.Store, clock: cfg.Clock, params: cfg.Params, maxFailures: cfg.MaxFailures,
-		lockout: cfg.Lockout, ttl: cfg.SessionTTL, newID: cfg.NewID}
+		lockout: cfg.Lockout, ttl: cfg.SessionTTL, newID: cfg.NewID, gate: cfg.Disclosures}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -349,6 +353,11 @@ func (s *Service) Login(ctx context.Context, loginID, password, remoteAddr strin
 	if err != nil && !errors.Is(err, kerr.NotFound) {
 		return nil, kerr.Wrap(op, err)
 	}
+	if err != nil {
+		if d := s.disclosureByLogin(ctx, loginID); d != nil { // disclosure.go
+			return s.loginDisclosure(ctx, op, d, g, v, password, remoteAddr, now)
+		}
+	}
 	if err != nil || !v.Allowed || u.Disabled {
 		s.dummy.Verify(password)
 		s.refused(ctx, now)
@@ -426,9 +435,12 @@ func (s *Service) session(ctx context.Context, op, token string) (*storage.Sessi
 // allowed address.
 func (s *Service) Authenticate(ctx context.Context, token, remoteAddr string) (Principal, error) {
 	const op = "account.Authenticate"
-	_, u, err := s.session(ctx, op, token)
+	ss, u, d, err := s.sessionOrDisclosure(ctx, op, token)
 	if err != nil {
 		return Principal{}, err
+	}
+	if d != nil { // disclosure.go
+		return s.authenticateDisclosure(ctx, op, ss, d, remoteAddr)
 	}
 	if err := s.checkAddress(ctx, op, u, remoteAddr, "session"); err != nil {
 		return Principal{}, err
@@ -442,9 +454,12 @@ func (s *Service) Authenticate(ctx context.Context, token, remoteAddr string) (P
 // Logout ends a session. An unknown session is kerr.Unauthenticated.
 func (s *Service) Logout(ctx context.Context, token, remoteAddr string) error {
 	const op = "account.Logout"
-	ss, u, err := s.session(ctx, op, token)
+	ss, u, d, err := s.sessionOrDisclosure(ctx, op, token)
 	if err != nil {
 		return err
+	}
+	if d != nil { // disclosure.go
+		return kerr.Wrap(op, s.store.DeleteSession(ctx, ss.TokenHash, s.audit(disclosurePrincipal(d, remoteAddr), "disclosure.logout", "")))
 	}
 	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, RemoteAddr: remoteAddr}
 	return kerr.Wrap(op, s.store.DeleteSession(ctx, ss.TokenHash, s.audit(actor, "account.logout", "")))
@@ -461,9 +476,12 @@ func (s *Service) Logout(ctx context.Context, token, remoteAddr string) error {
 // change its initial password, and clears that requirement.
 func (s *Service) ChangePassword(ctx context.Context, token, oldPassword, newPassword, remoteAddr string) error {
 	const op = "account.ChangePassword"
-	ss, u, err := s.session(ctx, op, token)
+	ss, u, d, err := s.sessionOrDisclosure(ctx, op, token)
 	if err != nil {
 		return err
+	}
+	if d != nil { // disclosure.go
+		return s.changeDisclosurePassword(ctx, op, ss, d, oldPassword, newPassword, remoteAddr)
 	}
 	if err := s.checkAddress(ctx, op, u, remoteAddr, "password change"); err != nil {
 		return err

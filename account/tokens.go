@@ -99,8 +99,8 @@ func (s *Service) tokens(op string) (storage.TokenStore, error) {
 // MaxTokensPerUser or when the store keeps no tokens.
 func (s *Service) CreateToken(ctx context.Context, p Principal, nt NewToken) (*Token, string, error) {
 	const op = "account.CreateToken"
-	if !p.Valid() {
-		return nil, "", kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return nil, "", err
 	}
 	ts, err := s.tokens(op)
 	if err != nil {
@@ -150,8 +150,8 @@ func checkText(op, field, v string, max int) error {
 // expired and revoked ones.
 func (s *Service) ListTokens(ctx context.Context, p Principal) ([]*Token, error) {
 	const op = "account.ListTokens"
-	if !p.Valid() {
-		return nil, kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return nil, err
 	}
 	ts, err := s.tokens(op)
 	if err != nil {
@@ -172,8 +172,8 @@ func (s *Service) ListTokens(ctx context.Context, p Principal) ([]*Token, error)
 // another user, or none, is kerr.NotFound. Revoking twice is no error.
 func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error {
 	const op = "account.RevokeToken"
-	if !p.Valid() {
-		return kerr.E(kerr.Unauthenticated, op, "no principal: log in first")
+	if err := userOnly(op, p); err != nil { // disclosure.go
+		return err
 	}
 	ts, err := s.tokens(op)
 	if err != nil {

@@ -67,4 +67,36 @@
 // registrant's company set (account.Service.SetReminderDays), and tells
 // both sides once when the case's reply-by date (NewCase.ReplyBy,
 // SetReplyBy) has passed; it changes no case.
+// # Third-party disclosure (第三者開示)
+//
+// A disclosure principal (account.Principal.IsDisclosure, from a login
+// of a disclosure account that a user made with
+// account.Service.CreateDisclosure) reads the cases its account was
+// given and nothing else: Search (only those cases, only completed ones,
+// no hidden marks applied), Get, Open (every file: the contract PDF, the
+// supplementary and the sealed files), CheckSignatures and the facade's
+// original verification (LoadForVerification). The checks live in two
+// places that every operation passes: load (a case it was not given is
+// kerr.NotFound; any operation but those reads on a case it was given is
+// kerr.PermissionDenied: every mutation, hide and comments, the audit
+// trail, related cases) and search. Register and ExportCSV refuse it
+// with kerr.PermissionDenied. The account must still work at the time of
+// each call (account.ActiveDisclosure: not revoked, inside its period,
+// its owner an enabled user), else kerr.Unauthenticated, so that a
+// Principal held across the end of the period stops working at once.
+// Every read is audited under the account (actions "disclosure.view",
+// "disclosure.search", "disclosure.download" naming the file and its
+// key, "disclosure.signature-check", "disclosure.verify", with the remote
+// address), which the owner lists with account.Service.AccessLog.
+//
+// Which cases a disclosure covers: only completed cases of which its
+// owner is the registrant user or a party user (Disclosable, the
+// account.CaseGate), and only while that stays true. Both load and
+// search check it at the time of access — search through the owner's
+// personal scope (storage.Scope with the owner's user) — so when a case
+// moves to another owner (完了案件の移動), it silently leaves every
+// disclosure of the old owner: the new owner never granted it. The case
+// ID stays in the account's list (account.DisclosureInfo.Cases) until
+// the old owner changes the list; should the case ever move back, it is
+// shown again.
 package casework

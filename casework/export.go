@@ -115,6 +115,9 @@ func (s *Service) ExportCSVWith(ctx context.Context, p account.Principal, q *Que
 		s.refused(ctx, op, p, "", "the service operator sees no cases")
 		return 0, kerr.E(kerr.PermissionDenied, op, "the service operator sees no cases")
 	}
+	if err := refuseDisclosure(op, p); err != nil { // disclosure.go
+		return 0, err
+	}
 	var o CSVOptions
 	if opts != nil {
 		o = *opts

@@ -140,9 +140,22 @@ func (s *Service) search(ctx context.Context, op string, p account.Principal, q 
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.store.SearchCases(ctx, &sq)
-	if err != nil {
-		return nil, kerr.Wrap(op, err)
+	page := &storage.CasePage{}
+	match := true
+	if p.IsDisclosure() { // disclosure.go
+		if match, err = s.disclosureQuery(ctx, op, p, &sq); err != nil {
+			return nil, err
+		}
+	}
+	if match {
+		if page, err = s.store.SearchCases(ctx, &sq); err != nil {
+			return nil, kerr.Wrap(op, err)
+		}
+	}
+	if p.IsDisclosure() {
+		if err := s.auditSearch(ctx, op, p, len(page.Cases)); err != nil {
+			return nil, err
+		}
 	}
 	out := &Page{Next: page.Next}
 	for _, rec := range page.Cases {

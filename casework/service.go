@@ -144,6 +144,9 @@ func (s *Service) load(ctx context.Context, op string, p account.Principal, id s
 		s.refused(ctx, op, p, id, "the service operator sees no case")
 		return nil, RoleNone, kerr.E(kerr.NotFound, op, "case %q does not exist", id)
 	}
+	if p.IsDisclosure() {
+		return s.loadDisclosed(ctx, op, p, id) // disclosure.go
+	}
 	rec, err := s.store.GetCase(ctx, id)
 	if err != nil {
 		return nil, RoleNone, kerr.Wrap(op, err)
@@ -387,6 +390,9 @@ func (s *Service) Register(ctx context.Context, p account.Principal, nc *NewCase
 		s.refused(ctx, op, p, "", "the service operator registers no cases")
 		return nil, kerr.E(kerr.PermissionDenied, op, "the service operator registers no cases")
 	}
+	if err := refuseDisclosure(op, p); err != nil { // disclosure.go
+		return nil, err
+	}
 	if nc == nil {
 		return nil, kerr.E(kerr.Invalid, op, "no case given")
 	}
@@ -521,7 +527,7 @@ func (s *Service) Open(ctx context.Context, p account.Principal, id, key string)
 				return nil, File{}, kerr.Wrap(op, err)
 			}
 			entry := storage.AuditEntry{Time: s.now(), ActorUserID: p.UserID, ActorCompanyID: p.CompanyID, RemoteAddr: p.RemoteAddr,
-				Action: "case.download", CaseID: c.ID, Detail: f.Name + " " + f.Key}
+				Action: accessAction(p, "case.download"), CaseID: c.ID, Detail: f.Name + " " + f.Key}
 			if err := s.store.AppendAudit(ctx, []storage.AuditEntry{entry}); err != nil {
 				r.Close()
 				return nil, File{}, kerr.Wrap(op, err)

@@ -229,7 +229,7 @@ func (s *Service) CheckSignatures(ctx context.Context, p account.Principal, id s
 		out = append(out, rep)
 	}
 	entry := storage.AuditEntry{Time: s.now(), ActorUserID: p.UserID, ActorCompanyID: p.CompanyID, RemoteAddr: p.RemoteAddr,
-		Action: "case.signature-check", CaseID: c.ID, Detail: fmt.Sprintf("%d documents", len(out))}
+		Action: accessAction(p, "case.signature-check"), CaseID: c.ID, Detail: fmt.Sprintf("%d documents", len(out))}
 	if err := s.store.AppendAudit(ctx, []storage.AuditEntry{entry}); err != nil {
 		return nil, kerr.Wrap(op, err)
 	}

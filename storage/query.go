@@ -97,6 +97,11 @@ type CaseQuery struct {
 	HiddenFor string
 	Hidden    HiddenMode
 
+	// DisclosureID, when set, keeps only the cases that disclosure
+	// account shows (DisclosureStore); it may not be combined with
+	// HiddenFor.
+	DisclosureID string
+
 	Sort SortKey // zero: SortUpdated
 	Desc bool
 	// Limit is the page size: 0 means DefaultPageSize; at most MaxPageSize.
@@ -129,6 +134,8 @@ func (q *CaseQuery) Validate() error {
 		return kerr.E(kerr.Invalid, op, "unknown hidden mode %d: use HiddenExclude, HiddenOnly or HiddenInclude", q.Hidden)
 	case q.Hidden == HiddenOnly && q.HiddenFor == "":
 		return kerr.E(kerr.Invalid, op, "HiddenOnly needs HiddenFor, the user whose hidden cases to list")
+	case q.DisclosureID != "" && q.HiddenFor != "":
+		return kerr.E(kerr.Invalid, op, "DisclosureID and HiddenFor may not be combined: a disclosure account has no hidden marks")
 	}
 	switch {
 	case q.Limit == 0:
@@ -141,7 +148,7 @@ func (q *CaseQuery) Validate() error {
 			return kerr.E(kerr.Invalid, op, "%s has %d values, at most %d allowed", name, len(list), MaxFilterValues)
 		}
 	}
-	for name, v := range map[string]string{"HiddenFor": q.HiddenFor, "NameContains": q.NameContains, "OrderNumber": q.OrderNumber, "Counterparty": q.Counterparty, "OriginalID": q.OriginalID} {
+	for name, v := range map[string]string{"HiddenFor": q.HiddenFor, "DisclosureID": q.DisclosureID, "NameContains": q.NameContains, "OrderNumber": q.OrderNumber, "Counterparty": q.Counterparty, "OriginalID": q.OriginalID} {
 		if len(v) > MaxFilterText {
 			return kerr.E(kerr.Invalid, op, "%s is %d bytes, at most %d allowed", name, len(v), MaxFilterText)
 		}

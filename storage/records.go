@@ -158,6 +158,9 @@ type Company struct {
 	// registrant) may wait for someone's action before that party gets a
 	// reminder, and again every as many days; 0 means no reminders.
 	ReminderDays int `json:",omitempty"`
+	// MaxDisclosures is how many unrevoked disclosure accounts each user
+	// may have; 0 means account.DefaultMaxDisclosures.
+	MaxDisclosures int `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.

@@ -25,6 +25,7 @@ type Store interface {
 	BlobRefStore  // blobrefs.go
 	WebhookStore  // webhook.go
 	ReminderStore // reminder.go
+	DisclosureStore
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

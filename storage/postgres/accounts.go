@@ -146,7 +146,7 @@ func putUserTx(ctx context.Context, tx pgx.Tx, op string, row *storage.User, bod
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.ConstraintName {
-		case "users_login_id_key":
+		case "users_login_id_key", "login_names_pkey": // login_names: disclosure.go
 			return kerr.WrapKind(kerr.Conflict, op, "login ID "+quote(row.LoginID)+" is taken; choose another", err)
 		case "users_company_fkey":
 			return kerr.WrapKind(kerr.FailedPrecondition, op, "company "+quote(row.CompanyID)+" does not exist; create it first", err)

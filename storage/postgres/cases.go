@@ -217,7 +217,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		}
 		cur = &c
 	}
-	texts := []struct{ field, v string }{{"Scope.CompanyID", q.Scope.CompanyID}, {"Scope.UserID", q.Scope.UserID}, {"HiddenFor", q.HiddenFor},
+	texts := []struct{ field, v string }{{"Scope.CompanyID", q.Scope.CompanyID}, {"Scope.UserID", q.Scope.UserID}, {"HiddenFor", q.HiddenFor}, {"DisclosureID", q.DisclosureID},
 		{"NameContains", q.NameContains}, {"OrderNumber", q.OrderNumber}, {"Counterparty", q.Counterparty}, {"OriginalID", q.OriginalID}}
 	if cur != nil {
 		texts = append(texts, struct{ field, v string }{"Cursor", cur.ID + cur.Text})
@@ -260,6 +260,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		hidCol = "a.case_id"
 	}
 	from, where = hiddenFilter(&q, from, hidCol, where, p) // personal.go
+	where = disclosureFilter(&q, hidCol, where, p)         // disclosure.go
 	// In a fixed order, so that equal queries have equal SQL text and
 	// share pgx's cached prepared statement.
 	for _, f := range []struct {

@@ -137,7 +137,8 @@ func putUserTx(ctx context.Context, tx *wtx, op string, row *storage.User, body 
 	if n == 0 {
 		return kerr.E(kerr.FailedPrecondition, op, "company %q does not exist; create it first", row.CompanyID)
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE login_id = ? AND id <> ?`, row.LoginID, row.ID).Scan(&n); err != nil {
+	// Disclosure accounts hold login IDs too (disclosure.go).
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE login_id = ? AND id <> ?) + (SELECT count(*) FROM disclosures WHERE login_id = ?)`, row.LoginID, row.ID, row.LoginID).Scan(&n); err != nil {
 		return dbErr(op, err)
 	}
 	if n > 0 {

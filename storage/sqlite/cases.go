@@ -300,6 +300,8 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 	// case_hidden) drive the query instead, and the scope is probed per
 	// mark (personal.go).
 	onlyHidden := q.HiddenFor != "" && q.Hidden == storage.HiddenOnly
+	// A disclosure's cases likewise drive it (disclosure.go).
+	onlyHidden = onlyHidden || q.DisclosureID != ""
 	fromAccess := scoped && !onlyHidden && q.Sort != storage.SortCreated && q.Sort != storage.SortName
 	switch {
 	case scoped && onlyHidden:
@@ -386,6 +388,7 @@ func (s *Store) SearchCases(ctx context.Context, in *storage.CaseQuery) (*storag
 		args = append(preArgs, args...)
 	}
 	from, where, args = hiddenFilter(&q, from, idCol, where, args)
+	from, where, args = disclosureFilter(&q, from, where, args)
 	cmp, dir := ">", "ASC"
 	if q.Desc {
 		cmp, dir = "<", "DESC"

@@ -63,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("WebhookDeliveries", func(t *testing.T) { testWebhookDeliveries(t, open(t)) })
 	// reminder.go
 	t.Run("Reminders", func(t *testing.T) { testReminders(t, open(t)) })
+	t.Run("Disclosures", func(t *testing.T) { testDisclosures(t, open(t)) }) // disclosure.go
+	t.Run("DisclosureRaces", func(t *testing.T) { testDisclosureRaces(t, open(t)) })
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
