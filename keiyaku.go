@@ -459,14 +459,11 @@ var (
 // sealHint names the Config fields that supply what sealing lacks.
 const sealHint = "give revocation data for the signers' certificates in keiyaku.Config.OCSPs or Config.CRLs (their CAs in Config.Intermediates), set Config.Online to fetch it, or set Config.AllowIncompleteSeal to seal without it (B-T, not B-LTA)"
 
-// CheckSeal implements casework.SealChecker with archive.Service.CheckSeal,
-// naming the facade's Config fields in each problem.
+// CheckSeal implements casework.SealChecker with archive.Service.CheckSeal;
+// casework's refusal (message code seal.preflight) names the Config
+// fields that supply what is missing.
 func (s *archiveSealer) CheckSeal(ctx context.Context, r io.ReaderAt, size int64) ([]string, error) {
-	probs, err := s.Service.CheckSeal(ctx, r, size)
-	if len(probs) > 0 {
-		probs = append(probs, sealHint)
-	}
-	return probs, err
+	return s.Service.CheckSeal(ctx, r, size)
 }
 
 // SealPDF implements casework.Sealer.
@@ -881,6 +878,7 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 	}
 	judge(rep, v)
 	v.Signers = signers(rep, opts.PriorSize)
+	v.ChangedPage = changedPage(updateReasons)
 	// The update's reasons often repeat what a failed signature says.
 	for _, r := range updateReasons {
 		if !strings.Contains(strings.Join(v.Reasons, "\n"), r) {
@@ -894,6 +892,7 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 // rep.
 func judge(rep *signature.Report, v *casework.Verdict) {
 	if rep.Error != "" {
+		v.Unreadable = true
 		v.Reasons = append(v.Reasons, "the file cannot be read as a PDF: "+rep.Error)
 		return
 	}

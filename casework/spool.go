@@ -45,7 +45,7 @@ func (s *Service) spool(op string, up *Upload, limit int64) (*spooled, error) {
 	}
 	if sp.size > limit {
 		sp.close()
-		return nil, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, limit)
+		return nil, errTooLarge(op, up.Name, limit)
 	}
 	return sp, nil
 }
