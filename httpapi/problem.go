@@ -9,6 +9,7 @@ import (
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 )
 
 // ProblemBase is the prefix of every problem type URI; a type is
@@ -81,6 +82,10 @@ type problemError struct {
 	msg    string // for the log only
 	fields []fieldError
 	limit  int64
+	// cause, when set, is the domain error behind the problem; its
+	// message code (kerr/kmsg) gives the detail and the fields' details
+	// in the request's language.
+	cause error
 }
 
 type fieldError struct{ pointer, detail string }
@@ -134,14 +139,27 @@ func parseQ(v string) float64 {
 }
 
 // writeProblem answers err as an RFC 9457 problem document. The detail is
-// the kind's fixed plain-language text in the request's language; the
-// message of err, which may name internals, goes only to the log (every
-// 5xx at error level).
+// the refusal's own message in the request's language when err carries a
+// message code (kerr.Coded, package kerr/kmsg), else the kind's fixed
+// plain-language text; the message of err, which may name internals, goes
+// only to the log (every 5xx at error level).
 func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	k := problemOf(err)
-	detail := k.en
+	detail, lang := k.en, "en"
 	if japanese(r) {
-		detail = k.ja
+		detail, lang = k.ja, "ja"
+	}
+	src := err
+	var cpe *problemError
+	if errors.As(err, &cpe) && cpe.cause != nil {
+		src = cpe.cause
+	}
+	coded, isCoded := "", false
+	if k.status < 500 {
+		coded, isCoded = kmsg.Localize(src, lang)
+	}
+	if isCoded {
+		detail = coded
 	}
 	p := Problem{Type: ProblemBase + k.name, Title: k.title, Status: k.status, Detail: &detail}
 	if r.URL != nil {
@@ -149,10 +167,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 		p.Instance = &inst
 	}
 	var pe *problemError
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) && !isCoded {
 		// The domain's own words for bad input say what was wrong and
 		// how to fix it (kerr's contract); they name no internals.
-		// Unlike detail they are in English only.
+		// Without a message code they are in English only.
 		if kk := kerr.Of(err); kk == kerr.Invalid || kk == kerr.FailedPrecondition || kk == kerr.Conflict {
 			if msg := domainMessage(err); msg != "" {
 				pe = &problemError{kind: k, fields: []fieldError{{pointer: "", detail: msg}}}
@@ -170,6 +188,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 			}, len(pe.fields))
 			for i, f := range pe.fields {
 				list[i].Detail, list[i].Pointer = f.detail, f.pointer
+				if isCoded && pe.cause != nil {
+					list[i].Detail = coded
+				}
 			}
 			p.Errors = &list
 		}

@@ -162,7 +162,9 @@ func (s *server) ChangePassword(ctx context.Context, req ChangePasswordRequestOb
 			if errors.Is(err, policy) {
 				// The password policy (account.CheckPassword) refused
 				// the new password: point at it.
-				return nil, problemf(pInvalid, err.Error(), fieldError{pointer: "/new_password", detail: domainMessage(err)})
+				pe := problemf(pInvalid, err.Error(), fieldError{pointer: "/new_password", detail: domainMessage(err)}).(*problemError)
+				pe.cause = err
+				return nil, pe
 			}
 		}
 		return nil, err
