@@ -136,3 +136,21 @@ func Placeholders(text string) []string {
 		text = text[i+j+1:]
 	}
 }
+
+// Note is a coded statement that is not an error, such as a reason in a
+// verification verdict: a stable message code, named parameters, and the
+// English text. A Note without a Code is plain English text.
+type Note struct {
+	Code   string
+	Params []Param
+	Text   string // English, with the parameters filled in
+}
+
+// N returns the note with code, English text en ({name} placeholders)
+// and params.
+func N(code, en string, params ...Param) Note {
+	return Note{Code: code, Params: params, Text: Expand(en, params, nil)}
+}
+
+// String returns the English text.
+func (n Note) String() string { return n.Text }

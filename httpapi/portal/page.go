@@ -168,6 +168,10 @@ func (pg *page) ErrText() string {
 	return s
 }
 
+// Note is a verdict's reason (archive.PDFVerification.Notes) in the
+// page's language.
+func (pg *page) Note(n kerr.Note) string { return kmsg.Note(n, pg.Lang()) }
+
 // fail shows the error page for err.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, pg *page, err error) {
 	v := explain(err)

@@ -107,3 +107,14 @@ func English(code string) (string, bool) {
 	s, ok := catalog[code]["en"]
 	return s, ok
 }
+
+// Note returns the text of n in lang ("ja" or "en"): its catalog text
+// when the catalog has its code, else its English text.
+func Note(n kerr.Note, lang string) string {
+	if n.Code != "" {
+		if s, ok := Text(n.Code, lang, n.Params...); ok {
+			return s
+		}
+	}
+	return n.Text
+}

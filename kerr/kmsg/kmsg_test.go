@@ -68,7 +68,7 @@ func TestLifecycleWords(t *testing.T) {
 	}
 }
 
-// TestCodeSites reads every kerr.M and kerr.MW call in the module's
+// TestCodeSites reads every kerr.M, kerr.MW and kerr.N call in the module's
 // source: its code is in the catalog, its English text is the catalog's
 // English text, and its parameters are exactly the text's placeholders.
 func TestCodeSites(t *testing.T) {
@@ -95,17 +95,21 @@ func TestCodeSites(t *testing.T) {
 				return true
 			}
 			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || !isIdent(sel.X, "kerr") || sel.Sel.Name != "M" && sel.Sel.Name != "MW" {
+			if !ok || !isIdent(sel.X, "kerr") || sel.Sel.Name != "M" && sel.Sel.Name != "MW" && sel.Sel.Name != "N" {
 				return true
 			}
 			sites++
 			pos := fset.Position(call.Pos())
-			if len(call.Args) < 4 {
+			first := 2 // kerr.M(kind, op, code, en, params...)
+			if sel.Sel.Name == "N" {
+				first = 0 // kerr.N(code, en, params...)
+			}
+			if len(call.Args) < first+2 {
 				t.Errorf("%s: kerr.%s with %d arguments", pos, sel.Sel.Name, len(call.Args))
 				return true
 			}
-			code, ok1 := stringLit(call.Args[2])
-			en, ok2 := stringLit(call.Args[3])
+			code, ok1 := stringLit(call.Args[first])
+			en, ok2 := stringLit(call.Args[first+1])
 			if !ok1 || !ok2 {
 				t.Errorf("%s: the code and the English text must be string literals", pos)
 				return true
@@ -116,7 +120,7 @@ func TestCodeSites(t *testing.T) {
 			} else if want != en {
 				t.Errorf("%s: code %q: the source says\n\t%q\nthe catalog\n\t%q", pos, code, en, want)
 			}
-			params := call.Args[4:]
+			params := call.Args[first+2:]
 			if sel.Sel.Name == "MW" {
 				params = call.Args[5:]
 			}
