@@ -20,6 +20,7 @@ type Store interface {
 	GuardStore    // guard.go
 	AnchorStore   // anchor.go
 	PersonalStore // personal.go
+	IdempotencyStore
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }
