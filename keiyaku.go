@@ -545,8 +545,9 @@ const MaintenanceInterval = time.Hour
 // retried with backoff when it fails, once across processes: the evidence
 // renewal pass (Service.Renewal) every interval (zero means
 // jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
-// the head of the audit chain time-stamped by the configured TSA) and the
-// account pruning (Accounts.Prune) every MaintenanceInterval. It returns ctx's error; kerr.FailedPrecondition at once
+// the head of the audit chain time-stamped by the configured TSA), the
+// account pruning (Accounts.Prune) and the pruning of expired
+// Idempotency-Keys (Store.PruneIdempotent) every MaintenanceInterval. It returns ctx's error; kerr.FailedPrecondition at once
 // when the Store is neither the embedded SQLite nor PostgreSQL (storage/
 // postgres); kerr.Unavailable when River cannot start. Cancel ctx and wait
 // for RunJobs to return before Close.
@@ -572,6 +573,13 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 			sessions, throttles, err := s.Accounts.Prune(ctx)
 			if err == nil {
 				s.logger.InfoContext(ctx, "jobs: accounts pruned", "sessions", sessions, "throttles", throttles)
+			}
+			return err
+		}},
+		{Name: "idempotency_prune", Interval: MaintenanceInterval, Run: func(ctx context.Context) error {
+			n, err := s.Store.PruneIdempotent(ctx, s.Archive.Now())
+			if err == nil && n > 0 {
+				s.logger.InfoContext(ctx, "jobs: idempotency keys pruned", "keys", n)
 			}
 			return err
 		}},

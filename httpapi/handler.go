@@ -226,7 +226,7 @@ func (h *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
-		h.idem.serve(w, r, ri, h)
+		h.serveIdempotent(w, r, ri)
 		return
 	}
 	h.api.ServeHTTP(w, r)

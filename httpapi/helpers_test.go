@@ -57,17 +57,28 @@ type user struct {
 	token                           string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvWith(t, nil, nil) }
+
+// newEnvWith is newEnv with the test PKI pki (nil: a new one) and the
+// service's Config changed by mutate (nil: unchanged).
+func newEnvWith(t testing.TB, pki *testpki.PKI, mutate func(*keiyaku.Config)) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), pki: testpki.New(t), users: map[string]*user{}}
-	svc, err := keiyaku.Open(e.ctx, keiyaku.Config{
+	if pki == nil {
+		pki = testpki.New(t)
+	}
+	e := &env{t: t, ctx: context.Background(), pki: pki, users: map[string]*user{}}
+	cfg := keiyaku.Config{
 		Dir:            t.TempDir(),
 		TrustAnchors:   []*x509.Certificate{e.pki.Root.Cert},
 		Intermediates:  []*x509.Certificate{e.pki.Intermediate.Cert},
 		Online:         true,
 		PasswordParams: fastParams,
 		Clock:          func() time.Time { return testpki.Now.Add(time.Duration(e.offset.Load())) },
-	})
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	svc, err := keiyaku.Open(e.ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
