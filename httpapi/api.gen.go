@@ -625,7 +625,8 @@ type PasswordChange struct {
 // permission-denied, unauthenticated, failed-precondition,
 // unavailable, internal, too-large, precondition-failed,
 // precondition-required, unsupported-media-type, not-acceptable,
-// idempotency-key-reused, method-not-allowed, password-change-required}.
+// idempotency-key-reused, idempotency-key-in-use, method-not-allowed,
+// password-change-required}.
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
 	Errors *[]struct {
@@ -844,14 +845,22 @@ type RegisterCaseParams struct {
 
 // DeleteCaseParams defines parameters for DeleteCase.
 type DeleteCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 }
 
 // AcknowledgeCaseParams defines parameters for AcknowledgeCase.
 type AcknowledgeCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -859,8 +868,12 @@ type AcknowledgeCaseParams struct {
 
 // CompleteCaseParams defines parameters for CompleteCase.
 type CompleteCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -873,8 +886,12 @@ type DownloadDocumentParams struct {
 
 // ReceiveCaseParams defines parameters for ReceiveCase.
 type ReceiveCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -887,8 +904,12 @@ type ResendCaseMultipartBody struct {
 
 // ResendCaseParams defines parameters for ResendCase.
 type ResendCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -901,8 +922,12 @@ type ReturnCaseMultipartBody struct {
 
 // ReturnCaseParams defines parameters for ReturnCase.
 type ReturnCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -910,8 +935,12 @@ type ReturnCaseParams struct {
 
 // SendBackCaseParams defines parameters for SendBackCase.
 type SendBackCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -2822,16 +2851,14 @@ func NewDeleteCaseRequest(server string, id CaseID, params *DeleteCaseParams) (*
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 	}
 
@@ -2905,16 +2932,14 @@ func NewAcknowledgeCaseRequest(server string, id CaseID, params *AcknowledgeCase
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -2999,16 +3024,14 @@ func NewCompleteCaseRequest(server string, id CaseID, params *CompleteCaseParams
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -3115,16 +3138,14 @@ func NewReceiveCaseRequest(server string, id CaseID, params *ReceiveCaseParams) 
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -3211,16 +3232,14 @@ func NewResendCaseRequestWithBody(server string, id CaseID, params *ResendCasePa
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -3273,16 +3292,14 @@ func NewReturnCaseRequestWithBody(server string, id CaseID, params *ReturnCasePa
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -3346,16 +3363,14 @@ func NewSendBackCaseRequestWithBody(server string, id CaseID, params *SendBackCa
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -9370,7 +9385,7 @@ func (siw *ServerInterfaceWrapper) DeleteCase(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9379,14 +9394,18 @@ func (siw *ServerInterfaceWrapper) DeleteCase(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -9446,7 +9465,7 @@ func (siw *ServerInterfaceWrapper) AcknowledgeCase(w http.ResponseWriter, r *htt
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9455,14 +9474,18 @@ func (siw *ServerInterfaceWrapper) AcknowledgeCase(w http.ResponseWriter, r *htt
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -9541,7 +9564,7 @@ func (siw *ServerInterfaceWrapper) CompleteCase(w http.ResponseWriter, r *http.R
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9550,14 +9573,18 @@ func (siw *ServerInterfaceWrapper) CompleteCase(w http.ResponseWriter, r *http.R
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -9669,7 +9696,7 @@ func (siw *ServerInterfaceWrapper) ReceiveCase(w http.ResponseWriter, r *http.Re
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9678,14 +9705,18 @@ func (siw *ServerInterfaceWrapper) ReceiveCase(w http.ResponseWriter, r *http.Re
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -9764,7 +9795,7 @@ func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9773,14 +9804,18 @@ func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -9833,7 +9868,7 @@ func (siw *ServerInterfaceWrapper) ReturnCase(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9842,14 +9877,18 @@ func (siw *ServerInterfaceWrapper) ReturnCase(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -9902,7 +9941,7 @@ func (siw *ServerInterfaceWrapper) SendBackCase(w http.ResponseWriter, r *http.R
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -9911,14 +9950,18 @@ func (siw *ServerInterfaceWrapper) SendBackCase(w http.ResponseWriter, r *http.R
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -13668,171 +13711,174 @@ func (sh *strictHandler) VerifyPDF(w http.ResponseWriter, r *http.Request, param
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbyNJfti/UqANLOk0KUqj0e1K8AeupPHN3TyEkdaH9XKsLnUXybKaVbyqanG4AwG+AAEOCJLzl8sl",
-	"iIEkQBAEQeIPCRAHPuefyd2u4/8iqF9VdVc3q/nQULMLbPbLjtj1rt/7Ve9bCZ/OOCNMydbx+9YMCzwl",
-	"igj46xRL8vxM/4uy1nFrhtWkFbUYnpLWcYumraglyM9zKkjaOlYiJ1FLJhMyxbrHFL97QdhYTVrH+wef",
-	"Rq0pZcXfUUstZnoMqQRl49b9fdR6npLpjCvCksVPyUKPkBKZCDpTlOvJX+JbIpGaEHTx+vIKSTwiSHEk",
-	"iBIL1JaEwLfBxXPk9ev0WpFZ+4TglIhy9d50XT1fw9IPnj7dYOmjl1glk+U1X00ISrAkn0h0foXHJ7BE",
-	"nOiviEokyCiXJEVzqibocP8AzSeEQRvdCU2wRMkEszFJkaQsIc2bGXXNChp2cXQYWvYVFmOivpBENN5x",
-	"Lom43ulF3+uh5IwzSQoQ0/9POFOEKf1PPJtlNMH6lPb+QuqDfO9N94eCjFrHrT/YKwF3z3yVezAYzBG+",
-	"B4RHigjvFvSJmsOExehLqs62tPz7qHUh+E1GpitWPTMt/sl2q3fjBjYwYOjNs1P02eHTHyE7eA/u0PbV",
-	"Qw8S0/h9i7B82jr+qiVIQugdgdtTuWAaPAhLuzc4uYUf9V+tCEhARpRumBL7D5zcMj7PSDomrbdL1xi1",
-	"BnlK1TlTAlB1JviMCEXNneJiJUvdcKK4uNYTYrbQkNXcyMFeqEVKFKZZ8NMEywZMJHq1nwBOUaaxa4La",
-	"E/IOaMTSMIJMuSLXOE1FcBpJfq5/H3ExxUpTQ6aODsuBKFNkTIRuqeiUVJqmWJEu/BrCyhLRvoJJ7ACR",
-	"O9XyMvjNX5BEFZdxJeyRVC9D79r+kyoyleug0LvY+2IqLAReLC3PDR1a0ud5dvuGzLhQy0sSfL75emAg",
-	"Pl9eTNSS+XSKQwCocV161+bdxhrQc6iQXo8Eny7D0Zdffvll9+XL7tlZhLhAZDpTC0O2c3bDc5aSNAhO",
-	"5biK727UEaYZScMbHVFG5cR83QT0NGtJNeefUoYVCQ9q7rfhaGdYyqbVSIWF2mYxd0TQESXpNVYPRB7v",
-	"ppfutXYh1enK1XqnGFmgKs+g2HBxD/UjXMaL2hIBEUo4bsQjPg/DeCMU62+Gha+C8c1vY0Sz8Fi3lKU+",
-	"y5F0zLDKBfASnuRTwhSMKhWezoAB4Yyk3Vk6akUtckdTwhLSFSThIg0yGnsUockFwbKBzwgi80z5K7sY",
-	"XF6en7Wi1rPB8xfwj+evzs6vzt+8fP5qcHUenFvvhogwNzHfNLpeXQ7QfMKRxAuJJA9iqmMC4XEoG+uB",
-	"4Iz0v3VrzefvCEgoDwF+Cx0+LPg3b6/UXmBxysXBFYfbBJN/Cghj5J035Oc5kUYKSlOqf8LZhQetI5xJ",
-	"EtUBeInUVva5CRVd0+E+sHYnb9YlloTMFGYJWceOnulju3fcWC7f6c8mWFkZPsuIQFO8QClHjM9BfN+I",
-	"BRtOH+B4eMpzI26u6v+SM7IwdECRMTcccrXcbNtVznhzyhu1EkHwtn0cfdj0yPWoa9vqNpqXhQljI03k",
-	"IiXimuXTGyIaGtAxZThrIrkzXADTRnd8gYVahK54JVEbU6kEZmqdBO21XCVGG2K88ZrdRSzJYcoKDKs6",
-	"X0IjkNpms4xMncXhg2bWW5QGFa9Tu4i1VARUoaCUks/SraH4jghptZ21ykCNSAN9dv0tfLvT9JDXgm2B",
-	"/YFtN8FGEBJKYLVn4aFi9XoKCKkgeOWcSkr4toHavqBSrRDRN7p/o9ivUUfMkE3LuMBj8jjLiFqMvFPX",
-	"SS4kDxGPLZZZkmsntjAy16cPZiB92Ja/AnywhGQZrmmFJWSe6m0Cjw5tnE+nnDULiWSKaQbqL5H1I1rG",
-	"qNp56OO4JYvrXNpD37wrlTJvIMEPHJFxdQ12n81xWne5ISMuyOZ9uBhjRr/GzvSx+QJnPKMJ3faMJREU",
-	"h00gMm+Smev2hdyJffbYi2ErZ+CfYRBuDcEJAZmYcYEVWcVZt2XV+gKuv+aMrN8fEDtLPMtuwS0Y8nbF",
-	"bwncHs6y16PW8Ver6YFpfh/V9y1JIohalg0vJ3zOkJpQibi1564zAMFAyyt+ex+1zqggieJi0WCGe5TT",
-	"16wjqBMNkBI41dqLbYL4yJODP5HI8iVv1zecZwSzlffmJgzdWnECDTwGJtxGKqsd6VqOU0wQWt0zqzTX",
-	"FwUm42vTPEzmApDz40H34OmRO9ObhSLSuBMc60a3ZIFGXKCUz1nGcdhi1Hivkn5NHiLDFJqltyuzBztm",
-	"08mcTkhyu3w8ztKwiTToZHJvQwVEOUF6K6pa25tVkYtpyjGDm7LqiePcoFJ0Pc0yWvqpm/DpDWUgYN3Q",
-	"DCsiYJppninanYGKYG32nGWLIJd/wcf0wRo4v6UBs8QgkxxJYtRYSaSWTxGWCCPTA7U1nGF0I/hcEtEJ",
-	"YXTUyvTCrOZR8agdrvERGcPanIt61/3+weF6b5x/g8UavDFDd/eSaAIZpiJT+FaFo2qLlOircqrsNpxM",
-	"NZjVmpW22gZLmR5mCe1tJYi7zQUPBcwI24FUaaCogtQZSegUZ8hsA1Hj5pxSxgXKGVU9uCGliFbNWn/+",
-	"Vb/72dv3+9H+0f0fBs0NuRCEJYbped0G3T97+/5JqE9t34UqVYwUOoFXZO7sRQ86g0cz0mxjCnHg5+Ng",
-	"v78WB+sWkQoe9qO1FpK6W/iDLSavyLwwmkzxu+emz2ewEfvHfshHVLE2BOyvRQMsFkiTfInUBCs04lnG",
-	"50aE4UwJnCgQbSINvXA6vSE7I0mGBUnRhAiCJDddyR2xY2mAJ3gq9f8xHU8UUhxJxQUek+Mh04Ozrpqg",
-	"uFxGDLOgaS4VSrAQCyMwQjN9l5oSUyWHDMbXv/SGzDctbsUBqsJIPfKhkZZtBUwhkSGEbuWtPt2JqafO",
-	"zo19ZQNjigPNBppgwHDdSdfF40TPRwRwdTQSfGrENydxHltIAxkZtf/k/Art3e3vFSJmZ8gwS6HRjAjJ",
-	"GfgccKIkSH1UBfrsvS9tQfd7ltZ3ekNWBERoULRhNcVKPpEGzpz8boY4QXjIYjeebhAbYKcSjekdYUgv",
-	"L6WjERHS7I+qepTLkB32+5HGk4zgO6Jb8FyhnGVESrTgOZpjpsy4iRYQDWiHxPpFA51ZQ9b8DTyAKnqM",
-	"edsAp0bfpBuzAdoujYOoZs3ZBsmrPatweXH+EnGBbrAkR4fo7PyN5sTe1p4c/Oho2815863e0/PC2LPN",
-	"dvD1o+8oCirPywLKk7B4UrcF1YFsnYHweoMjLE0Vmx/dA4FeJtywhzKwCGvAnQtqYoXSKQ2bIJXKriVJ",
-	"OEsD3PcFHRVERundnKCUjHCeKfRZH6V4ISOEFZpyqdCToyN7jXSq1/Bk/+jg4NCu3fx01N9UWTX7CZ3r",
-	"ayvDrFBOt3NamIEC5rvVuussHa1SOLZRkkURhLPSHXX2zEbrNCjBdpitFQxPeYZNRfYQQwOVi1iOYhKC",
-	"B4xOl0SVQZMgDyU8z1LEuEI3RAtSsiF0JiN3JFvp6QuLizAJ1bqwcY0g1xy1Lwbp+SX6vPviahBZEbAI",
-	"h0BXr68GL7omCCHS65toPaiMR8ywVKUtp4iYaNCty1Cb6grPa7NSWZkYWQnCfMFKc2GpEGckPM0DTCi+",
-	"U3Ezw7mc4IOnRw1GKbuRzZHu0nVpsOBtYemKWkri9Sq4B+EwdLEjL0DIQFtlQ6uNSYWIuUr0WSvcBFzu",
-	"jGzl3dzYELEUbVWsY7WAc2HNMqfGw7UlPyPz65W2omXkztKtetTv2u8eVecP7q4MFa4iaj2aF5mIVtlD",
-	"sR4kRuAi0OxxyCZKzeTx3t4toQt8m/dScucijOXee8ZVd8Rzlmq99A5nNI20vjrKaKKiIZsRMaVgweum",
-	"hFGSRihnOFcTwhTIF2mETPhadyaAU8PhR0OWM3yHaYZvMqKH1pIPziKkOO9mWIxJhPwOXTOIntH/1R2e",
-	"nlWruFwoknanJKW4qzcKpNBZRPVMQ0a9yPxbsugKotWHCE2JmvC0C+21Zq5/c4ffNQ7SYrr7kN6wImgY",
-	"2MtqE19j3xmHw1m+459cvn6F7FfU1jd+9Fl/v6PPkgPNF8Zqu94N5KYoAp/Xs+GoRZksIpqW2R+dUtUU",
-	"kPY1QfAdUWY8Dah9uP8EcZYtOpV4tGbKKRVWeUOcaLPZs8EnUjsN62MwwxRThY7kkrD0c2wkuS3IShmC",
-	"UxWUt7RzrIiguzRG9UAgGojSQZlwDe0n72ZUELkVdZ/mUl0b1KlQxeXJldM2Hs4hzBCVhUae/brCQMwx",
-	"NCwweKCOsTZI7kZ8fYAY4aTiNWKuG3/l2pr8tBNM2eYxKJ5qGMD6JMN0StJrG1Z6vU32gZbNSRYGL8pS",
-	"G+0ZkDqvLp+j81foyf5naL9/0N2vSbvmLxN3q1XzSuBtUDp3YcXVeUq5FtycdVl5tZxfMxKArA4fg90c",
-	"f91O9H2QvCzIHZXVfBmfkBYhyFsAhcxvrqsXFoyigFPbEkK8fpsIxwagijBjb1HualZiTJM6uI0CvKmu",
-	"ZNrtWBG6fhgg6a5aHAprvJoRl2qvJOKOJk7zVSTLjCm51DVQgplWh63GqjjyVFXEGbIxvzYhbnn7Bgi3",
-	"o56W12/gXy+0JDfNatXossCIOutMSQP3qtkL1y+9hk+7Iotl68gkfVIlkcxvuuUHaxLASGZYToK0ycRq",
-	"Xa/Qm5cycT4UlFfTqIImbK72N5AJc4ceSFQIhn+Nm8DI6Soz8cBlcHijmiCHkiQYro7khM8lsk7qqlnq",
-	"/wc6brFAv+c1TbUGOqINZ7D7oMgVZqa8OcfIfrs2IzdH0m0RWVmYh7YIsQw7gZZcjB4ot/UflkggSVRH",
-	"C02YIbMeJPKMoHaFlBiS5F8Swizd4wLVnSGdZUzwZmswTW0QjPiQLBLX52axTXzjehr6AGyqY8bDA3NB",
-	"CSphqFxLLRDf2/xmUNMQKFk22I7J10BybbykP09wwSoI2bEkTEHaOhjG9F9I/4UKQ4pLcjhBZduu4iaG",
-	"rtbpZlHrZJkxRoalRG7YiscefNImj56klhkUWY8mdcLm26dFwr2Ratx6/H8Xa6tl5Zn8+3AmZOHxq13e",
-	"A5DmIcaCBkzKsITUkrQ5V95rssV8jUZsQe747ZaDPdSFuSIw2QxZQ0jvYEPwDVcYxkEwj2yOfS70fDXC",
-	"2UGDiciSJLmganGpRzRruCFYGIIH04DkaH4qBpgoNTP03MWOQtkQ+2dROMTaqq9t9GjZH8/oT8nC1Lig",
-	"bMQbiqa4gCun3PARskMifkcE+vHV1UUPneNkUoTMaLFNVsK1huzi7FkpaPM58znkSVV7mpDkVi657Tgz",
-	"Pw1ZPss4TsGDpvWo6kxVJarmCnzz7BQ92T/a7/SGbMhOObvTkg9nErU1FEIqQKSHW6AJz1II5zHr0PAB",
-	"3KRzPGRdBAZlEJUhQEciLAiSDN+S6wRLvSHqfoU5nzz5zPL00UgSdYISnBGWYjFkCGl0MW3jsvxAfIKm",
-	"nJGFJpjx+6ENkhq2jtGwtb/f1/8NWxEaFmGT5tNPLr4ctu5jPSzMBwVWoCvCKA2GfroBPpFeFChqLwhD",
-	"E3xH9FCMM9KJENNngTAaZRyrnj6HQem+oJwdo1j/wIXlvMfoc4BZNMz7/ScJoAD8k8SojYt4Zvgd4pT0",
-	"XDEUFdq729+z32UMApNealwD5tiFQUuiHDOReAprTnCWmTOIhxYp9BEpkZO4h07hh27F/YIg3884MPT5",
-	"WKeA1KNBDOCNGb1r/IyofUmS7jOikkn3kiqC9pAJWjAQTNLOCcIoEVzKrqQKFqVJJJpxqZaLDvWfwIme",
-	"g/+jgBzwTMVNFW3ik5qTSoLrBn3x5rmebUYEAn8KuqUsLUszWV8YMhSsE6EYLPgwyoi+Iyn0BKcQ3Ihx",
-	"dcBnytBP8AwzIsH0d87GGZUTffbxAFxH3ReYjXM8JnGEYuPMiVFG7TFav5hBHWl27jtnJJzBGwLVTI4t",
-	"7gFAGMeURHGtXFSM2vtaSjh4+hTNBGXmAAaXp8/hCJIJ1lQBgu3QlQUPSNAo0AN+ueHpArVdWB/8ZLJl",
-	"Og6VKEMHh2jCcyGt8GEID8TtaWok50SclN2LOTDjakIA02GWpZs/OIBdn3LmUPHYhAQW5Zls9Gl8foXH",
-	"GsvvDELZhFWDUsNWfGJLK5k0UD2hOTUUu7JUsaPBQD3NmlfXu4KlvaBTquSxuaobnlIii3igo0P0U/o5",
-	"gLojwZrWu88HffRSf85nSHG9pKfBOF8+KnrsQw9EcDI5AUnQCIdAzi1KIqwAKXXzT01zyhDOspOiha0l",
-	"VVtmD73AYkyEvoTD/SfGN2m9YI5Tojfnl1docPHcSwk+bu33+r0+qBYzwvCMto5bT3r93hMTLT8Bpq2J",
-	"1k2e3XbvvJIMxoXJZcDHZyo3EBkhxucuUKWQQc1V1OoXaBRuYzZkICaZg+HCYQr0qAaLdrwBb4iaE8Js",
-	"8GhZ8SEGaIj9mg4xajsWBfFfllkMmR32E2lKY3zNGfikkyyX9I6cIEI1sMNabwjKyAjiSjvHcJ9DVvDz",
-	"KOA2iJxdFACIpchVJUGmKgmicqhZERL6uJxPo8GboWHnjoiUJspECelOQ2Z5GDOEsYcuFyyZCM54Lo2x",
-	"1iJFwjUDL9BC5FCnashcGRoIncUFuCVaFiqhbT/q9/u1q5SoDSeo5RzIwotf4nef59ntqf4YA7eYEUG5",
-	"pQtTboKDamyib6KPC4Y0yzS3Jr1xT1PhKWdqYkmdtZlpjWvGubU34yFTmoAKh3uOrU+0MEMZmpIpF4se",
-	"+rwg6bFF/LaNCexEQxYr8k7tJfIuNv70w/1P+1pbU1oewxJllMHxcUnQiAqprLSkpZk/iDtDLWdU2Vo6",
-	"AqGgpOFm+Z0eGlgJgRGSSqsw4nTIQOw/Lq7HECzpIroMbhdy2/O0dVyWS1mY0PKiwGJDdmnZZK9WFPH+",
-	"rRHviVSf83Sxs7p5TQVd7qv6hJZi6vX7Dvr9nS7Di0KsXVR1nELtu6EMQ5GEQPEXCy1rSvqFqgUaMOiZ",
-	"WnMAf02LL07Dq9/nlSaD20c+aUbt3/+vv/z2n//Xb//jX//f//z3nZJyGj4mPQTW7MViJ4wKwf2uYsE4",
-	"lGF87jJPlGE3fGZiHoyIwDV6mGB9wGQtrE41h+6h14ygGR6biCNHUGIIA4kdIXHRuU/7ZWDu036/c4Ji",
-	"rwJCbCQaPGTxC8puj5Eg2R8PoUbCsBVbFtmB/VKWE9lDPwN52aD9MSpxHAjXfMIBLaWeGdIKYjcPZ0V6",
-	"DZbo9PJPfarwxdWz7qdDZi07NwtFTNIOmmJxW2TqnL9LSAaYLUE+kaafU6UoMzk6Qf6jdbDU6TNxkV+u",
-	"1YMsn7ITkBdKwgzEWfA5JGAsEYlLgkUyObU1xmpUol4McmGBBhI4MKQCu7uxCqz+Fd3kClmDUs/YJjKe",
-	"ElfBE/T2n+ekrDByXNQeKbFlM1OgaohGkGoBQs7I5KK932QNrgzKdktw2W67WIFXeWXLVfg5emtXUnPs",
-	"5jdWQy7y5qVN72qFl1nYoUJ1a4NpBmvnNBhiLPRN01YSA5sKwW4/Pa6aW51VR08KRRGpkoi804K++/T8",
-	"rGmJ/kjbnlBoPGPLuDYxSeVoGyesrhsXv9vtuH5Km613GOCcTUlz68eEkolbjVi9+Gcgm6UY6FhpN/NE",
-	"+sjR1YLeNpWTQO2BpHjvit8uuEsk8zPpJFFOGe40w0utOuQH7O0F3tnW1i93+4sIUn0tcfnjFCKPq/Tk",
-	"+TrKX6zhO5xCWSZYe96NWubnunUBpWlYGJaJtyjzl76ILYY3MbDB4Z/2vVyjp5U0o/1QllF4AlsRqpFG",
-	"huLN3z6ifF2UwfoA4diTE51YqNW0wliqpTDyzgjPldraWhZcX1v7A4VtI0UV7FMGDBkmuCBkGIGqG5pn",
-	"7Gk86qZYYVB/LcJqaVoDZISwtR5ioVCs54mHrG1rBUQ1209HN4ekIdvcivmx1ctLL2QX4lHADHGCcmb/",
-	"glivkT3cohIImHQ7CLPUyKfFBLKaSZ669HTKzEp7Xj58jNrWPva0U6YkkUySHnoG9jEjXXsp6ydFMyrR",
-	"LZnZ7CtNZ/XsQ1ZaDkJC7hvYLBFQVOFRdeHAXRrvX8JTDW229JvX68r5p2rYVVZZD1eP26BsgSsb5+5+",
-	"I/3VL11QkT836LkikT5QjK7lrSzgKdzABLD/USr4Cws91rK1de3+qPWCl7F6j0qHHKBrqRaM4+A1ZKnW",
-	"MW1wgbFPVSTVioq/956m94ZIQUn+4/c1ZDqD3x+GSvbBiiZus3rLDpw/8IzM+ktVx0RCVdyoJXHs6Amt",
-	"xaN6DH9ClD2DR+Wbq56VeNArEh94em7uyPO4Gg9MnecpfEsQMxX0twMT+/wLFJurwuWe9zyEI1APHLvk",
-	"xtV7HZQzfBiMRw/jLN8RVnjbRhBPNFNGOy55P2BLux6g1AmQjz2cpybNK4g6esnw3MNjIo/3NkUDCtln",
-	"JHZhbNXDwZ6R0jP6ppQI8Swl4BLQhLddOv7AMGcX0dkplpS07BEQ5NQqVj8k7HB7LsJwwBlmY/IMXlR4",
-	"xvKVOP+f3Ht/Sxb3jYb0S5OsKlH8BrMxiVH7oH8EEjcqsltxVkRr9IybHKIVjL9NCc7GqFa30RizjQMs",
-	"PjXo1T2jYyKVdWl99vRJv2PqO8kJ1n1P/JZyxiXMHYN3nloVpygFZfNMD46OIltwJ9bf9Kc/iiHAQn//",
-	"dP/TH4FSUURVQDxRp4eM/8CVkATXJ+BTWJ4/s+3OyvLRNTAMPlf1xhYzbmaQ67XgP9r7o20dQkHio0+n",
-	"xr+r97JOpgzczboumwkIB/2jR9jzwLhChL4CB5XmDO6j1pP+4TImvOKaUqbwPMouaLQDGggdKtzxHqV+",
-	"OAmOQrGEbopPJETHAOP00JIqaZKcI5TxORFdE4tC3nWMR1mq0snjhL3AS2mm4mnzK2k1my7ujt6+PzoM",
-	"GnUDjMRKAjvhIrVCBBDj4BzcMAv4CllJBCqBjkU0pV93thfQ9CEU+ofEm+yWS4Wm/c2vfvOP//5fdyIX",
-	"JGg8G5whqLp/H7rmDNt3eYIC2xvz3XkJH1XhgSjlRk0c1mFsbLuS20wkRYRcor7htV6Re2vSA0pBZUCo",
-	"26nsZl7Hk4+Ack12RoRZ4a8Pmgwji4pCkAQiRz2DoR6A5woMDEV4rVdRyGVA4DGmLISverffCbpuacJr",
-	"tMVtY1y7f5CZ6+PRkkvCUqPzmXQRa0XSd7dWwrVhoh8TcDUnDwHscclW7gygDp1dmzJIRmOJMDGZGTKO",
-	"JdTmIgLZtF4sO7KCtelf/q6HhXgtWAFEdaTcRGShGzKmrLSQAJ8fMn2sQGckwmxh7Nk3ufIypsHjbOLI",
-	"vDRqeMZJQaK4b+lG7cN+v+Nqa5mrohLlrAxmDeCbvqQfEr5Vi0V9kLn5Y/J0fU1+MpgFP7eDzXl78fKq",
-	"fARbgCt0870CqIfLH0Xdnu8jWS4N1sEMxGouIWp/87d/87tf/ObbX/72d7/4TZBeV4vcBY0RV16iEqQy",
-	"YFXEb6vyjWnH9Csh8W1wEoYIqjUaF39yE/NsrCmGntmyNkNWz4sqqxcsJdFD/AIAgXmhYsisMZoRYioz",
-	"ui0UKgZJbZ0pqiTJRj00MDaHIWsbp6WbtwtJLsEAOn3Fl9Xyeo8kHddqDTU4yW0c9IyUpWp2JSk7u/BS",
-	"oYL2t//hl7//7f80ese3/+af/u4Xf/OP//a33/y3v/qH//3fv/mrf1GPOLVQU0mggDBIqTBLpXUt+Enl",
-	"7mJ3Kmn7wbGNqo8JoH5sT0+1/muD9mPj++WJ8+y7MtgatotyoBD9b5uCd70M/98BGLiF1iKLv/mX/+7b",
-	"v65HFtfTG3AyCWTDuBg8P3lgB9fsP8ETpG2nroWJRIYQBD+IGcKVTyrFSk1+gmEKvSEbOEg2PLhWo9yl",
-	"LKwocV7kl2jhs5JA0kMDtkAZH49J2qUM5RKq/i8Rn2eUpcVGGqygteAgk+Lf+Ir+2jgzDYnf/o9f//7v",
-	"/u4ffv1fvvnV30YmOjJbETVWq8CwOuTwSVPAYa2Qlpb4LaA9brDqmY1wPug3zbEc0FXEcO2vjeF6zMCr",
-	"6jtVTZ5kBz+7oA8aIMsRnf2ygH/UVhzNaHJbC7v1BJSVbwg0kmm9wZe2TRgNqmbT2luVTdbT7WrtP+ZV",
-	"ei8FNdyjPaLIyFsg2gDdgHjl3QgAejhZEmzMFlCzAi7UeyDCBp+MtTasOGozjuBBJPT8TCIo68KUZvy2",
-	"9mz98hd7BcnoekXw8wAR33+CUjrW8qCVfk3CLUhr5otmlmYQF41bROhOtNAh0WH/sx567X3RgDuiTuK2",
-	"jW8WiKpCQOwF8ijUqVv1K0fnHqqjbPWSyoPfC1hSjmsjfYCSvBtrsH3ecSXdWvR2ol8pVE238TkcalfS",
-	"T6UpSNuKWu+6Nom2a8unwonUYNkWxOzWa90EhZLXLFtUKoFNcUocbPsCsReTBmXV21wMGRQXSlHOUogA",
-	"89p4xZc6hvBC6lJlz0MGMZVUFR0BWV32t0Fqm88F2OJZqDRJYGWtCtAMaun+INEAPaqm7EKsUEalCsk3",
-	"mt4t1/t5dC0rULtoZWygWfHOPBLuaX4fZPzbdGWCamH7AadE0Jyqp4DcfFPMQwu2hKVdwhRVC3/SCC2/",
-	"aYIGQ3ZarfjlWyTdKm1SW7XuVwd6N4AxbApinZcItSPSg0peW/XsQeF1JKEg0+gVZNEW1TcgExczBPhq",
-	"E20BdlEFxVfFEAfKT31Ps2vDb/h85MDaphWsRqVea7exsB7IVen8jPBZZjDOkKqd0/q99/7GrpeCa2vh",
-	"PyVNLUk/VQhEKDYGGM8ZVEiHZzuRIbnyxDopPYTCmSA4XaBbQmZoPsHKlPoxxQU0bnzBbhmfM4Nehytk",
-	"mzdkyu/IJoAfkLRru39UcfswFGeg157uBqD0UJY91+gzZAr6FQ53AUZmwBUlNcpSwrV6olYSuFmguPqq",
-	"U+y8S6bG35C5aK7YLyIYo/brjivCGNcFwxi1qwYAyqDOA8WZkXwRGH3L4Z4XJTcbhY/ekA18S4t7nmnO",
-	"faNLVBqSPPOKX6aDz9kx2IfBzFJXPyP4VOzHKgZD1r74wn/BblkBMSy1U+LIegbx3NXf/J7zBrvOHx5b",
-	"sEVk/Cq86HRgUEeWpRitge5D8FnRKem6l+ODeuyAoeeDVwMbSgnlTeIyvTTunCAynSlNvP2HE81BRKhs",
-	"2UOnZRpDWZVNQnqals/qtXD2anVwdOtAKRwqIWHUOGdMmp3xpWuduMJH+kHV+IpOyZ/pA/goOnHlpX6P",
-	"pxytfWdn1WP9Pxzlt0wQfhDYT8me/6hHEOB/xsVtYbQpSuNpIcW8PwsRDECtKaOK4qx4cicy2YdJRrCQ",
-	"rjoq3Aq4uqAWECPzor0ZUP9l/eXm5yGDSs8L1M4AOoyrJOHTKWeg8gjNZjTL0b+DLGZ5kjNlgS5RLReg",
-	"m45zIiW+ycgx+vpdcnfDPpGISEWnICWMCofCkO33//xT05zIjin+NcqlceEc9vsotvXj4iJKqygxR5gS",
-	"C70FyhS856ZQvOe/CmXfSJUag+eTRdBxCWd8Ub4q9Rh8pvbM1kZIFJDiTm1Eyy5C+Q1oVRToAlw9EC7r",
-	"ogYtNTXFEtRWq1CWiVGgZULhpl7QtHFl5nhEMlIWfm0gJGabtkxACl4wKCWbWj88lLyFAj47i7d0pz64",
-	"eG6nR21TlUtNCBVIkkQQJTvb2DNcHTMvN8EMA9EFJ0URV60MGTIGxMXGY/eG7NJmSWLZVNbzdnF7/X/+",
-	"8j/FZYkuqJpkJdlcakFyPuHIlidwZQepNMXGlK38oxt+IlHGk1ueqx661OAhj1GstbV4yOA15aI0o8KK",
-	"QGkJ8LcuOhGKoXRwjNo4k9yvhGfS8KBcGQCea2LWOsUMm5w5L3PPrqVC5IdM0PEEvMwB2r9kUUFLBpUg",
-	"rYEzubIvMX1fJWJb2/gjZx4bcPHmbkBSL/YFIHsnxBAm1xdYICPEQMqFhDzuJXq49x7+f70mR/gN0I2G",
-	"+w4YCdygH986YOibwRRn/55j6awnnd2oHHoWFKq44tFAbGhVceYzLBRb5/O8cI2+ay+yW+3OuEQpjQoM",
-	"fMnNgNrf/OpfffP3v/7mn/2yU9S0MQWkzDMu9QOseJJXQ+2U3xF7pK3vyrpU229QBj8xgT1FG2PCa5bM",
-	"v0uXeFjhrZQOLYCn2QY5SNNtLmagIWEX1zJI043vRKuobIzU3BR2rxToXKs1ufrfzda+1zMgE47zGlUn",
-	"IPiY0vnL1PzEViVcrhBePoUO4WOaFkL5KnDg/Fip2WuWLSJ0SZJckGjILvGUXFJF/vhSCQqV0aAu+QiE",
-	"4BvB51KfEahbXCicQZg8+P4KFW/IpKJZtkrTQ2OifEnD5pWG3mYs94HtM2WxM+l52mjs6mr3huwNmRkx",
-	"zbwfa7Q6iW60XIZGuQAHFFaKTGdK2p3NJzQjJwgPGTRzvbRGinJrBHHaYaTbQypusR1bnTKloB6m5kBw",
-	"lrk7LIppH/b3o6JSpFelV5Esk0NWPOJ9w3Plgml5rpXfQaGQVgAUZXQERwnrdmBQlJ6HsI699/ZNzPu9",
-	"nOlmcdAhq7f3fRXhYHFb1ZDdoUHTPjjRwB4dzlYzfi+J6p4WD1oEQgGaKvqvTGJ+eJUP+zJH6/irtz4N",
-	"fMHh+QRrrXEQDvC8pDk7MrZng8JX8dsXfMxztRE9fwGhkEhrTDsg6npDGnfaRVy9jWC3qy8jkuqo4ZB3",
-	"1bbOmW7yhdyQVZnmO2FWZiiEUY3GmPytrWx526L4FRZjovSmXcJIkO3XVpZgTc00SJnErNTVkXXK5ajQ",
-	"UxFhaSEkL8sHZ2bcjU/dtt9NZrkZC+FgfEuz/MYZkSQbrRUN6kDoiwrNQJjqs7h0TT/4Pj9Ivai9Xsiq",
-	"L2Z6BQ0r1njTLmyJr97mj/kcTU3VTbNfBH13g1MBoNz8pre+XMN8fSmwerFfwHcL5x9yp7vIcg8gllnf",
-	"bs7+BR25ytKG6xjxbLcXYCxrzWL3VflifvGkCbwrc/bM5g2hdq1kfFR7EKRTkdVt/6UsGmf0c6kclYc1",
-	"XErHMuUzGSoXZ88+nlj2gKr4H9V5dnH2rKjn/8hl9s3pQyVKyHorLLaVkpXm2ZyOWY4nZpVPn331ViOk",
-	"e93sq7f6MszbGeYqc5G1jlt7rfu39/8vAAD//w==",
+	"7H3rbyNJfti/8gNtYMhLk6I0GnlXgj9oJY1v7uYhjLQ+nJdjdbG7SJbVrOJ1VYvDHQjwBQhwQJCcv1wu",
+	"QQwkAYIgCBJ/SIA48Dn/TO52Hf8XQf2qql+s5kNDzS2w2S87Yte7fu9XfWhFYjoTnHIlW8cfWjOSkilV",
+	"NMW/zoikL871vxhvHbdmRE1aQYuTKW0dt1jcClop/VnGUhq3jlWa0aAlowmdEt1jSt6/pHysJq3j/YPP",
+	"gtaU8fzvoKUWMz2GVCnj49b9fdB6EdPpTCjKo8WP6UKPEFMZpWymmNCTvyK3VIKaULh8c3UNkowoKAEp",
+	"VekC2pJS/HZ6+QJK/Tq9VmDWPqEkpmmx+tJ0XT1fw9IPnj3bYOmjV0RFk+U1X08oRETSJxIurskY2uGg",
+	"dTfI+v2n0R1NJRMc/6CDVhjAKBVT3IPtkRCpgHA5pymIdMDDP7m4hr27/T39Xe59YPF92OnBW3sDxzBn",
+	"aiIyBUxBW6T4J4Q/CDs4KIn0mgacSUjpKJM0Ng0ODz6DdjhLaSR4zHSbrrvTsBOYNgSkIgkFwSkc7h8M",
+	"eK3DiLDENJcC1IQo4MJOCOKOpvOUKSqBQDQhfIwXNeARSRKawoRI4EKBpJT3BrzxukZdc8YbgtzR4fpr",
+	"uybpmKovJU0bYTyTNL3ZKaDf66HkTHBJcxTT/48EV5Qr/U8ymyUsIvr49v5CakD6UJruD1M6ah23/mCv",
+	"QNw981Xu4WA4hx8OgYwUTUvwoNHDHDUuRgNpdbal5d8HrctUDBM6XbHqmWnxT7ZbvRvXs4FTDm+fn8Hn",
+	"h8/+COzgPbxD21cPfRqZxh9alGfT1vFXrZRGlN1RvD2VpRq4JOVxd0iiW/xR/9UKkAQmVOmGMbX/INEt",
+	"F/OExmPaerd0jUHrNIuZuuAqRVI1S8WMpoqZOyX5Spa6kUiJ9EZPSPhCQ1ZzIwd7vhYxVYQl3k8TIhso",
+	"EdWrfSI1FjKuEW8C7Ql9jzRyaZiUToWiNySOU+80kv5M/z4S6ZQozQ24OjosBmJc0TFNdUvFprTSNCaK",
+	"dvFXH1YWiPYVTmIHCNypFpchhn9BI5VfxnVqj6R6GXrX9p9M0alcB4Wli73PpyJpShZLy3ND+5b0RZbc",
+	"vqUzkarlJaVivvl6cCAxX15M0JLZdEp8AIgconRtpdtYA3oOFeIbzY6W4einP/3pT7uvXnXPzwMQKdDp",
+	"TC1gPqEcMj4UGY9p7AWnYlwldjeqYTz+jY4YZ3Jivm4CeprxxFrymTJOFPUPau634WhnRMqm1UhFUrXN",
+	"Yu5oykaMxjdEPRB5Sje9dK+1C6lOV6y2dIqBBariDPIN5/dQP8JlvKgtERGhgONGPBJzP4w3QrH+Zlj4",
+	"Khjf/DZGLPGPdct4XGY5ko05UVmKvERE2ZRyhaNKRaYzZEAkoXF3Fo9aQYvesZjyiHa1NJXGXkZjj8I3",
+	"eUqJbOAzKZVZosoruzy9uro4bwWt56cvXuI/Xrw+v7i+ePvqxevT6wvv3Ho3NPVzE/NNo+v11SnMJwIk",
+	"WUiQwoupjgn4x2F8rAfCM9L/1q01n7+jKKE8BPgtdJRhoXzz9krtBeannB9cfrhNMPmniDBG3tEiOJVG",
+	"CoqNTEySyxK0jkgiaVAH4CVSW9nnJlR0TYd7z9qdvFmXWCI6U4RHdB07eq6P7d5xY7l8pz/R8r9RY1DA",
+	"n5IFxAK4mKMuthELNpzew/HIVGRG3FzV/5XgdGHogKJjYTjkarnZtquc8eaUN2hFKSXb9nH0YdMj16Ou",
+	"bavbaF7mJ4yNNFGkMU1veDYd0rShARszTpImkjsjOTBtdMeXJFUL3xWvJGpjJlVKuFonQZdarhKjDTHe",
+	"eM3uIpbkMGUFhlWdr7ARSm2zWUKnzuLyUTPrLUqDijexXcRaKoKqkFdKyWbx1lBsDRkbKQM1Io302fW3",
+	"8O1Os4S8Fmxz7Pdsuwk2vJBQAKs9ixIqVq8nh5AKglfOqaCE7xqo7Usm1QoRfaP7N4r9GnXEDNm0jEsy",
+	"po+zjKDF6Xt1E2WpFD7iscUyC3LtxBZO5/r00XCkD9vyV4QPHtEkITWtsIDMM71N5NG+jYvpVPBmIZFO",
+	"CUtQ/aWyfkTLGFU7D30ct3Rxk0l76Jt3ZVJmDST4gSNyoW7Q7rM5TusuQzoSKd28j0jHhLOviTN9bL7A",
+	"mUhYxLY9Y0lTRvwmEJk1ycx1+0LmxD577PmwlTMon6EXbg3B8QFZOhMpUXQVZ92WVesLuPlacLp+f0js",
+	"LPEsunm3YMjbtbileHskSd6MWsdfraYHpvl9UN+3pFFK1bJseDURcw5qwiQIHtHeBgYgHGh5xe/ug9Y5",
+	"S2mkRLpoMMM9yulr1uHViU5BpSTW2ottAmJUkoOfSLB8qbTroRAJJXzlvbkJfbeWn0ADj8EJt5HKake6",
+	"luPkE/hW99wqzfVFocn4xjT3kzkP5PzwtHvw7Mid6XChqDzBfzrWDbd0ASORQizmPBHEbzFqvFfJvqYP",
+	"kWFyzbK0K7MHO2bTyZxNaHS7fDzO0rCJNOhk8tKGcohygvRWVLW2N6si59MUY3o3ZdUTx7lRpeiWNMtg",
+	"6aduJKZDxlHAGrKEKJriNNMsUaw7QxXB2uwFTxZeLv9SjNmDNXBxyzxmidNECpDUqLGSSi2fAkEHFvaA",
+	"toYzAsNUzCVNOz6MDlqJXpjVPCoexXWuKWNYm4u03nW/f7CBW6t8g/kaSmP67u4V1QTST0Wm+K0KR9UW",
+	"MdVX5VTZbTiZajCrNStttQ0WMj3O4tvbShB3m/MeCpoRtgOpwkBRBalzGrEpScBsAxhH2JoyLlLIOFM9",
+	"vCGlqFbNWn/+Vb/7+bsP+8H+0f0fes0NWZpSHhmmV+p22v2zdx+e+vrU9p2rUvlIvhN4TefOXvSgM3g0",
+	"I802phAHfmUc7PfX4mDdIlLBw36w1kJSdwt/tMXkNZ3nRpMpef/C9PkcN2L/2Pf5iCrWBo/9NW9A0gVo",
+	"ki+ND38kkkTMjQgjuEpJpFC0CTT04un0BvycRglJaQwTmtLc/U/vqB1LAzwlU6n/T9h4okAJkEqkZEyP",
+	"B1wPzrtqAmGxjBBngWkmFUQkTRdGYMRm+i41JWZKDjiOr3+xcQPuELfiAFVhpB750UjLtgImn8jgQ7fi",
+	"Vp/txNRTZ+fGvrKBMcWBZgNNMGC47qTr4nGk56MpcvUi2CV2EuexhTSUkaGdB7s4EbMz4ITH2GhGUyk4",
+	"+hxIpCRKfUx5+ux9KGxB93uW1nd6A54HRGhQtGFF+UqeSANnTn43Q5wAGfDQjacbhAbYmYQxu6Mc9PJi",
+	"NhrRVJr9MfxYDrcZ8MN+H8NkEkruqG4hMgUZT6iUsBAZzAlXZtxIC4gGtH1i/aKBzqwha+UNPIAqlhjz",
+	"tgFejb5JN2YDtF0ZB1HNmrMNkld7VuHy8uIViBSGRNKjQzi/eKs5cWlrTw/+6GjbzZXmW72nF7mxZ5vt",
+	"kJtH31HgVZ6XBZSnfvGkbguqA9k6A+HNBkdYmCo2P7oHAr2MhGEPRWAR0YCLcW1olJwyvwlSqeRGYqSc",
+	"h/u+ZKOcyCi9mxOI6YhkiYLP+xCThQyAKJgKqeDp0ZG9RjbVa3i6f3RwcGjXbn466m+qrJr9+M71jZVh",
+	"Viin2zktzEAe891q3XUWj1YpHNsoyWkehLPSHXX+3EbrNCjBdpitFYyS8oybCuwh+gYqFrEcxZSmwmN0",
+	"uqLKxMloGEJ5KBJZEmNE5ZBqQUo2hM4k9I4mKz19fnERJ2FaFzauEXDNoX15Gl9cwRfdl9engRUB83AI",
+	"uH5zffqya4IQAr2+idaDinhEjHbNbTl5xESDbl2E2lRXeFGblcnKxGAlCPOFKM2FpQLBqX+aB5hQyk7F",
+	"zQznckIOnh01GKXsRjZHuivXpcGCt4WlK2gpSdar4CUIx6HzHZUChAy0VTa02piUi5irRJ+1wo3H5c7p",
+	"Vt7NjQ0RS9FW+TpWCziX1ixzZjxcW/IzOr9ZaStaRu4k3qpH/a7L3YPq/N7dFaHCVUStR/OCiWiVPQj1",
+	"ICGgi0CzxwGfKDWTx3t7t5QtyG3Wi+mdizCWex+4UN2RyHis9dI7krA40PrqKGGRCgZ8RtMpQwteN6ac",
+	"0TiAjJNMTShXKF/EAZjwtW45pj0Y8IyTO8ISMkyoHlpLPiQJQAnRTUg6pgF4guD1jL5Yej2rVnFFqmjc",
+	"ndKYka7eKJJCZxHVMw04K2Um3NJFN6VafQig/jvj3UzSAKZUTUTcxXG0xm4WYW+lazyn+TrufQrFimhi",
+	"5DurbX+NfWcCT2358n909eY12K/Q1qBw9Hl/v6MPWSAzSI05d71/yE2RR0Sv589Bi3GZhzot80U2Zaop",
+	"Uu1rCvgdGDcuCGgf7j8FwZNFpxKo1kxSpSIqawggbbaHNjhLaqdhnQ9mmHwq35FcUR5/QYyItwW9KWJz",
+	"qhL0lgaQFaF1V8ba7olQQxnbKyyuYQr0/YylVG5F9qeZVDcGdSrkcnly5dSQh7MOM0RloUHJsF3hLOYY",
+	"GhboPVDHcRtEeiPXPkC+cOLyGvnXjb9ybU0O3AlhfPPglJLO6MH6KCFsSuMbG296s01aghbaaeIHL8Zj",
+	"GwbqEUevr17AxWt4uv857PcPuvs1Mdj8ZQJytc5eicj1iu0u3rg6TyHwov+zLkSvVgBq1gMU4vGjt5tj",
+	"vNvJxA8SpFN6x2Q1kaZMSPPY5C2AQmbDm+qFecMr8NS2hJBSv02kZgNQefxxaVHualZiTJOeuI1mvKkS",
+	"ZdrtWEO6eRgg6a5aTvKrwpoRF/qwpOkdi5xKrGiSGBtzoYRARLjWk60qqwSUdFgQHGwwsM2UW96+AcLt",
+	"qKfl9Rs43nP1yU2zWme6yjGizjpj2sC9aobE9Uuv4dOuyGLR2qacMiVBZsNu8cHaCgjIhMiJlzaZIK6b",
+	"FQr1UorOx4LyahqV04TN7QENZMLcYQkkKgSjfI2bwMjZKvvxqUvtKI1qoh8KkmC4OsiJmEuw3uuqver/",
+	"R0BuscByzxsWa9V0xBrOYPfRkivsT1lz8pH9dmNGbg6x2yLkMrcbbRF76fcOLfkeS6Dc1n9YIgGSqo4W",
+	"mggHsx5Is4RCu0JKDEkqXxIQHu+JFOpeks4yJpRma7BZbRCl+JD0EtdnuNgm8HE9DX0ANtUx4+ERu6gE",
+	"FTBUrKUWoV/a/GZQ0xBBWTTYjsnXQHJtIGV5Hu+ClReyQ0m5wnx2tJjpv0D/BbkhxWU/nEDRtquECa6r",
+	"dRouap3y+g+GpQRu2IorH53VJsGexpYZ5OmQJqfCJuLHeSa+kWrcesr/ztdWS9czifn+FMncFVi7vAcg",
+	"zUOMBQ2YlBCJOSdxcxJ9qckW8zVat1N6J263HOyhvs0VEctmyBpClg7WB994hX4cRPPI5tjnYtJXI5wd",
+	"1JuhLGmUpUwtrvSIZg1DSlJD8HAalBzNT/kAE6Vmhp67oFKsJ2L/zCuKWCP2jQ0rLfqTGfsxXZjiF4yP",
+	"REM1GReJ5ZQbMQI7JJZagR9eX1/24IJEkzyWRottshLHNeCX588LQVvMeZlDnlS1pwmNbuWSP09w89OA",
+	"Z7NEkBhda1qPqs5UVaJqPsK3z8/g6f7Rfqc34AN+JvidlnwEl9DWUIg5AoEebgETkcQY52PWoeEDuUnn",
+	"eMC7gAZlFJUxckcCSSlITm7pTUSk3hBzv+KcT59+bnn6aCSpOoGIJJTHJB1wAI0upm1Y1CUIT2AqOF1o",
+	"ghl+GNjoqUHrGAat/f2+/m/QCmCQx1OaTz+6/OmgdR/qYXE+rLyCXYFA7I0JdQM8kaXwUGgvKIcJuaN6",
+	"KC447QTA9VkAgVEiiOrpczgt/BpM8GMI9Q8itZz3GL5AmAVTgQhRwNQfCqFN8kBn/B0DmPRcIVZb2rvb",
+	"37PfZYgCk15qWAPm0MVHS6ocM5FkimuOSJLYkkQDixT6iFSa0bAHZ/hDt+KXAUwENA4MfT7WKSD1aBgc",
+	"ODSjd40DEtpXNOo+pyqadK+YorAHJprBQDCNOydAIEqFlF3JFC5Kk0iYCbkUpwWH/ad4ohfo/8ghB11W",
+	"YVOpm/Ck5r2S6NOBL9++0LPNaAroT4FbxuOiZpV1koGhYJ0AQrTg4ygj9p7G2BO9RXgjxtWBnxmHH5EZ",
+	"4VSi6e+CjxMmJ/rsw1P0KXVfEj7OyJiGAYTGmRNCwuwxWoeZQR1pdl52zkg8g7cUy5wcW9xDgDAeKwlh",
+	"rY5WCO19LSUcPHsGs5RxcwCnV2cv8AiiCdFUAaPw4NqCB2Zu5OiBvwxFvIC2i/fDn0waTcehEuNwcAgT",
+	"kaXSCh+G8GBAX+zqZrWL9anuWzpLyILGFuo6J3ostbQIwoWa0NSsYblc1kGApE7LRDNKFMwnLKFupBFL",
+	"pXKQisKVYkkCQ6oBWFPUAr4+133aod+rF3Z68GO6MIB3S2fKUQdLlZ9ITabIkEgDE1I4Aq3nSGGWiohK",
+	"aVgCU0DGKaXmNs8EdyTm2MRA5vWobLhteHFNxpp6NZQqO7G1pEzeq57eclYIXZmu0DGXYywwVlQmC+Bw",
+	"/6Aw0eFAEyItbPAxjXGRL9mUKXlsgHEoYkZlHgp1dAg/Zl8gMjsmo7mZ+3zQh1f6czYDJfS4z7whzmKU",
+	"99jHHkBJNDnBezXiLzIsd5VEIdnRzT8zzRkHkiQneQtbRqu2zB68JOlYX4KEw/2nxvtq/XxOFoC3F1fX",
+	"cHr5opQNfdza7/V7fVSeZpSTGWsdt572+r2nJlFggmKJJsvDLLnt3pWqURgnrZAeL6YpWkFlAFzMXYxO",
+	"LmWb26iVbtBEqk34gKMgaA5GpI4WYI9qnGynNOCQqjml3MbNFsUuQkShsFzOIoS2Y8IY+mYBfsDtsE+k",
+	"qQryteDojo+STLI7egKUIbbqtQ4pJHSEIbWdY7zPAc8llsDjGAmc5RcBiMfgCrKAKcgCTA40s4VUH5fz",
+	"2jT4azTs3NE0ZpEyAVK604BbLs0N6e/B1YJHk1RwkUljjrakKhJaRMkxI824QQxXgQejhkkObpFG7QLa",
+	"9oN+v1+7SgltPEFDE55ICF+R919kye2Z/hgiP5zRlAlLk6bCxEXVGGHfBF7nLHeWaHmE9sY9zWemgquJ",
+	"JebWKqjJ3kwIa1EnA640iUsd7jnBZaLFNcZhSqciXfTgi5xphRbx2zYcshMMeKjoe7UXybvQRAwc7n/W",
+	"1/qo0hInkZAwjscnpKPCRh7U8tofhJ2BlqSqjDseodhTcCmz/E4PTq0MxCmNpVWJSTzgqNgc59djCJZ0",
+	"wWwGt3PJ9EXcOi4qxSxMVH1eW7MhsbZoslerh3n/zigwVKovRLzYWcnAplo291WNSXPMeunCg35/p8so",
+	"BWDWLqo6Tq7YDhknWB/CU/fGQsuaaoa+QokGDHqmzB7CX9Pi89MolS4sVWXD24cyaYb27/7XX377z//r",
+	"t//xr//vf/77TkE5DR+TJQTW7MViJ46aF/7Uixn7kqsvXNKNMuxGzExUh1HnhEYPk6eAmKzF8alm1T14",
+	"wynMyNgEWzmCEmKgS+gIiQtMftYvYpKf9fudEwhLxR9CI7ORAQ9fMn57DClN/niA5SEGrdCyyA7ul/GM",
+	"yh78BDUCg/bHUOA4Eq75RCBaSj0zZlSEbh7B88wiIuHs6k/LVOHL6+fdzwbc2q6GC0VNvhJMSXqbJyld",
+	"vI9ogpgtUUSSpp9TFhk36Ule/qO1zNjJZGGeWq8VoCSb8hOUFwrCjMQ5FXPMPVkiEleUpNHkzJZXq1GJ",
+	"eh3MhQUazF0hmAXt7sZKgPpXGGYKrMmsZ6wviYipK16KlomfZbQornKcl10psGUzY6dqiLeQaoFCzsik",
+	"4X3YZA2uAsx2S3CJfrtYQanozJarKKcnrl1JzXWdDa0NIC8ZIG1mW8u/zNzS5itZ7M2wWDunwRDjg2ia",
+	"tpIT2VQDd/vpSdWg7OxWelKsB8mUBPpeC/ru04vzpiWWR9r2hHzjGWvNjYm6KkbbOFd33bjk/W7HLWfz",
+	"2VKPHs7ZlC+4fkysFrnViNWLf46yWUyQjhWWwZJIHzi6mtPbpkoa0D6VjOxdi9uFcDl05SRCSZXT5jvN",
+	"8FIrjPkRe3tJdra19cvd/iK8VF9LXOVxcpHHFbkqeXOKX6xp3589WuSWl/w3taTXdetCStOwMCKj0qLM",
+	"X/oithjeRPl6h3/WL6VZPatkWO37Eqz8E9hiWI000hdq/+4R5eu8AthHCMclOdGJhVpNy83BWgqj743w",
+	"XCkrrmXB9WXFP1LYNlJUzj6lx5Bhwid8hhEsOKJ5xp7Go25MFEH11yKslqY1QAZArH2UpApCPU844G1b",
+	"JiGo2X46ujnmS9nmVswPrV5e+Fm7GHGDZogTyLj9C6PZRvZw8yIoaLTuAOGxkU/zCWQ1iT52mfmMm5X2",
+	"SqUAQmhb+9izTpGNRRNJe/Ac7WNGui5l65/kzZg0Jkm0VWg6q2cvvyzgE3Lf4mZpivUkHlUX9tyl8W9G",
+	"ItbQZqvelXpdOw9cDbuKAvP+wnkbVGxwFfPc3W+kv5arNlTkzw16rqgh4KnD1yqtzOML3cAEsP9JHi9I",
+	"LfRYy9bWzxYErZeiiEZ8VDrkAF1LtWgmR78oj7WOacMnjH2qIqlWVHx828MQKXyN4PhDDZnO8feHoZJ9",
+	"q6SJ26zesgPnjzwjs/5C1TGxXhVHcUEcO3pCa/GoHsOfUGXP4FH55qoXNR70gMZHnp6bOyj5lI0vps7z",
+	"FLmlwM3jAduBiX35B+vsVeFyr/QyhiNQDxy74MbVez0tZvg4GA8exll+T1hR2jZgxNRMGe244P2ILe16",
+	"CFbHQz72SBabRDYv6ugl40sXj4k8pWc5GlDIvqCxC2OrHg73DErPWDalBCCSmKJLQBPeduH4Q8OcXURn",
+	"p1hS0LJHQJAzq1h9n7DD7TkPNEJnmI06NHhR4RnLV+L8f3Lvwy1d3Dca0q9Mnq6E8C3hYxpC+6B/hBI3",
+	"5Im9JMnjUXrGYY7xGMbfplLBx1ArWWmM2cYBFp4Z9OqeszGVyrq0Pn/2tN8xpa3khOi+J+WWciYkzh2i",
+	"n55ZFSevgmUzaQ+OjgJbayjU3/SnH4QYQqK/f7b/2R+hUpHHjWDEVKcHxn/gqmei6xPxyS/Pn9t250Xl",
+	"7BoYet/xemvrODczyPVa8A/2frCtQ8hLfPTp1Ph39V7WyZSeu1nXZTMB4aB/9Ah7PjWukBTfYLNQac7g",
+	"Pmg97R8uY8JroSlljC/D7IJGO6DB4KjcHV+i1A8nwYEvWtJN8URieA8yzhJaMiVNGncAiZjTtGvCUej7",
+	"jvEoS1U4eZyw53kkzhR7bX4grmbTJd3Ruw9Hh16jroeRWElgJ1ykVoMBYxycgxtnQV8hL4hAJZQzjxct",
+	"l9zteTR9DPb+PvEmu+VCoWl/88tf/+O//9edwIVBGs+G4IAPDtz7rjkh9kkir8D21nx3XsJHVXgwDrtR",
+	"E8d1GBvbruQ2E0kRgCtFYHhtqb6/NekhpWDSI9TtVHYzDwPKR0C5JjsjEJ77670mw8CiYprSCGNjSwbD",
+	"0rufRQBxqZiSy/EgY8K4D1/1bn8v6LqlCa/RFreNce3+QWauT0dLrihGl+YJMdaKpO9urYRrA2E/JeBq",
+	"Tu4D2OOCrdwZQB04uzbjmG7Ho9TEZCZgHEvQFmmAsmm9TnhgBWvTv/hdD4vxWrgCjOqIhYnIgiEdM15Y",
+	"SJDPD7g+VqQzEghfGHv2MFOlnHD0OJs4slKiOL5gpTAVvvKGbvuw3++4smLmqpiEjBfBrB5805f0fcK3",
+	"ap2sjzI3f0qerq+pnO5mwc/tYHPenj86Kx/BFuBK+XynAOrh8kdemei7SJYLg7U3x7KaLQntb/72b377",
+	"819/+4vf/Pbnv/bS62p9P68x4rqUioXJGkTl8dulx8Id06+ExLfRSegjqNZonP8pTMyzsaYYemYL9wx4",
+	"PfOrqM+wVCYA4xcQCMzjHPkr35xSU5TSbSFXMWhsK2kxJWky6sGpsTkMeNs4Ld28XUzj8QbQ6Su+qlYW",
+	"fCTpuFZNqcFJbuOgZ7QoxrMrSdnZhZdKMbS//Q+/+N1v/qfRO779N//0tz//m3/8t7/55r/91T/87//+",
+	"zV/9i3rEqYWaSgIFhkFKRXgsrWuhnDbvLnanknY5OLZR9TEB1I/t6amWvm3Qfmx8vzxxnn1XAVzDdl4J",
+	"FaP/bVP0rhfh/zsAA7fQWmTxN//y33371/XI4np6A4kmnmwYF4NXTh7YwTWXXx/y0rYz18JEImMIQjmI",
+	"GcOVTyp1Wk1+gmEKvQE/dZBseHCtPLtLWVhR3T3PL9HCZyWBpAenfAGJGI9p3GUcMokPHiwRn+eMx/lG",
+	"GqygteAgU8TAGxjkeSnCb9r69n/86nd/93f/8Kv/8s0v/zYw0ZHJiqixWo2J1SGHT5sCDmulwrTEbwHt",
+	"cYNVz22E80G/aY7lgK48hmt/bQzXYwZeVZ/oavIkO/jZBX3QAFmM6OyXOfxDWwmYsei2FnZbElBWPp/Q",
+	"SKb1Bl/ZNn40qJpNa890NllPt3tm4DGvsvRIUsM92iMKjLyFog3SDYxX3o0AoIeTBcEmfIFVOfBCS29j",
+	"2OCTsdaGlYA2F4BvQcGLcwlYuIYrzfht2d365S/2cpLRLdX/zzxEfP8pxGys5UEr/ZqUYpTWzBfNLM0g",
+	"eW6tI7oTLXRIOOx/3oM3pS8acEfMSdy28XABTOUCYs+TR6HO3KpfOzr3UB1lq0dkHvxUwpJyXBvpI5Tk",
+	"3ViD7cuWK+nWorcT/UpBNd2mzOGgXUk/labkbitove/aJNquLRCLJ1KDZVvys1uv5uMVSt7wZFGpdTYl",
+	"MXWwXRaISzFpWFG+LdIBx/JJMWQ8xgiwUptSeamOIbyYulTZ84BjTCVTeUdEVpffbpDa5nMhtpQsVJok",
+	"8KIaB2oGtYIGKNEgPaqm7GKsUMKk8sk3mt4tVzR6dC3LU51pZWygWfHOPBIWZMoXLsu36Qoh1cL2PU4J",
+	"rzlVT4H1BUy5Ei3YUh53KVdMLcqTBrD8nAucDvhZtaZZ2SLpVmmT2qqVzTrYuwGMcVMY67xEqB2RPq3k",
+	"tVXPHhVeRxJyMg2vMYs2ry+CmbiEA+KrTbRF2IUKiq+KIfYU2PqOZtf6ny/6xIG1TStYjUq91m5jYUsg",
+	"V6XzMypmicE4Q6p2Tuv3PpQ3drMUXFsL/yloakH6mQIUofgYYTzjWJEDXywFQ3LliXVSlhCKJCkl8QJu",
+	"KZ3BfEKUKWZkigto3PiS33Ix5wa9DlfINm/pVNzRTQDfI2nXdv+o4vahL85Arz3eDUDpoSx7rtFnzBQs",
+	"13DcBRiZAVeU1CiKJdcqplpJYLiAsPqgVei8S6aK4YC7aK6wXCYxhPabjiszGdYFwxDaVQMA41jngZHE",
+	"SL6ARt9iuBd5UdFG4aM34KdlS4t7mWouykaXoDAklcwr5TIdYs6P0T6MZpa6+hngp3w/VjEY8Pbll+XH",
+	"+5YVEMNSOwWOrGcQL1yF0e84b7Dr/P6xBVtEplxnGM5ODerIotikNdB9DD4rNqVd92i+V4895fDi9PWp",
+	"DaXE8iZhkV4adk6ATmdKE+/ym5HmIAIoWvbgrEhjKOrOSUxP0/JZvRbOXq0Ojm7tKYXDJCaMGueMSbMz",
+	"vnStE1f4SN+rGl+zKf0zfQCfRCfOSyLUeMrR2ieGip7fZ+W3SBB+ENhP6V752RIvwP9EpLe50SYv/qeF",
+	"FPP0LkYwILVmnClGEnBDBib7MEooSaWr/4q3gq4urAXE6TxvbwbUf1l/ufl5wLGW9QLaCUKHcZVEYjoV",
+	"HFWeVLMZzXL07yiLWZ7kTFmoS1TLBeim44xKSYYJPYav30d3Q/5EApWKTVFKGOUOhQHf7//5Z6Y5lR1T",
+	"/GuUSePCOez3IbQV8sI8Sisvoke5Shd6C4wrfMpOQbhXfhDLPg8rNQbPJwuv4xLP+LJ4UOsx+EzthbGN",
+	"kMgjxZ3ZiJZdhPIb0Koo0Dm4lkC4qPzqtdTUFEtUW61CWSRGoZaJhZt6XtPGtZnjEclIUdq2gZCYbdoy",
+	"ATF6wbBYbmz98FjUFwv47Cze0p366eULOz20TVUuNaEsBUmjlCrZ2cae4eqYlXITzDAYXXCSl6nVypAh",
+	"Y0hcbDx2b8CvbJYkkU2FS28Xtzf/5y//U1iU6MKqSVaSzaQWJOcTAbY8AQ7GsQYYFhtTtvKPbvhEQiKi",
+	"W5GpHlxp8JDHEGptLRxwfEg6Lz6piKJYWgL9rYtOACEWRw6hTZK88GKpJCKWK0PAc03MWqeEE5MzV8rc",
+	"s2upEPkBT9l4gl5mD+1fsqjAkkHFS2vwTK7tW1PfVYnYVm/+xJnHBlxKczcgaSn2BSF7J8QQJ9cXmCMj",
+	"xkDKhcQ87iV6uPcB/3+zJkf4LdKNhvv2GAncoJ/eOmDom8EUZ/+eE+msJ53dqBx6FvBVXCnRQGJoVX7m",
+	"M5Iqvs7neeka/b69yG61O+MShTSaEuRLbgZof/PLf/XN3//qm3/2i05e08YUkDIP1dQPsOJJXg21U3FH",
+	"7ZG2fl/Wpdp+vTL4iQnsydsYE16zZP77dIn7Fd5K6dAceJptkKdxvM3FnGpI2MW1nMbxxneiVVQ+BjU3",
+	"pesrBTrXak2uwnmzte/NDMmE47xG1fEIPuZxgGVqfmKrEi7XQC9egcfwMU0LsXwVOnB+qNTsDU8WAVzR",
+	"KEtpMOBXZEqvmKJ/fKVShpXRsPL6CIXgYSrmUp8RqlsiVSTBMHn0/eUq3oCb6tQrND0YU1WWNGxeqe/1",
+	"yWIfxD7EFjqTXkkbDV3l8N6Av8UC2jS27+8arU7CUMtlMMpSdEARpeh0pqTdGVbbPgEy4NjM9dIaKWTW",
+	"COK0w0C3x1TcfDu2OmXMUD2MzYGQJHF3mFcDP+zvB3mlyFKVXkWTRA54/n75UGTKBdOKTCu/p7lCWgFQ",
+	"SNgIjxLX7cAgL66PYR17H+yrn/d7GdfNQq9DVm/vuyrC4eK2qiG7Q4OmfVKjgT06nK1m/F5R1T3Ln+zw",
+	"hAI0vVmwMon54VU+7NsjreOv3pVp4EuBD0RYa42DcITnJc3ZkbE9GxS+it++FGORqY3o+UsMhQStMe2A",
+	"qOsNadxp53H1NoLdrr6ISKqjhkPeVdu64LrJl3JDVmWa74RZmaGAQI3GmPytrWx526L4NUnHVOlNu4QR",
+	"L9uvrSwimpppkDKJWXH+koBVLke5ngqUx7mQvCwfnJtxNz512343meVmLCDe+JZm+U1wKmkyWisa1IGw",
+	"LCo0A2Gsz+LKNf3o+/wo9aL2PiOvvglaKmhYscabdn5LfPU2fyjmMDVVN81+AfvuBqc8QLn5TW99uYb5",
+	"lqXA6sV+id8tnH/Mne4iy92DWGZ9uzn7l2zkKksbrmPEs91egLGsNYvdxglpHj5wz7Lgyznnz23eELRr",
+	"JeOD2oMgnYqsbvsvZdE4o59L5ag8rOFSOpYpn8lQuTx//unEsgdUxf+kzrPL8+d5Pf9HLrNvTh8rUWLW",
+	"W26xrZSsNA8DdcxySmJW8bjbV+80Qrr32756py/DvJ1hrjJLk9Zxa691/+7+/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

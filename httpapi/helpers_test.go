@@ -272,3 +272,14 @@ func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// ifMatch returns the current ETag of case id as u sees it, for the
+// If-Match every case action requires.
+func (e *env) ifMatch(u *user, id string) string {
+	e.t.Helper()
+	res, err := u.c.GetCaseWithResponse(e.ctx, id)
+	if err != nil || res.JSON200 == nil || res.HTTPResponse.Header.Get("ETag") == "" {
+		e.t.Fatalf("get %s for its ETag: %v %s", id, err, res.Body)
+	}
+	return res.HTTPResponse.Header.Get("ETag")
+}

@@ -37,6 +37,7 @@ var (
 	pInternal        = problemKind{"internal", 500, "Internal error", "Something went wrong on the server; it has been logged.", "サーバーで問題が発生しました。記録済みです。"}
 	pTooLarge        = problemKind{"too-large", 413, "Too large", "The request is larger than the stated limit.", "リクエストが上限を超えています。"}
 	pStale           = problemKind{"precondition-failed", 412, "Stale version", "The case has changed since you read it (If-Match); reload it and try again.", "案件は取得後に変更されています(If-Match)。再読み込みしてやり直してください。"}
+	pPrecondRequired = problemKind{"precondition-required", 428, "Precondition required", "Case actions need If-Match with the case's ETag (from its last answer or GET /v1/cases/{id}); send it and try again.", "案件の操作には If-Match ヘッダーに案件の ETag(直前の応答または GET /v1/cases/{id} で取得)が必要です。付けて再送してください。"}
 	pMediaType       = problemKind{"unsupported-media-type", 415, "Unsupported media type", "The request body has a content type this operation does not accept.", "このリクエスト本文の Content-Type は受け付けられません。"}
 	pIdemReused      = problemKind{"idempotency-key-reused", 422, "Idempotency key reused", "This Idempotency-Key was used with another request body; use a new key.", "この Idempotency-Key は別の内容のリクエストで使用済みです。新しいキーを使ってください。"}
 	pIdemInFlight    = problemKind{"idempotency-key-in-use", 409, "Idempotency key in use", "A request with this Idempotency-Key is still being processed; retry later.", "この Idempotency-Key のリクエストは処理中です。しばらくして再試行してください。"}

@@ -38,20 +38,22 @@ func (s *server) svc() *keiyaku.Service { return s.h.svc }
 
 func etag(c *casework.Case) string { return fmt.Sprintf(`"v%d"`, c.Version) }
 
-// ifMatch refuses (412) an action on a case whose version is not the one
-// the caller names. The case is read here and the action reads it again;
-// a change between the two is caught by the action's own version check
+// ifMatch refuses an action on a case whose version is not the one the
+// caller names: 428 without a version (API.ServeHTTP answers a missing
+// header before the request is validated; "*" names none), 412 for a
+// stale one. The case is read here and the action reads it again; a
+// change between the two is caught by the action's own version check
 // (kerr.Conflict, 409).
-func (s *server) ifMatch(ctx context.Context, id string, want *string) error {
-	if want == nil || *want == "" || *want == "*" {
-		return nil
+func (s *server) ifMatch(ctx context.Context, id string, want string) error {
+	if want == "" || want == "*" {
+		return problemf(pPrecondRequired, "If-Match "+want)
 	}
 	c, err := s.svc().Cases.Get(ctx, info(ctx).p, id)
 	if err != nil {
 		return err
 	}
-	if strings.TrimPrefix(*want, "W/") != etag(c) {
-		return problemf(pStale, "If-Match "+*want+" but the case is "+etag(c))
+	if strings.TrimPrefix(want, "W/") != etag(c) {
+		return problemf(pStale, "If-Match "+want+" but the case is "+etag(c))
 	}
 	return nil
 }
@@ -513,7 +515,7 @@ func (s *server) GetCase(ctx context.Context, req GetCaseRequestObject) (GetCase
 }
 
 func (s *server) DeleteCase(ctx context.Context, req DeleteCaseRequestObject) (DeleteCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.Delete(ctx, info(ctx).p, req.Id)
@@ -524,7 +526,7 @@ func (s *server) DeleteCase(ctx context.Context, req DeleteCaseRequestObject) (D
 }
 
 func (s *server) ReceiveCase(ctx context.Context, req ReceiveCaseRequestObject) (ReceiveCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	rc, c, err := s.svc().Cases.Receive(ctx, info(ctx).p, req.Id)
@@ -536,7 +538,7 @@ func (s *server) ReceiveCase(ctx context.Context, req ReceiveCaseRequestObject) 
 }
 
 func (s *server) ReturnCase(ctx context.Context, req ReturnCaseRequestObject) (ReturnCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	part, err := nextPart(req.Body, "contract")
@@ -552,7 +554,7 @@ func (s *server) ReturnCase(ctx context.Context, req ReturnCaseRequestObject) (R
 }
 
 func (s *server) SendBackCase(ctx context.Context, req SendBackCaseRequestObject) (SendBackCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.SendBack(ctx, info(ctx).p, req.Id, req.Body.Reason)
@@ -563,7 +565,7 @@ func (s *server) SendBackCase(ctx context.Context, req SendBackCaseRequestObject
 }
 
 func (s *server) ResendCase(ctx context.Context, req ResendCaseRequestObject) (ResendCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	var doc *casework.Upload
@@ -585,7 +587,7 @@ func (s *server) ResendCase(ctx context.Context, req ResendCaseRequestObject) (R
 }
 
 func (s *server) CompleteCase(ctx context.Context, req CompleteCaseRequestObject) (CompleteCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.Complete(ctx, info(ctx).p, req.Id)
@@ -596,7 +598,7 @@ func (s *server) CompleteCase(ctx context.Context, req CompleteCaseRequestObject
 }
 
 func (s *server) AcknowledgeCase(ctx context.Context, req AcknowledgeCaseRequestObject) (AcknowledgeCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.Acknowledge(ctx, info(ctx).p, req.Id)
