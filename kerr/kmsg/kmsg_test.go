@@ -232,6 +232,19 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+// FuzzMatch: any Accept-Language value gives one of the catalog's
+// languages, never a panic.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"ja", "en-US,en;q=0.9", "*", "ja;q=0", "x-klingon;q=1.5, en;q=", ";;;,,,", "zh-Hant-TW"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got := kmsg.Match("en", v); got != "ja" && got != "en" {
+			t.Fatalf("Match(%q) = %q", v, got)
+		}
+	})
+}
+
 func FuzzExpand(f *testing.F) {
 	f.Add("{a} and {b}", "x", "y")
 	f.Add("{", "", "")
