@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,5 +63,26 @@ func TestRefusalInTheUsersLanguage(t *testing.T) {
 	res, err := a.c.GetCaseWithResponse(e.ctx, "nope", acceptLanguage("en"))
 	if err != nil || res.ApplicationproblemJSONDefault == nil || *res.ApplicationproblemJSONDefault.Detail != "The thing named does not exist or you may not see it." {
 		t.Errorf("not found: %v %s", err, res.Body)
+	}
+}
+
+// TestVerifyReasonsInTheUsersLanguage: original verification's reasons
+// come in Japanese by Accept-Language, in English otherwise.
+func TestVerifyReasonsInTheUsersLanguage(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	doc := contract("unsigned")
+	for _, tt := range []struct{ accept, want string }{
+		{"ja", "このファイルには署名がありません"},
+		{"en", "the file has no signature"},
+		{"", "the file has no signature"},
+	} {
+		res, err := a.c.VerifyPDFWithBodyWithResponse(e.ctx, nil, "application/pdf", bytes.NewReader(doc), acceptLanguage(tt.accept))
+		if err != nil || res.JSON200 == nil {
+			t.Fatalf("%q: %v %s", tt.accept, err, res.Body)
+		}
+		if res.JSON200.Original || !slices.Contains(res.JSON200.Reasons, tt.want) {
+			t.Errorf("%q: reasons %q, want %q among them", tt.accept, res.JSON200.Reasons, tt.want)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -729,10 +730,10 @@ func (s *server) VerifyCase(ctx context.Context, req VerifyCaseRequestObject) (V
 		out.Pdfs = append(out.Pdfs, struct {
 			File   File      `json:"file"`
 			Report PDFReport `json:"report"`
-		}{toFile(p.File), toReport(p.Verdict)})
+		}{toFile(p.File), toReportIn(ctx, p.Verdict)})
 	}
 	for _, f := range oc.Files {
-		out.Files = append(out.Files, FileCheck{File: toFile(f.File), Original: f.Verdict.Original, Reasons: nonNil(f.Verdict.Reasons)})
+		out.Files = append(out.Files, FileCheck{File: toFile(f.File), Original: f.Verdict.Original, Reasons: reasonsIn(ctx, f.Verdict.Notes, f.Verdict.Reasons)})
 	}
 	return out, nil
 }
@@ -763,7 +764,30 @@ func (s *server) VerifyPDF(ctx context.Context, req VerifyPDFRequestObject) (Ver
 	if err != nil {
 		return nil, err
 	}
-	return VerifyPDF200JSONResponse(toReport(v)), nil
+	return VerifyPDF200JSONResponse(toReportIn(ctx, v)), nil
+}
+
+// toReportIn is toReport with the verdict's reasons in the request's
+// language.
+func toReportIn(ctx context.Context, v *archive.PDFVerification) PDFReport {
+	out := toReport(v)
+	out.Reasons = reasonsIn(ctx, v.Notes, v.Reasons)
+	return out
+}
+
+// reasonsIn returns a verdict's reasons in the request's language
+// (Accept-Language): the English reasons as they are, or the notes
+// through the message catalog (package kerr/kmsg) for Japanese.
+func reasonsIn(ctx context.Context, notes []kerr.Note, reasons []string) []string {
+	ri := info(ctx)
+	if ri == nil || ri.r == nil || !japanese(ri.r) || len(notes) != len(reasons) {
+		return nonNil(reasons)
+	}
+	out := make([]string, len(notes))
+	for i, n := range notes {
+		out[i] = kmsg.Note(n, "ja")
+	}
+	return out
 }
 
 func nonNil(s []string) []string {
