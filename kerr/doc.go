@@ -17,6 +17,7 @@
 // operation names of the layers:
 //
 //	return kerr.M(kerr.Invalid, op, "upload.empty", "the upload {file} is empty: choose the file again and upload it", kerr.P("file", name)) Only httpapi
+//
 // turns kinds into HTTP statuses. The model follows go-cloud's gcerrors and
 // upspin's errors package.
 package kerr
