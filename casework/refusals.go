@@ -17,6 +17,13 @@ func errTooLarge(op, name string, limit int64) error {
 		kerr.P("file", name), kerr.P("limit", sizeText(limit)))
 }
 
+// errUnreadable refuses an upload whose body could not be read to the
+// end (the client went away, or a limit of the caller's cut it off); the
+// cause stays reachable with errors.Is and errors.As.
+func errUnreadable(op, name string, cause error) error {
+	return kerr.MW(kerr.Invalid, op, "upload.unreadable", "{file} could not be read to the end: choose the file again and upload it", cause, kerr.P("file", name))
+}
+
 // sizeText writes a byte count as people read it: 20 MiB, 512 KiB, 100 bytes.
 func sizeText(n int64) string {
 	switch {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -71,5 +72,24 @@ func TestLifecycleRefusalCodes(t *testing.T) {
 				t.Errorf("unfilled placeholder: %q / %v", en, err)
 			}
 		})
+	}
+}
+
+// An upload cut off while being read says so, once, with the cause
+// still reachable.
+func TestUnreadableUpload(t *testing.T) {
+	e := newEnv(t)
+	cause := errors.New("connection reset")
+	nc := newCase(casework.FormBilateral, nil)
+	nc.Document = casework.Upload{Name: "contract.pdf", Body: iotest.ErrReader(cause)}
+	_, err := e.svc.Register(context.Background(), u1, nc)
+	if !errors.Is(err, kerr.Invalid) || !errors.Is(err, cause) {
+		t.Fatalf("err = %v, want Invalid with its cause", err)
+	}
+	if got, want := err.Error(), "casework.Register: invalid: contract.pdf could not be read to the end: choose the file again and upload it"; got != want {
+		t.Errorf("Error() = %q\nwant      %q", got, want)
+	}
+	if ja, _ := kmsg.Localize(err, "ja"); ja != "contract.pdf を最後まで読み取れませんでした。ファイルを選び直してアップロードしてください。" {
+		t.Errorf("ja = %q", ja)
 	}
 }

@@ -251,7 +251,7 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	// to a temporary file.
 	head, err := readHead(up.Body, storage.MemoryBlob+1)
 	if err != nil {
-		return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+		return File{}, nil, errUnreadable(op, up.Name, err)
 	}
 	f := File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
 	var ra io.ReaderAt = bytes.NewReader(head)
@@ -269,7 +269,7 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		}
 		n, err := io.Copy(spool, io.LimitReader(up.Body, MaxDocumentSize+1-int64(len(head))))
 		if err != nil {
-			return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+			return File{}, nil, errUnreadable(op, up.Name, err)
 		}
 		f.Size += n
 		head, ra = nil, spool

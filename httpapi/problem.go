@@ -150,13 +150,15 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	if japanese(r) {
 		detail, lang = k.ja, "ja"
 	}
+	// httpapi's own problems (413, 415, ...) keep their kind's words
+	// unless they carry a domain cause.
 	src := err
 	var cpe *problemError
-	if errors.As(err, &cpe) && cpe.cause != nil {
+	if errors.As(err, &cpe) {
 		src = cpe.cause
 	}
 	coded, isCoded := "", false
-	if k.status < 500 {
+	if k.status < 500 && src != nil {
 		coded, isCoded = kmsg.Localize(src, lang)
 	}
 	if isCoded {

@@ -28,7 +28,8 @@ func CheckTime(op, field string, t time.Time) error {
 		return nil
 	}
 	if t.Before(MinTime) || t.After(MaxTime) {
-		return kerr.E(kerr.Invalid, op, "%s %s is outside the supported range %s to %s", field, t.Format(time.RFC3339), MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+		return kerr.M(kerr.Invalid, op, "date.range", "{field} {date} is outside the supported range {min} to {max}: give a date in that range",
+			kerr.P("field", field), kerr.P("date", t.Format(time.RFC3339)), kerr.P("min", MinTime.Format(time.DateOnly)), kerr.P("max", MaxTime.Format(time.DateOnly)))
 	}
 	return nil
 }
