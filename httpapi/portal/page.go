@@ -154,6 +154,7 @@ func explain(err error) *errorView {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		v.Status, v.Message, v.Next = http.StatusRequestEntityTooLarge, "err.toolarge", "err.toolarge.next"
+		v.err = nil // the limit's own words, not those of the read it cut off
 	}
 	return v
 }
