@@ -159,3 +159,25 @@ func pgSchema(t *testing.T, dsn string) string {
 	})
 	return schema
 }
+
+// TestIdempotencySecretsNotStored: a login repeated with its key gets the
+// same session again, but the answer, which holds the session token, is
+// never written to the database: the key stays free there.
+func TestIdempotencySecretsNotStored(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	body := `{"login_id":"` + a.loginID + `","password":"` + a.password + `"}`
+	key := map[string]string{"Idempotency-Key": "login-1"}
+	s1, _, h1, b1 := e.rawBodyHeader("POST", "/v1/sessions", "", "application/json", body, key)
+	s2, _, h2, b2 := e.rawBodyHeader("POST", "/v1/sessions", "", "application/json", body, key)
+	if s1 != 201 || s2 != 201 || b1 != b2 || jsonField(t, b1, "token") == "" || h1["Idempotent-Replayed"] != nil || h2["Idempotent-Replayed"] == nil {
+		t.Fatalf("repeated login: %d %d\n%s\n%s", s1, s2, b1, b2)
+	}
+	now := e.svc.Archive.Now()
+	for _, principal := range []string{"anonymous 127.0.0.1", a.p.UserID} {
+		claim := &storage.IdempotencyRecord{Principal: principal, Request: "POST /v1/sessions", Key: "login-1", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+		if live, err := e.svc.Store.BeginIdempotent(e.ctx, claim, now); err != nil || live != nil {
+			t.Errorf("the login's answer is in the database for %q: %+v %v", principal, live, err)
+		}
+	}
+}
