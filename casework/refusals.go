@@ -70,7 +70,7 @@ func errLifecycle(op string, f Form, from State, e Event, r Role, allowedToOther
 		return kerr.M(kerr.PermissionDenied, op, "case.notyourturn", "it is not your turn to {action} this case (it is {state}): wait until it is sent to you",
 			kerr.PC("action", "event."+e.String(), e.String()), kerr.PC("state", "state."+from.String(), from.String()))
 	case allowedToOther:
-		return kerr.M(kerr.PermissionDenied, op, "case.wrongrole", "the {role} may not {action} a {form} case in state {state}", kerr.PC("role", "role."+r.String(), r.String()),
+		return kerr.M(kerr.PermissionDenied, op, "case.wrongrole", "the {role} may not {action} this case ({form}, in state {state})", kerr.PC("role", "role."+r.String(), r.String()),
 			kerr.PC("action", "event."+e.String(), e.String()), kerr.PC("form", "form."+f.String(), f.String()), kerr.PC("state", "state."+from.String(), from.String()))
 	}
 	return kerr.M(kerr.FailedPrecondition, op, "case.wrongstate", "a case in state {state} cannot be {done}: reload it to see where it stands",
