@@ -505,14 +505,11 @@ var (
 // sealHint names the Config fields that supply what sealing lacks.
 const sealHint = "give revocation data for the signers' certificates in keiyaku.Config.OCSPs or Config.CRLs (their CAs in Config.Intermediates), set Config.Online to fetch it, or set Config.AllowIncompleteSeal to seal without it (B-T, not B-LTA)"
 
-// CheckSeal implements casework.SealChecker with archive.Service.CheckSeal,
-// naming the facade's Config fields in each problem.
+// CheckSeal implements casework.SealChecker with archive.Service.CheckSeal;
+// casework's refusal (message code seal.preflight) names the Config
+// fields that supply what is missing.
 func (s *archiveSealer) CheckSeal(ctx context.Context, r io.ReaderAt, size int64) ([]string, error) {
-	probs, err := s.Service.CheckSeal(ctx, r, size)
-	if len(probs) > 0 {
-		probs = append(probs, sealHint)
-	}
-	return probs, err
+	return s.Service.CheckSeal(ctx, r, size)
 }
 
 // SealPDF implements casework.Sealer.
@@ -626,8 +623,9 @@ func (s *Service) CollectOrphans(ctx context.Context) (storage.OrphanReport, err
 // retried with backoff when it fails, once across processes: the evidence
 // renewal pass (Service.Renewal) every interval (zero means
 // jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
-// the head of the audit chain time-stamped by the configured TSA) and the
-// account pruning (Accounts.Prune) every MaintenanceInterval; the
+// the head of the audit chain time-stamped by the configured TSA), the
+// account pruning (Accounts.Prune) and the pruning of expired
+// Idempotency-Keys (Store.PruneIdempotent) every MaintenanceInterval; the
 // orphan-blob collection (Service.CollectOrphans) every OrphanInterval;
 // the reminder pass (Cases.SendReminders) every ReminderInterval.
 // It returns ctx's error; kerr.FailedPrecondition at once
@@ -670,6 +668,13 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 			sessions, throttles, err := s.Accounts.Prune(ctx)
 			if err == nil {
 				s.logger.InfoContext(ctx, "jobs: accounts pruned", "sessions", sessions, "throttles", throttles)
+			}
+			return err
+		}},
+		{Name: "idempotency_prune", Interval: MaintenanceInterval, Run: func(ctx context.Context) error {
+			n, err := s.Store.PruneIdempotent(ctx, s.Archive.Now())
+			if err == nil && n > 0 {
+				s.logger.InfoContext(ctx, "jobs: idempotency keys pruned", "keys", n)
 			}
 			return err
 		}},
@@ -982,6 +987,7 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 	}
 	judge(rep, v)
 	v.Signers = signers(rep, opts.PriorSize)
+	v.ChangedPage = changedPage(updateReasons)
 	// The update's reasons often repeat what a failed signature says.
 	for _, r := range updateReasons {
 		if !strings.Contains(strings.Join(v.Reasons, "\n"), r) {
@@ -995,6 +1001,7 @@ func (a *validatorAdapter) Validate(ctx context.Context, r io.ReaderAt, size int
 // rep.
 func judge(rep *signature.Report, v *casework.Verdict) {
 	if rep.Error != "" {
+		v.Unreadable = true
 		v.Reasons = append(v.Reasons, "the file cannot be read as a PDF: "+rep.Error)
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/testpki"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 	"github.com/keiyaku/keiyaku/notify"
 	"github.com/keiyaku/keiyaku/signature"
 )
@@ -77,16 +78,25 @@ func TestBilateralLifecycle(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		body []byte
+		code string // the message code of the refusal (package kerr/kmsg)
 	}{
-		{"content changed in an update", w.sign(b, tamper(t, sent, "Contract: 1 JPY"))},
-		{"sent bytes edited", w.sign(b, bytes.Replace(bytes.Clone(sent), []byte("1,200,000"), []byte("9,200,000"), 1))},
-		{"not signed by the counterparty", tamper(t, sent, "Contract: 1,200,000 JPY")},
-		{"the sent file unchanged", sent},
+		{"content changed in an update", w.sign(b, tamper(t, sent, "Contract: 1 JPY")), "return.changespage"},
+		{"sent bytes edited", w.sign(b, bytes.Replace(bytes.Clone(sent), []byte("1,200,000"), []byte("9,200,000"), 1)), "return.edited"},
+		{"not signed by the counterparty", tamper(t, sent, "Contract: 1,200,000 JPY"), "return.nosignature"},
+		{"the sent file unchanged", sent, "return.notextension"},
 	} {
 		t.Run("refused/"+tc.name, func(t *testing.T) {
 			_, err := w.svc.Cases.Return(w.ctx, b.P, c.ID, upload("signed.pdf", tc.body))
 			if !errors.Is(err, kerr.Invalid) {
 				t.Fatalf("Return = %v, want kerr.Invalid", err)
+			}
+			if cd := kerr.CodeOf(err); cd == nil || cd.Code != tc.code {
+				t.Fatalf("Return = %v, want message code %s", err, tc.code)
+			}
+			if tc.code == "return.changespage" {
+				if ja, _ := kmsg.Localize(err, "ja"); ja != "signed.pdf は署名の追加に加えて契約書の 1 ページ目を変更しています。受け取った PDF を編集せずに署名し、それを返送してください。" {
+					t.Errorf("ja = %q", ja)
+				}
 			}
 			t.Logf("refused as expected: %v", err)
 			now, err := w.svc.Cases.Get(w.ctx, b.P, c.ID)
@@ -257,26 +267,29 @@ func TestRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		mutate func(*casework.NewCase)
+		code   string // the message code of the refusal, "" for none
 	}{
-		{"unsigned PDF", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", contract("Contract")) }},
-		{"not a PDF", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", []byte("%PDF-1.7 this is not a PDF")) }},
+		{"unsigned PDF", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", contract("Contract")) }, "upload.unsigned"},
+		{"empty upload", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", nil) }, "upload.empty"},
+		{"not a PDF", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", []byte("%PDF-1.7 this is not a PDF")) }, "upload.notpdf"},
 		{"signed PDF altered after signing", func(nc *casework.NewCase) {
 			nc.Document = upload("c.pdf", bytes.Replace(bytes.Clone(signed), []byte("Contract"), []byte("Cantract"), 1))
-		}},
-		{"signature without trusted chain", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", selfSigned) }},
+		}, "upload.signaturefailed"},
+		{"signature without trusted chain", func(nc *casework.NewCase) { nc.Document = upload("c.pdf", selfSigned) }, "upload.signaturefailed"},
 		{"sixth supplementary file", func(nc *casework.NewCase) {
 			for i := 0; i < 6; i++ {
 				nc.Supplements = append(nc.Supplements, casework.Upload{Name: "s.txt", Body: strings.NewReader("s")})
 			}
-		}},
+		}, "case.toomanyfiles"},
 		{"tenth party", func(nc *casework.NewCase) {
 			nc.Form = casework.FormMultiParty
 			nc.Parties = nil
 			for i := 0; i < 10; i++ {
 				nc.Parties = append(nc.Parties, casework.Party{CompanyID: string(rune('a' + i)), CompanyName: "co", UserID: "u"})
 			}
-		}},
-		{"own company as party", func(nc *casework.NewCase) { nc.Parties = []casework.Party{w.party(a)} }},
+		}, ""},
+		{"own company as party", func(nc *casework.NewCase) { nc.Parties = []casework.Party{w.party(a)} }, ""},
+		{"unknown counterparty user", func(nc *casework.NewCase) { nc.Parties[0].UserID = "nobody" }, "party.unknownuser"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nc := base()
@@ -284,6 +297,9 @@ func TestRefusals(t *testing.T) {
 			_, err := w.svc.Cases.Register(w.ctx, a.P, nc)
 			if !errors.Is(err, kerr.Invalid) {
 				t.Fatalf("Register = %v, want kerr.Invalid", err)
+			}
+			if cd := kerr.CodeOf(err); tc.code != "" && (cd == nil || cd.Code != tc.code) {
+				t.Fatalf("Register = %v, want message code %s", err, tc.code)
 			}
 		})
 	}

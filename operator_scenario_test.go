@@ -90,9 +90,9 @@ func newOperator(t *testing.T, env *keiyakutest.Env, login string) account.Princ
 	return p
 }
 
-// completeCase carries a real 1:1 contract from reg to party through to
+// completeCaseWithFile carries a real 1:1 contract from reg to party through to
 // completion (signed, returned, sealed).
-func completeCase(t *testing.T, env *keiyakutest.Env, reg, party *keiyakutest.Person, name string) *casework.Case {
+func completeCaseWithFile(t *testing.T, env *keiyakutest.Env, reg, party *keiyakutest.Person, name string) *casework.Case {
 	t.Helper()
 	ctx := context.Background()
 	c, err := env.Cases.Register(ctx, reg.Principal, &casework.NewCase{
@@ -198,7 +198,7 @@ func TestMergerMovesCases(t *testing.T) {
 		b1 := env.NewUser(t, b, "購買 一")
 		c1 := env.NewUser(t, c, "法務 一")
 
-		real := completeCase(t, env, a1, c1, "保守契約")
+		real := completeCaseWithFile(t, env, a1, c1, "保守契約")
 		importCases(t, env, "m", migrated, casework.StateCompleted.String(), a1, c1)
 		open := importCases(t, env, "open", 3, casework.StateSent.String(), a1, c1)
 		if err := env.Cases.Hide(ctx, a1.Principal, real.ID); err != nil {
@@ -397,7 +397,7 @@ func TestMoveWithinCompany(t *testing.T) {
 		leaver := env.NewUser(t, a, "退職 予定")
 		heir := env.NewUser(t, a, "後任 者")
 		c1 := env.NewUser(t, c, "法務 一")
-		kase := completeCase(t, env, c1, leaver, "業務委託契約") // the leaver is the party
+		kase := completeCaseWithFile(t, env, c1, leaver, "業務委託契約") // the leaver is the party
 		if _, err := env.Cases.MoveCase(ctx, leaver.Principal, kase.ID, leaver.Principal.UserID, heir.Principal.UserID); !errors.Is(err, kerr.PermissionDenied) {
 			t.Errorf("user moving its own case: err = %v, want PermissionDenied", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/internal/testpki"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 	"github.com/keiyaku/keiyaku/storage"
 )
 
@@ -33,8 +34,18 @@ func (w *world) registerSigned(m *member, form casework.Form, doc []byte, partie
 func TestSignatureMustBeTheUploadersCompanys(t *testing.T) {
 	w := newWorld(t)
 	a, b, c := w.m["A"], w.m["B"], w.m["C"]
-	if _, err := w.registerSigned(a, casework.FormBilateral, w.sign(b, contract("signed by B")), b); !errors.Is(err, kerr.PermissionDenied) {
+	_, err := w.registerSigned(a, casework.FormBilateral, w.sign(b, contract("signed by B")), b)
+	if !errors.Is(err, kerr.PermissionDenied) {
 		t.Fatalf("A registering a contract signed with B's certificate: err = %v, want PermissionDenied", err)
+	}
+	// The refusal names the company and the certificate, once, in the
+	// user's language.
+	if cd := kerr.CodeOf(err); cd == nil || cd.Code != "signer.unregistered" {
+		t.Errorf("err = %v, want message code signer.unregistered", err)
+	}
+	if ja, _ := kmsg.Localize(err, "ja"); !strings.Contains(ja, "に登録されていない証明書で行われています") || !strings.Contains(ja, sha256Hex(b.Cert.Cert)) ||
+		strings.Count(ja, sha256Hex(b.Cert.Cert)) != 1 {
+		t.Errorf("ja = %q", ja)
 	}
 	cs, err := w.registerSigned(a, casework.FormBilateral, w.sign(a, contract("bilateral")), b)
 	if err != nil {

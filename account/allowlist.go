@@ -159,7 +159,8 @@ func (s *Service) checkAddress(ctx context.Context, op string, u *storage.User, 
 	actor := Principal{UserID: u.ID, CompanyID: u.CompanyID, RemoteAddr: truncate(remoteAddr, 128)}
 	// The refusal stands whether or not its audit entry could be written.
 	_ = s.store.AppendAudit(ctx, s.audit(actor, "account.address-refused", how+" from an address outside the user's allow-list"))
-	return kerr.E(kerr.PermissionDenied, op, "%w", ErrAddressNotAllowed)
+	return kerr.MW(kerr.PermissionDenied, op, "account.addressrefused", "your network address {addr} is not on your IP allow-list: ask your company administrator to add it", ErrAddressNotAllowed,
+		kerr.P("addr", actor.RemoteAddr))
 }
 
 // SetAllowList replaces the IP allow-list of user userID with entries
@@ -188,7 +189,7 @@ func (s *Service) SetAllowList(ctx context.Context, admin Principal, userID stri
 		return nil, kerr.Wrap(op, err)
 	}
 	if u.ID == admin.UserID && admin.RemoteAddr != "" && !allowed(list, admin.RemoteAddr) {
-		return nil, kerr.E(kerr.FailedPrecondition, op, "the new list leaves out your own address %s: you would be locked out; include it", admin.RemoteAddr)
+		return nil, kerr.M(kerr.FailedPrecondition, op, "allowlist.lockout", "the new list leaves out your own address {addr}, which would lock you out: include it", kerr.P("addr", admin.RemoteAddr))
 	}
 	stored := make([]string, len(list))
 	for i, p := range list {

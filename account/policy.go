@@ -62,7 +62,8 @@ const MinPasswordGuesses = 1e8
 func CheckPassword(password, loginID, companyName string) error {
 	const op = "account.CheckPassword"
 	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen || !utf8.ValidString(password) {
-		return kerr.E(kerr.Invalid, op, "the new password must be %d to %d bytes of text: %w", MinPasswordLen, MaxPasswordLen, ErrPasswordLength)
+		return kerr.MW(kerr.Invalid, op, "password.length", "the new password must be {min} to {max} bytes of text: choose one of that length", ErrPasswordLength,
+			kerr.P("min", MinPasswordLen), kerr.P("max", MaxPasswordLen))
 	}
 	words := userWords(loginID, companyName)
 	r := zxcvbn.PasswordStrength(password, words)
@@ -80,10 +81,10 @@ func CheckPassword(password, loginID, companyName string) error {
 		if !found || zxcvbn.PasswordStrength(rest, nil).Guesses >= MinPasswordGuesses {
 			return nil
 		}
-		return kerr.E(kerr.Invalid, op, "choose a password that is not built on your login ID or company name: %w", ErrPasswordPersonal)
+		return kerr.MW(kerr.Invalid, op, "password.personal", "the new password is built on your login ID or company name: choose one that is not", ErrPasswordPersonal)
 	}
 	cause := weakness(r.Sequence)
-	return kerr.E(kerr.Invalid, op, "choose another password (a longer phrase of unrelated words works well): %w", cause)
+	return kerr.MW(kerr.Invalid, op, "password.weak", "the new password is too easy to guess: choose another (a longer phrase of unrelated words works well)", cause)
 }
 
 // userWords are the context-specific words of SP 800-63B-4: the login ID,

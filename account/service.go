@@ -487,7 +487,7 @@ func (s *Service) ChangePassword(ctx context.Context, token, oldPassword, newPas
 		return err
 	}
 	if newPassword == oldPassword {
-		return kerr.E(kerr.Invalid, op, "the new password must differ from the old one")
+		return kerr.M(kerr.Invalid, op, "password.same", "the new password is the same as the current one: choose a different one")
 	}
 	co, err := s.store.GetCompany(ctx, u.CompanyID)
 	if err != nil {

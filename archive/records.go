@@ -271,7 +271,7 @@ func (s *Service) verifyRecord(ctx context.Context, op string, r io.Reader, rec 
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
-	v := &FileVerification{At: at, Record: true, Time: res.Time, TSA: res.TSA, Reasons: res.Reasons, Original: res.Valid, Failed: res.Failed}
+	v := &FileVerification{At: at, Record: true, Time: res.Time, TSA: res.TSA, Reasons: res.Reasons, Notes: plainNotes(res.Reasons), Original: res.Valid, Failed: res.Failed}
 	if d, ok := digests[crypto.SHA256]; ok {
 		v.SHA256 = fmt.Sprintf("%x", d)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/keiyaku/keiyaku/archive/ers"
@@ -66,6 +67,9 @@ type PDFVerification struct {
 	// Reasons say in plain words why Original is false; when it is true,
 	// one line saying what was proven.
 	Reasons []string
+	// Notes are Reasons with their message codes, one for one, so that
+	// they can be shown in Japanese (package kerr/kmsg).
+	Notes []kerr.Note
 }
 
 // VerifyPDF runs original verification on the PDF of size bytes read from
@@ -117,8 +121,15 @@ func (s *Service) VerifyPDF(ctx context.Context, r io.ReaderAt, size int64, opts
 // judgePDF fills in Original, Sealed, TSA and Reasons from the report.
 func judgePDF(v *PDFVerification) {
 	rep := v.Report
+	note := func(n kerr.Note) { v.Notes = append(v.Notes, n) }
+	defer func() {
+		v.Reasons = make([]string, len(v.Notes))
+		for i, n := range v.Notes {
+			v.Reasons[i] = n.Text
+		}
+	}()
 	if rep.Error != "" {
-		v.Reasons = append(v.Reasons, "the file is not a readable PDF: "+rep.Error)
+		note(kerr.N("verify.unreadable", "the file is not a readable PDF: {error}", kerr.P("error", rep.Error)))
 	}
 	var sigs, stamps int
 	for _, e := range rep.Signatures {
@@ -128,25 +139,33 @@ func judgePDF(v *PDFVerification) {
 			sigs++
 		}
 		if e.Indication != signature.TotalPassed {
-			why := fmt.Sprintf("%s %q is %s", kindWord(e.Kind), e.Field, e.Indication)
+			ind := string(e.Indication)
 			if e.SubIndication != "" {
-				why += "/" + string(e.SubIndication)
+				ind += "/" + string(e.SubIndication)
+			}
+			code, word := "word.signature", "signature"
+			if e.Kind == signature.KindDocumentTimestamp {
+				code, word = "word.doctimestamp", "document timestamp"
 			}
 			if len(e.Reasons) > 0 {
-				why += ": " + e.Reasons[0]
+				note(kerr.N("verify.entryfailedwhy", "{kind} {field} is {indication}: {why}",
+					kerr.PC("kind", code, word), kerr.P("field", strconv.Quote(e.Field)), kerr.P("indication", ind), kerr.P("why", e.Reasons[0])))
+			} else {
+				note(kerr.N("verify.entryfailed", "{kind} {field} is {indication}",
+					kerr.PC("kind", code, word), kerr.P("field", strconv.Quote(e.Field)), kerr.P("indication", ind)))
 			}
-			v.Reasons = append(v.Reasons, why)
 		}
 	}
 	if sigs == 0 {
-		v.Reasons = append(v.Reasons, "the file has no signature")
+		note(kerr.N("verify.nosignature", "the file has no signature"))
 	}
 	newest := newestDocTimestamp(rep)
 	switch {
 	case newest == nil:
-		v.Reasons = append(v.Reasons, "the file is not sealed: it has no document timestamp")
+		note(kerr.N("verify.notsealed", "the file is not sealed: it has no document timestamp"))
 	case newest.Coverage != signature.CoverageEntireFile:
-		v.Reasons = append(v.Reasons, fmt.Sprintf("the file was changed after its newest document timestamp %q (coverage %s)", newest.Field, newest.Coverage))
+		note(kerr.N("verify.changedafterseal", "the file was changed after its newest document timestamp {field} (coverage {coverage})",
+			kerr.P("field", strconv.Quote(newest.Field)), kerr.P("coverage", newest.Coverage)))
 	}
 	if newest != nil && newest.Indication == signature.TotalPassed && newest.Timestamp != nil {
 		v.Sealed = newest.Timestamp.Time
@@ -154,19 +173,13 @@ func judgePDF(v *PDFVerification) {
 		v.TSANotAfter = earliestNotAfter(newest.Chain)
 	}
 	if rep.Level != signature.LevelBLTA && sigs > 0 {
-		v.Reasons = append(v.Reasons, fmt.Sprintf("the signatures are at PAdES level %s, not B-LTA", rep.Level))
+		note(kerr.N("verify.level", "the signatures are at PAdES level {level}, not B-LTA", kerr.P("level", rep.Level)))
 	}
-	v.Original = len(v.Reasons) == 0 && stamps > 0
+	v.Original = len(v.Notes) == 0 && stamps > 0
 	if v.Original {
-		v.Reasons = []string{fmt.Sprintf("%d signature(s) valid; sealed at %s by %s", sigs, v.Sealed.Format(time.RFC3339), v.TSA)}
+		v.Notes = []kerr.Note{kerr.N("verify.original", "{n} signature(s) valid; sealed at {time} by {tsa}",
+			kerr.P("n", sigs), kerr.P("time", v.Sealed.Format(time.RFC3339)), kerr.P("tsa", v.TSA))}
 	}
-}
-
-func kindWord(k signature.Kind) string {
-	if k == signature.KindDocumentTimestamp {
-		return "document timestamp"
-	}
-	return "signature"
 }
 
 // newestDocTimestamp is the document timestamp of the latest revision (the
@@ -243,6 +256,9 @@ type FileVerification struct {
 	// Reasons say in plain words why Original is false; when it is true,
 	// one line saying what was proven.
 	Reasons []string
+	// Notes are Reasons with their message codes where they have one
+	// (package kerr/kmsg), one for one.
+	Notes []kerr.Note
 }
 
 // TokenCheck is what VerifyFile found about one token.
@@ -308,9 +324,22 @@ func (s *Service) VerifyFile(ctx context.Context, r io.Reader, token []byte, opt
 	}
 	v.Original = len(v.Reasons) == 0
 	if v.Original {
-		v.Reasons = []string{fmt.Sprintf("the file existed at %s (%s), proven by %d token(s)", v.Time.Format(time.RFC3339), v.TSA, len(chain))}
+		n := kerr.N("verify.fileexisted", "the file existed at {time} ({tsa}), proven by {n} token(s)",
+			kerr.P("time", v.Time.Format(time.RFC3339)), kerr.P("tsa", v.TSA), kerr.P("n", len(chain)))
+		v.Reasons, v.Notes = []string{n.Text}, []kerr.Note{n}
+	} else {
+		v.Notes = plainNotes(v.Reasons)
 	}
 	return v, nil
+}
+
+// plainNotes are reasons without message codes, as Notes.
+func plainNotes(reasons []string) []kerr.Note {
+	out := make([]kerr.Note, len(reasons))
+	for i, r := range reasons {
+		out[i] = kerr.Note{Text: r}
+	}
+	return out
 }
 
 // tokenChain checks a token chain (StampFile's token, then

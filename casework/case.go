@@ -289,7 +289,8 @@ func (nc *NewCase) validate(op, regCo string) error {
 		return err
 	}
 	if len(nc.Supplements) > MaxSupplements {
-		return kerr.E(kerr.Invalid, op, "%d supplementary files given; at most %d are allowed", len(nc.Supplements), MaxSupplements)
+		return kerr.M(kerr.Invalid, op, "case.toomanyfiles", "{count} supplementary files were given but at most {max} are allowed: leave some out or combine them into one file",
+			kerr.P("count", len(nc.Supplements)), kerr.P("max", MaxSupplements))
 	}
 	for i := range nc.Supplements {
 		if err := checkUpload(op, "supplementary file", &nc.Supplements[i]); err != nil {

@@ -49,6 +49,13 @@ type Verdict struct {
 	// Reasons say, for a user, what is wrong when Passed is false or
 	// OnlyAllowedChanges is unexpectedly false.
 	Reasons []string
+	// Unreadable is true when the file could not be read as a PDF at all
+	// (not a PDF, or damaged beyond reading); Passed is then false.
+	Unreadable bool
+	// ChangedPage is the number (from 1) of the first page the update
+	// after ValidateOptions.PriorSize changes beyond adding signatures,
+	// or 0 when no page change was found (or PriorSize was 0).
+	ChangedPage int
 	// Signers describes each signature (not document timestamps), in
 	// file order, with who made it and in which revision; casework checks
 	// against it that a signature belongs to the company that uploads it.

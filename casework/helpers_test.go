@@ -60,7 +60,7 @@ func (v *testValidator) Validate(ctx context.Context, r io.ReaderAt, size int64,
 	}
 	verdict := &casework.Verdict{Passed: true}
 	if !bytes.HasPrefix(data, []byte("%PDF-")) {
-		return &casework.Verdict{Reasons: []string{"not a PDF"}}, nil
+		return &casework.Verdict{Unreadable: true, Reasons: []string{"not a PDF"}}, nil
 	}
 	var prior int64
 	if opts != nil {

@@ -294,10 +294,10 @@ func Next(f Form, from State, e Event, r Role, turn Turn) (State, error) {
 	if !ok {
 		for _, other := range Roles() {
 			if _, allowed := table[key{from, e, other}]; allowed {
-				return from, kerr.E(kerr.PermissionDenied, op, "a %s may not %s a %s case in state %s", r, e, f, from)
+				return from, errLifecycle(op, f, from, e, r, true)
 			}
 		}
-		return from, kerr.E(kerr.FailedPrecondition, op, "cannot %s a %s case in state %s", e, f, from)
+		return from, errLifecycle(op, f, from, e, r, false)
 	}
 	if e == EventReturn && f == FormMultiParty && turn&TurnMore != 0 {
 		to = StateSent

@@ -22,14 +22,16 @@ func (s *Service) resolveParties(ctx context.Context, op string, parties []Party
 		pt := &parties[i]
 		co, err := s.store.GetCompany(ctx, pt.CompanyID)
 		if kerr.Of(err) == kerr.NotFound || err == nil && co.Operator {
-			return kerr.E(kerr.Invalid, op, "counterparty %d: company %q is not in the directory; find it by name or corporate number (account.Service.FindCompanies)", i+1, pt.CompanyID)
+			return kerr.M(kerr.Invalid, op, "party.unknowncompany", "counterparty {n}: company {company} is not in the directory: find it by name or corporate number",
+				kerr.P("n", i+1), kerr.P("company", pt.CompanyID))
 		}
 		if err != nil {
 			return kerr.Wrap(op, err)
 		}
 		u, err := s.store.GetUser(ctx, pt.UserID)
 		if kerr.Of(err) == kerr.NotFound || err == nil && u.CompanyID != co.ID {
-			return kerr.E(kerr.Invalid, op, "counterparty %d: user %q is not a member of %s; pick the person from the company's members (account.Service.Members)", i+1, pt.UserID, co.Name)
+			return kerr.M(kerr.Invalid, op, "party.unknownuser", "counterparty {n}: {company} has no user {user}: pick the person from the company's members",
+				kerr.P("n", i+1), kerr.P("company", co.Name), kerr.P("user", pt.UserID))
 		}
 		if err != nil {
 			return kerr.Wrap(op, err)

@@ -75,7 +75,7 @@ func (q *Query) toStorage(p account.Principal, loc *time.Location) (storage.Case
 	}
 	for name, d := range map[string]civil.Date{"CompletedFrom": q.CompletedFrom, "CompletedTo": q.CompletedTo} {
 		if !d.IsZero() && !d.IsValid() {
-			return sq, kerr.E(kerr.Invalid, op, "%s %s is not a calendar date", name, d)
+			return sq, kerr.M(kerr.Invalid, op, "date.invalid", "{field} {date} is not a calendar date: give a date that exists", kerr.P("field", name), kerr.P("date", d))
 		}
 	}
 	if !q.CompletedFrom.IsZero() {

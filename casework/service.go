@@ -272,7 +272,7 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	// to a temporary file.
 	head, err := readHead(up.Body, storage.MemoryBlob+1)
 	if err != nil {
-		return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+		return File{}, nil, errUnreadable(op, up.Name, err)
 	}
 	f := File{Name: up.Name, ContentType: up.ContentType, Size: int64(len(head))}
 	var ra io.ReaderAt = bytes.NewReader(head)
@@ -290,13 +290,16 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 		}
 		n, err := io.Copy(spool, io.LimitReader(up.Body, MaxDocumentSize+1-int64(len(head))))
 		if err != nil {
-			return File{}, nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+			return File{}, nil, errUnreadable(op, up.Name, err)
 		}
 		f.Size += n
 		head, ra = nil, spool
 	}
 	if f.Size > MaxDocumentSize {
-		return File{}, nil, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, MaxDocumentSize)
+		return File{}, nil, errTooLarge(op, up.Name, MaxDocumentSize)
+	}
+	if f.Size == 0 {
+		return File{}, nil, kerr.M(kerr.Invalid, op, "upload.empty", "the upload {file} is empty: choose the file again and upload it", kerr.P("file", up.Name))
 	}
 	if !prior.IsZero() {
 		if err := checkPrefix(op, prior, io.NewSectionReader(ra, 0, f.Size), f.Size); err != nil {
@@ -311,16 +314,8 @@ func (s *Service) putDocument(ctx context.Context, op string, up *Upload, prior 
 	if err != nil {
 		return File{}, nil, kerr.WrapKind(kerr.Unavailable, op, "the document could not be validated; try again", err)
 	}
-	reasons := strings.Join(v.Reasons, "; ")
-	switch {
-	case !v.Passed:
-		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: its signatures did not pass validation: %s", up.Name, reasons)
-	case needSignature && v.Signatures == 0:
-		return File{}, nil, kerr.E(kerr.Invalid, op, "%s is not signed: sign it with your certificate and upload it again", up.Name)
-	case !prior.IsZero() && !v.OnlyAllowedChanges:
-		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: it changes the contract beyond adding a signature: %s", up.Name, reasons)
-	case !prior.IsZero() && v.AddedSignatures == 0:
-		return File{}, nil, kerr.E(kerr.Invalid, op, "%s was refused: it adds no signature; sign the received PDF and return it", up.Name)
+	if err := refuseVerdict(op, up.Name, v, !prior.IsZero(), needSignature); err != nil {
+		return File{}, nil, err
 	}
 	if err := s.checkSigners(ctx, op, up.Name, companyID, v); err != nil {
 		return File{}, nil, err
@@ -360,14 +355,14 @@ func readHead(r io.Reader, limit int64) ([]byte, error) {
 // back.
 func checkPrefix(op string, prior File, next io.Reader, nextSize int64) error {
 	if nextSize <= prior.Size {
-		return kerr.E(kerr.Invalid, op, "the returned file is not an extension of the file that was sent: sign the received PDF (incremental update) and return that")
+		return kerr.M(kerr.Invalid, op, "return.notextension", "the returned file is not the PDF that was sent with a signature added: sign the received PDF as it is and return that")
 	}
 	h := sha256.New()
 	if _, err := io.CopyN(h, next, prior.Size); err != nil {
 		return kerr.WrapKind(kerr.Unavailable, op, "reading the returned file", err)
 	}
 	if hex.EncodeToString(h.Sum(nil)) != prior.Key {
-		return kerr.E(kerr.Invalid, op, "the returned file does not begin with the bytes that were sent: the contract was changed; sign the received PDF without editing it")
+		return kerr.M(kerr.Invalid, op, "return.edited", "the returned file changes the contract that was sent: sign the received PDF without editing it and return that")
 	}
 	return nil
 }

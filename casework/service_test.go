@@ -253,20 +253,21 @@ func testReturnRefused(t *testing.T, orig []byte) {
 	tests := []struct {
 		name string
 		make func(sent []byte) []byte
+		code string // kerr.Coded code of the refusal
 	}{
 		{"content changed", func(sent []byte) []byte {
 			return sign(bytes.Replace(sent, []byte("100万円"), []byte("900万円"), 1), "co2")
-		}},
-		{"same bytes", func(sent []byte) []byte { return sent }},
-		{"truncated", func(sent []byte) []byte { return sent[:len(sent)-5] }},
+		}, "return.edited"},
+		{"same bytes", func(sent []byte) []byte { return sent }, "return.notextension"},
+		{"truncated", func(sent []byte) []byte { return sent[:len(sent)-5] }, "return.notextension"},
 		{"content appended besides the signature", func(sent []byte) []byte {
 			return sign(append(bytes.Clone(sent), "追記: 免責\n"...), "co2")
-		}},
-		{"no new signature", func(sent []byte) []byte { return append(bytes.Clone(sent), '\n') }},
+		}, "return.changes"},
+		{"no new signature", func(sent []byte) []byte { return append(bytes.Clone(sent), '\n') }, "return.changes"},
 		{"broken signature", func(sent []byte) []byte {
 			return append(bytes.Clone(sent), "%%SIG co2 0000\n"...)
-		}},
-		{"not a PDF", func(sent []byte) []byte { return []byte("hello") }},
+		}, "upload.signaturefailed"},
+		{"not a PDF", func(sent []byte) []byte { return []byte("hello") }, "return.notextension"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,6 +283,9 @@ func testReturnRefused(t *testing.T, orig []byte) {
 			_, err = e.svc.Return(ctx, u2, c.ID, upload(tt.make(sent)))
 			if !errors.Is(err, kerr.Invalid) {
 				t.Fatalf("err = %v, want Invalid", err)
+			}
+			if c := kerr.CodeOf(err); c == nil || c.Code != tt.code {
+				t.Errorf("err = %v, want message code %s", err, tt.code)
 			}
 			after, _ := e.svc.Get(ctx, u2, c.ID)
 			if after.Version != before.Version || after.State != casework.StateReceived || after.Document != before.Document {

@@ -127,7 +127,8 @@ func (s *Service) checkSigners(ctx context.Context, op, name, companyID string, 
 		return kerr.Wrap(op, err)
 	}
 	if len(co.SignerCerts) == 0 {
-		return kerr.E(kerr.FailedPrecondition, op, "company %q has registered no signing certificate: its administrator registers the certificates its people sign with (account.Service.RegisterSignerCertificate) before it can register or return a case", co.Name)
+		return kerr.M(kerr.FailedPrecondition, op, "signer.nocertificates", "{company} has registered no signing certificate: its administrator registers the certificates its people sign with before it can register or return a case",
+			kerr.P("company", co.Name))
 	}
 	for _, sg := range added {
 		ok := false
@@ -138,8 +139,8 @@ func (s *Service) checkSigners(ctx context.Context, op, name, companyID string, 
 			}
 		}
 		if !ok {
-			return kerr.E(kerr.PermissionDenied, op, "%s was refused: signature %q was made with a certificate that is not registered to %s (subject %q, issuer %q, SHA-256 %s): sign with your company's own certificate, or have your administrator register this one",
-				name, sg.Field, co.Name, sg.Certificate.Subject, sg.Certificate.Issuer, sg.Certificate.SHA256)
+			return kerr.M(kerr.PermissionDenied, op, "signer.unregistered", "{file}: signature {field} was made with a certificate that is not registered to {company} (subject {subject}, issuer {issuer}, SHA-256 {sha256}): sign with your company's own certificate, or have your administrator register this one",
+				kerr.P("file", name), kerr.P("field", sg.Field), kerr.P("company", co.Name), kerr.P("subject", sg.Certificate.Subject), kerr.P("issuer", sg.Certificate.Issuer), kerr.P("sha256", sg.Certificate.SHA256))
 		}
 	}
 	return nil
@@ -251,7 +252,8 @@ func (s *Service) checkSealable(ctx context.Context, op, name string, ra interfa
 		return kerr.WrapKind(kerr.Unavailable, op, "checking that "+name+" can be sealed on completion", err)
 	}
 	if len(probs) > 0 {
-		return kerr.E(kerr.FailedPrecondition, op, "%s could not be sealed on completion: %s", name, strings.Join(probs, "; "))
+		return kerr.M(kerr.FailedPrecondition, op, "seal.preflight", "{file} could not be sealed on completion ({problems}): give the service revocation data for the signers' certificates (keiyaku.Config.OCSPs or Config.CRLs), let it fetch them (Config.Online) or allow sealing without them (Config.AllowIncompleteSeal), then upload it again",
+			kerr.P("file", name), kerr.P("problems", strings.Join(probs, "; ")))
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ type spooled struct {
 func (s *Service) spool(op string, up *Upload, limit int64) (*spooled, error) {
 	head, err := readHead(up.Body, min(limit, storage.MemoryBlob)+1)
 	if err != nil {
-		return nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+		return nil, errUnreadable(op, up.Name, err)
 	}
 	sp := &spooled{up: up, mem: head, size: int64(len(head))}
 	if sp.size > storage.MemoryBlob && sp.size <= limit {
@@ -39,13 +39,13 @@ func (s *Service) spool(op string, up *Upload, limit int64) (*spooled, error) {
 		n, err := io.Copy(sp.file, io.LimitReader(up.Body, limit+1-sp.size))
 		if err != nil {
 			sp.close()
-			return nil, kerr.WrapKind(kerr.Invalid, op, "reading "+up.Name, err)
+			return nil, errUnreadable(op, up.Name, err)
 		}
 		sp.mem, sp.size = nil, sp.size+n
 	}
 	if sp.size > limit {
 		sp.close()
-		return nil, kerr.E(kerr.Invalid, op, "%s is larger than the limit of %d bytes", up.Name, limit)
+		return nil, errTooLarge(op, up.Name, limit)
 	}
 	return sp, nil
 }

@@ -765,9 +765,10 @@ type PasswordChange struct {
 // permission-denied, unauthenticated, failed-precondition,
 // unavailable, internal, too-large, precondition-failed,
 // precondition-required, unsupported-media-type, not-acceptable,
-// idempotency-key-reused, method-not-allowed, password-change-required,
-// address-not-allowed}. address-not-allowed (403) is a login, session or
-// token used from an address outside the user's IP allow-list.
+// idempotency-key-reused, idempotency-key-in-use, method-not-allowed,
+// password-change-required, address-not-allowed}. address-not-allowed
+// (403) is a login, session or token used from an address outside the
+// user's IP allow-list.
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
 	Errors *[]struct {
@@ -1121,14 +1122,22 @@ type RegisterCaseParams struct {
 
 // DeleteCaseParams defines parameters for DeleteCase.
 type DeleteCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 }
 
 // AcknowledgeCaseParams defines parameters for AcknowledgeCase.
 type AcknowledgeCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1136,8 +1145,12 @@ type AcknowledgeCaseParams struct {
 
 // CompleteCaseParams defines parameters for CompleteCase.
 type CompleteCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1150,8 +1163,12 @@ type DownloadDocumentParams struct {
 
 // ReceiveCaseParams defines parameters for ReceiveCase.
 type ReceiveCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1169,8 +1186,12 @@ type ResendCaseMultipartBody struct {
 
 // ResendCaseParams defines parameters for ResendCase.
 type ResendCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1183,8 +1204,12 @@ type ReturnCaseMultipartBody struct {
 
 // ReturnCaseParams defines parameters for ReturnCase.
 type ReturnCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1192,8 +1217,12 @@ type ReturnCaseParams struct {
 
 // SendBackCaseParams defines parameters for SendBackCase.
 type SendBackCaseParams struct {
-	// IfMatch The case's ETag; the action is refused with 412 when the case has changed since.
-	IfMatch *IfMatch `json:"If-Match,omitempty"`
+	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
+	// `GET /v1/cases/{id}`). Required: without it (or with `*`) the action
+	// is refused with 428 (`precondition-required`), with a stale one 412
+	// (`precondition-failed`), so that no action overwrites a change the
+	// caller has not seen.
+	IfMatch IfMatch `json:"If-Match"`
 
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -4069,16 +4098,14 @@ func NewDeleteCaseRequest(server string, id CaseID, params *DeleteCaseParams) (*
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 	}
 
@@ -4152,16 +4179,14 @@ func NewAcknowledgeCaseRequest(server string, id CaseID, params *AcknowledgeCase
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -4361,16 +4386,14 @@ func NewCompleteCaseRequest(server string, id CaseID, params *CompleteCaseParams
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -4545,16 +4568,14 @@ func NewReceiveCaseRequest(server string, id CaseID, params *ReceiveCaseParams) 
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -4722,16 +4743,14 @@ func NewResendCaseRequestWithBody(server string, id CaseID, params *ResendCasePa
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -4784,16 +4803,14 @@ func NewReturnCaseRequestWithBody(server string, id CaseID, params *ReturnCasePa
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -4857,16 +4874,14 @@ func NewSendBackCaseRequestWithBody(server string, id CaseID, params *SendBackCa
 
 	if params != nil {
 
-		if params.IfMatch != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-Match", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("If-Match", headerParam0)
 
 		if params.IdempotencyKey != nil {
 			var headerParam1 string
@@ -14229,7 +14244,7 @@ func (siw *ServerInterfaceWrapper) DeleteCase(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14238,14 +14253,18 @@ func (siw *ServerInterfaceWrapper) DeleteCase(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -14305,7 +14324,7 @@ func (siw *ServerInterfaceWrapper) AcknowledgeCase(w http.ResponseWriter, r *htt
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14314,14 +14333,18 @@ func (siw *ServerInterfaceWrapper) AcknowledgeCase(w http.ResponseWriter, r *htt
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -14478,7 +14501,7 @@ func (siw *ServerInterfaceWrapper) CompleteCase(w http.ResponseWriter, r *http.R
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14487,14 +14510,18 @@ func (siw *ServerInterfaceWrapper) CompleteCase(w http.ResponseWriter, r *http.R
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -14658,7 +14685,7 @@ func (siw *ServerInterfaceWrapper) ReceiveCase(w http.ResponseWriter, r *http.Re
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14667,14 +14694,18 @@ func (siw *ServerInterfaceWrapper) ReceiveCase(w http.ResponseWriter, r *http.Re
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -14805,7 +14836,7 @@ func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14814,14 +14845,18 @@ func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -14874,7 +14909,7 @@ func (siw *ServerInterfaceWrapper) ReturnCase(w http.ResponseWriter, r *http.Req
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14883,14 +14918,18 @@ func (siw *ServerInterfaceWrapper) ReturnCase(w http.ResponseWriter, r *http.Req
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -14943,7 +14982,7 @@ func (siw *ServerInterfaceWrapper) SendBackCase(w http.ResponseWriter, r *http.R
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "If-Match" -------------
+	// ------------- Required header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
 		n := len(valueList)
@@ -14952,14 +14991,18 @@ func (siw *ServerInterfaceWrapper) SendBackCase(w http.ResponseWriter, r *http.R
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
 			return
 		}
 
-		params.IfMatch = &IfMatch
+		params.IfMatch = IfMatch
 
+	} else {
+		err := fmt.Errorf("Header parameter If-Match is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "If-Match", Err: err})
+		return
 	}
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -20757,234 +20800,237 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rb2NJehj8Vwq0gSZ3Dynq0r0zEgy8Gkm9I7sveltqL9ZzxjpFnqJY1mEV91QdsTmNBnxBggXixP4Q",
-	"xzHs2DFgBEYQ+0MMxMGukx+T2Zn1/ougnqfq3FiHFzXVM8ZmP+y0eOpeTz33y9vWUE6mUjChVevwbWtK",
-	"UzphmqXw1wlV7PzU/IuL1mFrSvW4FbQEnbDWYYvHraCVsh9lPGVx61CnGQtaajhmE2p6TOibZ0zc6HHr",
-	"cHfvo6A14SL/O2jp+dSMoXTKxU3r3bugdR6zyVRqJobz32BzM0LM1DDlU82lmfw5vWWK6DEjFy8vr4ii",
-	"I0a0JCnT6Zy0FWPw7fjinJT6dXqtANc+ZjRmabH60nRdM1/D0vceP15j6aPnVA/Hi2u+GjMypIo9UuTs",
-	"it4cwRLp0HwlXJGUjTLFYjLjekwOdvfIbMwEtDGdyJgqMhxTccNiorgYsubNjLq4goZdPDnwLfuKpjdM",
-	"v1YsbbzjTLH0essX/QM2GEt52zjnDL9vd9p3Zig1lUKxHLLNf4dSaCa0+SedThM+pOZydn5Hmft7W5ru",
-	"V1M2ah22fmWneC87+FXtwGAwh//6CR1plpYu31wk3iEsxsBGdbaF5b8LWhepHCRssmTVU2zx3c1W78b1",
-	"bOBYkFdPT8jHB4+/R+zgPbhD29cMfTzExm9bTGST1uFnrZQNGb9jcHs6S4WBSibi7oAOb+FH81crAMyT",
-	"MG0axsz+gw5vhZwlLL5hrc8XrjFoHSeJnD3jCvcex9xMTpOLVE5Zqrm53BFNFAta09JPZm06tf/kmk2U",
-	"54EsBaDAtD7Hnnv9/DNNUzpvIXQ5QP0sn6zYgBz8Dhtq2EAWc30mdAoorrpImh/lwux0qGV6bU6Mirl5",
-	"Gs2N3Jv1tYiZpjzxfhpT1YDBzHbmjwAXcWGw0pi0x+wN4NaFYVI2kZpd0zhOvdMo9iPz+0imE6oNFRH6",
-	"yUExEBea3bDUtNR8wipNY6pZF371oZXyBZhJ7ACBO9XGy7hK7ZGshphlz6h0se/eAz4+yZLbV2wqU724",
-	"pFTO1l8PDCRni4sJWiqbTKgPAA2yUqVrK93GCtBzbzm+HqVysghHP/zhD3/Yff68e3oaEJkSNpnqOZK7",
-	"TAxkJmIWe8GpGFfL7Y06ojxhsX+jIy64GuPXdUDPkOTYcEwTLqhm/kHxfhuOdkqValqN0jTVmyzmjqV8",
-	"xFl8TfU9H0/pphfutXYh1emK1ZZOMbBAVZxBvuH8HupHuPguakuEh1DAceM7kjM/jDdCsfmGbMgyGF//",
-	"NkY88Y91y0VcppmK3wiqsxSIoRxmEyY0jKo0nUyBgtKExd1pPGoFLXbHYyaGrJuyoUxjL6W0R+GbPGVU",
-	"NdCZlKks0eWVXRxfXp6dtoLW0+PzZ/CP8xenZ1dnr56fvzi+OvPObXbDUj81wW/muV5dHpPZWBJF54oo",
-	"6X2pjgj4x+HixgwEZ2T+bVobRuWOAYt1H+C30FGGhfLN2yu1F5ifcn5w+eE2weRvwoNBhu0V+1HGNmZl",
-	"FlFtZZ/rYNEVHd551u4Y5jrHMmRTTcWQrSJHT82xvXPUWC3e6Q/GVFvZJ0lYSiZ0TmJJhJyB2LMWCUZK",
-	"76F4dCIz5JeX9X8uBZsjHtDsRiKFXM7423aVM14f8watYcropn0cflj3yM2oK9uaNoaW+RFjI06UaczS",
-	"a5FNBixtaMBvuKBJE8qd0hyY1rrjC5rque+KlyK1G650SoVexUGXWi5jo1M2TebXg7kfM8HX7mBOzC0G",
-	"yI9IwYzEr5heQEy+K0Zsv/ahuJteYPS05UiWdb6ERsAWTqcJmzhV0HvNbM5Q4Vu/ju0iVu4ahEUvG5RN",
-	"442fyR1LlRWnVkobNSoABMD1tw/InWYJO9h3kaMXz7abgM8LasVrsGdReuvV68khpIJBKudUoNrPG9C5",
-	"E6MbZIC17h9VHyvkHRyyaRkX9IY9zDKClmBv9PUwS5X0YacNllnQA8cXCTYzpw/6OXPYloADfIghSxJa",
-	"EzsLyDwx2wQmwLdxOZlI0cyFsgnlCcjXTNWPaPFF1c7DHMctm19nyh76+l25UlkDjr/niELqa9CMrf+m",
-	"TZcBG8mUrd9HpjdU8C+o062sv8CpTPiQb3rGiqWc+nUsKmtiyusKjMzxlfbY82ErZ1A+Qy/cyoljFNYX",
-	"gjR74xcbNkfCjcw1zFEZccnyr+yCNuCR3R5q6kxNJlJpshf0+30yHNOUDjVLlSHJJWXgR/1+f7Uau7wx",
-	"mK5hBwbj+155OpUp1WwZ77QpM5ayiRGk0+uYzj0c9iv7mRiyl97RhHBBTNMj0jfMiRyNeo2auOsvpGCr",
-	"ARdu11LFopv3aJBuXclbBs+SJsnLUevws+WIHpu/C+rnqdgwZZ4rvxzLmSB6bLZnLSirVIcw0OKKPy/W",
-	"/FrhhVWXwAXXnCbXU6rUzEjl91hMABaXVdQO5q8vHDoGi6vwnf0pT9lQy3TeoIh+EOg0vI1XK3BMdEpj",
-	"I7/bJkSOSpLgI0Us41Q6sIGUCaNiKfy5CZeeQAMTBBNuIpfUjnQlS5RP4FvdU6s2qi8KrD7X2NxPhz1A",
-	"9+lxd+/xE3emg7lmCg2Rjrckt2xORjIlsZyJRFK/zrTxXhX/gt2Hyc51K6Vd4R7smE0nczJmw9vF43G6",
-	"tnXEFSeVljaUQ5QTJTci+7W9WSVRPk0xpndTVkB3rCUI1d2SbiVY+Kk7lJMBFyABDHhCNUthmkmWaN6d",
-	"gpBszW5SJHMvG/pM3vB766DkLfco5o4TJY2QC/ClmDICFKGKUII9SNvAGSWDVM4USzu+Fx20ErMwy55U",
-	"bPGrrXRl5Fu2EPf3DjYj6fkaSmP67u45MwjSj0Um8K0KR9UWMTNX5Xi09d+c5rpBsdystvDQi+sCXfr2",
-	"thTE3ea8hwKKtM1AqlDRVUHqlA35hCYEt2FYFgNbEy5kSjLBQZ8ypVqz1LT+7c/63Y8/f7sb7D5596te",
-	"hVuWpkwMkeiVuh13f+vzt/u+PrV957J+PpLvBF6wmdOY3usMHkxNuYky0IFf+Q2uZI0XdYKVd9gPVuoI",
-	"654d760zfMFmudqwMON/DBuxf+z6FIpNSr6XU7zPqqaPtL/687/8+d/9+6//4q9+8Wd/3DkiijFy8fqK",
-	"7Nzt7oBuYectj9/tuE7rKQKrOjmPGSRvQNM5MXRHET2mmoxkksgZ8lFSaCPqAH8VmCcEV9QLxSkbJjRl",
-	"MRmzlBElsSu7Y3Ys8+oYnSjzX8pvxppoSZSWKb1hh6Ewg4uuHpOoWEYEs5BJpjQZ0jSdI8MLzQxAGXLA",
-	"tQoFjG9+6YWirOHfiAxVOaK641YjQt0Ion18i+/NF6D1eCsK0TpPgVrINVSO7n00ICZ8C6tOus6jD818",
-	"LAXWgoxSOUEe0rG9hxbSgFEn7e+fWbh3fG4nFFTE0GjKUiUFmP7oUCtgPbn29Nl5W2hM3+1YgtPphSJ3",
-	"rDKgaL0C85U8UghnTojAIY4IDUXkxjMNIgR2rsgNv2OCmOXFfDRiqcL9cV130gvFQb8fmHeSMHrHTAuZ",
-	"aZKJhClF5jIjMyo0jjs0XCqCtk+2mDcguxW4tbyBe6DmEnewqdteo4uAG7MB2i7RTlvTeW7yyKs9q3B5",
-	"cfacyJQMqGJPDsjp2auaLmd/73tPNt1cab7lezrPVaKbbIdeP/iOAq8Ev8gl7ft5pLrGtA5kq7R812sc",
-	"YaH3Wf/o7gn0aiiRPBQOitQA7izl6HMYT7hfUa91cq3YUIrYQ32f8VGOZLTZzRGJ2YhmiSYf90GvFhBq",
-	"NY77T57Ya+QTs4b93Sd7ewd27fjTk/66EjPup+FcnW5qE64T9u9RyzhsDg3AWKVlWuwSBttIgqu5We4H",
-	"dRacdr/odz/uXf9/3c+/6wXNaSrXkfMvbLNGqc53ei8tG7pEv7CZYRQH8pgIlqsfpvFomcy4iZ4jzT0J",
-	"l57W6VPrctigx7DDbCwjlvQfsKnAHqJvoGIRi66YaSo9esNLpguPeeAmhzJLYiKkJgNm2FDV4P+XsDuW",
-	"LHVX8DPbMAlXhBI0vxLXnLQvjuOzS/JJ99nVcWAZ6Nyni1y9vDp+1kVPqsCsb2xE2cIrPKFKF+q43O2r",
-	"QT1S+AtWV3hWm5WrysTE8l/4hWrDwyhNpGh4w/fQgpUdF9Yzzqkx3Xv8pEGvaDey/qO7dF0alLAbKCuD",
-	"llZ0tRalBOEwdL6jkpcjQltlQ8v1gTmDvoxxXMkaevyGBNvIg2JtXdKCy2i+juXs4YXVrJ2gFX1DboDN",
-	"rpeq+xYfdxJv1KN+1+XuQXV+7+6KgI2aIa4WU0HQLV/1SGQGicAYJwxzEYqx1lN1uLNzy/ic3ma9mN25",
-	"OA+181ZI3R3JTMRGqr+jCY8DI+2PEj7UQSimLJ1wUMJ2YyY4iwOSCZrpMRMauLM4IOiD252mwOfA4Qeh",
-	"yAS9ozyhg4QFaC8UNAmIlrKb0PSGBaTcoYuDmBnLv7rDM7OqbGqQO4u7ExZz2jUbBVTolNpmplDwUljW",
-	"LZt3U2aEr4BMmB7LuAvtk0TOzG/u8LvohFFMFwrrHlFu/65HPL+S9kF/v4M4HZiDIFdbyzQUwNcRkP9A",
-	"JKTCDWIEP8VjjDozMP5IkfMLAsN2E660T/RbEn4BNG65qrix71TCDS0C2q9fvnxB7FfSNmD35OP+bsdc",
-	"qISFp6j9X20WdVPkISSreYGgxYXKfUMXaTCfcN3k2vsFI/CdcIEWK9I+2N0nUiTzTkVv1oy+laY6a/C4",
-	"b1afN9jW6vZ+tFXhMPlUDTjA8WsbaVssRFl294gwOhyTEWdJnMsUews+DHW2HgB1DQEuqNkhVjYHH6S1",
-	"Wo7om/XaZSm/oYKu1Tih4iaz7kaL0OO+OtnMHqWQmg8ZnJOTA1tB63co/O2V/prEzcX3N7a+EStb5oC3",
-	"WqReAKVLJuJPKEomG5DJwi+2OueGWs8lbu2XiDA93uFOsFxkLlfwMuzNlKdMbcStTDKlr5EUVKj84uTa",
-	"6R7uz/HgEJWFBiWTWoUhwmNoWKD3QB2j2CCJojh2D7bYSXkrxDY3/tK1NbmOjCkX6/ttlhRFHgIyTCif",
-	"sPjaxnpcbxISaGRNlvjBi4vYhmB4pKiry3Ny9oLs735Mdvt73d2a9IZ/YTAMkSmpRMN4pU0X61Odp5DT",
-	"wPOiLvstl1trKkOQPeFjr0FpAvziZqLcveS/lN1xVQ1iLdPkPC5oA6BQ2eC6emHeKCE4tQ0hpNRvHWEP",
-	"ASqP/Sktyl3N0hfTpN7YRKGzruyP7bYs2F/fD5BMV8Pe+zU4hqcr1DiKpXd86DQ5miUJGpYK2ZkMqSAD",
-	"5jQwWpKS6oVIQWwgjg2zX9w+AuFm2NOyjWu4/ORSv5tmuah/mb+IBeaNNVCvmvVg9dJr72lbaLFoHWAG",
-	"C64VUdmgW3ywKi5KVELV2Iub0L/5eokeaCE89n1BeTmOynHC+mqsBjSBd1gCiQrCKF/jOjByssxodOzC",
-	"Kkujot9VgRKQqhM1ljNFrN9MVc36/4IDNlhguec1j5kw595wBtsPJFiiNs2aA3/tt2scudm5d4NohFzd",
-	"uUFYgt8kvGB9KoFy2/xhkQRRTHcM00QFwfWQNEsYaVdQCaKk8iURKuIdmZK6abSz+BJKszWoWtfwj75P",
-	"aKfrg15H67pcr8ah93hN9Zdx/2AWEIIKGCrWUgteK21+Pahp8N0uGmxG5GsgudKFuzyPd8HaC9mRYkJD",
-	"MpwIQ0KFJuYvkuvkXGDgESnadrVEt95ap8G81skSY0qQpARu2Ir/DnioYHYeFltikKciwHBDm8UnztP4",
-	"IFfj1lP+d762Wqg8ZvXxpyfI7f+1y7vHo7mPsqDhJSVUQThm3JzAptRkg/mWxOzcydsNB7uvQ8OSWAkc",
-	"svYgSwfrg2+4Qv8bBPXI+q/PRfUsf3B2UN9S/BE5S/RPoKe/TuziF5WIFVX+kc0sM2FUKCIkSZk50jyV",
-	"1/okfZDIobntTGie+HIguPxv4Fus0SRBoBdpaynJhIq5NdngR9UhTMTqiNABIAWQpIQUjIxlEqseZsvb",
-	"udvdyRRL1c5bq6R6t5MJGDbhI+34wQfMWcCVEQE9kuup/WIwGZhXSr4mfgFu2dtFBw+qm1TDmilNVDYc",
-	"MqVGWYJnmB8eH8HRrX8UZT+XtRWSNRlY8ySBXH+Gn8Hordy01eAAsKETzBZCNwFXlGIinE4zv9eG7RaL",
-	"XRqpXrzGptftxzMA02ujGYybW4FlcEjfMmziwu0QrRWcXgVGfAryu4U0DauFtHhLYb1BK0uTNfk+0zJf",
-	"bnVflUNoBo8lV3GstcHMHsy/CWrKUhTiJg3Wwtz9aJEQg+HveihjD5/Xd7iYUKFmRjanE0bazp/YmucC",
-	"UPnKTIPhXjBMDgpTdnqrg+hc2q18GW651X0tOUMb07p4hk0htbOxYsNr8l3noipHZH/PxRUqCHFtjG6d",
-	"FU9o2UN1L62+W9c9aA7Tzfd1yhJ+x7xpFhFqmhLdLcsPdh/Kh+vYlKe9a4oJ47Gfttmz6fIGlzdDHZsh",
-	"GT4vM5kn8mZtPFt7nU15Oew9bMb65kt0vO+Uidh8LJ10kVluPR4YDzsoJ/8q46IcXvLpq+dVOVw8qTXg",
-	"0p/2xO5hk+imOry/bxqU0hKWbOPMAWgl6+tUX1uXEis4NsmQ11aG9ImLlSywfunR5RAW02zT0NUaZV3t",
-	"63C3UUKkyvFUgoK+tyzeLGhlgv8oY/azTjNWkNnqYwePsCMyTSAbq9ZTNKFoCS5McgpqgbFUumpVYSlK",
-	"NApibQwfrDq10IK9/sGGsRIV6r4EWvzcm0VZGx/uSh4uH3jJki5z8tZE9u6ZKAI0t8Ms5Xp+adaNww4Y",
-	"TVFGhc0AR48/5QOYu0TtoguuhuzY9s88P7b1BLy2fmpFfzrlv8HmmMeZi5FsyEfuggGdqU2OiB2SSAMl",
-	"n15dXfTIGR2O8wAAxW+EqoQShuLi9Glh9jFEv6QPO6ra8sZseKsWnKINm2N+CkU2TSSNwT9ZMZpUZ6qa",
-	"9GqO1q+enpD93Se7nV4oQnEihYFELoUyfBaNgREJzHBzEIch1AzXYa4c2KPOYSi6BDzl0L/KHLMiNGVE",
-	"CXrLrg1VOELDPPwKc+7vf2w1zKORYvqIDGnCREzTUBCIBsW2UZGhNjoiEynYnHBForehDeALW4ckbO3u",
-	"9s3/wlZAwjyuGD/9+sUPw9a7yAwL80EScehKKIm9sdFugEeqFCZN2nMmyJjeMTOUkXI7AREM0AIZJZLq",
-	"njmH48I5lEtxSCLzg0ytHviQfAIwS8Ks398fgkIG/ski0qa55yR6TY5SOTFzRbkGwn5XEajvzVKjGjBH",
-	"Lk+AYtqpNhWdwJqHNEnwDKLQPgpzRAZVRj1yAj90K86tBDK2oXuoOR9LmpQZDeJTBzh6F724SfuSDbtP",
-	"mR6Ou5dcM7JDMCQEIZjFnSNCyTCVSnUV17Aow7WQqUG2C/n8+/twomfg2JlDDvj9Rk1Z26OjmguwAsdY",
-	"8vrVuZltylIUDcgtF3FR9cB6GhPEk52AROBoBqOM+BsWQ09wuYUbQR9O+MwF+XU6pYIpcEQ5EzcJV2Nz",
-	"9tExOOZ2n1l/uiggEXqpRsSI6nCM1usYn47CnZe9ThWcwSsGCa8P7dsDgEC3X0WiWiWGiLR3DTHbe/yY",
-	"TFMu8ACOL0/O4QgKj8dOj1xZ8IAMJvnzgF8GMp6Ttgs5hZ8wnUzHPSUuyN4BGcssVVYVjogHYkpjK7Qd",
-	"Fd3zOaiQeszgpcMsCze/twe7PpHCPcVDDFfNSxDYyOjo7IremFd+hw/KphzEJxW2oiNbPgAT+ZkJ8dRI",
-	"5Co+RA4HA/a0gubSUhKwtGd8wrU6xKsayJgzlfuVPjkgv8E/AVB3KNjg+sLtlDw3n7Mp0dIs6bE3Bl2O",
-	"8h670ANcWI/ALoGmCkDn9kkSquFRmuYfYXMuDL9ylLew9RJqy+yRZzS9Yam5hIPdfXS6tl6WjlKSV2eX",
-	"V+T44ryU1PGwtdvr9/pg6JoyQae8ddja7/V7+5hOYgxE2yCtQZbcdu9KWXvRN1v6NMeY3JepgAg5c2FA",
-	"OYuLV1FLcWuecJuKUFQUn+6lQI9qIHOnNOCA6RljwgY2F0mBI4CGqJz2NyJtR6IgNtESi1DYYR8pzJ78",
-	"hRTg8T9MMsXv2BFh3AA7rHXASMJGEPPcOYT7DEVOzwOPE1vgvHQAgERMXOJqgomrCVch6KpTc1zOw67B",
-	"t87Azh1LYz7U6K9vOoXC0jCrM+mRy7kYjlMpZKbQdchpX6Qh4PmzSDMoZRAKl6kcwrppDm5DwwsV0LaL",
-	"KeMqV6lIG04QuetHikTP6ZtPsuT2xHyMgFpMWcqlxQsTiaFXNTLRx8j4nCBNE0OtWe+mZ7DwRAo9tqjO",
-	"enBwRdRUSuv9RENhxFOZurfnyPrYMDNckAmbyHTeI5/kKD2yD79tIzk7QSgizd7onaG6izBQ4GD3o35A",
-	"tNSGH6OKJFzA8UnFyIinSltuyXAzvxJ1QsNnVMlaPAKmoMDhuPxOjxxbDkEwFitrvqRxKMAIdZhfDyIs",
-	"5eLl8G3nfNt53DosMmrPMe1BXruoIY1c0WSnVm/o3efI3jOlP5HxfGu1YZpyfr+ryhNW4KvUqNnr97e6",
-	"jFKMZ+2iquPkmpgBFxTS3Hq80y20rChbE/jTI8tU91A3BvDXtPj8NEo1akrVK+D2SRk1k/bP/ufvfv1v",
-	"/tvXf/MX//y3/9QpMCfSMVV6wIa82NcJo+ZJWsxibnx6zzOXFUUjuZE2CwyyCNI8D0wkAS/ZMKsTQ6F7",
-	"5KVgZIoBCaFwCCWC+JbIIRIXU/24XwSNP+73O0ckKilvIuRoaCiiZ1zcHpKUJb8WgnonbEWWRHZgv1xk",
-	"TPXID4Bfxmd/SIo3DohrNpbwLBVEc6dyQiI3jxR56heqyMnlb5axwuurp92PQmH9DAZzzTChDJnQ9DbP",
-	"InP2ZsgSeNmgcqAK+zlRigvMH+OlP0YGi508E+WJJI14kGQTcQT8QoGYATmncgbJQRaQxCWj6XB8YstQ",
-	"1LBEveDR3AINJBehoNN2d2MFWPMrGWSaWH1VDy3lCRgBsEoVyO0/yliRI/owzx5dvJb1HFN0g2+80nNg",
-	"ckaYrOntOmtwiaw3W4JLB7WNFZRyZ2+4inISq5UrqZlYs4GVkPPEksqmHmr5l5l7RfhKwnnjdVbOiS8E",
-	"/cWapq1kzmoqdrb59LTq/OO0OmZSqJvDtSLsjWH03afz06Yllkfa9IR846Eu4xqtycVoa2d0WzUufbPd",
-	"ccvplmxJHA/lbErotHpMqKqz0YjVi38KvFlMAY8VerMSSx84vJrj26Z8q6R9rDjduZK3c+mSHJWzPCmm",
-	"nTDcaYaXWgGh99jbM7q1ra1e7uYX4cX6huMqj5OzPM7EXfK8K36x9id/eq8iA2HJeFLLSrZqXYBpGhZG",
-	"1bC0KPzLXMQGw2Nwr3f4x/1SHpzHlRQ4uz5zt38Ca8xqxJHeaP6m8pyqLJSPqSJjHsdMkLYnex9+MuLv",
-	"m2GSxQwzgcEIE0gGVghVaJcBVRl+pkkhXJuexZdcd5UypXvkU5yfqyrsypk4JEKC0oklUFYUx0BJqQmm",
-	"cckNl223Ubrw4hfIHGvGxB881//5A4oseW2I95A3Sqy347SN5Jvrnw1jy96gPFIpyWnY69UlOd9TfkHG",
-	"NOdIlEc3hNEDPl0TZPo1ZHjHoKZuTDUFMLI40Ago5o0HhFqFLE01icw8USjaNj9pUFOndUxzyHJjm1vJ",
-	"KbKqjsLNuAsBJ6DZOSKZsH8BxI/s4ebZh0FL3iFUxMjy5xOoauLI2GWj5AJX2iulv4xI26ocH3eKHDrm",
-	"GfTIU1A5osBSylB5lDfjityyqbWIGtJlZg9FoYzxyQ2vYLMshUSuD6pe8NwlmtaHEnwbbMWGUq8rZ/Kr",
-	"va6iOKu/6MMaqVJdLRV392upBMqZSiss/Ro9l+TN9BSQaJVW5jG+rqFV2f0ghX9TCz1WWbhxyd+g9UwW",
-	"wXgPioccoBtBAewNYIgVsRHbbfQAqvwqzH9FawLE0TqwMIx6qD6mU/j9fk/JltduojbLt+zA+T3PCNdf",
-	"SI8Y6lSxTBfIsWMmtEqk6jF8n2l7Bg9KN5dVo75X8en3PD03d1AyYqNRq07zNL1lRGDd2s3AxBarh0Id",
-	"Naat5E+U18O539gFNa7e63Exw/vBeHA/yvINvYrStol1AEOFQ0H74bW06xFIHQ/62KFZjCmBvE/HLBmK",
-	"LD/k4ylVhG54QrZ48zb012Y42DPRZsaydiogMokZWFkM4m0XtlTQddpFdLb6SoZFtagVWNw2XLiHA1/6",
-	"fqsk3TIKtiLRNOV3VAMeBtNjW9hKiwf9gzIWrosFyXxBtHJj5G4xYm7GQkGrR14UA5M87VpvgWk0CL7p",
-	"eLaI4+0UTWgeP28LRhtPW5ZcDNpf/f0f/uwn//qr//2HX/7+P3z5B3/95R/8w5d/8OP3gdCgZb0716vi",
-	"dQQ2SjJIGb1VmOySDtDxxvD+AbFeG8A9ygRacHHHFR8krDQO9HA22vZBvw8WS1QZS40Gc2tDMtDwsS+D",
-	"Htpry28bDd6Ymz83fMAhWr8MB3ZcK7DT+C0ZFeDavrWyXHHtA1so1wNpQpV10NkGcGPsA5EpVHKgwxXI",
-	"RQpQpZd9AHxkrOAJH4DROLHT/zJxGW7PuYco+GnY4GVEPhXee/FKnGuK2nl7y+bvGm28l5ilUpHolXmU",
-	"EWnv9Z+A5oLkbxvqfqAjYQ89uCKrqQuF0qkUN6RWcwvtrOibEZ3gY+me8humtPW2+Pjxfr+DZTHUmJq+",
-	"R+WWaioVzB2B4xi3qqK8gobN7bj35Elg6xRE5pv59J0IfP/M9492P/oeKGdyhz9wde30CJq2Xfkv8MoB",
-	"3OXXi5zadqdFbdoaGIIWEmWMQg35ylZKbRY0VmsTv7PznU19FbzYxJxOTQ6q3ssq2dxzN6u6rCdo7fWf",
-	"PMCej9FKn5orcFCJZ/AuaO37+LYX0pDZmI/4lpg3B1yGjco9xUoc7/0ZBa9e303xSIHjJgggpWdpqCyE",
-	"rAUkkTOWdtFNkr3poLOT0oX/gROaAaqnVI/LvvjzVp1ILjE30u7o87dPDrz2Rg9DbhX3FX68utPXYsyh",
-	"ciJ1zoVY0URI7YwYdS8qcowvm7RhX5kZgXUWGVkYmvmVFQdNtS3pDeViG+BihiM034PZW34bljqj6QNm",
-	"3D6TaVXzzn+4sBPYyi8521uq/xLhan/NiL0ROsTZX6wFJSJU3bp6N41WHrASHRJqOM0kYfQmY8FCZLwz",
-	"YFQM+wpCyRVjlhqhIIl+l+hNmiRkMCfnp7bpTKa3ChaCMFQ67lAsAk7OBJO1eOBQVEENAc1DUD7dBNDw",
-	"1LYBY2baBYauKG1UkQ0R2Nq/+E9/+c9//bc//5ufeLkMqwHZCtdXL93rpIdczwJuZ6Ig2pWYmTwwp1zj",
-	"s+excEB83i8TL2m3XJZb/+hPf/Gf/2MncPEm+JaMaJulwn/NiYuY9iqqXuF353D2oIpeCKxrtEDAOtC2",
-	"uDVdAGCFgLiIS+SNSxXvrSkTKDtXHmXWVnVWrpjeMqXVScJo+so0/GTe+kZBbyIt5FULB8qRwe9Z7oru",
-	"k2m2TeBeCivtwgrGVNmUoaRt6Wwxu89Fs1TODYkz8hyFM/1A6jFRPLaBcFomGI3XIy+QnoSCJcrBk3XV",
-	"z4eyQQdMxCwmhpI6X0tynM+B9M0SoJytaVCblK//fmqTjVJuF5UjN6vxl/e8n2Xzw8Hypa3xuzkg+96w",
-	"YrbC1pbJZpOPhFmlc9/2ujsElpymKRtCIGHJ2cEMYLg+riupmnJK69KzWV54keaa3X4jJHdD94NGP4JN",
-	"HAPefesBWcRor8JcdtYCbu5uDcCFqMEPCbhGevYB7GHBGt4hoIbOJ4cLzCw1TDFELyHoZ0jaMg1AGKkX",
-	"Fw+sMgv7F7+bYTuIghMra8YSJQQyYDdcFNZdkK1DocCeQuNYESrm6IszyHQpnTM4IGNYUSnHcyxhUEOS",
-	"yl46qI4ndcqTiSK20fPezCX9Mr23amWm93KV+ZDMkbmmskxrwc/tYH3+HGzP5i2rB9C/uyoc3yqAur8M",
-	"kRcV+Tai5cLZxpsetZrolLS/+se///L3/vTrH//0y9/7Uy++rlaU8xoArkp5KyCyneo8nNct55HKiX4l",
-	"QroNDo4+hGodXvI/JYbAogUD8ZmtuRGKepqMIrX6QoZvcGcHIFBHTuMDjjSCMSyD6LaQqwkgz6JmUIKb",
-	"JaOcbQ4F6mjyebuQ88CrrjFXfFmtZfdAEm6tEEqDg68Ni52yoo7GtqRd59OykEW9/fVf//hnP/0fqDv4",
-	"+s9+/8vf+/tf/PlPv/q7P/75//rvX/3xv60HIFqoqcTTQ1Sc0lTEyrpFlTNeu4vdqrRcjpVsVF9gPO1D",
-	"e6lVi602aDBsuLc6cl7JZf12XnsTgsFtU/AMLqLBtwAGbqG1QNOv/t1fff0X9UDTerQ7HY49yRFcSFbV",
-	"jvze1+yqpjfithPXAgNTwX26HNMK0atHlcqgGK6ORKEXimMHyUiDa+XUXQT7kmrseboBw3xW8gn0yLGY",
-	"k0Te3LC4y6HmXupDPk+5iPONNFgea/EPmH/cGyey99GaYSJf/8Of/OwnP/n5n/zXr/7oHwMMlkuWBBHV",
-	"0sMvj0Dbb4o/q1X5MRy/BbSHjV08tQGve/2mORbje/KQnt2VIT0PGTRy6uBumWI0fyrbwA8GIIsRnZUq",
-	"h3/S1pJM+fC2FoVZYlBc3523RdmwdzsTZkBHNaJps8Hnto3/GVRNlZWSZM0Wy/rrWJ4N7iGvEje37B7t",
-	"EQXIb2EKaYM3IHx1OwwAZAMuEDYVc0ioDxcKwghLFboFGT71xkjDWpK2kDZ19/mpIlBzQmhD+G2h1/rl",
-	"z3dylNEt1ev36W1390nMbww/aLlfzL8E3Bp+McQSB3HBmXnA5tgwHVZf+rL0xQDuiDuO2zYezMFK6fSq",
-	"fmc0u+oXDs99AO2qr/jG2ki1JhzXRnoPIXlbPnDm6JfjrXlvi/rbQrVfpnCkXTE2Kyy82gpab7o2p1LX",
-	"5taHE6nBcsomXBgBKKZz1QjIx6V0SBbiSiEzwOgZcJ1RsCBHbtBrM2gEKYxQ1lJywgynsuBi7lQEgbOV",
-	"lyRHEMC4DsWMqsKVzIzmCmt0yMS8VFxI/srdKtCqDlpCJ7H5VliE18GERkKBrGh3NOmRPqxOhcJ1NHhm",
-	"lNtHCB3ITBcysDWUrDZ04GCn5uw/kLWjtO8KK7D/5HGJFeivTGZdHemX6zFipbSxnGGJB0jRRQH6DSzY",
-	"7HHmeFRJCcY1tECXkvd6s7bCZrdePKfZfb5cWmxCY+boUVmILT3oMUtB4xwKqFYUk8zcdJ4ODtqUqjl1",
-	"8ClD9pkKngoFxHBynXdU6L+LCfyQENuUPEDhSlplME8V6UZLbt55xkaQQoCHqGZdg9ikoqz3Iiu2WEDo",
-	"wTUjnmJIS2MRccVb8wSwIFO+cFVB4dKbecHjDCCbqrBApDvmY4VQDBF3mdBcz8uTBuTi7LmBAZuP/vTs",
-	"VY8ch+KkWkKsbEVwq7R5iaqFxDrQuwGMYVMQW73AXOWG6EpqourZAwlwmCPH5OQFJELLE6iC75jz+LK5",
-	"0tC0Wq2OsiRm2VPP6luaIO0Fm/mKb33YQN6mFSx/Sr3WdmNvSyBX5c2mTE4TfHGIqraO63feljd2vRDM",
-	"W/OOLHBqgfq5JiD2iBuA8UxA9f6Ems0hylVH1jmo9KBokjIaz8ktY1MyM8wWZGvGcBnzNl6LWyFnwoZe",
-	"LZFH0L1mHcD3SMe13T+oiHzg8+8za4972/Myoj78DMmeyiUTtwFGOOCSrKhFbeJagVLLCQzmJBrS69KX",
-	"yFmEsWhgKFzUQ1SuShiR9suOq+oY1YW5iLSrSjvDqmPZSpRWCRhqiuHO8xqejcxHLxTHZe2o5RH0TJYV",
-	"pUGh/C2pRMuZViGRi+HbQDVaVxkF8CnfjxXmQ1Gko2lQGiBJ7SwVEWoE4twV9PyW0wa7zl8+smA9t8tl",
-	"fcnJMT4dVdR2tEr193nPmk9Y9wspWLPILsj58YtjG3IEGWqjIkNY1HF18lIGIXr4eOxBBKRo2SMnRdqE",
-	"IrG+Ap97w5/V0xnv1FIZm9aebMZcoW8ivj9w10f/F65rdKTvVWdd8Qn7LXMAH0RuzrNa1mjKk4NVequi",
-	"5y+zwqrI8XYvsJ+wnXJRPi/A/0Cmt7miNa9uYJgUQOyokgFsXS/cF2C2o2HCaKpcuVW4FTBPQ3iwYLO8",
-	"PQ5o/rLiPf4cCigdPSftBKAjcNEXEylA5EkNmYHgYamRF7M0yamfQZaoZnw0TW8ypqBy3yH54s3wbiAe",
-	"KcKU5hPnxmnJXCh2+7/9ETZnqoP520eZQrPrQb9PIlsCIMo9K/MqAUzodG62wAVoMagm0Y5gs7w8YIQn",
-	"o8wLno3nXmcDOOOLop7gQ9AZNzxOtt4j8nBxJ9YLbRshrwha1XBkdwglEC4KrXo1NTXBEsRWK1AWiVhA",
-	"yoTc2z2vauMK53hANFJUkm1AJLhNlzoPLNdQmza2vjNQQxdyMG8958HxxbmdnrQxQl+PGU8J1v9RnU30",
-	"GXkhwCKGF4cB/fBRXofHCEOIxgC52LjFXigubVYmqpoqs9zOb6//z+/+l6jIsg6Jry0nmynDSM7GktgM",
-	"k65yBFeYL17b5M2m4SNFEjm8lZnukUsDHuqQREZai0LR/v7ZVe6HCamNIQQOfCTmnYBEUIs4Im2aKFku",
-	"ZoBpfyDjPACea4JrnVBBMUdPKVOQXUsFyYci5Tdj8Azx4P4FjQpZUKh4cQ2cCRYj/vZyxLZY8gfOdIbg",
-	"Upq74ZGW/NUAsreYpoGK4jGCxlvNFeSNW8CHO2/hv9crcpK9ArzRcN8eJYEb9MNrBxC/4Utx+u8ZVU57",
-	"0tmOyGFmIb6kuSUcSBFX5Wc+pakWq/wULlyjb9rzw612a1Si4EZTCnTJzUDaX/3Rf/jqn/7kq3/1406e",
-	"lhhzgNM4ZvHCAVa8P5ZD7UTeMXukrW9Ku1Tbr5cHP0JnvLyNS8vUxJl/k24sS1MNoSY/B55mHeRxHG9y",
-	"MccGErZxLcdxvPadGBFV3BA9w9p8lSDvlVKTK+HWrO17OQU04SivzYS0yPhg9cNFbH5kC0ssFnlDXRu0",
-	"5wb1KYkZyMGA86nW05cimQfkkg2zlAWhuKQTdsk1+7VLKNbvSsuNgAkepHKmzBmBuCVTTRMIbQHbXy7i",
-	"hQID5ZdIeuSG6TKnYfOv+KqhF/sALJrMSeRUeiVpNHKl0XqheMWmyKZVSv6TAVTuH2UpGKBcfVq7s9mY",
-	"J+yI0FBAM9crwNA8VII46TAw7SFlTb4dW2DEFXbHA6FJ4u4wr4d20N8N8mIfpUJLmiWJCoVYcGOgQ1Cr",
-	"QiIBK5BWcxokfARHCet2YJBXDwRXrJ235j/gIJcJ0yzyGmTN9r6tLBwsbqMyQFtUaNqaoQ3k0b3Zamac",
-	"S6a7J3lNUo8rQFNRxqXJfu6fVdQWV20dfvZ5GQc+k1AB02prHIQDPC9Izg6N7dhAjmX09pm8kdl6yQ6f",
-	"gfsyMRLTFpC62RBklM9jYWzUiV194UUIT6NRCQA1gMAcYSWpaSoxGVUqzf9jRZu2e/EBnl3XYo9QZELz",
-	"JFhEfIgatbTYsROQhCptT94c+/lFKKDmcBc8J8gLW240H8HWHhlTNW7yq3itHphvNBMsYxnhbLfuTuov",
-	"t+GTZSvereeny5inhtQhRWlLxOWgQvCpLLF4P/o3gD4CzFbQqarvNFIAuB1BclK4cNA3UEOb85eHDhGQ",
-	"cHGU8KEupR4C735UQXSaJXFzNd9iQRyW983I4cXUfoBtvORtiuM4Uz0t03vZomo0vjlGidvj3xQ6rmh6",
-	"wwCp2CjPB8Ury65oK7FJglWd1da5hKO659IjZW9yhXjmv6OdAsM3Xtf3mT42rQDPPmT25nyShoMHOrQN",
-	"ecuR0vMLUuy/4bjRKDphVBg5C6yjRh4BCr62KLwpXHvl2ddTqKzcJ+cXdwdQYPXi7okRCFMw75hfTs5P",
-	"X5Fpykb8DVNo5A1FtNff7/V7u7v7vf7O3kEUkGiv3989jAcfHR7uRp0jVzR5QtWtVcrbNBmhiDO8zrwc",
-	"IYVrCMq6XZRrAsfZYPre44vzUFi1E2TlMhCNkGuX7PXhdGrpUNjK2lD4mkS2T1dI3YU7Y3FE2jbPJaEq",
-	"FE5AcS3tyJ0jyPVBb5kibDRiQ6B/pdVD/UVhqUyPHNdztSmmwf7lKuUDrABFdaWAYLluU1zDQ7abbkOa",
-	"nIYca51yAG++fLM5M0fXiMc7ZPF3ZHUbiiXWnur2SWftlX44a/Va6GG7GYZf2bzCdBOEQYXFGdAGpWJX",
-	"HGol5mjA0o67XybpnAnTxNLV1dIONt/KMeFQhJKa2gHTsGzESTwM5jyurWxIhZDA+hIr7Ni4fWdvGhUM",
-	"NxNxrjdfVBme4rhrn7ptv52krDiWY+VqLu/NKl0pmGLJaGMgdFxoN2UK+YRmW6lM4rKoKacK0lVaPwKI",
-	"p2k6diuzmHM/Kq6hLMJo634hBXOyjEHiVpQJxVXJB8PwRc69yKq4zEn0CChyUFllUAadkzbqpEKRv9lJ",
-	"Z5Ee2JSS5fFt/hqkYRevr0JRUwqSdgMFgMAKLxmoHnbH7wyomC75VrzPy9laGsi1UX3VncpKOtdlpx5f",
-	"itpcvO2tjA9cGNLvbrUIuwa0HkLy+j6/yx8r9c7yAI+2rPJvphwgkl66pt+sWFYFDEgiWNJANkWfYbt1",
-	"rvhTF6WVs6vQdzuE0IPS1kfPG18uIqwyJq5ngTbftyBqbwM9HPgSYKOWciv6Vj5yRb6TArVv+QLQQ2Y5",
-	"6bNMN4Y/2fTQF6dPbc4e0q5V7y+iTPf65Dn/pFOxudn+CxlsnPOOS6PSreQ3selUFtkVzA5zcfr0wynm",
-	"pvHoHgnwP5xYcXH69BWcabNzOFYYfX8QxdMHQRgyTuWeV5VSlyi+FOaBGRuMpbxd5iZ4x1JQ/6IlEx13",
-	"fOr4H7ihHvA87RzLBDWVDfKfHsCZwx5YdZqFklwbSiXLYmPAAmN5U0w2UY+NR/UDZH0EkUiVi7FiiolS",
-	"chEbP8PumEBNRXknZAgfuQrFxcvLK4xqjLI0iYzsC8Vio7chvKmwdUhCKLvZC7N+f38II8I/WdgKSAi+",
-	"6ErTyTRsBaEIWzHV1PR6i92ueYztsCP8E3aL/7xjKQQ85kOFrXfvItIlQtpCTViVHqCKdF0e1qm1Q19q",
-	"KmKaxsSBJVFTNsyx2GEorBmTRPZKuzyOSDtmuVKKSEG4PsSKMukcPWShGtDc/IdRrULBNbg02iHyLUek",
-	"/VrwN+bBSBErjDvIm+UYNwpFO7rbDSLyXRej+unz45Pu5afHUI3CvL2Ix7183J5B/FFAbtncyQQg1djO",
-	"GCoezcaKDa+jIveUebUW91uv0gXJJRQouhwjbdh78waG54Ls9t02jopUnaB6aqcMQ5NQ3QY1sEYSFWgd",
-	"jHvSKXcLZW/wyRmmdECHt3I0Qj3Wfj6BAbcnoRjLLFWBmTh3YDCidJL0LDC64Kmx1lNlHX3pcEwomWaD",
-	"hA9zjVmP5I46/eqbLcfbogg1YHMp4uUxUmjgsDD1bTVA2eWdi2n2wd0I7NzWGLUOkg7qfqF1Y+NWYkRw",
-	"wgG4ijIRQ+ABGKipQ4bqflybo6A7b+2/VkXINnqIYRHDAra+iQqKtEoOimIRLOGGC2TKcYc8BRXXprTO",
-	"y2QcL1idbEivr4Zi4wFtnc1YB3q3ZaurHPvDqjUdelii0ywRCnCSYQIcA0tQoDSdL/F2fA15pMtX9W1A",
-	"c/9iIcTG/FRf5yNFXr96FjjsZS6qtJItYrOd4t6X+nLbQzktWi+AZvWoBHujr4dZqmQuQU9TdsdlZvjZ",
-	"m8Y8htilOZNhsJD16ztr5VEseIX+kZGYwZ/e5aH8F5fwsHod8wt6w5ry5OJhbyn5SxVEC9ipSkkB+p3l",
-	"FCbn9D4c8lsT5nfe2n9j9kWUADbPH16aOfD6r5dm2bIDe6M6yU1JBmwoJ0yROIMS65BuI685C1IZmktm",
-	"Mr1lkAvNZpsCf19MxsNmic3lEC/NxWGOrwab2+GkK+9ob3HH/3/Gsu1wS7Y0RH58YI0sxaXBqRRy5TZx",
-	"MZLl9wK/pSAh2KxRRrTWracyJXsHBKS0CtIOhePg+Y0wwpwkbWplO4JyLgT+mmE9wnAHnMZpKGyxCrCl",
-	"EjXj2iIKmWmSSFVlRZbntJC64EMu8ei2D2tbx9l2pUtsSNsLofu+q3lWYUFpGRA2BN+qJ/bbFsZztA4/",
-	"+9xgvqH1F//sc3OSiqV37h6yNGkdtnYMZv6/AQAA//8=",
+	"7L1pjyNJehj8VwKUgCZ3kyzW0b0zVRDw1nR175S2j3q7qrVYTY4qg8wgGapkBDcjsticRgM6YGMBy5Y+",
+	"WJYFyZIFCIZgWPpgAZaxkv1jPDuz2n9hxPNE5MVIHtWsnhHW+2Gnixl3PPHcx9vWUE5nUjChVev4bWtG",
+	"UzplmqXw12Oq2PmZ+RcXrePWjOpJK2gJOmWt4xaPW0ErZT/OeMri1rFOMxa01HDCptT0mNI3z5gY60nr",
+	"eP/go6A15SL/O2jpxcyMoXTKxbj17l3QOo/ZdCY1E8PFD9jCjBAzNUz5THNpJn9Ob5giesLIxcvLK6Lo",
+	"iBEtScp0uiBtxRh8O704J6V+nV4rwLVPGI1ZWqy+NF3XzNew9IOHDzdY+ug51cPJ8pqvJowMqWIPFHly",
+	"RcekHYWt2zDr9w+HtyxVXAr4g4WtKCCjVE5hD7ZHQpUmVKg5S4lMQxF9/8kV2bvd3zPf1d5bHr+LOj3y",
+	"yt7AMZlzPZGZJlyTtkzhTxJ9J+rAoHRo1hQKrkjKRpliMTY4OviItKNZyoZSxNy06bo7jToBtqFEaZow",
+	"IgUjR/sHoah1GFGeYHMliZ5QTYS0ExJ5y9J5yjVThJLhhIoxXFQohjRJWEomVBEhNVGMiV4oGq9r1MUz",
+	"3hDkHh2tv7Yrmo6Zfq1Y2gjjmWLp9Y4B/YdsMJHypnHOOX7f7bTvzFBqJoVi+cs2/x1KoZnQ5p90Nkv4",
+	"kJpb2/ttZeD3bWm6X03ZqHXc+pW9Al/s4Ve1B4PBHH7wJ3SkWVoCQ/Mq8YZhMeZtVGdbWv67oHWRykHC",
+	"pitWPcMW391u9W5czwZOBXn19DH5+Ojh94gdvAd3aPuaoU+H2Phti4ls2jr+rJWyIeO3DG5PZ6mBacVE",
+	"3B3Q4Q38aP5qBYB5E6ZNw5jZf9DhjZDzhMVj1vp86RqD1mmSyPkzrnDvMT5AmlykcsZSzc3ljmiiWNCa",
+	"lX4ya9Op/SfXbKq2fS6BaX2OPQ/6+WeapnTRQuhygPpZPlmxATn4bTbUsIEs5vqJ0Cmg+OoiaX6US7PT",
+	"oZbptTkxKhbmaTQ3cm/W1yJmmvLE+2lCVQMGN9tZPFAGe3FhENaEtCfsDdCWpWFSNpWaXdM4Tr3TKPZj",
+	"8/tIplOqDRUV+tFRMRAXmo1ZalpqPmWVpjHVrAu/+tBK+QLMJHaAwJ1q42VcpfZI1kPMqmdUuth37wEf",
+	"n2TJzSs2k6leXlIq55uvBwaS8+XFBC2VTafUB4BAWUvXVrqNNaDn3nJ8bcj4Mhz96Ec/+lH3+fPu2VlA",
+	"ZErYdKYXZD5hgmRiIDMRs9gLTsW4Wu5uVCTY/o2OuOBqgl83AT1DsGPDMU65oJr5B8X7bTjaGVWqaTVK",
+	"01Rvs5hblvIRZ/E11Xd8PKWbXrrX2oVUpytWWzrFwAJVcQb5hvN7qB/h8ruoLREeQgHHje9Izv0w3gjF",
+	"5huyIatgfPPbGPHEP9YNF3GZZio+FlRnKRBDOcymTGgYVWk6nQEFpQmLu7N41Apa7JbHTAxZ13Chaeyl",
+	"lPYofJOnjKoGOpMylSW6vLKL08vLJ2etoPX09PwZ/OP8xdmTqyevnp+/OL164p3b7IalfmqC38xzvbo8",
+	"JfOJJIouFFHS+1IdEfCPw8XYDARnZP5tWhtG5ZYBi3UX4LfQUYaF8s3bK7UXmJ9yfnD54TbB5G/Ag0GG",
+	"zYgubGtWZhnVVva5CRZd0+GdZ+2OYa5zLEM201QM2Tpy9NQc2ztHjdXynf7QyE0o/oFgNKULEksi5Bxk",
+	"2I1IMFJ6D8WjU5khv7yq/3Mp2ALxgGZjiRRyNeNv21XOeHPMG7SGKaPb9nH4YdMjN6OubWvaGFrmR4yN",
+	"OFGmMUuvRTYdsLShAR9zQZMmlDujOTBtdMcXNNUL3xWvRGpjrnRKhV7HQZdarmKjUzZLFteDhR8zwdfu",
+	"YEHMLQbIj0jBCFdEMb2EmHxXjNh+40NxN73E6GnLkazqfAmNgC2czRI2daqw95rZnKHCt34d20Ws3TUI",
+	"i142KJvFWz8Tq2HaSNqoUQEgAK6/fUDuNEvYwb6LHL14tt0EfF5QK16DPYvSW69eTw4hFQxSOacC1X7e",
+	"gM6dGN0gA2x0/6j6WCPv4JBNy7igY3Y/ywhagr3R18MsVdKHnbZYZkEPHF8k2NycPmj0zGFbAg7wIYYs",
+	"SWhN7Cwg87HZJjABvo3L6VSKZi6UTSlPQL5mqn5Eyy+qdh7mOG7Y4jpT9tA378qVyhpw/B1HFFJfg2Zs",
+	"8zdtugzYSKZs8z4yHVPBv6BOt7L5Amcy4UO+7RkrlnLq17GorIkpryswMsdX2mPPh62cQfkMvXArp45R",
+	"2FwI0uyNX2zYHgk3MtcwR2XEFcu/sgvagkd2e6ipMzWZSqXJQdDv98lwQlM61CxVhiSXlIEf9fv99Wrs",
+	"8sZguoYdGIzve+XpTKZUs1W807bMWMqmRpBOr2O68HDYr+xnYsheeksTwgUxTU9I3zAncjTqNWrirr+Q",
+	"gq0HXLhdSxWLbt6jQbp1JW8YPEuaJC9HrePPViN6bP4uqJ+nYsOUea78ciLnguiJ2Z4Yst4GqkMYaHnF",
+	"nxdrfq3wwqpL4IJrTpPrGVVqbqTyOywmAIvLOmoH89cXDh2D5VX4zv6Mp2yoZbpoUETfC3Qa3sarFTgl",
+	"OqWxkd9tEyJHJUnwgSKWcSod2EDKhFGxEv7chCtPoIEJggm3kUtqR7qWJcon8K3uqVUb1RcFVp9rbO6n",
+	"wx6g+/S0e/DwkTvTwUIzdQL/dLwluWELMpIpieVcJJL6daaN96r4F+wuTHauWyntCvdgx2w6mccTNrxZ",
+	"Ph6na9tEXHFSaWlDOUQ5UXIrsl/bm1US5dMUY3o3ZQV0x1qCUN0t6VaCpZ+6QzkdcAESwIAnVLMUpplm",
+	"iebdGQjJ1uwmRbLwsqHP5JjfWQclb7hHMXeaKGmEXIAvxZQRoAgF0zf0IG0DZ5QMUjlXLO34XnTQSszC",
+	"LHtS8UVYb6UrI9+yhbh/cLQdSc/XUBrTd3fPmUGQfiwyhW9VOKq2iJm5Ksejbf7mNNcNiuVmtYWHXlwX",
+	"6NK3t5Ug7jbnPRRQpG0HUoWKrgpSZ2zIpzQhuA3DshjYmnIhU5IJDvqUGdWapab1b33W7378+dv9YP/R",
+	"u1/1KtyyNGViiESv1O20+5ufvz309antO5f185F8J/CCzZ3G9E5ncG9qym2UgQ78ym9wLWu8rBOsvMN+",
+	"sFZHWPfseG+d4Qs2z9WGhRn/Y9iI/WPfp1BsUvK9nOF9VjV9pP3Vn/3Fz//233/953/5iz/9o84JUYyR",
+	"i9d1n6U912kzRWBVJ+cxg+QNaLoghu4odEEaySSRc+SjpNBG1AH+KjBPCK6oF4ozNkxoymIyYSnLvZfY",
+	"LbNjmVfH6FSZ/1I+nmiiJVFapnTMjkNhBhddPSFRsYwIZiHTTGkypGm6QIYXmhmAMuSAaxUKGN/8Yt2e",
+	"3E1uRYaqHFHdca0RoW4F0T6+xffmC9B6uBOFaJ2nQC3kBipH9z4aEBO+hXUnXefRh2Y+lgJrUfjqxY7t",
+	"PbaQBow6aee+eo7P7YSCihgazViqpADTHx1qBawn154+e28Ljem7PUtwOr1Q5I5VBhStV2S+kgcK4cwJ",
+	"ETjECaGhiNx4pkGEwM4VGfNbJohZXsxHI5Yq3B+Hj2VvwVAc9fvg5ZcwestMC5lpkomEKUUWMiNzKjSO",
+	"OzRcKoK2T7ZYNCC7Nbi1vIE7oOYSd7Ct216ji4AbswHaLtFOW9N5bvPIqz2rcHnx5DmRKRlQxR4dkbMn",
+	"r2q6nMOD7z3adnOl+Vbv6TxXiW6zHXp97zsKvBL8Mpd06OeR6hrTOpCt0/Jdb3CEhd5n86O7I9CroUTy",
+	"UDgoUgO44JYLqvsp9yvqtU6uFTj6eqjvMz7KkYw2uzkhMRvRLNHk4z7o1QJCrcbx8NEje418atZwuP/o",
+	"4ODIrh1/etTfVGLG/TScq9NNbcN1wv49ahmHzaEBGKu0TItdwmBbSXA1N8vDoM6C0+4X/e7Hvev/r/v5",
+	"d72gOUvlJnL+hW3WKNX5Tu+lZUNX6Be2M4ziQB4TwWr1wywerZIZt9FzpLkn4crTOntqXQ4b9Bh2mK1l",
+	"xJL+AzYV2EP0DVQsYtkVM02lR294yTQa180LBG5yKLMkBnf6ATNsqGrw/0vYLUtWuiv4mW2YhCtCCZpf",
+	"iWtO2hen8ZNL8kn32dVpYBno3KeLXL28On3WRU+qwKxvYkTZwiscQh1ydVzu9tWgHin8BasrfFKblavK",
+	"xMTyX/iFasPDKE2kaHjDd9CClR0XNjPOqQk9ePioQa9oN7L5o7t0XRqUsFsoK4OWVnS9FqUE4TB0vqOS",
+	"lyNCW2VDq/WBOYO+inFcyxp6/IYE28qDYmNd0pLLaL6O1ezhhdWsPUYr+pbcAJtfr1T3LT/uJN6qR/2u",
+	"y92D6vze3RUBGzVDXC2mgqBbvuqRyAwSgTFOGOYiFBOtZ+p4b++G8QW9yXoxu3VxHmrvrZC6O5KZiI1U",
+	"f0sTHgdG2h8lfKiDUMxYOuWghO3GTHAWByQTNNMTJjRwZ3FA0Ae3Ww5oCkKRCXpLeUIHCQvQXihoEhAt",
+	"ZTeh6ZgFxBMBZWb0BVKZWVU2M8idxd0pizntmo0CKnRKbTNTKHgpLO2GLbopM8JXQOq/c9HNFAvIlOmJ",
+	"jLswTpLIOS7C3koXvTNK67BuE+X273q+X0PRPuofdhDZA9cQ5PpsmSK/R0AuBFGRCjeIEQgVj22QlwH+",
+	"B4qcXxAYt5twpX0y4Yq4DCB+q3XIjX1nEq5uGQJ//fLlC2K/kraBx0cf9/c75qYlUKQUzQLr7aVuijy2",
+	"ZD2TELS4ULnT6DJx5lOum3x+v2AEvhMu0JRF2kf7h0SKZNGpKNSa8brSVGcNrvjNevUGo1vdEQCNWDhM",
+	"PlUDcnCM3FZqGAtRlg8+IYwOJ2TEWRLnwsbBknNDnd8HSN1AsgtqBoq1zcE5aaOWI/pms3ZZysdU0I0a",
+	"J1SMM+uHtAw97qsT2uxRCqn5kME5OQGxFbR+m8LfXrGwSQ5dfn8T6zSxtmUOeOtl7SVQumQi/oSiyLIF",
+	"/SwcZqtzbqkOXeHvfokI0+M27iTOZa5zDZPD3sx4ytRWbMw0U/oaSUGF/C9Prp1S4u6sEA5RWWhQsrVV",
+	"OCU8hoYFeg/UcZANIirKaXfgl534t0aec+OvXFuTT8mEcrG5Q2dJg+QhIMOE8imLr20QyPU2sYJGCGWJ",
+	"H7y4iG1shke8uro8J09ekMP9j8l+/6C7XxPr8C+MkjE8QiVMxiuGuiCg6jyFAAcuGXWhcLVAW9MlglAK",
+	"H3sN2hRgJLeT8e4kGKbslqtqdGuZJucBQ1sAhcoG19UL84YPwaltCSGlfptIgQhQeVBQaVHuala+mCa9",
+	"xzaank2VAthuxxL/9d0AyXQ1fL9ftWN4ukK/o1h6y4dOxaNZkqDFqRCqyZAKMmBONaMlKelkiBTERujY",
+	"+Pvl7SMQboc9Ldu4gS9Qrg5w06zWAVzmL2KJeWMN1KtmVli/9Np72hVaLFrb/BlcK6KyQbf4YHVflKiE",
+	"qokXN6Hj8/UKBdFS3Oz7gvJqHJXjhM31Ww1oAu+wBBIVhFG+xk1g5PEqa9Kpi7csjYoOWQVKQKpO1ETO",
+	"FbEONVX96/+LGthigeWe1zxmwpx7wxnsPsJghT41a44Itt+uceRmr98twhRyPegW8Qp+W/GSWaoEym3z",
+	"h0USRDHdMUwTFQTXQ9IsYaRdQSWIksqXRKiI92RK6jbTzvJLKM3WoIPdwHH6LjGfrg+6I23qi70eh97h",
+	"NdVfxt2jXEAIKmCoWEstqq20+c2gpsGpu2iwHZGvgeRa3+7yPN4Fay9kR4oJDVlyIowVFZqYv0iuk3MR",
+	"gyekaNvVEv19a50Gi1qnPJkVkpTADVtx7AHXFUzbw2JLDPIcBRiHaNP7xHl+H+Rq3HrK/87XVouhx3Q/",
+	"/rwFuWNA7fLu8GjuoixoeEkJVRCnGTdntik12WK+FcE8t/Jmy8Hu6umwIogCh6w9yNLB+uAbrtD/BkE9",
+	"svnrc+E+qx+cHdS3FH+ozgr9E+jprxO7+GUlYkWVf2JTzkwZFYoISVJmjjTP8bU5SR8kcmhuOxOaJ77k",
+	"CFYMQqdjjSYJAr1IW0tJplQsrC0HP6oOYSJWJ4QOACmAJCWkYGQik1j1MI3g3u3+XqZYqvbeWiXVu71M",
+	"wLAJH2nHD95jMgOujAjokVzP7BeDycC+UnJC8Qtwq94uen5Q3aQa1kxporLhkCk1yhI8w/zw+AiObvOj",
+	"KDvAbKyQrMnAmicJ5Ac0/AyGdRHXvMEzYEvvmB3EdAKuKAVLOJ1mfq8N2y0WuzKEvXiNTa/bj2cApjdG",
+	"MxhQtwbL4JC+ZdiMhrshWms4vQqM+BTkt0v5G9YLafGO4n2DVpYmG/J9pmW+3Oq+KofQDB4rruJUa4OZ",
+	"PZh/G9SUpSjETRushblf0jIhBsPf9VDGHj6v73Cxy246pFNG2s7R2JrnAlD5ykyDRV8wTCcKU3Z666Pr",
+	"XD6ufBluudV9rThDG+y6fIZNsbbziWLDa/Jd57sqR+TwwAUcKoh9bQx7nRdPaNVDdS+tvlvXPWiO3833",
+	"dcYSfsu8+RcRapoy4K1KHHYXyofr2JanvW0KFuOxn7bZs+nyBl84Qx2bIRk+rzKZJ3K8MZ6tvc6mhB32",
+	"HrZjffMlOt53xkRsPpZOukg5txkPjIcdlLOClXFRDi/59NXzqhwuntQGcOnPh2L3sE3YUx3e3zc/SmkJ",
+	"K7bxxAFoJR3sTF9blxIrODbJkNdWhvSJi5X0sH7p0SUXFrNs25jWGmVd7+twu1WmpMrxVKKFvrcqEC1o",
+	"ZYL/OGP2s04zVpDZ6mMHV7ETMksgTavWMzShaAkuTHIGaoGJVLpqVWEpSjQKgnAMH6w6tZiDg/7RlkEU",
+	"Feq+Alr83JtFWVsf7loeLh94xZIuc/LWRPbumEECNLfDLOV6cWnWjcMOGE1RRoXNAEePP+UDmLtE7aKL",
+	"uoa02fbPPHG2dRG8tn5qRX864z9gC0zwzMVINiRqd1GCztQmR8QOCVnMyadXVxc98oQOJ3lkgOJjoSox",
+	"hqG4OHtamH0M0S/pw06qtrwJG96oJW9pw+aYn0KRzRJJY3BcVowm1ZmqJr2aB/arp4/J4f6j/U4vFKF4",
+	"LIWBRC6FMnwWjYERCcxwCxCHIQYN12GuHNijznEougQ85dC/yhyzIjRlRAl6w64NVThBwzz8CnMeHn5s",
+	"NcyjkWL6hAxpwkRM01AQCBPFtlGRujY6IVMp2IJwRaK3oY3sC1vHJGzt7/fN/8JWQMI84Bg//frFj8LW",
+	"u8gMC/NBdnHoSiiJvUHTboAHqhQ/TdoLJsiE3jIzlJFyOwERDNACGSWS6p45h9PCa5RLcUwi84NMrR74",
+	"mHwCMEswuT8oZDC1f0TaNPecRLfJUSqnZq4o10DY7yoC9b1ZalQD5sglEFBMO9WmolNY85Amic32H9pH",
+	"YY7IoMqoRx7DD92K1yuBVG7oHmrOx5ImZUaDwNUBjt5F927SvmTD7lOmh5PuJdeM7BGMFUEIZnHnhFAy",
+	"TKVSXcU1LMpwLWRmkO1SxYH+IZzoE3DszCEHHIKjpnTu0UnNN1iBxyx5/erczDZjKYoG5IaLuCgHYV2Q",
+	"CeLJTkAicDSDUUb8DYuhJ/jiwo2gDyd85oL8Op1RwRQ4ojwR44SriTn76BQ8drvPrD9dFJAIvVQjYkR1",
+	"OEbrjoxPR+HOy16nCs7gFYNM2Mf27QFAoD+wIlGtREVE2vuGmB08fEhmKRd4AKeXj8/hCAqPx06PXFnw",
+	"gNQm+fOAXwYyXpC2i0WFnzDPTMc9JS7IwRGZyCxVVhWOiAeCTWMntLWL9enuKzZL6ILFFuo6J2YsvbQI",
+	"KqSesBTXsFyJ4iAAVEdJymaMGjLNE+ZGGvFUaQepoOoH/dCAGQAGOp7D18emTzvy+0xHnR75AVsg4N2w",
+	"mXbYwWLlB8qgKWpkOIAJJR2CRl5hlsoh+DmbP7gmdJwyhrf5WAqHYo4xPjevuWBDwaMnV3RssFdDFZAT",
+	"Wy8BMxea6S1lJZGrgBE54nIMtTuKoh8BOdo/KFgbGGhClYUNMWYxLPIZn3KtjhEYBzLmTOWes4+OyA/4",
+	"J/CYHZEx1KxwrCXPzedsRrQ04z70ht/LUd5jH3qAk+4J3CsaY4BguaukGtCOaf4RNufCcGQneQtbKqK2",
+	"zB55RtOxuQRFjvYP0a3c+pE6XoC8enJ5RU4vzkv5LI9b+71+rw+mvBkTdMZbx63DXr93iJk0JsCWGLQ8",
+	"yJKb7m0pYTF6n0ufbhzzGjMVECHnLgIqZ+LxNmrZfQ2SalMRiopq1+EC6FGN4e6UBhwwPWdM2JjuIh9y",
+	"BE8oKmc8jkjbEWEIy7QAHwo77AOFiaO/kAKCHYZJpvgtOyGMw2s1ax0wkrARhHt3juE+Q5FzLIHHTS9w",
+	"fkgAQCImLmc3wZzdhKsQtPGpOS7nQ9jgPWhg55alMR9qjEgwnUJhqbTVCvXI5UIMJ6kUMlPoHOX0S9Kw",
+	"KPnLSDOBD8MlaYeIdpqD29A87QLa9jFbXuUqFWnDCSJOeKBI9Jy++SRLbh6bjxHQwxlLubQ4aSox6qxG",
+	"CPuYFCAnubPE8COsN+4ZOjOVQk8sMrc+KgbtzaS0/l00FEYAl6l7e45xmRh2jQsyZVOZLnrkk5xoRfbh",
+	"t20QaycIRaTZG703VLcRhkIc7X/UD4iW2nCcVJGECzg+qRwWRn7Q8Gu/EnVCw0lVCXc8AranoFK4/E6P",
+	"nFoeSDAWK2ugpXEowMx2nF8PIizlQgXxbeec6XncOi6SiS8w40Netqohg17RZK9Waurd5yjAMKU/kfFi",
+	"Z2VxmtKdv6tKTFakrZTnOej3d7qMUnhr7aKq4+S6pgEXFDL8evzvLbSsqdgT+DNDy1T3UPsH8Ne0+Pw0",
+	"SuV5SoU74PZJGTWT9s/+5+98/W/+29d//ef//Df/1CkwJ9IxVXrAhrzY1wmj5vlpzGLGPs3uE5cQRiO5",
+	"kTYBDopz0jwPzKEBL9mw41NDqnvkpWBkhiEXoXAIJYIInsghEhdO/rBfxMs/7Pc7JyQqqaci5NloKKJn",
+	"XNwck5QlvxaCAitsRZZEdmC/XGRM9cgPQSLAZ39MijcOiGs+kfAsFQSyp3JKIjePFHnWG6rI48vfKGOF",
+	"11dPux+FwnpSDBaaYS4dMqXpTZ5A58mbIUvgZYNShSrs54RFLjB1jpf+GCkzdjxZlOfQNAJQkk3FCfAL",
+	"BWIG5JzKOeRFWUISl4ymw8ljW4GjhiXqtZ4WFmggrwoFrb27G8sBml/JINPEauR66AuQgJkDC3SBZuLH",
+	"GSvSYx/nibOL17KZ641u8P5XegFMzgjzVL3dZA0uh/d2S3CZsHaxglLa8C1XUc7ftXYlNSNyNrA6gDyn",
+	"prJZl1r+ZeZ+H75qgN6IpLVz4gtBj7imaStJw5rqvG0/Pa26Nzm9lZkUSgZxrQh7Yxh99+n8rGmJ5ZG2",
+	"PSHfeKituUZ7eTHaxsns1o1L3+x23HKmKVsNyEM5m3JZrR8TCgptNWL14p8CbxZTwGOFZrDE0gcOr+b4",
+	"tinVLGmfKk73ruTNQrr8TuUEV4ppJ813muGlVjvpPfb2jO5sa+uXu/1FeLG+4bjK4+QsjzPil3wLi1+s",
+	"hc2f2axIvlgyD9USsq1bF2CahoVRNSwtCv8yF7HF8Bi+7B3+Yb+UAuhhJfvPvs+g75/AmusacaQ3kUFT",
+	"ZVZVFsonVJEJj2MmSNuTuBA/GfH3zTDJYoZJ0GCEKeRBK4QqtDyBMhA/06QQrk3P4kuunUuZ0j3yKc7P",
+	"VRV25VwcEyFBccYSrA8LY6Ck1ATTuOSGy7bbKF148QskzTVj4g+e6//8HkWWvCzGe8gbJdbbcdpG8s01",
+	"7IaxZW9QHqlUIzXs9fpqpO8pvyBjmnMkyqMbwvgIn64JkhwbMrxnUFM3ppoCGFkcaAQU88YDQq3Kmaaa",
+	"RGaeKBRtm5o1qKnTOqY5JPixza3kFFlVR+FI3YWQGtDsnJBM2L8A4kf2cPPEy2AH6BAqYmT58wlUNWdm",
+	"7BJxcoEr7ZUyf0akbVWODztF+iDzDHrkKagcUWApJec8yZtxhVpeUP8Y0mVmL9dB9skNr2CzLIUctveq",
+	"XvDcJToPDCV4b9hiFaVeV86oWXtdRV1af72LDbLEujIy7u43UgmUk7RWWPoNeq5IGeqpndEqrcxjXt5A",
+	"q7L/QWoepxZ6rLJw62rHQeuZLMIN7xUPOUA3ggJYHsDULGIjttv4CFT5VZj/itYEiKN10WEY11F9TGfw",
+	"+92ekq2s3kRtVm/ZgfN7nhGuv5AeMZirYnsvkGPHTGiVSNVj+D7T9gzulW6uKsR9p7rb73l6bu6gZKZH",
+	"81ad5ml6w4jAkr3bgYnZ9/kZ1iipMW0lj6m8FNDdxi6ocfVeT4sZ3g/Gg7tRlm/oVZS2TayLGyocCtoP",
+	"r6Vdj7HqeNDHHs1iTHrkfTpmyVBf+j4fT6kYdsMTsnWrd6G/NsPBnok2M5a1UwGRSczAymIQb7uwpYKu",
+	"0y6is9NXMiwKZa3B4rbh0j0c+SoXWCXpjlGwFYlmKb+lGvAwmB7bwhaZPOoflbFwXSxIFkuilRsjd/wR",
+	"CzMWClo98qIYmOQZ53pLTKNB8E3Hs0Mcb6doQvP4eVcw2njasuRl0P7q7/7gZz/911/97z/48vf+/svf",
+	"/6svf//vv/z9n7wPhAYt67+6WQGzE7BRkkHK6I3CPJ90UHh4BAQUVaEA7lEm0IKLW674IGGlcaCHs9G2",
+	"j/p9sFiiylhqNJhbG5KBho99yQPRXlt+22jwxrIEueEDDtH6ZTiw41qBncZvyagA1+6tleVicx/YQrkZ",
+	"SBOqrAvSLoAbozuITKGIBR2uQS5SgCq97APgI2MFT3gPjMZjO/0vE5fh9pz7wIKfhg3PRuRT4b2Xr8S5",
+	"pqi9tzds8a7RxnuJCToViV6ZRxmR9kH/EWguSP62oeQJukr20Jcrspq6UCidSjEmtXJjaGdF34zoMT6W",
+	"7hkfM6Wtt8XHDw/7HawIoibU9D0pt1QzqWDuCFzIuFUV5cVDbPbKg0ePAluiITLfzKfvRODdaL5/tP/R",
+	"90A5k7s0gjNvp0fQtO0qn4FXDuAuv17kzLY7K8ry1sAQtJAoYxRqyFe2SGyzoLFem/idve9s66vgxSbm",
+	"dGpyUPVe1snmnrtZ12UzQeug/+ge9nyKVvrUXIGDSjyDd0Hr0Me3vZCGzMZ8xHfEvDngMmxU7ilW4njv",
+	"zih49fpuigcKPE9BACk9S0NlISgvIImcs7SLnpLsTQednZQu/A+c0AxQPaN6Uo42WLTqRHKFuZF2R5+/",
+	"fXTktTd6GHKruK/w49WdvhYTDkUjqXMuxGIuQmpnxKh7UZFTfNmkDfvKzAiss8zIwtDMr6w4airrSceU",
+	"i12AixmO0HwPZm/5bVjqjKYPmHH3TKZVzTsP6cJOYIve5GxvqfRNhKv9NSP2RugQZ3+xFpSIUHXjSv00",
+	"WnnASnRMqOE0k4TRccaCpdh/Z8CoGPbRGVoxZqkRCpLod4nepElCBgtyfmabzmV6o2AhCEOl4w7FMuDk",
+	"TDDZiAcORRXUENA8BOXTbQANT20XMGamXWLoiqpOFdkQga39i//0F//8V3/z87/+qZfLsBqQnXB99arF",
+	"TnrI9SzgdiYKol2JCspDj8rlTXseCwdEIP4y8ZJ2y2W59Q//5Bf/+T92AhdRg2/JiLZZKvzXnLiYcK+i",
+	"6hV+dw5n96rohdDBRgsErANtizvTBQBWgCTy3OUNI+Vi/9aUCZSdK48ya6c6K1dHcJXS6nHCaPrKNPxk",
+	"0fpGQW8qLeRVaybKkcHvWe6K7pNpdk3gXgor7cIKJlTZpKikbelsMbvPRbNUyQ6JM/IchTP9QOoJUTy2",
+	"oX5aJhhv2CMvkJ6EgiXKwZN11c+HskEHTMQsJoaSOl9LcprPgfTNEqCcrWlQm5Sv/25qk62SihdFM7cr",
+	"b5j3vJtl88PB8qUtb7w9IPvesGK2uNiOyWaTj4RZpXPf9ro7BJacpikbQqhkydmhCLaqJKPKKa1LQGd5",
+	"4WWaa3b7jZDcLd0PGv0ItnEMePetB2QINsyz9VkLuLm7DQAX4iI/JOAa6dkHsMcFa3iLgBo6nxwuMHfW",
+	"MMUQvYSgnyFpyzQAYaReVz2wyizsX/xuhu0gCk6srBlLlBDIgI25KKy7IFuHQoE9hcaxIlQs0BdnkOlS",
+	"wmpwQMawolIW61jCoIYklb10UB1P6pQnE0Vso+e9mUv6ZXpv1aJU7+Uq8yGZI3NNZZnWgp/bweb8Odie",
+	"zVtW96B/d3VGvlUAdXcZIi+b8m1Ey4WzjTcBbDWVK2l/9Q9/9+Xv/snXP/nHL3/3T7z4ulpMz2sAuCpl",
+	"5oDYfarzcF63nAcqJ/qVCOk2ODj6EKp1eMn/lBgCixYMxGe2qkgo6olAiuTxSznMwZ0dgECdOI0PONII",
+	"xrACpNtCriaATJKaQfVxloxytjkUqKPJ5+1CVgevusZc8WW1jN89Sbi1Ui8NDr42LHbGikohu5J2nU/L",
+	"Up749td/9ZOf/eP/QN3B13/6e1/+7t/94s/+8au//aOf/6///tUf/dt6AKKFmko8PUTFKU1FrKxbVDmn",
+	"t7vYnUrL5VjJRvUFxtPet5datc5sgwbDhnurE+eVXNZv52VHIRjcNgXP4CIafAdg4BZaCzT96t/95dd/",
+	"Xg80rUe70+HEkxzBhWRV7cjvfc2uYHwjbnvsWmBgKrhPl2NaIXr1pFIUFcPVkSj0QnHqIBlpcK2SvItg",
+	"X1GIPk83YJjPSj6BHjkVC5LI8ZjFXQ5lBVMf8nnKRZxvpMHyWIt/wAzr3jiRg482DBP5+u//+Gc//enP",
+	"//i/fvWH/xBgsFyyIoiolgB/dQTaYVP8Wa2OkeH4LaDdb+zimQ14Peg3zbEc35OH9OyvDem5z6CRMwd3",
+	"qxSj+VPZBX4wAFmM6KxUOfyTtpZkxoc3tSjMEoPi+u69LQqjvdubMgM6qhFNmw0+t238z6BqqqwUXWu2",
+	"WNZfx+p8d/d5lbi5VfdojyhAfguTZBu8AeGru2EAIN9xgbCpWEDJALhQEEZYqtAtyPCpYyMNa0naQtrk",
+	"5OdnikBVDaEN4bc1buuXv9jLUUa3qJnh1dvuH5KYjw0/aLlfzDAF3Bp+McQSB8lTLTmkOzFMh9WXvix9",
+	"MYA74o7jto0HC7BSOr2q3xnNrvqFw3MfQLvqKy+yMVKtCce1kd5DSN6VD5w5+tV4a9Hbof62UO2XKRxp",
+	"V4zNCkvLtoLWm67NqdS11QPgRGqwnLIpF0YAiulCNQLyaSkdkoW4UsgMMHoGXOcULMiRG/TaDBpBCiOU",
+	"tZScMsOpLLmYOxVB4GzlJckRBDCuQzGnqnAlM6O50iEdMjUvFReSv3K3CpujbEy5cBKbb4VFeB1MaCQU",
+	"yPt2S5Me6cPqVChcR4NnRrl9hNCBzHQhA1tDyXpDBw52Zs7+A1k7SvuusAKHjx6WWIH+2nTd1ZF+uR4j",
+	"1oKbyDkWsYAUXRSg38CCzSNnjkeVlGBcQwt0KXmvN2triHbr5YGa3efLxdOmNGaOHpWF2NKDnrAUNM6h",
+	"gHpMMcnMTefp4KBNqV5VB58yZJ+p4KlQQAwn13lHhf67mKIQCbFNyQMUrqRVBvNUkVC15Oad56QEKQR4",
+	"iGrWNYhNKgqXL7NiyyWS7l0z4in3tDIWEVe8M08ACzLlC1cVFC69mRc8zgCyqc4MRLpjxlkIxRBxlwnN",
+	"9aI8aUAunjw3MGAz7p89edUjp6F4XC2SVrYiuFXavETVUmkd6N0AxrApiK1eYq5yQ3QlNVH17IEEOMyR",
+	"Y3LyAhKh5SliwXfMeXzZXGloWq3Wf1kRs+yp2PUtTZD2gs195cU+bCBv0wpWP6Vea7extyWQq/JmMyZn",
+	"Cb44RFU7x/V7b8sbu14K5q15RxY4tUD9XBMQe8QYYDwTkFQ1oWZziHLViXUOKj0omqSMxgtyw9iMzA2z",
+	"BfmoMVzGvI3X4kbIubChVyvkEXSv2QTwPdJxbff3KiIf+fz7zNrj3u68jKgPP0Oyp3JRyF2AEQ64Iitq",
+	"UX25VoLVcgKDBYmG9Lr0JXIWYSyLGAoX9RCV6y5GpP2y4+pWRnVhLiLtqtLOsOpYmBOlVQKGmmK487xK",
+	"aSPz0QvFaVk7ankEPZdlRWlQKH9LKtFyplVI5GL4NlCN1lVGAXzK92OF+VAU6WgalAZIUjsrRYQagTh3",
+	"JUu/5bTBrvOXjyxYz+1y4WLy+BSfjiqqV1ql+vu8Z82nrPuFFKxZZBfk/PTFqQ05ggy1UZEhLOq4SoAp",
+	"gxA9fDz2IAJStOyRx0XahKJ0gAKfe8Of1dMZ79VSGZvWnmzGXKFvIr4/cNdH/xeua3Sk71VnXfEp+01z",
+	"AB9Ebs6zWtZoyqOjdXqroucvs8KqyPF2J7Cfsr1y2UEvwP9Qpje5ojWv32CYFEDsqJIBbF0vTRhgtqNh",
+	"wmiqXEFZuBUwT0N4sGDzvD0OaP6y4j3+HAoojr0g7QSgI3DRF1MpQORJDZmB4GGpkRezNMmpn0GWqGZ8",
+	"NE3HGVNQm/CYfPFmeDsQDxRhSvOpc+O0ZC4U+/3f+gibM9XB/O2jTKHZ9ajfJ5EtchDlnpV5HQQmdLow",
+	"W+ACtBhUk2hPsHleADHCk1HmBc8nC6+zAZzxRVEx8T7ojBseJ9vsEXm4uMfWC20XIa8IWtVwZHcIJRAu",
+	"Ssl6NTU1wRLEVitQFolYQMqE3Ns9r2rjCue4RzRS1MptQCS4TZc6DyzXUH03tr4zUCUYcjDvPOfB6cW5",
+	"nZ60MUJfTxhPCVY4Up1t9Bl5qcMihheHAf3wSV5pyAhDiMYAudi4xV4oLm1WJqqaas/cLG6u/8/v/Jeo",
+	"yLIOia8tJ5spw0jOJ5LYDJMwmIAwLsgXr23yZtPwgSKJHN7ITPfIpQEPdUwiI61FoWh//8lV7ocJqY0h",
+	"BA58JBadgERQbTkibZrktTNKVS0g4zwAnmuCa51SQTFHTylTkF1LBcmHIuXjCXiGeHD/kkaFLClUvLgG",
+	"zgTLLX97OWJbDvoDZzpDcCnN3fBIS/5qANk7TNNARfEYQeOtFgryxi3hw7238N/rNTnJXgHeaLhvj5LA",
+	"DfrhtQOI3/ClOP33nCqnPensRuQwsxBf0twSDqSIq/Izn9FUi3V+Cheu0Tft+eFWuzMqUXCjKQW65GYg",
+	"7a/+8D989U9//NW/+kknT0uMOcBpHLN46QAr3h+roXYqb5k90tY3pV2q7dfLg5+gM17exqVlauLMv0k3",
+	"lpWphlCTnwNPsw7yNI63uZhTAwm7uJbTON74ToyIKsZEz7H6YCXIe63U5IrUNWv7Xs4ATTjKazMhLTM+",
+	"WN9xGZuf2MISy2XsUNcG7blBfUpiBnIw4Hyq9eylSBYBuWTDLGVBKC7plF1yzX7tUqcckttD8bwRMMGD",
+	"VM6VOSMQt2SqaQKhLWD7y0W8UGCg/ApJj4yZLnMaNv+Kr957sQ/AosmCRE6lV5JGI1f8rReKV1ADjcU2",
+	"vh6lOkUGhi8joywFA5SrwGt3BgXTTggNBTRzvQIMzUMliJMOA9MeUtbk27EFRlzpejwQmiTuDvOCbkf9",
+	"/SAv9lEqtKRZkqhQiCU3BjoEtSokErACaTWnQcJHcJSwbgcGeX1EcMXae2v+Aw5ymTDNIq9B1mzv28rC",
+	"weK2KgO0Q4WmrYraQB7dm61mxrlkuvs4r7rqcQVoKju5MtnP3bOK2vKxrePPPi/jwGcSanxabY2DcIDn",
+	"JcnZobE9G8ixit4+k2OZbZbs8Bm4LxMjMe0AqZsNQUb5PBbGRp3Y1RdehPA0GpUAUAMIzBFWkpqlEpNR",
+	"pdL8P1a0absXH+DZdS32CEUmNE+CZcSHqFFLix07AUmo0vbkzbGfX4QCqip3wXOCvLAFVfMRbO2RCVWT",
+	"Jr+K1+qe+UYzwSqWEc525+6k/nIbPlm24t16fraKeWpIHVIU70RcDioEn8pSQQ4f9G8AfQSYraBTVd9p",
+	"pABwO4LkpHDhoG+ghjbnLw8dIiDh4ijhQ11KPQTe/aiC6DRL4uZqvsWCOCzvm5HDi6n9ANt4ybsUx3Gm",
+	"elqm97JF1Wh8c4wSt8e/LXRc0XTMAKnYKM97xSurrmgnsUmCVZ3VNrmEk7rn0gNlb3KNeOa/o70Cwzde",
+	"1/eZPjWtAM/eZ/bmfJKGgwc6tAt5y5HS8wtS7L/huNEoOmVUGDkLrKNGHgEKvrEovC1ce+XZ1zOoHd0n",
+	"5xe3R1Bg9eL2kREIUzDvmF8en5+9IrOUjfgbptDIG4rooH/Y6/f29w97/b2Doygg0UG/v38cDz46Pt6P",
+	"OieuLPSUqhurlLdpMkIRZ3ideTlCCtcQlHW7KNcEjrPB9L2nF+ehsGonyMplIBoh1y7Z68Pp1NKhsLXD",
+	"obQ3iWyfrpC6C3fG4oi0bZ5LQlUonIDiWtqROyeQ64PeMEXYaMSGQP9Kq4f6i8JSmR45redqU0yD/csg",
+	"ZJdMDCmqKwUEy3Wb4hoest10G9LkNORY65QDePPlm82ZObpGPN4jy78jq9tQLLH2VHdPOmuv9MNZqzdC",
+	"D7vNMPzK5hWm2yAMKizOgDYoFbviUGsxRwOWdtz9KknniTBNLF1dL+1g850cEw5FKKmpHTANy1acxP1g",
+	"ztPayoZUCAmsL7HCjqsPb+1No4LhZiLO9ebLKsMzHHfjU7ftd5OUFcdyrFzN5b1ZpSsFUywZbQ2Ejgvt",
+	"pkwhn9BsK5VJXBY15UxBukrrRwDxNE3HbmUWc+4nxTWURRht3S+kYE6WMUjcijKhuCr5YBi+yLkXWRWX",
+	"OYkeAUUOKqsMyqAL0kadVCjyNzvtLNMDm1KyPL7NX4M07OL1VShqSkHSbqAAEFjhJQPVw+74nQEV0yXf",
+	"ivd5OTtLA7kxqq+6U1lJ57rs1ONLUZuLt7218YFLQ/rdrZZh14DWfUhe3+e3+WOl3lnu4dGWVf7NlANE",
+	"0kvX9JsVy6qAAUkESxrIpugzbLfJFX/qorRydhX67oYQelDa5uh568tFhFXGxPUs0Ob7DkTtXaCHI18C",
+	"bNRS7kTfykeuyHdSoPYdXwB6yKwmfZbpxvAnmx764uypzdlD2rXq/UWU6UGfPOefdCo2N9t/KYONc95x",
+	"aVS6lfwmNp3KMruC2WEuzp5+OMXcLB7dIQH+hxMrLs6evoIzbXYOxwqj7w+iePogCEPGqdzzqlLqEsWX",
+	"wjwwZ4OJlDer3ARvWQrqX7RkouOOTx3/QzfUPZ6nnWOVoKayQf7TPThz2AOrTrNUkmtLqWRVbAxYYCxv",
+	"iskm6rHxqH6ArI8gEqlyMVZMMVFKLmLjZ9gtE6ipKO+EDOEjV6G4eHl5hVGNUZYmkZF9oVhs9DaENxW2",
+	"jkkIZTd7YdbvHw5hRPgnC1sBCcEXXWk6nYWtIBRhK6aaml5vsds1j7EddoR/wm7xn7cshYDHfKiw9e5d",
+	"RLpESFuoCavSA1SRrsvDOrN26EtNRUzTmDiwJGrGhjkWOw6FNWOSyF5pl8cRaccsV0oRKQjXx1hRJl2g",
+	"hyxUA1qY/zCqVSi4BpdGO0S+5Yi0Xwv+xjwYKWKFcQd5sxzjRqFoR7f7QUS+62JUP31++rh7+ekpVKMw",
+	"by/icS8ft2cQfxSQG7ZwMgFINbYzhopH84liw+uoyD1lXq3F/dardElyCQWKLqdIGw7evIHhuSD7fbeN",
+	"kyJVJ6ie2inD0CRUt0ENrJFEBVoH4550yt1C2Rt8coYpHdDhjRyNUI91mE9gwO1RKCYyS1VgJs4dGIwo",
+	"nSQ9C4wueGqi9UxZR186nBBKZtkg4cNcY9YjuaNOv/pmy/G2KEIN2EKKeHWMFBo4LEx9Ww1QdnnnYpZ9",
+	"cDcCO7c1Rm2CpIO6X2jd2LiTGBGccACuokzEEHgABmrqkKG6G9fmKOjeW/uvdRGyjR5iWMSwgK1vooIi",
+	"rZKDolgES7jhAply3CFPQcW1La3zMhmnS1YnG9Lrq6HYeEA7ZzM2gd5d2eoqx36/ak2HHlboNEuEApxk",
+	"mADHwBIUKE0XK7wdX0Me6fJVfRvQ3L9YCLExP9XX+UCR16+eBQ57mYsqrWSH2GyvuPeVvtz2UM6K1kug",
+	"WT0qwd7o62GWKplL0LOU3XKZGX523JjHELs0ZzIMlrJ+fWejPIoFr9A/MRIz+NO7PJT/4hIeVq9jcUHH",
+	"rClPLh72jpK/VEG0gJ2qlBSg31lOYXJO78Mhvw1hfu+t/TdmX0QJYPv84aWZA6//emmWHTuwN6qT3JRk",
+	"wIZyyhSJMyixDuk28pqzIJWhuWQu0xsGudBstinw98VkPGye2FwO8cpcHOb4arC5G0668o4Olnf8/2cs",
+	"2w23ZEtD5McH1shSXBqcSiFX7hIXI1l+L/BbCRKCzRtlRGvdeipTcnBEQEqrIO1QOA6ej4UR5iRpUyvb",
+	"EZRzIfDXDOsRhjvgNE5DYYtVgC2VqDnXFlHITJNEqiorsjqnhdQFH3KJR7d7WNs5zrYrXWFD2l0I3fdd",
+	"zbMKC0rLgLAl+FY9sd+2MJ6jdfzZ5wbzDa2/+Gefm5NULL1195ClSeu4tWcw8/8NAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

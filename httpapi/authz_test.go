@@ -79,7 +79,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if tc.body != "" {
 				ctype = "application/json"
 			}
-			status, typ, _, body := e.rawBody(tc.method, tc.path, tc.token, ctype, tc.body)
+			var hdr map[string]string
+			if tc.method == "POST" && strings.HasPrefix(tc.path, "/v1/cases/"+id+"/") {
+				// Case actions require the case's current ETag.
+				hdr = map[string]string{"If-Match": e.ifMatch(a, id)}
+			}
+			status, typ, _, body := e.rawBodyHeader(tc.method, tc.path, tc.token, ctype, tc.body, hdr)
 			if status != tc.status || (tc.typ != "" && typ != httpapi.ProblemBase+tc.typ) {
 				t.Errorf("got %d %s, want %d %s: %s", status, typ, tc.status, tc.typ, body)
 			}

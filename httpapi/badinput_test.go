@@ -201,9 +201,18 @@ func TestIdempotencyKey(t *testing.T) {
 // type ("" for none), the headers and the body.
 func (e *env) rawBody(method, path, token, ctype, body string) (int, string, map[string][]string, string) {
 	e.t.Helper()
+	return e.rawBodyHeader(method, path, token, ctype, body, nil)
+}
+
+// rawBodyHeader is rawBody with extra request headers.
+func (e *env) rawBodyHeader(method, path, token, ctype, body string, hdr map[string]string) (int, string, map[string][]string, string) {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,9 +38,23 @@ func benchHTTPLifecycle(b *testing.B, perCPU int) {
 		docs[i] = pair{doc, e.sign(c, doc)}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	do := func(method, path, token, ctype string, body io.Reader, want int) []byte {
+	// ifMatch is the If-Match a case action requires, from the case in
+	// the previous answer.
+	ifMatch := func(caseJSON []byte) string {
+		var v struct {
+			Version int64 `json:"version"`
+		}
+		if err := json.Unmarshal(caseJSON, &v); err != nil || v.Version == 0 {
+			b.Fatalf("no case version in %s", caseJSON)
+		}
+		return fmt.Sprintf(`"v%d"`, v.Version)
+	}
+	do := func(method, path, token, ctype string, body io.Reader, want int, etag ...string) []byte {
 		req, _ := http.NewRequest(method, e.srv.URL+path, body)
 		req.Header.Set("Authorization", "Bearer "+token)
+		if len(etag) > 0 {
+			req.Header.Set("If-Match", etag[0])
+		}
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
@@ -66,14 +81,15 @@ func benchHTTPLifecycle(b *testing.B, perCPU int) {
 				n, c.p.CompanyID, c.company, c.p.UserID)
 			ct, body := multipartBody(b, part{name: "case", ctype: "application/json", body: []byte(nc)},
 				part{name: "contract", file: "contract.pdf", ctype: "application/pdf", body: d.sent})
-			id := jsonField(b, string(do("POST", "/v1/cases", a.token, ct, body, 201)), "id")
-			do("POST", "/v1/cases/"+id+"/receipt", c.token, "", nil, 200)
+			cs := do("POST", "/v1/cases", a.token, ct, body, 201)
+			id := jsonField(b, string(cs), "id")
+			cs = do("POST", "/v1/cases/"+id+"/receipt", c.token, "", nil, 200, ifMatch(cs))
 			if got := do("GET", "/v1/cases/"+id+"/documents/"+sha(d.sent), c.token, "", nil, 200); !bytes.Equal(got, d.sent) {
 				b.Fatal("downloaded document differs")
 			}
 			ct, body = multipartBody(b, part{name: "contract", file: "contract.pdf", ctype: "application/pdf", body: d.returned})
-			do("POST", "/v1/cases/"+id+"/returns", c.token, ct, body, 200)
-			do("POST", "/v1/cases/"+id+"/completion", a.token, "", nil, 200)
+			cs = do("POST", "/v1/cases/"+id+"/returns", c.token, ct, body, 200, ifMatch(cs))
+			do("POST", "/v1/cases/"+id+"/completion", a.token, "", nil, 200, ifMatch(cs))
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lifecycles/s")

@@ -16,14 +16,14 @@ import (
 func (e *env) completed(a, b *user, name string) *httpapi.Case {
 	e.t.Helper()
 	c := e.register(a, httpapi.FormBilateral, name, e.sign(a, contract(name)), []*user{b}, nil)
-	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, nil)
+	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: e.ifMatch(b, c.Id)})
 	if err != nil || rr.JSON200 == nil {
 		e.t.Fatalf("receive: %v %s", err, rr.Body)
 	}
 	if r := e.returnDoc(b, c.Id, e.sign(b, e.download(b, c.Id, rr.JSON200.Document))); r.JSON200 == nil {
 		e.t.Fatalf("return: %d %s", r.StatusCode(), r.Body)
 	}
-	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, nil)
+	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, &httpapi.CompleteCaseParams{IfMatch: e.ifMatch(a, c.Id)})
 	if err != nil || done.JSON200 == nil || done.JSON200.State != httpapi.StateCompleted {
 		e.t.Fatalf("complete: %v %s", err, done.Body)
 	}

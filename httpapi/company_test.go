@@ -283,7 +283,7 @@ func TestSendBackToParty(t *testing.T) {
 	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
 	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
 	c := e.register(a, httpapi.FormBilateral, "差戻し", e.sign(a, contract("send back to party")), []*user{b}, nil)
-	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, nil)
+	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: e.ifMatch(b, c.Id)})
 	if err != nil || rr.JSON200 == nil {
 		t.Fatalf("receive: %v %s", err, rr.Body)
 	}
@@ -291,7 +291,7 @@ func TestSendBackToParty(t *testing.T) {
 	if r := e.returnDoc(b, c.Id, e.sign(b, got)); r.JSON200 == nil || r.JSON200.State != httpapi.StateReturned {
 		t.Fatalf("return: %d %s", r.StatusCode(), r.Body)
 	}
-	sb, err := a.c.SendBackCaseWithResponse(e.ctx, c.Id, nil, httpapi.SendBack{Reason: "押印欄が違います"})
+	sb, err := a.c.SendBackCaseWithResponse(e.ctx, c.Id, &httpapi.SendBackCaseParams{IfMatch: e.ifMatch(a, c.Id)}, httpapi.SendBack{Reason: "押印欄が違います"})
 	if err != nil || sb.JSON200 == nil || sb.JSON200.State != httpapi.StateSentBackToParty {
 		t.Fatalf("send back to the party: %v %s", err, sb.Body)
 	}
@@ -303,7 +303,7 @@ func TestSendBackToParty(t *testing.T) {
 	if sr, err := a.c.SearchCasesWithResponse(e.ctx, &httpapi.SearchCasesParams{State: &st}); err != nil || sr.JSON200 == nil || len(sr.JSON200.Cases) != 1 {
 		t.Fatalf("search sent-back-to-party: %v %s", err, sr.Body)
 	}
-	sb2, err := b.c.SendBackCaseWithResponse(e.ctx, c.Id, nil, httpapi.SendBack{Reason: "こちらでは直せません"})
+	sb2, err := b.c.SendBackCaseWithResponse(e.ctx, c.Id, &httpapi.SendBackCaseParams{IfMatch: e.ifMatch(b, c.Id)}, httpapi.SendBack{Reason: "こちらでは直せません"})
 	if err != nil || sb2.JSON200 == nil || sb2.JSON200.State != httpapi.StateSentBack {
 		t.Fatalf("the party sends it back to the registrant: %v %s", err, sb2.Body)
 	}

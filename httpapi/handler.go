@@ -217,6 +217,10 @@ func (h *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, h.log, err)
 		return
 	}
+	if err := requireIfMatch(r, route); err != nil {
+		writeProblem(w, r, h.log, err)
+		return
+	}
 	if err := h.validate(r, route, params); err != nil {
 		writeProblem(w, r, h.log, err)
 		return
@@ -226,7 +230,7 @@ func (h *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
-		h.idem.serve(w, r, ri, h)
+		h.serveIdempotent(w, r, ri)
 		return
 	}
 	h.api.ServeHTTP(w, r)
@@ -478,4 +482,23 @@ func neededScope(method, op string, ext map[string]any) account.Scope {
 
 func openapi3MultiErrors() []openapi3.SchemaValidationOption {
 	return []openapi3.SchemaValidationOption{openapi3.MultiErrors()}
+}
+
+// requireIfMatch answers 428 (RFC 6585 §3) for an operation whose
+// If-Match header is required by the OpenAPI document (the case actions)
+// when the request has none: a problem of its own rather than the 400
+// that request validation would give, so that a client learns to send
+// the case's ETag.
+func requireIfMatch(r *http.Request, route *routers.Route) error {
+	if r.Header.Get("If-Match") != "" || route.Operation == nil {
+		return nil
+	}
+	for _, list := range []openapi3.Parameters{route.Operation.Parameters, route.PathItem.Parameters} {
+		for _, ref := range list {
+			if p := ref.Value; p != nil && p.In == openapi3.ParameterInHeader && p.Required && http.CanonicalHeaderKey(p.Name) == "If-Match" {
+				return problemf(pPrecondRequired, r.Method+" "+r.URL.Path+" without If-Match")
+			}
+		}
+	}
+	return nil
 }

@@ -57,12 +57,16 @@ type user struct {
 	token                           string
 }
 
-func newEnv(t testing.TB) *env { return newEnvWith(t, nil) }
+func newEnv(t testing.TB) *env { return newEnvWith(t, nil, nil) }
 
-// newEnvWith is newEnv with mutate, when not nil, applied to the Config.
-func newEnvWith(t testing.TB, mutate func(*keiyaku.Config)) *env {
+// newEnvWith is newEnv with the test PKI pki (nil: a new one) and the
+// service's Config changed by mutate (nil: unchanged).
+func newEnvWith(t testing.TB, pki *testpki.PKI, mutate func(*keiyaku.Config)) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), pki: testpki.New(t), users: map[string]*user{}}
+	if pki == nil {
+		pki = testpki.New(t)
+	}
+	e := &env{t: t, ctx: context.Background(), pki: pki, users: map[string]*user{}}
 	cfg := keiyaku.Config{
 		Dir:            t.TempDir(),
 		TrustAnchors:   []*x509.Certificate{e.pki.Root.Cert},
@@ -267,4 +271,15 @@ func tamper(t *testing.T, in []byte, text string) []byte {
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// ifMatch returns the current ETag of case id as u sees it, for the
+// If-Match every case action requires.
+func (e *env) ifMatch(u *user, id string) string {
+	e.t.Helper()
+	res, err := u.c.GetCaseWithResponse(e.ctx, id)
+	if err != nil || res.JSON200 == nil || res.HTTPResponse.Header.Get("ETag") == "" {
+		e.t.Fatalf("get %s for its ETag: %v %s", id, err, res.Body)
+	}
+	return res.HTTPResponse.Header.Get("ETag")
 }

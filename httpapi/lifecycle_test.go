@@ -93,7 +93,7 @@ func (e *env) download(u *user, id string, f httpapi.File) []byte {
 func (e *env) returnDoc(u *user, id string, pdf []byte) *httpapi.ReturnCaseResponse {
 	e.t.Helper()
 	ct, body := multipartBody(e.t, part{name: "contract", file: "signed.pdf", ctype: "application/pdf", body: pdf})
-	res, err := u.c.ReturnCaseWithBodyWithResponse(e.ctx, id, nil, ct, body)
+	res, err := u.c.ReturnCaseWithBodyWithResponse(e.ctx, id, &httpapi.ReturnCaseParams{IfMatch: e.ifMatch(u, id)}, ct, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -117,13 +117,28 @@ func TestBilateralLifecycle(t *testing.T) {
 	if !hasAction(cb, httpapi.ActionReceive) {
 		t.Fatalf("counterparty's actions %v", cb.Actions)
 	}
+	// Without If-Match (or with "*", which names no version) a case
+	// action is 428, in the request's language, and changes nothing.
+	for _, im := range []string{"", "*"} {
+		hdr := map[string]string{"Accept-Language": "ja"}
+		if im != "" {
+			hdr["If-Match"] = im
+		}
+		s, p, h := e.raw("POST", "/v1/cases/"+c.Id+"/receipt", b.token, "", nil, hdr)
+		if s != 428 || p == nil || p.Type != httpapi.ProblemBase+"precondition-required" || p.Detail == nil || !strings.Contains(*p.Detail, "If-Match") || h.Get("Content-Language") != "ja" {
+			t.Fatalf("receipt with If-Match %q: %d %+v", im, s, p)
+		}
+	}
+	if got := e.get(b, c.Id); got.State != httpapi.StateSent {
+		t.Fatalf("a refused receipt changed the case: %s", got.State)
+	}
 	// A stale If-Match is refused and changes nothing.
 	stale := `"v0"`
-	if r, _ := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: &stale}); r.StatusCode() != 412 {
+	if r, _ := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: stale}); r.StatusCode() != 412 {
 		t.Fatalf("stale If-Match: %d %s", r.StatusCode(), r.Body)
 	}
 	etag := `"v` + itoa(cb.Version) + `"`
-	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: &etag})
+	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: etag})
 	if err != nil || rr.JSON200 == nil || rr.JSON200.State != httpapi.StateReceived {
 		t.Fatalf("receive: %v %s", err, rr.Body)
 	}
@@ -147,7 +162,7 @@ func TestBilateralLifecycle(t *testing.T) {
 	if r.JSON200 == nil || r.JSON200.State != httpapi.StateReturned {
 		t.Fatalf("return: %d %s", r.StatusCode(), r.Body)
 	}
-	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, nil)
+	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, &httpapi.CompleteCaseParams{IfMatch: e.ifMatch(a, c.Id)})
 	if err != nil || done.JSON200 == nil || done.JSON200.State != httpapi.StateCompleted || len(done.JSON200.Sealed) == 0 {
 		t.Fatalf("complete: %v %s", err, done.Body)
 	}
@@ -243,7 +258,7 @@ func TestSendBackAndResend(t *testing.T) {
 	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
 	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
 	c := e.register(a, httpapi.FormBilateral, "NDA", e.sign(a, contract("nda")), []*user{b}, nil)
-	sb, err := b.c.SendBackCaseWithResponse(e.ctx, c.Id, nil, httpapi.SendBack{Reason: "金額が違います"})
+	sb, err := b.c.SendBackCaseWithResponse(e.ctx, c.Id, &httpapi.SendBackCaseParams{IfMatch: e.ifMatch(b, c.Id)}, httpapi.SendBack{Reason: "金額が違います"})
 	if err != nil || sb.JSON200 == nil || sb.JSON200.State != httpapi.StateSentBack {
 		t.Fatalf("send back: %v %s", err, sb.Body)
 	}
@@ -251,11 +266,11 @@ func TestSendBackAndResend(t *testing.T) {
 		t.Fatal("resend not offered after a send-back")
 	}
 	ct, body := multipartBody(t)
-	rs, err := a.c.ResendCaseWithBodyWithResponse(e.ctx, c.Id, nil, ct, body)
+	rs, err := a.c.ResendCaseWithBodyWithResponse(e.ctx, c.Id, &httpapi.ResendCaseParams{IfMatch: e.ifMatch(a, c.Id)}, ct, body)
 	if err != nil || rs.JSON200 == nil || rs.JSON200.State != httpapi.StateSent {
 		t.Fatalf("resend: %v %s", err, rs.Body)
 	}
-	del, err := a.c.DeleteCaseWithResponse(e.ctx, c.Id, nil)
+	del, err := a.c.DeleteCaseWithResponse(e.ctx, c.Id, &httpapi.DeleteCaseParams{IfMatch: e.ifMatch(a, c.Id)})
 	if err != nil || del.JSON200 == nil || del.JSON200.State != httpapi.StateDeleted {
 		t.Fatalf("delete: %v %s", err, del.Body)
 	}
@@ -269,7 +284,7 @@ func TestThreePartyAndSendOnly(t *testing.T) {
 
 	c := e.register(a, httpapi.FormMultiParty, "三者契約", e.sign(a, contract("three")), []*user{b, c3}, nil)
 	for _, u := range []*user{b, c3} {
-		rr, err := u.c.ReceiveCaseWithResponse(e.ctx, c.Id, nil)
+		rr, err := u.c.ReceiveCaseWithResponse(e.ctx, c.Id, &httpapi.ReceiveCaseParams{IfMatch: e.ifMatch(u, c.Id)})
 		if err != nil || rr.JSON200 == nil {
 			t.Fatalf("receive by %s: %v %s", u.key, err, rr.Body)
 		}
@@ -278,7 +293,7 @@ func TestThreePartyAndSendOnly(t *testing.T) {
 			t.Fatalf("return by %s: %d %s", u.key, r.StatusCode(), r.Body)
 		}
 	}
-	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, nil)
+	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, &httpapi.CompleteCaseParams{IfMatch: e.ifMatch(a, c.Id)})
 	if err != nil || done.JSON200 == nil || done.JSON200.State != httpapi.StateCompleted {
 		t.Fatalf("complete: %v %s", err, done.Body)
 	}
@@ -293,11 +308,11 @@ func TestThreePartyAndSendOnly(t *testing.T) {
 		do func() (int, []byte)
 	}{
 		{b, func() (int, []byte) {
-			r, _ := b.c.ReceiveCaseWithResponse(e.ctx, so.Id, nil)
+			r, _ := b.c.ReceiveCaseWithResponse(e.ctx, so.Id, &httpapi.ReceiveCaseParams{IfMatch: e.ifMatch(b, so.Id)})
 			return r.StatusCode(), r.Body
 		}},
 		{b, func() (int, []byte) {
-			r, _ := b.c.AcknowledgeCaseWithResponse(e.ctx, so.Id, nil)
+			r, _ := b.c.AcknowledgeCaseWithResponse(e.ctx, so.Id, &httpapi.AcknowledgeCaseParams{IfMatch: e.ifMatch(b, so.Id)})
 			return r.StatusCode(), r.Body
 		}},
 	} {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 )
 
 // ProblemBase is the prefix of every problem type URI; a type is
@@ -36,6 +37,7 @@ var (
 	pInternal        = problemKind{"internal", 500, "Internal error", "Something went wrong on the server; it has been logged.", "サーバーで問題が発生しました。記録済みです。"}
 	pTooLarge        = problemKind{"too-large", 413, "Too large", "The request is larger than the stated limit.", "リクエストが上限を超えています。"}
 	pStale           = problemKind{"precondition-failed", 412, "Stale version", "The case has changed since you read it (If-Match); reload it and try again.", "案件は取得後に変更されています(If-Match)。再読み込みしてやり直してください。"}
+	pPrecondRequired = problemKind{"precondition-required", 428, "Precondition required", "Case actions need If-Match with the case's ETag (from its last answer or GET /v1/cases/{id}); send it and try again.", "案件の操作には If-Match ヘッダーに案件の ETag(直前の応答または GET /v1/cases/{id} で取得)が必要です。付けて再送してください。"}
 	pMediaType       = problemKind{"unsupported-media-type", 415, "Unsupported media type", "The request body has a content type this operation does not accept.", "このリクエスト本文の Content-Type は受け付けられません。"}
 	pIdemReused      = problemKind{"idempotency-key-reused", 422, "Idempotency key reused", "This Idempotency-Key was used with another request body; use a new key.", "この Idempotency-Key は別の内容のリクエストで使用済みです。新しいキーを使ってください。"}
 	pIdemInFlight    = problemKind{"idempotency-key-in-use", 409, "Idempotency key in use", "A request with this Idempotency-Key is still being processed; retry later.", "この Idempotency-Key のリクエストは処理中です。しばらくして再試行してください。"}
@@ -87,6 +89,10 @@ type problemError struct {
 	msg    string // for the log only
 	fields []fieldError
 	limit  int64
+	// cause, when set, is the domain error behind the problem; its
+	// message code (kerr/kmsg) gives the detail and the fields' details
+	// in the request's language.
+	cause error
 }
 
 type fieldError struct{ pointer, detail string }
@@ -140,14 +146,29 @@ func parseQ(v string) float64 {
 }
 
 // writeProblem answers err as an RFC 9457 problem document. The detail is
-// the kind's fixed plain-language text in the request's language; the
-// message of err, which may name internals, goes only to the log (every
-// 5xx at error level).
+// the refusal's own message in the request's language when err carries a
+// message code (kerr.Coded, package kerr/kmsg), else the kind's fixed
+// plain-language text; the message of err, which may name internals, goes
+// only to the log (every 5xx at error level).
 func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	k := problemOf(err)
-	detail := k.en
+	detail, lang := k.en, "en"
 	if japanese(r) {
-		detail = k.ja
+		detail, lang = k.ja, "ja"
+	}
+	// httpapi's own problems (413, 415, ...) keep their kind's words
+	// unless they carry a domain cause.
+	src := err
+	var cpe *problemError
+	if errors.As(err, &cpe) {
+		src = cpe.cause
+	}
+	coded, isCoded := "", false
+	if k.status < 500 && src != nil {
+		coded, isCoded = kmsg.Localize(src, lang)
+	}
+	if isCoded {
+		detail = coded
 	}
 	p := Problem{Type: ProblemBase + k.name, Title: k.title, Status: k.status, Detail: &detail}
 	if r.URL != nil {
@@ -155,10 +176,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 		p.Instance = &inst
 	}
 	var pe *problemError
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) && !isCoded {
 		// The domain's own words for bad input say what was wrong and
 		// how to fix it (kerr's contract); they name no internals.
-		// Unlike detail they are in English only.
+		// Without a message code they are in English only.
 		if kk := kerr.Of(err); kk == kerr.Invalid || kk == kerr.FailedPrecondition || kk == kerr.Conflict {
 			if msg := domainMessage(err); msg != "" {
 				pe = &problemError{kind: k, fields: []fieldError{{pointer: "", detail: msg}}}
@@ -176,6 +197,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 			}, len(pe.fields))
 			for i, f := range pe.fields {
 				list[i].Detail, list[i].Pointer = f.detail, f.pointer
+				if isCoded && pe.cause != nil {
+					list[i].Detail = coded
+				}
 			}
 			p.Errors = &list
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/keiyaku/keiyaku/archive"
 	"github.com/keiyaku/keiyaku/casework"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 	"github.com/keiyaku/keiyaku/signature"
 	"github.com/keiyaku/keiyaku/storage"
 )
@@ -38,20 +39,22 @@ func (s *server) svc() *keiyaku.Service { return s.h.svc }
 
 func etag(c *casework.Case) string { return fmt.Sprintf(`"v%d"`, c.Version) }
 
-// ifMatch refuses (412) an action on a case whose version is not the one
-// the caller names. The case is read here and the action reads it again;
-// a change between the two is caught by the action's own version check
+// ifMatch refuses an action on a case whose version is not the one the
+// caller names: 428 without a version (API.ServeHTTP answers a missing
+// header before the request is validated; "*" names none), 412 for a
+// stale one. The case is read here and the action reads it again; a
+// change between the two is caught by the action's own version check
 // (kerr.Conflict, 409).
-func (s *server) ifMatch(ctx context.Context, id string, want *string) error {
-	if want == nil || *want == "" || *want == "*" {
-		return nil
+func (s *server) ifMatch(ctx context.Context, id string, want string) error {
+	if want == "" || want == "*" {
+		return problemf(pPrecondRequired, "If-Match "+want)
 	}
 	c, err := s.svc().Cases.Get(ctx, info(ctx).p, id)
 	if err != nil {
 		return err
 	}
-	if strings.TrimPrefix(*want, "W/") != etag(c) {
-		return problemf(pStale, "If-Match "+*want+" but the case is "+etag(c))
+	if strings.TrimPrefix(want, "W/") != etag(c) {
+		return problemf(pStale, "If-Match "+want+" but the case is "+etag(c))
 	}
 	return nil
 }
@@ -165,7 +168,9 @@ func (s *server) ChangePassword(ctx context.Context, req ChangePasswordRequestOb
 			if errors.Is(err, policy) {
 				// The password policy (account.CheckPassword) refused
 				// the new password: point at it.
-				return nil, problemf(pInvalid, err.Error(), fieldError{pointer: "/new_password", detail: domainMessage(err)})
+				pe := problemf(pInvalid, err.Error(), fieldError{pointer: "/new_password", detail: domainMessage(err)}).(*problemError)
+				pe.cause = err
+				return nil, pe
 			}
 		}
 		return nil, err
@@ -518,7 +523,7 @@ func (s *server) GetCase(ctx context.Context, req GetCaseRequestObject) (GetCase
 }
 
 func (s *server) DeleteCase(ctx context.Context, req DeleteCaseRequestObject) (DeleteCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.Delete(ctx, info(ctx).p, req.Id)
@@ -529,7 +534,7 @@ func (s *server) DeleteCase(ctx context.Context, req DeleteCaseRequestObject) (D
 }
 
 func (s *server) ReceiveCase(ctx context.Context, req ReceiveCaseRequestObject) (ReceiveCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	rc, c, err := s.svc().Cases.Receive(ctx, info(ctx).p, req.Id)
@@ -541,7 +546,7 @@ func (s *server) ReceiveCase(ctx context.Context, req ReceiveCaseRequestObject) 
 }
 
 func (s *server) ReturnCase(ctx context.Context, req ReturnCaseRequestObject) (ReturnCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	part, err := nextPart(req.Body, "contract")
@@ -557,7 +562,7 @@ func (s *server) ReturnCase(ctx context.Context, req ReturnCaseRequestObject) (R
 }
 
 func (s *server) SendBackCase(ctx context.Context, req SendBackCaseRequestObject) (SendBackCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.SendBack(ctx, info(ctx).p, req.Id, req.Body.Reason)
@@ -568,7 +573,7 @@ func (s *server) SendBackCase(ctx context.Context, req SendBackCaseRequestObject
 }
 
 func (s *server) ResendCase(ctx context.Context, req ResendCaseRequestObject) (ResendCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	var doc *casework.Upload
@@ -590,7 +595,7 @@ func (s *server) ResendCase(ctx context.Context, req ResendCaseRequestObject) (R
 }
 
 func (s *server) CompleteCase(ctx context.Context, req CompleteCaseRequestObject) (CompleteCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.Complete(ctx, info(ctx).p, req.Id)
@@ -601,7 +606,7 @@ func (s *server) CompleteCase(ctx context.Context, req CompleteCaseRequestObject
 }
 
 func (s *server) AcknowledgeCase(ctx context.Context, req AcknowledgeCaseRequestObject) (AcknowledgeCaseResponseObject, error) {
-	if err := s.ifMatch(ctx, req.Id, req.Params.IfMatch); err != nil {
+	if err := s.ifMatch(ctx, req.Id, string(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	c, err := s.svc().Cases.Acknowledge(ctx, info(ctx).p, req.Id)
@@ -732,10 +737,10 @@ func (s *server) VerifyCase(ctx context.Context, req VerifyCaseRequestObject) (V
 		out.Pdfs = append(out.Pdfs, struct {
 			File   File      `json:"file"`
 			Report PDFReport `json:"report"`
-		}{toFile(p.File), toReport(p.Verdict)})
+		}{toFile(p.File), toReportIn(ctx, p.Verdict)})
 	}
 	for _, f := range oc.Files {
-		out.Files = append(out.Files, FileCheck{File: toFile(f.File), Original: f.Verdict.Original, Reasons: nonNil(f.Verdict.Reasons)})
+		out.Files = append(out.Files, FileCheck{File: toFile(f.File), Original: f.Verdict.Original, Reasons: reasonsIn(ctx, f.Verdict.Notes, f.Verdict.Reasons)})
 	}
 	return out, nil
 }
@@ -766,7 +771,30 @@ func (s *server) VerifyPDF(ctx context.Context, req VerifyPDFRequestObject) (Ver
 	if err != nil {
 		return nil, err
 	}
-	return VerifyPDF200JSONResponse(toReport(v)), nil
+	return VerifyPDF200JSONResponse(toReportIn(ctx, v)), nil
+}
+
+// toReportIn is toReport with the verdict's reasons in the request's
+// language.
+func toReportIn(ctx context.Context, v *archive.PDFVerification) PDFReport {
+	out := toReport(v)
+	out.Reasons = reasonsIn(ctx, v.Notes, v.Reasons)
+	return out
+}
+
+// reasonsIn returns a verdict's reasons in the request's language
+// (Accept-Language): the English reasons as they are, or the notes
+// through the message catalog (package kerr/kmsg) for Japanese.
+func reasonsIn(ctx context.Context, notes []kerr.Note, reasons []string) []string {
+	ri := info(ctx)
+	if ri == nil || ri.r == nil || !japanese(ri.r) || len(notes) != len(reasons) {
+		return nonNil(reasons)
+	}
+	out := make([]string, len(notes))
+	for i, n := range notes {
+		out[i] = kmsg.Note(n, "ja")
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

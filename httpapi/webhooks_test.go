@@ -45,7 +45,7 @@ func verifyStandardWebhook(secret string, h gotHook) bool {
 // delivery log and a replay (same webhook-id) work over the API; a
 // colleague, a read token and another company are refused.
 func TestWebhooksOverHTTP(t *testing.T) {
-	e := newEnvWith(t, func(cfg *keiyaku.Config) { cfg.Webhook.AllowLoopback = true })
+	e := newEnvWith(t, nil, func(cfg *keiyaku.Config) { cfg.Webhook.AllowLoopback = true })
 	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
 	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
 	var mu sync.Mutex

@@ -12,4 +12,11 @@
 // wraps, so the kind set at the bottom survives every layer. Only httpapi
 // turns kinds into HTTP statuses. The model follows go-cloud's gcerrors and
 // upspin's errors package.
+//
+// A refusal users meet carries a stable message code too (M, MW: a
+// *Coded with named parameters, found with CodeOf or errors.As), so that
+// package kerr/kmsg can say it once in Japanese or English, without the
+// operation names of the layers:
+//
+//	return kerr.M(kerr.Invalid, op, "upload.empty", "the upload {file} is empty: choose the file again and upload it", kerr.P("file", name))
 package kerr

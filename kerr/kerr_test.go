@@ -78,3 +78,13 @@ func TestEWithCauseTextOnce(t *testing.T) {
 		t.Error("cause or kind lost")
 	}
 }
+
+func ExampleM() {
+	err := kerr.Wrap("casework.Register", kerr.M(kerr.Invalid, "casework.putDocument", "upload.empty",
+		"the upload {file} is empty: choose the file again and upload it", kerr.P("file", "contract.pdf")))
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, kerr.Invalid), kerr.CodeOf(err).Code)
+	// Output:
+	// casework.Register: casework.putDocument: invalid: the upload contract.pdf is empty: choose the file again and upload it
+	// true upload.empty
+}

@@ -28,7 +28,8 @@ func CheckTime(op, field string, t time.Time) error {
 		return nil
 	}
 	if t.Before(MinTime) || t.After(MaxTime) {
-		return kerr.E(kerr.Invalid, op, "%s %s is outside the supported range %s to %s", field, t.Format(time.RFC3339), MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+		return kerr.M(kerr.Invalid, op, "date.range", "{field} {date} is outside the supported range {min} to {max}: give a date in that range",
+			kerr.P("field", field), kerr.P("date", t.Format(time.RFC3339)), kerr.P("min", MinTime.Format(time.DateOnly)), kerr.P("max", MaxTime.Format(time.DateOnly)))
 	}
 	return nil
 }
@@ -41,10 +42,11 @@ func CheckDate(op, field string, d civil.Date) error {
 		return nil
 	}
 	if !d.IsValid() {
-		return kerr.E(kerr.Invalid, op, "%s %s is not a calendar date", field, d)
+		return kerr.M(kerr.Invalid, op, "date.invalid", "{field} {date} is not a calendar date: give a date that exists", kerr.P("field", field), kerr.P("date", d))
 	}
 	if d.Year < MinTime.Year() || d.Year > MaxTime.Year() {
-		return kerr.E(kerr.Invalid, op, "%s %s is outside the supported range %s to %s", field, d, MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+		return kerr.M(kerr.Invalid, op, "date.range", "{field} {date} is outside the supported range {min} to {max}: give a date in that range",
+			kerr.P("field", field), kerr.P("date", d), kerr.P("min", MinTime.Format(time.DateOnly)), kerr.P("max", MaxTime.Format(time.DateOnly)))
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ type Store interface {
 	WebhookStore  // webhook.go
 	ReminderStore // reminder.go
 	DisclosureStore
+	IdempotencyStore
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

@@ -11,13 +11,14 @@
 // N+1, Japan time. DATE is YYYY-MM-DD (Japan time) or RFC 3339. Without
 // -csv, -json and -pdf the CSV goes to standard output. Exit status: 0
 // when every object passed, 1 when any did not, 2 on usage errors or when
-// the run could not complete.
+// the run could not complete. -h prints the usage and exits 0.
 package main
 
 import (
 	"cloud.google.com/go/civil"
 	"context"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pdfPath := fs.String("pdf", "", "write the PDF report here")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // -h: the usage was asked for
+		}
 		return 2
 	}
 	fail := func(format string, a ...any) int {

@@ -169,3 +169,16 @@ func TestBulkverifyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp: -h prints the usage and exits 0, like every command (issue 9);
+// a usage error exits 2.
+func TestHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "-company") {
+		t.Errorf("-h: exit %d, usage %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"-nosuchflag"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown flag: exit %d", code)
+	}
+}

@@ -18,7 +18,7 @@ func TestRun(t *testing.T) {
 	steps := []string{
 		"== 1:1 contract",
 		"register+send: ", "receive: ", "send back: ", "resend: ", "receive: ",
-		"tampered return refused: ", "changed after signing",
+		"tampered return refused: ", "changes page 1 of the contract beyond adding a signature",
 		"return: ", "complete: ", "original check: agreement.sealed.pdf: TOTAL_PASSED at B-LTA",
 		"original=true", "original check: statement-of-work.txt: original=true",
 		"== three-party contract",

@@ -98,11 +98,14 @@ func TestBlackBox(t *testing.T) {
 		t.Fatalf("printed operator password %q and %d demo users", admin, len(demo))
 	}
 
-	call := func(method, path, token, ctype string, body io.Reader, want int) []byte {
+	call := func(method, path, token, ctype string, body io.Reader, want int, ifMatch ...string) []byte {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, body)
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
+		}
+		if len(ifMatch) > 0 {
+			req.Header.Set("If-Match", ifMatch[0]) // case actions require the case's ETag
 		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -189,16 +192,19 @@ func TestBlackBox(t *testing.T) {
 	var c struct {
 		ID       string `json:"id"`
 		State    string `json:"state"`
+		Version  int64  `json:"version"`
 		Document struct {
 			Key string `json:"key"`
 		} `json:"document"`
 	}
+	etag := func() string { return fmt.Sprintf(`"v%d"`, c.Version) }
 	json.Unmarshal(call("POST", "/v1/cases", ta, ct, body, 201), &c)
-	json.Unmarshal(call("POST", "/v1/cases/"+c.ID+"/receipt", tb, "", nil, 200), &c)
+	call("POST", "/v1/cases/"+c.ID+"/receipt", tb, "", nil, 428) // without If-Match
+	json.Unmarshal(call("POST", "/v1/cases/"+c.ID+"/receipt", tb, "", nil, 200, etag()), &c)
 	got := call("GET", "/v1/cases/"+c.ID+"/documents/"+c.Document.Key, tb, "", nil, 200)
 	ct, body = multi([3]string{"contract", "signed.pdf", string(sign(b, got))})
-	call("POST", "/v1/cases/"+c.ID+"/returns", tb, ct, body, 200)
-	json.Unmarshal(call("POST", "/v1/cases/"+c.ID+"/completion", ta, "", nil, 200), &c)
+	json.Unmarshal(call("POST", "/v1/cases/"+c.ID+"/returns", tb, ct, body, 200, etag()), &c)
+	json.Unmarshal(call("POST", "/v1/cases/"+c.ID+"/completion", ta, "", nil, 200, etag()), &c)
 	if c.State != "completed" {
 		t.Fatalf("state %s", c.State)
 	}

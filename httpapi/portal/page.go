@@ -11,6 +11,7 @@ import (
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
+	"github.com/keiyaku/keiyaku/kerr/kmsg"
 	"github.com/keiyaku/keiyaku/storage"
 )
 
@@ -121,11 +122,15 @@ type errorView struct {
 	Message string
 	Next    string // a message key: what to do next
 	Detail  string
+	// err is the error explained; a refusal with a message code
+	// (kerr.Coded) is shown in its own words (page.ErrText) instead of
+	// Next, and without Detail, which would repeat it in English.
+	err error
 }
 
 // explain turns err into words a clerk understands, by its kerr kind.
 func explain(err error) *errorView {
-	v := &errorView{Detail: err.Error()}
+	v := &errorView{Detail: err.Error(), err: err}
 	switch kerr.Of(err) {
 	case kerr.NotFound:
 		v.Status, v.Message, v.Next = http.StatusNotFound, "err.notfound", "err.notfound.next"
@@ -156,9 +161,24 @@ func explain(err error) *errorView {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		v.Status, v.Message, v.Next = http.StatusRequestEntityTooLarge, "err.toolarge", "err.toolarge.next"
+		v.err = nil // the limit's own words, not those of the read it cut off
 	}
 	return v
 }
+
+// ErrText is the refusal of Err in the page's language when it carries a
+// message code (package kerr/kmsg), else "".
+func (pg *page) ErrText() string {
+	if pg.Err == nil || pg.Err.err == nil || pg.Err.Status >= 500 {
+		return ""
+	}
+	s, _ := kmsg.Localize(pg.Err.err, pg.Lang())
+	return s
+}
+
+// Note is a verdict's reason (archive.PDFVerification.Notes) in the
+// page's language.
+func (pg *page) Note(n kerr.Note) string { return kmsg.Note(n, pg.Lang()) }
 
 // fail shows the error page for err.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, pg *page, err error) {

@@ -183,7 +183,8 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, pg *page) {
 		nc.Document = casework.Upload{Name: docH.Filename, ContentType: "application/pdf", Body: doc}
 		sups := r.MultipartForm.File["supplement"]
 		if len(sups) > casework.MaxSupplements {
-			err = kerr.E(kerr.Invalid, "portal.register", "%d supplementary files chosen; at most %d are allowed", len(sups), casework.MaxSupplements)
+			err = kerr.M(kerr.Invalid, "portal.register", "case.toomanyfiles", "{count} supplementary files were given but at most {max} are allowed: leave some out or combine them into one file",
+				kerr.P("count", len(sups)), kerr.P("max", casework.MaxSupplements))
 		}
 		for _, fh := range sups {
 			if err != nil || fh.Filename == "" {

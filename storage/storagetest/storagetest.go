@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Reminders", func(t *testing.T) { testReminders(t, open(t)) })
 	t.Run("Disclosures", func(t *testing.T) { testDisclosures(t, open(t)) }) // disclosure.go
 	t.Run("DisclosureRaces", func(t *testing.T) { testDisclosureRaces(t, open(t)) })
+	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, open(t)) }) // idempotency.go
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
