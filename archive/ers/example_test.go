@@ -26,9 +26,9 @@ func ExampleBuildTree() {
 		fmt.Printf("file %d: %d partial hash trees, first list of %d\n", i, len(rht), len(rht[0]))
 	}
 	// Output:
-	// file 0: 3 partial hash trees, first list of 2
-	// file 1: 3 partial hash trees, first list of 2
-	// file 2: 3 partial hash trees, first list of 2
-	// file 3: 3 partial hash trees, first list of 2
-	// file 4: 1 partial hash trees, first list of 2
+	// file 0: 4 partial hash trees, first list of 1
+	// file 1: 4 partial hash trees, first list of 1
+	// file 2: 4 partial hash trees, first list of 1
+	// file 3: 4 partial hash trees, first list of 1
+	// file 4: 2 partial hash trees, first list of 1
 }

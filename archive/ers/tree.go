@@ -70,8 +70,15 @@ func (t *Tree) Len() int { return len(t.levels[0]) }
 // for a tree of one leaf whose group has at most one value (the timestamp
 // then stamps the leaf itself); otherwise the first list holds group
 // (the values the leaf hashes, see Group) or, for a plain leaf, the leaf
-// and its first sibling, then one list per higher sibling. group may be
-// nil for a plain leaf.
+// alone, then one list per sibling. group may be nil for a plain leaf.
+//
+// The leaf stands alone in its first list, rather than beside its first
+// sibling as RFC 4998 §4.2 allows, because verification (§4.3 step 2)
+// accepts any value of the first list: a record whose first list held
+// two files' hashes would prove either file, so one case's file could be
+// swapped for another case's file sealed beside it and still verify as
+// original. A one-value list's group value is the value itself, so the
+// root, and the timestamp over it, are the same.
 func (t *Tree) Reduced(i int, group [][]byte) [][][]byte {
 	leaf := t.levels[0][i]
 	if len(group) == 1 {
@@ -91,8 +98,7 @@ func (t *Tree) Reduced(i int, group [][]byte) [][][]byte {
 	case len(sibs) == 0:
 		return nil
 	default:
-		out = append(out, [][]byte{leaf, sibs[0]})
-		sibs = sibs[1:]
+		out = append(out, [][]byte{leaf})
 	}
 	for _, s := range sibs {
 		out = append(out, [][]byte{s})
