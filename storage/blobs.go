@@ -36,6 +36,9 @@ type Blobs struct {
 	// noFiles is set once a sync finds the driver keeps no local files
 	// (object stores): later syncs skip the request that found out.
 	noFiles atomic.Bool
+	// pin, when set, is called with a key before it is stored or found
+	// (SetPin).
+	pin atomic.Pointer[PinFunc]
 }
 
 // Blob keys are stored under this prefix; uploads in progress under tmp/.
@@ -136,6 +139,9 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, limit int64) (key string, 
 	}
 	defer func() { _ = b.bucket.Delete(context.WithoutCancel(ctx), tmp) }()
 	key = hex.EncodeToString(h.Sum(nil))
+	if err := b.pinKey(ctx, op, key); err != nil {
+		return "", 0, err
+	}
 	// The same bytes stored before need no copy: the key is their hash.
 	// (Should the stored copy have been tampered with, reads detect it.)
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err != nil || !ok {
@@ -157,6 +163,9 @@ func (b *Blobs) putSmall(ctx context.Context, data []byte) (string, int64, error
 	const op = "storage.Blobs.Put"
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
+	if err := b.pinKey(ctx, op, key); err != nil {
+		return "", 0, err
+	}
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
 		// Stored before, perhaps by a write a crash cut short of its sync.
 		if err := b.sync(ctx, blobPrefix+key); err != nil {

@@ -17,9 +17,10 @@ type Store interface {
 	DirectoryStore
 	AuditStore
 	OutboxStore
-	GuardStore    // guard.go
-	AnchorStore   // anchor.go
-	PersonalStore // personal.go
+	GuardStore     // guard.go
+	AnchorStore    // anchor.go
+	PersonalStore  // personal.go
+	RetentionStore // retention.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }

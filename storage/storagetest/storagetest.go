@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	// personal.go
 	t.Run("HiddenMarks", func(t *testing.T) { testHiddenMarks(t, open(t)) })
 	t.Run("Comments", func(t *testing.T) { testComments(t, open(t)) })
+	runRetention(t, open) // retention.go
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
