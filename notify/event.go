@@ -32,6 +32,11 @@ const (
 	// EventAcknowledged: for a send-only case (送付のみ), the counterparty
 	// acknowledged receipt (受領確認).
 	EventAcknowledged EventType = "acknowledged"
+	// EventRetentionDeletion: a completed case the recipient owns will be
+	// deleted at the end of its retention (保管期間) on the date in
+	// Message.Reason (YYYY-MM-DD), unless its policy is changed or a
+	// legal hold is placed.
+	EventRetentionDeletion EventType = "retention_deletion"
 )
 
 // EventTypes returns every event type, in lifecycle order.
@@ -39,6 +44,7 @@ func EventTypes() []EventType {
 	return []EventType{
 		EventReceiptRequested, EventReturned, EventSentBack,
 		EventCompleted, EventDeleted, EventAcknowledged,
+		EventRetentionDeletion,
 	}
 }
 

@@ -33,6 +33,9 @@ func sampleMessage(id string, typ notify.EventType, lang notify.Language) notify
 	if typ == notify.EventSentBack {
 		m.Reason = "第3条の支払期日を月末に修正してください。\n金額に誤りがあります。"
 	}
+	if typ == notify.EventRetentionDeletion {
+		m.Reason = "2036-04-01" // the deletion date
+	}
 	if lang == notify.LanguageEnglish {
 		m.CaseName = "Service Agreement"
 		m.From = notify.Party{Company: "Sample Corp.", User: "Taro Yamada"}
@@ -48,20 +51,22 @@ func sampleMessage(id string, typ notify.EventType, lang notify.Language) notify
 // subject prefix and a sentence that only that event's body contains.
 var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase string }{
 	notify.LanguageJapanese: {
-		notify.EventReceiptRequested: {"【keiyaku】契約書の受領依頼が届いています", "から、契約書の受領依頼が届いています。"},
-		notify.EventReturned:         {"【keiyaku】契約書が返送されました", "が、契約書に電子署名をして返送しました。"},
-		notify.EventSentBack:         {"【keiyaku】契約書が差し戻されました", "から、下記の案件が差し戻されました。"},
-		notify.EventCompleted:        {"【keiyaku】契約の締結が完了しました", "下記の案件について、契約の締結が完了しました。"},
-		notify.EventDeleted:          {"【keiyaku】案件が削除されました", "により、下記の案件が削除されました。"},
-		notify.EventAcknowledged:     {"【keiyaku】送付書類の受領が確認されました", "が、下記の送付書類を受領しました。"},
+		notify.EventReceiptRequested:  {"【keiyaku】契約書の受領依頼が届いています", "から、契約書の受領依頼が届いています。"},
+		notify.EventReturned:          {"【keiyaku】契約書が返送されました", "が、契約書に電子署名をして返送しました。"},
+		notify.EventSentBack:          {"【keiyaku】契約書が差し戻されました", "から、下記の案件が差し戻されました。"},
+		notify.EventCompleted:         {"【keiyaku】契約の締結が完了しました", "下記の案件について、契約の締結が完了しました。"},
+		notify.EventDeleted:           {"【keiyaku】案件が削除されました", "により、下記の案件が削除されました。"},
+		notify.EventAcknowledged:      {"【keiyaku】送付書類の受領が確認されました", "が、下記の送付書類を受領しました。"},
+		notify.EventRetentionDeletion: {"【keiyaku】締結済み案件の削除予定のお知らせ", "下記の締結済み案件は保管期間が満了するため"},
 	},
 	notify.LanguageEnglish: {
-		notify.EventReceiptRequested: {"[keiyaku] A contract is waiting for you to receive", "has sent you a contract to receive."},
-		notify.EventReturned:         {"[keiyaku] A contract has been returned", "has signed the contract electronically and returned it."},
-		notify.EventSentBack:         {"[keiyaku] A contract has been sent back", "has sent back the case below."},
-		notify.EventCompleted:        {"[keiyaku] The contract has been concluded", "The contract below has been concluded."},
-		notify.EventDeleted:          {"[keiyaku] A case has been deleted", "has deleted the case below."},
-		notify.EventAcknowledged:     {"[keiyaku] Receipt of your documents has been confirmed", "has confirmed receipt of the documents below."},
+		notify.EventReceiptRequested:  {"[keiyaku] A contract is waiting for you to receive", "has sent you a contract to receive."},
+		notify.EventReturned:          {"[keiyaku] A contract has been returned", "has signed the contract electronically and returned it."},
+		notify.EventSentBack:          {"[keiyaku] A contract has been sent back", "has sent back the case below."},
+		notify.EventCompleted:         {"[keiyaku] The contract has been concluded", "The contract below has been concluded."},
+		notify.EventDeleted:           {"[keiyaku] A case has been deleted", "has deleted the case below."},
+		notify.EventAcknowledged:      {"[keiyaku] Receipt of your documents has been confirmed", "has confirmed receipt of the documents below."},
+		notify.EventRetentionDeletion: {"[keiyaku] A completed case is due for deletion", "The retention period of the completed case below ends"},
 	},
 }
 
@@ -82,12 +87,12 @@ func checkNotice(t *testing.T, m notify.Message, lang notify.Language, subject, 
 	want := []string{w.phrase, m.CaseName, m.OrderNumber, m.URL, m.Recipient.Company}
 	if lang == notify.LanguageJapanese {
 		want = append(want, m.Recipient.Name+" 様", "いつもお世話になっております。", "2026年11月26日 17:25（日本時間）")
-		if m.Type != notify.EventCompleted {
+		if m.Type != notify.EventCompleted && m.Type != notify.EventRetentionDeletion {
 			want = append(want, m.From.Company+" "+m.From.User+" 様")
 		}
 	} else {
 		want = append(want, "Dear "+m.Recipient.Name+",", "2026-11-26 17:25 JST")
-		if m.Type != notify.EventCompleted {
+		if m.Type != notify.EventCompleted && m.Type != notify.EventRetentionDeletion {
 			want = append(want, m.From.User+" of "+m.From.Company)
 		}
 	}

@@ -146,6 +146,9 @@ type Company struct {
 	// ask for times in (completion times, CSV exports), e.g. "Asia/Tokyo";
 	// empty means account.DefaultTimeZone.
 	TimeZone string `json:",omitempty"`
+	// Retention holds the company's retention settings (retention.go);
+	// nil means the defaults.
+	Retention *RetentionSettings `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.

@@ -21,6 +21,25 @@ const (
 	RetainDelete = "delete"
 )
 
+// RetentionSettings are a company's retention settings (issue 12).
+type RetentionSettings struct {
+	// DefaultAction is what happens at the end of the 10 years to a case
+	// whose owner set nothing: RetainExtend (the default when empty) or
+	// RetainDelete.
+	DefaultAction string `json:",omitempty"`
+	// FiscalYear counts the 10 years from the day after the corporate-tax
+	// filing deadline of the fiscal year in which a case completed,
+	// instead of from the completion date.
+	FiscalYear bool `json:",omitempty"`
+	// FiscalYearEndMonth is the month (1-12) in which the fiscal year
+	// ends; 0 means 3 (March), the most common in Japan.
+	FiscalYearEndMonth int `json:",omitempty"`
+	// FilingExtensionMonths is the extension of the filing deadline
+	// (申告期限の延長), 0 to 4 months; the deadline is 2 months after the
+	// fiscal year's end plus this.
+	FilingExtensionMonths int `json:",omitempty"`
+}
+
 // PinTTL is how long a blob pin (RetentionStore.PinBlob) protects a blob
 // that no case row names yet. It must be longer than any call takes from
 // storing a blob to committing the row that names it; a day is far more

@@ -36,6 +36,9 @@ type CaseCommit struct {
 	Audit []AuditEntry
 	// Events may be empty.
 	Events []Event
+	// Retention, when not nil, is written with the case (retention.go):
+	// the retention a completion starts. Its CaseID must be Case.ID.
+	Retention *Retention
 }
 
 // Check returns the error of kind kerr.Invalid, under op, that every
@@ -56,6 +59,12 @@ func (c *CaseCommit) Check(op string) error {
 		if ev.ID == "" {
 			return kerr.E(kerr.Invalid, op, "every outbox event needs an ID")
 		}
+	}
+	if c.Retention != nil {
+		if c.Retention.CaseID != c.Case.ID {
+			return kerr.E(kerr.Invalid, op, "the retention names case %q, not %q", c.Retention.CaseID, c.Case.ID)
+		}
+		return CheckRetention(op, c.Retention)
 	}
 	return nil
 }

@@ -91,6 +91,11 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 		queueParties(b, &row)
 		queueAccess(b, &row)
 		queueBlobRefs(b, &row) // retention.go
+		if c.Retention != nil {
+			if err := queueRetention(b, op, c.Retention); err != nil { // retention.go
+				return err
+			}
+		}
 		queueEvents(b, op, events)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err

@@ -33,6 +33,20 @@ func appendBlobRefs(refs [][]any, c *storage.Case) [][]any {
 	return refs
 }
 
+const upsertRetention = `INSERT INTO retention (case_id, company_id, until_date, deleting, body) VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (case_id) DO UPDATE SET company_id = excluded.company_id, until_date = excluded.until_date,
+	deleting = excluded.deleting, body = excluded.body`
+
+// queueRetention queues the upsert of r's row (a completion's commit).
+func queueRetention(b *pgx.Batch, op string, r *storage.Retention) error {
+	body, err := encode(op, r)
+	if err != nil {
+		return err
+	}
+	b.Queue(upsertRetention, r.CaseID, r.CompanyID, r.Until.String(), r.Deleting, body)
+	return nil
+}
+
 // checkIDs refuses IDs PostgreSQL text cannot hold: they name no case.
 func checkIDs(op string, ids ...string) error {
 	for _, id := range ids {
@@ -78,9 +92,7 @@ func (s *Store) PutRetention(ctx context.Context, r *storage.Retention, audit []
 		if err := notDeleting(ctx, tx, op, r.CaseID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO retention (case_id, company_id, until_date, deleting, body) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (case_id) DO UPDATE SET company_id = excluded.company_id, until_date = excluded.until_date,
-			deleting = excluded.deleting, body = excluded.body`, r.CaseID, r.CompanyID, r.Until.String(), r.Deleting, body); err != nil {
+		if _, err := tx.Exec(ctx, upsertRetention, r.CaseID, r.CompanyID, r.Until.String(), r.Deleting, body); err != nil {
 			return err
 		}
 		var err error

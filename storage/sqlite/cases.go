@@ -52,6 +52,11 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 		if err := insertBlobRefs(ctx, tx, op, &row); err != nil { // retention.go
 			return err
 		}
+		if c.Retention != nil {
+			if err := upsertRetention(ctx, tx, op, c.Retention); err != nil { // retention.go
+				return err
+			}
+		}
 		for _, ev := range c.Events {
 			if err := insertEvent(ctx, tx, op, ev); err != nil {
 				return err

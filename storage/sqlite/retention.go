@@ -25,6 +25,18 @@ func insertBlobRefs(ctx context.Context, tx *wtx, op string, row *storage.Case) 
 	return nil
 }
 
+// upsertRetention creates or replaces the retention row of r.CaseID.
+func upsertRetention(ctx context.Context, tx *wtx, op string, r *storage.Retention) error {
+	body, err := encode(op, r)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO retention (case_id, company_id, until_date, deleting, body) VALUES (?,?,?,?,?)
+		ON CONFLICT (case_id) DO UPDATE SET company_id = excluded.company_id, until_date = excluded.until_date,
+		deleting = excluded.deleting, body = excluded.body`, r.CaseID, r.CompanyID, r.Until.String(), boolInt(r.Deleting), body)
+	return dbErr(op, err)
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -38,23 +50,18 @@ func (s *Store) PutRetention(ctx context.Context, r *storage.Retention, audit []
 	if err := storage.CheckRetention(op, r); err != nil {
 		return err
 	}
-	body, err := encode(op, r)
-	if err != nil {
-		return err
-	}
 	var sealed []storage.AuditEntry
-	err = s.write(ctx, op, func(tx *wtx) error {
+	err := s.write(ctx, op, func(tx *wtx) error {
 		if err := caseExists(ctx, tx, op, r.CaseID); err != nil {
 			return err
 		}
 		if err := notDeleting(ctx, tx, op, r.CaseID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO retention (case_id, company_id, until_date, deleting, body) VALUES (?,?,?,?,?)
-			ON CONFLICT (case_id) DO UPDATE SET company_id = excluded.company_id, until_date = excluded.until_date,
-			deleting = excluded.deleting, body = excluded.body`, r.CaseID, r.CompanyID, r.Until.String(), boolInt(r.Deleting), body); err != nil {
-			return dbErr(op, err)
+		if err := upsertRetention(ctx, tx, op, r); err != nil {
+			return err
 		}
+		var err error
 		sealed, err = appendAudit(ctx, tx, op, audit)
 		return err
 	})

@@ -65,6 +65,18 @@ func testRetentionPolicy(t *testing.T, s storage.Store) {
 	if got.Until != until || got.Action != storage.RetainDelete || got.CompanyID != "co1" || !got.CompletedAt.Equal(base) || got.Deleting {
 		t.Errorf("GetRetention = %+v, want %+v", got, want)
 	}
+	// A commit carries the retention a completion starts, atomically.
+	c := sample("r2")
+	wrong := retentionOf("r1", until)
+	if err := s.CommitCase(ctx, &storage.CaseCommit{Case: c, Audit: audit("case.complete", "r2"), Retention: wrong}); !errors.Is(err, kerr.Invalid) {
+		t.Errorf("a commit whose retention names another case: %v, want Invalid", err)
+	}
+	if err := s.CommitCase(ctx, &storage.CaseCommit{Case: c, Audit: audit("case.complete", "r2"), Retention: retentionOf("r2", until)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetRetention(ctx, "r2"); err != nil || got.Until != until {
+		t.Errorf("retention written by CommitCase: %+v, %v", got, err)
+	}
 	want.Action, want.Until = storage.RetainExtend, civil.Date{Year: 2041, Month: 4, Day: 1}
 	putRetention(t, s, want)
 	if got, _ := s.GetRetention(ctx, "r1"); got == nil || got.Until != want.Until || got.Action != storage.RetainExtend {
