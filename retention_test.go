@@ -375,7 +375,7 @@ func TestRetentionScenario(t *testing.T) {
 	}
 }
 
-func jstZone(t *testing.T) *time.Location {
+func jstZone(t testing.TB) *time.Location {
 	loc, err := account.LoadTimeZone("Asia/Tokyo")
 	if err != nil {
 		t.Fatal(err)

@@ -283,3 +283,14 @@ func CheckDeletion(op string, rec *DeletionRecord) error {
 	}
 	return nil
 }
+
+// RetentionLoader is an optional ability of a Store, found by type
+// assertion, beside BulkLoader: loading the retentions of many imported
+// completed cases at once (a migration from another system, test data).
+type RetentionLoader interface {
+	// ImportRetentions creates or replaces the retention of each case (at
+	// most MaxImportBatch, every case existing) in one transaction with
+	// the audit entries (at least one); nothing is written on error. A
+	// case that does not exist is kerr.FailedPrecondition.
+	ImportRetentions(ctx context.Context, rs []*Retention, audit []AuditEntry) error
+}

@@ -572,3 +572,39 @@ func (s *Store) GetDeletionRecord(ctx context.Context, caseID string) (*storage.
 	}
 	return &r, nil
 }
+
+var _ storage.RetentionLoader = (*Store)(nil)
+
+// ImportRetentions implements storage.RetentionLoader. A missing case is
+// kerr.FailedPrecondition (the foreign key).
+func (s *Store) ImportRetentions(ctx context.Context, rs []*storage.Retention, audit []storage.AuditEntry) error {
+	const op = "postgres.ImportRetentions"
+	if len(rs) == 0 || len(rs) > storage.MaxImportBatch {
+		return kerr.E(kerr.Invalid, op, "import 1 to %d retentions per call, not %d", storage.MaxImportBatch, len(rs))
+	}
+	b := &pgx.Batch{}
+	for _, r := range rs {
+		if err := storage.CheckRetention(op, r); err != nil {
+			return err
+		}
+		if err := checkIDs(op, r.CaseID, r.CompanyID); err != nil {
+			return err
+		}
+		if err := queueRetention(b, op, r); err != nil {
+			return err
+		}
+	}
+	var sealed []storage.AuditEntry
+	err := s.write(ctx, op, func(tx pgx.Tx) error {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		var err error
+		sealed, err = appendAudit(ctx, tx, op, audit)
+		return err
+	})
+	if err == nil {
+		copy(audit, sealed)
+	}
+	return err
+}

@@ -495,3 +495,39 @@ func (s *Store) GetDeletionRecord(ctx context.Context, caseID string) (*storage.
 	}
 	return &r, nil
 }
+
+var _ storage.RetentionLoader = (*Store)(nil)
+
+// ImportRetentions implements storage.RetentionLoader.
+func (s *Store) ImportRetentions(ctx context.Context, rs []*storage.Retention, audit []storage.AuditEntry) error {
+	const op = "sqlite.ImportRetentions"
+	if len(rs) == 0 || len(rs) > storage.MaxImportBatch {
+		return kerr.E(kerr.Invalid, op, "import 1 to %d retentions per call, not %d", storage.MaxImportBatch, len(rs))
+	}
+	for _, r := range rs {
+		if err := storage.CheckRetention(op, r); err != nil {
+			return err
+		}
+	}
+	var sealed []storage.AuditEntry
+	err := s.write(ctx, op, func(tx *wtx) error {
+		for _, r := range rs {
+			if err := caseExists(ctx, tx, op, r.CaseID); err != nil {
+				if errors.Is(err, kerr.NotFound) {
+					return kerr.E(kerr.FailedPrecondition, op, "case %q does not exist: import it first", r.CaseID)
+				}
+				return err
+			}
+			if err := upsertRetention(ctx, tx, op, r); err != nil {
+				return err
+			}
+		}
+		var err error
+		sealed, err = appendAudit(ctx, tx, op, audit)
+		return err
+	})
+	if err == nil {
+		copy(audit, sealed)
+	}
+	return err
+}

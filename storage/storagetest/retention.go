@@ -21,6 +21,34 @@ func runRetention(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("RetentionNoticeOnce", func(t *testing.T) { testRetentionNoticeOnce(t, open(t)) })
 	t.Run("RetentionDeletion", func(t *testing.T) { testRetentionDeletion(t, open(t)) })
 	t.Run("RetentionPins", func(t *testing.T) { testRetentionPins(t, open(t)) })
+	t.Run("RetentionImport", func(t *testing.T) { testRetentionImport(t, open(t)) })
+}
+
+func testRetentionImport(t *testing.T, s storage.Store) {
+	l, ok := s.(storage.RetentionLoader)
+	if !ok {
+		t.Skip("the store has no RetentionLoader")
+	}
+	ctx := context.Background()
+	commit(t, s, sample("i1"))
+	commit(t, s, sample("i2"))
+	until := civil.Date{Year: 2036, Month: 4, Day: 1}
+	if err := l.ImportRetentions(ctx, []*storage.Retention{retentionOf("i1", until), retentionOf("nope", until)}, audit("case.import", "")); !errors.Is(err, kerr.FailedPrecondition) {
+		t.Errorf("importing the retention of a missing case: %v, want FailedPrecondition", err)
+	}
+	if _, err := s.GetRetention(ctx, "i1"); !errors.Is(err, kerr.NotFound) {
+		t.Errorf("a failed import wrote i1: %v", err)
+	}
+	if err := l.ImportRetentions(ctx, nil, audit("case.import", "")); !errors.Is(err, kerr.Invalid) {
+		t.Errorf("an empty import: %v, want Invalid", err)
+	}
+	if err := l.ImportRetentions(ctx, []*storage.Retention{retentionOf("i1", until), retentionOf("i2", until)}, audit("case.import", "")); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueRetentions(ctx, until, storage.RetentionCursor{}, 10)
+	if err != nil || len(due) != 2 {
+		t.Errorf("due after the import: %d, %v; want 2", len(due), err)
+	}
 }
 
 func retentionOf(id string, until civil.Date) *storage.Retention {
