@@ -49,4 +49,18 @@
 // hide, unhide and comment entries to that user only. Every change is
 // audited (ActionHide, ActionUnhide, ActionComment); a comment's entry
 // says that it was set or deleted, never what it says.
+//
+// Retention (issue 12, 保管期間; retention.go): a completion starts the
+// case's Retention in the same commit — RetentionYears from its start
+// (RetentionStart: the completion date, or the day after the fiscal
+// year's filing deadline, in the owner company's zone), then extended by
+// ExtensionYears or deleted (SetRetention, by the registrant's side;
+// the company default in RetentionSettings). Administrators of every
+// party company place and lift their own legal holds (PlaceHold,
+// LiftHold); a held case is never deleted. SweepRetention, run by a
+// scheduled job, notices the owner Config.RetentionNotice before and then
+// deletes: a deletion record time-stamped through Config.Stamper and named
+// by the audit chain first, then the blobs no other case uses, then the
+// rows; every step may crash and resume. Every refusal of these calls is
+// audited (ActionRetentionDenied).
 package casework

@@ -9,9 +9,9 @@
 // It runs the evidence renewal pass (package renewal) every
 // Config.RenewalInterval and once at start, and each Config.Tasks entry
 // (maintenance such as anchoring the audit log with a timestamp and
-// pruning expired sessions) every Task.Interval and once at start;
-// retention sweeps and reminders are meant to be added as further job
-// kinds.
+// pruning expired sessions, and the retention sweep that the facade adds
+// as the task "retention_sweep") every Task.Interval and once at start;
+// reminders are meant to be added as further tasks.
 //
 // River's tables (river_job, river_leader, ...) are created and upgraded
 // by River's own migrator (rivermigrate) when a Runner is made; they are
