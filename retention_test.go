@@ -525,3 +525,49 @@ func countAudit(t *testing.T, w *world, action string) int {
 		after = page[len(page)-1].Seq
 	}
 }
+
+// TestRetentionPinRefusesRemovedBlob: while the sweep is removing a blob
+// (its deletion recorded, the blob marked removing), storing the same
+// bytes again is refused as unavailable, not silently "already stored";
+// once the sweep has finished, the same bytes are stored afresh.
+func TestRetentionPinRefusesRemovedBlob(t *testing.T) {
+	clk := &testClock{t: fixedClock()}
+	w := newWorldWith(t, func(w *world, cfg *keiyaku.Config) { cfg.Clock = clk.Now })
+	a, b := w.m["A"], w.m["B"]
+	body := "only in this case " + uniqueName("pin")
+	c := w.registerWith(a, b, uniqueName("pin"), body)
+	r, err := w.svc.Cases.SetRetention(w.ctx, a.P, c.ID, casework.RetainDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.travel(clk, r.Until.In(jstZone(t)).Add(10*time.Hour))
+	// The first step of a deletion, as the sweep takes it.
+	now := clk.Now()
+	rec := &storage.DeletionRecord{CaseID: c.ID, CompanyIDs: []string{a.P.CompanyID}, CompletedAt: c.CompletedAt, DeletedAt: now,
+		Start: r.Start, Until: r.Until, Action: r.Action, Rule: r.Rule, SetBy: r.SetBy, SetAt: r.SetAt,
+		Objects: []storage.RemovedObject{{Name: "shared.txt", SHA256: c.Supplements[0].Key, Size: c.Supplements[0].Size}}}
+	rec.Digest = rec.Sum()
+	if rec.Token, err = w.svc.Archive.StampDeletion(w.ctx, rec.Digest); err != nil {
+		t.Fatal(err)
+	}
+	entry := []storage.AuditEntry{{Time: now, ActorUserID: casework.SweepActor, Action: casework.ActionRetentionDelete, CaseID: c.ID, Detail: "sha256=" + hex.EncodeToString(rec.Digest)}}
+	if err := w.svc.Store.BeginDeletion(w.ctx, rec, now.Add(-storage.PinTTL), entry); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rec.Removing, c.Supplements[0].Key) {
+		t.Fatalf("the supplement is not being removed: %v", rec.Removing)
+	}
+	if _, _, err := w.svc.Blobs.PutBytes(w.ctx, []byte(body)); !errors.Is(err, kerr.Unavailable) {
+		t.Fatalf("storing bytes being removed: %v, want Unavailable", err)
+	}
+	if rep := w.sweep(); rep.Resumed != 1 {
+		t.Fatalf("the sweep did not finish the begun deletion: %+v", rep)
+	}
+	if blobExists(t, w, c.Supplements[0].Key) {
+		t.Fatal("the blob was not removed")
+	}
+	key, _, err := w.svc.Blobs.PutBytes(w.ctx, []byte(body))
+	if err != nil || key != c.Supplements[0].Key || !blobExists(t, w, key) {
+		t.Fatalf("storing the bytes again after the removal: %s, %v", key, err)
+	}
+}
