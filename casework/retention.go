@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -417,6 +418,7 @@ func (s *Service) SweepRetention(ctx context.Context) (*SweepReport, error) {
 	through := civil.DateOf(now.Add(14 * time.Hour)).AddDays(int(notice/(24*time.Hour)) + 1)
 	zones := map[string]*time.Location{}
 	var cur RetentionCursor
+	var doomed []*Retention
 	for {
 		page, err := s.store.DueRetentions(ctx, through, cur, sweepPage)
 		if err != nil {
@@ -443,11 +445,13 @@ func (s *Service) SweepRetention(ctx context.Context) (*SweepReport, error) {
 				}
 				rep.Noticed++
 			case !today.Before(r.Until) && !now.Before(r.NoticeAt.Add(notice)):
-				if err := s.deleteCase(ctx, r, now, rep); err != nil {
-					return rep, kerr.Wrap(op, err)
-				}
+				doomed = append(doomed, r)
 			}
 		}
+		if err := s.deleteCases(ctx, doomed, now, rep); err != nil {
+			return rep, kerr.Wrap(op, err)
+		}
+		doomed = doomed[:0]
 		if len(page) < sweepPage {
 			return rep, nil
 		}
@@ -477,6 +481,54 @@ func (s *Service) sendDeletionNotice(ctx context.Context, r *Retention, now time
 		Detail: fmt.Sprintf("owner %s told of the deletion on %s", r.OwnerUserID, r.Until)}
 	_, err = s.store.MarkNoticed(ctx, r.CaseID, now, events, []storage.AuditEntry{entry})
 	return err
+}
+
+// sweepWorkers is how many cases the sweep deletes at once: their
+// commits share the embedded store's group commits (fewer fsyncs) and a
+// PostgreSQL pool's connections. Two cases that share a blob are safe to
+// delete together: the per-key decision is serialized on the key's
+// blob_pins row (see storage.RetentionStore.BeginDeletion).
+const sweepWorkers = 4
+
+// deleteCases deletes the due cases of one page, sweepWorkers at a time;
+// the first error stops it.
+func (s *Service) deleteCases(ctx context.Context, rs []*Retention, now time.Time, rep *SweepReport) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var first error
+	next := make(chan *Retention)
+	var wg sync.WaitGroup
+	for range min(sweepWorkers, len(rs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range next {
+				var one SweepReport
+				err := s.deleteCase(ctx, r, now, &one)
+				mu.Lock()
+				rep.Deleted += one.Deleted
+				rep.Kept += one.Kept
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, r := range rs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- r
+	}
+	close(next)
+	wg.Wait()
+	return first
 }
 
 // deleteCase deletes one due case (see SweepRetention).
