@@ -205,6 +205,22 @@ func (s *Service) loadRetention(ctx context.Context, op string, p account.Princi
 	return c, r, nil
 }
 
+// loadHeld loads a completed case p may see, for the hold calls: a case
+// completed before retention existed may be held too.
+func (s *Service) loadHeld(ctx context.Context, op string, p account.Principal, id string) error {
+	c, _, err := s.load(ctx, op, p, id)
+	if err != nil {
+		if p.Valid() {
+			return s.deny(ctx, p, op, id, err)
+		}
+		return err
+	}
+	if c.State != StateCompleted {
+		return kerr.E(kerr.FailedPrecondition, op, "case %q is %s: only a completed case can be held", id, c.State)
+	}
+	return nil
+}
+
 // RetentionOf returns the retention of completed case id to anyone who
 // may see the case (else kerr.NotFound). A case completed before
 // retention existed (migration 00011) has none: kerr.NotFound.
@@ -239,8 +255,11 @@ func (s *Service) SetRetention(ctx context.Context, p account.Principal, id, act
 		return nil, kerr.E(kerr.FailedPrecondition, op, "case %q is being deleted", id)
 	}
 	now := s.now()
-	r.Action, r.Until, r.SetBy, r.SetAt = action, RetentionUntil(r.Start, action), p.UserID, now
-	r.NoticeAt = time.Time{} // a new date gets its own notice
+	until := RetentionUntil(r.Start, action)
+	if until != r.Until {
+		r.NoticeAt = time.Time{} // a new date gets its own notice
+	}
+	r.Action, r.Until, r.SetBy, r.SetAt = action, until, p.UserID, now
 	entry := storage.AuditEntry{Time: now, ActorUserID: p.UserID, ActorCompanyID: p.CompanyID, RemoteAddr: p.RemoteAddr,
 		Action: ActionRetentionSet, CaseID: id, Detail: fmt.Sprintf("action=%s until=%s", action, r.Until)}
 	if err := s.store.PutRetention(ctx, r, []storage.AuditEntry{entry}); err != nil {
@@ -290,7 +309,7 @@ func (s *Service) PlaceHold(ctx context.Context, p account.Principal, id, reason
 	if reason == "" || len(reason) > storage.MaxHoldReason || !utf8.ValidString(reason) || strings.IndexByte(reason, 0) >= 0 {
 		return kerr.E(kerr.Invalid, op, "a hold needs a reason of 1 to %d bytes of UTF-8 without NUL", storage.MaxHoldReason)
 	}
-	if _, _, err := s.loadRetention(ctx, op, p, id); err != nil {
+	if err := s.loadHeld(ctx, op, p, id); err != nil {
 		return err
 	}
 	if !p.Admin {
@@ -311,7 +330,7 @@ func (s *Service) LiftHold(ctx context.Context, p account.Principal, id, reason 
 	if len(reason) > storage.MaxHoldReason || !utf8.ValidString(reason) {
 		return kerr.E(kerr.Invalid, op, "the reason is at most %d bytes of UTF-8", storage.MaxHoldReason)
 	}
-	if _, _, err := s.loadRetention(ctx, op, p, id); err != nil {
+	if err := s.loadHeld(ctx, op, p, id); err != nil {
 		return err
 	}
 	if !p.Admin {
@@ -325,7 +344,7 @@ func (s *Service) LiftHold(ctx context.Context, p account.Principal, id, reason 
 // Holds returns the legal holds on case id to anyone who may see it.
 func (s *Service) Holds(ctx context.Context, p account.Principal, id string) ([]Hold, error) {
 	const op = "casework.Holds"
-	if _, _, err := s.loadRetention(ctx, op, p, id); err != nil {
+	if err := s.loadHeld(ctx, op, p, id); err != nil {
 		return nil, err
 	}
 	h, err := s.store.ListHolds(ctx, id)
