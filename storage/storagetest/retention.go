@@ -3,7 +3,9 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,46 @@ func runRetention(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("RetentionDeletion", func(t *testing.T) { testRetentionDeletion(t, open(t)) })
 	t.Run("RetentionPins", func(t *testing.T) { testRetentionPins(t, open(t)) })
 	t.Run("RetentionImport", func(t *testing.T) { testRetentionImport(t, open(t)) })
+	t.Run("RetentionSharedConcurrent", func(t *testing.T) { testRetentionSharedConcurrent(t, open(t)) })
+}
+
+// testRetentionSharedConcurrent: two cases that share a blob begin their
+// deletions at once; exactly one of them removes the shared key (neither
+// leaves it behind, nor do both count on the other).
+func testRetentionSharedConcurrent(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	for round := range 5 {
+		ids := []string{fmt.Sprintf("sc%d-a", round), fmt.Sprintf("sc%d-b", round)}
+		shared := hex64(byte('0' + round))
+		for _, id := range ids {
+			c := sample(id)
+			c.Document.Key, c.Supplements = shared, nil
+			commit(t, s, c)
+			putRetention(t, s, retentionOf(id, civil.Date{Year: 2026, Month: 4, Day: 2}))
+		}
+		later := base.Add(48 * time.Hour)
+		recs := []*storage.DeletionRecord{deletionRecord(ids[0], later), deletionRecord(ids[1], later)}
+		var wg sync.WaitGroup
+		for i := range recs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.BeginDeletion(ctx, recs[i], later.Add(-storage.PinTTL), audit("case.retention.delete", ids[i])); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		n := 0
+		for _, r := range recs {
+			if slices.Contains(r.Removing, shared) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("round %d: the shared key is removed by %d of the two deletions, want exactly 1", round, n)
+		}
+	}
 }
 
 func testRetentionImport(t *testing.T, s storage.Store) {
