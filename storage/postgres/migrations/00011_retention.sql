@@ -44,6 +44,9 @@ CREATE TABLE deletion_records (
     body        jsonb NOT NULL
 );
 
+-- The deletion removes a case's outbox rows (they carry its name).
+CREATE INDEX outbox_case ON outbox (case_id);
+
 -- Every file a stored case names, from its JSON body.
 INSERT INTO case_blobs (blob_key, case_id)
 SELECT DISTINCT k, id FROM (
@@ -57,6 +60,7 @@ SELECT DISTINCT k, id FROM (
 ON CONFLICT DO NOTHING;
 
 -- +goose Down
+DROP INDEX outbox_case;
 DROP TABLE deletion_records;
 DROP TABLE blob_pins;
 DROP TABLE case_blobs;

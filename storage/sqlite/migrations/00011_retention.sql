@@ -63,6 +63,9 @@ CREATE TABLE deletion_records (
     body        TEXT NOT NULL
 ) STRICT;
 
+-- The deletion removes a case's outbox rows (they carry its name).
+CREATE INDEX outbox_case ON outbox (case_id);
+
 -- Every file a stored case names, from its JSON body.
 INSERT OR IGNORE INTO case_blobs (blob_key, case_id)
 SELECT json_extract(b.body, '$.Document.Key'), b.id FROM case_bodies b
@@ -78,6 +81,7 @@ SELECT json_extract(f.value, '$.Key'), b.id FROM case_bodies b, json_each(b.body
  WHERE json_type(b.body, '$.Sealed') = 'array' AND coalesce(json_extract(f.value, '$.Key'), '') <> '';
 
 -- +goose Down
+DROP INDEX outbox_case;
 DROP TABLE deletion_records;
 DROP TABLE blob_pins;
 DROP TABLE case_blobs;
