@@ -378,6 +378,7 @@ type SweepReport struct {
 	Deleted int // cases deleted (including resumed ones)
 	Resumed int // deletions a crashed sweep had begun, finished now
 	Kept    int // blobs kept because another case (or a fresh pin) uses them
+	Failed  int // deletions that failed (the sweep's error names the first)
 }
 
 // sweepPage is how many retentions the sweep reads at a time.
@@ -393,7 +394,9 @@ const sweepPage = 500
 //     deletion notice to the owner (once: storage MarkNoticed);
 //  3. a case whose Until has come (in its owner company's zone), that
 //     has no hold, and whose notice went out at least
-//     Config.RetentionNotice ago is deleted.
+//     Config.RetentionNotice ago is deleted (a few at a time); a case that
+//     fails is logged and counted (SweepReport.Failed) and the others go
+//     on; the sweep then returns the first such error, so the job retries.
 //
 // Deleting a case: the deletion record (every object the case held, by
 // SHA-256: each blob it ever named and the case data's JSON; the
@@ -438,6 +441,7 @@ func (s *Service) SweepRetention(ctx context.Context) (*SweepReport, error) {
 	zones := map[string]*time.Location{}
 	var cur RetentionCursor
 	var doomed []*Retention
+	var failed error // the first failed deletion, reported at the end
 	for {
 		page, err := s.store.DueRetentions(ctx, through, cur, sweepPage)
 		if err != nil {
@@ -468,11 +472,14 @@ func (s *Service) SweepRetention(ctx context.Context) (*SweepReport, error) {
 			}
 		}
 		if err := s.deleteCases(ctx, doomed, now, rep); err != nil {
-			return rep, kerr.Wrap(op, err)
+			if ctx.Err() != nil {
+				return rep, kerr.Wrap(op, err)
+			}
+			failed = cmpOr(failed, err)
 		}
 		doomed = doomed[:0]
 		if len(page) < sweepPage {
-			return rep, nil
+			return rep, kerr.Wrap(op, failed)
 		}
 		last := page[len(page)-1]
 		cur = RetentionCursor{Until: last.Until, CaseID: last.CaseID}
@@ -509,8 +516,9 @@ func (s *Service) sendDeletionNotice(ctx context.Context, r *Retention, now time
 // blob_pins row (see storage.RetentionStore.BeginDeletion).
 const sweepWorkers = 4
 
-// deleteCases deletes the due cases of one page, sweepWorkers at a time;
-// the first error stops it.
+// deleteCases deletes the due cases of one page, sweepWorkers at a time,
+// and returns the first error after trying them all (a cancelled ctx
+// stops it).
 func (s *Service) deleteCases(ctx context.Context, rs []*Retention, now time.Time, rep *SweepReport) error {
 	if len(rs) == 0 {
 		return nil
@@ -531,9 +539,18 @@ func (s *Service) deleteCases(ctx context.Context, rs []*Retention, now time.Tim
 				mu.Lock()
 				rep.Deleted += one.Deleted
 				rep.Kept += one.Kept
-				if err != nil && first == nil {
-					first = err
-					cancel()
+				if err != nil {
+					// One case that cannot be deleted now (its blob store
+					// failed, say) does not hold up the others; the sweep
+					// reports it at the end and River retries.
+					rep.Failed++
+					s.log.ErrorContext(ctx, "retention: deleting a case failed; the next sweep retries", "case", r.CaseID, "error", err)
+					if first == nil {
+						first = err
+					}
+					if ctx.Err() != nil {
+						cancel()
+					}
 				}
 				mu.Unlock()
 			}
@@ -627,6 +644,13 @@ func (s *Service) finishDeletion(ctx context.Context, rec *DeletionRecord, rep *
 	rep.Deleted++
 	s.log.InfoContext(ctx, "case deleted at the end of its retention", "case", rec.CaseID, "removed", len(rec.Removing))
 	return nil
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 func containsString(list []string, s string) bool {
