@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/civil"
@@ -292,25 +293,59 @@ func (s *Store) MarkNoticed(ctx context.Context, caseID string, at time.Time, ev
 	return wrote, nil
 }
 
-// PinBlob implements storage.RetentionStore. The upsert and the sweep's
-// marking both write the key's row; SQLite runs one writer at a time, so
-// one of them sees the other's result.
+// pinSet holds the blob pins of this process. The embedded database has
+// one process (one open Store per file), so a pin need not be durable: a
+// crash ends the call that pinned too. Keeping pins in memory spares
+// every blob write a commit (an fsync). mu also orders pins against
+// BeginDeletion, which holds it from before its transaction until after
+// its commit: a pin taken before sees none of its marks and is seen by
+// it; a pin taken after reads its committed marks.
+type pinSet struct {
+	mu sync.Mutex
+	m  map[string]time.Time // key -> latest pin
+}
+
+// maxPins is the size past which PinBlob drops pins older than PinTTL.
+const maxPins = 4096
+
+// PinBlob implements storage.RetentionStore, in memory (see pinSet); a
+// key marked removing in blob_pins is refused.
 func (s *Store) PinBlob(ctx context.Context, key string, at time.Time) error {
 	const op = "sqlite.PinBlob"
 	if !storage.ValidKey(key) {
 		return kerr.E(kerr.Invalid, op, "%q is not a blob key", key)
 	}
-	return s.write(ctx, op, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO blob_pins (blob_key, pinned_at, removing) VALUES (?, ?, 0)
-			ON CONFLICT (blob_key) DO UPDATE SET pinned_at = max(pinned_at, excluded.pinned_at) WHERE removing = 0`, key, nanos(at))
-		if err != nil {
-			return dbErr(op, err)
+	s.pins.mu.Lock()
+	defer s.pins.mu.Unlock()
+	if s.pins.m == nil {
+		s.pins.m = map[string]time.Time{}
+	}
+	if len(s.pins.m) > maxPins {
+		for k, t := range s.pins.m {
+			if t.Before(at.Add(-storage.PinTTL)) {
+				delete(s.pins.m, k)
+			}
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return kerr.E(kerr.Unavailable, op, "blob %s is being removed by the retention sweep; store it again in a minute", key)
-		}
-		return nil
-	})
+	}
+	var removing int
+	err := s.readRow(ctx, `SELECT removing FROM blob_pins WHERE blob_key = ?`, key).Scan(&removing)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return dbErr(op, err)
+	}
+	if removing == 1 {
+		return kerr.E(kerr.Unavailable, op, "blob %s is being removed by the retention sweep; store it again in a minute", key)
+	}
+	if prev, ok := s.pins.m[key]; !ok || at.After(prev) {
+		s.pins.m[key] = at
+	}
+	return nil
+}
+
+// pinnedAfter reports whether key was pinned after t; the caller holds
+// s.pins.mu.
+func (s *Store) pinnedAfter(key string, t time.Time) bool {
+	p, ok := s.pins.m[key]
+	return ok && p.After(t)
 }
 
 // CaseBlobs implements storage.RetentionStore.
@@ -340,6 +375,8 @@ func (s *Store) BeginDeletion(ctx context.Context, rec *storage.DeletionRecord, 
 	}
 	var sealed []storage.AuditEntry
 	var removing []string
+	s.pins.mu.Lock() // see pinSet
+	defer s.pins.mu.Unlock()
 	err := s.write(ctx, op, func(tx *wtx) error {
 		removing = nil
 		var body string
@@ -395,14 +432,14 @@ func (s *Store) BeginDeletion(ctx context.Context, rec *storage.DeletionRecord, 
 			}
 			// Mark the key removing unless a writer pinned it after
 			// pinnedBefore: it may be about to name it.
-			res, err := tx.ExecContext(ctx, `INSERT INTO blob_pins (blob_key, pinned_at, removing) VALUES (?, 0, 1)
-				ON CONFLICT (blob_key) DO UPDATE SET removing = 1 WHERE pinned_at < ?`, k, nanos(pinnedBefore))
-			if err != nil {
+			if s.pinnedAfter(k, pinnedBefore) {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blob_pins (blob_key, pinned_at, removing) VALUES (?, 0, 1)
+				ON CONFLICT (blob_key) DO UPDATE SET removing = 1`, k); err != nil {
 				return dbErr(op, err)
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				removing = append(removing, k)
-			}
+			removing = append(removing, k)
 		}
 		stored := *rec
 		stored.Removing = removing

@@ -17,9 +17,11 @@
 --
 -- blob_pins: content-addressed blobs are shared. A writer pins a key when
 -- it stores (or finds) the blob, before any row names it; the sweep
--- removes a blob only after marking its pin row "removing" in a
+-- removes a blob only after marking its row here "removing" in a
 -- transaction that finds no other case_blobs row and no pin younger than
 -- storage.PinTTL. A pin of a key being removed is refused (retry later).
+-- The embedded store keeps the pins themselves in memory (one process
+-- per file; see sqlite.pinSet), so pinned_at stays 0 here.
 --
 -- deletion_records: what the sweep removed, time-stamped (RFC 3161) and
 -- named in the audit chain; kept for good.
