@@ -30,7 +30,9 @@
 // race-free: every blob write pins its key in the store first (Blobs.SetPin,
 // RetentionStore.PinBlob), and the sweep marks a key for removal only in a
 // transaction that finds no other case naming it (case_blobs, written by
-// every commit) and no pin younger than PinTTL; the pin and the marking
-// write the same row, so one sees the other, and a pin of a key being
-// removed is refused until the removal is done.
+// every commit) and no pin younger than PinTTL; and a pin of a key being
+// removed is refused until the removal is done. On PostgreSQL the pin and
+// the marking write the same blob_pins row, so one sees the other; the
+// embedded SQLite store (one process) keeps pins in memory behind a mutex
+// that the marking holds until its commit.
 package storage
