@@ -158,6 +158,11 @@ type Config struct {
 	Lockout         time.Duration
 	SessionTTL      time.Duration
 
+	// RetentionNotice is how long before the retention sweep deletes a
+	// completed case its owner is told (casework.Config.RetentionNotice);
+	// zero means casework.DefaultRetentionNotice (30 days).
+	RetentionNotice time.Duration
+
 	// Clock is the service's notion of now for every part (case times,
 	// validation, sealing, the local TSA, sessions, the notice worker);
 	// nil means time.Now.
@@ -337,9 +342,12 @@ func Open(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if s.Webhooks, err = webhook.New(whc); err != nil {
 		return nil, kerr.Wrap(op, err)
 	}
+	// Every blob written is pinned first, so that the retention sweep
+	// never removes a blob a writer is about to name (storage.PinTTL).
+	s.Blobs.SetPin(func(ctx context.Context, key string) error { return s.Store.PinBlob(ctx, key, clock()) })
 	s.Cases, err = casework.New(casework.Config{
 		Store: s.Store, Blobs: s.Blobs, Validator: val, Sealer: sealer, Clock: clock, Logger: logger, TempDir: tempDir,
-		AuditKeys: auditKeys(&cfg), Webhooks: s.Webhooks,
+		AuditKeys: auditKeys(&cfg), Webhooks: s.Webhooks, Stamper: s.Archive, RetentionNotice: cfg.RetentionNotice,
 	})
 	if err != nil {
 		return nil, kerr.Wrap(op, err)
@@ -419,6 +427,9 @@ func checkConfig(op string, cfg *Config) error {
 	}
 	if _, err := signature.ParseRevocationPolicy(string(cfg.Revocation)); err != nil {
 		return kerr.WrapKind(kerr.Invalid, op, "Config.Revocation", err)
+	}
+	if cfg.RetentionNotice < 0 {
+		return kerr.E(kerr.Invalid, op, "Config.RetentionNotice may not be negative")
 	}
 	if cfg.NotifyInterval < 0 {
 		return kerr.E(kerr.Invalid, op, "Config.NotifyInterval may not be negative")
@@ -624,8 +635,10 @@ func (s *Service) CollectOrphans(ctx context.Context) (storage.OrphanReport, err
 // renewal pass (Service.Renewal) every interval (zero means
 // jobs.DefaultRenewalInterval); the audit anchor (Archive.AnchorAudit:
 // the head of the audit chain time-stamped by the configured TSA), the
-// account pruning (Accounts.Prune) and the pruning of expired
-// Idempotency-Keys (Store.PruneIdempotent) every MaintenanceInterval; the
+// account pruning (Accounts.Prune), the pruning of expired
+// Idempotency-Keys (Store.PruneIdempotent) and the retention sweep
+// (Cases.SweepRetention: deletion notices, then deletions at the end of
+// each completed case's retention) every MaintenanceInterval; the
 // orphan-blob collection (Service.CollectOrphans) every OrphanInterval;
 // the reminder pass (Cases.SendReminders) every ReminderInterval.
 // It returns ctx's error; kerr.FailedPrecondition at once
@@ -661,6 +674,13 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) error {
 			rep, err := s.Cases.SendReminders(ctx)
 			if err == nil {
 				s.logger.InfoContext(ctx, "jobs: reminder pass", "checked", rep.Checked, "reminders", rep.Reminders, "overdue", rep.Overdue)
+			}
+			return err
+		}},
+		{Name: "retention_sweep", Interval: MaintenanceInterval, Run: func(ctx context.Context) error {
+			rep, err := s.Cases.SweepRetention(ctx)
+			if rep != nil {
+				s.logger.InfoContext(ctx, "jobs: retention sweep", "checked", rep.Checked, "noticed", rep.Noticed, "deleted", rep.Deleted, "resumed", rep.Resumed)
 			}
 			return err
 		}},

@@ -99,4 +99,17 @@
 // ID stays in the account's list (account.DisclosureInfo.Cases) until
 // the old owner changes the list; should the case ever move back, it is
 // shown again.
+// Retention (issue 12, 保管期間; retention.go): a completion starts the
+// case's Retention in the same commit — RetentionYears from its start
+// (RetentionStart: the completion date, or the day after the fiscal
+// year's filing deadline, in the owner company's zone), then extended by
+// ExtensionYears or deleted (SetRetention, by the registrant's side;
+// the company default in RetentionSettings). Administrators of every
+// party company place and lift their own legal holds (PlaceHold,
+// LiftHold); a held case is never deleted. SweepRetention, run by a
+// scheduled job, notices the owner Config.RetentionNotice before and then
+// deletes: a deletion record time-stamped through Config.Stamper and named
+// by the audit chain first, then the blobs no other case uses, then the
+// rows; every step may crash and resume. Every refusal of these calls is
+// audited (ActionRetentionDenied).
 package casework

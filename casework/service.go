@@ -63,6 +63,12 @@ type Config struct {
 	// Webhooks plans the webhook deliveries of each state change, written
 	// in its transaction (normally a *webhook.Service); nil means none.
 	Webhooks WebhookPlanner
+	// Stamper time-stamps the deletion records of the retention sweep
+	// (SweepRetention); nil means the sweep refuses to run.
+	Stamper DeletionStamper
+	// RetentionNotice is how long before its deletion the owner of a case
+	// is told; 0 means DefaultRetentionNotice.
+	RetentionNotice time.Duration
 }
 
 // Service carries cases through their lifecycle. It is safe for concurrent
@@ -78,6 +84,9 @@ type Service struct {
 	tmpDir string
 	keys   map[string][]byte
 	hooks  WebhookPlanner
+	// retention.go
+	stamper DeletionStamper
+	notice  time.Duration
 }
 
 // New returns a Service, or an error of kind kerr.Invalid naming a missing
@@ -103,6 +112,13 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.newID == nil {
 		s.newID = randomID
+	}
+	s.stamper, s.notice = cfg.Stamper, cfg.RetentionNotice
+	if s.notice < 0 {
+		return nil, kerr.E(kerr.Invalid, op, "Config.RetentionNotice may not be negative")
+	}
+	if s.notice == 0 {
+		s.notice = DefaultRetentionNotice
 	}
 	return s, nil
 }
@@ -252,6 +268,15 @@ func (s *Service) commit(ctx context.Context, op string, p account.Principal, ev
 			return kerr.Wrap(op, err)
 		}
 		cc.Webhooks = hooks
+	}
+	if c.State == StateCompleted && from != StateCompleted {
+		// The completion starts the case's retention (retention.go), in
+		// the same commit.
+		r, err := s.retentionFor(ctx, c)
+		if err != nil {
+			return kerr.Wrap(op, err)
+		}
+		cc.Retention = r
 	}
 	if err := s.store.CommitCase(ctx, cc); err != nil {
 		return kerr.Wrap(op, err)

@@ -9,8 +9,8 @@
 // It runs the evidence renewal pass (package renewal) every
 // Config.RenewalInterval and once at start, and each Config.Tasks entry
 // (maintenance such as anchoring the audit log with a timestamp, pruning
-// expired sessions, collecting orphan blobs, and the reminder pass of
-// issue 12) every Task.Interval and once at start.
+// expired sessions, collecting orphan blobs, the reminder pass of issue
+// 12 and the retention sweep) every Task.Interval and once at start.
 //
 // River's tables (river_job, river_leader, ...) are created and upgraded
 // by River's own migrator (rivermigrate) when a Runner is made; they are

@@ -44,6 +44,11 @@ const (
 	// EventOverdue: the case's reply-by date passed before it finished;
 	// both sides are told once. Message.Reason carries the date.
 	EventOverdue EventType = "overdue"
+	// EventRetentionDeletion: a completed case the recipient owns will be
+	// deleted at the end of its retention (保管期間) on the date in
+	// Message.Reason (YYYY-MM-DD), unless its policy is changed or a
+	// legal hold is placed.
+	EventRetentionDeletion EventType = "retention_deletion"
 )
 
 // EventTypes returns every event type, in lifecycle order.
@@ -53,6 +58,7 @@ func EventTypes() []EventType {
 		EventCompleted, EventDeleted, EventAcknowledged,
 		EventEvidenceRenewalFailed,
 		EventReminder, EventOverdue,
+		EventRetentionDeletion,
 	}
 }
 

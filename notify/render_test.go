@@ -33,6 +33,9 @@ func sampleMessage(id string, typ notify.EventType, lang notify.Language) notify
 	if typ == notify.EventSentBack {
 		m.Reason = "第3条の支払期日を月末に修正してください。\n金額に誤りがあります。"
 	}
+	if typ == notify.EventRetentionDeletion {
+		m.Reason = "2036-04-01" // the deletion date
+	}
 	if lang == notify.LanguageEnglish {
 		m.CaseName = "Service Agreement"
 		m.From = notify.Party{Company: "Sample Corp.", User: "Taro Yamada"}
@@ -57,6 +60,7 @@ var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase s
 		notify.EventEvidenceRenewalFailed: {"【keiyaku】原本の証拠の更新に失敗しました", "下記の締結済み案件の証拠（タイムスタンプ）の自動更新に失敗しました。"},
 		notify.EventReminder:              {"【keiyaku】ご対応のお願い", "からの下記の案件が、まだご対応をお待ちしております。"},
 		notify.EventOverdue:               {"【keiyaku】回答期限を過ぎました", "との下記の案件は、回答期限を過ぎましたが"},
+		notify.EventRetentionDeletion:     {"【keiyaku】締結済み案件の削除予定のお知らせ", "下記の締結済み案件は保管期間が満了するため"},
 	},
 	notify.LanguageEnglish: {
 		notify.EventReceiptRequested:      {"[keiyaku] A contract is waiting for you to receive", "has sent you a contract to receive."},
@@ -68,6 +72,7 @@ var wording = map[notify.Language]map[notify.EventType]struct{ subject, phrase s
 		notify.EventEvidenceRenewalFailed: {"[keiyaku] Renewing the evidence of a contract failed", "The scheduled renewal of the evidence (timestamps) of the concluded case below failed."},
 		notify.EventReminder:              {"[keiyaku] Reminder: a contract is waiting for you", "is still waiting for your action"},
 		notify.EventOverdue:               {"[keiyaku] Reply-by date passed", "The reply-by date of the case below"},
+		notify.EventRetentionDeletion:     {"[keiyaku] A completed case is due for deletion", "The retention period of the completed case below ends"},
 	},
 }
 
@@ -88,12 +93,12 @@ func checkNotice(t *testing.T, m notify.Message, lang notify.Language, subject, 
 	want := []string{w.phrase, m.CaseName, m.OrderNumber, m.URL, m.Recipient.Company}
 	if lang == notify.LanguageJapanese {
 		want = append(want, m.Recipient.Name+" 様", "いつもお世話になっております。", "2026年11月26日 17:25（日本時間）")
-		if m.Type != notify.EventCompleted && m.Type != notify.EventEvidenceRenewalFailed {
+		if m.Type != notify.EventCompleted && m.Type != notify.EventEvidenceRenewalFailed && m.Type != notify.EventRetentionDeletion {
 			want = append(want, m.From.Company+" "+m.From.User+" 様")
 		}
 	} else {
 		want = append(want, "Dear "+m.Recipient.Name+",", "2026-11-26 17:25 JST")
-		if m.Type != notify.EventCompleted && m.Type != notify.EventEvidenceRenewalFailed {
+		if m.Type != notify.EventCompleted && m.Type != notify.EventEvidenceRenewalFailed && m.Type != notify.EventRetentionDeletion {
 			want = append(want, m.From.User+" of "+m.From.Company)
 		}
 	}

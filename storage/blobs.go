@@ -40,6 +40,9 @@ type Blobs struct {
 	// retain sets the retention of objects written by PutRetained; nil
 	// means none (SetRetain).
 	retain RetainFunc
+	// pin, when set, is called with a key before it is stored or found
+	// (SetPin).
+	pin atomic.Pointer[PinFunc]
 }
 
 // Blob keys are stored under this prefix; uploads in progress under tmp/.
@@ -145,6 +148,9 @@ func (b *Blobs) put(ctx context.Context, r io.Reader, limit int64, until time.Ti
 	}
 	defer func() { _ = b.bucket.Delete(context.WithoutCancel(ctx), tmp) }()
 	key = hex.EncodeToString(h.Sum(nil))
+	if err := b.pinKey(ctx, op, key); err != nil {
+		return "", 0, err
+	}
 	// The same bytes stored before need no copy: the key is their hash.
 	// (Should the stored copy have been tampered with, reads detect it.)
 	// Stored before: refreshed (see putSmall) rather than copied, on a
@@ -171,6 +177,9 @@ func (b *Blobs) putSmall(ctx context.Context, data []byte, until time.Time) (str
 	const op = "storage.Blobs.Put"
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
+	if err := b.pinKey(ctx, op, key); err != nil {
+		return "", 0, err
+	}
 	if ok, err := b.bucket.Exists(ctx, blobPrefix+key); err == nil && ok {
 		// Stored before, perhaps by a write a crash cut short of its sync,
 		// perhaps an orphan: refreshed (synced, and its modification time

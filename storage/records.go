@@ -161,6 +161,9 @@ type Company struct {
 	// MaxDisclosures is how many unrevoked disclosure accounts each user
 	// may have; 0 means account.DefaultMaxDisclosures.
 	MaxDisclosures int `json:",omitempty"`
+	// Retention holds the company's retention settings (retention.go);
+	// nil means the defaults.
+	Retention *RetentionSettings `json:",omitempty"`
 }
 
 // User is a person who logs in, with credentials and profile.

@@ -27,6 +27,7 @@ type Store interface {
 	ReminderStore // reminder.go
 	DisclosureStore
 	IdempotencyStore
+	RetentionStore // retention.go
 	// Close releases the backend's resources. Calls after Close fail.
 	Close() error
 }
@@ -46,6 +47,9 @@ type CaseCommit struct {
 	// WebhookStore); may be empty. A delivery whose ID exists already is
 	// kerr.Conflict; one naming no subscription is kerr.FailedPrecondition.
 	Webhooks []WebhookDelivery
+	// Retention, when not nil, is written with the case (retention.go):
+	// the retention a completion starts. Its CaseID must be Case.ID.
+	Retention *Retention
 }
 
 // Check returns the error of kind kerr.Invalid, under op, that every
@@ -71,6 +75,12 @@ func (c *CaseCommit) Check(op string) error {
 		if err := CheckWebhookDelivery(op, &c.Webhooks[i]); err != nil {
 			return err
 		}
+	}
+	if c.Retention != nil {
+		if c.Retention.CaseID != c.Case.ID {
+			return kerr.E(kerr.Invalid, op, "the retention names case %q, not %q", c.Retention.CaseID, c.Case.ID)
+		}
+		return CheckRetention(op, c.Retention)
 	}
 	return nil
 }

@@ -50,7 +50,21 @@ const (
 	CommitDone  = "sqlite.commit-done"
 	// OutboxSent: a notice was sent, its delivery not yet recorded.
 	OutboxSent = "outbox.sent"
+	// The steps of a retention deletion (casework.SweepRetention):
+	// RetentionStamped, the deletion record is time-stamped, nothing
+	// committed; RetentionRecorded, the record and its audit entry are
+	// committed (the case is Deleting); RetentionBlobRemoved, one blob is
+	// removed; RetentionBlobsRemoved, every blob is; RetentionFinished,
+	// the case's rows are gone.
+	RetentionStamped      = "retention.stamped"
+	RetentionRecorded     = "retention.recorded"
+	RetentionBlobRemoved  = "retention.blob-removed"
+	RetentionBlobsRemoved = "retention.blobs-removed"
+	RetentionFinished     = "retention.finished"
 )
+
+// RetentionPoints lists the retention deletion's points, in order.
+var RetentionPoints = []string{RetentionStamped, RetentionRecorded, RetentionBlobRemoved, RetentionBlobsRemoved, RetentionFinished}
 
 // All lists every point.
 var All = []string{RegisterStored, RegisterCommitted, ReturnStored, ReturnCommitted, SealStamping, SealStamped,

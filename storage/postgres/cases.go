@@ -90,6 +90,12 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 		}
 		queueParties(b, &row)
 		queueAccess(b, &row)
+		queueBlobRefs(b, &row) // retention.go
+		if c.Retention != nil {
+			if err := queueRetention(b, op, c.Retention); err != nil { // retention.go
+				return err
+			}
+		}
 		queueEvents(b, op, events)
 		queueWebhookDeliveries(b, op, c.Webhooks)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -383,7 +389,7 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 		}
 		rows[i], bodies[i], caseRows[i] = &row, []any{row.ID, b}, caseArgs(&row)
 	}
-	var parties, access [][]any
+	var parties, access, refs [][]any
 	for _, c := range rows {
 		for j, p := range c.Parties {
 			parties = append(parties, []any{c.ID, int32(j), p.CompanyID, p.CompanyName, p.UserID})
@@ -391,6 +397,7 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 		for _, a := range accessRows(c) {
 			access = append(access, []any{a.company, a.user, a.caseID, a.updated, a.completed, a.amount, a.transactionAt})
 		}
+		refs = appendBlobRefs(refs, c) // retention.go
 	}
 	var sealed []storage.AuditEntry
 	err := s.write(ctx, op, func(tx pgx.Tx) error {
@@ -403,6 +410,7 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 			{"case_bodies", []string{"id", "body"}, bodies},
 			{"case_parties", []string{"case_id", "idx", "company_id", "company_name", "user_id"}, parties},
 			{"case_access", []string{"company_id", "user_id", "case_id", "updated_at", "completed_at", "amount", "transaction_date"}, access},
+			{"case_blobs", []string{"blob_key", "case_id"}, refs},
 		}
 		for _, c := range copies {
 			if len(c.rows) == 0 {

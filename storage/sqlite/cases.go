@@ -49,6 +49,14 @@ func (s *Store) CommitCase(ctx context.Context, c *storage.CaseCommit) error {
 		if err != nil {
 			return err
 		}
+		if err := insertBlobRefs(ctx, tx, op, &row); err != nil { // retention.go
+			return err
+		}
+		if c.Retention != nil {
+			if err := upsertRetention(ctx, tx, op, c.Retention); err != nil { // retention.go
+				return err
+			}
+		}
 		for _, ev := range c.Events {
 			if err := insertEvent(ctx, tx, op, ev); err != nil {
 				return err
@@ -656,6 +664,9 @@ func (s *Store) ImportCases(ctx context.Context, cases []*storage.Case, audit []
 				if _, err := access.ExecContext(ctx, a...); err != nil {
 					return dbErr(op, err)
 				}
+			}
+			if err := insertBlobRefs(ctx, tx, op, c); err != nil { // retention.go
+				return err
 			}
 		}
 		sealed, err = appendAudit(ctx, tx, op, audit)

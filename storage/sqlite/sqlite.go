@@ -59,6 +59,8 @@ type Store struct {
 	stmts sync.Map // SQL text -> *sql.Stmt prepared on w
 	queue sync.Map // SQL text met before it was prepared -> true
 	rstmt sync.Map // SQL text -> *sql.Stmt prepared on r (fixed queries only)
+
+	pins pinSet // retention.go
 }
 
 // rprepared returns the statement for a fixed query on the read pool,
