@@ -116,7 +116,7 @@ func TestUserAdministration(t *testing.T) {
 	e.wantStatus("wrong password from 127.0.0.1", "POST", "/v1/sessions", "", `{"login_id":"sato","password":"wrong"}`, 401, "unauthenticated")
 	// The refusal is in Japanese for a Japanese client.
 	_, _, hdr, jbody := e.rawBodyLang("GET", "/v1/cases", tok, "ja")
-	if hdr["Content-Language"][0] != "ja" || !strings.Contains(jbody, "IP制限") {
+	if hdr["Content-Language"][0] != "ja" || !strings.Contains(jbody, "許可リストにありません") {
 		t.Errorf("Japanese refusal: %v %s", hdr, jbody)
 	}
 	// An administrator may not lock itself out.
@@ -183,24 +183,6 @@ func (e *env) rawBodyLang(method, path, token, lang string) (int, string, map[st
 	return resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header, string(b)
 }
 
-// complete carries a bilateral case from a to b to completion over HTTP.
-func (e *env) complete(a, b *user, name string) *httpapi.Case {
-	e.t.Helper()
-	c := e.register(a, httpapi.FormBilateral, name, e.sign(a, contract(name)), []*user{b}, nil)
-	rr, err := b.c.ReceiveCaseWithResponse(e.ctx, c.Id, nil)
-	if err != nil || rr.JSON200 == nil {
-		e.t.Fatalf("receive: %v %s", err, rr.Body)
-	}
-	if r := e.returnDoc(b, c.Id, e.sign(b, e.download(b, c.Id, rr.JSON200.Document))); r.JSON200 == nil {
-		e.t.Fatalf("return: %d %s", r.StatusCode(), r.Body)
-	}
-	done, err := a.c.CompleteCaseWithResponse(e.ctx, c.Id, nil)
-	if err != nil || done.JSON200 == nil {
-		e.t.Fatalf("complete: %v %s", err, done.Body)
-	}
-	return done.JSON200
-}
-
 // searchIDs returns the IDs of the cases u's search with query finds.
 func (e *env) searchIDs(token, query string) []string {
 	e.t.Helper()
@@ -226,7 +208,7 @@ func TestHideAndComment(t *testing.T) {
 	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
 	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
 	c := e.newUser("C", "シー工業株式会社", e.pki.ECDSAP384)
-	done := e.complete(a, b, "完了案件")
+	done := e.completed(a, b, "完了案件")
 	open := e.register(a, httpapi.FormBilateral, "未完了案件", e.sign(a, contract("open")), []*user{b}, nil)
 	status, _, _, body := e.rawBody("POST", "/v1/me/tokens", a.token, "application/json", `{"name":"ro","scope":"read"}`)
 	if status != 201 {

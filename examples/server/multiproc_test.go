@@ -356,12 +356,17 @@ func TestManyProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		codes := make([]int, 2)
+		etag, err := c.etag(id, ta)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var rwg sync.WaitGroup
 		for j, p := range []*proc{procs[0], procs[2]} {
 			rwg.Go(func() {
 				addr, _ := p.addr.Load().(string)
 				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/cases/"+id+"/completion", nil)
 				req.Header.Set("Authorization", "Bearer "+ta)
+				req.Header.Set("If-Match", etag) // both name the same version
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Error(err)
@@ -374,8 +379,10 @@ func TestManyProcesses(t *testing.T) {
 		}
 		rwg.Wait()
 		slices.Sort(codes)
-		if codes[0] != 200 || codes[1] != http.StatusConflict {
-			t.Errorf("race %d: statuses %v, want one 200 and one 409", i, codes)
+		// The loser is 409 when both passed the If-Match check before
+		// either committed, else 412 (its version is stale by then).
+		if codes[0] != 200 || codes[1] != http.StatusConflict && codes[1] != http.StatusPreconditionFailed {
+			t.Errorf("race %d: statuses %v, want one 200 and one 409 or 412", i, codes)
 		}
 		cases = append(cases, id)
 	}
@@ -567,6 +574,14 @@ func (c *client) do(method, path, token, ctype string, body io.Reader, want int)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	if id, ok := caseAction(method, path); ok {
+		// A case action requires the case's current ETag (If-Match).
+		etag, err := c.etag(id, token)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("If-Match", etag)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -583,6 +598,33 @@ func (c *client) do(method, path, token, ctype string, body io.Reader, want int)
 		return b, fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
 	}
 	return b, nil
+}
+
+// caseAction reports whether method and path are a case action
+// (POST /v1/cases/{id}/{action}), and the case's ID.
+func caseAction(method, path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/v1/cases/")
+	if method != "POST" || !ok {
+		return "", false
+	}
+	id, action, ok := strings.Cut(rest, "/")
+	return id, ok && action != ""
+}
+
+// etag reads the case's current ETag as token sees it.
+func (c *client) etag(id, token string) (string, error) {
+	req, _ := http.NewRequest("GET", c.base+"/v1/cases/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") == "" {
+		return "", fmt.Errorf("GET /v1/cases/%s for its ETag: %d", id, resp.StatusCode)
+	}
+	return resp.Header.Get("ETag"), nil
 }
 
 func (c *client) login(d demoLogin) string {
