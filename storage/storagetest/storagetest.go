@@ -66,7 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Disclosures", func(t *testing.T) { testDisclosures(t, open(t)) }) // disclosure.go
 	t.Run("DisclosureRaces", func(t *testing.T) { testDisclosureRaces(t, open(t)) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, open(t)) }) // idempotency.go
-	runRetention(t, open) // retention.go
+	runRetention(t, open)                                                    // retention.go
 }
 
 func audit(action, caseID string) []storage.AuditEntry {
