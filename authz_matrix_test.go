@@ -3,6 +3,7 @@ package keiyaku_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -19,7 +20,9 @@ import (
 // refused with an exact kerr kind. The operations chosen here do not change
 // the case's state, so every cell runs on the same case.
 //
-// Expectation notation, one letter per operation in the order of ops:
+// Columns, in order: Get Open AuditTrail Related RetentionOf Holds SetComment
+// Hide Comment Unhide VerifyOriginal ListDisclosures ListUsers ViewUser.
+// Expectation notation, one letter per operation in that order:
 // A allowed, N NotFound, P PermissionDenied, U Unauthenticated.
 func TestAuthorizationMatrix(t *testing.T) {
 	for name, backend := range backendStores(t) {
@@ -79,6 +82,24 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 	notGiven := loginDisclosure(t, env, "audit-other", initial2)
 	op := newOperator(t, env, "operator")
 
+	// A row before last: the counterparty user, once limited to
+	// 192.0.2.0/24, keeps its Principal but calls from outside.
+	// Authenticate from outside is refused (checked in the hook).
+	outside := party.Principal
+	outside.RemoteAddr = "198.51.100.1"
+	fence := func() {
+		if _, err := env.Accounts.SetAllowList(ctx, b.Admin.Principal, party.Principal.UserID, []string{"192.0.2.0/24"}); err != nil {
+			t.Fatal(err)
+		}
+		sess, err := env.Accounts.Login(ctx, party.LoginID, party.Password, "192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Accounts.Authenticate(ctx, sess.Token, "198.51.100.1"); !errors.Is(err, kerr.PermissionDenied) || !errors.Is(err, account.ErrAddressNotAllowed) {
+			t.Errorf("Authenticate from outside the allow-list: %v, want PermissionDenied wrapping ErrAddressNotAllowed", err)
+		}
+	}
+
 	// The last row: the registrant's own principal, kept after its
 	// administrator disables it.
 	disableReg := func() {
@@ -106,6 +127,10 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		{"Holds", func(p account.Principal) error { _, err := env.Cases.Holds(ctx, p, done.ID); return err }},
 		{"SetComment", func(p account.Principal) error { _, err := env.Cases.SetComment(ctx, p, done.ID, "メモ"); return err }},
 		{"Hide", func(p account.Principal) error { return env.Cases.Hide(ctx, p, done.ID) }},
+		{"Comment", func(p account.Principal) error { _, err := env.Cases.Comment(ctx, p, done.ID); return err }},
+		{"Unhide", func(p account.Principal) error { return env.Cases.Unhide(ctx, p, done.ID) }},
+		{"VerifyOriginal", func(p account.Principal) error { _, err := env.VerifyOriginal(ctx, p, done.ID); return err }},
+		{"ListDisclosures", func(p account.Principal) error { _, err := env.Accounts.ListDisclosures(ctx, p); return err }},
 		{"ListUsers", func(p account.Principal) error { _, err := env.Accounts.ListUsers(ctx, p); return err }},
 		{"ViewUser", func(p account.Principal) error {
 			_, err := env.Accounts.ViewUser(ctx, p, reg.Principal.UserID)
@@ -118,24 +143,27 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		want   string
 		before func()
 	}{
-		{"registrant", reg.Principal, "AAAAAAAAPP", nil},
+		{"registrant", reg.Principal, "AAAAAAAAAAAAPP", nil},
 		// A colleague sees only its own cases (ordinary users: no company-wide view).
-		{"colleague", colleague.Principal, "NNNNNNNNPP", nil},
-		{"registrant admin", a.Admin.Principal, "AAAAAAAAAA", nil},
-		{"counterparty", party.Principal, "AAAAAAAAPP", nil},
+		{"colleague", colleague.Principal, "NNNNNNNNNNNAPP", nil},
+		{"registrant admin", a.Admin.Principal, "AAAAAAAAAAAAAA", nil},
+		{"counterparty", party.Principal, "AAAAAAAAAAAAPP", nil},
 		// ListUsers lists the caller's own company; ViewUser of another company's user is NotFound.
-		{"counterparty admin", b.Admin.Principal, "AAAAAAAAAN", nil},
-		{"third user", third.Principal, "NNNNNNNNPP", nil},
-		{"third admin", c3.Admin.Principal, "NNNNNNNNAN", nil},
-		{"disclosure given", given, "AAPPPPPPPP", nil},
-		{"disclosure not given", notGiven, "NNNNNNNNPP", nil},
-		{"operator", op, "NNNNNNNNPP", nil},
+		{"counterparty admin", b.Admin.Principal, "AAAAAAAAAAAAAN", nil},
+		{"third user", third.Principal, "NNNNNNNNNNNAPP", nil},
+		{"third admin", c3.Admin.Principal, "NNNNNNNNNNNAAN", nil},
+		{"disclosure given", given, "AAPPPPPPPPAPPP", nil},
+		{"disclosure not given", notGiven, "NNNNNNNNNNNPPP", nil},
+		{"operator", op, "NNNNNNNNNNNAPP", nil},
+		// BUG: casework does not re-check the allow-list of a Principal
+		// whose RemoteAddr is outside it (see the disabled row).
+		{"counterparty outside allow-list (stale principal)", outside, "AAAAAAAAAAAAPP", fence},
 		// BUG: casework does not re-check a Principal, so a Principal
 		// kept after its user is disabled still reads, comments and hides
 		// (account administration re-checks and refuses it). Embedders that
 		// Authenticate per request (httpapi does) are safe: Login and the
 		// session are refused (checked below).
-		{"registrant disabled (stale principal)", reg.Principal, "AAAAAAAAUU", disableReg},
+		{"registrant disabled (stale principal)", reg.Principal, "AAAAAAAAAAAAUU", disableReg},
 	}
 	letter := func(err error) byte {
 		if err == nil {
