@@ -82,6 +82,29 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 	notGiven := loginDisclosure(t, env, "audit-other", initial2)
 	op := newOperator(t, env, "operator")
 
+	// Before its period a disclosure account cannot obtain a Principal at
+	// all: its right password is refused like a wrong one.
+	if _, early, err := env.Accounts.CreateDisclosure(ctx, reg.Principal, account.NewDisclosure{
+		LoginID: "audit-early", Label: "監査3", From: keiyakutest.Now.Add(time.Hour), Until: until, Cases: []string{done.ID},
+	}); err != nil {
+		t.Fatal(err)
+	} else if _, err := env.Accounts.Login(ctx, "audit-early", early, "127.0.0.1"); !errors.Is(err, kerr.Unauthenticated) || !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("Login before the period: %v, want Unauthenticated wrapping ErrBadCredentials", err)
+	}
+	rd, initial3, err := env.Accounts.CreateDisclosure(ctx, reg.Principal, account.NewDisclosure{
+		LoginID: "audit-revoked", Label: "監査4", From: from, Until: until, Cases: []string{done.ID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := loginDisclosure(t, env, "audit-revoked", initial3)
+	revoke := func() {
+		if err := env.Accounts.RevokeDisclosure(ctx, reg.Principal, rd.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expire := func() { clock.set(until.Add(time.Hour)) }
+
 	// A row before last: the counterparty user, once limited to
 	// 192.0.2.0/24, keeps its Principal but calls from outside.
 	// Authenticate from outside is refused (checked in the hook).
@@ -155,6 +178,9 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		{"disclosure given", given, "AAPPPPPPPPAPPP", nil},
 		{"disclosure not given", notGiven, "NNNNNNNNNNNPPP", nil},
 		{"operator", op, "NNNNNNNNNNNAPP", nil},
+		// Disclosure principals are re-checked by casework on every call.
+		{"disclosure revoked (stale principal)", revoked, "UUUUUUUUUUUPPP", revoke},
+		{"disclosure after its period (stale principal)", given, "UUUUUUUUUUUPPP", expire},
 		// BUG: casework does not re-check the allow-list of a Principal
 		// whose RemoteAddr is outside it (see the disabled row).
 		{"counterparty outside allow-list (stale principal)", outside, "AAAAAAAAAAAAPP", fence},
