@@ -91,6 +91,38 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 	} else if _, err := env.Accounts.Login(ctx, "audit-early", early, "127.0.0.1"); !errors.Is(err, kerr.Unauthenticated) || !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("Login before the period: %v, want Unauthenticated wrapping ErrBadCredentials", err)
 	}
+	// A locked user (throttled after MaxFailures wrong passwords from one
+	// address) cannot obtain a Principal: its right password is refused.
+	locked := env.NewUser(t, a, "施錠 六郎")
+	for range 5 {
+		if _, err := env.Accounts.Login(ctx, locked.LoginID, "wrong-password", "203.0.113.5"); !errors.Is(err, kerr.Unauthenticated) {
+			t.Fatalf("wrong password: %v", err)
+		}
+	}
+	if _, err := env.Accounts.Login(ctx, locked.LoginID, locked.Password, "203.0.113.5"); !errors.Is(err, kerr.Unauthenticated) || !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("Login of the locked user: %v, want Unauthenticated wrapping ErrBadCredentials (a lock looks like a wrong password)", err)
+	}
+	// Only the registrant company's administrator may lift the lock.
+	for _, u := range []struct {
+		who  string
+		p    account.Principal
+		want kerr.Kind
+	}{
+		{"the locked user", locked.Principal, kerr.PermissionDenied},
+		{"a colleague", reg.Principal, kerr.PermissionDenied},
+		{"another company's admin", b.Admin.Principal, kerr.NotFound},
+		{"a disclosure account", given, kerr.PermissionDenied},
+	} {
+		if err := env.Accounts.Unlock(ctx, u.p, locked.Principal.UserID); !errors.Is(err, u.want) {
+			t.Errorf("Unlock by %s: %v, want %v", u.who, err, u.want)
+		}
+	}
+	if err := env.Accounts.Unlock(ctx, a.Admin.Principal, locked.Principal.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Accounts.Login(ctx, locked.LoginID, locked.Password, "203.0.113.5"); err != nil {
+		t.Errorf("Login after Unlock: %v", err)
+	}
 	rd, initial3, err := env.Accounts.CreateDisclosure(ctx, reg.Principal, account.NewDisclosure{
 		LoginID: "audit-revoked", Label: "監査4", From: from, Until: until, Cases: []string{done.ID},
 	})
