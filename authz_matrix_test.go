@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 // the case's state, so every cell runs on the same case.
 //
 // Columns, in order: Get Open AuditTrail Related RetentionOf Holds SetComment
-// Hide Comment Unhide VerifyOriginal ListDisclosures ListUsers ViewUser.
+// Hide Comment Unhide VerifyOriginal ListDisclosures CheckSignatures ExportCSV
+// Webhooks.List ListUsers ViewUser.
 // Expectation notation, one letter per operation in that order:
 // A allowed, N NotFound, P PermissionDenied, U Unauthenticated.
 func TestAuthorizationMatrix(t *testing.T) {
@@ -186,6 +188,9 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		{"Unhide", func(p account.Principal) error { return env.Cases.Unhide(ctx, p, done.ID) }},
 		{"VerifyOriginal", func(p account.Principal) error { _, err := env.VerifyOriginal(ctx, p, done.ID); return err }},
 		{"ListDisclosures", func(p account.Principal) error { _, err := env.Accounts.ListDisclosures(ctx, p); return err }},
+		{"CheckSignatures", func(p account.Principal) error { _, err := env.Cases.CheckSignatures(ctx, p, done.ID); return err }},
+		{"ExportCSV", func(p account.Principal) error { _, err := env.Cases.ExportCSV(ctx, p, nil, io.Discard); return err }},
+		{"WebhooksList", func(p account.Principal) error { _, err := env.Webhooks.List(ctx, p); return err }},
 		{"ListUsers", func(p account.Principal) error { _, err := env.Accounts.ListUsers(ctx, p); return err }},
 		{"ViewUser", func(p account.Principal) error {
 			_, err := env.Accounts.ViewUser(ctx, p, reg.Principal.UserID)
@@ -198,30 +203,30 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		want   string
 		before func()
 	}{
-		{"registrant", reg.Principal, "AAAAAAAAAAAAPP", nil},
+		{"registrant", reg.Principal, "AAAAAAAAAAAAAAPPP", nil},
 		// A colleague sees only its own cases (ordinary users: no company-wide view).
-		{"colleague", colleague.Principal, "NNNNNNNNNNNAPP", nil},
-		{"registrant admin", a.Admin.Principal, "AAAAAAAAAAAAAA", nil},
-		{"counterparty", party.Principal, "AAAAAAAAAAAAPP", nil},
+		{"colleague", colleague.Principal, "NNNNNNNNNNNANAPPP", nil},
+		{"registrant admin", a.Admin.Principal, "AAAAAAAAAAAAAAAAA", nil},
+		{"counterparty", party.Principal, "AAAAAAAAAAAAAAPPP", nil},
 		// ListUsers lists the caller's own company; ViewUser of another company's user is NotFound.
-		{"counterparty admin", b.Admin.Principal, "AAAAAAAAAAAAAN", nil},
-		{"third user", third.Principal, "NNNNNNNNNNNAPP", nil},
-		{"third admin", c3.Admin.Principal, "NNNNNNNNNNNAAN", nil},
-		{"disclosure given", given, "AAPPPPPPPPAPPP", nil},
-		{"disclosure not given", notGiven, "NNNNNNNNNNNPPP", nil},
-		{"operator", op, "NNNNNNNNNNNAPP", nil},
+		{"counterparty admin", b.Admin.Principal, "AAAAAAAAAAAAAAAAN", nil},
+		{"third user", third.Principal, "NNNNNNNNNNNANAPPP", nil},
+		{"third admin", c3.Admin.Principal, "NNNNNNNNNNNANAAAN", nil},
+		{"disclosure given", given, "AAPPPPPPPPAPAPPPP", nil},
+		{"disclosure not given", notGiven, "NNNNNNNNNNNPNPPPP", nil},
+		{"operator", op, "NNNNNNNNNNNANPPPP", nil},
 		// Disclosure principals are re-checked by casework on every call.
-		{"disclosure revoked (stale principal)", revoked, "UUUUUUUUUUUPPP", revoke},
-		{"disclosure after its period (stale principal)", given, "UUUUUUUUUUUPPP", expire},
+		{"disclosure revoked (stale principal)", revoked, "UUUUUUUUUUUPUPPPP", revoke},
+		{"disclosure after its period (stale principal)", given, "UUUUUUUUUUUPUPPPP", expire},
 		// BUG: casework does not re-check the allow-list of a Principal
 		// whose RemoteAddr is outside it (see the disabled row).
-		{"counterparty outside allow-list (stale principal)", outside, "AAAAAAAAAAAAPP", fence},
+		{"counterparty outside allow-list (stale principal)", outside, "AAAAAAAAAAAAAAPPP", fence},
 		// BUG: casework does not re-check a Principal, so a Principal
 		// kept after its user is disabled still reads, comments and hides
 		// (account administration re-checks and refuses it). Embedders that
 		// Authenticate per request (httpapi does) are safe: Login and the
 		// session are refused (checked below).
-		{"registrant disabled (stale principal)", reg.Principal, "AAAAAAAAAAAAUU", disableReg},
+		{"registrant disabled (stale principal)", reg.Principal, "AAAAAAAAAAAAAAPUU", disableReg},
 	}
 	letter := func(err error) byte {
 		if err == nil {
