@@ -23,7 +23,9 @@ import (
 //
 // Columns, in order: Get Open AuditTrail Related RetentionOf Holds SetComment
 // Hide Comment Unhide VerifyOriginal ListDisclosures CheckSignatures ExportCSV
-// Webhooks.List ListUsers ViewUser.
+// Webhooks.List PlaceHold Receive(open) ListUsers ViewUser. Receive runs on a
+// fresh open case registered by the registrant company's administrator with
+// the counterparty user as party (so "registrant" there is a colleague).
 // Expectation notation, one letter per operation in that order:
 // A allowed, N NotFound, P PermissionDenied, U Unauthenticated.
 func TestAuthorizationMatrix(t *testing.T) {
@@ -191,6 +193,16 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		{"CheckSignatures", func(p account.Principal) error { _, err := env.Cases.CheckSignatures(ctx, p, done.ID); return err }},
 		{"ExportCSV", func(p account.Principal) error { _, err := env.Cases.ExportCSV(ctx, p, nil, io.Discard); return err }},
 		{"WebhooksList", func(p account.Principal) error { _, err := env.Webhooks.List(ctx, p); return err }},
+		{"PlaceHold", func(p account.Principal) error { return env.Cases.PlaceHold(ctx, p, done.ID, "訴訟対応") }},
+		// A fresh open case per cell: Receive moves it on.
+		{"Receive(open)", func(p account.Principal) error {
+			c := registerCase(t, env, a.Admin, party, "受領する契約")
+			r, _, err := env.Cases.Receive(ctx, p, c.ID)
+			if err == nil {
+				r.Close()
+			}
+			return err
+		}},
 		{"ListUsers", func(p account.Principal) error { _, err := env.Accounts.ListUsers(ctx, p); return err }},
 		{"ViewUser", func(p account.Principal) error {
 			_, err := env.Accounts.ViewUser(ctx, p, reg.Principal.UserID)
@@ -203,30 +215,30 @@ func testAuthorizationMatrix(t *testing.T, configure func(cfg *keiyaku.Config)) 
 		want   string
 		before func()
 	}{
-		{"registrant", reg.Principal, "AAAAAAAAAAAAAAPPP", nil},
+		{"registrant", reg.Principal, "AAAAAAAAAAAAAAPPNPP", nil},
 		// A colleague sees only its own cases (ordinary users: no company-wide view).
-		{"colleague", colleague.Principal, "NNNNNNNNNNNANAPPP", nil},
-		{"registrant admin", a.Admin.Principal, "AAAAAAAAAAAAAAAAA", nil},
-		{"counterparty", party.Principal, "AAAAAAAAAAAAAAPPP", nil},
+		{"colleague", colleague.Principal, "NNNNNNNNNNNANAPNNPP", nil},
+		{"registrant admin", a.Admin.Principal, "AAAAAAAAAAAAAAAAPAA", nil},
+		{"counterparty", party.Principal, "AAAAAAAAAAAAAAPPAPP", nil},
 		// ListUsers lists the caller's own company; ViewUser of another company's user is NotFound.
-		{"counterparty admin", b.Admin.Principal, "AAAAAAAAAAAAAAAAN", nil},
-		{"third user", third.Principal, "NNNNNNNNNNNANAPPP", nil},
-		{"third admin", c3.Admin.Principal, "NNNNNNNNNNNANAAAN", nil},
-		{"disclosure given", given, "AAPPPPPPPPAPAPPPP", nil},
-		{"disclosure not given", notGiven, "NNNNNNNNNNNPNPPPP", nil},
-		{"operator", op, "NNNNNNNNNNNANPPPP", nil},
+		{"counterparty admin", b.Admin.Principal, "AAAAAAAAAAAAAAAAAAN", nil},
+		{"third user", third.Principal, "NNNNNNNNNNNANAPNNPP", nil},
+		{"third admin", c3.Admin.Principal, "NNNNNNNNNNNANAANNAN", nil},
+		{"disclosure given", given, "AAPPPPPPPPAPAPPPNPP", nil},
+		{"disclosure not given", notGiven, "NNNNNNNNNNNPNPPNNPP", nil},
+		{"operator", op, "NNNNNNNNNNNANPPNNPP", nil},
 		// Disclosure principals are re-checked by casework on every call.
-		{"disclosure revoked (stale principal)", revoked, "UUUUUUUUUUUPUPPPP", revoke},
-		{"disclosure after its period (stale principal)", given, "UUUUUUUUUUUPUPPPP", expire},
+		{"disclosure revoked (stale principal)", revoked, "UUUUUUUUUUUPUPPUUPP", revoke},
+		{"disclosure after its period (stale principal)", given, "UUUUUUUUUUUPUPPUUPP", expire},
 		// BUG: casework does not re-check the allow-list of a Principal
 		// whose RemoteAddr is outside it (see the disabled row).
-		{"counterparty outside allow-list (stale principal)", outside, "AAAAAAAAAAAAAAPPP", fence},
+		{"counterparty outside allow-list (stale principal)", outside, "AAAAAAAAAAAAAAPPAPP", fence},
 		// BUG: casework does not re-check a Principal, so a Principal
 		// kept after its user is disabled still reads, comments and hides
 		// (account administration re-checks and refuses it). Embedders that
 		// Authenticate per request (httpapi does) are safe: Login and the
 		// session are refused (checked below).
-		{"registrant disabled (stale principal)", reg.Principal, "AAAAAAAAAAAAAAPUU", disableReg},
+		{"registrant disabled (stale principal)", reg.Principal, "AAAAAAAAAAAAAAPPNUU", disableReg},
 	}
 	letter := func(err error) byte {
 		if err == nil {
