@@ -18,8 +18,12 @@ import (
 // TestAuthorizationMatrix checks, through the facade and on every backend,
 // what each kind of principal may do with one completed case and with the
 // registrant company's users: every cell is either allowed (nil error) or
-// refused with an exact kerr kind. The operations chosen here do not change
-// the case's state, so every cell runs on the same case.
+// refused with an exact kerr kind. The completed-case operations do not move
+// the case's state (comments, hide marks and holds are per user or additive),
+// so those cells share one case; Receive gets a fresh open case per cell.
+// Rows with a hook (revoke, expire, fence, disable) run last, in order, on
+// the Principal obtained before the change. BUG comments mark the cells that
+// encode current behaviour the lead should review.
 //
 // Columns, in order: Get Open AuditTrail Related RetentionOf Holds SetComment
 // Hide Comment Unhide VerifyOriginal ListDisclosures CheckSignatures ExportCSV
