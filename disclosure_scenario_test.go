@@ -550,6 +550,22 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 	if got, listed := visible(); !got || !listed {
 		t.Errorf("after the move back: Get %v, listed %v; want both", got, listed)
 	}
+	// The same across companies: the operator moves it to company C (a
+	// merger) and back.
+	op := newOperator(t, env, "operator-disclosure")
+	c3 := env.NewCompany(t, "株式会社シー物産", "清水 三郎")
+	if _, err := env.Cases.MoveCase(ctx, op, shown.ID, owner.Principal.UserID, c3.Admin.Principal.UserID); err != nil {
+		t.Fatalf("MoveCase by the operator to company C: %v", err)
+	}
+	if got, listed := visible(); got || listed {
+		t.Errorf("after the move to company C: Get %v, listed %v; want neither", got, listed)
+	}
+	if _, err := env.Cases.MoveCase(ctx, op, shown.ID, c3.Admin.Principal.UserID, owner.Principal.UserID); err != nil {
+		t.Fatalf("MoveCase by the operator back to company A: %v", err)
+	}
+	if got, listed := visible(); !got || !listed {
+		t.Errorf("after the move back from company C: Get %v, listed %v; want both", got, listed)
+	}
 
 	sixth := account.NewDisclosure{LoginID: "audit-six", Label: "監査", Until: newUntil}
 	if _, _, err := env.Accounts.CreateDisclosure(ctx, owner.Principal, sixth); !errors.Is(err, kerr.FailedPrecondition) {
