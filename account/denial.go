@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"strings"
 
 	"github.com/keiyaku/keiyaku/kerr"
 )
@@ -27,7 +28,9 @@ func (s *Service) AuditDenial(ctx context.Context, p Principal, what, reason str
 	if !p.Valid() {
 		return kerr.E(kerr.Invalid, op, "a denial is audited for an authenticated principal only")
 	}
-	detail := truncate(what, MaxDenialReason) + ": " + truncate(reason, MaxDenialReason)
+	// A cut may split a character (a decoded portal path): drop its
+	// bytes rather than write invalid UTF-8.
+	detail := strings.ToValidUTF8(truncate(what, MaxDenialReason)+": "+truncate(reason, MaxDenialReason), "")
 	if err := s.store.AppendAudit(ctx, s.audit(p, ActionDenied, detail)); err != nil {
 		return kerr.Wrap(op, err)
 	}
