@@ -269,6 +269,39 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 		t.Errorf("VerifyOriginal of a case not given: %v, want NotFound", err)
 	}
 
+	// The reads are in the owner's audit trail of the case, and not in
+	// the counterparty's: that A showed the contract to an auditor is
+	// A's business.
+	countDisclosure := func(who account.Principal) int {
+		t.Helper()
+		trail, err := env.Cases.AuditTrail(ctx, who, shown.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range trail {
+			if strings.HasPrefix(e.Action, storage.DisclosureActionPrefix) {
+				if e.ActorCompanyID != a.ID {
+					t.Errorf("disclosure entry of company %q in the trail", e.ActorCompanyID)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	if n := countDisclosure(owner.Principal); n < 3 {
+		t.Errorf("owner's audit trail: %d disclosure entries, want the view, downloads and verification", n)
+	}
+	if n := countDisclosure(a.Admin.Principal); n < 3 {
+		t.Errorf("owner's administrator's audit trail: %d disclosure entries, want them too", n)
+	}
+	if n := countDisclosure(b.Admin.Principal); n != 0 {
+		t.Errorf("counterparty's audit trail: %d disclosure entries, want none", n)
+	}
+	if all, err := env.Store.ListAudit(ctx, 0, shown.ID, 1000); err != nil || len(all) == 0 {
+		t.Errorf("ListAudit = %d, %v", len(all), err)
+	}
+
 	// Everything else is refused: PermissionDenied on its case,
 	// NotFound on any other.
 	ops := map[string]func(id string) error{
@@ -464,9 +497,8 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 	owner.Principal = relogin(t, env, owner)
 
 	// A case that moves to another owner leaves the disclosure at once:
-	// the new owner never granted it. The move is written on the store as
-	// a transfer writes it (the registrant user changes); moving it back
-	// shows it again.
+	// the new owner never granted it (casework.Service.MoveCase by the
+	// company's administrator); moving it back shows it again.
 	offSess, err := env.Accounts.Login(ctx, "audit-owner-off", naInitial, auditor)
 	if err != nil {
 		t.Fatal(err)
@@ -479,15 +511,10 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	move := func(to string) {
+	move := func(from, to string) {
 		t.Helper()
-		rec, err := env.Store.GetCase(ctx, shown.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec.RegistrantUserID = to
-		if err := env.Store.CommitCase(ctx, &storage.CaseCommit{Case: rec, Audit: []storage.AuditEntry{{Time: clock.now(), ActorUserID: "test", Action: "case.transfer", CaseID: rec.ID}}}); err != nil {
-			t.Fatal(err)
+		if _, err := env.Cases.MoveCase(ctx, a.Admin.Principal, shown.ID, from, to); err != nil {
+			t.Fatalf("MoveCase by the administrator: %v", err)
 		}
 	}
 	visible := func() (bool, bool) {
@@ -495,6 +522,13 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 		_, gerr := env.Cases.Get(ctx, p3, shown.ID)
 		if gerr != nil && !errors.Is(gerr, kerr.NotFound) {
 			t.Fatalf("Get: %v", gerr)
+		}
+		rc, _, oerr := env.Cases.Open(ctx, p3, shown.ID, shown.Document.Key)
+		if oerr == nil {
+			rc.Close()
+		}
+		if (gerr == nil) != (oerr == nil) || (oerr != nil && !errors.Is(oerr, kerr.NotFound)) {
+			t.Fatalf("Get: %v but Open: %v", gerr, oerr)
 		}
 		page, err := env.Cases.Search(ctx, p3, nil)
 		if err != nil {
@@ -505,16 +539,32 @@ func testDisclosureScenario(t *testing.T, configure func(cfg *keiyaku.Config)) {
 	if got, listed := visible(); !got || !listed {
 		t.Fatalf("before the move: Get %v, listed %v; want both", got, listed)
 	}
-	move(colleague.Principal.UserID)
+	move(owner.Principal.UserID, colleague.Principal.UserID)
 	if got, listed := visible(); got || listed {
 		t.Errorf("after the move to a colleague: Get %v, listed %v; want neither", got, listed)
 	}
 	if info, err := env.Accounts.Disclosure(ctx, owner.Principal, p3.DisclosureID); err != nil || !slices.Equal(info.Cases, []string{shown.ID}) {
 		t.Errorf("the owner's view of the account after the move: %+v, %v", info, err)
 	}
-	move(owner.Principal.UserID)
+	move(colleague.Principal.UserID, owner.Principal.UserID)
 	if got, listed := visible(); !got || !listed {
 		t.Errorf("after the move back: Get %v, listed %v; want both", got, listed)
+	}
+	// The same across companies: the operator moves it to company C (a
+	// merger) and back.
+	op := newOperator(t, env, "operator-disclosure")
+	c3 := env.NewCompany(t, "株式会社シー物産", "清水 三郎")
+	if _, err := env.Cases.MoveCase(ctx, op, shown.ID, owner.Principal.UserID, c3.Admin.Principal.UserID); err != nil {
+		t.Fatalf("MoveCase by the operator to company C: %v", err)
+	}
+	if got, listed := visible(); got || listed {
+		t.Errorf("after the move to company C: Get %v, listed %v; want neither", got, listed)
+	}
+	if _, err := env.Cases.MoveCase(ctx, op, shown.ID, c3.Admin.Principal.UserID, owner.Principal.UserID); err != nil {
+		t.Fatalf("MoveCase by the operator back to company A: %v", err)
+	}
+	if got, listed := visible(); !got || !listed {
+		t.Errorf("after the move back from company C: Get %v, listed %v; want both", got, listed)
 	}
 
 	sixth := account.NewDisclosure{LoginID: "audit-six", Label: "監査", Until: newUntil}

@@ -87,7 +87,10 @@
 // Every read is audited under the account (actions "disclosure.view",
 // "disclosure.search", "disclosure.download" naming the file and its
 // key, "disclosure.signature-check", "disclosure.verify", with the remote
-// address), which the owner lists with account.Service.AccessLog.
+// address), which the owner lists with account.Service.AccessLog. The
+// case's AuditTrail shows these entries to the owner's company only:
+// that a party showed the contract to an auditor is not the
+// counterparty's business.
 //
 // Which cases a disclosure covers: only completed cases of which its
 // owner is the registrant user or a party user (Disclosable, the

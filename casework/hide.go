@@ -2,6 +2,7 @@ package casework
 
 import (
 	"context"
+	"strings"
 
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/kerr"
@@ -96,11 +97,17 @@ func personalAction(action string) bool {
 
 // ownTrail drops from entries the personal marks of anyone but p: that
 // another user hid a case or keeps a memo on it is theirs alone, like the
-// mark itself. The whole log (storage.AuditStore) keeps every entry.
+// mark itself. It also drops the disclosure entries ("disclosure.*", the
+// reads of a disclosure account) of any company but p's: that a party
+// showed the contract to an auditor is that party's business, not the
+// counterparty's. The whole log (storage.AuditStore) keeps every entry.
 func ownTrail(p account.Principal, entries []storage.AuditEntry) []storage.AuditEntry {
 	out := entries[:0]
 	for _, e := range entries {
 		if personalAction(e.Action) && e.ActorUserID != p.UserID {
+			continue
+		}
+		if strings.HasPrefix(e.Action, storage.DisclosureActionPrefix) && e.ActorCompanyID != p.CompanyID {
 			continue
 		}
 		out = append(out, e)

@@ -992,7 +992,8 @@ func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
 
 // AuditTrail returns the audit entries of case id, oldest first, for a
 // principal that may see it (else kerr.NotFound); at most 10,000. Another
-// user's hide, unhide and comment entries are left out (see Hide).
+// user's hide, unhide and comment entries are left out (see Hide), and
+// so are another company's disclosure entries ("disclosure.*").
 func (s *Service) AuditTrail(ctx context.Context, p account.Principal, id string) ([]storage.AuditEntry, error) {
 	const op = "casework.AuditTrail"
 	if _, _, err := s.load(ctx, op, p, id); err != nil {

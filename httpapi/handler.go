@@ -439,7 +439,11 @@ func (h *API) authenticate(r *http.Request, route *routers.Route, ri *reqInfo, b
 		p, scope, err := h.svc.Accounts.AuthenticateToken(r.Context(), token, ri.addr)
 		if err == nil {
 			if need := neededScope(r.Method, op, route.Operation.Extensions); !scope.Includes(need) {
-				return problemf(pPermission, "token scope "+string(scope)+" does not include "+string(need))
+				reason := "token scope " + string(scope) + " does not include " + string(need)
+				if aerr := h.svc.Accounts.AuditDenial(r.Context(), p, r.Method+" "+op, reason); aerr != nil {
+					h.log.ErrorContext(r.Context(), "audit of a refusal failed", "op", op, "err", aerr)
+				}
+				return problemf(pPermission, reason)
 			}
 			ri.p = p
 			return nil

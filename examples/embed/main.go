@@ -75,7 +75,9 @@ func run(ctx context.Context, out io.Writer, dir string) (err error) {
 	d.multiParty(a, b, c)
 	d.searchAndExport(a)
 	d.auditTrail(a, first)
-	d.transfer(a, first) // transfer.go
+	d.disclose(a, first)  // disclosure.go
+	d.retention(a, first) // disclosure.go
+	d.transfer(a, first)  // transfer.go
 
 	due, err := svc.Store.DueEvents(ctx, time.Now(), storage.MaxPageSize)
 	check(err)

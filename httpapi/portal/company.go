@@ -44,6 +44,9 @@ func parseCertificateFile(b []byte) (*x509.Certificate, error) {
 func (h *Handler) adminOnly(f authedFunc) http.HandlerFunc {
 	return h.authed(func(w http.ResponseWriter, r *http.Request, pg *page) {
 		if !pg.P.Admin {
+			if aerr := h.svc.Accounts.AuditDenial(r.Context(), pg.P, r.Method+" "+r.URL.Path, "only a company administrator may"); aerr != nil {
+				h.log.ErrorContext(r.Context(), "audit of a refusal failed", "path", r.URL.Path, "err", aerr)
+			}
 			h.fail(w, r, pg, kerr.E(kerr.PermissionDenied, "portal.company", "only a company administrator manages signing certificates, trading partners and users"))
 			return
 		}
