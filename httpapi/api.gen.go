@@ -218,6 +218,42 @@ func (e ProfileLanguage) Valid() bool {
 	}
 }
 
+// Defines values for RetentionAction.
+const (
+	RetentionActionDelete RetentionAction = "delete"
+	RetentionActionExtend RetentionAction = "extend"
+)
+
+// Valid indicates whether the value is a known member of the RetentionAction enum.
+func (e RetentionAction) Valid() bool {
+	switch e {
+	case RetentionActionDelete:
+		return true
+	case RetentionActionExtend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetentionSettingsDefaultAction.
+const (
+	RetentionSettingsDefaultActionDelete RetentionSettingsDefaultAction = "delete"
+	RetentionSettingsDefaultActionExtend RetentionSettingsDefaultAction = "extend"
+)
+
+// Valid indicates whether the value is a known member of the RetentionSettingsDefaultAction enum.
+func (e RetentionSettingsDefaultAction) Valid() bool {
+	switch e {
+	case RetentionSettingsDefaultActionDelete:
+		return true
+	case RetentionSettingsDefaultActionExtend:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for State.
 const (
 	StateCompleted       State = "completed"
@@ -389,6 +425,24 @@ func (e SearchCasesParamsHidden) Valid() bool {
 	case SearchCasesParamsHiddenInclude:
 		return true
 	case SearchCasesParamsHiddenOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRetentionJSONBodyAction.
+const (
+	SetRetentionJSONBodyActionDelete SetRetentionJSONBodyAction = "delete"
+	SetRetentionJSONBodyActionExtend SetRetentionJSONBodyAction = "extend"
+)
+
+// Valid indicates whether the value is a known member of the SetRetentionJSONBodyAction enum.
+func (e SetRetentionJSONBodyAction) Valid() bool {
+	switch e {
+	case SetRetentionJSONBodyActionDelete:
+		return true
+	case SetRetentionJSONBodyActionExtend:
 		return true
 	default:
 		return false
@@ -621,6 +675,25 @@ type FileCheck struct {
 // Form defines model for Form.
 type Form string
 
+// Hold defines model for Hold.
+type Hold struct {
+	At        time.Time `json:"at"`
+	CaseId    string    `json:"case_id"`
+	CompanyId string    `json:"company_id"`
+	Reason    string    `json:"reason"`
+	UserId    string    `json:"user_id"`
+}
+
+// HoldList defines model for HoldList.
+type HoldList struct {
+	Holds []Hold `json:"holds"`
+}
+
+// HoldReason defines model for HoldReason.
+type HoldReason struct {
+	Reason string `json:"reason"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Cookie Also set the session as a cookie (for a browser).
@@ -803,6 +876,42 @@ type Profile struct {
 
 // ProfileLanguage The language of the user's notices.
 type ProfileLanguage string
+
+// Retention defines model for Retention.
+type Retention struct {
+	Action RetentionAction `json:"action"`
+	CaseId string          `json:"case_id"`
+
+	// CompanyId The owner (registrant's) company.
+	CompanyId   string    `json:"company_id"`
+	CompletedAt time.Time `json:"completed_at"`
+	Deleting    bool      `json:"deleting"`
+
+	// Rule How the start was counted.
+	Rule  string     `json:"rule"`
+	SetAt *time.Time `json:"set_at,omitempty"`
+	SetBy *string    `json:"set_by,omitempty"`
+
+	// Start First day of the 10 years.
+	Start openapi_types.Date `json:"start"`
+
+	// Until First day on which the case may be deleted.
+	Until openapi_types.Date `json:"until"`
+}
+
+// RetentionAction defines model for Retention.Action.
+type RetentionAction string
+
+// RetentionSettings defines model for RetentionSettings.
+type RetentionSettings struct {
+	DefaultAction         *RetentionSettingsDefaultAction `json:"default_action,omitempty"`
+	FilingExtensionMonths *int                            `json:"filing_extension_months,omitempty"`
+	FiscalYear            *bool                           `json:"fiscal_year,omitempty"`
+	FiscalYearEndMonth    *int                            `json:"fiscal_year_end_month,omitempty"`
+}
+
+// RetentionSettingsDefaultAction defines model for RetentionSettings.DefaultAction.
+type RetentionSettingsDefaultAction string
 
 // SendBack defines model for SendBack.
 type SendBack struct {
@@ -1161,6 +1270,12 @@ type DownloadDocumentParams struct {
 	Range *string `json:"Range,omitempty"`
 }
 
+// LiftHoldParams defines parameters for LiftHold.
+type LiftHoldParams struct {
+	// Reason Why the hold is lifted (optional).
+	Reason *string `form:"reason,omitempty" json:"reason,omitempty"`
+}
+
 // ReceiveCaseParams defines parameters for ReceiveCase.
 type ReceiveCaseParams struct {
 	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
@@ -1196,6 +1311,14 @@ type ResendCaseParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// SetRetentionJSONBody defines parameters for SetRetention.
+type SetRetentionJSONBody struct {
+	Action SetRetentionJSONBodyAction `json:"action"`
+}
+
+// SetRetentionJSONBodyAction defines parameters for SetRetention.
+type SetRetentionJSONBodyAction string
 
 // ReturnCaseMultipartBody defines parameters for ReturnCase.
 type ReturnCaseMultipartBody struct {
@@ -1341,11 +1464,17 @@ type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
 // SetCommentJSONRequestBody defines body for SetComment for application/json ContentType.
 type SetCommentJSONRequestBody = CommentText
 
+// PlaceHoldJSONRequestBody defines body for PlaceHold for application/json ContentType.
+type PlaceHoldJSONRequestBody = HoldReason
+
 // SetReplyByJSONRequestBody defines body for SetReplyBy for application/json ContentType.
 type SetReplyByJSONRequestBody SetReplyByJSONBody
 
 // ResendCaseMultipartRequestBody defines body for ResendCase for multipart/form-data ContentType.
 type ResendCaseMultipartRequestBody ResendCaseMultipartBody
+
+// SetRetentionJSONRequestBody defines body for SetRetention for application/json ContentType.
+type SetRetentionJSONRequestBody SetRetentionJSONBody
 
 // ReturnCaseMultipartRequestBody defines body for ReturnCase for multipart/form-data ContentType.
 type ReturnCaseMultipartRequestBody ReturnCaseMultipartBody
@@ -1358,6 +1487,9 @@ type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
 
 // SetReminderDaysJSONRequestBody defines body for SetReminderDays for application/json ContentType.
 type SetReminderDaysJSONRequestBody SetReminderDaysJSONBody
+
+// SetRetentionSettingsJSONRequestBody defines body for SetRetentionSettings for application/json ContentType.
+type SetRetentionSettingsJSONRequestBody = RetentionSettings
 
 // RegisterSigningCertificateJSONRequestBody defines body for RegisterSigningCertificate for application/json ContentType.
 type RegisterSigningCertificateJSONRequestBody = NewSigningCertificate
@@ -1625,6 +1757,43 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
 	HideCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// LiftHold Lift the caller's company's legal hold on the case
+	//
+	// A hold of another company stays. No hold of the caller's company is
+	// 404. Audited (case.hold.lift).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+	LiftHold(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHolds The legal holds on the completed case
+	//
+	// Anyone who may see the case. A case not completed is 409 failed-precondition.
+	//
+	// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+	ListHolds(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlaceHoldWithBody Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHoldWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlaceHold Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHold(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReceiveCase Receive the case (受領), by the party on turn
 	//
 	// Records the receipt; then download the contract with its document key.
@@ -1674,6 +1843,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/cases/{id}/resends (the `ResendCase` operationId).
 	ResendCaseWithBody(ctx context.Context, id CaseID, params *ResendCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRetention How long the completed case is kept (保管期間)
+	//
+	// Anyone who may see the case (else 404). A case not completed is
+	// 409 failed-precondition; one completed before retention existed
+	// has none (404).
+	//
+	// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+	GetRetention(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetentionWithBody Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetentionWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetention Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetention(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReturnCaseWithBody Return the countersigned contract, by the party on turn
 	//
@@ -1775,6 +1979,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
 	SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetentionSettingsWithBody Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetentionSettings Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettings(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	//
@@ -2534,6 +2762,83 @@ func (c *Client) HideCase(ctx context.Context, id CaseID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// LiftHold Lift the caller's company's legal hold on the case
+//
+// A hold of another company stays. No hold of the caller's company is
+// 404. Audited (case.hold.lift).
+//
+// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+func (c *Client) LiftHold(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLiftHoldRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHolds The legal holds on the completed case
+//
+// Anyone who may see the case. A case not completed is 409 failed-precondition.
+//
+// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+func (c *Client) ListHolds(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHoldsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlaceHoldWithBody Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *Client) PlaceHoldWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlaceHoldRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlaceHold Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *Client) PlaceHold(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlaceHoldRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReceiveCase Receive the case (受領), by the party on turn
 //
 // Records the receipt; then download the contract with its document key.
@@ -2634,6 +2939,71 @@ func (c *Client) SetReplyBy(ctx context.Context, id CaseID, body SetReplyByJSONR
 // Corresponds with POST /v1/cases/{id}/resends (the `ResendCase` operationId).
 func (c *Client) ResendCaseWithBody(ctx context.Context, id CaseID, params *ResendCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResendCaseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRetention How long the completed case is kept (保管期間)
+//
+// Anyone who may see the case (else 404). A case not completed is
+// 409 failed-precondition; one completed before retention existed
+// has none (404).
+//
+// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+func (c *Client) GetRetention(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRetentionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetentionWithBody Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *Client) SetRetentionWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetention Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *Client) SetRetention(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2845,6 +3215,50 @@ func (c *Client) SetReminderDaysWithBody(ctx context.Context, contentType string
 // Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
 func (c *Client) SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetReminderDaysRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetentionSettingsWithBody Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *Client) SetRetentionSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetentionSettings Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *Client) SetRetentionSettings(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionSettingsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4535,6 +4949,148 @@ func NewHideCaseRequest(server string, id CaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewLiftHoldRequest constructs an http.Request for the LiftHold method
+func NewLiftHoldRequest(server string, id CaseID, params *LiftHoldParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Reason != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reason", *params.Reason, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListHoldsRequest constructs an http.Request for the ListHolds method
+func NewListHoldsRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPlaceHoldRequest calls the generic PlaceHold builder with application/json body
+func NewPlaceHoldRequest(server string, id CaseID, body PlaceHoldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPlaceHoldRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPlaceHoldRequestWithBody constructs an http.Request for the PlaceHold method, with any body, and a specified content type
+func NewPlaceHoldRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewReceiveCaseRequest constructs an http.Request for the ReceiveCase method
 func NewReceiveCaseRequest(server string, id CaseID, params *ReceiveCaseParams) (*http.Request, error) {
 	var err error
@@ -4764,6 +5320,87 @@ func NewResendCaseRequestWithBody(server string, id CaseID, params *ResendCasePa
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewGetRetentionRequest constructs an http.Request for the GetRetention method
+func NewGetRetentionRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/retention", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetRetentionRequest calls the generic SetRetention builder with application/json body
+func NewSetRetentionRequest(server string, id CaseID, body SetRetentionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetRetentionRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetRetentionRequestWithBody constructs an http.Request for the SetRetention method, with any body, and a specified content type
+func NewSetRetentionRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/retention", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5152,6 +5789,46 @@ func NewSetReminderDaysRequestWithBody(server string, contentType string, body i
 	}
 
 	operationPath := fmt.Sprintf("/v1/company/reminder-days")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetRetentionSettingsRequest calls the generic SetRetentionSettings builder with application/json body
+func NewSetRetentionSettingsRequest(server string, body SetRetentionSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetRetentionSettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetRetentionSettingsRequestWithBody constructs an http.Request for the SetRetentionSettings method, with any body, and a specified content type
+func NewSetRetentionSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/retention-settings")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -6759,6 +7436,47 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
 	HideCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*HideCaseResponse, error)
 
+	// LiftHoldWithResponse Lift the caller's company's legal hold on the case
+	//
+	// A hold of another company stays. No hold of the caller's company is
+	// 404. Audited (case.hold.lift).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+	LiftHoldWithResponse(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*LiftHoldResponse, error)
+
+	// ListHoldsWithResponse The legal holds on the completed case
+	//
+	// Anyone who may see the case. A case not completed is 409 failed-precondition.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+	ListHoldsWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ListHoldsResponse, error)
+
+	// PlaceHoldWithBodyWithResponse Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHoldWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error)
+
+	// PlaceHoldWithResponse Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHoldWithResponse(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error)
+
 	// ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 	//
 	// Records the receipt; then download the contract with its document key.
@@ -6814,6 +7532,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/cases/{id}/resends (the `ResendCase` operationId).
 	ResendCaseWithBodyWithResponse(ctx context.Context, id CaseID, params *ResendCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendCaseResponse, error)
+
+	// GetRetentionWithResponse How long the completed case is kept (保管期間)
+	//
+	// Anyone who may see the case (else 404). A case not completed is
+	// 409 failed-precondition; one completed before retention existed
+	// has none (404).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+	GetRetentionWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*GetRetentionResponse, error)
+
+	// SetRetentionWithBodyWithResponse Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetentionWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error)
+
+	// SetRetentionWithResponse Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetentionWithResponse(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error)
 
 	// ReturnCaseWithBodyWithResponse Return the countersigned contract, by the party on turn
 	//
@@ -6923,6 +7678,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
 	SetReminderDaysWithResponse(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error)
+
+	// SetRetentionSettingsWithBodyWithResponse Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error)
+
+	// SetRetentionSettingsWithResponse Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettingsWithResponse(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error)
 
 	// ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
 	//
@@ -8100,6 +8879,136 @@ func (r HideCaseResponse) ContentType() string {
 	return ""
 }
 
+type LiftHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r LiftHoldResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r LiftHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LiftHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LiftHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LiftHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHoldsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HoldList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHoldsResponse) GetJSON200() *HoldList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListHoldsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHoldsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHoldsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHoldsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHoldsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PlaceHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PlaceHoldResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PlaceHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlaceHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlaceHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlaceHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReceiveCaseResponse200Headers the declared response headers of an HTTP 200 response for ReceiveCase
 type ReceiveCaseResponse200Headers struct {
 	ETag *string
@@ -8362,6 +9271,102 @@ func (r ResendCaseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ResendCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRetentionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Retention
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRetentionResponse) GetJSON200() *Retention {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetRetentionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRetentionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRetentionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRetentionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRetentionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetRetentionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Retention
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetRetentionResponse) GetJSON200() *Retention {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetRetentionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetRetentionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetRetentionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetRetentionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetRetentionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8760,6 +9765,54 @@ func (r SetReminderDaysResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetReminderDaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetRetentionSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetentionSettings
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetRetentionSettingsResponse) GetJSON200() *RetentionSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetRetentionSettingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetRetentionSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetRetentionSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetRetentionSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetRetentionSettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10570,6 +11623,71 @@ func (c *ClientWithResponses) HideCaseWithResponse(ctx context.Context, id CaseI
 	return ParseHideCaseResponse(rsp)
 }
 
+// LiftHoldWithResponse Lift the caller's company's legal hold on the case
+//
+// A hold of another company stays. No hold of the caller's company is
+// 404. Audited (case.hold.lift).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+func (c *ClientWithResponses) LiftHoldWithResponse(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*LiftHoldResponse, error) {
+	rsp, err := c.LiftHold(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLiftHoldResponse(rsp)
+}
+
+// ListHoldsWithResponse The legal holds on the completed case
+//
+// Anyone who may see the case. A case not completed is 409 failed-precondition.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+func (c *ClientWithResponses) ListHoldsWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ListHoldsResponse, error) {
+	rsp, err := c.ListHolds(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHoldsResponse(rsp)
+}
+
+// PlaceHoldWithBodyWithResponse Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *ClientWithResponses) PlaceHoldWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error) {
+	rsp, err := c.PlaceHoldWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlaceHoldResponse(rsp)
+}
+
+// PlaceHoldWithResponse Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *ClientWithResponses) PlaceHoldWithResponse(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error) {
+	rsp, err := c.PlaceHold(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlaceHoldResponse(rsp)
+}
+
 // ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 //
 // Records the receipt; then download the contract with its document key.
@@ -10660,6 +11778,61 @@ func (c *ClientWithResponses) ResendCaseWithBodyWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseResendCaseResponse(rsp)
+}
+
+// GetRetentionWithResponse How long the completed case is kept (保管期間)
+//
+// Anyone who may see the case (else 404). A case not completed is
+// 409 failed-precondition; one completed before retention existed
+// has none (404).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+func (c *ClientWithResponses) GetRetentionWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*GetRetentionResponse, error) {
+	rsp, err := c.GetRetention(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRetentionResponse(rsp)
+}
+
+// SetRetentionWithBodyWithResponse Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *ClientWithResponses) SetRetentionWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error) {
+	rsp, err := c.SetRetentionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionResponse(rsp)
+}
+
+// SetRetentionWithResponse Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *ClientWithResponses) SetRetentionWithResponse(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error) {
+	rsp, err := c.SetRetention(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionResponse(rsp)
 }
 
 // ReturnCaseWithBodyWithResponse Return the countersigned contract, by the party on turn
@@ -10835,6 +12008,42 @@ func (c *ClientWithResponses) SetReminderDaysWithResponse(ctx context.Context, b
 		return nil, err
 	}
 	return ParseSetReminderDaysResponse(rsp)
+}
+
+// SetRetentionSettingsWithBodyWithResponse Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *ClientWithResponses) SetRetentionSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error) {
+	rsp, err := c.SetRetentionSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionSettingsResponse(rsp)
+}
+
+// SetRetentionSettingsWithResponse Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *ClientWithResponses) SetRetentionSettingsWithResponse(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error) {
+	rsp, err := c.SetRetentionSettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionSettingsResponse(rsp)
 }
 
 // ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
@@ -12138,6 +13347,97 @@ func ParseHideCaseResponse(rsp *http.Response) (*HideCaseResponse, error) {
 	return response, nil
 }
 
+// ParseLiftHoldResponse parses an HTTP response from a LiftHoldWithResponse call
+func ParseLiftHoldResponse(rsp *http.Response) (*LiftHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LiftHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHoldsResponse parses an HTTP response from a ListHoldsWithResponse call
+func ParseListHoldsResponse(rsp *http.Response) (*ListHoldsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHoldsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HoldList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePlaceHoldResponse parses an HTTP response from a PlaceHoldWithResponse call
+func ParsePlaceHoldResponse(rsp *http.Response) (*PlaceHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlaceHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseReceiveCaseResponse parses an HTTP response from a ReceiveCaseWithResponse call
 func ParseReceiveCaseResponse(rsp *http.Response) (*ReceiveCaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12350,6 +13650,72 @@ func ParseResendCaseResponse(rsp *http.Response) (*ResendCaseResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRetentionResponse parses an HTTP response from a GetRetentionWithResponse call
+func ParseGetRetentionResponse(rsp *http.Response) (*GetRetentionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRetentionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Retention
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetRetentionResponse parses an HTTP response from a SetRetentionWithResponse call
+func ParseSetRetentionResponse(rsp *http.Response) (*SetRetentionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetRetentionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Retention
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -12628,6 +13994,39 @@ func ParseSetReminderDaysResponse(rsp *http.Response) (*SetReminderDaysResponse,
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetRetentionSettingsResponse parses an HTTP response from a SetRetentionSettingsWithResponse call
+func ParseSetRetentionSettingsResponse(rsp *http.Response) (*SetRetentionSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetRetentionSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetentionSettings
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13752,6 +15151,15 @@ type ServerInterface interface {
 	// HideCase Hide a completed case from the caller's own lists (非表示)
 	// (PUT /v1/cases/{id}/hidden)
 	HideCase(w http.ResponseWriter, r *http.Request, id CaseID)
+	// LiftHold Lift the caller's company's legal hold on the case
+	// (DELETE /v1/cases/{id}/holds)
+	LiftHold(w http.ResponseWriter, r *http.Request, id CaseID, params LiftHoldParams)
+	// ListHolds The legal holds on the completed case
+	// (GET /v1/cases/{id}/holds)
+	ListHolds(w http.ResponseWriter, r *http.Request, id CaseID)
+	// PlaceHold Place (or replace) the caller's company's legal hold on the case
+	// (PUT /v1/cases/{id}/holds)
+	PlaceHold(w http.ResponseWriter, r *http.Request, id CaseID)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReceiveCaseParams)
@@ -13767,6 +15175,12 @@ type ServerInterface interface {
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(w http.ResponseWriter, r *http.Request, id CaseID, params ResendCaseParams)
+	// GetRetention How long the completed case is kept (保管期間)
+	// (GET /v1/cases/{id}/retention)
+	GetRetention(w http.ResponseWriter, r *http.Request, id CaseID)
+	// SetRetention Extend the case to 15 years or delete it after 10
+	// (PUT /v1/cases/{id}/retention)
+	SetRetention(w http.ResponseWriter, r *http.Request, id CaseID)
 	// ReturnCase Return the countersigned contract, by the party on turn
 	// (POST /v1/cases/{id}/returns)
 	ReturnCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReturnCaseParams)
@@ -13791,6 +15205,9 @@ type ServerInterface interface {
 	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
 	// (PUT /v1/company/reminder-days)
 	SetReminderDays(w http.ResponseWriter, r *http.Request)
+	// SetRetentionSettings Set the company's retention settings (administrators only)
+	// (PUT /v1/company/retention-settings)
+	SetRetentionSettings(w http.ResponseWriter, r *http.Request)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(w http.ResponseWriter, r *http.Request)
@@ -14665,6 +16082,100 @@ func (siw *ServerInterfaceWrapper) HideCase(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// LiftHold operation middleware
+func (siw *ServerInterfaceWrapper) LiftHold(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LiftHoldParams
+
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", r.URL.Query(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reason"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reason", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.LiftHold(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListHolds operation middleware
+func (siw *ServerInterfaceWrapper) ListHolds(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListHolds(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PlaceHold operation middleware
+func (siw *ServerInterfaceWrapper) PlaceHold(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PlaceHold(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ReceiveCase operation middleware
 func (siw *ServerInterfaceWrapper) ReceiveCase(w http.ResponseWriter, r *http.Request) {
 
@@ -14880,6 +16391,58 @@ func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ResendCase(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetRetention operation middleware
+func (siw *ServerInterfaceWrapper) GetRetention(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetRetention(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetRetention operation middleware
+func (siw *ServerInterfaceWrapper) SetRetention(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetRetention(w, r, id)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15204,6 +16767,20 @@ func (siw *ServerInterfaceWrapper) SetReminderDays(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetReminderDays(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetRetentionSettings operation middleware
+func (siw *ServerInterfaceWrapper) SetRetentionSettings(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetRetentionSettings(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -16362,6 +17939,11 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.DeleteComment)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.GetComment)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.SetComment)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/retention", wrapper.GetRetention)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/retention", wrapper.SetRetention)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.LiftHold)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.ListHolds)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.PlaceHold)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/verify", wrapper.VerifyPDF)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.ListSigningCertificates)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.RegisterSigningCertificate)
@@ -16369,6 +17951,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/company/signing-certificates/{registration_id}", wrapper.RemoveSigningCertificate)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/corporate-number", wrapper.SetCorporateNumber)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/reminder-days", wrapper.SetReminderDays)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/retention-settings", wrapper.SetRetentionSettings)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
@@ -17104,6 +18687,113 @@ func (response HideCasedefaultApplicationProblemPlusJSONResponse) VisitHideCaseR
 	return err
 }
 
+type LiftHoldRequestObject struct {
+	Id     CaseID `json:"id"`
+	Params LiftHoldParams
+}
+
+type LiftHoldResponseObject interface {
+	VisitLiftHoldResponse(w http.ResponseWriter) error
+}
+
+type LiftHold204Response struct {
+}
+
+func (response LiftHold204Response) VisitLiftHoldResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type LiftHolddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response LiftHolddefaultApplicationProblemPlusJSONResponse) VisitLiftHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHoldsRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type ListHoldsResponseObject interface {
+	VisitListHoldsResponse(w http.ResponseWriter) error
+}
+
+type ListHolds200JSONResponse HoldList
+
+func (response ListHolds200JSONResponse) VisitListHoldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHoldsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListHoldsdefaultApplicationProblemPlusJSONResponse) VisitListHoldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceHoldRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *PlaceHoldJSONRequestBody
+}
+
+type PlaceHoldResponseObject interface {
+	VisitPlaceHoldResponse(w http.ResponseWriter) error
+}
+
+type PlaceHold204Response struct {
+}
+
+func (response PlaceHold204Response) VisitPlaceHoldResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PlaceHolddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PlaceHolddefaultApplicationProblemPlusJSONResponse) VisitPlaceHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveCaseRequestObject struct {
 	Id     CaseID `json:"id"`
 	Params ReceiveCaseParams
@@ -17304,6 +18994,85 @@ type ResendCasedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResendCasedefaultApplicationProblemPlusJSONResponse) VisitResendCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type GetRetentionResponseObject interface {
+	VisitGetRetentionResponse(w http.ResponseWriter) error
+}
+
+type GetRetention200JSONResponse Retention
+
+func (response GetRetention200JSONResponse) VisitGetRetentionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetRetentiondefaultApplicationProblemPlusJSONResponse) VisitGetRetentionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentionRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *SetRetentionJSONRequestBody
+}
+
+type SetRetentionResponseObject interface {
+	VisitSetRetentionResponse(w http.ResponseWriter) error
+}
+
+type SetRetention200JSONResponse Retention
+
+func (response SetRetention200JSONResponse) VisitSetRetentionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetRetentiondefaultApplicationProblemPlusJSONResponse) VisitSetRetentionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17626,6 +19395,45 @@ type SetReminderDaysdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetReminderDaysdefaultApplicationProblemPlusJSONResponse) VisitSetReminderDaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentionSettingsRequestObject struct {
+	Body *SetRetentionSettingsJSONRequestBody
+}
+
+type SetRetentionSettingsResponseObject interface {
+	VisitSetRetentionSettingsResponse(w http.ResponseWriter) error
+}
+
+type SetRetentionSettings200JSONResponse RetentionSettings
+
+func (response SetRetentionSettings200JSONResponse) VisitSetRetentionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentionSettingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetRetentionSettingsdefaultApplicationProblemPlusJSONResponse) VisitSetRetentionSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18926,6 +20734,15 @@ type StrictServerInterface interface {
 	// HideCase Hide a completed case from the caller's own lists (非表示)
 	// (PUT /v1/cases/{id}/hidden)
 	HideCase(ctx context.Context, request HideCaseRequestObject) (HideCaseResponseObject, error)
+	// LiftHold Lift the caller's company's legal hold on the case
+	// (DELETE /v1/cases/{id}/holds)
+	LiftHold(ctx context.Context, request LiftHoldRequestObject) (LiftHoldResponseObject, error)
+	// ListHolds The legal holds on the completed case
+	// (GET /v1/cases/{id}/holds)
+	ListHolds(ctx context.Context, request ListHoldsRequestObject) (ListHoldsResponseObject, error)
+	// PlaceHold Place (or replace) the caller's company's legal hold on the case
+	// (PUT /v1/cases/{id}/holds)
+	PlaceHold(ctx context.Context, request PlaceHoldRequestObject) (PlaceHoldResponseObject, error)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(ctx context.Context, request ReceiveCaseRequestObject) (ReceiveCaseResponseObject, error)
@@ -18941,6 +20758,12 @@ type StrictServerInterface interface {
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(ctx context.Context, request ResendCaseRequestObject) (ResendCaseResponseObject, error)
+	// GetRetention How long the completed case is kept (保管期間)
+	// (GET /v1/cases/{id}/retention)
+	GetRetention(ctx context.Context, request GetRetentionRequestObject) (GetRetentionResponseObject, error)
+	// SetRetention Extend the case to 15 years or delete it after 10
+	// (PUT /v1/cases/{id}/retention)
+	SetRetention(ctx context.Context, request SetRetentionRequestObject) (SetRetentionResponseObject, error)
 	// ReturnCase Return the countersigned contract, by the party on turn
 	// (POST /v1/cases/{id}/returns)
 	ReturnCase(ctx context.Context, request ReturnCaseRequestObject) (ReturnCaseResponseObject, error)
@@ -18965,6 +20788,9 @@ type StrictServerInterface interface {
 	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
 	// (PUT /v1/company/reminder-days)
 	SetReminderDays(ctx context.Context, request SetReminderDaysRequestObject) (SetReminderDaysResponseObject, error)
+	// SetRetentionSettings Set the company's retention settings (administrators only)
+	// (PUT /v1/company/retention-settings)
+	SetRetentionSettings(ctx context.Context, request SetRetentionSettingsRequestObject) (SetRetentionSettingsResponseObject, error)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(ctx context.Context, request ListSigningCertificatesRequestObject) (ListSigningCertificatesResponseObject, error)
@@ -19495,6 +21321,92 @@ func (sh *strictHandler) HideCase(w http.ResponseWriter, r *http.Request, id Cas
 	}
 }
 
+// LiftHold operation middleware
+func (sh *strictHandler) LiftHold(w http.ResponseWriter, r *http.Request, id CaseID, params LiftHoldParams) {
+	var request LiftHoldRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.LiftHold(ctx, request.(LiftHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LiftHold")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(LiftHoldResponseObject); ok {
+		if err := validResponse.VisitLiftHoldResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListHolds operation middleware
+func (sh *strictHandler) ListHolds(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request ListHoldsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHolds(ctx, request.(ListHoldsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHolds")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListHoldsResponseObject); ok {
+		if err := validResponse.VisitListHoldsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PlaceHold operation middleware
+func (sh *strictHandler) PlaceHold(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request PlaceHoldRequestObject
+
+	request.Id = id
+
+	var body PlaceHoldJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PlaceHold(ctx, request.(PlaceHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlaceHold")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PlaceHoldResponseObject); ok {
+		if err := validResponse.VisitPlaceHoldResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ReceiveCase operation middleware
 func (sh *strictHandler) ReceiveCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReceiveCaseParams) {
 	var request ReceiveCaseRequestObject
@@ -19634,6 +21546,65 @@ func (sh *strictHandler) ResendCase(w http.ResponseWriter, r *http.Request, id C
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ResendCaseResponseObject); ok {
 		if err := validResponse.VisitResendCaseResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetRetention operation middleware
+func (sh *strictHandler) GetRetention(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request GetRetentionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRetention(ctx, request.(GetRetentionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRetention")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetRetentionResponseObject); ok {
+		if err := validResponse.VisitGetRetentionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetRetention operation middleware
+func (sh *strictHandler) SetRetention(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request SetRetentionRequestObject
+
+	request.Id = id
+
+	var body SetRetentionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetRetention(ctx, request.(SetRetentionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetRetention")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetRetentionResponseObject); ok {
+		if err := validResponse.VisitSetRetentionResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -19868,6 +21839,37 @@ func (sh *strictHandler) SetReminderDays(w http.ResponseWriter, r *http.Request)
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SetReminderDaysResponseObject); ok {
 		if err := validResponse.VisitSetReminderDaysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetRetentionSettings operation middleware
+func (sh *strictHandler) SetRetentionSettings(w http.ResponseWriter, r *http.Request) {
+	var request SetRetentionSettingsRequestObject
+
+	var body SetRetentionSettingsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetRetentionSettings(ctx, request.(SetRetentionSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetRetentionSettings")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetRetentionSettingsResponseObject); ok {
+		if err := validResponse.VisitSetRetentionSettingsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -20800,237 +22802,253 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pjyNJehj8VwKUgCZ3kyzW0b0zVRDw1nR175S2j3q7qrVYTY4qg8wgGapkBDcjsticRgM6YGMBy5Y+",
-	"WJYFyZIFCIZgWPpgAZaxkv1jPDuz2n9hxPNE5MVIHtWsnhHW+2Gnixl3PPHcx9vWUE5nUjChVev4bWtG",
-	"UzplmqXw12Oq2PmZ+RcXrePWjOpJK2gJOmWt4xaPW0ErZT/OeMri1rFOMxa01HDCptT0mNI3z5gY60nr",
-	"eP/go6A15SL/O2jpxcyMoXTKxbj17l3QOo/ZdCY1E8PFD9jCjBAzNUz5THNpJn9Ob5giesLIxcvLK6Lo",
-	"iBEtScp0uiBtxRh8O704J6V+nV4rwLVPGI1ZWqy+NF3XzNew9IOHDzdY+ug51cPJ8pqvJowMqWIPFHly",
-	"RcekHYWt2zDr9w+HtyxVXAr4g4WtKCCjVE5hD7ZHQpUmVKg5S4lMQxF9/8kV2bvd3zPf1d5bHr+LOj3y",
-	"yt7AMZlzPZGZJlyTtkzhTxJ9J+rAoHRo1hQKrkjKRpliMTY4OviItKNZyoZSxNy06bo7jToBtqFEaZow",
-	"IgUjR/sHoah1GFGeYHMliZ5QTYS0ExJ5y9J5yjVThJLhhIoxXFQohjRJWEomVBEhNVGMiV4oGq9r1MUz",
-	"3hDkHh2tv7Yrmo6Zfq1Y2gjjmWLp9Y4B/YdsMJHypnHOOX7f7bTvzFBqJoVi+cs2/x1KoZnQ5p90Nkv4",
-	"kJpb2/ttZeD3bWm6X03ZqHXc+pW9Al/s4Ve1B4PBHH7wJ3SkWVoCQ/Mq8YZhMeZtVGdbWv67oHWRykHC",
-	"pitWPcMW391u9W5czwZOBXn19DH5+Ojh94gdvAd3aPuaoU+H2Phti4ls2jr+rJWyIeO3DG5PZ6mBacVE",
-	"3B3Q4Q38aP5qBYB5E6ZNw5jZf9DhjZDzhMVj1vp86RqD1mmSyPkzrnDvMT5AmlykcsZSzc3ljmiiWNCa",
-	"lX4ya9Op/SfXbKq2fS6BaX2OPQ/6+WeapnTRQuhygPpZPlmxATn4bTbUsIEs5vqJ0Cmg+OoiaX6US7PT",
-	"oZbptTkxKhbmaTQ3cm/W1yJmmvLE+2lCVQMGN9tZPFAGe3FhENaEtCfsDdCWpWFSNpWaXdM4Tr3TKPZj",
-	"8/tIplOqDRUV+tFRMRAXmo1ZalpqPmWVpjHVrAu/+tBK+QLMJHaAwJ1q42VcpfZI1kPMqmdUuth37wEf",
-	"n2TJzSs2k6leXlIq55uvBwaS8+XFBC2VTafUB4BAWUvXVrqNNaDn3nJ8bcj4Mhz96Ec/+lH3+fPu2VlA",
-	"ZErYdKYXZD5hgmRiIDMRs9gLTsW4Wu5uVCTY/o2OuOBqgl83AT1DsGPDMU65oJr5B8X7bTjaGVWqaTVK",
-	"01Rvs5hblvIRZ/E11Xd8PKWbXrrX2oVUpytWWzrFwAJVcQb5hvN7qB/h8ruoLREeQgHHje9Izv0w3gjF",
-	"5huyIatgfPPbGPHEP9YNF3GZZio+FlRnKRBDOcymTGgYVWk6nQEFpQmLu7N41Apa7JbHTAxZ13Chaeyl",
-	"lPYofJOnjKoGOpMylSW6vLKL08vLJ2etoPX09PwZ/OP8xdmTqyevnp+/OL164p3b7IalfmqC38xzvbo8",
-	"JfOJJIouFFHS+1IdEfCPw8XYDARnZP5tWhtG5ZYBi3UX4LfQUYaF8s3bK7UXmJ9yfnD54TbB5G/Ag0GG",
-	"zYgubGtWZhnVVva5CRZd0+GdZ+2OYa5zLEM201QM2Tpy9NQc2ztHjdXynf7QyE0o/oFgNKULEksi5Bxk",
-	"2I1IMFJ6D8WjU5khv7yq/3Mp2ALxgGZjiRRyNeNv21XOeHPMG7SGKaPb9nH4YdMjN6OubWvaGFrmR4yN",
-	"OFGmMUuvRTYdsLShAR9zQZMmlDujOTBtdMcXNNUL3xWvRGpjrnRKhV7HQZdarmKjUzZLFteDhR8zwdfu",
-	"YEHMLQbIj0jBCFdEMb2EmHxXjNh+40NxN73E6GnLkazqfAmNgC2czRI2daqw95rZnKHCt34d20Ws3TUI",
-	"i142KJvFWz8Tq2HaSNqoUQEgAK6/fUDuNEvYwb6LHL14tt0EfF5QK16DPYvSW69eTw4hFQxSOacC1X7e",
-	"gM6dGN0gA2x0/6j6WCPv4JBNy7igY3Y/ywhagr3R18MsVdKHnbZYZkEPHF8k2NycPmj0zGFbAg7wIYYs",
-	"SWhN7Cwg87HZJjABvo3L6VSKZi6UTSlPQL5mqn5Eyy+qdh7mOG7Y4jpT9tA378qVyhpw/B1HFFJfg2Zs",
-	"8zdtugzYSKZs8z4yHVPBv6BOt7L5Amcy4UO+7RkrlnLq17GorIkpryswMsdX2mPPh62cQfkMvXArp45R",
-	"2FwI0uyNX2zYHgk3MtcwR2XEFcu/sgvagkd2e6ipMzWZSqXJQdDv98lwQlM61CxVhiSXlIEf9fv99Wrs",
-	"8sZguoYdGIzve+XpTKZUs1W807bMWMqmRpBOr2O68HDYr+xnYsheeksTwgUxTU9I3zAncjTqNWrirr+Q",
-	"gq0HXLhdSxWLbt6jQbp1JW8YPEuaJC9HrePPViN6bP4uqJ+nYsOUea78ciLnguiJ2Z4Yst4GqkMYaHnF",
-	"nxdrfq3wwqpL4IJrTpPrGVVqbqTyOywmAIvLOmoH89cXDh2D5VX4zv6Mp2yoZbpoUETfC3Qa3sarFTgl",
-	"OqWxkd9tEyJHJUnwgSKWcSod2EDKhFGxEv7chCtPoIEJggm3kUtqR7qWJcon8K3uqVUb1RcFVp9rbO6n",
-	"wx6g+/S0e/DwkTvTwUIzdQL/dLwluWELMpIpieVcJJL6daaN96r4F+wuTHauWyntCvdgx2w6mccTNrxZ",
-	"Ph6na9tEXHFSaWlDOUQ5UXIrsl/bm1US5dMUY3o3ZQV0x1qCUN0t6VaCpZ+6QzkdcAESwIAnVLMUpplm",
-	"iebdGQjJ1uwmRbLwsqHP5JjfWQclb7hHMXeaKGmEXIAvxZQRoAgF0zf0IG0DZ5QMUjlXLO34XnTQSszC",
-	"LHtS8UVYb6UrI9+yhbh/cLQdSc/XUBrTd3fPmUGQfiwyhW9VOKq2iJm5Ksejbf7mNNcNiuVmtYWHXlwX",
-	"6NK3t5Ug7jbnPRRQpG0HUoWKrgpSZ2zIpzQhuA3DshjYmnIhU5IJDvqUGdWapab1b33W7378+dv9YP/R",
-	"u1/1KtyyNGViiESv1O20+5ufvz309antO5f185F8J/CCzZ3G9E5ncG9qym2UgQ78ym9wLWu8rBOsvMN+",
-	"sFZHWPfseG+d4Qs2z9WGhRn/Y9iI/WPfp1BsUvK9nOF9VjV9pP3Vn/3Fz//233/953/5iz/9o84JUYyR",
-	"i9d1n6U912kzRWBVJ+cxg+QNaLoghu4odEEaySSRc+SjpNBG1AH+KjBPCK6oF4ozNkxoymIyYSnLvZfY",
-	"LbNjmVfH6FSZ/1I+nmiiJVFapnTMjkNhBhddPSFRsYwIZiHTTGkypGm6QIYXmhmAMuSAaxUKGN/8Yt2e",
-	"3E1uRYaqHFHdca0RoW4F0T6+xffmC9B6uBOFaJ2nQC3kBipH9z4aEBO+hXUnXefRh2Y+lgJrUfjqxY7t",
-	"PbaQBow6aee+eo7P7YSCihgazViqpADTHx1qBawn154+e28Ljem7PUtwOr1Q5I5VBhStV2S+kgcK4cwJ",
-	"ETjECaGhiNx4pkGEwM4VGfNbJohZXsxHI5Yq3B+Hj2VvwVAc9fvg5ZcwestMC5lpkomEKUUWMiNzKjSO",
-	"OzRcKoK2T7ZYNCC7Nbi1vIE7oOYSd7Ct216ji4AbswHaLtFOW9N5bvPIqz2rcHnx5DmRKRlQxR4dkbMn",
-	"r2q6nMOD7z3adnOl+Vbv6TxXiW6zHXp97zsKvBL8Mpd06OeR6hrTOpCt0/Jdb3CEhd5n86O7I9CroUTy",
-	"UDgoUgO44JYLqvsp9yvqtU6uFTj6eqjvMz7KkYw2uzkhMRvRLNHk4z7o1QJCrcbx8NEje418atZwuP/o",
-	"4ODIrh1/etTfVGLG/TScq9NNbcN1wv49ahmHzaEBGKu0TItdwmBbSXA1N8vDoM6C0+4X/e7Hvev/r/v5",
-	"d72gOUvlJnL+hW3WKNX5Tu+lZUNX6Be2M4ziQB4TwWr1wywerZIZt9FzpLkn4crTOntqXQ4b9Bh2mK1l",
-	"xJL+AzYV2EP0DVQsYtkVM02lR294yTQa180LBG5yKLMkBnf6ATNsqGrw/0vYLUtWuiv4mW2YhCtCCZpf",
-	"iWtO2hen8ZNL8kn32dVpYBno3KeLXL28On3WRU+qwKxvYkTZwiscQh1ydVzu9tWgHin8BasrfFKblavK",
-	"xMTyX/iFasPDKE2kaHjDd9CClR0XNjPOqQk9ePioQa9oN7L5o7t0XRqUsFsoK4OWVnS9FqUE4TB0vqOS",
-	"lyNCW2VDq/WBOYO+inFcyxp6/IYE28qDYmNd0pLLaL6O1ezhhdWsPUYr+pbcAJtfr1T3LT/uJN6qR/2u",
-	"y92D6vze3RUBGzVDXC2mgqBbvuqRyAwSgTFOGOYiFBOtZ+p4b++G8QW9yXoxu3VxHmrvrZC6O5KZiI1U",
-	"f0sTHgdG2h8lfKiDUMxYOuWghO3GTHAWByQTNNMTJjRwZ3FA0Ae3Ww5oCkKRCXpLeUIHCQvQXihoEhAt",
-	"ZTeh6ZgFxBMBZWb0BVKZWVU2M8idxd0pizntmo0CKnRKbTNTKHgpLO2GLbopM8JXQOq/c9HNFAvIlOmJ",
-	"jLswTpLIOS7C3koXvTNK67BuE+X273q+X0PRPuofdhDZA9cQ5PpsmSK/R0AuBFGRCjeIEQgVj22QlwH+",
-	"B4qcXxAYt5twpX0y4Yq4DCB+q3XIjX1nEq5uGQJ//fLlC2K/kraBx0cf9/c75qYlUKQUzQLr7aVuijy2",
-	"ZD2TELS4ULnT6DJx5lOum3x+v2AEvhMu0JRF2kf7h0SKZNGpKNSa8brSVGcNrvjNevUGo1vdEQCNWDhM",
-	"PlUDcnCM3FZqGAtRlg8+IYwOJ2TEWRLnwsbBknNDnd8HSN1AsgtqBoq1zcE5aaOWI/pms3ZZysdU0I0a",
-	"J1SMM+uHtAw97qsT2uxRCqn5kME5OQGxFbR+m8LfXrGwSQ5dfn8T6zSxtmUOeOtl7SVQumQi/oSiyLIF",
-	"/SwcZqtzbqkOXeHvfokI0+M27iTOZa5zDZPD3sx4ytRWbMw0U/oaSUGF/C9Prp1S4u6sEA5RWWhQsrVV",
-	"OCU8hoYFeg/UcZANIirKaXfgl534t0aec+OvXFuTT8mEcrG5Q2dJg+QhIMOE8imLr20QyPU2sYJGCGWJ",
-	"H7y4iG1shke8uro8J09ekMP9j8l+/6C7XxPr8C+MkjE8QiVMxiuGuiCg6jyFAAcuGXWhcLVAW9MlglAK",
-	"H3sN2hRgJLeT8e4kGKbslqtqdGuZJucBQ1sAhcoG19UL84YPwaltCSGlfptIgQhQeVBQaVHuala+mCa9",
-	"xzaank2VAthuxxL/9d0AyXQ1fL9ftWN4ukK/o1h6y4dOxaNZkqDFqRCqyZAKMmBONaMlKelkiBTERujY",
-	"+Pvl7SMQboc9Ldu4gS9Qrg5w06zWAVzmL2KJeWMN1KtmVli/9Np72hVaLFrb/BlcK6KyQbf4YHVflKiE",
-	"qokXN6Hj8/UKBdFS3Oz7gvJqHJXjhM31Ww1oAu+wBBIVhFG+xk1g5PEqa9Kpi7csjYoOWQVKQKpO1ETO",
-	"FbEONVX96/+LGthigeWe1zxmwpx7wxnsPsJghT41a44Itt+uceRmr98twhRyPegW8Qp+W/GSWaoEym3z",
-	"h0USRDHdMUwTFQTXQ9IsYaRdQSWIksqXRKiI92RK6jbTzvJLKM3WoIPdwHH6LjGfrg+6I23qi70eh97h",
-	"NdVfxt2jXEAIKmCoWEstqq20+c2gpsGpu2iwHZGvgeRa3+7yPN4Fay9kR4oJDVlyIowVFZqYv0iuk3MR",
-	"gyekaNvVEv19a50Gi1qnPJkVkpTADVtx7AHXFUzbw2JLDPIcBRiHaNP7xHl+H+Rq3HrK/87XVouhx3Q/",
-	"/rwFuWNA7fLu8GjuoixoeEkJVRCnGTdntik12WK+FcE8t/Jmy8Hu6umwIogCh6w9yNLB+uAbrtD/BkE9",
-	"svnrc+E+qx+cHdS3FH+ozgr9E+jprxO7+GUlYkWVf2JTzkwZFYoISVJmjjTP8bU5SR8kcmhuOxOaJ77k",
-	"CFYMQqdjjSYJAr1IW0tJplQsrC0HP6oOYSJWJ4QOACmAJCWkYGQik1j1MI3g3u3+XqZYqvbeWiXVu71M",
-	"wLAJH2nHD95jMgOujAjokVzP7BeDycC+UnJC8Qtwq94uen5Q3aQa1kxporLhkCk1yhI8w/zw+AiObvOj",
-	"KDvAbKyQrMnAmicJ5Ac0/AyGdRHXvMEzYEvvmB3EdAKuKAVLOJ1mfq8N2y0WuzKEvXiNTa/bj2cApjdG",
-	"MxhQtwbL4JC+ZdiMhrshWms4vQqM+BTkt0v5G9YLafGO4n2DVpYmG/J9pmW+3Oq+KofQDB4rruJUa4OZ",
-	"PZh/G9SUpSjETRushblf0jIhBsPf9VDGHj6v73Cxy246pFNG2s7R2JrnAlD5ykyDRV8wTCcKU3Z666Pr",
-	"XD6ufBluudV9rThDG+y6fIZNsbbziWLDa/Jd57sqR+TwwAUcKoh9bQx7nRdPaNVDdS+tvlvXPWiO3833",
-	"dcYSfsu8+RcRapoy4K1KHHYXyofr2JanvW0KFuOxn7bZs+nyBl84Qx2bIRk+rzKZJ3K8MZ6tvc6mhB32",
-	"HrZjffMlOt53xkRsPpZOukg5txkPjIcdlLOClXFRDi/59NXzqhwuntQGcOnPh2L3sE3YUx3e3zc/SmkJ",
-	"K7bxxAFoJR3sTF9blxIrODbJkNdWhvSJi5X0sH7p0SUXFrNs25jWGmVd7+twu1WmpMrxVKKFvrcqEC1o",
-	"ZYL/OGP2s04zVpDZ6mMHV7ETMksgTavWMzShaAkuTHIGaoGJVLpqVWEpSjQKgnAMH6w6tZiDg/7RlkEU",
-	"Feq+Alr83JtFWVsf7loeLh94xZIuc/LWRPbumEECNLfDLOV6cWnWjcMOGE1RRoXNAEePP+UDmLtE7aKL",
-	"uoa02fbPPHG2dRG8tn5qRX864z9gC0zwzMVINiRqd1GCztQmR8QOCVnMyadXVxc98oQOJ3lkgOJjoSox",
-	"hqG4OHtamH0M0S/pw06qtrwJG96oJW9pw+aYn0KRzRJJY3BcVowm1ZmqJr2aB/arp4/J4f6j/U4vFKF4",
-	"LIWBRC6FMnwWjYERCcxwCxCHIQYN12GuHNijznEougQ85dC/yhyzIjRlRAl6w64NVThBwzz8CnMeHn5s",
-	"NcyjkWL6hAxpwkRM01AQCBPFtlGRujY6IVMp2IJwRaK3oY3sC1vHJGzt7/fN/8JWQMI84Bg//frFj8LW",
-	"u8gMC/NBdnHoSiiJvUHTboAHqhQ/TdoLJsiE3jIzlJFyOwERDNACGSWS6p45h9PCa5RLcUwi84NMrR74",
-	"mHwCMEswuT8oZDC1f0TaNPecRLfJUSqnZq4o10DY7yoC9b1ZalQD5sglEFBMO9WmolNY85Amic32H9pH",
-	"YY7IoMqoRx7DD92K1yuBVG7oHmrOx5ImZUaDwNUBjt5F927SvmTD7lOmh5PuJdeM7BGMFUEIZnHnhFAy",
-	"TKVSXcU1LMpwLWRmkO1SxYH+IZzoE3DszCEHHIKjpnTu0UnNN1iBxyx5/erczDZjKYoG5IaLuCgHYV2Q",
-	"CeLJTkAicDSDUUb8DYuhJ/jiwo2gDyd85oL8Op1RwRQ4ojwR44SriTn76BQ8drvPrD9dFJAIvVQjYkR1",
-	"OEbrjoxPR+HOy16nCs7gFYNM2Mf27QFAoD+wIlGtREVE2vuGmB08fEhmKRd4AKeXj8/hCAqPx06PXFnw",
-	"gNQm+fOAXwYyXpC2i0WFnzDPTMc9JS7IwRGZyCxVVhWOiAeCTWMntLWL9enuKzZL6ILFFuo6J2YsvbQI",
-	"KqSesBTXsFyJ4iAAVEdJymaMGjLNE+ZGGvFUaQepoOoH/dCAGQAGOp7D18emTzvy+0xHnR75AVsg4N2w",
-	"mXbYwWLlB8qgKWpkOIAJJR2CRl5hlsoh+DmbP7gmdJwyhrf5WAqHYo4xPjevuWBDwaMnV3RssFdDFZAT",
-	"Wy8BMxea6S1lJZGrgBE54nIMtTuKoh8BOdo/KFgbGGhClYUNMWYxLPIZn3KtjhEYBzLmTOWes4+OyA/4",
-	"J/CYHZEx1KxwrCXPzedsRrQ04z70ht/LUd5jH3qAk+4J3CsaY4BguaukGtCOaf4RNufCcGQneQtbKqK2",
-	"zB55RtOxuQRFjvYP0a3c+pE6XoC8enJ5RU4vzkv5LI9b+71+rw+mvBkTdMZbx63DXr93iJk0JsCWGLQ8",
-	"yJKb7m0pYTF6n0ufbhzzGjMVECHnLgIqZ+LxNmrZfQ2SalMRiopq1+EC6FGN4e6UBhwwPWdM2JjuIh9y",
-	"BE8oKmc8jkjbEWEIy7QAHwo77AOFiaO/kAKCHYZJpvgtOyGMw2s1ax0wkrARhHt3juE+Q5FzLIHHTS9w",
-	"fkgAQCImLmc3wZzdhKsQtPGpOS7nQ9jgPWhg55alMR9qjEgwnUJhqbTVCvXI5UIMJ6kUMlPoHOX0S9Kw",
-	"KPnLSDOBD8MlaYeIdpqD29A87QLa9jFbXuUqFWnDCSJOeKBI9Jy++SRLbh6bjxHQwxlLubQ4aSox6qxG",
-	"CPuYFCAnubPE8COsN+4ZOjOVQk8sMrc+KgbtzaS0/l00FEYAl6l7e45xmRh2jQsyZVOZLnrkk5xoRfbh",
-	"t20QaycIRaTZG703VLcRhkIc7X/UD4iW2nCcVJGECzg+qRwWRn7Q8Gu/EnVCw0lVCXc8AranoFK4/E6P",
-	"nFoeSDAWK2ugpXEowMx2nF8PIizlQgXxbeec6XncOi6SiS8w40Netqohg17RZK9Waurd5yjAMKU/kfFi",
-	"Z2VxmtKdv6tKTFakrZTnOej3d7qMUnhr7aKq4+S6pgEXFDL8evzvLbSsqdgT+DNDy1T3UPsH8Ne0+Pw0",
-	"SuV5SoU74PZJGTWT9s/+5+98/W/+29d//ef//Df/1CkwJ9IxVXrAhrzY1wmj5vlpzGLGPs3uE5cQRiO5",
-	"kTYBDopz0jwPzKEBL9mw41NDqnvkpWBkhiEXoXAIJYIInsghEhdO/rBfxMs/7Pc7JyQqqaci5NloKKJn",
-	"XNwck5QlvxaCAitsRZZEdmC/XGRM9cgPQSLAZ39MijcOiGs+kfAsFQSyp3JKIjePFHnWG6rI48vfKGOF",
-	"11dPux+FwnpSDBaaYS4dMqXpTZ5A58mbIUvgZYNShSrs54RFLjB1jpf+GCkzdjxZlOfQNAJQkk3FCfAL",
-	"BWIG5JzKOeRFWUISl4ymw8ljW4GjhiXqtZ4WFmggrwoFrb27G8sBml/JINPEauR66AuQgJkDC3SBZuLH",
-	"GSvSYx/nibOL17KZ641u8P5XegFMzgjzVL3dZA0uh/d2S3CZsHaxglLa8C1XUc7ftXYlNSNyNrA6gDyn",
-	"prJZl1r+ZeZ+H75qgN6IpLVz4gtBj7imaStJw5rqvG0/Pa26Nzm9lZkUSgZxrQh7Yxh99+n8rGmJ5ZG2",
-	"PSHfeKituUZ7eTHaxsns1o1L3+x23HKmKVsNyEM5m3JZrR8TCgptNWL14p8CbxZTwGOFZrDE0gcOr+b4",
-	"tinVLGmfKk73ruTNQrr8TuUEV4ppJ813muGlVjvpPfb2jO5sa+uXu/1FeLG+4bjK4+QsjzPil3wLi1+s",
-	"hc2f2axIvlgyD9USsq1bF2CahoVRNSwtCv8yF7HF8Bi+7B3+Yb+UAuhhJfvPvs+g75/AmusacaQ3kUFT",
-	"ZVZVFsonVJEJj2MmSNuTuBA/GfH3zTDJYoZJ0GCEKeRBK4QqtDyBMhA/06QQrk3P4kuunUuZ0j3yKc7P",
-	"VRV25VwcEyFBccYSrA8LY6Ck1ATTuOSGy7bbKF148QskzTVj4g+e6//8HkWWvCzGe8gbJdbbcdpG8s01",
-	"7IaxZW9QHqlUIzXs9fpqpO8pvyBjmnMkyqMbwvgIn64JkhwbMrxnUFM3ppoCGFkcaAQU88YDQq3Kmaaa",
-	"RGaeKBRtm5o1qKnTOqY5JPixza3kFFlVR+FI3YWQGtDsnJBM2L8A4kf2cPPEy2AH6BAqYmT58wlUNWdm",
-	"7BJxcoEr7ZUyf0akbVWODztF+iDzDHrkKagcUWApJec8yZtxhVpeUP8Y0mVmL9dB9skNr2CzLIUctveq",
-	"XvDcJToPDCV4b9hiFaVeV86oWXtdRV1af72LDbLEujIy7u43UgmUk7RWWPoNeq5IGeqpndEqrcxjXt5A",
-	"q7L/QWoepxZ6rLJw62rHQeuZLMIN7xUPOUA3ggJYHsDULGIjttv4CFT5VZj/itYEiKN10WEY11F9TGfw",
-	"+92ekq2s3kRtVm/ZgfN7nhGuv5AeMZirYnsvkGPHTGiVSNVj+D7T9gzulW6uKsR9p7rb73l6bu6gZKZH",
-	"81ad5ml6w4jAkr3bgYnZ9/kZ1iipMW0lj6m8FNDdxi6ocfVeT4sZ3g/Gg7tRlm/oVZS2TayLGyocCtoP",
-	"r6Vdj7HqeNDHHs1iTHrkfTpmyVBf+j4fT6kYdsMTsnWrd6G/NsPBnok2M5a1UwGRSczAymIQb7uwpYKu",
-	"0y6is9NXMiwKZa3B4rbh0j0c+SoXWCXpjlGwFYlmKb+lGvAwmB7bwhaZPOoflbFwXSxIFkuilRsjd/wR",
-	"CzMWClo98qIYmOQZ53pLTKNB8E3Hs0Mcb6doQvP4eVcw2njasuRl0P7q7/7gZz/911/97z/48vf+/svf",
-	"/6svf//vv/z9n7wPhAYt67+6WQGzE7BRkkHK6I3CPJ90UHh4BAQUVaEA7lEm0IKLW674IGGlcaCHs9G2",
-	"j/p9sFiiylhqNJhbG5KBho99yQPRXlt+22jwxrIEueEDDtH6ZTiw41qBncZvyagA1+6tleVicx/YQrkZ",
-	"SBOqrAvSLoAbozuITKGIBR2uQS5SgCq97APgI2MFT3gPjMZjO/0vE5fh9pz7wIKfhg3PRuRT4b2Xr8S5",
-	"pqi9tzds8a7RxnuJCToViV6ZRxmR9kH/EWguSP62oeQJukr20Jcrspq6UCidSjEmtXJjaGdF34zoMT6W",
-	"7hkfM6Wtt8XHDw/7HawIoibU9D0pt1QzqWDuCFzIuFUV5cVDbPbKg0ePAluiITLfzKfvRODdaL5/tP/R",
-	"90A5k7s0gjNvp0fQtO0qn4FXDuAuv17kzLY7K8ry1sAQtJAoYxRqyFe2SGyzoLFem/idve9s66vgxSbm",
-	"dGpyUPVe1snmnrtZ12UzQeug/+ge9nyKVvrUXIGDSjyDd0Hr0Me3vZCGzMZ8xHfEvDngMmxU7ilW4njv",
-	"zih49fpuigcKPE9BACk9S0NlISgvIImcs7SLnpLsTQednZQu/A+c0AxQPaN6Uo42WLTqRHKFuZF2R5+/",
-	"fXTktTd6GHKruK/w49WdvhYTDkUjqXMuxGIuQmpnxKh7UZFTfNmkDfvKzAiss8zIwtDMr6w4airrSceU",
-	"i12AixmO0HwPZm/5bVjqjKYPmHH3TKZVzTsP6cJOYIve5GxvqfRNhKv9NSP2RugQZ3+xFpSIUHXjSv00",
-	"WnnASnRMqOE0k4TRccaCpdh/Z8CoGPbRGVoxZqkRCpLod4nepElCBgtyfmabzmV6o2AhCEOl4w7FMuDk",
-	"TDDZiAcORRXUENA8BOXTbQANT20XMGamXWLoiqpOFdkQga39i//0F//8V3/z87/+qZfLsBqQnXB99arF",
-	"TnrI9SzgdiYKol2JCspDj8rlTXseCwdEIP4y8ZJ2y2W59Q//5Bf/+T92AhdRg2/JiLZZKvzXnLiYcK+i",
-	"6hV+dw5n96rohdDBRgsErANtizvTBQBWgCTy3OUNI+Vi/9aUCZSdK48ya6c6K1dHcJXS6nHCaPrKNPxk",
-	"0fpGQW8qLeRVaybKkcHvWe6K7pNpdk3gXgor7cIKJlTZpKikbelsMbvPRbNUyQ6JM/IchTP9QOoJUTy2",
-	"oX5aJhhv2CMvkJ6EgiXKwZN11c+HskEHTMQsJoaSOl9LcprPgfTNEqCcrWlQm5Sv/25qk62SihdFM7cr",
-	"b5j3vJtl88PB8qUtb7w9IPvesGK2uNiOyWaTj4RZpXPf9ro7BJacpikbQqhkydmhCLaqJKPKKa1LQGd5",
-	"4WWaa3b7jZDcLd0PGv0ItnEMePetB2QINsyz9VkLuLm7DQAX4iI/JOAa6dkHsMcFa3iLgBo6nxwuMHfW",
-	"MMUQvYSgnyFpyzQAYaReVz2wyizsX/xuhu0gCk6srBlLlBDIgI25KKy7IFuHQoE9hcaxIlQs0BdnkOlS",
-	"wmpwQMawolIW61jCoIYklb10UB1P6pQnE0Vso+e9mUv6ZXpv1aJU7+Uq8yGZI3NNZZnWgp/bweb8Odie",
-	"zVtW96B/d3VGvlUAdXcZIi+b8m1Ey4WzjTcBbDWVK2l/9Q9/9+Xv/snXP/nHL3/3T7z4ulpMz2sAuCpl",
-	"5oDYfarzcF63nAcqJ/qVCOk2ODj6EKp1eMn/lBgCixYMxGe2qkgo6olAiuTxSznMwZ0dgECdOI0PONII",
-	"xrACpNtCriaATJKaQfVxloxytjkUqKPJ5+1CVgevusZc8WW1jN89Sbi1Ui8NDr42LHbGikohu5J2nU/L",
-	"Up749td/9ZOf/eP/QN3B13/6e1/+7t/94s/+8au//aOf/6///tUf/dt6AKKFmko8PUTFKU1FrKxbVDmn",
-	"t7vYnUrL5VjJRvUFxtPet5datc5sgwbDhnurE+eVXNZv52VHIRjcNgXP4CIafAdg4BZaCzT96t/95dd/",
-	"Xg80rUe70+HEkxzBhWRV7cjvfc2uYHwjbnvsWmBgKrhPl2NaIXr1pFIUFcPVkSj0QnHqIBlpcK2SvItg",
-	"X1GIPk83YJjPSj6BHjkVC5LI8ZjFXQ5lBVMf8nnKRZxvpMHyWIt/wAzr3jiRg482DBP5+u//+Gc//enP",
-	"//i/fvWH/xBgsFyyIoiolgB/dQTaYVP8Wa2OkeH4LaDdb+zimQ14Peg3zbEc35OH9OyvDem5z6CRMwd3",
-	"qxSj+VPZBX4wAFmM6KxUOfyTtpZkxoc3tSjMEoPi+u69LQqjvdubMgM6qhFNmw0+t238z6BqqqwUXWu2",
-	"WNZfx+p8d/d5lbi5VfdojyhAfguTZBu8AeGru2EAIN9xgbCpWEDJALhQEEZYqtAtyPCpYyMNa0naQtrk",
-	"5OdnikBVDaEN4bc1buuXv9jLUUa3qJnh1dvuH5KYjw0/aLlfzDAF3Bp+McQSB8lTLTmkOzFMh9WXvix9",
-	"MYA74o7jto0HC7BSOr2q3xnNrvqFw3MfQLvqKy+yMVKtCce1kd5DSN6VD5w5+tV4a9Hbof62UO2XKRxp",
-	"V4zNCkvLtoLWm67NqdS11QPgRGqwnLIpF0YAiulCNQLyaSkdkoW4UsgMMHoGXOcULMiRG/TaDBpBCiOU",
-	"tZScMsOpLLmYOxVB4GzlJckRBDCuQzGnqnAlM6O50iEdMjUvFReSv3K3CpujbEy5cBKbb4VFeB1MaCQU",
-	"yPt2S5Me6cPqVChcR4NnRrl9hNCBzHQhA1tDyXpDBw52Zs7+A1k7SvuusAKHjx6WWIH+2nTd1ZF+uR4j",
-	"1oKbyDkWsYAUXRSg38CCzSNnjkeVlGBcQwt0KXmvN2triHbr5YGa3efLxdOmNGaOHpWF2NKDnrAUNM6h",
-	"gHpMMcnMTefp4KBNqV5VB58yZJ+p4KlQQAwn13lHhf67mKIQCbFNyQMUrqRVBvNUkVC15Oad56QEKQR4",
-	"iGrWNYhNKgqXL7NiyyWS7l0z4in3tDIWEVe8M08ACzLlC1cVFC69mRc8zgCyqc4MRLpjxlkIxRBxlwnN",
-	"9aI8aUAunjw3MGAz7p89edUjp6F4XC2SVrYiuFXavETVUmkd6N0AxrApiK1eYq5yQ3QlNVH17IEEOMyR",
-	"Y3LyAhKh5SliwXfMeXzZXGloWq3Wf1kRs+yp2PUtTZD2gs195cU+bCBv0wpWP6Vea7extyWQq/JmMyZn",
-	"Cb44RFU7x/V7b8sbu14K5q15RxY4tUD9XBMQe8QYYDwTkFQ1oWZziHLViXUOKj0omqSMxgtyw9iMzA2z",
-	"BfmoMVzGvI3X4kbIubChVyvkEXSv2QTwPdJxbff3KiIf+fz7zNrj3u68jKgPP0Oyp3JRyF2AEQ64Iitq",
-	"UX25VoLVcgKDBYmG9Lr0JXIWYSyLGAoX9RCV6y5GpP2y4+pWRnVhLiLtqtLOsOpYmBOlVQKGmmK487xK",
-	"aSPz0QvFaVk7ankEPZdlRWlQKH9LKtFyplVI5GL4NlCN1lVGAXzK92OF+VAU6WgalAZIUjsrRYQagTh3",
-	"JUu/5bTBrvOXjyxYz+1y4WLy+BSfjiqqV1ql+vu8Z82nrPuFFKxZZBfk/PTFqQ05ggy1UZEhLOq4SoAp",
-	"gxA9fDz2IAJStOyRx0XahKJ0gAKfe8Of1dMZ79VSGZvWnmzGXKFvIr4/cNdH/xeua3Sk71VnXfEp+01z",
-	"AB9Ebs6zWtZoyqOjdXqroucvs8KqyPF2J7Cfsr1y2UEvwP9Qpje5ojWv32CYFEDsqJIBbF0vTRhgtqNh",
-	"wmiqXEFZuBUwT0N4sGDzvD0OaP6y4j3+HAoojr0g7QSgI3DRF1MpQORJDZmB4GGpkRezNMmpn0GWqGZ8",
-	"NE3HGVNQm/CYfPFmeDsQDxRhSvOpc+O0ZC4U+/3f+gibM9XB/O2jTKHZ9ajfJ5EtchDlnpV5HQQmdLow",
-	"W+ACtBhUk2hPsHleADHCk1HmBc8nC6+zAZzxRVEx8T7ojBseJ9vsEXm4uMfWC20XIa8IWtVwZHcIJRAu",
-	"Ssl6NTU1wRLEVitQFolYQMqE3Ns9r2rjCue4RzRS1MptQCS4TZc6DyzXUH03tr4zUCUYcjDvPOfB6cW5",
-	"nZ60MUJfTxhPCVY4Up1t9Bl5qcMihheHAf3wSV5pyAhDiMYAudi4xV4oLm1WJqqaas/cLG6u/8/v/Jeo",
-	"yLIOia8tJ5spw0jOJ5LYDJMwmIAwLsgXr23yZtPwgSKJHN7ITPfIpQEPdUwiI61FoWh//8lV7ocJqY0h",
-	"BA58JBadgERQbTkibZrktTNKVS0g4zwAnmuCa51SQTFHTylTkF1LBcmHIuXjCXiGeHD/kkaFLClUvLgG",
-	"zgTLLX97OWJbDvoDZzpDcCnN3fBIS/5qANk7TNNARfEYQeOtFgryxi3hw7238N/rNTnJXgHeaLhvj5LA",
-	"DfrhtQOI3/ClOP33nCqnPensRuQwsxBf0twSDqSIq/Izn9FUi3V+Cheu0Tft+eFWuzMqUXCjKQW65GYg",
-	"7a/+8D989U9//NW/+kknT0uMOcBpHLN46QAr3h+roXYqb5k90tY3pV2q7dfLg5+gM17exqVlauLMv0k3",
-	"lpWphlCTnwNPsw7yNI63uZhTAwm7uJbTON74ToyIKsZEz7H6YCXIe63U5IrUNWv7Xs4ATTjKazMhLTM+",
-	"WN9xGZuf2MISy2XsUNcG7blBfUpiBnIw4Hyq9eylSBYBuWTDLGVBKC7plF1yzX7tUqcckttD8bwRMMGD",
-	"VM6VOSMQt2SqaQKhLWD7y0W8UGCg/ApJj4yZLnMaNv+Kr957sQ/AosmCRE6lV5JGI1f8rReKV1ADjcU2",
-	"vh6lOkUGhi8joywFA5SrwGt3BgXTTggNBTRzvQIMzUMliJMOA9MeUtbk27EFRlzpejwQmiTuDvOCbkf9",
-	"/SAv9lEqtKRZkqhQiCU3BjoEtSokErACaTWnQcJHcJSwbgcGeX1EcMXae2v+Aw5ymTDNIq9B1mzv28rC",
-	"weK2KgO0Q4WmrYraQB7dm61mxrlkuvs4r7rqcQVoKju5MtnP3bOK2vKxrePPPi/jwGcSanxabY2DcIDn",
-	"JcnZobE9G8ixit4+k2OZbZbs8Bm4LxMjMe0AqZsNQUb5PBbGRp3Y1RdehPA0GpUAUAMIzBFWkpqlEpNR",
-	"pdL8P1a0absXH+DZdS32CEUmNE+CZcSHqFFLix07AUmo0vbkzbGfX4QCqip3wXOCvLAFVfMRbO2RCVWT",
-	"Jr+K1+qe+UYzwSqWEc525+6k/nIbPlm24t16fraKeWpIHVIU70RcDioEn8pSQQ4f9G8AfQSYraBTVd9p",
-	"pABwO4LkpHDhoG+ghjbnLw8dIiDh4ijhQ11KPQTe/aiC6DRL4uZqvsWCOCzvm5HDi6n9ANt4ybsUx3Gm",
-	"elqm97JF1Wh8c4wSt8e/LXRc0XTMAKnYKM97xSurrmgnsUmCVZ3VNrmEk7rn0gNlb3KNeOa/o70Cwzde",
-	"1/eZPjWtAM/eZ/bmfJKGgwc6tAt5y5HS8wtS7L/huNEoOmVUGDkLrKNGHgEKvrEovC1ce+XZ1zOoHd0n",
-	"5xe3R1Bg9eL2kREIUzDvmF8en5+9IrOUjfgbptDIG4rooH/Y6/f29w97/b2Doygg0UG/v38cDz46Pt6P",
-	"OieuLPSUqhurlLdpMkIRZ3ideTlCCtcQlHW7KNcEjrPB9L2nF+ehsGonyMplIBoh1y7Z68Pp1NKhsLXD",
-	"obQ3iWyfrpC6C3fG4oi0bZ5LQlUonIDiWtqROyeQ64PeMEXYaMSGQP9Kq4f6i8JSmR45redqU0yD/csg",
-	"ZJdMDCmqKwUEy3Wb4hoest10G9LkNORY65QDePPlm82ZObpGPN4jy78jq9tQLLH2VHdPOmuv9MNZqzdC",
-	"D7vNMPzK5hWm2yAMKizOgDYoFbviUGsxRwOWdtz9KknniTBNLF1dL+1g850cEw5FKKmpHTANy1acxP1g",
-	"ztPayoZUCAmsL7HCjqsPb+1No4LhZiLO9ebLKsMzHHfjU7ftd5OUFcdyrFzN5b1ZpSsFUywZbQ2Ejgvt",
-	"pkwhn9BsK5VJXBY15UxBukrrRwDxNE3HbmUWc+4nxTWURRht3S+kYE6WMUjcijKhuCr5YBi+yLkXWRWX",
-	"OYkeAUUOKqsMyqAL0kadVCjyNzvtLNMDm1KyPL7NX4M07OL1VShqSkHSbqAAEFjhJQPVw+74nQEV0yXf",
-	"ivd5OTtLA7kxqq+6U1lJ57rs1ONLUZuLt7218YFLQ/rdrZZh14DWfUhe3+e3+WOl3lnu4dGWVf7NlANE",
-	"0kvX9JsVy6qAAUkESxrIpugzbLfJFX/qorRydhX67oYQelDa5uh568tFhFXGxPUs0Ob7DkTtXaCHI18C",
-	"bNRS7kTfykeuyHdSoPYdXwB6yKwmfZbpxvAnmx764uypzdlD2rXq/UWU6UGfPOefdCo2N9t/KYONc95x",
-	"aVS6lfwmNp3KMruC2WEuzp5+OMXcLB7dIQH+hxMrLs6evoIzbXYOxwqj7w+iePogCEPGqdzzqlLqEsWX",
-	"wjwwZ4OJlDer3ARvWQrqX7RkouOOTx3/QzfUPZ6nnWOVoKayQf7TPThz2AOrTrNUkmtLqWRVbAxYYCxv",
-	"iskm6rHxqH6ArI8gEqlyMVZMMVFKLmLjZ9gtE6ipKO+EDOEjV6G4eHl5hVGNUZYmkZF9oVhs9DaENxW2",
-	"jkkIZTd7YdbvHw5hRPgnC1sBCcEXXWk6nYWtIBRhK6aaml5vsds1j7EddoR/wm7xn7cshYDHfKiw9e5d",
-	"RLpESFuoCavSA1SRrsvDOrN26EtNRUzTmDiwJGrGhjkWOw6FNWOSyF5pl8cRaccsV0oRKQjXx1hRJl2g",
-	"hyxUA1qY/zCqVSi4BpdGO0S+5Yi0Xwv+xjwYKWKFcQd5sxzjRqFoR7f7QUS+62JUP31++rh7+ekpVKMw",
-	"by/icS8ft2cQfxSQG7ZwMgFINbYzhopH84liw+uoyD1lXq3F/dardElyCQWKLqdIGw7evIHhuSD7fbeN",
-	"kyJVJ6ie2inD0CRUt0ENrJFEBVoH4550yt1C2Rt8coYpHdDhjRyNUI91mE9gwO1RKCYyS1VgJs4dGIwo",
-	"nSQ9C4wueGqi9UxZR186nBBKZtkg4cNcY9YjuaNOv/pmy/G2KEIN2EKKeHWMFBo4LEx9Ww1QdnnnYpZ9",
-	"cDcCO7c1Rm2CpIO6X2jd2LiTGBGccACuokzEEHgABmrqkKG6G9fmKOjeW/uvdRGyjR5iWMSwgK1vooIi",
-	"rZKDolgES7jhAply3CFPQcW1La3zMhmnS1YnG9Lrq6HYeEA7ZzM2gd5d2eoqx36/ak2HHlboNEuEApxk",
-	"mADHwBIUKE0XK7wdX0Me6fJVfRvQ3L9YCLExP9XX+UCR16+eBQ57mYsqrWSH2GyvuPeVvtz2UM6K1kug",
-	"WT0qwd7o62GWKplL0LOU3XKZGX523JjHELs0ZzIMlrJ+fWejPIoFr9A/MRIz+NO7PJT/4hIeVq9jcUHH",
-	"rClPLh72jpK/VEG0gJ2qlBSg31lOYXJO78Mhvw1hfu+t/TdmX0QJYPv84aWZA6//emmWHTuwN6qT3JRk",
-	"wIZyyhSJMyixDuk28pqzIJWhuWQu0xsGudBstinw98VkPGye2FwO8cpcHOb4arC5G0668o4Olnf8/2cs",
-	"2w23ZEtD5McH1shSXBqcSiFX7hIXI1l+L/BbCRKCzRtlRGvdeipTcnBEQEqrIO1QOA6ej4UR5iRpUyvb",
-	"EZRzIfDXDOsRhjvgNE5DYYtVgC2VqDnXFlHITJNEqiorsjqnhdQFH3KJR7d7WNs5zrYrXWFD2l0I3fdd",
-	"zbMKC0rLgLAl+FY9sd+2MJ6jdfzZ5wbzDa2/+Gefm5NULL1195ClSeu4tWcw8/8NAAD//w==",
+	"7L37byTJfRj+rxTGBnZG6hkOudzVHQkDX95yV0dp747fJc+CrFmzi9M1M2X2VI26qjk7t1jADyQQECc2",
+	"kNiOYdmOACMwglg/xEAcyE7yv+R0J+u/COrzqap+TPU8uMO9MxT9oFtOd9fz836+bg3ldCYFE1q1jl63",
+	"ZjSjU6ZZBn89oYqdnZp/cdE6as2onrSilqBT1jpq8aQVtTL2w5xnLGkd6SxnUUsNJ2xKzRdT+uo5E2M9",
+	"aR3tH7wXtaZc+L+jll7MzBhKZ1yMW2/eRK2zhE1nUjMxXHyXLcwICVPDjM80l2byj+gNU0RPGDn/5OKS",
+	"KDpiREuSMZ0tSFsxBs9Ozs9I6btOrxXh2ieMJiwrVl+armvma1j6waNHGyx99BHVw8nymi8njAypYg8U",
+	"eXpJx6QdD1q3g7zffzi8ZZniUsAfbNCKIzLK5BT2YL9IqdKECjVnGZHZQMTffnpJ9m7398xztfeaJ2/i",
+	"To+8sDdwROZcT2SuCdekLTP4k8TfiDswKB2aNQ0EVyRjo1yxBF84PHiPtONZxoZSJNy803V3GncifIcS",
+	"pWnKiBSMHO4fDETtgxHlKb6uJNETqomQdkIib1k2z7hmilAynFAxhosaiCFNU5aRCVVESE0UY6I3EI3X",
+	"NeriGW8Ico8P11/bJc3GTH+qWNYI47li2dWOAf177Hoi5U3jnHN8vttp35ih1EwKxTxmm/8OpdBMaPNP",
+	"OpulfEjNre39jjLw+7o03a9nbNQ6av3aXkEv9vCp2oPBYI4w+BM60iwrgaHBSrxhWIzBjepsS8t/E7XO",
+	"M3mdsumKVc/wjW9ut3o3bmADJ4K8ePaEvH/46FvEDt6DO7TfmqFPhvjy6xYT+bR19INWxoaM3zK4PZ1n",
+	"BqYVE0n3mg5v4EfzVysCypsybV5MmP0HHd4IOU9ZMmatl0vXGLVO0lTOn3OFe08QAWl6nskZyzQ3lzui",
+	"qWJRa1b6yaxNZ/afXLOp2hZdIvP2GX550PePaZbRRQuhywHqD/xkxQbk9e+woYYN5AnXT4XOgMRXF0n9",
+	"US7NTodaZlfmxKhYGNRofsnhbOiNhGnK0+CjCVUNFNxsZ/FAGerFhSFYE9KesFfAW5aGydhUanZFkyQL",
+	"TqPYD83vI5lNqTZcVOjHh8VAXGg2Zpl5U/Mpq7yaUM268GuIrJQvwExiB4jcqTZexmVmj2Q9xKxCo9LF",
+	"vnkL+PggT29esJnM9PKSMjnffD0wkJwvLyZqqXw6pSEABM5aurbSbawBPYfLyZVh48tw9P3vf//73Y8+",
+	"6p6eRkRmhE1nekHmEyZILq5lLhKWBMGpGFfL3Y2KDDu80REXXE3w6SagZxh2YiTGKRdUs/CgeL8NRzuj",
+	"SjWtRmma6W0Wc8syPuIsuaL6jshTuumle61dSHW6YrWlU4wsUBVn4Dfs76F+hMt4UVsiIEIBx414JOdh",
+	"GG+EYvMMxZBVML75bYx4Gh7rhoukzDMVHwuq8wyYoRzmUyY0jKo0nc6Ag9KUJd1ZMmpFLXbLEyaGrGuk",
+	"0CwJckp7FKHJM0ZVA5/JmMpTXV7Z+cnFxdPTVtR6dnL2HP5x9vHp08unLz46+/jk8mlwbrMbloW5CT4z",
+	"6Hp5cULmE0kUXSiiZBBTHRMIj8PF2AwEZ2T+bd42gsotAxHrLsBvoaMMC+Wbt1dqL9Cfsj84f7hNMPmb",
+	"gDAosBnVhW0tyiyT2so+N6Giaz54E1i7E5jrEsuQzTQVQ7aOHT0zx/bGcWO1fKffM3oTqn+gGE3pgiSS",
+	"CDkHHXYjFoycPsDx6FTmKC+v+v4jKdgC6YBmY4kccrXgb9+rnPHmlDdqDTNGt/3G0YdNj9yMuvZd847h",
+	"ZWHC2EgTZZaw7Erk02uWNbzAx1zQtInkzqgHpo3u+JxmehG64pVEbcyVzqjQ6yTo0purxOiMzdLF1fUi",
+	"TJngafd6QcwtRiiPSMEIV0QxvUSYQleM1H7jQ3E3vSToaSuRrPr4Al4CsXA2S9nUmcLeamZzhgpx/Sqx",
+	"i1i7a1AWg2JQPku2RhNrYdpI26hxAWAA7nuLQO40S9TB4oUnL4FtNwFfENQKbLBnUcL16vV4CKlQkMo5",
+	"FaT2ZQM5d2p0gw6w0f2j6WONvoNDNi3jnI7Z/Swjagn2Sl8N80zJEHXaYpkFP3BykWBzc/pg0TOHbRk4",
+	"wIcYsjSlNbWzgMwnZpsgBIQ2LqdTKZqlUDalPAX9mqn6ES1jVO08zHHcsMVVruyhb/4pVypvoPF3HFFI",
+	"fQWWsc1x2nxyzUYyY5t/I7MxFfwz6mwrmy9wJlM+5NuesWIZp2Ebi8qbhPK6ASN3cqU9dj9s5QzKZxiE",
+	"Wzl1gsLmSpBmr8Jqw/ZEuFG4hjkqI65Y/qVd0BYysttDzZypyVQqTQ6ifr9PhhOa0aFmmTIsuWQMfK/f",
+	"7683Y5c3BtM17MBQ/BCWZzOZUc1WyU7bCmMZmxpFOrtK6CIgYb+wj4lhe9ktTQkXxLx6TPpGOJGjUa/R",
+	"Enf1mRRsPeDC7VquWHwWPBrkW5fyhgFa0jT9ZNQ6+sFqQo+vv4nq56nYMGOBK7+YyLkgemK2J4ast4Hp",
+	"EAZaXvHLYs2fKryw6hK44JrT9GpGlZobrfwOi4nA47KO28H89YXDh9HyKkJnf8ozNtQyWzQYou8FOo1s",
+	"E7QKnBCd0cTo7/YVIkclTfCBIlZwKh3YtZQpo2Il/LkJV55AgxAEE26jl9SOdK1I5CcIre6ZNRvVFwVe",
+	"nyt8PcyHA0D34Un34NFjd6bXC83UMfzTyZbkhi3ISGYkkXORShq2mTbeq+KfsbsI2d62UtoV7sGO2XQy",
+	"TyZseLN8PM7Wtom64rTS0oY8RDlVciu2X9ubNRL5aYoxg5uyCroTLUGp7pZsK9HST92hnF5zARrANU+p",
+	"ZhlMM81TzbszUJKt202KdBEUQz+UaRIw6WxjvVhlS12naTeq682ad7OxrqxZlZ3WMEnUahAwzAmECcBE",
+	"psnmyA8nuQ4mcMimZbzw57GFmFMcYjlkY2vxZYXJ8rkc8zvbKeUNDxhvT1IliWJo7FNMGSWbUAiPgC9I",
+	"29AiSq4zOVcs64SoftRKzcIslFTiVdZ7cssMuhxF0D843O7c/BpKY4YO8SNmmGgY0KbwrApq1TcSZtDZ",
+	"yfGb02XNdYPzYWMEKzAJZgntbSXIu80FDwWMrduBVGHGrYLUKRvyKU0JbsOItQa2plzIjOSCg81tRrVm",
+	"mXn7t3/Q777/8vV+tP/4za8HyVqeZUwMUTAqfXbS/a2Xrx+Gvqnt29uD/EihE/iYzZ1V/U5ncG+m7G0M",
+	"xg78qgRoLQ7W7cYVPOxHa+3I9eift7Yrf8zm3rRchHq8Dxuxf+yHjM5NhuBPZnifVWswaX/xF3/1i7/7",
+	"D1/++K9/+ed/3DkmijFy/mk9rm3PfbSZsbhqtw24yvwLNFsQI5soDFMbyTSVc5S1pdBGHQYZPDIoBFfU",
+	"G4hTNkxpxhIyYRnzEW7sltmxDNYxOlXmv5SPJ5poSZSWGR2zo4Ewg4uunpC4WEYMs5BprjQZ0ixboFIE",
+	"rxmAMuyAazUQML75xYbGuZvcig1VpeZ6cGMjQd0KokOybQjnC9B6tBOjeV3uREv1BmZphx8NhAlxYd1J",
+	"1/W4oZmPZSB+FvGciVONjiykgaxG2j6e0+lCnYGgIoGXZixTUoB7mA61AvWE68A3e68L2e/NnmU4nd5A",
+	"+OA7A4o2ctav5IFCOHOKJg5xTOhAxG4880KMwM4VGfNbJohZXsJHI5Yp3B+Hh+WI0oE47PchEjRl9JaZ",
+	"N2SuSS5SphRZyJzMqdA47tBoMgjaIf1z0UDs1tDW8gbuQJpL0sG2oZ2NYSRuzAZou0Bffs0uvg2SV7+s",
+	"wuX504+IzMg1VezxITl9+qJm73t48K3H226uNN/qPZ15s/k226FX976jKGjlWZaSHoZlpLpVvQ5k6zS3",
+	"qw2OsLANbn50dwR6NZTIHoogVmoAF0K3wb0z5WFnjtbplYJg8AD3fc5Hnshos5tjkrARzVNN3u+D7TUi",
+	"1FqlHz5+bK+RT80aHu4/Pjg4tGvHnx73N7Wq4H4aztXZL7eROmH/AdOdo+bwAjg0tcyKXcJgW2lwtVDc",
+	"h1FdBKfdz/rd93tX/1/35TeDoDnL5Ca2oHP7WqNWFzq9T6wYusIGtZ3zHAcKuJFWm6hmyWiVzriNLSzz",
+	"0aYrT+v0mQ1LbbB12WG21hFLNjLYVGQPMTRQsYjlcN0skwHb8gXTGIBhMBCkyaHM0wRSLq6ZEUNVQ4xo",
+	"ym5ZujKkJSxswyRcEUrQRU/c66R9fpI8vSAfdJ9fnkRWgPZxf+Tyk8uT512MtovM+iZGlS0yByAdxpts",
+	"fWhgg3mkiCmtrvBpbVauKhMTK3/hE6qNDKM0kaIBh+9gKS0Ht2xmZVQTevDocYPt2W5kc6S7cJ80GOq3",
+	"MGhHLa3oeitKCcJhaL+jUiQsQltlQ6ttxl5AXyU4rhUNA7Flgm0VZbO5sbYeVuzXsVo8PLeWtScYabGl",
+	"NMDmVyvNfcvInSZbfVG/6/LnUXX+4O6KpJ6as7aWd0MwdUP1SGwGicFhK4xwMRATrWfqaG/vhvEFvcl7",
+	"Cbt1uUBq77WQujuSuUiMVn9LU55ERtsfpXyoo4GYsWzKwQjbTZjgLIlILmiuJ0xokM6SiGCcdrec9BYN",
+	"RC7oLeUpvU5ZhD5lQdOIaCm7Kc3GLCKBLDkzYyjZzsyq8pkh7izpTlnCaddsFEihc3yYmQaCl1IXb9ii",
+	"mzGjfEWk/jsX3VyxiEyZnsikC+OkqZzjIuytdDGCp7QOG1pTfv9NL/TrQLQP+w87SOxBaoi8PVtmKO8R",
+	"0AtBVaTCDWIUQsUTmwhogP+BImfnBMbtplzpkE64IncHmN9qG3LjtzMJV7cMgd+5+ORjYp+StoHHx+/3",
+	"9zvmpiVwpAzdAut96m4Kn3+0XkiIWlwoH1i8zJz5lOumuPDPGIHnhAt0d5L24f5DIkW66FQMas10XWmq",
+	"84Z0jWa7eoNjth4sgo5OHMZP1UAcnCC3lRnGQpSVg48Jo8MJGXGWJl7ZOFgKgKnL+wCpG2h2Uc1BsfZ1",
+	"CGDb6M0RfbXZe3nGx1TQjV5OqRjnNlZtGXrcU6e02aMUUvMhg3NyCmIrav0Ohb+DamGTHrqMfxMbWLP2",
+	"TQ9463XtJVB6wbSh56irN2Uduq2xVxozNG1a5su3cv0uH7KcC0NSigjYB6oTiPEI5S9sFSdvVm/+HXby",
+	"52kABj605nDIZCJzqqxNM6wjKKa3WpF5H50Fy4/MhMvrecYzI/bThQPI/T5ZMIoou9YzkAvN05WDCjKf",
+	"8OHE591D2sU1I3jzyQazbOaTr9yg261boM/RtLdSurqXq2D5gmnz0rYeAWubuLob4I94ysX4Cl41rP5q",
+	"KoWeOEqJdprDks2mHwWTDNWQplfmJsPQWXrhiokEJ6nMsX+wepIQFbhgIvmAouHiaxVmcIFiU4A4ObvT",
+	"8hGtUXXYqxnPmNoKP6e50lcoEFaUgOXJtTNN3l0hwiEqCy3HrlTQB4+hYYHBA3V6ZIOhCq01d9CanRFo",
+	"jVXHjb9ybU3RhxPKxeah/yU7ckCMHKaUT1lyZdMFr7bJKjdoyNIweHGR2Cy+gJHl8uKMPP2YPNx/n+z3",
+	"D7r7NeMO/oX5lEZTqCRUBhmNSxetzlOYcSB4r24aWm3WqnkUwDQFD3sNNlVQJ7ez9NzJPJSxW66qdRDK",
+	"krlPLd0CKFR+fVW9sGCiKZzalhBS+m4TWxAClE8fLS3KXc1KjGmyfm5j793UNIjv7djud3U3QDKfGu0/",
+	"bOA1ml1h5VUsu+VDZ+jVLE3R71yY1siQCiPkWAOtlqRkmTUykZVWbKWW5e0jEG5HPa3yuEHUqDcKumlW",
+	"WwIvPEYsqXCsgXvVnIvrl17Dp12RxeJtW2mJa0VUft0tHlgLOCUqpWoSpE2YInO1wky8VGHhbUF5NY3y",
+	"NGFzK3cDmcA7LIFEhWCUr3ETGHmyyqd84jLzS6NiWGZBEpCrEzWRc0VsWF3VC/P/8su2WGD5yyueGKVm",
+	"xBvOYPe5aCu8Knlz7Qj77ApHbs4P2SKhzXtDtshsC0eMLDmnS6DcNn9YIkEU0x0jNFFBcD3EKJ6kXSEl",
+	"SJLKl0SoSPZkRuqRE51lTCjN1mAj2SDF5i7VAdw3DXaGBm1pPQ29AzbVMePu+ZCgBBUwVKyllv9c2vxm",
+	"UNOQ/lO8sB2Tr4Hk2iyg8jzBBesgZMeKCQ311GKsKiA0MX8Rb5l3lrVjUrzb1RIzQ2ofXS9qH/myh8hS",
+	"IjdsJbwPAtiwwBtLLDPw1WwwY90Wgkt8JTiUatx6yv/2a6tVW7F2qKAlxocH1S7vDkhzF2NBAyalVEFG",
+	"f9JcA630yhbzrUj7vJU3Ww5213inFel2OGQNIUsHG4JvuMIwDoJ5ZHPsc4mhqxHODhpaSjipc4X9Cbx1",
+	"V6ld/LKVu+LQO7bFyaaMCkWEJBkzR+qrQW7O0q9TOTS33WDb/Z5TgzD1QKNjksBXpK2lJFMqFtajiw9V",
+	"hzCRqGNCr4EogCYlpGAEUpZ6WHB273Z/L1csU3uvrZHqzV4uYNiUj7STB++x7A1XRgUMaK6n9omhZOBl",
+	"LYWihRW4VbiL8V9UNzmINFOaqHw4ZEqN8hTP0B8eH8HRbX4U5TC4jQ2SNR1Y8zSFSrJGnsEEYOJeb4gP",
+	"2jJGbgfZ/0ArSilTzqbp77Vhu8ViVxY7KbCxCbvDdAZgemMyg6nXa6gMDhlahq19uxumtUbSq8BIyEB+",
+	"u1TpZ72SluyoMkTUyrN0Q7nPvOmXW91X5RCawWPFVZxobSjz2+XBJnmGSty0IWbARyeG/H46V1dDmQTk",
+	"vL6jxa4O9pBOGWm7dAPrpI/A5CtzDXE9gmHhaZiy01ufh+0ccn4ZbrnVfa04Q1sWYfkMm6oyzCeKDa/I",
+	"N10EuxyRhwcuNV1BlYTGAgnzAoVWIarDtPpu3edRc6UHv69TlvJbFqzUi1DTVCt1lW/8LpwP17GtTHvb",
+	"lDLa5Je3Z9PlDRGxhjs2QzI8XhU4k8rxxnS2hp1NpZ3sPWwn+volOtl3xkRiHpZOuihOupkMjIcdld3f",
+	"ZVrk4cVPXz2vyuHiSW0Al+HKWXYP2yQ/1uH9bStplZawYhtPHYBWCofP9JUNLLOKY5MOeWV1yJC6WCkk",
+	"HtYeXRl6Mcv11gEEFc66PuLpdquaepXjqeQMfmtVOmrUygX/Yc7sY53lrGCzVWSHgNFjMkuhoLfWM3Sh",
+	"aAmBjHIGZoGJVLrqVWEZajQKUvGMHKw6tcyjg/7hlqlUFe6+AlrC0pslWVsf7loZzg+8YkkXnr01sb07",
+	"1hoCy+0wz7heXJh147DXjGaoo8JmQKLHn/wA5i7RuuhqL0CDBfunb7FgA4WvbLRq8T2d8e+yBbYC4GIk",
+	"G1p6uFxh52qTI2KHhH4X5MPLy/MeeUqHE58fpPhYqEqm8UCcnz4r3D6G6ZfsYcdVX96EDW/UUs6EEXPM",
+	"TwORz1JJE0hfUIym1ZmqLr1aHsaLZ0/Iw/3H+53eQAzEEyluMbhIGTmLJiCIRGa4BajDkImK6zBXDuJR",
+	"52ggugTiZTHK0hyzIjRjRAl6w64MVzhGxzz8CnM+fPi+tTCPRorpYzKkKRMJzQaCQLI4vhsXRc7jYzKV",
+	"gi0IVyR+PbD5vYPWERm09vf75n+DVkQGvuwAPvrO+fcHrTexGRbmgz4U8CmhJAmWTnADPFClKgqkvWCC",
+	"TOgtM0MZLbcTEcGALJBRKqnumXM4KWLHuRRHJDY/yMzagY/IBwCzBNvAgEEGm8DEpE19/DQGT48yOTVz",
+	"xd4CYZ+rGMz3ZqlxDZhjV0ZEMe1Mm4pOYc1Dmqa2L8zAIoU5IkMq4x55Aj90K7HvBIp+YpC4OR/LmpQZ",
+	"DdLXr3H0LiZ5kPYFG3afMT2cdC+4ZmSPYMYYQjBLOseEkmEmleoqrmFRRmohM0Nsl3rT9B/CiT6F8G4P",
+	"OZAWEDc1/oiPaxkCCuLmyacvzsxsM5ahakBuuEiKxkE2EYEgnexEJIZwUxhlxF+xBL6EiHy4EYzkhsdc",
+	"kO/QGRVMQSDKUzFOuZqYs49PIG6/+9xG1cYRiTFWPSZGVYdjtEkJiDoKd16OPVdwBi8Y9Ew4srgHAIFZ",
+	"AYrEtWZGMWnvG2Z28OgRmWVc4AGcXDw5gyMo4p47PXJpwQOKYHn0gF+uZbIgbZeRDj9hRbKOQyUuyMEh",
+	"mcg8U9YUrmz0qMyMfoZKW7tYn+6+YLOULlhioa5zbMbSS4ugQuoJy3ANyz2LDiIgdZRkbMaoYdM8ZW6k",
+	"EYR3WkgFUz/Yh66ZAWDg4x6+3jfftONw5kTc6ZHvsgUC3g2baUcdLFV+oAyZokaHA5hQ0hFolBVmmRxC",
+	"toP5g2tCxxljeJtPpHAk5gjjTn13HlsQIn56SceGejX0izq2nXWwxq2Z3nJWErteSbFjLkfQ5aloDxWR",
+	"w/2DQrSBgSZUWdgQY5bAIp/zKdfqCIHxWiacKR8///iQfJd/AMjsmIzhZkV4PfnIPM5nREsz7qNgEQ45",
+	"8l/swxcQqn8M94rOGGBY7iqpBrJjXn8PX+fCSGTH/g3bVKi2zB55TrOxuQRFDvcfYnKJjSZ3sgB58fTi",
+	"kpycn5UqHx+19nv9Xh9ceTMm6Iy3jloPe/3eQ6yng1Gvhixf5+lN97ZU2h5zUGTINo4V8JmKiJBzlwfp",
+	"hXi8jVodeEOk2lQMRMW062gBfFGt5NApDXjN9JwxYSs7FJXzY0ChuFwbPyZtx4QhOdsC/EDYYR8obDHw",
+	"mRSQ8jRMc8Vv2TFhHLDVBk+nbARFHzpHcJ8D4SWWKBCmF7k4JAAgkRDX3YFgdwfC1QCs8Zk5LhdD2BA9",
+	"aGDnlmUJH2rMSzIfDYTl0tYq1CMXCzGcZFLIXGFwlLMvSSOieMzIcoGI4dp5QF0L6sFtaFC7gLZ9rKta",
+	"uUpF2nCCSBMeKBJ/RF99kKc3T8zDGPjhjGVcWpo0lZh7WmOEfSwN4lnuLDXyCOuNe4bPQHS0JeY2RsWQ",
+	"vZmUNr6LDoRRwGXmcM8JLhMjrnFBpmwqs0WPfOCZVmwRv23DxTvRQMSavdJ7Q3UbY0LU4f57/YhoqY3E",
+	"SRVJuYDjk8pRYZQHjbz2a3FnYCSpKuNORiD2FFwKl9/pkRMrAwnGEmUdtDQZCHCzHfnrQYKlXMIw4raX",
+	"TM+S1lHRdmKBdV98g8OGWqvFK3u1poRvXqICw5T+QCaLnTVQa2qM8aaqMVmVttLI7aDf3+kySknutYuq",
+	"juNtTddcUKgFH8jCsdCyprdbFO4hIDPdQ+sfwF/T4v1plBq5lVo8we2TMmkm7Z//j9/98t/81y//5sf/",
+	"/Lf/1CkoJ/IxVUJgw14sdsKovkqVWcw4ZNl96spCaWQ30pbBQnVOGvTASjqAyUYcnxpW3SOfCEZmmHg1",
+	"EI6gxJDHFztC4opKPOoXVTMe9fudYxKXzFMxymx0IOLnXNwckYylvzEAA9agFVsW2YH9cpEz1SPfA40A",
+	"0f6IFDgOhGs+kYCWCspZZHJKYjePFL72FVXkycVvlqnCp5fPuu8NhI2kuF5ohhW1yJRmN76M1tNXQ5YC",
+	"ZoNRhSr8zimLXGABrSD/MVpm4mSy2FdbNgpQmk/FMcgLBWEG4pzJOVRHWiISF4xmw8kT26upRiXqXQFd",
+	"NhJUV6JgtXd3YyVA8yu5znU5kYi9mqXg5sBWjmCZ+GHOikYKR77FQoEtm4Xe6Ibof6UXIOSMsFrd603W",
+	"4Lo9bLcEVw9vFysoNZjYchXlKn5rV1JzIufX1gbgqy8rW3utFV6mj/sI9Y0N5iWunRMxBCPimqatlA5s",
+	"6gi6/fS0Gt7k7FZmUmgux7Ui7JUR9N2js9OmJZZH2vaEQuOhteYK/eXFaBuXtFw3Ln2123HL9eZs37gA",
+	"52zKJ1w/JrSe22rEFVmVhWWwJNJHjq56ettUlJy0TxSne5fyZiFdlbdymTvFtNPmO83wUuuy9xZ7e053",
+	"trX1y93+IoJUX0IyaDGOF3mcE78UW1j8Yj1s4fqGRQnWknuoVpZx3bqA0jQsjKphaVH4l7mILYbHIgbB",
+	"4R/1S4XAHlVqgO2HHPrhCay7rpFGBsuZNPXwVmWlfEIVmfAkYYK0A+VL8ZFRf18N0zxhWAoRRphCNcRC",
+	"qULPExgD8TFNC+XafFk88da5jCndIx/i/FxVYVfOxREREgxnLMVO4jAGakpNMI1Lbrhsu43ShRe/QHl1",
+	"Myb+ELj+l/eosvgGSm+hb5REbydpG83XW9iNYMteoT5S6VttxOv1favfUn9BwdRLJCpgG8L8iJCtCcrh",
+	"Gza8Z0hTN6GaAhhZGmgUFIPjEaHW5EwzTWIzTzwQbVugOaqZ0zrmdSjzZV+3mlNsTR1FIHUXUmrAsnNM",
+	"cmH/Aogf2cP1JfrBD9AhVCQo8vsJVLVybuLK8XKBK+2V6v/GpG1Njo86RRExgwY98gxMjqiwlEr0HvvX",
+	"uEIrL5h/DOsys5c75of0hhewWZZBJet7NS8E7hKDB4YysVUehtWu7pfOqVnDrqKDebgz0ga1ol3DMXf3",
+	"G5kEyqWaKyL9Bl+uKBwcqMDQKq0s4F7ewKqy/06642cWeqyxcOu++FHruSzSDe+VDjlAN4oCeB7A1SwS",
+	"o7bb/Ag0+VWE/4rVBJijDdFhmNdRRaZT+P1uqDQCn0eridus3rID57c8I1x/oT1iMlfF914Qx46Z0BqR",
+	"qsfwbabtGdwr32wCyjtB4g4gzM0dldz06N6q8zxNbxgR2Nx9OzAx+z47xW5WNaGtFDHlm8bdbeyCG1fv",
+	"9aSY4e1gPLobZ/mKsKK0bWJD3NDgUPB+wJZ2PceqEyAfezRPsPRZEHXMkk/gjXtEHpjgMqM8bUIhJsBb",
+	"vwv7tRkO9ky0mbFsnYqITBMGXhZDeNuFLxVsnXYRnZ1iybBoqbiGitsXl+7hMNS/xBpJd0yCrUo0y/gt",
+	"1UCHwfXYFrYd8WH/sEyF62pBulhSrdwYPvBHLMxYqGj1yMfFwMTXnewtCY2GwDcdzw5pvJ2iiczj413B",
+	"aONpy1KUQfuLn/7hz3/2r7/4X3/4+e///ed/8JPP/+DvP/+DH70NhEYtG7+6WavLY/BRkuuM0RuF1X7p",
+	"dRHhEREwVA0ESI8yhTe4uOWKX6esNA584Xy07cN+HzyWaDKWGh3m1odkoOH9UAlR9NeWcRsd3ticxDs+",
+	"4BBtXIYDO64V+GnCnowKcO3eW1luS/qOPZSbgTShyoYg7QK4MbuDyAxa2dDhGuIiBZjSyzEAITZWyIT3",
+	"IGg8sdP/KkkZbs8+BhbiNGx6NhKfiuy9fCUuNEXtvb5hizeNPt4LLNOrSPzCIGVM2gf9x2C5IB63ofER",
+	"hkr2MJYrtpa6gVA6k2JMao0p0c+KsRnxE0SW7ikfM6VttMX7jx72O9gXSE2o+fa4/KaaSQVzxxBCxq2p",
+	"yLcQsjVsDx4/jmyjltg8M4++EUN0o3n+3v573wLjjA9phGDeTo+ga9v1yISoHKBdYbvIqX3vtGjgXgND",
+	"sEKijlGYIV/YduLNisZ6a+I39r6xbaxCkJqY06npQdV7WaebB+5m3SebKVoH/cf3sOcT9NJn5gocVOIZ",
+	"vIlaD0Ny28fSsNmEj/iOhDcHXEaM8pFiJYn37oJC0K7vpnigIPIUFJASWhouC0l5EUnlnGVdjJRkrzoY",
+	"7KR0EX/glGaA6hnVk3K2waJVZ5Ir3I20O3r5+vFh0N8YEMit4b4ij1d3+qmYcGgvTF1wIbZ0ElI7J0Y9",
+	"ioqcIGaTNuwrNyOwzrIgC0OzsLHisKkBNB1TLnYBLmY4Qv0ezN78bVjujK4PmHH3QqY1zbsI6cJPYFtf",
+	"ebG31AArxtX+hlF7YwyIs79YD0pMqLpxDb8avTzgJToi1EiaacroOGfRUu6/c2BUHPsYDK0Ys9wIFUmM",
+	"u8Ro0jQl1wtydmpfncvsRsFCEIZKxz0Qy4DjhWCykQw8EFVQQ0ALMJQPtwE0PLVdwJiZdkmgK3q7VXRD",
+	"BLb2L//yr/75J3/7i7/5WVDK8J11m9D1BPNs5MgHwXtXuqYLUDL9G0GHvOHMh/3DOhKbb3opH+ng8T7n",
+	"Iw1tfNcEP31vgkoxrIArqH1hpnCBbo0+ft+LuCkapL+J5/Aw2GNqR7YDM1LwSA0hYWOa2nMvKH4rar3q",
+	"2gjyrq2VYnWgoOh4guaC+UT6uG7PPLZGncAdKrhDdZ9WBd8zukFqwpopOzIqFKeu/LHXVKtdE/XvTYzA",
+	"bPDIgbgUkDPhqblhnaCFu9g+clIjvAMB2IsexEWpvaJF6FyxDIDAkWE/8GH/YWSNSgPBUsXAlNS+lnpC",
+	"rLTdCSI2aKZBzD43Tyxq34c5oNS9eyNrQIhcs3QnCAxbJe1CVe/sCJ2Xybg1ZO9Eea91vvFGIG8uh+hh",
+	"UeheleROn0HqBeYbtugFHNWQSP6rZBKwWy6bH//oz375n/5jJ3KJkYifBgLyTLSC15y60h5Bf8MLfO7i",
+	"hu/VX7eK6tp1YojIzky6INxBRyDuyj+SIRVDlqYYSo8RKSCIcBXwSezU9eCaQq/yPTxJGc1emBc/WLS+",
+	"UtCbSgt51QbYwBhI7jOKQqapXbO0T4Q1WsIKJlTZ2takbdWlYvZQpH2pLbHnf9JcsMuJAu6keGIztjVS",
+	"1SEzoiqoBZaVWWXhqMZKMXeMiYQlxChEBVv1c6CaYoUhz/8arN/l678bu9uqN0TRAX27TiH+y7sFqLw7",
+	"WL5g+o6AHMJhxWyn2B2zzaZQN7NKp5wEo9asZCezjA0h470Us1bkzFZqCnpO6+qIWpPGMs81u/1KWO6W",
+	"UWSN4WDbxHe9+doDMuSM+6KrNpDJ3N0GgFtqILWtbkfaTpTvNKp5RmcP6nnHYA0t5/NCUJFfEGGvwBI5",
+	"EIayg2u7DTMFqOO3DXV0G7lHcaWYpFFesS/sxEYj5ySVYhzQD31QZ/vn//svf/HTn3z547/+5Z/++3vh",
+	"sWm9jLAtsF0zyY1qbxVqCfZTBMtfKaxgWU+MQCcsvWbeSCRTAyGkPka3NGTkZqykNILBm9k4NCDhENlq",
+	"Js+1bdJonc4UwsahSZWHVyyfYHnzNha94qoV051Gnl2Gynvn2ndpfVUvG4hDvAXzfseYtluv+FM4r4LC",
+	"aUn2H2FrNuJlOEjphP4V+/0Goppn4p1KAwZfQlLAUaFv3yL3H7h4dS6wruwww/IVKcEcHNKWWQR4CEH0",
+	"rkmrq5fkvy9+N8N2UK5NrR/G4K3txj3mooh8BL/TQCiINaJJogyyY5z6da5LzVwgOQ9T7ksdXhIJgxo5",
+	"vxzBjqEqpC7O56Ko+xEQYswl/SoJMdW2zW8VRv4uNU5zTWV/jwU/t4PNjR4Ql2kEJHUPsSmuB9/XCqDu",
+	"Tn99S8Gvo6xbBKIHmyNU2xyQ9hf/8NPPf+/PvvzRP37+e38WFIKr7eaDUvBlqWod1LWi2pe6KckWTpOq",
+	"VA9qQ/JPiKDaYHD/p8TyMBjdg/TMdtwbiHqRvKKx0lJ/H5C9AAjUsfOGQpC5YGCL0H4L3vYKVdY1U2ZE",
+	"lo68LWIgUNrx83ah4llQ3jFXfFFtdH9P0kGtDWJD8pstGTNjRRe9XZkQXbz3Ug+l9pc/+dHP//G/o0H2",
+	"yz///c9/76e//It//OLv/vgX//O/ffHH/7ZenMNCTaXWFFSMUJqKRNmUgXK/G3exOzVBluuINNqEsdbM",
+	"fWdwYF09mjberDl+WwpJHbuMvXLsh7QjYKEk+ypkzRWVknYABm6htSIsX/y7v/7yx/UiLPVKUHQ4CRQO",
+	"c+UKduQIdNcMWhhfQdueuDewaAukFpbrvUBll2NCIf5DaWKDwR1TMJqRg2TkwbFrcirolMW+uhOYannG",
+	"hlpmiwcKo/fwhHwpLvBylWtt9ciJWJBUjscs6XJovJ+FiM8zLhK/kYaovJrrHrsPBXOoD97bMIX6y7//",
+	"k5//7Ge/+JP/8sUf/UOEhSTSFQn2teZQq6szPGyqzVDr8Wkkfgto91vX49QWgznoN82xnPteNDZem+5+",
+	"nwnVpw7uVnmbPKrsgj4YgCxGdBFcHv5JW0sy48ObWoWSkoDivt17XTQNfrM3ZQZ0VCOZNhv8yL4TRoNq",
+	"GF+lIXFzNF8dO1bXgr7Pq8TNrbpHe0QRylvYQAZiE85OdyUAQC+QgmBTsYB2WnChoIywTGHIvJFTx0Yb",
+	"1pK0hbSNe85OwZ5gDsQwfiy7quqXv9jzJKNb9JMLGur2H5KEj408aKVfrL4K0ho+McwSB1mKwJoYocM6",
+	"oT4pPTGAO+JO4rYvXy8ggs85q8KJGnbVHzs69w6MX6HWexsT1ZpyXBvpq7aGIWNbrKZbi94OnWKFv7TM",
+	"4Ui7YvVVUPOgsza8xMJyxqZcGAUooQvVCMgnpVKhFuJK6eQg6BlwnVOwxcZu0CszaAzlPVHXUnLKwGmw",
+	"FCpqTQSRiyMtm7aNAsb1QMypKtIszGiurV6HTA2m4kI8lrtV2Pq9Y8qF09hCKyxKT8CERkOBmsi3NO2R",
+	"PqxODYT70NCZkXc6E3otc13owNb7vN57jIOdmrN/Ry7k0r4rosDDx49KokB/bSub6ki/WsiIduaJnGOD",
+	"NyhfSwH6DSzYGsvmeFTJCMY1vIHh1m+Js9bM3lVMmymbERcdMSghohehVr33gbKBNQZHzI70hPGM7PfR",
+	"vj4QNHOYmpA2xCKXK13JrIhPTujCnoxVHhyX1PSVUVvQp0MTyIr0OR9qSFOYC91GC2KAYAF1VXBhhe4F",
+	"g89plqhyWKK9Wn8oa90+F+7Q7sdKtzzPV+WmqS4gZDvD57v11ixzq8It5Gd8K/hX2P21W28d25xaXW6s",
+	"PaUJc/JY2YhTYmgTloHHZSCgV29CckPpfKlweKfUy7iDCALnWNn5QEB9H679hwpzO7F8PQqitlwrSHgl",
+	"rwrEvBTNNkopwL5fAWjhIENXcRpiAlKudDj4Xunl9rn3bhkMtAJeWacGV7yz8EILMuULVxURRgajdwMR",
+	"hrKpBylUQcNuJOBPF0nXQL1elCeNyPnTjwwM2G5sp09f9MjJQDypNtAue9HcKm3N2mob7Q583QDGsCmo",
+	"u7WkXPjotkrZ2urZgwjkyKuXZMjHUCTbtw+BvCIXemDraGO8VrU36Ip6VoFuzl/T4tkfs3mo9fS7LfLU",
+	"tILVqNRr7bYuUwnkqtR+xuQsRYxDUrVzWr/3uryxq6VCT7XMuYKmFqSfawJqvxgDjOcCGm6k1GwOSa46",
+	"toJRCaFomjGaLMgNYzMyN8oG9CrCUgoGNz4VN0LOhS3LsUIfx5jdTQA/YB2q7f5eTUSHoaQBs/akt7vQ",
+	"ZRqiz1AIuKB0uwEjHHBFx4yn3qNXdd8RKwlcL0g8pFelJ7GLiMCW+UZsxYz4uNyTPybtT8B5uCczEteN",
+	"GTFpV43WRlVVLOM0RWsNAUdlMdxZYnjLiGN19aDw0RuIk7J3wMoIei7LjoKocH6UXALlLhxQ5NPoLeAa",
+	"qJtMI3jk92ONWQNRlCptMJohS+2sVJFrDOIMLu/rzxvsOn/12ILN6i1hDSVPThB1lJexnFPpbfBZ8ynr",
+	"fiYFazZZCXJ28vGJLUcB3Uvionp03HFd4jMGqg8ijz2IiBRv9siToqRe0VZOQT62kc/qrW72am1uQIFe",
+	"7nTDFSY8IP5BKjfGf3Fd4yP9oDn3kk/Zb5kDeCd2I9/xoMZTHh+us9sWX/4qG2yL+t93Avsp2yu3pA8n",
+	"k8rsxjsafG8/I6QAYUeTJFDretv6CCvhDlOIqIRP7K1AeAZE8wo29+/jgOYva97CnwdiJlM+XJB2CtAR",
+	"ubjzqRSg8mSGzUBhKalRFrM8yblfQJeodgMwr45zpqBv/RH57NXw9lo8UIQpzacuN8SyuYHY7//2e/g6",
+	"Ux3s7QXxyRaRSGwb4MU+XcP3yGNCZwuzBS7Aikc1ifcEm/vm+DGejDIYPJ8sgsE2cMbnRTf9++Azbnic",
+	"7M55sE9sFOYuyiEhaFVLVblDKIEwKIfNlpqaYglqq1UoiyKdoGVCX6ZwTvolznGPZARmWGXAwG26suoQ",
+	"ufFqxrFJYUIyditvoDL1DpMn3amfnJ/Z6Ukb88bRnIvdb1VnG3uGb4Nf1HfCYcA/cuy70BplCMkYEBdb",
+	"06Y3EBe2Yi9VTX1JbxY3V//nd/9zXHTggqZIVpLNlREk5xNJbPcBGExAQgD0EtO2sY958YEiqRzeyFz3",
+	"yIUBD3VEYqOtxQPR/vbTSx+HDG1voDwKxAgtOhGJ5xnX0BM19X0VSx0PoRsZAJ57Bdc6pYJi/dZSFVm7",
+	"llqKfsbHE4iMCtD+JYsKWTKoBGkNnAkA49dYIsb1vesq2AgupbkbkLQUrwmQvcMSflQUyAgeH7VQUFN8",
+	"iR7uvYb/Xq2pV/0C6EbDfQeMBG7Qd28dQPqGmOLs33OqnPWksxuVw8xCQg1VSjSQIq3yZz6jmRbr4nTO",
+	"3UtfdeSTW+3OuEQhjWYU+JKbgbS/+KM//eKf/uSLf/Wjjm9Zg/2haJKwZOkAK9FPq6F2Km+ZPdLWV2Vd",
+	"qu03KIMfYzCqf8eV7G2uuvPVhXGtLEOLlnwPPM02yJMk2eZiTgwk7OJaTpJk4zsxKqoYEz3HzvSVAmBr",
+	"tSbXwLzZ2vfJDMiE47y2Su6y4IO9/5ep+bFtOrjc4hxtbfA+N6RPSexOBQ6cD7WefSLSRUQu2DDPWDQQ",
+	"F3TKLrhmv3GhMw6Nz6CxOmRekutMzpU5I1C3ZKZpCqld4PvzKt5AYBG1FZoeGTNdljRsbU7z9RV+5tWd",
+	"Yh9ARdMFiZ1Jr6SNxq4xeG8gXkB/bJbYTE3U6hS5NnIZGeUZOKCo1mw6s1EQFJtpHxM6EPCa+yrCfH80",
+	"gjjtMDLvQzlTvx3bfDLhoB4meCA0Td0d+mbfh/39yDeCLDXh1SxNMZe1FsZDh2BWhZRUq5BWk2tTPoKj",
+	"hHU7MPC98yEUce+1+Q8EiObCvBYHHbJme19XEQ4Wt1WL2B0aNBFIm6MXEGerVVMvmO4+AdxpCAVowNfe",
+	"ykKwd+84YfCb60Xr6AcvK+Xf5Ji4FEzqIRzgeUlzdmRszyYyreK3z+VY5psVwn8O4fvEaEy7qGcnx9ht",
+	"zOeC2awru/oiihZQo9EIAP1hwR1hNalZJrFQcSbN/2O307bD+AjPrmupx0DkQvM0WiZ8SBq1tNSxE5GU",
+	"Km1P3hz72flA0DSV8y5ETpCPseZ+MYLtSzmhatIUV/Gpume50UywSmSEs915OHW4FWNIl61Ed5+drhKe",
+	"GuqRYWSM06RR3Q+aLBXUd8X4BrBHgNsKPqraO40WAGF30LgCLhzsDdTwZo95GBABxfhHKR/qUoQZZLeg",
+	"CaLTrImbq/kaK+KwvK9GDy+mDgNs4yXvUh3Hmeole9/KF1Xj8c05etwe/7bQcUmzMQOiYrOc75WurLqi",
+	"neTmCVYNVtvkEo7rkUsPlL3JNepZ+I72CgrfeF3fZvrEvAV09j47+/hJGg4e+NAu9C3HSs/OSbH/huNG",
+	"p+iUUWH0LPCOGn0EOPjGqvC2cB3UZz+dGXZ90Cdn57eHhvuend8+NgphBu4d88uTs9MXZJaxEX/FFDp5",
+	"ByI+6D/s9Xv7+w97/b2Dwzgi8UG/v3+UXL93dLQfd45trCuZUnVjjfK29tZAJDlep29VT+EaorJtF/Wa",
+	"yEk2GDp9cn42ENbsBBHRBqIRcu2SgzGcziw9EDO8O2JETxLbb7pC6i7cGUti0rYFdghVA+EUFPemHblz",
+	"DAXE6A1ThI1GbAj8r7R66M0vLJdZLifrQnSBILtC08hRXZtYWK7bFNeAyHbTrvZUsFpPp5zA7pdvNmfm",
+	"6Br1eI8s/46iblNUdxVVd886a1j67rzVG5GH3UZuv7A9Z+g2BIMKSzPgHdSKXePgtZSjgUo76X6VpvNU",
+	"mFcsX12v7eDruylHBEMRSmpmB6zttpUkcT+U86S2siEVQoLoS6yyY+tWOH/TqBC4mUi83XzZZHiK4258",
+	"6vb93TTswLGcKFcLeW826UrBFEtHWwOhk0K7GVMoJzT7SmWalFVNOVPQysDGEUA+WdOxW53FnPtxcQ1l",
+	"FUbb8AspmNNlDBG3qsxAXJZiMIxc5MKLrInLnESPgCEHjVVQbW1B2miTGgiPs9POMj+w7QbK49v6TcjD",
+	"zj+9HIiaUZC0GzgAJFYE2UD1sDvhYEDFdCm24m0wZ2e1pTcm9dVwKqvpXJWDekLtS7x621ubH7s0ZDjc",
+	"ahl2DWjdh+b1bX7rkZUGZ7kHpC2b/Js5B6ikF+7Vr1YtqwIGVCYuWSCbsi/xvU2u+EOXpejFVfh2N4ww",
+	"QNI2J89bXy4SrDIlrncIMs93oGrvgjwchpojoZVyZ/1D8PDTgrTv+AIwQmY167NCN6Y/2dZB56fPbM0q",
+	"0i5D/ywZFVnWB33yEf+gU/G52e+XKji54B1XRqhbqe9jywktiytYHen89Nm7M8zNktEdmqO9O7Xi/PTZ",
+	"CzjT5uBw83QXIIqnD4owVFzzkVfHzoMLNa1BfSncA3N2PZHyZlWY4C3LwPyLnkwM3AmZ47/nhrrH87Rz",
+	"rFLUVH7tf7qHYA57YNVplto1b6mVrMqNAQ+MlU2x2Eq9NgSaH6DqKahEUDehXKq4UlzH5s+wWybQUlHe",
+	"CRnCQ64G4vyTi0vMaozzLI2N7vudi08+JvHrAeDUoHVEBi2ojDfI+/2HQxgR/skGrYgMIBZdaTqdDVrR",
+	"QAxaCdXUfPUaP7viCb6HH8I/Ybf4z1uWQcKjH2rQevMmJl0ipG3iS4fa1YIjXVfcfWb90BeaioRmCXFg",
+	"SdSMDT0VOxoI68Yksb3SLk9i0k6YN0phe6Aj7DaaLTBCFtrPLMx/GNVqILiGkEY7hN9yTNqfCv7KIIwU",
+	"icK8A/+ap7jxQLTj2/0oJt90OaoffnTypHvx4Ql0KjS4F/Ok58ftGcIfR+SGLZxOAFqN/RgLAsTziWLD",
+	"q7iovWaw1tJ+G1W6pLkMBKouJ8gbDl69guG5IPt9t43jolQtmJ7aGcPUJDS3QX/kkUQDWgfznnTG3ULZ",
+	"K0Q5I5Re0+GNHI3QjvXQT2DA7fFATGSeqchM7AMYjCqdpj0LjC55aqL1TNlAXzqcEEpm+XXKh95i1iM+",
+	"UKdfxdlyvi2qUNdsIUWyOkcKHRwWpr6uDii7vDMxy995GIGd2zqjNiHSUT0utO5s3EmOCE54DaGiTCSQ",
+	"eAAOauqI4R3LJDgOuvfa/mtdhmxjhBg2uC9g66vork+r7KDoQMVSbqRAW7oE49xTOd6a1zU0WKh7nWxK",
+	"b6jNQeMB7VzM2AR6d+Wrqxz7/Zo1HXlYYdMsMQoIkmEisT0CHBQoTRcroh0/hTrq5av6OpC5f7EQYnN+",
+	"qtj5QJFPXzyPHPUyF1VayQ6p2V5x7ytjue2hnBZvr2k5KtgrfTXMM1W0z5hl7JbL3Miz48Y6nvhJcyXP",
+	"aKnq3Tc2qiNayAr9Y6MxQzy9q8P6L67gZ/U6Fud0zJrqRONh76j4SxVEC9ipakkRxp15DuMlvXdH/DaE",
+	"+b3X9t9YfRQ1gO3r55dmjoLx66VZdhzA3mhOclOSazaUU6ZIkhsxfg7lNkDzB7HMaGXoLpnL7IZBLUBb",
+	"bQ3ifbEYD5untpZDsrIWhzm+GmzuRpKu4NHB8o7//5zlu6q6Bf2m/PGBN7KUlwanUuiVu6TFyJbfCvxW",
+	"goRg80Yd0Xq3nsmMHBwS0NIqRHsgnATPx8Ioc5K0qdXtCOq5kPhrhg0owx0IGqcDYZu1gC+VqDnXllDI",
+	"XJNUqqoosrqmhdSFHHKBR7d7WNs5zbYrXeFD2l0K3bddI9WKCErLgLAl+FYjsV+3MJ+jdfSDl4byDW28",
+	"+A9empNULLt195BnaeuotWco8/8NAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
