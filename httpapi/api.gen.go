@@ -719,6 +719,11 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// MoveReport defines model for MoveReport.
+type MoveReport struct {
+	Moved int `json:"moved"`
+}
+
 // NewCase defines model for NewCase.
 type NewCase struct {
 	Amount      Money      `json:"amount"`
@@ -1276,6 +1281,18 @@ type LiftHoldParams struct {
 	Reason *string `form:"reason,omitempty" json:"reason,omitempty"`
 }
 
+// MoveCaseJSONBody defines parameters for MoveCase.
+type MoveCaseJSONBody struct {
+	FromUserId string `json:"from_user_id"`
+	ToUserId   string `json:"to_user_id"`
+}
+
+// MoveCaseParams defines parameters for MoveCase.
+type MoveCaseParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ReceiveCaseParams defines parameters for ReceiveCase.
 type ReceiveCaseParams struct {
 	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
@@ -1410,6 +1427,17 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// MoveUserCasesJSONBody defines parameters for MoveUserCases.
+type MoveUserCasesJSONBody struct {
+	ToUserId string `json:"to_user_id"`
+}
+
+// MoveUserCasesParams defines parameters for MoveUserCases.
+type MoveUserCasesParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ResetPasswordParams defines parameters for ResetPassword.
 type ResetPasswordParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
@@ -1467,6 +1495,9 @@ type SetCommentJSONRequestBody = CommentText
 // PlaceHoldJSONRequestBody defines body for PlaceHold for application/json ContentType.
 type PlaceHoldJSONRequestBody = HoldReason
 
+// MoveCaseJSONRequestBody defines body for MoveCase for application/json ContentType.
+type MoveCaseJSONRequestBody MoveCaseJSONBody
+
 // SetReplyByJSONRequestBody defines body for SetReplyBy for application/json ContentType.
 type SetReplyByJSONRequestBody SetReplyByJSONBody
 
@@ -1514,6 +1545,9 @@ type CreateUserJSONRequestBody = NewUser
 
 // SetAllowListJSONRequestBody defines body for SetAllowList for application/json ContentType.
 type SetAllowListJSONRequestBody = AllowList
+
+// MoveUserCasesJSONRequestBody defines body for MoveUserCases for application/json ContentType.
+type MoveUserCasesJSONRequestBody MoveUserCasesJSONBody
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookInput
@@ -1793,6 +1827,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
 	PlaceHold(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveCaseWithBody Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCaseWithBody(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveCase Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCase(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveCase Receive the case (受領), by the party on turn
 	//
@@ -2305,6 +2371,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 	DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveUserCasesWithBody Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCasesWithBody(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveUserCases Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCases(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResetPassword Give a user a new initial password (administrators only; not oneself)
 	//
@@ -2829,6 +2917,58 @@ func (c *Client) PlaceHoldWithBody(ctx context.Context, id CaseID, contentType s
 // Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
 func (c *Client) PlaceHold(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPlaceHoldRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveCaseWithBody Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *Client) MoveCaseWithBody(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveCaseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveCase Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *Client) MoveCase(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveCaseRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3851,6 +3991,48 @@ func (c *Client) EnableUser(ctx context.Context, userId TargetUserID, reqEditors
 // Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 func (c *Client) DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDisableUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveUserCasesWithBody Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *Client) MoveUserCasesWithBody(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveUserCasesRequestWithBody(c.Server, userId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveUserCases Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *Client) MoveUserCases(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveUserCasesRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5087,6 +5269,68 @@ func NewPlaceHoldRequestWithBody(server string, id CaseID, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMoveCaseRequest calls the generic MoveCase builder with application/json body
+func NewMoveCaseRequest(server string, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMoveCaseRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewMoveCaseRequestWithBody constructs an http.Request for the MoveCase method, with any body, and a specified content type
+func NewMoveCaseRequestWithBody(server string, id CaseID, params *MoveCaseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/move", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6657,6 +6901,68 @@ func NewDisableUserRequest(server string, userId TargetUserID) (*http.Request, e
 	return req, nil
 }
 
+// NewMoveUserCasesRequest calls the generic MoveUserCases builder with application/json body
+func NewMoveUserCasesRequest(server string, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMoveUserCasesRequestWithBody(server, userId, params, "application/json", bodyReader)
+}
+
+// NewMoveUserCasesRequestWithBody constructs an http.Request for the MoveUserCases method, with any body, and a specified content type
+func NewMoveUserCasesRequestWithBody(server string, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/move-cases", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewResetPasswordRequest constructs an http.Request for the ResetPassword method
 func NewResetPasswordRequest(server string, userId TargetUserID, params *ResetPasswordParams) (*http.Request, error) {
 	var err error
@@ -7477,6 +7783,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
 	PlaceHoldWithResponse(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error)
 
+	// MoveCaseWithBodyWithResponse Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCaseWithBodyWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error)
+
+	// MoveCaseWithResponse Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCaseWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error)
+
 	// ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 	//
 	// Records the receipt; then download the contract with its document key.
@@ -8030,6 +8368,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 	DisableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*DisableUserResponse, error)
+
+	// MoveUserCasesWithBodyWithResponse Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCasesWithBodyWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error)
+
+	// MoveUserCasesWithResponse Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCasesWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error)
 
 	// ResetPasswordWithResponse Give a user a new initial password (administrators only; not oneself)
 	//
@@ -9003,6 +9363,54 @@ func (r PlaceHoldResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PlaceHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MoveCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MoveReport
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MoveCaseResponse) GetJSON200() *MoveReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MoveCaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MoveCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MoveCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MoveCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MoveCaseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10778,6 +11186,54 @@ func (r DisableUserResponse) ContentType() string {
 	return ""
 }
 
+type MoveUserCasesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MoveReport
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MoveUserCasesResponse) GetJSON200() *MoveReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MoveUserCasesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MoveUserCasesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MoveUserCasesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MoveUserCasesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MoveUserCasesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ResetPasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11688,6 +12144,50 @@ func (c *ClientWithResponses) PlaceHoldWithResponse(ctx context.Context, id Case
 	return ParsePlaceHoldResponse(rsp)
 }
 
+// MoveCaseWithBodyWithResponse Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *ClientWithResponses) MoveCaseWithBodyWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error) {
+	rsp, err := c.MoveCaseWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveCaseResponse(rsp)
+}
+
+// MoveCaseWithResponse Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *ClientWithResponses) MoveCaseWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error) {
+	rsp, err := c.MoveCase(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveCaseResponse(rsp)
+}
+
 // ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 //
 // Records the receipt; then download the contract with its document key.
@@ -12546,6 +13046,40 @@ func (c *ClientWithResponses) DisableUserWithResponse(ctx context.Context, userI
 		return nil, err
 	}
 	return ParseDisableUserResponse(rsp)
+}
+
+// MoveUserCasesWithBodyWithResponse Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *ClientWithResponses) MoveUserCasesWithBodyWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error) {
+	rsp, err := c.MoveUserCasesWithBody(ctx, userId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveUserCasesResponse(rsp)
+}
+
+// MoveUserCasesWithResponse Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *ClientWithResponses) MoveUserCasesWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error) {
+	rsp, err := c.MoveUserCases(ctx, userId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveUserCasesResponse(rsp)
 }
 
 // ResetPasswordWithResponse Give a user a new initial password (administrators only; not oneself)
@@ -13425,6 +13959,39 @@ func ParsePlaceHoldResponse(rsp *http.Response) (*PlaceHoldResponse, error) {
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMoveCaseResponse parses an HTTP response from a MoveCaseWithResponse call
+func ParseMoveCaseResponse(rsp *http.Response) (*MoveCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MoveCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MoveReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -14718,6 +15285,39 @@ func ParseDisableUserResponse(rsp *http.Response) (*DisableUserResponse, error) 
 	return response, nil
 }
 
+// ParseMoveUserCasesResponse parses an HTTP response from a MoveUserCasesWithResponse call
+func ParseMoveUserCasesResponse(rsp *http.Response) (*MoveUserCasesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MoveUserCasesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MoveReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseResetPasswordResponse parses an HTTP response from a ResetPasswordWithResponse call
 func ParseResetPasswordResponse(rsp *http.Response) (*ResetPasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15160,6 +15760,9 @@ type ServerInterface interface {
 	// PlaceHold Place (or replace) the caller's company's legal hold on the case
 	// (PUT /v1/cases/{id}/holds)
 	PlaceHold(w http.ResponseWriter, r *http.Request, id CaseID)
+	// MoveCase Move a completed case from one user to another (完了案件の移動)
+	// (POST /v1/cases/{id}/move)
+	MoveCase(w http.ResponseWriter, r *http.Request, id CaseID, params MoveCaseParams)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReceiveCaseParams)
@@ -15271,6 +15874,9 @@ type ServerInterface interface {
 	// DisableUser Disable a user of the company (administrators only; not oneself)
 	// (PUT /v1/users/{user_id}/disabled)
 	DisableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// MoveUserCases Move every completed case of a user to another user
+	// (POST /v1/users/{user_id}/move-cases)
+	MoveUserCases(w http.ResponseWriter, r *http.Request, userId TargetUserID, params MoveUserCasesParams)
 	// ResetPassword Give a user a new initial password (administrators only; not oneself)
 	// (POST /v1/users/{user_id}/password-reset)
 	ResetPassword(w http.ResponseWriter, r *http.Request, userId TargetUserID, params ResetPasswordParams)
@@ -16167,6 +16773,56 @@ func (siw *ServerInterfaceWrapper) PlaceHold(w http.ResponseWriter, r *http.Requ
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.PlaceHold(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// MoveCase operation middleware
+func (siw *ServerInterfaceWrapper) MoveCase(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MoveCaseParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MoveCase(w, r, id, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -17327,6 +17983,56 @@ func (siw *ServerInterfaceWrapper) DisableUser(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// MoveUserCases operation middleware
+func (siw *ServerInterfaceWrapper) MoveUserCases(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MoveUserCasesParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MoveUserCases(w, r, userId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ResetPassword operation middleware
 func (siw *ServerInterfaceWrapper) ResetPassword(w http.ResponseWriter, r *http.Request) {
 
@@ -17944,6 +18650,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.LiftHold)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.ListHolds)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.PlaceHold)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/move", wrapper.MoveCase)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/verify", wrapper.VerifyPDF)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.ListSigningCertificates)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.RegisterSigningCertificate)
@@ -17965,6 +18672,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/users/{user_id}/allow-list", wrapper.GetAllowList)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/allow-list", wrapper.SetAllowList)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/unlock", wrapper.UnlockUser)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/move-cases", wrapper.MoveUserCases)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/sessions", wrapper.EndUserSessions)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
@@ -18783,6 +19491,47 @@ type PlaceHolddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PlaceHolddefaultApplicationProblemPlusJSONResponse) VisitPlaceHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveCaseRequestObject struct {
+	Id     CaseID `json:"id"`
+	Params MoveCaseParams
+	Body   *MoveCaseJSONRequestBody
+}
+
+type MoveCaseResponseObject interface {
+	VisitMoveCaseResponse(w http.ResponseWriter) error
+}
+
+type MoveCase200JSONResponse MoveReport
+
+func (response MoveCase200JSONResponse) VisitMoveCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveCasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MoveCasedefaultApplicationProblemPlusJSONResponse) VisitMoveCaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -20227,6 +20976,47 @@ func (response DisableUserdefaultApplicationProblemPlusJSONResponse) VisitDisabl
 	return err
 }
 
+type MoveUserCasesRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+	Params MoveUserCasesParams
+	Body   *MoveUserCasesJSONRequestBody
+}
+
+type MoveUserCasesResponseObject interface {
+	VisitMoveUserCasesResponse(w http.ResponseWriter) error
+}
+
+type MoveUserCases200JSONResponse MoveReport
+
+func (response MoveUserCases200JSONResponse) VisitMoveUserCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveUserCasesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MoveUserCasesdefaultApplicationProblemPlusJSONResponse) VisitMoveUserCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResetPasswordRequestObject struct {
 	UserId TargetUserID `json:"user_id"`
 	Params ResetPasswordParams
@@ -20743,6 +21533,9 @@ type StrictServerInterface interface {
 	// PlaceHold Place (or replace) the caller's company's legal hold on the case
 	// (PUT /v1/cases/{id}/holds)
 	PlaceHold(ctx context.Context, request PlaceHoldRequestObject) (PlaceHoldResponseObject, error)
+	// MoveCase Move a completed case from one user to another (完了案件の移動)
+	// (POST /v1/cases/{id}/move)
+	MoveCase(ctx context.Context, request MoveCaseRequestObject) (MoveCaseResponseObject, error)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(ctx context.Context, request ReceiveCaseRequestObject) (ReceiveCaseResponseObject, error)
@@ -20854,6 +21647,9 @@ type StrictServerInterface interface {
 	// DisableUser Disable a user of the company (administrators only; not oneself)
 	// (PUT /v1/users/{user_id}/disabled)
 	DisableUser(ctx context.Context, request DisableUserRequestObject) (DisableUserResponseObject, error)
+	// MoveUserCases Move every completed case of a user to another user
+	// (POST /v1/users/{user_id}/move-cases)
+	MoveUserCases(ctx context.Context, request MoveUserCasesRequestObject) (MoveUserCasesResponseObject, error)
 	// ResetPassword Give a user a new initial password (administrators only; not oneself)
 	// (POST /v1/users/{user_id}/password-reset)
 	ResetPassword(ctx context.Context, request ResetPasswordRequestObject) (ResetPasswordResponseObject, error)
@@ -21400,6 +22196,40 @@ func (sh *strictHandler) PlaceHold(w http.ResponseWriter, r *http.Request, id Ca
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(PlaceHoldResponseObject); ok {
 		if err := validResponse.VisitPlaceHoldResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// MoveCase operation middleware
+func (sh *strictHandler) MoveCase(w http.ResponseWriter, r *http.Request, id CaseID, params MoveCaseParams) {
+	var request MoveCaseRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body MoveCaseJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MoveCase(ctx, request.(MoveCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MoveCase")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MoveCaseResponseObject); ok {
+		if err := validResponse.VisitMoveCaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -22465,6 +23295,40 @@ func (sh *strictHandler) DisableUser(w http.ResponseWriter, r *http.Request, use
 	}
 }
 
+// MoveUserCases operation middleware
+func (sh *strictHandler) MoveUserCases(w http.ResponseWriter, r *http.Request, userId TargetUserID, params MoveUserCasesParams) {
+	var request MoveUserCasesRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	var body MoveUserCasesJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MoveUserCases(ctx, request.(MoveUserCasesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MoveUserCases")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MoveUserCasesResponseObject); ok {
+		if err := validResponse.VisitMoveUserCasesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ResetPassword operation middleware
 func (sh *strictHandler) ResetPassword(w http.ResponseWriter, r *http.Request, userId TargetUserID, params ResetPasswordParams) {
 	var request ResetPasswordRequestObject
@@ -22802,253 +23666,261 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37byTJfRj+rxTGBnZG6hkOudzVHQkDX95yV0dp747fJc+CrFmzi9M1M2X2VI26qjk7t1jADyQQECc2",
-	"kNiOYdmOACMwglg/xEAcyE7yv+R0J+u/COrzqap+TPU8uMO9MxT9oFtOd9fz836+bg3ldCYFE1q1jl63",
-	"ZjSjU6ZZBn89oYqdnZp/cdE6as2onrSilqBT1jpq8aQVtTL2w5xnLGkd6SxnUUsNJ2xKzRdT+uo5E2M9",
-	"aR3tH7wXtaZc+L+jll7MzBhKZ1yMW2/eRK2zhE1nUjMxXHyXLcwICVPDjM80l2byj+gNU0RPGDn/5OKS",
-	"KDpiREuSMZ0tSFsxBs9Ozs9I6btOrxXh2ieMJiwrVl+armvma1j6waNHGyx99BHVw8nymi8njAypYg8U",
-	"eXpJx6QdD1q3g7zffzi8ZZniUsAfbNCKIzLK5BT2YL9IqdKECjVnGZHZQMTffnpJ9m7398xztfeaJ2/i",
-	"To+8sDdwROZcT2SuCdekLTP4k8TfiDswKB2aNQ0EVyRjo1yxBF84PHiPtONZxoZSJNy803V3GncifIcS",
-	"pWnKiBSMHO4fDETtgxHlKb6uJNETqomQdkIib1k2z7hmilAynFAxhosaiCFNU5aRCVVESE0UY6I3EI3X",
-	"NeriGW8Ico8P11/bJc3GTH+qWNYI47li2dWOAf177Hoi5U3jnHN8vttp35ih1EwKxTxmm/8OpdBMaPNP",
-	"OpulfEjNre39jjLw+7o03a9nbNQ6av3aXkEv9vCp2oPBYI4w+BM60iwrgaHBSrxhWIzBjepsS8t/E7XO",
-	"M3mdsumKVc/wjW9ut3o3bmADJ4K8ePaEvH/46FvEDt6DO7TfmqFPhvjy6xYT+bR19INWxoaM3zK4PZ1n",
-	"BqYVE0n3mg5v4EfzVysCypsybV5MmP0HHd4IOU9ZMmatl0vXGLVO0lTOn3OFe08QAWl6nskZyzQ3lzui",
-	"qWJRa1b6yaxNZ/afXLOp2hZdIvP2GX550PePaZbRRQuhywHqD/xkxQbk9e+woYYN5AnXT4XOgMRXF0n9",
-	"US7NTodaZlfmxKhYGNRofsnhbOiNhGnK0+CjCVUNFNxsZ/FAGerFhSFYE9KesFfAW5aGydhUanZFkyQL",
-	"TqPYD83vI5lNqTZcVOjHh8VAXGg2Zpl5U/Mpq7yaUM268GuIrJQvwExiB4jcqTZexmVmj2Q9xKxCo9LF",
-	"vnkL+PggT29esJnM9PKSMjnffD0wkJwvLyZqqXw6pSEABM5aurbSbawBPYfLyZVh48tw9P3vf//73Y8+",
-	"6p6eRkRmhE1nekHmEyZILq5lLhKWBMGpGFfL3Y2KDDu80REXXE3w6SagZxh2YiTGKRdUs/CgeL8NRzuj",
-	"SjWtRmma6W0Wc8syPuIsuaL6jshTuumle61dSHW6YrWlU4wsUBVn4Dfs76F+hMt4UVsiIEIBx414JOdh",
-	"GG+EYvMMxZBVML75bYx4Gh7rhoukzDMVHwuq8wyYoRzmUyY0jKo0nc6Ag9KUJd1ZMmpFLXbLEyaGrGuk",
-	"0CwJckp7FKHJM0ZVA5/JmMpTXV7Z+cnFxdPTVtR6dnL2HP5x9vHp08unLz46+/jk8mlwbrMbloW5CT4z",
-	"6Hp5cULmE0kUXSiiZBBTHRMIj8PF2AwEZ2T+bd42gsotAxHrLsBvoaMMC+Wbt1dqL9Cfsj84f7hNMPmb",
-	"gDAosBnVhW0tyiyT2so+N6Giaz54E1i7E5jrEsuQzTQVQ7aOHT0zx/bGcWO1fKffM3oTqn+gGE3pgiSS",
-	"CDkHHXYjFoycPsDx6FTmKC+v+v4jKdgC6YBmY4kccrXgb9+rnPHmlDdqDTNGt/3G0YdNj9yMuvZd847h",
-	"ZWHC2EgTZZaw7Erk02uWNbzAx1zQtInkzqgHpo3u+JxmehG64pVEbcyVzqjQ6yTo0purxOiMzdLF1fUi",
-	"TJngafd6QcwtRiiPSMEIV0QxvUSYQleM1H7jQ3E3vSToaSuRrPr4Al4CsXA2S9nUmcLeamZzhgpx/Sqx",
-	"i1i7a1AWg2JQPku2RhNrYdpI26hxAWAA7nuLQO40S9TB4oUnL4FtNwFfENQKbLBnUcL16vV4CKlQkMo5",
-	"FaT2ZQM5d2p0gw6w0f2j6WONvoNDNi3jnI7Z/Swjagn2Sl8N80zJEHXaYpkFP3BykWBzc/pg0TOHbRk4",
-	"wIcYsjSlNbWzgMwnZpsgBIQ2LqdTKZqlUDalPAX9mqn6ES1jVO08zHHcsMVVruyhb/4pVypvoPF3HFFI",
-	"fQWWsc1x2nxyzUYyY5t/I7MxFfwz6mwrmy9wJlM+5NuesWIZp2Ebi8qbhPK6ASN3cqU9dj9s5QzKZxiE",
-	"Wzl1gsLmSpBmr8Jqw/ZEuFG4hjkqI65Y/qVd0BYysttDzZypyVQqTQ6ifr9PhhOa0aFmmTIsuWQMfK/f",
-	"7683Y5c3BtM17MBQ/BCWZzOZUc1WyU7bCmMZmxpFOrtK6CIgYb+wj4lhe9ktTQkXxLx6TPpGOJGjUa/R",
-	"Enf1mRRsPeDC7VquWHwWPBrkW5fyhgFa0jT9ZNQ6+sFqQo+vv4nq56nYMGOBK7+YyLkgemK2J4ast4Hp",
-	"EAZaXvHLYs2fKryw6hK44JrT9GpGlZobrfwOi4nA47KO28H89YXDh9HyKkJnf8ozNtQyWzQYou8FOo1s",
-	"E7QKnBCd0cTo7/YVIkclTfCBIlZwKh3YtZQpo2Il/LkJV55AgxAEE26jl9SOdK1I5CcIre6ZNRvVFwVe",
-	"nyt8PcyHA0D34Un34NFjd6bXC83UMfzTyZbkhi3ISGYkkXORShq2mTbeq+KfsbsI2d62UtoV7sGO2XQy",
-	"TyZseLN8PM7Wtom64rTS0oY8RDlVciu2X9ubNRL5aYoxg5uyCroTLUGp7pZsK9HST92hnF5zARrANU+p",
-	"ZhlMM81TzbszUJKt202KdBEUQz+UaRIw6WxjvVhlS12naTeq682ad7OxrqxZlZ3WMEnUahAwzAmECcBE",
-	"psnmyA8nuQ4mcMimZbzw57GFmFMcYjlkY2vxZYXJ8rkc8zvbKeUNDxhvT1IliWJo7FNMGSWbUAiPgC9I",
-	"29AiSq4zOVcs64SoftRKzcIslFTiVdZ7cssMuhxF0D843O7c/BpKY4YO8SNmmGgY0KbwrApq1TcSZtDZ",
-	"yfGb02XNdYPzYWMEKzAJZgntbSXIu80FDwWMrduBVGHGrYLUKRvyKU0JbsOItQa2plzIjOSCg81tRrVm",
-	"mXn7t3/Q777/8vV+tP/4za8HyVqeZUwMUTAqfXbS/a2Xrx+Gvqnt29uD/EihE/iYzZ1V/U5ncG+m7G0M",
-	"xg78qgRoLQ7W7cYVPOxHa+3I9eift7Yrf8zm3rRchHq8Dxuxf+yHjM5NhuBPZnifVWswaX/xF3/1i7/7",
-	"D1/++K9/+ed/3DkmijFy/mk9rm3PfbSZsbhqtw24yvwLNFsQI5soDFMbyTSVc5S1pdBGHQYZPDIoBFfU",
-	"G4hTNkxpxhIyYRnzEW7sltmxDNYxOlXmv5SPJ5poSZSWGR2zo4Ewg4uunpC4WEYMs5BprjQZ0ixboFIE",
-	"rxmAMuyAazUQML75xYbGuZvcig1VpeZ6cGMjQd0KokOybQjnC9B6tBOjeV3uREv1BmZphx8NhAlxYd1J",
-	"1/W4oZmPZSB+FvGciVONjiykgaxG2j6e0+lCnYGgIoGXZixTUoB7mA61AvWE68A3e68L2e/NnmU4nd5A",
-	"+OA7A4o2ctav5IFCOHOKJg5xTOhAxG4880KMwM4VGfNbJohZXsJHI5Yp3B+Hh+WI0oE47PchEjRl9JaZ",
-	"N2SuSS5SphRZyJzMqdA47tBoMgjaIf1z0UDs1tDW8gbuQJpL0sG2oZ2NYSRuzAZou0Bffs0uvg2SV7+s",
-	"wuX504+IzMg1VezxITl9+qJm73t48K3H226uNN/qPZ15s/k226FX976jKGjlWZaSHoZlpLpVvQ5k6zS3",
-	"qw2OsLANbn50dwR6NZTIHoogVmoAF0K3wb0z5WFnjtbplYJg8AD3fc5Hnshos5tjkrARzVNN3u+D7TUi",
-	"1FqlHz5+bK+RT80aHu4/Pjg4tGvHnx73N7Wq4H4aztXZL7eROmH/AdOdo+bwAjg0tcyKXcJgW2lwtVDc",
-	"h1FdBKfdz/rd93tX/1/35TeDoDnL5Ca2oHP7WqNWFzq9T6wYusIGtZ3zHAcKuJFWm6hmyWiVzriNLSzz",
-	"0aYrT+v0mQ1LbbB12WG21hFLNjLYVGQPMTRQsYjlcN0skwHb8gXTGIBhMBCkyaHM0wRSLq6ZEUNVQ4xo",
-	"ym5ZujKkJSxswyRcEUrQRU/c66R9fpI8vSAfdJ9fnkRWgPZxf+Tyk8uT512MtovM+iZGlS0yByAdxpts",
-	"fWhgg3mkiCmtrvBpbVauKhMTK3/hE6qNDKM0kaIBh+9gKS0Ht2xmZVQTevDocYPt2W5kc6S7cJ80GOq3",
-	"MGhHLa3oeitKCcJhaL+jUiQsQltlQ6ttxl5AXyU4rhUNA7Flgm0VZbO5sbYeVuzXsVo8PLeWtScYabGl",
-	"NMDmVyvNfcvInSZbfVG/6/LnUXX+4O6KpJ6as7aWd0MwdUP1SGwGicFhK4xwMRATrWfqaG/vhvEFvcl7",
-	"Cbt1uUBq77WQujuSuUiMVn9LU55ERtsfpXyoo4GYsWzKwQjbTZjgLIlILmiuJ0xokM6SiGCcdrec9BYN",
-	"RC7oLeUpvU5ZhD5lQdOIaCm7Kc3GLCKBLDkzYyjZzsyq8pkh7izpTlnCaddsFEihc3yYmQaCl1IXb9ii",
-	"mzGjfEWk/jsX3VyxiEyZnsikC+OkqZzjIuytdDGCp7QOG1pTfv9NL/TrQLQP+w87SOxBaoi8PVtmKO8R",
-	"0AtBVaTCDWIUQsUTmwhogP+BImfnBMbtplzpkE64IncHmN9qG3LjtzMJV7cMgd+5+ORjYp+StoHHx+/3",
-	"9zvmpiVwpAzdAut96m4Kn3+0XkiIWlwoH1i8zJz5lOumuPDPGIHnhAt0d5L24f5DIkW66FQMas10XWmq",
-	"84Z0jWa7eoNjth4sgo5OHMZP1UAcnCC3lRnGQpSVg48Jo8MJGXGWJl7ZOFgKgKnL+wCpG2h2Uc1BsfZ1",
-	"CGDb6M0RfbXZe3nGx1TQjV5OqRjnNlZtGXrcU6e02aMUUvMhg3NyCmIrav0Ohb+DamGTHrqMfxMbWLP2",
-	"TQ9463XtJVB6wbSh56irN2Uduq2xVxozNG1a5su3cv0uH7KcC0NSigjYB6oTiPEI5S9sFSdvVm/+HXby",
-	"52kABj605nDIZCJzqqxNM6wjKKa3WpF5H50Fy4/MhMvrecYzI/bThQPI/T5ZMIoou9YzkAvN05WDCjKf",
-	"8OHE591D2sU1I3jzyQazbOaTr9yg261boM/RtLdSurqXq2D5gmnz0rYeAWubuLob4I94ysX4Cl41rP5q",
-	"KoWeOEqJdprDks2mHwWTDNWQplfmJsPQWXrhiokEJ6nMsX+wepIQFbhgIvmAouHiaxVmcIFiU4A4ObvT",
-	"8hGtUXXYqxnPmNoKP6e50lcoEFaUgOXJtTNN3l0hwiEqCy3HrlTQB4+hYYHBA3V6ZIOhCq01d9CanRFo",
-	"jVXHjb9ybU3RhxPKxeah/yU7ckCMHKaUT1lyZdMFr7bJKjdoyNIweHGR2Cy+gJHl8uKMPP2YPNx/n+z3",
-	"D7r7NeMO/oX5lEZTqCRUBhmNSxetzlOYcSB4r24aWm3WqnkUwDQFD3sNNlVQJ7ez9NzJPJSxW66qdRDK",
-	"krlPLd0CKFR+fVW9sGCiKZzalhBS+m4TWxAClE8fLS3KXc1KjGmyfm5j793UNIjv7djud3U3QDKfGu0/",
-	"bOA1ml1h5VUsu+VDZ+jVLE3R71yY1siQCiPkWAOtlqRkmTUykZVWbKWW5e0jEG5HPa3yuEHUqDcKumlW",
-	"WwIvPEYsqXCsgXvVnIvrl17Dp12RxeJtW2mJa0VUft0tHlgLOCUqpWoSpE2YInO1wky8VGHhbUF5NY3y",
-	"NGFzK3cDmcA7LIFEhWCUr3ETGHmyyqd84jLzS6NiWGZBEpCrEzWRc0VsWF3VC/P/8su2WGD5yyueGKVm",
-	"xBvOYPe5aCu8Knlz7Qj77ApHbs4P2SKhzXtDtshsC0eMLDmnS6DcNn9YIkEU0x0jNFFBcD3EKJ6kXSEl",
-	"SJLKl0SoSPZkRuqRE51lTCjN1mAj2SDF5i7VAdw3DXaGBm1pPQ29AzbVMePu+ZCgBBUwVKyllv9c2vxm",
-	"UNOQ/lO8sB2Tr4Hk2iyg8jzBBesgZMeKCQ311GKsKiA0MX8Rb5l3lrVjUrzb1RIzQ2ofXS9qH/myh8hS",
-	"IjdsJbwPAtiwwBtLLDPw1WwwY90Wgkt8JTiUatx6yv/2a6tVW7F2qKAlxocH1S7vDkhzF2NBAyalVEFG",
-	"f9JcA630yhbzrUj7vJU3Ww5213inFel2OGQNIUsHG4JvuMIwDoJ5ZHPsc4mhqxHODhpaSjipc4X9Cbx1",
-	"V6ld/LKVu+LQO7bFyaaMCkWEJBkzR+qrQW7O0q9TOTS33WDb/Z5TgzD1QKNjksBXpK2lJFMqFtajiw9V",
-	"hzCRqGNCr4EogCYlpGAEUpZ6WHB273Z/L1csU3uvrZHqzV4uYNiUj7STB++x7A1XRgUMaK6n9omhZOBl",
-	"LYWihRW4VbiL8V9UNzmINFOaqHw4ZEqN8hTP0B8eH8HRbX4U5TC4jQ2SNR1Y8zSFSrJGnsEEYOJeb4gP",
-	"2jJGbgfZ/0ArSilTzqbp77Vhu8ViVxY7KbCxCbvDdAZgemMyg6nXa6gMDhlahq19uxumtUbSq8BIyEB+",
-	"u1TpZ72SluyoMkTUyrN0Q7nPvOmXW91X5RCawWPFVZxobSjz2+XBJnmGSty0IWbARyeG/H46V1dDmQTk",
-	"vL6jxa4O9pBOGWm7dAPrpI/A5CtzDXE9gmHhaZiy01ufh+0ccn4ZbrnVfa04Q1sWYfkMm6oyzCeKDa/I",
-	"N10EuxyRhwcuNV1BlYTGAgnzAoVWIarDtPpu3edRc6UHv69TlvJbFqzUi1DTVCt1lW/8LpwP17GtTHvb",
-	"lDLa5Je3Z9PlDRGxhjs2QzI8XhU4k8rxxnS2hp1NpZ3sPWwn+volOtl3xkRiHpZOuihOupkMjIcdld3f",
-	"ZVrk4cVPXz2vyuHiSW0Al+HKWXYP2yQ/1uH9bStplZawYhtPHYBWCofP9JUNLLOKY5MOeWV1yJC6WCkk",
-	"HtYeXRl6Mcv11gEEFc66PuLpdquaepXjqeQMfmtVOmrUygX/Yc7sY53lrGCzVWSHgNFjMkuhoLfWM3Sh",
-	"aAmBjHIGZoGJVLrqVWEZajQKUvGMHKw6tcyjg/7hlqlUFe6+AlrC0pslWVsf7loZzg+8YkkXnr01sb07",
-	"1hoCy+0wz7heXJh147DXjGaoo8JmQKLHn/wA5i7RuuhqL0CDBfunb7FgA4WvbLRq8T2d8e+yBbYC4GIk",
-	"G1p6uFxh52qTI2KHhH4X5MPLy/MeeUqHE58fpPhYqEqm8UCcnz4r3D6G6ZfsYcdVX96EDW/UUs6EEXPM",
-	"TwORz1JJE0hfUIym1ZmqLr1aHsaLZ0/Iw/3H+53eQAzEEyluMbhIGTmLJiCIRGa4BajDkImK6zBXDuJR",
-	"52ggugTiZTHK0hyzIjRjRAl6w64MVzhGxzz8CnM+fPi+tTCPRorpYzKkKRMJzQaCQLI4vhsXRc7jYzKV",
-	"gi0IVyR+PbD5vYPWERm09vf75n+DVkQGvuwAPvrO+fcHrTexGRbmgz4U8CmhJAmWTnADPFClKgqkvWCC",
-	"TOgtM0MZLbcTEcGALJBRKqnumXM4KWLHuRRHJDY/yMzagY/IBwCzBNvAgEEGm8DEpE19/DQGT48yOTVz",
-	"xd4CYZ+rGMz3ZqlxDZhjV0ZEMe1Mm4pOYc1Dmqa2L8zAIoU5IkMq4x55Aj90K7HvBIp+YpC4OR/LmpQZ",
-	"DdLXr3H0LiZ5kPYFG3afMT2cdC+4ZmSPYMYYQjBLOseEkmEmleoqrmFRRmohM0Nsl3rT9B/CiT6F8G4P",
-	"OZAWEDc1/oiPaxkCCuLmyacvzsxsM5ahakBuuEiKxkE2EYEgnexEJIZwUxhlxF+xBL6EiHy4EYzkhsdc",
-	"kO/QGRVMQSDKUzFOuZqYs49PIG6/+9xG1cYRiTFWPSZGVYdjtEkJiDoKd16OPVdwBi8Y9Ew4srgHAIFZ",
-	"AYrEtWZGMWnvG2Z28OgRmWVc4AGcXDw5gyMo4p47PXJpwQOKYHn0gF+uZbIgbZeRDj9hRbKOQyUuyMEh",
-	"mcg8U9YUrmz0qMyMfoZKW7tYn+6+YLOULlhioa5zbMbSS4ugQuoJy3ANyz2LDiIgdZRkbMaoYdM8ZW6k",
-	"EYR3WkgFUz/Yh66ZAWDg4x6+3jfftONw5kTc6ZHvsgUC3g2baUcdLFV+oAyZokaHA5hQ0hFolBVmmRxC",
-	"toP5g2tCxxljeJtPpHAk5gjjTn13HlsQIn56SceGejX0izq2nXWwxq2Z3nJWErteSbFjLkfQ5aloDxWR",
-	"w/2DQrSBgSZUWdgQY5bAIp/zKdfqCIHxWiacKR8///iQfJd/AMjsmIzhZkV4PfnIPM5nREsz7qNgEQ45",
-	"8l/swxcQqn8M94rOGGBY7iqpBrJjXn8PX+fCSGTH/g3bVKi2zB55TrOxuQRFDvcfYnKJjSZ3sgB58fTi",
-	"kpycn5UqHx+19nv9Xh9ceTMm6Iy3jloPe/3eQ6yng1Gvhixf5+lN97ZU2h5zUGTINo4V8JmKiJBzlwfp",
-	"hXi8jVodeEOk2lQMRMW062gBfFGt5NApDXjN9JwxYSs7FJXzY0ChuFwbPyZtx4QhOdsC/EDYYR8obDHw",
-	"mRSQ8jRMc8Vv2TFhHLDVBk+nbARFHzpHcJ8D4SWWKBCmF7k4JAAgkRDX3YFgdwfC1QCs8Zk5LhdD2BA9",
-	"aGDnlmUJH2rMSzIfDYTl0tYq1CMXCzGcZFLIXGFwlLMvSSOieMzIcoGI4dp5QF0L6sFtaFC7gLZ9rKta",
-	"uUpF2nCCSBMeKBJ/RF99kKc3T8zDGPjhjGVcWpo0lZh7WmOEfSwN4lnuLDXyCOuNe4bPQHS0JeY2RsWQ",
-	"vZmUNr6LDoRRwGXmcM8JLhMjrnFBpmwqs0WPfOCZVmwRv23DxTvRQMSavdJ7Q3UbY0LU4f57/YhoqY3E",
-	"SRVJuYDjk8pRYZQHjbz2a3FnYCSpKuNORiD2FFwKl9/pkRMrAwnGEmUdtDQZCHCzHfnrQYKlXMIw4raX",
-	"TM+S1lHRdmKBdV98g8OGWqvFK3u1poRvXqICw5T+QCaLnTVQa2qM8aaqMVmVttLI7aDf3+kySknutYuq",
-	"juNtTddcUKgFH8jCsdCyprdbFO4hIDPdQ+sfwF/T4v1plBq5lVo8we2TMmkm7Z//j9/98t/81y//5sf/",
-	"/Lf/1CkoJ/IxVUJgw14sdsKovkqVWcw4ZNl96spCaWQ30pbBQnVOGvTASjqAyUYcnxpW3SOfCEZmmHg1",
-	"EI6gxJDHFztC4opKPOoXVTMe9fudYxKXzFMxymx0IOLnXNwckYylvzEAA9agFVsW2YH9cpEz1SPfA40A",
-	"0f6IFDgOhGs+kYCWCspZZHJKYjePFL72FVXkycVvlqnCp5fPuu8NhI2kuF5ohhW1yJRmN76M1tNXQ5YC",
-	"ZoNRhSr8zimLXGABrSD/MVpm4mSy2FdbNgpQmk/FMcgLBWEG4pzJOVRHWiISF4xmw8kT26upRiXqXQFd",
-	"NhJUV6JgtXd3YyVA8yu5znU5kYi9mqXg5sBWjmCZ+GHOikYKR77FQoEtm4Xe6Ibof6UXIOSMsFrd603W",
-	"4Lo9bLcEVw9vFysoNZjYchXlKn5rV1JzIufX1gbgqy8rW3utFV6mj/sI9Y0N5iWunRMxBCPimqatlA5s",
-	"6gi6/fS0Gt7k7FZmUmgux7Ui7JUR9N2js9OmJZZH2vaEQuOhteYK/eXFaBuXtFw3Ln2123HL9eZs37gA",
-	"52zKJ1w/JrSe22rEFVmVhWWwJNJHjq56ettUlJy0TxSne5fyZiFdlbdymTvFtNPmO83wUuuy9xZ7e053",
-	"trX1y93+IoJUX0IyaDGOF3mcE78UW1j8Yj1s4fqGRQnWknuoVpZx3bqA0jQsjKphaVH4l7mILYbHIgbB",
-	"4R/1S4XAHlVqgO2HHPrhCay7rpFGBsuZNPXwVmWlfEIVmfAkYYK0A+VL8ZFRf18N0zxhWAoRRphCNcRC",
-	"qULPExgD8TFNC+XafFk88da5jCndIx/i/FxVYVfOxREREgxnLMVO4jAGakpNMI1Lbrhsu43ShRe/QHl1",
-	"Myb+ELj+l/eosvgGSm+hb5REbydpG83XW9iNYMteoT5S6VttxOv1favfUn9BwdRLJCpgG8L8iJCtCcrh",
-	"Gza8Z0hTN6GaAhhZGmgUFIPjEaHW5EwzTWIzTzwQbVugOaqZ0zrmdSjzZV+3mlNsTR1FIHUXUmrAsnNM",
-	"cmH/Aogf2cP1JfrBD9AhVCQo8vsJVLVybuLK8XKBK+2V6v/GpG1Njo86RRExgwY98gxMjqiwlEr0HvvX",
-	"uEIrL5h/DOsys5c75of0hhewWZZBJet7NS8E7hKDB4YysVUehtWu7pfOqVnDrqKDebgz0ga1ol3DMXf3",
-	"G5kEyqWaKyL9Bl+uKBwcqMDQKq0s4F7ewKqy/06642cWeqyxcOu++FHruSzSDe+VDjlAN4oCeB7A1SwS",
-	"o7bb/Ag0+VWE/4rVBJijDdFhmNdRRaZT+P1uqDQCn0eridus3rID57c8I1x/oT1iMlfF914Qx46Z0BqR",
-	"qsfwbabtGdwr32wCyjtB4g4gzM0dldz06N6q8zxNbxgR2Nx9OzAx+z47xW5WNaGtFDHlm8bdbeyCG1fv",
-	"9aSY4e1gPLobZ/mKsKK0bWJD3NDgUPB+wJZ2PceqEyAfezRPsPRZEHXMkk/gjXtEHpjgMqM8bUIhJsBb",
-	"vwv7tRkO9ky0mbFsnYqITBMGXhZDeNuFLxVsnXYRnZ1iybBoqbiGitsXl+7hMNS/xBpJd0yCrUo0y/gt",
-	"1UCHwfXYFrYd8WH/sEyF62pBulhSrdwYPvBHLMxYqGj1yMfFwMTXnewtCY2GwDcdzw5pvJ2iiczj413B",
-	"aONpy1KUQfuLn/7hz3/2r7/4X3/4+e///ed/8JPP/+DvP/+DH70NhEYtG7+6WavLY/BRkuuM0RuF1X7p",
-	"dRHhEREwVA0ESI8yhTe4uOWKX6esNA584Xy07cN+HzyWaDKWGh3m1odkoOH9UAlR9NeWcRsd3ticxDs+",
-	"4BBtXIYDO64V+GnCnowKcO3eW1luS/qOPZSbgTShyoYg7QK4MbuDyAxa2dDhGuIiBZjSyzEAITZWyIT3",
-	"IGg8sdP/KkkZbs8+BhbiNGx6NhKfiuy9fCUuNEXtvb5hizeNPt4LLNOrSPzCIGVM2gf9x2C5IB63ofER",
-	"hkr2MJYrtpa6gVA6k2JMao0p0c+KsRnxE0SW7ikfM6VttMX7jx72O9gXSE2o+fa4/KaaSQVzxxBCxq2p",
-	"yLcQsjVsDx4/jmyjltg8M4++EUN0o3n+3v573wLjjA9phGDeTo+ga9v1yISoHKBdYbvIqX3vtGjgXgND",
-	"sEKijlGYIV/YduLNisZ6a+I39r6xbaxCkJqY06npQdV7WaebB+5m3SebKVoH/cf3sOcT9NJn5gocVOIZ",
-	"vIlaD0Ny28fSsNmEj/iOhDcHXEaM8pFiJYn37oJC0K7vpnigIPIUFJASWhouC0l5EUnlnGVdjJRkrzoY",
-	"7KR0EX/glGaA6hnVk3K2waJVZ5Ir3I20O3r5+vFh0N8YEMit4b4ij1d3+qmYcGgvTF1wIbZ0ElI7J0Y9",
-	"ioqcIGaTNuwrNyOwzrIgC0OzsLHisKkBNB1TLnYBLmY4Qv0ezN78bVjujK4PmHH3QqY1zbsI6cJPYFtf",
-	"ebG31AArxtX+hlF7YwyIs79YD0pMqLpxDb8avTzgJToi1EiaacroOGfRUu6/c2BUHPsYDK0Ys9wIFUmM",
-	"u8Ro0jQl1wtydmpfncvsRsFCEIZKxz0Qy4DjhWCykQw8EFVQQ0ALMJQPtwE0PLVdwJiZdkmgK3q7VXRD",
-	"BLb2L//yr/75J3/7i7/5WVDK8J11m9D1BPNs5MgHwXtXuqYLUDL9G0GHvOHMh/3DOhKbb3opH+ng8T7n",
-	"Iw1tfNcEP31vgkoxrIArqH1hpnCBbo0+ft+LuCkapL+J5/Aw2GNqR7YDM1LwSA0hYWOa2nMvKH4rar3q",
-	"2gjyrq2VYnWgoOh4guaC+UT6uG7PPLZGncAdKrhDdZ9WBd8zukFqwpopOzIqFKeu/LHXVKtdE/XvTYzA",
-	"bPDIgbgUkDPhqblhnaCFu9g+clIjvAMB2IsexEWpvaJF6FyxDIDAkWE/8GH/YWSNSgPBUsXAlNS+lnpC",
-	"rLTdCSI2aKZBzD43Tyxq34c5oNS9eyNrQIhcs3QnCAxbJe1CVe/sCJ2Xybg1ZO9Eea91vvFGIG8uh+hh",
-	"UeheleROn0HqBeYbtugFHNWQSP6rZBKwWy6bH//oz375n/5jJ3KJkYifBgLyTLSC15y60h5Bf8MLfO7i",
-	"hu/VX7eK6tp1YojIzky6INxBRyDuyj+SIRVDlqYYSo8RKSCIcBXwSezU9eCaQq/yPTxJGc1emBc/WLS+",
-	"UtCbSgt51QbYwBhI7jOKQqapXbO0T4Q1WsIKJlTZ2takbdWlYvZQpH2pLbHnf9JcsMuJAu6keGIztjVS",
-	"1SEzoiqoBZaVWWXhqMZKMXeMiYQlxChEBVv1c6CaYoUhz/8arN/l678bu9uqN0TRAX27TiH+y7sFqLw7",
-	"WL5g+o6AHMJhxWyn2B2zzaZQN7NKp5wEo9asZCezjA0h470Us1bkzFZqCnpO6+qIWpPGMs81u/1KWO6W",
-	"UWSN4WDbxHe9+doDMuSM+6KrNpDJ3N0GgFtqILWtbkfaTpTvNKp5RmcP6nnHYA0t5/NCUJFfEGGvwBI5",
-	"EIayg2u7DTMFqOO3DXV0G7lHcaWYpFFesS/sxEYj5ySVYhzQD31QZ/vn//svf/HTn3z547/+5Z/++3vh",
-	"sWm9jLAtsF0zyY1qbxVqCfZTBMtfKaxgWU+MQCcsvWbeSCRTAyGkPka3NGTkZqykNILBm9k4NCDhENlq",
-	"Js+1bdJonc4UwsahSZWHVyyfYHnzNha94qoV051Gnl2Gynvn2ndpfVUvG4hDvAXzfseYtluv+FM4r4LC",
-	"aUn2H2FrNuJlOEjphP4V+/0Goppn4p1KAwZfQlLAUaFv3yL3H7h4dS6wruwww/IVKcEcHNKWWQR4CEH0",
-	"rkmrq5fkvy9+N8N2UK5NrR/G4K3txj3mooh8BL/TQCiINaJJogyyY5z6da5LzVwgOQ9T7ksdXhIJgxo5",
-	"vxzBjqEqpC7O56Ko+xEQYswl/SoJMdW2zW8VRv4uNU5zTWV/jwU/t4PNjR4Ql2kEJHUPsSmuB9/XCqDu",
-	"Tn99S8Gvo6xbBKIHmyNU2xyQ9hf/8NPPf+/PvvzRP37+e38WFIKr7eaDUvBlqWod1LWi2pe6KckWTpOq",
-	"VA9qQ/JPiKDaYHD/p8TyMBjdg/TMdtwbiHqRvKKx0lJ/H5C9AAjUsfOGQpC5YGCL0H4L3vYKVdY1U2ZE",
-	"lo68LWIgUNrx83ah4llQ3jFXfFFtdH9P0kGtDWJD8pstGTNjRRe9XZkQXbz3Ug+l9pc/+dHP//G/o0H2",
-	"yz///c9/76e//It//OLv/vgX//O/ffHH/7ZenMNCTaXWFFSMUJqKRNmUgXK/G3exOzVBluuINNqEsdbM",
-	"fWdwYF09mjberDl+WwpJHbuMvXLsh7QjYKEk+ypkzRWVknYABm6htSIsX/y7v/7yx/UiLPVKUHQ4CRQO",
-	"c+UKduQIdNcMWhhfQdueuDewaAukFpbrvUBll2NCIf5DaWKDwR1TMJqRg2TkwbFrcirolMW+uhOYannG",
-	"hlpmiwcKo/fwhHwpLvBylWtt9ciJWJBUjscs6XJovJ+FiM8zLhK/kYaovJrrHrsPBXOoD97bMIX6y7//",
-	"k5//7Ge/+JP/8sUf/UOEhSTSFQn2teZQq6szPGyqzVDr8Wkkfgto91vX49QWgznoN82xnPteNDZem+5+",
-	"nwnVpw7uVnmbPKrsgj4YgCxGdBFcHv5JW0sy48ObWoWSkoDivt17XTQNfrM3ZQZ0VCOZNhv8yL4TRoNq",
-	"GF+lIXFzNF8dO1bXgr7Pq8TNrbpHe0QRylvYQAZiE85OdyUAQC+QgmBTsYB2WnChoIywTGHIvJFTx0Yb",
-	"1pK0hbSNe85OwZ5gDsQwfiy7quqXv9jzJKNb9JMLGur2H5KEj408aKVfrL4K0ho+McwSB1mKwJoYocM6",
-	"oT4pPTGAO+JO4rYvXy8ggs85q8KJGnbVHzs69w6MX6HWexsT1ZpyXBvpq7aGIWNbrKZbi94OnWKFv7TM",
-	"4Ui7YvVVUPOgsza8xMJyxqZcGAUooQvVCMgnpVKhFuJK6eQg6BlwnVOwxcZu0CszaAzlPVHXUnLKwGmw",
-	"FCpqTQSRiyMtm7aNAsb1QMypKtIszGiurV6HTA2m4kI8lrtV2Pq9Y8qF09hCKyxKT8CERkOBmsi3NO2R",
-	"PqxODYT70NCZkXc6E3otc13owNb7vN57jIOdmrN/Ry7k0r4rosDDx49KokB/bSub6ki/WsiIduaJnGOD",
-	"NyhfSwH6DSzYGsvmeFTJCMY1vIHh1m+Js9bM3lVMmymbERcdMSghohehVr33gbKBNQZHzI70hPGM7PfR",
-	"vj4QNHOYmpA2xCKXK13JrIhPTujCnoxVHhyX1PSVUVvQp0MTyIr0OR9qSFOYC91GC2KAYAF1VXBhhe4F",
-	"g89plqhyWKK9Wn8oa90+F+7Q7sdKtzzPV+WmqS4gZDvD57v11ixzq8It5Gd8K/hX2P21W28d25xaXW6s",
-	"PaUJc/JY2YhTYmgTloHHZSCgV29CckPpfKlweKfUy7iDCALnWNn5QEB9H679hwpzO7F8PQqitlwrSHgl",
-	"rwrEvBTNNkopwL5fAWjhIENXcRpiAlKudDj4Xunl9rn3bhkMtAJeWacGV7yz8EILMuULVxURRgajdwMR",
-	"hrKpBylUQcNuJOBPF0nXQL1elCeNyPnTjwwM2G5sp09f9MjJQDypNtAue9HcKm3N2mob7Q583QDGsCmo",
-	"u7WkXPjotkrZ2urZgwjkyKuXZMjHUCTbtw+BvCIXemDraGO8VrU36Ip6VoFuzl/T4tkfs3mo9fS7LfLU",
-	"tILVqNRr7bYuUwnkqtR+xuQsRYxDUrVzWr/3uryxq6VCT7XMuYKmFqSfawJqvxgDjOcCGm6k1GwOSa46",
-	"toJRCaFomjGaLMgNYzMyN8oG9CrCUgoGNz4VN0LOhS3LsUIfx5jdTQA/YB2q7f5eTUSHoaQBs/akt7vQ",
-	"ZRqiz1AIuKB0uwEjHHBFx4yn3qNXdd8RKwlcL0g8pFelJ7GLiMCW+UZsxYz4uNyTPybtT8B5uCczEteN",
-	"GTFpV43WRlVVLOM0RWsNAUdlMdxZYnjLiGN19aDw0RuIk7J3wMoIei7LjoKocH6UXALlLhxQ5NPoLeAa",
-	"qJtMI3jk92ONWQNRlCptMJohS+2sVJFrDOIMLu/rzxvsOn/12ILN6i1hDSVPThB1lJexnFPpbfBZ8ynr",
-	"fiYFazZZCXJ28vGJLUcB3Uvionp03HFd4jMGqg8ijz2IiBRv9siToqRe0VZOQT62kc/qrW72am1uQIFe",
-	"7nTDFSY8IP5BKjfGf3Fd4yP9oDn3kk/Zb5kDeCd2I9/xoMZTHh+us9sWX/4qG2yL+t93Avsp2yu3pA8n",
-	"k8rsxjsafG8/I6QAYUeTJFDretv6CCvhDlOIqIRP7K1AeAZE8wo29+/jgOYva97CnwdiJlM+XJB2CtAR",
-	"ubjzqRSg8mSGzUBhKalRFrM8yblfQJeodgMwr45zpqBv/RH57NXw9lo8UIQpzacuN8SyuYHY7//2e/g6",
-	"Ux3s7QXxyRaRSGwb4MU+XcP3yGNCZwuzBS7Aikc1ifcEm/vm+DGejDIYPJ8sgsE2cMbnRTf9++Azbnic",
-	"7M55sE9sFOYuyiEhaFVLVblDKIEwKIfNlpqaYglqq1UoiyKdoGVCX6ZwTvolznGPZARmWGXAwG26suoQ",
-	"ufFqxrFJYUIyditvoDL1DpMn3amfnJ/Z6Ukb88bRnIvdb1VnG3uGb4Nf1HfCYcA/cuy70BplCMkYEBdb",
-	"06Y3EBe2Yi9VTX1JbxY3V//nd/9zXHTggqZIVpLNlREk5xNJbPcBGExAQgD0EtO2sY958YEiqRzeyFz3",
-	"yIUBD3VEYqOtxQPR/vbTSx+HDG1voDwKxAgtOhGJ5xnX0BM19X0VSx0PoRsZAJ57Bdc6pYJi/dZSFVm7",
-	"llqKfsbHE4iMCtD+JYsKWTKoBGkNnAkA49dYIsb1vesq2AgupbkbkLQUrwmQvcMSflQUyAgeH7VQUFN8",
-	"iR7uvYb/Xq2pV/0C6EbDfQeMBG7Qd28dQPqGmOLs33OqnPWksxuVw8xCQg1VSjSQIq3yZz6jmRbr4nTO",
-	"3UtfdeSTW+3OuEQhjWYU+JKbgbS/+KM//eKf/uSLf/Wjjm9Zg/2haJKwZOkAK9FPq6F2Km+ZPdLWV2Vd",
-	"qu03KIMfYzCqf8eV7G2uuvPVhXGtLEOLlnwPPM02yJMk2eZiTgwk7OJaTpJk4zsxKqoYEz3HzvSVAmBr",
-	"tSbXwLzZ2vfJDMiE47y2Su6y4IO9/5ep+bFtOrjc4hxtbfA+N6RPSexOBQ6cD7WefSLSRUQu2DDPWDQQ",
-	"F3TKLrhmv3GhMw6Nz6CxOmRekutMzpU5I1C3ZKZpCqld4PvzKt5AYBG1FZoeGTNdljRsbU7z9RV+5tWd",
-	"Yh9ARdMFiZ1Jr6SNxq4xeG8gXkB/bJbYTE3U6hS5NnIZGeUZOKCo1mw6s1EQFJtpHxM6EPCa+yrCfH80",
-	"gjjtMDLvQzlTvx3bfDLhoB4meCA0Td0d+mbfh/39yDeCLDXh1SxNMZe1FsZDh2BWhZRUq5BWk2tTPoKj",
-	"hHU7MPC98yEUce+1+Q8EiObCvBYHHbJme19XEQ4Wt1WL2B0aNBFIm6MXEGerVVMvmO4+AdxpCAVowNfe",
-	"ykKwd+84YfCb60Xr6AcvK+Xf5Ji4FEzqIRzgeUlzdmRszyYyreK3z+VY5psVwn8O4fvEaEy7qGcnx9ht",
-	"zOeC2awru/oiihZQo9EIAP1hwR1hNalZJrFQcSbN/2O307bD+AjPrmupx0DkQvM0WiZ8SBq1tNSxE5GU",
-	"Km1P3hz72flA0DSV8y5ETpCPseZ+MYLtSzmhatIUV/Gpume50UywSmSEs915OHW4FWNIl61Ed5+drhKe",
-	"GuqRYWSM06RR3Q+aLBXUd8X4BrBHgNsKPqraO40WAGF30LgCLhzsDdTwZo95GBABxfhHKR/qUoQZZLeg",
-	"CaLTrImbq/kaK+KwvK9GDy+mDgNs4yXvUh3Hmeole9/KF1Xj8c05etwe/7bQcUmzMQOiYrOc75WurLqi",
-	"neTmCVYNVtvkEo7rkUsPlL3JNepZ+I72CgrfeF3fZvrEvAV09j47+/hJGg4e+NAu9C3HSs/OSbH/huNG",
-	"p+iUUWH0LPCOGn0EOPjGqvC2cB3UZz+dGXZ90Cdn57eHhvuend8+NgphBu4d88uTs9MXZJaxEX/FFDp5",
-	"ByI+6D/s9Xv7+w97/b2Dwzgi8UG/v3+UXL93dLQfd45trCuZUnVjjfK29tZAJDlep29VT+EaorJtF/Wa",
-	"yEk2GDp9cn42ENbsBBHRBqIRcu2SgzGcziw9EDO8O2JETxLbb7pC6i7cGUti0rYFdghVA+EUFPemHblz",
-	"DAXE6A1ThI1GbAj8r7R66M0vLJdZLifrQnSBILtC08hRXZtYWK7bFNeAyHbTrvZUsFpPp5zA7pdvNmfm",
-	"6Br1eI8s/46iblNUdxVVd886a1j67rzVG5GH3UZuv7A9Z+g2BIMKSzPgHdSKXePgtZSjgUo76X6VpvNU",
-	"mFcsX12v7eDruylHBEMRSmpmB6zttpUkcT+U86S2siEVQoLoS6yyY+tWOH/TqBC4mUi83XzZZHiK4258",
-	"6vb93TTswLGcKFcLeW826UrBFEtHWwOhk0K7GVMoJzT7SmWalFVNOVPQysDGEUA+WdOxW53FnPtxcQ1l",
-	"FUbb8AspmNNlDBG3qsxAXJZiMIxc5MKLrInLnESPgCEHjVVQbW1B2miTGgiPs9POMj+w7QbK49v6TcjD",
-	"zj+9HIiaUZC0GzgAJFYE2UD1sDvhYEDFdCm24m0wZ2e1pTcm9dVwKqvpXJWDekLtS7x621ubH7s0ZDjc",
-	"ahl2DWjdh+b1bX7rkZUGZ7kHpC2b/Js5B6ikF+7Vr1YtqwIGVCYuWSCbsi/xvU2u+EOXpejFVfh2N4ww",
-	"QNI2J89bXy4SrDIlrncIMs93oGrvgjwchpojoZVyZ/1D8PDTgrTv+AIwQmY167NCN6Y/2dZB56fPbM0q",
-	"0i5D/ywZFVnWB33yEf+gU/G52e+XKji54B1XRqhbqe9jywktiytYHen89Nm7M8zNktEdmqO9O7Xi/PTZ",
-	"CzjT5uBw83QXIIqnD4owVFzzkVfHzoMLNa1BfSncA3N2PZHyZlWY4C3LwPyLnkwM3AmZ47/nhrrH87Rz",
-	"rFLUVH7tf7qHYA57YNVplto1b6mVrMqNAQ+MlU2x2Eq9NgSaH6DqKahEUDehXKq4UlzH5s+wWybQUlHe",
-	"CRnCQ64G4vyTi0vMaozzLI2N7vudi08+JvHrAeDUoHVEBi2ojDfI+/2HQxgR/skGrYgMIBZdaTqdDVrR",
-	"QAxaCdXUfPUaP7viCb6HH8I/Ybf4z1uWQcKjH2rQevMmJl0ipG3iS4fa1YIjXVfcfWb90BeaioRmCXFg",
-	"SdSMDT0VOxoI68Yksb3SLk9i0k6YN0phe6Aj7DaaLTBCFtrPLMx/GNVqILiGkEY7hN9yTNqfCv7KIIwU",
-	"icK8A/+ap7jxQLTj2/0oJt90OaoffnTypHvx4Ql0KjS4F/Ok58ftGcIfR+SGLZxOAFqN/RgLAsTziWLD",
-	"q7iovWaw1tJ+G1W6pLkMBKouJ8gbDl69guG5IPt9t43jolQtmJ7aGcPUJDS3QX/kkUQDWgfznnTG3ULZ",
-	"K0Q5I5Re0+GNHI3QjvXQT2DA7fFATGSeqchM7AMYjCqdpj0LjC55aqL1TNlAXzqcEEpm+XXKh95i1iM+",
-	"UKdfxdlyvi2qUNdsIUWyOkcKHRwWpr6uDii7vDMxy995GIGd2zqjNiHSUT0utO5s3EmOCE54DaGiTCSQ",
-	"eAAOauqI4R3LJDgOuvfa/mtdhmxjhBg2uC9g66vork+r7KDoQMVSbqRAW7oE49xTOd6a1zU0WKh7nWxK",
-	"b6jNQeMB7VzM2AR6d+Wrqxz7/Zo1HXlYYdMsMQoIkmEisT0CHBQoTRcroh0/hTrq5av6OpC5f7EQYnN+",
-	"qtj5QJFPXzyPHPUyF1VayQ6p2V5x7ytjue2hnBZvr2k5KtgrfTXMM1W0z5hl7JbL3Miz48Y6nvhJcyXP",
-	"aKnq3Tc2qiNayAr9Y6MxQzy9q8P6L67gZ/U6Fud0zJrqRONh76j4SxVEC9ipakkRxp15DuMlvXdH/DaE",
-	"+b3X9t9YfRQ1gO3r55dmjoLx66VZdhzA3mhOclOSazaUU6ZIkhsxfg7lNkDzB7HMaGXoLpnL7IZBLUBb",
-	"bQ3ifbEYD5untpZDsrIWhzm+GmzuRpKu4NHB8o7//5zlu6q6Bf2m/PGBN7KUlwanUuiVu6TFyJbfCvxW",
-	"goRg80Yd0Xq3nsmMHBwS0NIqRHsgnATPx8Ioc5K0qdXtCOq5kPhrhg0owx0IGqcDYZu1gC+VqDnXllDI",
-	"XJNUqqoosrqmhdSFHHKBR7d7WNs5zbYrXeFD2l0K3bddI9WKCErLgLAl+FYjsV+3MJ+jdfSDl4byDW28",
-	"+A9empNULLt195BnaeuotWco8/8NAAD//w==",
+	"7L37b2TJdR/+rxTaBqZbut1scjijXRIGvtzhjJbSPPgdcr2Qt9e8xb7V7DJvV7Vu1WVP72AAy0YCAXZi",
+	"A4nsGJbtCDASI4j1QwzEgeQk/0tWu7L+i6DOqar76Lr94DRn11D0g3bY9956njp1zue8XreGcjKVggmt",
+	"WgevW1Oa0QnTLIO/HlHFTo7Nv7hoHbSmVI9bUUvQCWsdtHjSiloZ+37OM5a0DnSWs6ilhmM2oeaLCX31",
+	"lIkrPW4d7O69F7UmXPi/o5aeT00bSmdcXLXevIlaJwmbTKVmYjj/LpubFhKmhhmfai5N58/oNVNEjxk5",
+	"fXF2ThQdMaIlyZjO5qStGINnR6cnpPRdp9eKcOxjRhOWFaMvddc1/TUMfe/BgzWGPnpG9XC8OObzMSND",
+	"qtg9RR6f0yvSjgetm0He798f3rBMcSngDzZoxREZZXICc7BfpFRpQoWasYzIbCDibz8+Jzs3uzvmudp5",
+	"zZM3cadHXtodOCAzrscy14Rr0pYZ/Enib8QdaJQOzZgGgiuSsVGuWIIv7O+9R9rxNGNDKRJu3um6PY07",
+	"Eb5DidI0ZUQKRvZ39wai9sGI8hRfV5LoMdVESNshkTcsm2VcM0UoGY6puIKNGoghTVOWkTFVREhNFGOi",
+	"NxCN2zXq4hqvSXIP91dv2znNrpj+SLGskcZzxbKLLRP6x+xyLOV1Y58zfL7dbt+YptRUCsX8yTb/HUqh",
+	"mdDmn3Q6TfmQml3b+T1l6Pd1qbvfzNioddD6jZ2CX+zgU7UDjUEfYfIndKRZViJDcypxh2Ew5mxUe1sY",
+	"/puodZrJy5RNlox6im98c7PRu3YDEzgS5OWTR+T9/QffIrbxHuyh/dY0fTTEl1+3mMgnrYNPWhkbMn7D",
+	"YPd0nhmaVkwk3Us6vIYfzV+tCDhvyrR5MWH2H3R4LeQsZckVa326sI1R6yhN5ewpVzj3BA8gTU8zOWWZ",
+	"5mZzRzRVLGpNSz+ZsenM/pNrNlGbHpfIvH2CX+71/WOaZXTeQupyhPqJ76yYgLz8PTbUMIE84fqx0Bmw",
+	"+OogqV/Khd7pUMvswqwYFXNzNJpfcmc29EbCNOVp8NGYqgYObqYzv6cM9+LCMKwxaY/ZK7hbFprJ2ERq",
+	"dkGTJAt2o9j3ze8jmU2oNreo0A/3i4a40OyKZeZNzSes8mpCNevCryG2Ut4A04ltIHKr2rgZ55ldktUU",
+	"s+wYlTb2zVvQxwd5ev2STWWmF4eUydn644GG5GxxMFFL5ZMJDREg3KylbSvtxgrSc2c5uTDX+CIdfe97",
+	"3/te99mz7vFxRGRG2GSq52Q2ZoLk4lLmImFJkJyKdrXcXqt4YYcnOuKCqzE+XYf0zIWdGIlxwgXVLNwo",
+	"7m/D0k6pUk2jUZpmepPB3LCMjzhLLqi+5eEp7fTCvtY2pNpdMdrSKkaWqIo18BP2+1BfwsVzURsiHISC",
+	"jhvPkZyFabyRis0zFEOW0fj6uzHiabitay6S8p2p+JWgOs/gMpTDfMKEhlaVppMp3KA0ZUl3moxaUYvd",
+	"8ISJIesaKTRLgjelXYpQ5xmjquGeyZjKU10e2enR2dnj41bUenJ08hT+cfL8+PH545fPTp4fnT8O9m1m",
+	"w7LwbYLPzHE9Pzsis7Ekis4VUTJ4Ut0lEG6HiyvTEKyR+bd52wgqNwxErNsQv6WOMi2Ud95uqd1Av8p+",
+	"4fziNtHkb8OBQYHNqC5sY1FmkdVW5rkOF13xwZvA2J3AXJdYhmyqqRiyVdfRE7Nsb9xtrBb39GOjN6H6",
+	"B4rRhM5JIomQM9Bh17qC8aYP3Hh0InOUl5d9/0wKNkc+oNmVxBtyueBv36us8fqcN2oNM0Y3/cbxh3WX",
+	"3LS68l3zjrnLwoyxkSfKLGHZhcgnlyxreIFfcUHTJpY7pZ6Y1trjU5rpeWiLlzK1K650RoVeJUGX3lwm",
+	"Rmdsms4vLudhzgRPu5dzYnYxQnlECka4IorpBcYU2mLk9msvitvpBUFPW4lk2cdn8BKIhdNpyiYOCnur",
+	"ns0aKjzrF4kdxMpZg7IYFIPyabLxMbEI01raRu0WgAvAfW8PkFvNEnew58Kzl8C0m4gvSGrFabBrUTrr",
+	"1e3xFFLhIJV1Kljtpw3s3KnRDTrAWvuP0McKfQebbBrGKb1idzOMqCXYK30xzDMlQ9xpg2EW94GTiwSb",
+	"mdUHRM8str3AgT7EkKUpramdBWU+MtMEISA0cTmZSNEshbIJ5Sno10zVl2jxRNXWwyzHNZtf5Mou+vqf",
+	"cqXyBh5/yxaF1BeAjK1/ps0nl2wkM7b+NzK7ooJ/Rh22sv4ApzLlQ77pGiuWcRrGWFTeJJTXAYzcyZV2",
+	"2X2zlTUor2GQbuXECQrrK0GavQqrDZsz4UbhGvqotLhk+Od2QBvIyG4ONThTk4lUmuxF/X6fDMc0o0PN",
+	"MmWu5BIY+F6/318NY5cnBt01zMBw/NApz6Yyo5otk502FcYyNjGKdHaR0HlAwn5pHxNz7WU3NCVcEPPq",
+	"Iekb4USORr1GJO7iMynYasKF3bW3YvFZcGnw3jqX1wyOJU3TF6PWwSfLGT2+/iaqr6diw4wFtvxsLGeC",
+	"6LGZnhiy3hrQITS0OOJPizF/pHDDqkPggmtO04spVWpmtPJbDCYCi8uq2w76rw8cPowWRxFa+2OesaGW",
+	"2bwBiL4T6jSyTRAVOCI6o4nR3+0rRI5KmuA9RazgVFqwSylTRsVS+nMdLl2BBiEIOtxEL6kt6UqRyHcQ",
+	"Gt0TCxvVBwVWnwt8PXwPB4juw6Pu3oOHbk0v55qpQ/inky3JNZuTkcxIImcilTSMmTbuq+KfsdsI2R5b",
+	"Kc0K52DbbFqZR2M2vF5cHoe1raOuOK20NCFPUU6V3Ojar83NgkS+m6LN4KSsgu5ES1CquyVsJVr4qTuU",
+	"k0suQAO45CnVLINuJnmqeXcKSrI1u0mRzoNi6IcyTQKQziboxTIsdZWm3aiuN2vezWBdWbMqG62hk6jV",
+	"IGCYFQgzgLFMk/UPP6zkKprAJpuG8dKvxwZiTrGIZZeNjcWXJZDlU3nFb41TymseAG+PUiWJYgj2KaaM",
+	"kk0ouEfAF6RteBEll5mcKZZ1Qlw/aqVmYJZKKv4qqy255Qu67EXQ39vfbN38GEpthhbxGTOXaJjQJvCs",
+	"SmrVNxJmjrOT49fny5rrBuPD2gesOEnQS2huS0neTS64KAC2bkZSBYxbJaljNuQTmhKchhFrDW1NuJAZ",
+	"yQUHzG1KtWaZeft3P+l33//09W60+/DNbwbZWp5lTAxRMCp9dtT9nU9f3w99U5u3x4N8S+EVuGFNpt6J",
+	"vEH8b8IFn5hrob/yQsVvQj09ZzOH399qte8MNN8EmnaEXmV1K097HaGunPh+tBKxrvsZvTWC/ZzNPIhd",
+	"OJW8DxOxf+yG4O0myPnFFPezijuT9hd/+de//Pt//+WP/+ZXf/GnnUOiGCOnH9U96HbcR+vB0lWEOGCU",
+	"8y/QbE6MFKTQIW4k01TOUKqXQhvFG6T9yBxW2KLeQByzYUozlpAxy5j3pWM3zLZlzjejE2X+S/nVWBMt",
+	"idIyo1fsYCBM46KrxyQuhhFDL2SSK02GNMvmqH7Ba4agzMXDtRoIaN/8Yp3w3E5udOFV5fO6G2Uj696I",
+	"okNSdOjMF6T1YCvwfF3CRUx8DQDcnY8GxoRnYdVK1zXGoemPZSDoFp6jiVPCDiylgVRI2t5z1GldnYGg",
+	"IoGXpixTUoAhmg61AkWI68A3O68LKfPNjr3aOr2B8G5+hhStj64fyT2FdOZUWmzikNCBiF175oUYiZ0r",
+	"csVvmCBmeAkfjVimcH4cHpZ9Vwdiv98Hn9OU0Rtm3pC5JrlImVJkLnMyo0Jju0OjMyFphzTdeQOzW8Fb",
+	"yxO4BWsuySGbOpE2Oqy4Nhuo7Qy9BmoI/CaHvPpllS5PHz8jMiOXVLGH++T48csasnh/71sPN51cqb/l",
+	"czrxAP0m06EXdz6jKIgnLcpj98PSWB2/rxPZKh3xYo0lLFDI9ZfulkSvhhKvh8JdlhrCBSdxMCRNeNhs",
+	"pHV6ocDtPHD7PuUjz2S0mc0hSdiI5qkm7/cB5Y0Itfj3/YcP7TaiaHl/9+He3r4dO/70sL8ufoPzaVhX",
+	"h5RuInXC/AMgoePm8AKYTrXMillCYxvpijWn3/tRXdin3c/63fd7F/9f99NvBklzmsl1UKdT+1qj/hha",
+	"vRdWDF2Cdm1mpseGAgar5WDYNBkt0043Qd0yr+wsXa3jJ1YrakDVbDMba6MlNA4mFdlFDDVUDGLRMTjL",
+	"ZADFPmMaXT3MCQRpcijzNIHgjktmxFDV4I2ashuWLnWeCQvb0AlXhBJ0BiDuddI+PUoen5EPuk/PjyIr",
+	"QHsPQ3L+4vzoaRf9+iIzvrFRmosYBQi88eCwd0JsAGIK79XqCB/XeuWq0jGx8hc+odrIMEoTKRrO8C0w",
+	"2bIbzXp4phrTvQcPG1BuO5H1D92Z+6TBJLABdB61tKKr8ZoShUPTfkYln1uktsqElqPTXkBfJjiuFA0D",
+	"XmyCbeTPsz4sXHdg9uNYLh6eWgzvEfp0bCgNsNnFUmBx8XCnyUZf1Pe6/HlU7T84uyJ8qGYWrkX4EAwS",
+	"UT0Sm0ZiMA0LI1wMxFjrqTrY2blmfE6v817CblzUkdp5LaTujmQuEqPV39CUJ5HR9kcpH+poIKYsm3CA",
+	"e7sJE5wlEckFzfWYCQ3SWRIR9AjvlsProoHIBb2hPKWXKYvQei1oGhEtZTel2RWLSCAez/QYCuszvap8",
+	"apg7S7oTlnDaNRMFVuhMLKangeClIMlrNu9mzChfEan/zkU3VywiE6bHMulCO2kqZzgIuytd9BUqjcM6",
+	"8ZTff9ML/ToQ7f3+/Q4ye5AaIo+cywzlPQJ6IaiKVLhGjEKoeGJDDg3x31Pk5JRAu92UKx3SCZdECcHl",
+	"txytbvx2KmHrFinwO2cvnhP7lLQNPT58v7/bMTst4UbK0ACx2nrvuvCRTquFhKjFhfIuzIuXM59w3eSB",
+	"/hkj8JxwgYZV0t7fvU+kSOedCqDWzNeVpjpvCAxpRvAbTMB1txQ0qWIzvqsG5uAEuY1gGEtRVg4+JIwO",
+	"x2TEWZp4ZWNvwdWmLu8Dpa6h2UU1U8jK18FVbq03R/TVeu/lGb+igq71ckrFVW694hapxz11SptdSiE1",
+	"HzJYJ6cgtqLW71H4O6gWNumhi+dvbF14Vr7pCW+1rr1ASi+ZNvwcdfWm+EY3NfZKYyyoDQD99K2MzIuL",
+	"LGfCsJTC1/ae6gS8SUKREht55JvRm3+H3QnyNEADH1o4HGKmyIwqi2mGdQTF9EYjMu+jsWDxkelwcTxP",
+	"eGbEfjp3BLnbJ3NG8ciutAzkQvN0aaOCzMZ8OPYR/hDgcckI7nyyRi/rWf8rO+hm6wboo0HtrpS27tNl",
+	"tHzGtHlpU4uAxSYubkf4I55ycXUBr5qr/mIihR47Tok4zX601EJoGlFDml6YnQxTZ+mFCyYS7KTSx+5e",
+	"tMoMubByZ0wkH1AELr5WDg1nKDYFmJPDnRaXaIWqw15NecbURudzkit9gQJhRQlY7Fw7aPL2ChE2URlo",
+	"2UumcnxwGRoGGFxQp0c2AFWI1txCa3Yg0ApUx7W/dGxNfo5jysX6QQYlHDkgRg5TyicsubCBiRebxK+b",
+	"Y8jSMHlxkdh4wQDIcn52Qh4/J/d33ye7/b3ubg3cwb8wctNoCpXQzeBF4wJTq/0UMA64CdahoeWwVs2i",
+	"ANAUPOw1YKqgTm6G9NwKHsrYDVfVjAtlydwHsW5AFCq/vKhuWDCkFVZtQwopfbcOFoQE5QNVS4NyW7P0",
+	"xDShn5vgvetCg/jelnG/i9sRkvnUaP9hgNdodgXKq1h2w4cO6NUsTdHuXEBrZEiFEXIsQKslKSGzRiay",
+	"0orNCbM4fSTCzbinVR7X8E/1oKDrZjkSeOZPxIIKxxpur5pxcfXQa+dpW2yxeNvmdOJaEZVfdosHFgGn",
+	"RKVUjYO8CYNxLpbAxAu5HN6WlJfzKM8T1ke5G9gE7mGJJCoMo7yN69DIo2U25SOXA6DUKjqAFiwBb3Wi",
+	"xnKmiHXgq1ph/l8k2wYDLH95wROj1Ix4wxpsP+ptiVUlb85SYZ9dYMvNkSgbhM55a8gGMXRhj5EF43SJ",
+	"lNvmD8skiGK6Y4QmKgiOhxjFk7QrrARZUnmTCBXJjsxI3XOis3gSSr01YCRrBPPcJg+B+6YBZ2jQllbz",
+	"0FucpvrJuH3kJShBBQ0VY6lFWpcmvx7VNAQaFS9sdsnXSHJlvFG5n+CAdZCyY8WEhsxtMeYvEJqYv4hH",
+	"5h2ydkiKd7taYgxK7aPLee0jn2ARr5TINVtx7wMHNkwlxxJ7Gfi8ORgbb1POJT7nHEo1bjzlf/ux1fK6",
+	"WBwqiMR496Da5t3i0NwGLGg4SSlVkDsgac62Vnplg/6WBJjeyOsNG7utv9OSwD5ssnYgSwsbom/YwvAZ",
+	"BHhk/dPnQlCXHzjbaGgo4fDRJfgTWOsuUjv4RZS7YtA7tGnQJowKRYQkGTNL6vNOrn+lX6ZyaHa7Adv9",
+	"2KlBGOSg0TBJ4CvS1lKSCRVza9HFh6pDmEjUIaGXwBRAkxJSMALBUT1Mbbtzs7uTK5apndcWpHqzkwto",
+	"NuUj7eTBO0yww5VRAQOa67F9YjgZWFlLrmhhBW7Z2UX/L6qbDESaKU1UPhwypUZ5imvoF4+PYOnWX4qy",
+	"G9zagGRNB9Y8TSFnrZFnMNSYuNcb/IM29JHbQp4B4BWl4CyHafp9bZhuMdilaVWK09h0usN8Bmh6bTaD",
+	"Qd4ruAw2GRqGzbK7nUtrhaRXoZEQQH6zkFNotZKWbCkHRdTKs3RNuc+86YdbnVdlEZrJY8lWHGltOPPb",
+	"RdwmeYZK3KTBZ8B7J4bsfjpXF0OZBOS8vuPFLuP2kE4YabtwA2ukjwDylbkGvx7BMMU1dNnprY74dgY5",
+	"Pww33Oq8lqyhTcCwuIZN+R9mY8WGF+SbzoNdjsj9PRcEryAfQ2MqhllxhJYdVHfS6rN1n0fNOSX8vI5Z",
+	"ym9YMCcwUk1TVtZltvHb3Hw4jk1l2pum4NQmu7xdmy5v8Ig1t2MzJcPjZY4zqbxam8/WTmdTEim7D5uJ",
+	"vn6ITvadMpGYh6WVLtKgricD42JHZfN3mRd5evHdV9ersri4UmvQZThHl53DJsGPdXp/25xdpSEsmcZj",
+	"R6CVFOVTfWEdy6zi2KRDXlgdMqQuVlKWh7VHl/BeTHO9sQNB5WZd7fF0s1H2vsryVGIGv7UsHDVq5YJ/",
+	"P2f2sc5yVlyz1cMODqOHZJpC6nCtp2hC0RIcGeUUYIGxVLpqVWEZajQKQvGMHKw6tcijvf7+hqFUldt9",
+	"CbWEpTfLsjZe3JUynG94yZDO/PXWdO3dMqsRILfDPON6fmbGjc1eMpqhjgqTAYkef/INmL1EdNFleYBS",
+	"DvZPX8zBOgpfWG/V4ns65d9lcyw6wMVINhQPcbHCztQmR8Q2CZU1yIfn56c98pgOxz4+SPEroSqRxgNx",
+	"evykMPuYS7+Ehx1WbXljNrxWCzETRswxPw1EPk0lTSB8QTGaVnuqmvRqcRgvnzwi93cf7nZ6AzEQj6S4",
+	"QeciZeQsmoAgEpnm5qAOQyQqjsNsOYhHnYOB6BLwl0UvS7PMitCMESXoNbswt8IhGubhV+jz/v33LcI8",
+	"GimmD8mQpkwkNBsIAsHi+G5cpFOPD8lECjYnXJH49cDG9w5aB2TQ2t3tm/8NWhEZ+AQH+Og7p98btN7E",
+	"plnoDypewKeEkiSYpME1cE+V8jWQ9pwJMqY3zDRltNxORAQDtkBGqaS6Z9bhqPAd51IckNj8IDOLAx+Q",
+	"D4BmCRacAUAGy83EpE29/zQ6T48yOTF9xR6BsM9VDPC9GWpcI+bYJSxRTDtoU9EJjHlI09RWoBnYQ2GW",
+	"yLDKuEcewQ/diu87gfSi6CRu1sdeTcq0BuHrl9h6F4M8SPuMDbtPmB6Ou2dcM7JDMGIMKZglnUNCyTCT",
+	"SnUV1zAoI7WQqWG2C1Vw+vdhRR+De7enHAgLiJtKjMSHtQgBBX7z5KOXJ6a3KctQNSDXXCRFiSIbiECQ",
+	"T3YiEoO7KbQy4q9YAl+CRz7sCHpyw2MuyHfolAqmwBHlsbhKuRqbtY+PwG+/+9R61cYRidFXPSZGVYdl",
+	"tEEJeHQUzrzse65gDV4yqM5wYM8eEARGBSgS18omxaS9ay6zvQcPyDTjAhfg6OzRCSxB4ffc6ZFzSx6Q",
+	"bssfD/jlUiZz0nYR6fAT5j7ruKPEBdnbJ2OZZ8pC4cp6j8rM6GeotLWL8enuSzZN6Zwlluo6h6YtvTAI",
+	"KqQeswzHsFgdaS8CVkdJxqaMmmuap8y1NAL3TkupAPUDPnTJDAHDPe7p633zTTsOR07EnR75Lpsj4V2z",
+	"qXbcwXLle8qwKWp0OKAJJR2DRllhmskhRDuYP7gm9CpjDHfzkRSOxRyg36mvA2QTQsSPz+mV4V4NlakO",
+	"bQ0fzKZrurc3K4ldVabYXS4HUE+qKEQVkf3dvUK0gYbGVFnaEFcsgUE+5ROu1QES46VMOFPef/7hPvku",
+	"/wAOs7tkzG1WuNeTZ+ZxPiVamnYfBJNwyJH/Yhe+AFf9Q9hXNMbAheW2kmpgO+b19/B1LoxEdujfsOWL",
+	"asPskac0uzKboMj+7n0MLrHe5E4WIC8fn52To9OTUo7lg9Zur9/rgylvygSd8tZB636v37uPmXvQ69Ww",
+	"5cs8ve7elJLoYwyKDGHjmGufqYgIOXNxkF6Ix92oZZw3TKpNxUBUoF3HC+CLaiaHTqnBS6ZnjAmb2aHI",
+	"0R/DEYrLWfhj0naXMARnW4IfCNvsPYXFDD6TAkKehmmu+A07JIzDabXO0ykbQdKHzgHs50B4iSUKuOlF",
+	"zg8JCEgkxNWRIFhHgnA1ADQ+M8vlfAgbvAcN7dywLOFDjXFJ5qOBsLe0RYV65GwuhuNMCpkrdI5y+JI0",
+	"Ioo/GVku8GC4wiGQ14J6chuao11Q2y5mcK1spSJtWEHkCfcUiZ/RVx/k6fUj8zCG+3DKMi4tT5pIjD2t",
+	"XYR9TA3ir9xpauQR1rvqmXsGvKMtM7c+KobtTaW0/l10IIwCLjN39pzgMjbiGhdkwiYym/fIB/7Siu3B",
+	"b1t38U40ELFmr/TOUN3EGBC1v/tePyJaaiNxUkVSLmD5pHJcGOVBI6/9RtwZGEmqenEnIxB7ilsKh9/p",
+	"kSMrAwnGEmUNtDQZCDCzHfjtQYalXMAwnm0vmZ4krYOiwMUc8774UooNWV2LV3Zq5Q/ffIoKDFP6A5nM",
+	"t1aqrakEx5uqxmRV2krJuL1+f6vDKAW51zaq2o7Hmi65oJB1PhCFY6llRRW5KFytQGa6h+gf0F/T4P1q",
+	"lErGlYpJwe6TMmsm7V/8j9//8o/+65d/++N//rt/6hScE+8xVTrA5nqxpxNa9VmqzGCuQsjuY5cWSuN1",
+	"I20aLFTnpDkemEkHTrIRxyfmqu6RF4KRKQZeDYRjKDHE8cWOkbikEg/6RdaMB/1+55DEJXgqRpmNDkT8",
+	"lIvrA5Kx9LcGAGANWrG9IjswXy5ypnrkY9AI8NgfkOKMA+OajSUcSwXpLDI5IbHrRwqf+4oq8ujst8tc",
+	"4aPzJ933BsJ6UlzONcOMWmRCs2ufRuvxqyFL4WQDqEIVfueURS4wgVbw/jFaZuJkstjndTYKUJpPxCHI",
+	"CwVjBuacyRlkR1pgEmeMZsPxI1sVqsYl6vUHXTQSZFeigNq7vbESoPmVXOa6HEjEXk1TMHNg0UhAJr6f",
+	"s6Jkw4Ev5lCclvVcb3SD97/ScxByRpit7vU6Y3B1JTYbgsuHt40RlEpZbDiKcha/lSOpGZHzS4sB+DzP",
+	"yuZea4WH6f0+QhVqg3GJK/vEE4IecU3dVlIHNtUe3bx7WnVvcriV6RTK2HGtCHtlBH336OS4aYjlljZd",
+	"oVB7iNZcoL28aG3t5Jmr2qWvtttuOd+crVAXuDmb4glXtwlF7jZqcUlUZYEMlkT6yPFVz2+b0p+T9pHi",
+	"dOdcXs+ly/JWTnOnmHbafKeZXmr1/N5ibk/p1qa2eribb0SQ60sIBi3a8SKPM+KXfAuLX6yFLZzfsEj2",
+	"WjIP1dIyrhoXcJqGgVE1LA0K/zIbsUHzmMQg2PyDfikR2INKDrDdkEE/3IE11zXyyGA6k6Zq4aqslI+p",
+	"ImOeJEyQdiB9KT4y6u+rYZonDFMhQgsTyIZYKFVoeQIwEB/TtFCuzZfFE4/OZUzpHvkQ++eqSrtyJg6I",
+	"kACcsRRrlkMbqCk10TQOuWGz7TRKG178AoncTZv4Q2D7P71DlcWXanoLfaMkejtJ22i+HmE3gi17hfpI",
+	"pUK2Ea9XV8h+S/0FBVMvkagANoTxESGsCRLvm2t4x7CmbkI1BTKyPNAoKOaMR4RayJlmmsSmn3gg2jZB",
+	"c1SD0zrmdUjzZV+3mlNsoY7CkboLITWA7BySXNi/gOJHdnF9MQCwA3QIFQmK/L4DVc2cm7h0vFzgSHul",
+	"/L8xaVvI8UGnSCJmjkGPPAHIERWWUoreQ/8aV4jyAvxjri7Te7k2f0hveAmTZRlksr5TeCGwl+g8MJSJ",
+	"zfIwrNaPP3dGzdrpKmqlh2swrZEr2pU2c3u/FiRQTtVcEenX+HJJ4uBABoZWaWQB8/IaqMruO6nDn1nq",
+	"sWDhxhX4o9ZTWYQb3ikfcoRuFAWwPICpWSRGbbfxEQj5VYT/CmoCl6N10WEY11E9TMfw++2O0ghsHq2m",
+	"22b5lB05v+Ua4fgL7RGDuSq294I5dkyHFkSqLsO3mbZrcKf3ZhNR3ooSt0Bhru+oZKZH81b9ztP0mhGB",
+	"ZeQ3IxMz75NjrJtVE9pKHlO+PN3t2i5u4+q+HhU9vB2NR7e7Wb6iU1GaNrEubgg4FHc/nJZ2PcaqE2Af",
+	"OzRPMPVZ8OiYIR/BG3d4eKCD84zytOkIMQHW+m3g16Y5mDPRpscyOhURmSYMrCyG8bYLWypgnXYQna2e",
+	"kmFRvHEFF7cvLuzDfqhSigVJt8yCrUo0zfgN1cCHwfTYFrbw8X5/v8yF62pBOl9QrVwb3vFHzE1bqGj1",
+	"yPOiYeLzTvYWhEbD4JuWZ4s83nbRxObx8bZotHG1ZcnLoP3FT//4Fz/711/8rz/+/A/+4fM//Mnnf/gP",
+	"n//hD9+GQqOW9V9dr6jmIdgoyWXG6LXCbL/0svDwiAgAVQMB0qNM4Q0ubrjilykrtQNfOBtte7/fB4sl",
+	"QsZSo8Hc2pAMNbwfSiGK9try2UaDNxYn8YYPWETrl+HIjmsFdpqwJaNCXNu3VpYLoL5jC+V6JE2osi5I",
+	"2yBujO4gMoNSNnS4grlIAVB62QcgdI0VMuEdCBqPbPe/TlKGm7P3gQU/DRuejcynInsvbolzTVE7r6/Z",
+	"/E2jjfcM0/QqEr80hzIm7b3+Q0AuiD/bUPgIXSV76MsVW6RuIJTOpLgitRKYaGdF34z4ER6W7jG/Ykpb",
+	"b4v3H9zvd7AukBpT8+1h+U01lQr6jsGFjFuoyJcQsjls9x4+jGyhltg8M4++EYN3o3n+3u573wJwxrs0",
+	"gjNvp0fQtO2qcYJXDvCuMC5ybN87LkrF18gQUEjUMQoY8qUtXN6saKxGE7+x841NfRWC3MSsTk0Pqu7L",
+	"Kt08sDerPllP0drrP7yDOR+hlT4zW+CoEtfgTdS6H5LbnktzzSZ8xLckvDniMmKU9xQrSby3FxSCuL7r",
+	"4p4Cz1NQQErH0tyyEJQXkVTOWNZFT0n2qoPOTkoX/gdOaQaqnlI9LkcbzFv1S3KJuZF2R5++frgftDcG",
+	"BHIL3Ffk8epMPxJjDoWMqXMuxJJOQmpnxKh7UZEjPNmkDfPKTQussyjIQtMsDFbsN5WapleUi22Qi2mO",
+	"UD8HMze/G/Z2RtMH9Lh9IdNC885DurAT2NJXXuwtFcCKcbS/ZdTeGB3i7C/WghITqq5dwa9GKw9YiQ4I",
+	"NZJmmjJ6lbNoIfbfGTAqhn10hlaM2dsIFUn0u0Rv0jQll3NycmxfncnsWsFAkIZKyz0Qi4TjhWCylgw8",
+	"EFVSQ0ILXCgfbkJouGrboDHT7YJAV9R2q+iGSGztX/3VX//zT/7ul3/7s6CU4Wv4Nh3XI4yzkSPvBO9N",
+	"6ZrOQcn0bwQN8uZm3u/v1w+x+aaX8pEOLu9TPtJQMHiF89PHY1SKYQRcQe4L04VzdGu08fuqx03eIP11",
+	"LIf7wRpTW8IOTEvBJTWMhF3R1K57wfFbUetV13qQd22uFKsDBUXHI4QLZmPp/br95bHx0QnsoYI9VHeJ",
+	"Kvjq1A1SE+ZM2RKoUKy68steU622zdQ/HhuB2ZwjR+JSQMyE5+bm6gQt3Pn2kaMa4x0IOL1oQZyXyiva",
+	"A50rlgERODbsG97v348sqDQQLFUMoKT2pdRjYqXtTvBgg2YaPNmn5ok92ncBB5TqhK+FBoTYNUu3coBh",
+	"qqRdqOqdLR3nRTY+kTdsK5p7qIJHwipOiCCwXbJUiit054/N/XNh0xDFZcWWGOJD8ByjCGYZ15oJ+ErL",
+	"4hsAtrQq0SYk9LElcRX4IEMOCtJQ446YFVAuugRIWjmhWc6EjxmpBrIiacrMf2fa1TNJhrnScuIvO85U",
+	"hM7DRnZSDGK3SqyygF3tqTkkFI+VzHwIjRFuvM3IsFXDb/f7+4dOEq6wWvBypDAtXPGZzNNkIKY5FADz",
+	"q2DoZSZhl1RkmHNxHqUgcFLh2UDg8TQNdjE7if+Ti84hwocQqyulPcoWUQye42fyht29l8FyPrBBkoAy",
+	"id6iiGtBq29biLUykErDt/MM2N5VWiq1vsQUCxSZkDb+hyuy29kGrzSdNwi2htrhLGnpryyL3H/5kx/+",
+	"4uf//fMf/PSX//nnX/zRjzobcExr+rsDpvnSw+bewAhcRxRoVSUc3sfce4jhms17AdceSL3x6wSi2imX",
+	"DTZ/8ue/+o//oRO5UHKUaAwPzDPRCm5z6pIhBS20L/G5i7S4Uw+HZXKqHSc61W3NCAbqMNRQ4y5hLhlS",
+	"MWRpisFH6MMHtztXASvuVo21roz+Mmvto5TR7KV58YN56yslPXvzQvAXDBuyQKAiTHIfgxkC87etBLwQ",
+	"1swDIxhTZasBkLYFmEoSVyA2qVTI3WsM0mywiyItpAQwJGqUQ4209RyBFCv8W3jloKZ8YLQtEwlLiJBl",
+	"RcT3gcCOVR+9hNJgLyxv/50LBrC7NmnfZrWV/JdvcXG/E1o+Y/qWhBw6w4rZ2tpbvjabnIPNKB2cE/Tz",
+	"tbqwzDI2hBwhJS/fIstAJQurv2ld5mULAi/euWa2X8mVu6HfbaMD7SYesW++9oQMWTZ8mmrr+mn2bg3C",
+	"LZXc2xQNI20HfnQagbGBaEDGDr2+5jIggBumHxBhr8B2MxCGs4MzUBt6CnDHbxvu6CZyh+JK0UmjvGJf",
+	"2AqqLWcklU6lrqoAzg2+/Yv//Ve//OlPvvzx3/zqz/7dndyxaT3xui1JUDNijGpvFUAOVqAFW0nJEWsR",
+	"WYsARSu9Zt5IpNHRhdQlTdxcxgXMBiZCZj13gYUDpGI6z7Uta2vddCgE2kBZP0+vmHDG3s2b2ECKrVZM",
+	"dxrv7DJV3vmtfZtigfVEq9jEV611r3/StutH9BjWq4TqSbL7AItZEi/DQRA8VPzZ7Tcw1TwT71QaMOcl",
+	"JAUcFPr2Dd7+AxfhwwVm4h5mmPAnJRi1SNoyi+AcQtiRK2vtMsz574vfTbMdlGtTC8uZcwt3wSW74qLw",
+	"FQdL/UAo8M6kSaLMYcfInstcl8pfAdCHSUpKNbESCY0aOb8c84POfaQuzueiyJQUEGLMJv06CTHVQvdv",
+	"FXjzLjVOs01lC7klPzeD9UEP8GQ3ApK6A28+V7X0a0VQt+e/vgjr11HWLUJ3guVkqoVhSPuLf/zp5z/4",
+	"8y9/+PPPf/DnQSG4YDCNUvB5yTwCmQCp9snBSrKF06Qq+dbaEC4ZYqg2fMb/KTGhFvpDIj+zNUoHop5W",
+	"tChFt1ARDWQvIAJ1WDGxCAZYhPZT8Ngr1KXQTJkWWTryWISzj/h+u5AjMijvmC0+K5byDqWDWuHYhnBh",
+	"m2Rryoq6o9uCEF2EzELVuTZi7wjIfvkXf/D5D376q7/8+Rd//6e//J//7Ys//Tf1dEaWairZ+SDHjtJU",
+	"JMoGWZUrhLmN3SoEWc681IgJY3auu455w0ykNG3cWbP8NnmcOnQxzmVvOWlbwNRy9lWIMy5yy22BDNxA",
+	"a2mrvvi3f/Plj+tpq+q58+hwHEi16BK8bMl1wm2zM9U28rZH7g1McwXB2OUMWZAL65BQ8JhTaGcF2Qsv",
+	"BaMZOUrGOzh2ZaEFnbDY58MDqJZnbKhlNr+n0N8ZV8gbosEvoJydEMzIJJVXVyzpcjRhh5jPEy4SP5EG",
+	"P+aasxPWawtmndh7b82kE1/+w49+8bOf/fJH/+WLP/nHCFPvpEtSktTK6S3PZ3O/KZtNrSqykfgtod1t",
+	"JqRjmz5rr9/Ux2K2kKIU/MoEIXeZguLY0d0ya5M/KtvgD4Ygixadz6unf9LWkkz58LqW06kkoLhvd14X",
+	"Zdbf7EyYIR3VyKbNBJ/Zd8LHoOr4XCnh3uz/vJlx/y63Eie3bB/tEkUob2HJLTCVnxxvSwDwnjTUwVxQ",
+	"gBA2FJQRlikMMjJy6pXRhrUkbSFtqbOTY8ATzIKYix8TVav65s93PMvoFhU4g0Dd7n2S8CsjD1rpF/NV",
+	"g7SGT8xliY0s+KyOjdBhjVAvSk8M4Y64k7jty5dz8Hl2xqpwaJsd9XPH594B+BUqVro2U60px7WWvmo0",
+	"DC+2+XK+Ne9t0ShW2EvLNxxpV1BfBVliVruXWFrO2IQLowAldK4aCfmolFzZUlwpAQcIeoZcZxSw2Ng1",
+	"emEajSEhMupaSk4YGA0WnOstRBA5z/sytG0UMK4HYkZVEZhmWnOFSDtkYk4qDsSfcjcKm/H8inLhNLbQ",
+	"CItkPdCh0VAgi/wNTXukD6NTA+E+NHxm5I3OhF7KXBc6sLU+r7YeY2PHZu3fkQm5NO+KKHD/4YOSKNBf",
+	"Wfyr2tKv12FEnHksZ1gSExJ+U6B+Qws2K71ZHlUCwbiGNzBA5S3PrIXZu4pp02XzwUVDDEqIaEWo5Tu/",
+	"p6xjjTkjZkZ6zHhGdvuIrw8EzdxJTUgbnNzKuQFlVkR0JHRuV8YqD+6W1PSVUVvQpkMTiCP3UXJqSFPo",
+	"C81Gc2KIYA6ZqHBghe4Fjc9olqiyI7fdWr8oK80+Z27R7galW+znqzLTVAcQws7w+XatNYu3VWEW8j2+",
+	"Ff0rrJfdrRfbbk5GQUug0IQmzMljZRCndKGNWQYWl4GA6uYJyQ2n88UV4J1S9fcOHhBYx8rMBwIyonHt",
+	"P1QYDY8FP1AQtQmuQcIrWVXA56UoT1RKmuArvIAWjq7blTMNPgEpVzocrqT0YsHxO0cGA8XTl2b2whFv",
+	"zb3Qkkx5w1VFhJHBeIeAh2Fj8AHkjcT6TWBPF0nXUL2elzuNyOnjZ4YGbP3K48cve+RoIB4dVWixbEVz",
+	"o7RZvqmokB583UDGMCnIVLigXHjvtkqi7+ragwjk2KuXZMhzKCvgCy5BJKZzPbCVB9Bfq1pNeUkGwED9",
+	"+69puYHnbBYq1v9u0+I1jWD5Ueq1tpvJrkRyVW4/ZXKa4olDVrV1Xr/zujyxi4XUeLVY44KnFqyfawJq",
+	"v7gCGs8FlChKqZkcslx1aAWj0oGiacZoMifXjE3JzCgbUN0Nk8+Ys/GRuBZyJmwioyX6OPrsrkP4AXSo",
+	"Nvs7hYj2Q0EDEFDR257rMg3xZ0idXnC67ZARNrikxtBjb9Grmu+IlQQu5yQe0ovSk9h5ROSg+RixFXOI",
+	"xDK7osJWr4tJ+wUYD3dkRuI6mBGTdhW0NqqqYhmnKaI1BAyVRXMniblbRhzrUQSFj95AHJWtA1ZG0DNZ",
+	"NhREhfGjZBIo1y2CtMhGbwHTQB0yjWwsnJ2PBbMGokju3ACa4ZXaWaoi1y6IE9i8r//dYMf563ct2DwI",
+	"pVNDyaMjPDrKy1jOqPQ251nzCet+JgVrhqwEOTl6fmQT+EC9p7jItx93DgmbTPUcUoLLzLo82oWISPFm",
+	"jzwqkpAWhTgVZLAw8lm9ONhOrTAYKNCLtcG4woAHPH+Q/AL9v7iu3SP9IJx7zifsd8wCvBPcyNeIqd0p",
+	"D/dX4bbFl7/OgG1RMeFWZD9hO1Oq1ExmSSPBfyyza29o8NVQjZACjB0hSeDWXHDNaUpckxHmDh+m4FEJ",
+	"n9hdAfcM8OYVbObfxwbNXxbewp8HYipTPpyTdgrUETm/84kUoPJk5pqBVHxSoyxm7yRnfgFdolo/xbx6",
+	"lTOl6GXKDshnr4Y3l+KeIkxpPnGxIfaaG4jd/u++h68z1cFqiOCfbA8SiW3J0NiHa/iqokzobG6mwAWg",
+	"eFSTeEew2YWbXowro8wJno3nQWcbWONTt1N3c8+45rGzW2cOeGS9MLeRQA5Jq5rczy1CiYRBOWxGamqK",
+	"JQaVo0JZpDUGLRMq2YWzeJxjH3fIRqCHZQAGTtMVogDPjVdTjmVdE5KxG3kNEe9bDJ50q350emK7J23M",
+	"tIFwLtYLV51N8AxX2LGUEQ+bAfvIoa/bbZQhZGPAXGwWsN5AnNkc51Q1VXK+nl9f/J/f/09xUbMQyshZ",
+	"STZXRpCcjSWx9VqgMQEBAVB9UdtSaObFe4qkcngtc90jZ4Y81AGJjbYWD0T724/PvR8yFAqDhFLgIzTv",
+	"RCSeZVxDFenUV6It1YiF+o1AeO4VHOuECooZr0t5t+1YaklNMn41Bs+oAO9fQFTIAqAS5DWwJkCMX2OJ",
+	"GMf3rusGILmU+m44pCV/TaDsLSY9paI4jGDxUXMFVRgW+OHOa/jvxYoM/y+BbzTsdwAkcI2+e3QA+Rue",
+	"FId/z6hy6ElnOyqH6YWESlCVeKDNxOLXfEozLVb56Zy6l75qzyc32q3dEoU0mlG4l1wPpP3Fn/zZF//0",
+	"oy/+1Q87vsgXVtSjScKShQWseD8tp9qJvGF2SVtfFbpUm29QBj9EZ1T/jkty3pyn7Ktz41qauBuRfE88",
+	"zRjkUZJssjFHhhK2sS1HSbL2nhgVVVwRPeNDVs+1uVJrsvfpErTvxRTYhLt5bV7xRcHnEuWVBW5+aMu0",
+	"xoPWUMprzgYtW54fsTZ4nxvWpyTW8wMDzodaT1+IdB6RMzbMMxYNxBmdsDOu2W+d6YxDqUjTHEZekstM",
+	"zpRZI1C3ZKZpCqFdmGrGqXgDgWknl2h65IrpsqRhsxmbry/wM6/uFPMALprOSewgvZI2GttICdUbiJds",
+	"imIaRmqiVqfIpZHLyCjPwABFtWaTqfWCoGQ25ik7JHQg4DX3VYTx/giCOO0wMu9DAmg/HVuuN+GgHia4",
+	"IDRN3R6CwEcnjOz3dyNfOrdUtlyzNMVY1pobDx0CrNqcxCvlI1hKGLcjg9MXZ7hE4Iq489rmS3qzkwvz",
+	"Whw0yJrpfV1FOBjcRkW1twhoIpE2ey/gma3mmT5juvsIzk6DK0DDee0tTZ19+xo95nxzPW8dfPJpJWGm",
+	"vCIuBJN6Cgd6XtCcHRvbsYFMy+7bp/JK5uuVDnkK7vvEaEzbyAAqr7A+o48Fs1FXdvSFFy0cjUYQACpq",
+	"gznCalLTTGJq90ya/8f60G134iNcu67lHgORC83TaJHxIWvU0nLHTkRSqrRdebPsJ6cDQdNUzrrgOUGe",
+	"Y5WSogVbyXdM1bjJr+Ijdcdyo+lgmcgIa7t1d+pw8dqQLlvx7j45XiY8NeQjQ88Yp0n7ZIuLkKWCjNjo",
+	"3wB4BJit4KMq3mm0AHC7g1I/sOGAN1BzN/uThw4RUL5klPKhLnmYQXQLQhCdZk3cbM3XWBGH4X01enjR",
+	"dZhgGzd5m+o49lRPcv5WtqjaHd8co8ft8m9KHec0u2LAVGyU853ylWVbtJXYPJcbcROOclj3XLqn7E6u",
+	"UM/Ce7RTcPjG7fo200fmLeCzd1kLzXfSsPBwD21D33JX6ckpKebfsNxoFJ0wKoyeBdZRo4/ADb62Krwp",
+	"XQf12Y+m5rre65OT05t9c/uenN48NAphBuYd88ujk+OXZJqxEX/FFBp5ByLe69/v9Xu7u/d7/Z29/Tgi",
+	"8V6/v3uQXL53cLAbdw6tryuZUHVtQXmbe2sgkhy3k6ke+dgKZ1zZHNYeZzZ6TeQkG3SdPjo9GQgLO4FH",
+	"NCS8RZUHhxz04XSw9EBMce+IET1JbL/pCqm7sGcsiUnbJtghVA2EU1Dcmy4B7iEkEKPXTBE2GrEh3H+l",
+	"0Qv2Sg+EvWUWE3A7F12XjRimjzeqK6wNw3WT4hoOsp20yz0VzNbTKQew++GbyZk+ukY93iGLv6Oo2+TV",
+	"XT2q2786a6f03Vmr12IP2/XcfmmrdNFNGAYVlmfAO6gVu1LrKzlHA5d20v0yTeexMK/Ye3W1toOvbycd",
+	"ETRFKKnBDpjbbSNJ4m4451FtZEMqhATRl1hlx+atcPamUSFwM5F43HwRMjzGdtdedfv+dkocYVs+W/lo",
+	"pTcRQrpSMMXS0cZECOnGwQW0GT/8COICJja/+D0FnooqsolQ5jaFGqiz4NlTVMLk2vqXAvhUCnJRms4h",
+	"bRPlaZ4xc7yneKIQzBaJxa5U5d44BDYMGBbQIeaYdwexKSu62UiXT/htKDH6mqZS314u9H8xyc8/dFFp",
+	"6L1skyWnKdmaWQXyn1sreTUBIoRe1/Of58gsNjp7TgPsZkyhjN7spyDTpAzzmNMyk9m19eGBWM4mlmfx",
+	"AsPzDgsWWIYPtHV9koI5HMEIUBZGGIjzkv+T0Umca5+Flw0X6hEAUREohkyHc9JGPHgg/H056SzKYrY4",
+	"Url9mzsN5cfTj84HogbIk3aD9AVBTUERrLrYnbAjrmK65Nf0FfCKtzhMVZ5gUYaLskNdqNiah5Z6K2PT",
+	"F5oMs4hF2jWkdReox7f5jb8oabCXO7gwy+a2ZqkN4KAz9+pXC4lUCQOygpfQ/6bIZ3xvnS32vNirivDt",
+	"doTQAEtbXzTaeHORYZU5cb2eoXm+BZhrG+xhPySpoYVga9XOcPHTgrVveQPQO2351WclKAw9tIUOT4+f",
+	"2HxxpF2m/mkyKjIc7PXJM/5Bp2Lvtt8vZE9zjnMuhVe3klvLpvJaVBUwM9np8ZN3B4pPk9EtSrm+O8Ht",
+	"9PjJ8qI1uOLbIFFcfQChINuh93o8dN4TkE8eoIPCNDdjl2Mpr5e56N6wDEwv6EWATnMhU9jHrqk7XE/b",
+	"xzKQROWX/qc7cKSyC1btpupkuzkisCwuDayfVjbFREf1vCwI/UHGYYAjIGdJOU14JbGVjV1jN0wgSlie",
+	"CRnCQ64G4vTF2bmtoJZnaUyoIt85e/GcxK8HcKYGrQMyaEFWykHe798fQovwTzZoRWQAcSBK08l00IoG",
+	"YtBKqKbmq9f42QVP8D38EP4Js8V/3rAMgo19U4PWmzcx6RIhwWaHqRotVZGuK6wwtT4gZ5qKhGYJcWRJ",
+	"1JQNPRc7GAjrQkBiu6VdKA+XMA8IYzHDA6yNns3ROx2K5c3NfxjVaiC4Bndi24SfckzaHwn+yhwYKRKF",
+	"MT/+Nc9x44Foxze7UUy+6eLDP3x29Kh79uER1FU2Zy/mSc+32zOMP47INZs7nQC0GvsxJuOIZ2PFhhdx",
+	"kffQnFrL+61H94LmMhCouhzh3bD36hU0zwXZ7btpHBZpogH2bWcMwwIR6hZSDwQWxWOJramnM+4Gyl7h",
+	"kTNC6SUdXsvRCDHk+74DQ24PB2Is80xFpmPvPMQFoWnas8ToAhfHWk+VdbKnwzGhZJpfpnzo0eoe8U5y",
+	"/eqZLce6owp1yeZSJMvjE9G4aGnq62r8tcM7EdP8nbvw2L6tIXgdJh3VfbLrhv6txGdhh5fgps1EAkE/",
+	"4BxCHTO8ZYoSd4PuvLb/WhWd3uideQwfFLS1BthqaxltA2vFlPq0eh0U1d9Yyo0UaNMGYYxJKq82vusa",
+	"ipvULb42nD5UYqRxgbYuZqxDvduyk1eW/W5NCo49LLEnlC4KcFBjIrH1ORwVWNC6iZY/ghoG5a36OrC5",
+	"f7EUYuPtqqfzniIfvXwaOe5lNqo0ki1ys51i35fGUdhFOS7eXlEgXbBX+mKYZ6ooXTPN2A2XuZFnrxpz",
+	"6OInzVl0o4WMk99YK4dvISv0D43GDLEsLgfyv7hku9XtmJ/SK9aUox0Xe0uJl6okWtBOVUuyRjJ/w3hJ",
+	"790xvzVpfue1/Tdm/kUNYPPaFaWeo2DsSKmXLQePNMJJrktyyYZywhRJciPGzyDVDWj+IJYZrQzNJTOZ",
+	"XTPIw2kzHYKvPSbCYrPU5lFJlubBMctXo83tSNKVc7S3OOP/P2f5tjLeQa03v3xggS3FhMKqFHrlNnkx",
+	"XstvRX5LSUKwWaOOaK1bT2RG9vYJaGkVpj0QToLnV8LW6qZWtyOo50LQvWk2oAx3IGCDDoQtlAR+DETN",
+	"uLaMQuaapFJVRZHl+WSkLuSQM1y67dPa1nm2HekSG9L2wle/7YoYV0RQWiaEDcm3GgXxuoWxVK2DTz41",
+	"nG9oYzU++dSspGLZjduHPEtbB60dw5n/bwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -181,10 +181,10 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 	}
 }
 
-// FuzzRetentionDecoders: the request decoders of the retention, hold and
-// retention-settings operations never fail with a 5xx and refuse with a
+// FuzzIssue12Decoders: the request decoders of the retention, hold,
+// retention-settings and move operations never fail with a 5xx and refuse with a
 // problem document.
-func FuzzRetentionDecoders(f *testing.F) {
+func FuzzIssue12Decoders(f *testing.F) {
 	e := newEnv(f)
 	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
 	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
@@ -197,12 +197,16 @@ func FuzzRetentionDecoders(f *testing.F) {
 	f.Add(uint8(1), "application/json", []byte(`{"reason":"監査"}`), "")
 	f.Add(uint8(2), "application/json", []byte(`{"default_action":"delete","fiscal_year":true,"fiscal_year_end_month":12,"filing_extension_months":4}`), "")
 	f.Add(uint8(3), "", []byte(nil), "reason=%E5%92%8C%E8%A7%A3")
+	f.Add(uint8(4), "application/json", []byte(`{"from_user_id":"`+a.p.UserID+`","to_user_id":"x"}`), "")
+	f.Add(uint8(5), "application/json", []byte(`{"to_user_id":"`+a.p.UserID+`"}`), "")
 	f.Fuzz(func(t *testing.T, op uint8, ctype string, body []byte, query string) {
 		reqs := []struct{ method, path string }{
 			{"PUT", "/v1/cases/" + done.Id + "/retention"},
 			{"PUT", "/v1/cases/" + done.Id + "/holds"},
 			{"PUT", "/v1/company/retention-settings"},
 			{"DELETE", "/v1/cases/" + done.Id + "/holds"},
+			{"POST", "/v1/cases/" + done.Id + "/move"},
+			{"POST", "/v1/users/" + a.p.UserID + "/move-cases"},
 		}
 		rq := reqs[int(op)%len(reqs)]
 		req := httptest.NewRequest(rq.method, rq.path, bytes.NewReader(body))
