@@ -907,6 +907,16 @@ type Retention struct {
 // RetentionAction defines model for Retention.Action.
 type RetentionAction string
 
+// RetentionPage defines model for RetentionPage.
+type RetentionPage struct {
+	// Next The cursor of the next page; absent on the last.
+	Next *struct {
+		AfterCaseId string             `json:"after_case_id"`
+		AfterUntil  openapi_types.Date `json:"after_until"`
+	} `json:"next,omitempty"`
+	Retentions []Retention `json:"retentions"`
+}
+
 // RetentionSettings defines model for RetentionSettings.
 type RetentionSettings struct {
 	DefaultAction         *RetentionSettingsDefaultAction `json:"default_action,omitempty"`
@@ -1407,6 +1417,18 @@ type RegisterSigningIssuerParams struct {
 // SetTimeZoneJSONBody defines parameters for SetTimeZone.
 type SetTimeZoneJSONBody struct {
 	TimeZone string `json:"time_zone"`
+}
+
+// UpcomingDeletionsParams defines parameters for UpcomingDeletions.
+type UpcomingDeletionsParams struct {
+	Through openapi_types.Date `form:"through" json:"through"`
+
+	// AfterUntil The last listed case's until (with after_case_id).
+	AfterUntil  *openapi_types.Date `form:"after_until,omitempty" json:"after_until,omitempty"`
+	AfterCaseId *string             `form:"after_case_id,omitempty" json:"after_case_id,omitempty"`
+
+	// Limit Default 100.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateTokenParams defines parameters for CreateToken.
@@ -2158,6 +2180,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
 	SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+	//
+	// Cases the company registered whose retention ends on or before
+	// `through` and that carry no legal hold, by date then case ID. Page
+	// on with `after_until` and `after_case_id` set to the last one's
+	// `until` and `case_id` (the answer's `next` gives both when more may
+	// follow). Refusals are audited.
+	//
+	// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+	UpcomingDeletions(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the caller's password
 	//
@@ -3568,6 +3601,27 @@ func (c *Client) SetTimeZoneWithBody(ctx context.Context, contentType string, bo
 // Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
 func (c *Client) SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetTimeZoneRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+//
+// Cases the company registered whose retention ends on or before
+// `through` and that carry no legal hold, by date then case ID. Page
+// on with `after_until` and `after_case_id` set to the last one's
+// `until` and `case_id` (the answer's `next` gives both when more may
+// follow). Refusals are audited.
+//
+// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+func (c *Client) UpcomingDeletions(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpcomingDeletionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6303,6 +6357,92 @@ func NewSetTimeZoneRequestWithBody(server string, contentType string, body io.Re
 	return req, nil
 }
 
+// NewUpcomingDeletionsRequest constructs an http.Request for the UpcomingDeletions method
+func NewUpcomingDeletionsRequest(server string, params *UpcomingDeletionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/upcoming-deletions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "through", params.Through, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.AfterUntil != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after_until", *params.AfterUntil, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AfterCaseId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after_case_id", *params.AfterCaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8133,6 +8273,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
 	SetTimeZoneWithResponse(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTimeZoneResponse, error)
+
+	// UpcomingDeletionsWithResponse The company's cases due for deletion on or before a date (administrators only)
+	//
+	// Cases the company registered whose retention ends on or before
+	// `through` and that carry no legal hold, by date then case ID. Page
+	// on with `after_until` and `after_case_id` set to the last one's
+	// `until` and `case_id` (the answer's `next` gives both when more may
+	// follow). Refusals are audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+	UpcomingDeletionsWithResponse(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*UpcomingDeletionsResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
@@ -10460,6 +10613,54 @@ func (r SetTimeZoneResponse) ContentType() string {
 	return ""
 }
 
+type UpcomingDeletionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetentionPage
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpcomingDeletionsResponse) GetJSON200() *RetentionPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpcomingDeletionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpcomingDeletionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpcomingDeletionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpcomingDeletionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpcomingDeletionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12687,6 +12888,25 @@ func (c *ClientWithResponses) SetTimeZoneWithResponse(ctx context.Context, body 
 	return ParseSetTimeZoneResponse(rsp)
 }
 
+// UpcomingDeletionsWithResponse The company's cases due for deletion on or before a date (administrators only)
+//
+// Cases the company registered whose retention ends on or before
+// `through` and that carry no legal hold, by date then case ID. Page
+// on with `after_until` and `after_case_id` set to the last one's
+// `until` and `case_id` (the answer's `next` gives both when more may
+// follow). Refusals are audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+func (c *ClientWithResponses) UpcomingDeletionsWithResponse(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*UpcomingDeletionsResponse, error) {
+	rsp, err := c.UpcomingDeletions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpcomingDeletionsResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Works with a session that must change its initial password, and
@@ -14772,6 +14992,39 @@ func ParseSetTimeZoneResponse(rsp *http.Response) (*SetTimeZoneResponse, error) 
 	return response, nil
 }
 
+// ParseUpcomingDeletionsResponse parses an HTTP response from a UpcomingDeletionsWithResponse call
+func ParseUpcomingDeletionsResponse(rsp *http.Response) (*UpcomingDeletionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpcomingDeletionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetentionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15826,6 +16079,9 @@ type ServerInterface interface {
 	// SetTimeZone Set the company's time zone (administrators only)
 	// (PUT /v1/company/time-zone)
 	SetTimeZone(w http.ResponseWriter, r *http.Request)
+	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+	// (GET /v1/company/upcoming-deletions)
+	UpcomingDeletions(w http.ResponseWriter, r *http.Request, params UpcomingDeletionsParams)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
@@ -17582,6 +17838,78 @@ func (siw *ServerInterfaceWrapper) SetTimeZone(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// UpcomingDeletions operation middleware
+func (siw *ServerInterfaceWrapper) UpcomingDeletions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpcomingDeletionsParams
+
+	// ------------- Required query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "through", r.URL.Query(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "through"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "through", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after_until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after_until", r.URL.Query(), &params.AfterUntil, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after_until"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after_until", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after_case_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after_case_id", r.URL.Query(), &params.AfterCaseId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after_case_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after_case_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpcomingDeletions(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ChangePassword operation middleware
 func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
 
@@ -18659,6 +18987,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/corporate-number", wrapper.SetCorporateNumber)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/reminder-days", wrapper.SetReminderDays)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/retention-settings", wrapper.SetRetentionSettings)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/upcoming-deletions", wrapper.UpcomingDeletions)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
@@ -20384,6 +20713,45 @@ func (response SetTimeZonedefaultApplicationProblemPlusJSONResponse) VisitSetTim
 	return err
 }
 
+type UpcomingDeletionsRequestObject struct {
+	Params UpcomingDeletionsParams
+}
+
+type UpcomingDeletionsResponseObject interface {
+	VisitUpcomingDeletionsResponse(w http.ResponseWriter) error
+}
+
+type UpcomingDeletions200JSONResponse RetentionPage
+
+func (response UpcomingDeletions200JSONResponse) VisitUpcomingDeletionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpcomingDeletionsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpcomingDeletionsdefaultApplicationProblemPlusJSONResponse) VisitUpcomingDeletionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePasswordRequestObject struct {
 	Body *ChangePasswordJSONRequestBody
 }
@@ -21599,6 +21967,9 @@ type StrictServerInterface interface {
 	// SetTimeZone Set the company's time zone (administrators only)
 	// (PUT /v1/company/time-zone)
 	SetTimeZone(ctx context.Context, request SetTimeZoneRequestObject) (SetTimeZoneResponseObject, error)
+	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+	// (GET /v1/company/upcoming-deletions)
+	UpcomingDeletions(ctx context.Context, request UpcomingDeletionsRequestObject) (UpcomingDeletionsResponseObject, error)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -22854,6 +23225,32 @@ func (sh *strictHandler) SetTimeZone(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// UpcomingDeletions operation middleware
+func (sh *strictHandler) UpcomingDeletions(w http.ResponseWriter, r *http.Request, params UpcomingDeletionsParams) {
+	var request UpcomingDeletionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpcomingDeletions(ctx, request.(UpcomingDeletionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpcomingDeletions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpcomingDeletionsResponseObject); ok {
+		if err := validResponse.VisitUpcomingDeletionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ChangePassword operation middleware
 func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	var request ChangePasswordRequestObject
@@ -23666,261 +24063,266 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37b2TJdR/+rxTaBqZbut1scjijXRIGvtzhjJbSPPgdcr2Qt9e8xb7V7DJvV7Vu1WVP72AAy0YCAXZi",
-	"A4nsGJbtCDASI4j1QwzEgeQk/0tWu7L+i6DOqar76Lr94DRn11D0g3bY9956njp1zue8XreGcjKVggmt",
-	"WgevW1Oa0QnTLIO/HlHFTo7Nv7hoHbSmVI9bUUvQCWsdtHjSiloZ+37OM5a0DnSWs6ilhmM2oeaLCX31",
-	"lIkrPW4d7O69F7UmXPi/o5aeT00bSmdcXLXevIlaJwmbTKVmYjj/LpubFhKmhhmfai5N58/oNVNEjxk5",
-	"fXF2ThQdMaIlyZjO5qStGINnR6cnpPRdp9eKcOxjRhOWFaMvddc1/TUMfe/BgzWGPnpG9XC8OObzMSND",
-	"qtg9RR6f0yvSjgetm0He798f3rBMcSngDzZoxREZZXICc7BfpFRpQoWasYzIbCDibz8+Jzs3uzvmudp5",
-	"zZM3cadHXtodOCAzrscy14Rr0pYZ/Enib8QdaJQOzZgGgiuSsVGuWIIv7O+9R9rxNGNDKRJu3um6PY07",
-	"Eb5DidI0ZUQKRvZ39wai9sGI8hRfV5LoMdVESNshkTcsm2VcM0UoGY6puIKNGoghTVOWkTFVREhNFGOi",
-	"NxCN2zXq4hqvSXIP91dv2znNrpj+SLGskcZzxbKLLRP6x+xyLOV1Y58zfL7dbt+YptRUCsX8yTb/HUqh",
-	"mdDmn3Q6TfmQml3b+T1l6Pd1qbvfzNioddD6jZ2CX+zgU7UDjUEfYfIndKRZViJDcypxh2Ew5mxUe1sY",
-	"/puodZrJy5RNlox6im98c7PRu3YDEzgS5OWTR+T9/QffIrbxHuyh/dY0fTTEl1+3mMgnrYNPWhkbMn7D",
-	"YPd0nhmaVkwk3Us6vIYfzV+tCDhvyrR5MWH2H3R4LeQsZckVa326sI1R6yhN5ewpVzj3BA8gTU8zOWWZ",
-	"5mZzRzRVLGpNSz+ZsenM/pNrNlGbHpfIvH2CX+71/WOaZXTeQupyhPqJ76yYgLz8PTbUMIE84fqx0Bmw",
-	"+OogqV/Khd7pUMvswqwYFXNzNJpfcmc29EbCNOVp8NGYqgYObqYzv6cM9+LCMKwxaY/ZK7hbFprJ2ERq",
-	"dkGTJAt2o9j3ze8jmU2oNreo0A/3i4a40OyKZeZNzSes8mpCNevCryG2Ut4A04ltIHKr2rgZ55ldktUU",
-	"s+wYlTb2zVvQxwd5ev2STWWmF4eUydn644GG5GxxMFFL5ZMJDREg3KylbSvtxgrSc2c5uTDX+CIdfe97",
-	"3/te99mz7vFxRGRG2GSq52Q2ZoLk4lLmImFJkJyKdrXcXqt4YYcnOuKCqzE+XYf0zIWdGIlxwgXVLNwo",
-	"7m/D0k6pUk2jUZpmepPB3LCMjzhLLqi+5eEp7fTCvtY2pNpdMdrSKkaWqIo18BP2+1BfwsVzURsiHISC",
-	"jhvPkZyFabyRis0zFEOW0fj6uzHiabitay6S8p2p+JWgOs/gMpTDfMKEhlaVppMp3KA0ZUl3moxaUYvd",
-	"8ISJIesaKTRLgjelXYpQ5xmjquGeyZjKU10e2enR2dnj41bUenJ08hT+cfL8+PH545fPTp4fnT8O9m1m",
-	"w7LwbYLPzHE9Pzsis7Ekis4VUTJ4Ut0lEG6HiyvTEKyR+bd52wgqNwxErNsQv6WOMi2Ud95uqd1Av8p+",
-	"4fziNtHkb8OBQYHNqC5sY1FmkdVW5rkOF13xwZvA2J3AXJdYhmyqqRiyVdfRE7Nsb9xtrBb39GOjN6H6",
-	"B4rRhM5JIomQM9Bh17qC8aYP3Hh0InOUl5d9/0wKNkc+oNmVxBtyueBv36us8fqcN2oNM0Y3/cbxh3WX",
-	"3LS68l3zjrnLwoyxkSfKLGHZhcgnlyxreIFfcUHTJpY7pZ6Y1trjU5rpeWiLlzK1K650RoVeJUGX3lwm",
-	"Rmdsms4vLudhzgRPu5dzYnYxQnlECka4IorpBcYU2mLk9msvitvpBUFPW4lk2cdn8BKIhdNpyiYOCnur",
-	"ns0aKjzrF4kdxMpZg7IYFIPyabLxMbEI01raRu0WgAvAfW8PkFvNEnew58Kzl8C0m4gvSGrFabBrUTrr",
-	"1e3xFFLhIJV1Kljtpw3s3KnRDTrAWvuP0McKfQebbBrGKb1idzOMqCXYK30xzDMlQ9xpg2EW94GTiwSb",
-	"mdUHRM8str3AgT7EkKUpramdBWU+MtMEISA0cTmZSNEshbIJ5Sno10zVl2jxRNXWwyzHNZtf5Mou+vqf",
-	"cqXyBh5/yxaF1BeAjK1/ps0nl2wkM7b+NzK7ooJ/Rh22sv4ApzLlQ77pGiuWcRrGWFTeJJTXAYzcyZV2",
-	"2X2zlTUor2GQbuXECQrrK0GavQqrDZsz4UbhGvqotLhk+Od2QBvIyG4ONThTk4lUmuxF/X6fDMc0o0PN",
-	"MmWu5BIY+F6/318NY5cnBt01zMBw/NApz6Yyo5otk502FcYyNjGKdHaR0HlAwn5pHxNz7WU3NCVcEPPq",
-	"Iekb4USORr1GJO7iMynYasKF3bW3YvFZcGnw3jqX1wyOJU3TF6PWwSfLGT2+/iaqr6diw4wFtvxsLGeC",
-	"6LGZnhiy3hrQITS0OOJPizF/pHDDqkPggmtO04spVWpmtPJbDCYCi8uq2w76rw8cPowWRxFa+2OesaGW",
-	"2bwBiL4T6jSyTRAVOCI6o4nR3+0rRI5KmuA9RazgVFqwSylTRsVS+nMdLl2BBiEIOtxEL6kt6UqRyHcQ",
-	"Gt0TCxvVBwVWnwt8PXwPB4juw6Pu3oOHbk0v55qpQ/inky3JNZuTkcxIImcilTSMmTbuq+KfsdsI2R5b",
-	"Kc0K52DbbFqZR2M2vF5cHoe1raOuOK20NCFPUU6V3Ojar83NgkS+m6LN4KSsgu5ES1CquyVsJVr4qTuU",
-	"k0suQAO45CnVLINuJnmqeXcKSrI1u0mRzoNi6IcyTQKQziboxTIsdZWm3aiuN2vezWBdWbMqG62hk6jV",
-	"IGCYFQgzgLFMk/UPP6zkKprAJpuG8dKvxwZiTrGIZZeNjcWXJZDlU3nFb41TymseAG+PUiWJYgj2KaaM",
-	"kk0ouEfAF6RteBEll5mcKZZ1Qlw/aqVmYJZKKv4qqy255Qu67EXQ39vfbN38GEpthhbxGTOXaJjQJvCs",
-	"SmrVNxJmjrOT49fny5rrBuPD2gesOEnQS2huS0neTS64KAC2bkZSBYxbJaljNuQTmhKchhFrDW1NuJAZ",
-	"yQUHzG1KtWaZeft3P+l33//09W60+/DNbwbZWp5lTAxRMCp9dtT9nU9f3w99U5u3x4N8S+EVuGFNpt6J",
-	"vEH8b8IFn5hrob/yQsVvQj09ZzOH399qte8MNN8EmnaEXmV1K097HaGunPh+tBKxrvsZvTWC/ZzNPIhd",
-	"OJW8DxOxf+yG4O0myPnFFPezijuT9hd/+de//Pt//+WP/+ZXf/GnnUOiGCOnH9U96HbcR+vB0lWEOGCU",
-	"8y/QbE6MFKTQIW4k01TOUKqXQhvFG6T9yBxW2KLeQByzYUozlpAxy5j3pWM3zLZlzjejE2X+S/nVWBMt",
-	"idIyo1fsYCBM46KrxyQuhhFDL2SSK02GNMvmqH7Ba4agzMXDtRoIaN/8Yp3w3E5udOFV5fO6G2Uj696I",
-	"okNSdOjMF6T1YCvwfF3CRUx8DQDcnY8GxoRnYdVK1zXGoemPZSDoFp6jiVPCDiylgVRI2t5z1GldnYGg",
-	"IoGXpixTUoAhmg61AkWI68A3O68LKfPNjr3aOr2B8G5+hhStj64fyT2FdOZUWmzikNCBiF175oUYiZ0r",
-	"csVvmCBmeAkfjVimcH4cHpZ9Vwdiv98Hn9OU0Rtm3pC5JrlImVJkLnMyo0Jju0OjMyFphzTdeQOzW8Fb",
-	"yxO4BWsuySGbOpE2Oqy4Nhuo7Qy9BmoI/CaHvPpllS5PHz8jMiOXVLGH++T48csasnh/71sPN51cqb/l",
-	"czrxAP0m06EXdz6jKIgnLcpj98PSWB2/rxPZKh3xYo0lLFDI9ZfulkSvhhKvh8JdlhrCBSdxMCRNeNhs",
-	"pHV6ocDtPHD7PuUjz2S0mc0hSdiI5qkm7/cB5Y0Itfj3/YcP7TaiaHl/9+He3r4dO/70sL8ufoPzaVhX",
-	"h5RuInXC/AMgoePm8AKYTrXMillCYxvpijWn3/tRXdin3c/63fd7F/9f99NvBklzmsl1UKdT+1qj/hha",
-	"vRdWDF2Cdm1mpseGAgar5WDYNBkt0043Qd0yr+wsXa3jJ1YrakDVbDMba6MlNA4mFdlFDDVUDGLRMTjL",
-	"ZADFPmMaXT3MCQRpcijzNIHgjktmxFDV4I2ashuWLnWeCQvb0AlXhBJ0BiDuddI+PUoen5EPuk/PjyIr",
-	"QHsPQ3L+4vzoaRf9+iIzvrFRmosYBQi88eCwd0JsAGIK79XqCB/XeuWq0jGx8hc+odrIMEoTKRrO8C0w",
-	"2bIbzXp4phrTvQcPG1BuO5H1D92Z+6TBJLABdB61tKKr8ZoShUPTfkYln1uktsqElqPTXkBfJjiuFA0D",
-	"XmyCbeTPsz4sXHdg9uNYLh6eWgzvEfp0bCgNsNnFUmBx8XCnyUZf1Pe6/HlU7T84uyJ8qGYWrkX4EAwS",
-	"UT0Sm0ZiMA0LI1wMxFjrqTrY2blmfE6v817CblzUkdp5LaTujmQuEqPV39CUJ5HR9kcpH+poIKYsm3CA",
-	"e7sJE5wlEckFzfWYCQ3SWRIR9AjvlsProoHIBb2hPKWXKYvQei1oGhEtZTel2RWLSCAez/QYCuszvap8",
-	"apg7S7oTlnDaNRMFVuhMLKangeClIMlrNu9mzChfEan/zkU3VywiE6bHMulCO2kqZzgIuytd9BUqjcM6",
-	"8ZTff9ML/ToQ7f3+/Q4ye5AaIo+cywzlPQJ6IaiKVLhGjEKoeGJDDg3x31Pk5JRAu92UKx3SCZdECcHl",
-	"txytbvx2KmHrFinwO2cvnhP7lLQNPT58v7/bMTst4UbK0ACx2nrvuvCRTquFhKjFhfIuzIuXM59w3eSB",
-	"/hkj8JxwgYZV0t7fvU+kSOedCqDWzNeVpjpvCAxpRvAbTMB1txQ0qWIzvqsG5uAEuY1gGEtRVg4+JIwO",
-	"x2TEWZp4ZWNvwdWmLu8Dpa6h2UU1U8jK18FVbq03R/TVeu/lGb+igq71ckrFVW694hapxz11SptdSiE1",
-	"HzJYJ6cgtqLW71H4O6gWNumhi+dvbF14Vr7pCW+1rr1ASi+ZNvwcdfWm+EY3NfZKYyyoDQD99K2MzIuL",
-	"LGfCsJTC1/ae6gS8SUKREht55JvRm3+H3QnyNEADH1o4HGKmyIwqi2mGdQTF9EYjMu+jsWDxkelwcTxP",
-	"eGbEfjp3BLnbJ3NG8ciutAzkQvN0aaOCzMZ8OPYR/hDgcckI7nyyRi/rWf8rO+hm6wboo0HtrpS27tNl",
-	"tHzGtHlpU4uAxSYubkf4I55ycXUBr5qr/mIihR47Tok4zX601EJoGlFDml6YnQxTZ+mFCyYS7KTSx+5e",
-	"tMoMubByZ0wkH1AELr5WDg1nKDYFmJPDnRaXaIWqw15NecbURudzkit9gQJhRQlY7Fw7aPL2ChE2URlo",
-	"2UumcnxwGRoGGFxQp0c2AFWI1txCa3Yg0ApUx7W/dGxNfo5jysX6QQYlHDkgRg5TyicsubCBiRebxK+b",
-	"Y8jSMHlxkdh4wQDIcn52Qh4/J/d33ye7/b3ubg3cwb8wctNoCpXQzeBF4wJTq/0UMA64CdahoeWwVs2i",
-	"ANAUPOw1YKqgTm6G9NwKHsrYDVfVjAtlydwHsW5AFCq/vKhuWDCkFVZtQwopfbcOFoQE5QNVS4NyW7P0",
-	"xDShn5vgvetCg/jelnG/i9sRkvnUaP9hgNdodgXKq1h2w4cO6NUsTdHuXEBrZEiFEXIsQKslKSGzRiay",
-	"0orNCbM4fSTCzbinVR7X8E/1oKDrZjkSeOZPxIIKxxpur5pxcfXQa+dpW2yxeNvmdOJaEZVfdosHFgGn",
-	"RKVUjYO8CYNxLpbAxAu5HN6WlJfzKM8T1ke5G9gE7mGJJCoMo7yN69DIo2U25SOXA6DUKjqAFiwBb3Wi",
-	"xnKmiHXgq1ph/l8k2wYDLH95wROj1Ix4wxpsP+ptiVUlb85SYZ9dYMvNkSgbhM55a8gGMXRhj5EF43SJ",
-	"lNvmD8skiGK6Y4QmKgiOhxjFk7QrrARZUnmTCBXJjsxI3XOis3gSSr01YCRrBPPcJg+B+6YBZ2jQllbz",
-	"0FucpvrJuH3kJShBBQ0VY6lFWpcmvx7VNAQaFS9sdsnXSHJlvFG5n+CAdZCyY8WEhsxtMeYvEJqYv4hH",
-	"5h2ydkiKd7taYgxK7aPLee0jn2ARr5TINVtx7wMHNkwlxxJ7Gfi8ORgbb1POJT7nHEo1bjzlf/ux1fK6",
-	"WBwqiMR496Da5t3i0NwGLGg4SSlVkDsgac62Vnplg/6WBJjeyOsNG7utv9OSwD5ssnYgSwsbom/YwvAZ",
-	"BHhk/dPnQlCXHzjbaGgo4fDRJfgTWOsuUjv4RZS7YtA7tGnQJowKRYQkGTNL6vNOrn+lX6ZyaHa7Adv9",
-	"2KlBGOSg0TBJ4CvS1lKSCRVza9HFh6pDmEjUIaGXwBRAkxJSMALBUT1Mbbtzs7uTK5apndcWpHqzkwto",
-	"NuUj7eTBO0yww5VRAQOa67F9YjgZWFlLrmhhBW7Z2UX/L6qbDESaKU1UPhwypUZ5imvoF4+PYOnWX4qy",
-	"G9zagGRNB9Y8TSFnrZFnMNSYuNcb/IM29JHbQp4B4BWl4CyHafp9bZhuMdilaVWK09h0usN8Bmh6bTaD",
-	"Qd4ruAw2GRqGzbK7nUtrhaRXoZEQQH6zkFNotZKWbCkHRdTKs3RNuc+86YdbnVdlEZrJY8lWHGltOPPb",
-	"RdwmeYZK3KTBZ8B7J4bsfjpXF0OZBOS8vuPFLuP2kE4YabtwA2ukjwDylbkGvx7BMMU1dNnprY74dgY5",
-	"Pww33Oq8lqyhTcCwuIZN+R9mY8WGF+SbzoNdjsj9PRcEryAfQ2MqhllxhJYdVHfS6rN1n0fNOSX8vI5Z",
-	"ym9YMCcwUk1TVtZltvHb3Hw4jk1l2pum4NQmu7xdmy5v8Ig1t2MzJcPjZY4zqbxam8/WTmdTEim7D5uJ",
-	"vn6ITvadMpGYh6WVLtKgricD42JHZfN3mRd5evHdV9ersri4UmvQZThHl53DJsGPdXp/25xdpSEsmcZj",
-	"R6CVFOVTfWEdy6zi2KRDXlgdMqQuVlKWh7VHl/BeTHO9sQNB5WZd7fF0s1H2vsryVGIGv7UsHDVq5YJ/",
-	"P2f2sc5yVlyz1cMODqOHZJpC6nCtp2hC0RIcGeUUYIGxVLpqVWEZajQKQvGMHKw6tcijvf7+hqFUldt9",
-	"CbWEpTfLsjZe3JUynG94yZDO/PXWdO3dMqsRILfDPON6fmbGjc1eMpqhjgqTAYkef/INmL1EdNFleYBS",
-	"DvZPX8zBOgpfWG/V4ns65d9lcyw6wMVINhQPcbHCztQmR8Q2CZU1yIfn56c98pgOxz4+SPEroSqRxgNx",
-	"evykMPuYS7+Ehx1WbXljNrxWCzETRswxPw1EPk0lTSB8QTGaVnuqmvRqcRgvnzwi93cf7nZ6AzEQj6S4",
-	"QeciZeQsmoAgEpnm5qAOQyQqjsNsOYhHnYOB6BLwl0UvS7PMitCMESXoNbswt8IhGubhV+jz/v33LcI8",
-	"GimmD8mQpkwkNBsIAsHi+G5cpFOPD8lECjYnXJH49cDG9w5aB2TQ2t3tm/8NWhEZ+AQH+Og7p98btN7E",
-	"plnoDypewKeEkiSYpME1cE+V8jWQ9pwJMqY3zDRltNxORAQDtkBGqaS6Z9bhqPAd51IckNj8IDOLAx+Q",
-	"D4BmCRacAUAGy83EpE29/zQ6T48yOTF9xR6BsM9VDPC9GWpcI+bYJSxRTDtoU9EJjHlI09RWoBnYQ2GW",
-	"yLDKuEcewQ/diu87gfSi6CRu1sdeTcq0BuHrl9h6F4M8SPuMDbtPmB6Ou2dcM7JDMGIMKZglnUNCyTCT",
-	"SnUV1zAoI7WQqWG2C1Vw+vdhRR+De7enHAgLiJtKjMSHtQgBBX7z5KOXJ6a3KctQNSDXXCRFiSIbiECQ",
-	"T3YiEoO7KbQy4q9YAl+CRz7sCHpyw2MuyHfolAqmwBHlsbhKuRqbtY+PwG+/+9R61cYRidFXPSZGVYdl",
-	"tEEJeHQUzrzse65gDV4yqM5wYM8eEARGBSgS18omxaS9ay6zvQcPyDTjAhfg6OzRCSxB4ffc6ZFzSx6Q",
-	"bssfD/jlUiZz0nYR6fAT5j7ruKPEBdnbJ2OZZ8pC4cp6j8rM6GeotLWL8enuSzZN6Zwlluo6h6YtvTAI",
-	"KqQeswzHsFgdaS8CVkdJxqaMmmuap8y1NAL3TkupAPUDPnTJDAHDPe7p633zTTsOR07EnR75Lpsj4V2z",
-	"qXbcwXLle8qwKWp0OKAJJR2DRllhmskhRDuYP7gm9CpjDHfzkRSOxRyg36mvA2QTQsSPz+mV4V4NlakO",
-	"bQ0fzKZrurc3K4ldVabYXS4HUE+qKEQVkf3dvUK0gYbGVFnaEFcsgUE+5ROu1QES46VMOFPef/7hPvku",
-	"/wAOs7tkzG1WuNeTZ+ZxPiVamnYfBJNwyJH/Yhe+AFf9Q9hXNMbAheW2kmpgO+b19/B1LoxEdujfsOWL",
-	"asPskac0uzKboMj+7n0MLrHe5E4WIC8fn52To9OTUo7lg9Zur9/rgylvygSd8tZB636v37uPmXvQ69Ww",
-	"5cs8ve7elJLoYwyKDGHjmGufqYgIOXNxkF6Ix92oZZw3TKpNxUBUoF3HC+CLaiaHTqnBS6ZnjAmb2aHI",
-	"0R/DEYrLWfhj0naXMARnW4IfCNvsPYXFDD6TAkKehmmu+A07JIzDabXO0ykbQdKHzgHs50B4iSUKuOlF",
-	"zg8JCEgkxNWRIFhHgnA1ADQ+M8vlfAgbvAcN7dywLOFDjXFJ5qOBsLe0RYV65GwuhuNMCpkrdI5y+JI0",
-	"Ioo/GVku8GC4wiGQ14J6chuao11Q2y5mcK1spSJtWEHkCfcUiZ/RVx/k6fUj8zCG+3DKMi4tT5pIjD2t",
-	"XYR9TA3ir9xpauQR1rvqmXsGvKMtM7c+KobtTaW0/l10IIwCLjN39pzgMjbiGhdkwiYym/fIB/7Siu3B",
-	"b1t38U40ELFmr/TOUN3EGBC1v/tePyJaaiNxUkVSLmD5pHJcGOVBI6/9RtwZGEmqenEnIxB7ilsKh9/p",
-	"kSMrAwnGEmUNtDQZCDCzHfjtQYalXMAwnm0vmZ4krYOiwMUc8774UooNWV2LV3Zq5Q/ffIoKDFP6A5nM",
-	"t1aqrakEx5uqxmRV2krJuL1+f6vDKAW51zaq2o7Hmi65oJB1PhCFY6llRRW5KFytQGa6h+gf0F/T4P1q",
-	"lErGlYpJwe6TMmsm7V/8j9//8o/+65d/++N//rt/6hScE+8xVTrA5nqxpxNa9VmqzGCuQsjuY5cWSuN1",
-	"I20aLFTnpDkemEkHTrIRxyfmqu6RF4KRKQZeDYRjKDHE8cWOkbikEg/6RdaMB/1+55DEJXgqRpmNDkT8",
-	"lIvrA5Kx9LcGAGANWrG9IjswXy5ypnrkY9AI8NgfkOKMA+OajSUcSwXpLDI5IbHrRwqf+4oq8ujst8tc",
-	"4aPzJ933BsJ6UlzONcOMWmRCs2ufRuvxqyFL4WQDqEIVfueURS4wgVbw/jFaZuJkstjndTYKUJpPxCHI",
-	"CwVjBuacyRlkR1pgEmeMZsPxI1sVqsYl6vUHXTQSZFeigNq7vbESoPmVXOa6HEjEXk1TMHNg0UhAJr6f",
-	"s6Jkw4Ev5lCclvVcb3SD97/ScxByRpit7vU6Y3B1JTYbgsuHt40RlEpZbDiKcha/lSOpGZHzS4sB+DzP",
-	"yuZea4WH6f0+QhVqg3GJK/vEE4IecU3dVlIHNtUe3bx7WnVvcriV6RTK2HGtCHtlBH336OS4aYjlljZd",
-	"oVB7iNZcoL28aG3t5Jmr2qWvtttuOd+crVAXuDmb4glXtwlF7jZqcUlUZYEMlkT6yPFVz2+b0p+T9pHi",
-	"dOdcXs+ly/JWTnOnmHbafKeZXmr1/N5ibk/p1qa2eribb0SQ60sIBi3a8SKPM+KXfAuLX6yFLZzfsEj2",
-	"WjIP1dIyrhoXcJqGgVE1LA0K/zIbsUHzmMQg2PyDfikR2INKDrDdkEE/3IE11zXyyGA6k6Zq4aqslI+p",
-	"ImOeJEyQdiB9KT4y6u+rYZonDFMhQgsTyIZYKFVoeQIwEB/TtFCuzZfFE4/OZUzpHvkQ++eqSrtyJg6I",
-	"kACcsRRrlkMbqCk10TQOuWGz7TRKG178AoncTZv4Q2D7P71DlcWXanoLfaMkejtJ22i+HmE3gi17hfpI",
-	"pUK2Ea9XV8h+S/0FBVMvkagANoTxESGsCRLvm2t4x7CmbkI1BTKyPNAoKOaMR4RayJlmmsSmn3gg2jZB",
-	"c1SD0zrmdUjzZV+3mlNsoY7CkboLITWA7BySXNi/gOJHdnF9MQCwA3QIFQmK/L4DVc2cm7h0vFzgSHul",
-	"/L8xaVvI8UGnSCJmjkGPPAHIERWWUoreQ/8aV4jyAvxjri7Te7k2f0hveAmTZRlksr5TeCGwl+g8MJSJ",
-	"zfIwrNaPP3dGzdrpKmqlh2swrZEr2pU2c3u/FiRQTtVcEenX+HJJ4uBABoZWaWQB8/IaqMruO6nDn1nq",
-	"sWDhxhX4o9ZTWYQb3ikfcoRuFAWwPICpWSRGbbfxEQj5VYT/CmoCl6N10WEY11E9TMfw++2O0ghsHq2m",
-	"22b5lB05v+Ua4fgL7RGDuSq294I5dkyHFkSqLsO3mbZrcKf3ZhNR3ooSt0Bhru+oZKZH81b9ztP0mhGB",
-	"ZeQ3IxMz75NjrJtVE9pKHlO+PN3t2i5u4+q+HhU9vB2NR7e7Wb6iU1GaNrEubgg4FHc/nJZ2PcaqE2Af",
-	"OzRPMPVZ8OiYIR/BG3d4eKCD84zytOkIMQHW+m3g16Y5mDPRpscyOhURmSYMrCyG8bYLWypgnXYQna2e",
-	"kmFRvHEFF7cvLuzDfqhSigVJt8yCrUo0zfgN1cCHwfTYFrbw8X5/v8yF62pBOl9QrVwb3vFHzE1bqGj1",
-	"yPOiYeLzTvYWhEbD4JuWZ4s83nbRxObx8bZotHG1ZcnLoP3FT//4Fz/711/8rz/+/A/+4fM//Mnnf/gP",
-	"n//hD9+GQqOW9V9dr6jmIdgoyWXG6LXCbL/0svDwiAgAVQMB0qNM4Q0ubrjilykrtQNfOBtte7/fB4sl",
-	"QsZSo8Hc2pAMNbwfSiGK9try2UaDNxYn8YYPWETrl+HIjmsFdpqwJaNCXNu3VpYLoL5jC+V6JE2osi5I",
-	"2yBujO4gMoNSNnS4grlIAVB62QcgdI0VMuEdCBqPbPe/TlKGm7P3gQU/DRuejcynInsvbolzTVE7r6/Z",
-	"/E2jjfcM0/QqEr80hzIm7b3+Q0AuiD/bUPgIXSV76MsVW6RuIJTOpLgitRKYaGdF34z4ER6W7jG/Ykpb",
-	"b4v3H9zvd7AukBpT8+1h+U01lQr6jsGFjFuoyJcQsjls9x4+jGyhltg8M4++EYN3o3n+3u573wJwxrs0",
-	"gjNvp0fQtO2qcYJXDvCuMC5ybN87LkrF18gQUEjUMQoY8qUtXN6saKxGE7+x841NfRWC3MSsTk0Pqu7L",
-	"Kt08sDerPllP0drrP7yDOR+hlT4zW+CoEtfgTdS6H5LbnktzzSZ8xLckvDniMmKU9xQrSby3FxSCuL7r",
-	"4p4Cz1NQQErH0tyyEJQXkVTOWNZFT0n2qoPOTkoX/gdOaQaqnlI9LkcbzFv1S3KJuZF2R5++frgftDcG",
-	"BHIL3Ffk8epMPxJjDoWMqXMuxJJOQmpnxKh7UZEjPNmkDfPKTQussyjIQtMsDFbsN5WapleUi22Qi2mO",
-	"UD8HMze/G/Z2RtMH9Lh9IdNC885DurAT2NJXXuwtFcCKcbS/ZdTeGB3i7C/WghITqq5dwa9GKw9YiQ4I",
-	"NZJmmjJ6lbNoIfbfGTAqhn10hlaM2dsIFUn0u0Rv0jQll3NycmxfncnsWsFAkIZKyz0Qi4TjhWCylgw8",
-	"EFVSQ0ILXCgfbkJouGrboDHT7YJAV9R2q+iGSGztX/3VX//zT/7ul3/7s6CU4Wv4Nh3XI4yzkSPvBO9N",
-	"6ZrOQcn0bwQN8uZm3u/v1w+x+aaX8pEOLu9TPtJQMHiF89PHY1SKYQRcQe4L04VzdGu08fuqx03eIP11",
-	"LIf7wRpTW8IOTEvBJTWMhF3R1K57wfFbUetV13qQd22uFKsDBUXHI4QLZmPp/br95bHx0QnsoYI9VHeJ",
-	"Kvjq1A1SE+ZM2RKoUKy68steU622zdQ/HhuB2ZwjR+JSQMyE5+bm6gQt3Pn2kaMa4x0IOL1oQZyXyiva",
-	"A50rlgERODbsG97v348sqDQQLFUMoKT2pdRjYqXtTvBgg2YaPNmn5ok92ncBB5TqhK+FBoTYNUu3coBh",
-	"qqRdqOqdLR3nRTY+kTdsK5p7qIJHwipOiCCwXbJUiit054/N/XNh0xDFZcWWGOJD8ByjCGYZ15oJ+ErL",
-	"4hsAtrQq0SYk9LElcRX4IEMOCtJQ446YFVAuugRIWjmhWc6EjxmpBrIiacrMf2fa1TNJhrnScuIvO85U",
-	"hM7DRnZSDGK3SqyygF3tqTkkFI+VzHwIjRFuvM3IsFXDb/f7+4dOEq6wWvBypDAtXPGZzNNkIKY5FADz",
-	"q2DoZSZhl1RkmHNxHqUgcFLh2UDg8TQNdjE7if+Ti84hwocQqyulPcoWUQye42fyht29l8FyPrBBkoAy",
-	"id6iiGtBq29biLUykErDt/MM2N5VWiq1vsQUCxSZkDb+hyuy29kGrzSdNwi2htrhLGnpryyL3H/5kx/+",
-	"4uf//fMf/PSX//nnX/zRjzobcExr+rsDpvnSw+bewAhcRxRoVSUc3sfce4jhms17AdceSL3x6wSi2imX",
-	"DTZ/8ue/+o//oRO5UHKUaAwPzDPRCm5z6pIhBS20L/G5i7S4Uw+HZXKqHSc61W3NCAbqMNRQ4y5hLhlS",
-	"MWRpisFH6MMHtztXASvuVo21roz+Mmvto5TR7KV58YN56yslPXvzQvAXDBuyQKAiTHIfgxkC87etBLwQ",
-	"1swDIxhTZasBkLYFmEoSVyA2qVTI3WsM0mywiyItpAQwJGqUQ4209RyBFCv8W3jloKZ8YLQtEwlLiJBl",
-	"RcT3gcCOVR+9hNJgLyxv/50LBrC7NmnfZrWV/JdvcXG/E1o+Y/qWhBw6w4rZ2tpbvjabnIPNKB2cE/Tz",
-	"tbqwzDI2hBwhJS/fIstAJQurv2ld5mULAi/euWa2X8mVu6HfbaMD7SYesW++9oQMWTZ8mmrr+mn2bg3C",
-	"LZXc2xQNI20HfnQagbGBaEDGDr2+5jIggBumHxBhr8B2MxCGs4MzUBt6CnDHbxvu6CZyh+JK0UmjvGJf",
-	"2AqqLWcklU6lrqoAzg2+/Yv//Ve//OlPvvzx3/zqz/7dndyxaT3xui1JUDNijGpvFUAOVqAFW0nJEWsR",
-	"WYsARSu9Zt5IpNHRhdQlTdxcxgXMBiZCZj13gYUDpGI6z7Uta2vddCgE2kBZP0+vmHDG3s2b2ECKrVZM",
-	"dxrv7DJV3vmtfZtigfVEq9jEV611r3/StutH9BjWq4TqSbL7AItZEi/DQRA8VPzZ7Tcw1TwT71QaMOcl",
-	"JAUcFPr2Dd7+AxfhwwVm4h5mmPAnJRi1SNoyi+AcQtiRK2vtMsz574vfTbMdlGtTC8uZcwt3wSW74qLw",
-	"FQdL/UAo8M6kSaLMYcfInstcl8pfAdCHSUpKNbESCY0aOb8c84POfaQuzueiyJQUEGLMJv06CTHVQvdv",
-	"FXjzLjVOs01lC7klPzeD9UEP8GQ3ApK6A28+V7X0a0VQt+e/vgjr11HWLUJ3guVkqoVhSPuLf/zp5z/4",
-	"8y9/+PPPf/DnQSG4YDCNUvB5yTwCmQCp9snBSrKF06Qq+dbaEC4ZYqg2fMb/KTGhFvpDIj+zNUoHop5W",
-	"tChFt1ARDWQvIAJ1WDGxCAZYhPZT8Ngr1KXQTJkWWTryWISzj/h+u5AjMijvmC0+K5byDqWDWuHYhnBh",
-	"m2Rryoq6o9uCEF2EzELVuTZi7wjIfvkXf/D5D376q7/8+Rd//6e//J//7Ys//Tf1dEaWairZ+SDHjtJU",
-	"JMoGWZUrhLmN3SoEWc681IgJY3auu455w0ykNG3cWbP8NnmcOnQxzmVvOWlbwNRy9lWIMy5yy22BDNxA",
-	"a2mrvvi3f/Plj+tpq+q58+hwHEi16BK8bMl1wm2zM9U28rZH7g1McwXB2OUMWZAL65BQ8JhTaGcF2Qsv",
-	"BaMZOUrGOzh2ZaEFnbDY58MDqJZnbKhlNr+n0N8ZV8gbosEvoJydEMzIJJVXVyzpcjRhh5jPEy4SP5EG",
-	"P+aasxPWawtmndh7b82kE1/+w49+8bOf/fJH/+WLP/nHCFPvpEtSktTK6S3PZ3O/KZtNrSqykfgtod1t",
-	"JqRjmz5rr9/Ux2K2kKIU/MoEIXeZguLY0d0ya5M/KtvgD4Ygixadz6unf9LWkkz58LqW06kkoLhvd14X",
-	"Zdbf7EyYIR3VyKbNBJ/Zd8LHoOr4XCnh3uz/vJlx/y63Eie3bB/tEkUob2HJLTCVnxxvSwDwnjTUwVxQ",
-	"gBA2FJQRlikMMjJy6pXRhrUkbSFtqbOTY8ATzIKYix8TVav65s93PMvoFhU4g0Dd7n2S8CsjD1rpF/NV",
-	"g7SGT8xliY0s+KyOjdBhjVAvSk8M4Y64k7jty5dz8Hl2xqpwaJsd9XPH594B+BUqVro2U60px7WWvmo0",
-	"DC+2+XK+Ne9t0ShW2EvLNxxpV1BfBVliVruXWFrO2IQLowAldK4aCfmolFzZUlwpAQcIeoZcZxSw2Ng1",
-	"emEajSEhMupaSk4YGA0WnOstRBA5z/sytG0UMK4HYkZVEZhmWnOFSDtkYk4qDsSfcjcKm/H8inLhNLbQ",
-	"CItkPdCh0VAgi/wNTXukD6NTA+E+NHxm5I3OhF7KXBc6sLU+r7YeY2PHZu3fkQm5NO+KKHD/4YOSKNBf",
-	"Wfyr2tKv12FEnHksZ1gSExJ+U6B+Qws2K71ZHlUCwbiGNzBA5S3PrIXZu4pp02XzwUVDDEqIaEWo5Tu/",
-	"p6xjjTkjZkZ6zHhGdvuIrw8EzdxJTUgbnNzKuQFlVkR0JHRuV8YqD+6W1PSVUVvQpkMTiCP3UXJqSFPo",
-	"C81Gc2KIYA6ZqHBghe4Fjc9olqiyI7fdWr8oK80+Z27R7galW+znqzLTVAcQws7w+XatNYu3VWEW8j2+",
-	"Ff0rrJfdrRfbbk5GQUug0IQmzMljZRCndKGNWQYWl4GA6uYJyQ2n88UV4J1S9fcOHhBYx8rMBwIyonHt",
-	"P1QYDY8FP1AQtQmuQcIrWVXA56UoT1RKmuArvIAWjq7blTMNPgEpVzocrqT0YsHxO0cGA8XTl2b2whFv",
-	"zb3Qkkx5w1VFhJHBeIeAh2Fj8AHkjcT6TWBPF0nXUL2elzuNyOnjZ4YGbP3K48cve+RoIB4dVWixbEVz",
-	"o7RZvqmokB583UDGMCnIVLigXHjvtkqi7+ragwjk2KuXZMhzKCvgCy5BJKZzPbCVB9Bfq1pNeUkGwED9",
-	"+69puYHnbBYq1v9u0+I1jWD5Ueq1tpvJrkRyVW4/ZXKa4olDVrV1Xr/zujyxi4XUeLVY44KnFqyfawJq",
-	"v7gCGs8FlChKqZkcslx1aAWj0oGiacZoMifXjE3JzCgbUN0Nk8+Ys/GRuBZyJmwioyX6OPrsrkP4AXSo",
-	"Nvs7hYj2Q0EDEFDR257rMg3xZ0idXnC67ZARNrikxtBjb9Grmu+IlQQu5yQe0ovSk9h5ROSg+RixFXOI",
-	"xDK7osJWr4tJ+wUYD3dkRuI6mBGTdhW0NqqqYhmnKaI1BAyVRXMniblbRhzrUQSFj95AHJWtA1ZG0DNZ",
-	"NhREhfGjZBIo1y2CtMhGbwHTQB0yjWwsnJ2PBbMGokju3ACa4ZXaWaoi1y6IE9i8r//dYMf563ct2DwI",
-	"pVNDyaMjPDrKy1jOqPQ251nzCet+JgVrhqwEOTl6fmQT+EC9p7jItx93DgmbTPUcUoLLzLo82oWISPFm",
-	"jzwqkpAWhTgVZLAw8lm9ONhOrTAYKNCLtcG4woAHPH+Q/AL9v7iu3SP9IJx7zifsd8wCvBPcyNeIqd0p",
-	"D/dX4bbFl7/OgG1RMeFWZD9hO1Oq1ExmSSPBfyyza29o8NVQjZACjB0hSeDWXHDNaUpckxHmDh+m4FEJ",
-	"n9hdAfcM8OYVbObfxwbNXxbewp8HYipTPpyTdgrUETm/84kUoPJk5pqBVHxSoyxm7yRnfgFdolo/xbx6",
-	"lTOl6GXKDshnr4Y3l+KeIkxpPnGxIfaaG4jd/u++h68z1cFqiOCfbA8SiW3J0NiHa/iqokzobG6mwAWg",
-	"eFSTeEew2YWbXowro8wJno3nQWcbWONTt1N3c8+45rGzW2cOeGS9MLeRQA5Jq5rczy1CiYRBOWxGamqK",
-	"JQaVo0JZpDUGLRMq2YWzeJxjH3fIRqCHZQAGTtMVogDPjVdTjmVdE5KxG3kNEe9bDJ50q350emK7J23M",
-	"tIFwLtYLV51N8AxX2LGUEQ+bAfvIoa/bbZQhZGPAXGwWsN5AnNkc51Q1VXK+nl9f/J/f/09xUbMQyshZ",
-	"STZXRpCcjSWx9VqgMQEBAVB9UdtSaObFe4qkcngtc90jZ4Y81AGJjbYWD0T724/PvR8yFAqDhFLgIzTv",
-	"RCSeZVxDFenUV6It1YiF+o1AeO4VHOuECooZr0t5t+1YaklNMn41Bs+oAO9fQFTIAqAS5DWwJkCMX2OJ",
-	"GMf3rusGILmU+m44pCV/TaDsLSY9paI4jGDxUXMFVRgW+OHOa/jvxYoM/y+BbzTsdwAkcI2+e3QA+Rue",
-	"FId/z6hy6ElnOyqH6YWESlCVeKDNxOLXfEozLVb56Zy6l75qzyc32q3dEoU0mlG4l1wPpP3Fn/zZF//0",
-	"oy/+1Q87vsgXVtSjScKShQWseD8tp9qJvGF2SVtfFbpUm29QBj9EZ1T/jkty3pyn7Ktz41qauBuRfE88",
-	"zRjkUZJssjFHhhK2sS1HSbL2nhgVVVwRPeNDVs+1uVJrsvfpErTvxRTYhLt5bV7xRcHnEuWVBW5+aMu0",
-	"xoPWUMprzgYtW54fsTZ4nxvWpyTW8wMDzodaT1+IdB6RMzbMMxYNxBmdsDOu2W+d6YxDqUjTHEZekstM",
-	"zpRZI1C3ZKZpCqFdmGrGqXgDgWknl2h65IrpsqRhsxmbry/wM6/uFPMALprOSewgvZI2GttICdUbiJds",
-	"imIaRmqiVqfIpZHLyCjPwABFtWaTqfWCoGQ25ik7JHQg4DX3VYTx/giCOO0wMu9DAmg/HVuuN+GgHia4",
-	"IDRN3R6CwEcnjOz3dyNfOrdUtlyzNMVY1pobDx0CrNqcxCvlI1hKGLcjg9MXZ7hE4Iq489rmS3qzkwvz",
-	"Whw0yJrpfV1FOBjcRkW1twhoIpE2ey/gma3mmT5juvsIzk6DK0DDee0tTZ19+xo95nxzPW8dfPJpJWGm",
-	"vCIuBJN6Cgd6XtCcHRvbsYFMy+7bp/JK5uuVDnkK7vvEaEzbyAAqr7A+o48Fs1FXdvSFFy0cjUYQACpq",
-	"gznCalLTTGJq90ya/8f60G134iNcu67lHgORC83TaJHxIWvU0nLHTkRSqrRdebPsJ6cDQdNUzrrgOUGe",
-	"Y5WSogVbyXdM1bjJr+Ijdcdyo+lgmcgIa7t1d+pw8dqQLlvx7j45XiY8NeQjQ88Yp0n7ZIuLkKWCjNjo",
-	"3wB4BJit4KMq3mm0AHC7g1I/sOGAN1BzN/uThw4RUL5klPKhLnmYQXQLQhCdZk3cbM3XWBGH4X01enjR",
-	"dZhgGzd5m+o49lRPcv5WtqjaHd8co8ft8m9KHec0u2LAVGyU853ylWVbtJXYPJcbcROOclj3XLqn7E6u",
-	"UM/Ce7RTcPjG7fo200fmLeCzd1kLzXfSsPBwD21D33JX6ckpKebfsNxoFJ0wKoyeBdZRo4/ADb62Krwp",
-	"XQf12Y+m5rre65OT05t9c/uenN48NAphBuYd88ujk+OXZJqxEX/FFBp5ByLe69/v9Xu7u/d7/Z29/Tgi",
-	"8V6/v3uQXL53cLAbdw6tryuZUHVtQXmbe2sgkhy3k6ke+dgKZ1zZHNYeZzZ6TeQkG3SdPjo9GQgLO4FH",
-	"NCS8RZUHhxz04XSw9EBMce+IET1JbL/pCqm7sGcsiUnbJtghVA2EU1Dcmy4B7iEkEKPXTBE2GrEh3H+l",
-	"0Qv2Sg+EvWUWE3A7F12XjRimjzeqK6wNw3WT4hoOsp20yz0VzNbTKQew++GbyZk+ukY93iGLv6Oo2+TV",
-	"XT2q2786a6f03Vmr12IP2/XcfmmrdNFNGAYVlmfAO6gVu1LrKzlHA5d20v0yTeexMK/Ye3W1toOvbycd",
-	"ETRFKKnBDpjbbSNJ4m4451FtZEMqhATRl1hlx+atcPamUSFwM5F43HwRMjzGdtdedfv+dkocYVs+W/lo",
-	"pTcRQrpSMMXS0cZECOnGwQW0GT/8COICJja/+D0FnooqsolQ5jaFGqiz4NlTVMLk2vqXAvhUCnJRms4h",
-	"bRPlaZ4xc7yneKIQzBaJxa5U5d44BDYMGBbQIeaYdwexKSu62UiXT/htKDH6mqZS314u9H8xyc8/dFFp",
-	"6L1skyWnKdmaWQXyn1sreTUBIoRe1/Of58gsNjp7TgPsZkyhjN7spyDTpAzzmNMyk9m19eGBWM4mlmfx",
-	"AsPzDgsWWIYPtHV9koI5HMEIUBZGGIjzkv+T0Umca5+Flw0X6hEAUREohkyHc9JGPHgg/H056SzKYrY4",
-	"Url9mzsN5cfTj84HogbIk3aD9AVBTUERrLrYnbAjrmK65Nf0FfCKtzhMVZ5gUYaLskNdqNiah5Z6K2PT",
-	"F5oMs4hF2jWkdReox7f5jb8oabCXO7gwy+a2ZqkN4KAz9+pXC4lUCQOygpfQ/6bIZ3xvnS32vNirivDt",
-	"doTQAEtbXzTaeHORYZU5cb2eoXm+BZhrG+xhPySpoYVga9XOcPHTgrVveQPQO2351WclKAw9tIUOT4+f",
-	"2HxxpF2m/mkyKjIc7PXJM/5Bp2Lvtt8vZE9zjnMuhVe3klvLpvJaVBUwM9np8ZN3B4pPk9EtSrm+O8Ht",
-	"9PjJ8qI1uOLbIFFcfQChINuh93o8dN4TkE8eoIPCNDdjl2Mpr5e56N6wDEwv6EWATnMhU9jHrqk7XE/b",
-	"xzKQROWX/qc7cKSyC1btpupkuzkisCwuDayfVjbFREf1vCwI/UHGYYAjIGdJOU14JbGVjV1jN0wgSlie",
-	"CRnCQ64G4vTF2bmtoJZnaUyoIt85e/GcxK8HcKYGrQMyaEFWykHe798fQovwTzZoRWQAcSBK08l00IoG",
-	"YtBKqKbmq9f42QVP8D38EP4Js8V/3rAMgo19U4PWmzcx6RIhwWaHqRotVZGuK6wwtT4gZ5qKhGYJcWRJ",
-	"1JQNPRc7GAjrQkBiu6VdKA+XMA8IYzHDA6yNns3ROx2K5c3NfxjVaiC4Bndi24SfckzaHwn+yhwYKRKF",
-	"MT/+Nc9x44Foxze7UUy+6eLDP3x29Kh79uER1FU2Zy/mSc+32zOMP47INZs7nQC0GvsxJuOIZ2PFhhdx",
-	"kffQnFrL+61H94LmMhCouhzh3bD36hU0zwXZ7btpHBZpogH2bWcMwwIR6hZSDwQWxWOJramnM+4Gyl7h",
-	"kTNC6SUdXsvRCDHk+74DQ24PB2Is80xFpmPvPMQFoWnas8ToAhfHWk+VdbKnwzGhZJpfpnzo0eoe8U5y",
-	"/eqZLce6owp1yeZSJMvjE9G4aGnq62r8tcM7EdP8nbvw2L6tIXgdJh3VfbLrhv6txGdhh5fgps1EAkE/",
-	"4BxCHTO8ZYoSd4PuvLb/WhWd3uideQwfFLS1BthqaxltA2vFlPq0eh0U1d9Yyo0UaNMGYYxJKq82vusa",
-	"ipvULb42nD5UYqRxgbYuZqxDvduyk1eW/W5NCo49LLEnlC4KcFBjIrH1ORwVWNC6iZY/ghoG5a36OrC5",
-	"f7EUYuPtqqfzniIfvXwaOe5lNqo0ki1ys51i35fGUdhFOS7eXlEgXbBX+mKYZ6ooXTPN2A2XuZFnrxpz",
-	"6OInzVl0o4WMk99YK4dvISv0D43GDLEsLgfyv7hku9XtmJ/SK9aUox0Xe0uJl6okWtBOVUuyRjJ/w3hJ",
-	"790xvzVpfue1/Tdm/kUNYPPaFaWeo2DsSKmXLQePNMJJrktyyYZywhRJciPGzyDVDWj+IJYZrQzNJTOZ",
-	"XTPIw2kzHYKvPSbCYrPU5lFJlubBMctXo83tSNKVc7S3OOP/P2f5tjLeQa03v3xggS3FhMKqFHrlNnkx",
-	"XstvRX5LSUKwWaOOaK1bT2RG9vYJaGkVpj0QToLnV8LW6qZWtyOo50LQvWk2oAx3IGCDDoQtlAR+DETN",
-	"uLaMQuaapFJVRZHl+WSkLuSQM1y67dPa1nm2HekSG9L2wle/7YoYV0RQWiaEDcm3GgXxuoWxVK2DTz41",
-	"nG9oYzU++dSspGLZjduHPEtbB60dw5n/bwAAAP//",
+	"7L17byTJdSf6VQJlA10lZRWLbHZrhoSBy2l2ayj1g7fJ9kBWjZnByihWmFkRpYxIVtc0GrBs3AsB9r02",
+	"cK/sa1i2rwBj11is9ccaWC8k7+532dGMrG+xiHMiIh8VWQ92sWcMrf7QNCsz43nixDm/83rTGsrJVAom",
+	"tGodvGlNaUYnTLMM/npEFTs5Nv/ionXQmlI9bkUtQSesddDiSStqZewHOc9Y0jrQWc6ilhqO2YSaLyb0",
+	"9VMmrvS4dbC790HUmnDh/45aej41bSidcXHVevs2ap0kbDKVmonh/LtsblpImBpmfKq5NJ0/o9dMET1m",
+	"5PTF2TlRdMSIliRjOpuTtmIMnh2dnpDSd51eK8KxjxlNWFaMvtRd1/TXMPS9Bw/WGProGdXD8eKYz8eM",
+	"DKli9xR5fE6vSDsetG4Geb9/f3jDMsWlgD/YoBVHZJTJCczBfpFSpQkVasYyIrOBiL/9+Jzs3OzumOdq",
+	"5w1P3sadHnlpd+CAzLgey1wTrklbZvAnib8Rd6BROjRjGgiuSMZGuWIJvrC/9wFpx9OMDaVIuHmn6/Y0",
+	"7kT4DiVK05QRKRjZ390biNoHI8pTfF1JosdUEyFth0TesGyWcc0UoWQ4puIKNmoghjRNWUbGVBEhNVGM",
+	"id5ANG7XqItrvCbJPdxfvW3nNLti+pViWSON54plF1sm9E/Y5VjK68Y+Z/h8u92+NU2pqRSK+ZNt/juU",
+	"QjOhzT/pdJryITW7tvMHytDvm1J3v52xUeug9Vs7Bb/YwadqBxqDPsLkT+hIs6xEhuZU4g7DYMzZqPa2",
+	"MPy3Ues0k5cpmywZ9RTf+OZmo3ftBiZwJMjLJ4/Ih/sPvkVs4z3YQ/utafpoiC+/aTGRT1oH329lbMj4",
+	"DYPd03lmaFoxkXQv6fAafjR/tSLgvCnT5sWE2X/Q4bWQs5QlV6z16cI2Rq2jNJWzp1zh3BM8gDQ9zeSU",
+	"ZZqbzR3RVLGoNS39ZMamM/tPrtlEbXpcIvP2CX651/ePaZbReQupyxHq931nxQTk5R+woYYJ5AnXj4XO",
+	"gMVXB0n9Ui70TodaZhdmxaiYm6PR/JI7s6E3EqYpT4OPxlQ1cHAznfk9ZbgXF4ZhjUl7zF7D3bLQTMYm",
+	"UrMLmiRZsBvFfmB+H8lsQrW5RYV+uF80xIVmVywzb2o+YZVXE6pZF34NsZXyBphObAORW9XGzTjP7JKs",
+	"pphlx6i0sW/fgT4+ytPrl2wqM704pEzO1h8PNCRni4OJWiqfTGiIAOFmLW1baTdWkJ47y8mFucYX6eh7",
+	"3/ve97rPnnWPjyMiM8ImUz0nszETJBeXMhcJS4LkVLSr5fZaxQs7PNERF1yN8ek6pGcu7MRIjBMuqGbh",
+	"RnF/G5Z2SpVqGo3SNNObDOaGZXzEWXJB9S0PT2mnF/a1tiHV7orRllYxskRVrIGfsN+H+hIunovaEOEg",
+	"FHTceI7kLEzjjVRsnqEYsozG19+NEU/DbV1zkZTvTMWvBNV5BpehHOYTJjS0qjSdTOEGpSlLutNk1Ipa",
+	"7IYnTAxZ10ihWRK8Ke1ShDrPGFUN90zGVJ7q8shOj87OHh+3otaTo5On8I+T58ePzx+/fHby/Oj8cbBv",
+	"MxuWhW8TfGaO6/nZEZmNJVF0roiSwZPqLoFwO1xcmYZgjcy/zdtGULlhIGLdhvgtdZRpobzzdkvtBvpV",
+	"9gvnF7eJJn8XDgwKbEZ1YRuLMoustjLPdbjoig/eBsbuBOa6xDJkU03FkK26jp6YZXvrbmO1uKefGL0J",
+	"1T9QjCZ0ThJJhJyBDrvWFYw3feDGoxOZo7y87PtnUrA58gHNriTekMsFf/teZY3X57xRa5gxuuk3jj+s",
+	"u+Sm1ZXvmnfMXRZmjI08UWYJyy5EPrlkWcML/IoLmjax3Cn1xLTWHp/STM9DW7yUqV1xpTMq9CoJuvTm",
+	"MjE6Y9N0fnE5D3MmeNq9nBOzixHKI1IwwhVRTC8wptAWI7dfe1HcTi8IetpKJMs+PoOXQCycTlM2cVDY",
+	"O/Vs1lDhWb9I7CBWzhqUxaAYlE+TjY+JRZjW0jZqtwBcAO57e4Dcapa4gz0Xnr0Ept1EfEFSK06DXYvS",
+	"Wa9uj6eQCgeprFPBaj9tYOdOjW7QAdbaf4Q+Vug72GTTME7pFbubYUQtwV7ri2GeKRniThsMs7gPnFwk",
+	"2MysPiB6ZrHtBQ70IYYsTWlN7Swo85GZJggBoYnLyUSKZimUTShPQb9mqr5Eiyeqth5mOa7Z/CJXdtHX",
+	"/5QrlTfw+Fu2KKS+AGRs/TNtPrlkI5mx9b+R2RUV/DPqsJX1BziVKR/yTddYsYzTMMai8iahvA5g5E6u",
+	"tMvum62sQXkNg3QrJ05QWF8J0ux1WG3YnAk3CtfQR6XFJcM/twPaQEZ2c6jBmZpMpNJkL+r3+2Q4phkd",
+	"apYpcyWXwMAP+v3+ahi7PDHormEGhuOHTnk2lRnVbJnstKkwlrGJUaSzi4TOAxL2S/uYmGsvu6Ep4YKY",
+	"Vw9J3wgncjTqNSJxF59JwVYTLuyuvRWLz4JLg/fWubxmcCxpmr4YtQ6+v5zR4+tvo/p6KjbMWGDLz8Zy",
+	"Jogem+mJIeutAR1CQ4sj/rQY8yuFG1YdAhdcc5peTKlSM6OV32IwEVhcVt120H994PBhtDiK0Nof84wN",
+	"tczmDUD0nVCnkW2CqMAR0RlNjP5uXyFyVNIE7yliBafSgl1KmTIqltKf63DpCjQIQdDhJnpJbUlXikS+",
+	"g9DonljYqD4osPpc4OvhezhAdB8fdfcePHRrejnXTB3CP51sSa7ZnIxkRhI5E6mkYcy0cV8V/4zdRsj2",
+	"2EppVjgH22bTyjwas+H14vI4rG0ddcVppaUJeYpyquRG135tbhYk8t0UbQYnZRV0J1qCUt0tYSvRwk/d",
+	"oZxccgEawCVPqWYZdDPJU827U1CSrdlNinQeFEM/lmkSgHQ2QS+WYamrNO1Gdb1Z824G68qaVdloDZ1E",
+	"rQYBw6xAmAGMZZqsf/hhJVfRBDbZNIyXfj02EHOKRSy7bGwsviyBLJ/KK35rnFJe8wB4e5QqSRRDsE8x",
+	"ZZRsQsE9Ar4gbcOLKLnM5EyxrBPi+lErNQOzVFLxV1ltyS1f0GUvgv7e/mbr5sdQajO0iM+YuUTDhDaB",
+	"Z1VSq76RMHOcnRy/Pl/WXDcYH9Y+YMVJgl5Cc1tK8m5ywUUBsHUzkipg3CpJHbMhn9CU4DSMWGtoa8KF",
+	"zEguOGBuU6o1y8zbv//9fvfDT9/sRrsP3/52kK3lWcbEEAWj0mdH3d/79M390De1eXs8yLcUXoEb1mTq",
+	"ncgbxP8mXPCJuRb6Ky9U/CbU03M2c/j9rVb7zkDzTaBpR+hVVrfytNcR6sqJ70crEeu6n9E7I9jP2cyD",
+	"2IVTyYcwEfvHbgjeboKcX0xxP6u4M2l/8dd/+6t//H+//Mnf/fqv/rxzSBRj5PRV3YNux320HixdRYgD",
+	"Rjn/As3mxEhBCh3iRjJN5Qyleim0UbxB2o/MYYUt6g3EMRumNGMJGbOMeV86dsNsW+Z8MzpR5r+UX401",
+	"0ZIoLTN6xQ4GwjQuunpM4mIYMfRCJrnSZEizbI7qF7xmCMpcPFyrgYD2zS/WCc/t5EYXXlU+r7tRNrLu",
+	"jSg6JEWHznxBWg+2As/XJVzExNcAwN35aGBMeBZWrXRdYxya/lgGgm7hOZo4JezAUhpIhaTtPUed1tUZ",
+	"CCoSeGnKMiUFGKLpUCtQhLgOfLPzppAy3+7Yq63TGwjv5mdI0fro+pHcU0hnTqXFJg4JHYjYtWdeiJHY",
+	"uSJX/IYJYoaX8NGIZQrnx+Fh2Xd1IPb7ffA5TRm9YeYNmWuSi5QpReYyJzMqNLY7NDoTknZI0503MLsV",
+	"vLU8gVuw5pIcsqkTaaPDimuzgdrO0GughsBvcsirX1bp8vTxMyIzckkVe7hPjh+/rCGL9/e+9XDTyZX6",
+	"Wz6nEw/QbzIdenHnM4qCeNKiPHY/LI3V8fs6ka3SES/WWMIChVx/6W5J9Goo8Xoo3GWpIVxwEgdD0oSH",
+	"zUZapxcK3M4Dt+9TPvJMRpvZHJKEjWieavJhH1DeiFCLf99/+NBuI4qW93cf7u3t27HjTw/76+I3OJ+G",
+	"dXVI6SZSJ8w/ABI6bg4vgOlUy6yYJTS2ka5Yc/q9H9WFfdr9rN/9sHfxv3U//WaQNKeZXAd1OrWvNeqP",
+	"odV7YcXQJWjXZmZ6bChgsFoOhk2T0TLtdBPULfPKztLVOn5itaIGVM02s7E2WkLjYFKRXcRQQ8UgFh2D",
+	"s0wGUOwzptHVw5xAkCaHMk8TCO64ZEYMVQ3eqCm7YelS55mwsA2dcEUoQWcA4l4n7dOj5PEZ+aj79Pwo",
+	"sgK09zAk5y/Oj5520a8vMuMbG6W5iFGAwBsPDnsnxAYgpvBerY7wca1XriodEyt/4ROqjQyjNJGi4Qzf",
+	"ApMtu9Gsh2eqMd178LAB5bYTWf/QnblPGkwCG0DnUUsruhqvKVE4NO1nVPK5RWqrTGg5Ou0F9GWC40rR",
+	"MODFJthG/jzrw8J1B2Y/juXi4anF8B6hT8eG0gCbXSwFFhcPd5ps9EV9r8ufR9X+g7MrwodqZuFahA/B",
+	"IBHVI7FpJAbTsDDCxUCMtZ6qg52da8bn9DrvJezGRR2pnTdC6u5I5iIxWv0NTXkSGW1/lPKhjgZiyrIJ",
+	"B7i3mzDBWRKRXNBcj5nQIJ0lEUGP8G45vC4aiFzQG8pTepmyCK3XgqYR0VJ2U5pdsYgE4vFMj6GwPtOr",
+	"yqeGubOkO2EJp10zUWCFzsRiehoIXgqSvGbzbsaM8hWR+u9cdHPFIjJheiyTLrSTpnKGg7C70kVfodI4",
+	"rBNP+f23vdCvA9He79/vILMHqSHyyLnMUN4joBeCqkiFa8QohIonNuTQEP89RU5OCbTbTbnSIZ1wSZQQ",
+	"XH7L0erGb6cStm6RAr9z9uI5sU9J29Djww/7ux2z0xJupAwNEKut964LH+m0WkiIWlwo78K8eDnzCddN",
+	"HuifMQLPCRdoWCXt/d37RIp03qkAas18XWmq84bAkGYEv8EEXHdLQZMqNuO7amAOTpDbCIaxFGXl4EPC",
+	"6HBMRpyliVc29hZcberyPlDqGppdVDOFrHwdXOXWenNEX6/3Xp7xKyroWi+nVFzl1itukXrcU6e02aUU",
+	"UvMhg3VyCmIrav0Bhb+DamGTHrp4/sbWhWflm57wVuvaC6T0kmnDz1FXb4pvdFNjrzXGgtoA0E/fyci8",
+	"uMhyJgxLKXxt76lOwJskFCmxkUe+Gb35d9idIE8DNPCxhcMhZorMqLKYZlhHUExvNCLzPhoLFh+ZDhfH",
+	"84RnRuync0eQu30yZxSP7ErLQC40T5c2KshszIdjH+EPAR6XjODOJ2v0sp71v7KDbrZugD4a1O5Kaes+",
+	"XUbLYR9lEfQyBDgYXI7dSpr3yJResUNCL5VRqqTwmlaAIxpN7GIZ2eMbfs03W7fyx1Gts9AiZG4R1td8",
+	"Ch6wSicvNb50A86YNru0qUnGgkMXt+M8I55ycXUBrxpZ62IihR67qwqBsv1oqYnWNKKGNL0wRynMHkov",
+	"XDCRYCeVPnb3olV24IWVO2Mi+YgicvS18ig5Q7k1cDs44G9xiVbomuz1lGdMbcQgJ7nSFyiRV7Swxc61",
+	"w4Zvr5FiE5WBlt2UKvwLl6FhgMEFdYp8A1KIcNktYAuHwq08wtj+0rE1OZqOKRfrR3mUgPyAHD9MKZ+w",
+	"5MJGhl5skkDAHEOWhsmLi8QGbAZQrvOzE/L4Obm/+yHZ7e91d2voGv6FobNGVavEzgZvehcZXO2nwNHA",
+	"T7OOzS3HFWsmHcAG4WGvAdQGfX4zqO1W+FzGbriqprwoq0Y+ingDolD55UV1w4IxxbBqG1JI6bt1wDgk",
+	"KB8pXBqU25qlJ6YJft4EcF8Xm8X3tgy8XtyOkMyn9DIkMZ8xDap1AbMrlt3woUPaNUtTNPwX2CYZUmGk",
+	"TIuQa0lK0LgRw6y4aJPyLE4fiXAz7mm19zUchD0q67pZDsWe+ROxoEOzhturZt1dPfTaedoWWyzetkm1",
+	"uFZE5Zfd4oE1QVCiUqrGQd6E0VAXS3D6hWQa70rKy3mU5wnrmxka2ATuYYkkKgyjvI3r0MijZUb9I5eE",
+	"odQqeuAWLAFvdaLGcqYID2gp/yuUcJMBlr+84IlRaka8YQ22H3a4xKyVN6cJsc8usOXmUKANYhe9OWqD",
+	"IMawy86Cd0CJlNvmD8skiGK6Y4QmKgiOhxjNn7QrrARZUnmTCBXJjsxI3XWls3gSSr01gFRrRFPdJhGE",
+	"+6YB6GnQllbz0FucpvrJuH3oKyhBBQ0VY6mFupcmvx7VNER6FS9sdsnXSHJlwFe5n+CAdZCyY8WEhtR5",
+	"MSaQEJqYv4g3jTho85AU73a1xCCg2keX89pHPsMlXimRa7biXwkehJjLjyX2MvCJizA5gc35l/ikfyjV",
+	"uPGU/+3HVkusY4HAIBLj/bNqm3eLQ3MbsKDhJKVUQfKGpDndXemVDfpbEuF7I683bOy2DmdLIiuxydqB",
+	"LC1siL5hC8NnEOCR9U+fiwFefuBso6GhhON3l+BPYC69SO3gF+HeikX10OahmzAqFBGSZMwsqU/8uf6V",
+	"fpnKodntBnD9E6cGYZSJRsswga9IW0tJJlTMrUkdH6oOYSJRHocGTUpIwQhEp/Uwt/DOze5Orlimdt5Y",
+	"kOrtTi6g2ZSPtJMH7zDDEVdGBQxorsf2ieFkYOYu+QKGFbhlZxcd8KhustBppjRR+XDIlBrlKa6hXzw+",
+	"gqVbfynKfohrA5I1HVjzNIWkwUaewVhv4l5vcNDa0ElxC4kegFeUouMcpun3tWG6xWCX5rUpTmPT6Q7z",
+	"GaDptdkMRtmv4DLYZGgYNs3xdi6tFZJehUZCAPnNQlKn1UpasqUkIFErz9I15T7zph9udV6VRWgmjyVb",
+	"caS14czvFvKc5BkqcZMGpw3vHhoyvOpcXQxlEpDz+o4Xu5TnQzphpO3iPayXRASQr8w1OFYJhjnGoctO",
+	"b3XIvbOI+mG44VbntWQNbQaMxTVsSsAxGys2vCDfdCEEckTu77ksBAoSYjTmwpgVR2jZQXUnrT5b93nU",
+	"nNTDz+uYpfyGBZMyI9U0pcVd5pxwm5sPx7GpTHvTFB3c5Bhh16bLG1ySze3YTMnweJnnUiqv1uaztdPZ",
+	"lMXL7sNmoq8fopN9p0wk5mFppYs8tOvJwLjYUdn/oMyLPL347qvrVVlcXKk16DLsgGDnsEn0aZ3e3zVp",
+	"WmkIS6bx2BFoJUf8VF9Yzz6rODbpkBdWhwypi5Wc8WHt0VUcENNcb+xAULlZV7uc3WyUPrGyPJWgzW8t",
+	"iweOWrngP8iZfayznBXXbPWwg8fuIZmmkLtd6ymaULQET1I5BVhgLJWuWlVYhhqNglhIIwerTi30a6+/",
+	"v2EsW+V2X0ItYenNsqyNF3elDOcbXjKkM3+9NV17t0wrBcjtMM+4np+ZcWOzl4xmqKPCZECix598A2Yv",
+	"EV10aTaglob901fTsJ7aF9ZduPieTvl32RyrPnAxkg2OTC5Y25na5IjYJqG0Cfn4/Py0Rx7T4dgHaCl+",
+	"JVQl1HsgTo+fFGYfc+mX8LDDqi1vzIbXaiFoxYg55qeByKeppAnEjyhG02pPVZNeLRDm5ZNH5P7uw91O",
+	"byAG4pEUN9b3yMhZNAFBJDLNzUEdhlBgHIfZchCPOgcD0SXgsIxurmaZFaEZI0rQawaeVIdomIdfoc/7",
+	"9z+0CPNopJg+JEOaMpHQbCAIROvju3GRzz4+JBMp2JxwReI3AxtgPWgdkEFrd7dv/jdoRWTgM0zgo++c",
+	"fm/QehubZqE/KDkCnxJKkmCWDNfAPVVKmEHacybImN4w05TRcjsREQzYAhmlkuqeWYejwnmfS3FAYvOD",
+	"zCwOfEA+ApolWPEHABms9xOTNvUO7Oi9PsrkxPQVewTCPlcxwPdmqHGNmGOXMUYx7aBNRScw5iFNU1sC",
+	"aGAPhVkiwyrjHnkEP3QrwQcE8ruil75ZH3s1KdMa5A+4xNa7GGVD2mds2H3C9HDcPeOakR2CIXtIwSzp",
+	"HBJKhplUqqu4hkEZqYVMDbNdKEPUvw8r+hj86z3lQFxG3FTjJT6shWgoCFwgr16emN6mLEPVgFxzkRQ1",
+	"omwkCEE+2YlIDP6+0MqIv2YJfAkhEbAj6EoPj7kg36FTKpgCR5TH4irlamzWPj6CwInuU+vWHEckxmCB",
+	"mBhVHZbRRoXg0VE487Lzv4I1eMmgPMaBPXtAEBiWoUhcq1sVk/auucz2Hjwg04wLXICjs0cnsASF43mn",
+	"R84teUC+M3884JdLmcxJ26UEgJ8w+VzHHSUuyN4+Gcs8UxYKV9Z9V2ZGP0OlrV2MT3dfsmlK5yyxVNc5",
+	"NG3phUFQIfWYZTiGxfJUexGwOkoyNmXUXNM8Za6lEfjXWkoFqB/woUtmCBjucU9fH5pv2nE4dCXu9Mh3",
+	"2RwJ75pNteMOlivfU4ZNUaPDAU0o6Rg0ygrTTA4h3MT8wTWhVxljuJuPpHAs5gAdf30hJpuRI358Tq8M",
+	"92ooDXZoiyhhOmPTvb1ZSezKYsXucjmAgl5FJbCI7O/uFaINNDSmytKGuGIJDPIpn3CtDpAYL2XCmfIB",
+	"DA/3yXf5R3CY3SVjbrMivoE8M4/zKdHStPsgmAVFjvwXu/AFxEocwr6iMQYuLLeVVAPbMa9/gK9zYSSy",
+	"Q/+GrR9VG2aPPKXZldkERfZ372N0j3Xnd7IAefn47JwcnZ6UklwftHZ7/V4fTHlTJuiUtw5a93v93n1M",
+	"nYRer4YtX+bpdfemVMUAg4BkCBvHYgdMRUTImQtE9UI87kYt5b9hUm0qBqIC7TpeAF9UU2l0Sg1eMj1j",
+	"TNjUGkWRhBiOUFwugxCTtruEITreEvxA2GbvKawm8ZkUEHM2THPFb9ghYRxOq/VeT9kIsm50DmA/B8JL",
+	"LFHATS9yfkhAQCIhrpAHwUIehKsBoPGZWS7nQ9jgPWho54ZlCR9qDAwzHw2EvaUtKtQjZ3MxHGdSyFyh",
+	"c5TDl6QRUfzJyHKBB8NVboHEItST29Ac7YLadjGFbmUrFWnDCiJPuKdI/Iy+/ihPrx+ZhzHch1OWcWl5",
+	"0kRi8G/tIuxjbhZ/5U5TI4+w3lXP3DPgHW2ZufVRMWxvKqX176IDYRRwmbmz5wSXsRHXuCATNpHZvEc+",
+	"8pdWbA9+27qLd6KBiDV7rXeG6ibGiLT93Q/6EdFSG4mTKpJyAcsnlePCKA8aee234s7ASFLVizsZgdhT",
+	"3FI4/E6PHFkZSDCWKGugpclAgJntwG8PMizlIrbxbHvJ9CRpHRQVRuaYeMfXsmxIq1u8slOrP/n2U1Rg",
+	"mNIfyWS+tVp5TTVQ3lY1JqvSVmr27fX7Wx1GKctAbaOq7Xis6ZILCmn/A2FQllpWlPGLwuUiZKZ7iP4B",
+	"/TUN3q9GqWZfqZoX7D4ps2bS/uV/+cMv/+Q/fvn3P/nXf/iXTsE58R5TpQNsrhd7OqFVnybMDOYqhOw+",
+	"dnm5NF430uYhQ3VOmuOBqYzgJBtxfGKu6h55IRhEw0BEsWMoMQRSxo6RuKweD/pF2pIH/X7nkMQleCpG",
+	"mY0ORPyUi+sDkrH0dwYAYA1asb0iOzBfLnKmeuQT0Ajw2B+Q4owD45qNJRxLBflEMjkhsetHCp98jCry",
+	"6Ox3y1zh1fmT7gcDYT0pLueaYUozMqHZtc9j9vj1kKVwsgFUoQq/c8oiF5jBLHj/GC0zcTJZ7BNrGwUo",
+	"zSfiEOSFgjEDc87kDNJTLTCJM0az4fiRLctV4xL1ApAuHAzSW1FA7d3eWAnQ/Eouc12O5GKvpymYObBq",
+	"JyATP8hZUTPjwFfTKE7Leq43usH7X+k5CDkjTBf4Zp0xuMIemw3BJSTcxghKtUQ2HEU5jeLKkdSMyPml",
+	"xQB8om1lk9+1wsP0fh+hEsHBwNCVfeIJQY+4pm4ruRubir9u3j2tujc53Mp0CnUEuVaEvTaCvnt0ctw0",
+	"xHJLm65QqD1Eay7QXl60tnb20lXt0tfbbbec8M+WCAzcnE2BiavbhCqDG7W4JKy1QAZLIn3k+Krnt035",
+	"50n7SHG6cy6v59Kl2SvnGVRMO22+00wvtYKK7zC3p3RrU1s93M03Isj1JUTjFu14kccZ8Uu+hcUv1sIW",
+	"TjBZZNstmYdqeTFXjQs4TcPAqBqWBoV/mY3YoHnMIhFs/kG/lIntQSUJ227IoB/uwJrrGnlkMJ9MU7l2",
+	"VVbKx1SRMU8SJkg7kD8WHxn19/UwzROGuSihhQmkoyyUKrQ8ARiIj2laKNfmy+KJR+cypnSPfIz9c1Wl",
+	"XTkTB0RIAM5YikXjoQ3UlJpoGofcsNl2GqUNL36BTPqmTfwhsP2f3qHK4mtlvYO+URK9naRtNF+PsBvB",
+	"lr1GfaRSotyI16tLlL+j/oKCqZdIVAAbwviIENYElQ/MNbxjWFM3oZoCGVkeaBQUc8YjQi3kTDNNYtNP",
+	"PBBtmyE7qsFpHfM65Fmzr1vNKbZQR+FI3YWQGkB2Dkku7F9A8SO7uL4aA9gBOoSKBEV+34Gqpi5OXD5k",
+	"LnCkvVIC5pi0LeT4oFNkcTPHoEeeAOSICkspR/Khf40rRHkB/jFXl+l9IAowJqQ3vITJsgxSid8pvBDY",
+	"S3QeGMrEptkYVgv4nzujZu10FcXqw0Ww1kjW7WrLub1fCxIo58quiPRrfLkkc3MgBUarNLKAeXkNVGV3",
+	"qyyqGeZA6rFgYY2/PD6nV8v5S9R6KotwwzvlQ47QjaIAlgcwNYvEqO02PgIhv4rwX0FN4HK0LjoM4zqq",
+	"h+kYfr/dURqBzaPVdNssn7Ij53dcIxx/oT1iMFfF9l4wx47p0IJI1WX4NtN2De703mwiyltR4hYozPUd",
+	"lcz0aN6q33maXjMisI7/ZmRi5n1yjIXLakJbyWPK1we8XdvFbVzd16Oih3ej8eh2N8tXdCpK0ybWxQ0B",
+	"h+Luh9PSrsdYdQLsY4fmCeaeCx4dM+QjeOMODw90cJ5RnjYdISbAWr8N/No0B3Mm2vRYRqciItOEgZXF",
+	"MN52YUsFrNMOorPVUzIsqmeu4OL2xYV92A+VqrEg6ZZZsFWJphm/oRr4MJge28JWnt7v75e5cF0tSOcL",
+	"qpVrwzv+iLlpCxWtHnleNEx84s/egtBoGHzT8myRx9sumtg8Pt4WjTautix5GbS/+Nmf/vLn/+cX/+1P",
+	"P/+jf/r8j3/6+R//0+d//KN3odCoZf1X16tqegg2SnKZMXqtMN0yvSw8PCICQNVAgPQoU3iDixuu+GXK",
+	"Su3AF85G297v98FiiZCx1GgwtzYkQw0fhnK4or22fLbR4I3VYbzhAxbR+mU4suNagZ0mbMmoENf2rZXl",
+	"CrTv2UK5HkkTqqwL0jaIG6M7iMyglhAdrmAuUgCUXvYBCF1jhUx4B4LGI9v9b5KU4ebsfWDBT8OGZyPz",
+	"qcjei1viXFPUzptrNn/baOM9wzzJisQvzaGMSXuv/xCQC+LPNlSeQlfJHvpyxRapGwilMymuSK0GKdpZ",
+	"0TcjfoSHpXvMr5jS1tviwwf3+x0szKTG1Hx7WH5TTaWCvmNwIeMWKvI1nGwS4b2HDyNbKSc2z8yjb8Tg",
+	"3Wief7D7wbcAnPEujeDM2+kRNG27cqjglQO8K4yLHNv3jota/TUyBBQSdYwChnxpK8c3Kxqr0cRv7Hxj",
+	"U1+FIDcxq1PTg6r7sko3D+zNqk/WU7T2+g/vYM5HaKXPzBY4qsQ1eBu17ofktufSXLMJH/EtCW+OuIwY",
+	"5T3FShLv7QWFIK7vurinwPMUFJDSsTS3LATlRSSVM5Z10VOSve6gs5PShf+BU5qBqqdUj8vRBvNW/ZJc",
+	"Ym6k3dGnbx7uB+2NAYHcAvcVebw601dizKGSNHXOhVhTS0jtjBh1LypyhCebtGFeuWmBdRYFWWiahcGK",
+	"/aZa3/SKcrENcjHNEernYObmd8Pezmj6gB63L2RaaN55SBd2Alt7zIu9pQpkMY72d4zaG6NDnP3FWlBi",
+	"QtW1q7jWaOUBK9EBoUbSTFNGr3IWLcT+OwNGxbCPztCKMXsboSKJfpfoTZqm5HJOTo7tqzOZXSsYCNJQ",
+	"abkHYpFwvBBM1pKBB6JKakhogQvl400IDVdtGzRmul0Q6IriehXdEImt/eu/+dt//ek//Orvfx6UMnwR",
+	"5abjeoRxNnLkneC9KV3TOSiZ/o2gQd7czPv9/fohNt/0Uj7SweV9ykcaKjavcH76ZIxKMYyAK8h9Ybpw",
+	"jm6NNn5fdrrJG6S/juVwP1jka0vYgWkpuKSGkbArmtp1Lzh+K2q97loP8q7NlWJ1oKDoeIRwwWwsvV+3",
+	"vzw2PjqBPVSwh+ouUQVfHrxBasKcKVsCFYpVV37Za6rVtpn6J2MjMJtz5EhcCoiZ8NzcXJ2ghTvfPnJU",
+	"Y7wDAacXLYjzUn1Le6BzxTIgAseGfcP7/fuRBZUGgqWKAZTUvpR6TKy03QkebNBMgyf71DyxR/su4IBS",
+	"ofa10IAQu2bpVg4wTJW0C1W9s6XjvMjGJ/KGbUVzD5VQSVjFCREEtkuWSnGF7vyxuX8ubBqiuKzYEkN8",
+	"CJ5jFMEs41ozAV9pWXwDwJZWJdqEhD62JrECH2TIQUEaigwSswLKRZcASSsnNMuZ8DEj1UBWJE2Z+e9M",
+	"u3omyTBXWk78ZceZitB52MhOikHsVolVFrCrPTWHhOKxkpkPoTHCjbcZGbZq+O1+f//QScIVVgtejhSm",
+	"hSs+k3maDMQ0hwpsfhUMvcwk7JKKDHMuzqMUBE4qPBsIPJ6mwS5mJ/F/ctE5RPgQYnWltEfZIorBc/xM",
+	"3rC79zJYzgc2SBJQJtFbVNEtaPVdK+FWBlJp+HaeAdu7Sku17peYYoEiE9LG/3BFdjvb4JWm8wbB1lA7",
+	"nCUt/ZVlkfsvf/qjX/7iP3/+w5/96t//4os/+XFnA45pTX93wDRfetjcGxiB64gCraqEw/uYew8xXLN5",
+	"L+DaA6k3fpNAVDvlssHmz/7y1////9eJXCg5SjSGB+aZaAW3OXXJkIIW2pf43EVa3KmHwzI51Y4Tneq2",
+	"ZgQDdRiK2HGXMJcMqRiyNMXgI/Thg9udq4AVd6vGWiMFzbuYH63JWvsoZTR7aV78aN76SknP3rwQ/AXD",
+	"hiwQqAiT3MdghsD8bSsBL4Q188AIxlTZagCkbQGmksQViE0qVdL3GoM0G+yiSAspAQyJGuVQI209RyDF",
+	"Cv8WXjmoKR8YbctEwhIiZFkR8X0gsGPVRy+hNNgLy9t/54IB7K5N2rdZkSb/5Ttc3O+Fls+YviUhh86w",
+	"Yra4+ZavzSbnYDNKB+cE/XytLiyzjA0hR0jJy7fIMlDJwupvWpd52YLAi3eume1XcuVu6Hfb6EC7iUfs",
+	"2689IUOWDZ+m2rp+mr1bg3BLNQ83RcNI24EfnUZgbCAakLFDr6+5DAjghukHRNhrsN0MhOHs4AzUhp4C",
+	"3PHbhju6idyhuFKqDtckr9gXtoJqyxlJpVOpqyqAc4Nv//K//82vfvbTL3/yd7/+i//nTu7YtJ543ZYk",
+	"qBkxRrW3CiAHSwCDraTkiLWIrEWAopVeM28k0ujoQuqSJm4u4wJmAxMhs567wMIBUjGd59rWFbZuOhQC",
+	"baCuoqdXTDhj7+ZNbCDFViumO413dpkq7/zWvk2xwHqiVWziq9a61z9p2/UjegzrVUL1JNl9gNVEiZfh",
+	"IAgeKv7s9huYap6J9yoNmPMSkgIOCn37Bm//gYvw4QIzcQ8zTPiTEoxaJG2ZRXAOIezI1RV3Geb898Xv",
+	"ptkOyrWpheXMuYW74JJdcVH4ioOlfiAUeGfSJFHmsGNkz2WuS+WvAOjDJCWlmliJhEaNnF+O+UHnPlIX",
+	"53NRZEoKCDFmk36ThJhK/M27Bd68T43TbFPZQm7Jz81gfdADPNmNgKTuwJvPVS39WhHU7fmvL8L6dZR1",
+	"i9CdYDmZamEY0v7in3/2+Q//8ssf/eLzH/5lUAguGEyjFHxeMo9AJkCqfXKwkmzhNKlKvrU2hEuGGKoN",
+	"n/F/Skyohf6QyM9sjdKBqKcVLUrRLVREA9kLiEAdVkwsggEWof0UPPYKdSk0U6ZFlo48FuHsI77fLuSI",
+	"DMo7ZovPiqW8Q+mgVji2IVzYJtmasqLu6LYgRBchs1B1ro3YOwKyX/7VH33+w5/9+q9/8cU//vmv/ut/",
+	"+uLP/696OiNLNZXsfJBjR2kqEmWDrMoVwtzGbhWCLGdeasSEMTvXXce8YSZSmjburFl+mzxOHboY57K3",
+	"nLQtYGo5+yrEGRe55bZABm6gtbRVX/zff/flT+ppq+q58+hwHEi16BK8bMl1wm2zM9U28rZH7g1McwXB",
+	"2OUMWZAL65BQ8JhTaGcF2QsvBaMZOUrGOzh2ZaEFnbDY58MDqJZnbKhlNr+n0N8ZV8gbosEvoJydEMzI",
+	"JJVXVyzpcjRhh5jPEy4SP5EGP+aasxPWawtmndj7YM2kE1/+049/+fOf/+rH/+GLP/vnCFPvpEtSktTK",
+	"6S3PZ3O/KZtNrSqykfhdvf47zYR0bNNn7fWb+ljMFlKUgl+ZIOQuU1AcO7pbZm3yR2Ub/MEQZNGi83n1",
+	"9E/aWpIpH17XcjqVBBT37c6bosz6250JM6SjGtm0meAz+074GFQdnysl3Jv9nzcz7t/lVuLklu2jXaII",
+	"5S0suQWm8pPjbQkA3pOGOpgLChDChoIywjKFQUZGTr0y2rCWpC2kLXV2cgx4glkQc/FjompV3/z5jmcZ",
+	"3aICZxCo271PEn5l5EEr/WK+apDW8Im5LLGRBZ/VsRE6rBHqRemJIdwRdxK3fflyDj7PzlgVDm2zo37u",
+	"+Nx7AL9CxUrXZqo15bjW0leNhuHFNl/Ot+a9LRrFCntp+YYj7QrqqyBLzGr3EkvLGZtwYRSghM5VIyEf",
+	"lZIrW4orJeAAQc+Q64wCFhu7Ri9MozEkREZdS8kJA6PBgnO9hQgi53lfhraNAsb1QMyoKgLTTGuuEGmH",
+	"TMxJxYH4U+5GYTOeX1EunMYWGmGRrAc6NBoKZJG/oWmP9GF0aiDch4bPjLzRmdBLmetCB7bW59XWY2zs",
+	"2Kz9ezIhl+ZdEQXuP3xQEgX6K4t/VVv6zTqMiDOP5QxLYkLCbwrUb2jBZqU3y6NKIBjX8AYGqLzjmbUw",
+	"e1cxbbpsPrhoiEEJEa0ItXzn95R1rDFnxMxIjxnPyG4f8fWBoJk7qQlpg5NbOTegzIqIjoTO7cpY5cHd",
+	"kpq+NmoL2nRoAnHkPkpODWkKfaHZaE4MEcwhExUOrNC9oPEZzRJVduS2W+sXZaXZ58wt2t2gdIv9fFVm",
+	"muoAQtgZPt+utWbxtirMQr7Hd6J/hfWyu/Vi283JKGgJFJrQhDl5rAzilC60McvA4jIQUN08IbnhdL64",
+	"ArxTqv7ewQMC61iZ+UBARjSu/YcKo+Gx4AcKojbBNUh4JasK+LwU5YlKSRN8hRfQwtF1u3KmwScg5UqH",
+	"w5WUXiw4fufIYKB4+tLMXjjirbkXWpIpb7iqiDAyGO8Q8DBsDD6AvJFYvwns6SLpGqrX83KnETl9/MzQ",
+	"gK1fefz4ZY8cDcSjowotlq1obpQ2yzcVFdKDrxvIGCYFmQoXlAvv3VZJ9F1dexCBHHv1kgx5DmUFfMEl",
+	"iMR0rge28gD6a1WrKS/JABiof/81LTfwnM1Cxfrfb1q8phEsP0q91nYz2ZVIrsrtp0xOUzxxyKq2zut3",
+	"3pQndrGQGq8Wa1zw1IL1c01A7RdXQOO5gBJFKTWTQ5arDq1gVDpQNM0YTebkmrEpmRllA6q7YfIZczZe",
+	"iWshZ8ImMlqij6PP7jqEH0CHarO/U4hoPxQ0AAEVve25LtMQf4bU6QWn2w4ZYYNLagw99ha9qvmOWEng",
+	"ck7iIb0oPYmdR0QOmo8RWzGHSCyzKyps9bqYtF+A8XBHZiSugxkxaVdBa6OqKpZxmiJaQ8BQWTR3kpi7",
+	"ZcSxHkVQ+OgNxFHZOmBlBD2TZUNBVBg/SiaBct0iSIts9BYwDdQh08jGwtn5WDBrIIrkzg2gGV6pnaUq",
+	"cu2COIHN+/rfDXacv3nXgs2DUDo1lDw6wqOjvIzljErvcp41n7DuZ1KwZshKkJOj50c2gQ/Ue4qLfPtx",
+	"55CwyVTPISW4zKzLo12IiBRv9sijIglpUYhTQQYLI5/Vi4Pt1AqDgQK9WBuMKwx4wPMHyS/Q/4vr2j3S",
+	"D8K553zCfs8swHvBjXyNmNqd8nB/FW5bfPmbDNgWFRPeiezz6VBOzD3mnGuXGJCLlOeLiC3eWCW3boFp",
+	"AsDOO5IZG4hYjzOZX41j68FHta2vaOQmHwMOjl6JFQJtJpmT4x45pVdsIKSVAGNAbi5yoXlqi+fhL7bo",
+	"eQy1Lix/SO2FZdTnuPyJf7ld1J27p7CCUwwGcYXhQaB0Qzm4CZ0PBAZmd3rkZcBZOXTtvLKrfOwXeS3T",
+	"tV2wpeLYxkU5zt2K2KRJ1qYP60LaCGOUl7Ixi0hpC7ZReaPS6buZ7J0Fe7d/SxP2V2nD9mCbraXQGIys",
+	"7hXnbXtRkzUQN8kZwMve9758pgnFk3orDjRhO1Oq1ExmSeOV+4nMrr2p09djNpwDREs0ioC8yAXXnKbE",
+	"NRlh9YJhCj7d8Ik9Q+AgBvEEgs38+9ig+csC7PjzQExlyodz0k6BAiMX+TKx65AZQReSgUqN2qCVip0B",
+	"GNCMagUn8+pVzpSilyk7IJ+9Ht5cinuKMKX5xEWnWUF7IHb7v/8Bvs5UB+uxAtOxVzmJbdHi2AeM+brG",
+	"TOhsbqbABdgRqCbxjmCzCze9GFdGGRliNp4H3f1gjU/dTt2NpOuax85unbvkkfUD30YKSyStanpRtwgl",
+	"EgZ4qvnOrEFbmNYCIa0isTrgXFBLM5xH6Bz7uEOeAz0sg1Bxmq4UDviOvZ5yLCydkIzdyGvIubHF8G23",
+	"6kenJ7Z70sZcP2hQUmyYMa06myCqrrRsKScnNgMW2kPiChBfMzZFNgbMxeYh7A3Ema2yQFVTLfnr+fXF",
+	"//jDfxcXVVOhkKXVpXNlVNnZWBJbMQoaExCSBPVftS3GaF68p0gqh9cy1z1yZshDHZA4YzSJB6L97cfn",
+	"PhICShVCSjvwUpx3IhLPMq6hjn3qa2GXqlRDBVkgPPcKjnVCBcWc+6XM/3YstbRKGb8ag29mgPcvYLpk",
+	"AdIN8hpYEyDGr7FOjuN735VLkFxKfTcc0pLHOFD2FtMuU1EcRhAK1FxBHZgFfrjzBv57saLGyEvgGw37",
+	"HYApXaPvH59E/oYnxVngZlQ5/LazHdDD9EJCRfBKPNDmgvJrPqWZFqs8BU/dS1+176Ub7fbFVZ1RuJdc",
+	"D6T9xZ/9xRf/8uMv/o8fdXyZQazpSZOEJQsLWPG/XE61E3nD7JK2vip8uzbfoAx+iO7w/h1XZqE5U+JX",
+	"50i6tHQA2hI98TRbQY6SZJONOTKUsI1tOUqStfeEJvCSnvEhq2f7Xak12ft0ib3hxRTYhLt5bWWDRcHn",
+	"EuWVBW5+aAtFx4PWUMprzgatA2KGECPaD+9zw/qUxIqiYEL+WOvpC5HOI3LGhnnGooE4oxN2xjX7nTOd",
+	"cShWa5rD2G9ymcmZMmsE6pbMNE0huBSTXTkVbyAw8e0STY9cMV2WNGw+dfP1BX7m1Z1iHsBF0zmJnVGh",
+	"pI3GNlZL9QbiJZuimIax4qjVKXJp5DIyyjMwgVOt2WRq/bAomY15yg4JHQh4zX0VYcYRhGGddhiZ9yEF",
+	"vZ+OLRiecFAPE1wQmqZuD0HgoxNG9vu7kS/eXQBYRLM0xWj6miMhHYJhpzmNYMpHsJQwbkcGpy/OcInA",
+	"GXrnjc3Y9nYnF+a1OOgSYqb3dRXhYHAblfXfokkFibTZfwrPbDXT/RnT3UdwdhqckRrOa29p8v7bVwkz",
+	"55vreevg+59WUvbKK+KCwKmncKDnBc3ZsbEdG0q57L59Kq9kvl7xoqcQQESMxrSNHMTyCivE+mhUG/dp",
+	"R1/48cPRaAQBoKY/GEStJjXNJBaXyKT5f6xQ33YnPsK161ruMRAAsUaLjA9Zo5aWO3Yii+vCyptlPzkd",
+	"CJqmctYF3y3yHOskFS3YWuJjqsZNnl2v1B3LjaaDZSIjrO3WAzrC5bNDumwlvuTkeJnw1JAREX3znCbt",
+	"070uQpYKcvKjhxXgEWA4h4+qeKfRAsDxF4qNwYYD3kDN3exPHrpkQQGlUcqHuuTjCvF1CEF0mjVxszVf",
+	"Y0UchvfV6OFF12GCbdzkbarj2FO9zMI7WcNrd3xzlDC3y78pdZzT7IoBU7F5Fu6Uryzboq1EB7vsrJtw",
+	"lMO67+Q9ZXdyhXoW3qOdgsM3bte3mT4ybwGfvctqjL6ThoWHe2gb+pa7Sk9OSTH/huVGt4wJo8LoWeCf",
+	"YfQRuMHXVoU3peugPvtqaq7rvT45Ob3ZN7fvyenNQ6MQZmDeMb88Ojl+SaYZG/HXTKGbyUDEe/37vX5v",
+	"d/d+r7+ztx9HJN7r93cPkssPDg52486h9bYnE6quLShvs/8NRJLjdjLVI59Y4Ywrm0Xf48xGr4mcZIPB",
+	"G0enJwNhYSeIyYCU26jy4JCDXuQOlh6IKe4dMaInie03XSF1F/aMJTFpW6s5oWognILi3nQpuA8hhSG9",
+	"Zoqw0YgN4f4rjV6w13og7C2zWALABQm4fOgwfbxRbaEXHK6bFNdwkO2kXfa7YL6wTjmFhh++mZzpo2vU",
+	"4x2y+DuKuk1xJdWjuv2rs3ZK35+/zFrsYbuxIy9tnUC6CcOgwvIMeAe1YgwhXINzNHBpJ90v03QeC/OK",
+	"vVdXazv4+nYSokFThJIa7IDZJTeSJO6Gcx7VRjakQkgQfYlVdmzmHGdvGhUCN/giuRoKi9XxsN21V92+",
+	"v50ia9iWr5cwWunPiJCuFEyxdLQxEULBA3DsaMYPX0Fk0sRWOLinwFdaRTYV09wmcQR1FnwLi1q8XFsP",
+	"dwCfSmF2StM5JI6jPM0zZo73FE8UgtkisdiVqtwbh8CGAcMCOsQqF+4gNtVlMBvpMpq/CyVGX9NiDtur",
+	"xvBvpvzCxy4udmhdECFde5qSrZlVoAKDtZJXU7BC8od6BYYcmcVGZ89pgN2MKZTRm/0UZJqUYR5zWmYy",
+	"u7Y+PBBN3sTyLF5geN5hwQLL8IG2rk9SMIcjGAHKwggDcV7yfzI6iXMutvCy4UI9AiAqAsWQa3VO2ogH",
+	"D4S/LyedRVnMlmcrt2+zN6L8ePrqfCBqgDxpN0hfEFYZFMGqi90JhwIopkt+TV8Br3iHw1TlCRZluCg7",
+	"1IXKPXpoqbcyO8ZCk2EWsUi7hrTuAvX4Nr/xFyUN9nIHF2bZ3NYstQEcdOZe/WohkSphQF2CEvrflHsB",
+	"31tniz0v9qoifLsdITTA0tYXjTbeXGRYZU5cr6hqnm8B5toGe9gPSWpoIdhavUVc/LRg7VveAPROW371",
+	"WQkKg59tqdXT4yc2YyVpl6l/moyKHCt7ffKMf9Sp2Lvt9wv5G53jnEsi2K1k97PJBBdVBcyNeHr85P2B",
+	"4tNkdIti0u9PcDs9frK8bBau+DZIFFcfQCjIt+q9Hg+d9wRUtADooDDNzdjlWMrrZS66NywD0wt6EaDT",
+	"XMgU9olr6g7X0/axDCRR+aX/6Q4cqeyCVbupOtlujggsi4wF66eVTTHVWj0zFEJ/kPMc4AjImlQuVFBJ",
+	"rWdjkdgNE4gSlmdChvCQq4E4fXF2bms45lkaE6rId85ePCfxmwGcqUHrgAxakBd3kPf794fQIvyTDVoR",
+	"GUAkmtJ0Mh20ooEYtBKqqfnqDX52wRN8Dz+Ef8Js8Z83LIN0B76pQevt25h0iZBgs8NksZaqSNeVdpla",
+	"H5AzTUVCs4Q4siRqyoaeix0MhHUhILHd0i6EOiXMA8JYTvUAYgp0NkfvdCjXOTf/YVSrgeAa3IltE37K",
+	"MWm/Evy1OTBSJAqjDv1rnuPGA9GOb3ajmHzTZaj4+NnRo+7Zx0dQ2d2cvZgnPd9uzzD+OCLXbO50AtBq",
+	"7MeYDiiejRUbXsRF5lVzai3vtx7dC5rLQKDqcoR3w97r19A8F2S376ZxWCSqB9i3nTEMTEaoW0jtor9Y",
+	"Yqt66oy7gbLXeOSMUHpJh9dyNEIM+b7vwJDbw4EYyzxTkenYOw9xQWia9iwxutDpsdZTZZ3s6XBMKJnm",
+	"lykferS6R7yTXL96ZsvZNlCFumRzKZLlEdJoXLQ09XU1/trhnYhp/t5deGzf1hC8DpOO6j7ZdUP/ViJE",
+	"scNLcNNmIoGgH3AOoY4Z3jJJkrtBd97Yf63Kj9HonQnhjyXaWgNstdXUtoG1YlEPWr0OivqTLOVGCrSJ",
+	"yzDGJJVXG991DeWV6hZfm9AjVOSocYG2LmasQ73bspNXlv1uTQqOPSyxJ5QuCnBQYyKxFYIcFVjQuomW",
+	"X0EVlfJWfR3Y3L9ZCrHxdtXTeU+RVy+fRo57mY0qjWSL3Gyn2PelcRR2UY6LtxdIs7pUgr3WF8M8U0Xx",
+	"rGnGbrjMjTx71ZjFGz9pzuMdLeS8/cZaWcQLWaF/aDRmiGVxWdj/zaX7rm7HvClg2nAfXOwtpX6rkmhB",
+	"O1UtyRrJ/A3jJb33x/zWpPmdN/bfmHscNYDNq+eUeo6CsSOlXrYcPNIIJ7kuySUbyokNaBdyBsm2QPMH",
+	"scxoZWgumcnsmkEmYJtrFXztMRUfm6U2k1OyNBOXWb4abW5Hkq6co73FGf/vOcu3lXMTqk365QMLbCkm",
+	"FFal0Cu3yYvxWn4n8ltKEoLNGnVEa916IjOyt09AS6sw7YFwEjy/EkaZk6RNrW5HUM+FoHvTbEAZ7kDA",
+	"Bh0IW6oN/BiImnFtGYXMNUmlqooiyzNaSV3IIWe4dNunta3zbDvSJTak7YWvftuVUa+IoLRMCBuSbzUK",
+	"4k0LY6laB9//1HC+oY3V+P6nZiUVy27cPuRZ2jpo7RjO/D8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -97,3 +97,37 @@ func toRetention(r *casework.Retention) Retention {
 func civilDate(d civil.Date) openapi_types.Date {
 	return openapi_types.Date{Time: time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)}
 }
+
+// defaultRetentionPage is upcomingDeletions' page size without limit.
+const defaultRetentionPage = 100
+
+func (s *server) UpcomingDeletions(ctx context.Context, req UpcomingDeletionsRequestObject) (UpcomingDeletionsResponseObject, error) {
+	prm := req.Params
+	limit := defaultRetentionPage
+	if prm.Limit != nil {
+		limit = *prm.Limit
+	}
+	var cur casework.RetentionCursor
+	if prm.AfterUntil != nil {
+		cur.Until = civil.DateOf(prm.AfterUntil.Time)
+	}
+	if prm.AfterCaseId != nil {
+		cur.CaseID = *prm.AfterCaseId
+	}
+	rs, err := s.svc().Cases.UpcomingDeletions(ctx, info(ctx).p, civil.DateOf(prm.Through.Time), cur, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := RetentionPage{Retentions: make([]Retention, 0, len(rs))}
+	for i := range rs {
+		out.Retentions = append(out.Retentions, toRetention(&rs[i]))
+	}
+	if len(rs) == limit {
+		last := rs[len(rs)-1]
+		out.Next = &struct {
+			AfterCaseId string             `json:"after_case_id"`
+			AfterUntil  openapi_types.Date `json:"after_until"`
+		}{last.CaseID, civilDate(last.Until)}
+	}
+	return UpcomingDeletions200JSONResponse(out), nil
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	"github.com/keiyaku/keiyaku/httpapi"
 )
 
@@ -222,4 +224,63 @@ func FuzzIssue12Decoders(f *testing.F) {
 			t.Fatalf("refusal %d is not a problem document: %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestUpcomingDeletionsOverHTTP: the administrator's list of the
+// company's cases due for deletion, paged with the cursor the answer
+// gives, leaving out a held case and the cases of other companies;
+// refused to a colleague and to a non-admin token, 400 for a
+// bad date.
+func TestUpcomingDeletionsOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
+	ids := map[string]bool{}
+	var held string
+	for _, name := range []string{"一", "二", "三", "四"} {
+		c := e.completed(a, b, "削除予定"+name)
+		ids[c.Id] = true
+		held = c.Id
+	}
+	if h, err := a.c.PlaceHoldWithResponse(e.ctx, held, httpapi.HoldReason{Reason: "保全"}); err != nil || h.StatusCode() != 204 {
+		t.Fatalf("hold: %v %s", err, h.Body)
+	}
+	delete(ids, held)
+	through := openapi_types.Date{Time: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+	two := 2
+	p1, err := a.c.UpcomingDeletionsWithResponse(e.ctx, &httpapi.UpcomingDeletionsParams{Through: through, Limit: &two})
+	if err != nil || p1.JSON200 == nil || len(p1.JSON200.Retentions) != 2 || p1.JSON200.Next == nil {
+		t.Fatalf("first page: %v %s", err, p1.Body)
+	}
+	n := p1.JSON200.Next
+	p2, err := a.c.UpcomingDeletionsWithResponse(e.ctx, &httpapi.UpcomingDeletionsParams{Through: through, Limit: &two, AfterUntil: &n.AfterUntil, AfterCaseId: &n.AfterCaseId})
+	if err != nil || p2.JSON200 == nil || len(p2.JSON200.Retentions) != 1 || p2.JSON200.Next != nil {
+		t.Fatalf("second page: %v %s", err, p2.Body)
+	}
+	seen := map[string]bool{}
+	for _, r := range append(p1.JSON200.Retentions, p2.JSON200.Retentions...) {
+		if !ids[r.CaseId] || seen[r.CaseId] {
+			t.Errorf("listed %s (held %s, want each of %v once)", r.CaseId, held, ids)
+		}
+		seen[r.CaseId] = true
+	}
+	early := openapi_types.Date{Time: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if r, _ := a.c.UpcomingDeletionsWithResponse(e.ctx, &httpapi.UpcomingDeletionsParams{Through: early}); r.JSON200 == nil || len(r.JSON200.Retentions) != 0 {
+		t.Errorf("nothing is due by 2000: %s", r.Body)
+	}
+	if r, _ := b.c.UpcomingDeletionsWithResponse(e.ctx, &httpapi.UpcomingDeletionsParams{Through: through}); r.JSON200 == nil || len(r.JSON200.Retentions) != 0 {
+		t.Errorf("the counterparty lists cases it does not own: %s", r.Body)
+	}
+	colleague, _ := e.member(a, "a-member")
+	status, _, _, body := e.rawBody("POST", "/v1/me/tokens", a.token, "application/json", `{"name":"w","scope":"write"}`)
+	if status != 201 {
+		t.Fatalf("token: %d %s", status, body)
+	}
+	write := jsonField(t, body, "secret")
+	const path = "/v1/company/upcoming-deletions?through=2100-01-01"
+	e.wantStatus("A colleague", "GET", path, colleague, "", 403, "permission-denied")
+	e.wantStatus("A write token", "GET", path, write, "", 403, "permission-denied")
+	e.wantStatus("A bad date", "GET", "/v1/company/upcoming-deletions?through=2100-13-01", a.token, "", 400, "invalid")
+	e.wantStatus("A no date", "GET", "/v1/company/upcoming-deletions", a.token, "", 400, "invalid")
+	e.wantStatus("A limit too big", "GET", path+"&limit=1001", a.token, "", 400, "invalid")
 }
