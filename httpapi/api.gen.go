@@ -615,6 +615,12 @@ type Company struct {
 	TimeZone     string `json:"time_zone"`
 }
 
+// CreatedDisclosure defines model for CreatedDisclosure.
+type CreatedDisclosure struct {
+	Disclosure      Disclosure `json:"disclosure"`
+	InitialPassword string     `json:"initial_password"`
+}
+
 // CreatedToken defines model for CreatedToken.
 type CreatedToken struct {
 	CreatedAt    time.Time         `json:"created_at"`
@@ -653,6 +659,36 @@ type DirectoryEntry struct {
 // DirectoryList defines model for DirectoryList.
 type DirectoryList struct {
 	Companies []DirectoryEntry `json:"companies"`
+}
+
+// Disclosure defines model for Disclosure.
+type Disclosure struct {
+	AllowList          []string   `json:"allow_list"`
+	Cases              []string   `json:"cases"`
+	CompanyId          string     `json:"company_id"`
+	CreatedAt          time.Time  `json:"created_at"`
+	From               time.Time  `json:"from"`
+	Id                 string     `json:"id"`
+	Label              string     `json:"label"`
+	LoginId            string     `json:"login_id"`
+	MustChangePassword bool       `json:"must_change_password"`
+	OwnerUserId        string     `json:"owner_user_id"`
+	RevokedAt          *time.Time `json:"revoked_at,omitempty"`
+	Until              time.Time  `json:"until"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// DisclosureList defines model for DisclosureList.
+type DisclosureList struct {
+	Disclosures []Disclosure `json:"disclosures"`
+}
+
+// DisclosureUpdate defines model for DisclosureUpdate.
+type DisclosureUpdate struct {
+	Cases *[]string  `json:"cases,omitempty"`
+	From  *time.Time `json:"from,omitempty"`
+	Label *string    `json:"label,omitempty"`
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // File defines model for File.
@@ -746,6 +782,17 @@ type NewCase struct {
 		Name        string  `json:"name"`
 	} `json:"supplements,omitempty"`
 	TransactionDate openapi_types.Date `json:"transaction_date"`
+}
+
+// NewDisclosure defines model for NewDisclosure.
+type NewDisclosure struct {
+	Cases []string `json:"cases"`
+
+	// From Default now.
+	From    *time.Time `json:"from,omitempty"`
+	Label   string     `json:"label"`
+	LoginId string     `json:"login_id"`
+	Until   time.Time  `json:"until"`
 }
 
 // NewParty A counterparty from the directory: the company (GET /v1/companies)
@@ -1170,6 +1217,9 @@ type WebhookSecret struct {
 // CaseID defines model for CaseID.
 type CaseID = string
 
+// DisclosureID defines model for DisclosureID.
+type DisclosureID = string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1431,6 +1481,21 @@ type UpcomingDeletionsParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateDisclosureParams defines parameters for CreateDisclosure.
+type CreateDisclosureParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DisclosureAccessParams defines parameters for DisclosureAccess.
+type DisclosureAccessParams struct {
+	// After The last seq seen (0 for the first page).
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Default 100.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CreateTokenParams defines parameters for CreateToken.
 type CreateTokenParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
@@ -1552,6 +1617,15 @@ type RegisterSigningIssuerJSONRequestBody = NewSigningIssuer
 
 // SetTimeZoneJSONRequestBody defines body for SetTimeZone for application/json ContentType.
 type SetTimeZoneJSONRequestBody SetTimeZoneJSONBody
+
+// CreateDisclosureJSONRequestBody defines body for CreateDisclosure for application/json ContentType.
+type CreateDisclosureJSONRequestBody = NewDisclosure
+
+// UpdateDisclosureJSONRequestBody defines body for UpdateDisclosure for application/json ContentType.
+type UpdateDisclosureJSONRequestBody = DisclosureUpdate
+
+// SetDisclosureAllowListJSONRequestBody defines body for SetDisclosureAllowList for application/json ContentType.
+type SetDisclosureAllowListJSONRequestBody = AllowList
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
@@ -2191,6 +2265,82 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
 	UpcomingDeletions(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDisclosures The caller's disclosure accounts
+	//
+	// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+	ListDisclosures(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDisclosureWithBody Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosureWithBody(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosure(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+	//
+	// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+	RevokeDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+	GetDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDisclosureWithBody Change the label, period or cases of a disclosure account
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosureWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDisclosure Change the label, period or cases of a disclosure account
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosure(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+	DisclosureAccess(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureAllowListWithBody Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowListWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowList(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the caller's password
 	//
@@ -3622,6 +3772,182 @@ func (c *Client) SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBod
 // Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
 func (c *Client) UpcomingDeletions(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpcomingDeletionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDisclosures The caller's disclosure accounts
+//
+// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+func (c *Client) ListDisclosures(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDisclosuresRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDisclosureWithBody Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *Client) CreateDisclosureWithBody(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDisclosureRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *Client) CreateDisclosure(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDisclosureRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+//
+// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+func (c *Client) RevokeDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeDisclosureRequest(c.Server, disclosureId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+func (c *Client) GetDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDisclosureRequest(c.Server, disclosureId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDisclosureWithBody Change the label, period or cases of a disclosure account
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *Client) UpdateDisclosureWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDisclosureRequestWithBody(c.Server, disclosureId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDisclosure Change the label, period or cases of a disclosure account
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *Client) UpdateDisclosure(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDisclosureRequest(c.Server, disclosureId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+func (c *Client) DisclosureAccess(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisclosureAccessRequest(c.Server, disclosureId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureAllowListWithBody Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *Client) SetDisclosureAllowListWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureAllowListRequestWithBody(c.Server, disclosureId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *Client) SetDisclosureAllowList(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureAllowListRequest(c.Server, disclosureId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6443,6 +6769,323 @@ func NewUpcomingDeletionsRequest(server string, params *UpcomingDeletionsParams)
 	return req, nil
 }
 
+// NewListDisclosuresRequest constructs an http.Request for the ListDisclosures method
+func NewListDisclosuresRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateDisclosureRequest calls the generic CreateDisclosure builder with application/json body
+func NewCreateDisclosureRequest(server string, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateDisclosureRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateDisclosureRequestWithBody constructs an http.Request for the CreateDisclosure method, with any body, and a specified content type
+func NewCreateDisclosureRequestWithBody(server string, params *CreateDisclosureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeDisclosureRequest constructs an http.Request for the RevokeDisclosure method
+func NewRevokeDisclosureRequest(server string, disclosureId DisclosureID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDisclosureRequest constructs an http.Request for the GetDisclosure method
+func NewGetDisclosureRequest(server string, disclosureId DisclosureID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDisclosureRequest calls the generic UpdateDisclosure builder with application/json body
+func NewUpdateDisclosureRequest(server string, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDisclosureRequestWithBody(server, disclosureId, "application/json", bodyReader)
+}
+
+// NewUpdateDisclosureRequestWithBody constructs an http.Request for the UpdateDisclosure method, with any body, and a specified content type
+func NewUpdateDisclosureRequestWithBody(server string, disclosureId DisclosureID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDisclosureAccessRequest constructs an http.Request for the DisclosureAccess method
+func NewDisclosureAccessRequest(server string, disclosureId DisclosureID, params *DisclosureAccessParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s/access", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetDisclosureAllowListRequest calls the generic SetDisclosureAllowList builder with application/json body
+func NewSetDisclosureAllowListRequest(server string, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetDisclosureAllowListRequestWithBody(server, disclosureId, "application/json", bodyReader)
+}
+
+// NewSetDisclosureAllowListRequestWithBody constructs an http.Request for the SetDisclosureAllowList method, with any body, and a specified content type
+func NewSetDisclosureAllowListRequestWithBody(server string, disclosureId DisclosureID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s/allow-list", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8286,6 +8929,90 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
 	UpcomingDeletionsWithResponse(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*UpcomingDeletionsResponse, error)
+
+	// ListDisclosuresWithResponse The caller's disclosure accounts
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+	ListDisclosuresWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDisclosuresResponse, error)
+
+	// CreateDisclosureWithBodyWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosureWithBodyWithResponse(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error)
+
+	// CreateDisclosureWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosureWithResponse(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error)
+
+	// RevokeDisclosureWithResponse Revoke a disclosure account (its sessions end at once)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+	RevokeDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*RevokeDisclosureResponse, error)
+
+	// GetDisclosureWithResponse One of the caller's disclosure accounts (anyone else's is 404)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+	GetDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*GetDisclosureResponse, error)
+
+	// UpdateDisclosureWithBodyWithResponse Change the label, period or cases of a disclosure account
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosureWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error)
+
+	// UpdateDisclosureWithResponse Change the label, period or cases of a disclosure account
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error)
+
+	// DisclosureAccessWithResponse What the disclosure account did, oldest first (paged by seq)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+	DisclosureAccessWithResponse(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*DisclosureAccessResponse, error)
+
+	// SetDisclosureAllowListWithBodyWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowListWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error)
+
+	// SetDisclosureAllowListWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowListWithResponse(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
@@ -10661,6 +11388,335 @@ func (r UpcomingDeletionsResponse) ContentType() string {
 	return ""
 }
 
+type ListDisclosuresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DisclosureList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDisclosuresResponse) GetJSON200() *DisclosureList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDisclosuresResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDisclosuresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDisclosuresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDisclosuresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDisclosuresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedDisclosure
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateDisclosureResponse) GetJSON201() *CreatedDisclosure {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Disclosure
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDisclosureResponse) GetJSON200() *Disclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Disclosure
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDisclosureResponse) GetJSON200() *Disclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisclosureAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditTrail
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisclosureAccessResponse) GetJSON200() *AuditTrail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisclosureAccessResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisclosureAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisclosureAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisclosureAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisclosureAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetDisclosureAllowListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AllowList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetDisclosureAllowListResponse) GetJSON200() *AllowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetDisclosureAllowListResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetDisclosureAllowListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetDisclosureAllowListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetDisclosureAllowListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetDisclosureAllowListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12907,6 +13963,150 @@ func (c *ClientWithResponses) UpcomingDeletionsWithResponse(ctx context.Context,
 	return ParseUpcomingDeletionsResponse(rsp)
 }
 
+// ListDisclosuresWithResponse The caller's disclosure accounts
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+func (c *ClientWithResponses) ListDisclosuresWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDisclosuresResponse, error) {
+	rsp, err := c.ListDisclosures(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDisclosuresResponse(rsp)
+}
+
+// CreateDisclosureWithBodyWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *ClientWithResponses) CreateDisclosureWithBodyWithResponse(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error) {
+	rsp, err := c.CreateDisclosureWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDisclosureResponse(rsp)
+}
+
+// CreateDisclosureWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *ClientWithResponses) CreateDisclosureWithResponse(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error) {
+	rsp, err := c.CreateDisclosure(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDisclosureResponse(rsp)
+}
+
+// RevokeDisclosureWithResponse Revoke a disclosure account (its sessions end at once)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+func (c *ClientWithResponses) RevokeDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*RevokeDisclosureResponse, error) {
+	rsp, err := c.RevokeDisclosure(ctx, disclosureId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeDisclosureResponse(rsp)
+}
+
+// GetDisclosureWithResponse One of the caller's disclosure accounts (anyone else's is 404)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+func (c *ClientWithResponses) GetDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*GetDisclosureResponse, error) {
+	rsp, err := c.GetDisclosure(ctx, disclosureId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDisclosureResponse(rsp)
+}
+
+// UpdateDisclosureWithBodyWithResponse Change the label, period or cases of a disclosure account
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *ClientWithResponses) UpdateDisclosureWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error) {
+	rsp, err := c.UpdateDisclosureWithBody(ctx, disclosureId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDisclosureResponse(rsp)
+}
+
+// UpdateDisclosureWithResponse Change the label, period or cases of a disclosure account
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *ClientWithResponses) UpdateDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error) {
+	rsp, err := c.UpdateDisclosure(ctx, disclosureId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDisclosureResponse(rsp)
+}
+
+// DisclosureAccessWithResponse What the disclosure account did, oldest first (paged by seq)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+func (c *ClientWithResponses) DisclosureAccessWithResponse(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*DisclosureAccessResponse, error) {
+	rsp, err := c.DisclosureAccess(ctx, disclosureId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisclosureAccessResponse(rsp)
+}
+
+// SetDisclosureAllowListWithBodyWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *ClientWithResponses) SetDisclosureAllowListWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error) {
+	rsp, err := c.SetDisclosureAllowListWithBody(ctx, disclosureId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureAllowListResponse(rsp)
+}
+
+// SetDisclosureAllowListWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *ClientWithResponses) SetDisclosureAllowListWithResponse(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error) {
+	rsp, err := c.SetDisclosureAllowList(ctx, disclosureId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureAllowListResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Works with a session that must change its initial password, and
@@ -15025,6 +16225,233 @@ func ParseUpcomingDeletionsResponse(rsp *http.Response) (*UpcomingDeletionsRespo
 	return response, nil
 }
 
+// ParseListDisclosuresResponse parses an HTTP response from a ListDisclosuresWithResponse call
+func ParseListDisclosuresResponse(rsp *http.Response) (*ListDisclosuresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDisclosuresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DisclosureList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateDisclosureResponse parses an HTTP response from a CreateDisclosureWithResponse call
+func ParseCreateDisclosureResponse(rsp *http.Response) (*CreateDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedDisclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeDisclosureResponse parses an HTTP response from a RevokeDisclosureWithResponse call
+func ParseRevokeDisclosureResponse(rsp *http.Response) (*RevokeDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDisclosureResponse parses an HTTP response from a GetDisclosureWithResponse call
+func ParseGetDisclosureResponse(rsp *http.Response) (*GetDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Disclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDisclosureResponse parses an HTTP response from a UpdateDisclosureWithResponse call
+func ParseUpdateDisclosureResponse(rsp *http.Response) (*UpdateDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Disclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisclosureAccessResponse parses an HTTP response from a DisclosureAccessWithResponse call
+func ParseDisclosureAccessResponse(rsp *http.Response) (*DisclosureAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisclosureAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditTrail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetDisclosureAllowListResponse parses an HTTP response from a SetDisclosureAllowListWithResponse call
+func ParseSetDisclosureAllowListResponse(rsp *http.Response) (*SetDisclosureAllowListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetDisclosureAllowListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AllowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16082,6 +17509,27 @@ type ServerInterface interface {
 	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
 	// (GET /v1/company/upcoming-deletions)
 	UpcomingDeletions(w http.ResponseWriter, r *http.Request, params UpcomingDeletionsParams)
+	// ListDisclosures The caller's disclosure accounts
+	// (GET /v1/disclosures)
+	ListDisclosures(w http.ResponseWriter, r *http.Request)
+	// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	// (POST /v1/disclosures)
+	CreateDisclosure(w http.ResponseWriter, r *http.Request, params CreateDisclosureParams)
+	// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+	// (DELETE /v1/disclosures/{disclosure_id})
+	RevokeDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
+	// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+	// (GET /v1/disclosures/{disclosure_id})
+	GetDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
+	// UpdateDisclosure Change the label, period or cases of a disclosure account
+	// (PATCH /v1/disclosures/{disclosure_id})
+	UpdateDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
+	// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+	// (GET /v1/disclosures/{disclosure_id}/access)
+	DisclosureAccess(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID, params DisclosureAccessParams)
+	// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+	// (PUT /v1/disclosures/{disclosure_id}/allow-list)
+	SetDisclosureAllowList(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
@@ -17910,6 +19358,220 @@ func (siw *ServerInterfaceWrapper) UpcomingDeletions(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// ListDisclosures operation middleware
+func (siw *ServerInterfaceWrapper) ListDisclosures(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListDisclosures(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) CreateDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDisclosureParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateDisclosure(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) RevokeDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeDisclosure(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) GetDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDisclosure(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) UpdateDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateDisclosure(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DisclosureAccess operation middleware
+func (siw *ServerInterfaceWrapper) DisclosureAccess(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DisclosureAccessParams
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DisclosureAccess(w, r, disclosureId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetDisclosureAllowList operation middleware
+func (siw *ServerInterfaceWrapper) SetDisclosureAllowList(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetDisclosureAllowList(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ChangePassword operation middleware
 func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
 
@@ -19005,6 +20667,13 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/sessions", wrapper.EndUserSessions)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/disclosures", wrapper.ListDisclosures)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/disclosures", wrapper.CreateDisclosure)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}", wrapper.RevokeDisclosure)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}", wrapper.GetDisclosure)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}", wrapper.UpdateDisclosure)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}/allow-list", wrapper.SetDisclosureAllowList)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}/access", wrapper.DisclosureAccess)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/bulk-verifications", wrapper.BulkVerify)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook)
@@ -20752,6 +22421,276 @@ func (response UpcomingDeletionsdefaultApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type ListDisclosuresRequestObject struct {
+}
+
+type ListDisclosuresResponseObject interface {
+	VisitListDisclosuresResponse(w http.ResponseWriter) error
+}
+
+type ListDisclosures200JSONResponse DisclosureList
+
+func (response ListDisclosures200JSONResponse) VisitListDisclosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDisclosuresdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDisclosuresdefaultApplicationProblemPlusJSONResponse) VisitListDisclosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDisclosureRequestObject struct {
+	Params CreateDisclosureParams
+	Body   *CreateDisclosureJSONRequestBody
+}
+
+type CreateDisclosureResponseObject interface {
+	VisitCreateDisclosureResponse(w http.ResponseWriter) error
+}
+
+type CreateDisclosure201JSONResponse CreatedDisclosure
+
+func (response CreateDisclosure201JSONResponse) VisitCreateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateDisclosuredefaultApplicationProblemPlusJSONResponse) VisitCreateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeDisclosureRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+}
+
+type RevokeDisclosureResponseObject interface {
+	VisitRevokeDisclosureResponse(w http.ResponseWriter) error
+}
+
+type RevokeDisclosure204Response struct {
+}
+
+func (response RevokeDisclosure204Response) VisitRevokeDisclosureResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeDisclosuredefaultApplicationProblemPlusJSONResponse) VisitRevokeDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDisclosureRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+}
+
+type GetDisclosureResponseObject interface {
+	VisitGetDisclosureResponse(w http.ResponseWriter) error
+}
+
+type GetDisclosure200JSONResponse Disclosure
+
+func (response GetDisclosure200JSONResponse) VisitGetDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDisclosuredefaultApplicationProblemPlusJSONResponse) VisitGetDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDisclosureRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+	Body         *UpdateDisclosureJSONRequestBody
+}
+
+type UpdateDisclosureResponseObject interface {
+	VisitUpdateDisclosureResponse(w http.ResponseWriter) error
+}
+
+type UpdateDisclosure200JSONResponse Disclosure
+
+func (response UpdateDisclosure200JSONResponse) VisitUpdateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateDisclosuredefaultApplicationProblemPlusJSONResponse) VisitUpdateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisclosureAccessRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+	Params       DisclosureAccessParams
+}
+
+type DisclosureAccessResponseObject interface {
+	VisitDisclosureAccessResponse(w http.ResponseWriter) error
+}
+
+type DisclosureAccess200JSONResponse AuditTrail
+
+func (response DisclosureAccess200JSONResponse) VisitDisclosureAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisclosureAccessdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisclosureAccessdefaultApplicationProblemPlusJSONResponse) VisitDisclosureAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureAllowListRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+	Body         *SetDisclosureAllowListJSONRequestBody
+}
+
+type SetDisclosureAllowListResponseObject interface {
+	VisitSetDisclosureAllowListResponse(w http.ResponseWriter) error
+}
+
+type SetDisclosureAllowList200JSONResponse AllowList
+
+func (response SetDisclosureAllowList200JSONResponse) VisitSetDisclosureAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureAllowListdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetDisclosureAllowListdefaultApplicationProblemPlusJSONResponse) VisitSetDisclosureAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePasswordRequestObject struct {
 	Body *ChangePasswordJSONRequestBody
 }
@@ -21970,6 +23909,27 @@ type StrictServerInterface interface {
 	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
 	// (GET /v1/company/upcoming-deletions)
 	UpcomingDeletions(ctx context.Context, request UpcomingDeletionsRequestObject) (UpcomingDeletionsResponseObject, error)
+	// ListDisclosures The caller's disclosure accounts
+	// (GET /v1/disclosures)
+	ListDisclosures(ctx context.Context, request ListDisclosuresRequestObject) (ListDisclosuresResponseObject, error)
+	// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	// (POST /v1/disclosures)
+	CreateDisclosure(ctx context.Context, request CreateDisclosureRequestObject) (CreateDisclosureResponseObject, error)
+	// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+	// (DELETE /v1/disclosures/{disclosure_id})
+	RevokeDisclosure(ctx context.Context, request RevokeDisclosureRequestObject) (RevokeDisclosureResponseObject, error)
+	// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+	// (GET /v1/disclosures/{disclosure_id})
+	GetDisclosure(ctx context.Context, request GetDisclosureRequestObject) (GetDisclosureResponseObject, error)
+	// UpdateDisclosure Change the label, period or cases of a disclosure account
+	// (PATCH /v1/disclosures/{disclosure_id})
+	UpdateDisclosure(ctx context.Context, request UpdateDisclosureRequestObject) (UpdateDisclosureResponseObject, error)
+	// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+	// (GET /v1/disclosures/{disclosure_id}/access)
+	DisclosureAccess(ctx context.Context, request DisclosureAccessRequestObject) (DisclosureAccessResponseObject, error)
+	// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+	// (PUT /v1/disclosures/{disclosure_id}/allow-list)
+	SetDisclosureAllowList(ctx context.Context, request SetDisclosureAllowListRequestObject) (SetDisclosureAllowListResponseObject, error)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -23251,6 +25211,208 @@ func (sh *strictHandler) UpcomingDeletions(w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// ListDisclosures operation middleware
+func (sh *strictHandler) ListDisclosures(w http.ResponseWriter, r *http.Request) {
+	var request ListDisclosuresRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDisclosures(ctx, request.(ListDisclosuresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDisclosures")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListDisclosuresResponseObject); ok {
+		if err := validResponse.VisitListDisclosuresResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateDisclosure operation middleware
+func (sh *strictHandler) CreateDisclosure(w http.ResponseWriter, r *http.Request, params CreateDisclosureParams) {
+	var request CreateDisclosureRequestObject
+
+	request.Params = params
+
+	var body CreateDisclosureJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDisclosure(ctx, request.(CreateDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateDisclosureResponseObject); ok {
+		if err := validResponse.VisitCreateDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeDisclosure operation middleware
+func (sh *strictHandler) RevokeDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request RevokeDisclosureRequestObject
+
+	request.DisclosureId = disclosureId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeDisclosure(ctx, request.(RevokeDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeDisclosureResponseObject); ok {
+		if err := validResponse.VisitRevokeDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDisclosure operation middleware
+func (sh *strictHandler) GetDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request GetDisclosureRequestObject
+
+	request.DisclosureId = disclosureId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDisclosure(ctx, request.(GetDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDisclosureResponseObject); ok {
+		if err := validResponse.VisitGetDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateDisclosure operation middleware
+func (sh *strictHandler) UpdateDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request UpdateDisclosureRequestObject
+
+	request.DisclosureId = disclosureId
+
+	var body UpdateDisclosureJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateDisclosure(ctx, request.(UpdateDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateDisclosureResponseObject); ok {
+		if err := validResponse.VisitUpdateDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DisclosureAccess operation middleware
+func (sh *strictHandler) DisclosureAccess(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID, params DisclosureAccessParams) {
+	var request DisclosureAccessRequestObject
+
+	request.DisclosureId = disclosureId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DisclosureAccess(ctx, request.(DisclosureAccessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisclosureAccess")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DisclosureAccessResponseObject); ok {
+		if err := validResponse.VisitDisclosureAccessResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetDisclosureAllowList operation middleware
+func (sh *strictHandler) SetDisclosureAllowList(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request SetDisclosureAllowListRequestObject
+
+	request.DisclosureId = disclosureId
+
+	var body SetDisclosureAllowListJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetDisclosureAllowList(ctx, request.(SetDisclosureAllowListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetDisclosureAllowList")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetDisclosureAllowListResponseObject); ok {
+		if err := validResponse.VisitSetDisclosureAllowListResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ChangePassword operation middleware
 func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	var request ChangePasswordRequestObject
@@ -24063,266 +26225,278 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17byTJdSf6VQJlA10lZRWLbHZrhoSBy2l2ayj1g7fJ9kBWjZnByihWmFkRpYxIVtc0GrBs3AsB9r02",
-	"cK/sa1i2rwBj11is9ccaWC8k7+532dGMrG+xiHMiIh8VWQ92sWcMrf7QNCsz43nixDm/83rTGsrJVAom",
-	"tGodvGlNaUYnTLMM/npEFTs5Nv/ionXQmlI9bkUtQSesddDiSStqZewHOc9Y0jrQWc6ilhqO2YSaLyb0",
-	"9VMmrvS4dbC790HUmnDh/45aej41bSidcXHVevs2ap0kbDKVmonh/LtsblpImBpmfKq5NJ0/o9dMET1m",
-	"5PTF2TlRdMSIliRjOpuTtmIMnh2dnpDSd51eK8KxjxlNWFaMvtRd1/TXMPS9Bw/WGProGdXD8eKYz8eM",
-	"DKli9xR5fE6vSDsetG4Geb9/f3jDMsWlgD/YoBVHZJTJCczBfpFSpQkVasYyIrOBiL/9+Jzs3OzumOdq",
-	"5w1P3sadHnlpd+CAzLgey1wTrklbZvAnib8Rd6BROjRjGgiuSMZGuWIJvrC/9wFpx9OMDaVIuHmn6/Y0",
-	"7kT4DiVK05QRKRjZ390biNoHI8pTfF1JosdUEyFth0TesGyWcc0UoWQ4puIKNmoghjRNWUbGVBEhNVGM",
-	"id5ANG7XqItrvCbJPdxfvW3nNLti+pViWSON54plF1sm9E/Y5VjK68Y+Z/h8u92+NU2pqRSK+ZNt/juU",
-	"QjOhzT/pdJryITW7tvMHytDvm1J3v52xUeug9Vs7Bb/YwadqBxqDPsLkT+hIs6xEhuZU4g7DYMzZqPa2",
-	"MPy3Ues0k5cpmywZ9RTf+OZmo3ftBiZwJMjLJ4/Ih/sPvkVs4z3YQ/utafpoiC+/aTGRT1oH329lbMj4",
-	"DYPd03lmaFoxkXQv6fAafjR/tSLgvCnT5sWE2X/Q4bWQs5QlV6z16cI2Rq2jNJWzp1zh3BM8gDQ9zeSU",
-	"ZZqbzR3RVLGoNS39ZMamM/tPrtlEbXpcIvP2CX651/ePaZbReQupyxHq931nxQTk5R+woYYJ5AnXj4XO",
-	"gMVXB0n9Ui70TodaZhdmxaiYm6PR/JI7s6E3EqYpT4OPxlQ1cHAznfk9ZbgXF4ZhjUl7zF7D3bLQTMYm",
-	"UrMLmiRZsBvFfmB+H8lsQrW5RYV+uF80xIVmVywzb2o+YZVXE6pZF34NsZXyBphObAORW9XGzTjP7JKs",
-	"pphlx6i0sW/fgT4+ytPrl2wqM704pEzO1h8PNCRni4OJWiqfTGiIAOFmLW1baTdWkJ47y8mFucYX6eh7",
-	"3/ve97rPnnWPjyMiM8ImUz0nszETJBeXMhcJS4LkVLSr5fZaxQs7PNERF1yN8ek6pGcu7MRIjBMuqGbh",
-	"RnF/G5Z2SpVqGo3SNNObDOaGZXzEWXJB9S0PT2mnF/a1tiHV7orRllYxskRVrIGfsN+H+hIunovaEOEg",
-	"FHTceI7kLEzjjVRsnqEYsozG19+NEU/DbV1zkZTvTMWvBNV5BpehHOYTJjS0qjSdTOEGpSlLutNk1Ipa",
-	"7IYnTAxZ10ihWRK8Ke1ShDrPGFUN90zGVJ7q8shOj87OHh+3otaTo5On8I+T58ePzx+/fHby/Oj8cbBv",
-	"MxuWhW8TfGaO6/nZEZmNJVF0roiSwZPqLoFwO1xcmYZgjcy/zdtGULlhIGLdhvgtdZRpobzzdkvtBvpV",
-	"9gvnF7eJJn8XDgwKbEZ1YRuLMoustjLPdbjoig/eBsbuBOa6xDJkU03FkK26jp6YZXvrbmO1uKefGL0J",
-	"1T9QjCZ0ThJJhJyBDrvWFYw3feDGoxOZo7y87PtnUrA58gHNriTekMsFf/teZY3X57xRa5gxuuk3jj+s",
-	"u+Sm1ZXvmnfMXRZmjI08UWYJyy5EPrlkWcML/IoLmjax3Cn1xLTWHp/STM9DW7yUqV1xpTMq9CoJuvTm",
-	"MjE6Y9N0fnE5D3MmeNq9nBOzixHKI1IwwhVRTC8wptAWI7dfe1HcTi8IetpKJMs+PoOXQCycTlM2cVDY",
-	"O/Vs1lDhWb9I7CBWzhqUxaAYlE+TjY+JRZjW0jZqtwBcAO57e4Dcapa4gz0Xnr0Ept1EfEFSK06DXYvS",
-	"Wa9uj6eQCgeprFPBaj9tYOdOjW7QAdbaf4Q+Vug72GTTME7pFbubYUQtwV7ri2GeKRniThsMs7gPnFwk",
-	"2MysPiB6ZrHtBQ70IYYsTWlN7Swo85GZJggBoYnLyUSKZimUTShPQb9mqr5Eiyeqth5mOa7Z/CJXdtHX",
-	"/5QrlTfw+Fu2KKS+AGRs/TNtPrlkI5mx9b+R2RUV/DPqsJX1BziVKR/yTddYsYzTMMai8iahvA5g5E6u",
-	"tMvum62sQXkNg3QrJ05QWF8J0ux1WG3YnAk3CtfQR6XFJcM/twPaQEZ2c6jBmZpMpNJkL+r3+2Q4phkd",
-	"apYpcyWXwMAP+v3+ahi7PDHormEGhuOHTnk2lRnVbJnstKkwlrGJUaSzi4TOAxL2S/uYmGsvu6Ep4YKY",
-	"Vw9J3wgncjTqNSJxF59JwVYTLuyuvRWLz4JLg/fWubxmcCxpmr4YtQ6+v5zR4+tvo/p6KjbMWGDLz8Zy",
-	"Jogem+mJIeutAR1CQ4sj/rQY8yuFG1YdAhdcc5peTKlSM6OV32IwEVhcVt120H994PBhtDiK0Nof84wN",
-	"tczmDUD0nVCnkW2CqMAR0RlNjP5uXyFyVNIE7yliBafSgl1KmTIqltKf63DpCjQIQdDhJnpJbUlXikS+",
-	"g9DonljYqD4osPpc4OvhezhAdB8fdfcePHRrejnXTB3CP51sSa7ZnIxkRhI5E6mkYcy0cV8V/4zdRsj2",
-	"2EppVjgH22bTyjwas+H14vI4rG0ddcVppaUJeYpyquRG135tbhYk8t0UbQYnZRV0J1qCUt0tYSvRwk/d",
-	"oZxccgEawCVPqWYZdDPJU827U1CSrdlNinQeFEM/lmkSgHQ2QS+WYamrNO1Gdb1Z824G68qaVdloDZ1E",
-	"rQYBw6xAmAGMZZqsf/hhJVfRBDbZNIyXfj02EHOKRSy7bGwsviyBLJ/KK35rnFJe8wB4e5QqSRRDsE8x",
-	"ZZRsQsE9Ar4gbcOLKLnM5EyxrBPi+lErNQOzVFLxV1ltyS1f0GUvgv7e/mbr5sdQajO0iM+YuUTDhDaB",
-	"Z1VSq76RMHOcnRy/Pl/WXDcYH9Y+YMVJgl5Cc1tK8m5ywUUBsHUzkipg3CpJHbMhn9CU4DSMWGtoa8KF",
-	"zEguOGBuU6o1y8zbv//9fvfDT9/sRrsP3/52kK3lWcbEEAWj0mdH3d/79M390De1eXs8yLcUXoEb1mTq",
-	"ncgbxP8mXPCJuRb6Ky9U/CbU03M2c/j9rVb7zkDzTaBpR+hVVrfytNcR6sqJ70crEeu6n9E7I9jP2cyD",
-	"2IVTyYcwEfvHbgjeboKcX0xxP6u4M2l/8dd/+6t//H+//Mnf/fqv/rxzSBRj5PRV3YNux320HixdRYgD",
-	"Rjn/As3mxEhBCh3iRjJN5Qyleim0UbxB2o/MYYUt6g3EMRumNGMJGbOMeV86dsNsW+Z8MzpR5r+UX401",
-	"0ZIoLTN6xQ4GwjQuunpM4mIYMfRCJrnSZEizbI7qF7xmCMpcPFyrgYD2zS/WCc/t5EYXXlU+r7tRNrLu",
-	"jSg6JEWHznxBWg+2As/XJVzExNcAwN35aGBMeBZWrXRdYxya/lgGgm7hOZo4JezAUhpIhaTtPUed1tUZ",
-	"CCoSeGnKMiUFGKLpUCtQhLgOfLPzppAy3+7Yq63TGwjv5mdI0fro+pHcU0hnTqXFJg4JHYjYtWdeiJHY",
-	"uSJX/IYJYoaX8NGIZQrnx+Fh2Xd1IPb7ffA5TRm9YeYNmWuSi5QpReYyJzMqNLY7NDoTknZI0503MLsV",
-	"vLU8gVuw5pIcsqkTaaPDimuzgdrO0GughsBvcsirX1bp8vTxMyIzckkVe7hPjh+/rCGL9/e+9XDTyZX6",
-	"Wz6nEw/QbzIdenHnM4qCeNKiPHY/LI3V8fs6ka3SES/WWMIChVx/6W5J9Goo8Xoo3GWpIVxwEgdD0oSH",
-	"zUZapxcK3M4Dt+9TPvJMRpvZHJKEjWieavJhH1DeiFCLf99/+NBuI4qW93cf7u3t27HjTw/76+I3OJ+G",
-	"dXVI6SZSJ8w/ABI6bg4vgOlUy6yYJTS2ka5Yc/q9H9WFfdr9rN/9sHfxv3U//WaQNKeZXAd1OrWvNeqP",
-	"odV7YcXQJWjXZmZ6bChgsFoOhk2T0TLtdBPULfPKztLVOn5itaIGVM02s7E2WkLjYFKRXcRQQ8UgFh2D",
-	"s0wGUOwzptHVw5xAkCaHMk8TCO64ZEYMVQ3eqCm7YelS55mwsA2dcEUoQWcA4l4n7dOj5PEZ+aj79Pwo",
-	"sgK09zAk5y/Oj5520a8vMuMbG6W5iFGAwBsPDnsnxAYgpvBerY7wca1XriodEyt/4ROqjQyjNJGi4Qzf",
-	"ApMtu9Gsh2eqMd178LAB5bYTWf/QnblPGkwCG0DnUUsruhqvKVE4NO1nVPK5RWqrTGg5Ou0F9GWC40rR",
-	"MODFJthG/jzrw8J1B2Y/juXi4anF8B6hT8eG0gCbXSwFFhcPd5ps9EV9r8ufR9X+g7MrwodqZuFahA/B",
-	"IBHVI7FpJAbTsDDCxUCMtZ6qg52da8bn9DrvJezGRR2pnTdC6u5I5iIxWv0NTXkSGW1/lPKhjgZiyrIJ",
-	"B7i3mzDBWRKRXNBcj5nQIJ0lEUGP8G45vC4aiFzQG8pTepmyCK3XgqYR0VJ2U5pdsYgE4vFMj6GwPtOr",
-	"yqeGubOkO2EJp10zUWCFzsRiehoIXgqSvGbzbsaM8hWR+u9cdHPFIjJheiyTLrSTpnKGg7C70kVfodI4",
-	"rBNP+f23vdCvA9He79/vILMHqSHyyLnMUN4joBeCqkiFa8QohIonNuTQEP89RU5OCbTbTbnSIZ1wSZQQ",
-	"XH7L0erGb6cStm6RAr9z9uI5sU9J29Djww/7ux2z0xJupAwNEKut964LH+m0WkiIWlwo78K8eDnzCddN",
-	"HuifMQLPCRdoWCXt/d37RIp03qkAas18XWmq84bAkGYEv8EEXHdLQZMqNuO7amAOTpDbCIaxFGXl4EPC",
-	"6HBMRpyliVc29hZcberyPlDqGppdVDOFrHwdXOXWenNEX6/3Xp7xKyroWi+nVFzl1itukXrcU6e02aUU",
-	"UvMhg3VyCmIrav0Bhb+DamGTHrp4/sbWhWflm57wVuvaC6T0kmnDz1FXb4pvdFNjrzXGgtoA0E/fyci8",
-	"uMhyJgxLKXxt76lOwJskFCmxkUe+Gb35d9idIE8DNPCxhcMhZorMqLKYZlhHUExvNCLzPhoLFh+ZDhfH",
-	"84RnRuync0eQu30yZxSP7ErLQC40T5c2KshszIdjH+EPAR6XjODOJ2v0sp71v7KDbrZugD4a1O5Kaes+",
-	"XUbLYR9lEfQyBDgYXI7dSpr3yJResUNCL5VRqqTwmlaAIxpN7GIZ2eMbfs03W7fyx1Gts9AiZG4R1td8",
-	"Ch6wSicvNb50A86YNru0qUnGgkMXt+M8I55ycXUBrxpZ62IihR67qwqBsv1oqYnWNKKGNL0wRynMHkov",
-	"XDCRYCeVPnb3olV24IWVO2Mi+YgicvS18ig5Q7k1cDs44G9xiVbomuz1lGdMbcQgJ7nSFyiRV7Swxc61",
-	"w4Zvr5FiE5WBlt2UKvwLl6FhgMEFdYp8A1KIcNktYAuHwq08wtj+0rE1OZqOKRfrR3mUgPyAHD9MKZ+w",
-	"5MJGhl5skkDAHEOWhsmLi8QGbAZQrvOzE/L4Obm/+yHZ7e91d2voGv6FobNGVavEzgZvehcZXO2nwNHA",
-	"T7OOzS3HFWsmHcAG4WGvAdQGfX4zqO1W+FzGbriqprwoq0Y+ingDolD55UV1w4IxxbBqG1JI6bt1wDgk",
-	"KB8pXBqU25qlJ6YJft4EcF8Xm8X3tgy8XtyOkMyn9DIkMZ8xDap1AbMrlt3woUPaNUtTNPwX2CYZUmGk",
-	"TIuQa0lK0LgRw6y4aJPyLE4fiXAz7mm19zUchD0q67pZDsWe+ROxoEOzhturZt1dPfTaedoWWyzetkm1",
-	"uFZE5Zfd4oE1QVCiUqrGQd6E0VAXS3D6hWQa70rKy3mU5wnrmxka2ATuYYkkKgyjvI3r0MijZUb9I5eE",
-	"odQqeuAWLAFvdaLGcqYID2gp/yuUcJMBlr+84IlRaka8YQ22H3a4xKyVN6cJsc8usOXmUKANYhe9OWqD",
-	"IMawy86Cd0CJlNvmD8skiGK6Y4QmKgiOhxjNn7QrrARZUnmTCBXJjsxI3XWls3gSSr01gFRrRFPdJhGE",
-	"+6YB6GnQllbz0FucpvrJuH3oKyhBBQ0VY6mFupcmvx7VNER6FS9sdsnXSHJlwFe5n+CAdZCyY8WEhtR5",
-	"MSaQEJqYv4g3jTho85AU73a1xCCg2keX89pHPsMlXimRa7biXwkehJjLjyX2MvCJizA5gc35l/ikfyjV",
-	"uPGU/+3HVkusY4HAIBLj/bNqm3eLQ3MbsKDhJKVUQfKGpDndXemVDfpbEuF7I683bOy2DmdLIiuxydqB",
-	"LC1siL5hC8NnEOCR9U+fiwFefuBso6GhhON3l+BPYC69SO3gF+HeikX10OahmzAqFBGSZMwsqU/8uf6V",
-	"fpnKodntBnD9E6cGYZSJRsswga9IW0tJJlTMrUkdH6oOYSJRHocGTUpIwQhEp/Uwt/DOze5Orlimdt5Y",
-	"kOrtTi6g2ZSPtJMH7zDDEVdGBQxorsf2ieFkYOYu+QKGFbhlZxcd8KhustBppjRR+XDIlBrlKa6hXzw+",
-	"gqVbfynKfohrA5I1HVjzNIWkwUaewVhv4l5vcNDa0ElxC4kegFeUouMcpun3tWG6xWCX5rUpTmPT6Q7z",
-	"GaDptdkMRtmv4DLYZGgYNs3xdi6tFZJehUZCAPnNQlKn1UpasqUkIFErz9I15T7zph9udV6VRWgmjyVb",
-	"caS14czvFvKc5BkqcZMGpw3vHhoyvOpcXQxlEpDz+o4Xu5TnQzphpO3iPayXRASQr8w1OFYJhjnGoctO",
-	"b3XIvbOI+mG44VbntWQNbQaMxTVsSsAxGys2vCDfdCEEckTu77ksBAoSYjTmwpgVR2jZQXUnrT5b93nU",
-	"nNTDz+uYpfyGBZMyI9U0pcVd5pxwm5sPx7GpTHvTFB3c5Bhh16bLG1ySze3YTMnweJnnUiqv1uaztdPZ",
-	"lMXL7sNmoq8fopN9p0wk5mFppYs8tOvJwLjYUdn/oMyLPL347qvrVVlcXKk16DLsgGDnsEn0aZ3e3zVp",
-	"WmkIS6bx2BFoJUf8VF9Yzz6rODbpkBdWhwypi5Wc8WHt0VUcENNcb+xAULlZV7uc3WyUPrGyPJWgzW8t",
-	"iweOWrngP8iZfayznBXXbPWwg8fuIZmmkLtd6ymaULQET1I5BVhgLJWuWlVYhhqNglhIIwerTi30a6+/",
-	"v2EsW+V2X0ItYenNsqyNF3elDOcbXjKkM3+9NV17t0wrBcjtMM+4np+ZcWOzl4xmqKPCZECix598A2Yv",
-	"EV10aTaglob901fTsJ7aF9ZduPieTvl32RyrPnAxkg2OTC5Y25na5IjYJqG0Cfn4/Py0Rx7T4dgHaCl+",
-	"JVQl1HsgTo+fFGYfc+mX8LDDqi1vzIbXaiFoxYg55qeByKeppAnEjyhG02pPVZNeLRDm5ZNH5P7uw91O",
-	"byAG4pEUN9b3yMhZNAFBJDLNzUEdhlBgHIfZchCPOgcD0SXgsIxurmaZFaEZI0rQawaeVIdomIdfoc/7",
-	"9z+0CPNopJg+JEOaMpHQbCAIROvju3GRzz4+JBMp2JxwReI3AxtgPWgdkEFrd7dv/jdoRWTgM0zgo++c",
-	"fm/QehubZqE/KDkCnxJKkmCWDNfAPVVKmEHacybImN4w05TRcjsREQzYAhmlkuqeWYejwnmfS3FAYvOD",
-	"zCwOfEA+ApolWPEHABms9xOTNvUO7Oi9PsrkxPQVewTCPlcxwPdmqHGNmGOXMUYx7aBNRScw5iFNU1sC",
-	"aGAPhVkiwyrjHnkEP3QrwQcE8ruil75ZH3s1KdMa5A+4xNa7GGVD2mds2H3C9HDcPeOakR2CIXtIwSzp",
-	"HBJKhplUqqu4hkEZqYVMDbNdKEPUvw8r+hj86z3lQFxG3FTjJT6shWgoCFwgr16emN6mLEPVgFxzkRQ1",
-	"omwkCEE+2YlIDP6+0MqIv2YJfAkhEbAj6EoPj7kg36FTKpgCR5TH4irlamzWPj6CwInuU+vWHEckxmCB",
-	"mBhVHZbRRoXg0VE487Lzv4I1eMmgPMaBPXtAEBiWoUhcq1sVk/auucz2Hjwg04wLXICjs0cnsASF43mn",
-	"R84teUC+M3884JdLmcxJ26UEgJ8w+VzHHSUuyN4+Gcs8UxYKV9Z9V2ZGP0OlrV2MT3dfsmlK5yyxVNc5",
-	"NG3phUFQIfWYZTiGxfJUexGwOkoyNmXUXNM8Za6lEfjXWkoFqB/woUtmCBjucU9fH5pv2nE4dCXu9Mh3",
-	"2RwJ75pNteMOlivfU4ZNUaPDAU0o6Rg0ygrTTA4h3MT8wTWhVxljuJuPpHAs5gAdf30hJpuRI358Tq8M",
-	"92ooDXZoiyhhOmPTvb1ZSezKYsXucjmAgl5FJbCI7O/uFaINNDSmytKGuGIJDPIpn3CtDpAYL2XCmfIB",
-	"DA/3yXf5R3CY3SVjbrMivoE8M4/zKdHStPsgmAVFjvwXu/AFxEocwr6iMQYuLLeVVAPbMa9/gK9zYSSy",
-	"Q/+GrR9VG2aPPKXZldkERfZ372N0j3Xnd7IAefn47JwcnZ6UklwftHZ7/V4fTHlTJuiUtw5a93v93n1M",
-	"nYRer4YtX+bpdfemVMUAg4BkCBvHYgdMRUTImQtE9UI87kYt5b9hUm0qBqIC7TpeAF9UU2l0Sg1eMj1j",
-	"TNjUGkWRhBiOUFwugxCTtruEITreEvxA2GbvKawm8ZkUEHM2THPFb9ghYRxOq/VeT9kIsm50DmA/B8JL",
-	"LFHATS9yfkhAQCIhrpAHwUIehKsBoPGZWS7nQ9jgPWho54ZlCR9qDAwzHw2EvaUtKtQjZ3MxHGdSyFyh",
-	"c5TDl6QRUfzJyHKBB8NVboHEItST29Ac7YLadjGFbmUrFWnDCiJPuKdI/Iy+/ihPrx+ZhzHch1OWcWl5",
-	"0kRi8G/tIuxjbhZ/5U5TI4+w3lXP3DPgHW2ZufVRMWxvKqX176IDYRRwmbmz5wSXsRHXuCATNpHZvEc+",
-	"8pdWbA9+27qLd6KBiDV7rXeG6ibGiLT93Q/6EdFSG4mTKpJyAcsnlePCKA8aee234s7ASFLVizsZgdhT",
-	"3FI4/E6PHFkZSDCWKGugpclAgJntwG8PMizlIrbxbHvJ9CRpHRQVRuaYeMfXsmxIq1u8slOrP/n2U1Rg",
-	"mNIfyWS+tVp5TTVQ3lY1JqvSVmr27fX7Wx1GKctAbaOq7Xis6ZILCmn/A2FQllpWlPGLwuUiZKZ7iP4B",
-	"/TUN3q9GqWZfqZoX7D4ps2bS/uV/+cMv/+Q/fvn3P/nXf/iXTsE58R5TpQNsrhd7OqFVnybMDOYqhOw+",
-	"dnm5NF430uYhQ3VOmuOBqYzgJBtxfGKu6h55IRhEw0BEsWMoMQRSxo6RuKweD/pF2pIH/X7nkMQleCpG",
-	"mY0ORPyUi+sDkrH0dwYAYA1asb0iOzBfLnKmeuQT0Ajw2B+Q4owD45qNJRxLBflEMjkhsetHCp98jCry",
-	"6Ox3y1zh1fmT7gcDYT0pLueaYUozMqHZtc9j9vj1kKVwsgFUoQq/c8oiF5jBLHj/GC0zcTJZ7BNrGwUo",
-	"zSfiEOSFgjEDc87kDNJTLTCJM0az4fiRLctV4xL1ApAuHAzSW1FA7d3eWAnQ/Eouc12O5GKvpymYObBq",
-	"JyATP8hZUTPjwFfTKE7Leq43usH7X+k5CDkjTBf4Zp0xuMIemw3BJSTcxghKtUQ2HEU5jeLKkdSMyPml",
-	"xQB8om1lk9+1wsP0fh+hEsHBwNCVfeIJQY+4pm4ruRubir9u3j2tujc53Mp0CnUEuVaEvTaCvnt0ctw0",
-	"xHJLm65QqD1Eay7QXl60tnb20lXt0tfbbbec8M+WCAzcnE2BiavbhCqDG7W4JKy1QAZLIn3k+Krnt035",
-	"50n7SHG6cy6v59Kl2SvnGVRMO22+00wvtYKK7zC3p3RrU1s93M03Isj1JUTjFu14kccZ8Uu+hcUv1sIW",
-	"TjBZZNstmYdqeTFXjQs4TcPAqBqWBoV/mY3YoHnMIhFs/kG/lIntQSUJ227IoB/uwJrrGnlkMJ9MU7l2",
-	"VVbKx1SRMU8SJkg7kD8WHxn19/UwzROGuSihhQmkoyyUKrQ8ARiIj2laKNfmy+KJR+cypnSPfIz9c1Wl",
-	"XTkTB0RIAM5YikXjoQ3UlJpoGofcsNl2GqUNL36BTPqmTfwhsP2f3qHK4mtlvYO+URK9naRtNF+PsBvB",
-	"lr1GfaRSotyI16tLlL+j/oKCqZdIVAAbwviIENYElQ/MNbxjWFM3oZoCGVkeaBQUc8YjQi3kTDNNYtNP",
-	"PBBtmyE7qsFpHfM65Fmzr1vNKbZQR+FI3YWQGkB2Dkku7F9A8SO7uL4aA9gBOoSKBEV+34Gqpi5OXD5k",
-	"LnCkvVIC5pi0LeT4oFNkcTPHoEeeAOSICkspR/Khf40rRHkB/jFXl+l9IAowJqQ3vITJsgxSid8pvBDY",
-	"S3QeGMrEptkYVgv4nzujZu10FcXqw0Ww1kjW7WrLub1fCxIo58quiPRrfLkkc3MgBUarNLKAeXkNVGV3",
-	"qyyqGeZA6rFgYY2/PD6nV8v5S9R6KotwwzvlQ47QjaIAlgcwNYvEqO02PgIhv4rwX0FN4HK0LjoM4zqq",
-	"h+kYfr/dURqBzaPVdNssn7Ij53dcIxx/oT1iMFfF9l4wx47p0IJI1WX4NtN2De703mwiyltR4hYozPUd",
-	"lcz0aN6q33maXjMisI7/ZmRi5n1yjIXLakJbyWPK1we8XdvFbVzd16Oih3ej8eh2N8tXdCpK0ybWxQ0B",
-	"h+Luh9PSrsdYdQLsY4fmCeaeCx4dM+QjeOMODw90cJ5RnjYdISbAWr8N/No0B3Mm2vRYRqciItOEgZXF",
-	"MN52YUsFrNMOorPVUzIsqmeu4OL2xYV92A+VqrEg6ZZZsFWJphm/oRr4MJge28JWnt7v75e5cF0tSOcL",
-	"qpVrwzv+iLlpCxWtHnleNEx84s/egtBoGHzT8myRx9sumtg8Pt4WjTautix5GbS/+Nmf/vLn/+cX/+1P",
-	"P/+jf/r8j3/6+R//0+d//KN3odCoZf1X16tqegg2SnKZMXqtMN0yvSw8PCICQNVAgPQoU3iDixuu+GXK",
-	"Su3AF85G297v98FiiZCx1GgwtzYkQw0fhnK4or22fLbR4I3VYbzhAxbR+mU4suNagZ0mbMmoENf2rZXl",
-	"CrTv2UK5HkkTqqwL0jaIG6M7iMyglhAdrmAuUgCUXvYBCF1jhUx4B4LGI9v9b5KU4ebsfWDBT8OGZyPz",
-	"qcjei1viXFPUzptrNn/baOM9wzzJisQvzaGMSXuv/xCQC+LPNlSeQlfJHvpyxRapGwilMymuSK0GKdpZ",
-	"0TcjfoSHpXvMr5jS1tviwwf3+x0szKTG1Hx7WH5TTaWCvmNwIeMWKvI1nGwS4b2HDyNbKSc2z8yjb8Tg",
-	"3Wief7D7wbcAnPEujeDM2+kRNG27cqjglQO8K4yLHNv3jota/TUyBBQSdYwChnxpK8c3Kxqr0cRv7Hxj",
-	"U1+FIDcxq1PTg6r7sko3D+zNqk/WU7T2+g/vYM5HaKXPzBY4qsQ1eBu17ofktufSXLMJH/EtCW+OuIwY",
-	"5T3FShLv7QWFIK7vurinwPMUFJDSsTS3LATlRSSVM5Z10VOSve6gs5PShf+BU5qBqqdUj8vRBvNW/ZJc",
-	"Ym6k3dGnbx7uB+2NAYHcAvcVebw601dizKGSNHXOhVhTS0jtjBh1LypyhCebtGFeuWmBdRYFWWiahcGK",
-	"/aZa3/SKcrENcjHNEernYObmd8Pezmj6gB63L2RaaN55SBd2Alt7zIu9pQpkMY72d4zaG6NDnP3FWlBi",
-	"QtW1q7jWaOUBK9EBoUbSTFNGr3IWLcT+OwNGxbCPztCKMXsboSKJfpfoTZqm5HJOTo7tqzOZXSsYCNJQ",
-	"abkHYpFwvBBM1pKBB6JKakhogQvl400IDVdtGzRmul0Q6IriehXdEImt/eu/+dt//ek//Orvfx6UMnwR",
-	"5abjeoRxNnLkneC9KV3TOSiZ/o2gQd7czPv9/fohNt/0Uj7SweV9ykcaKjavcH76ZIxKMYyAK8h9Ybpw",
-	"jm6NNn5fdrrJG6S/juVwP1jka0vYgWkpuKSGkbArmtp1Lzh+K2q97loP8q7NlWJ1oKDoeIRwwWwsvV+3",
-	"vzw2PjqBPVSwh+ouUQVfHrxBasKcKVsCFYpVV37Za6rVtpn6J2MjMJtz5EhcCoiZ8NzcXJ2ghTvfPnJU",
-	"Y7wDAacXLYjzUn1Le6BzxTIgAseGfcP7/fuRBZUGgqWKAZTUvpR6TKy03QkebNBMgyf71DyxR/su4IBS",
-	"ofa10IAQu2bpVg4wTJW0C1W9s6XjvMjGJ/KGbUVzD5VQSVjFCREEtkuWSnGF7vyxuX8ubBqiuKzYEkN8",
-	"CJ5jFMEs41ozAV9pWXwDwJZWJdqEhD62JrECH2TIQUEaigwSswLKRZcASSsnNMuZ8DEj1UBWJE2Z+e9M",
-	"u3omyTBXWk78ZceZitB52MhOikHsVolVFrCrPTWHhOKxkpkPoTHCjbcZGbZq+O1+f//QScIVVgtejhSm",
-	"hSs+k3maDMQ0hwpsfhUMvcwk7JKKDHMuzqMUBE4qPBsIPJ6mwS5mJ/F/ctE5RPgQYnWltEfZIorBc/xM",
-	"3rC79zJYzgc2SBJQJtFbVNEtaPVdK+FWBlJp+HaeAdu7Sku17peYYoEiE9LG/3BFdjvb4JWm8wbB1lA7",
-	"nCUt/ZVlkfsvf/qjX/7iP3/+w5/96t//4os/+XFnA45pTX93wDRfetjcGxiB64gCraqEw/uYew8xXLN5",
-	"L+DaA6k3fpNAVDvlssHmz/7y1////9eJXCg5SjSGB+aZaAW3OXXJkIIW2pf43EVa3KmHwzI51Y4Tneq2",
-	"ZgQDdRiK2HGXMJcMqRiyNMXgI/Thg9udq4AVd6vGWiMFzbuYH63JWvsoZTR7aV78aN76SknP3rwQ/AXD",
-	"hiwQqAiT3MdghsD8bSsBL4Q188AIxlTZagCkbQGmksQViE0qVdL3GoM0G+yiSAspAQyJGuVQI209RyDF",
-	"Cv8WXjmoKR8YbctEwhIiZFkR8X0gsGPVRy+hNNgLy9t/54IB7K5N2rdZkSb/5Ttc3O+Fls+YviUhh86w",
-	"Yra4+ZavzSbnYDNKB+cE/XytLiyzjA0hR0jJy7fIMlDJwupvWpd52YLAi3eume1XcuVu6Hfb6EC7iUfs",
-	"2689IUOWDZ+m2rp+mr1bg3BLNQ83RcNI24EfnUZgbCAakLFDr6+5DAjghukHRNhrsN0MhOHs4AzUhp4C",
-	"3PHbhju6idyhuFKqDtckr9gXtoJqyxlJpVOpqyqAc4Nv//K//82vfvbTL3/yd7/+i//nTu7YtJ543ZYk",
-	"qBkxRrW3CiAHSwCDraTkiLWIrEWAopVeM28k0ujoQuqSJm4u4wJmAxMhs567wMIBUjGd59rWFbZuOhQC",
-	"baCuoqdXTDhj7+ZNbCDFViumO413dpkq7/zWvk2xwHqiVWziq9a61z9p2/UjegzrVUL1JNl9gNVEiZfh",
-	"IAgeKv7s9huYap6J9yoNmPMSkgIOCn37Bm//gYvw4QIzcQ8zTPiTEoxaJG2ZRXAOIezI1RV3Geb898Xv",
-	"ptkOyrWpheXMuYW74JJdcVH4ioOlfiAUeGfSJFHmsGNkz2WuS+WvAOjDJCWlmliJhEaNnF+O+UHnPlIX",
-	"53NRZEoKCDFmk36ThJhK/M27Bd68T43TbFPZQm7Jz81gfdADPNmNgKTuwJvPVS39WhHU7fmvL8L6dZR1",
-	"i9CdYDmZamEY0v7in3/2+Q//8ssf/eLzH/5lUAguGEyjFHxeMo9AJkCqfXKwkmzhNKlKvrU2hEuGGKoN",
-	"n/F/Skyohf6QyM9sjdKBqKcVLUrRLVREA9kLiEAdVkwsggEWof0UPPYKdSk0U6ZFlo48FuHsI77fLuSI",
-	"DMo7ZovPiqW8Q+mgVji2IVzYJtmasqLu6LYgRBchs1B1ro3YOwKyX/7VH33+w5/9+q9/8cU//vmv/ut/",
-	"+uLP/696OiNLNZXsfJBjR2kqEmWDrMoVwtzGbhWCLGdeasSEMTvXXce8YSZSmjburFl+mzxOHboY57K3",
-	"nLQtYGo5+yrEGRe55bZABm6gtbRVX/zff/flT+ppq+q58+hwHEi16BK8bMl1wm2zM9U28rZH7g1McwXB",
-	"2OUMWZAL65BQ8JhTaGcF2QsvBaMZOUrGOzh2ZaEFnbDY58MDqJZnbKhlNr+n0N8ZV8gbosEvoJydEMzI",
-	"JJVXVyzpcjRhh5jPEy4SP5EGP+aasxPWawtmndj7YM2kE1/+049/+fOf/+rH/+GLP/vnCFPvpEtSktTK",
-	"6S3PZ3O/KZtNrSqykfhdvf47zYR0bNNn7fWb+ljMFlKUgl+ZIOQuU1AcO7pbZm3yR2Ub/MEQZNGi83n1",
-	"9E/aWpIpH17XcjqVBBT37c6bosz6250JM6SjGtm0meAz+074GFQdnysl3Jv9nzcz7t/lVuLklu2jXaII",
-	"5S0suQWm8pPjbQkA3pOGOpgLChDChoIywjKFQUZGTr0y2rCWpC2kLXV2cgx4glkQc/FjompV3/z5jmcZ",
-	"3aICZxCo271PEn5l5EEr/WK+apDW8Im5LLGRBZ/VsRE6rBHqRemJIdwRdxK3fflyDj7PzlgVDm2zo37u",
-	"+Nx7AL9CxUrXZqo15bjW0leNhuHFNl/Ot+a9LRrFCntp+YYj7QrqqyBLzGr3EkvLGZtwYRSghM5VIyEf",
-	"lZIrW4orJeAAQc+Q64wCFhu7Ri9MozEkREZdS8kJA6PBgnO9hQgi53lfhraNAsb1QMyoKgLTTGuuEGmH",
-	"TMxJxYH4U+5GYTOeX1EunMYWGmGRrAc6NBoKZJG/oWmP9GF0aiDch4bPjLzRmdBLmetCB7bW59XWY2zs",
-	"2Kz9ezIhl+ZdEQXuP3xQEgX6K4t/VVv6zTqMiDOP5QxLYkLCbwrUb2jBZqU3y6NKIBjX8AYGqLzjmbUw",
-	"e1cxbbpsPrhoiEEJEa0ItXzn95R1rDFnxMxIjxnPyG4f8fWBoJk7qQlpg5NbOTegzIqIjoTO7cpY5cHd",
-	"kpq+NmoL2nRoAnHkPkpODWkKfaHZaE4MEcwhExUOrNC9oPEZzRJVduS2W+sXZaXZ58wt2t2gdIv9fFVm",
-	"muoAQtgZPt+utWbxtirMQr7Hd6J/hfWyu/Vi283JKGgJFJrQhDl5rAzilC60McvA4jIQUN08IbnhdL64",
-	"ArxTqv7ewQMC61iZ+UBARjSu/YcKo+Gx4AcKojbBNUh4JasK+LwU5YlKSRN8hRfQwtF1u3KmwScg5UqH",
-	"w5WUXiw4fufIYKB4+tLMXjjirbkXWpIpb7iqiDAyGO8Q8DBsDD6AvJFYvwns6SLpGqrX83KnETl9/MzQ",
-	"gK1fefz4ZY8cDcSjowotlq1obpQ2yzcVFdKDrxvIGCYFmQoXlAvv3VZJ9F1dexCBHHv1kgx5DmUFfMEl",
-	"iMR0rge28gD6a1WrKS/JABiof/81LTfwnM1Cxfrfb1q8phEsP0q91nYz2ZVIrsrtp0xOUzxxyKq2zut3",
-	"3pQndrGQGq8Wa1zw1IL1c01A7RdXQOO5gBJFKTWTQ5arDq1gVDpQNM0YTebkmrEpmRllA6q7YfIZczZe",
-	"iWshZ8ImMlqij6PP7jqEH0CHarO/U4hoPxQ0AAEVve25LtMQf4bU6QWn2w4ZYYNLagw99ha9qvmOWEng",
-	"ck7iIb0oPYmdR0QOmo8RWzGHSCyzKyps9bqYtF+A8XBHZiSugxkxaVdBa6OqKpZxmiJaQ8BQWTR3kpi7",
-	"ZcSxHkVQ+OgNxFHZOmBlBD2TZUNBVBg/SiaBct0iSIts9BYwDdQh08jGwtn5WDBrIIrkzg2gGV6pnaUq",
-	"cu2COIHN+/rfDXacv3nXgs2DUDo1lDw6wqOjvIzljErvcp41n7DuZ1KwZshKkJOj50c2gQ/Ue4qLfPtx",
-	"55CwyVTPISW4zKzLo12IiBRv9sijIglpUYhTQQYLI5/Vi4Pt1AqDgQK9WBuMKwx4wPMHyS/Q/4vr2j3S",
-	"D8K553zCfs8swHvBjXyNmNqd8nB/FW5bfPmbDNgWFRPeiezz6VBOzD3mnGuXGJCLlOeLiC3eWCW3boFp",
-	"AsDOO5IZG4hYjzOZX41j68FHta2vaOQmHwMOjl6JFQJtJpmT4x45pVdsIKSVAGNAbi5yoXlqi+fhL7bo",
-	"eQy1Lix/SO2FZdTnuPyJf7ld1J27p7CCUwwGcYXhQaB0Qzm4CZ0PBAZmd3rkZcBZOXTtvLKrfOwXeS3T",
-	"tV2wpeLYxkU5zt2K2KRJ1qYP60LaCGOUl7Ixi0hpC7ZReaPS6buZ7J0Fe7d/SxP2V2nD9mCbraXQGIys",
-	"7hXnbXtRkzUQN8kZwMve9758pgnFk3orDjRhO1Oq1ExmSeOV+4nMrr2p09djNpwDREs0ioC8yAXXnKbE",
-	"NRlh9YJhCj7d8Ik9Q+AgBvEEgs38+9ig+csC7PjzQExlyodz0k6BAiMX+TKx65AZQReSgUqN2qCVip0B",
-	"GNCMagUn8+pVzpSilyk7IJ+9Ht5cinuKMKX5xEWnWUF7IHb7v/8Bvs5UB+uxAtOxVzmJbdHi2AeM+brG",
-	"TOhsbqbABdgRqCbxjmCzCze9GFdGGRliNp4H3f1gjU/dTt2NpOuax85unbvkkfUD30YKSyStanpRtwgl",
-	"EgZ4qvnOrEFbmNYCIa0isTrgXFBLM5xH6Bz7uEOeAz0sg1Bxmq4UDviOvZ5yLCydkIzdyGvIubHF8G23",
-	"6kenJ7Z70sZcP2hQUmyYMa06myCqrrRsKScnNgMW2kPiChBfMzZFNgbMxeYh7A3Ema2yQFVTLfnr+fXF",
-	"//jDfxcXVVOhkKXVpXNlVNnZWBJbMQoaExCSBPVftS3GaF68p0gqh9cy1z1yZshDHZA4YzSJB6L97cfn",
-	"PhICShVCSjvwUpx3IhLPMq6hjn3qa2GXqlRDBVkgPPcKjnVCBcWc+6XM/3YstbRKGb8ag29mgPcvYLpk",
-	"AdIN8hpYEyDGr7FOjuN735VLkFxKfTcc0pLHOFD2FtMuU1EcRhAK1FxBHZgFfrjzBv57saLGyEvgGw37",
-	"HYApXaPvH59E/oYnxVngZlQ5/LazHdDD9EJCRfBKPNDmgvJrPqWZFqs8BU/dS1+176Ub7fbFVZ1RuJdc",
-	"D6T9xZ/9xRf/8uMv/o8fdXyZQazpSZOEJQsLWPG/XE61E3nD7JK2vip8uzbfoAx+iO7w/h1XZqE5U+JX",
-	"50i6tHQA2hI98TRbQY6SZJONOTKUsI1tOUqStfeEJvCSnvEhq2f7Xak12ft0ib3hxRTYhLt5bWWDRcHn",
-	"EuWVBW5+aAtFx4PWUMprzgatA2KGECPaD+9zw/qUxIqiYEL+WOvpC5HOI3LGhnnGooE4oxN2xjX7nTOd",
-	"cShWa5rD2G9ymcmZMmsE6pbMNE0huBSTXTkVbyAw8e0STY9cMV2WNGw+dfP1BX7m1Z1iHsBF0zmJnVGh",
-	"pI3GNlZL9QbiJZuimIax4qjVKXJp5DIyyjMwgVOt2WRq/bAomY15yg4JHQh4zX0VYcYRhGGddhiZ9yEF",
-	"vZ+OLRiecFAPE1wQmqZuD0HgoxNG9vu7kS/eXQBYRLM0xWj6miMhHYJhpzmNYMpHsJQwbkcGpy/OcInA",
-	"GXrnjc3Y9nYnF+a1OOgSYqb3dRXhYHAblfXfokkFibTZfwrPbDXT/RnT3UdwdhqckRrOa29p8v7bVwkz",
-	"55vreevg+59WUvbKK+KCwKmncKDnBc3ZsbEdG0q57L59Kq9kvl7xoqcQQESMxrSNHMTyCivE+mhUG/dp",
-	"R1/48cPRaAQBoKY/GEStJjXNJBaXyKT5f6xQ33YnPsK161ruMRAAsUaLjA9Zo5aWO3Yii+vCyptlPzkd",
-	"CJqmctYF3y3yHOskFS3YWuJjqsZNnl2v1B3LjaaDZSIjrO3WAzrC5bNDumwlvuTkeJnw1JAREX3znCbt",
-	"070uQpYKcvKjhxXgEWA4h4+qeKfRAsDxF4qNwYYD3kDN3exPHrpkQQGlUcqHuuTjCvF1CEF0mjVxszVf",
-	"Y0UchvfV6OFF12GCbdzkbarj2FO9zMI7WcNrd3xzlDC3y78pdZzT7IoBU7F5Fu6Uryzboq1EB7vsrJtw",
-	"lMO67+Q9ZXdyhXoW3qOdgsM3bte3mT4ybwGfvctqjL6ThoWHe2gb+pa7Sk9OSTH/huVGt4wJo8LoWeCf",
-	"YfQRuMHXVoU3peugPvtqaq7rvT45Ob3ZN7fvyenNQ6MQZmDeMb88Ojl+SaYZG/HXTKGbyUDEe/37vX5v",
-	"d/d+r7+ztx9HJN7r93cPkssPDg52486h9bYnE6quLShvs/8NRJLjdjLVI59Y4Ywrm0Xf48xGr4mcZIPB",
-	"G0enJwNhYSeIyYCU26jy4JCDXuQOlh6IKe4dMaInie03XSF1F/aMJTFpW6s5oWognILi3nQpuA8hhSG9",
-	"Zoqw0YgN4f4rjV6w13og7C2zWALABQm4fOgwfbxRbaEXHK6bFNdwkO2kXfa7YL6wTjmFhh++mZzpo2vU",
-	"4x2y+DuKuk1xJdWjuv2rs3ZK35+/zFrsYbuxIy9tnUC6CcOgwvIMeAe1YgwhXINzNHBpJ90v03QeC/OK",
-	"vVdXazv4+nYSokFThJIa7IDZJTeSJO6Gcx7VRjakQkgQfYlVdmzmHGdvGhUCN/giuRoKi9XxsN21V92+",
-	"v50ia9iWr5cwWunPiJCuFEyxdLQxEULBA3DsaMYPX0Fk0sRWOLinwFdaRTYV09wmcQR1FnwLi1q8XFsP",
-	"dwCfSmF2StM5JI6jPM0zZo73FE8UgtkisdiVqtwbh8CGAcMCOsQqF+4gNtVlMBvpMpq/CyVGX9NiDtur",
-	"xvBvpvzCxy4udmhdECFde5qSrZlVoAKDtZJXU7BC8od6BYYcmcVGZ89pgN2MKZTRm/0UZJqUYR5zWmYy",
-	"u7Y+PBBN3sTyLF5geN5hwQLL8IG2rk9SMIcjGAHKwggDcV7yfzI6iXMutvCy4UI9AiAqAsWQa3VO2ogH",
-	"D4S/LyedRVnMlmcrt2+zN6L8ePrqfCBqgDxpN0hfEFYZFMGqi90JhwIopkt+TV8Br3iHw1TlCRZluCg7",
-	"1IXKPXpoqbcyO8ZCk2EWsUi7hrTuAvX4Nr/xFyUN9nIHF2bZ3NYstQEcdOZe/WohkSphQF2CEvrflHsB",
-	"31tniz0v9qoifLsdITTA0tYXjTbeXGRYZU5cr6hqnm8B5toGe9gPSWpoIdhavUVc/LRg7VveAPROW371",
-	"WQkKg59tqdXT4yc2YyVpl6l/moyKHCt7ffKMf9Sp2Lvt9wv5G53jnEsi2K1k97PJBBdVBcyNeHr85P2B",
-	"4tNkdIti0u9PcDs9frK8bBau+DZIFFcfQCjIt+q9Hg+d9wRUtADooDDNzdjlWMrrZS66NywD0wt6EaDT",
-	"XMgU9olr6g7X0/axDCRR+aX/6Q4cqeyCVbupOtlujggsi4wF66eVTTHVWj0zFEJ/kPMc4AjImlQuVFBJ",
-	"rWdjkdgNE4gSlmdChvCQq4E4fXF2bms45lkaE6rId85ePCfxmwGcqUHrgAxakBd3kPf794fQIvyTDVoR",
-	"GUAkmtJ0Mh20ooEYtBKqqfnqDX52wRN8Dz+Ef8Js8Z83LIN0B76pQevt25h0iZBgs8NksZaqSNeVdpla",
-	"H5AzTUVCs4Q4siRqyoaeix0MhHUhILHd0i6EOiXMA8JYTvUAYgp0NkfvdCjXOTf/YVSrgeAa3IltE37K",
-	"MWm/Evy1OTBSJAqjDv1rnuPGA9GOb3ajmHzTZaj4+NnRo+7Zx0dQ2d2cvZgnPd9uzzD+OCLXbO50AtBq",
-	"7MeYDiiejRUbXsRF5lVzai3vtx7dC5rLQKDqcoR3w97r19A8F2S376ZxWCSqB9i3nTEMTEaoW0jtor9Y",
-	"Yqt66oy7gbLXeOSMUHpJh9dyNEIM+b7vwJDbw4EYyzxTkenYOw9xQWia9iwxutDpsdZTZZ3s6XBMKJnm",
-	"lykferS6R7yTXL96ZsvZNlCFumRzKZLlEdJoXLQ09XU1/trhnYhp/t5deGzf1hC8DpOO6j7ZdUP/ViJE",
-	"scNLcNNmIoGgH3AOoY4Z3jJJkrtBd97Yf63Kj9HonQnhjyXaWgNstdXUtoG1YlEPWr0OivqTLOVGCrSJ",
-	"yzDGJJVXG991DeWV6hZfm9AjVOSocYG2LmasQ73bspNXlv1uTQqOPSyxJ5QuCnBQYyKxFYIcFVjQuomW",
-	"X0EVlfJWfR3Y3L9ZCrHxdtXTeU+RVy+fRo57mY0qjWSL3Gyn2PelcRR2UY6LtxdIs7pUgr3WF8M8U0Xx",
-	"rGnGbrjMjTx71ZjFGz9pzuMdLeS8/cZaWcQLWaF/aDRmiGVxWdj/zaX7rm7HvClg2nAfXOwtpX6rkmhB",
-	"O1UtyRrJ/A3jJb33x/zWpPmdN/bfmHscNYDNq+eUeo6CsSOlXrYcPNIIJ7kuySUbyokNaBdyBsm2QPMH",
-	"scxoZWgumcnsmkEmYJtrFXztMRUfm6U2k1OyNBOXWb4abW5Hkq6co73FGf/vOcu3lXMTqk365QMLbCkm",
-	"FFal0Cu3yYvxWn4n8ltKEoLNGnVEa916IjOyt09AS6sw7YFwEjy/EkaZk6RNrW5HUM+FoHvTbEAZ7kDA",
-	"Bh0IW6oN/BiImnFtGYXMNUmlqooiyzNaSV3IIWe4dNunta3zbDvSJTak7YWvftuVUa+IoLRMCBuSbzUK",
-	"4k0LY6laB9//1HC+oY3V+P6nZiUVy27cPuRZ2jpo7RjO/D8DAAD//w==",
+	"7L3rjiPJeSj4KgHaQJNSksWqrm7NVMHA1nR1a0rqmantqvZAFtuVwcwgGa5kBJURWWxOowHLhhda2Ls2",
+	"sCt7Dcv2CjB2jYWtH2vg2JB8znmXM5oZ6y0O4vsi8sZIXqpZ3eMj64emi5kZ1+9+fdWK5HQmBRNatY5e",
+	"tWY0pVOmWQp/PaKKnZ2af3HROmrNqJ60gpagU9Y6avG4FbRS9oOMpyxuHek0Y0FLRRM2peaLKX35lImx",
+	"nrSO9g/eC1pTLvK/g5ZezMwYSqdcjFuvXwetU66iRKosbZ4xzl+52vHkZzGbzqRmIlp8ly3MCDFTUcpn",
+	"mkuzjo/oNVNETxg5/+Tikig6YkRLkjKdLkhbMQbPTs7PSOm7Tq8V4DYmjMYsLTZSmq5r5mtY+sGDBxss",
+	"ffQR1dFkec2XE0Yiqtg9RR5f0jFph4PWzSDr9+9HNyxVXAr4gw1aYUBGqZzCHuwXCVWaUKHmLCUyHYjw",
+	"248vyd7N/p55rvZe8fh12OmRZ/YGjsic64nMNOGatGUKf5LwG2EHBqWRWdNAcEVSNsoUi/GFw4P3SDuc",
+	"pSySIubmna6707AT4DuUKE0TRqRg5HD/YCBqH4woT/B1JYmeUE2EtBMSecPSeco1U4SSaELFGC5qICKa",
+	"JCwlE6qIkJooxkRvIBqva9TFM94Q5B4err+2S5qOmX6uWNoI7pli6a4B/VM2nEh53TjnHJ/vdtrXZig1",
+	"k0KxnKyY/0ZSaCa0+SedzRIeUXNre7+nDPy+Kk33mykbtY5av7FXEKs9fKr2YDCYww/+hI40S0tgaLAS",
+	"bxgWY3CjOtvS8l8HrfNUDhM2XbHqGb7xze1W78b1bOBEkGdPHpH3Dx98i9jBe3CH9lsz9EmEL79qMZFN",
+	"W0ffb6UsYvyGwe3pLDUwrZiIu0MaXcOP5q9WAGQ/Ydq8GDP7DxpdCzlPWDxmrRdL1xi0TpJEzp9yhXuP",
+	"EQFpcp7KGUs1N5c7ooliQWtW+smsTaf2n1yzqdoWXQLz9hl+edDPH9M0pYsWQpcD1O/nkxUbkMPfY5GG",
+	"DWQx14+FToHEVxdJ86Ncmp1GWqZX5sSoWBjUaH7J4azvjZhpyhPvowlVDRTcbGdxTxnqxYUhWBPSnrCX",
+	"wFuWhknZVGp2ReM49U6j2A/M7yOZTqk2LFzoh4fFQFxoNmapeVPzKau8GlPNuvCrj6yUL8BMYgcI3Kk2",
+	"XsZlao9kPcSsQqPSxb5+A/j4IEuun7GZTPXyklI533w9MJCcLy8maKlsOqU+AATOWrq20m2sAT2Hy/GV",
+	"YePLcPS9733ve92PPuqengZEpoRNZ3pB5hMmSCaGMhMxi73gVIyr5e5GRYbt3+iIC64m+HQT0DMMOzbi",
+	"6pQLqpl/ULzfhqOdUaWaVqM0TfU2i7lhKR9xFl9RfUvkKd300r3WLqQ6XbHa0ikGFqiKM8g3nN9D/QiX",
+	"8aK2RECEAo4b8UjO/TDeCMXmGYohq2B889sY8cQ/1jUXcZlnKj4WVGcpMEMZZVMmNIyqNJ3OgIPShMXd",
+	"WTxqBS12w2MmItY1UmgaezmlPQrf5CmjqoHPpExliS6v7Pzk4uLxaStoPTk5ewr/OPv49PHl42cfnX18",
+	"cvnYO7fZDUv93ASfGXS9vDgh84kkii4UUdKLqY4J+MfhYmwGgjMy/zZvG0HlhoGIdRvgt9BRhoXyzdsr",
+	"tReYn3J+cPnhNsHkbwPCoMBmVBe2tSizTGor+9yEiq754LVn7U5grkssEZtpKiK2jh09Mcf22nFjtXyn",
+	"nxq9CdU/UIymdEFiSYScgw67EQtGTu/heHQqM5SXV33/kRRsgXRAs7FEDrla8LfvVc54c8obtKKU0W2/",
+	"cfRh0yM3o65917xjeJmfMDbSRJnGLL0S2XTI0oYX+JgLmjSR3BnNgWmjOz6nqV74rnglURtzpVMq9DoJ",
+	"uvTmKjE6ZbNkcTVc+CkTPO0OF8TcYoDyiBSMcEUU00uEyXfFSO03PhR300uCnrYSyaqPL+AlEAtns4RN",
+	"nR3ujWY2Z6gQ169iu4i1uwZl0SsGZbN4azSxFqaNtI0aFwAG4L63COROs0QdLF7k5MWz7Sbg84JagQ32",
+	"LEq4Xr2eHEIqFKRyTgWpfdFAzp0a3aADbHT/aPpYo+/gkE3LOKdjdjfLCFqCvdRXUZYq6aNOWyyz4AdO",
+	"LhJsbk4fLHrmsC0DB/gQEUsSWlM7C8h8ZLYJQoBv43I6laJZCmVTyhPQr5mqH9EyRtXOwxzHNVtcZcoe",
+	"+uafcqWyBhp/yxGF1FdgGdscp80nQzaSKdv8G5mOqeCfUWdb2XyBM5nwiG97xoqlnPptLCprEsrrBozM",
+	"yZX22PNhK2dQPkMv3MqpExQ2V4I0e+lXG7Ynwo3CNcxRGXHF8i/tgraQkd0eauZMTaZSaXIQ9Pt9Ek1o",
+	"SiPNUmVYcskY+F6/319vxi5vDKZr2IGh+D4sT2cypZqtkp22FcZSNjWKdHoV04VHwn5mHxPD9tIbmhAu",
+	"iHn1mPSNcCJHo16jJe7qMynYesCF27VcsfjMezTItwqf2/IhxZVnq+h/aRQwyHDNaXI1o0rNjX68dtml",
+	"mTyfr1j+pbxmQFVoknwyah19f/U68fXXQX2nikUp80DsxUTOBdETczsiYr0NLJ8w0PKKXxRrfq4Q3qpL",
+	"8B3atosJwGG07rJg/vrC4cMNz/6UpyzSMl002NHvBLmMaOY1apwQndKYizGxrxA5Kimy9xSxcl/pwIZS",
+	"JoyKlejjJlx5Ag0yHEy4jVpVO9K1El0+gX91zThNk0TOrxK77M256rI8uP6TNSbrW6jeXotLs2HYP3FC",
+	"h8wvHyRyzEXTeqeZ0lcob/ooWw5SQUvOBUvXKLA38nrLvWdCo59kw9ffVFoAXMhPpL6roGqnxjO1F+TW",
+	"2nBmQRkIC/t0kyK1GsL9CFjwk21QsMzDVqJfefjVy3s+c9r3NhbGJVyrO9tXeEf3QXqq4+J2iJNjSGne",
+	"w7VC2ZYg6rNyPrH2+jo5BXf7Fb7uV4A87PLDk+7Bg4eOGwwXmqlj+KdT6sk1W5CRTEks5yKR1O+sauRI",
+	"in/GbmPdyI3apV3hHuyYLxpO5tGERdfLx+OcHJvYiZw50E+40Ia3FZmv7c1a5/NpijG9m7KWUafTgzWz",
+	"WzJqB0s/dSM5HXIBppchT6hmKUVKk2jenYF10sY7SJEsvPr/hzKJPZxxG7PxKifWOhNno520mWM0e0nK",
+	"RLgcLQSTBK0G+mlOwE85JzKJN6eZcJLrYAKHbFrGs/w8tqCQxSGWY+W21htX+IqeGsZ3WweRvOYer9lJ",
+	"oiRRDL0siinFpSAU4tLgC9I2tIiSYSrniqUdn7xalVEqgYLrQ2jKUkuZo/QPDrc7t5JUsFJR+IgZ8d8P",
+	"aFN4VgW1GhNnBp2dAWVzuqy5bvD6boxgBSbBLL69rQR5tznvoYCXazuQKvxnVZA6ZRGf0oTgNggXAFtT",
+	"LmRKMsHB2TGjWrPUvP273+9333/xaj/Yf/j6N71kLUtTJiJU6UqfnXR/58Wr+75vavvODfH5SP4TuGFN",
+	"MTZTeYOOlykXfGrYQn8tQ8VvfDN9zObOcXqr074zb+U2PkEH6FVStxbb667BCsb3g7WuwrUy57auw4/Z",
+	"PPceFvLq+7ARJ7z6/IpNvr5PZnifVYcfaX/xV3/z1T/+n1/+5G9/9Zd/1jkmijFy/rweurznPtrMH1h1",
+	"zXmiIfIXaLogRgpSGIk8kkbXQXuEFDqlkQY7RWCQFa6oNxCnLEpoymIyYSnLg5jZDbNjGfxmdKrMfykf",
+	"TzTRkigtUzpmRwNhBhddPSFhsYwQZiFGASMRTdMFGo7gNQNQhvFwrQYCxje/2Ohnd5NbMbyqfF6PX28k",
+	"3VtBtE+K9uF8AVoPduIXrUu46IzcwPPo8KOBMFWtNF8P9bDOXUY0S7SLAblb3bFBrlkfW7692tkgyjgb",
+	"hjNeNPsjc0q27uLqlsrIQAtLQU0pEi5iZ/w7snQCZHrSzhMunLWvMxBUxPDSjKVKCojfopFWoMZy7flm",
+	"71WhI7zes4JJpzcQeXS8ISQ2tSVfyT2FVMKZUnGIY0IHInTjmRdCJFVckTG/YYKY5cV8NGKpwv1xeFhO",
+	"+RgIAw6GyiWM3jDzhsw0yUTClCILmZE5FRrHjYzGi4TJZ2Fd3A5eyhu4BWMtSZHb5l40xnm6MRug7QKD",
+	"7WqO621oRvXLKlyeP/6IyJQMqWIPD8np42c1h9z9g2893HZzpflW7+ks92tvRQKv7nxHgdePsSxN3/fL",
+	"0nW3dx3I1mn4VxscYeH92vzobgn0KpLI3IssE2oAF3KrIP5iyv3RFlonVwqytTyy01M+yomMNrs5JrHl",
+	"Ou/3wTkaEGrdxvcfPrTXiIrB/f2HBweOteBPD/ubWt9wPw3n6jx02+gMsH+Pc8pRc3gBIo60TItdwmBb",
+	"afq1XJn7QV1Vo93P+t33e1f/U/fFN72gOUvlJjbDc/taI8v0nd4nVolYYavcLroNB/K4l1abMmfxaJVt",
+	"YRubaZqrqitP6/SJ1WkbbKJ2mK1tCSVbKmwqsIfoG6hYxHI+TZpKj/f0gmmMkDQYCLpAJLMkhpzIITNK",
+	"hGpI4kjYTYMbrXwzy6oSTMIVoQRj6Ih7nbTPT+LHF+SD7tPLk8CqP3lgPrn85PLkaRfD4QOzvgkX41Jq",
+	"H+Sr5qb9PHa/wYxWJH1UV/i4NitXlYmJlb/wCdVGhlGaSNGAw7ewqJejTzcTudWEHjx42OCjsBvZHOku",
+	"3CcNrugtHB9BSyu63tpWgnAYOt9RKVUFoa2yodW+hVxAXyU4rhUNPcHfgm3ntt3YqF/P+8nXsVo8PLcW",
+	"2EcYCrmlNMDmVyvNwsvIncRbfVG/6/LnQXV+7+6KrNtaNFUtMZZgbqXqkdAMEkJElTDCxUBMtJ6po729",
+	"a8YX9DrrxezGJeuqvVdC6u5IZiIOCBc3NOFxQCIpRgmPdDAQM5ZOORjruzETnMUByQTN9IQJDdJZHBBM",
+	"pOqWs9KDgcgEvaE8ocOEBRj0JWgSEC1lN6HpmAXEk8ZuZvRlw5tZVTYzxJ3F3SmLOe2ajQIpdA4yM9NA",
+	"8FJtgWu26KbMKF8Bqf/ORTdTLCBTpicy7sI4SSLnuAh7K11035fWYWNfy++/7vl+HYj2Yf9+B4k9SA1B",
+	"7veQKcp7BPRCUBWpcIMYhVDx2GbqG+C/p8jZOYFxuwlX2qcTrkiuBea32tfQ+O1MwtUtQ+B3Lj75mNin",
+	"pG3g8eH7/f2OuWkJHClF99H6qDE3RZ4gvF5ICFpcqDzzZ5k58ynXTYlbnzECzwkX6BYn7cP9+0SKZNGp",
+	"GHqa6brSVGcN+ZTN/pcGB349mhMd4jhMPlUDcXCC3FZmGAtRVg4+JoxGEzLiLIlzZeNgKUK1Lu8DpG6g",
+	"2QU1R9ba1yHCfKM3R/TlZu9lKR9TQTd6OaFinNlg8mXocU+d0maPUkjNIwbn5BTEVtD6PQp/e9XCJj10",
+	"Gf8mNvJ17Zs54K3XtZdA6RnThp6jrt5UFsBtjb3UWELB1k148UYhAsuHDKFWpF2kqNxTHU8Uoy/BcKtE",
+	"NrN6829/MEiWeGDgQ+vMgFRjMqfK2jT9OoJieqsVmffR1bP8yEy4vJ4nPDViP104gNzvkwWjiLJr/Tq5",
+	"5bhxUEHmEx5N8sI4kBc5ZARvPt5gls1iNyo36HZb2KItDNpbKV3di1Ww7E/tEd7gfDAHQ6aOO0nzHpnR",
+	"MTsmdKiMUiVFrml5KKLRxK5WgT2+4bfWr3ctlz4OapP5DiF1h7C55lPQgHU6eWnwlRdwwbS5pW0datY4",
+	"dHU7yjPiCRfjK3jVyFpXUyn0xLEqNJQdBisd7GYQFdHkyqCSnzyUXrhiIsZJKnPsHwTrvPhLJ3fBRPwB",
+	"RcvR1yoe6ALlVg93cIa/5SNao2uylzOeMrUVgdw8CFk72/DtNVIcorLQcpBZhX7hMTQs0HugTpFvsBSi",
+	"uewWZgtnhVuLwjj+yrU1JThMKBebJ0eWDPm+MPmE8imLr2xBhatt6u4YNGSJH7y4iG2dA4+V6/LijDz+",
+	"mNzff5/s9w+6+zXrGv6FFSeMqlYpOeHl9K6gRnWewo4GUbZ129xqu2LNpQO2QXjYazBqgz6/nantVva5",
+	"lN1wVa0UVVaN8uIbWwCFyoZX1QvzluKAU9sSQkrfbWKMQ4DKC2yUFuWuZiXGNJmftzG4b2qbxfd2bHi9",
+	"uh0gmU/p0CcxXzANqnVhZlcsveGRs7RrliTo+C9smySiwkiZ1kKuJSmZxo0YZsVFW8tuefsIhNtRT6u9",
+	"bxDenVtl3TSrTbEXOUYs6dCsgXvVvLvrl17Dp12RxeJtW4uSa0VUNuwWD6wLghKVUDXx0iZMIr5aYadf",
+	"qkH1pqC8mkblNGFzN0MDmcA7LIFEhWCUr3ETGHm0yql/4moXlUbF+OmCJCBXJ2oi54pwj5byHxn42yyw",
+	"/OUVj41SM+INZ7D7bP0Vbq2subqWfXaFIzenoG6R8p+7o7bI/feH7CxFB5RAuW3+sESCKKY7RmiiguB6",
+	"iNH8SbtCSpAklS+JUBHvyZTUQ1c6y5hQmq3BSLVBFu9tkjjdNw2GngZtaT0NvQU21THj9hUjQAkqYKhY",
+	"Sy2xsbT5zaCmIcO4eGE7Jl8DybWJxuV5vAvWXsgOFRMaKs6GWHdJaGL+IrlrxJk2j0nxbldLTOGqfTRc",
+	"1D7KC0MjSwncsJX4SoggxBK4LLbMIK/3hzV9bKncOK+Vi1KNW0/53/naavXorCHQa4nJ47Nql3cLpLmN",
+	"saAx/1lBzaO4uUps6ZUt5ltRGGP7dOfbBpytyOjHIWsIWTpYH3zDFfpxEMwjm2Ofqz2xGuHsoL6l+OtG",
+	"rLA/VXP9l829FY/qsS3fOmVUKCIkSZk50rxe9uYsfZjIyNx2g3H9U6cGYY6QRs8wga9IW0tJplQsrEsd",
+	"H6oOYSJWuR0aNCkhBSOQW9jDkvx7N/t7mWKp2ntljVSv9zIBwyZ8pJ08eIeFAbkyKqBHcz21TwwlAzd3",
+	"KRbQr8Ctwl0MwKO6yUOnmdJEZVHElBplCZ5hfnh8BEe3RUT/baoi1HRgzZMEau0beQZrjBD3ekOA1pZB",
+	"indQ8cDZNPN7bSxo4Ba7shxcgY1N2O2nMwDTG5MZrO6yhsrgkL5l2O4Au2FaayS9Coz4DOQ3S7UQ1ytp",
+	"8Y5qZwWtLE02lPvMm/lyq/uqHMJ2RS7sVZxobSjzmyWsx1mKSty0IWgjDw/1OV51pq4iGXvkvL6jxa5T",
+	"SESnjLRdvoeNkgjA5CszDYFVgmFrDpiy01tfMMF5RPNluOVW97XiDG3lpeUzbCr8NJ8oFl2Rb7oUAjki",
+	"9w9cDQkFhZgaazDNCxRahagO0+q7dZ8HzcWk8n2dsoTfMG8vA4Sapmryq4ITbsP5cB3byrQ3TbndTYER",
+	"9my6vCEk2XDHZkiGx6silxI53pjO1rCzqfilvYftRN98iU72nTERm4elky7Kt28mA+NhB+X4gzItyuEl",
+	"n756XpXDxZPaAC79AQh2D9vkDtfh/U1rjZaWsGIbjx2AVlqrzPSVjeyzimOTDnlldUifulhpteLXHl2j",
+	"HjHL9NYBBBXOuj7k7GarqsOV46mkl35rVTZ30MoE/0HG7GOdZqxgs1Vkh4jdYzJLoOWJ1jN0oWgJkaRy",
+	"BmaBiVS66lVhKWo0CnIhjRysOrXUr4P+4Za5bBXuvgJa/NKbJVlbH+5aGS4feMWSLnL21sT2blnOECy3",
+	"UZZyvbgw68Zhh4ymqKPCZkCix5/yAcxdonXRFUmBFlT2z7wJlY3UvrLhwsX3dMa/yxbYLImLkWwIZHKp",
+	"9s7VJkfEDgkdwciHl5fnPfKYRpM8QUvxsVCVRP2BOD99Urh9DNMv2cOOq768CYuu1VLSihFzzE8Dkc0S",
+	"SWPIH1GMJtWZqi69WiLMsyePyP39h/ud3kAMxCMpbmzskZGzaAyCSGCGW4A6DKnAuA5z5SAedY4Goksg",
+	"YBnDXM0xK0JTRpSg1wwiqY7RMQ+/wpz3779vLcyjkWL6mEQ0YSKm6UAQqLWA74ZFG5jwmEylYAvCFQlf",
+	"DWx6/KB1RAat/f2++d+gFZBBXh8EH33n/HuD1uvQDAvzQacu+JRQEntrnLgB7qlSuRPSXjBBJvSGmaGM",
+	"ltsJiGBAFsgokVT3zDmcFMH7XIojEpofZGrtwEfkA4BZgo3ywCCDbfJC0qZ5ADtGr49SOTVzhbkFwj5X",
+	"IZjvzVLDGjCHrt6PYtqZNhWdwpojmiS2c97AIoU5IkMqwx55BD90K8kHBMqiY5S+OR/LmpQZDao/DHH0",
+	"LmbZkPYFi7pPmI4m3QuuGdkjmLKHEMzizjGhJEqlUl3FNSzKSC1kZojtUve+/n040ccQX59DDuRlhE2t",
+	"0cLjWoqGgsQF8vzZmZltxlJUDcg1F3HRWtFmghCkk52AhBDvC6OM+EsWw5eQEgE3gqH08JgL8h06o4Ip",
+	"CER5LMYJVxNz9uEJJE50n9qw5jAgISYLhMSo6nCMNisEUUfhzsvB/wrO4BmDrlJHFvcAIDAtQ5Gw1u4x",
+	"JO19w8wOHjwgs5QLPICTi0dncARF4HmnRy4teEC1uhw94JehjBek7UoCwE9Y9LTjUIkLcnBIJjJLlTWF",
+	"Kxu+K1Ojn6HS1i7Wp7vP2CyhCxZbqOscm7H00iKokHrCUlzDclfHgwBIHSUpmzFq2DRPmBtpBPG1FlLB",
+	"1A/2oSEzAAx8PIev98037dCfuhJ2euS7bIGAd81m2lEHS5XvKUOmqNHhACaUdAQaZYVZKiNINzF/cE3o",
+	"OGUMb/ORFI7EHGHgb96/0NZTCR9f0rGhXg0dNY9t70HsAmCmt5yVhK6bZOiYyxH0wSwaaAbkcP+gEG1g",
+	"oAlVFjbEmMWwyKd8yrU6QmAcypgzlScwPDwk3+UfADI7JmO4WZHfQD4yj7MZ0dKM+8Bbw0aO8i/24QvI",
+	"lTiGe0VnDDAsd5VUA9kxr7+Hr3NhJLLj/A3bdrG2zB55StOxuQRFDvfvY3aPDed3sgB59vjikpycn5V6",
+	"Qxy19nv9Xh9ceTMm6Iy3jlr3e/3efSx8hVGvhiwPs+S6e1Nq/oNJQNJnG8ceQUwFRMi5S0TNhXi8jVqn",
+	"HEOk2lQMRMW062gBfFEtpdEpDThkes6YsKU1it5CIaBQWO4eFJK2Y8KQHW8BfiDssPcUNmH6TArIOYuS",
+	"TPEbdkwYB2y10esJG0HVjc4R3OdA5BJL4AnTC1wcEgCQiInrf0Ww/xXhagDW+NQcl4shbIgeNLBzw9KY",
+	"RxoTw8xHA2G5tLUK9cjFQkSTVAqZKQyOcvYlaUSUHDPSTCBiuIZnUFiE5uAWGdQuoG0fK89XrlKRNpwg",
+	"0oR7ioQf0ZcfZMn1I/MwBH44YymXliZNJSb/1hhhH2uz5Cx3lhh5hPXGPcNnIDraEnMbo2LI3kxKG99F",
+	"B8Io4DJ1uOcEl4kR17ggUzaV6aJHPsiZVmgRv23DxTvBQISavdR7kboJMSPtcP+9fkC01EbipIokXMDx",
+	"SeWoMMqDRl77jbAzMJJUlXHHIxB7Ci6Fy+/0yImVgQRjsbIOWhoPBLjZjvLrQYKlXMY24nYumZ7FraOi",
+	"MdcCyybl/acbyrkXr+zV2ja/foEKDFP6AxkvdtZitql12OuqxmRV2kqr24N+f6fLKFUZqF1UdZzc1jTk",
+	"gkK3HE8alIWWNd1vA3+XJZnqHlr/AP6aFp+fRqnVbakJJtw+KZNm0v7lv/z+l3/8D1/+3U/+7e//tVNQ",
+	"TuRjqoTAhr1Y7IRR8yJvZjFjn2X3sauqppHdSFtFDtU5adADSxkBJhtxfGpYdY98Ihhkw0BGsSMoISRS",
+	"ho6QuKoeD/pF2ZIH/X7nmIQl81SIMhsdiPApF9dHJGXJbw3AgDVohZZFdmC/XGRM9cinoBEg2h+RAseB",
+	"cM0nEtBSQT2RVE5J6OaRIi8dRxV5dPHbZarw/PJJ972BsJEUw4VmWJCOTGl6nVehe/wyYglgNhhVqMLv",
+	"nLLIBdaf8/Ifo2XGTiYL834URgFKsqk4BnmhIMxAnFM5h/JUS0TigtE0mjyy1cJrVKLeN9mlg0F5KwpW",
+	"e3c3VgI0v5JhpsuZXOzlLAE3Bza7BsvEDzJWtJo6yptQFdiyWeiNboj+V3oBQs4Iiz2+2mQNrh/Wdktw",
+	"5SR3sYJSC64tV1Eugrl2JTUncja0NoC8wYOypQtb/mXmcR++zvrexNC1cyKGYERc07SVyptNPdO3n55W",
+	"w5uc3cpMCu13uVaEvTSCvnt0dtq0xPJI256Qbzy01lyhv7wYbePas+vGpS93O265XKPtWeDhnE2JievH",
+	"hOa8W424Iq21sAyWRPrA0dWc3jb1PSHtE8Xp3qW8XkhXZq9cZ1Ax7bT5TjO81PoQv8HentKdbW39cre/",
+	"CC/Vl5CNW4yTizzOiV+KLSx+sR42f3nQolZyyT1Uq2q6bl1AaRoWRlVUWhT+ZS5ii+GxioR3+Af9UiW2",
+	"B5UibPs+h75/Auuua6SR3noyXoM/yF8lpXxCFZnwOGaCtD3Vf/GRUX9fRkkWM6xFCSNMoRxloVSh5wmM",
+	"gfiYJoVybb4snuTWuZQp3SMf4vxcVWFXzsURERIMZyxR7J6yY6Cm1ATTuOSGy7bbKF148Qv0QTBj4g+e",
+	"639xhypL3mLyDfSNkujtJG2j+eYWdiPYspeojwQta2IyIxvxes1cb66/oGCaSyTKYxvC/AifrQn6Vhg2",
+	"vGdIUzemmgIYWRpoFBSD4wGh1uRMU01CM084EG1b3zyomdM65nWos2Zft5pTaE0dRSB1F1JqwLJzTDJh",
+	"/wKIH9nDzXtpgB+gQ6iIUeTPJ1DVwtOxq2bNBa60VyqfHZK2NTk+6BRV3Awa9MgTMDmiwlKqcH2cv8YV",
+	"WnnB/GNYl5l9IApjjE9veAabZSkUgr9T84LnLjF4IJKxLbMR2Wr09qtL59SsYRcAWCHtLJV/3qDUumvJ",
+	"6u5+I5NAudJ5RaTf4MsVdbc9JTBapZV53MsbWFX2d0qims0cCD3WWFijL48v6Xg1fQlaT2WRbnindMgB",
+	"ulEUwPMArmYRG7Xd5kegya8i/FesJsAcbYgOw7yOKjKdwu+3Q6UR+DxaTdxm9ZYdOL/hGeH6C+0Rk7kq",
+	"vveCOHbMhNaIVD2GbzNtz+BO+WYTUN4KEncAYW7uoOSmR/dWnedpes2IkHPbJ2ILMDH7PjvFhpk1oa0U",
+	"MZW31b3d2AU3rt7rSTHDm8F4cDvO8o6worRtYkPc0OBQ8H7AlnY9x6rjIR97NIux9pwXdcyST+CNO0Qe",
+	"mOAypTxpQiEmwFu/C/u1GQ72TLSZsWydCohMYgZeFkN424UvFWyddhGdnWJJVDSdXkPF7YtL93DoawVh",
+	"jaQ7JsFWJZql/IZqoMPgemyDO5Erctg/LFPhulqQLJZUKzdGHvgjFmYsVLR65ONiYJIX/uwtCY2GwDcd",
+	"zw5pvJ2iiczj413BaONpy1KUQfuLn/3JL3/+v3zxX/7k8z/4p8//8Kef/+E/ff6HP3oTCA1aNn51s2bg",
+	"x+CjJMOU0WuF5ZbpsIjwCAgYqgYCpEeZwBtc3HDFhwkrjQNfOB9t+7DfB48lmoylRoe59SEZaHjfV8MV",
+	"/bVl3EaHN/b2yR0fcIg2LsOBHdcK/DR+T0YFuHbvrSw3bn/LHsrNQJpQZUOQdgHcmN1BZAqdoGi0hrhI",
+	"Aab0cgyAj40VMuEdCBqP7PS/TlKG23MeAwtxGjY9G4lPRfZevhIXmqL2Xl2zxetGH+8F1klWJHxmkDIk",
+	"7YP+Q7BckBy3oW8Yhkr2MJYrtJa6gVA6lWJMah1k0c+KsRnhI0SW7ikfM6VttMX7D+73O9hWS02o+fa4",
+	"/KaaSQVzhxBCxq2pKO/AZYsIHzx8GNhOOaF5Zh59I4ToRvP8vf33vgXGmTykEYJ5Oz2Crm3XzBaicoB2",
+	"+e0ip/a9U3uoy2AIVkjUMQozJJxoxQq5vTXxG3vf2DZWwUtNzOnU9KDqvazTzT13s+6TzRStg/7DO9jz",
+	"CXrpU3MFDirxDF4Hrfs+ue1jadhszEd8R8KbAy4jRuWRYiWJ9/aCgteu76a4pyDyFBSQEloaLgtJeQFJ",
+	"5JylXYyUZC87GOykdBF/4JRmgOoZ1ZNytsGiVWeSK9yNtDt68erhodff6BHIreG+Io9Xd/pcTHgM3Sxc",
+	"cCH21BJSOydGPYqKnCBmkzbsKzMjsM6yIAtDM7+xwgMvF5DaSMeUi12AixmO0HwPZm/5bVjujK4PmHH3",
+	"QqY1zbsI6cJPYHuP5WJvqQNZiKv9LaP2hhgQZ3+xHpSQUHXtOq41ennAS3REqJE0k4TRccaCpdx/58Co",
+	"OPYxGFoxZrkRKpIYd4nRpElChgtydmpfncv0WsFCEIZKxz0Qy4CTC8FkIxl4IKqghoDmYSgfbgNoeGq7",
+	"gDEz7ZJAVzTXq+iGCGztX/313/zbT//+q7/7uVfKyFtgN6HrCebZyFEeBJ+70jVdgJKZv+F1yBvOfNg/",
+	"rCOx+aaX8JH2Hu9TPtLQb3tN8NOnE1SKYQVcQe0LM4ULdGv08edNw5uiQfqbeA4PvU2+dmQ7MCN5j9QQ",
+	"EjamiT33guK3gtbLro0g79paKVYH8oqOJ2gumE9kHtedM4+tUcdzhwruUN2lVSFv7t4gNWHNlB0ZFYpT",
+	"V/mx11SrXRP1TydGYDZ45EBcCsiZyKm5YZ2ghbvYPnJSI7wDAdiLHsRFqb+lRehMsRSAwJHhfODD/v3A",
+	"GpUGgiWKgSmpPZR6Qqy03fEiNmimXsw+N08sat+FOaDUZn8ja4CPXLNkJwgMWyXtQlXv7Aidl8n4VN6w",
+	"nWjuvhYqMasEIYLANmSJFGMM5w8N/7myZYjCsmJLDPCh8RyzCOYp15oJ+ErL4hswbGlVgk0o6GM7SiuI",
+	"QYYaFKShySAxJ6BcdgmAtHJCs5yLPGekmsiKoCnT/Dszrp5LEmVKy2nO7DhTAQYPG9lJMcjdKpHKwuxq",
+	"seaYUEQrmeYpNEa4yX1GhqwaenvYPzx2knCF1EKUI4Vt4YnPZZbEAzHLoANbfgoGXuYSbkkFhjgX+CgF",
+	"AUyFZwOB6GkG7GJ1kvxPLjrHaD6EXF0pLSpbi6IXjz+SN+zuowxW04EtigSUQfQWXXQLWH3TTriVhVQG",
+	"vl1kwO5YqbnRPN+i0RULEBmTNv6HK7Lf2QWtNJM3CLYG2gGXtMxZlrXcf/nTH/3yF//p8x/+7Kv/9xdf",
+	"/PGPO1tQTOv6uwOi+Sw3m+cORqA6orBWVdLh85z73MRwzRY9T2gPlN74dTKi2i2XHTZ/+he/+r//r07g",
+	"UslRojE0MEtFy3vNiSuG5PXQPsPnLtPiTiMcVsmpdp0YVLczJxiow9DEjruCuSSiImJJgslHGMMH3J0r",
+	"jxd3p85aIwUtulgfrclb+yhhNH1mXvxg0XqnoGc5LyR/wbKhCgQqwiTLczB9xvxdKwGfCOvmgRVMqLLd",
+	"AEjbGphKEpcnN6nUST/XGKS5YJdFWkgJ4EjUKIcaaetjNKRY4d+aV45qygdm2zIRs5gIWVZE8jnQsGPV",
+	"x1xCafAXlq//zgUDuF1btG+7Jk35l2/AuN8KLF8wfUtA9uGwYra5+Y7ZZlNwsFmlM+d443ytLizTlEVQ",
+	"I6QU5VtUGahUYc05rau8bI3AyzzX7PadsNwt424bA2i3iYh9/bUHZKiykZeptqGf5u42ANxSz8NtrWGk",
+	"7YwfnUbD2EA0WMaOc33NVUCAMMx8QYS9BN/NQBjKDsFAbZjJQx2/baij28gdiiul7nBN8op9YSdWbTkn",
+	"iXQqdVUFcGHw7V/+17/+6mc//fInf/urP/8/7oTHJvXC67YlQc2JMaq9VRhysAUw+EpKgVjLlrUArGil",
+	"18wbsTQ6upC6pIkbZlyY2cBFyGzkLpBwMKmYyTNt+wrbMB0KiTbQVzGHVyw4Y3nzNj6Q4qoV051Gnl2G",
+	"yjvn2rdpFlgvtIpDvGute3NM220c0WM4r5JVT5L9B9hNlOQyHCTBQ8ef/X4DUc1S8ValAYMvPingqNC3",
+	"b5D7D1yGDxdYiTtKseBPQjBrkbRlGgAeQtqR6yvuKszl3xe/m2E7KNcm1ixn8BZ4wZCNuShixcFTPxAK",
+	"ojNpHCuD7JjZM8x0qf0VGPqwSEmpJ1YsYVAj55dzfjC4j9TF+UwUlZI8Qoy5pF8nIaaSf/NmiTdvU+M0",
+	"11T2kFvwczvY3OgBkexGQFJ3EM3nupZ+rQDq9vQ3b8L6dZR1i9QdbzuZamMY0v7in3/2+Q//4ssf/eLz",
+	"H/6FVwguCEyjFHxZco9AJUCq8+JgJdnCaVKVemttSJf0EVSbPpP/KbGgFsZDIj2zPUoHol5WtGhFt9QR",
+	"DWQvAAJ1XHGxCAa2CJ1vIbe9Ql8KzZQZkSWj3Bbh/CP5vF2oEemVd8wVXxRHeYfSQa1xbEO6sC2yNWNF",
+	"39FdmRBdhsxS17k22t7RIPvlX/7B5z/82a/+6hdf/OOfffWf//8v/ux/q5czslBTqc4HNXaUpiJWNsmq",
+	"3CHMXexOTZDlykuNNmGsznXXOW9YiZQmjTdrjt8Wj1PHLse5HC0n7QhYWs6+CnnGRW25HYCBW2itbNUX",
+	"//vffvmTetmqeu08Gk08pRZdgZcdhU64a3au2kba9si9gWWuIBm7XCELamEdEwoRcwr9rCB7IVMwmpGD",
+	"ZOTBoWsLLeiUhXk9PDDV8pRFWqaLewrjnfGEckc0xAWUqxOCG5kkcjxmcZejC9tHfJ5wEecbaYhjrgU7",
+	"Yb82b9WJg/c2LDrx5T/9+Jc///lXP/7/vvjTfw6w9E6yoiRJrZ3e6no295uq2dS6IhuJ3/Xrv9NKSKe2",
+	"fNZBv2mO5WohRSv4tQVC7rIExamDu1XephxVdkEfDEAWI7qY1xz+SVtLMuPRda2mU0lAcd/uvSrarL/e",
+	"mzIDOqqRTJsNfmTf8aNBNfC50sK9Of55O+f+XV4lbm7VPdojClDewpZb4Co/O92VAJBH0lBn5oIGhHCh",
+	"oIywVGGSkZFTx0Yb1pK0hbStzs5OwZ5gDsQwfixUreqXv9jLSUa36MDpNdTt3ycxHxt50Eq/WK8apDV8",
+	"YpglDrIUszoxQod1Qn1SemIAd8SdxG1fHi4g5tk5q/ypbXbVHzs69xaMX75mpRsT1ZpyXBvpXVvDkLEt",
+	"VtOtRW+HTrHCX1rmcKRdsfoqqBKzPrzEwnLKplwYBSimC9UIyCel4soW4koFOEDQM+A6p2CLDd2gV2bQ",
+	"EAoio66l5JSB02ApuN6aCAIXeV82bRsFjOuBmFNVJKaZ0Vwj0g6ZGkzFheRY7lZhK56PKRdOY/OtsCjW",
+	"AxMaDQWqyN/QpEf6sDo1EO5DQ2dGudOZ0KHMdKEDW+/zeu8xDnZqzv4tuZBL+66IAvcfPiiJAv21zb+q",
+	"I/16ISPamSdyji0xoeA3Beg3sGCr0pvjUSUjGNfwBiaovCHOWjN7VzFtpmxGXHTEoISIXoRavfN7ygbW",
+	"GBwxO9ITxlOy30f7+kDQ1GFqTNoQ5FauDSjTIqMjpgt7MlZ5cFxS05dGbUGfDo0hjzzPklMRTWAudBst",
+	"iAGCBVSiwoUVuhcMPqdprMqB3PZq80NZ6/a5cId2N1a65XnelZumugCf7Qyf79Zbs8ytCrdQPuMbwb/C",
+	"ftnderPt5mIUtGQUmtKYOXmsbMQpMbQJS8HjMhDQ3TwmmaF0eXMFeKfU/b2DCALnWNn5QEBFNK7zDxVm",
+	"w2PDDxREbYFrkPBKXhWIeSnaE5WKJuQdXkALx9DtCk5DTEDClfanKym93HD8zi2DnubpKyt74Yp3Fl5o",
+	"QaZ84aoiwkhvvoMnwrAx+QDqRmL/JvCni7hroF4vypMG5PzxRwYGbP/K08fPeuRkIB6dVGCx7EVzq7RV",
+	"vqmogB583QDGsCmoVLikXOTRbZVC39WzBxHIkddckiEfQ1uBvOESZGK60APbeQDjtardlFdUAPT0v/+a",
+	"thv4mM19zfrfblm8phWsRqVea7eV7EogV6X2MyZnCWIckqqd0/q9V+WNXS2VxqvlGhc0tSD9XBNQ+8UY",
+	"YDwT0KIooWZzSHLVsRWMSghFk5TReEGuGZuRuVE2oLsbFp8xuPFcXAs5F7aQ0Qp9HGN2NwF8j3Wotvs7",
+	"NREd+pIGIKGit7vQZeqjz1A6vaB0uwEjHHBFj6HHuUev6r4jVhIYLkgY0avSk9BFRGSg+RixFWuIhDId",
+	"U2G714Wk/Qk4D/dkSsK6MSMk7arR2qiqiqWcJmitIeCoLIY7iw1vGXHsR+EVPnoDcVL2DlgZQc9l2VEQ",
+	"FM6Pkkug3LcIyiIbvQVcA3WTaWBz4ex+rDFrIIrizg1GM2SpnZUqco1BnMHlff15g13nrx9bsHUQSlhD",
+	"yaMTRB2Vy1jOqfQm+Kz5lHU/k4I1m6wEOTv5+MQW8IF+T2FRbz/sHBM2nekFlASXqQ15tAcRkOLNHnlU",
+	"FCEtGnEqqGBh5LN6c7C9WmMwUKCXe4NxhQkPiH9Q/ALjv7iu8ZG+15x7yafsd8wBvBW7Ud4jpsZTHh6u",
+	"s9sWX/46G2yLjglvBPbZLJJTw8dccO0KB3JR8nzZYoscqxTWLbBMAPh5RzJlAxHqSSqz8SS0EXxU2/6K",
+	"Rm7Kc8Ah0Cu2QqCtJHN22iPndMwGQloJMATLzVUmNE9s8zz8xTY9D6HXhaUPiWVYRn0Oy5/kL7eLvnP3",
+	"FHZwCsEhrjA9CJRuaAc3pYuBwMTsTo888wQr+9jOc3vKp/khb+S6tge2UhzbuinHpTsRWzTJ+vThXEgb",
+	"zRjlo2ysIlK6gl103qhM+mYue+fB3u/f0oX9Ln3YubHN9lJoTEZW9wp8213WZM2IG2cMzMt57H0ZpwlF",
+	"TL0VBYq5ihKpavF4y6al09J7dxo64KZZZUqiEcrGO6/UWpxGPkezceiJNZAYgoOlpZw1Rk94GqN7wIjY",
+	"JJFjkA5skcHl3tUk4dfM1Wto572lDT3kgmtOEwjDnss0HggUsIF2QulvQxXznikBGTMd5KGGgXVKFwZI",
+	"TMSEOKqF7bBlY6tKcXK2J19g29thc1SgMTntxmSQ+uogmw1qmtlSGdb1VtM9AO/NhJlI2Y28xgh31Hdm",
+	"thzMSg0CS5AW0PI1Vh5Ki3zbfRawHVJ9AY34lJdAqd/qDovGUg+OkfZX//APv/yX//Xffv+PfvXnf/zV",
+	"3/28AzAEzanl1N+MqtRPtuWhZXuvij+u1vRYeAYQWIGlTYwlALa7UbPMUA0nA0HHlkwQyD1EP/bKXgmr",
+	"9nIXtHoNXO0kAtTTlMxDrUm7Un+8XNJ8O/pQbM5lIkDSwNJpP4c0ntqB756OFBPghG9bx9qChuy00jTE",
+	"W1j1YciSwHWGtjWNbFTYMiBsQhP2sMBTo9hT7PkEX1xTCDAX6RX7AVGMCdLu512dsCHBjI7ZakneL8Nz",
+	"oR8ettbFcfwPJYC/1ZYSn1qbv48Exzyut5Uw1wgmY8V+8Oa0ZRNINZpu18h322dTLVOyzJtSVeIaJ2Y6",
+	"EMDvhpoV479lMlab2IO/XO2YhD0rlcg/OyfFTTaRLtJGA2bCR0YUK5USmLI9J5E1mkc/lel1HpZqBQe0",
+	"8oAbAAPYvEJegJ3mogTyb+ETezGQzAPivmDzQtSHAc1fNhjK6SczmfBoQdoJWAsCV6VganXWlNEISr6Y",
+	"38FzZ/m6C9YFz3O12655dZwxpegwYUfks5fRzVDcU4Qpzaeukoh1igzEfv9338PXmeocQ3gHGIis2ZWE",
+	"XEDAbpgX9wghU0WFQFMWZgtcQMwX1STcE2x+5bYX4skoulBkPll4dRM443N3U3eDQm54nOzWdSYf2Zzd",
+	"3fLqohWEO4QSCEMoQbN9sxaGgCUIMfygaIIFMQkqkjPmr/l6iXPcISWBGVZREtyma1sKeT4vZxy8zZBp",
+	"iFqvFGz3VoyT8zM7PWljXVYM/lMsSplWnW2iX9AcW+mfgMOAFnJMrGkJXOdocgLiYmvG9wbiwnbEo4qE",
+	"J5meyNS6Oo/IB4ymLCXXi+ur//b7/0/YIyf2omlU+D0zxVLouU9sd18YTIClYcISGw1DNbx4T5FERtcy",
+	"0z1yYcBDHZEwZTQOB6L97ceXedY6tJWH8uNoCekEJJynXLOQtGmiZF76W7mWa51gIEIAPPcKrnVKBcX+",
+	"aKUubXYttRK4KR9PII/OY6dbir8hS+E3zXYQAMavsQkE1/durB+luRuQtJTdC5C9S2uHKJARVAG1UNCz",
+	"c4ke7r2C/25mq2i4b09IiRv07ceSIH1DTHHRknOqXKxNZ4eWE1/D8hINtBaT/MxnNNViXVbXuXvpXefJ",
+	"udXu3rWgUwp8yc1A2l/86Z9/8a8//uKPftTJW8JDVhehcczipQOs5MqthtqpvGH2SFvvKhaptl+vv+QY",
+	"U5fzd5z9qLmq/btL+lvZ5g3jPnPgaY5YO4njbS7mxEDCLq7lJI43vhMaw0t6ziNW78yy1sPlrKfNsWGf",
+	"zIBMOM5ru9AtCz5DlFeWqPkx1uUm4aAVSXnN2aB1RMwSQozMgve5IX1Kgkccw30/1Hr2iUgWAblgUZay",
+	"YCAu6JRdcM1+60KnPDJqkxkO63SRYSrn4B8CdUummiZQCAgLEzsVbyCwSckKTY+MmS5LGtYtZb6+ws9y",
+	"dafYB1DRZEFCFwBW0kZDW1dD9QbiGZuhmIZ1vVCrU2Ro5DIyylJwkFGtjZKr7M7mE56wY0IHAl5zXwVY",
+	"HRJDZpx2GJj3oV1Yvh1IAxuImIN6GOOB0CRxdwgCH50yctjfD4iy8mIRbEA0SxKsfFZL+nIG7MaS76ik",
+	"U9yeA4PcvweJq3uvbHXt13uZMK+F3vB9s72vqwgHi3uGA7/18DcE0uZcF8TZaleyC6a7jwB3GhJHGvC1",
+	"t7LR2u07Ohv85nrROvr+i0p7FTl2bmFCcwgHeF7SnB0Z27Nlb1bx26dyLLPNGs0+hWIPxGhMu+gXI8fQ",
+	"2qmdVw6yNXrs6gtbFqBGoxHgU3MiELxqNalZKrERYCrN/4P6RtoO4wM8u66lHgMBLupgmfAhadTSUsdO",
+	"YGNw4OTNsZ+dD0RhojNKGfS0LUaQ2Gp0QtWkKQvnubpjudFMsEpkhLPdefK9t7OSN+akUgvg7HSV8NRQ",
+	"vR7zqJwm3eiXDmysAWbDgD0CAg3go6q902gBkKQJFny4cLA3UMObc8zD9BlodjtKeKRL+YgQkoAmiE6z",
+	"Jm6u5musiMPy3o0eXkztB9i3E3wAM9Vb4r1R5HKNxzdXdOL2+LeFjkuajhkQFeu/uVO6suqKduXHr6Q2",
+	"bnIJx/U8t3vK3uQa9cx/RzV3WlMURdUL9i49UjvRtxwrrTqh/MeNHqgpo8LoWRBLb/QR4OAbq8LbwrVX",
+	"n30+M+z6oE/Ozm8ODfc9O795aBTCFNw75pdHZ6fPyCxlI/6SKUwJGIjwoH+/1+/t79/v9fcODsOAhAf9",
+	"/v5RPHzv6Gg/7BxbFx+ZUnVtjfK2UvtAxBleJ1M98qkVziC2rmTbRb0mKIJzzAgn52cDYc1OEDoH7ZFQ",
+	"5cElezN+nVl6IGZ4d8SIniS033SF1F24MxaHpG0jnAlVA+EUFPema5d0DOXm6TVThI1GLAL+V1q9YC/1",
+	"QFgus9yuzSV0u95V6BcFjmqbcuJy3aa4BkS2m3aVyr21nTvlcof58s3mzBxdox7vkeXfUdRtqgHwHw7r",
+	"3Tus6TYEgwrivNYQ0260Yiz3sgHlaKDSTrpfpek8FuYVy1fXazv4+m6KV8NQ6MEvmx2wE8BWksTdUM6T",
+	"2soiKoQE0ZdYZcdWOXX+plEhcEPeiOt3t9zJHMfd+NTt+7tpiI1j5b3tRmtzz9CkKwVTLBltDYTQnA7D",
+	"TBvth8+hisTUdqO7pyCvVQW2bO7CFtwHdRbywJCkRnI65dpmI4PxqRTYqjRdQJFvypMsZQa9Z4hRaMwW",
+	"sbVdqQrfOAYyDDYsgEPsSOgQsamHnrlI133qTSAx+Jo23ttd57x/N63yPnQ1jCKbLgattZKE7MytAt3y",
+	"rJe82i4D4prq3fIyJBZb4Z7TALspUyijN8cpyCQum3kMtsxlem1jeKDyVxPJs/YCQ/OOCxJYNh9oG/ok",
+	"BXN2BCNAWTPCQFyW4p+MTuISQa152VChHgEjKhqKoS/GgrTRHjwQOb+cdpZlMdtKuzy+rbSP8uP588uB",
+	"qBnkSbtB+oISOF4RrHrYHX/atmK6FNf0DmjFGyBTlSZYK8NVOaDO15o/Ny311lYyXBrSTyKWYdeA1l1Y",
+	"Pb7Nb3JGSb2z3AHDLLvbmqU2MAdduFffrUmkChjQQ65k/W+qk4fvbXLFOS0u53HsSgj1kLTNRaOtLxcJ",
+	"VpkS17Ih4PkOzFy7IA+HPkkNPQQ7642Ph58UpH3HF4DRaatZn5WgsFAVR3Hv/PSJ7S5A2mXon8Wjoh7m",
+	"QZ98xD/oVPzd9vulWvsucM5lC3Yrldht4fdlVQHr2J+fPnl7RvFZPKri9/p2LW9VcDs/fbK6xTGe+C5A",
+	"FE8fjFDQGyOPejx20ROQrwmmg8I1N2fDiZTXq0J0b1gKrheMIsCgOZ8r7FM31B2ep51jlZFEZcP8pzsI",
+	"pLIHVp2mnjOyrUVgVRUj8H5a2RTLYter+KLpD/pTgTkCKtyWm8pVyqDbuhHshgm0EpZ3QiJ4yNVAnH9y",
+	"cWn77WdpEhKqyHcuPvmYhK8GgFOD1hEZtKCHySDr9+9HMCL8kw1aARlA1RCl6XQ2aAUDMWjFVFPz1Sv8",
+	"7IrH+B5+CP+E3eI/b1gKpenyoQat169D0iVCgs8OG3tYqCJd14ZzZmNALjQVMU1j4sCSqBmLcip2NBA2",
+	"hICE9kq7UJYiZrlBmEijwB9BToFOFxidnrJZQhfmP4xqNRBcQzixHSLfckjazwV/aRBGilhhBnf+Wk5x",
+	"w4Fohzf7QUi+6aoJfvjRyaPuxYcnBw8eEmlwL+RxLx+3Zwh/GJBrtnA6AWg19mMs3RrOJ4pFV2HRJcNg",
+	"raX9NqJ7SXMZCFRdTpA3HLx8CcNzQfb7bhvHRVMxMPu2U4ZFpNDULaR2lTpY3MEKVTrlbqHsJaKcEUqH",
+	"NLqWoxHakO/nExhwezgQE5mlKjAT58FDXBCaJD0LjK7M1UTrmbJB9jSaEEpm2TDhUW6tLrLSzS7KOFuu",
+	"jIgq1JAtpIg7G+SiW5j6ujp/7fLOxCx76yE8dm7rCN6ESAf1mOy6o38n1XxwwiGEaTMRQ9IPBIdQRwxv",
+	"WdDWcdC9V/Zf62oZNkZnQqmaEmxtYGy1na93YWvFBoy0yg7ym4lZwo0UaItMY45JIsdb87qGVrh1j68t",
+	"vuhrSNt4QDsXMzaB3l35ySvHfrcuBUceVvgTSowCAtSYiG03VwcF1mjdBMuYuV6+qq8Dmft3CyE2366K",
+	"nfcUef7saeCol7mo0kp2SM32intfmUdhD+W0eHtNFr1gL/VVlKWqaHQ8S9kNl5mC9PnGfk/wSXPPpWCp",
+	"P8k3Nur4VMgK/WOjMUMui+uY9e+uNVP1OhZNxa0M9cHD3lGZ7iqIFrBT1ZKskyznMLmk9/aI34Ywv/fK",
+	"/hv7RKEGsH1ufmnmwJs7Upplx8kjjeYkNyUZskhObfExIedQGBk0fxDLjFaG7pK5TK8ZdG2xfTEg1h7L",
+	"prN5YqvuxiurJpvjq8HmbiTpCh4dLO/4f85Ytqv+CCImtDg+8MCWckLhVAq9cpe0GNnyG4HfSpAQbN6o",
+	"I1rv1hOZkoNDAlpahWgPhJPg+VgYZU6SNrW6HUE9F5LuzbAeZbgDCRt0IGxbbYhjIGrOtSUUMtMkkaoq",
+	"iqyuPix1IYdc4NHtHtZ2TrPtSlf4kHaXvgqeoyVDEC0DwpbgW82CeNXCXKrW0fdfGMoX2VyN778wJ6lY",
+	"euPuIUuT1lFrz1Dm/x4AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -184,7 +184,7 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 }
 
 // FuzzIssue12Decoders: the request decoders of the retention, hold,
-// retention-settings and move operations never fail with a 5xx and refuse with a
+// retention-settings, move and disclosure operations never fail with a 5xx and refuse with a
 // problem document.
 func FuzzIssue12Decoders(f *testing.F) {
 	e := newEnv(f)
@@ -201,6 +201,10 @@ func FuzzIssue12Decoders(f *testing.F) {
 	f.Add(uint8(3), "", []byte(nil), "reason=%E5%92%8C%E8%A7%A3")
 	f.Add(uint8(4), "application/json", []byte(`{"from_user_id":"`+a.p.UserID+`","to_user_id":"x"}`), "")
 	f.Add(uint8(5), "application/json", []byte(`{"to_user_id":"`+a.p.UserID+`"}`), "")
+	f.Add(uint8(6), "application/json", []byte(`{"login_id":"auditor","label":"監査","until":"2026-02-01T00:00:00Z","cases":["`+done.Id+`"]}`), "")
+	f.Add(uint8(7), "application/json", []byte(`{"label":"x","until":"2026-03-01T00:00:00+09:00"}`), "")
+	f.Add(uint8(8), "application/json", []byte(`{"entries":["10.0.0.0/8"]}`), "")
+	f.Add(uint8(9), "", []byte(nil), "after=3&limit=2")
 	f.Fuzz(func(t *testing.T, op uint8, ctype string, body []byte, query string) {
 		reqs := []struct{ method, path string }{
 			{"PUT", "/v1/cases/" + done.Id + "/retention"},
@@ -209,6 +213,10 @@ func FuzzIssue12Decoders(f *testing.F) {
 			{"DELETE", "/v1/cases/" + done.Id + "/holds"},
 			{"POST", "/v1/cases/" + done.Id + "/move"},
 			{"POST", "/v1/users/" + a.p.UserID + "/move-cases"},
+			{"POST", "/v1/disclosures"},
+			{"PATCH", "/v1/disclosures/x"},
+			{"PUT", "/v1/disclosures/x/allow-list"},
+			{"GET", "/v1/disclosures/x/access"},
 		}
 		rq := reqs[int(op)%len(reqs)]
 		req := httptest.NewRequest(rq.method, rq.path, bytes.NewReader(body))
