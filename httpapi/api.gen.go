@@ -176,6 +176,27 @@ func (e Form) Valid() bool {
 	}
 }
 
+// Defines values for NameRequestStatus.
+const (
+	NameRequestStatusApproved NameRequestStatus = "approved"
+	NameRequestStatusPending  NameRequestStatus = "pending"
+	NameRequestStatusRejected NameRequestStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the NameRequestStatus enum.
+func (e NameRequestStatus) Valid() bool {
+	switch e {
+	case NameRequestStatusApproved:
+		return true
+	case NameRequestStatusPending:
+		return true
+	case NameRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewTokenScope.
 const (
 	NewTokenScopeAdmin NewTokenScope = "admin"
@@ -443,6 +464,45 @@ func (e SetRetentionJSONBodyAction) Valid() bool {
 	case SetRetentionJSONBodyActionDelete:
 		return true
 	case SetRetentionJSONBodyActionExtend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCompanyJSONBodyAdminLanguage.
+const (
+	CreateCompanyJSONBodyAdminLanguageEn CreateCompanyJSONBodyAdminLanguage = "en"
+	CreateCompanyJSONBodyAdminLanguageJa CreateCompanyJSONBodyAdminLanguage = "ja"
+)
+
+// Valid indicates whether the value is a known member of the CreateCompanyJSONBodyAdminLanguage enum.
+func (e CreateCompanyJSONBodyAdminLanguage) Valid() bool {
+	switch e {
+	case CreateCompanyJSONBodyAdminLanguageEn:
+		return true
+	case CreateCompanyJSONBodyAdminLanguageJa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListNameRequestsParamsStatus.
+const (
+	ListNameRequestsParamsStatusApproved ListNameRequestsParamsStatus = "approved"
+	ListNameRequestsParamsStatusPending  ListNameRequestsParamsStatus = "pending"
+	ListNameRequestsParamsStatusRejected ListNameRequestsParamsStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListNameRequestsParamsStatus enum.
+func (e ListNameRequestsParamsStatus) Valid() bool {
+	switch e {
+	case ListNameRequestsParamsStatusApproved:
+		return true
+	case ListNameRequestsParamsStatusPending:
+		return true
+	case ListNameRequestsParamsStatusRejected:
 		return true
 	default:
 		return false
@@ -759,6 +819,29 @@ type Money struct {
 type MoveReport struct {
 	Moved int `json:"moved"`
 }
+
+// NameDecision defines model for NameDecision.
+type NameDecision struct {
+	Note *string `json:"note,omitempty"`
+}
+
+// NameRequest defines model for NameRequest.
+type NameRequest struct {
+	CompanyId   string            `json:"company_id"`
+	DecidedAt   *time.Time        `json:"decided_at,omitempty"`
+	DecidedBy   *string           `json:"decided_by,omitempty"`
+	Id          string            `json:"id"`
+	Name        string            `json:"name"`
+	Note        *string           `json:"note,omitempty"`
+	OldName     string            `json:"old_name"`
+	Reason      *string           `json:"reason,omitempty"`
+	RequestedAt time.Time         `json:"requested_at"`
+	RequestedBy string            `json:"requested_by"`
+	Status      NameRequestStatus `json:"status"`
+}
+
+// NameRequestStatus defines model for NameRequest.Status.
+type NameRequestStatus string
 
 // NewCase defines model for NewCase.
 type NewCase struct {
@@ -1226,6 +1309,9 @@ type IdempotencyKey = string
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
+// NameRequestID defines model for NameRequestID.
+type NameRequestID = string
+
 // TargetUserID defines model for TargetUserID.
 type TargetUserID = string
 
@@ -1442,9 +1528,41 @@ type FindCompaniesParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateCompanyJSONBody defines parameters for CreateCompany.
+type CreateCompanyJSONBody struct {
+	Admin struct {
+		Email    string                              `json:"email"`
+		Language *CreateCompanyJSONBodyAdminLanguage `json:"language,omitempty"`
+		LoginId  string                              `json:"login_id"`
+		Name     string                              `json:"name"`
+	} `json:"admin"`
+	Name string `json:"name"`
+}
+
+// CreateCompanyParams defines parameters for CreateCompany.
+type CreateCompanyParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateCompanyJSONBodyAdminLanguage defines parameters for CreateCompany.
+type CreateCompanyJSONBodyAdminLanguage string
+
 // SetCorporateNumberJSONBody defines parameters for SetCorporateNumber.
 type SetCorporateNumberJSONBody struct {
 	CorporateNumber string `json:"corporate_number"`
+}
+
+// RequestNameChangeJSONBody defines parameters for RequestNameChange.
+type RequestNameChangeJSONBody struct {
+	Name   string  `json:"name"`
+	Reason *string `json:"reason,omitempty"`
+}
+
+// RequestNameChangeParams defines parameters for RequestNameChange.
+type RequestNameChangeParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SetReminderDaysJSONBody defines parameters for SetReminderDays.
@@ -1501,6 +1619,22 @@ type CreateTokenParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// ListNameRequestsParams defines parameters for ListNameRequests.
+type ListNameRequestsParams struct {
+	// CompanyId Operators only.
+	CompanyId *string                       `form:"company_id,omitempty" json:"company_id,omitempty"`
+	Status    *ListNameRequestsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// After The ID of the last request of the previous page.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Default 100.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListNameRequestsParamsStatus defines parameters for ListNameRequests.
+type ListNameRequestsParamsStatus string
 
 // LoginParams defines parameters for Login.
 type LoginParams struct {
@@ -1600,8 +1734,14 @@ type ReturnCaseMultipartRequestBody ReturnCaseMultipartBody
 // SendBackCaseJSONRequestBody defines body for SendBackCase for application/json ContentType.
 type SendBackCaseJSONRequestBody = SendBack
 
+// CreateCompanyJSONRequestBody defines body for CreateCompany for application/json ContentType.
+type CreateCompanyJSONRequestBody CreateCompanyJSONBody
+
 // SetCorporateNumberJSONRequestBody defines body for SetCorporateNumber for application/json ContentType.
 type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
+
+// RequestNameChangeJSONRequestBody defines body for RequestNameChange for application/json ContentType.
+type RequestNameChangeJSONRequestBody RequestNameChangeJSONBody
 
 // SetReminderDaysJSONRequestBody defines body for SetReminderDays for application/json ContentType.
 type SetReminderDaysJSONRequestBody SetReminderDaysJSONBody
@@ -1632,6 +1772,12 @@ type ChangePasswordJSONRequestBody = PasswordChange
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = NewToken
+
+// ApproveNameChangeJSONRequestBody defines body for ApproveNameChange for application/json ContentType.
+type ApproveNameChangeJSONRequestBody = NameDecision
+
+// RejectNameChangeJSONRequestBody defines body for RejectNameChange for application/json ContentType.
+type RejectNameChangeJSONRequestBody = NameDecision
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
@@ -2093,6 +2239,28 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
 	FindCompanies(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateCompanyWithBody Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompanyWithBody(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCompany Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompany(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	//
 	// Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
@@ -2115,6 +2283,26 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestNameChangeWithBody Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChangeWithBody(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChange(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
 	//
@@ -2409,6 +2597,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	//
+	// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+	ListNameRequests(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveNameChangeWithBody Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChange(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectNameChangeWithBody Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectNameChange Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChange(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPartners The company's trading partners (取引先), in the order added
 	//
@@ -3449,6 +3670,48 @@ func (c *Client) FindCompanies(ctx context.Context, params *FindCompaniesParams,
 	return c.Client.Do(req)
 }
 
+// CreateCompanyWithBody Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *Client) CreateCompanyWithBody(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCompanyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCompany Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *Client) CreateCompany(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCompanyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 //
 // Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
@@ -3492,6 +3755,46 @@ func (c *Client) SetCorporateNumberWithBody(ctx context.Context, contentType str
 // Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 func (c *Client) SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetCorporateNumberRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestNameChangeWithBody Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *Client) RequestNameChangeWithBody(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestNameChangeRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *Client) RequestNameChange(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestNameChangeRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4076,6 +4379,89 @@ func (c *Client) CreateToken(ctx context.Context, params *CreateTokenParams, bod
 // Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeTokenRequest(c.Server, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+//
+// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+func (c *Client) ListNameRequests(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNameRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveNameChangeWithBody Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *Client) ApproveNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveNameChangeRequestWithBody(c.Server, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *Client) ApproveNameChange(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveNameChangeRequest(c.Server, requestId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectNameChangeWithBody Reject a pending name-change request with a note (service operator only)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *Client) RejectNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectNameChangeRequestWithBody(c.Server, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectNameChange Reject a pending name-change request with a note (service operator only)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *Client) RejectNameChange(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectNameChangeRequest(c.Server, requestId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6318,6 +6704,61 @@ func NewFindCompaniesRequest(server string, params *FindCompaniesParams) (*http.
 	return req, nil
 }
 
+// NewCreateCompanyRequest calls the generic CreateCompany builder with application/json body
+func NewCreateCompanyRequest(server string, params *CreateCompanyParams, body CreateCompanyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCompanyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateCompanyRequestWithBody constructs an http.Request for the CreateCompany method, with any body, and a specified content type
+func NewCreateCompanyRequestWithBody(server string, params *CreateCompanyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/companies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListMembersRequest constructs an http.Request for the ListMembers method
 func NewListMembersRequest(server string, companyId string) (*http.Request, error) {
 	var err error
@@ -6388,6 +6829,61 @@ func NewSetCorporateNumberRequestWithBody(server string, contentType string, bod
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRequestNameChangeRequest calls the generic RequestNameChange builder with application/json body
+func NewRequestNameChangeRequest(server string, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestNameChangeRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRequestNameChangeRequestWithBody constructs an http.Request for the RequestNameChange method, with any body, and a specified content type
+func NewRequestNameChangeRequestWithBody(server string, params *RequestNameChangeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/name-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7238,6 +7734,190 @@ func NewRevokeTokenRequest(server string, tokenId string) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListNameRequestsRequest constructs an http.Request for the ListNameRequests method
+func NewListNameRequestsRequest(server string, params *ListNameRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/name-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CompanyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company_id", *params.CompanyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveNameChangeRequest calls the generic ApproveNameChange builder with application/json body
+func NewApproveNameChangeRequest(server string, requestId NameRequestID, body ApproveNameChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveNameChangeRequestWithBody(server, requestId, "application/json", bodyReader)
+}
+
+// NewApproveNameChangeRequestWithBody constructs an http.Request for the ApproveNameChange method, with any body, and a specified content type
+func NewApproveNameChangeRequestWithBody(server string, requestId NameRequestID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/name-requests/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectNameChangeRequest calls the generic RejectNameChange builder with application/json body
+func NewRejectNameChangeRequest(server string, requestId NameRequestID, body RejectNameChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectNameChangeRequestWithBody(server, requestId, "application/json", bodyReader)
+}
+
+// NewRejectNameChangeRequestWithBody constructs an http.Request for the RejectNameChange method, with any body, and a specified content type
+func NewRejectNameChangeRequestWithBody(server string, requestId NameRequestID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/name-requests/%s/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8749,6 +9429,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
 	FindCompaniesWithResponse(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*FindCompaniesResponse, error)
 
+	// CreateCompanyWithBodyWithResponse Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompanyWithBodyWithResponse(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error)
+
+	// CreateCompanyWithResponse Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompanyWithResponse(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error)
+
 	// ListMembersWithResponse The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8773,6 +9475,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
+
+	// RequestNameChangeWithBodyWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChangeWithBodyWithResponse(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error)
+
+	// RequestNameChangeWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChangeWithResponse(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error)
 
 	// SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
 	//
@@ -9085,6 +9807,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
+
+	// ListNameRequestsWithResponse Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+	ListNameRequestsWithResponse(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*ListNameRequestsResponse, error)
+
+	// ApproveNameChangeWithBodyWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error)
+
+	// ApproveNameChangeWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error)
+
+	// RejectNameChangeWithBodyWithResponse Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error)
+
+	// RejectNameChangeWithResponse Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error)
 
 	// ListPartnersWithResponse The company's trading partners (取引先), in the order added
 	//
@@ -10915,6 +11672,62 @@ func (r FindCompaniesResponse) ContentType() string {
 	return ""
 }
 
+type CreateCompanyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		AdminUserId     string  `json:"admin_user_id"`
+		Company         Company `json:"company"`
+		InitialPassword string  `json:"initial_password"`
+	}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCompanyResponse) GetJSON201() *struct {
+	AdminUserId     string  `json:"admin_user_id"`
+	Company         Company `json:"company"`
+	InitialPassword string  `json:"initial_password"`
+} {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateCompanyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCompanyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCompanyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCompanyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCompanyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11005,6 +11818,54 @@ func (r SetCorporateNumberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetCorporateNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestNameChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NameRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RequestNameChangeResponse) GetJSON201() *NameRequest {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RequestNameChangeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestNameChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestNameChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestNameChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestNameChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11889,6 +12750,154 @@ func (r RevokeTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListNameRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Requests []NameRequest `json:"requests"`
+	}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNameRequestsResponse) GetJSON200() *struct {
+	Requests []NameRequest `json:"requests"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListNameRequestsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNameRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNameRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNameRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNameRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveNameChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NameRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveNameChangeResponse) GetJSON200() *NameRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ApproveNameChangeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveNameChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveNameChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveNameChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveNameChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RejectNameChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NameRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectNameChangeResponse) GetJSON200() *NameRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RejectNameChangeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectNameChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectNameChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectNameChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectNameChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13686,6 +14695,40 @@ func (c *ClientWithResponses) FindCompaniesWithResponse(ctx context.Context, par
 	return ParseFindCompaniesResponse(rsp)
 }
 
+// CreateCompanyWithBodyWithResponse Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *ClientWithResponses) CreateCompanyWithBodyWithResponse(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error) {
+	rsp, err := c.CreateCompanyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCompanyResponse(rsp)
+}
+
+// CreateCompanyWithResponse Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *ClientWithResponses) CreateCompanyWithResponse(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error) {
+	rsp, err := c.CreateCompany(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCompanyResponse(rsp)
+}
+
 // ListMembersWithResponse The users of a company, to pick the person a case goes to (no login IDs or contact details)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -13727,6 +14770,38 @@ func (c *ClientWithResponses) SetCorporateNumberWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSetCorporateNumberResponse(rsp)
+}
+
+// RequestNameChangeWithBodyWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *ClientWithResponses) RequestNameChangeWithBodyWithResponse(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error) {
+	rsp, err := c.RequestNameChangeWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestNameChangeResponse(rsp)
+}
+
+// RequestNameChangeWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *ClientWithResponses) RequestNameChangeWithResponse(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error) {
+	rsp, err := c.RequestNameChange(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestNameChangeResponse(rsp)
 }
 
 // SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
@@ -14213,6 +15288,71 @@ func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, token
 		return nil, err
 	}
 	return ParseRevokeTokenResponse(rsp)
+}
+
+// ListNameRequestsWithResponse Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+func (c *ClientWithResponses) ListNameRequestsWithResponse(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*ListNameRequestsResponse, error) {
+	rsp, err := c.ListNameRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNameRequestsResponse(rsp)
+}
+
+// ApproveNameChangeWithBodyWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *ClientWithResponses) ApproveNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error) {
+	rsp, err := c.ApproveNameChangeWithBody(ctx, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveNameChangeResponse(rsp)
+}
+
+// ApproveNameChangeWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *ClientWithResponses) ApproveNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error) {
+	rsp, err := c.ApproveNameChange(ctx, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveNameChangeResponse(rsp)
+}
+
+// RejectNameChangeWithBodyWithResponse Reject a pending name-change request with a note (service operator only)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *ClientWithResponses) RejectNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error) {
+	rsp, err := c.RejectNameChangeWithBody(ctx, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectNameChangeResponse(rsp)
+}
+
+// RejectNameChangeWithResponse Reject a pending name-change request with a note (service operator only)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *ClientWithResponses) RejectNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error) {
+	rsp, err := c.RejectNameChange(ctx, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectNameChangeResponse(rsp)
 }
 
 // ListPartnersWithResponse The company's trading partners (取引先), in the order added
@@ -15899,6 +17039,43 @@ func ParseFindCompaniesResponse(rsp *http.Response) (*FindCompaniesResponse, err
 	return response, nil
 }
 
+// ParseCreateCompanyResponse parses an HTTP response from a CreateCompanyWithResponse call
+func ParseCreateCompanyResponse(rsp *http.Response) (*CreateCompanyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCompanyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			AdminUserId     string  `json:"admin_user_id"`
+			Company         Company `json:"company"`
+			InitialPassword string  `json:"initial_password"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListMembersResponse parses an HTTP response from a ListMembersWithResponse call
 func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15952,6 +17129,39 @@ func ParseSetCorporateNumberResponse(rsp *http.Response) (*SetCorporateNumberRes
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestNameChangeResponse parses an HTTP response from a RequestNameChangeWithResponse call
+func ParseRequestNameChangeResponse(rsp *http.Response) (*RequestNameChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestNameChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NameRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -16563,6 +17773,107 @@ func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) 
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListNameRequestsResponse parses an HTTP response from a ListNameRequestsWithResponse call
+func ParseListNameRequestsResponse(rsp *http.Response) (*ListNameRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNameRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Requests []NameRequest `json:"requests"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveNameChangeResponse parses an HTTP response from a ApproveNameChangeWithResponse call
+func ParseApproveNameChangeResponse(rsp *http.Response) (*ApproveNameChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveNameChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NameRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRejectNameChangeResponse parses an HTTP response from a RejectNameChangeWithResponse call
+func ParseRejectNameChangeResponse(rsp *http.Response) (*RejectNameChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectNameChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NameRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -17479,12 +18790,18 @@ type ServerInterface interface {
 	// FindCompanies Find companies in the directory (to pick a counterparty)
 	// (GET /v1/companies)
 	FindCompanies(w http.ResponseWriter, r *http.Request, params FindCompaniesParams)
+	// CreateCompany Create a customer company and its first administrator (service operator only)
+	// (POST /v1/companies)
+	CreateCompany(w http.ResponseWriter, r *http.Request, params CreateCompanyParams)
 	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	// (GET /v1/companies/{company_id}/members)
 	ListMembers(w http.ResponseWriter, r *http.Request, companyId string)
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(w http.ResponseWriter, r *http.Request)
+	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+	// (POST /v1/company/name-requests)
+	RequestNameChange(w http.ResponseWriter, r *http.Request, params RequestNameChangeParams)
 	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
 	// (PUT /v1/company/reminder-days)
 	SetReminderDays(w http.ResponseWriter, r *http.Request)
@@ -17542,6 +18859,15 @@ type ServerInterface interface {
 	// RevokeToken Revoke one of the caller's API tokens at once
 	// (DELETE /v1/me/tokens/{token_id})
 	RevokeToken(w http.ResponseWriter, r *http.Request, tokenId string)
+	// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	// (GET /v1/name-requests)
+	ListNameRequests(w http.ResponseWriter, r *http.Request, params ListNameRequestsParams)
+	// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+	// (POST /v1/name-requests/{request_id}/approve)
+	ApproveNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID)
+	// RejectNameChange Reject a pending name-change request with a note (service operator only)
+	// (POST /v1/name-requests/{request_id}/reject)
+	RejectNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID)
 	// ListPartners The company's trading partners (取引先), in the order added
 	// (GET /v1/partners)
 	ListPartners(w http.ResponseWriter, r *http.Request)
@@ -19082,6 +20408,47 @@ func (siw *ServerInterfaceWrapper) FindCompanies(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// CreateCompany operation middleware
+func (siw *ServerInterfaceWrapper) CreateCompany(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCompanyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateCompany(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListMembers operation middleware
 func (siw *ServerInterfaceWrapper) ListMembers(w http.ResponseWriter, r *http.Request) {
 
@@ -19113,6 +20480,47 @@ func (siw *ServerInterfaceWrapper) SetCorporateNumber(w http.ResponseWriter, r *
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetCorporateNumber(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RequestNameChange operation middleware
+func (siw *ServerInterfaceWrapper) RequestNameChange(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RequestNameChangeParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestNameChange(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -19658,6 +21066,130 @@ func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeToken(w, r, tokenId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListNameRequests operation middleware
+func (siw *ServerInterfaceWrapper) ListNameRequests(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNameRequestsParams
+
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", r.URL.Query(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "company_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "company_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListNameRequests(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ApproveNameChange operation middleware
+func (siw *ServerInterfaceWrapper) ApproveNameChange(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "request_id" -------------
+	var requestId NameRequestID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", r.PathValue("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "request_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ApproveNameChange(w, r, requestId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RejectNameChange operation middleware
+func (siw *ServerInterfaceWrapper) RejectNameChange(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "request_id" -------------
+	var requestId NameRequestID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", r.PathValue("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "request_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RejectNameChange(w, r, requestId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -20650,8 +22182,13 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/reminder-days", wrapper.SetReminderDays)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/retention-settings", wrapper.SetRetentionSettings)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/upcoming-deletions", wrapper.UpcomingDeletions)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/name-requests", wrapper.RequestNameChange)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/name-requests", wrapper.ListNameRequests)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/name-requests/{request_id}/approve", wrapper.ApproveNameChange)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/name-requests/{request_id}/reject", wrapper.RejectNameChange)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/companies", wrapper.CreateCompany)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/partners", wrapper.ListPartners)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/partners/{company_id}", wrapper.RemovePartner)
@@ -22036,6 +23573,50 @@ func (response FindCompaniesdefaultApplicationProblemPlusJSONResponse) VisitFind
 	return err
 }
 
+type CreateCompanyRequestObject struct {
+	Params CreateCompanyParams
+	Body   *CreateCompanyJSONRequestBody
+}
+
+type CreateCompanyResponseObject interface {
+	VisitCreateCompanyResponse(w http.ResponseWriter) error
+}
+
+type CreateCompany201JSONResponse struct {
+	AdminUserId     string  `json:"admin_user_id"`
+	Company         Company `json:"company"`
+	InitialPassword string  `json:"initial_password"`
+}
+
+func (response CreateCompany201JSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompanydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateCompanydefaultApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMembersRequestObject struct {
 	CompanyId string `json:"company_id"`
 }
@@ -22103,6 +23684,46 @@ type SetCorporateNumberdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetCorporateNumberdefaultApplicationProblemPlusJSONResponse) VisitSetCorporateNumberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestNameChangeRequestObject struct {
+	Params RequestNameChangeParams
+	Body   *RequestNameChangeJSONRequestBody
+}
+
+type RequestNameChangeResponseObject interface {
+	VisitRequestNameChangeResponse(w http.ResponseWriter) error
+}
+
+type RequestNameChange201JSONResponse NameRequest
+
+func (response RequestNameChange201JSONResponse) VisitRequestNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestNameChangedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RequestNameChangedefaultApplicationProblemPlusJSONResponse) VisitRequestNameChangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -22824,6 +24445,127 @@ type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNameRequestsRequestObject struct {
+	Params ListNameRequestsParams
+}
+
+type ListNameRequestsResponseObject interface {
+	VisitListNameRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListNameRequests200JSONResponse struct {
+	Requests []NameRequest `json:"requests"`
+}
+
+func (response ListNameRequests200JSONResponse) VisitListNameRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNameRequestsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListNameRequestsdefaultApplicationProblemPlusJSONResponse) VisitListNameRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveNameChangeRequestObject struct {
+	RequestId NameRequestID `json:"request_id"`
+	Body      *ApproveNameChangeJSONRequestBody
+}
+
+type ApproveNameChangeResponseObject interface {
+	VisitApproveNameChangeResponse(w http.ResponseWriter) error
+}
+
+type ApproveNameChange200JSONResponse NameRequest
+
+func (response ApproveNameChange200JSONResponse) VisitApproveNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveNameChangedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ApproveNameChangedefaultApplicationProblemPlusJSONResponse) VisitApproveNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectNameChangeRequestObject struct {
+	RequestId NameRequestID `json:"request_id"`
+	Body      *RejectNameChangeJSONRequestBody
+}
+
+type RejectNameChangeResponseObject interface {
+	VisitRejectNameChangeResponse(w http.ResponseWriter) error
+}
+
+type RejectNameChange200JSONResponse NameRequest
+
+func (response RejectNameChange200JSONResponse) VisitRejectNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectNameChangedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RejectNameChangedefaultApplicationProblemPlusJSONResponse) VisitRejectNameChangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -23879,12 +25621,18 @@ type StrictServerInterface interface {
 	// FindCompanies Find companies in the directory (to pick a counterparty)
 	// (GET /v1/companies)
 	FindCompanies(ctx context.Context, request FindCompaniesRequestObject) (FindCompaniesResponseObject, error)
+	// CreateCompany Create a customer company and its first administrator (service operator only)
+	// (POST /v1/companies)
+	CreateCompany(ctx context.Context, request CreateCompanyRequestObject) (CreateCompanyResponseObject, error)
 	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	// (GET /v1/companies/{company_id}/members)
 	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(ctx context.Context, request SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error)
+	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+	// (POST /v1/company/name-requests)
+	RequestNameChange(ctx context.Context, request RequestNameChangeRequestObject) (RequestNameChangeResponseObject, error)
 	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
 	// (PUT /v1/company/reminder-days)
 	SetReminderDays(ctx context.Context, request SetReminderDaysRequestObject) (SetReminderDaysResponseObject, error)
@@ -23942,6 +25690,15 @@ type StrictServerInterface interface {
 	// RevokeToken Revoke one of the caller's API tokens at once
 	// (DELETE /v1/me/tokens/{token_id})
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	// (GET /v1/name-requests)
+	ListNameRequests(ctx context.Context, request ListNameRequestsRequestObject) (ListNameRequestsResponseObject, error)
+	// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+	// (POST /v1/name-requests/{request_id}/approve)
+	ApproveNameChange(ctx context.Context, request ApproveNameChangeRequestObject) (ApproveNameChangeResponseObject, error)
+	// RejectNameChange Reject a pending name-change request with a note (service operator only)
+	// (POST /v1/name-requests/{request_id}/reject)
+	RejectNameChange(ctx context.Context, request RejectNameChangeRequestObject) (RejectNameChangeResponseObject, error)
 	// ListPartners The company's trading partners (取引先), in the order added
 	// (GET /v1/partners)
 	ListPartners(ctx context.Context, request ListPartnersRequestObject) (ListPartnersResponseObject, error)
@@ -24919,6 +26676,39 @@ func (sh *strictHandler) FindCompanies(w http.ResponseWriter, r *http.Request, p
 	}
 }
 
+// CreateCompany operation middleware
+func (sh *strictHandler) CreateCompany(w http.ResponseWriter, r *http.Request, params CreateCompanyParams) {
+	var request CreateCompanyRequestObject
+
+	request.Params = params
+
+	var body CreateCompanyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCompany(ctx, request.(CreateCompanyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCompany")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateCompanyResponseObject); ok {
+		if err := validResponse.VisitCreateCompanyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListMembers operation middleware
 func (sh *strictHandler) ListMembers(w http.ResponseWriter, r *http.Request, companyId string) {
 	var request ListMembersRequestObject
@@ -24969,6 +26759,39 @@ func (sh *strictHandler) SetCorporateNumber(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SetCorporateNumberResponseObject); ok {
 		if err := validResponse.VisitSetCorporateNumberResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestNameChange operation middleware
+func (sh *strictHandler) RequestNameChange(w http.ResponseWriter, r *http.Request, params RequestNameChangeParams) {
+	var request RequestNameChangeRequestObject
+
+	request.Params = params
+
+	var body RequestNameChangeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestNameChange(ctx, request.(RequestNameChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestNameChange")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestNameChangeResponseObject); ok {
+		if err := validResponse.VisitRequestNameChangeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -25520,6 +27343,98 @@ func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request, tok
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
 		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListNameRequests operation middleware
+func (sh *strictHandler) ListNameRequests(w http.ResponseWriter, r *http.Request, params ListNameRequestsParams) {
+	var request ListNameRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNameRequests(ctx, request.(ListNameRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNameRequests")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListNameRequestsResponseObject); ok {
+		if err := validResponse.VisitListNameRequestsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ApproveNameChange operation middleware
+func (sh *strictHandler) ApproveNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID) {
+	var request ApproveNameChangeRequestObject
+
+	request.RequestId = requestId
+
+	var body ApproveNameChangeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveNameChange(ctx, request.(ApproveNameChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveNameChange")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ApproveNameChangeResponseObject); ok {
+		if err := validResponse.VisitApproveNameChangeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RejectNameChange operation middleware
+func (sh *strictHandler) RejectNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID) {
+	var request RejectNameChangeRequestObject
+
+	request.RequestId = requestId
+
+	var body RejectNameChangeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectNameChange(ctx, request.(RejectNameChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectNameChange")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RejectNameChangeResponseObject); ok {
+		if err := validResponse.VisitRejectNameChangeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -26225,278 +28140,290 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rjiPJeSj4KgHaQJNSksWqrm7NVMHA1nR1a0rqmantqvZAFtuVwcwgGa5kBJURWWxOowHLhhda2Ls2",
-	"sCt7Dcv2CjB2jYWtH2vg2JB8znmXM5oZ6y0O4vsi8sZIXqpZ3eMj64emi5kZ1+9+fdWK5HQmBRNatY5e",
-	"tWY0pVOmWQp/PaKKnZ2af3HROmrNqJ60gpagU9Y6avG4FbRS9oOMpyxuHek0Y0FLRRM2peaLKX35lImx",
-	"nrSO9g/eC1pTLvK/g5ZezMwYSqdcjFuvXwetU66iRKosbZ4xzl+52vHkZzGbzqRmIlp8ly3MCDFTUcpn",
-	"mkuzjo/oNVNETxg5/+Tikig6YkRLkjKdLkhbMQbPTs7PSOm7Tq8V4DYmjMYsLTZSmq5r5mtY+sGDBxss",
-	"ffQR1dFkec2XE0Yiqtg9RR5f0jFph4PWzSDr9+9HNyxVXAr4gw1aYUBGqZzCHuwXCVWaUKHmLCUyHYjw",
-	"248vyd7N/p55rvZe8fh12OmRZ/YGjsic64nMNOGatGUKf5LwG2EHBqWRWdNAcEVSNsoUi/GFw4P3SDuc",
-	"pSySIubmna6707AT4DuUKE0TRqRg5HD/YCBqH4woT/B1JYmeUE2EtBMSecPSeco1U4SSaELFGC5qICKa",
-	"JCwlE6qIkJooxkRvIBqva9TFM94Q5B4err+2S5qOmX6uWNoI7pli6a4B/VM2nEh53TjnHJ/vdtrXZig1",
-	"k0KxnKyY/0ZSaCa0+SedzRIeUXNre7+nDPy+Kk33mykbtY5av7FXEKs9fKr2YDCYww/+hI40S0tgaLAS",
-	"bxgWY3CjOtvS8l8HrfNUDhM2XbHqGb7xze1W78b1bOBEkGdPHpH3Dx98i9jBe3CH9lsz9EmEL79qMZFN",
-	"W0ffb6UsYvyGwe3pLDUwrZiIu0MaXcOP5q9WAGQ/Ydq8GDP7DxpdCzlPWDxmrRdL1xi0TpJEzp9yhXuP",
-	"EQFpcp7KGUs1N5c7ooliQWtW+smsTaf2n1yzqdoWXQLz9hl+edDPH9M0pYsWQpcD1O/nkxUbkMPfY5GG",
-	"DWQx14+FToHEVxdJ86Ncmp1GWqZX5sSoWBjUaH7J4azvjZhpyhPvowlVDRTcbGdxTxnqxYUhWBPSnrCX",
-	"wFuWhknZVGp2ReM49U6j2A/M7yOZTqk2LFzoh4fFQFxoNmapeVPzKau8GlPNuvCrj6yUL8BMYgcI3Kk2",
-	"XsZlao9kPcSsQqPSxb5+A/j4IEuun7GZTPXyklI533w9MJCcLy8maKlsOqU+AATOWrq20m2sAT2Hy/GV",
-	"YePLcPS9733ve92PPuqengZEpoRNZ3pB5hMmSCaGMhMxi73gVIyr5e5GRYbt3+iIC64m+HQT0DMMOzbi",
-	"6pQLqpl/ULzfhqOdUaWaVqM0TfU2i7lhKR9xFl9RfUvkKd300r3WLqQ6XbHa0ikGFqiKM8g3nN9D/QiX",
-	"8aK2RECEAo4b8UjO/TDeCMXmGYohq2B889sY8cQ/1jUXcZlnKj4WVGcpMEMZZVMmNIyqNJ3OgIPShMXd",
-	"WTxqBS12w2MmItY1UmgaezmlPQrf5CmjqoHPpExliS6v7Pzk4uLxaStoPTk5ewr/OPv49PHl42cfnX18",
-	"cvnYO7fZDUv93ASfGXS9vDgh84kkii4UUdKLqY4J+MfhYmwGgjMy/zZvG0HlhoGIdRvgt9BRhoXyzdsr",
-	"tReYn3J+cPnhNsHkbwPCoMBmVBe2tSizTGor+9yEiq754LVn7U5grkssEZtpKiK2jh09Mcf22nFjtXyn",
-	"nxq9CdU/UIymdEFiSYScgw67EQtGTu/heHQqM5SXV33/kRRsgXRAs7FEDrla8LfvVc54c8obtKKU0W2/",
-	"cfRh0yM3o65917xjeJmfMDbSRJnGLL0S2XTI0oYX+JgLmjSR3BnNgWmjOz6nqV74rnglURtzpVMq9DoJ",
-	"uvTmKjE6ZbNkcTVc+CkTPO0OF8TcYoDyiBSMcEUU00uEyXfFSO03PhR300uCnrYSyaqPL+AlEAtns4RN",
-	"nR3ujWY2Z6gQ169iu4i1uwZl0SsGZbN4azSxFqaNtI0aFwAG4L63COROs0QdLF7k5MWz7Sbg84JagQ32",
-	"LEq4Xr2eHEIqFKRyTgWpfdFAzp0a3aADbHT/aPpYo+/gkE3LOKdjdjfLCFqCvdRXUZYq6aNOWyyz4AdO",
-	"LhJsbk4fLHrmsC0DB/gQEUsSWlM7C8h8ZLYJQoBv43I6laJZCmVTyhPQr5mqH9EyRtXOwxzHNVtcZcoe",
-	"+uafcqWyBhp/yxGF1FdgGdscp80nQzaSKdv8G5mOqeCfUWdb2XyBM5nwiG97xoqlnPptLCprEsrrBozM",
-	"yZX22PNhK2dQPkMv3MqpExQ2V4I0e+lXG7Ynwo3CNcxRGXHF8i/tgraQkd0eauZMTaZSaXIQ9Pt9Ek1o",
-	"SiPNUmVYcskY+F6/319vxi5vDKZr2IGh+D4sT2cypZqtkp22FcZSNjWKdHoV04VHwn5mHxPD9tIbmhAu",
-	"iHn1mPSNcCJHo16jJe7qMynYesCF27VcsfjMezTItwqf2/IhxZVnq+h/aRQwyHDNaXI1o0rNjX68dtml",
-	"mTyfr1j+pbxmQFVoknwyah19f/U68fXXQX2nikUp80DsxUTOBdETczsiYr0NLJ8w0PKKXxRrfq4Q3qpL",
-	"8B3atosJwGG07rJg/vrC4cMNz/6UpyzSMl002NHvBLmMaOY1apwQndKYizGxrxA5Kimy9xSxcl/pwIZS",
-	"JoyKlejjJlx5Ag0yHEy4jVpVO9K1El0+gX91zThNk0TOrxK77M256rI8uP6TNSbrW6jeXotLs2HYP3FC",
-	"h8wvHyRyzEXTeqeZ0lcob/ooWw5SQUvOBUvXKLA38nrLvWdCo59kw9ffVFoAXMhPpL6roGqnxjO1F+TW",
-	"2nBmQRkIC/t0kyK1GsL9CFjwk21QsMzDVqJfefjVy3s+c9r3NhbGJVyrO9tXeEf3QXqq4+J2iJNjSGne",
-	"w7VC2ZYg6rNyPrH2+jo5BXf7Fb7uV4A87PLDk+7Bg4eOGwwXmqlj+KdT6sk1W5CRTEks5yKR1O+sauRI",
-	"in/GbmPdyI3apV3hHuyYLxpO5tGERdfLx+OcHJvYiZw50E+40Ia3FZmv7c1a5/NpijG9m7KWUafTgzWz",
-	"WzJqB0s/dSM5HXIBppchT6hmKUVKk2jenYF10sY7SJEsvPr/hzKJPZxxG7PxKifWOhNno520mWM0e0nK",
-	"RLgcLQSTBK0G+mlOwE85JzKJN6eZcJLrYAKHbFrGs/w8tqCQxSGWY+W21htX+IqeGsZ3WweRvOYer9lJ",
-	"oiRRDL0siinFpSAU4tLgC9I2tIiSYSrniqUdn7xalVEqgYLrQ2jKUkuZo/QPDrc7t5JUsFJR+IgZ8d8P",
-	"aFN4VgW1GhNnBp2dAWVzuqy5bvD6boxgBSbBLL69rQR5tznvoYCXazuQKvxnVZA6ZRGf0oTgNggXAFtT",
-	"LmRKMsHB2TGjWrPUvP273+9333/xaj/Yf/j6N71kLUtTJiJU6UqfnXR/58Wr+75vavvODfH5SP4TuGFN",
-	"MTZTeYOOlykXfGrYQn8tQ8VvfDN9zObOcXqr074zb+U2PkEH6FVStxbb667BCsb3g7WuwrUy57auw4/Z",
-	"PPceFvLq+7ARJ7z6/IpNvr5PZnifVYcfaX/xV3/z1T/+n1/+5G9/9Zd/1jkmijFy/rweurznPtrMH1h1",
-	"zXmiIfIXaLogRgpSGIk8kkbXQXuEFDqlkQY7RWCQFa6oNxCnLEpoymIyYSnLg5jZDbNjGfxmdKrMfykf",
-	"TzTRkigtUzpmRwNhBhddPSFhsYwQZiFGASMRTdMFGo7gNQNQhvFwrQYCxje/2Ohnd5NbMbyqfF6PX28k",
-	"3VtBtE+K9uF8AVoPduIXrUu46IzcwPPo8KOBMFWtNF8P9bDOXUY0S7SLAblb3bFBrlkfW7692tkgyjgb",
-	"hjNeNPsjc0q27uLqlsrIQAtLQU0pEi5iZ/w7snQCZHrSzhMunLWvMxBUxPDSjKVKCojfopFWoMZy7flm",
-	"71WhI7zes4JJpzcQeXS8ISQ2tSVfyT2FVMKZUnGIY0IHInTjmRdCJFVckTG/YYKY5cV8NGKpwv1xeFhO",
-	"+RgIAw6GyiWM3jDzhsw0yUTClCILmZE5FRrHjYzGi4TJZ2Fd3A5eyhu4BWMtSZHb5l40xnm6MRug7QKD",
-	"7WqO621oRvXLKlyeP/6IyJQMqWIPD8np42c1h9z9g2893HZzpflW7+ks92tvRQKv7nxHgdePsSxN3/fL",
-	"0nW3dx3I1mn4VxscYeH92vzobgn0KpLI3IssE2oAF3KrIP5iyv3RFlonVwqytTyy01M+yomMNrs5JrHl",
-	"Ou/3wTkaEGrdxvcfPrTXiIrB/f2HBweOteBPD/ubWt9wPw3n6jx02+gMsH+Pc8pRc3gBIo60TItdwmBb",
-	"afq1XJn7QV1Vo93P+t33e1f/U/fFN72gOUvlJjbDc/taI8v0nd4nVolYYavcLroNB/K4l1abMmfxaJVt",
-	"YRubaZqrqitP6/SJ1WkbbKJ2mK1tCSVbKmwqsIfoG6hYxHI+TZpKj/f0gmmMkDQYCLpAJLMkhpzIITNK",
-	"hGpI4kjYTYMbrXwzy6oSTMIVoQRj6Ih7nbTPT+LHF+SD7tPLk8CqP3lgPrn85PLkaRfD4QOzvgkX41Jq",
-	"H+Sr5qb9PHa/wYxWJH1UV/i4NitXlYmJlb/wCdVGhlGaSNGAw7ewqJejTzcTudWEHjx42OCjsBvZHOku",
-	"3CcNrugtHB9BSyu63tpWgnAYOt9RKVUFoa2yodW+hVxAXyU4rhUNPcHfgm3ntt3YqF/P+8nXsVo8PLcW",
-	"2EcYCrmlNMDmVyvNwsvIncRbfVG/6/LnQXV+7+6KrNtaNFUtMZZgbqXqkdAMEkJElTDCxUBMtJ6po729",
-	"a8YX9DrrxezGJeuqvVdC6u5IZiIOCBc3NOFxQCIpRgmPdDAQM5ZOORjruzETnMUByQTN9IQJDdJZHBBM",
-	"pOqWs9KDgcgEvaE8ocOEBRj0JWgSEC1lN6HpmAXEk8ZuZvRlw5tZVTYzxJ3F3SmLOe2ajQIpdA4yM9NA",
-	"8FJtgWu26KbMKF8Bqf/ORTdTLCBTpicy7sI4SSLnuAh7K11035fWYWNfy++/7vl+HYj2Yf9+B4k9SA1B",
-	"7veQKcp7BPRCUBWpcIMYhVDx2GbqG+C/p8jZOYFxuwlX2qcTrkiuBea32tfQ+O1MwtUtQ+B3Lj75mNin",
-	"pG3g8eH7/f2OuWkJHClF99H6qDE3RZ4gvF5ICFpcqDzzZ5k58ynXTYlbnzECzwkX6BYn7cP9+0SKZNGp",
-	"GHqa6brSVGcN+ZTN/pcGB349mhMd4jhMPlUDcXCC3FZmGAtRVg4+JoxGEzLiLIlzZeNgKUK1Lu8DpG6g",
-	"2QU1R9ba1yHCfKM3R/TlZu9lKR9TQTd6OaFinNlg8mXocU+d0maPUkjNIwbn5BTEVtD6PQp/e9XCJj10",
-	"Gf8mNvJ17Zs54K3XtZdA6RnThp6jrt5UFsBtjb3UWELB1k148UYhAsuHDKFWpF2kqNxTHU8Uoy/BcKtE",
-	"NrN6829/MEiWeGDgQ+vMgFRjMqfK2jT9OoJieqsVmffR1bP8yEy4vJ4nPDViP104gNzvkwWjiLJr/Tq5",
-	"5bhxUEHmEx5N8sI4kBc5ZARvPt5gls1iNyo36HZb2KItDNpbKV3di1Ww7E/tEd7gfDAHQ6aOO0nzHpnR",
-	"MTsmdKiMUiVFrml5KKLRxK5WgT2+4bfWr3ctlz4OapP5DiF1h7C55lPQgHU6eWnwlRdwwbS5pW0datY4",
-	"dHU7yjPiCRfjK3jVyFpXUyn0xLEqNJQdBisd7GYQFdHkyqCSnzyUXrhiIsZJKnPsHwTrvPhLJ3fBRPwB",
-	"RcvR1yoe6ALlVg93cIa/5SNao2uylzOeMrUVgdw8CFk72/DtNVIcorLQcpBZhX7hMTQs0HugTpFvsBSi",
-	"uewWZgtnhVuLwjj+yrU1JThMKBebJ0eWDPm+MPmE8imLr2xBhatt6u4YNGSJH7y4iG2dA4+V6/LijDz+",
-	"mNzff5/s9w+6+zXrGv6FFSeMqlYpOeHl9K6gRnWewo4GUbZ129xqu2LNpQO2QXjYazBqgz6/nantVva5",
-	"lN1wVa0UVVaN8uIbWwCFyoZX1QvzluKAU9sSQkrfbWKMQ4DKC2yUFuWuZiXGNJmftzG4b2qbxfd2bHi9",
-	"uh0gmU/p0CcxXzANqnVhZlcsveGRs7RrliTo+C9smySiwkiZ1kKuJSmZxo0YZsVFW8tuefsIhNtRT6u9",
-	"bxDenVtl3TSrTbEXOUYs6dCsgXvVvLvrl17Dp12RxeJtW4uSa0VUNuwWD6wLghKVUDXx0iZMIr5aYadf",
-	"qkH1pqC8mkblNGFzN0MDmcA7LIFEhWCUr3ETGHm0yql/4moXlUbF+OmCJCBXJ2oi54pwj5byHxn42yyw",
-	"/OUVj41SM+INZ7D7bP0Vbq2subqWfXaFIzenoG6R8p+7o7bI/feH7CxFB5RAuW3+sESCKKY7RmiiguB6",
-	"iNH8SbtCSpAklS+JUBHvyZTUQ1c6y5hQmq3BSLVBFu9tkjjdNw2GngZtaT0NvQU21THj9hUjQAkqYKhY",
-	"Sy2xsbT5zaCmIcO4eGE7Jl8DybWJxuV5vAvWXsgOFRMaKs6GWHdJaGL+IrlrxJk2j0nxbldLTOGqfTRc",
-	"1D7KC0MjSwncsJX4SoggxBK4LLbMIK/3hzV9bKncOK+Vi1KNW0/53/naavXorCHQa4nJ47Nql3cLpLmN",
-	"saAx/1lBzaO4uUps6ZUt5ltRGGP7dOfbBpytyOjHIWsIWTpYH3zDFfpxEMwjm2Ofqz2xGuHsoL6l+OtG",
-	"rLA/VXP9l829FY/qsS3fOmVUKCIkSZk50rxe9uYsfZjIyNx2g3H9U6cGYY6QRs8wga9IW0tJplQsrEsd",
-	"H6oOYSJWuR0aNCkhBSOQW9jDkvx7N/t7mWKp2ntljVSv9zIBwyZ8pJ08eIeFAbkyKqBHcz21TwwlAzd3",
-	"KRbQr8Ctwl0MwKO6yUOnmdJEZVHElBplCZ5hfnh8BEe3RUT/baoi1HRgzZMEau0beQZrjBD3ekOA1pZB",
-	"indQ8cDZNPN7bSxo4Ba7shxcgY1N2O2nMwDTG5MZrO6yhsrgkL5l2O4Au2FaayS9Coz4DOQ3S7UQ1ytp",
-	"8Y5qZwWtLE02lPvMm/lyq/uqHMJ2RS7sVZxobSjzmyWsx1mKSty0IWgjDw/1OV51pq4iGXvkvL6jxa5T",
-	"SESnjLRdvoeNkgjA5CszDYFVgmFrDpiy01tfMMF5RPNluOVW97XiDG3lpeUzbCr8NJ8oFl2Rb7oUAjki",
-	"9w9cDQkFhZgaazDNCxRahagO0+q7dZ8HzcWk8n2dsoTfMG8vA4Sapmryq4ITbsP5cB3byrQ3TbndTYER",
-	"9my6vCEk2XDHZkiGx6silxI53pjO1rCzqfilvYftRN98iU72nTERm4elky7Kt28mA+NhB+X4gzItyuEl",
-	"n756XpXDxZPaAC79AQh2D9vkDtfh/U1rjZaWsGIbjx2AVlqrzPSVjeyzimOTDnlldUifulhpteLXHl2j",
-	"HjHL9NYBBBXOuj7k7GarqsOV46mkl35rVTZ30MoE/0HG7GOdZqxgs1Vkh4jdYzJLoOWJ1jN0oWgJkaRy",
-	"BmaBiVS66lVhKWo0CnIhjRysOrXUr4P+4Za5bBXuvgJa/NKbJVlbH+5aGS4feMWSLnL21sT2blnOECy3",
-	"UZZyvbgw68Zhh4ymqKPCZkCix5/yAcxdonXRFUmBFlT2z7wJlY3UvrLhwsX3dMa/yxbYLImLkWwIZHKp",
-	"9s7VJkfEDgkdwciHl5fnPfKYRpM8QUvxsVCVRP2BOD99Urh9DNMv2cOOq768CYuu1VLSihFzzE8Dkc0S",
-	"SWPIH1GMJtWZqi69WiLMsyePyP39h/ud3kAMxCMpbmzskZGzaAyCSGCGW4A6DKnAuA5z5SAedY4Goksg",
-	"YBnDXM0xK0JTRpSg1wwiqY7RMQ+/wpz3779vLcyjkWL6mEQ0YSKm6UAQqLWA74ZFG5jwmEylYAvCFQlf",
-	"DWx6/KB1RAat/f2++d+gFZBBXh8EH33n/HuD1uvQDAvzQacu+JRQEntrnLgB7qlSuRPSXjBBJvSGmaGM",
-	"ltsJiGBAFsgokVT3zDmcFMH7XIojEpofZGrtwEfkA4BZgo3ywCCDbfJC0qZ5ADtGr49SOTVzhbkFwj5X",
-	"IZjvzVLDGjCHrt6PYtqZNhWdwpojmiS2c97AIoU5IkMqwx55BD90K8kHBMqiY5S+OR/LmpQZDao/DHH0",
-	"LmbZkPYFi7pPmI4m3QuuGdkjmLKHEMzizjGhJEqlUl3FNSzKSC1kZojtUve+/n040ccQX59DDuRlhE2t",
-	"0cLjWoqGgsQF8vzZmZltxlJUDcg1F3HRWtFmghCkk52AhBDvC6OM+EsWw5eQEgE3gqH08JgL8h06o4Ip",
-	"CER5LMYJVxNz9uEJJE50n9qw5jAgISYLhMSo6nCMNisEUUfhzsvB/wrO4BmDrlJHFvcAIDAtQ5Gw1u4x",
-	"JO19w8wOHjwgs5QLPICTi0dncARF4HmnRy4teEC1uhw94JehjBek7UoCwE9Y9LTjUIkLcnBIJjJLlTWF",
-	"Kxu+K1Ojn6HS1i7Wp7vP2CyhCxZbqOscm7H00iKokHrCUlzDclfHgwBIHSUpmzFq2DRPmBtpBPG1FlLB",
-	"1A/2oSEzAAx8PIev98037dCfuhJ2euS7bIGAd81m2lEHS5XvKUOmqNHhACaUdAQaZYVZKiNINzF/cE3o",
-	"OGUMb/ORFI7EHGHgb96/0NZTCR9f0rGhXg0dNY9t70HsAmCmt5yVhK6bZOiYyxH0wSwaaAbkcP+gEG1g",
-	"oAlVFjbEmMWwyKd8yrU6QmAcypgzlScwPDwk3+UfADI7JmO4WZHfQD4yj7MZ0dKM+8Bbw0aO8i/24QvI",
-	"lTiGe0VnDDAsd5VUA9kxr7+Hr3NhJLLj/A3bdrG2zB55StOxuQRFDvfvY3aPDed3sgB59vjikpycn5V6",
-	"Qxy19nv9Xh9ceTMm6Iy3jlr3e/3efSx8hVGvhiwPs+S6e1Nq/oNJQNJnG8ceQUwFRMi5S0TNhXi8jVqn",
-	"HEOk2lQMRMW062gBfFEtpdEpDThkes6YsKU1it5CIaBQWO4eFJK2Y8KQHW8BfiDssPcUNmH6TArIOYuS",
-	"TPEbdkwYB2y10esJG0HVjc4R3OdA5BJL4AnTC1wcEgCQiInrf0Ww/xXhagDW+NQcl4shbIgeNLBzw9KY",
-	"RxoTw8xHA2G5tLUK9cjFQkSTVAqZKQyOcvYlaUSUHDPSTCBiuIZnUFiE5uAWGdQuoG0fK89XrlKRNpwg",
-	"0oR7ioQf0ZcfZMn1I/MwBH44YymXliZNJSb/1hhhH2uz5Cx3lhh5hPXGPcNnIDraEnMbo2LI3kxKG99F",
-	"B8Io4DJ1uOcEl4kR17ggUzaV6aJHPsiZVmgRv23DxTvBQISavdR7kboJMSPtcP+9fkC01EbipIokXMDx",
-	"SeWoMMqDRl77jbAzMJJUlXHHIxB7Ci6Fy+/0yImVgQRjsbIOWhoPBLjZjvLrQYKlXMY24nYumZ7FraOi",
-	"MdcCyybl/acbyrkXr+zV2ja/foEKDFP6AxkvdtZitql12OuqxmRV2kqr24N+f6fLKFUZqF1UdZzc1jTk",
-	"gkK3HE8alIWWNd1vA3+XJZnqHlr/AP6aFp+fRqnVbakJJtw+KZNm0v7lv/z+l3/8D1/+3U/+7e//tVNQ",
-	"TuRjqoTAhr1Y7IRR8yJvZjFjn2X3sauqppHdSFtFDtU5adADSxkBJhtxfGpYdY98Ihhkw0BGsSMoISRS",
-	"ho6QuKoeD/pF2ZIH/X7nmIQl81SIMhsdiPApF9dHJGXJbw3AgDVohZZFdmC/XGRM9cinoBEg2h+RAseB",
-	"cM0nEtBSQT2RVE5J6OaRIi8dRxV5dPHbZarw/PJJ972BsJEUw4VmWJCOTGl6nVehe/wyYglgNhhVqMLv",
-	"nLLIBdaf8/Ifo2XGTiYL834URgFKsqk4BnmhIMxAnFM5h/JUS0TigtE0mjyy1cJrVKLeN9mlg0F5KwpW",
-	"e3c3VgI0v5JhpsuZXOzlLAE3Bza7BsvEDzJWtJo6yptQFdiyWeiNboj+V3oBQs4Iiz2+2mQNrh/Wdktw",
-	"5SR3sYJSC64tV1Eugrl2JTUncja0NoC8wYOypQtb/mXmcR++zvrexNC1cyKGYERc07SVyptNPdO3n55W",
-	"w5uc3cpMCu13uVaEvTSCvnt0dtq0xPJI256Qbzy01lyhv7wYbePas+vGpS93O265XKPtWeDhnE2JievH",
-	"hOa8W424Iq21sAyWRPrA0dWc3jb1PSHtE8Xp3qW8XkhXZq9cZ1Ax7bT5TjO81PoQv8HentKdbW39cre/",
-	"CC/Vl5CNW4yTizzOiV+KLSx+sR42f3nQolZyyT1Uq2q6bl1AaRoWRlVUWhT+ZS5ii+GxioR3+Af9UiW2",
-	"B5UibPs+h75/Auuua6SR3noyXoM/yF8lpXxCFZnwOGaCtD3Vf/GRUX9fRkkWM6xFCSNMoRxloVSh5wmM",
-	"gfiYJoVybb4snuTWuZQp3SMf4vxcVWFXzsURERIMZyxR7J6yY6Cm1ATTuOSGy7bbKF148Qv0QTBj4g+e",
-	"639xhypL3mLyDfSNkujtJG2j+eYWdiPYspeojwQta2IyIxvxes1cb66/oGCaSyTKYxvC/AifrQn6Vhg2",
-	"vGdIUzemmgIYWRpoFBSD4wGh1uRMU01CM084EG1b3zyomdM65nWos2Zft5pTaE0dRSB1F1JqwLJzTDJh",
-	"/wKIH9nDzXtpgB+gQ6iIUeTPJ1DVwtOxq2bNBa60VyqfHZK2NTk+6BRV3Awa9MgTMDmiwlKqcH2cv8YV",
-	"WnnB/GNYl5l9IApjjE9veAabZSkUgr9T84LnLjF4IJKxLbMR2Wr09qtL59SsYRcAWCHtLJV/3qDUumvJ",
-	"6u5+I5NAudJ5RaTf4MsVdbc9JTBapZV53MsbWFX2d0qims0cCD3WWFijL48v6Xg1fQlaT2WRbnindMgB",
-	"ulEUwPMArmYRG7Xd5kegya8i/FesJsAcbYgOw7yOKjKdwu+3Q6UR+DxaTdxm9ZYdOL/hGeH6C+0Rk7kq",
-	"vveCOHbMhNaIVD2GbzNtz+BO+WYTUN4KEncAYW7uoOSmR/dWnedpes2IkHPbJ2ILMDH7PjvFhpk1oa0U",
-	"MZW31b3d2AU3rt7rSTHDm8F4cDvO8o6worRtYkPc0OBQ8H7AlnY9x6rjIR97NIux9pwXdcyST+CNO0Qe",
-	"mOAypTxpQiEmwFu/C/u1GQ72TLSZsWydCohMYgZeFkN424UvFWyddhGdnWJJVDSdXkPF7YtL93DoawVh",
-	"jaQ7JsFWJZql/IZqoMPgemyDO5Erctg/LFPhulqQLJZUKzdGHvgjFmYsVLR65ONiYJIX/uwtCY2GwDcd",
-	"zw5pvJ2iiczj413BaONpy1KUQfuLn/3JL3/+v3zxX/7k8z/4p8//8Kef/+E/ff6HP3oTCA1aNn51s2bg",
-	"x+CjJMOU0WuF5ZbpsIjwCAgYqgYCpEeZwBtc3HDFhwkrjQNfOB9t+7DfB48lmoylRoe59SEZaHjfV8MV",
-	"/bVl3EaHN/b2yR0fcIg2LsOBHdcK/DR+T0YFuHbvrSw3bn/LHsrNQJpQZUOQdgHcmN1BZAqdoGi0hrhI",
-	"Aab0cgyAj40VMuEdCBqP7PS/TlKG23MeAwtxGjY9G4lPRfZevhIXmqL2Xl2zxetGH+8F1klWJHxmkDIk",
-	"7YP+Q7BckBy3oW8Yhkr2MJYrtJa6gVA6lWJMah1k0c+KsRnhI0SW7ikfM6VttMX7D+73O9hWS02o+fa4",
-	"/KaaSQVzhxBCxq2pKO/AZYsIHzx8GNhOOaF5Zh59I4ToRvP8vf33vgXGmTykEYJ5Oz2Crm3XzBaicoB2",
-	"+e0ip/a9U3uoy2AIVkjUMQozJJxoxQq5vTXxG3vf2DZWwUtNzOnU9KDqvazTzT13s+6TzRStg/7DO9jz",
-	"CXrpU3MFDirxDF4Hrfs+ue1jadhszEd8R8KbAy4jRuWRYiWJ9/aCgteu76a4pyDyFBSQEloaLgtJeQFJ",
-	"5JylXYyUZC87GOykdBF/4JRmgOoZ1ZNytsGiVWeSK9yNtDt68erhodff6BHIreG+Io9Xd/pcTHgM3Sxc",
-	"cCH21BJSOydGPYqKnCBmkzbsKzMjsM6yIAtDM7+xwgMvF5DaSMeUi12AixmO0HwPZm/5bVjujK4PmHH3",
-	"QqY1zbsI6cJPYHuP5WJvqQNZiKv9LaP2hhgQZ3+xHpSQUHXtOq41ennAS3REqJE0k4TRccaCpdx/58Co",
-	"OPYxGFoxZrkRKpIYd4nRpElChgtydmpfncv0WsFCEIZKxz0Qy4CTC8FkIxl4IKqghoDmYSgfbgNoeGq7",
-	"gDEz7ZJAVzTXq+iGCGztX/313/zbT//+q7/7uVfKyFtgN6HrCebZyFEeBJ+70jVdgJKZv+F1yBvOfNg/",
-	"rCOx+aaX8JH2Hu9TPtLQb3tN8NOnE1SKYQVcQe0LM4ULdGv08edNw5uiQfqbeA4PvU2+dmQ7MCN5j9QQ",
-	"EjamiT33guK3gtbLro0g79paKVYH8oqOJ2gumE9kHtedM4+tUcdzhwruUN2lVSFv7t4gNWHNlB0ZFYpT",
-	"V/mx11SrXRP1TydGYDZ45EBcCsiZyKm5YZ2ghbvYPnJSI7wDAdiLHsRFqb+lRehMsRSAwJHhfODD/v3A",
-	"GpUGgiWKgSmpPZR6Qqy03fEiNmimXsw+N08sat+FOaDUZn8ja4CPXLNkJwgMWyXtQlXv7Aidl8n4VN6w",
-	"nWjuvhYqMasEIYLANmSJFGMM5w8N/7myZYjCsmJLDPCh8RyzCOYp15oJ+ErL4hswbGlVgk0o6GM7SiuI",
-	"QYYaFKShySAxJ6BcdgmAtHJCs5yLPGekmsiKoCnT/Dszrp5LEmVKy2nO7DhTAQYPG9lJMcjdKpHKwuxq",
-	"seaYUEQrmeYpNEa4yX1GhqwaenvYPzx2knCF1EKUI4Vt4YnPZZbEAzHLoANbfgoGXuYSbkkFhjgX+CgF",
-	"AUyFZwOB6GkG7GJ1kvxPLjrHaD6EXF0pLSpbi6IXjz+SN+zuowxW04EtigSUQfQWXXQLWH3TTriVhVQG",
-	"vl1kwO5YqbnRPN+i0RULEBmTNv6HK7Lf2QWtNJM3CLYG2gGXtMxZlrXcf/nTH/3yF//p8x/+7Kv/9xdf",
-	"/PGPO1tQTOv6uwOi+Sw3m+cORqA6orBWVdLh85z73MRwzRY9T2gPlN74dTKi2i2XHTZ/+he/+r//r07g",
-	"UslRojE0MEtFy3vNiSuG5PXQPsPnLtPiTiMcVsmpdp0YVLczJxiow9DEjruCuSSiImJJgslHGMMH3J0r",
-	"jxd3p85aIwUtulgfrclb+yhhNH1mXvxg0XqnoGc5LyR/wbKhCgQqwiTLczB9xvxdKwGfCOvmgRVMqLLd",
-	"AEjbGphKEpcnN6nUST/XGKS5YJdFWkgJ4EjUKIcaaetjNKRY4d+aV45qygdm2zIRs5gIWVZE8jnQsGPV",
-	"x1xCafAXlq//zgUDuF1btG+7Jk35l2/AuN8KLF8wfUtA9uGwYra5+Y7ZZlNwsFmlM+d443ytLizTlEVQ",
-	"I6QU5VtUGahUYc05rau8bI3AyzzX7PadsNwt424bA2i3iYh9/bUHZKiykZeptqGf5u42ANxSz8NtrWGk",
-	"7YwfnUbD2EA0WMaOc33NVUCAMMx8QYS9BN/NQBjKDsFAbZjJQx2/baij28gdiiul7nBN8op9YSdWbTkn",
-	"iXQqdVUFcGHw7V/+17/+6mc//fInf/urP/8/7oTHJvXC67YlQc2JMaq9VRhysAUw+EpKgVjLlrUArGil",
-	"18wbsTQ6upC6pIkbZlyY2cBFyGzkLpBwMKmYyTNt+wrbMB0KiTbQVzGHVyw4Y3nzNj6Q4qoV051Gnl2G",
-	"yjvn2rdpFlgvtIpDvGute3NM220c0WM4r5JVT5L9B9hNlOQyHCTBQ8ef/X4DUc1S8ValAYMvPingqNC3",
-	"b5D7D1yGDxdYiTtKseBPQjBrkbRlGgAeQtqR6yvuKszl3xe/m2E7KNcm1ixn8BZ4wZCNuShixcFTPxAK",
-	"ojNpHCuD7JjZM8x0qf0VGPqwSEmpJ1YsYVAj55dzfjC4j9TF+UwUlZI8Qoy5pF8nIaaSf/NmiTdvU+M0",
-	"11T2kFvwczvY3OgBkexGQFJ3EM3nupZ+rQDq9vQ3b8L6dZR1i9QdbzuZamMY0v7in3/2+Q//4ssf/eLz",
-	"H/6FVwguCEyjFHxZco9AJUCq8+JgJdnCaVKVemttSJf0EVSbPpP/KbGgFsZDIj2zPUoHol5WtGhFt9QR",
-	"DWQvAAJ1XHGxCAa2CJ1vIbe9Ql8KzZQZkSWj3Bbh/CP5vF2oEemVd8wVXxRHeYfSQa1xbEO6sC2yNWNF",
-	"39FdmRBdhsxS17k22t7RIPvlX/7B5z/82a/+6hdf/OOfffWf//8v/ux/q5czslBTqc4HNXaUpiJWNsmq",
-	"3CHMXexOTZDlykuNNmGsznXXOW9YiZQmjTdrjt8Wj1PHLse5HC0n7QhYWs6+CnnGRW25HYCBW2itbNUX",
-	"//vffvmTetmqeu08Gk08pRZdgZcdhU64a3au2kba9si9gWWuIBm7XCELamEdEwoRcwr9rCB7IVMwmpGD",
-	"ZOTBoWsLLeiUhXk9PDDV8pRFWqaLewrjnfGEckc0xAWUqxOCG5kkcjxmcZejC9tHfJ5wEecbaYhjrgU7",
-	"Yb82b9WJg/c2LDrx5T/9+Jc///lXP/7/vvjTfw6w9E6yoiRJrZ3e6no295uq2dS6IhuJ3/Xrv9NKSKe2",
-	"fNZBv2mO5WohRSv4tQVC7rIExamDu1XephxVdkEfDEAWI7qY1xz+SVtLMuPRda2mU0lAcd/uvSrarL/e",
-	"mzIDOqqRTJsNfmTf8aNBNfC50sK9Of55O+f+XV4lbm7VPdojClDewpZb4Co/O92VAJBH0lBn5oIGhHCh",
-	"oIywVGGSkZFTx0Yb1pK0hbStzs5OwZ5gDsQwfixUreqXv9jLSUa36MDpNdTt3ycxHxt50Eq/WK8apDV8",
-	"YpglDrIUszoxQod1Qn1SemIAd8SdxG1fHi4g5tk5q/ypbXbVHzs69xaMX75mpRsT1ZpyXBvpXVvDkLEt",
-	"VtOtRW+HTrHCX1rmcKRdsfoqqBKzPrzEwnLKplwYBSimC9UIyCel4soW4koFOEDQM+A6p2CLDd2gV2bQ",
-	"EAoio66l5JSB02ApuN6aCAIXeV82bRsFjOuBmFNVJKaZ0Vwj0g6ZGkzFheRY7lZhK56PKRdOY/OtsCjW",
-	"AxMaDQWqyN/QpEf6sDo1EO5DQ2dGudOZ0KHMdKEDW+/zeu8xDnZqzv4tuZBL+66IAvcfPiiJAv21zb+q",
-	"I/16ISPamSdyji0xoeA3Beg3sGCr0pvjUSUjGNfwBiaovCHOWjN7VzFtpmxGXHTEoISIXoRavfN7ygbW",
-	"GBwxO9ITxlOy30f7+kDQ1GFqTNoQ5FauDSjTIqMjpgt7MlZ5cFxS05dGbUGfDo0hjzzPklMRTWAudBst",
-	"iAGCBVSiwoUVuhcMPqdprMqB3PZq80NZ6/a5cId2N1a65XnelZumugCf7Qyf79Zbs8ytCrdQPuMbwb/C",
-	"ftnderPt5mIUtGQUmtKYOXmsbMQpMbQJS8HjMhDQ3TwmmaF0eXMFeKfU/b2DCALnWNn5QEBFNK7zDxVm",
-	"w2PDDxREbYFrkPBKXhWIeSnaE5WKJuQdXkALx9DtCk5DTEDClfanKym93HD8zi2DnubpKyt74Yp3Fl5o",
-	"QaZ84aoiwkhvvoMnwrAx+QDqRmL/JvCni7hroF4vypMG5PzxRwYGbP/K08fPeuRkIB6dVGCx7EVzq7RV",
-	"vqmogB583QDGsCmoVLikXOTRbZVC39WzBxHIkddckiEfQ1uBvOESZGK60APbeQDjtardlFdUAPT0v/+a",
-	"thv4mM19zfrfblm8phWsRqVea7eV7EogV6X2MyZnCWIckqqd0/q9V+WNXS2VxqvlGhc0tSD9XBNQ+8UY",
-	"YDwT0KIooWZzSHLVsRWMSghFk5TReEGuGZuRuVE2oLsbFp8xuPFcXAs5F7aQ0Qp9HGN2NwF8j3Wotvs7",
-	"NREd+pIGIKGit7vQZeqjz1A6vaB0uwEjHHBFj6HHuUev6r4jVhIYLkgY0avSk9BFRGSg+RixFWuIhDId",
-	"U2G714Wk/Qk4D/dkSsK6MSMk7arR2qiqiqWcJmitIeCoLIY7iw1vGXHsR+EVPnoDcVL2DlgZQc9l2VEQ",
-	"FM6Pkkug3LcIyiIbvQVcA3WTaWBz4ex+rDFrIIrizg1GM2SpnZUqco1BnMHlff15g13nrx9bsHUQSlhD",
-	"yaMTRB2Vy1jOqfQm+Kz5lHU/k4I1m6wEOTv5+MQW8IF+T2FRbz/sHBM2nekFlASXqQ15tAcRkOLNHnlU",
-	"FCEtGnEqqGBh5LN6c7C9WmMwUKCXe4NxhQkPiH9Q/ALjv7iu8ZG+15x7yafsd8wBvBW7Ud4jpsZTHh6u",
-	"s9sWX/46G2yLjglvBPbZLJJTw8dccO0KB3JR8nzZYoscqxTWLbBMAPh5RzJlAxHqSSqz8SS0EXxU2/6K",
-	"Rm7Kc8Ah0Cu2QqCtJHN22iPndMwGQloJMATLzVUmNE9s8zz8xTY9D6HXhaUPiWVYRn0Oy5/kL7eLvnP3",
-	"FHZwCsEhrjA9CJRuaAc3pYuBwMTsTo888wQr+9jOc3vKp/khb+S6tge2UhzbuinHpTsRWzTJ+vThXEgb",
-	"zRjlo2ysIlK6gl103qhM+mYue+fB3u/f0oX9Ln3YubHN9lJoTEZW9wp8213WZM2IG2cMzMt57H0ZpwlF",
-	"TL0VBYq5ihKpavF4y6al09J7dxo64KZZZUqiEcrGO6/UWpxGPkezceiJNZAYgoOlpZw1Rk94GqN7wIjY",
-	"JJFjkA5skcHl3tUk4dfM1Wto572lDT3kgmtOEwjDnss0HggUsIF2QulvQxXznikBGTMd5KGGgXVKFwZI",
-	"TMSEOKqF7bBlY6tKcXK2J19g29thc1SgMTntxmSQ+uogmw1qmtlSGdb1VtM9AO/NhJlI2Y28xgh31Hdm",
-	"thzMSg0CS5AW0PI1Vh5Ki3zbfRawHVJ9AY34lJdAqd/qDovGUg+OkfZX//APv/yX//Xffv+PfvXnf/zV",
-	"3/28AzAEzanl1N+MqtRPtuWhZXuvij+u1vRYeAYQWIGlTYwlALa7UbPMUA0nA0HHlkwQyD1EP/bKXgmr",
-	"9nIXtHoNXO0kAtTTlMxDrUm7Un+8XNJ8O/pQbM5lIkDSwNJpP4c0ntqB756OFBPghG9bx9qChuy00jTE",
-	"W1j1YciSwHWGtjWNbFTYMiBsQhP2sMBTo9hT7PkEX1xTCDAX6RX7AVGMCdLu512dsCHBjI7ZakneL8Nz",
-	"oR8ettbFcfwPJYC/1ZYSn1qbv48Exzyut5Uw1wgmY8V+8Oa0ZRNINZpu18h322dTLVOyzJtSVeIaJ2Y6",
-	"EMDvhpoV479lMlab2IO/XO2YhD0rlcg/OyfFTTaRLtJGA2bCR0YUK5USmLI9J5E1mkc/lel1HpZqBQe0",
-	"8oAbAAPYvEJegJ3mogTyb+ETezGQzAPivmDzQtSHAc1fNhjK6SczmfBoQdoJWAsCV6VganXWlNEISr6Y",
-	"38FzZ/m6C9YFz3O12655dZwxpegwYUfks5fRzVDcU4Qpzaeukoh1igzEfv9338PXmeocQ3gHGIis2ZWE",
-	"XEDAbpgX9wghU0WFQFMWZgtcQMwX1STcE2x+5bYX4skoulBkPll4dRM443N3U3eDQm54nOzWdSYf2Zzd",
-	"3fLqohWEO4QSCEMoQbN9sxaGgCUIMfygaIIFMQkqkjPmr/l6iXPcISWBGVZREtyma1sKeT4vZxy8zZBp",
-	"iFqvFGz3VoyT8zM7PWljXVYM/lMsSplWnW2iX9AcW+mfgMOAFnJMrGkJXOdocgLiYmvG9wbiwnbEo4qE",
-	"J5meyNS6Oo/IB4ymLCXXi+ur//b7/0/YIyf2omlU+D0zxVLouU9sd18YTIClYcISGw1DNbx4T5FERtcy",
-	"0z1yYcBDHZEwZTQOB6L97ceXedY6tJWH8uNoCekEJJynXLOQtGmiZF76W7mWa51gIEIAPPcKrnVKBcX+",
-	"aKUubXYttRK4KR9PII/OY6dbir8hS+E3zXYQAMavsQkE1/durB+luRuQtJTdC5C9S2uHKJARVAG1UNCz",
-	"c4ke7r2C/25mq2i4b09IiRv07ceSIH1DTHHRknOqXKxNZ4eWE1/D8hINtBaT/MxnNNViXVbXuXvpXefJ",
-	"udXu3rWgUwp8yc1A2l/86Z9/8a8//uKPftTJW8JDVhehcczipQOs5MqthtqpvGH2SFvvKhaptl+vv+QY",
-	"U5fzd5z9qLmq/btL+lvZ5g3jPnPgaY5YO4njbS7mxEDCLq7lJI43vhMaw0t6ziNW78yy1sPlrKfNsWGf",
-	"zIBMOM5ru9AtCz5DlFeWqPkx1uUm4aAVSXnN2aB1RMwSQozMgve5IX1Kgkccw30/1Hr2iUgWAblgUZay",
-	"YCAu6JRdcM1+60KnPDJqkxkO63SRYSrn4B8CdUummiZQCAgLEzsVbyCwSckKTY+MmS5LGtYtZb6+ws9y",
-	"dafYB1DRZEFCFwBW0kZDW1dD9QbiGZuhmIZ1vVCrU2Ro5DIyylJwkFGtjZKr7M7mE56wY0IHAl5zXwVY",
-	"HRJDZpx2GJj3oV1Yvh1IAxuImIN6GOOB0CRxdwgCH50yctjfD4iy8mIRbEA0SxKsfFZL+nIG7MaS76ik",
-	"U9yeA4PcvweJq3uvbHXt13uZMK+F3vB9s72vqwgHi3uGA7/18DcE0uZcF8TZaleyC6a7jwB3GhJHGvC1",
-	"t7LR2u07Ohv85nrROvr+i0p7FTl2bmFCcwgHeF7SnB0Z27Nlb1bx26dyLLPNGs0+hWIPxGhMu+gXI8fQ",
-	"2qmdVw6yNXrs6gtbFqBGoxHgU3MiELxqNalZKrERYCrN/4P6RtoO4wM8u66lHgMBLupgmfAhadTSUsdO",
-	"YGNw4OTNsZ+dD0RhojNKGfS0LUaQ2Gp0QtWkKQvnubpjudFMsEpkhLPdefK9t7OSN+akUgvg7HSV8NRQ",
-	"vR7zqJwm3eiXDmysAWbDgD0CAg3go6q902gBkKQJFny4cLA3UMObc8zD9BlodjtKeKRL+YgQkoAmiE6z",
-	"Jm6u5musiMPy3o0eXkztB9i3E3wAM9Vb4r1R5HKNxzdXdOL2+LeFjkuajhkQFeu/uVO6suqKduXHr6Q2",
-	"bnIJx/U8t3vK3uQa9cx/RzV3WlMURdUL9i49UjvRtxwrrTqh/MeNHqgpo8LoWRBLb/QR4OAbq8LbwrVX",
-	"n30+M+z6oE/Ozm8ODfc9O795aBTCFNw75pdHZ6fPyCxlI/6SKUwJGIjwoH+/1+/t79/v9fcODsOAhAf9",
-	"/v5RPHzv6Gg/7BxbFx+ZUnVtjfK2UvtAxBleJ1M98qkVziC2rmTbRb0mKIJzzAgn52cDYc1OEDoH7ZFQ",
-	"5cElezN+nVl6IGZ4d8SIniS033SF1F24MxaHpG0jnAlVA+EUFPema5d0DOXm6TVThI1GLAL+V1q9YC/1",
-	"QFgus9yuzSV0u95V6BcFjmqbcuJy3aa4BkS2m3aVyr21nTvlcof58s3mzBxdox7vkeXfUdRtqgHwHw7r",
-	"3Tus6TYEgwrivNYQ0260Yiz3sgHlaKDSTrpfpek8FuYVy1fXazv4+m6KV8NQ6MEvmx2wE8BWksTdUM6T",
-	"2soiKoQE0ZdYZcdWOXX+plEhcEPeiOt3t9zJHMfd+NTt+7tpiI1j5b3tRmtzz9CkKwVTLBltDYTQnA7D",
-	"TBvth8+hisTUdqO7pyCvVQW2bO7CFtwHdRbywJCkRnI65dpmI4PxqRTYqjRdQJFvypMsZQa9Z4hRaMwW",
-	"sbVdqQrfOAYyDDYsgEPsSOgQsamHnrlI133qTSAx+Jo23ttd57x/N63yPnQ1jCKbLgattZKE7MytAt3y",
-	"rJe82i4D4prq3fIyJBZb4Z7TALspUyijN8cpyCQum3kMtsxlem1jeKDyVxPJs/YCQ/OOCxJYNh9oG/ok",
-	"BXN2BCNAWTPCQFyW4p+MTuISQa152VChHgEjKhqKoS/GgrTRHjwQOb+cdpZlMdtKuzy+rbSP8uP588uB",
-	"qBnkSbtB+oISOF4RrHrYHX/atmK6FNf0DmjFGyBTlSZYK8NVOaDO15o/Ny311lYyXBrSTyKWYdeA1l1Y",
-	"Pb7Nb3JGSb2z3AHDLLvbmqU2MAdduFffrUmkChjQQ65k/W+qk4fvbXLFOS0u53HsSgj1kLTNRaOtLxcJ",
-	"VpkS17Ih4PkOzFy7IA+HPkkNPQQ7642Ph58UpH3HF4DRaatZn5WgsFAVR3Hv/PSJ7S5A2mXon8Wjoh7m",
-	"QZ98xD/oVPzd9vulWvsucM5lC3Yrldht4fdlVQHr2J+fPnl7RvFZPKri9/p2LW9VcDs/fbK6xTGe+C5A",
-	"FE8fjFDQGyOPejx20ROQrwmmg8I1N2fDiZTXq0J0b1gKrheMIsCgOZ8r7FM31B2ep51jlZFEZcP8pzsI",
-	"pLIHVp2mnjOyrUVgVRUj8H5a2RTLYter+KLpD/pTgTkCKtyWm8pVyqDbuhHshgm0EpZ3QiJ4yNVAnH9y",
-	"cWn77WdpEhKqyHcuPvmYhK8GgFOD1hEZtKCHySDr9+9HMCL8kw1aARlA1RCl6XQ2aAUDMWjFVFPz1Sv8",
-	"7IrH+B5+CP+E3eI/b1gKpenyoQat169D0iVCgs8OG3tYqCJd14ZzZmNALjQVMU1j4sCSqBmLcip2NBA2",
-	"hICE9kq7UJYiZrlBmEijwB9BToFOFxidnrJZQhfmP4xqNRBcQzixHSLfckjazwV/aRBGilhhBnf+Wk5x",
-	"w4Fohzf7QUi+6aoJfvjRyaPuxYcnBw8eEmlwL+RxLx+3Zwh/GJBrtnA6AWg19mMs3RrOJ4pFV2HRJcNg",
-	"raX9NqJ7SXMZCFRdTpA3HLx8CcNzQfb7bhvHRVMxMPu2U4ZFpNDULaR2lTpY3MEKVTrlbqHsJaKcEUqH",
-	"NLqWoxHakO/nExhwezgQE5mlKjAT58FDXBCaJD0LjK7M1UTrmbJB9jSaEEpm2TDhUW6tLrLSzS7KOFuu",
-	"jIgq1JAtpIg7G+SiW5j6ujp/7fLOxCx76yE8dm7rCN6ESAf1mOy6o38n1XxwwiGEaTMRQ9IPBIdQRwxv",
-	"WdDWcdC9V/Zf62oZNkZnQqmaEmxtYGy1na93YWvFBoy0yg7ym4lZwo0UaItMY45JIsdb87qGVrh1j68t",
-	"vuhrSNt4QDsXMzaB3l35ySvHfrcuBUceVvgTSowCAtSYiG03VwcF1mjdBMuYuV6+qq8Dmft3CyE2366K",
-	"nfcUef7saeCol7mo0kp2SM32intfmUdhD+W0eHtNFr1gL/VVlKWqaHQ8S9kNl5mC9PnGfk/wSXPPpWCp",
-	"P8k3Nur4VMgK/WOjMUMui+uY9e+uNVP1OhZNxa0M9cHD3lGZ7iqIFrBT1ZKskyznMLmk9/aI34Ywv/fK",
-	"/hv7RKEGsH1ufmnmwJs7Upplx8kjjeYkNyUZskhObfExIedQGBk0fxDLjFaG7pK5TK8ZdG2xfTEg1h7L",
-	"prN5YqvuxiurJpvjq8HmbiTpCh4dLO/4f85Ytqv+CCImtDg+8MCWckLhVAq9cpe0GNnyG4HfSpAQbN6o",
-	"I1rv1hOZkoNDAlpahWgPhJPg+VgYZU6SNrW6HUE9F5LuzbAeZbgDCRt0IGxbbYhjIGrOtSUUMtMkkaoq",
-	"iqyuPix1IYdc4NHtHtZ2TrPtSlf4kHaXvgqeoyVDEC0DwpbgW82CeNXCXKrW0fdfGMoX2VyN778wJ6lY",
-	"euPuIUuT1lFrz1Dm/x4AAP//",
+	"7L1tjxxJeiD2VwJ1B7BqlVVd3WxSM90Q4B42udMSh2yzmzfY25rrjM6MqsrtrIjajKgu1hIEpBPuoIPO",
+	"lgDfSj5Id7IAwT7Yuv1gGdZhdbb/i3dnRvsvjHieiMjIrMh6aVaTI6/2ww67MjNen/fXt61ETKaCM65k",
+	"6+hta0oLOmGKFfDXEyrZ2an+V8ZbR60pVeNW1OJ0wlpHrSxtRa2C/XiWFSxtHalixqKWTMZsQvUXE/rm",
+	"OeMjNW4d7R98ErUmGXd/Ry21mOoxpCoyPmq9exe1TjOZ5ELOiuYZU/fK1Y4nP0vZZCoU48nid9hCj5Ay",
+	"mRTZVGVCr+MLesMkUWNGzl9eXBJJh4woQQqmigVpS8bg2cn5GfG+6/RaEW5jzGjKinIj3nRdPV/D0g8e",
+	"Pdpg6cMvqErGy2u+HDOSUMkeSPL0ko5IOx60bgezfv9hcssKmQkOf7BBK47IsBAT2IP5IqdSEcrlnBVE",
+	"FAMef//pJdm73d/Tz+Xe2yx9F3d65JW5gSMyz9RYzBTJFGmLAv4k8ffiDgxKE72mAc8kKdhwJlmKLxwe",
+	"fELa8bRgieBppt/p2juNOxG+Q4lUNGdEcEYO9w8GvPbBkGY5vi4FUWOqCBdmQiJuWTEvMsUkoSQZUz6C",
+	"ixrwhOY5K8iYSsKFIpIx3hvwxusadvGMNwS5x4frr+0FnTB9ekyqRngv8Pmugf2SFiOmXktWNM48k6zY",
+	"9bRfsuuxEDeNc87x+W6nfaeHklPBJXMUTf83EVwxrvQ/6XSaZwnVALP3I6lR56033T8t2LB11PoneyWd",
+	"3MOncg8GgznCmEfoULHCwwBNEBC4YDEaLauzLS3/XdQ6L8R1ziYrVj3FN35ju9XbcQMbOOHk1bMn5NPD",
+	"R79JzOA9uEPzrR76JMGX37YYn01aRz9sFSxh2S2D21OzQqOTZDztXtPkBn7Uf7Ui4Dg5U/rFlJl/0OSG",
+	"i3nO0hFrfbV0jVHrJM/F/Hkmce8p4j7NzwsxZYXK9OUOaS5Z1Jp6P+m1qcL8M1NsIrfF1Ei/fYZfHvTd",
+	"Y1oUdNFC6LKA+kM3WbkBcf0jlijYwCzN1FOuCuAu1UVSd5RLs9NEieJKnxjlC40azS9ZnA29kTJFszz4",
+	"aExlA/PQ21k8kJpwZlzTyjFpj9kbYGtLwxRsIhS7omlaBKeR7Mf696EoJlRp6YGrx4flQBlXbMQK/abK",
+	"JqzyakoV68KvIbLiX4CexAwQ2VNtvIzLwhzJeohZhUbexb57D/j4bJbfvGJTUajlJRVivvl6YCAxX15M",
+	"1JKzyYSGABCYundt3m2sAT2Ly+mVliCW4egHP/jBD7pffNE9PY2IKAibTNWCzMeMkxm/FjOesjQITuW4",
+	"SuxuVJQVwhsdZjyTY3y6CehpWSHVkvIk41Sx8KB4vw1HO6VSNq1GKlqobRZzy4psmLH0iqo7Io9300v3",
+	"WruQ6nTlar1TjAxQlWfgNuzuoX6Ey3hRWyIgQgnHjXgk5mEYb4Ri/QzFkFUwvvltDLM8PNZNxlOfZ8ps",
+	"xKmaFcAMRTKbMK5gVKnoZAoclOYs7U7TYStqsdssZTxhXS0AF2mQU5qjCE1eMCob+EzB5CxX/srOTy4u",
+	"np62otazk7Pn8I+zF6dPL5+++uLsxcnl0+DcejesCHMTfKbR9fLihMzHgki6kESKIKZaJhAeJ+MjPRCc",
+	"kf63flsLKrcMRKy7AL+BDh8W/Js3V2ou0J2yOzh3uE0w+c8AYVBgM3L/lqLMMqmt7HMTKrrmg3eBtVuB",
+	"uS6xJGyqKE/YOnb0TB/bO8uN5fKdfqlVNtQ8QSeb0AVJBeFiDurzRiwYOX2A49GJmKG8vOr7LwRnC6QD",
+	"io0EcsjVgr95r3LGm1PeqJUUjG77jaUPmx65HnXtu/odzcvChLGRJooiZcUVn02uWdHwQjbKOM2bSO6U",
+	"OmDa6I7PaaEWoSteSdRGmVQF5WqdBO29uUqMLtg0X1xdL8KUCZ52rxdE32KE8ojgjGSSSKaWCFPoipHa",
+	"b3wo9qaXBD1lJJJVH1/ASyAWTqc5m1gT4HvNrM9QIq5fpWYRa3cNymJQDJpN063RxBi3NtI2alwAGID9",
+	"3iCQPU2POhi8cOQlsO0m4AuCWokN5iw8XK9ej4OQCgWpnFNJar9qIOdWjW7QATa6fzR9rNF3cMimZZzT",
+	"EbufZUQtzt6oq2RWSBGiTlsss+QHVi7ibK5PH4yJ+rANAwf44AnLc1pTO0vIfKK3CUJAaONiMhG8WQpl",
+	"E5rloF8zWT+iZYyqnYc+jhu2uJpJc+ibf5pJOWug8XcckQt1BZaxzXFaf3LNhqJgm38jihHl2U+ota1s",
+	"vsCpyLMk2/aMJSsyGraxyFmTUF43YMysXGmO3Q1bOQP/DINwKyZWUNhcCVLsTVht2J4INwrXMEdlxBXL",
+	"vzQL2kJGtnuomTMVmQipyEHU7/dJMqYFTRQrpGbJnjHwk36/v96M7W8MpmvYgab4ISwvpqKgiq2SnbYV",
+	"xgo20Yp0cZXSRUDCfmUeE832iluak4wT/eox6WvhRAyHvUZL3NVPBGfrARdu13DF8rPg0SDfKt19y4eU",
+	"Vp6tov/eKGCQyVRG86splXKu9eO1y/ZmCny+YvmX4oYBVaF5/nLYOvrh6nXi6++i+k4lSwoWgNiLsZhz",
+	"osb6dnjCehtYPmGg5RV/Va75tUR4qy4hdGjbLiYCh9G6y4L56wuHDzc8+9OsYIkSxaLBjn4vyKVFs6BR",
+	"44SogqYZHxHzChFDT5F9IImR+7wDuxYiZ5SvRB874coTaJDhYMJt1Kraka6V6NwE4dU14zTNczG/ys2y",
+	"N+eqy/Lg+k/WmKzvoHoHLS7NhuHwxDm9ZmH5IBejjDetdzKT6grlzRBlcyAVtcScs2KNAnsrbrbc+4wr",
+	"9JNs+Pr7SguAC+5E6ruKqnZqPFNzQXatDWcW+UBY2qebFKnVEB5GwJKfbIOCPg9biX7+8KuX93pqte9t",
+	"LIxLuFZ3tq/wju6D9FTHxe0Qx2GIN+/hWqFsSxANWTmfGXt9nZyCu/0KXw8rQAF2+flJ9+DRY8sNrheK",
+	"yWP4p1XqyQ1bkKEoSCrmPBc07Kxq5Egy+wm7i3XDGbW9XeEezJhfNZzMkzFLbpaPxzo5NrETWXNgmHCh",
+	"DW8rMl/bm7HOu2nKMYObMpZRq9ODNbPrGbWjpZ+6iZhcZxxML9dZThUrKFKaXGXdKVgnTbyD4PkiqP9/",
+	"LvI0wBm3MRuvcmKtM3E22kmbOUazl8Qnwn60EEwStRropz6BMOUcizzdnGbCSa6DCRyyaRmv3HlsQSHL",
+	"Q/TD9LbWG1f4ip5rxndXB5G4yQJes5NcCiIZelkkkzITnFAIiYMvSFvTIkquCzGXrOiE5NWqjFKJUVwf",
+	"QuNLLT5H6R8cbndunlSwUlH4gmnxPwxoE3hWBbUaE2cana0BZXO6rDLV4PXdGMFKTIJZQntbCfJ2c8FD",
+	"AS/XdiBV+s+qIHXKkmxCc4LbIBkH2JpkXBRkxjNwdkypUqzQb/+LH/a7n371dj/af/zunwbJ2qwoGE9Q",
+	"pfM+O+n+86/ePgx9U9u3M8S7kcIncMuaYmwm4hYdL5OMZxPNFvprGSp+E5rpBZ0wfUbWEbHFkXOBctsS",
+	"gdlAjPGCSpuUw0VziFiSpdt6JM036BF7b1Xbbn3ZlJunVyusXyscgHAWW+6q/KphX1JRNZO+ADFlPNUP",
+	"oxadQhwCMkN9LywUphFSeSos1e3YmQXMpLXl1fYYhEU2t078O2H+vXnOt/FP29uvYsVazlN3U1e4Tz9a",
+	"67Zeq/9s68Z+webOk13qTp/CRqwiFfJxN/mdX07xPqvOZ9L++s/+47f/+d998+d/8at//8edYyIZI+ev",
+	"6xH8e/ajzXzTVTdxIDLHvUCLBdESucSA/KHQejfaxgRXBU0U2MwizTjginoDfsqSnBYsJWNWMBfLz26Z",
+	"GUvzGkYnUv+XZqOxIkoQqURBR+xowPXgvKvGJC6XEcMsZDKTiiS0KBZoxITXNEBpIShTcsBhfP2LSQKw",
+	"N7mV8FXVFetpHI1UcCuIDml0IZwvQevRTnz0dW0LHeMbeMEtfjQQpqrF8LthqqhLOkM6y5WNR7pfO0aD",
+	"jL0+z2F7E0iDWG3tadaQ1uwbd5Rs3cXVreaJhhZWgMpc5h2l1hB9ZOgEMEPSdnlH1vLcGXDKU3hpygop",
+	"OMQS0kRJMKlkKvDN3tuSub7bM0JypzfgLlNDExKT4eVW8kAilbBmfRzimNABj+14+oUYSVUmySi7ZZzo",
+	"5aXZcMgKifvL4KGf+TTgGhw0lcsZvWX6DTFTZMZzJiVZiBmZU65w3GTMkhskTKsEui3hxd/AHRirp9Fs",
+	"mwfUGHNsx2yAtgsM/KwFUWxDM6pfVuHy/OkXRBTkmkr2+JCcPn1Vcw4/PPjNx9tuzptv9Z7OXIzFViTw",
+	"6t53FAV9asua3cOwXlcPwagD2Tpr09UGR1h6YrfQse4G9DIRyNzLjCeqARdSDCEWaJKFI3+Uyq8kJC0G",
+	"ZKfn2dARGaV3c0xSw3U+7YOjPiLUhDA8fPzYXCMqqQ/3Hx8cWNaCPz3ub2oJxv00nKv1Fm+jM8D+A45S",
+	"S83hBYh+U6IodwmDbWV1quVtPYzqZgPa/Um/+2nv6r/pfvUbQdCcFmIT+/W5ea2RZYZO76VRIlbYzbeL",
+	"tMSBAq7O1Wb1aTpcZefaxn5fOLPJytM6fWbsKw32eTPM1nYtz64Pm4rMIYYGKhexnNtVFCLgyb9gCqN1",
+	"NQaCLpCIWZ5CavA100qEbEgoytltg0vXv5llVQkmySShBOM5iX2dtM9P0qcX5LPu88uTyKg/LkmEXL68",
+	"PHnexdSMSK9vnPGRl2YKadvOzeTySBpMumUCUnWFT2uzZrIyMTHyFz6hSsswUhHBG3D4Dt4dPxJ6M5Fb",
+	"junBo8cN/jKzkc2R7sJ+0hAWsYUTLmopSddbfj0Ih6Hdjry0KYS2yoZW+7mcgL6VJbAuGgYSETjbLoRg",
+	"YwdTPQfNrWO1eHhuvAFPMCx3S2mAza9WuiiC9shtvqjftf95VJ0/uLsyA7wW2VdL0iaY5yt7JNaDxBDd",
+	"x7VwMeBjpabyaG/vhmULejPrpezWJo7LvbdcqO5QzHgakYzf0jxLI5IIPsyzREUDPmXFJAPHUTdlPGNp",
+	"RGacztSYcQXSWRoRTOrr+sUZogGfcXpLs5xe5yzCAERO84goIbo5LUYsIoFqDnrGUFEIPaucTTVxZ2l3",
+	"wtKMdvVGgRRaZ62eacAzr8TGDVt0C6aVr4jUf894dyZZRCZMjUXahXHyXMxxEeZWuhhK4q3DxGH777/r",
+	"hX4d8PZh/2EHiT1IDZHzwYkC5T0CeiGoipTbQbRCKLPUFKzQwP9AkrNzAuN280yqkE64ItEbmN9qv1fj",
+	"t1MBV7cMgb998fIFMU9JW8Pj40/7+x190wI4kjFPr49gtFO4ZPX1QkLUyrh0WWjLzDmbZKopifAnjMBz",
+	"knEM0SDtw/2HRPB80akYeprpeukGCIXONvkCG4JJ6pHFGJyBw7ipGoiDFeS2MsMYiDJy8DFhNBmTYcby",
+	"1CkbB0vR0nV5HyB1A80uqjlV174O2Q4bvTmkbzZ7b1ZkI8rpRi/nlI9mJrFhGXrsU6u0maPkQmUJg3Oy",
+	"CmIrav2Iwt9BtbBJD13Gv7GJwl77pgO89br2Eii9YkrTc9TVm0pU2K2xNwrLeZgaHl+9V7jK8iFD2B9p",
+	"l+lSD2QnEFEbSnbdzoWZM6X/HQ5MmuUBGPjcODMg7Z3MqTQ2zbCOIJnaakX6/WbHYxGgaM+yQov9dGEB",
+	"cr9PFowiyq716zjLceOgnMzHWTJ29aEgR/eaEbz5dINZNosjqtyg3W1pizYwaG7Fu7qvVsFyOM2MBxNF",
+	"wBwMWWP2JPV7ZEpH7JjQa6mVKsGdphWgiFoTu1oF9vhG2Fq/PszB+ziqTRY6hMIewuaaT0kD1unk3uAr",
+	"L+CCKX1L2zrUjHHo6m6UZ5jlGR9dwata1rqaCK7GllWhoewwWhnsoQeRCc2vNCqFyYP3whXjKU5SmWP/",
+	"IFoXUbJ0cheMp59RtBx9p2LTLlBuDXAHa/hbPqI1uiZ7M80KJrcikJsHxCtrG767RopDVBbqBzxW6Bce",
+	"Q8MCgwdqFfkGSyGay+5gtrBWuLUojOOvXFtTss2YZnzzRF3PkB9K2chpNmHplSnucbVNDSiNhiwPg1fG",
+	"U1NzI2Dlurw4I09fkIf7n5L9/kF3v2Zdw7+w+olW1SrlT4Kc3hZ3qc5T2tEg4rtum1ttV6y5dMA2CA97",
+	"DUZt0Oe3M7XdyT5XsFsX3RZQjVwhmC2AQs6ur6oXFiwLA6e2JYR4321ijEOAcsVevEXZq1mJMU3m520M",
+	"7pvaZvG9HRter+4GSPpTeh2SmC+YAtW6NLNLVtxmibW0K5bn6PgvbZskoVxLmcZCrgTxTONaDDPioqmr",
+	"uLx9BMLtqKfR3jdINXBWWTvNalPshcOIJR2aNXCvmnd3/dJr+LQrsli+bUqyZkoSObvulg+MC4ISmVM5",
+	"DtImTGi/WmGnX6qH9r6gvJpGOZqwuZuhgUzgHXogUSEY/jVuAiNPVjn1T2wdLW9UjOUvSQJydSLHYi5J",
+	"FtBS/rEaxDYL9L+8ylKt1AyzhjPYfeWIFW6tWXOlN/PsCkduTofeovyEc0dtUYciHLKzFB3ggXJb/2GI",
+	"BJFMdbTQRDnB9RCt+ZN2hZQgSfIviVCe7omC1ENXOsuY4M3WYKTaIKP8LgnF9pvtIufX09A7YFMdM+5e",
+	"vQSUoBKGyrXUkmy9zW8GNQ3Z7uUL2zH5GkiuTXr35wkuWAUhO5aMK6h+HGMNMK6I/os414g1bR6T8t2u",
+	"EphOWPvoelH7yNVHR5YS2WEr8ZUQQYjlmFlqmIGrPYn1pUzZ5tTVbUapxq7H/7dbW602ojEEBi0xLj6r",
+	"dnl3QJq7GAsac/El1N9KmysWe69sMd+KNJXtU+/vGnC2oroEDllDSO9gQ/ANVxjGQTCPbI59tg7KaoQz",
+	"g4aWEq5hssL+VK07sWzurXhUj00p4QmjXBIuSMH0kbra7Zuz9OtcJPq2G4zrX1o1CPPVFHqGCXxF2koI",
+	"MqF8YVzq+FB2COOpdHZo0KS44IxAnmsPO1Ps3e7vzSQr5N5bY6R6tzfjMGyeDZWVB++xSGUmtQoY0FxP",
+	"zRNNycDN7cUChhW4VbiLAXhUNXnoFJOKyFmSMCmHsxzP0B1eNoSj2yKi/y4VOmo6sMryHFpOaHkG690Q",
+	"+3pDgNaWQYr3UH3D2jTdvTYW17CLXVmasMTGJuwO0xmA6Y3JDFYaWkNlcMjQMkynit0wrTWSXgVGQgby",
+	"26W6nOuVtHRHddyi1qzIN5T79JtuudV9VQ5hu4Ir5ipOlNKU+f2KJ6SzApW4SUPQhgsPbcj4vEpEGpDz",
+	"+pYW24Y5CZ0w0rb5HiZKIgKTr5gpCKziDDvUwJSd3vriHdYj6pZhl1vd14ozNFXAls+wqQjZfCxZckV+",
+	"w6YQiCF5eGDrmUgoCtZYD2xeotAqRLWYVt+t/TxqLmzm9nXK8uyWBftqINQ0dTZYFZxwF86H69hWpr1t",
+	"qjPQFBhhzqabNYQka+7YDMnweFXkUi5GG9PZGnY2FWI197Cd6Lsix9qddNlKYDMZGA878uMPfFrk4MXL",
+	"tvbPq3K4eFIbwGU4AMHsYZvc4Tq8v2/dW28JK7bx1AJopc3PVF25xPOVOuSV0SFD6mKl7U9Ye7RNo/h0",
+	"prYOIKhw1vUhZ7dbVcCuHE8lvfQ3V2VzR60Zz348Y+axKmasZLNVZIeI3WMyzaH9jlJTdKEoAZGkYgpm",
+	"gbGQqupVYQVqNBJyIbUcLDu11K+D/uGWuWwV7r4CWsLSmyFZWx/uWhnODbxiSReOvTWxvTuW1gTLbTIr",
+	"MrW40OvGYa8ZLVBHhc2ARI8/uQH0XaJ10RbsgXZo5k/XEM1Eal+ZcOHyezrNfoctsHFXxoeiIZDJptpb",
+	"V5sYEjMkNMYjn19envfIU5qMXYKWzEZcVhL1B/z89Fnp9tFM37OHHVd9eWOW3MilpBUt5uifBnw2zQVN",
+	"IX9EMppXZ6q69GqJMK+ePSEP9x/vd3oDPuBPBL81sUdazqIpCCKRHm4B6jCkAuM69JWDeNQ5GvAugYBl",
+	"DHPVxywJLRiRnN4wiKQ6Rsc8/ApzPnz4qbEwD4eSqWOS0JzxlBYDTqDWAr4bly2J4mMyEZwtSCZJ/HZg",
+	"0uMHrSMyaO3v9/X/Bq2IDFytGnz02+c/GLTexXpYmA+6xsGnhJI0WG/HDvBAeqV3SHvBOBnTW6aH0lpu",
+	"JyKcAVkgw1xQ1dPncFIG72eCH5FY/yAKYwc+Ip8BzBLsFwkGGewWGZM2dQHsGL0+LMREzxU7C4R5LmMw",
+	"3+ulxjVgjm3tKcmUNW1KOoE1JzTPTQPJgUEKfUSaVMY98gR+6FaSDwiU6McofX0+hjVJPRpUf7jG0buY",
+	"ZUPaFyzpPmMqGXcvMsXIHsGUPYRglnaOCSVJIaTsykzBorTUQqaa2C41sew/hBN9CvH1DnIgLyNuatMX",
+	"H9dSNCQkLpDXr870bFNWoGpAbjKelh1GTSYIQTrZiUgM8b4wyjB7w1L4ElIi4EYwlB4eZ5z8Np1SziQE",
+	"ojzlozyTY3328QkkTnSfm7DmOCIxJgvERKvqcIwmKwRRR+LO/eB/CWfwikGHsyODewAQmJYhSVzrehqT",
+	"9r5mZgePHpFpkXE8gJOLJ2dwBGXgeadHLg14QOVEhx7wy7VIF6RtSwLAT1iAt2NRKePk4JCMxayQxhQu",
+	"TfiuKLR+hkpbu1yf6r5i05wuWGqgrnOsx1JLi6BcqDErcA3LzU0PIiB1lBRsyqhm01nO7EhDiK81kAqm",
+	"frAPXTMNwMDHHXx9qr9px+HUlbjTI7/DFgh4N2yqLHUwVPmB1GSKah0OYEIKS6BRVpgWIoF0E/1Hpggd",
+	"FYzhbT4R3JKYIwz8db00TT2V+OklHWnq1dBY9tj0wcSOFHp6w1lJbJuqxpa5HEE72LKPbEQO9w9K0QYG",
+	"GlNpYIOPWAqLfJ5NMiWPEBivRZox6RIYHh+S38k+A2S2TEZzszK/gXyhH8+mRAk97qNgDRsxdF/swxeQ",
+	"K3EM94rOGGBY9iqpArKjX/8EX8+4lsiO3RumBWhtmT3ynBYjfQmSHO4/xOweE85vZQHy6unFJTk5P/P6",
+	"lBy19nv9Xh9ceVPG6TRrHbUe9vq9h1iEDaNeNVm+nuU33VuvERUmAYmQbRz7VTEZES7mNhHVCfF4G7Wu",
+	"TZpItSkf8Ipp19IC+KJaSqPjDXjN1JwxbkprlH2uYkCh2O9kFZO2ZcKQHW8AfsDNsA8kNgT7ieCQc5bk",
+	"M5ndsmPCMsBWE72esyFU3egcwX0OuJNYokCYXmTjkACAeEpsLzaCvdhIJgdgjS/0cdkYwoboQQ07t6xI",
+	"s0RhYpj+aMANlzZWoR65WPBkXAguZhKDo6x9SWgRxWFGMeOIGLb5HhQWoQ7cEo3aJbTtYxeEylVK0oYT",
+	"RJrwQJL4C/rms1l+80Q/jIEfTlmRCUOTJgKTf2uMsI+1WRzLneZaHmG9UU/zGYiONsTcxKhosjcVwsR3",
+	"0QHXCrgoLO5ZwWWsxbWMkwmbiGLRI585phUbxG+bcPFONOCxYm/UXiJvY8xIO9z/pB8RJZSWOKkkecbh",
+	"+IS0VBjlQS2v/ZO4M9CSVJVxp0MQe0ouhcvv9MiJkYE4Y6k0DlqaDji42Y7c9SDBkjZjG3HbSaZnaeuo",
+	"bBK3wLJJrg17Q2uB8pW9Wvfyd1+5qnCfiXSxs3bHTW3s3lU1JqPSVtouH/T7O12GV2WgdlHVcZyt6Trj",
+	"FDo3BdKgDLSs6cQchTt+iUL10PoH8Ne0eHcaXttlryEr3D7xSTNp//K//O43f/jX3/zVn//9f/qvnZJy",
+	"Ih+THgJr9mKwE0Z1Rd70YkYhy+5TW1VNIbsRpoocqnNCoweWMgJM1uL4RLPqHnnJGWTDQEaxJSgxJFLG",
+	"lpDYqh6P+mXZkkf9fueYxJ55KkaZjQ54/DzjN0ekYPlvDcCANWjFhkV2YL8ZnzHZI1+CRoBof0RKHAfC",
+	"NR8LQEsJ9UQKMSGxnUdwVzqOSvLk4p/5VOH15bPuJwNuIimuF4phQToyocWNq0L39E3CcsBsMKpQid9Z",
+	"ZTHjWH8uyH+0lplamSx2vVG0ApTPJvwY5IWSMANxLsQcylMtEYkLRotk/MRUrq9RiXoPb5sOBuWtKFjt",
+	"7d0YCVD/Sq5nys/kYm+mObg5sPE6WCZ+PGNl27Mj1xCtxJbNQm9UQ/S/VAsQcoZY7PHtJmuwvdm2W4It",
+	"J7mLFXjt4LZchV8Ec+1Kak7k2bWxAbhmI9KULmyFl+niPgIN9MOJoWvnRAzBiLimaSuVN5v6928/Pa2G",
+	"N1m7lZ4UWkFnShL2Rgv69tHZadMS/ZG2PaHQeGituUJ/eTnaxnWQ141L3+x2XL9co+mfEeCcTYmJ68eE",
+	"RtFbjbgirbW0DHoifWTpqqO3TT14SPtEZnTvUtwshC2z59cZlExZbb7TDC+1ntjvsbfndGdbW7/c7S8i",
+	"SPUFZOOW4ziRxzrxvdjC8hfjYQuXBy3rdnvuoVpV03XrAkrTsDAqE29R+Je+iC2GxyoSweEf9b1KbI8q",
+	"Rdj2Qw798ATGXddII4P1ZIIGf5C/PKV8TCUZZ2nKOGkHqv/iI63+vknyWcqwFiWMMIFylKVShZ4nMAbi",
+	"Y5qXyrX+snzirHMFk6pHPsf5M1mFXTHnR4QLMJyxXLIH0oyBmlITTOOSGy7bbMO78PIX6Mmhx8QfAtf/",
+	"1T2qLK7d6XvoG57obSVtrfk6C7sWbNkb1EeiljEx6ZG1eL1mrvfXX1AwdRKJDNiGMD8iZGuCHiqaDe9p",
+	"0tRNqaIARoYGagVF43hEqDE500KRWM8TD3jb1DePaua0jn4d6qyZ143mFBtTRxlI3YWUGrDsHJMZN38B",
+	"xA/N4bq+LuAH6BDKUxT53QSyWng6tdWsM44r7Xnls2PSNibHR52yiptGgx55BiZHVFi8CtfH7rVMopUX",
+	"zD+adenZB7w0xoT0hlewWVZAIfh7NS8E7hKDBxKRmjIbialGb766tE7NGnYBgJXSzlL55w1Krdv2wPbu",
+	"NzIJ+JXOKyL9Bl+uqLsdKIHR8lYWcC9vYFXZ3ymJajZzIPQYY2GNvjy9pKPV9CVqPRdluuG90iEL6FpR",
+	"AM8DuJp5qtV2kx+BJr+K8F+xmgBzNCE6DPM6qsh0Cr/fDZWG4PNoNXGb1Vu24PyeZ4TrL7VHTOaq+N5L",
+	"4tjRExojUvUYvs+UOYN75ZtNQHknSNwBhNm5I89Nj+6tOs9T9IYRLuamT8QWYKL3fXaKzVtrQpsXMeVa",
+	"PN9t7JIbV+/1pJzh/WA8uhtn+UhY4W2bmBA3NDiUvB+wpV3PseoEyMcenaVYey6IOnrJJ/DGPSIPTHBZ",
+	"0CxvQiHGwVu/C/u1Hg72TJSe0bdORUTkKQMviya87dKXCrZOs4jOTrEkKRugr6Hi5sWlezgMtYIwRtId",
+	"k2CjEk2L7JYqoMPgemyDOzGT5LB/6FPhulqQL5ZUKzuGC/zhCz0WKlo98qIcmLjCn70loVET+Kbj2SGN",
+	"N1M0kXl8vCsYbTxt4UUZtL/+2b/95c//9df/97/9xb/8m1/8/l/+4vf/5he//wfvA6FRy8SvbtaY/hh8",
+	"lOS6YPRGYrllel1GeEQEDFUDDtKjyOGNjN9mMrvOmTcOfGF9tO3Dfh88lmgyFgod5saHpKHh01ANV/TX",
+	"+riNDm/s7eMcH3CIJi7Dgl2mJPhpwp6MCnDt3ltpRr9kbz64h3IzkCZUmhCkXQA3ZncQUUAnKJqsIS6C",
+	"gyndjwEIsbFSJrwHQeOJmf7XScqwe3YxsBCnYdKzkfhUZO/lK7GhKXLv7Q1bvGv08V5gnWRJ4lcaKWPS",
+	"Pug/BssFcbgNfcMwVLKHsVyxsdQNuFSF4CNS62aMflaMzYifILJ0T7MRk8pEW3z66GG/g2215Jjqb4/9",
+	"N+VUSJg7hhCyzJiKXAcuU0T44PHjyHTKifUz/eh7MUQ36uef7H/ym2CccSGNEMzb6RF0bdvGyhCVA7Qr",
+	"bBc5Ne+dmkNdBkOwQqKOUZoh4UQrVsjtrYnf2/vetrEKQWqiT6emB1XvZZ1uHribdZ9spmgd9B/fw55P",
+	"0Etf6CuwUIln8C5qPQzJbS+EZrNpNsx2JLxZ4NJilIsU8yTeuwsKQbu+neKBhMhTUEA8tNRcFpLyIpKL",
+	"OSu6GCnJ3nQw2EmqMv7AKs0A1VOqxn62ge0mWTLJFe5G2h1+9fbxYdDfGBDIjeG+Io9Xd/qaj7MUulnY",
+	"4ELsqcWFsk6MehQVOUHMJm3Y10yPwDrLgiwMzcLGigC8XEBqIx3RjO8CXPRwhLo96L252zDcGV0fMOPu",
+	"hUxjmrcR0qWfwPQec2Kv14EsxtX+llZ7YwyIM78YD0pMqLyxHdcavTzgJToiVEuaec7oaMaipdx/68Co",
+	"OPYxGFoyZrgRKpIYd4nRpHlOrhfk7NS8OhfFjYSFIAx5xz3gy4DjhGCykQw84FVQQ0ALMJTPtwE0PLVd",
+	"wJiedkmgK5vrVXRDBLb2r/7Df/z7v/xP3/7Vz4NShmvH3oSuJ5hnI4YuCN650hVdgJLp3gg65DVnPuwf",
+	"1pFYf9PLs6EKHu/zbKig9/ua4Kcvx6gUwwoyCbUv9BQ20K3Rx+8a2DdFg/Q38RweBpt87ch2oEcKHqkm",
+	"JGxEc3PuJcVvRa03XRNB3jW1UowOFBQdT9BcMB8LF9ftmMfWqBO4Qwl3KO/TqqAngFzEBqkJa6bsyKhQ",
+	"nrp0x15TrXZN1L8ca4FZ45EFccEhZ8JRc806QQu3sX3kpEZ4BxywFz2IC6+/pUHomWQFAIElw27gw/7D",
+	"yBiVBpzlkoEpqX0t1JgYabsTRGzQTIOYfa6fGNS+D3OAHvoVIvdG1oAQuWb5ThAYtkrapare2RE6L5Px",
+	"ibhlO9HcQy1UUlYJQgSB7Zrlgo8wnD/W/OfKlCGKfcWWaOBD4zlmEcyLTCnG4Sslym/AsKWkB5tQ0Md0",
+	"lJYQgww1KEhDk0GiT0Da7BIAaWmFZjHnLmekmsiKoCkK950eV80FSWZSiYljdhmTEQYPa9lJMsjd8khl",
+	"aXY1WHNMKKKVKFwKjRZunM9Ik1VNbw/7h8dWEq6QWohypLAtPPG5mOXpgE9n0IHNnYKGl7mAW5KRJs4l",
+	"PgpOAFPh2YAjeuoBu1idxP2Z8c4xmg8hV1cIg8rGohjE4y/ELbv/KIPVdGCLIgE+iN6hi24Jq+/bCbey",
+	"kMrAd4sM2B0r1Tfq8i0aXbEAkSlp438ySfY7u6CVevIGwVZDO+CSEo5lGcv9N3/5B7/8u//zF7/3s2//",
+	"l7/7+g9/2tmCYhrX3z0QzVfObO4cjEB1eGmtqqTDu5x7Z2K4YYteILQHSm/8OhlRzZZ9h80f/emv/qf/",
+	"sRPZVHKUaDQNnBW8Fbzm3BZDCnpoX+Fzm2lxrxEOq+RUs04MqtuZEwzUYWhil9mCuSShPGF5jslHGMMH",
+	"3D2TAS/uTp21WgpadLE+WpO39knOaPFKv/jZovVRQc9wXkj+gmVDFQhUhMnM5WCGjPm7VgJecuPmgRWM",
+	"qTTdAEjbGJg8iSuQm+R10ncag9AXbLNISykBHIkK5VAtbb1AQ4oR/o155aimfGC2LeMpSwkXviLi5kDD",
+	"jlEfnYTS4C/0r//eBQO4XVO0b7smTe7L92DcHwSWL5i6IyCHcFgy09x8x2yzKThYr9Kac4JxvkYXFkXB",
+	"EqgR4kX5llUGKlVYHae1lZeNEXiZ5+rdfhSWu2XcbWMA7TYRse++84AMVTZcmWoT+qnvbgPA9XoebmsN",
+	"I21r/Og0GsYGvMEyduz0NVsBAcIw3YIIewO+mwHXlB2CgdowU4A6fl9TR7uRexRXvO5wTfKKeWEnVm0x",
+	"J7mwKnVVBbBh8O1f/j//4duf/eU3f/4Xv/qT/+FeeGxeL7xuWhLUnBjD2lulIQdbAIOvxAvEWrasRWBF",
+	"817Tb6RC6+hcKE8T18y4NLOBi5CZyF0g4WBS0ZPPlOkrbMJ0KCTaQF9FB69YcMbw5m18IOVVS6Y6jTzb",
+	"h8p759p3aRZYL7SKQ3xsrXtzTNttHNFTOC/PqifI/iPsJkqcDAdJ8NDxZ7/fQFRnBf+g0oDGl5AUcFTq",
+	"27fI/Qc2wyfjWIk7KbDgT04wa5G0RREBHkLake0rbivMue/L3/WwHZRrc2OW03gLvOCajTJexoqDp37A",
+	"JURn0jSVGtkxs+d6prz2V2DowyIlXk+sVMCgWs73c34wuI/UxfkZLyslBYQYfUm/TkJMJf/m/RJvPqTG",
+	"qa/J95Ab8LM72NzoAZHsWkCS9xDNZ7uWfqcA6u701zVh/S7KumXqTrCdTLUxDGl//bc/+8Xv/ek3f/B3",
+	"v/i9Pw0KwSWBaZSCLz33CFQCpMoVB/NkC6tJVeqttSFdMkRQTfqM+1NgQS2Mh0R6ZnqUDni9rGjZim6p",
+	"IxrIXgAE8rjiYuEMbBHKbcHZXqEvhWJSj8jyobNFWP+Im7cLNSKD8o6+4ovyKO9ROqg1jm1IFzZFtqas",
+	"7Du6KxOizZBZ6jrXRts7GmS/+ff/8he/97Nf/dnfff2f//jb/+t///qP/7t6OSMDNZXqfFBjRyrKU2mS",
+	"rPwOYfZid2qC9CsvNdqEsTrXfee8YSVSmjferD5+UzxOHtscZz9aTpgRsLSceRXyjMvacjsAA7vQWtmq",
+	"r//7v/jmz+tlq+q182gyDpRatAVedhQ6Ya/ZumobadsT+waWuYJkbL9CFtTCOiYUIuYk+llB9kKmoDUj",
+	"C8nIg2PbFprTCYtdPTww1WYFS5QoFg8kxjvjCTlHNMQF+NUJwY1McjEasbSboQs7RHyeZTx1G2mIY64F",
+	"O2G/tmDViYNPNiw68c3f/PSXP//5tz/9X7/+o7+NsPROvqIkSa2d3up6Ng+bqtnUuiJrid/267/XSkin",
+	"pnzWQb9pjuVqIWUr+LUFQu6zBMWphbtV3iaHKrugDxogyxFtzKuDf9JWgkyz5KZW06nTXCcCEpF8q8sD",
+	"udRICUy3rjfJsWYlBv1sGGiqEblMBIdeRy5WQ+tglENG7+1yPAioXIf9h6TtzC8hMQBScRAXF/9A4iBc",
+	"B7UtvmETir3NPDx6eNBfGzSRmzrTvpnmRxTKtgR7QPi9t7aMz7Dd+LzPDvv97SIzvGZYhoLgxkMtB3Yx",
+	"n5mk3tvv/spCBCDBj2oJNEVFyF6fBQevQZMCQNJKc7R16rnFnup6AmOFj6iJuC0i0BnqZAQCSc5OTSZl",
+	"vTfbztLzaD2CbOFC3JAaVY3K7aWANMHzxfpwFkt0995aQQSCAZnmubJRvtWc4QvzTlh+qGaMlGOvTBzZ",
+	"LirqPnkgbm4VAzRHFKGiir0KDWjsSnNyIYi0hEjLCcGKwwqJ2ZlawR8JJvXjNhemR+TZKRhi9YFojQkr",
+	"/EtPrcdB95ys1S1bFwc9HPsPSZqNNAgaswEW+gc1F59oLQMHWQr2H2ttzXjvX3pPNMcfZtZUYV6+XkCy",
+	"iPXyh3OCzapfWAHxAzC/UJfnjaXRGtmqjfSx3QiOCK+kib0dRhOUgSa+akDaFcomtyFkiz1NcLo2U7W5",
+	"Zv1lRb68YWyKzjVhmr0Q6MaKgQOGntLptBC3TEJp4wE3PcZc6fSpB+rQ9yQR3DnJEsGHeZaozsrAFVMl",
+	"+wWdsCdjkzf6D0EivJMoE9kEmk3yZgJiz8eugqVvqVLWPOR3g8e7QJkTeRMOO1fCxFTVMAoTpL/+6b/+",
+	"+o/+9uu/+jff/Nn/8e2/+5u//9/+8Ji8D3YVbJLxlBXdlC5kI5s48Xo+GIzw6oKB/UkzgzkFF3FsB73S",
+	"g8bQpwFNwFJMGMQyLOX8Gc9FZBMCfY87TxjJ1IDPqSzz5fVotj96h2ihHItSlDzUrsI0YhnRjFtDcmiF",
+	"ZQ1BmFBjPzS3uaV5j/RhdXLA7Yeaiw9dLByh12KmStO8CYpbH9SGg53qs/9AkW3evisWioePH3kWiv7a",
+	"nqTVkX69WB26v8dijp26oQ8JBejXsGCa5ejjkZ5vLlPwBubNtt8PZ433vyuZ0lM2Iy7Gh6DhCoMbam1Y",
+	"HkgT76txRO9IjVlWkP0+uv0HnBYWU1PShth7v2SxKMpE05QuzMkYm6aVQRV9Q4ZZjqEmNIXyNi55XyY0",
+	"h7kwmmWhuTI0OsTwUL/XAQw+p0Uq/fwyc7XuUNZGo1zYQ7sf5+HyPB8reqS6gJBLD5/vNohkWRYso1Xc",
+	"jO8F/zIb8YyPup5nqNm+DzFc1PNVTWjKrLbj+5Y8hjZmBQSCDHgm5YylZKYpnev5BO/Ak4IUs5x1EEHg",
+	"HCs7H3Ao1Jop96HEIj3YhwzVPNN3A/QnL9gDQnHLroleLSfXeA6cA5hRVsFpCFXMM6nCWdRSXeABPvHP",
+	"754dltXpVmc9lH21dpb1YEDGv3BZEWFEMA0zkPjQqHxAOWtsKwlhfjztaqhXC3/SiJw//ULDgGmrffr0",
+	"VY+cDPiTkwos+sE9dpWm+QjlFdCDrxvAGDYFBZSXVHcXdF/pP1I9e18BKiUZ8gK6Hbk+kFAgwkZEmoZI",
+	"GEZeQfFVhYmX4eO72gXpBZsHFvuB9ZSmFaxGpV5rtwV2PZCrUvspE9McMQ5J1c5p/d5bf2NXSxV7ayVQ",
+	"Sppakv5METCq8RHA+IxD58Sc6s0hyZXHRjDyEIrmBaMpWhfIfIyupIWpiadx4zW/4WLOTX3FFdYuTCXa",
+	"BPADttfa7u/VAHsYymWEPM/e7jKqaIg+Q0eXktLtBoxwwBVmpKcu0KgaVUSMJHC9IHFCr7wnsQ3UnIHm",
+	"o8VWLG0Wi2JEuWmqG5P2S4hp2hMFieumwpi0q750rapKVmQ0R1sogfipcrizVPOWYYZtsoLCR2/AT/yg",
+	"BSMjqLnw4xeiMibDi1Tw2ylCtwatt4ABou7JjUyKvtmPMRUPeNlzosEkjSx1nfmswiDO4PK++7zBrPPX",
+	"jy2Y8kwe1lDy5ARRRzoZy5lU3wOfVTZh3Z8IzppNVpycnbw4MWYzaEMZl22A4s4xYZOpWkCnElGYTAxz",
+	"EBEp3+yRJ2Vt9LI/uITCWlo+q/cs3av1KwUFerllaSYxDxPxD2pyYVh6pmp8pB90llxmE/bP9QF8ELuR",
+	"a11X4ymPD9eZdssvf53dIWUjp/cC+9k0ERPNx2zOz4q4trITy7LFFjmWl23GsXoRhJ8NRcEGPFbjQsxG",
+	"49gkFlBl2j5rucmVpoH489QIgabA3dlpj5zTERtwYSTAGCw3V+CBMT198Rf9PtR6kcy1aMgNw9Lqc+x/",
+	"4l5ul+1wH0hsLBlDnJ7ErGVQuqFL7YQuBhzrxXR65FUghyrEdl6bUz51h7xRRJ05sJXi2Na9wi7tiZha",
+	"jibUEJ1ZbTRj+EfZWNzMu4JdNASrTPp+kYQ2sG6/f8fIuo8ZWueMbabFU2ONFPmgxLfdFXOoGXHTGQPz",
+	"sksJ9HGaUMTUO1GgNJNJLmQtTWDZtHTqvXevEY12mlWmJJqgbLzzAvLlabg5mo1Dz4yBRBMcrHhprTFq",
+	"nBUpuge0iE1yMQLpwNQ+Pn95gTK0MbXImOTZDbNlpNrgZbJVp+qBSwOOAjbQTuhIoqmia+UWkRFTkcuA",
+	"iEzIR2mAxPoQEN69MI0/Tci3F75vWgVHpusu9mwHGuNoN+aoro7U7BFbDL+mewDe6wlnvGC34gYT71Df",
+	"mZoqdSs1CAy9KqHlO6w8eIv80O2fsEtjfQGN+OTC1u41WG4Zx0j727/+61/+l3/z97/7r371J3/47V/9",
+	"vAMwpDFAikm4R6bX5r4VoGV7b8s/rta0fnoFEFiBpU2MJQC2u1Gz9FANJwO5UIZMECiJgH7slS2cVu3l",
+	"Pmj1GrjaSWJKoFdqgFqTdqUtit9pZTv6UG7OJkhCLuPSab+G7OLage+ejpQT4IQfWsfagobstAFGGTCT",
+	"02uWR6Ylvi21aGIulwFhE5qwh3UnG8Wecs8n+OKa+sROpJfsx0Qyxkm775pNYiTwlI7Yakk+LMNnXD0+",
+	"bK2L4/j/lQD+QTtdfWls/iESnGZpvduVvkYwGUv24/enLZtAqtZ0u1q+2z7Je5mSzYKZ3h7XONHTgQB+",
+	"P9SsHP8Dk7HaxAH8zeSOSdgrr3PP2Tkpb7KJdJE2GjDzbKhFMa/C0YTt+ckW4RrSorhxQd9GcEArD7gB",
+	"TARiSMiLsAFukkNZEPjEXAzkGIO4z9m8FPVhQP2XCYay+slU5FmyIO0crAWRLZ40MTprwWgClej07+C5",
+	"M3zdhsKD59katzSdwldHMyYlvc7ZEfnJm+T2mj+QhEmVTWyBM+MUGfD9/r/4BF9nsnMM4R1gIDJmVxJn",
+	"HMLhY1dzLIYEWhkDTVnoLWQcYr6oIvEeZ3OXmRLjyUi6kGQ+XgR1Ezjjc3tT94NCdngTfnzX8tdPTCmR",
+	"3fLqskOVPQQPhCGUoNm+WQtDwMrIGH5Q9uaEmASZiCkLl6K/xDnukZLADKsoCW7TdlOH9OM30wy8zVAA",
+	"AbVewdnurRgn52dmetLGcvEY/CdZUjAlO9tEv6A5ttLWCYcxqZjGtGQC88EMoYmLaWXTG/AL06iXShKf",
+	"zNRYFMbVeUQ+Y7RgBblZ3Fz9v7/7P8c9cmIumial33MmWTHg87EgCaqzMBgG7I9ZbqJhqIIXH0iSi+RG",
+	"zFSPXGjwkEckLhhN4wFvf//ppSumIxVVDLqioCWkE5F4XmSKxaRNcylcRxJpO8F2ogGPAfDsK7jWCeUU",
+	"27Z6zWPNWmqV+YtsNIb0/oCdbin+hiyF3zTbQQAYv8MmEFzfx7F+eHM3IKlXdAQge5fWDl4iI6gCciGh",
+	"lfgSPdx7C//dzFbRcN+BkBI76IePJUH6hphioyXnVNpYm84OLSciYBvwaKCxmLgzX0o8ajR6e5kja7W/",
+	"lybPA/G5uViCl165lW8lNJqmYjNZGcnmXpukp1bUMtlQCAI/grKpwYJ5Iep/duqEM63Y2gwq89u0YLeZ",
+	"mElQazfXaj+8I+me1dh6KkYJWRkg+zb5SW55tCjoIpCdYQbfNEHatYLcAbrphXaNBmHHravGhm86S7+1",
+	"f9g0KCwsZdoZe+/U40rXOq4qWLz31vwLtWWE+O1VZe8mVndTxwkq6X/3wjrphJ2yJJPZph1u+h8ha05L",
+	"ailLsnQ3eoQ5XEKJTdzky3DXlEV/XImMgHg4/bUzm78HVCHxvD+gegXj/yNM3QdM4dmuASljNOFCsbsW",
+	"aZjSQvF15RjO7UsfuzKQXe3uoxZUQeGY7Qyk/fUf/cnX//WnX/+rP+hENtYUyjEQmqastA/YDypFLlYL",
+	"xBNxy8yRtj5WmHNtv8FQjGMs1ubesa6p5j5+H69ax8rG9phS4oCnORj+JE23uZiTdFccJE03vhOawktq",
+	"rpG91lJ0Lbpbx2xz2PnLKWggVqk3ffeXbSrXaApZUhSPsRMZiQetRIibjA1aR0QvIcagb3g/01qVFBBs",
+	"h5lEnys1fcnzRUQuWDIrWDTgF3TCLjLFfutCFVmiCA6Hshe5LsQcQk9ArBeFojmUPsZWTNZ6PODYlnWF",
+	"EZmMmPKNGCbiRX99hZ85S2q5D+DN+YLENrbcM3THppKo7A34KzZFCxBWMkeDsSTXuUhuyHBWQOwNVYpN",
+	"piYdl5L5OMvZMaEDDq/ZryLsh4HRuNbwHOn3oUG62w5kmA94moHlOcUDoXlu7xBsSXTCyGF/PyLSmKLK",
+	"OEaiWJ5jrfdaPrn1jTc2uUP7P8XtWTBwoUNQcWbvrSmh9G5vxvVrcTAzUG/vu2odgsVVZIIPGFmPQNqc",
+	"Ros4W+3DfsFU9wngTkNOagO+9la2ln93Z6qn8TtTi9bRD7+qNJQVIxtxRqiDcIDnJaO8JWN7ptDvKn77",
+	"XIzETG1Ez59DeUsiZjuxqOkNadxpu1rJpiqxWX3pJgPUaPQvfKlPBPJijJF2WohhlrOIFEL/P1iGSdti",
+	"fIRn1zXUY8Ah+i1aJnxIGl2Rj05kwnvh5PWxn50PeOn965EXYJmn5QjQdluSMZXjpgTf1/Ke5UY9wSqR",
+	"Ec5251Wzgr2kg+GslSJeZ6erhKeGfn2Yom2N9I0hb5EJY8REW3B1QAwjfFR1pWrdsiz2ZktPEkU1b3aY",
+	"h5m5A24LDHmlDiDaEb0bK2pP6qv5Dtv4YXkfx8RfTh0G2A8T1wgzZXwLYF4nXtZ4fHMN68wc/7bQcUmL",
+	"EQOiYiwT90pXVl3RrkIEK1UTNrmE43oKva0buU49C99RLVKnKUCzGmDzMYNddqJvWVZajW8JHzcGt0wY",
+	"5VrPgjQ9rY8AB99YFd4WroP67OupZtcHfXJ2fnuoue/Z+e1jrRAWEDmif3lydvqKTAs2zN4widmGAx4f",
+	"9B/2+r39/Ye9/t7BYRyR+KDf3z9Krz85OtqPO8cmeohMqLwx/n7Tm27A0xleJ5M98qURziBs33Mbo14T",
+	"lXG/eoST87MBNx4tiMqHhtCo8uCSg8VErMd7wKd4d0SLniQ233S5UF24M5bGrgIyoXLArYJi37QNoqH8",
+	"smZukrDhEMxqyl89Z2/UgNuKaksN6m2tGNutG0OugKNiqIRJVLabyhQgstm07c0W7GbV8Rs8uOXrzek5",
+	"ulo93iPLv6Oo21Re6B9j4XYfC0e3IRiUExsQB+lyWivGSnIbUI4GKm2l+1WazlOuXzF8db22g6/vpl0X",
+	"DIXBgb7ZAXsfbiVJ3A/lPKmtLKGcCxB9iVF2TF8XG8oyLAVuSEm1Hf6XEO4Ux9341M37Ozl2M5br5j9c",
+	"m9aOJl3BmWT5cGsghHb8mMHSaD98DQWqJqb//gMJJTNkZBoFLUyLQVBnIcVcWtfqJFOm0AkYn7ycGano",
+	"Atqa0SyfFUyjtympisZsnhrblazwjWMgw2DDAjjUL5eIGCKeX4hbuEjbb/t9IDH6jhZU9Vr6b21nr+XT",
+	"lyN97IR6fXGvoPNPiDV8bssjJiYTHZqJ5znZmVtFz0/KQAKvQSiETKNRWjjBfYbEYivcsxpgt2ASZfTm",
+	"EEiRp76ZR2PLXBQ3JjwYioo2kTxjL9A077gkgb75QJmoasGZtSNoAcqYEQb80gut1jqJrTFhzMsQa0TA",
+	"iIqGYugEuiBttAcPuOOXk86yLIZVYCrj23YaID+ev74c8JpBnrQbpC+orhcUwaqH3QlXhJFMeSHTH4FW",
+	"7CwAKNQYoVa6qmpa6q0tQX7n/ggatO7D6vH97NYxShqc5R4Ypu9ua5bawBx0YV/9uCaRWm8VnjK/TUZT",
+	"CV58b5MrdrTYTxHdlRAaIGmbi0ZbXy4SLJ8S1xIt4fkOzFy7IA+HIUkNPQQ78XVkQ2UOPy9J+44vAAPf",
+	"V7M+GxoDNTAzFPfOT5+Zfoqk7UP/NB2WpbYP+uSL7LNOxd9tvl/qLmhj8m0hgm6l95xpdbesKmDnvvPT",
+	"Zx/OKD5Nh1X8Xt+g9oMKbuenz5rlNrxP/XQXIIqnD0Yo6AbqEiqObfQElIIA00Hpmpuz67EQN6uyf25Z",
+	"Aa4XjCLAePyQK+xLO9Q9nqeZY5WRRM6u3U/3EEhlDqw6TT3mdluLwKoCieD9NLIp9rOpNwhA0x905AZz",
+	"BBTP99voVxq/mZJU7JZxtBL6OyEJPMzkgJ+/vLjE0rbxrMhjQiX57YuXL0j8dgA4NWgdkUELurYOZv3+",
+	"wwRGhH+yQSsiAyhIJhWdTAetaMAHrZQqqr96i59dZSm+hx/CP2G3+M9bVkDVWzfUoPXuXUy6hAvw2WEr",
+	"UwNVpEtMv+apiQG5UJSntEiJBUsipyxxVOxowE0IAYnNlXah4lXKnEGYCK3AH0G6oioWmPhWsGlOF/o/",
+	"jCo54JmCTCUzhNtyTNqvefbG9DKRWBzGveYobjzg7fh2P4rJb9hCxZ9/cfKke/H5ycGjx0Ro3IuztOfG",
+	"7WnCH0fkhi2sTgBajfkYq8LH87FkyVVc9gXVWGtov0kWW9JcBhxVlxPkDQdv3sDwGSf7fbuN47KNOph9",
+	"2wXD+pRo6uZC2SJgLO1gsK8qMrtQ9gZRTgul1zS5EcMh2pAfugk0uD0e8LGYFTLSE7vgoYwTmuc9A4y2",
+	"guZYqak0+Xs0GRNKprPrPEuctboseKN34eNsteuMVqGu2ULwtLNBmRsDU99V569Z3hmfzj54CI+Z2ziC",
+	"NyHSUT3dq+7o30mhQJzwGjLAGE8hnxiCQ6glhneslW856N5b8691ZZIbozOhCp4HWxsYW+GL3dhaYSjN",
+	"4n124G4mZXmmpUDTvwLTV3Mx2prXBYWMkyWPr6nrvHRG32eq8YB2LmZsAr278pNXjv1+XQqWPKzwJ3iM",
+	"AgLUTJC+BwXGaN0Ey1gUx7+q7wKZ+wcLISaVv4qdDyR5/ep5ZKmXvihvJTukZnvlva/MozCHclq+vSZF",
+	"k7M36iqZFVIUW6Uw4ifNXaajpcaC39uox3UpK/SPtcYMabK2R/g/uGbU1etYNNXN1NQHD3tHHUCqIFrC",
+	"TlVLMk4yx2GcpPfhiN+GML/31vx7YdLOtAawfdqZN3MUzB3xZtlx8khzH0czJblmiZiYuqZczKHnAmj+",
+	"IJZprQzdJXNR3DBoCGdabkGsPXZkYfPcFPRPVzZk0MdXg83dSNIVPDpY3vF/O2OzXbVe4imh5fGBB9Yr",
+	"NwGnUuqVu6TFyJbfC/xWggRn80Yd0Xi3nomCHBwS0NIqRHvArQSfjbhW5oTXzxP1XKjno4cNKMMdSNig",
+	"A16whOmDJQnlRM4zZQiFmCmSC1kVRVY3NhCqlEMu8Oh2D2s7p9lmpSt8SLurjAGeoyVDEPUBYUvwrWZB",
+	"vG1hLlXr6IdfacqXmFyNH36lT1Ky4tbew6zIW0etPU2Z/78AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

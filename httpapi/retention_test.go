@@ -184,7 +184,8 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 }
 
 // FuzzIssue12Decoders: the request decoders of the retention, hold,
-// retention-settings, move and disclosure operations never fail with a 5xx and refuse with a
+// retention-settings, move, disclosure, company-creation and name-request
+// operations never fail with a 5xx and refuse with a
 // problem document.
 func FuzzIssue12Decoders(f *testing.F) {
 	e := newEnv(f)
@@ -205,6 +206,10 @@ func FuzzIssue12Decoders(f *testing.F) {
 	f.Add(uint8(7), "application/json", []byte(`{"label":"x","until":"2026-03-01T00:00:00+09:00"}`), "")
 	f.Add(uint8(8), "application/json", []byte(`{"entries":["10.0.0.0/8"]}`), "")
 	f.Add(uint8(9), "", []byte(nil), "after=3&limit=2")
+	f.Add(uint8(10), "application/json", []byte(`{"name":"新設","admin":{"login_id":"n-a","name":"n","email":"n@example.com","language":"en"}}`), "")
+	f.Add(uint8(11), "application/json", []byte(`{"name":"改名","reason":"合併"}`), "")
+	f.Add(uint8(12), "application/json", []byte(`{"note":"不備"}`), "")
+	f.Add(uint8(13), "", []byte(nil), "status=pending&limit=5&after=x")
 	f.Fuzz(func(t *testing.T, op uint8, ctype string, body []byte, query string) {
 		reqs := []struct{ method, path string }{
 			{"PUT", "/v1/cases/" + done.Id + "/retention"},
@@ -217,6 +222,10 @@ func FuzzIssue12Decoders(f *testing.F) {
 			{"PATCH", "/v1/disclosures/x"},
 			{"PUT", "/v1/disclosures/x/allow-list"},
 			{"GET", "/v1/disclosures/x/access"},
+			{"POST", "/v1/companies"},
+			{"POST", "/v1/company/name-requests"},
+			{"POST", "/v1/name-requests/x/reject"},
+			{"GET", "/v1/name-requests"},
 		}
 		rq := reqs[int(op)%len(reqs)]
 		req := httptest.NewRequest(rq.method, rq.path, bytes.NewReader(body))
