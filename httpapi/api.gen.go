@@ -1770,6 +1770,9 @@ type SetDisclosureAllowListJSONRequestBody = AllowList
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
 
+// SetMyProfileJSONRequestBody defines body for SetMyProfile for application/json ContentType.
+type SetMyProfileJSONRequestBody = Profile
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = NewToken
 
@@ -2557,6 +2560,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMyProfileWithBody Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfile(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens The caller's API tokens (never their secrets), oldest first
 	//
@@ -4299,6 +4320,44 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangePasswordRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMyProfileWithBody Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *Client) SetMyProfileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMyProfileRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *Client) SetMyProfile(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMyProfileRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7622,6 +7681,46 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewSetMyProfileRequest calls the generic SetMyProfile builder with application/json body
+func NewSetMyProfileRequest(server string, body SetMyProfileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetMyProfileRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetMyProfileRequestWithBody constructs an http.Request for the SetMyProfile method, with any body, and a specified content type
+func NewSetMyProfileRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/profile")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -9763,6 +9862,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// SetMyProfileWithBodyWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error)
+
+	// SetMyProfileWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfileWithResponse(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error)
 
 	// ListTokensWithResponse The caller's API tokens (never their secrets), oldest first
 	//
@@ -12619,6 +12736,54 @@ func (r ChangePasswordResponse) ContentType() string {
 	return ""
 }
 
+type SetMyProfileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Profile
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetMyProfileResponse) GetJSON200() *Profile {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetMyProfileResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetMyProfileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetMyProfileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetMyProfileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetMyProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15222,6 +15387,36 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 	return ParseChangePasswordResponse(rsp)
 }
 
+// SetMyProfileWithBodyWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *ClientWithResponses) SetMyProfileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error) {
+	rsp, err := c.SetMyProfileWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMyProfileResponse(rsp)
+}
+
+// SetMyProfileWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *ClientWithResponses) SetMyProfileWithResponse(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error) {
+	rsp, err := c.SetMyProfile(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMyProfileResponse(rsp)
+}
+
 // ListTokensWithResponse The caller's API tokens (never their secrets), oldest first
 //
 // Needs a session or a token with the admin scope.
@@ -17691,6 +17886,39 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 	return response, nil
 }
 
+// ParseSetMyProfileResponse parses an HTTP response from a SetMyProfileWithResponse call
+func ParseSetMyProfileResponse(rsp *http.Response) (*SetMyProfileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetMyProfileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Profile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
 func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18850,6 +19078,9 @@ type ServerInterface interface {
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+	// (PUT /v1/me/profile)
+	SetMyProfile(w http.ResponseWriter, r *http.Request)
 	// ListTokens The caller's API tokens (never their secrets), oldest first
 	// (GET /v1/me/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request)
@@ -20994,6 +21225,20 @@ func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// SetMyProfile operation middleware
+func (siw *ServerInterfaceWrapper) SetMyProfile(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetMyProfile(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListTokens operation middleware
 func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
 
@@ -22142,6 +22387,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/sessions", wrapper.Login)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/sessions/current", wrapper.Logout)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/me/password", wrapper.ChangePassword)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/me/profile", wrapper.SetMyProfile)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/me/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/me/tokens/{token_id}", wrapper.RevokeToken)
@@ -24345,6 +24591,45 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 	return err
 }
 
+type SetMyProfileRequestObject struct {
+	Body *SetMyProfileJSONRequestBody
+}
+
+type SetMyProfileResponseObject interface {
+	VisitSetMyProfileResponse(w http.ResponseWriter) error
+}
+
+type SetMyProfile200JSONResponse Profile
+
+func (response SetMyProfile200JSONResponse) VisitSetMyProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetMyProfiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetMyProfiledefaultApplicationProblemPlusJSONResponse) VisitSetMyProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokensRequestObject struct {
 }
 
@@ -25681,6 +25966,9 @@ type StrictServerInterface interface {
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
+	// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+	// (PUT /v1/me/profile)
+	SetMyProfile(ctx context.Context, request SetMyProfileRequestObject) (SetMyProfileResponseObject, error)
 	// ListTokens The caller's API tokens (never their secrets), oldest first
 	// (GET /v1/me/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -27267,6 +27555,37 @@ func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) 
 	}
 }
 
+// SetMyProfile operation middleware
+func (sh *strictHandler) SetMyProfile(w http.ResponseWriter, r *http.Request) {
+	var request SetMyProfileRequestObject
+
+	var body SetMyProfileJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetMyProfile(ctx, request.(SetMyProfileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetMyProfile")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetMyProfileResponseObject); ok {
+		if err := validResponse.VisitSetMyProfileResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListTokens operation middleware
 func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request) {
 	var request ListTokensRequestObject
@@ -28140,290 +28459,291 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1tjxxJeiD2VwJ1B7BqlVVd3WxSM90Q4B42udMSh2yzmzfY25rrjM6MqsrtrIjajKgu1hIEpBPuoIPO",
-	"lgDfSj5Id7IAwT7Yuv1gGdZhdbb/i3dnRvsvjHieiMjIrMh6aVaTI6/2ww67MjNen/fXt61ETKaCM65k",
-	"6+hta0oLOmGKFfDXEyrZ2an+V8ZbR60pVeNW1OJ0wlpHrSxtRa2C/XiWFSxtHalixqKWTMZsQvUXE/rm",
-	"OeMjNW4d7R98ErUmGXd/Ry21mOoxpCoyPmq9exe1TjOZ5ELOiuYZU/fK1Y4nP0vZZCoU48nid9hCj5Ay",
-	"mRTZVGVCr+MLesMkUWNGzl9eXBJJh4woQQqmigVpS8bg2cn5GfG+6/RaEW5jzGjKinIj3nRdPV/D0g8e",
-	"Pdpg6cMvqErGy2u+HDOSUMkeSPL0ko5IOx60bgezfv9hcssKmQkOf7BBK47IsBAT2IP5IqdSEcrlnBVE",
-	"FAMef//pJdm73d/Tz+Xe2yx9F3d65JW5gSMyz9RYzBTJFGmLAv4k8ffiDgxKE72mAc8kKdhwJlmKLxwe",
-	"fELa8bRgieBppt/p2juNOxG+Q4lUNGdEcEYO9w8GvPbBkGY5vi4FUWOqCBdmQiJuWTEvMsUkoSQZUz6C",
-	"ixrwhOY5K8iYSsKFIpIx3hvwxusadvGMNwS5x4frr+0FnTB9ekyqRngv8Pmugf2SFiOmXktWNM48k6zY",
-	"9bRfsuuxEDeNc87x+W6nfaeHklPBJXMUTf83EVwxrvQ/6XSaZwnVALP3I6lR56033T8t2LB11PoneyWd",
-	"3MOncg8GgznCmEfoULHCwwBNEBC4YDEaLauzLS3/XdQ6L8R1ziYrVj3FN35ju9XbcQMbOOHk1bMn5NPD",
-	"R79JzOA9uEPzrR76JMGX37YYn01aRz9sFSxh2S2D21OzQqOTZDztXtPkBn7Uf7Ui4Dg5U/rFlJl/0OSG",
-	"i3nO0hFrfbV0jVHrJM/F/Hkmce8p4j7NzwsxZYXK9OUOaS5Z1Jp6P+m1qcL8M1NsIrfF1Ei/fYZfHvTd",
-	"Y1oUdNFC6LKA+kM3WbkBcf0jlijYwCzN1FOuCuAu1UVSd5RLs9NEieJKnxjlC40azS9ZnA29kTJFszz4",
-	"aExlA/PQ21k8kJpwZlzTyjFpj9kbYGtLwxRsIhS7omlaBKeR7Mf696EoJlRp6YGrx4flQBlXbMQK/abK",
-	"JqzyakoV68KvIbLiX4CexAwQ2VNtvIzLwhzJeohZhUbexb57D/j4bJbfvGJTUajlJRVivvl6YCAxX15M",
-	"1JKzyYSGABCYundt3m2sAT2Ly+mVliCW4egHP/jBD7pffNE9PY2IKAibTNWCzMeMkxm/FjOesjQITuW4",
-	"SuxuVJQVwhsdZjyTY3y6CehpWSHVkvIk41Sx8KB4vw1HO6VSNq1GKlqobRZzy4psmLH0iqo7Io9300v3",
-	"WruQ6nTlar1TjAxQlWfgNuzuoX6Ey3hRWyIgQgnHjXgk5mEYb4Ri/QzFkFUwvvltDLM8PNZNxlOfZ8ps",
-	"xKmaFcAMRTKbMK5gVKnoZAoclOYs7U7TYStqsdssZTxhXS0AF2mQU5qjCE1eMCob+EzB5CxX/srOTy4u",
-	"np62otazk7Pn8I+zF6dPL5+++uLsxcnl0+DcejesCHMTfKbR9fLihMzHgki6kESKIKZaJhAeJ+MjPRCc",
-	"kf63flsLKrcMRKy7AL+BDh8W/Js3V2ou0J2yOzh3uE0w+c8AYVBgM3L/lqLMMqmt7HMTKrrmg3eBtVuB",
-	"uS6xJGyqKE/YOnb0TB/bO8uN5fKdfqlVNtQ8QSeb0AVJBeFiDurzRiwYOX2A49GJmKG8vOr7LwRnC6QD",
-	"io0EcsjVgr95r3LGm1PeqJUUjG77jaUPmx65HnXtu/odzcvChLGRJooiZcUVn02uWdHwQjbKOM2bSO6U",
-	"OmDa6I7PaaEWoSteSdRGmVQF5WqdBO29uUqMLtg0X1xdL8KUCZ52rxdE32KE8ojgjGSSSKaWCFPoipHa",
-	"b3wo9qaXBD1lJJJVH1/ASyAWTqc5m1gT4HvNrM9QIq5fpWYRa3cNymJQDJpN063RxBi3NtI2alwAGID9",
-	"3iCQPU2POhi8cOQlsO0m4AuCWokN5iw8XK9ej4OQCgWpnFNJar9qIOdWjW7QATa6fzR9rNF3cMimZZzT",
-	"EbufZUQtzt6oq2RWSBGiTlsss+QHVi7ibK5PH4yJ+rANAwf44AnLc1pTO0vIfKK3CUJAaONiMhG8WQpl",
-	"E5rloF8zWT+iZYyqnYc+jhu2uJpJc+ibf5pJOWug8XcckQt1BZaxzXFaf3LNhqJgm38jihHl2U+ota1s",
-	"vsCpyLMk2/aMJSsyGraxyFmTUF43YMysXGmO3Q1bOQP/DINwKyZWUNhcCVLsTVht2J4INwrXMEdlxBXL",
-	"vzQL2kJGtnuomTMVmQipyEHU7/dJMqYFTRQrpGbJnjHwk36/v96M7W8MpmvYgab4ISwvpqKgiq2SnbYV",
-	"xgo20Yp0cZXSRUDCfmUeE832iluak4wT/eox6WvhRAyHvUZL3NVPBGfrARdu13DF8rPg0SDfKt19y4eU",
-	"Vp6tov/eKGCQyVRG86splXKu9eO1y/ZmCny+YvmX4oYBVaF5/nLYOvrh6nXi6++i+k4lSwoWgNiLsZhz",
-	"osb6dnjCehtYPmGg5RV/Va75tUR4qy4hdGjbLiYCh9G6y4L56wuHDzc8+9OsYIkSxaLBjn4vyKVFs6BR",
-	"44SogqYZHxHzChFDT5F9IImR+7wDuxYiZ5SvRB874coTaJDhYMJt1Kraka6V6NwE4dU14zTNczG/ys2y",
-	"N+eqy/Lg+k/WmKzvoHoHLS7NhuHwxDm9ZmH5IBejjDetdzKT6grlzRBlcyAVtcScs2KNAnsrbrbc+4wr",
-	"9JNs+Pr7SguAC+5E6ruKqnZqPFNzQXatDWcW+UBY2qebFKnVEB5GwJKfbIOCPg9biX7+8KuX93pqte9t",
-	"LIxLuFZ3tq/wju6D9FTHxe0Qx2GIN+/hWqFsSxANWTmfGXt9nZyCu/0KXw8rQAF2+flJ9+DRY8sNrheK",
-	"yWP4p1XqyQ1bkKEoSCrmPBc07Kxq5Egy+wm7i3XDGbW9XeEezJhfNZzMkzFLbpaPxzo5NrETWXNgmHCh",
-	"DW8rMl/bm7HOu2nKMYObMpZRq9ODNbPrGbWjpZ+6iZhcZxxML9dZThUrKFKaXGXdKVgnTbyD4PkiqP9/",
-	"LvI0wBm3MRuvcmKtM3E22kmbOUazl8Qnwn60EEwStRropz6BMOUcizzdnGbCSa6DCRyyaRmv3HlsQSHL",
-	"Q/TD9LbWG1f4ip5rxndXB5G4yQJes5NcCiIZelkkkzITnFAIiYMvSFvTIkquCzGXrOiE5NWqjFKJUVwf",
-	"QuNLLT5H6R8cbndunlSwUlH4gmnxPwxoE3hWBbUaE2cana0BZXO6rDLV4PXdGMFKTIJZQntbCfJ2c8FD",
-	"AS/XdiBV+s+qIHXKkmxCc4LbIBkH2JpkXBRkxjNwdkypUqzQb/+LH/a7n371dj/af/zunwbJ2qwoGE9Q",
-	"pfM+O+n+86/ePgx9U9u3M8S7kcIncMuaYmwm4hYdL5OMZxPNFvprGSp+E5rpBZ0wfUbWEbHFkXOBctsS",
-	"gdlAjPGCSpuUw0VziFiSpdt6JM036BF7b1Xbbn3ZlJunVyusXyscgHAWW+6q/KphX1JRNZO+ADFlPNUP",
-	"oxadQhwCMkN9LywUphFSeSos1e3YmQXMpLXl1fYYhEU2t078O2H+vXnOt/FP29uvYsVazlN3U1e4Tz9a",
-	"67Zeq/9s68Z+webOk13qTp/CRqwiFfJxN/mdX07xPqvOZ9L++s/+47f/+d998+d/8at//8edYyIZI+ev",
-	"6xH8e/ajzXzTVTdxIDLHvUCLBdESucSA/KHQejfaxgRXBU0U2MwizTjginoDfsqSnBYsJWNWMBfLz26Z",
-	"GUvzGkYnUv+XZqOxIkoQqURBR+xowPXgvKvGJC6XEcMsZDKTiiS0KBZoxITXNEBpIShTcsBhfP2LSQKw",
-	"N7mV8FXVFetpHI1UcCuIDml0IZwvQevRTnz0dW0LHeMbeMEtfjQQpqrF8LthqqhLOkM6y5WNR7pfO0aD",
-	"jL0+z2F7E0iDWG3tadaQ1uwbd5Rs3cXVreaJhhZWgMpc5h2l1hB9ZOgEMEPSdnlH1vLcGXDKU3hpygop",
-	"OMQS0kRJMKlkKvDN3tuSub7bM0JypzfgLlNDExKT4eVW8kAilbBmfRzimNABj+14+oUYSVUmySi7ZZzo",
-	"5aXZcMgKifvL4KGf+TTgGhw0lcsZvWX6DTFTZMZzJiVZiBmZU65w3GTMkhskTKsEui3hxd/AHRirp9Fs",
-	"mwfUGHNsx2yAtgsM/KwFUWxDM6pfVuHy/OkXRBTkmkr2+JCcPn1Vcw4/PPjNx9tuzptv9Z7OXIzFViTw",
-	"6t53FAV9asua3cOwXlcPwagD2Tpr09UGR1h6YrfQse4G9DIRyNzLjCeqARdSDCEWaJKFI3+Uyq8kJC0G",
-	"ZKfn2dARGaV3c0xSw3U+7YOjPiLUhDA8fPzYXCMqqQ/3Hx8cWNaCPz3ub2oJxv00nKv1Fm+jM8D+A45S",
-	"S83hBYh+U6IodwmDbWV1quVtPYzqZgPa/Um/+2nv6r/pfvUbQdCcFmIT+/W5ea2RZYZO76VRIlbYzbeL",
-	"tMSBAq7O1Wb1aTpcZefaxn5fOLPJytM6fWbsKw32eTPM1nYtz64Pm4rMIYYGKhexnNtVFCLgyb9gCqN1",
-	"NQaCLpCIWZ5CavA100qEbEgoytltg0vXv5llVQkmySShBOM5iX2dtM9P0qcX5LPu88uTyKg/LkmEXL68",
-	"PHnexdSMSK9vnPGRl2YKadvOzeTySBpMumUCUnWFT2uzZrIyMTHyFz6hSsswUhHBG3D4Dt4dPxJ6M5Fb",
-	"junBo8cN/jKzkc2R7sJ+0hAWsYUTLmopSddbfj0Ih6Hdjry0KYS2yoZW+7mcgL6VJbAuGgYSETjbLoRg",
-	"YwdTPQfNrWO1eHhuvAFPMCx3S2mAza9WuiiC9shtvqjftf95VJ0/uLsyA7wW2VdL0iaY5yt7JNaDxBDd",
-	"x7VwMeBjpabyaG/vhmULejPrpezWJo7LvbdcqO5QzHgakYzf0jxLI5IIPsyzREUDPmXFJAPHUTdlPGNp",
-	"RGacztSYcQXSWRoRTOrr+sUZogGfcXpLs5xe5yzCAERO84goIbo5LUYsIoFqDnrGUFEIPaucTTVxZ2l3",
-	"wtKMdvVGgRRaZ62eacAzr8TGDVt0C6aVr4jUf894dyZZRCZMjUXahXHyXMxxEeZWuhhK4q3DxGH777/r",
-	"hX4d8PZh/2EHiT1IDZHzwYkC5T0CeiGoipTbQbRCKLPUFKzQwP9AkrNzAuN280yqkE64ItEbmN9qv1fj",
-	"t1MBV7cMgb998fIFMU9JW8Pj40/7+x190wI4kjFPr49gtFO4ZPX1QkLUyrh0WWjLzDmbZKopifAnjMBz",
-	"knEM0SDtw/2HRPB80akYeprpeukGCIXONvkCG4JJ6pHFGJyBw7ipGoiDFeS2MsMYiDJy8DFhNBmTYcby",
-	"1CkbB0vR0nV5HyB1A80uqjlV174O2Q4bvTmkbzZ7b1ZkI8rpRi/nlI9mJrFhGXrsU6u0maPkQmUJg3Oy",
-	"CmIrav2Iwt9BtbBJD13Gv7GJwl77pgO89br2Eii9YkrTc9TVm0pU2K2xNwrLeZgaHl+9V7jK8iFD2B9p",
-	"l+lSD2QnEFEbSnbdzoWZM6X/HQ5MmuUBGPjcODMg7Z3MqTQ2zbCOIJnaakX6/WbHYxGgaM+yQov9dGEB",
-	"cr9PFowiyq716zjLceOgnMzHWTJ29aEgR/eaEbz5dINZNosjqtyg3W1pizYwaG7Fu7qvVsFyOM2MBxNF",
-	"wBwMWWP2JPV7ZEpH7JjQa6mVKsGdphWgiFoTu1oF9vhG2Fq/PszB+ziqTRY6hMIewuaaT0kD1unk3uAr",
-	"L+CCKX1L2zrUjHHo6m6UZ5jlGR9dwata1rqaCK7GllWhoewwWhnsoQeRCc2vNCqFyYP3whXjKU5SmWP/",
-	"IFoXUbJ0cheMp59RtBx9p2LTLlBuDXAHa/hbPqI1uiZ7M80KJrcikJsHxCtrG767RopDVBbqBzxW6Bce",
-	"Q8MCgwdqFfkGSyGay+5gtrBWuLUojOOvXFtTss2YZnzzRF3PkB9K2chpNmHplSnucbVNDSiNhiwPg1fG",
-	"U1NzI2Dlurw4I09fkIf7n5L9/kF3v2Zdw7+w+olW1SrlT4Kc3hZ3qc5T2tEg4rtum1ttV6y5dMA2CA97",
-	"DUZt0Oe3M7XdyT5XsFsX3RZQjVwhmC2AQs6ur6oXFiwLA6e2JYR4321ijEOAcsVevEXZq1mJMU3m520M",
-	"7pvaZvG9HRter+4GSPpTeh2SmC+YAtW6NLNLVtxmibW0K5bn6PgvbZskoVxLmcZCrgTxTONaDDPioqmr",
-	"uLx9BMLtqKfR3jdINXBWWTvNalPshcOIJR2aNXCvmnd3/dJr+LQrsli+bUqyZkoSObvulg+MC4ISmVM5",
-	"DtImTGi/WmGnX6qH9r6gvJpGOZqwuZuhgUzgHXogUSEY/jVuAiNPVjn1T2wdLW9UjOUvSQJydSLHYi5J",
-	"FtBS/rEaxDYL9L+8ylKt1AyzhjPYfeWIFW6tWXOlN/PsCkduTofeovyEc0dtUYciHLKzFB3ggXJb/2GI",
-	"BJFMdbTQRDnB9RCt+ZN2hZQgSfIviVCe7omC1ENXOsuY4M3WYKTaIKP8LgnF9pvtIufX09A7YFMdM+5e",
-	"vQSUoBKGyrXUkmy9zW8GNQ3Z7uUL2zH5GkiuTXr35wkuWAUhO5aMK6h+HGMNMK6I/os414g1bR6T8t2u",
-	"EphOWPvoelH7yNVHR5YS2WEr8ZUQQYjlmFlqmIGrPYn1pUzZ5tTVbUapxq7H/7dbW602ojEEBi0xLj6r",
-	"dnl3QJq7GAsac/El1N9KmysWe69sMd+KNJXtU+/vGnC2oroEDllDSO9gQ/ANVxjGQTCPbI59tg7KaoQz",
-	"g4aWEq5hssL+VK07sWzurXhUj00p4QmjXBIuSMH0kbra7Zuz9OtcJPq2G4zrX1o1CPPVFHqGCXxF2koI",
-	"MqF8YVzq+FB2COOpdHZo0KS44IxAnmsPO1Ps3e7vzSQr5N5bY6R6tzfjMGyeDZWVB++xSGUmtQoY0FxP",
-	"zRNNycDN7cUChhW4VbiLAXhUNXnoFJOKyFmSMCmHsxzP0B1eNoSj2yKi/y4VOmo6sMryHFpOaHkG690Q",
-	"+3pDgNaWQYr3UH3D2jTdvTYW17CLXVmasMTGJuwO0xmA6Y3JDFYaWkNlcMjQMkynit0wrTWSXgVGQgby",
-	"26W6nOuVtHRHddyi1qzIN5T79JtuudV9VQ5hu4Ir5ipOlNKU+f2KJ6SzApW4SUPQhgsPbcj4vEpEGpDz",
-	"+pYW24Y5CZ0w0rb5HiZKIgKTr5gpCKziDDvUwJSd3vriHdYj6pZhl1vd14ozNFXAls+wqQjZfCxZckV+",
-	"w6YQiCF5eGDrmUgoCtZYD2xeotAqRLWYVt+t/TxqLmzm9nXK8uyWBftqINQ0dTZYFZxwF86H69hWpr1t",
-	"qjPQFBhhzqabNYQka+7YDMnweFXkUi5GG9PZGnY2FWI197Cd6Lsix9qddNlKYDMZGA878uMPfFrk4MXL",
-	"tvbPq3K4eFIbwGU4AMHsYZvc4Tq8v2/dW28JK7bx1AJopc3PVF25xPOVOuSV0SFD6mKl7U9Ye7RNo/h0",
-	"prYOIKhw1vUhZ7dbVcCuHE8lvfQ3V2VzR60Zz348Y+axKmasZLNVZIeI3WMyzaH9jlJTdKEoAZGkYgpm",
-	"gbGQqupVYQVqNBJyIbUcLDu11K+D/uGWuWwV7r4CWsLSmyFZWx/uWhnODbxiSReOvTWxvTuW1gTLbTIr",
-	"MrW40OvGYa8ZLVBHhc2ARI8/uQH0XaJ10RbsgXZo5k/XEM1Eal+ZcOHyezrNfoctsHFXxoeiIZDJptpb",
-	"V5sYEjMkNMYjn19envfIU5qMXYKWzEZcVhL1B/z89Fnp9tFM37OHHVd9eWOW3MilpBUt5uifBnw2zQVN",
-	"IX9EMppXZ6q69GqJMK+ePSEP9x/vd3oDPuBPBL81sUdazqIpCCKRHm4B6jCkAuM69JWDeNQ5GvAugYBl",
-	"DHPVxywJLRiRnN4wiKQ6Rsc8/ApzPnz4qbEwD4eSqWOS0JzxlBYDTqDWAr4bly2J4mMyEZwtSCZJ/HZg",
-	"0uMHrSMyaO3v9/X/Bq2IDFytGnz02+c/GLTexXpYmA+6xsGnhJI0WG/HDvBAeqV3SHvBOBnTW6aH0lpu",
-	"JyKcAVkgw1xQ1dPncFIG72eCH5FY/yAKYwc+Ip8BzBLsFwkGGewWGZM2dQHsGL0+LMREzxU7C4R5LmMw",
-	"3+ulxjVgjm3tKcmUNW1KOoE1JzTPTQPJgUEKfUSaVMY98gR+6FaSDwiU6McofX0+hjVJPRpUf7jG0buY",
-	"ZUPaFyzpPmMqGXcvMsXIHsGUPYRglnaOCSVJIaTsykzBorTUQqaa2C41sew/hBN9CvH1DnIgLyNuatMX",
-	"H9dSNCQkLpDXr870bFNWoGpAbjKelh1GTSYIQTrZiUgM8b4wyjB7w1L4ElIi4EYwlB4eZ5z8Np1SziQE",
-	"ojzlozyTY3328QkkTnSfm7DmOCIxJgvERKvqcIwmKwRRR+LO/eB/CWfwikGHsyODewAQmJYhSVzrehqT",
-	"9r5mZgePHpFpkXE8gJOLJ2dwBGXgeadHLg14QOVEhx7wy7VIF6RtSwLAT1iAt2NRKePk4JCMxayQxhQu",
-	"TfiuKLR+hkpbu1yf6r5i05wuWGqgrnOsx1JLi6BcqDErcA3LzU0PIiB1lBRsyqhm01nO7EhDiK81kAqm",
-	"frAPXTMNwMDHHXx9qr9px+HUlbjTI7/DFgh4N2yqLHUwVPmB1GSKah0OYEIKS6BRVpgWIoF0E/1Hpggd",
-	"FYzhbT4R3JKYIwz8db00TT2V+OklHWnq1dBY9tj0wcSOFHp6w1lJbJuqxpa5HEE72LKPbEQO9w9K0QYG",
-	"GlNpYIOPWAqLfJ5NMiWPEBivRZox6RIYHh+S38k+A2S2TEZzszK/gXyhH8+mRAk97qNgDRsxdF/swxeQ",
-	"K3EM94rOGGBY9iqpArKjX/8EX8+4lsiO3RumBWhtmT3ynBYjfQmSHO4/xOweE85vZQHy6unFJTk5P/P6",
-	"lBy19nv9Xh9ceVPG6TRrHbUe9vq9h1iEDaNeNVm+nuU33VuvERUmAYmQbRz7VTEZES7mNhHVCfF4G7Wu",
-	"TZpItSkf8Ipp19IC+KJaSqPjDXjN1JwxbkprlH2uYkCh2O9kFZO2ZcKQHW8AfsDNsA8kNgT7ieCQc5bk",
-	"M5ndsmPCMsBWE72esyFU3egcwX0OuJNYokCYXmTjkACAeEpsLzaCvdhIJgdgjS/0cdkYwoboQQ07t6xI",
-	"s0RhYpj+aMANlzZWoR65WPBkXAguZhKDo6x9SWgRxWFGMeOIGLb5HhQWoQ7cEo3aJbTtYxeEylVK0oYT",
-	"RJrwQJL4C/rms1l+80Q/jIEfTlmRCUOTJgKTf2uMsI+1WRzLneZaHmG9UU/zGYiONsTcxKhosjcVwsR3",
-	"0QHXCrgoLO5ZwWWsxbWMkwmbiGLRI585phUbxG+bcPFONOCxYm/UXiJvY8xIO9z/pB8RJZSWOKkkecbh",
-	"+IS0VBjlQS2v/ZO4M9CSVJVxp0MQe0ouhcvv9MiJkYE4Y6k0DlqaDji42Y7c9SDBkjZjG3HbSaZnaeuo",
-	"bBK3wLJJrg17Q2uB8pW9Wvfyd1+5qnCfiXSxs3bHTW3s3lU1JqPSVtouH/T7O12GV2WgdlHVcZyt6Trj",
-	"FDo3BdKgDLSs6cQchTt+iUL10PoH8Ne0eHcaXttlryEr3D7xSTNp//K//O43f/jX3/zVn//9f/qvnZJy",
-	"Ih+THgJr9mKwE0Z1Rd70YkYhy+5TW1VNIbsRpoocqnNCoweWMgJM1uL4RLPqHnnJGWTDQEaxJSgxJFLG",
-	"lpDYqh6P+mXZkkf9fueYxJ55KkaZjQ54/DzjN0ekYPlvDcCANWjFhkV2YL8ZnzHZI1+CRoBof0RKHAfC",
-	"NR8LQEsJ9UQKMSGxnUdwVzqOSvLk4p/5VOH15bPuJwNuIimuF4phQToyocWNq0L39E3CcsBsMKpQid9Z",
-	"ZTHjWH8uyH+0lplamSx2vVG0ApTPJvwY5IWSMANxLsQcylMtEYkLRotk/MRUrq9RiXoPb5sOBuWtKFjt",
-	"7d0YCVD/Sq5nys/kYm+mObg5sPE6WCZ+PGNl27Mj1xCtxJbNQm9UQ/S/VAsQcoZY7PHtJmuwvdm2W4It",
-	"J7mLFXjt4LZchV8Ec+1Kak7k2bWxAbhmI9KULmyFl+niPgIN9MOJoWvnRAzBiLimaSuVN5v6928/Pa2G",
-	"N1m7lZ4UWkFnShL2Rgv69tHZadMS/ZG2PaHQeGituUJ/eTnaxnWQ141L3+x2XL9co+mfEeCcTYmJ68eE",
-	"RtFbjbgirbW0DHoifWTpqqO3TT14SPtEZnTvUtwshC2z59cZlExZbb7TDC+1ntjvsbfndGdbW7/c7S8i",
-	"SPUFZOOW4ziRxzrxvdjC8hfjYQuXBy3rdnvuoVpV03XrAkrTsDAqE29R+Je+iC2GxyoSweEf9b1KbI8q",
-	"Rdj2Qw798ATGXddII4P1ZIIGf5C/PKV8TCUZZ2nKOGkHqv/iI63+vknyWcqwFiWMMIFylKVShZ4nMAbi",
-	"Y5qXyrX+snzirHMFk6pHPsf5M1mFXTHnR4QLMJyxXLIH0oyBmlITTOOSGy7bbMO78PIX6Mmhx8QfAtf/",
-	"1T2qLK7d6XvoG57obSVtrfk6C7sWbNkb1EeiljEx6ZG1eL1mrvfXX1AwdRKJDNiGMD8iZGuCHiqaDe9p",
-	"0tRNqaIARoYGagVF43hEqDE500KRWM8TD3jb1DePaua0jn4d6qyZ143mFBtTRxlI3YWUGrDsHJMZN38B",
-	"xA/N4bq+LuAH6BDKUxT53QSyWng6tdWsM44r7Xnls2PSNibHR52yiptGgx55BiZHVFi8CtfH7rVMopUX",
-	"zD+adenZB7w0xoT0hlewWVZAIfh7NS8E7hKDBxKRmjIbialGb766tE7NGnYBgJXSzlL55w1Krdv2wPbu",
-	"NzIJ+JXOKyL9Bl+uqLsdKIHR8lYWcC9vYFXZ3ymJajZzIPQYY2GNvjy9pKPV9CVqPRdluuG90iEL6FpR",
-	"AM8DuJp5qtV2kx+BJr+K8F+xmgBzNCE6DPM6qsh0Cr/fDZWG4PNoNXGb1Vu24PyeZ4TrL7VHTOaq+N5L",
-	"4tjRExojUvUYvs+UOYN75ZtNQHknSNwBhNm5I89Nj+6tOs9T9IYRLuamT8QWYKL3fXaKzVtrQpsXMeVa",
-	"PN9t7JIbV+/1pJzh/WA8uhtn+UhY4W2bmBA3NDiUvB+wpV3PseoEyMcenaVYey6IOnrJJ/DGPSIPTHBZ",
-	"0CxvQiHGwVu/C/u1Hg72TJSe0bdORUTkKQMviya87dKXCrZOs4jOTrEkKRugr6Hi5sWlezgMtYIwRtId",
-	"k2CjEk2L7JYqoMPgemyDOzGT5LB/6FPhulqQL5ZUKzuGC/zhCz0WKlo98qIcmLjCn70loVET+Kbj2SGN",
-	"N1M0kXl8vCsYbTxt4UUZtL/+2b/95c//9df/97/9xb/8m1/8/l/+4vf/5he//wfvA6FRy8SvbtaY/hh8",
-	"lOS6YPRGYrllel1GeEQEDFUDDtKjyOGNjN9mMrvOmTcOfGF9tO3Dfh88lmgyFgod5saHpKHh01ANV/TX",
-	"+riNDm/s7eMcH3CIJi7Dgl2mJPhpwp6MCnDt3ltpRr9kbz64h3IzkCZUmhCkXQA3ZncQUUAnKJqsIS6C",
-	"gyndjwEIsbFSJrwHQeOJmf7XScqwe3YxsBCnYdKzkfhUZO/lK7GhKXLv7Q1bvGv08V5gnWRJ4lcaKWPS",
-	"Pug/BssFcbgNfcMwVLKHsVyxsdQNuFSF4CNS62aMflaMzYifILJ0T7MRk8pEW3z66GG/g2215Jjqb4/9",
-	"N+VUSJg7hhCyzJiKXAcuU0T44PHjyHTKifUz/eh7MUQ36uef7H/ym2CccSGNEMzb6RF0bdvGyhCVA7Qr",
-	"bBc5Ne+dmkNdBkOwQqKOUZoh4UQrVsjtrYnf2/vetrEKQWqiT6emB1XvZZ1uHribdZ9spmgd9B/fw55P",
-	"0Etf6CuwUIln8C5qPQzJbS+EZrNpNsx2JLxZ4NJilIsU8yTeuwsKQbu+neKBhMhTUEA8tNRcFpLyIpKL",
-	"OSu6GCnJ3nQw2EmqMv7AKs0A1VOqxn62ge0mWTLJFe5G2h1+9fbxYdDfGBDIjeG+Io9Xd/qaj7MUulnY",
-	"4ELsqcWFsk6MehQVOUHMJm3Y10yPwDrLgiwMzcLGigC8XEBqIx3RjO8CXPRwhLo96L252zDcGV0fMOPu",
-	"hUxjmrcR0qWfwPQec2Kv14EsxtX+llZ7YwyIM78YD0pMqLyxHdcavTzgJToiVEuaec7oaMaipdx/68Co",
-	"OPYxGFoyZrgRKpIYd4nRpHlOrhfk7NS8OhfFjYSFIAx5xz3gy4DjhGCykQw84FVQQ0ALMJTPtwE0PLVd",
-	"wJiedkmgK5vrVXRDBLb2r/7Df/z7v/xP3/7Vz4NShmvH3oSuJ5hnI4YuCN650hVdgJLp3gg65DVnPuwf",
-	"1pFYf9PLs6EKHu/zbKig9/ua4Kcvx6gUwwoyCbUv9BQ20K3Rx+8a2DdFg/Q38RweBpt87ch2oEcKHqkm",
-	"JGxEc3PuJcVvRa03XRNB3jW1UowOFBQdT9BcMB8LF9ftmMfWqBO4Qwl3KO/TqqAngFzEBqkJa6bsyKhQ",
-	"nrp0x15TrXZN1L8ca4FZ45EFccEhZ8JRc806QQu3sX3kpEZ4BxywFz2IC6+/pUHomWQFAIElw27gw/7D",
-	"yBiVBpzlkoEpqX0t1JgYabsTRGzQTIOYfa6fGNS+D3OAHvoVIvdG1oAQuWb5ThAYtkrapare2RE6L5Px",
-	"ibhlO9HcQy1UUlYJQgSB7Zrlgo8wnD/W/OfKlCGKfcWWaOBD4zlmEcyLTCnG4Sslym/AsKWkB5tQ0Md0",
-	"lJYQgww1KEhDk0GiT0Da7BIAaWmFZjHnLmekmsiKoCkK950eV80FSWZSiYljdhmTEQYPa9lJMsjd8khl",
-	"aXY1WHNMKKKVKFwKjRZunM9Ik1VNbw/7h8dWEq6QWohypLAtPPG5mOXpgE9n0IHNnYKGl7mAW5KRJs4l",
-	"PgpOAFPh2YAjeuoBu1idxP2Z8c4xmg8hV1cIg8rGohjE4y/ELbv/KIPVdGCLIgE+iN6hi24Jq+/bCbey",
-	"kMrAd4sM2B0r1Tfq8i0aXbEAkSlp438ySfY7u6CVevIGwVZDO+CSEo5lGcv9N3/5B7/8u//zF7/3s2//",
-	"l7/7+g9/2tmCYhrX3z0QzVfObO4cjEB1eGmtqqTDu5x7Z2K4YYteILQHSm/8OhlRzZZ9h80f/emv/qf/",
-	"sRPZVHKUaDQNnBW8Fbzm3BZDCnpoX+Fzm2lxrxEOq+RUs04MqtuZEwzUYWhil9mCuSShPGF5jslHGMMH",
-	"3D2TAS/uTp21WgpadLE+WpO39knOaPFKv/jZovVRQc9wXkj+gmVDFQhUhMnM5WCGjPm7VgJecuPmgRWM",
-	"qTTdAEjbGJg8iSuQm+R10ncag9AXbLNISykBHIkK5VAtbb1AQ4oR/o155aimfGC2LeMpSwkXviLi5kDD",
-	"jlEfnYTS4C/0r//eBQO4XVO0b7smTe7L92DcHwSWL5i6IyCHcFgy09x8x2yzKThYr9Kac4JxvkYXFkXB",
-	"EqgR4kX5llUGKlVYHae1lZeNEXiZ5+rdfhSWu2XcbWMA7TYRse++84AMVTZcmWoT+qnvbgPA9XoebmsN",
-	"I21r/Og0GsYGvMEyduz0NVsBAcIw3YIIewO+mwHXlB2CgdowU4A6fl9TR7uRexRXvO5wTfKKeWEnVm0x",
-	"J7mwKnVVBbBh8O1f/j//4duf/eU3f/4Xv/qT/+FeeGxeL7xuWhLUnBjD2lulIQdbAIOvxAvEWrasRWBF",
-	"817Tb6RC6+hcKE8T18y4NLOBi5CZyF0g4WBS0ZPPlOkrbMJ0KCTaQF9FB69YcMbw5m18IOVVS6Y6jTzb",
-	"h8p759p3aRZYL7SKQ3xsrXtzTNttHNFTOC/PqifI/iPsJkqcDAdJ8NDxZ7/fQFRnBf+g0oDGl5AUcFTq",
-	"27fI/Qc2wyfjWIk7KbDgT04wa5G0RREBHkLake0rbivMue/L3/WwHZRrc2OW03gLvOCajTJexoqDp37A",
-	"JURn0jSVGtkxs+d6prz2V2DowyIlXk+sVMCgWs73c34wuI/UxfkZLyslBYQYfUm/TkJMJf/m/RJvPqTG",
-	"qa/J95Ab8LM72NzoAZHsWkCS9xDNZ7uWfqcA6u701zVh/S7KumXqTrCdTLUxDGl//bc/+8Xv/ek3f/B3",
-	"v/i9Pw0KwSWBaZSCLz33CFQCpMoVB/NkC6tJVeqttSFdMkRQTfqM+1NgQS2Mh0R6ZnqUDni9rGjZim6p",
-	"IxrIXgAE8rjiYuEMbBHKbcHZXqEvhWJSj8jyobNFWP+Im7cLNSKD8o6+4ovyKO9ROqg1jm1IFzZFtqas",
-	"7Du6KxOizZBZ6jrXRts7GmS/+ff/8he/97Nf/dnfff2f//jb/+t///qP/7t6OSMDNZXqfFBjRyrKU2mS",
-	"rPwOYfZid2qC9CsvNdqEsTrXfee8YSVSmjferD5+UzxOHtscZz9aTpgRsLSceRXyjMvacjsAA7vQWtmq",
-	"r//7v/jmz+tlq+q182gyDpRatAVedhQ6Ya/ZumobadsT+waWuYJkbL9CFtTCOiYUIuYk+llB9kKmoDUj",
-	"C8nIg2PbFprTCYtdPTww1WYFS5QoFg8kxjvjCTlHNMQF+NUJwY1McjEasbSboQs7RHyeZTx1G2mIY64F",
-	"O2G/tmDViYNPNiw68c3f/PSXP//5tz/9X7/+o7+NsPROvqIkSa2d3up6Ng+bqtnUuiJrid/267/XSkin",
-	"pnzWQb9pjuVqIWUr+LUFQu6zBMWphbtV3iaHKrugDxogyxFtzKuDf9JWgkyz5KZW06nTXCcCEpF8q8sD",
-	"udRICUy3rjfJsWYlBv1sGGiqEblMBIdeRy5WQ+tglENG7+1yPAioXIf9h6TtzC8hMQBScRAXF/9A4iBc",
-	"B7UtvmETir3NPDx6eNBfGzSRmzrTvpnmRxTKtgR7QPi9t7aMz7Dd+LzPDvv97SIzvGZYhoLgxkMtB3Yx",
-	"n5mk3tvv/spCBCDBj2oJNEVFyF6fBQevQZMCQNJKc7R16rnFnup6AmOFj6iJuC0i0BnqZAQCSc5OTSZl",
-	"vTfbztLzaD2CbOFC3JAaVY3K7aWANMHzxfpwFkt0995aQQSCAZnmubJRvtWc4QvzTlh+qGaMlGOvTBzZ",
-	"LirqPnkgbm4VAzRHFKGiir0KDWjsSnNyIYi0hEjLCcGKwwqJ2ZlawR8JJvXjNhemR+TZKRhi9YFojQkr",
-	"/EtPrcdB95ys1S1bFwc9HPsPSZqNNAgaswEW+gc1F59oLQMHWQr2H2ttzXjvX3pPNMcfZtZUYV6+XkCy",
-	"iPXyh3OCzapfWAHxAzC/UJfnjaXRGtmqjfSx3QiOCK+kib0dRhOUgSa+akDaFcomtyFkiz1NcLo2U7W5",
-	"Zv1lRb68YWyKzjVhmr0Q6MaKgQOGntLptBC3TEJp4wE3PcZc6fSpB+rQ9yQR3DnJEsGHeZaozsrAFVMl",
-	"+wWdsCdjkzf6D0EivJMoE9kEmk3yZgJiz8eugqVvqVLWPOR3g8e7QJkTeRMOO1fCxFTVMAoTpL/+6b/+",
-	"+o/+9uu/+jff/Nn/8e2/+5u//9/+8Ji8D3YVbJLxlBXdlC5kI5s48Xo+GIzw6oKB/UkzgzkFF3FsB73S",
-	"g8bQpwFNwFJMGMQyLOX8Gc9FZBMCfY87TxjJ1IDPqSzz5fVotj96h2ihHItSlDzUrsI0YhnRjFtDcmiF",
-	"ZQ1BmFBjPzS3uaV5j/RhdXLA7Yeaiw9dLByh12KmStO8CYpbH9SGg53qs/9AkW3evisWioePH3kWiv7a",
-	"nqTVkX69WB26v8dijp26oQ8JBejXsGCa5ejjkZ5vLlPwBubNtt8PZ433vyuZ0lM2Iy7Gh6DhCoMbam1Y",
-	"HkgT76txRO9IjVlWkP0+uv0HnBYWU1PShth7v2SxKMpE05QuzMkYm6aVQRV9Q4ZZjqEmNIXyNi55XyY0",
-	"h7kwmmWhuTI0OsTwUL/XAQw+p0Uq/fwyc7XuUNZGo1zYQ7sf5+HyPB8reqS6gJBLD5/vNohkWRYso1Xc",
-	"jO8F/zIb8YyPup5nqNm+DzFc1PNVTWjKrLbj+5Y8hjZmBQSCDHgm5YylZKYpnev5BO/Ak4IUs5x1EEHg",
-	"HCs7H3Ao1Jop96HEIj3YhwzVPNN3A/QnL9gDQnHLroleLSfXeA6cA5hRVsFpCFXMM6nCWdRSXeABPvHP",
-	"754dltXpVmc9lH21dpb1YEDGv3BZEWFEMA0zkPjQqHxAOWtsKwlhfjztaqhXC3/SiJw//ULDgGmrffr0",
-	"VY+cDPiTkwos+sE9dpWm+QjlFdCDrxvAGDYFBZSXVHcXdF/pP1I9e18BKiUZ8gK6Hbk+kFAgwkZEmoZI",
-	"GEZeQfFVhYmX4eO72gXpBZsHFvuB9ZSmFaxGpV5rtwV2PZCrUvspE9McMQ5J1c5p/d5bf2NXSxV7ayVQ",
-	"Sppakv5METCq8RHA+IxD58Sc6s0hyZXHRjDyEIrmBaMpWhfIfIyupIWpiadx4zW/4WLOTX3FFdYuTCXa",
-	"BPADttfa7u/VAHsYymWEPM/e7jKqaIg+Q0eXktLtBoxwwBVmpKcu0KgaVUSMJHC9IHFCr7wnsQ3UnIHm",
-	"o8VWLG0Wi2JEuWmqG5P2S4hp2hMFieumwpi0q750rapKVmQ0R1sogfipcrizVPOWYYZtsoLCR2/AT/yg",
-	"BSMjqLnw4xeiMibDi1Tw2ylCtwatt4ABou7JjUyKvtmPMRUPeNlzosEkjSx1nfmswiDO4PK++7zBrPPX",
-	"jy2Y8kwe1lDy5ARRRzoZy5lU3wOfVTZh3Z8IzppNVpycnbw4MWYzaEMZl22A4s4xYZOpWkCnElGYTAxz",
-	"EBEp3+yRJ2Vt9LI/uITCWlo+q/cs3av1KwUFerllaSYxDxPxD2pyYVh6pmp8pB90llxmE/bP9QF8ELuR",
-	"a11X4ymPD9eZdssvf53dIWUjp/cC+9k0ERPNx2zOz4q4trITy7LFFjmWl23GsXoRhJ8NRcEGPFbjQsxG",
-	"49gkFlBl2j5rucmVpoH489QIgabA3dlpj5zTERtwYSTAGCw3V+CBMT198Rf9PtR6kcy1aMgNw9Lqc+x/",
-	"4l5ul+1wH0hsLBlDnJ7ErGVQuqFL7YQuBhzrxXR65FUghyrEdl6bUz51h7xRRJ05sJXi2Na9wi7tiZha",
-	"jibUEJ1ZbTRj+EfZWNzMu4JdNASrTPp+kYQ2sG6/f8fIuo8ZWueMbabFU2ONFPmgxLfdFXOoGXHTGQPz",
-	"sksJ9HGaUMTUO1GgNJNJLmQtTWDZtHTqvXevEY12mlWmJJqgbLzzAvLlabg5mo1Dz4yBRBMcrHhprTFq",
-	"nBUpuge0iE1yMQLpwNQ+Pn95gTK0MbXImOTZDbNlpNrgZbJVp+qBSwOOAjbQTuhIoqmia+UWkRFTkcuA",
-	"iEzIR2mAxPoQEN69MI0/Tci3F75vWgVHpusu9mwHGuNoN+aoro7U7BFbDL+mewDe6wlnvGC34gYT71Df",
-	"mZoqdSs1CAy9KqHlO6w8eIv80O2fsEtjfQGN+OTC1u41WG4Zx0j727/+61/+l3/z97/7r371J3/47V/9",
-	"vAMwpDFAikm4R6bX5r4VoGV7b8s/rta0fnoFEFiBpU2MJQC2u1Gz9FANJwO5UIZMECiJgH7slS2cVu3l",
-	"Pmj1GrjaSWJKoFdqgFqTdqUtit9pZTv6UG7OJkhCLuPSab+G7OLage+ejpQT4IQfWsfagobstAFGGTCT",
-	"02uWR6Ylvi21aGIulwFhE5qwh3UnG8Wecs8n+OKa+sROpJfsx0Qyxkm775pNYiTwlI7Yakk+LMNnXD0+",
-	"bK2L4/j/lQD+QTtdfWls/iESnGZpvduVvkYwGUv24/enLZtAqtZ0u1q+2z7Je5mSzYKZ3h7XONHTgQB+",
-	"P9SsHP8Dk7HaxAH8zeSOSdgrr3PP2Tkpb7KJdJE2GjDzbKhFMa/C0YTt+ckW4RrSorhxQd9GcEArD7gB",
-	"TARiSMiLsAFukkNZEPjEXAzkGIO4z9m8FPVhQP2XCYay+slU5FmyIO0crAWRLZ40MTprwWgClej07+C5",
-	"M3zdhsKD59katzSdwldHMyYlvc7ZEfnJm+T2mj+QhEmVTWyBM+MUGfD9/r/4BF9nsnMM4R1gIDJmVxJn",
-	"HMLhY1dzLIYEWhkDTVnoLWQcYr6oIvEeZ3OXmRLjyUi6kGQ+XgR1Ezjjc3tT94NCdngTfnzX8tdPTCmR",
-	"3fLqskOVPQQPhCGUoNm+WQtDwMrIGH5Q9uaEmASZiCkLl6K/xDnukZLADKsoCW7TdlOH9OM30wy8zVAA",
-	"AbVewdnurRgn52dmetLGcvEY/CdZUjAlO9tEv6A5ttLWCYcxqZjGtGQC88EMoYmLaWXTG/AL06iXShKf",
-	"zNRYFMbVeUQ+Y7RgBblZ3Fz9v7/7P8c9cmIumial33MmWTHg87EgCaqzMBgG7I9ZbqJhqIIXH0iSi+RG",
-	"zFSPXGjwkEckLhhN4wFvf//ppSumIxVVDLqioCWkE5F4XmSKxaRNcylcRxJpO8F2ogGPAfDsK7jWCeUU",
-	"27Z6zWPNWmqV+YtsNIb0/oCdbin+hiyF3zTbQQAYv8MmEFzfx7F+eHM3IKlXdAQge5fWDl4iI6gCciGh",
-	"lfgSPdx7C//dzFbRcN+BkBI76IePJUH6hphioyXnVNpYm84OLSciYBvwaKCxmLgzX0o8ajR6e5kja7W/",
-	"lybPA/G5uViCl165lW8lNJqmYjNZGcnmXpukp1bUMtlQCAI/grKpwYJ5Iep/duqEM63Y2gwq89u0YLeZ",
-	"mElQazfXaj+8I+me1dh6KkYJWRkg+zb5SW55tCjoIpCdYQbfNEHatYLcAbrphXaNBmHHravGhm86S7+1",
-	"f9g0KCwsZdoZe+/U40rXOq4qWLz31vwLtWWE+O1VZe8mVndTxwkq6X/3wjrphJ2yJJPZph1u+h8ha05L",
-	"ailLsnQ3eoQ5XEKJTdzky3DXlEV/XImMgHg4/bUzm78HVCHxvD+gegXj/yNM3QdM4dmuASljNOFCsbsW",
-	"aZjSQvF15RjO7UsfuzKQXe3uoxZUQeGY7Qyk/fUf/cnX//WnX/+rP+hENtYUyjEQmqastA/YDypFLlYL",
-	"xBNxy8yRtj5WmHNtv8FQjGMs1ubesa6p5j5+H69ax8rG9phS4oCnORj+JE23uZiTdFccJE03vhOawktq",
-	"rpG91lJ0Lbpbx2xz2PnLKWggVqk3ffeXbSrXaApZUhSPsRMZiQetRIibjA1aR0QvIcagb3g/01qVFBBs",
-	"h5lEnys1fcnzRUQuWDIrWDTgF3TCLjLFfutCFVmiCA6Hshe5LsQcQk9ArBeFojmUPsZWTNZ6PODYlnWF",
-	"EZmMmPKNGCbiRX99hZ85S2q5D+DN+YLENrbcM3THppKo7A34KzZFCxBWMkeDsSTXuUhuyHBWQOwNVYpN",
-	"piYdl5L5OMvZMaEDDq/ZryLsh4HRuNbwHOn3oUG62w5kmA94moHlOcUDoXlu7xBsSXTCyGF/PyLSmKLK",
-	"OEaiWJ5jrfdaPrn1jTc2uUP7P8XtWTBwoUNQcWbvrSmh9G5vxvVrcTAzUG/vu2odgsVVZIIPGFmPQNqc",
-	"Ros4W+3DfsFU9wngTkNOagO+9la2ln93Z6qn8TtTi9bRD7+qNJQVIxtxRqiDcIDnJaO8JWN7ptDvKn77",
-	"XIzETG1Ez59DeUsiZjuxqOkNadxpu1rJpiqxWX3pJgPUaPQvfKlPBPJijJF2WohhlrOIFEL/P1iGSdti",
-	"fIRn1zXUY8Ah+i1aJnxIGl2Rj05kwnvh5PWxn50PeOn965EXYJmn5QjQdluSMZXjpgTf1/Ke5UY9wSqR",
-	"Ec5251Wzgr2kg+GslSJeZ6erhKeGfn2Yom2N9I0hb5EJY8REW3B1QAwjfFR1pWrdsiz2ZktPEkU1b3aY",
-	"h5m5A24LDHmlDiDaEb0bK2pP6qv5Dtv4YXkfx8RfTh0G2A8T1wgzZXwLYF4nXtZ4fHMN68wc/7bQcUmL",
-	"EQOiYiwT90pXVl3RrkIEK1UTNrmE43oKva0buU49C99RLVKnKUCzGmDzMYNddqJvWVZajW8JHzcGt0wY",
-	"5VrPgjQ9rY8AB99YFd4WroP67OupZtcHfXJ2fnuoue/Z+e1jrRAWEDmif3lydvqKTAs2zN4widmGAx4f",
-	"9B/2+r39/Ye9/t7BYRyR+KDf3z9Krz85OtqPO8cmeohMqLwx/n7Tm27A0xleJ5M98qURziBs33Mbo14T",
-	"lXG/eoST87MBNx4tiMqHhtCo8uCSg8VErMd7wKd4d0SLniQ233S5UF24M5bGrgIyoXLArYJi37QNoqH8",
-	"smZukrDhEMxqyl89Z2/UgNuKaksN6m2tGNutG0OugKNiqIRJVLabyhQgstm07c0W7GbV8Rs8uOXrzek5",
-	"ulo93iPLv6Oo21Re6B9j4XYfC0e3IRiUExsQB+lyWivGSnIbUI4GKm2l+1WazlOuXzF8db22g6/vpl0X",
-	"DIXBgb7ZAXsfbiVJ3A/lPKmtLKGcCxB9iVF2TF8XG8oyLAVuSEm1Hf6XEO4Ux9341M37Ozl2M5br5j9c",
-	"m9aOJl3BmWT5cGsghHb8mMHSaD98DQWqJqb//gMJJTNkZBoFLUyLQVBnIcVcWtfqJFOm0AkYn7ycGano",
-	"Atqa0SyfFUyjtympisZsnhrblazwjWMgw2DDAjjUL5eIGCKeX4hbuEjbb/t9IDH6jhZU9Vr6b21nr+XT",
-	"lyN97IR6fXGvoPNPiDV8bssjJiYTHZqJ5znZmVtFz0/KQAKvQSiETKNRWjjBfYbEYivcsxpgt2ASZfTm",
-	"EEiRp76ZR2PLXBQ3JjwYioo2kTxjL9A077gkgb75QJmoasGZtSNoAcqYEQb80gut1jqJrTFhzMsQa0TA",
-	"iIqGYugEuiBttAcPuOOXk86yLIZVYCrj23YaID+ev74c8JpBnrQbpC+orhcUwaqH3QlXhJFMeSHTH4FW",
-	"7CwAKNQYoVa6qmpa6q0tQX7n/ggatO7D6vH97NYxShqc5R4Ypu9ua5bawBx0YV/9uCaRWm8VnjK/TUZT",
-	"CV58b5MrdrTYTxHdlRAaIGmbi0ZbXy4SLJ8S1xIt4fkOzFy7IA+HIUkNPQQ78XVkQ2UOPy9J+44vAAPf",
-	"V7M+GxoDNTAzFPfOT5+Zfoqk7UP/NB2WpbYP+uSL7LNOxd9tvl/qLmhj8m0hgm6l95xpdbesKmDnvvPT",
-	"Zx/OKD5Nh1X8Xt+g9oMKbuenz5rlNrxP/XQXIIqnD0Yo6AbqEiqObfQElIIA00Hpmpuz67EQN6uyf25Z",
-	"Aa4XjCLAePyQK+xLO9Q9nqeZY5WRRM6u3U/3EEhlDqw6TT3mdluLwKoCieD9NLIp9rOpNwhA0x905AZz",
-	"BBTP99voVxq/mZJU7JZxtBL6OyEJPMzkgJ+/vLjE0rbxrMhjQiX57YuXL0j8dgA4NWgdkUELurYOZv3+",
-	"wwRGhH+yQSsiAyhIJhWdTAetaMAHrZQqqr96i59dZSm+hx/CP2G3+M9bVkDVWzfUoPXuXUy6hAvw2WEr",
-	"UwNVpEtMv+apiQG5UJSntEiJBUsipyxxVOxowE0IAYnNlXah4lXKnEGYCK3AH0G6oioWmPhWsGlOF/o/",
-	"jCo54JmCTCUzhNtyTNqvefbG9DKRWBzGveYobjzg7fh2P4rJb9hCxZ9/cfKke/H5ycGjx0Ro3IuztOfG",
-	"7WnCH0fkhi2sTgBajfkYq8LH87FkyVVc9gXVWGtov0kWW9JcBhxVlxPkDQdv3sDwGSf7fbuN47KNOph9",
-	"2wXD+pRo6uZC2SJgLO1gsK8qMrtQ9gZRTgul1zS5EcMh2pAfugk0uD0e8LGYFTLSE7vgoYwTmuc9A4y2",
-	"guZYqak0+Xs0GRNKprPrPEuctboseKN34eNsteuMVqGu2ULwtLNBmRsDU99V569Z3hmfzj54CI+Z2ziC",
-	"NyHSUT3dq+7o30mhQJzwGjLAGE8hnxiCQ6glhneslW856N5b8691ZZIbozOhCp4HWxsYW+GL3dhaYSjN",
-	"4n124G4mZXmmpUDTvwLTV3Mx2prXBYWMkyWPr6nrvHRG32eq8YB2LmZsAr278pNXjv1+XQqWPKzwJ3iM",
-	"AgLUTJC+BwXGaN0Ey1gUx7+q7wKZ+wcLISaVv4qdDyR5/ep5ZKmXvihvJTukZnvlva/MozCHclq+vSZF",
-	"k7M36iqZFVIUW6Uw4ifNXaajpcaC39uox3UpK/SPtcYMabK2R/g/uGbU1etYNNXN1NQHD3tHHUCqIFrC",
-	"TlVLMk4yx2GcpPfhiN+GML/31vx7YdLOtAawfdqZN3MUzB3xZtlx8khzH0czJblmiZiYuqZczKHnAmj+",
-	"IJZprQzdJXNR3DBoCGdabkGsPXZkYfPcFPRPVzZk0MdXg83dSNIVPDpY3vF/O2OzXbVe4imh5fGBB9Yr",
-	"NwGnUuqVu6TFyJbfC/xWggRn80Yd0Xi3nomCHBwS0NIqRHvArQSfjbhW5oTXzxP1XKjno4cNKMMdSNig",
-	"A16whOmDJQnlRM4zZQiFmCmSC1kVRVY3NhCqlEMu8Oh2D2s7p9lmpSt8SLurjAGeoyVDEPUBYUvwrWZB",
-	"vG1hLlXr6IdfacqXmFyNH36lT1Ky4tbew6zIW0etPU2Z/78AAAD//w==",
+	"7L17jxxJfiD2VQJ1B7BqlVVd3WxSM90Q4B42udMSyWmzmzfY25rrjM6MqortrIjajKgu1hIEpBPuoIPO",
+	"lgDfSj5Id7IAwT7Yuv3DMqzD6mx/F+/OjPZbGPH7RUQ+KrIezWpy5NX+scOuzIzn7/1820rkZCoFE1q1",
+	"jt62pjSnE6ZZDn89oYqdnZp/cdE6ak2pHreilqAT1jpq8bQVtXL24xnPWdo60vmMRS2VjNmEmi8m9M1z",
+	"JkZ63DraP/gkak248H9HLb2YmjGUzrkYtd69i1qnXCWZVLO8ecbUv3K148nPUjaZSs1EsvgdtjAjpEwl",
+	"OZ9qLs06XtAbpogeM3L+xcUlUXTIiJYkZzpfkLZiDJ6dnJ+R0nedXivCbYwZTVlebKQ0XdfM17D0g0eP",
+	"Nlj68AXVyXh5zZdjRhKq2ANFnl7SEWnHg9btYNbvP0xuWa64FPAHG7TiiAxzOYE92C8yqjShQs1ZTmQ+",
+	"EPH3n16Svdv9PfNc7b3l6bu40yOv7A0ckTnXYznThGvSljn8SeLvxR0YlCZmTQPBFcnZcKZYii8cHnxC",
+	"2vE0Z4kUKTfvdN2dxp0I36FEaZoxIgUjh/sHA1H7YEh5hq8rSfSYaiKknZDIW5bPc66ZIpQkYypGcFED",
+	"kdAsYzkZU0WE1EQxJnoD0Xhdwy6e8YYg9/hw/bW9pBNmTo8p3QjvOT7fNbBf0nzE9GvF8saZZ4rlu572",
+	"S3Y9lvKmcc45Pt/ttO/MUGoqhWKeopn/JlJoJrT5J51OM55QAzB7P1IGdd6WpvunORu2jlr/ZK+gk3v4",
+	"VO3BYDBHGPMIHWqWlzDAEAQELliMQcvqbEvLfxe1znN5nbHJilVP8Y3f2G71btzABk4EefXsCfn08NFv",
+	"Ejt4D+7QfmuGPknw5bctJmaT1tEPWzlLGL9lcHt6lht0Ukyk3Wua3MCP5q9WBBwnY9q8mDL7D5rcCDnP",
+	"WDpira+WrjFqnWSZnD/nCveeIu7T7DyXU5Zrbi53SDPFota09JNZm87tP7lmE7Utpkbm7TP88qDvH9M8",
+	"p4sWQpcD1B/6yYoNyOsfsUTDBmYp10+FzoG7VBdJ/VEuzU4TLfMrc2JULAxqNL/kcDb0Rso05Vnw0Ziq",
+	"BuZhtrN4oAzh5MLQyjFpj9kbYGtLw+RsIjW7ommaB6dR7Mfm96HMJ1Qb6UHox4fFQFxoNmK5eVPzCau8",
+	"mlLNuvBriKyUL8BMYgeI3Kk2XsZlbo9kPcSsQqPSxb57D/j4bJbdvGJTmevlJeVyvvl6YCA5X15M1FKz",
+	"yYSGABCYeunaSrexBvQcLqdXRoJYhqMf/OAHP+i+eNE9PY2IzAmbTPWCzMdMkJm4ljORsjQITsW4Wu5u",
+	"VJQVwhsdcsHVGJ9uAnpGVkiNpDzhgmoWHhTvt+Fop1SpptUoTXO9zWJuWc6HnKVXVN8ReUo3vXSvtQup",
+	"TlestnSKkQWq4gz8hv091I9wGS9qSwREKOC4EY/kPAzjjVBsnqEYsgrGN7+NIc/CY91wkZZ5puIjQfUs",
+	"B2Yok9mECQ2jKk0nU+CgNGNpd5oOW1GL3fKUiYR1jQCcp0FOaY8iNHnOqGrgMzlTs0yXV3Z+cnHx9LQV",
+	"tZ6dnD2Hf5y9PH16+fTVi7OXJ5dPg3Ob3bA8zE3wmUHXy4sTMh9LouhCESWDmOqYQHgcLkZmIDgj82/z",
+	"thFUbhmIWHcBfgsdZVgo37y9UnuB/pT9wfnDbYLJfwYIgwKblfu3FGWWSW1ln5tQ0TUfvAus3QnMdYkl",
+	"YVNNRcLWsaNn5tjeOW6slu/0S6OyoeYJOtmELkgqiZBzUJ83YsHI6QMcj07kDOXlVd+/kIItkA5oNpLI",
+	"IVcL/va9yhlvTnmjVpIzuu03jj5seuRm1LXvmncMLwsTxkaaKPOU5VdiNrlmecMLfMQFzZpI7pR6YNro",
+	"js9prhehK15J1EZc6ZwKvU6CLr25SozO2TRbXF0vwpQJnnavF8TcYoTyiBSMcEUU00uEKXTFSO03PhR3",
+	"00uCnrYSyaqPL+AlEAun04xNnAnwvWY2Z6gQ169Su4i1uwZlMSgGzabp1mhijVsbaRs1LgAMwH1vEcid",
+	"Zok6WLzw5CWw7SbgC4JagQ32LEq4Xr0eDyEVClI5p4LUftVAzp0a3aADbHT/aPpYo+/gkE3LOKcjdj/L",
+	"iFqCvdFXySxXMkSdtlhmwQ+cXCTY3Jw+GBPNYVsGDvAhEpZltKZ2FpD5xGwThIDQxuVkIkWzFMomlGeg",
+	"XzNVP6JljKqdhzmOG7a4mil76Jt/ypWaNdD4O44opL4Cy9jmOG0+uWZDmbPNv5H5iAr+E+psK5svcCoz",
+	"nvBtz1ixnNOwjUXNmoTyugFj5uRKe+x+2MoZlM8wCLdy4gSFzZUgzd6E1YbtiXCjcA1zVEZcsfxLu6At",
+	"ZGS3h5o5U5OJVJocRP1+nyRjmtNEs1wZllwyBn7S7/fXm7HLG4PpGnZgKH4Iy/OpzKlmq2SnbYWxnE2M",
+	"Ip1fpXQRkLBf2cfEsL38lmaEC2JePSZ9I5zI4bDXaIm7+okUbD3gwu1arlh8Fjwa5FuFu2/5kNLKs1X0",
+	"vzQKGGS45jS7mlKl5kY/Xrvs0kyBz1cs/1LeMKAqNMu+GLaOfrh6nfj6u6i+U8WSnAUg9mIs54Losbkd",
+	"kbDeBpZPGGh5xV8Va36tEN6qSwgd2raLicBhtO6yYP76wuHDDc/+lOcs0TJfNNjR7wW5jGgWNGqcEJ3T",
+	"lIsRsa8QOSwpsg8UsXJf6cCupcwYFSvRx0248gQaZDiYcBu1qnakayU6P0F4dc04TbNMzq8yu+zNueqy",
+	"PLj+kzUm6zuo3kGLS7NhODxxRq9ZWD7I5IiLpvVOZkpfobwZomwepKKWnAuWr1Fgb+XNlnufCY1+kg1f",
+	"f19pAXDBn0h9V1HVTo1nai/IrbXhzKIyEBb26SZFajWEhxGw4CfboGCZh61Ev/Lwq5f3euq0720sjEu4",
+	"Vne2r/CO7oP0VMfF7RDHY0hp3sO1QtmWIBqycj6z9vo6OQV3+xW+HlaAAuzy85PuwaPHjhtcLzRTx/BP",
+	"p9STG7YgQ5mTVM5FJmnYWdXIkRT/CbuLdcMbtUu7wj3YMb9qOJknY5bcLB+Pc3JsYidy5sAw4UIb3lZk",
+	"vrY3a5330xRjBjdlLaNOpwdrZrdk1I6WfuomcnLNBZhernlGNcspUppM8+4UrJM23kGKbBHU/z+XWRrg",
+	"jNuYjVc5sdaZOBvtpM0co9lLUibC5WghmCRqNdBPcwJhyjmWWbo5zYSTXAcTOGTTMl7589iCQhaHWA7T",
+	"21pvXOErem4Y310dRPKGB7xmJ5mSRDH0siimFJeCUAiJgy9I29AiSq5zOVcs74Tk1aqMUolRXB9CU5Za",
+	"yhylf3C43bmVpIKVisILZsT/MKBN4FkV1GpMnBl0dgaUzemy5rrB67sxghWYBLOE9rYS5N3mgocCXq7t",
+	"QKrwn1VB6pQlfEIzgtsgXABsTbiQOZkJDs6OKdWa5ebtf/HDfvfTr97uR/uP3/3TIFmb5TkTCap0pc9O",
+	"uv/8q7cPQ9/U9u0N8X6k8AncsqYYm4m8RcfLhAs+MWyhv5ah4jehmV7SCTNn5BwRWxy5kCi3LRGYDcSY",
+	"UlBpk3K4aA4RS3i6rUfSfoMesfdWtd3Wl025WXq1wvq1wgEIZ7HlroqvGvalNNUzVRYgpkyk5mHUolOI",
+	"Q0BmaO6FhcI0QipPhaX6HXuzgJ20trzaHoOwyObOiX8nzL83z/k2/ml3+1WsWMt56m7qCvfpR2vd1mv1",
+	"n23d2C/Z3HuyC93pU9iIU6RCPu4mv/MXU7zPqvOZtL/+s//47X/+d9/8+V/86t//ceeYKMbI+et6BP+e",
+	"+2gz33TVTRyIzPEv0HxBjESuMCB/KI3ejbYxKXROEw02s8gwDrii3kCcsiSjOUvJmOXMx/KzW2bHMryG",
+	"0Yky/6V8NNZES6K0zOmIHQ2EGVx09ZjExTJimIVMZkqThOb5Ao2Y8JoBKCMEca0GAsY3v9gkAHeTWwlf",
+	"VV2xnsbRSAW3guiQRhfC+QK0Hu3ER1/XttAxvoEX3OFHA2GqWgy/G6aKuqQzpLNMu3ik+7VjNMjY6/Mc",
+	"tjeBNIjVzp7mDGnNvnFPydZdXN1qnhhoYTmozEXeUeoM0UeWTgAzJG2fd+Qsz52BoCKFl6YsV1JALCFN",
+	"tAKTCteBb/beFsz13Z4Vkju9gfCZGoaQ2Awvv5IHCqmEM+vjEMeEDkTsxjMvxEiquCIjfssEMctL+XDI",
+	"coX74/CwnPk0EAYcDJXLGL1l5g0502QmMqYUWcgZmVOhcdxkzJIbJEyrBLot4aW8gTsw1pJGs20eUGPM",
+	"sRuzAdouMPCzFkSxDc2oflmFy/OnL4jMyTVV7PEhOX36quYcfnjwm4+33VxpvtV7OvMxFluRwKt731EU",
+	"9Kkta3YPw3pdPQSjDmTrrE1XGxxh4YndQse6G9CrRCJzLzKeqAFcSDGEWKAJD0f+aJ1dKUhaDMhOz/nQ",
+	"ExltdnNMUst1Pu2Doz4i1IYwPHz82F4jKqkP9x8fHDjWgj897m9qCcb9NJyr8xZvozPA/gOOUkfN4QWI",
+	"ftMyL3YJg21ldarlbT2M6mYD2v1Jv/tp7+q/6X71G0HQnOZyE/v1uX2tkWWGTu8Lq0SssJtvF2mJAwVc",
+	"navN6tN0uMrOtY39Pvdmk5WndfrM2lca7PN2mK3tWiW7PmwqsocYGqhYxHJuV57LgCf/gmmM1jUYCLpA",
+	"ImdZCqnB18woEaohoShjtw0u3fLNLKtKMAlXhBKM5yTuddI+P0mfXpDPus8vTyKr/vgkEXL5xeXJ8y6m",
+	"ZkRmfWMuRqU0U0jb9m4mn0fSYNItEpCqK3xam5WrysTEyl/4hGojwyhNpGjA4Tt4d8qR0JuJ3GpMDx49",
+	"bvCX2Y1sjnQX7pOGsIgtnHBRSyu63vJbgnAY2u+olDaF0FbZ0Go/lxfQt7IE1kXDQCKCYNuFEGzsYKrn",
+	"oPl1rBYPz6034AmG5W4pDbD51UoXRdAeuc0X9bsufx5V5w/ursgAr0X21ZK0Ceb5qh6JzSAxRPcJI1wM",
+	"xFjrqTra27thfEFvZr2U3brEcbX3VkjdHcqZSCPCxS3NeBqRRIphxhMdDcSU5RMOjqNuygRnaURmgs70",
+	"mAkN0lkaEUzq65aLM0QDMRP0lvKMXmcswgBEQbOIaCm7Gc1HLCKBag5mxlBRCDOrmk0NcWdpd8JSTrtm",
+	"o0AKnbPWzDQQvFRi44YtujkzyldE6r9z0Z0pFpEJ02OZdmGcLJNzXIS9lS6GkpTWYeOwy++/64V+HYj2",
+	"Yf9hB4k9SA2R98HJHOU9AnohqIpUuEGMQqh4agtWGOB/oMjZOYFxuxlXOqQTrkj0Bua32u/V+O1UwtUt",
+	"Q+BvX3zxktinpG3g8fGn/f2OuWkJHMmap9dHMLopfLL6eiEhanGhfBbaMnPmE66bkgh/wgg8J1xgiAZp",
+	"H+4/JFJki07F0NNM1ws3QCh0tskX2BBMUo8sxuAMHMZP1UAcnCC3lRnGQpSVg48Jo8mYDDnLUq9sHCxF",
+	"S9flfYDUDTS7qOZUXfs6ZDts9OaQvtnsvVnOR1TQjV7OqBjNbGLDMvS4p05ps0cppOYJg3NyCmIrav2I",
+	"wt9BtbBJD13Gv7GNwl77pge89br2Eii9YtrQc9TVm0pUuK2xNxrLedgaHl+9V7jK8iFD2B9pF+lSD1Qn",
+	"EFEbSnbdzoWZMW3+HQ5MmmUBGPjcOjMg7Z3MqbI2zbCOoJjeakXm/WbHYx6gaM94bsR+unAAud8nC0YR",
+	"Zdf6dbzluHFQQeZjnox9fSjI0b1mBG8+3WCWzeKIKjfodlvYoi0M2lspXd1Xq2A5nGYmgokiYA6GrDF3",
+	"kuY9MqUjdkzotTJKlRRe0wpQRKOJXa0Ce3wjbK1fH+ZQ+jiqTRY6hNwdwuaaT0ED1unkpcFXXsAF0+aW",
+	"tnWoWePQ1d0oz5BnXIyu4FUja11NpNBjx6rQUHYYrQz2MIOohGZXBpXC5KH0whUTKU5SmWP/IFoXUbJ0",
+	"chdMpJ9RtBx9p2LTLlBuDXAHZ/hbPqI1uiZ7M+U5U1sRyM0D4rWzDd9dI8UhKgstBzxW6BceQ8MCgwfq",
+	"FPkGSyGay+5gtnBWuLUojOOvXFtTss2YcrF5om7JkB9K2cgon7D0yhb3uNqmBpRBQ5aFwYuL1NbcCFi5",
+	"Li/OyNOX5OH+p2S/f9Ddr1nX8C+sfmJUtUr5kyCnd8VdqvMUdjSI+K7b5lbbFWsuHbANwsNeg1Eb9Pnt",
+	"TG13ss/l7NZHtwVUI18IZgugULPrq+qFBcvCwKltCSGl7zYxxiFA+WIvpUW5q1mJMU3m520M7pvaZvG9",
+	"HRter+4GSOZTeh2SmC+YBtW6MLMrlt/yxFnaNcsydPwXtk2SUGGkTGsh15KUTONGDLPioq2ruLx9BMLt",
+	"qKfV3jdINfBWWTfNalPshceIJR2aNXCvmnd3/dJr+LQrsli8bUuycq2Iml13iwfWBUGJyqgaB2kTJrRf",
+	"rbDTL9VDe19QXk2jPE3Y3M3QQCbwDksgUSEY5WvcBEaerHLqn7g6WqVRMZa/IAnI1Ykay7kiPKCl/GM1",
+	"iG0WWP7yiqdGqRnyhjPYfeWIFW6tWXOlN/vsCkduTofeovyEd0dtUYciHLKzFB1QAuW2+cMSCaKY7hih",
+	"iQqC6yFG8yftCilBklS+JEJFuidzUg9d6SxjQmm2BiPVBhnld0kodt9sFzm/nobeAZvqmHH36iWgBBUw",
+	"VKyllmRb2vxmUNOQ7V68sB2Tr4Hk2qT38jzBBesgZMeKCQ3Vj2OsASY0MX8R7xpxps1jUrzb1RLTCWsf",
+	"XS9qH/n66MhSIjdsJb4SIgixHDNLLTPwtSexvpQt25z6us0o1bj1lP/t11arjWgNgUFLjI/Pql3eHZDm",
+	"LsaCxlx8BfW30uaKxaVXtphvRZrK9qn3dw04W1FdAoesIWTpYEPwDVcYxkEwj2yOfa4OymqEs4OGlhKu",
+	"YbLC/lStO7Fs7q14VI9tKeEJo0IRIUnOzJH62u2bs/TrTCbmthuM6186NQjz1TR6hgl8RdpaSjKhYmFd",
+	"6vhQdQgTqfJ2aNCkhBSMQJ5rDztT7N3u780Uy9XeW2ukerc3EzBsxofayYP3WKSSK6MCBjTXU/vEUDJw",
+	"c5diAcMK3CrcxQA8qps8dJopTdQsSZhSw1mGZ+gPjw/h6LaI6L9LhY6aDqx5lkHLCSPPYL0b4l5vCNDa",
+	"MkjxHqpvOJumv9fG4hpusStLExbY2ITdYToDML0xmcFKQ2uoDA4ZWobtVLEbprVG0qvASMhAfrtUl3O9",
+	"kpbuqI5b1Jrl2YZyn3nTL7e6r8ohbFdwxV7FidaGMr9f8YR0lqMSN2kI2vDhoQ0Zn1eJTANyXt/RYtcw",
+	"J6ETRtou38NGSURg8pUzDYFVgmGHGpiy01tfvMN5RP0y3HKr+1pxhrYK2PIZNhUhm48VS67Ib7gUAjkk",
+	"Dw9cPRMFRcEa64HNCxRahagO0+q7dZ9HzYXN/L5OWcZvWbCvBkJNU2eDVcEJd+F8uI5tZdrbpjoDTYER",
+	"9my6vCEk2XDHZkiGx6silzI52pjO1rCzqRCrvYftRN8VOdb+pItWApvJwHjYUTn+oEyLPLyUsq3L51U5",
+	"XDypDeAyHIBg97BN7nAd3t+37m1pCSu28dQBaKXNz1Rf+cTzlTrkldUhQ+pipe1PWHt0TaPEdKa3DiCo",
+	"cNb1IWe3W1XArhxPJb30N1dlc0etmeA/njH7WOczVrDZKrJDxO4xmWbQfkfrKbpQtIRIUjkFs8BYKl31",
+	"qrAcNRoFuZBGDladWurXQf9wy1y2CndfAS1h6c2SrK0Pd60M5wdesaQLz96a2N4dS2uC5TaZ5VwvLsy6",
+	"cdhrRnPUUWEzINHjT34Ac5doXXQFe6Admv3TN0SzkdpXNly4+J5O+e+wBTbu4mIoGwKZXKq9c7XJIbFD",
+	"QmM88vnl5XmPPKXJ2CdoKT4SqpKoPxDnp88Kt49h+iV72HHVlzdmyY1aSloxYo75aSBm00zSFPJHFKNZ",
+	"daaqS6+WCPPq2RPycP/xfqc3EAPxRIpbG3tk5CyagiASmeEWoA5DKjCuw1w5iEedo4HoEghYxjBXc8yK",
+	"0JwRJegNg0iqY3TMw68w58OHn1oL83ComD4mCc2YSGk+EARqLeC7cdGSKD4mEynYgnBF4rcDmx4/aB2R",
+	"QWt/v2/+N2hFZOBr1eCj3z7/waD1LjbDwnzQNQ4+JZSkwXo7boAHqlR6h7QXTJAxvWVmKKPldiIiGJAF",
+	"Mswk1T1zDidF8D6X4ojE5geZWzvwEfkMYJZgv0gwyGC3yJi0qQ9gx+j1YS4nZq7YWyDscxWD+d4sNa4B",
+	"c+xqTymmnWlT0QmsOaFZZhtIDixSmCMypDLukSfwQ7eSfECgRD9G6ZvzsaxJmdGg+sM1jt7FLBvSvmBJ",
+	"9xnTybh7wTUjewRT9hCCWdo5JpQkuVSqq7iGRRmphUwNsV1qYtl/CCf6FOLrPeRAXkbc1KYvPq6laChI",
+	"XCCvX52Z2aYsR9WA3HCRFh1GbSYIQTrZiUgM8b4wypC/YSl8CSkRcCMYSg+PuSC/TadUMAWBKE/FKONq",
+	"bM4+PoHEie5zG9YcRyTGZIGYGFUdjtFmhSDqKNx5OfhfwRm8YtDh7MjiHgAEpmUoEte6nsakvW+Y2cGj",
+	"R2Sac4EHcHLx5AyOoAg87/TIpQUPqJzo0QN+uZbpgrRdSQD4CQvwdhwqcUEODslYznJlTeHKhu/K3Ohn",
+	"qLS1i/Xp7is2zeiCpRbqOsdmLL20CCqkHrMc17Dc3PQgAlJHSc6mjBo2zTPmRhpCfK2FVDD1g33omhkA",
+	"Bj7u4etT8007DqeuxJ0e+R22QMC7YVPtqIOlyg+UIVPU6HAAE0o6Ao2ywjSXCaSbmD+4JnSUM4a3+UQK",
+	"R2KOMPDX99K09VTip5d0ZKhXQ2PZY9sHEztSmOktZyWxa6oaO+ZyBO1giz6yETncPyhEGxhoTJWFDTFi",
+	"KSzyOZ9wrY4QGK9lypnyCQyPD8nv8M8AmR2TMdysyG8gL8zj2ZRoacZ9FKxhI4f+i334AnIljuFe0RkD",
+	"DMtdJdVAdszrn+DrXBiJ7Ni/YVuA1pbZI89pPjKXoMjh/kPM7rHh/E4WIK+eXlySk/OzUp+So9Z+r9/r",
+	"gytvygSd8tZR62Gv33uIRdgw6tWQ5etZdtO9LTWiwiQgGbKNY78qpiIi5NwlonohHm+j1rXJEKk2FQNR",
+	"Me06WgBfVEtpdEoDXjM9Z0zY0hpFn6sYUCgud7KKSdsxYciOtwA/EHbYBwobgv1ECsg5S7KZ4rfsmDAO",
+	"2Gqj1zM2hKobnSO4z4HwEksUCNOLXBwSAJBIievFRrAXG+FqANb43ByXiyFsiB40sHPL8pQnGhPDzEcD",
+	"Ybm0tQr1yMVCJONcCjlTGBzl7EvSiCgeM/KZQMRwzfegsAj14JYY1C6gbR+7IFSuUpE2nCDShAeKxC/o",
+	"m89m2c0T8zAGfjhlOZeWJk0kJv/WGGEfa7N4ljvNjDzCeqOe4TMQHW2JuY1RMWRvKqWN76IDYRRwmTvc",
+	"c4LL2IhrXJAJm8h80SOfeaYVW8Rv23DxTjQQsWZv9F6ibmPMSDvc/6QfES21kTipIhkXcHxSOSqM8qCR",
+	"1/5J3BkYSarKuNMhiD0Fl8Lld3rkxMpAgrFUWQctTQcC3GxH/nqQYCmXsY247SXTs7R1VDSJW2DZJN+G",
+	"vaG1QPHKXq17+buvfFW4z2S62Fm746Y2du+qGpNVaSttlw/6/Z0uo1RloHZR1XG8remaCwqdmwJpUBZa",
+	"1nRijsIdv2Sue2j9A/hrWrw/jVLb5VJDVrh9UibNpP3L//K73/zhX3/zV3/+9//pv3YKyol8TJUQ2LAX",
+	"i50wqi/yZhYzCll2n7qqahrZjbRV5FCdkwY9sJQRYLIRxyeGVffIF4JBNgxkFDuCEkMiZewIiavq8ahf",
+	"lC151O93jklcMk/FKLPRgYifc3FzRHKW/dYADFiDVmxZZAf2y8WMqR75EjQCRPsjUuA4EK75WAJaKqgn",
+	"kssJid08UvjScVSRJxf/rEwVXl8+634yEDaS4nqhGRakIxOa3/gqdE/fJCwDzAajClX4nVMWucD6c0H+",
+	"Y7TM1Mlkse+NYhSgbDYRxyAvFIQZiHMu51CeaolIXDCaJ+MntnJ9jUrUe3i7dDAob0XBau/uxkqA5ldy",
+	"PdPlTC72ZpqBmwMbr4Nl4sczVrQ9O/IN0Qps2Sz0RjdE/yu9ACFniMUe326yBtebbbsluHKSu1hBqR3c",
+	"lqsoF8Fcu5KaE3l2bW0AvtmIsqULW+Fl+riPQAP9cGLo2jkRQzAirmnaSuXNpv79209Pq+FNzm5lJoVW",
+	"0Fwrwt4YQd89OjttWmJ5pG1PKDQeWmuu0F9ejLZxHeR149I3ux23XK7R9s8IcM6mxMT1Y0Kj6K1GXJHW",
+	"WlgGSyJ95Oiqp7dNPXhI+0RxuncpbxbSldkr1xlUTDttvtMML7We2O+xt+d0Z1tbv9ztLyJI9SVk4xbj",
+	"eJHHOfFLsYXFL9bDFi4PWtTtLrmHalVN160LKE3DwqhKSovCv8xFbDE8VpEIDv+oX6rE9qhShG0/5NAP",
+	"T2DddY00MlhPJmjwB/mrpJSPqSJjnqZMkHag+i8+MurvmySbpQxrUcIIEyhHWShV6HkCYyA+plmhXJsv",
+	"iyfeOpczpXvkc5yfqyrsyrk4IkKC4Yxlij1QdgzUlJpgGpfccNl2G6ULL36BnhxmTPwhcP1f3aPK4tud",
+	"voe+URK9naRtNF9vYTeCLXuD+kjUsiYmM7IRr9fM9f76CwqmXiJRAdsQ5keEbE3QQ8Ww4T1Dmrop1RTA",
+	"yNJAo6AYHI8ItSZnmmsSm3nigWjb+uZRzZzWMa9DnTX7utWcYmvqKAKpu5BSA5adYzIT9i+A+KE9XN/X",
+	"BfwAHUJFiiK/n0BVC0+nrpo1F7jSXql8dkza1uT4qFNUcTNo0CPPwOSICkupwvWxf40rtPKC+cewLjP7",
+	"QBTGmJDe8Ao2y3IoBH+v5oXAXWLwQCJTW2YjsdXo7VeXzqlZwy4AsELaWSr/vEGpddce2N39RiaBcqXz",
+	"iki/wZcr6m4HSmC0SisLuJc3sKrs75RENZs5EHqssbBGX55e0tFq+hK1nssi3fBe6ZADdKMogOcBXM0i",
+	"NWq7zY9Ak19F+K9YTYA52hAdhnkdVWQ6hd/vhkpD8Hm0mrjN6i07cH7PM8L1F9ojJnNVfO8FceyYCa0R",
+	"qXoM32fansG98s0moLwTJO4AwtzcUclNj+6tOs/T9IYRIee2T8QWYGL2fXaKzVtrQlspYsq3eL7b2AU3",
+	"rt7rSTHD+8F4dDfO8pGworRtYkPc0OBQ8H7AlnY9x6oTIB97dJZi7bkg6pgln8Ab94g8MMFlTnnWhEJM",
+	"gLd+F/ZrMxzsmWgzY9k6FRGZpQy8LIbwtgtfKtg67SI6O8WSpGiAvoaK2xeX7uEw1ArCGkl3TIKtSjTN",
+	"+S3VQIfB9dgGdyJX5LB/WKbCdbUgWyypVm4MH/gjFmYsVLR65GUxMPGFP3tLQqMh8E3Hs0Mab6doIvP4",
+	"eFcw2njashRl0P76Z//2lz//11//3//2F//yb37x+3/5i9//m1/8/h+8D4RGLRu/ullj+mPwUZLrnNEb",
+	"heWW6XUR4RERMFQNBEiPMoM3uLjlil9nrDQOfOF8tO3Dfh88lmgylhod5taHZKDh01ANV/TXlnEbHd7Y",
+	"28c7PuAQbVyGAzuuFfhpwp6MCnDt3ltpR79kbz64h3IzkCZU2RCkXQA3ZncQmUMnKJqsIS5SgCm9HAMQ",
+	"YmOFTHgPgsYTO/2vk5Th9uxjYCFOw6ZnI/GpyN7LV+JCU9Te2xu2eNfo473AOsmKxK8MUsakfdB/DJYL",
+	"4nEb+oZhqGQPY7lia6kbCKVzKUak1s0Y/awYmxE/QWTpnvIRU9pGW3z66GG/g2211Jiab4/Lb6qpVDB3",
+	"DCFk3JqKfAcuW0T44PHjyHbKic0z8+h7MUQ3muef7H/ym2Cc8SGNEMzb6RF0bbvGyhCVA7QrbBc5te+d",
+	"2kNdBkOwQqKOUZgh4UQrVsjtrYnf2/vetrEKQWpiTqemB1XvZZ1uHribdZ9spmgd9B/fw55P0Eufmytw",
+	"UIln8C5qPQzJbS+lYbMpH/IdCW8OuIwY5SPFShLv3QWFoF3fTfFAQeQpKCAltDRcFpLyIpLJOcu7GCnJ",
+	"3nQw2EnpIv7AKc0A1VOqx+VsA9dNsmCSK9yNtDv86u3jw6C/MSCQW8N9RR6v7vS1GPMUulm44ELsqSWk",
+	"dk6MehQVOUHMJm3Y18yMwDrLgiwMzcLGigC8XEBqIx1RLnYBLmY4Qv0ezN78bVjujK4PmHH3QqY1zbsI",
+	"6cJPYHuPebG31IEsxtX+llF7YwyIs79YD0pMqLpxHdcavTzgJToi1EiaWcboaMaipdx/58CoOPYxGFox",
+	"ZrkRKpIYd4nRpFlGrhfk7NS+Opf5jYKFIAyVjnsglgHHC8FkIxl4IKqghoAWYCifbwNoeGq7gDEz7ZJA",
+	"VzTXq+iGCGztX/2H//j3f/mfvv2rnwelDN+OvQldTzDPRg59ELx3pWu6ACXTvxF0yBvOfNg/rCOx+aaX",
+	"8aEOHu9zPtTQ+31N8NOXY1SKYQVcQe0LM4ULdGv08fsG9k3RIP1NPIeHwSZfO7IdmJGCR2oICRvRzJ57",
+	"QfFbUetN10aQd22tFKsDBUXHEzQXzMfSx3V75rE16gTuUMEdqvu0KpgJIBexQWrCmik7MioUp678sddU",
+	"q10T9S/HRmA2eORAXArImfDU3LBO0MJdbB85qRHegQDsRQ/iotTf0iL0TLEcgMCRYT/wYf9hZI1KA8Ey",
+	"xcCU1L6WekystN0JIjZopkHMPjdPLGrfhznADP0KkXsja0CIXLNsJwgMWyXtQlXv7Aidl8n4RN6ynWju",
+	"oRYqKasEIYLAds0yKUYYzh8b/nNlyxDFZcWWGOBD4zlmEcxzrjUT8JWWxTdg2NKqBJtQ0Md2lFYQgww1",
+	"KEhDk0FiTkC57BIAaeWEZjkXPmekmsiKoClz/50ZV88lSWZKy4lndpypCIOHjeykGORulUhlYXa1WHNM",
+	"KKKVzH0KjRFuvM/IkFVDbw/7h8dOEq6QWohypLAtPPG5nGXpQExn0IHNn4KBl7mEW1KRIc4FPkpBAFPh",
+	"2UAgepoBu1idxP/JRecYzYeQqyulRWVrUQzi8Qt5y+4/ymA1HdiiSEAZRO/QRbeA1ffthFtZSGXgu0UG",
+	"7I6Vmhv1+RaNrliAyJS08T9ckf3OLmilmbxBsDXQDrikpWdZ1nL/zV/+wS//7v/8xe/97Nv/5e++/sOf",
+	"dragmNb1dw9E85U3m3sHI1AdUVirKunwPufemxhu2KIXCO2B0hu/TkZUu+Wyw+aP/vRX/9P/2IlcKjlK",
+	"NIYGznLRCl5z5oohBT20r/C5y7S41wiHVXKqXScG1e3MCQbqMDSx465gLkmoSFiWYfIRxvABd+cq4MXd",
+	"qbPWSEGLLtZHa/LWPskYzV+ZFz9btD4q6FnOC8lfsGyoAoGKMJn5HMyQMX/XSsAXwrp5YAVjqmw3ANK2",
+	"BqaSxBXITSp10vcagzQX7LJICykBHIka5VAjbb1EQ4oV/q155aimfGC2LRMpS4mQZUXEz4GGHas+egml",
+	"wV9Yvv57Fwzgdm3Rvu2aNPkv34NxfxBYvmD6joAcwmHFbHPzHbPNpuBgs0pnzgnG+VpdWOY5S6BGSCnK",
+	"t6gyUKnC6jmtq7xsjcDLPNfs9qOw3C3jbhsDaLeJiH33nQdkqLLhy1Tb0E9zdxsAbqnn4bbWMNJ2xo9O",
+	"o2FsIBosY8deX3MVECAM0y+IsDfguxkIQ9khGKgNMwWo4/cNdXQbuUdxpdQdrklesS/sxKot5ySTTqWu",
+	"qgAuDL79y//nP3z7s7/85s//4ld/8j/cC4/N6oXXbUuCmhNjWHurMORgC2DwlZQCsZYtaxFY0UqvmTdS",
+	"aXR0IXVJEzfMuDCzgYuQ2chdIOFgUjGTz7TtK2zDdCgk2kBfRQ+vWHDG8uZtfCDFVSumO408uwyV9861",
+	"79IssF5oFYf42Fr35pi22ziip3BeJaueJPuPsJso8TIcJMFDx5/9fgNRneXig0oDBl9CUsBRoW/fIvcf",
+	"uAwfLrASd5JjwZ+MYNYiacs8AjyEtCPXV9xVmPPfF7+bYTso12bWLGfwFnjBNRtxUcSKg6d+IBREZ9I0",
+	"VQbZMbPneqZL7a/A0IdFSko9sVIJgxo5v5zzg8F9pC7Oz0RRKSkgxJhL+nUSYir5N++XePMhNU5zTWUP",
+	"uQU/t4PNjR4QyW4EJHUP0Xyua+l3CqDuTn99E9bvoqxbpO4E28lUG8OQ9td/+7Nf/N6ffvMHf/eL3/vT",
+	"oBBcEJhGKfiy5B6BSoBU++JgJdnCaVKVemttSJcMEVSbPuP/lFhQC+MhkZ7ZHqUDUS8rWrSiW+qIBrIX",
+	"AIE6rrhYBANbhPZb8LZX6EuhmTIjsmzobRHOP+Ln7UKNyKC8Y674ojjKe5QOao1jG9KFbZGtKSv6ju7K",
+	"hOgyZJa6zrXR9o4G2W/+/b/8xe/97Fd/9ndf/+c//vb/+t+//uP/rl7OyEJNpTof1NhRmopU2SSrcocw",
+	"d7E7NUGWKy812oSxOtd957xhJVKaNd6sOX5bPE4duxzncrSctCNgaTn7KuQZF7XldgAGbqG1slVf//d/",
+	"8c2f18tW1Wvn0WQcKLXoCrzsKHTCXbNz1TbStifuDSxzBcnY5QpZUAvrmFCImFPoZwXZC5mC0YwcJCMP",
+	"jl1baEEnLPb18MBUy3OWaJkvHiiMd8YT8o5oiAsoVycENzLJ5GjE0i5HF3aI+DzjIvUbaYhjrgU7Yb+2",
+	"YNWJg082LDrxzd/89Jc///m3P/1fv/6jv42w9E62oiRJrZ3e6no2D5uq2dS6IhuJ3/Xrv9dKSKe2fNZB",
+	"v2mO5WohRSv4tQVC7rMExamDu1XeJo8qu6APBiCLEV3Mq4d/0taSTHlyU6vp1GmuEwGJSGWrywO11EgJ",
+	"TLe+N8mxYSUW/VwYaGoQuUgEh15HPlbD6GBUQEbv7XI8CKhch/2HpO3NLyExAFJxEBcX/0DiIHwHtS2+",
+	"YROKvc1KePTwoL82aCKzdabLZpofUSjbEuwBUe69tWV8huvGV/rssN/fLjKj1AzLUhDceKjlwC7ms5PU",
+	"e/vdX1mIACSUo1oCTVERstdnwcFr0KQAkLTSHG2deu6wp7qewFjhI2oibosIdIY6GYFAkrNTm0lZ7822",
+	"s/Q8Wo8gW/gQN6RGVaNyeykgTYpssT6cxRHdvbdOEIFgQGZ4rmqUbw1neGHfCcsP1YyRYuyViSPbRUXd",
+	"Jw/Eza1igPaIIlRUsVehBY1daU4+BJEWEOk4IVhxWK4wO9Mo+CPJlHncFtL2iDw7BUOsORCjMWGFf1VS",
+	"63HQPS9rdYvWxUEPx/5DkvKRAUFrNsBC/6Dm4hOjZeAgS8H+Y6OtWe/9F6UnhuMPuTNV2JevF5As4rz8",
+	"4Zxgu+qXTkD8AMwv1OV5Y2m0RrZqI31sN4InwitpYm+H0QRFoElZNSDtCmVT2xCyxZ4hOF2Xqdpcs/6y",
+	"Il/eMDZF55q0zV4IdGPFwAFLT+l0mstbpqC08UDYHmO+dPq0BOrQ9ySRwjvJEimGGU90Z2Xgiq2S/ZJO",
+	"2JOxzRv9hyAR3kmUiVwCzSZ5MwGx52NXwTK3VClrHvK7weNdoMyJugmHnWtpY6pqGIUJ0l//9F9//Ud/",
+	"+/Vf/Ztv/uz/+Pbf/c3f/29/eEzeB7tyNuEiZXk3pQvVyCZOSj0fLEaU6oKB/ckwgzkFF3HsBr0yg8bQ",
+	"pwFNwEpOGMQyLOX8Wc9F5BICyx53kTDC9UDMqSry5c1orj96hxihHItSFDzUrcI2YhlRLpwhObTCooYg",
+	"TGiwH5rb3NKsR/qwOjUQ7kPDxYc+Fo7QaznThWneBsWtD2rDwU7N2X+gyLbSvisWioePH5UsFP21PUmr",
+	"I/16sTp0f4/lHDt1Qx8SCtBvYME2yzHHo0q+Oa7hDcybbb8fzlrvf1cxbaZsRlyMD0HDFQY31NqwPFA2",
+	"3tfgiNmRHjOek/0+uv0HguYOU1PShtj7cslimReJpild2JOxNk0ng2r6hgx5hqEmNIXyNj55XyU0g7kw",
+	"mmVhuDI0OsTw0HKvAxh8TvNUlfPL7NX6Q1kbjXLhDu1+nIfL83ys6JHqAkIuPXy+2yCSZVmwiFbxM74X",
+	"/Cs+ElyMuiXPULN9H2K4aMlXNaEpc9pO2bdUYmhjlkMgyEBwpWYsJTND6XzPJ3gHnuQkn2WsgwgC51jZ",
+	"+UBAoVau/YcKi/RgHzJU82zfDdCfSsEeEIpbdE0s1XLyjefAOYAZZRWchlDFjCsdzqJW+gIP8En5/O7Z",
+	"YVmdbnXWQ9FXa2dZDxZkyheuKiKMDKZhBhIfGpUPKGeNbSUhzE+kXQP1elGeNCLnT18YGLBttU+fvuqR",
+	"k4F4clKBxXJwj1ulbT5CRQX04OsGMIZNQQHlJdXdB91X+o9Uz76sABWSDHkJ3Y58H0goEOEiIm1DJAwj",
+	"r6D4qsLEy/DxXe2C9JLNA4v9wHpK0wpWo1KvtdsCuyWQq1L7KZPTDDEOSdXOaf3e2/LGrpYq9tZKoBQ0",
+	"tSD9XBMwqokRwPhMQOfEjJrNIclVx1YwKiEUzXJGU7QukPkYXUkLWxPP4MZrcSPkXNj6iiusXZhKtAng",
+	"B2yvtd3fqwH2MJTLCHmevd1lVNEQfYaOLgWl2w0Y4YArzEhPfaBRNaqIWEngekHihF6VnsQuUHMGmo8R",
+	"W7G0WSzzERW2qW5M2l9ATNOezElcNxXGpF31pRtVVbGc0wxtoQTip4rhzlLDW4Yc22QFhY/eQJyUgxas",
+	"jKDnshy/EBUxGaVIhXI7RejWYPQWMEDUPbmRTdG3+7Gm4oEoek40mKSRpa4zn1UYxBlc3nefN9h1/vqx",
+	"BVueqYQ1lDw5QdRRXsbyJtX3wGfNJ6z7EylYs8lKkLOTlyfWbAZtKOOiDVDcOSZsMtUL6FQic5uJYQ8i",
+	"IsWbPfKkqI1e9AdXUFjLyGf1nqV7tX6loEAvtyzlCvMwEf+gJheGpXNd4yP9oLPkkk/YPzcH8EHsRr51",
+	"XY2nPD5cZ9otvvx1docUjZzeC+xn00RODB9zOT8r4tqKTizLFlvkWKVsM4HViyD8bChzNhCxHudyNhrH",
+	"NrGAatv22chNvjQNxJ+nVgi0Be7OTnvknI7YQEgrAcZgubkCD4zt6Yu/mPeh1otivkVDZhmWUZ/j8if+",
+	"5XbRDveBwsaSMcTpKcxaBqUbutRO6GIgsF5Mp0deBXKoQmzntT3lU3/IG0XU2QNbKY5t3Svs0p2IreVo",
+	"Qw3RmdVGM0b5KBuLm5WuYBcNwSqTvl8koQus2+/fMbLuY4bWeWObbfHUWCNFPSjwbXfFHGpG3HTGwLzs",
+	"UwLLOE0oYuqdKFDKVZJJVUsTWDYtnZbeu9eIRjfNKlMSTVA23nkB+eI0/BzNxqFn1kBiCA5WvHTWGD3m",
+	"eYruASNik0yOQDqwtY/Pv7hAGdqaWlRMMn7DXBmpNniZXNWpeuDSQKCADbQTOpIYquhbuUVkxHTkMyAi",
+	"G/JRGCCxPgSEdy9s408b8l0K37etgiPbdRd7tgON8bQbc1RXR2r2iCuGX9M9AO/NhDORs1t5g4l3qO9M",
+	"bZW6lRoEhl4V0PIdVh5Ki/zQ7Z+wS2N9AY345MPW7jVYbhnHSPvbv/7rX/6Xf/P3v/uvfvUnf/jtX/28",
+	"AzBkMEDJSbhHZqnNfStAy/beFn9crWn99AogsAJLmxhLAGx3o2aZoRpOBnKhLJkgUBIB/dgrWzit2st9",
+	"0Oo1cLWTxJRAr9QAtSbtSluUcqeV7ehDsTmXIAm5jEun/Rqyi2sHvns6UkyAE35oHWsLGrLTBhhFwExG",
+	"r1kW2Zb4rtSijblcBoRNaMIe1p1sFHuKPZ/gi2vqE3uRXrEfE8WYIO2+bzaJkcBTOmKrJfmwDM+FfnzY",
+	"WhfH8f8rAfyDdrr60tr8QyQ45Wm925W5RjAZK/bj96ctm0Cq0XS7Rr7bPsl7mZLNgpneJa5xYqYDAfx+",
+	"qFkx/gcmY7WJA/jL1Y5J2KtS556zc1LcZBPpIm00YGZ8aESxUoWjCdsrJ1uEa0jL/MYHfVvBAa084Aaw",
+	"EYghIS/CBrhJBmVB4BN7MZBjDOK+YPNC1IcBzV82GMrpJ1OZ8WRB2hlYCyJXPGliddac0QQq0ZnfwXNn",
+	"+boLhQfPszNuGTqFr45mTCl6nbEj8pM3ye21eKAIU5pPXIEz6xQZiP3+v/gEX2eqcwzhHWAgsmZXEnMB",
+	"4fCxrzkWQwKtioGmLMwWuICYL6pJvCfY3GemxHgyii4UmY8XQd0Ezvjc3dT9oJAb3oYf37X89RNbSmS3",
+	"vLroUOUOoQzCuRzybJWBv54ZG9mWFJUcftIGJdGO1gna0l8szu1k93QJdvQPTMUq0y7TMHsk90fGKp0n",
+	"3GxtxNSUTWmusU+hTWeJiEsONGgqpOYJUxWqBtElzSbvWmQKFsvGiJSiXSuEqahETlm4O8ElznGP1wIz",
+	"rGIuuE3XYB8y0t9MOQQgQE0MNIRIwXZv2Do5P7PTkzZ2EMB4UMWSnGnV2SYgCi30lU5fOIzNzrXWRpur",
+	"AZYpw29sd6PeQFzY3s1Ukfhkpscyt97vI/IZoznLyc3i5ur//d3/Oe6RE3vRNClc4QbxB2I+liRBCwcM",
+	"hjkcY5bZACmq4cUHimQyuZEz3SMXBjzUEYlzRtN4INrff3rp6yspTTWDRjloHOtEJJ7nXLOYtGmmpG9S",
+	"o1xz4E40EDEAnnsF1zqhgmIn31I/YbuWWrOGnI/GUPEhYLpdCskiSxFZzaYxAMbvsFUM1/dxDGKluRuQ",
+	"tFSHBiB7lwYwUSAj8DW1UNBdfoke7r2F/25mvmq470CUkRv0w4cXIX1DTHEBtHOqXPhVZ4fGNBkwF5Vo",
+	"oDWi+TNfykVr9IOUkonWGgS+sKk/iM/N9TNKGbdbudtCoxkqNlOVkVw6vs2Da0UtmyCHIPAjqKQbrKEY",
+	"ov5np15ep0r7pDr72zRnt1zOFFg6Njd0fHjf4j1bNurZOQVkcUD2bVLW/PJontNFIGHHDr5pzrzvDroD",
+	"dDML7Vql0o1bt5ZYvumdP84k5jLjsNaY7XBdeqcearzWl1nB4r239l9oQEGI3956UrqJ1Q32cYJKRui9",
+	"sE46Yacs4Ypv2vSo/xESKY2klrKEp7tRPuzhEkpcLq9YhrumwgrHlWAZCJE0X3tPyntAFRLP+wOqVzD+",
+	"P8LUfcAUnu0akLJ2NCE1u2vdDqMOi3UVOs7dSx+7WJRb7e4DWXRO4ZjdDKT99R/9ydf/9adf/6s/6EQu",
+	"/BgqdBCapqwwGbkPKnVPVgvEE3nL7JG2Plbke22/weicY6zf599x3srm1o4fr4BL2FZnwzswy8gDT3N+",
+	"xEmabnMxJ+muOEiabnwnNIWX9Nwge63L7Fp0d7765kyEL6aggTilHg3rAZvKNZpClhTFY2xOR+JBK5Hy",
+	"hrNB64iYJcSYBwDvc6NVKQnxl5hc9rnW0y9EtojIBUtmOYsG4oJO2AXX7LcudM4TTXA4lL3IdS7nEI0E",
+	"Yr3MNc2gGjZ253IOhYHATr0r/ApkxHTZiGGDoMzXV/iZN64X+wDenC1I7NINSr6P2BaXVb2BeMWmaAHC",
+	"4vboQ1DkOpPJDRnOcgjHolqzydRmaFMyH/OMHRM6EPCa+yrCFikYoO18EZF5H3rm++1A0YGBSDk4I1I8",
+	"EJpl7g7BlkQnjBz29yOirCmqCG0lmmUZlv+vlRhw4RKNfQ/RJURxew4MfDQZFCHae2urar3bmwnzWhxM",
+	"FjXb+65ah2BxFZngAyZbIJA2Z1YjzlZb818w3X0CuNOQptyAr72Kdhrqtn83qmfwm+tF6+iHX1V6DMuR",
+	"C0Ik1EM4wPOSn8aRsT1b+3kVv30uR3KmN6Lnz8GvQ+RsJxY1syGDO21fPtsWqrarL3wMgBqN/oUvzYlA",
+	"qpQ10lqfRkRyaf4fLMOk7TA+wrPrWuoxEBAQGS0TPiSNvu5LJ7IR33Dy5tjPzgeicAj3yEuwzNNiBHR7",
+	"kTFV46ac79fqnuVGM8EqkRHOdueF1ILtxYMRzpW6bmenq4SnhhaOmLXvjPSNUZCRjWzF3GtwdUBYK3xU",
+	"9a4b3bKo/+eqkRJNDW/2mIfJ2gPhak7VfZvo3VhRjtRczXfYxg/L+zgm/mLqMMB+mFBXmImLLYB5nXhZ",
+	"4/HNZc25Pf5toeOS5iMGRMVaJu6Vrqy6ol1FjVYKaWxyCcf1qgqulOg69Sx8R7XgraaY3WrM1ceMf9qJ",
+	"vuVYaTXkKXzcGO80YVQYPQsyN40+Ahx8Y1V4W7gO6rOvp4ZdH/TJ2fntoeG+Z+e3j41CmEMwkfnlydnp",
+	"KzLN2ZC/YQoTUAciPug/7PV7+/sPe/29g8M4IvFBv79/lF5/cnS0H3eObSQGmVB1Y/39tl3hQKQzvE6m",
+	"euRLK5xBJkfJbYx6TVSEgpsRTs7PBsJ6tCBRA3qEo8qDSw7Wl3Ee74GY4t0RI3qS2H7TFVJ34c5YGvui",
+	"2ISqgXAKinvT9QyHityGuSnChkMwq+ny6gV7owfCFdkjJ/U+a7Z8kGvgjlF4wFExVMLmrrtNcQ2IbDft",
+	"2vUFG5x1yj0//PLN5swcXaMe75Hl31HUbao49Y/hkbuPK6LbEAwqiIuRhAxKoxVjccENKEcDlXbS/SpN",
+	"56kwr1i+ul7bwdd308ENhsJ40bLZAdthbiVJ3A/lPKmtLKFCSBB9iVV2bKsfF8oyLARuyFK23phlk+Ep",
+	"jrvxqdv3d3LsdiwnytXKcTWbdKVgimXDrYFwIm9ZF5OaGu2Hr6FmmXnzCeYM57OMqcj2jlrYrpOgzkLV",
+	"AeVcqxOube0bMD6V0qiUpgvodEd5NsuZQW9bZReN2SK1titV4RvHQIbBhgVwaF4uEDFEPF/IW7hI14L9",
+	"fSAx+o7W2NWyXGh/Ozt7rcRCMdLHrrFgLu4VNIMKsYbPXcXMxBYngP7yWUZ25lYx85MikKDUMxai6NEo",
+	"Lb3gPkNisRXuOQ2wmzOFMnpzCKTM0rKZx2DLXOY3NmIc6sw2kTxrLzA077gggWXzgbaB9lIwZ0cwApQ1",
+	"IwzEZSna3ugkruyINS9DrBEBIyoaiqE57IK00R48EJ5fTjrLspiL6i2N7zqsgPx4/vpyIGoGedJukL6g",
+	"4GJQBKsedidcJEgxXYqi/wi0YmcBQKFeGbVqZlXTUm9tVfo7t8wwoHUfVo/v81vPKGlwlntgmGV3W7PU",
+	"BuagC/fqxzWJ1NrtiJSVO6c0VWXG9za5Yk+Ly1nDuxJCAyRtc9Fo68tFglWmxLXcW3i+AzPXLsjDYUhS",
+	"Qw/BTnwdfKjt4WcFad/xBWDg+2rW50JjoCwqR3Hv/PSZTc8h7TL0T9NhUX39oE9e8M86FX+3/X6p4aSL",
+	"yXe1KbqVdoS2++GyqoDNHM9Pn304o/g0HVbxe33P4g+bK3T6rFluw/s0T3cBonj6YISCBrE+oeLYRU9A",
+	"dRAwHRSuuTm7Hkt5syr755bl4HrBKAKMxw+5wr50Q93jedo5VhlJ1Oza/3QPgVT2wKrT1GNut7UIrKqZ",
+	"Cd5PK5tii6N6zwg0/UGTdjBHQD+Fos9DXu0FaKuUsVsm0EpY3glJ4CFXA3H+xcUlVjuOZ3kWE6rIb198",
+	"8ZLEbweAU4PWERm0oJHvYNbvP0xgRPgnG7QiMoAadUrTyXTQigZi0Eqppuart/jZFU/xPfwQ/gm7xX/e",
+	"shwKIfuhBq1372LSJUKCzw6721qoIl1iW3hPbQzIhaYipXlKHFgSNWWJp2JHA2FDCEhsr7QLRdBS5g3C",
+	"RBoF/ggyWHW+wMS3nE0zujD/YVSrgeAaMpXsEH7LMWm/FvyNbW+jsF6Qf81T3Hgg2vHtfhST33C1qz9/",
+	"cfKke/H5ycGjx0Qa3It52vPj9gzhjyNywxZOJwCtxn6MjQLi+Vix5CouWsUarLW03yaLLWkuA4Gqywny",
+	"hoM3b2B4Lsh+323juOisD2bfds6wZCmauoXUri4cSzsY7Ktz7hbK3iDKGaH0miY3cjhEG/JDP4EBt8cD",
+	"MZazXEVmYh88xAWhWdazwOiKqo61niqbv0eTMaFkOrvOeOKt1UUNJLOLMs5WGxEZFeqaLaRIOxtUPrIw",
+	"9V11/trlnYnp7IOH8Ni5rSN4EyId1dO96o7+ndSOxAmvIQOMiRRSzCE4hDpieMf2CY6D7r21/1pXObsx",
+	"OhMKI5ZgawNjK3yxG1srDGVYfJkd+JtJWcaNFGhbmmD6aiZHW/O6oJBxsuTxtaW+l87o+0w3HtDOxYxN",
+	"oHdXfvLKsd+vS8GRhxX+hBKjgAA1G6RfggJrtG6CZayTVL6q7wKZ+wcLIba6QxU7Hyjy+tXzyFEvc1Gl",
+	"leyQmu0V974yj8Ieymnx9poUTcHe6KtkliuZb5XCiJ80Nx6PlnpNfm+jtueFrNA/NhozpMm6tvH/4PqT",
+	"V69j0VRK1VAfPOwdNYWpgmgBO1UtyTrJPIfxkt6HI34bwvzeW/vvhU07MxrA9mlnpZmjYO5IaZYdJ480",
+	"t/a0U5JrlsiJLXUr5BzacIDmD2KZ0crQXTKX+Q2DHoG2CxvE2mOTHjbPbI+HdGWPDnN8NdjcjSRdwaOD",
+	"5R3/tzM221U3LpESWhwfeGBL5SbgVAq9cpe0GNnye4HfSpAQbN6oI1rv1jOZk4NDAlpahWgPhJPg+UgY",
+	"ZU6WWryingslnsywAWW4AwkbdCByljBzsCShgqg515ZQyJkmmVRVUWR1rwupCznkAo9u97C2c5ptV7rC",
+	"h7S7yhjgOVoyBNEyIGwJvtUsiLctzKVqHf3wK0P5Epur8cOvzEkqlt+6e5jlWeuotWco8/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -98,3 +98,14 @@ func toNameRequest(r *storage.NameRequest) NameRequest {
 	}
 	return out
 }
+
+// SetMyProfile replaces the caller's own profile (issue 12's profile
+// duty): account.UpdateProfile on the caller's user ID.
+func (s *server) SetMyProfile(ctx context.Context, req SetMyProfileRequestObject) (SetMyProfileResponseObject, error) {
+	p := info(ctx).p
+	u, err := s.svc().Accounts.UpdateProfile(ctx, p, p.UserID, fromProfile(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return SetMyProfile200JSONResponse(toProfile(u.Profile)), nil
+}

@@ -3,8 +3,10 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keiyaku/keiyaku/httpapi"
+	"github.com/keiyaku/keiyaku/internal/testpki"
 )
 
 // TestOperatorOverHTTP: the service operator's REST calls. It creates a
@@ -76,5 +78,38 @@ func TestOperatorOverHTTP(t *testing.T) {
 	}
 	if l, _ := a.c.ListNameRequestsWithResponse(e.ctx, nil); l.JSON200 == nil || len(l.JSON200.Requests) != 2 {
 		t.Errorf("A's own requests: %s", l.Body)
+	}
+}
+
+// TestMyProfileOverHTTP: a user replaces its own profile over REST (its
+// administrator then sees the new one); a read token and a disclosure
+// account are refused, and so is a bad profile.
+func TestMyProfileOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
+	colleague, colleagueID := e.member(a, "a-member")
+	name, dept, lang := "山田 花子", "法務部", httpapi.ProfileLanguageEn
+	r, err := e.client(colleague).SetMyProfileWithResponse(e.ctx, httpapi.Profile{Name: &name, Department: &dept, Language: &lang})
+	if err != nil || r.JSON200 == nil || r.JSON200.Name == nil || *r.JSON200.Name != name {
+		t.Fatalf("set profile: %v %s", err, r.Body)
+	}
+	if body := e.wantStatus("A views", "GET", "/v1/users/"+colleagueID, a.token, "", 200, ""); !strings.Contains(body, name) || !strings.Contains(body, dept) {
+		t.Errorf("the administrator sees another profile: %s", body)
+	}
+	status, _, _, body := e.rawBody("POST", "/v1/me/tokens", a.token, "application/json", `{"name":"ro","scope":"read"}`)
+	if status != 201 {
+		t.Fatalf("token: %d %s", status, body)
+	}
+	e.wantStatus("A read token", "PUT", "/v1/me/profile", jsonField(t, body, "secret"), `{"name":"x"}`, 403, "permission-denied")
+	e.wantStatus("A too long", "PUT", "/v1/me/profile", a.token, `{"name":"`+strings.Repeat("あ", 201)+`"}`, 400, "invalid")
+	done := e.completed(a, b, "開示")
+	cr, err := a.c.CreateDisclosureWithResponse(e.ctx, nil, httpapi.NewDisclosure{LoginId: "auditor-p", Label: "監査", Until: testpki.Now.Add(time.Hour), Cases: []string{done.Id}})
+	if err != nil || cr.JSON201 == nil {
+		t.Fatalf("disclosure: %v %s", err, cr.Body)
+	}
+	_, tok := e.firstLogin("auditor-p", cr.JSON201.InitialPassword)
+	if got, _, _, resp := e.rawBody("PUT", "/v1/me/profile", tok, "application/json", `{"name":"x"}`); got < 400 {
+		t.Errorf("a disclosure account set a profile: %d %s", got, resp)
 	}
 }

@@ -184,8 +184,8 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 }
 
 // FuzzIssue12Decoders: the request decoders of the retention, hold,
-// retention-settings, move, disclosure, company-creation and name-request
-// operations never fail with a 5xx and refuse with a
+// retention-settings, move, disclosure, company-creation, name-request
+// and profile operations never fail with a 5xx and refuse with a
 // problem document.
 func FuzzIssue12Decoders(f *testing.F) {
 	e := newEnv(f)
@@ -210,6 +210,7 @@ func FuzzIssue12Decoders(f *testing.F) {
 	f.Add(uint8(11), "application/json", []byte(`{"name":"改名","reason":"合併"}`), "")
 	f.Add(uint8(12), "application/json", []byte(`{"note":"不備"}`), "")
 	f.Add(uint8(13), "", []byte(nil), "status=pending&limit=5&after=x")
+	f.Add(uint8(14), "application/json", []byte(`{"name":"山田","language":"ja","email":"y@example.com"}`), "")
 	f.Fuzz(func(t *testing.T, op uint8, ctype string, body []byte, query string) {
 		reqs := []struct{ method, path string }{
 			{"PUT", "/v1/cases/" + done.Id + "/retention"},
@@ -226,6 +227,7 @@ func FuzzIssue12Decoders(f *testing.F) {
 			{"POST", "/v1/company/name-requests"},
 			{"POST", "/v1/name-requests/x/reject"},
 			{"GET", "/v1/name-requests"},
+			{"PUT", "/v1/me/profile"},
 		}
 		rq := reqs[int(op)%len(reqs)]
 		req := httptest.NewRequest(rq.method, rq.path, bytes.NewReader(body))
