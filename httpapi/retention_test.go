@@ -10,6 +10,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/keiyaku/keiyaku/httpapi"
+	"github.com/keiyaku/keiyaku/internal/testpki"
 )
 
 // TestRetentionOverHTTP: a completed case's retention and legal holds and
@@ -107,7 +108,10 @@ func TestRetentionOverHTTP(t *testing.T) {
 // administrator (session and admin token), a write token (retention yes,
 // admin-only holds and settings no), a read-only token (reads only), a
 // colleague who does not see the case (404), the counterparty (reads, its
-// own holds, never the owner's retention), another company (404).
+// own holds, never the owner's retention), another company (404), the
+// service operator (no case: 404; no company settings: 403), a
+// disclosure account inside its period (no change: 403) and after it
+// (401).
 func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
@@ -124,6 +128,12 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 		return jsonField(t, body, "secret")
 	}
 	read, write, admin := token(a, "read"), token(a, "write"), token(a, "admin")
+	op := e.operatorToken("operator")
+	cr, err := a.c.CreateDisclosureWithResponse(e.ctx, nil, httpapi.NewDisclosure{LoginId: "auditor-r", Label: "監査", Until: testpki.Now.Add(time.Hour), Cases: []string{done.Id}})
+	if err != nil || cr.JSON201 == nil {
+		t.Fatalf("disclosure: %v %s", err, cr.Body)
+	}
+	_, disc := e.firstLogin("auditor-r", cr.JSON201.InitialPassword)
 
 	ret := "/v1/cases/" + done.Id + "/retention"
 	holds := "/v1/cases/" + done.Id + "/holds"
@@ -167,6 +177,18 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 		{"B counterparty admin", "DELETE", holds, b.token, "", 204, ""},
 		{"C no hold of its own", "DELETE", holds, c.token, "", 404, "not-found"},
 
+		{"operator", "GET", ret, op, "", 404, "not-found"},
+		{"operator", "PUT", ret, op, extend, 404, "not-found"},
+		{"operator", "GET", holds, op, "", 404, "not-found"},
+		{"operator", "PUT", holds, op, hold, 404, "not-found"},
+		{"operator", "PUT", "/v1/company/retention-settings", op, settings, 403, "permission-denied"},
+		{"operator", "GET", "/v1/company/upcoming-deletions?through=2100-01-01", op, "", 403, "permission-denied"},
+		{"disclosure account", "PUT", ret, disc, extend, 403, "permission-denied"},
+		{"disclosure account", "PUT", holds, disc, hold, 403, "permission-denied"},
+		{"disclosure account", "DELETE", holds, disc, "", 403, "permission-denied"},
+		{"disclosure account", "PUT", "/v1/company/retention-settings", disc, settings, 403, "permission-denied"},
+		{"disclosure account", "GET", "/v1/company/upcoming-deletions?through=2100-01-01", disc, "", 403, "permission-denied"},
+		{"disclosure account", "POST", "/v1/cases/" + done.Id + "/move", disc, `{"from_user_id":"` + a.p.UserID + `","to_user_id":"` + b.p.UserID + `"}`, 403, "permission-denied"},
 		{"A admin session", "PUT", "/v1/company/retention-settings", a.token, settings, 200, ""},
 		{"A admin token", "PUT", "/v1/company/retention-settings", admin, settings, 200, ""},
 		{"A write token", "PUT", "/v1/company/retention-settings", write, settings, 403, "permission-denied"},
@@ -181,6 +203,10 @@ func TestIssue12AuthorizationOverHTTP(t *testing.T) {
 	if !strings.Contains(body, "case.retention.denied") {
 		t.Errorf("the refusals are not audited: %s", body)
 	}
+	// After its period the disclosure account's session is gone.
+	e.offset.Store(int64(2 * time.Hour))
+	e.wantStatus("disclosure account after its period", "PUT", holds, disc, hold, 401, "unauthenticated")
+	e.wantStatus("disclosure account after its period", "GET", ret, disc, "", 401, "unauthenticated")
 }
 
 // FuzzIssue12Decoders: the request decoders of the retention, hold,
