@@ -1553,6 +1553,11 @@ type SetCorporateNumberJSONBody struct {
 	CorporateNumber string `json:"corporate_number"`
 }
 
+// SetDisclosureLimitJSONBody defines parameters for SetDisclosureLimit.
+type SetDisclosureLimitJSONBody struct {
+	Limit int `json:"limit"`
+}
+
 // RequestNameChangeJSONBody defines parameters for RequestNameChange.
 type RequestNameChangeJSONBody struct {
 	Name   string  `json:"name"`
@@ -1739,6 +1744,9 @@ type CreateCompanyJSONRequestBody CreateCompanyJSONBody
 
 // SetCorporateNumberJSONRequestBody defines body for SetCorporateNumber for application/json ContentType.
 type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
+
+// SetDisclosureLimitJSONRequestBody defines body for SetDisclosureLimit for application/json ContentType.
+type SetDisclosureLimitJSONRequestBody SetDisclosureLimitJSONBody
 
 // RequestNameChangeJSONRequestBody defines body for RequestNameChange for application/json ContentType.
 type RequestNameChangeJSONRequestBody RequestNameChangeJSONBody
@@ -2286,6 +2294,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureLimitWithBody Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimitWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimit(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RequestNameChangeWithBody Ask the service operator to change the company's name (商号変更申請; administrators only)
 	//
@@ -3776,6 +3806,48 @@ func (c *Client) SetCorporateNumberWithBody(ctx context.Context, contentType str
 // Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 func (c *Client) SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetCorporateNumberRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureLimitWithBody Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *Client) SetDisclosureLimitWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureLimitRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *Client) SetDisclosureLimit(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureLimitRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6892,6 +6964,46 @@ func NewSetCorporateNumberRequestWithBody(server string, contentType string, bod
 	return req, nil
 }
 
+// NewSetDisclosureLimitRequest calls the generic SetDisclosureLimit builder with application/json body
+func NewSetDisclosureLimitRequest(server string, body SetDisclosureLimitJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetDisclosureLimitRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetDisclosureLimitRequestWithBody constructs an http.Request for the SetDisclosureLimit method, with any body, and a specified content type
+func NewSetDisclosureLimitRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/disclosure-limit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRequestNameChangeRequest calls the generic RequestNameChange builder with application/json body
 func NewRequestNameChangeRequest(server string, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9575,6 +9687,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
 
+	// SetDisclosureLimitWithBodyWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimitWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error)
+
+	// SetDisclosureLimitWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimitWithResponse(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error)
+
 	// RequestNameChangeWithBodyWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
 	//
 	// The directory keeps the old name until an operator approves. One
@@ -11935,6 +12069,54 @@ func (r SetCorporateNumberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetCorporateNumberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetDisclosureLimitResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Company
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetDisclosureLimitResponse) GetJSON200() *Company {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetDisclosureLimitResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetDisclosureLimitResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetDisclosureLimitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetDisclosureLimitResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetDisclosureLimitResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14937,6 +15119,40 @@ func (c *ClientWithResponses) SetCorporateNumberWithResponse(ctx context.Context
 	return ParseSetCorporateNumberResponse(rsp)
 }
 
+// SetDisclosureLimitWithBodyWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *ClientWithResponses) SetDisclosureLimitWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error) {
+	rsp, err := c.SetDisclosureLimitWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureLimitResponse(rsp)
+}
+
+// SetDisclosureLimitWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *ClientWithResponses) SetDisclosureLimitWithResponse(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error) {
+	rsp, err := c.SetDisclosureLimit(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureLimitResponse(rsp)
+}
+
 // RequestNameChangeWithBodyWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
 //
 // The directory keeps the old name until an operator approves. One
@@ -17337,6 +17553,39 @@ func ParseSetCorporateNumberResponse(rsp *http.Response) (*SetCorporateNumberRes
 	return response, nil
 }
 
+// ParseSetDisclosureLimitResponse parses an HTTP response from a SetDisclosureLimitWithResponse call
+func ParseSetDisclosureLimitResponse(rsp *http.Response) (*SetDisclosureLimitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetDisclosureLimitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRequestNameChangeResponse parses an HTTP response from a RequestNameChangeWithResponse call
 func ParseRequestNameChangeResponse(rsp *http.Response) (*RequestNameChangeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19027,6 +19276,9 @@ type ServerInterface interface {
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(w http.ResponseWriter, r *http.Request)
+	// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+	// (PUT /v1/company/disclosure-limit)
+	SetDisclosureLimit(w http.ResponseWriter, r *http.Request)
 	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
 	// (POST /v1/company/name-requests)
 	RequestNameChange(w http.ResponseWriter, r *http.Request, params RequestNameChangeParams)
@@ -20711,6 +20963,20 @@ func (siw *ServerInterfaceWrapper) SetCorporateNumber(w http.ResponseWriter, r *
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetCorporateNumber(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetDisclosureLimit operation middleware
+func (siw *ServerInterfaceWrapper) SetDisclosureLimit(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetDisclosureLimit(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -22432,6 +22698,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/name-requests", wrapper.ListNameRequests)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/name-requests/{request_id}/approve", wrapper.ApproveNameChange)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/name-requests/{request_id}/reject", wrapper.RejectNameChange)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/disclosure-limit", wrapper.SetDisclosureLimit)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/companies", wrapper.CreateCompany)
@@ -23930,6 +24197,45 @@ type SetCorporateNumberdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetCorporateNumberdefaultApplicationProblemPlusJSONResponse) VisitSetCorporateNumberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureLimitRequestObject struct {
+	Body *SetDisclosureLimitJSONRequestBody
+}
+
+type SetDisclosureLimitResponseObject interface {
+	VisitSetDisclosureLimitResponse(w http.ResponseWriter) error
+}
+
+type SetDisclosureLimit200JSONResponse Company
+
+func (response SetDisclosureLimit200JSONResponse) VisitSetDisclosureLimitResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureLimitdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetDisclosureLimitdefaultApplicationProblemPlusJSONResponse) VisitSetDisclosureLimitResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -25915,6 +26221,9 @@ type StrictServerInterface interface {
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(ctx context.Context, request SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error)
+	// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+	// (PUT /v1/company/disclosure-limit)
+	SetDisclosureLimit(ctx context.Context, request SetDisclosureLimitRequestObject) (SetDisclosureLimitResponseObject, error)
 	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
 	// (POST /v1/company/name-requests)
 	RequestNameChange(ctx context.Context, request RequestNameChangeRequestObject) (RequestNameChangeResponseObject, error)
@@ -27047,6 +27356,37 @@ func (sh *strictHandler) SetCorporateNumber(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SetCorporateNumberResponseObject); ok {
 		if err := validResponse.VisitSetCorporateNumberResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetDisclosureLimit operation middleware
+func (sh *strictHandler) SetDisclosureLimit(w http.ResponseWriter, r *http.Request) {
+	var request SetDisclosureLimitRequestObject
+
+	var body SetDisclosureLimitJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetDisclosureLimit(ctx, request.(SetDisclosureLimitRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetDisclosureLimit")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetDisclosureLimitResponseObject); ok {
+		if err := validResponse.VisitSetDisclosureLimitResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -28652,98 +28992,101 @@ var swaggerSpec = []string{
 	"s/Q8Wo8gW/gQN6RGVaNyeykgTYpssT6cxRHdvbdOEIFgQGZ4rmqUbw1neGHfCcsP1YyRYuyViSPbRUXd",
 	"Jw/Eza1igPaIIlRUsVehBY1daU4+BJEWEOk4IVhxWK4wO9Mo+CPJlHncFtL2iDw7BUOsORCjMWGFf1VS",
 	"63HQPS9rdYvWxUEPx/5DkvKRAUFrNsBC/6Dm4hOjZeAgS8H+Y6OtWe/9F6UnhuMPuTNV2JevF5As4rz8",
-	"4Zxgu+qXTkD8AMwv1OV5Y2m0RrZqI31sN4InwitpYm+H0QRFoElZNSDtCmVT2xCyxZ4hOF2Xqdpcs/6y",
-	"Il/eMDZF55q0zV4IdGPFwAFLT+l0mstbpqC08UDYHmO+dPq0BOrQ9ySRwjvJEimGGU90Z2Xgiq2S/ZJO",
-	"2JOxzRv9hyAR3kmUiVwCzSZ5MwGx52NXwTK3VClrHvK7weNdoMyJugmHnWtpY6pqGIUJ0l//9F9//Ud/",
-	"+/Vf/Ztv/uz/+Pbf/c3f/29/eEzeB7tyNuEiZXk3pQvVyCZOSj0fLEaU6oKB/ckwgzkFF3HsBr0yg8bQ",
-	"pwFNwEpOGMQyLOX8Wc9F5BICyx53kTDC9UDMqSry5c1orj96hxihHItSFDzUrcI2YhlRLpwhObTCooYg",
-	"TGiwH5rb3NKsR/qwOjUQ7kPDxYc+Fo7QaznThWneBsWtD2rDwU7N2X+gyLbSvisWioePH5UsFP21PUmr",
-	"I/16sTp0f4/lHDt1Qx8SCtBvYME2yzHHo0q+Oa7hDcybbb8fzlrvf1cxbaZsRlyMD0HDFQY31NqwPFA2",
-	"3tfgiNmRHjOek/0+uv0HguYOU1PShtj7cslimReJpild2JOxNk0ng2r6hgx5hqEmNIXyNj55XyU0g7kw",
-	"mmVhuDI0OsTw0HKvAxh8TvNUlfPL7NX6Q1kbjXLhDu1+nIfL83ys6JHqAkIuPXy+2yCSZVmwiFbxM74X",
-	"/Cs+ElyMuiXPULN9H2K4aMlXNaEpc9pO2bdUYmhjlkMgyEBwpWYsJTND6XzPJ3gHnuQkn2WsgwgC51jZ",
-	"+UBAoVau/YcKi/RgHzJU82zfDdCfSsEeEIpbdE0s1XLyjefAOYAZZRWchlDFjCsdzqJW+gIP8En5/O7Z",
-	"YVmdbnXWQ9FXa2dZDxZkyheuKiKMDKZhBhIfGpUPKGeNbSUhzE+kXQP1elGeNCLnT18YGLBttU+fvuqR",
-	"k4F4clKBxXJwj1ulbT5CRQX04OsGMIZNQQHlJdXdB91X+o9Uz76sABWSDHkJ3Y58H0goEOEiIm1DJAwj",
-	"r6D4qsLEy/DxXe2C9JLNA4v9wHpK0wpWo1KvtdsCuyWQq1L7KZPTDDEOSdXOaf3e2/LGrpYq9tZKoBQ0",
-	"tSD9XBMwqokRwPhMQOfEjJrNIclVx1YwKiEUzXJGU7QukPkYXUkLWxPP4MZrcSPkXNj6iiusXZhKtAng",
-	"B2yvtd3fqwH2MJTLCHmevd1lVNEQfYaOLgWl2w0Y4YArzEhPfaBRNaqIWEngekHihF6VnsQuUHMGmo8R",
-	"W7G0WSzzERW2qW5M2l9ATNOezElcNxXGpF31pRtVVbGc0wxtoQTip4rhzlLDW4Yc22QFhY/eQJyUgxas",
-	"jKDnshy/EBUxGaVIhXI7RejWYPQWMEDUPbmRTdG3+7Gm4oEoek40mKSRpa4zn1UYxBlc3nefN9h1/vqx",
-	"BVueqYQ1lDw5QdRRXsbyJtX3wGfNJ6z7EylYs8lKkLOTlyfWbAZtKOOiDVDcOSZsMtUL6FQic5uJYQ8i",
-	"IsWbPfKkqI1e9AdXUFjLyGf1nqV7tX6loEAvtyzlCvMwEf+gJheGpXNd4yP9oLPkkk/YPzcH8EHsRr51",
-	"XY2nPD5cZ9otvvx1docUjZzeC+xn00RODB9zOT8r4tqKTizLFlvkWKVsM4HViyD8bChzNhCxHudyNhrH",
-	"NrGAatv22chNvjQNxJ+nVgi0Be7OTnvknI7YQEgrAcZgubkCD4zt6Yu/mPeh1otivkVDZhmWUZ/j8if+",
-	"5XbRDveBwsaSMcTpKcxaBqUbutRO6GIgsF5Mp0deBXKoQmzntT3lU3/IG0XU2QNbKY5t3Svs0p2IreVo",
-	"Qw3RmdVGM0b5KBuLm5WuYBcNwSqTvl8koQus2+/fMbLuY4bWeWObbfHUWCNFPSjwbXfFHGpG3HTGwLzs",
-	"UwLLOE0oYuqdKFDKVZJJVUsTWDYtnZbeu9eIRjfNKlMSTVA23nkB+eI0/BzNxqFn1kBiCA5WvHTWGD3m",
-	"eYruASNik0yOQDqwtY/Pv7hAGdqaWlRMMn7DXBmpNniZXNWpeuDSQKCADbQTOpIYquhbuUVkxHTkMyAi",
-	"G/JRGCCxPgSEdy9s408b8l0K37etgiPbdRd7tgON8bQbc1RXR2r2iCuGX9M9AO/NhDORs1t5g4l3qO9M",
-	"bZW6lRoEhl4V0PIdVh5Ki/zQ7Z+wS2N9AY345MPW7jVYbhnHSPvbv/7rX/6Xf/P3v/uvfvUnf/jtX/28",
-	"AzBkMEDJSbhHZqnNfStAy/beFn9crWn99AogsAJLmxhLAGx3o2aZoRpOBnKhLJkgUBIB/dgrWzit2st9",
-	"0Oo1cLWTxJRAr9QAtSbtSluUcqeV7ehDsTmXIAm5jEun/Rqyi2sHvns6UkyAE35oHWsLGrLTBhhFwExG",
-	"r1kW2Zb4rtSijblcBoRNaMIe1p1sFHuKPZ/gi2vqE3uRXrEfE8WYIO2+bzaJkcBTOmKrJfmwDM+FfnzY",
-	"WhfH8f8rAfyDdrr60tr8QyQ45Wm925W5RjAZK/bj96ctm0Cq0XS7Rr7bPsl7mZLNgpneJa5xYqYDAfx+",
-	"qFkx/gcmY7WJA/jL1Y5J2KtS556zc1LcZBPpIm00YGZ8aESxUoWjCdsrJ1uEa0jL/MYHfVvBAa084Aaw",
-	"EYghIS/CBrhJBmVB4BN7MZBjDOK+YPNC1IcBzV82GMrpJ1OZ8WRB2hlYCyJXPGliddac0QQq0ZnfwXNn",
-	"+boLhQfPszNuGTqFr45mTCl6nbEj8pM3ye21eKAIU5pPXIEz6xQZiP3+v/gEX2eqcwzhHWAgsmZXEnMB",
-	"4fCxrzkWQwKtioGmLMwWuICYL6pJvCfY3GemxHgyii4UmY8XQd0Ezvjc3dT9oJAb3oYf37X89RNbSmS3",
-	"vLroUOUOoQzCuRzybJWBv54ZG9mWFJUcftIGJdGO1gna0l8szu1k93QJdvQPTMUq0y7TMHsk90fGKp0n",
-	"3GxtxNSUTWmusU+hTWeJiEsONGgqpOYJUxWqBtElzSbvWmQKFsvGiJSiXSuEqahETlm4O8ElznGP1wIz",
-	"rGIuuE3XYB8y0t9MOQQgQE0MNIRIwXZv2Do5P7PTkzZ2EMB4UMWSnGnV2SYgCi30lU5fOIzNzrXWRpur",
-	"AZYpw29sd6PeQFzY3s1Ukfhkpscyt97vI/IZoznLyc3i5ur//d3/Oe6RE3vRNClc4QbxB2I+liRBCwcM",
-	"hjkcY5bZACmq4cUHimQyuZEz3SMXBjzUEYlzRtN4INrff3rp6yspTTWDRjloHOtEJJ7nXLOYtGmmpG9S",
-	"o1xz4E40EDEAnnsF1zqhgmIn31I/YbuWWrOGnI/GUPEhYLpdCskiSxFZzaYxAMbvsFUM1/dxDGKluRuQ",
-	"tFSHBiB7lwYwUSAj8DW1UNBdfoke7r2F/25mvmq470CUkRv0w4cXIX1DTHEBtHOqXPhVZ4fGNBkwF5Vo",
-	"oDWi+TNfykVr9IOUkonWGgS+sKk/iM/N9TNKGbdbudtCoxkqNlOVkVw6vs2Da0UtmyCHIPAjqKQbrKEY",
-	"ov5np15ep0r7pDr72zRnt1zOFFg6Njd0fHjf4j1bNurZOQVkcUD2bVLW/PJontNFIGHHDr5pzrzvDroD",
-	"dDML7Vql0o1bt5ZYvumdP84k5jLjsNaY7XBdeqcearzWl1nB4r239l9oQEGI3956UrqJ1Q32cYJKRui9",
-	"sE46Yacs4Ypv2vSo/xESKY2klrKEp7tRPuzhEkpcLq9YhrumwgrHlWAZCJE0X3tPyntAFRLP+wOqVzD+",
-	"P8LUfcAUnu0akLJ2NCE1u2vdDqMOi3UVOs7dSx+7WJRb7e4DWXRO4ZjdDKT99R/9ydf/9adf/6s/6EQu",
-	"/BgqdBCapqwwGbkPKnVPVgvEE3nL7JG2Plbke22/weicY6zf599x3srm1o4fr4BL2FZnwzswy8gDT3N+",
-	"xEmabnMxJ+muOEiabnwnNIWX9Nwge63L7Fp0d7765kyEL6aggTilHg3rAZvKNZpClhTFY2xOR+JBK5Hy",
-	"hrNB64iYJcSYBwDvc6NVKQnxl5hc9rnW0y9EtojIBUtmOYsG4oJO2AXX7LcudM4TTXA4lL3IdS7nEI0E",
-	"Yr3MNc2gGjZ253IOhYHATr0r/ApkxHTZiGGDoMzXV/iZN64X+wDenC1I7NINSr6P2BaXVb2BeMWmaAHC",
-	"4vboQ1DkOpPJDRnOcgjHolqzydRmaFMyH/OMHRM6EPCa+yrCFikYoO18EZF5H3rm++1A0YGBSDk4I1I8",
-	"EJpl7g7BlkQnjBz29yOirCmqCG0lmmUZlv+vlRhw4RKNfQ/RJURxew4MfDQZFCHae2urar3bmwnzWhxM",
-	"FjXb+65ah2BxFZngAyZbIJA2Z1YjzlZb818w3X0CuNOQptyAr72Kdhrqtn83qmfwm+tF6+iHX1V6DMuR",
-	"C0Ik1EM4wPOSn8aRsT1b+3kVv30uR3KmN6Lnz8GvQ+RsJxY1syGDO21fPtsWqrarL3wMgBqN/oUvzYlA",
-	"qpQ10lqfRkRyaf4fLMOk7TA+wrPrWuoxEBAQGS0TPiSNvu5LJ7IR33Dy5tjPzgeicAj3yEuwzNNiBHR7",
-	"kTFV46ac79fqnuVGM8EqkRHOdueF1ILtxYMRzpW6bmenq4SnhhaOmLXvjPSNUZCRjWzF3GtwdUBYK3xU",
-	"9a4b3bKo/+eqkRJNDW/2mIfJ2gPhak7VfZvo3VhRjtRczXfYxg/L+zgm/mLqMMB+mFBXmImLLYB5nXhZ",
-	"4/HNZc25Pf5toeOS5iMGRMVaJu6Vrqy6ol1FjVYKaWxyCcf1qgqulOg69Sx8R7XgraaY3WrM1ceMf9qJ",
-	"vuVYaTXkKXzcGO80YVQYPQsyN40+Ahx8Y1V4W7gO6rOvp4ZdH/TJ2fntoeG+Z+e3j41CmEMwkfnlydnp",
-	"KzLN2ZC/YQoTUAciPug/7PV7+/sPe/29g8M4IvFBv79/lF5/cnS0H3eObSQGmVB1Y/39tl3hQKQzvE6m",
-	"euRLK5xBJkfJbYx6TVSEgpsRTs7PBsJ6tCBRA3qEo8qDSw7Wl3Ee74GY4t0RI3qS2H7TFVJ34c5YGvui",
-	"2ISqgXAKinvT9QyHityGuSnChkMwq+ny6gV7owfCFdkjJ/U+a7Z8kGvgjlF4wFExVMLmrrtNcQ2IbDft",
-	"2vUFG5x1yj0//PLN5swcXaMe75Hl31HUbao49Y/hkbuPK6LbEAwqiIuRhAxKoxVjccENKEcDlXbS/SpN",
-	"56kwr1i+ul7bwdd308ENhsJ40bLZAdthbiVJ3A/lPKmtLKFCSBB9iVV2bKsfF8oyLARuyFK23phlk+Ep",
-	"jrvxqdv3d3LsdiwnytXKcTWbdKVgimXDrYFwIm9ZF5OaGu2Hr6FmmXnzCeYM57OMqcj2jlrYrpOgzkLV",
-	"AeVcqxOube0bMD6V0qiUpgvodEd5NsuZQW9bZReN2SK1titV4RvHQIbBhgVwaF4uEDFEPF/IW7hI14L9",
-	"fSAx+o7W2NWyXGh/Ozt7rcRCMdLHrrFgLu4VNIMKsYbPXcXMxBYngP7yWUZ25lYx85MikKDUMxai6NEo",
-	"Lb3gPkNisRXuOQ2wmzOFMnpzCKTM0rKZx2DLXOY3NmIc6sw2kTxrLzA077gggWXzgbaB9lIwZ0cwApQ1",
-	"IwzEZSna3ugkruyINS9DrBEBIyoaiqE57IK00R48EJ5fTjrLspiL6i2N7zqsgPx4/vpyIGoGedJukL6g",
-	"4GJQBKsedidcJEgxXYqi/wi0YmcBQKFeGbVqZlXTUm9tVfo7t8wwoHUfVo/v81vPKGlwlntgmGV3W7PU",
-	"BuagC/fqxzWJ1NrtiJSVO6c0VWXG9za5Yk+Ly1nDuxJCAyRtc9Fo68tFglWmxLXcW3i+AzPXLsjDYUhS",
-	"Qw/BTnwdfKjt4WcFad/xBWDg+2rW50JjoCwqR3Hv/PSZTc8h7TL0T9NhUX39oE9e8M86FX+3/X6p4aSL",
-	"yXe1KbqVdoS2++GyqoDNHM9Pn304o/g0HVbxe33P4g+bK3T6rFluw/s0T3cBonj6YISCBrE+oeLYRU9A",
-	"dRAwHRSuuTm7Hkt5syr755bl4HrBKAKMxw+5wr50Q93jedo5VhlJ1Oza/3QPgVT2wKrT1GNut7UIrKqZ",
-	"Cd5PK5tii6N6zwg0/UGTdjBHQD+Fos9DXu0FaKuUsVsm0EpY3glJ4CFXA3H+xcUlVjuOZ3kWE6rIb198",
-	"8ZLEbweAU4PWERm0oJHvYNbvP0xgRPgnG7QiMoAadUrTyXTQigZi0Eqppuart/jZFU/xPfwQ/gm7xX/e",
-	"shwKIfuhBq1372LSJUKCzw6721qoIl1iW3hPbQzIhaYipXlKHFgSNWWJp2JHA2FDCEhsr7QLRdBS5g3C",
-	"RBoF/ggyWHW+wMS3nE0zujD/YVSrgeAaMpXsEH7LMWm/FvyNbW+jsF6Qf81T3Hgg2vHtfhST33C1qz9/",
-	"cfKke/H5ycGjx0Qa3It52vPj9gzhjyNywxZOJwCtxn6MjQLi+Vix5CouWsUarLW03yaLLWkuA4Gqywny",
-	"hoM3b2B4Lsh+323juOisD2bfds6wZCmauoXUri4cSzsY7Ktz7hbK3iDKGaH0miY3cjhEG/JDP4EBt8cD",
-	"MZazXEVmYh88xAWhWdazwOiKqo61niqbv0eTMaFkOrvOeOKt1UUNJLOLMs5WGxEZFeqaLaRIOxtUPrIw",
-	"9V11/trlnYnp7IOH8Ni5rSN4EyId1dO96o7+ndSOxAmvIQOMiRRSzCE4hDpieMf2CY6D7r21/1pXObsx",
-	"OhMKI5ZgawNjK3yxG1srDGVYfJkd+JtJWcaNFGhbmmD6aiZHW/O6oJBxsuTxtaW+l87o+0w3HtDOxYxN",
-	"oHdXfvLKsd+vS8GRhxX+hBKjgAA1G6RfggJrtG6CZayTVL6q7wKZ+wcLIba6QxU7Hyjy+tXzyFEvc1Gl",
-	"leyQmu0V974yj8Ieymnx9poUTcHe6KtkliuZb5XCiJ80Nx6PlnpNfm+jtueFrNA/NhozpMm6tvH/4PqT",
-	"V69j0VRK1VAfPOwdNYWpgmgBO1UtyTrJPIfxkt6HI34bwvzeW/vvhU07MxrA9mlnpZmjYO5IaZYdJ480",
-	"t/a0U5JrlsiJLXUr5BzacIDmD2KZ0crQXTKX+Q2DHoG2CxvE2mOTHjbPbI+HdGWPDnN8NdjcjSRdwaOD",
-	"5R3/tzM221U3LpESWhwfeGBL5SbgVAq9cpe0GNnye4HfSpAQbN6oI1rv1jOZk4NDAlpahWgPhJPg+UgY",
-	"ZU6WWryingslnsywAWW4AwkbdCByljBzsCShgqg515ZQyJkmmVRVUWR1rwupCznkAo9u97C2c5ptV7rC",
-	"h7S7yhjgOVoyBNEyIGwJvtUsiLctzKVqHf3wK0P5Epur8cOvzEkqlt+6e5jlWeuotWco8/8XAAD//w==",
+	"4Zxgu+qXTkD8AMwv1OV5Y2m0RrZqI31sN4InwitpYm+H0QRFoElZNSDtCmVT2xCyxV7KVZJJNctZFwXs",
+	"RlgGf0W/f0z6UH9O5ta/5grfth8ZhSoBgVORa7aQ4DqGxDmWDgQMDyksx0RIItgcvbRUGKVsQlNGoKVr",
+	"YY814H/NMjk3sF32kdmjra+9yVN26t97bnWIDwD5/jQbtJT+2r6EOMKvF5iP5Rz7886E7epMilsm1EEX",
+	"WDmAe0zoAjryvB8WGLbbdfnazZ0bLita1g1jU0QBaVseWQCG8BkrVdDpNJe3TEGB74GwnfZ8A4FpieBD",
+	"95/EYI11FSdSDDOe6M7K8C1bK/4lnbAnY5s9/Q9BL7qTQB+5NLJNsscCwv/HrgVnbqlS3D/kfYbHu8Co",
+	"E3UTTr7Q0kYW1vgKlgn4+qf/+us/+tuv/+rffPNn/8e3/+5v/v5/+8Nj8j7YlbMJFynLuyldqEYGc1Lq",
+	"fGIxolQdD6ywRiSaU2ACsRv0ygwaQ7cSdIQoOWEQ0bOU+Wr9d5FLiy3HnYiEEa4HYk5VUTXCjMaEBl9Q",
+	"hxjVFEuzFJKkW4VtRzSiXDh3SmiFRSVNmNBgP7R4uqVZj/RhdWog3IdGlh36iFBCr+VMFw4qGxq6PrQT",
+	"Bzs1Z/+B4jtL+65wwIePH23FAasj/XpxQgwC8fwQuvFQgH4DC7ZllDkeVfJQcw1vYPZ4+/1w1sbAdBXT",
+	"ZspmxL0sCYEY4lNrRvRA2ah3gyNmR3rMeE72+xj8MhA0d5iakjZkoJQLd8u8SLdO6cKejLXsO01M0zdk",
+	"yDMMuKIpFHnyJSxUQjOYC2O6FoYrQ7tPDJIud/yAwec0T1U5y9JerT+UtTFZF+7Q7seFvjzPx4qhqi4g",
+	"5NjG57sNpVrWiIqYLT/je8G/4iPBxahb8o82e7kgkpGWPLagzVidv+xhLTG0McshHGoguFIzlpKZoXS+",
+	"8xm8A09yks8y1iFW9KWquvOBgHLFXPsPFZaqwm58aOyw3WfAilAKeYKA9KJ3aKmimW+/CC4yzKus4DQI",
+	"3hlXOlxLQOkLPMAn5fO7Z7d9dbrVuT9Fd7md5f5YkClfuKqIMDKYjBxI/2lUPqCoOzZXhWBXkXYN1OtF",
+	"edKInD99YWDANpc/ffqqR04G4slJBRbLIW5ulbYFDxUV0IOvG8AYNgVlxJcMWD71pNKFp3r2ZQWokGTI",
+	"S+j55buhQpkUFxds24JhMkUFxVeV516Gj+9qL7CXbB5Y7AfWU5pWsBqVeq3dlpkugVyV2k+ZnGaIcUiq",
+	"dk7r996WN3a1VLe6VgiooKkF6eeagGlZjADGwaAlSEbN5pDkqmMrGJUQimY5oylaF8h8jA7Vha0MaXDj",
+	"tbgRci5sldEVNl9MqNsE8AMeiNru79UNcRjK6IVs597u8gppiD5DX6OC0u0GjHDAFWakpz7crhpbR6wk",
+	"cL0gcUKvSk9iF648A83HiK1Y4C+W+YgK21o6Ju0vILJvT+YkrhvMY9KuRpQYVVWxnNMMPQIEogiL4c5S",
+	"w1uGHJvFBYWP3kCclEN3rIyg57IcxRMVkUmleJ1yU1HoWWL0FjBA1OMZIluowu7HOkwGoui80uCYQZa6",
+	"znxWYRBncHnffd5g1/nrxxZskbIS1lDy5ARRR3kZy5tU3wOfNZ+w7k+kYM0mK0HOTl6eWLMZNGONi2ZY",
+	"ceeYsMlUL4L+kogUb/bIk6JDQNElX0F5OSOf1Tv37tW69oICvdy4lyvMRkb8g8p0mJzBdY2P9IMuw0s+",
+	"Yf/cHMAHsRv5Bo41nvL4cJ1pt/jy19kpWLQzey+wn00TOTF8zGW+rYjuLPoRLVtskWOVci4F1vCCIMyh",
+	"zNlAxHqcy9loHNv0Gqpt83MjN/kCTZCFkVoh0JZ5PDvtkXM6YgMhrQQYg+XmCjwwtrM1/mLeh4pHivlG",
+	"JZllWEZ9jsuf+JfbRVPoBwrbq8YQraowdx+UbujVPKGLgcCqSZ0eeRXIJAyxndf2lE/9IW8UV2oPbKU4",
+	"tnXHvEt3IraiqQ24RWdWG80Y5aNsLPFXuoJdtMWrTPp+8bQuvHS/f8f40o8ZYOqNbbbRWWOlIPWgwLfd",
+	"lTSpGXHTGQPzsk+MLeM0oYipd6JAhad3dSTVaem9e43rLcIGmk1Jzie98zYKAb93s3HomTWQGIKDdV+d",
+	"NUaPeZ6ie8CI2CSTI5AObAXw8y8uUIa2phYVk4zfMFdMrQ1eJld7rR6+NxAoYAPthL48hir6hoYRGTEd",
+	"+TygyAY+FQZIrJICSQ4L2/7WJj6Uklhsw+zI9p4G+Qdpk6fdmKm9Ol65R1xLiJrugXEpclgKOfBxBlNb",
+	"q3GlBoEBiAW0fIeVh9IiP3QTNOxVWl9AIz754M17DRldxjHS/vav//qX/+Xf/P3v/qtf/ckffvtXP+8A",
+	"DBkMUHIS7hRbpNSoVoCW7b0t/rha0wDtFUBgBZY2MZYA2O5GzTJDNZwMZARaMkGgMAj6sVc2Mlu1l/ug",
+	"1WvgaifpWYGOwaEopXalOVC539B29KHYnEsThozepdN+DTn2tQPfPR0pJsAJP7SOtQUN2WkbmCJgJqPX",
+	"LIsMd+AydQVHbeTxMiBsQhP2sPpqo9hT7PkEX1xTpduL9Ir9mCjGBGn3fctVjIef0hFbLcmHZXgu9OPD",
+	"1ro4jv9fCeAftN/bl9bmHyLBKU/rPd/MNYLJWLEfvz9t2QRSjabbNfLd9qUOlinZLFjvoMQ1Tsx0IIDf",
+	"DzUrxv/AZKw2cQB/udoxCXtV6l91dk6Km2wiXaSNBsyMD40oVqrzNWF75ZSjcCV1md/41AcrOKCVB9wA",
+	"NgIxJORF2AY6yaA4DnxiLwYy7UHcF2xeiPowoPnLBkM5/WQqM54sSDsDa0HkSohNrM6aM5pAPUbzO3ju",
+	"LF93CSHgeXbGLUOn8NXRjClFrzN2RH7yJrm9Fg8UYUrziSvzZ50iA7Hf/xef4OtMdY4hvAMMRNbsSmIu",
+	"ICkk9pX3YkgjVzHQlIXZAhcQ80U1ifcEm/v8rBhPRtGFIvPxIqibwBmfu5u6HxRyw9vw47sWgX9iC+rs",
+	"llcXfdrcIZRBOJdDnq0y8NfzwyPbmKVSyYK0QUm0o3WCtvQXi3M72T1dgh39A1OxyrTLNMweyf2RsUr/",
+	"FTdbGzE1ZVOaa+zWaZO6IuJSZA2aCql5wlSFqkF0SbPJuxaZgiXjMSKlaFoMYSoqkVMW7tFxiXPc47XA",
+	"DKuYC24zIth0COoyvJlyCECAyjBoCJGC7d6wdXJ+ZqcnbeyjgfGgiiU506qzTUAUWugr/e5wGJujbq2N",
+	"NlcDLFOG39geX72BuLAdzKki8clMj2Vuvd9H5DNGc5aTm8XN1f/7u/9z3CMn9qJpUrjCDeIPxHwsSYIW",
+	"DhgMczjGLLMBUlTDiw8UyWRyI2e6Ry4MeKgjEueMpvFAtL//9NJXGVOaagbtotA41olIPM+5ZjFp00xJ",
+	"36pJuRbZnWggYgA89wqudUIFxX7Wpa7adi21liU5H42h7knAdLsUkkWWIrKaTWMAjN9hqxiu7+MYxEpz",
+	"NyBpqRoTQPYuDWCiQEbga2qhNJuoZXq49xb+u5n5quG+A1FGbtAPH16E9A0xxQXQzqly4VedHRrTZMBc",
+	"VKKB1ojmz3wpF63RD1JKJlprEPjCpv4gPjdXkSnlnW/lbguNZqjYTFVGckUpbB5cK2rZBDkEgR9BPelg",
+	"JdEQ9T879fI6Vdon1dnfpjm75XKmwNKxuaHjw/sW79myUc/OKSCLA7Jvk7Lml0fznC4CCTt28E0rR/ge",
+	"uTtAN7PQrlUq3bh1a4nlm97540xiLjMOK+7ZPu+ld+qhxmt9mRUs3ntr/4UGFIT47a0npZtYWS/yBCeo",
+	"ZITeC+ukE3bKEq74pq2/+h8hkdJIailLeLob5cMeLqHE5fKKZbhrKi9yXAmWgRBJ87X3pLwHVCHxvD+g",
+	"egXj/yNM3QdM4dmuASlrRxNSs7tWrzHqsFhXp+bcvfSxS6a51e4+kEXnFI7ZzUDaX//Rn3z9X3/69b/6",
+	"g07kwo+hTg2hacoKk5H7oFL9Z7VAPJG3zB5p62NFvtf2G4zOOcYqlv4d561sbnD68coYhW11NrwDs4w8",
+	"8DTnR5yk6TYXc5LuioOk6cZ3QlN4Sc8Nstd6La9Fd+erb85E+GIKGohT6tGwHrCpXKMpZElRPMYWjSQe",
+	"tBIpbzgbtI6IWUKMeQDwPjdalZIQf4nJZZ9rPf1CZIuIXLBklrNoIC7ohF1wzX7rQuc80QSHQ9mLXOdy",
+	"DtFIINbLXNMMasJjjzrnUBgI7Fe9wq9ARkyXjRg2CMp8fYWfeeN6sQ/gzdmCxC7doOT7iG2JZdUbiFds",
+	"ihYgbPGAPgRFrjOZ3JDhLIdwLKo1m0xthjYl8zHP2DGhAwGvua8ibBSEAdrOFxGZ93MJMGO3A0UHBiLl",
+	"4IxI8UBolrk7BFsSnTBy2N+PiLKmqCK0lWiWZdgEo1ZiwIVLNHb/RJcQxe05MPDRZFCKa++trS33bm8m",
+	"zGtxMFnUbO+7ah2CxVVkgg+YbIFA2pxZjTjbilpjRlPL1i+Y7j4B3GlIU27A115FO63T3Hd3pnoGv7le",
+	"tI5++FWl07YcuSBEqBGFEA7wvOSncWRsz1ZAX8Vvn8uRnOmN6Plz8OsQOduJRc1syOBO2xeRt+Xa7eoL",
+	"HwOgRqN/4UtzIr680QPlfBoRyaX5f7AMk7bD+AjPrmupx0BAQGS0TPiQNPq6L53IRnzDyZtjPzsfiMIh",
+	"3CMvwTJPixHQ7UXGVI2bcr5fq3uWG80Eq0RGONudlxMMNtkPRjhXqhuena4SnhoamWLWvjPSN0ZBRjay",
+	"FXOvwdUBYa1YE6viXTe6ZVEF09XkJZoa3uwxD5O1B8LVnKr7NtG7saIor7ma77CNH5b3cUz8xdRhgP0w",
+	"oa4wExdbAPM68bLG45uL+3N7/NtCxyXNRwyIirVM3CtdWXVFu4oarRTS2OQSjutVFVxB3XXqWfiOasFb",
+	"TTG71Zirjxn/tBN9y7HSashT+Lgx3mnCqDB6FmRuGn0EOPjGqvC2cB3UZ19PDbs+6JOz89tDw33Pzm8f",
+	"G4Uwh2Ai88uTs9NXZJqzIX/DFCagDkR80H/Y6/f29x/2+nsHh3FE4oN+f/8ovf7k6Gg/7hzbSAwyoerG",
+	"+vtt086BSGd4nUz1yJdWOINMjpLbGPWaqAgFNyOcnJ8NhPVoQaIGdMpHlQeXHKwv4zzeAzHFuyNG9CSx",
+	"/aYrpO7CnbE09qXhCVUD4RQU96brnA916Q1zU4QNh2BW0+XVC/ZGD4QrskdO6t0GbfkgIMigfRlYAY6K",
+	"oRI2d91timtAZLtp17Qy2OavU+5845dvNmfm6Br1eI8s/46iblPFqX8Mj9x9XBHdhmBQQVyMJGRQGq0Y",
+	"iwtuQDkaqLST7ldpOk+FecXy1fXaDr6+mz6GMBTGi5bNDtgUditJ4n4o50ltZQkVQoLoS6yyYxteuVCW",
+	"YSFwQ5ay9cYsmwxPcdyNT92+v5Njt2M5Ua5WjqvZpCsFUywbbg2EE3nLupjU1Gg/fA01y8ybTzBnOJ9l",
+	"TEW2g9rC9l4FdRaqDijnWp1wbWvfgPGplEalNF1Av0fKs1nODHrbKrtozBaptV2pCt84BjIMNiyAQ/Ny",
+	"gYgh4vlC3sJFQhL7e8qm0Xe0xq6W5XYT29nZayUWipE+do0Fc3GvoCVaiDV87ipmJrY4AVcAGmRnbhUz",
+	"PykCCUqdkyGKHo3S0gvuMyQWW+Ge0wC7OVMoozeHQMosLZt5DLbMZX5jI8ahzmwTybP2AkPzjgsSWDYf",
+	"aBtoLwVzdgQjQFkzwkBclqLtjU7iyo5Y8zLEGhEwoqKhGFokL0gb7cED4fnlpLMsi7mo3tL4rs8QyI/n",
+	"ry8HomaQJ+0G6QsKLgZFsOphd8JFghTTpSj6j0ArdhYAFOoYU6tmVjUt9db2Zrhz4xgDWvdh9fg+v/WM",
+	"kgZnuQeGWXa3NUttYA66cK9+XJNIremUSFm5f1BTVWZ8b5Mr9rS4nDW8KyE0QNI2F422vlwkWGVKXMu9",
+	"hec7MHPtgjwchiQ19BDsxNfBh9oeflaQ9h1fAAa+r2Z9LjQGyqJyFPfOT5/Z9BzSLkP/NB0W1dcP+uQF",
+	"/6xT8Xfb75farrqYfFeboltpyml7gC6rCtjS9Pz02Yczik/TYRW/13fu/rC5QqfPmuU2vE/zdBcgiqcP",
+	"Rihok+wTKo5d9ARUBwHTQeGam7PrsZQ3q7J/blkOrheMIsB4/JAr7Es31D2ep51jlZFEza79T/cQSGUP",
+	"rDpNPeZ2W4vAqpqZ4P20sik2+qr3jEDT35TmUG21TaGfQtHnIa92xLRVytgtE2glLO+EJPCQq4E4/+Li",
+	"Eqsdx7M8iwlV5LcvvnhJ4rcDwKlB64gMWtDOejDr9x8mMCL8kw1aERlAjTql6WQ6aEUDMWilVFPz1Vv8",
+	"7Iqn+B5+CP+E3eI/b1kOhZD9UIPWu3cx6RIhwWeHPZ4tVJEusY3spzYG5EJTkdI8JQ4siZqyxFOxo4Gw",
+	"IQQktlfahSJoKfMGYSKNAn8EGaw6X2DiW86mGV2Y/zCq1UBwDZlKdgi/5Zi0Xwv+xra3UVgvyL/mKW48",
+	"EO34dj+KyW+42tWfvzh50r34/OTg0WMiDe7FPO35cXuG8McRuWELpxOAVmM/xkYB8XysWHIVFw2TDdZa",
+	"2m+TxZY0l4FA1eUEecPBmzcwPBdkv++2cWzIC9ISMPu2c4YlS9HULaR2deFY2sFgX51zt1D2BlHOCKXX",
+	"NLmRwyHakB/6CQy4PR6IsZzlKjIT++AhLgjNsp4FRldUdaz1VNn8PZqMCSXT2XXGE2+tLmogmV2Ucbba",
+	"iMioUNjAq7NB5SMLU99V569d3pmYzj54CI+d2zqCNyHSUT3dq+7o30ntSJzwGjLAmEghxRyCQ6gjhnds",
+	"n+A46N5b+691lbMbozOhMGIJtjYwtsIXu7G1wlCGxZfZgb+ZlGXcSIG2pQmmr2ZytDWvCwoZJ0seX1vq",
+	"e+mMvs904wHtXMzYBHp35SevHPv9uhQceVjhTygxCghQs0H6JSiwRusmWMY6SeWr+i6QuX+wEGKrO1Sx",
+	"84Eir189jxz1MhdVWskOqdlece8r8yjsoZwWb69J0RTsjb5KZrmS+VYpjPhJc/v9aKnj6vc2av5fyAr9",
+	"Y6MxQ5psxoYaYyb/gXXpr17HoqmUqqE+eNg7agpTBdECdqpaknWSeQ7jJb0PR/w2hPm9t/bfC5t2ZjSA",
+	"7dPOSjNHwdyR0iw7Th5pbu1ppyTXLJETW+pWyDm04QDNH8Qyo5Whu2Qu8xsGPQJtFzaItccmPWye2R4P",
+	"6coeHeb4arC5G0m6gkcHyzv+b2dstqtuXNDp1x8feGBL5SbgVAq9cpe0GNnye4HfSpAQbN6oI1rv1jOZ",
+	"k4NDAlpahWgPhJPg+UgYZU6WWryingslnsywAWW4AwkbdCByljBzsNAqWc25toRCzjTJpKqKIqt7XUhd",
+	"yCEXeHS7h7Wd02y70hU+pN1VxgDP0ZIhiJYBYUvwrWZBvG1hLlXr6IdfGcqX2FyNH35lTlKx/NbdwyzP",
+	"WketPUOZ/78AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -115,3 +115,11 @@ func toDisclosure(d *account.DisclosureInfo) Disclosure {
 	}
 	return out
 }
+
+func (s *server) SetDisclosureLimit(ctx context.Context, req SetDisclosureLimitRequestObject) (SetDisclosureLimitResponseObject, error) {
+	co, err := s.svc().Accounts.SetDisclosureLimit(ctx, info(ctx).p, req.Body.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return SetDisclosureLimit200JSONResponse(toCompany(co)), nil
+}

@@ -124,3 +124,28 @@ func TestDisclosuresOverHTTP(t *testing.T) {
 		t.Errorf("revoked: %s", g.Body)
 	}
 }
+
+// TestDisclosureLimitOverHTTP: the administrator's per-user limit of
+// unrevoked disclosure accounts holds over REST; a colleague may not set
+// it, nor may a value out of range.
+func TestDisclosureLimitOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	a := e.newUser("A", "株式会社エー商事", e.pki.ECDSAP256)
+	b := e.newUser("B", "Bee Trading Ltd.", e.pki.RSA)
+	done := e.completed(a, b, "上限")
+	colleague, _ := e.member(a, "a-member")
+	e.wantStatus("A colleague", "PUT", "/v1/company/disclosure-limit", colleague, `{"limit":1}`, 403, "permission-denied")
+	e.wantStatus("A out of range", "PUT", "/v1/company/disclosure-limit", a.token, `{"limit":101}`, 400, "invalid")
+	e.wantStatus("A", "PUT", "/v1/company/disclosure-limit", a.token, `{"limit":1}`, 200, "")
+	until := testpki.Now.Add(time.Hour)
+	if r, _ := a.c.CreateDisclosureWithResponse(e.ctx, nil, httpapi.NewDisclosure{LoginId: "aud-1", Label: "一", Until: until, Cases: []string{done.Id}}); r.StatusCode() != 201 {
+		t.Fatalf("first: %s", r.Body)
+	}
+	if r, _ := a.c.CreateDisclosureWithResponse(e.ctx, nil, httpapi.NewDisclosure{LoginId: "aud-2", Label: "二", Until: until, Cases: []string{done.Id}}); r.StatusCode() < 400 {
+		t.Errorf("a second account over the limit of 1: %d %s", r.StatusCode(), r.Body)
+	}
+	e.wantStatus("A back to the default", "PUT", "/v1/company/disclosure-limit", a.token, `{"limit":0}`, 200, "")
+	if r, _ := a.c.CreateDisclosureWithResponse(e.ctx, nil, httpapi.NewDisclosure{LoginId: "aud-2", Label: "二", Until: until, Cases: []string{done.Id}}); r.StatusCode() != 201 {
+		t.Errorf("second under the default limit: %s", r.Body)
+	}
+}

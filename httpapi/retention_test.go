@@ -237,6 +237,7 @@ func FuzzIssue12Decoders(f *testing.F) {
 	f.Add(uint8(12), "application/json", []byte(`{"note":"不備"}`), "")
 	f.Add(uint8(13), "", []byte(nil), "status=pending&limit=5&after=x")
 	f.Add(uint8(14), "application/json", []byte(`{"name":"山田","language":"ja","email":"y@example.com"}`), "")
+	f.Add(uint8(15), "application/json", []byte(`{"limit":3}`), "")
 	f.Fuzz(func(t *testing.T, op uint8, ctype string, body []byte, query string) {
 		reqs := []struct{ method, path string }{
 			{"PUT", "/v1/cases/" + done.Id + "/retention"},
@@ -254,6 +255,7 @@ func FuzzIssue12Decoders(f *testing.F) {
 			{"POST", "/v1/name-requests/x/reject"},
 			{"GET", "/v1/name-requests"},
 			{"PUT", "/v1/me/profile"},
+			{"PUT", "/v1/company/disclosure-limit"},
 		}
 		rq := reqs[int(op)%len(reqs)]
 		req := httptest.NewRequest(rq.method, rq.path, bytes.NewReader(body))
