@@ -21,5 +21,7 @@
 // management and for the operations the document marks
 // `x-keiyaku-admin: true` (the company's signing certificates, partners,
 // corporate number, time zone, the users, their IP allow-lists and
-// user controls, webhooks), write for the rest.
+// user controls, webhooks, legal holds, retention settings, upcoming
+// deletions, moves, the disclosure limit, the operator's calls and
+// name-change requests), write for the rest.
 package httpapi
