@@ -176,6 +176,27 @@ func (e Form) Valid() bool {
 	}
 }
 
+// Defines values for NameRequestStatus.
+const (
+	NameRequestStatusApproved NameRequestStatus = "approved"
+	NameRequestStatusPending  NameRequestStatus = "pending"
+	NameRequestStatusRejected NameRequestStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the NameRequestStatus enum.
+func (e NameRequestStatus) Valid() bool {
+	switch e {
+	case NameRequestStatusApproved:
+		return true
+	case NameRequestStatusPending:
+		return true
+	case NameRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewTokenScope.
 const (
 	NewTokenScopeAdmin NewTokenScope = "admin"
@@ -212,6 +233,42 @@ func (e ProfileLanguage) Valid() bool {
 	case ProfileLanguageEn:
 		return true
 	case ProfileLanguageJa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetentionAction.
+const (
+	RetentionActionDelete RetentionAction = "delete"
+	RetentionActionExtend RetentionAction = "extend"
+)
+
+// Valid indicates whether the value is a known member of the RetentionAction enum.
+func (e RetentionAction) Valid() bool {
+	switch e {
+	case RetentionActionDelete:
+		return true
+	case RetentionActionExtend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetentionSettingsDefaultAction.
+const (
+	RetentionSettingsDefaultActionDelete RetentionSettingsDefaultAction = "delete"
+	RetentionSettingsDefaultActionExtend RetentionSettingsDefaultAction = "extend"
+)
+
+// Valid indicates whether the value is a known member of the RetentionSettingsDefaultAction enum.
+func (e RetentionSettingsDefaultAction) Valid() bool {
+	switch e {
+	case RetentionSettingsDefaultActionDelete:
+		return true
+	case RetentionSettingsDefaultActionExtend:
 		return true
 	default:
 		return false
@@ -395,6 +452,63 @@ func (e SearchCasesParamsHidden) Valid() bool {
 	}
 }
 
+// Defines values for SetRetentionJSONBodyAction.
+const (
+	SetRetentionJSONBodyActionDelete SetRetentionJSONBodyAction = "delete"
+	SetRetentionJSONBodyActionExtend SetRetentionJSONBodyAction = "extend"
+)
+
+// Valid indicates whether the value is a known member of the SetRetentionJSONBodyAction enum.
+func (e SetRetentionJSONBodyAction) Valid() bool {
+	switch e {
+	case SetRetentionJSONBodyActionDelete:
+		return true
+	case SetRetentionJSONBodyActionExtend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCompanyJSONBodyAdminLanguage.
+const (
+	CreateCompanyJSONBodyAdminLanguageEn CreateCompanyJSONBodyAdminLanguage = "en"
+	CreateCompanyJSONBodyAdminLanguageJa CreateCompanyJSONBodyAdminLanguage = "ja"
+)
+
+// Valid indicates whether the value is a known member of the CreateCompanyJSONBodyAdminLanguage enum.
+func (e CreateCompanyJSONBodyAdminLanguage) Valid() bool {
+	switch e {
+	case CreateCompanyJSONBodyAdminLanguageEn:
+		return true
+	case CreateCompanyJSONBodyAdminLanguageJa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListNameRequestsParamsStatus.
+const (
+	ListNameRequestsParamsStatusApproved ListNameRequestsParamsStatus = "approved"
+	ListNameRequestsParamsStatusPending  ListNameRequestsParamsStatus = "pending"
+	ListNameRequestsParamsStatusRejected ListNameRequestsParamsStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListNameRequestsParamsStatus enum.
+func (e ListNameRequestsParamsStatus) Valid() bool {
+	switch e {
+	case ListNameRequestsParamsStatusApproved:
+		return true
+	case ListNameRequestsParamsStatusPending:
+		return true
+	case ListNameRequestsParamsStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Action defines model for Action.
 type Action string
 
@@ -561,6 +675,12 @@ type Company struct {
 	TimeZone     string `json:"time_zone"`
 }
 
+// CreatedDisclosure defines model for CreatedDisclosure.
+type CreatedDisclosure struct {
+	Disclosure      Disclosure `json:"disclosure"`
+	InitialPassword string     `json:"initial_password"`
+}
+
 // CreatedToken defines model for CreatedToken.
 type CreatedToken struct {
 	CreatedAt    time.Time         `json:"created_at"`
@@ -601,6 +721,36 @@ type DirectoryList struct {
 	Companies []DirectoryEntry `json:"companies"`
 }
 
+// Disclosure defines model for Disclosure.
+type Disclosure struct {
+	AllowList          []string   `json:"allow_list"`
+	Cases              []string   `json:"cases"`
+	CompanyId          string     `json:"company_id"`
+	CreatedAt          time.Time  `json:"created_at"`
+	From               time.Time  `json:"from"`
+	Id                 string     `json:"id"`
+	Label              string     `json:"label"`
+	LoginId            string     `json:"login_id"`
+	MustChangePassword bool       `json:"must_change_password"`
+	OwnerUserId        string     `json:"owner_user_id"`
+	RevokedAt          *time.Time `json:"revoked_at,omitempty"`
+	Until              time.Time  `json:"until"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// DisclosureList defines model for DisclosureList.
+type DisclosureList struct {
+	Disclosures []Disclosure `json:"disclosures"`
+}
+
+// DisclosureUpdate defines model for DisclosureUpdate.
+type DisclosureUpdate struct {
+	Cases *[]string  `json:"cases,omitempty"`
+	From  *time.Time `json:"from,omitempty"`
+	Label *string    `json:"label,omitempty"`
+	Until *time.Time `json:"until,omitempty"`
+}
+
 // File defines model for File.
 type File struct {
 	ContentType string `json:"content_type"`
@@ -620,6 +770,25 @@ type FileCheck struct {
 
 // Form defines model for Form.
 type Form string
+
+// Hold defines model for Hold.
+type Hold struct {
+	At        time.Time `json:"at"`
+	CaseId    string    `json:"case_id"`
+	CompanyId string    `json:"company_id"`
+	Reason    string    `json:"reason"`
+	UserId    string    `json:"user_id"`
+}
+
+// HoldList defines model for HoldList.
+type HoldList struct {
+	Holds []Hold `json:"holds"`
+}
+
+// HoldReason defines model for HoldReason.
+type HoldReason struct {
+	Reason string `json:"reason"`
+}
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -646,6 +815,34 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// MoveReport defines model for MoveReport.
+type MoveReport struct {
+	Moved int `json:"moved"`
+}
+
+// NameDecision defines model for NameDecision.
+type NameDecision struct {
+	Note *string `json:"note,omitempty"`
+}
+
+// NameRequest defines model for NameRequest.
+type NameRequest struct {
+	CompanyId   string            `json:"company_id"`
+	DecidedAt   *time.Time        `json:"decided_at,omitempty"`
+	DecidedBy   *string           `json:"decided_by,omitempty"`
+	Id          string            `json:"id"`
+	Name        string            `json:"name"`
+	Note        *string           `json:"note,omitempty"`
+	OldName     string            `json:"old_name"`
+	Reason      *string           `json:"reason,omitempty"`
+	RequestedAt time.Time         `json:"requested_at"`
+	RequestedBy string            `json:"requested_by"`
+	Status      NameRequestStatus `json:"status"`
+}
+
+// NameRequestStatus defines model for NameRequest.Status.
+type NameRequestStatus string
+
 // NewCase defines model for NewCase.
 type NewCase struct {
 	Amount      Money      `json:"amount"`
@@ -668,6 +865,17 @@ type NewCase struct {
 		Name        string  `json:"name"`
 	} `json:"supplements,omitempty"`
 	TransactionDate openapi_types.Date `json:"transaction_date"`
+}
+
+// NewDisclosure defines model for NewDisclosure.
+type NewDisclosure struct {
+	Cases []string `json:"cases"`
+
+	// From Default now.
+	From    *time.Time `json:"from,omitempty"`
+	Label   string     `json:"label"`
+	LoginId string     `json:"login_id"`
+	Until   time.Time  `json:"until"`
 }
 
 // NewParty A counterparty from the directory: the company (GET /v1/companies)
@@ -803,6 +1011,52 @@ type Profile struct {
 
 // ProfileLanguage The language of the user's notices.
 type ProfileLanguage string
+
+// Retention defines model for Retention.
+type Retention struct {
+	Action RetentionAction `json:"action"`
+	CaseId string          `json:"case_id"`
+
+	// CompanyId The owner (registrant's) company.
+	CompanyId   string    `json:"company_id"`
+	CompletedAt time.Time `json:"completed_at"`
+	Deleting    bool      `json:"deleting"`
+
+	// Rule How the start was counted.
+	Rule  string     `json:"rule"`
+	SetAt *time.Time `json:"set_at,omitempty"`
+	SetBy *string    `json:"set_by,omitempty"`
+
+	// Start First day of the 10 years.
+	Start openapi_types.Date `json:"start"`
+
+	// Until First day on which the case may be deleted.
+	Until openapi_types.Date `json:"until"`
+}
+
+// RetentionAction defines model for Retention.Action.
+type RetentionAction string
+
+// RetentionPage defines model for RetentionPage.
+type RetentionPage struct {
+	// Next The cursor of the next page; absent on the last.
+	Next *struct {
+		AfterCaseId string             `json:"after_case_id"`
+		AfterUntil  openapi_types.Date `json:"after_until"`
+	} `json:"next,omitempty"`
+	Retentions []Retention `json:"retentions"`
+}
+
+// RetentionSettings defines model for RetentionSettings.
+type RetentionSettings struct {
+	DefaultAction         *RetentionSettingsDefaultAction `json:"default_action,omitempty"`
+	FilingExtensionMonths *int                            `json:"filing_extension_months,omitempty"`
+	FiscalYear            *bool                           `json:"fiscal_year,omitempty"`
+	FiscalYearEndMonth    *int                            `json:"fiscal_year_end_month,omitempty"`
+}
+
+// RetentionSettingsDefaultAction defines model for RetentionSettings.DefaultAction.
+type RetentionSettingsDefaultAction string
 
 // SendBack defines model for SendBack.
 type SendBack struct {
@@ -1046,11 +1300,17 @@ type WebhookSecret struct {
 // CaseID defines model for CaseID.
 type CaseID = string
 
+// DisclosureID defines model for DisclosureID.
+type DisclosureID = string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// NameRequestID defines model for NameRequestID.
+type NameRequestID = string
 
 // TargetUserID defines model for TargetUserID.
 type TargetUserID = string
@@ -1161,6 +1421,24 @@ type DownloadDocumentParams struct {
 	Range *string `json:"Range,omitempty"`
 }
 
+// LiftHoldParams defines parameters for LiftHold.
+type LiftHoldParams struct {
+	// Reason Why the hold is lifted (optional).
+	Reason *string `form:"reason,omitempty" json:"reason,omitempty"`
+}
+
+// MoveCaseJSONBody defines parameters for MoveCase.
+type MoveCaseJSONBody struct {
+	FromUserId string `json:"from_user_id"`
+	ToUserId   string `json:"to_user_id"`
+}
+
+// MoveCaseParams defines parameters for MoveCase.
+type MoveCaseParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ReceiveCaseParams defines parameters for ReceiveCase.
 type ReceiveCaseParams struct {
 	// IfMatch The case's ETag (`"v<version>"`, from the case's last answer or
@@ -1196,6 +1474,14 @@ type ResendCaseParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// SetRetentionJSONBody defines parameters for SetRetention.
+type SetRetentionJSONBody struct {
+	Action SetRetentionJSONBodyAction `json:"action"`
+}
+
+// SetRetentionJSONBodyAction defines parameters for SetRetention.
+type SetRetentionJSONBodyAction string
 
 // ReturnCaseMultipartBody defines parameters for ReturnCase.
 type ReturnCaseMultipartBody struct {
@@ -1242,9 +1528,46 @@ type FindCompaniesParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateCompanyJSONBody defines parameters for CreateCompany.
+type CreateCompanyJSONBody struct {
+	Admin struct {
+		Email    string                              `json:"email"`
+		Language *CreateCompanyJSONBodyAdminLanguage `json:"language,omitempty"`
+		LoginId  string                              `json:"login_id"`
+		Name     string                              `json:"name"`
+	} `json:"admin"`
+	Name string `json:"name"`
+}
+
+// CreateCompanyParams defines parameters for CreateCompany.
+type CreateCompanyParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateCompanyJSONBodyAdminLanguage defines parameters for CreateCompany.
+type CreateCompanyJSONBodyAdminLanguage string
+
 // SetCorporateNumberJSONBody defines parameters for SetCorporateNumber.
 type SetCorporateNumberJSONBody struct {
 	CorporateNumber string `json:"corporate_number"`
+}
+
+// SetDisclosureLimitJSONBody defines parameters for SetDisclosureLimit.
+type SetDisclosureLimitJSONBody struct {
+	Limit int `json:"limit"`
+}
+
+// RequestNameChangeJSONBody defines parameters for RequestNameChange.
+type RequestNameChangeJSONBody struct {
+	Name   string  `json:"name"`
+	Reason *string `json:"reason,omitempty"`
+}
+
+// RequestNameChangeParams defines parameters for RequestNameChange.
+type RequestNameChangeParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SetReminderDaysJSONBody defines parameters for SetReminderDays.
@@ -1269,11 +1592,54 @@ type SetTimeZoneJSONBody struct {
 	TimeZone string `json:"time_zone"`
 }
 
+// UpcomingDeletionsParams defines parameters for UpcomingDeletions.
+type UpcomingDeletionsParams struct {
+	Through openapi_types.Date `form:"through" json:"through"`
+
+	// AfterUntil The last listed case's until (with after_case_id).
+	AfterUntil  *openapi_types.Date `form:"after_until,omitempty" json:"after_until,omitempty"`
+	AfterCaseId *string             `form:"after_case_id,omitempty" json:"after_case_id,omitempty"`
+
+	// Limit Default 100.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateDisclosureParams defines parameters for CreateDisclosure.
+type CreateDisclosureParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DisclosureAccessParams defines parameters for DisclosureAccess.
+type DisclosureAccessParams struct {
+	// After The last seq seen (0 for the first page).
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Default 100.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CreateTokenParams defines parameters for CreateToken.
 type CreateTokenParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// ListNameRequestsParams defines parameters for ListNameRequests.
+type ListNameRequestsParams struct {
+	// CompanyId Operators only.
+	CompanyId *string                       `form:"company_id,omitempty" json:"company_id,omitempty"`
+	Status    *ListNameRequestsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// After The ID of the last request of the previous page.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Default 100.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListNameRequestsParamsStatus defines parameters for ListNameRequests.
+type ListNameRequestsParamsStatus string
 
 // LoginParams defines parameters for Login.
 type LoginParams struct {
@@ -1283,6 +1649,17 @@ type LoginParams struct {
 
 // CreateUserParams defines parameters for CreateUser.
 type CreateUserParams struct {
+	// IdempotencyKey Makes the POST safe to retry (see the API description).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// MoveUserCasesJSONBody defines parameters for MoveUserCases.
+type MoveUserCasesJSONBody struct {
+	ToUserId string `json:"to_user_id"`
+}
+
+// MoveUserCasesParams defines parameters for MoveUserCases.
+type MoveUserCasesParams struct {
 	// IdempotencyKey Makes the POST safe to retry (see the API description).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1341,11 +1718,20 @@ type RegisterCaseMultipartRequestBody RegisterCaseMultipartBody
 // SetCommentJSONRequestBody defines body for SetComment for application/json ContentType.
 type SetCommentJSONRequestBody = CommentText
 
+// PlaceHoldJSONRequestBody defines body for PlaceHold for application/json ContentType.
+type PlaceHoldJSONRequestBody = HoldReason
+
+// MoveCaseJSONRequestBody defines body for MoveCase for application/json ContentType.
+type MoveCaseJSONRequestBody MoveCaseJSONBody
+
 // SetReplyByJSONRequestBody defines body for SetReplyBy for application/json ContentType.
 type SetReplyByJSONRequestBody SetReplyByJSONBody
 
 // ResendCaseMultipartRequestBody defines body for ResendCase for multipart/form-data ContentType.
 type ResendCaseMultipartRequestBody ResendCaseMultipartBody
+
+// SetRetentionJSONRequestBody defines body for SetRetention for application/json ContentType.
+type SetRetentionJSONRequestBody SetRetentionJSONBody
 
 // ReturnCaseMultipartRequestBody defines body for ReturnCase for multipart/form-data ContentType.
 type ReturnCaseMultipartRequestBody ReturnCaseMultipartBody
@@ -1353,11 +1739,23 @@ type ReturnCaseMultipartRequestBody ReturnCaseMultipartBody
 // SendBackCaseJSONRequestBody defines body for SendBackCase for application/json ContentType.
 type SendBackCaseJSONRequestBody = SendBack
 
+// CreateCompanyJSONRequestBody defines body for CreateCompany for application/json ContentType.
+type CreateCompanyJSONRequestBody CreateCompanyJSONBody
+
 // SetCorporateNumberJSONRequestBody defines body for SetCorporateNumber for application/json ContentType.
 type SetCorporateNumberJSONRequestBody SetCorporateNumberJSONBody
 
+// SetDisclosureLimitJSONRequestBody defines body for SetDisclosureLimit for application/json ContentType.
+type SetDisclosureLimitJSONRequestBody SetDisclosureLimitJSONBody
+
+// RequestNameChangeJSONRequestBody defines body for RequestNameChange for application/json ContentType.
+type RequestNameChangeJSONRequestBody RequestNameChangeJSONBody
+
 // SetReminderDaysJSONRequestBody defines body for SetReminderDays for application/json ContentType.
 type SetReminderDaysJSONRequestBody SetReminderDaysJSONBody
+
+// SetRetentionSettingsJSONRequestBody defines body for SetRetentionSettings for application/json ContentType.
+type SetRetentionSettingsJSONRequestBody = RetentionSettings
 
 // RegisterSigningCertificateJSONRequestBody defines body for RegisterSigningCertificate for application/json ContentType.
 type RegisterSigningCertificateJSONRequestBody = NewSigningCertificate
@@ -1368,11 +1766,29 @@ type RegisterSigningIssuerJSONRequestBody = NewSigningIssuer
 // SetTimeZoneJSONRequestBody defines body for SetTimeZone for application/json ContentType.
 type SetTimeZoneJSONRequestBody SetTimeZoneJSONBody
 
+// CreateDisclosureJSONRequestBody defines body for CreateDisclosure for application/json ContentType.
+type CreateDisclosureJSONRequestBody = NewDisclosure
+
+// UpdateDisclosureJSONRequestBody defines body for UpdateDisclosure for application/json ContentType.
+type UpdateDisclosureJSONRequestBody = DisclosureUpdate
+
+// SetDisclosureAllowListJSONRequestBody defines body for SetDisclosureAllowList for application/json ContentType.
+type SetDisclosureAllowListJSONRequestBody = AllowList
+
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
 
+// SetMyProfileJSONRequestBody defines body for SetMyProfile for application/json ContentType.
+type SetMyProfileJSONRequestBody = Profile
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = NewToken
+
+// ApproveNameChangeJSONRequestBody defines body for ApproveNameChange for application/json ContentType.
+type ApproveNameChangeJSONRequestBody = NameDecision
+
+// RejectNameChangeJSONRequestBody defines body for RejectNameChange for application/json ContentType.
+type RejectNameChangeJSONRequestBody = NameDecision
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
@@ -1382,6 +1798,9 @@ type CreateUserJSONRequestBody = NewUser
 
 // SetAllowListJSONRequestBody defines body for SetAllowList for application/json ContentType.
 type SetAllowListJSONRequestBody = AllowList
+
+// MoveUserCasesJSONRequestBody defines body for MoveUserCases for application/json ContentType.
+type MoveUserCasesJSONRequestBody MoveUserCasesJSONBody
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookInput
@@ -1625,6 +2044,75 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
 	HideCase(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// LiftHold Lift the caller's company's legal hold on the case
+	//
+	// A hold of another company stays. No hold of the caller's company is
+	// 404. Audited (case.hold.lift).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+	LiftHold(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHolds The legal holds on the completed case
+	//
+	// Anyone who may see the case. A case not completed is 409 failed-precondition.
+	//
+	// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+	ListHolds(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlaceHoldWithBody Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHoldWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlaceHold Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHold(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveCaseWithBody Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCaseWithBody(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveCase Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCase(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReceiveCase Receive the case (受領), by the party on turn
 	//
 	// Records the receipt; then download the contract with its document key.
@@ -1674,6 +2162,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/cases/{id}/resends (the `ResendCase` operationId).
 	ResendCaseWithBody(ctx context.Context, id CaseID, params *ResendCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRetention How long the completed case is kept (保管期間)
+	//
+	// Anyone who may see the case (else 404). A case not completed is
+	// 409 failed-precondition; one completed before retention existed
+	// has none (404).
+	//
+	// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+	GetRetention(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetentionWithBody Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetentionWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetention Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetention(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReturnCaseWithBody Return the countersigned contract, by the party on turn
 	//
@@ -1727,6 +2250,28 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
 	FindCompanies(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateCompanyWithBody Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompanyWithBody(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCompany Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompany(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	//
 	// Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
@@ -1749,6 +2294,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumber(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureLimitWithBody Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimitWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimit(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestNameChangeWithBody Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChangeWithBody(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChange(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
 	//
@@ -1775,6 +2362,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
 	SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetentionSettingsWithBody Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRetentionSettings Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettings(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	//
@@ -1865,6 +2476,93 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
 	SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+	//
+	// Cases the company registered whose retention ends on or before
+	// `through` and that carry no legal hold, by date then case ID. Page
+	// on with `after_until` and `after_case_id` set to the last one's
+	// `until` and `case_id` (the answer's `next` gives both when more may
+	// follow). Refusals are audited.
+	//
+	// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+	UpcomingDeletions(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDisclosures The caller's disclosure accounts
+	//
+	// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+	ListDisclosures(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDisclosureWithBody Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosureWithBody(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosure(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+	//
+	// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+	RevokeDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+	GetDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDisclosureWithBody Change the label, period or cases of a disclosure account
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosureWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDisclosure Change the label, period or cases of a disclosure account
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosure(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+	DisclosureAccess(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureAllowListWithBody Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowListWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowList(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChangePasswordWithBody Change the caller's password
 	//
 	// Works with a session that must change its initial password, and
@@ -1892,6 +2590,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMyProfileWithBody Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfile(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens The caller's API tokens (never their secrets), oldest first
 	//
@@ -1932,6 +2648,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	//
+	// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+	ListNameRequests(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveNameChangeWithBody Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChange(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectNameChangeWithBody Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectNameChange Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChange(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPartners The company's trading partners (取引先), in the order added
 	//
@@ -2077,6 +2826,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 	DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveUserCasesWithBody Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCasesWithBody(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MoveUserCases Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCases(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResetPassword Give a user a new initial password (administrators only; not oneself)
 	//
@@ -2534,6 +3305,135 @@ func (c *Client) HideCase(ctx context.Context, id CaseID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// LiftHold Lift the caller's company's legal hold on the case
+//
+// A hold of another company stays. No hold of the caller's company is
+// 404. Audited (case.hold.lift).
+//
+// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+func (c *Client) LiftHold(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLiftHoldRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHolds The legal holds on the completed case
+//
+// Anyone who may see the case. A case not completed is 409 failed-precondition.
+//
+// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+func (c *Client) ListHolds(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHoldsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlaceHoldWithBody Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *Client) PlaceHoldWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlaceHoldRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlaceHold Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *Client) PlaceHold(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlaceHoldRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveCaseWithBody Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *Client) MoveCaseWithBody(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveCaseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveCase Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *Client) MoveCase(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveCaseRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReceiveCase Receive the case (受領), by the party on turn
 //
 // Records the receipt; then download the contract with its document key.
@@ -2634,6 +3534,71 @@ func (c *Client) SetReplyBy(ctx context.Context, id CaseID, body SetReplyByJSONR
 // Corresponds with POST /v1/cases/{id}/resends (the `ResendCase` operationId).
 func (c *Client) ResendCaseWithBody(ctx context.Context, id CaseID, params *ResendCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResendCaseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRetention How long the completed case is kept (保管期間)
+//
+// Anyone who may see the case (else 404). A case not completed is
+// 409 failed-precondition; one completed before retention existed
+// has none (404).
+//
+// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+func (c *Client) GetRetention(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRetentionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetentionWithBody Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *Client) SetRetentionWithBody(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetention Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *Client) SetRetention(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2756,6 +3721,48 @@ func (c *Client) FindCompanies(ctx context.Context, params *FindCompaniesParams,
 	return c.Client.Do(req)
 }
 
+// CreateCompanyWithBody Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *Client) CreateCompanyWithBody(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCompanyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCompany Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *Client) CreateCompany(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCompanyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 //
 // Corresponds with GET /v1/companies/{company_id}/members (the `ListMembers` operationId).
@@ -2809,6 +3816,88 @@ func (c *Client) SetCorporateNumber(ctx context.Context, body SetCorporateNumber
 	return c.Client.Do(req)
 }
 
+// SetDisclosureLimitWithBody Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *Client) SetDisclosureLimitWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureLimitRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *Client) SetDisclosureLimit(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureLimitRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestNameChangeWithBody Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *Client) RequestNameChangeWithBody(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestNameChangeRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *Client) RequestNameChange(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestNameChangeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SetReminderDaysWithBody Set after how many days a waiting case reminds the party it waits for (administrators only)
 //
 // A case the company registered that has waited `reminder_days` days
@@ -2845,6 +3934,50 @@ func (c *Client) SetReminderDaysWithBody(ctx context.Context, contentType string
 // Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
 func (c *Client) SetReminderDays(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetReminderDaysRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetentionSettingsWithBody Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *Client) SetRetentionSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRetentionSettings Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *Client) SetRetentionSettings(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRetentionSettingsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3024,6 +4157,203 @@ func (c *Client) SetTimeZone(ctx context.Context, body SetTimeZoneJSONRequestBod
 	return c.Client.Do(req)
 }
 
+// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+//
+// Cases the company registered whose retention ends on or before
+// `through` and that carry no legal hold, by date then case ID. Page
+// on with `after_until` and `after_case_id` set to the last one's
+// `until` and `case_id` (the answer's `next` gives both when more may
+// follow). Refusals are audited.
+//
+// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+func (c *Client) UpcomingDeletions(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpcomingDeletionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDisclosures The caller's disclosure accounts
+//
+// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+func (c *Client) ListDisclosures(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDisclosuresRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDisclosureWithBody Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *Client) CreateDisclosureWithBody(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDisclosureRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *Client) CreateDisclosure(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDisclosureRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+//
+// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+func (c *Client) RevokeDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeDisclosureRequest(c.Server, disclosureId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+func (c *Client) GetDisclosure(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDisclosureRequest(c.Server, disclosureId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDisclosureWithBody Change the label, period or cases of a disclosure account
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *Client) UpdateDisclosureWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDisclosureRequestWithBody(c.Server, disclosureId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDisclosure Change the label, period or cases of a disclosure account
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *Client) UpdateDisclosure(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDisclosureRequest(c.Server, disclosureId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+func (c *Client) DisclosureAccess(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisclosureAccessRequest(c.Server, disclosureId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureAllowListWithBody Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *Client) SetDisclosureAllowListWithBody(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureAllowListRequestWithBody(c.Server, disclosureId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *Client) SetDisclosureAllowList(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDisclosureAllowListRequest(c.Server, disclosureId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ChangePasswordWithBody Change the caller's password
 //
 // Works with a session that must change its initial password, and
@@ -3062,6 +4392,44 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangePasswordRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMyProfileWithBody Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *Client) SetMyProfileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMyProfileRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *Client) SetMyProfile(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMyProfileRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3142,6 +4510,89 @@ func (c *Client) CreateToken(ctx context.Context, params *CreateTokenParams, bod
 // Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeTokenRequest(c.Server, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+//
+// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+func (c *Client) ListNameRequests(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNameRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveNameChangeWithBody Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *Client) ApproveNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveNameChangeRequestWithBody(c.Server, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *Client) ApproveNameChange(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveNameChangeRequest(c.Server, requestId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectNameChangeWithBody Reject a pending name-change request with a note (service operator only)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *Client) RejectNameChangeWithBody(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectNameChangeRequestWithBody(c.Server, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectNameChange Reject a pending name-change request with a note (service operator only)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *Client) RejectNameChange(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectNameChangeRequest(c.Server, requestId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3437,6 +4888,48 @@ func (c *Client) EnableUser(ctx context.Context, userId TargetUserID, reqEditors
 // Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 func (c *Client) DisableUser(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDisableUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveUserCasesWithBody Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *Client) MoveUserCasesWithBody(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveUserCasesRequestWithBody(c.Server, userId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MoveUserCases Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *Client) MoveUserCases(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveUserCasesRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4535,6 +6028,210 @@ func NewHideCaseRequest(server string, id CaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewLiftHoldRequest constructs an http.Request for the LiftHold method
+func NewLiftHoldRequest(server string, id CaseID, params *LiftHoldParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Reason != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reason", *params.Reason, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListHoldsRequest constructs an http.Request for the ListHolds method
+func NewListHoldsRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPlaceHoldRequest calls the generic PlaceHold builder with application/json body
+func NewPlaceHoldRequest(server string, id CaseID, body PlaceHoldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPlaceHoldRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPlaceHoldRequestWithBody constructs an http.Request for the PlaceHold method, with any body, and a specified content type
+func NewPlaceHoldRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/holds", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMoveCaseRequest calls the generic MoveCase builder with application/json body
+func NewMoveCaseRequest(server string, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMoveCaseRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewMoveCaseRequestWithBody constructs an http.Request for the MoveCase method, with any body, and a specified content type
+func NewMoveCaseRequestWithBody(server string, id CaseID, params *MoveCaseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/move", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewReceiveCaseRequest constructs an http.Request for the ReceiveCase method
 func NewReceiveCaseRequest(server string, id CaseID, params *ReceiveCaseParams) (*http.Request, error) {
 	var err error
@@ -4764,6 +6461,87 @@ func NewResendCaseRequestWithBody(server string, id CaseID, params *ResendCasePa
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewGetRetentionRequest constructs an http.Request for the GetRetention method
+func NewGetRetentionRequest(server string, id CaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/retention", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetRetentionRequest calls the generic SetRetention builder with application/json body
+func NewSetRetentionRequest(server string, id CaseID, body SetRetentionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetRetentionRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetRetentionRequestWithBody constructs an http.Request for the SetRetention method, with any body, and a specified content type
+func NewSetRetentionRequestWithBody(server string, id CaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/retention", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5057,6 +6835,61 @@ func NewFindCompaniesRequest(server string, params *FindCompaniesParams) (*http.
 	return req, nil
 }
 
+// NewCreateCompanyRequest calls the generic CreateCompany builder with application/json body
+func NewCreateCompanyRequest(server string, params *CreateCompanyParams, body CreateCompanyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCompanyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateCompanyRequestWithBody constructs an http.Request for the CreateCompany method, with any body, and a specified content type
+func NewCreateCompanyRequestWithBody(server string, params *CreateCompanyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/companies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListMembersRequest constructs an http.Request for the ListMembers method
 func NewListMembersRequest(server string, companyId string) (*http.Request, error) {
 	var err error
@@ -5131,6 +6964,101 @@ func NewSetCorporateNumberRequestWithBody(server string, contentType string, bod
 	return req, nil
 }
 
+// NewSetDisclosureLimitRequest calls the generic SetDisclosureLimit builder with application/json body
+func NewSetDisclosureLimitRequest(server string, body SetDisclosureLimitJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetDisclosureLimitRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetDisclosureLimitRequestWithBody constructs an http.Request for the SetDisclosureLimit method, with any body, and a specified content type
+func NewSetDisclosureLimitRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/disclosure-limit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRequestNameChangeRequest calls the generic RequestNameChange builder with application/json body
+func NewRequestNameChangeRequest(server string, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestNameChangeRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRequestNameChangeRequestWithBody constructs an http.Request for the RequestNameChange method, with any body, and a specified content type
+func NewRequestNameChangeRequestWithBody(server string, params *RequestNameChangeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/name-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSetReminderDaysRequest calls the generic SetReminderDays builder with application/json body
 func NewSetReminderDaysRequest(server string, body SetReminderDaysJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5152,6 +7080,46 @@ func NewSetReminderDaysRequestWithBody(server string, contentType string, body i
 	}
 
 	operationPath := fmt.Sprintf("/v1/company/reminder-days")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetRetentionSettingsRequest calls the generic SetRetentionSettings builder with application/json body
+func NewSetRetentionSettingsRequest(server string, body SetRetentionSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetRetentionSettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetRetentionSettingsRequestWithBody constructs an http.Request for the SetRetentionSettings method, with any body, and a specified content type
+func NewSetRetentionSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/retention-settings")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5382,6 +7350,409 @@ func NewSetTimeZoneRequestWithBody(server string, contentType string, body io.Re
 	return req, nil
 }
 
+// NewUpcomingDeletionsRequest constructs an http.Request for the UpcomingDeletions method
+func NewUpcomingDeletionsRequest(server string, params *UpcomingDeletionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/company/upcoming-deletions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "through", params.Through, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.AfterUntil != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after_until", *params.AfterUntil, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AfterCaseId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after_case_id", *params.AfterCaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDisclosuresRequest constructs an http.Request for the ListDisclosures method
+func NewListDisclosuresRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateDisclosureRequest calls the generic CreateDisclosure builder with application/json body
+func NewCreateDisclosureRequest(server string, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateDisclosureRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateDisclosureRequestWithBody constructs an http.Request for the CreateDisclosure method, with any body, and a specified content type
+func NewCreateDisclosureRequestWithBody(server string, params *CreateDisclosureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeDisclosureRequest constructs an http.Request for the RevokeDisclosure method
+func NewRevokeDisclosureRequest(server string, disclosureId DisclosureID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDisclosureRequest constructs an http.Request for the GetDisclosure method
+func NewGetDisclosureRequest(server string, disclosureId DisclosureID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDisclosureRequest calls the generic UpdateDisclosure builder with application/json body
+func NewUpdateDisclosureRequest(server string, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDisclosureRequestWithBody(server, disclosureId, "application/json", bodyReader)
+}
+
+// NewUpdateDisclosureRequestWithBody constructs an http.Request for the UpdateDisclosure method, with any body, and a specified content type
+func NewUpdateDisclosureRequestWithBody(server string, disclosureId DisclosureID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDisclosureAccessRequest constructs an http.Request for the DisclosureAccess method
+func NewDisclosureAccessRequest(server string, disclosureId DisclosureID, params *DisclosureAccessParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s/access", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetDisclosureAllowListRequest calls the generic SetDisclosureAllowList builder with application/json body
+func NewSetDisclosureAllowListRequest(server string, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetDisclosureAllowListRequestWithBody(server, disclosureId, "application/json", bodyReader)
+}
+
+// NewSetDisclosureAllowListRequestWithBody constructs an http.Request for the SetDisclosureAllowList method, with any body, and a specified content type
+func NewSetDisclosureAllowListRequestWithBody(server string, disclosureId DisclosureID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "disclosure_id", disclosureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosures/%s/allow-list", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5403,6 +7774,46 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 	}
 
 	operationPath := fmt.Sprintf("/v1/me/password")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetMyProfileRequest calls the generic SetMyProfile builder with application/json body
+func NewSetMyProfileRequest(server string, body SetMyProfileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetMyProfileRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetMyProfileRequestWithBody constructs an http.Request for the SetMyProfile method, with any body, and a specified content type
+func NewSetMyProfileRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/profile")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5534,6 +7945,190 @@ func NewRevokeTokenRequest(server string, tokenId string) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListNameRequestsRequest constructs an http.Request for the ListNameRequests method
+func NewListNameRequestsRequest(server string, params *ListNameRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/name-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CompanyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company_id", *params.CompanyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveNameChangeRequest calls the generic ApproveNameChange builder with application/json body
+func NewApproveNameChangeRequest(server string, requestId NameRequestID, body ApproveNameChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveNameChangeRequestWithBody(server, requestId, "application/json", bodyReader)
+}
+
+// NewApproveNameChangeRequestWithBody constructs an http.Request for the ApproveNameChange method, with any body, and a specified content type
+func NewApproveNameChangeRequestWithBody(server string, requestId NameRequestID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/name-requests/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectNameChangeRequest calls the generic RejectNameChange builder with application/json body
+func NewRejectNameChangeRequest(server string, requestId NameRequestID, body RejectNameChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectNameChangeRequestWithBody(server, requestId, "application/json", bodyReader)
+}
+
+// NewRejectNameChangeRequestWithBody constructs an http.Request for the RejectNameChange method, with any body, and a specified content type
+func NewRejectNameChangeRequestWithBody(server string, requestId NameRequestID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/name-requests/%s/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5975,6 +8570,68 @@ func NewDisableUserRequest(server string, userId TargetUserID) (*http.Request, e
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMoveUserCasesRequest calls the generic MoveUserCases builder with application/json body
+func NewMoveUserCasesRequest(server string, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMoveUserCasesRequestWithBody(server, userId, params, "application/json", bodyReader)
+}
+
+// NewMoveUserCasesRequestWithBody constructs an http.Request for the MoveUserCases method, with any body, and a specified content type
+func NewMoveUserCasesRequestWithBody(server string, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/move-cases", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6759,6 +9416,79 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/cases/{id}/hidden (the `HideCase` operationId).
 	HideCaseWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*HideCaseResponse, error)
 
+	// LiftHoldWithResponse Lift the caller's company's legal hold on the case
+	//
+	// A hold of another company stays. No hold of the caller's company is
+	// 404. Audited (case.hold.lift).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+	LiftHoldWithResponse(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*LiftHoldResponse, error)
+
+	// ListHoldsWithResponse The legal holds on the completed case
+	//
+	// Anyone who may see the case. A case not completed is 409 failed-precondition.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+	ListHoldsWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ListHoldsResponse, error)
+
+	// PlaceHoldWithBodyWithResponse Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHoldWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error)
+
+	// PlaceHoldWithResponse Place (or replace) the caller's company's legal hold on the case
+	//
+	// While any hold is on it, the case is never deleted. An administrator
+	// of any party company; another user who sees the case is 403, anyone
+	// else 404 (both audited). Audited (case.hold.place).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+	PlaceHoldWithResponse(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error)
+
+	// MoveCaseWithBodyWithResponse Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCaseWithBodyWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error)
+
+	// MoveCaseWithResponse Move a completed case from one user to another (完了案件の移動)
+	//
+	// The side of the case that belonged to `from_user_id` (registrant or
+	// party) is rewritten to `to_user_id` and its company; access follows
+	// at once. A company administrator moves between users of its own
+	// company; the service operator between any two customer companies,
+	// without seeing the case. Anyone else is 403; a user or case the
+	// caller may not see 404; a case not completed, or a move that would
+	// put one company on two sides, 409. Audited on both sides
+	// (case.move-out, case.move-in); refusals too (case.refused).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+	MoveCaseWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error)
+
 	// ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 	//
 	// Records the receipt; then download the contract with its document key.
@@ -6814,6 +9544,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/cases/{id}/resends (the `ResendCase` operationId).
 	ResendCaseWithBodyWithResponse(ctx context.Context, id CaseID, params *ResendCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendCaseResponse, error)
+
+	// GetRetentionWithResponse How long the completed case is kept (保管期間)
+	//
+	// Anyone who may see the case (else 404). A case not completed is
+	// 409 failed-precondition; one completed before retention existed
+	// has none (404).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+	GetRetentionWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*GetRetentionResponse, error)
+
+	// SetRetentionWithBodyWithResponse Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetentionWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error)
+
+	// SetRetentionWithResponse Extend the case to 15 years or delete it after 10
+	//
+	// Only the registrant or an administrator of the registrant's company
+	// (403 for anyone else who sees the case, 404 for anyone who does
+	// not; refusals are audited). The deletion date is recomputed from
+	// the case's start. A case being deleted is 409 failed-precondition.
+	// Audited (case.retention.set).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+	SetRetentionWithResponse(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error)
 
 	// ReturnCaseWithBodyWithResponse Return the countersigned contract, by the party on turn
 	//
@@ -6873,6 +9640,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/companies (the `FindCompanies` operationId).
 	FindCompaniesWithResponse(ctx context.Context, params *FindCompaniesParams, reqEditors ...RequestEditorFn) (*FindCompaniesResponse, error)
 
+	// CreateCompanyWithBodyWithResponse Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompanyWithBodyWithResponse(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error)
+
+	// CreateCompanyWithResponse Create a customer company and its first administrator (service operator only)
+	//
+	// The administrator's initial password is shown once; it must be
+	// changed at the first login. Anyone but an active service operator
+	// is 403 (audited).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+	CreateCompanyWithResponse(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error)
+
 	// ListMembersWithResponse The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6897,6 +9686,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/corporate-number (the `SetCorporateNumber` operationId).
 	SetCorporateNumberWithResponse(ctx context.Context, body SetCorporateNumberJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCorporateNumberResponse, error)
+
+	// SetDisclosureLimitWithBodyWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimitWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error)
+
+	// SetDisclosureLimitWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+	//
+	// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+	// limit stay; no new one can be made until the count is below it.
+	// Audited (company.disclosure-limit).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+	SetDisclosureLimitWithResponse(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error)
+
+	// RequestNameChangeWithBodyWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChangeWithBodyWithResponse(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error)
+
+	// RequestNameChangeWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+	//
+	// The directory keeps the old name until an operator approves. One
+	// pending request per company (a second is 409 conflict). Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+	RequestNameChangeWithResponse(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error)
 
 	// SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
 	//
@@ -6923,6 +9754,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/company/reminder-days (the `SetReminderDays` operationId).
 	SetReminderDaysWithResponse(ctx context.Context, body SetReminderDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReminderDaysResponse, error)
+
+	// SetRetentionSettingsWithBodyWithResponse Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error)
+
+	// SetRetentionSettingsWithResponse Set the company's retention settings (administrators only)
+	//
+	// The default action of the company's cases and how their 10 years
+	// are counted (from completion, or from the day after the
+	// corporate-tax filing deadline of the fiscal year). They apply to
+	// cases completed afterwards. Audited (company.retention).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+	SetRetentionSettingsWithResponse(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error)
 
 	// ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
 	//
@@ -7017,6 +9872,103 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/company/time-zone (the `SetTimeZone` operationId).
 	SetTimeZoneWithResponse(ctx context.Context, body SetTimeZoneJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTimeZoneResponse, error)
 
+	// UpcomingDeletionsWithResponse The company's cases due for deletion on or before a date (administrators only)
+	//
+	// Cases the company registered whose retention ends on or before
+	// `through` and that carry no legal hold, by date then case ID. Page
+	// on with `after_until` and `after_case_id` set to the last one's
+	// `until` and `case_id` (the answer's `next` gives both when more may
+	// follow). Refusals are audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+	UpcomingDeletionsWithResponse(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*UpcomingDeletionsResponse, error)
+
+	// ListDisclosuresWithResponse The caller's disclosure accounts
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+	ListDisclosuresWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDisclosuresResponse, error)
+
+	// CreateDisclosureWithBodyWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosureWithBodyWithResponse(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error)
+
+	// CreateDisclosureWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	//
+	// For an auditor or another third party: it logs in with
+	// `POST /v1/sessions` like a user (changing the initial password
+	// first) and may then only list, get, download, check signatures
+	// and verify the original of the cases given, from `from` until
+	// `until`. The initial password is shown once. At most the
+	// company's limit of unrevoked accounts per user. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+	CreateDisclosureWithResponse(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error)
+
+	// RevokeDisclosureWithResponse Revoke a disclosure account (its sessions end at once)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+	RevokeDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*RevokeDisclosureResponse, error)
+
+	// GetDisclosureWithResponse One of the caller's disclosure accounts (anyone else's is 404)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+	GetDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*GetDisclosureResponse, error)
+
+	// UpdateDisclosureWithBodyWithResponse Change the label, period or cases of a disclosure account
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosureWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error)
+
+	// UpdateDisclosureWithResponse Change the label, period or cases of a disclosure account
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+	UpdateDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error)
+
+	// DisclosureAccessWithResponse What the disclosure account did, oldest first (paged by seq)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+	DisclosureAccessWithResponse(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*DisclosureAccessResponse, error)
+
+	// SetDisclosureAllowListWithBodyWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowListWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error)
+
+	// SetDisclosureAllowListWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+	SetDisclosureAllowListWithResponse(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error)
+
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
 	// Works with a session that must change its initial password, and
@@ -7044,6 +9996,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// SetMyProfileWithBodyWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error)
+
+	// SetMyProfileWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+	//
+	// Any logged-in user, for itself. Audited (user.profile).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+	SetMyProfileWithResponse(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error)
 
 	// ListTokensWithResponse The caller's API tokens (never their secrets), oldest first
 	//
@@ -7088,6 +10058,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
+
+	// ListNameRequestsWithResponse Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+	ListNameRequestsWithResponse(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*ListNameRequestsResponse, error)
+
+	// ApproveNameChangeWithBodyWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error)
+
+	// ApproveNameChangeWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+	ApproveNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error)
+
+	// RejectNameChangeWithBodyWithResponse Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error)
+
+	// RejectNameChangeWithResponse Reject a pending name-change request with a note (service operator only)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+	RejectNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error)
 
 	// ListPartnersWithResponse The company's trading partners (取引先), in the order added
 	//
@@ -7251,6 +10256,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/users/{user_id}/disabled (the `DisableUser` operationId).
 	DisableUserWithResponse(ctx context.Context, userId TargetUserID, reqEditors ...RequestEditorFn) (*DisableUserResponse, error)
+
+	// MoveUserCasesWithBodyWithResponse Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCasesWithBodyWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error)
+
+	// MoveUserCasesWithResponse Move every completed case of a user to another user
+	//
+	// Under moveCase's rules, case by case, each in its own commit; cases
+	// not completed stay. A failure stops the move and answers the
+	// problem; calling again moves the rest.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+	MoveUserCasesWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error)
 
 	// ResetPasswordWithResponse Give a user a new initial password (administrators only; not oneself)
 	//
@@ -8100,6 +11127,184 @@ func (r HideCaseResponse) ContentType() string {
 	return ""
 }
 
+type LiftHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r LiftHoldResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r LiftHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LiftHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LiftHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LiftHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHoldsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HoldList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHoldsResponse) GetJSON200() *HoldList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListHoldsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHoldsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHoldsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHoldsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHoldsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PlaceHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PlaceHoldResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PlaceHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlaceHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlaceHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlaceHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MoveCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MoveReport
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MoveCaseResponse) GetJSON200() *MoveReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MoveCaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MoveCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MoveCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MoveCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MoveCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReceiveCaseResponse200Headers the declared response headers of an HTTP 200 response for ReceiveCase
 type ReceiveCaseResponse200Headers struct {
 	ETag *string
@@ -8368,6 +11573,102 @@ func (r ResendCaseResponse) ContentType() string {
 	return ""
 }
 
+type GetRetentionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Retention
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRetentionResponse) GetJSON200() *Retention {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetRetentionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRetentionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRetentionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRetentionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRetentionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetRetentionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Retention
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetRetentionResponse) GetJSON200() *Retention {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetRetentionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetRetentionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetRetentionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetRetentionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetRetentionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReturnCaseResponse200Headers the declared response headers of an HTTP 200 response for ReturnCase
 type ReturnCaseResponse200Headers struct {
 	ETag *string
@@ -8622,6 +11923,62 @@ func (r FindCompaniesResponse) ContentType() string {
 	return ""
 }
 
+type CreateCompanyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		AdminUserId     string  `json:"admin_user_id"`
+		Company         Company `json:"company"`
+		InitialPassword string  `json:"initial_password"`
+	}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCompanyResponse) GetJSON201() *struct {
+	AdminUserId     string  `json:"admin_user_id"`
+	Company         Company `json:"company"`
+	InitialPassword string  `json:"initial_password"`
+} {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateCompanyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCompanyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCompanyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCompanyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCompanyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8718,6 +12075,102 @@ func (r SetCorporateNumberResponse) ContentType() string {
 	return ""
 }
 
+type SetDisclosureLimitResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Company
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetDisclosureLimitResponse) GetJSON200() *Company {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetDisclosureLimitResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetDisclosureLimitResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetDisclosureLimitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetDisclosureLimitResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetDisclosureLimitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestNameChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NameRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RequestNameChangeResponse) GetJSON201() *NameRequest {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RequestNameChangeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestNameChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestNameChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestNameChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestNameChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SetReminderDaysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8760,6 +12213,54 @@ func (r SetReminderDaysResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetReminderDaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetRetentionSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetentionSettings
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetRetentionSettingsResponse) GetJSON200() *RetentionSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetRetentionSettingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetRetentionSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetRetentionSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetRetentionSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetRetentionSettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8999,6 +12500,383 @@ func (r SetTimeZoneResponse) ContentType() string {
 	return ""
 }
 
+type UpcomingDeletionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetentionPage
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpcomingDeletionsResponse) GetJSON200() *RetentionPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpcomingDeletionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpcomingDeletionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpcomingDeletionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpcomingDeletionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpcomingDeletionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDisclosuresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DisclosureList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDisclosuresResponse) GetJSON200() *DisclosureList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDisclosuresResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDisclosuresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDisclosuresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDisclosuresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDisclosuresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedDisclosure
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateDisclosureResponse) GetJSON201() *CreatedDisclosure {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Disclosure
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDisclosureResponse) GetJSON200() *Disclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateDisclosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Disclosure
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDisclosureResponse) GetJSON200() *Disclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateDisclosureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDisclosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDisclosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDisclosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDisclosureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisclosureAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditTrail
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisclosureAccessResponse) GetJSON200() *AuditTrail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisclosureAccessResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisclosureAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisclosureAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisclosureAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisclosureAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetDisclosureAllowListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AllowList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetDisclosureAllowListResponse) GetJSON200() *AllowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetDisclosureAllowListResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetDisclosureAllowListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetDisclosureAllowListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetDisclosureAllowListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetDisclosureAllowListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9034,6 +12912,54 @@ func (r ChangePasswordResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChangePasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetMyProfileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Profile
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetMyProfileResponse) GetJSON200() *Profile {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetMyProfileResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetMyProfileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetMyProfileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetMyProfileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetMyProfileResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9171,6 +13097,154 @@ func (r RevokeTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListNameRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Requests []NameRequest `json:"requests"`
+	}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNameRequestsResponse) GetJSON200() *struct {
+	Requests []NameRequest `json:"requests"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListNameRequestsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNameRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNameRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNameRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNameRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveNameChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NameRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveNameChangeResponse) GetJSON200() *NameRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ApproveNameChangeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveNameChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveNameChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveNameChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveNameChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RejectNameChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NameRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectNameChangeResponse) GetJSON200() *NameRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RejectNameChangeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectNameChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectNameChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectNameChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectNameChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9719,6 +13793,54 @@ func (r DisableUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DisableUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MoveUserCasesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MoveReport
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MoveUserCasesResponse) GetJSON200() *MoveReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MoveUserCasesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MoveUserCasesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MoveUserCasesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MoveUserCasesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MoveUserCasesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10570,6 +14692,115 @@ func (c *ClientWithResponses) HideCaseWithResponse(ctx context.Context, id CaseI
 	return ParseHideCaseResponse(rsp)
 }
 
+// LiftHoldWithResponse Lift the caller's company's legal hold on the case
+//
+// A hold of another company stays. No hold of the caller's company is
+// 404. Audited (case.hold.lift).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/cases/{id}/holds (the `LiftHold` operationId).
+func (c *ClientWithResponses) LiftHoldWithResponse(ctx context.Context, id CaseID, params *LiftHoldParams, reqEditors ...RequestEditorFn) (*LiftHoldResponse, error) {
+	rsp, err := c.LiftHold(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLiftHoldResponse(rsp)
+}
+
+// ListHoldsWithResponse The legal holds on the completed case
+//
+// Anyone who may see the case. A case not completed is 409 failed-precondition.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases/{id}/holds (the `ListHolds` operationId).
+func (c *ClientWithResponses) ListHoldsWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*ListHoldsResponse, error) {
+	rsp, err := c.ListHolds(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHoldsResponse(rsp)
+}
+
+// PlaceHoldWithBodyWithResponse Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *ClientWithResponses) PlaceHoldWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error) {
+	rsp, err := c.PlaceHoldWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlaceHoldResponse(rsp)
+}
+
+// PlaceHoldWithResponse Place (or replace) the caller's company's legal hold on the case
+//
+// While any hold is on it, the case is never deleted. An administrator
+// of any party company; another user who sees the case is 403, anyone
+// else 404 (both audited). Audited (case.hold.place).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/holds (the `PlaceHold` operationId).
+func (c *ClientWithResponses) PlaceHoldWithResponse(ctx context.Context, id CaseID, body PlaceHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*PlaceHoldResponse, error) {
+	rsp, err := c.PlaceHold(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlaceHoldResponse(rsp)
+}
+
+// MoveCaseWithBodyWithResponse Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *ClientWithResponses) MoveCaseWithBodyWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error) {
+	rsp, err := c.MoveCaseWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveCaseResponse(rsp)
+}
+
+// MoveCaseWithResponse Move a completed case from one user to another (完了案件の移動)
+//
+// The side of the case that belonged to `from_user_id` (registrant or
+// party) is rewritten to `to_user_id` and its company; access follows
+// at once. A company administrator moves between users of its own
+// company; the service operator between any two customer companies,
+// without seeing the case. Anyone else is 403; a user or case the
+// caller may not see 404; a case not completed, or a move that would
+// put one company on two sides, 409. Audited on both sides
+// (case.move-out, case.move-in); refusals too (case.refused).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cases/{id}/move (the `MoveCase` operationId).
+func (c *ClientWithResponses) MoveCaseWithResponse(ctx context.Context, id CaseID, params *MoveCaseParams, body MoveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveCaseResponse, error) {
+	rsp, err := c.MoveCase(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveCaseResponse(rsp)
+}
+
 // ReceiveCaseWithResponse Receive the case (受領), by the party on turn
 //
 // Records the receipt; then download the contract with its document key.
@@ -10660,6 +14891,61 @@ func (c *ClientWithResponses) ResendCaseWithBodyWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseResendCaseResponse(rsp)
+}
+
+// GetRetentionWithResponse How long the completed case is kept (保管期間)
+//
+// Anyone who may see the case (else 404). A case not completed is
+// 409 failed-precondition; one completed before retention existed
+// has none (404).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases/{id}/retention (the `GetRetention` operationId).
+func (c *ClientWithResponses) GetRetentionWithResponse(ctx context.Context, id CaseID, reqEditors ...RequestEditorFn) (*GetRetentionResponse, error) {
+	rsp, err := c.GetRetention(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRetentionResponse(rsp)
+}
+
+// SetRetentionWithBodyWithResponse Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *ClientWithResponses) SetRetentionWithBodyWithResponse(ctx context.Context, id CaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error) {
+	rsp, err := c.SetRetentionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionResponse(rsp)
+}
+
+// SetRetentionWithResponse Extend the case to 15 years or delete it after 10
+//
+// Only the registrant or an administrator of the registrant's company
+// (403 for anyone else who sees the case, 404 for anyone who does
+// not; refusals are audited). The deletion date is recomputed from
+// the case's start. A case being deleted is 409 failed-precondition.
+// Audited (case.retention.set).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/cases/{id}/retention (the `SetRetention` operationId).
+func (c *ClientWithResponses) SetRetentionWithResponse(ctx context.Context, id CaseID, body SetRetentionJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionResponse, error) {
+	rsp, err := c.SetRetention(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionResponse(rsp)
 }
 
 // ReturnCaseWithBodyWithResponse Return the countersigned contract, by the party on turn
@@ -10756,6 +15042,40 @@ func (c *ClientWithResponses) FindCompaniesWithResponse(ctx context.Context, par
 	return ParseFindCompaniesResponse(rsp)
 }
 
+// CreateCompanyWithBodyWithResponse Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *ClientWithResponses) CreateCompanyWithBodyWithResponse(ctx context.Context, params *CreateCompanyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error) {
+	rsp, err := c.CreateCompanyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCompanyResponse(rsp)
+}
+
+// CreateCompanyWithResponse Create a customer company and its first administrator (service operator only)
+//
+// The administrator's initial password is shown once; it must be
+// changed at the first login. Anyone but an active service operator
+// is 403 (audited).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/companies (the `CreateCompany` operationId).
+func (c *ClientWithResponses) CreateCompanyWithResponse(ctx context.Context, params *CreateCompanyParams, body CreateCompanyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCompanyResponse, error) {
+	rsp, err := c.CreateCompany(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCompanyResponse(rsp)
+}
+
 // ListMembersWithResponse The users of a company, to pick the person a case goes to (no login IDs or contact details)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10799,6 +15119,72 @@ func (c *ClientWithResponses) SetCorporateNumberWithResponse(ctx context.Context
 	return ParseSetCorporateNumberResponse(rsp)
 }
 
+// SetDisclosureLimitWithBodyWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *ClientWithResponses) SetDisclosureLimitWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error) {
+	rsp, err := c.SetDisclosureLimitWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureLimitResponse(rsp)
+}
+
+// SetDisclosureLimitWithResponse Set how many unrevoked disclosure accounts each user may have (administrators only)
+//
+// 1 to 100; 0 restores the default (5). Accounts beyond a lowered
+// limit stay; no new one can be made until the count is below it.
+// Audited (company.disclosure-limit).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/disclosure-limit (the `SetDisclosureLimit` operationId).
+func (c *ClientWithResponses) SetDisclosureLimitWithResponse(ctx context.Context, body SetDisclosureLimitJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureLimitResponse, error) {
+	rsp, err := c.SetDisclosureLimit(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureLimitResponse(rsp)
+}
+
+// RequestNameChangeWithBodyWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *ClientWithResponses) RequestNameChangeWithBodyWithResponse(ctx context.Context, params *RequestNameChangeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error) {
+	rsp, err := c.RequestNameChangeWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestNameChangeResponse(rsp)
+}
+
+// RequestNameChangeWithResponse Ask the service operator to change the company's name (商号変更申請; administrators only)
+//
+// The directory keeps the old name until an operator approves. One
+// pending request per company (a second is 409 conflict). Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/company/name-requests (the `RequestNameChange` operationId).
+func (c *ClientWithResponses) RequestNameChangeWithResponse(ctx context.Context, params *RequestNameChangeParams, body RequestNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestNameChangeResponse, error) {
+	rsp, err := c.RequestNameChange(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestNameChangeResponse(rsp)
+}
+
 // SetReminderDaysWithBodyWithResponse Set after how many days a waiting case reminds the party it waits for (administrators only)
 //
 // A case the company registered that has waited `reminder_days` days
@@ -10835,6 +15221,42 @@ func (c *ClientWithResponses) SetReminderDaysWithResponse(ctx context.Context, b
 		return nil, err
 	}
 	return ParseSetReminderDaysResponse(rsp)
+}
+
+// SetRetentionSettingsWithBodyWithResponse Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *ClientWithResponses) SetRetentionSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error) {
+	rsp, err := c.SetRetentionSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionSettingsResponse(rsp)
+}
+
+// SetRetentionSettingsWithResponse Set the company's retention settings (administrators only)
+//
+// The default action of the company's cases and how their 10 years
+// are counted (from completion, or from the day after the
+// corporate-tax filing deadline of the fiscal year). They apply to
+// cases completed afterwards. Audited (company.retention).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/company/retention-settings (the `SetRetentionSettings` operationId).
+func (c *ClientWithResponses) SetRetentionSettingsWithResponse(ctx context.Context, body SetRetentionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRetentionSettingsResponse, error) {
+	rsp, err := c.SetRetentionSettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRetentionSettingsResponse(rsp)
 }
 
 // ListSigningCertificatesWithResponse The signing certificates registered to the caller's company, oldest first
@@ -10978,6 +15400,169 @@ func (c *ClientWithResponses) SetTimeZoneWithResponse(ctx context.Context, body 
 	return ParseSetTimeZoneResponse(rsp)
 }
 
+// UpcomingDeletionsWithResponse The company's cases due for deletion on or before a date (administrators only)
+//
+// Cases the company registered whose retention ends on or before
+// `through` and that carry no legal hold, by date then case ID. Page
+// on with `after_until` and `after_case_id` set to the last one's
+// `until` and `case_id` (the answer's `next` gives both when more may
+// follow). Refusals are audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/company/upcoming-deletions (the `UpcomingDeletions` operationId).
+func (c *ClientWithResponses) UpcomingDeletionsWithResponse(ctx context.Context, params *UpcomingDeletionsParams, reqEditors ...RequestEditorFn) (*UpcomingDeletionsResponse, error) {
+	rsp, err := c.UpcomingDeletions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpcomingDeletionsResponse(rsp)
+}
+
+// ListDisclosuresWithResponse The caller's disclosure accounts
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosures (the `ListDisclosures` operationId).
+func (c *ClientWithResponses) ListDisclosuresWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDisclosuresResponse, error) {
+	rsp, err := c.ListDisclosures(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDisclosuresResponse(rsp)
+}
+
+// CreateDisclosureWithBodyWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *ClientWithResponses) CreateDisclosureWithBodyWithResponse(ctx context.Context, params *CreateDisclosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error) {
+	rsp, err := c.CreateDisclosureWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDisclosureResponse(rsp)
+}
+
+// CreateDisclosureWithResponse Create a disclosure account (第三者開示) showing some of the caller's completed cases
+//
+// For an auditor or another third party: it logs in with
+// `POST /v1/sessions` like a user (changing the initial password
+// first) and may then only list, get, download, check signatures
+// and verify the original of the cases given, from `from` until
+// `until`. The initial password is shown once. At most the
+// company's limit of unrevoked accounts per user. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/disclosures (the `CreateDisclosure` operationId).
+func (c *ClientWithResponses) CreateDisclosureWithResponse(ctx context.Context, params *CreateDisclosureParams, body CreateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDisclosureResponse, error) {
+	rsp, err := c.CreateDisclosure(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDisclosureResponse(rsp)
+}
+
+// RevokeDisclosureWithResponse Revoke a disclosure account (its sessions end at once)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/disclosures/{disclosure_id} (the `RevokeDisclosure` operationId).
+func (c *ClientWithResponses) RevokeDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*RevokeDisclosureResponse, error) {
+	rsp, err := c.RevokeDisclosure(ctx, disclosureId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeDisclosureResponse(rsp)
+}
+
+// GetDisclosureWithResponse One of the caller's disclosure accounts (anyone else's is 404)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id} (the `GetDisclosure` operationId).
+func (c *ClientWithResponses) GetDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, reqEditors ...RequestEditorFn) (*GetDisclosureResponse, error) {
+	rsp, err := c.GetDisclosure(ctx, disclosureId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDisclosureResponse(rsp)
+}
+
+// UpdateDisclosureWithBodyWithResponse Change the label, period or cases of a disclosure account
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *ClientWithResponses) UpdateDisclosureWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error) {
+	rsp, err := c.UpdateDisclosureWithBody(ctx, disclosureId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDisclosureResponse(rsp)
+}
+
+// UpdateDisclosureWithResponse Change the label, period or cases of a disclosure account
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/disclosures/{disclosure_id} (the `UpdateDisclosure` operationId).
+func (c *ClientWithResponses) UpdateDisclosureWithResponse(ctx context.Context, disclosureId DisclosureID, body UpdateDisclosureJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDisclosureResponse, error) {
+	rsp, err := c.UpdateDisclosure(ctx, disclosureId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDisclosureResponse(rsp)
+}
+
+// DisclosureAccessWithResponse What the disclosure account did, oldest first (paged by seq)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosures/{disclosure_id}/access (the `DisclosureAccess` operationId).
+func (c *ClientWithResponses) DisclosureAccessWithResponse(ctx context.Context, disclosureId DisclosureID, params *DisclosureAccessParams, reqEditors ...RequestEditorFn) (*DisclosureAccessResponse, error) {
+	rsp, err := c.DisclosureAccess(ctx, disclosureId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisclosureAccessResponse(rsp)
+}
+
+// SetDisclosureAllowListWithBodyWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *ClientWithResponses) SetDisclosureAllowListWithBodyWithResponse(ctx context.Context, disclosureId DisclosureID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error) {
+	rsp, err := c.SetDisclosureAllowListWithBody(ctx, disclosureId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureAllowListResponse(rsp)
+}
+
+// SetDisclosureAllowListWithResponse Replace the IP allow-list of a disclosure account (empty lifts it)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/disclosures/{disclosure_id}/allow-list (the `SetDisclosureAllowList` operationId).
+func (c *ClientWithResponses) SetDisclosureAllowListWithResponse(ctx context.Context, disclosureId DisclosureID, body SetDisclosureAllowListJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDisclosureAllowListResponse, error) {
+	rsp, err := c.SetDisclosureAllowList(ctx, disclosureId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDisclosureAllowListResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Works with a session that must change its initial password, and
@@ -11016,6 +15601,36 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 		return nil, err
 	}
 	return ParseChangePasswordResponse(rsp)
+}
+
+// SetMyProfileWithBodyWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *ClientWithResponses) SetMyProfileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error) {
+	rsp, err := c.SetMyProfileWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMyProfileResponse(rsp)
+}
+
+// SetMyProfileWithResponse Replace the caller's own profile (name, department, contact, language of notices)
+//
+// Any logged-in user, for itself. Audited (user.profile).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/profile (the `SetMyProfile` operationId).
+func (c *ClientWithResponses) SetMyProfileWithResponse(ctx context.Context, body SetMyProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMyProfileResponse, error) {
+	rsp, err := c.SetMyProfile(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMyProfileResponse(rsp)
 }
 
 // ListTokensWithResponse The caller's API tokens (never their secrets), oldest first
@@ -11084,6 +15699,71 @@ func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, token
 		return nil, err
 	}
 	return ParseRevokeTokenResponse(rsp)
+}
+
+// ListNameRequestsWithResponse Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/name-requests (the `ListNameRequests` operationId).
+func (c *ClientWithResponses) ListNameRequestsWithResponse(ctx context.Context, params *ListNameRequestsParams, reqEditors ...RequestEditorFn) (*ListNameRequestsResponse, error) {
+	rsp, err := c.ListNameRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNameRequestsResponse(rsp)
+}
+
+// ApproveNameChangeWithBodyWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *ClientWithResponses) ApproveNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error) {
+	rsp, err := c.ApproveNameChangeWithBody(ctx, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveNameChangeResponse(rsp)
+}
+
+// ApproveNameChangeWithResponse Approve a pending name-change request (service operator only); the company is renamed at once
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/approve (the `ApproveNameChange` operationId).
+func (c *ClientWithResponses) ApproveNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body ApproveNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveNameChangeResponse, error) {
+	rsp, err := c.ApproveNameChange(ctx, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveNameChangeResponse(rsp)
+}
+
+// RejectNameChangeWithBodyWithResponse Reject a pending name-change request with a note (service operator only)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *ClientWithResponses) RejectNameChangeWithBodyWithResponse(ctx context.Context, requestId NameRequestID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error) {
+	rsp, err := c.RejectNameChangeWithBody(ctx, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectNameChangeResponse(rsp)
+}
+
+// RejectNameChangeWithResponse Reject a pending name-change request with a note (service operator only)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/name-requests/{request_id}/reject (the `RejectNameChange` operationId).
+func (c *ClientWithResponses) RejectNameChangeWithResponse(ctx context.Context, requestId NameRequestID, body RejectNameChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectNameChangeResponse, error) {
+	rsp, err := c.RejectNameChange(ctx, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectNameChangeResponse(rsp)
 }
 
 // ListPartnersWithResponse The company's trading partners (取引先), in the order added
@@ -11337,6 +16017,40 @@ func (c *ClientWithResponses) DisableUserWithResponse(ctx context.Context, userI
 		return nil, err
 	}
 	return ParseDisableUserResponse(rsp)
+}
+
+// MoveUserCasesWithBodyWithResponse Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *ClientWithResponses) MoveUserCasesWithBodyWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error) {
+	rsp, err := c.MoveUserCasesWithBody(ctx, userId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveUserCasesResponse(rsp)
+}
+
+// MoveUserCasesWithResponse Move every completed case of a user to another user
+//
+// Under moveCase's rules, case by case, each in its own commit; cases
+// not completed stay. A failure stops the move and answers the
+// problem; calling again moves the rest.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{user_id}/move-cases (the `MoveUserCases` operationId).
+func (c *ClientWithResponses) MoveUserCasesWithResponse(ctx context.Context, userId TargetUserID, params *MoveUserCasesParams, body MoveUserCasesJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveUserCasesResponse, error) {
+	rsp, err := c.MoveUserCases(ctx, userId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMoveUserCasesResponse(rsp)
 }
 
 // ResetPasswordWithResponse Give a user a new initial password (administrators only; not oneself)
@@ -12138,6 +16852,130 @@ func ParseHideCaseResponse(rsp *http.Response) (*HideCaseResponse, error) {
 	return response, nil
 }
 
+// ParseLiftHoldResponse parses an HTTP response from a LiftHoldWithResponse call
+func ParseLiftHoldResponse(rsp *http.Response) (*LiftHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LiftHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHoldsResponse parses an HTTP response from a ListHoldsWithResponse call
+func ParseListHoldsResponse(rsp *http.Response) (*ListHoldsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHoldsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HoldList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePlaceHoldResponse parses an HTTP response from a PlaceHoldWithResponse call
+func ParsePlaceHoldResponse(rsp *http.Response) (*PlaceHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlaceHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMoveCaseResponse parses an HTTP response from a MoveCaseWithResponse call
+func ParseMoveCaseResponse(rsp *http.Response) (*MoveCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MoveCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MoveReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseReceiveCaseResponse parses an HTTP response from a ReceiveCaseWithResponse call
 func ParseReceiveCaseResponse(rsp *http.Response) (*ReceiveCaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12355,6 +17193,72 @@ func ParseResendCaseResponse(rsp *http.Response) (*ResendCaseResponse, error) {
 	return response, nil
 }
 
+// ParseGetRetentionResponse parses an HTTP response from a GetRetentionWithResponse call
+func ParseGetRetentionResponse(rsp *http.Response) (*GetRetentionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRetentionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Retention
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetRetentionResponse parses an HTTP response from a SetRetentionWithResponse call
+func ParseSetRetentionResponse(rsp *http.Response) (*SetRetentionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetRetentionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Retention
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseReturnCaseResponse parses an HTTP response from a ReturnCaseWithResponse call
 func ParseReturnCaseResponse(rsp *http.Response) (*ReturnCaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12546,6 +17450,43 @@ func ParseFindCompaniesResponse(rsp *http.Response) (*FindCompaniesResponse, err
 	return response, nil
 }
 
+// ParseCreateCompanyResponse parses an HTTP response from a CreateCompanyWithResponse call
+func ParseCreateCompanyResponse(rsp *http.Response) (*CreateCompanyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCompanyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			AdminUserId     string  `json:"admin_user_id"`
+			Company         Company `json:"company"`
+			InitialPassword string  `json:"initial_password"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListMembersResponse parses an HTTP response from a ListMembersWithResponse call
 func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12612,6 +17553,72 @@ func ParseSetCorporateNumberResponse(rsp *http.Response) (*SetCorporateNumberRes
 	return response, nil
 }
 
+// ParseSetDisclosureLimitResponse parses an HTTP response from a SetDisclosureLimitWithResponse call
+func ParseSetDisclosureLimitResponse(rsp *http.Response) (*SetDisclosureLimitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetDisclosureLimitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestNameChangeResponse parses an HTTP response from a RequestNameChangeWithResponse call
+func ParseRequestNameChangeResponse(rsp *http.Response) (*RequestNameChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestNameChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NameRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseSetReminderDaysResponse parses an HTTP response from a SetReminderDaysWithResponse call
 func ParseSetReminderDaysResponse(rsp *http.Response) (*SetReminderDaysResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12628,6 +17635,39 @@ func ParseSetReminderDaysResponse(rsp *http.Response) (*SetReminderDaysResponse,
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Company
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetRetentionSettingsResponse parses an HTTP response from a SetRetentionSettingsWithResponse call
+func ParseSetRetentionSettingsResponse(rsp *http.Response) (*SetRetentionSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetRetentionSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetentionSettings
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12806,6 +17846,266 @@ func ParseSetTimeZoneResponse(rsp *http.Response) (*SetTimeZoneResponse, error) 
 	return response, nil
 }
 
+// ParseUpcomingDeletionsResponse parses an HTTP response from a UpcomingDeletionsWithResponse call
+func ParseUpcomingDeletionsResponse(rsp *http.Response) (*UpcomingDeletionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpcomingDeletionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetentionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDisclosuresResponse parses an HTTP response from a ListDisclosuresWithResponse call
+func ParseListDisclosuresResponse(rsp *http.Response) (*ListDisclosuresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDisclosuresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DisclosureList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateDisclosureResponse parses an HTTP response from a CreateDisclosureWithResponse call
+func ParseCreateDisclosureResponse(rsp *http.Response) (*CreateDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedDisclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeDisclosureResponse parses an HTTP response from a RevokeDisclosureWithResponse call
+func ParseRevokeDisclosureResponse(rsp *http.Response) (*RevokeDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDisclosureResponse parses an HTTP response from a GetDisclosureWithResponse call
+func ParseGetDisclosureResponse(rsp *http.Response) (*GetDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Disclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDisclosureResponse parses an HTTP response from a UpdateDisclosureWithResponse call
+func ParseUpdateDisclosureResponse(rsp *http.Response) (*UpdateDisclosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDisclosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Disclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisclosureAccessResponse parses an HTTP response from a DisclosureAccessWithResponse call
+func ParseDisclosureAccessResponse(rsp *http.Response) (*DisclosureAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisclosureAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditTrail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetDisclosureAllowListResponse parses an HTTP response from a SetDisclosureAllowListWithResponse call
+func ParseSetDisclosureAllowListResponse(rsp *http.Response) (*SetDisclosureAllowListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetDisclosureAllowListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AllowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12822,6 +18122,39 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetMyProfileResponse parses an HTTP response from a SetMyProfileWithResponse call
+func ParseSetMyProfileResponse(rsp *http.Response) (*SetMyProfileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetMyProfileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Profile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -12917,6 +18250,107 @@ func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) 
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListNameRequestsResponse parses an HTTP response from a ListNameRequestsWithResponse call
+func ParseListNameRequestsResponse(rsp *http.Response) (*ListNameRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNameRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Requests []NameRequest `json:"requests"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveNameChangeResponse parses an HTTP response from a ApproveNameChangeWithResponse call
+func ParseApproveNameChangeResponse(rsp *http.Response) (*ApproveNameChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveNameChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NameRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRejectNameChangeResponse parses an HTTP response from a RejectNameChangeWithResponse call
+func ParseRejectNameChangeResponse(rsp *http.Response) (*RejectNameChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectNameChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NameRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -13306,6 +18740,39 @@ func ParseDisableUserResponse(rsp *http.Response) (*DisableUserResponse, error) 
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMoveUserCasesResponse parses an HTTP response from a MoveUserCasesWithResponse call
+func ParseMoveUserCasesResponse(rsp *http.Response) (*MoveUserCasesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MoveUserCasesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MoveReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -13752,6 +19219,18 @@ type ServerInterface interface {
 	// HideCase Hide a completed case from the caller's own lists (非表示)
 	// (PUT /v1/cases/{id}/hidden)
 	HideCase(w http.ResponseWriter, r *http.Request, id CaseID)
+	// LiftHold Lift the caller's company's legal hold on the case
+	// (DELETE /v1/cases/{id}/holds)
+	LiftHold(w http.ResponseWriter, r *http.Request, id CaseID, params LiftHoldParams)
+	// ListHolds The legal holds on the completed case
+	// (GET /v1/cases/{id}/holds)
+	ListHolds(w http.ResponseWriter, r *http.Request, id CaseID)
+	// PlaceHold Place (or replace) the caller's company's legal hold on the case
+	// (PUT /v1/cases/{id}/holds)
+	PlaceHold(w http.ResponseWriter, r *http.Request, id CaseID)
+	// MoveCase Move a completed case from one user to another (完了案件の移動)
+	// (POST /v1/cases/{id}/move)
+	MoveCase(w http.ResponseWriter, r *http.Request, id CaseID, params MoveCaseParams)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReceiveCaseParams)
@@ -13767,6 +19246,12 @@ type ServerInterface interface {
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(w http.ResponseWriter, r *http.Request, id CaseID, params ResendCaseParams)
+	// GetRetention How long the completed case is kept (保管期間)
+	// (GET /v1/cases/{id}/retention)
+	GetRetention(w http.ResponseWriter, r *http.Request, id CaseID)
+	// SetRetention Extend the case to 15 years or delete it after 10
+	// (PUT /v1/cases/{id}/retention)
+	SetRetention(w http.ResponseWriter, r *http.Request, id CaseID)
 	// ReturnCase Return the countersigned contract, by the party on turn
 	// (POST /v1/cases/{id}/returns)
 	ReturnCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReturnCaseParams)
@@ -13782,15 +19267,27 @@ type ServerInterface interface {
 	// FindCompanies Find companies in the directory (to pick a counterparty)
 	// (GET /v1/companies)
 	FindCompanies(w http.ResponseWriter, r *http.Request, params FindCompaniesParams)
+	// CreateCompany Create a customer company and its first administrator (service operator only)
+	// (POST /v1/companies)
+	CreateCompany(w http.ResponseWriter, r *http.Request, params CreateCompanyParams)
 	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	// (GET /v1/companies/{company_id}/members)
 	ListMembers(w http.ResponseWriter, r *http.Request, companyId string)
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(w http.ResponseWriter, r *http.Request)
+	// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+	// (PUT /v1/company/disclosure-limit)
+	SetDisclosureLimit(w http.ResponseWriter, r *http.Request)
+	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+	// (POST /v1/company/name-requests)
+	RequestNameChange(w http.ResponseWriter, r *http.Request, params RequestNameChangeParams)
 	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
 	// (PUT /v1/company/reminder-days)
 	SetReminderDays(w http.ResponseWriter, r *http.Request)
+	// SetRetentionSettings Set the company's retention settings (administrators only)
+	// (PUT /v1/company/retention-settings)
+	SetRetentionSettings(w http.ResponseWriter, r *http.Request)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(w http.ResponseWriter, r *http.Request)
@@ -13806,9 +19303,36 @@ type ServerInterface interface {
 	// SetTimeZone Set the company's time zone (administrators only)
 	// (PUT /v1/company/time-zone)
 	SetTimeZone(w http.ResponseWriter, r *http.Request)
+	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+	// (GET /v1/company/upcoming-deletions)
+	UpcomingDeletions(w http.ResponseWriter, r *http.Request, params UpcomingDeletionsParams)
+	// ListDisclosures The caller's disclosure accounts
+	// (GET /v1/disclosures)
+	ListDisclosures(w http.ResponseWriter, r *http.Request)
+	// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	// (POST /v1/disclosures)
+	CreateDisclosure(w http.ResponseWriter, r *http.Request, params CreateDisclosureParams)
+	// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+	// (DELETE /v1/disclosures/{disclosure_id})
+	RevokeDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
+	// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+	// (GET /v1/disclosures/{disclosure_id})
+	GetDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
+	// UpdateDisclosure Change the label, period or cases of a disclosure account
+	// (PATCH /v1/disclosures/{disclosure_id})
+	UpdateDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
+	// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+	// (GET /v1/disclosures/{disclosure_id}/access)
+	DisclosureAccess(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID, params DisclosureAccessParams)
+	// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+	// (PUT /v1/disclosures/{disclosure_id}/allow-list)
+	SetDisclosureAllowList(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+	// (PUT /v1/me/profile)
+	SetMyProfile(w http.ResponseWriter, r *http.Request)
 	// ListTokens The caller's API tokens (never their secrets), oldest first
 	// (GET /v1/me/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request)
@@ -13818,6 +19342,15 @@ type ServerInterface interface {
 	// RevokeToken Revoke one of the caller's API tokens at once
 	// (DELETE /v1/me/tokens/{token_id})
 	RevokeToken(w http.ResponseWriter, r *http.Request, tokenId string)
+	// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	// (GET /v1/name-requests)
+	ListNameRequests(w http.ResponseWriter, r *http.Request, params ListNameRequestsParams)
+	// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+	// (POST /v1/name-requests/{request_id}/approve)
+	ApproveNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID)
+	// RejectNameChange Reject a pending name-change request with a note (service operator only)
+	// (POST /v1/name-requests/{request_id}/reject)
+	RejectNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID)
 	// ListPartners The company's trading partners (取引先), in the order added
 	// (GET /v1/partners)
 	ListPartners(w http.ResponseWriter, r *http.Request)
@@ -13854,6 +19387,9 @@ type ServerInterface interface {
 	// DisableUser Disable a user of the company (administrators only; not oneself)
 	// (PUT /v1/users/{user_id}/disabled)
 	DisableUser(w http.ResponseWriter, r *http.Request, userId TargetUserID)
+	// MoveUserCases Move every completed case of a user to another user
+	// (POST /v1/users/{user_id}/move-cases)
+	MoveUserCases(w http.ResponseWriter, r *http.Request, userId TargetUserID, params MoveUserCasesParams)
 	// ResetPassword Give a user a new initial password (administrators only; not oneself)
 	// (POST /v1/users/{user_id}/password-reset)
 	ResetPassword(w http.ResponseWriter, r *http.Request, userId TargetUserID, params ResetPasswordParams)
@@ -14665,6 +20201,150 @@ func (siw *ServerInterfaceWrapper) HideCase(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// LiftHold operation middleware
+func (siw *ServerInterfaceWrapper) LiftHold(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LiftHoldParams
+
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", r.URL.Query(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reason"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reason", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.LiftHold(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListHolds operation middleware
+func (siw *ServerInterfaceWrapper) ListHolds(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListHolds(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PlaceHold operation middleware
+func (siw *ServerInterfaceWrapper) PlaceHold(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PlaceHold(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// MoveCase operation middleware
+func (siw *ServerInterfaceWrapper) MoveCase(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MoveCaseParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MoveCase(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ReceiveCase operation middleware
 func (siw *ServerInterfaceWrapper) ReceiveCase(w http.ResponseWriter, r *http.Request) {
 
@@ -14880,6 +20560,58 @@ func (siw *ServerInterfaceWrapper) ResendCase(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ResendCase(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetRetention operation middleware
+func (siw *ServerInterfaceWrapper) GetRetention(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetRetention(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetRetention operation middleware
+func (siw *ServerInterfaceWrapper) SetRetention(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id CaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetRetention(w, r, id)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15159,6 +20891,47 @@ func (siw *ServerInterfaceWrapper) FindCompanies(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// CreateCompany operation middleware
+func (siw *ServerInterfaceWrapper) CreateCompany(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCompanyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateCompany(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListMembers operation middleware
 func (siw *ServerInterfaceWrapper) ListMembers(w http.ResponseWriter, r *http.Request) {
 
@@ -15199,11 +20972,80 @@ func (siw *ServerInterfaceWrapper) SetCorporateNumber(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// SetDisclosureLimit operation middleware
+func (siw *ServerInterfaceWrapper) SetDisclosureLimit(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetDisclosureLimit(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RequestNameChange operation middleware
+func (siw *ServerInterfaceWrapper) RequestNameChange(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RequestNameChangeParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestNameChange(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // SetReminderDays operation middleware
 func (siw *ServerInterfaceWrapper) SetReminderDays(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetReminderDays(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetRetentionSettings operation middleware
+func (siw *ServerInterfaceWrapper) SetRetentionSettings(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetRetentionSettings(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15349,11 +21191,311 @@ func (siw *ServerInterfaceWrapper) SetTimeZone(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// UpcomingDeletions operation middleware
+func (siw *ServerInterfaceWrapper) UpcomingDeletions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpcomingDeletionsParams
+
+	// ------------- Required query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "through", r.URL.Query(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "through"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "through", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after_until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after_until", r.URL.Query(), &params.AfterUntil, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after_until"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after_until", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after_case_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after_case_id", r.URL.Query(), &params.AfterCaseId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after_case_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after_case_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpcomingDeletions(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListDisclosures operation middleware
+func (siw *ServerInterfaceWrapper) ListDisclosures(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListDisclosures(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) CreateDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDisclosureParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateDisclosure(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) RevokeDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeDisclosure(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) GetDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDisclosure(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateDisclosure operation middleware
+func (siw *ServerInterfaceWrapper) UpdateDisclosure(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateDisclosure(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DisclosureAccess operation middleware
+func (siw *ServerInterfaceWrapper) DisclosureAccess(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DisclosureAccessParams
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DisclosureAccess(w, r, disclosureId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetDisclosureAllowList operation middleware
+func (siw *ServerInterfaceWrapper) SetDisclosureAllowList(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "disclosure_id" -------------
+	var disclosureId DisclosureID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "disclosure_id", r.PathValue("disclosure_id"), &disclosureId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "disclosure_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetDisclosureAllowList(w, r, disclosureId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ChangePassword operation middleware
 func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ChangePassword(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetMyProfile operation middleware
+func (siw *ServerInterfaceWrapper) SetMyProfile(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetMyProfile(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15435,6 +21577,130 @@ func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeToken(w, r, tokenId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListNameRequests operation middleware
+func (siw *ServerInterfaceWrapper) ListNameRequests(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNameRequestsParams
+
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", r.URL.Query(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "company_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "company_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListNameRequests(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ApproveNameChange operation middleware
+func (siw *ServerInterfaceWrapper) ApproveNameChange(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "request_id" -------------
+	var requestId NameRequestID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", r.PathValue("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "request_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ApproveNameChange(w, r, requestId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RejectNameChange operation middleware
+func (siw *ServerInterfaceWrapper) RejectNameChange(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "request_id" -------------
+	var requestId NameRequestID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", r.PathValue("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "request_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RejectNameChange(w, r, requestId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15741,6 +22007,56 @@ func (siw *ServerInterfaceWrapper) DisableUser(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DisableUser(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// MoveUserCases operation middleware
+func (siw *ServerInterfaceWrapper) MoveUserCases(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId TargetUserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MoveUserCasesParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MoveUserCases(w, r, userId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -16337,6 +22653,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/sessions", wrapper.Login)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/sessions/current", wrapper.Logout)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/me/password", wrapper.ChangePassword)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/me/profile", wrapper.SetMyProfile)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/me/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/me/tokens/{token_id}", wrapper.RevokeToken)
@@ -16362,6 +22679,12 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.DeleteComment)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.GetComment)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/comment", wrapper.SetComment)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/retention", wrapper.GetRetention)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/retention", wrapper.SetRetention)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.LiftHold)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.ListHolds)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/cases/{id}/holds", wrapper.PlaceHold)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{id}/move", wrapper.MoveCase)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/verify", wrapper.VerifyPDF)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.ListSigningCertificates)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/signing-certificates", wrapper.RegisterSigningCertificate)
@@ -16369,8 +22692,16 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/company/signing-certificates/{registration_id}", wrapper.RemoveSigningCertificate)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/corporate-number", wrapper.SetCorporateNumber)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/reminder-days", wrapper.SetReminderDays)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/retention-settings", wrapper.SetRetentionSettings)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/company/upcoming-deletions", wrapper.UpcomingDeletions)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/company/name-requests", wrapper.RequestNameChange)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/name-requests", wrapper.ListNameRequests)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/name-requests/{request_id}/approve", wrapper.ApproveNameChange)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/name-requests/{request_id}/reject", wrapper.RejectNameChange)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/disclosure-limit", wrapper.SetDisclosureLimit)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/company/time-zone", wrapper.SetTimeZone)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies", wrapper.FindCompanies)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/companies", wrapper.CreateCompany)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/companies/{company_id}/members", wrapper.ListMembers)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/partners", wrapper.ListPartners)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/partners/{company_id}", wrapper.RemovePartner)
@@ -16382,9 +22713,17 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/users/{user_id}/allow-list", wrapper.GetAllowList)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/allow-list", wrapper.SetAllowList)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/unlock", wrapper.UnlockUser)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{user_id}/move-cases", wrapper.MoveUserCases)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/sessions", wrapper.EndUserSessions)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.EnableUser)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/users/{user_id}/disabled", wrapper.DisableUser)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/disclosures", wrapper.ListDisclosures)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/disclosures", wrapper.CreateDisclosure)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}", wrapper.RevokeDisclosure)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}", wrapper.GetDisclosure)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}", wrapper.UpdateDisclosure)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}/allow-list", wrapper.SetDisclosureAllowList)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/disclosures/{disclosure_id}/access", wrapper.DisclosureAccess)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/bulk-verifications", wrapper.BulkVerify)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook)
@@ -17104,6 +23443,154 @@ func (response HideCasedefaultApplicationProblemPlusJSONResponse) VisitHideCaseR
 	return err
 }
 
+type LiftHoldRequestObject struct {
+	Id     CaseID `json:"id"`
+	Params LiftHoldParams
+}
+
+type LiftHoldResponseObject interface {
+	VisitLiftHoldResponse(w http.ResponseWriter) error
+}
+
+type LiftHold204Response struct {
+}
+
+func (response LiftHold204Response) VisitLiftHoldResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type LiftHolddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response LiftHolddefaultApplicationProblemPlusJSONResponse) VisitLiftHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHoldsRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type ListHoldsResponseObject interface {
+	VisitListHoldsResponse(w http.ResponseWriter) error
+}
+
+type ListHolds200JSONResponse HoldList
+
+func (response ListHolds200JSONResponse) VisitListHoldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHoldsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListHoldsdefaultApplicationProblemPlusJSONResponse) VisitListHoldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlaceHoldRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *PlaceHoldJSONRequestBody
+}
+
+type PlaceHoldResponseObject interface {
+	VisitPlaceHoldResponse(w http.ResponseWriter) error
+}
+
+type PlaceHold204Response struct {
+}
+
+func (response PlaceHold204Response) VisitPlaceHoldResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PlaceHolddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PlaceHolddefaultApplicationProblemPlusJSONResponse) VisitPlaceHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveCaseRequestObject struct {
+	Id     CaseID `json:"id"`
+	Params MoveCaseParams
+	Body   *MoveCaseJSONRequestBody
+}
+
+type MoveCaseResponseObject interface {
+	VisitMoveCaseResponse(w http.ResponseWriter) error
+}
+
+type MoveCase200JSONResponse MoveReport
+
+func (response MoveCase200JSONResponse) VisitMoveCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveCasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MoveCasedefaultApplicationProblemPlusJSONResponse) VisitMoveCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveCaseRequestObject struct {
 	Id     CaseID `json:"id"`
 	Params ReceiveCaseParams
@@ -17304,6 +23791,85 @@ type ResendCasedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResendCasedefaultApplicationProblemPlusJSONResponse) VisitResendCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionRequestObject struct {
+	Id CaseID `json:"id"`
+}
+
+type GetRetentionResponseObject interface {
+	VisitGetRetentionResponse(w http.ResponseWriter) error
+}
+
+type GetRetention200JSONResponse Retention
+
+func (response GetRetention200JSONResponse) VisitGetRetentionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetRetentiondefaultApplicationProblemPlusJSONResponse) VisitGetRetentionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentionRequestObject struct {
+	Id   CaseID `json:"id"`
+	Body *SetRetentionJSONRequestBody
+}
+
+type SetRetentionResponseObject interface {
+	VisitSetRetentionResponse(w http.ResponseWriter) error
+}
+
+type SetRetention200JSONResponse Retention
+
+func (response SetRetention200JSONResponse) VisitSetRetentionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetRetentiondefaultApplicationProblemPlusJSONResponse) VisitSetRetentionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17520,6 +24086,50 @@ func (response FindCompaniesdefaultApplicationProblemPlusJSONResponse) VisitFind
 	return err
 }
 
+type CreateCompanyRequestObject struct {
+	Params CreateCompanyParams
+	Body   *CreateCompanyJSONRequestBody
+}
+
+type CreateCompanyResponseObject interface {
+	VisitCreateCompanyResponse(w http.ResponseWriter) error
+}
+
+type CreateCompany201JSONResponse struct {
+	AdminUserId     string  `json:"admin_user_id"`
+	Company         Company `json:"company"`
+	InitialPassword string  `json:"initial_password"`
+}
+
+func (response CreateCompany201JSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompanydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateCompanydefaultApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMembersRequestObject struct {
 	CompanyId string `json:"company_id"`
 }
@@ -17598,6 +24208,85 @@ func (response SetCorporateNumberdefaultApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type SetDisclosureLimitRequestObject struct {
+	Body *SetDisclosureLimitJSONRequestBody
+}
+
+type SetDisclosureLimitResponseObject interface {
+	VisitSetDisclosureLimitResponse(w http.ResponseWriter) error
+}
+
+type SetDisclosureLimit200JSONResponse Company
+
+func (response SetDisclosureLimit200JSONResponse) VisitSetDisclosureLimitResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureLimitdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetDisclosureLimitdefaultApplicationProblemPlusJSONResponse) VisitSetDisclosureLimitResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestNameChangeRequestObject struct {
+	Params RequestNameChangeParams
+	Body   *RequestNameChangeJSONRequestBody
+}
+
+type RequestNameChangeResponseObject interface {
+	VisitRequestNameChangeResponse(w http.ResponseWriter) error
+}
+
+type RequestNameChange201JSONResponse NameRequest
+
+func (response RequestNameChange201JSONResponse) VisitRequestNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestNameChangedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RequestNameChangedefaultApplicationProblemPlusJSONResponse) VisitRequestNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetReminderDaysRequestObject struct {
 	Body *SetReminderDaysJSONRequestBody
 }
@@ -17626,6 +24315,45 @@ type SetReminderDaysdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetReminderDaysdefaultApplicationProblemPlusJSONResponse) VisitSetReminderDaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentionSettingsRequestObject struct {
+	Body *SetRetentionSettingsJSONRequestBody
+}
+
+type SetRetentionSettingsResponseObject interface {
+	VisitSetRetentionSettingsResponse(w http.ResponseWriter) error
+}
+
+type SetRetentionSettings200JSONResponse RetentionSettings
+
+func (response SetRetentionSettings200JSONResponse) VisitSetRetentionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetRetentionSettingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetRetentionSettingsdefaultApplicationProblemPlusJSONResponse) VisitSetRetentionSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17827,6 +24555,315 @@ func (response SetTimeZonedefaultApplicationProblemPlusJSONResponse) VisitSetTim
 	return err
 }
 
+type UpcomingDeletionsRequestObject struct {
+	Params UpcomingDeletionsParams
+}
+
+type UpcomingDeletionsResponseObject interface {
+	VisitUpcomingDeletionsResponse(w http.ResponseWriter) error
+}
+
+type UpcomingDeletions200JSONResponse RetentionPage
+
+func (response UpcomingDeletions200JSONResponse) VisitUpcomingDeletionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpcomingDeletionsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpcomingDeletionsdefaultApplicationProblemPlusJSONResponse) VisitUpcomingDeletionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDisclosuresRequestObject struct {
+}
+
+type ListDisclosuresResponseObject interface {
+	VisitListDisclosuresResponse(w http.ResponseWriter) error
+}
+
+type ListDisclosures200JSONResponse DisclosureList
+
+func (response ListDisclosures200JSONResponse) VisitListDisclosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDisclosuresdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDisclosuresdefaultApplicationProblemPlusJSONResponse) VisitListDisclosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDisclosureRequestObject struct {
+	Params CreateDisclosureParams
+	Body   *CreateDisclosureJSONRequestBody
+}
+
+type CreateDisclosureResponseObject interface {
+	VisitCreateDisclosureResponse(w http.ResponseWriter) error
+}
+
+type CreateDisclosure201JSONResponse CreatedDisclosure
+
+func (response CreateDisclosure201JSONResponse) VisitCreateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateDisclosuredefaultApplicationProblemPlusJSONResponse) VisitCreateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeDisclosureRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+}
+
+type RevokeDisclosureResponseObject interface {
+	VisitRevokeDisclosureResponse(w http.ResponseWriter) error
+}
+
+type RevokeDisclosure204Response struct {
+}
+
+func (response RevokeDisclosure204Response) VisitRevokeDisclosureResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeDisclosuredefaultApplicationProblemPlusJSONResponse) VisitRevokeDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDisclosureRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+}
+
+type GetDisclosureResponseObject interface {
+	VisitGetDisclosureResponse(w http.ResponseWriter) error
+}
+
+type GetDisclosure200JSONResponse Disclosure
+
+func (response GetDisclosure200JSONResponse) VisitGetDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDisclosuredefaultApplicationProblemPlusJSONResponse) VisitGetDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDisclosureRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+	Body         *UpdateDisclosureJSONRequestBody
+}
+
+type UpdateDisclosureResponseObject interface {
+	VisitUpdateDisclosureResponse(w http.ResponseWriter) error
+}
+
+type UpdateDisclosure200JSONResponse Disclosure
+
+func (response UpdateDisclosure200JSONResponse) VisitUpdateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDisclosuredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateDisclosuredefaultApplicationProblemPlusJSONResponse) VisitUpdateDisclosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisclosureAccessRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+	Params       DisclosureAccessParams
+}
+
+type DisclosureAccessResponseObject interface {
+	VisitDisclosureAccessResponse(w http.ResponseWriter) error
+}
+
+type DisclosureAccess200JSONResponse AuditTrail
+
+func (response DisclosureAccess200JSONResponse) VisitDisclosureAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisclosureAccessdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisclosureAccessdefaultApplicationProblemPlusJSONResponse) VisitDisclosureAccessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureAllowListRequestObject struct {
+	DisclosureId DisclosureID `json:"disclosure_id"`
+	Body         *SetDisclosureAllowListJSONRequestBody
+}
+
+type SetDisclosureAllowListResponseObject interface {
+	VisitSetDisclosureAllowListResponse(w http.ResponseWriter) error
+}
+
+type SetDisclosureAllowList200JSONResponse AllowList
+
+func (response SetDisclosureAllowList200JSONResponse) VisitSetDisclosureAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDisclosureAllowListdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetDisclosureAllowListdefaultApplicationProblemPlusJSONResponse) VisitSetDisclosureAllowListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePasswordRequestObject struct {
 	Body *ChangePasswordJSONRequestBody
 }
@@ -17849,6 +24886,45 @@ type ChangePassworddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetMyProfileRequestObject struct {
+	Body *SetMyProfileJSONRequestBody
+}
+
+type SetMyProfileResponseObject interface {
+	VisitSetMyProfileResponse(w http.ResponseWriter) error
+}
+
+type SetMyProfile200JSONResponse Profile
+
+func (response SetMyProfile200JSONResponse) VisitSetMyProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetMyProfiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetMyProfiledefaultApplicationProblemPlusJSONResponse) VisitSetMyProfileResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17960,6 +25036,127 @@ type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNameRequestsRequestObject struct {
+	Params ListNameRequestsParams
+}
+
+type ListNameRequestsResponseObject interface {
+	VisitListNameRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListNameRequests200JSONResponse struct {
+	Requests []NameRequest `json:"requests"`
+}
+
+func (response ListNameRequests200JSONResponse) VisitListNameRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNameRequestsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListNameRequestsdefaultApplicationProblemPlusJSONResponse) VisitListNameRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveNameChangeRequestObject struct {
+	RequestId NameRequestID `json:"request_id"`
+	Body      *ApproveNameChangeJSONRequestBody
+}
+
+type ApproveNameChangeResponseObject interface {
+	VisitApproveNameChangeResponse(w http.ResponseWriter) error
+}
+
+type ApproveNameChange200JSONResponse NameRequest
+
+func (response ApproveNameChange200JSONResponse) VisitApproveNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveNameChangedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ApproveNameChangedefaultApplicationProblemPlusJSONResponse) VisitApproveNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectNameChangeRequestObject struct {
+	RequestId NameRequestID `json:"request_id"`
+	Body      *RejectNameChangeJSONRequestBody
+}
+
+type RejectNameChangeResponseObject interface {
+	VisitRejectNameChangeResponse(w http.ResponseWriter) error
+}
+
+type RejectNameChange200JSONResponse NameRequest
+
+func (response RejectNameChange200JSONResponse) VisitRejectNameChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectNameChangedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RejectNameChangedefaultApplicationProblemPlusJSONResponse) VisitRejectNameChangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18408,6 +25605,47 @@ type DisableUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DisableUserdefaultApplicationProblemPlusJSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveUserCasesRequestObject struct {
+	UserId TargetUserID `json:"user_id"`
+	Params MoveUserCasesParams
+	Body   *MoveUserCasesJSONRequestBody
+}
+
+type MoveUserCasesResponseObject interface {
+	VisitMoveUserCasesResponse(w http.ResponseWriter) error
+}
+
+type MoveUserCases200JSONResponse MoveReport
+
+func (response MoveUserCases200JSONResponse) VisitMoveUserCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MoveUserCasesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MoveUserCasesdefaultApplicationProblemPlusJSONResponse) VisitMoveUserCasesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18926,6 +26164,18 @@ type StrictServerInterface interface {
 	// HideCase Hide a completed case from the caller's own lists (非表示)
 	// (PUT /v1/cases/{id}/hidden)
 	HideCase(ctx context.Context, request HideCaseRequestObject) (HideCaseResponseObject, error)
+	// LiftHold Lift the caller's company's legal hold on the case
+	// (DELETE /v1/cases/{id}/holds)
+	LiftHold(ctx context.Context, request LiftHoldRequestObject) (LiftHoldResponseObject, error)
+	// ListHolds The legal holds on the completed case
+	// (GET /v1/cases/{id}/holds)
+	ListHolds(ctx context.Context, request ListHoldsRequestObject) (ListHoldsResponseObject, error)
+	// PlaceHold Place (or replace) the caller's company's legal hold on the case
+	// (PUT /v1/cases/{id}/holds)
+	PlaceHold(ctx context.Context, request PlaceHoldRequestObject) (PlaceHoldResponseObject, error)
+	// MoveCase Move a completed case from one user to another (完了案件の移動)
+	// (POST /v1/cases/{id}/move)
+	MoveCase(ctx context.Context, request MoveCaseRequestObject) (MoveCaseResponseObject, error)
 	// ReceiveCase Receive the case (受領), by the party on turn
 	// (POST /v1/cases/{id}/receipt)
 	ReceiveCase(ctx context.Context, request ReceiveCaseRequestObject) (ReceiveCaseResponseObject, error)
@@ -18941,6 +26191,12 @@ type StrictServerInterface interface {
 	// ResendCase Send a sent-back case again (registrant)
 	// (POST /v1/cases/{id}/resends)
 	ResendCase(ctx context.Context, request ResendCaseRequestObject) (ResendCaseResponseObject, error)
+	// GetRetention How long the completed case is kept (保管期間)
+	// (GET /v1/cases/{id}/retention)
+	GetRetention(ctx context.Context, request GetRetentionRequestObject) (GetRetentionResponseObject, error)
+	// SetRetention Extend the case to 15 years or delete it after 10
+	// (PUT /v1/cases/{id}/retention)
+	SetRetention(ctx context.Context, request SetRetentionRequestObject) (SetRetentionResponseObject, error)
 	// ReturnCase Return the countersigned contract, by the party on turn
 	// (POST /v1/cases/{id}/returns)
 	ReturnCase(ctx context.Context, request ReturnCaseRequestObject) (ReturnCaseResponseObject, error)
@@ -18956,15 +26212,27 @@ type StrictServerInterface interface {
 	// FindCompanies Find companies in the directory (to pick a counterparty)
 	// (GET /v1/companies)
 	FindCompanies(ctx context.Context, request FindCompaniesRequestObject) (FindCompaniesResponseObject, error)
+	// CreateCompany Create a customer company and its first administrator (service operator only)
+	// (POST /v1/companies)
+	CreateCompany(ctx context.Context, request CreateCompanyRequestObject) (CreateCompanyResponseObject, error)
 	// ListMembers The users of a company, to pick the person a case goes to (no login IDs or contact details)
 	// (GET /v1/companies/{company_id}/members)
 	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
 	// SetCorporateNumber Set the company's 法人番号 (administrators only)
 	// (PUT /v1/company/corporate-number)
 	SetCorporateNumber(ctx context.Context, request SetCorporateNumberRequestObject) (SetCorporateNumberResponseObject, error)
+	// SetDisclosureLimit Set how many unrevoked disclosure accounts each user may have (administrators only)
+	// (PUT /v1/company/disclosure-limit)
+	SetDisclosureLimit(ctx context.Context, request SetDisclosureLimitRequestObject) (SetDisclosureLimitResponseObject, error)
+	// RequestNameChange Ask the service operator to change the company's name (商号変更申請; administrators only)
+	// (POST /v1/company/name-requests)
+	RequestNameChange(ctx context.Context, request RequestNameChangeRequestObject) (RequestNameChangeResponseObject, error)
 	// SetReminderDays Set after how many days a waiting case reminds the party it waits for (administrators only)
 	// (PUT /v1/company/reminder-days)
 	SetReminderDays(ctx context.Context, request SetReminderDaysRequestObject) (SetReminderDaysResponseObject, error)
+	// SetRetentionSettings Set the company's retention settings (administrators only)
+	// (PUT /v1/company/retention-settings)
+	SetRetentionSettings(ctx context.Context, request SetRetentionSettingsRequestObject) (SetRetentionSettingsResponseObject, error)
 	// ListSigningCertificates The signing certificates registered to the caller's company, oldest first
 	// (GET /v1/company/signing-certificates)
 	ListSigningCertificates(ctx context.Context, request ListSigningCertificatesRequestObject) (ListSigningCertificatesResponseObject, error)
@@ -18980,9 +26248,36 @@ type StrictServerInterface interface {
 	// SetTimeZone Set the company's time zone (administrators only)
 	// (PUT /v1/company/time-zone)
 	SetTimeZone(ctx context.Context, request SetTimeZoneRequestObject) (SetTimeZoneResponseObject, error)
+	// UpcomingDeletions The company's cases due for deletion on or before a date (administrators only)
+	// (GET /v1/company/upcoming-deletions)
+	UpcomingDeletions(ctx context.Context, request UpcomingDeletionsRequestObject) (UpcomingDeletionsResponseObject, error)
+	// ListDisclosures The caller's disclosure accounts
+	// (GET /v1/disclosures)
+	ListDisclosures(ctx context.Context, request ListDisclosuresRequestObject) (ListDisclosuresResponseObject, error)
+	// CreateDisclosure Create a disclosure account (第三者開示) showing some of the caller's completed cases
+	// (POST /v1/disclosures)
+	CreateDisclosure(ctx context.Context, request CreateDisclosureRequestObject) (CreateDisclosureResponseObject, error)
+	// RevokeDisclosure Revoke a disclosure account (its sessions end at once)
+	// (DELETE /v1/disclosures/{disclosure_id})
+	RevokeDisclosure(ctx context.Context, request RevokeDisclosureRequestObject) (RevokeDisclosureResponseObject, error)
+	// GetDisclosure One of the caller's disclosure accounts (anyone else's is 404)
+	// (GET /v1/disclosures/{disclosure_id})
+	GetDisclosure(ctx context.Context, request GetDisclosureRequestObject) (GetDisclosureResponseObject, error)
+	// UpdateDisclosure Change the label, period or cases of a disclosure account
+	// (PATCH /v1/disclosures/{disclosure_id})
+	UpdateDisclosure(ctx context.Context, request UpdateDisclosureRequestObject) (UpdateDisclosureResponseObject, error)
+	// DisclosureAccess What the disclosure account did, oldest first (paged by seq)
+	// (GET /v1/disclosures/{disclosure_id}/access)
+	DisclosureAccess(ctx context.Context, request DisclosureAccessRequestObject) (DisclosureAccessResponseObject, error)
+	// SetDisclosureAllowList Replace the IP allow-list of a disclosure account (empty lifts it)
+	// (PUT /v1/disclosures/{disclosure_id}/allow-list)
+	SetDisclosureAllowList(ctx context.Context, request SetDisclosureAllowListRequestObject) (SetDisclosureAllowListResponseObject, error)
 	// ChangePassword Change the caller's password
 	// (PUT /v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
+	// SetMyProfile Replace the caller's own profile (name, department, contact, language of notices)
+	// (PUT /v1/me/profile)
+	SetMyProfile(ctx context.Context, request SetMyProfileRequestObject) (SetMyProfileResponseObject, error)
 	// ListTokens The caller's API tokens (never their secrets), oldest first
 	// (GET /v1/me/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -18992,6 +26287,15 @@ type StrictServerInterface interface {
 	// RevokeToken Revoke one of the caller's API tokens at once
 	// (DELETE /v1/me/tokens/{token_id})
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// ListNameRequests Name-change requests, oldest first (every company's for the operator, the own company's for an administrator)
+	// (GET /v1/name-requests)
+	ListNameRequests(ctx context.Context, request ListNameRequestsRequestObject) (ListNameRequestsResponseObject, error)
+	// ApproveNameChange Approve a pending name-change request (service operator only); the company is renamed at once
+	// (POST /v1/name-requests/{request_id}/approve)
+	ApproveNameChange(ctx context.Context, request ApproveNameChangeRequestObject) (ApproveNameChangeResponseObject, error)
+	// RejectNameChange Reject a pending name-change request with a note (service operator only)
+	// (POST /v1/name-requests/{request_id}/reject)
+	RejectNameChange(ctx context.Context, request RejectNameChangeRequestObject) (RejectNameChangeResponseObject, error)
 	// ListPartners The company's trading partners (取引先), in the order added
 	// (GET /v1/partners)
 	ListPartners(ctx context.Context, request ListPartnersRequestObject) (ListPartnersResponseObject, error)
@@ -19028,6 +26332,9 @@ type StrictServerInterface interface {
 	// DisableUser Disable a user of the company (administrators only; not oneself)
 	// (PUT /v1/users/{user_id}/disabled)
 	DisableUser(ctx context.Context, request DisableUserRequestObject) (DisableUserResponseObject, error)
+	// MoveUserCases Move every completed case of a user to another user
+	// (POST /v1/users/{user_id}/move-cases)
+	MoveUserCases(ctx context.Context, request MoveUserCasesRequestObject) (MoveUserCasesResponseObject, error)
 	// ResetPassword Give a user a new initial password (administrators only; not oneself)
 	// (POST /v1/users/{user_id}/password-reset)
 	ResetPassword(ctx context.Context, request ResetPasswordRequestObject) (ResetPasswordResponseObject, error)
@@ -19495,6 +26802,126 @@ func (sh *strictHandler) HideCase(w http.ResponseWriter, r *http.Request, id Cas
 	}
 }
 
+// LiftHold operation middleware
+func (sh *strictHandler) LiftHold(w http.ResponseWriter, r *http.Request, id CaseID, params LiftHoldParams) {
+	var request LiftHoldRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.LiftHold(ctx, request.(LiftHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LiftHold")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(LiftHoldResponseObject); ok {
+		if err := validResponse.VisitLiftHoldResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListHolds operation middleware
+func (sh *strictHandler) ListHolds(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request ListHoldsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHolds(ctx, request.(ListHoldsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHolds")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListHoldsResponseObject); ok {
+		if err := validResponse.VisitListHoldsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PlaceHold operation middleware
+func (sh *strictHandler) PlaceHold(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request PlaceHoldRequestObject
+
+	request.Id = id
+
+	var body PlaceHoldJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PlaceHold(ctx, request.(PlaceHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlaceHold")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PlaceHoldResponseObject); ok {
+		if err := validResponse.VisitPlaceHoldResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// MoveCase operation middleware
+func (sh *strictHandler) MoveCase(w http.ResponseWriter, r *http.Request, id CaseID, params MoveCaseParams) {
+	var request MoveCaseRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body MoveCaseJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MoveCase(ctx, request.(MoveCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MoveCase")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MoveCaseResponseObject); ok {
+		if err := validResponse.VisitMoveCaseResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ReceiveCase operation middleware
 func (sh *strictHandler) ReceiveCase(w http.ResponseWriter, r *http.Request, id CaseID, params ReceiveCaseParams) {
 	var request ReceiveCaseRequestObject
@@ -19634,6 +27061,65 @@ func (sh *strictHandler) ResendCase(w http.ResponseWriter, r *http.Request, id C
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ResendCaseResponseObject); ok {
 		if err := validResponse.VisitResendCaseResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetRetention operation middleware
+func (sh *strictHandler) GetRetention(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request GetRetentionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRetention(ctx, request.(GetRetentionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRetention")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetRetentionResponseObject); ok {
+		if err := validResponse.VisitGetRetentionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetRetention operation middleware
+func (sh *strictHandler) SetRetention(w http.ResponseWriter, r *http.Request, id CaseID) {
+	var request SetRetentionRequestObject
+
+	request.Id = id
+
+	var body SetRetentionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetRetention(ctx, request.(SetRetentionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetRetention")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetRetentionResponseObject); ok {
+		if err := validResponse.VisitSetRetentionResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -19787,6 +27273,39 @@ func (sh *strictHandler) FindCompanies(w http.ResponseWriter, r *http.Request, p
 	}
 }
 
+// CreateCompany operation middleware
+func (sh *strictHandler) CreateCompany(w http.ResponseWriter, r *http.Request, params CreateCompanyParams) {
+	var request CreateCompanyRequestObject
+
+	request.Params = params
+
+	var body CreateCompanyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCompany(ctx, request.(CreateCompanyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCompany")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateCompanyResponseObject); ok {
+		if err := validResponse.VisitCreateCompanyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListMembers operation middleware
 func (sh *strictHandler) ListMembers(w http.ResponseWriter, r *http.Request, companyId string) {
 	var request ListMembersRequestObject
@@ -19844,6 +27363,70 @@ func (sh *strictHandler) SetCorporateNumber(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// SetDisclosureLimit operation middleware
+func (sh *strictHandler) SetDisclosureLimit(w http.ResponseWriter, r *http.Request) {
+	var request SetDisclosureLimitRequestObject
+
+	var body SetDisclosureLimitJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetDisclosureLimit(ctx, request.(SetDisclosureLimitRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetDisclosureLimit")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetDisclosureLimitResponseObject); ok {
+		if err := validResponse.VisitSetDisclosureLimitResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestNameChange operation middleware
+func (sh *strictHandler) RequestNameChange(w http.ResponseWriter, r *http.Request, params RequestNameChangeParams) {
+	var request RequestNameChangeRequestObject
+
+	request.Params = params
+
+	var body RequestNameChangeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestNameChange(ctx, request.(RequestNameChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestNameChange")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestNameChangeResponseObject); ok {
+		if err := validResponse.VisitRequestNameChangeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // SetReminderDays operation middleware
 func (sh *strictHandler) SetReminderDays(w http.ResponseWriter, r *http.Request) {
 	var request SetReminderDaysRequestObject
@@ -19868,6 +27451,37 @@ func (sh *strictHandler) SetReminderDays(w http.ResponseWriter, r *http.Request)
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SetReminderDaysResponseObject); ok {
 		if err := validResponse.VisitSetReminderDaysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetRetentionSettings operation middleware
+func (sh *strictHandler) SetRetentionSettings(w http.ResponseWriter, r *http.Request) {
+	var request SetRetentionSettingsRequestObject
+
+	var body SetRetentionSettingsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetRetentionSettings(ctx, request.(SetRetentionSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetRetentionSettings")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetRetentionSettingsResponseObject); ok {
+		if err := validResponse.VisitSetRetentionSettingsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -20022,6 +27636,234 @@ func (sh *strictHandler) SetTimeZone(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// UpcomingDeletions operation middleware
+func (sh *strictHandler) UpcomingDeletions(w http.ResponseWriter, r *http.Request, params UpcomingDeletionsParams) {
+	var request UpcomingDeletionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpcomingDeletions(ctx, request.(UpcomingDeletionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpcomingDeletions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpcomingDeletionsResponseObject); ok {
+		if err := validResponse.VisitUpcomingDeletionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListDisclosures operation middleware
+func (sh *strictHandler) ListDisclosures(w http.ResponseWriter, r *http.Request) {
+	var request ListDisclosuresRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDisclosures(ctx, request.(ListDisclosuresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDisclosures")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListDisclosuresResponseObject); ok {
+		if err := validResponse.VisitListDisclosuresResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateDisclosure operation middleware
+func (sh *strictHandler) CreateDisclosure(w http.ResponseWriter, r *http.Request, params CreateDisclosureParams) {
+	var request CreateDisclosureRequestObject
+
+	request.Params = params
+
+	var body CreateDisclosureJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDisclosure(ctx, request.(CreateDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateDisclosureResponseObject); ok {
+		if err := validResponse.VisitCreateDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeDisclosure operation middleware
+func (sh *strictHandler) RevokeDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request RevokeDisclosureRequestObject
+
+	request.DisclosureId = disclosureId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeDisclosure(ctx, request.(RevokeDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeDisclosureResponseObject); ok {
+		if err := validResponse.VisitRevokeDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDisclosure operation middleware
+func (sh *strictHandler) GetDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request GetDisclosureRequestObject
+
+	request.DisclosureId = disclosureId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDisclosure(ctx, request.(GetDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDisclosureResponseObject); ok {
+		if err := validResponse.VisitGetDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateDisclosure operation middleware
+func (sh *strictHandler) UpdateDisclosure(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request UpdateDisclosureRequestObject
+
+	request.DisclosureId = disclosureId
+
+	var body UpdateDisclosureJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateDisclosure(ctx, request.(UpdateDisclosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateDisclosure")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateDisclosureResponseObject); ok {
+		if err := validResponse.VisitUpdateDisclosureResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DisclosureAccess operation middleware
+func (sh *strictHandler) DisclosureAccess(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID, params DisclosureAccessParams) {
+	var request DisclosureAccessRequestObject
+
+	request.DisclosureId = disclosureId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DisclosureAccess(ctx, request.(DisclosureAccessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisclosureAccess")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DisclosureAccessResponseObject); ok {
+		if err := validResponse.VisitDisclosureAccessResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetDisclosureAllowList operation middleware
+func (sh *strictHandler) SetDisclosureAllowList(w http.ResponseWriter, r *http.Request, disclosureId DisclosureID) {
+	var request SetDisclosureAllowListRequestObject
+
+	request.DisclosureId = disclosureId
+
+	var body SetDisclosureAllowListJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetDisclosureAllowList(ctx, request.(SetDisclosureAllowListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetDisclosureAllowList")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetDisclosureAllowListResponseObject); ok {
+		if err := validResponse.VisitSetDisclosureAllowListResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ChangePassword operation middleware
 func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	var request ChangePasswordRequestObject
@@ -20046,6 +27888,37 @@ func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ChangePasswordResponseObject); ok {
 		if err := validResponse.VisitChangePasswordResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetMyProfile operation middleware
+func (sh *strictHandler) SetMyProfile(w http.ResponseWriter, r *http.Request) {
+	var request SetMyProfileRequestObject
+
+	var body SetMyProfileJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetMyProfile(ctx, request.(SetMyProfileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetMyProfile")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetMyProfileResponseObject); ok {
+		if err := validResponse.VisitSetMyProfileResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -20129,6 +28002,98 @@ func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request, tok
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
 		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListNameRequests operation middleware
+func (sh *strictHandler) ListNameRequests(w http.ResponseWriter, r *http.Request, params ListNameRequestsParams) {
+	var request ListNameRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNameRequests(ctx, request.(ListNameRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNameRequests")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListNameRequestsResponseObject); ok {
+		if err := validResponse.VisitListNameRequestsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ApproveNameChange operation middleware
+func (sh *strictHandler) ApproveNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID) {
+	var request ApproveNameChangeRequestObject
+
+	request.RequestId = requestId
+
+	var body ApproveNameChangeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveNameChange(ctx, request.(ApproveNameChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveNameChange")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ApproveNameChangeResponseObject); ok {
+		if err := validResponse.VisitApproveNameChangeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RejectNameChange operation middleware
+func (sh *strictHandler) RejectNameChange(w http.ResponseWriter, r *http.Request, requestId NameRequestID) {
+	var request RejectNameChangeRequestObject
+
+	request.RequestId = requestId
+
+	var body RejectNameChangeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectNameChange(ctx, request.(RejectNameChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectNameChange")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RejectNameChangeResponseObject); ok {
+		if err := validResponse.VisitRejectNameChangeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -20456,6 +28421,40 @@ func (sh *strictHandler) DisableUser(w http.ResponseWriter, r *http.Request, use
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DisableUserResponseObject); ok {
 		if err := validResponse.VisitDisableUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// MoveUserCases operation middleware
+func (sh *strictHandler) MoveUserCases(w http.ResponseWriter, r *http.Request, userId TargetUserID, params MoveUserCasesParams) {
+	var request MoveUserCasesRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	var body MoveUserCasesJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MoveUserCases(ctx, request.(MoveUserCasesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MoveUserCases")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MoveUserCasesResponseObject); ok {
+		if err := validResponse.VisitMoveUserCasesResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -20800,237 +28799,294 @@ func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pjyNJehj8VwKUgCZ3kyzW0b0zVRDw1nR175S2j3q7qrVYTY4qg8wgGapkBDcjsticRgM6YGMBy5Y+",
-	"WJYFyZIFCIZgWPpgAZaxkv1jPDuz2n9hxPNE5MVIHtWsnhHW+2Gnixl3PPHcx9vWUE5nUjChVev4bWtG",
-	"UzplmqXw12Oq2PmZ+RcXrePWjOpJK2gJOmWt4xaPW0ErZT/OeMri1rFOMxa01HDCptT0mNI3z5gY60nr",
-	"eP/go6A15SL/O2jpxcyMoXTKxbj17l3QOo/ZdCY1E8PFD9jCjBAzNUz5THNpJn9Ob5giesLIxcvLK6Lo",
-	"iBEtScp0uiBtxRh8O704J6V+nV4rwLVPGI1ZWqy+NF3XzNew9IOHDzdY+ug51cPJ8pqvJowMqWIPFHly",
-	"RcekHYWt2zDr9w+HtyxVXAr4g4WtKCCjVE5hD7ZHQpUmVKg5S4lMQxF9/8kV2bvd3zPf1d5bHr+LOj3y",
-	"yt7AMZlzPZGZJlyTtkzhTxJ9J+rAoHRo1hQKrkjKRpliMTY4OviItKNZyoZSxNy06bo7jToBtqFEaZow",
-	"IgUjR/sHoah1GFGeYHMliZ5QTYS0ExJ5y9J5yjVThJLhhIoxXFQohjRJWEomVBEhNVGMiV4oGq9r1MUz",
-	"3hDkHh2tv7Yrmo6Zfq1Y2gjjmWLp9Y4B/YdsMJHypnHOOX7f7bTvzFBqJoVi+cs2/x1KoZnQ5p90Nkv4",
-	"kJpb2/ttZeD3bWm6X03ZqHXc+pW9Al/s4Ve1B4PBHH7wJ3SkWVoCQ/Mq8YZhMeZtVGdbWv67oHWRykHC",
-	"pitWPcMW391u9W5czwZOBXn19DH5+Ojh94gdvAd3aPuaoU+H2Phti4ls2jr+rJWyIeO3DG5PZ6mBacVE",
-	"3B3Q4Q38aP5qBYB5E6ZNw5jZf9DhjZDzhMVj1vp86RqD1mmSyPkzrnDvMT5AmlykcsZSzc3ljmiiWNCa",
-	"lX4ya9Op/SfXbKq2fS6BaX2OPQ/6+WeapnTRQuhygPpZPlmxATn4bTbUsIEs5vqJ0Cmg+OoiaX6US7PT",
-	"oZbptTkxKhbmaTQ3cm/W1yJmmvLE+2lCVQMGN9tZPFAGe3FhENaEtCfsDdCWpWFSNpWaXdM4Tr3TKPZj",
-	"8/tIplOqDRUV+tFRMRAXmo1ZalpqPmWVpjHVrAu/+tBK+QLMJHaAwJ1q42VcpfZI1kPMqmdUuth37wEf",
-	"n2TJzSs2k6leXlIq55uvBwaS8+XFBC2VTafUB4BAWUvXVrqNNaDn3nJ8bcj4Mhz96Ec/+lH3+fPu2VlA",
-	"ZErYdKYXZD5hgmRiIDMRs9gLTsW4Wu5uVCTY/o2OuOBqgl83AT1DsGPDMU65oJr5B8X7bTjaGVWqaTVK",
-	"01Rvs5hblvIRZ/E11Xd8PKWbXrrX2oVUpytWWzrFwAJVcQb5hvN7qB/h8ruoLREeQgHHje9Izv0w3gjF",
-	"5huyIatgfPPbGPHEP9YNF3GZZio+FlRnKRBDOcymTGgYVWk6nQEFpQmLu7N41Apa7JbHTAxZ13Chaeyl",
-	"lPYofJOnjKoGOpMylSW6vLKL08vLJ2etoPX09PwZ/OP8xdmTqyevnp+/OL164p3b7IalfmqC38xzvbo8",
-	"JfOJJIouFFHS+1IdEfCPw8XYDARnZP5tWhtG5ZYBi3UX4LfQUYaF8s3bK7UXmJ9yfnD54TbB5G/Ag0GG",
-	"zYgubGtWZhnVVva5CRZd0+GdZ+2OYa5zLEM201QM2Tpy9NQc2ztHjdXynf7QyE0o/oFgNKULEksi5Bxk",
-	"2I1IMFJ6D8WjU5khv7yq/3Mp2ALxgGZjiRRyNeNv21XOeHPMG7SGKaPb9nH4YdMjN6OubWvaGFrmR4yN",
-	"OFGmMUuvRTYdsLShAR9zQZMmlDujOTBtdMcXNNUL3xWvRGpjrnRKhV7HQZdarmKjUzZLFteDhR8zwdfu",
-	"YEHMLQbIj0jBCFdEMb2EmHxXjNh+40NxN73E6GnLkazqfAmNgC2czRI2daqw95rZnKHCt34d20Ws3TUI",
-	"i142KJvFWz8Tq2HaSNqoUQEgAK6/fUDuNEvYwb6LHL14tt0EfF5QK16DPYvSW69eTw4hFQxSOacC1X7e",
-	"gM6dGN0gA2x0/6j6WCPv4JBNy7igY3Y/ywhagr3R18MsVdKHnbZYZkEPHF8k2NycPmj0zGFbAg7wIYYs",
-	"SWhN7Cwg87HZJjABvo3L6VSKZi6UTSlPQL5mqn5Eyy+qdh7mOG7Y4jpT9tA378qVyhpw/B1HFFJfg2Zs",
-	"8zdtugzYSKZs8z4yHVPBv6BOt7L5Amcy4UO+7RkrlnLq17GorIkpryswMsdX2mPPh62cQfkMvXArp45R",
-	"2FwI0uyNX2zYHgk3MtcwR2XEFcu/sgvagkd2e6ipMzWZSqXJQdDv98lwQlM61CxVhiSXlIEf9fv99Wrs",
-	"8sZguoYdGIzve+XpTKZUs1W807bMWMqmRpBOr2O68HDYr+xnYsheeksTwgUxTU9I3zAncjTqNWrirr+Q",
-	"gq0HXLhdSxWLbt6jQbp1JW8YPEuaJC9HrePPViN6bP4uqJ+nYsOUea78ciLnguiJ2Z4Yst4GqkMYaHnF",
-	"nxdrfq3wwqpL4IJrTpPrGVVqbqTyOywmAIvLOmoH89cXDh2D5VX4zv6Mp2yoZbpoUETfC3Qa3sarFTgl",
-	"OqWxkd9tEyJHJUnwgSKWcSod2EDKhFGxEv7chCtPoIEJggm3kUtqR7qWJcon8K3uqVUb1RcFVp9rbO6n",
-	"wx6g+/S0e/DwkTvTwUIzdQL/dLwluWELMpIpieVcJJL6daaN96r4F+wuTHauWyntCvdgx2w6mccTNrxZ",
-	"Ph6na9tEXHFSaWlDOUQ5UXIrsl/bm1US5dMUY3o3ZQV0x1qCUN0t6VaCpZ+6QzkdcAESwIAnVLMUpplm",
-	"iebdGQjJ1uwmRbLwsqHP5JjfWQclb7hHMXeaKGmEXIAvxZQRoAgF0zf0IG0DZ5QMUjlXLO34XnTQSszC",
-	"LHtS8UVYb6UrI9+yhbh/cLQdSc/XUBrTd3fPmUGQfiwyhW9VOKq2iJm5Ksejbf7mNNcNiuVmtYWHXlwX",
-	"6NK3t5Ug7jbnPRRQpG0HUoWKrgpSZ2zIpzQhuA3DshjYmnIhU5IJDvqUGdWapab1b33W7378+dv9YP/R",
-	"u1/1KtyyNGViiESv1O20+5ufvz309antO5f185F8J/CCzZ3G9E5ncG9qym2UgQ78ym9wLWu8rBOsvMN+",
-	"sFZHWPfseG+d4Qs2z9WGhRn/Y9iI/WPfp1BsUvK9nOF9VjV9pP3Vn/3Fz//233/953/5iz/9o84JUYyR",
-	"i9d1n6U912kzRWBVJ+cxg+QNaLoghu4odEEaySSRc+SjpNBG1AH+KjBPCK6oF4ozNkxoymIyYSnLvZfY",
-	"LbNjmVfH6FSZ/1I+nmiiJVFapnTMjkNhBhddPSFRsYwIZiHTTGkypGm6QIYXmhmAMuSAaxUKGN/8Yt2e",
-	"3E1uRYaqHFHdca0RoW4F0T6+xffmC9B6uBOFaJ2nQC3kBipH9z4aEBO+hXUnXefRh2Y+lgJrUfjqxY7t",
-	"PbaQBow6aee+eo7P7YSCihgazViqpADTHx1qBawn154+e28Ljem7PUtwOr1Q5I5VBhStV2S+kgcK4cwJ",
-	"ETjECaGhiNx4pkGEwM4VGfNbJohZXsxHI5Yq3B+Hj2VvwVAc9fvg5ZcwestMC5lpkomEKUUWMiNzKjSO",
-	"OzRcKoK2T7ZYNCC7Nbi1vIE7oOYSd7Ct216ji4AbswHaLtFOW9N5bvPIqz2rcHnx5DmRKRlQxR4dkbMn",
-	"r2q6nMOD7z3adnOl+Vbv6TxXiW6zHXp97zsKvBL8Mpd06OeR6hrTOpCt0/Jdb3CEhd5n86O7I9CroUTy",
-	"UDgoUgO44JYLqvsp9yvqtU6uFTj6eqjvMz7KkYw2uzkhMRvRLNHk4z7o1QJCrcbx8NEje418atZwuP/o",
-	"4ODIrh1/etTfVGLG/TScq9NNbcN1wv49ahmHzaEBGKu0TItdwmBbSXA1N8vDoM6C0+4X/e7Hvev/r/v5",
-	"d72gOUvlJnL+hW3WKNX5Tu+lZUNX6Be2M4ziQB4TwWr1wywerZIZt9FzpLkn4crTOntqXQ4b9Bh2mK1l",
-	"xJL+AzYV2EP0DVQsYtkVM02lR294yTQa180LBG5yKLMkBnf6ATNsqGrw/0vYLUtWuiv4mW2YhCtCCZpf",
-	"iWtO2hen8ZNL8kn32dVpYBno3KeLXL28On3WRU+qwKxvYkTZwiscQh1ydVzu9tWgHin8BasrfFKblavK",
-	"xMTyX/iFasPDKE2kaHjDd9CClR0XNjPOqQk9ePioQa9oN7L5o7t0XRqUsFsoK4OWVnS9FqUE4TB0vqOS",
-	"lyNCW2VDq/WBOYO+inFcyxp6/IYE28qDYmNd0pLLaL6O1ezhhdWsPUYr+pbcAJtfr1T3LT/uJN6qR/2u",
-	"y92D6vze3RUBGzVDXC2mgqBbvuqRyAwSgTFOGOYiFBOtZ+p4b++G8QW9yXoxu3VxHmrvrZC6O5KZiI1U",
-	"f0sTHgdG2h8lfKiDUMxYOuWghO3GTHAWByQTNNMTJjRwZ3FA0Ae3Ww5oCkKRCXpLeUIHCQvQXihoEhAt",
-	"ZTeh6ZgFxBMBZWb0BVKZWVU2M8idxd0pizntmo0CKnRKbTNTKHgpLO2GLbopM8JXQOq/c9HNFAvIlOmJ",
-	"jLswTpLIOS7C3koXvTNK67BuE+X273q+X0PRPuofdhDZA9cQ5PpsmSK/R0AuBFGRCjeIEQgVj22QlwH+",
-	"B4qcXxAYt5twpX0y4Yq4DCB+q3XIjX1nEq5uGQJ//fLlC2K/kraBx0cf9/c75qYlUKQUzQLr7aVuijy2",
-	"ZD2TELS4ULnT6DJx5lOum3x+v2AEvhMu0JRF2kf7h0SKZNGpKNSa8brSVGcNrvjNevUGo1vdEQCNWDhM",
-	"PlUDcnCM3FZqGAtRlg8+IYwOJ2TEWRLnwsbBknNDnd8HSN1AsgtqBoq1zcE5aaOWI/pms3ZZysdU0I0a",
-	"J1SMM+uHtAw97qsT2uxRCqn5kME5OQGxFbR+m8LfXrGwSQ5dfn8T6zSxtmUOeOtl7SVQumQi/oSiyLIF",
-	"/SwcZqtzbqkOXeHvfokI0+M27iTOZa5zDZPD3sx4ytRWbMw0U/oaSUGF/C9Prp1S4u6sEA5RWWhQsrVV",
-	"OCU8hoYFeg/UcZANIirKaXfgl534t0aec+OvXFuTT8mEcrG5Q2dJg+QhIMOE8imLr20QyPU2sYJGCGWJ",
-	"H7y4iG1shke8uro8J09ekMP9j8l+/6C7XxPr8C+MkjE8QiVMxiuGuiCg6jyFAAcuGXWhcLVAW9MlglAK",
-	"H3sN2hRgJLeT8e4kGKbslqtqdGuZJucBQ1sAhcoG19UL84YPwaltCSGlfptIgQhQeVBQaVHuala+mCa9",
-	"xzaank2VAthuxxL/9d0AyXQ1fL9ftWN4ukK/o1h6y4dOxaNZkqDFqRCqyZAKMmBONaMlKelkiBTERujY",
-	"+Pvl7SMQboc9Ldu4gS9Qrg5w06zWAVzmL2KJeWMN1KtmVli/9Np72hVaLFrb/BlcK6KyQbf4YHVflKiE",
-	"qokXN6Hj8/UKBdFS3Oz7gvJqHJXjhM31Ww1oAu+wBBIVhFG+xk1g5PEqa9Kpi7csjYoOWQVKQKpO1ETO",
-	"FbEONVX96/+LGthigeWe1zxmwpx7wxnsPsJghT41a44Itt+uceRmr98twhRyPegW8Qp+W/GSWaoEym3z",
-	"h0USRDHdMUwTFQTXQ9IsYaRdQSWIksqXRKiI92RK6jbTzvJLKM3WoIPdwHH6LjGfrg+6I23qi70eh97h",
-	"NdVfxt2jXEAIKmCoWEstqq20+c2gpsGpu2iwHZGvgeRa3+7yPN4Fay9kR4oJDVlyIowVFZqYv0iuk3MR",
-	"gyekaNvVEv19a50Gi1qnPJkVkpTADVtx7AHXFUzbw2JLDPIcBRiHaNP7xHl+H+Rq3HrK/87XVouhx3Q/",
-	"/rwFuWNA7fLu8GjuoixoeEkJVRCnGTdntik12WK+FcE8t/Jmy8Hu6umwIogCh6w9yNLB+uAbrtD/BkE9",
-	"svnrc+E+qx+cHdS3FH+ozgr9E+jprxO7+GUlYkWVf2JTzkwZFYoISVJmjjTP8bU5SR8kcmhuOxOaJ77k",
-	"CFYMQqdjjSYJAr1IW0tJplQsrC0HP6oOYSJWJ4QOACmAJCWkYGQik1j1MI3g3u3+XqZYqvbeWiXVu71M",
-	"wLAJH2nHD95jMgOujAjokVzP7BeDycC+UnJC8Qtwq94uen5Q3aQa1kxporLhkCk1yhI8w/zw+AiObvOj",
-	"KDvAbKyQrMnAmicJ5Ac0/AyGdRHXvMEzYEvvmB3EdAKuKAVLOJ1mfq8N2y0WuzKEvXiNTa/bj2cApjdG",
-	"MxhQtwbL4JC+ZdiMhrshWms4vQqM+BTkt0v5G9YLafGO4n2DVpYmG/J9pmW+3Oq+KofQDB4rruJUa4OZ",
-	"PZh/G9SUpSjETRushblf0jIhBsPf9VDGHj6v73Cxy246pFNG2s7R2JrnAlD5ykyDRV8wTCcKU3Z666Pr",
-	"XD6ufBluudV9rThDG+y6fIZNsbbziWLDa/Jd57sqR+TwwAUcKoh9bQx7nRdPaNVDdS+tvlvXPWiO3833",
-	"dcYSfsu8+RcRapoy4K1KHHYXyofr2JanvW0KFuOxn7bZs+nyBl84Qx2bIRk+rzKZJ3K8MZ6tvc6mhB32",
-	"HrZjffMlOt53xkRsPpZOukg5txkPjIcdlLOClXFRDi/59NXzqhwuntQGcOnPh2L3sE3YUx3e3zc/SmkJ",
-	"K7bxxAFoJR3sTF9blxIrODbJkNdWhvSJi5X0sH7p0SUXFrNs25jWGmVd7+twu1WmpMrxVKKFvrcqEC1o",
-	"ZYL/OGP2s04zVpDZ6mMHV7ETMksgTavWMzShaAkuTHIGaoGJVLpqVWEpSjQKgnAMH6w6tZiDg/7RlkEU",
-	"Feq+Alr83JtFWVsf7loeLh94xZIuc/LWRPbumEECNLfDLOV6cWnWjcMOGE1RRoXNAEePP+UDmLtE7aKL",
-	"uoa02fbPPHG2dRG8tn5qRX864z9gC0zwzMVINiRqd1GCztQmR8QOCVnMyadXVxc98oQOJ3lkgOJjoSox",
-	"hqG4OHtamH0M0S/pw06qtrwJG96oJW9pw+aYn0KRzRJJY3BcVowm1ZmqJr2aB/arp4/J4f6j/U4vFKF4",
-	"LIWBRC6FMnwWjYERCcxwCxCHIQYN12GuHNijznEougQ85dC/yhyzIjRlRAl6w64NVThBwzz8CnMeHn5s",
-	"NcyjkWL6hAxpwkRM01AQCBPFtlGRujY6IVMp2IJwRaK3oY3sC1vHJGzt7/fN/8JWQMI84Bg//frFj8LW",
-	"u8gMC/NBdnHoSiiJvUHTboAHqhQ/TdoLJsiE3jIzlJFyOwERDNACGSWS6p45h9PCa5RLcUwi84NMrR74",
-	"mHwCMEswuT8oZDC1f0TaNPecRLfJUSqnZq4o10DY7yoC9b1ZalQD5sglEFBMO9WmolNY85Amic32H9pH",
-	"YY7IoMqoRx7DD92K1yuBVG7oHmrOx5ImZUaDwNUBjt5F927SvmTD7lOmh5PuJdeM7BGMFUEIZnHnhFAy",
-	"TKVSXcU1LMpwLWRmkO1SxYH+IZzoE3DszCEHHIKjpnTu0UnNN1iBxyx5/erczDZjKYoG5IaLuCgHYV2Q",
-	"CeLJTkAicDSDUUb8DYuhJ/jiwo2gDyd85oL8Op1RwRQ4ojwR44SriTn76BQ8drvPrD9dFJAIvVQjYkR1",
-	"OEbrjoxPR+HOy16nCs7gFYNM2Mf27QFAoD+wIlGtREVE2vuGmB08fEhmKRd4AKeXj8/hCAqPx06PXFnw",
-	"gNQm+fOAXwYyXpC2i0WFnzDPTMc9JS7IwRGZyCxVVhWOiAeCTWMntLWL9enuKzZL6ILFFuo6J2YsvbQI",
-	"KqSesBTXsFyJ4iAAVEdJymaMGjLNE+ZGGvFUaQepoOoH/dCAGQAGOp7D18emTzvy+0xHnR75AVsg4N2w",
-	"mXbYwWLlB8qgKWpkOIAJJR2CRl5hlsoh+DmbP7gmdJwyhrf5WAqHYo4xPjevuWBDwaMnV3RssFdDFZAT",
-	"Wy8BMxea6S1lJZGrgBE54nIMtTuKoh8BOdo/KFgbGGhClYUNMWYxLPIZn3KtjhEYBzLmTOWes4+OyA/4",
-	"J/CYHZEx1KxwrCXPzedsRrQ04z70ht/LUd5jH3qAk+4J3CsaY4BguaukGtCOaf4RNufCcGQneQtbKqK2",
-	"zB55RtOxuQRFjvYP0a3c+pE6XoC8enJ5RU4vzkv5LI9b+71+rw+mvBkTdMZbx63DXr93iJk0JsCWGLQ8",
-	"yJKb7m0pYTF6n0ufbhzzGjMVECHnLgIqZ+LxNmrZfQ2SalMRiopq1+EC6FGN4e6UBhwwPWdM2JjuIh9y",
-	"BE8oKmc8jkjbEWEIy7QAHwo77AOFiaO/kAKCHYZJpvgtOyGMw2s1ax0wkrARhHt3juE+Q5FzLIHHTS9w",
-	"fkgAQCImLmc3wZzdhKsQtPGpOS7nQ9jgPWhg55alMR9qjEgwnUJhqbTVCvXI5UIMJ6kUMlPoHOX0S9Kw",
-	"KPnLSDOBD8MlaYeIdpqD29A87QLa9jFbXuUqFWnDCSJOeKBI9Jy++SRLbh6bjxHQwxlLubQ4aSox6qxG",
-	"CPuYFCAnubPE8COsN+4ZOjOVQk8sMrc+KgbtzaS0/l00FEYAl6l7e45xmRh2jQsyZVOZLnrkk5xoRfbh",
-	"t20QaycIRaTZG703VLcRhkIc7X/UD4iW2nCcVJGECzg+qRwWRn7Q8Gu/EnVCw0lVCXc8AranoFK4/E6P",
-	"nFoeSDAWK2ugpXEowMx2nF8PIizlQgXxbeec6XncOi6SiS8w40Netqohg17RZK9Waurd5yjAMKU/kfFi",
-	"Z2VxmtKdv6tKTFakrZTnOej3d7qMUnhr7aKq4+S6pgEXFDL8evzvLbSsqdgT+DNDy1T3UPsH8Ne0+Pw0",
-	"SuV5SoU74PZJGTWT9s/+5+98/W/+29d//ef//Df/1CkwJ9IxVXrAhrzY1wmj5vlpzGLGPs3uE5cQRiO5",
-	"kTYBDopz0jwPzKEBL9mw41NDqnvkpWBkhiEXoXAIJYIInsghEhdO/rBfxMs/7Pc7JyQqqaci5NloKKJn",
-	"XNwck5QlvxaCAitsRZZEdmC/XGRM9cgPQSLAZ39MijcOiGs+kfAsFQSyp3JKIjePFHnWG6rI48vfKGOF",
-	"11dPux+FwnpSDBaaYS4dMqXpTZ5A58mbIUvgZYNShSrs54RFLjB1jpf+GCkzdjxZlOfQNAJQkk3FCfAL",
-	"BWIG5JzKOeRFWUISl4ymw8ljW4GjhiXqtZ4WFmggrwoFrb27G8sBml/JINPEauR66AuQgJkDC3SBZuLH",
-	"GSvSYx/nibOL17KZ641u8P5XegFMzgjzVL3dZA0uh/d2S3CZsHaxglLa8C1XUc7ftXYlNSNyNrA6gDyn",
-	"prJZl1r+ZeZ+H75qgN6IpLVz4gtBj7imaStJw5rqvG0/Pa26Nzm9lZkUSgZxrQh7Yxh99+n8rGmJ5ZG2",
-	"PSHfeKituUZ7eTHaxsns1o1L3+x23HKmKVsNyEM5m3JZrR8TCgptNWL14p8CbxZTwGOFZrDE0gcOr+b4",
-	"tinVLGmfKk73ruTNQrr8TuUEV4ppJ813muGlVjvpPfb2jO5sa+uXu/1FeLG+4bjK4+QsjzPil3wLi1+s",
-	"hc2f2axIvlgyD9USsq1bF2CahoVRNSwtCv8yF7HF8Bi+7B3+Yb+UAuhhJfvPvs+g75/AmusacaQ3kUFT",
-	"ZVZVFsonVJEJj2MmSNuTuBA/GfH3zTDJYoZJ0GCEKeRBK4QqtDyBMhA/06QQrk3P4kuunUuZ0j3yKc7P",
-	"VRV25VwcEyFBccYSrA8LY6Ck1ATTuOSGy7bbKF148QskzTVj4g+e6//8HkWWvCzGe8gbJdbbcdpG8s01",
-	"7IaxZW9QHqlUIzXs9fpqpO8pvyBjmnMkyqMbwvgIn64JkhwbMrxnUFM3ppoCGFkcaAQU88YDQq3Kmaaa",
-	"RGaeKBRtm5o1qKnTOqY5JPixza3kFFlVR+FI3YWQGtDsnJBM2L8A4kf2cPPEy2AH6BAqYmT58wlUNWdm",
-	"7BJxcoEr7ZUyf0akbVWODztF+iDzDHrkKagcUWApJec8yZtxhVpeUP8Y0mVmL9dB9skNr2CzLIUctveq",
-	"XvDcJToPDCV4b9hiFaVeV86oWXtdRV1af72LDbLEujIy7u43UgmUk7RWWPoNeq5IGeqpndEqrcxjXt5A",
-	"q7L/QWoepxZ6rLJw62rHQeuZLMIN7xUPOUA3ggJYHsDULGIjttv4CFT5VZj/itYEiKN10WEY11F9TGfw",
-	"+92ekq2s3kRtVm/ZgfN7nhGuv5AeMZirYnsvkGPHTGiVSNVj+D7T9gzulW6uKsR9p7rb73l6bu6gZKZH",
-	"81ad5ml6w4jAkr3bgYnZ9/kZ1iipMW0lj6m8FNDdxi6ocfVeT4sZ3g/Gg7tRlm/oVZS2TayLGyocCtoP",
-	"r6Vdj7HqeNDHHs1iTHrkfTpmyVBf+j4fT6kYdsMTsnWrd6G/NsPBnok2M5a1UwGRSczAymIQb7uwpYKu",
-	"0y6is9NXMiwKZa3B4rbh0j0c+SoXWCXpjlGwFYlmKb+lGvAwmB7bwhaZPOoflbFwXSxIFkuilRsjd/wR",
-	"CzMWClo98qIYmOQZ53pLTKNB8E3Hs0Mcb6doQvP4eVcw2njasuRl0P7q7/7gZz/911/97z/48vf+/svf",
-	"/6svf//vv/z9n7wPhAYt67+6WQGzE7BRkkHK6I3CPJ90UHh4BAQUVaEA7lEm0IKLW674IGGlcaCHs9G2",
-	"j/p9sFiiylhqNJhbG5KBho99yQPRXlt+22jwxrIEueEDDtH6ZTiw41qBncZvyagA1+6tleVicx/YQrkZ",
-	"SBOqrAvSLoAbozuITKGIBR2uQS5SgCq97APgI2MFT3gPjMZjO/0vE5fh9pz7wIKfhg3PRuRT4b2Xr8S5",
-	"pqi9tzds8a7RxnuJCToViV6ZRxmR9kH/EWguSP62oeQJukr20Jcrspq6UCidSjEmtXJjaGdF34zoMT6W",
-	"7hkfM6Wtt8XHDw/7HawIoibU9D0pt1QzqWDuCFzIuFUV5cVDbPbKg0ePAluiITLfzKfvRODdaL5/tP/R",
-	"90A5k7s0gjNvp0fQtO0qn4FXDuAuv17kzLY7K8ry1sAQtJAoYxRqyFe2SGyzoLFem/idve9s66vgxSbm",
-	"dGpyUPVe1snmnrtZ12UzQeug/+ge9nyKVvrUXIGDSjyDd0Hr0Me3vZCGzMZ8xHfEvDngMmxU7ilW4njv",
-	"zih49fpuigcKPE9BACk9S0NlISgvIImcs7SLnpLsTQednZQu/A+c0AxQPaN6Uo42WLTqRHKFuZF2R5+/",
-	"fXTktTd6GHKruK/w49WdvhYTDkUjqXMuxGIuQmpnxKh7UZFTfNmkDfvKzAiss8zIwtDMr6w4airrSceU",
-	"i12AixmO0HwPZm/5bVjqjKYPmHH3TKZVzTsP6cJOYIve5GxvqfRNhKv9NSP2RugQZ3+xFpSIUHXjSv00",
-	"WnnASnRMqOE0k4TRccaCpdh/Z8CoGPbRGVoxZqkRCpLod4nepElCBgtyfmabzmV6o2AhCEOl4w7FMuDk",
-	"TDDZiAcORRXUENA8BOXTbQANT20XMGamXWLoiqpOFdkQga39i//0F//8V3/z87/+qZfLsBqQnXB99arF",
-	"TnrI9SzgdiYKol2JCspDj8rlTXseCwdEIP4y8ZJ2y2W59Q//5Bf/+T92AhdRg2/JiLZZKvzXnLiYcK+i",
-	"6hV+dw5n96rohdDBRgsErANtizvTBQBWgCTy3OUNI+Vi/9aUCZSdK48ya6c6K1dHcJXS6nHCaPrKNPxk",
-	"0fpGQW8qLeRVaybKkcHvWe6K7pNpdk3gXgor7cIKJlTZpKikbelsMbvPRbNUyQ6JM/IchTP9QOoJUTy2",
-	"oX5aJhhv2CMvkJ6EgiXKwZN11c+HskEHTMQsJoaSOl9LcprPgfTNEqCcrWlQm5Sv/25qk62SihdFM7cr",
-	"b5j3vJtl88PB8qUtb7w9IPvesGK2uNiOyWaTj4RZpXPf9ro7BJacpikbQqhkydmhCLaqJKPKKa1LQGd5",
-	"4WWaa3b7jZDcLd0PGv0ItnEMePetB2QINsyz9VkLuLm7DQAX4iI/JOAa6dkHsMcFa3iLgBo6nxwuMHfW",
-	"MMUQvYSgnyFpyzQAYaReVz2wyizsX/xuhu0gCk6srBlLlBDIgI25KKy7IFuHQoE9hcaxIlQs0BdnkOlS",
-	"wmpwQMawolIW61jCoIYklb10UB1P6pQnE0Vso+e9mUv6ZXpv1aJU7+Uq8yGZI3NNZZnWgp/bweb8Odie",
-	"zVtW96B/d3VGvlUAdXcZIi+b8m1Ey4WzjTcBbDWVK2l/9Q9/9+Xv/snXP/nHL3/3T7z4ulpMz2sAuCpl",
-	"5oDYfarzcF63nAcqJ/qVCOk2ODj6EKp1eMn/lBgCixYMxGe2qkgo6olAiuTxSznMwZ0dgECdOI0PONII",
-	"xrACpNtCriaATJKaQfVxloxytjkUqKPJ5+1CVgevusZc8WW1jN89Sbi1Ui8NDr42LHbGikohu5J2nU/L",
-	"Up749td/9ZOf/eP/QN3B13/6e1/+7t/94s/+8au//aOf/6///tUf/dt6AKKFmko8PUTFKU1FrKxbVDmn",
-	"t7vYnUrL5VjJRvUFxtPet5datc5sgwbDhnurE+eVXNZv52VHIRjcNgXP4CIafAdg4BZaCzT96t/95dd/",
-	"Xg80rUe70+HEkxzBhWRV7cjvfc2uYHwjbnvsWmBgKrhPl2NaIXr1pFIUFcPVkSj0QnHqIBlpcK2SvItg",
-	"X1GIPk83YJjPSj6BHjkVC5LI8ZjFXQ5lBVMf8nnKRZxvpMHyWIt/wAzr3jiRg482DBP5+u//+Gc//enP",
-	"//i/fvWH/xBgsFyyIoiolgB/dQTaYVP8Wa2OkeH4LaDdb+zimQ14Peg3zbEc35OH9OyvDem5z6CRMwd3",
-	"qxSj+VPZBX4wAFmM6KxUOfyTtpZkxoc3tSjMEoPi+u69LQqjvdubMgM6qhFNmw0+t238z6BqqqwUXWu2",
-	"WNZfx+p8d/d5lbi5VfdojyhAfguTZBu8AeGru2EAIN9xgbCpWEDJALhQEEZYqtAtyPCpYyMNa0naQtrk",
-	"5OdnikBVDaEN4bc1buuXv9jLUUa3qJnh1dvuH5KYjw0/aLlfzDAF3Bp+McQSB8lTLTmkOzFMh9WXvix9",
-	"MYA74o7jto0HC7BSOr2q3xnNrvqFw3MfQLvqKy+yMVKtCce1kd5DSN6VD5w5+tV4a9Hbof62UO2XKRxp",
-	"V4zNCkvLtoLWm67NqdS11QPgRGqwnLIpF0YAiulCNQLyaSkdkoW4UsgMMHoGXOcULMiRG/TaDBpBCiOU",
-	"tZScMsOpLLmYOxVB4GzlJckRBDCuQzGnqnAlM6O50iEdMjUvFReSv3K3CpujbEy5cBKbb4VFeB1MaCQU",
-	"yPt2S5Me6cPqVChcR4NnRrl9hNCBzHQhA1tDyXpDBw52Zs7+A1k7SvuusAKHjx6WWIH+2nTd1ZF+uR4j",
-	"1oKbyDkWsYAUXRSg38CCzSNnjkeVlGBcQwt0KXmvN2triHbr5YGa3efLxdOmNGaOHpWF2NKDnrAUNM6h",
-	"gHpMMcnMTefp4KBNqV5VB58yZJ+p4KlQQAwn13lHhf67mKIQCbFNyQMUrqRVBvNUkVC15Oad56QEKQR4",
-	"iGrWNYhNKgqXL7NiyyWS7l0z4in3tDIWEVe8M08ACzLlC1cVFC69mRc8zgCyqc4MRLpjxlkIxRBxlwnN",
-	"9aI8aUAunjw3MGAz7p89edUjp6F4XC2SVrYiuFXavETVUmkd6N0AxrApiK1eYq5yQ3QlNVH17IEEOMyR",
-	"Y3LyAhKh5SliwXfMeXzZXGloWq3Wf1kRs+yp2PUtTZD2gs195cU+bCBv0wpWP6Vea7extyWQq/JmMyZn",
-	"Cb44RFU7x/V7b8sbu14K5q15RxY4tUD9XBMQe8QYYDwTkFQ1oWZziHLViXUOKj0omqSMxgtyw9iMzA2z",
-	"BfmoMVzGvI3X4kbIubChVyvkEXSv2QTwPdJxbff3KiIf+fz7zNrj3u68jKgPP0Oyp3JRyF2AEQ64Iitq",
-	"UX25VoLVcgKDBYmG9Lr0JXIWYSyLGAoX9RCV6y5GpP2y4+pWRnVhLiLtqtLOsOpYmBOlVQKGmmK487xK",
-	"aSPz0QvFaVk7ankEPZdlRWlQKH9LKtFyplVI5GL4NlCN1lVGAXzK92OF+VAU6WgalAZIUjsrRYQagTh3",
-	"JUu/5bTBrvOXjyxYz+1y4WLy+BSfjiqqV1ql+vu8Z82nrPuFFKxZZBfk/PTFqQ05ggy1UZEhLOq4SoAp",
-	"gxA9fDz2IAJStOyRx0XahKJ0gAKfe8Of1dMZ79VSGZvWnmzGXKFvIr4/cNdH/xeua3Sk71VnXfEp+01z",
-	"AB9Ebs6zWtZoyqOjdXqroucvs8KqyPF2J7Cfsr1y2UEvwP9Qpje5ojWv32CYFEDsqJIBbF0vTRhgtqNh",
-	"wmiqXEFZuBUwT0N4sGDzvD0OaP6y4j3+HAoojr0g7QSgI3DRF1MpQORJDZmB4GGpkRezNMmpn0GWqGZ8",
-	"NE3HGVNQm/CYfPFmeDsQDxRhSvOpc+O0ZC4U+/3f+gibM9XB/O2jTKHZ9ajfJ5EtchDlnpV5HQQmdLow",
-	"W+ACtBhUk2hPsHleADHCk1HmBc8nC6+zAZzxRVEx8T7ojBseJ9vsEXm4uMfWC20XIa8IWtVwZHcIJRAu",
-	"Ssl6NTU1wRLEVitQFolYQMqE3Ns9r2rjCue4RzRS1MptQCS4TZc6DyzXUH03tr4zUCUYcjDvPOfB6cW5",
-	"nZ60MUJfTxhPCVY4Up1t9Bl5qcMihheHAf3wSV5pyAhDiMYAudi4xV4oLm1WJqqaas/cLG6u/8/v/Jeo",
-	"yLIOia8tJ5spw0jOJ5LYDJMwmIAwLsgXr23yZtPwgSKJHN7ITPfIpQEPdUwiI61FoWh//8lV7ocJqY0h",
-	"BA58JBadgERQbTkibZrktTNKVS0g4zwAnmuCa51SQTFHTylTkF1LBcmHIuXjCXiGeHD/kkaFLClUvLgG",
-	"zgTLLX97OWJbDvoDZzpDcCnN3fBIS/5qANk7TNNARfEYQeOtFgryxi3hw7238N/rNTnJXgHeaLhvj5LA",
-	"DfrhtQOI3/ClOP33nCqnPensRuQwsxBf0twSDqSIq/Izn9FUi3V+Cheu0Tft+eFWuzMqUXCjKQW65GYg",
-	"7a/+8D989U9//NW/+kknT0uMOcBpHLN46QAr3h+roXYqb5k90tY3pV2q7dfLg5+gM17exqVlauLMv0k3",
-	"lpWphlCTnwNPsw7yNI63uZhTAwm7uJbTON74ToyIKsZEz7H6YCXIe63U5IrUNWv7Xs4ATTjKazMhLTM+",
-	"WN9xGZuf2MISy2XsUNcG7blBfUpiBnIw4Hyq9eylSBYBuWTDLGVBKC7plF1yzX7tUqcckttD8bwRMMGD",
-	"VM6VOSMQt2SqaQKhLWD7y0W8UGCg/ApJj4yZLnMaNv+Kr957sQ/AosmCRE6lV5JGI1f8rReKV1ADjcU2",
-	"vh6lOkUGhi8joywFA5SrwGt3BgXTTggNBTRzvQIMzUMliJMOA9MeUtbk27EFRlzpejwQmiTuDvOCbkf9",
-	"/SAv9lEqtKRZkqhQiCU3BjoEtSokErACaTWnQcJHcJSwbgcGeX1EcMXae2v+Aw5ymTDNIq9B1mzv28rC",
-	"weK2KgO0Q4WmrYraQB7dm61mxrlkuvs4r7rqcQVoKju5MtnP3bOK2vKxrePPPi/jwGcSanxabY2DcIDn",
-	"JcnZobE9G8ixit4+k2OZbZbs8Bm4LxMjMe0AqZsNQUb5PBbGRp3Y1RdehPA0GpUAUAMIzBFWkpqlEpNR",
-	"pdL8P1a0absXH+DZdS32CEUmNE+CZcSHqFFLix07AUmo0vbkzbGfX4QCqip3wXOCvLAFVfMRbO2RCVWT",
-	"Jr+K1+qe+UYzwSqWEc525+6k/nIbPlm24t16fraKeWpIHVIU70RcDioEn8pSQQ4f9G8AfQSYraBTVd9p",
-	"pABwO4LkpHDhoG+ghjbnLw8dIiDh4ijhQ11KPQTe/aiC6DRL4uZqvsWCOCzvm5HDi6n9ANt4ybsUx3Gm",
-	"elqm97JF1Wh8c4wSt8e/LXRc0XTMAKnYKM97xSurrmgnsUmCVZ3VNrmEk7rn0gNlb3KNeOa/o70Cwzde",
-	"1/eZPjWtAM/eZ/bmfJKGgwc6tAt5y5HS8wtS7L/huNEoOmVUGDkLrKNGHgEKvrEovC1ce+XZ1zOoHd0n",
-	"5xe3R1Bg9eL2kREIUzDvmF8en5+9IrOUjfgbptDIG4rooH/Y6/f29w97/b2Doygg0UG/v38cDz46Pt6P",
-	"OieuLPSUqhurlLdpMkIRZ3ideTlCCtcQlHW7KNcEjrPB9L2nF+ehsGonyMplIBoh1y7Z68Pp1NKhsLXD",
-	"obQ3iWyfrpC6C3fG4oi0bZ5LQlUonIDiWtqROyeQ64PeMEXYaMSGQP9Kq4f6i8JSmR45redqU0yD/csg",
-	"ZJdMDCmqKwUEy3Wb4hoest10G9LkNORY65QDePPlm82ZObpGPN4jy78jq9tQLLH2VHdPOmuv9MNZqzdC",
-	"D7vNMPzK5hWm2yAMKizOgDYoFbviUGsxRwOWdtz9KknniTBNLF1dL+1g850cEw5FKKmpHTANy1acxP1g",
-	"ztPayoZUCAmsL7HCjqsPb+1No4LhZiLO9ebLKsMzHHfjU7ftd5OUFcdyrFzN5b1ZpSsFUywZbQ2Ejgvt",
-	"pkwhn9BsK5VJXBY15UxBukrrRwDxNE3HbmUWc+4nxTWURRht3S+kYE6WMUjcijKhuCr5YBi+yLkXWRWX",
-	"OYkeAUUOKqsMyqAL0kadVCjyNzvtLNMDm1KyPL7NX4M07OL1VShqSkHSbqAAEFjhJQPVw+74nQEV0yXf",
-	"ivd5OTtLA7kxqq+6U1lJ57rs1ONLUZuLt7218YFLQ/rdrZZh14DWfUhe3+e3+WOl3lnu4dGWVf7NlANE",
-	"0kvX9JsVy6qAAUkESxrIpugzbLfJFX/qorRydhX67oYQelDa5uh568tFhFXGxPUs0Ob7DkTtXaCHI18C",
-	"bNRS7kTfykeuyHdSoPYdXwB6yKwmfZbpxvAnmx764uypzdlD2rXq/UWU6UGfPOefdCo2N9t/KYONc95x",
-	"aVS6lfwmNp3KMruC2WEuzp5+OMXcLB7dIQH+hxMrLs6evoIzbXYOxwqj7w+iePogCEPGqdzzqlLqEsWX",
-	"wjwwZ4OJlDer3ARvWQrqX7RkouOOTx3/QzfUPZ6nnWOVoKayQf7TPThz2AOrTrNUkmtLqWRVbAxYYCxv",
-	"iskm6rHxqH6ArI8gEqlyMVZMMVFKLmLjZ9gtE6ipKO+EDOEjV6G4eHl5hVGNUZYmkZF9oVhs9DaENxW2",
-	"jkkIZTd7YdbvHw5hRPgnC1sBCcEXXWk6nYWtIBRhK6aaml5vsds1j7EddoR/wm7xn7cshYDHfKiw9e5d",
-	"RLpESFuoCavSA1SRrsvDOrN26EtNRUzTmDiwJGrGhjkWOw6FNWOSyF5pl8cRaccsV0oRKQjXx1hRJl2g",
-	"hyxUA1qY/zCqVSi4BpdGO0S+5Yi0Xwv+xjwYKWKFcQd5sxzjRqFoR7f7QUS+62JUP31++rh7+ekpVKMw",
-	"by/icS8ft2cQfxSQG7ZwMgFINbYzhopH84liw+uoyD1lXq3F/dardElyCQWKLqdIGw7evIHhuSD7fbeN",
-	"kyJVJ6ie2inD0CRUt0ENrJFEBVoH4550yt1C2Rt8coYpHdDhjRyNUI91mE9gwO1RKCYyS1VgJs4dGIwo",
-	"nSQ9C4wueGqi9UxZR186nBBKZtkg4cNcY9YjuaNOv/pmy/G2KEIN2EKKeHWMFBo4LEx9Ww1QdnnnYpZ9",
-	"cDcCO7c1Rm2CpIO6X2jd2LiTGBGccACuokzEEHgABmrqkKG6G9fmKOjeW/uvdRGyjR5iWMSwgK1vooIi",
-	"rZKDolgES7jhAply3CFPQcW1La3zMhmnS1YnG9Lrq6HYeEA7ZzM2gd5d2eoqx36/ak2HHlboNEuEApxk",
-	"mADHwBIUKE0XK7wdX0Me6fJVfRvQ3L9YCLExP9XX+UCR16+eBQ57mYsqrWSH2GyvuPeVvtz2UM6K1kug",
-	"WT0qwd7o62GWKplL0LOU3XKZGX523JjHELs0ZzIMlrJ+fWejPIoFr9A/MRIz+NO7PJT/4hIeVq9jcUHH",
-	"rClPLh72jpK/VEG0gJ2qlBSg31lOYXJO78Mhvw1hfu+t/TdmX0QJYPv84aWZA6//emmWHTuwN6qT3JRk",
-	"wIZyyhSJMyixDuk28pqzIJWhuWQu0xsGudBstinw98VkPGye2FwO8cpcHOb4arC5G0668o4Olnf8/2cs",
-	"2w23ZEtD5McH1shSXBqcSiFX7hIXI1l+L/BbCRKCzRtlRGvdeipTcnBEQEqrIO1QOA6ej4UR5iRpUyvb",
-	"EZRzIfDXDOsRhjvgNE5DYYtVgC2VqDnXFlHITJNEqiorsjqnhdQFH3KJR7d7WNs5zrYrXWFD2l0I3fdd",
-	"zbMKC0rLgLAl+FY9sd+2MJ6jdfzZ5wbzDa2/+Gefm5NULL1195ClSeu4tWcw8/8NAAD//w==",
+	"7L17jxxJfiD2VQJ1B7BqlVVd3WxSM90Q4B42udMSyWmzmzfY25rrjM6MqortrIjajKgu1hIEpBPuoIPO",
+	"lgDfSj5Id7IAwT7Yuv3DMqzD6mx/F+/OjPZbGPH7RUQ+KrIezWpy5NX+scOuzIzn7/1820rkZCoFE1q1",
+	"jt62pjSnE6ZZDn89oYqdnZp/cdE6ak2pHreilqAT1jpq8bQVtXL24xnPWdo60vmMRS2VjNmEmi8m9M1z",
+	"JkZ63DraP/gkak248H9HLb2YmjGUzrkYtd69i1qnXCWZVLO8ecbUv3K148nPUjaZSs1EsvgdtjAjpEwl",
+	"OZ9qLs06XtAbpogeM3L+xcUlUXTIiJYkZzpfkLZiDJ6dnJ+R0nedXivCbYwZTVlebKQ0XdfM17D0g0eP",
+	"Nlj68AXVyXh5zZdjRhKq2ANFnl7SEWnHg9btYNbvP0xuWa64FPAHG7TiiAxzOYE92C8yqjShQs1ZTmQ+",
+	"EPH3n16Svdv9PfNc7b3l6bu40yOv7A0ckTnXYznThGvSljn8SeLvxR0YlCZmTQPBFcnZcKZYii8cHnxC",
+	"2vE0Z4kUKTfvdN2dxp0I36FEaZoxIgUjh/sHA1H7YEh5hq8rSfSYaiKknZDIW5bPc66ZIpQkYypGcFED",
+	"kdAsYzkZU0WE1EQxJnoD0Xhdwy6e8YYg9/hw/bW9pBNmTo8p3QjvOT7fNbBf0nzE9GvF8saZZ4rlu572",
+	"S3Y9lvKmcc45Pt/ttO/MUGoqhWKeopn/JlJoJrT5J51OM55QAzB7P1IGdd6WpvunORu2jlr/ZK+gk3v4",
+	"VO3BYDBHGPMIHWqWlzDAEAQELliMQcvqbEvLfxe1znN5nbHJilVP8Y3f2G71btzABk4EefXsCfn08NFv",
+	"Ejt4D+7QfmuGPknw5bctJmaT1tEPWzlLGL9lcHt6lht0Ukyk3Wua3MCP5q9WBBwnY9q8mDL7D5rcCDnP",
+	"WDpira+WrjFqnWSZnD/nCveeIu7T7DyXU5Zrbi53SDPFota09JNZm87tP7lmE7Utpkbm7TP88qDvH9M8",
+	"p4sWQpcD1B/6yYoNyOsfsUTDBmYp10+FzoG7VBdJ/VEuzU4TLfMrc2JULAxqNL/kcDb0Rso05Vnw0Ziq",
+	"BuZhtrN4oAzh5MLQyjFpj9kbYGtLw+RsIjW7ommaB6dR7Mfm96HMJ1Qb6UHox4fFQFxoNmK5eVPzCau8",
+	"mlLNuvBriKyUL8BMYgeI3Kk2XsZlbo9kPcSsQqPSxb57D/j4bJbdvGJTmevlJeVyvvl6YCA5X15M1FKz",
+	"yYSGABCYeunaSrexBvQcLqdXRoJYhqMf/OAHP+i+eNE9PY2IzAmbTPWCzMdMkJm4ljORsjQITsW4Wu5u",
+	"VJQVwhsdcsHVGJ9uAnpGVkiNpDzhgmoWHhTvt+Fop1SpptUoTXO9zWJuWc6HnKVXVN8ReUo3vXSvtQup",
+	"TlestnSKkQWq4gz8hv091I9wGS9qSwREKOC4EY/kPAzjjVBsnqEYsgrGN7+NIc/CY91wkZZ5puIjQfUs",
+	"B2Yok9mECQ2jKk0nU+CgNGNpd5oOW1GL3fKUiYR1jQCcp0FOaY8iNHnOqGrgMzlTs0yXV3Z+cnHx9LQV",
+	"tZ6dnD2Hf5y9PH16+fTVi7OXJ5dPg3Ob3bA8zE3wmUHXy4sTMh9LouhCESWDmOqYQHgcLkZmIDgj82/z",
+	"thFUbhmIWHcBfgsdZVgo37y9UnuB/pT9wfnDbYLJfwYIgwKblfu3FGWWSW1ln5tQ0TUfvAus3QnMdYkl",
+	"YVNNRcLWsaNn5tjeOW6slu/0S6OyoeYJOtmELkgqiZBzUJ83YsHI6QMcj07kDOXlVd+/kIItkA5oNpLI",
+	"IVcL/va9yhlvTnmjVpIzuu03jj5seuRm1LXvmncMLwsTxkaaKPOU5VdiNrlmecMLfMQFzZpI7pR6YNro",
+	"js9prhehK15J1EZc6ZwKvU6CLr25SozO2TRbXF0vwpQJnnavF8TcYoTyiBSMcEUU00uEKXTFSO03PhR3",
+	"00uCnrYSyaqPL+AlEAun04xNnAnwvWY2Z6gQ169Su4i1uwZlMSgGzabp1mhijVsbaRs1LgAMwH1vEcid",
+	"Zok6WLzw5CWw7SbgC4JagQ32LEq4Xr0eDyEVClI5p4LUftVAzp0a3aADbHT/aPpYo+/gkE3LOKcjdj/L",
+	"iFqCvdFXySxXMkSdtlhmwQ+cXCTY3Jw+GBPNYVsGDvAhEpZltKZ2FpD5xGwThIDQxuVkIkWzFMomlGeg",
+	"XzNVP6JljKqdhzmOG7a4mil76Jt/ypWaNdD4O44opL4Cy9jmOG0+uWZDmbPNv5H5iAr+E+psK5svcCoz",
+	"nvBtz1ixnNOwjUXNmoTyugFj5uRKe+x+2MoZlM8wCLdy4gSFzZUgzd6E1YbtiXCjcA1zVEZcsfxLu6At",
+	"ZGS3h5o5U5OJVJocRP1+nyRjmtNEs1wZllwyBn7S7/fXm7HLG4PpGnZgKH4Iy/OpzKlmq2SnbYWxnE2M",
+	"Ip1fpXQRkLBf2cfEsL38lmaEC2JePSZ9I5zI4bDXaIm7+okUbD3gwu1arlh8Fjwa5FuFu2/5kNLKs1X0",
+	"vzQKGGS45jS7mlKl5kY/Xrvs0kyBz1cs/1LeMKAqNMu+GLaOfrh6nfj6u6i+U8WSnAUg9mIs54Losbkd",
+	"kbDeBpZPGGh5xV8Va36tEN6qSwgd2raLicBhtO6yYP76wuHDDc/+lOcs0TJfNNjR7wW5jGgWNGqcEJ3T",
+	"lIsRsa8QOSwpsg8UsXJf6cCupcwYFSvRx0248gQaZDiYcBu1qnakayU6P0F4dc04TbNMzq8yu+zNueqy",
+	"PLj+kzUm6zuo3kGLS7NhODxxRq9ZWD7I5IiLpvVOZkpfobwZomwepKKWnAuWr1Fgb+XNlnufCY1+kg1f",
+	"f19pAXDBn0h9V1HVTo1nai/IrbXhzKIyEBb26SZFajWEhxGw4CfboGCZh61Ev/Lwq5f3euq0720sjEu4",
+	"Vne2r/CO7oP0VMfF7RDHY0hp3sO1QtmWIBqycj6z9vo6OQV3+xW+HlaAAuzy85PuwaPHjhtcLzRTx/BP",
+	"p9STG7YgQ5mTVM5FJmnYWdXIkRT/CbuLdcMbtUu7wj3YMb9qOJknY5bcLB+Pc3JsYidy5sAw4UIb3lZk",
+	"vrY3a5330xRjBjdlLaNOpwdrZrdk1I6WfuomcnLNBZhernlGNcspUppM8+4UrJM23kGKbBHU/z+XWRrg",
+	"jNuYjVc5sdaZOBvtpM0co9lLUibC5WghmCRqNdBPcwJhyjmWWbo5zYSTXAcTOGTTMl7589iCQhaHWA7T",
+	"21pvXOErem4Y310dRPKGB7xmJ5mSRDH0siimFJeCUAiJgy9I29AiSq5zOVcs74Tk1aqMUolRXB9CU5Za",
+	"yhylf3C43bmVpIKVisILZsT/MKBN4FkV1GpMnBl0dgaUzemy5rrB67sxghWYBLOE9rYS5N3mgocCXq7t",
+	"QKrwn1VB6pQlfEIzgtsgXABsTbiQOZkJDs6OKdWa5ebtf/HDfvfTr97uR/uP3/3TIFmb5TkTCap0pc9O",
+	"uv/8q7cPQ9/U9u0N8X6k8AncsqYYm4m8RcfLhAs+MWyhv5ah4jehmV7SCTNn5BwRWxy5kCi3LRGYDcSY",
+	"UlBpk3K4aA4RS3i6rUfSfoMesfdWtd3Wl025WXq1wvq1wgEIZ7HlroqvGvalNNUzVRYgpkyk5mHUolOI",
+	"Q0BmaO6FhcI0QipPhaX6HXuzgJ20trzaHoOwyObOiX8nzL83z/k2/ml3+1WsWMt56m7qCvfpR2vd1mv1",
+	"n23d2C/Z3HuyC93pU9iIU6RCPu4mv/MXU7zPqvOZtL/+s//47X/+d9/8+V/86t//ceeYKMbI+et6BP+e",
+	"+2gz33TVTRyIzPEv0HxBjESuMCB/KI3ejbYxKXROEw02s8gwDrii3kCcsiSjOUvJmOXMx/KzW2bHMryG",
+	"0Yky/6V8NNZES6K0zOmIHQ2EGVx09ZjExTJimIVMZkqThOb5Ao2Y8JoBKCMEca0GAsY3v9gkAHeTWwlf",
+	"VV2xnsbRSAW3guiQRhfC+QK0Hu3ER1/XttAxvoEX3OFHA2GqWgy/G6aKuqQzpLNMu3ik+7VjNMjY6/Mc",
+	"tjeBNIjVzp7mDGnNvnFPydZdXN1qnhhoYTmozEXeUeoM0UeWTgAzJG2fd+Qsz52BoCKFl6YsV1JALCFN",
+	"tAKTCteBb/beFsz13Z4Vkju9gfCZGoaQ2Awvv5IHCqmEM+vjEMeEDkTsxjMvxEiquCIjfssEMctL+XDI",
+	"coX74/CwnPk0EAYcDJXLGL1l5g0502QmMqYUWcgZmVOhcdxkzJIbJEyrBLot4aW8gTsw1pJGs20eUGPM",
+	"sRuzAdouMPCzFkSxDc2oflmFy/OnL4jMyTVV7PEhOX36quYcfnjwm4+33VxpvtV7OvMxFluRwKt731EU",
+	"9Kkta3YPw3pdPQSjDmTrrE1XGxxh4YndQse6G9CrRCJzLzKeqAFcSDGEWKAJD0f+aJ1dKUhaDMhOz/nQ",
+	"ExltdnNMUst1Pu2Doz4i1IYwPHz82F4jKqkP9x8fHDjWgj897m9qCcb9NJyr8xZvozPA/gOOUkfN4QWI",
+	"ftMyL3YJg21ldarlbT2M6mYD2v1Jv/tp7+q/6X71G0HQnOZyE/v1uX2tkWWGTu8Lq0SssJtvF2mJAwVc",
+	"navN6tN0uMrOtY39Pvdmk5WndfrM2lca7PN2mK3tWiW7PmwqsocYGqhYxHJuV57LgCf/gmmM1jUYCLpA",
+	"ImdZCqnB18woEaohoShjtw0u3fLNLKtKMAlXhBKM5yTuddI+P0mfXpDPus8vTyKr/vgkEXL5xeXJ8y6m",
+	"ZkRmfWMuRqU0U0jb9m4mn0fSYNItEpCqK3xam5WrysTEyl/4hGojwyhNpGjA4Tt4d8qR0JuJ3GpMDx49",
+	"bvCX2Y1sjnQX7pOGsIgtnHBRSyu63vJbgnAY2u+olDaF0FbZ0Go/lxfQt7IE1kXDQCKCYNuFEGzsYKrn",
+	"oPl1rBYPz6034AmG5W4pDbD51UoXRdAeuc0X9bsufx5V5w/ursgAr0X21ZK0Ceb5qh6JzSAxRPcJI1wM",
+	"xFjrqTra27thfEFvZr2U3brEcbX3VkjdHcqZSCPCxS3NeBqRRIphxhMdDcSU5RMOjqNuygRnaURmgs70",
+	"mAkN0lkaEUzq65aLM0QDMRP0lvKMXmcswgBEQbOIaCm7Gc1HLCKBag5mxlBRCDOrmk0NcWdpd8JSTrtm",
+	"o0AKnbPWzDQQvFRi44YtujkzyldE6r9z0Z0pFpEJ02OZdmGcLJNzXIS9lS6GkpTWYeOwy++/64V+HYj2",
+	"Yf9hB4k9SA2R98HJHOU9AnohqIpUuEGMQqh4agtWGOB/oMjZOYFxuxlXOqQTrkj0Bua32u/V+O1UwtUt",
+	"Q+BvX3zxktinpG3g8fGn/f2OuWkJHMmap9dHMLopfLL6eiEhanGhfBbaMnPmE66bkgh/wgg8J1xgiAZp",
+	"H+4/JFJki07F0NNM1ws3QCh0tskX2BBMUo8sxuAMHMZP1UAcnCC3lRnGQpSVg48Jo8mYDDnLUq9sHCxF",
+	"S9flfYDUDTS7qOZUXfs6ZDts9OaQvtnsvVnOR1TQjV7OqBjNbGLDMvS4p05ps0cppOYJg3NyCmIrav2I",
+	"wt9BtbBJD13Gv7GNwl77pge89br2Eii9YtrQc9TVm0pUuK2xNxrLedgaHl+9V7jK8iFD2B9pF+lSD1Qn",
+	"EFEbSnbdzoWZMW3+HQ5MmmUBGPjcOjMg7Z3MqbI2zbCOoJjeakXm/WbHYx6gaM94bsR+unAAud8nC0YR",
+	"Zdf6dbzluHFQQeZjnox9fSjI0b1mBG8+3WCWzeKIKjfodlvYoi0M2lspXd1Xq2A5nGYmgokiYA6GrDF3",
+	"kuY9MqUjdkzotTJKlRRe0wpQRKOJXa0Ce3wjbK1fH+ZQ+jiqTRY6hNwdwuaaT0ED1unkpcFXXsAF0+aW",
+	"tnWoWePQ1d0oz5BnXIyu4FUja11NpNBjx6rQUHYYrQz2MIOohGZXBpXC5KH0whUTKU5SmWP/IFoXUbJ0",
+	"chdMpJ9RtBx9p2LTLlBuDXAHZ/hbPqI1uiZ7M+U5U1sRyM0D4rWzDd9dI8UhKgstBzxW6BceQ8MCgwfq",
+	"FPkGSyGay+5gtnBWuLUojOOvXFtTss2YcrF5om7JkB9K2cgon7D0yhb3uNqmBpRBQ5aFwYuL1NbcCFi5",
+	"Li/OyNOX5OH+p2S/f9Ddr1nX8C+sfmJUtUr5kyCnd8VdqvMUdjSI+K7b5lbbFWsuHbANwsNeg1Eb9Pnt",
+	"TG13ss/l7NZHtwVUI18IZgugULPrq+qFBcvCwKltCSGl7zYxxiFA+WIvpUW5q1mJMU3m520M7pvaZvG9",
+	"HRter+4GSOZTeh2SmC+YBtW6MLMrlt/yxFnaNcsydPwXtk2SUGGkTGsh15KUTONGDLPioq2ruLx9BMLt",
+	"qKfV3jdINfBWWTfNalPshceIJR2aNXCvmnd3/dJr+LQrsli8bUuycq2Iml13iwfWBUGJyqgaB2kTJrRf",
+	"rbDTL9VDe19QXk2jPE3Y3M3QQCbwDksgUSEY5WvcBEaerHLqn7g6WqVRMZa/IAnI1Ykay7kiPKCl/GM1",
+	"iG0WWP7yiqdGqRnyhjPYfeWIFW6tWXOlN/vsCkduTofeovyEd0dtUYciHLKzFB1QAuW2+cMSCaKY7hih",
+	"iQqC6yFG8yftCilBklS+JEJFuidzUg9d6SxjQmm2BiPVBhnld0kodt9sFzm/nobeAZvqmHH36iWgBBUw",
+	"VKyllmRb2vxmUNOQ7V68sB2Tr4Hk2qT38jzBBesgZMeKCQ3Vj2OsASY0MX8R7xpxps1jUrzb1RLTCWsf",
+	"XS9qH/n66MhSIjdsJb4SIgixHDNLLTPwtSexvpQt25z6us0o1bj1lP/t11arjWgNgUFLjI/Pql3eHZDm",
+	"LsaCxlx8BfW30uaKxaVXtphvRZrK9qn3dw04W1FdAoesIWTpYEPwDVcYxkEwj2yOfa4OymqEs4OGlhKu",
+	"YbLC/lStO7Fs7q14VI9tKeEJo0IRIUnOzJH62u2bs/TrTCbmthuM6186NQjz1TR6hgl8RdpaSjKhYmFd",
+	"6vhQdQgTqfJ2aNCkhBSMQJ5rDztT7N3u780Uy9XeW2ukerc3EzBsxofayYP3WKSSK6MCBjTXU/vEUDJw",
+	"c5diAcMK3CrcxQA8qps8dJopTdQsSZhSw1mGZ+gPjw/h6LaI6L9LhY6aDqx5lkHLCSPPYL0b4l5vCNDa",
+	"MkjxHqpvOJumv9fG4hpusStLExbY2ITdYToDML0xmcFKQ2uoDA4ZWobtVLEbprVG0qvASMhAfrtUl3O9",
+	"kpbuqI5b1Jrl2YZyn3nTL7e6r8ohbFdwxV7FidaGMr9f8YR0lqMSN2kI2vDhoQ0Zn1eJTANyXt/RYtcw",
+	"J6ETRtou38NGSURg8pUzDYFVgmGHGpiy01tfvMN5RP0y3HKr+1pxhrYK2PIZNhUhm48VS67Ib7gUAjkk",
+	"Dw9cPRMFRcEa64HNCxRahagO0+q7dZ9HzYXN/L5OWcZvWbCvBkJNU2eDVcEJd+F8uI5tZdrbpjoDTYER",
+	"9my6vCEk2XDHZkiGx6silzI52pjO1rCzqRCrvYftRN8VOdb+pItWApvJwHjYUTn+oEyLPLyUsq3L51U5",
+	"XDypDeAyHIBg97BN7nAd3t+37m1pCSu28dQBaKXNz1Rf+cTzlTrkldUhQ+pipe1PWHt0TaPEdKa3DiCo",
+	"cNb1IWe3W1XArhxPJb30N1dlc0etmeA/njH7WOczVrDZKrJDxO4xmWbQfkfrKbpQtIRIUjkFs8BYKl31",
+	"qrAcNRoFuZBGDladWurXQf9wy1y2CndfAS1h6c2SrK0Pd60M5wdesaQLz96a2N4dS2uC5TaZ5VwvLsy6",
+	"cdhrRnPUUWEzINHjT34Ac5doXXQFe6Admv3TN0SzkdpXNly4+J5O+e+wBTbu4mIoGwKZXKq9c7XJIbFD",
+	"QmM88vnl5XmPPKXJ2CdoKT4SqpKoPxDnp88Kt49h+iV72HHVlzdmyY1aSloxYo75aSBm00zSFPJHFKNZ",
+	"daaqS6+WCPPq2RPycP/xfqc3EAPxRIpbG3tk5CyagiASmeEWoA5DKjCuw1w5iEedo4HoEghYxjBXc8yK",
+	"0JwRJegNg0iqY3TMw68w58OHn1oL83ComD4mCc2YSGk+EARqLeC7cdGSKD4mEynYgnBF4rcDmx4/aB2R",
+	"QWt/v2/+N2hFZOBr1eCj3z7/waD1LjbDwnzQNQ4+JZSkwXo7boAHqlR6h7QXTJAxvWVmKKPldiIiGJAF",
+	"Mswk1T1zDidF8D6X4ojE5geZWzvwEfkMYJZgv0gwyGC3yJi0qQ9gx+j1YS4nZq7YWyDscxWD+d4sNa4B",
+	"c+xqTymmnWlT0QmsOaFZZhtIDixSmCMypDLukSfwQ7eSfECgRD9G6ZvzsaxJmdGg+sM1jt7FLBvSvmBJ",
+	"9xnTybh7wTUjewRT9hCCWdo5JpQkuVSqq7iGRRmphUwNsV1qYtl/CCf6FOLrPeRAXkbc1KYvPq6laChI",
+	"XCCvX52Z2aYsR9WA3HCRFh1GbSYIQTrZiUgM8b4wypC/YSl8CSkRcCMYSg+PuSC/TadUMAWBKE/FKONq",
+	"bM4+PoHEie5zG9YcRyTGZIGYGFUdjtFmhSDqKNx5OfhfwRm8YtDh7MjiHgAEpmUoEte6nsakvW+Y2cGj",
+	"R2Sac4EHcHLx5AyOoAg87/TIpQUPqJzo0QN+uZbpgrRdSQD4CQvwdhwqcUEODslYznJlTeHKhu/K3Ohn",
+	"qLS1i/Xp7is2zeiCpRbqOsdmLL20CCqkHrMc17Dc3PQgAlJHSc6mjBo2zTPmRhpCfK2FVDD1g33omhkA",
+	"Bj7u4etT8007DqeuxJ0e+R22QMC7YVPtqIOlyg+UIVPU6HAAE0o6Ao2ywjSXCaSbmD+4JnSUM4a3+UQK",
+	"R2KOMPDX99K09VTip5d0ZKhXQ2PZY9sHEztSmOktZyWxa6oaO+ZyBO1giz6yETncPyhEGxhoTJWFDTFi",
+	"KSzyOZ9wrY4QGK9lypnyCQyPD8nv8M8AmR2TMdysyG8gL8zj2ZRoacZ9FKxhI4f+i334AnIljuFe0RkD",
+	"DMtdJdVAdszrn+DrXBiJ7Ni/YVuA1pbZI89pPjKXoMjh/kPM7rHh/E4WIK+eXlySk/OzUp+So9Z+r9/r",
+	"gytvygSd8tZR62Gv33uIRdgw6tWQ5etZdtO9LTWiwiQgGbKNY78qpiIi5NwlonohHm+j1rXJEKk2FQNR",
+	"Me06WgBfVEtpdEoDXjM9Z0zY0hpFn6sYUCgud7KKSdsxYciOtwA/EHbYBwobgv1ECsg5S7KZ4rfsmDAO",
+	"2Gqj1zM2hKobnSO4z4HwEksUCNOLXBwSAJBIievFRrAXG+FqANb43ByXiyFsiB40sHPL8pQnGhPDzEcD",
+	"Ybm0tQr1yMVCJONcCjlTGBzl7EvSiCgeM/KZQMRwzfegsAj14JYY1C6gbR+7IFSuUpE2nCDShAeKxC/o",
+	"m89m2c0T8zAGfjhlOZeWJk0kJv/WGGEfa7N4ljvNjDzCeqOe4TMQHW2JuY1RMWRvKqWN76IDYRRwmTvc",
+	"c4LL2IhrXJAJm8h80SOfeaYVW8Rv23DxTjQQsWZv9F6ibmPMSDvc/6QfES21kTipIhkXcHxSOSqM8qCR",
+	"1/5J3BkYSarKuNMhiD0Fl8Lld3rkxMpAgrFUWQctTQcC3GxH/nqQYCmXsY247SXTs7R1VDSJW2DZJN+G",
+	"vaG1QPHKXq17+buvfFW4z2S62Fm746Y2du+qGpNVaSttlw/6/Z0uo1RloHZR1XG8remaCwqdmwJpUBZa",
+	"1nRijsIdv2Sue2j9A/hrWrw/jVLb5VJDVrh9UibNpP3L//K73/zhX3/zV3/+9//pv3YKyol8TJUQ2LAX",
+	"i50wqi/yZhYzCll2n7qqahrZjbRV5FCdkwY9sJQRYLIRxyeGVffIF4JBNgxkFDuCEkMiZewIiavq8ahf",
+	"lC151O93jklcMk/FKLPRgYifc3FzRHKW/dYADFiDVmxZZAf2y8WMqR75EjQCRPsjUuA4EK75WAJaKqgn",
+	"kssJid08UvjScVSRJxf/rEwVXl8+634yEDaS4nqhGRakIxOa3/gqdE/fJCwDzAajClX4nVMWucD6c0H+",
+	"Y7TM1Mlkse+NYhSgbDYRxyAvFIQZiHMu51CeaolIXDCaJ+MntnJ9jUrUe3i7dDAob0XBau/uxkqA5ldy",
+	"PdPlTC72ZpqBmwMbr4Nl4sczVrQ9O/IN0Qps2Sz0RjdE/yu9ACFniMUe326yBtebbbsluHKSu1hBqR3c",
+	"lqsoF8Fcu5KaE3l2bW0AvtmIsqULW+Fl+riPQAP9cGLo2jkRQzAirmnaSuXNpv79209Pq+FNzm5lJoVW",
+	"0Fwrwt4YQd89OjttWmJ5pG1PKDQeWmuu0F9ejLZxHeR149I3ux23XK7R9s8IcM6mxMT1Y0Kj6K1GXJHW",
+	"WlgGSyJ95Oiqp7dNPXhI+0RxuncpbxbSldkr1xlUTDttvtMML7We2O+xt+d0Z1tbv9ztLyJI9SVk4xbj",
+	"eJHHOfFLsYXFL9bDFi4PWtTtLrmHalVN160LKE3DwqhKSovCv8xFbDE8VpEIDv+oX6rE9qhShG0/5NAP",
+	"T2DddY00MlhPJmjwB/mrpJSPqSJjnqZMkHag+i8+MurvmySbpQxrUcIIEyhHWShV6HkCYyA+plmhXJsv",
+	"iyfeOpczpXvkc5yfqyrsyrk4IkKC4Yxlij1QdgzUlJpgGpfccNl2G6ULL36BnhxmTPwhcP1f3aPK4tud",
+	"voe+URK9naRtNF9vYTeCLXuD+kjUsiYmM7IRr9fM9f76CwqmXiJRAdsQ5keEbE3QQ8Ww4T1Dmrop1RTA",
+	"yNJAo6AYHI8ItSZnmmsSm3nigWjb+uZRzZzWMa9DnTX7utWcYmvqKAKpu5BSA5adYzIT9i+A+KE9XN/X",
+	"BfwAHUJFiiK/n0BVC0+nrpo1F7jSXql8dkza1uT4qFNUcTNo0CPPwOSICkupwvWxf40rtPKC+cewLjP7",
+	"QBTGmJDe8Ao2y3IoBH+v5oXAXWLwQCJTW2YjsdXo7VeXzqlZwy4AsELaWSr/vEGpddce2N39RiaBcqXz",
+	"iki/wZcr6m4HSmC0SisLuJc3sKrs75RENZs5EHqssbBGX55e0tFq+hK1nssi3fBe6ZADdKMogOcBXM0i",
+	"NWq7zY9Ak19F+K9YTYA52hAdhnkdVWQ6hd/vhkpD8Hm0mrjN6i07cH7PM8L1F9ojJnNVfO8FceyYCa0R",
+	"qXoM32fansG98s0moLwTJO4AwtzcUclNj+6tOs/T9IYRIee2T8QWYGL2fXaKzVtrQlspYsq3eL7b2AU3",
+	"rt7rSTHD+8F4dDfO8pGworRtYkPc0OBQ8H7AlnY9x6oTIB97dJZi7bkg6pgln8Ab94g8MMFlTnnWhEJM",
+	"gLd+F/ZrMxzsmWgzY9k6FRGZpQy8LIbwtgtfKtg67SI6O8WSpGiAvoaK2xeX7uEw1ArCGkl3TIKtSjTN",
+	"+S3VQIfB9dgGdyJX5LB/WKbCdbUgWyypVm4MH/gjFmYsVLR65GUxMPGFP3tLQqMh8E3Hs0Mab6doIvP4",
+	"eFcw2njashRl0P76Z//2lz//11//3//2F//yb37x+3/5i9//m1/8/h+8D4RGLRu/ullj+mPwUZLrnNEb",
+	"heWW6XUR4RERMFQNBEiPMoM3uLjlil9nrDQOfOF8tO3Dfh88lmgylhod5taHZKDh01ANV/TXlnEbHd7Y",
+	"28c7PuAQbVyGAzuuFfhpwp6MCnDt3ltpR79kbz64h3IzkCZU2RCkXQA3ZncQmUMnKJqsIS5SgCm9HAMQ",
+	"YmOFTHgPgsYTO/2vk5Th9uxjYCFOw6ZnI/GpyN7LV+JCU9Te2xu2eNfo473AOsmKxK8MUsakfdB/DJYL",
+	"4nEb+oZhqGQPY7lia6kbCKVzKUak1s0Y/awYmxE/QWTpnvIRU9pGW3z66GG/g2211Jiab4/Lb6qpVDB3",
+	"DCFk3JqKfAcuW0T44PHjyHbKic0z8+h7MUQ3muef7H/ym2Cc8SGNEMzb6RF0bbvGyhCVA7QrbBc5te+d",
+	"2kNdBkOwQqKOUZgh4UQrVsjtrYnf2/vetrEKQWpiTqemB1XvZZ1uHribdZ9spmgd9B/fw55P0Eufmytw",
+	"UIln8C5qPQzJbS+lYbMpH/IdCW8OuIwY5SPFShLv3QWFoF3fTfFAQeQpKCAltDRcFpLyIpLJOcu7GCnJ",
+	"3nQw2EnpIv7AKc0A1VOqx+VsA9dNsmCSK9yNtDv86u3jw6C/MSCQW8N9RR6v7vS1GPMUulm44ELsqSWk",
+	"dk6MehQVOUHMJm3Y18yMwDrLgiwMzcLGigC8XEBqIx1RLnYBLmY4Qv0ezN78bVjujK4PmHH3QqY1zbsI",
+	"6cJPYHuPebG31IEsxtX+llF7YwyIs79YD0pMqLpxHdcavTzgJToi1EiaWcboaMaipdx/58CoOPYxGFox",
+	"ZrkRKpIYd4nRpFlGrhfk7NS+Opf5jYKFIAyVjnsglgHHC8FkIxl4IKqghoAWYCifbwNoeGq7gDEz7ZJA",
+	"VzTXq+iGCGztX/2H//j3f/mfvv2rnwelDN+OvQldTzDPRg59ELx3pWu6ACXTvxF0yBvOfNg/rCOx+aaX",
+	"8aEOHu9zPtTQ+31N8NOXY1SKYQVcQe0LM4ULdGv08fsG9k3RIP1NPIeHwSZfO7IdmJGCR2oICRvRzJ57",
+	"QfFbUetN10aQd22tFKsDBUXHEzQXzMfSx3V75rE16gTuUMEdqvu0KpgJIBexQWrCmik7MioUp678sddU",
+	"q10T9S/HRmA2eORAXArImfDU3LBO0MJdbB85qRHegQDsRQ/iotTf0iL0TLEcgMCRYT/wYf9hZI1KA8Ey",
+	"xcCU1L6WekystN0JIjZopkHMPjdPLGrfhznADP0KkXsja0CIXLNsJwgMWyXtQlXv7Aidl8n4RN6ynWju",
+	"oRYqKasEIYLAds0yKUYYzh8b/nNlyxDFZcWWGOBD4zlmEcxzrjUT8JWWxTdg2NKqBJtQ0Md2lFYQgww1",
+	"KEhDk0FiTkC57BIAaeWEZjkXPmekmsiKoClz/50ZV88lSWZKy4lndpypCIOHjeykGORulUhlYXa1WHNM",
+	"KKKVzH0KjRFuvM/IkFVDbw/7h8dOEq6QWohypLAtPPG5nGXpQExn0IHNn4KBl7mEW1KRIc4FPkpBAFPh",
+	"2UAgepoBu1idxP/JRecYzYeQqyulRWVrUQzi8Qt5y+4/ymA1HdiiSEAZRO/QRbeA1ffthFtZSGXgu0UG",
+	"7I6Vmhv1+RaNrliAyJS08T9ckf3OLmilmbxBsDXQDrikpWdZ1nL/zV/+wS//7v/8xe/97Nv/5e++/sOf",
+	"dragmNb1dw9E85U3m3sHI1AdUVirKunwPufemxhu2KIXCO2B0hu/TkZUu+Wyw+aP/vRX/9P/2IlcKjlK",
+	"NIYGznLRCl5z5oohBT20r/C5y7S41wiHVXKqXScG1e3MCQbqMDSx465gLkmoSFiWYfIRxvABd+cq4MXd",
+	"qbPWSEGLLtZHa/LWPskYzV+ZFz9btD4q6FnOC8lfsGyoAoGKMJn5HMyQMX/XSsAXwrp5YAVjqmw3ANK2",
+	"BqaSxBXITSp10vcagzQX7LJICykBHIka5VAjbb1EQ4oV/q155aimfGC2LRMpS4mQZUXEz4GGHas+egml",
+	"wV9Yvv57Fwzgdm3Rvu2aNPkv34NxfxBYvmD6joAcwmHFbHPzHbPNpuBgs0pnzgnG+VpdWOY5S6BGSCnK",
+	"t6gyUKnC6jmtq7xsjcDLPNfs9qOw3C3jbhsDaLeJiH33nQdkqLLhy1Tb0E9zdxsAbqnn4bbWMNJ2xo9O",
+	"o2FsIBosY8deX3MVECAM0y+IsDfguxkIQ9khGKgNMwWo4/cNdXQbuUdxpdQdrklesS/sxKot5ySTTqWu",
+	"qgAuDL79y//nP3z7s7/85s//4ld/8j/cC4/N6oXXbUuCmhNjWHurMORgC2DwlZQCsZYtaxFY0UqvmTdS",
+	"aXR0IXVJEzfMuDCzgYuQ2chdIOFgUjGTz7TtK2zDdCgk2kBfRQ+vWHDG8uZtfCDFVSumO408uwyV9861",
+	"79IssF5oFYf42Fr35pi22ziip3BeJaueJPuPsJso8TIcJMFDx5/9fgNRneXig0oDBl9CUsBRoW/fIvcf",
+	"uAwfLrASd5JjwZ+MYNYiacs8AjyEtCPXV9xVmPPfF7+bYTso12bWLGfwFnjBNRtxUcSKg6d+IBREZ9I0",
+	"VQbZMbPneqZL7a/A0IdFSko9sVIJgxo5v5zzg8F9pC7Oz0RRKSkgxJhL+nUSYir5N++XePMhNU5zTWUP",
+	"uQU/t4PNjR4QyW4EJHUP0Xyua+l3CqDuTn99E9bvoqxbpO4E28lUG8OQ9td/+7Nf/N6ffvMHf/eL3/vT",
+	"oBBcEJhGKfiy5B6BSoBU++JgJdnCaVKVemttSJcMEVSbPuP/lFhQC+MhkZ7ZHqUDUS8rWrSiW+qIBrIX",
+	"AIE6rrhYBANbhPZb8LZX6EuhmTIjsmzobRHOP+Ln7UKNyKC8Y674ojjKe5QOao1jG9KFbZGtKSv6ju7K",
+	"hOgyZJa6zrXR9o4G2W/+/b/8xe/97Fd/9ndf/+c//vb/+t+//uP/rl7OyEJNpTof1NhRmopU2SSrcocw",
+	"d7E7NUGWKy812oSxOtd957xhJVKaNd6sOX5bPE4duxzncrSctCNgaTn7KuQZF7XldgAGbqG1slVf//d/",
+	"8c2f18tW1Wvn0WQcKLXoCrzsKHTCXbNz1TbStifuDSxzBcnY5QpZUAvrmFCImFPoZwXZC5mC0YwcJCMP",
+	"jl1baEEnLPb18MBUy3OWaJkvHiiMd8YT8o5oiAsoVycENzLJ5GjE0i5HF3aI+DzjIvUbaYhjrgU7Yb+2",
+	"YNWJg082LDrxzd/89Jc///m3P/1fv/6jv42w9E62oiRJrZ3e6no2D5uq2dS6IhuJ3/Xrv9dKSKe2fNZB",
+	"v2mO5WohRSv4tQVC7rMExamDu1XeJo8qu6APBiCLEV3Mq4d/0taSTHlyU6vp1GmuEwGJSGWrywO11EgJ",
+	"TLe+N8mxYSUW/VwYaGoQuUgEh15HPlbD6GBUQEbv7XI8CKhch/2HpO3NLyExAFJxEBcX/0DiIHwHtS2+",
+	"YROKvc1KePTwoL82aCKzdabLZpofUSjbEuwBUe69tWV8huvGV/rssN/fLjKj1AzLUhDceKjlwC7ms5PU",
+	"e/vdX1mIACSUo1oCTVERstdnwcFr0KQAkLTSHG2deu6wp7qewFjhI2oibosIdIY6GYFAkrNTm0lZ7822",
+	"s/Q8Wo8gW/gQN6RGVaNyeykgTYpssT6cxRHdvbdOEIFgQGZ4rmqUbw1neGHfCcsP1YyRYuyViSPbRUXd",
+	"Jw/Eza1igPaIIlRUsVehBY1daU4+BJEWEOk4IVhxWK4wO9Mo+CPJlHncFtL2iDw7BUOsORCjMWGFf1VS",
+	"63HQPS9rdYvWxUEPx/5DkvKRAUFrNsBC/6Dm4hOjZeAgS8H+Y6OtWe/9F6UnhuMPuTNV2JevF5As4rz8",
+	"4Zxgu+qXTkD8AMwv1OV5Y2m0RrZqI31sN4InwitpYm+H0QRFoElZNSDtCmVT2xCyxV7KVZJJNctZFwXs",
+	"RlgGf0W/f0z6UH9O5ta/5grfth8ZhSoBgVORa7aQ4DqGxDmWDgQMDyksx0RIItgcvbRUGKVsQlNGoKVr",
+	"YY814H/NMjk3sF32kdmjra+9yVN26t97bnWIDwD5/jQbtJT+2r6EOMKvF5iP5Rz7886E7epMilsm1EEX",
+	"WDmAe0zoAjryvB8WGLbbdfnazZ0bLita1g1jU0QBaVseWQCG8BkrVdDpNJe3TEGB74GwnfZ8A4FpieBD",
+	"95/EYI11FSdSDDOe6M7K8C1bK/4lnbAnY5s9/Q9BL7qTQB+5NLJNsscCwv/HrgVnbqlS3D/kfYbHu8Co",
+	"E3UTTr7Q0kYW1vgKlgn4+qf/+us/+tuv/+rffPNn/8e3/+5v/v5/+8Nj8j7YlbMJFynLuyldqEYGc1Lq",
+	"fGIxolQdD6ywRiSaU2ACsRv0ygwaQ7cSdIQoOWEQ0bOU+Wr9d5FLiy3HnYiEEa4HYk5VUTXCjMaEBl9Q",
+	"hxjVFEuzFJKkW4VtRzSiXDh3SmiFRSVNmNBgP7R4uqVZj/RhdWog3IdGlh36iFBCr+VMFw4qGxq6PrQT",
+	"Bzs1Z/+B4jtL+65wwIePH23FAasj/XpxQgwC8fwQuvFQgH4DC7ZllDkeVfJQcw1vYPZ4+/1w1sbAdBXT",
+	"ZspmxL0sCYEY4lNrRvRA2ah3gyNmR3rMeE72+xj8MhA0d5iakjZkoJQLd8u8SLdO6cKejLXsO01M0zdk",
+	"yDMMuKIpFHnyJSxUQjOYC2O6FoYrQ7tPDJIud/yAwec0T1U5y9JerT+UtTFZF+7Q7seFvjzPx4qhqi4g",
+	"5NjG57sNpVrWiIqYLT/je8G/4iPBxahb8o82e7kgkpGWPLagzVidv+xhLTG0McshHGoguFIzlpKZoXS+",
+	"8xm8A09yks8y1iFW9KWquvOBgHLFXPsPFZaqwm58aOyw3WfAilAKeYKA9KJ3aKmimW+/CC4yzKus4DQI",
+	"3hlXOlxLQOkLPMAn5fO7Z7d9dbrVuT9Fd7md5f5YkClfuKqIMDKYjBxI/2lUPqCoOzZXhWBXkXYN1OtF",
+	"edKInD99YWDANpc/ffqqR04G4slJBRbLIW5ulbYFDxUV0IOvG8AYNgVlxJcMWD71pNKFp3r2ZQWokGTI",
+	"S+j55buhQpkUFxds24JhMkUFxVeV516Gj+9qL7CXbB5Y7AfWU5pWsBqVeq3dlpkugVyV2k+ZnGaIcUiq",
+	"dk7r996WN3a1VLe6VgiooKkF6eeagGlZjADGwaAlSEbN5pDkqmMrGJUQimY5oylaF8h8jA7Vha0MaXDj",
+	"tbgRci5sldEVNl9MqNsE8AMeiNru79UNcRjK6IVs597u8gppiD5DX6OC0u0GjHDAFWakpz7crhpbR6wk",
+	"cL0gcUKvSk9iF648A83HiK1Y4C+W+YgK21o6Ju0vILJvT+YkrhvMY9KuRpQYVVWxnNMMPQIEogiL4c5S",
+	"w1uGHJvFBYWP3kCclEN3rIyg57IcxRMVkUmleJ1yU1HoWWL0FjBA1OMZIluowu7HOkwGoui80uCYQZa6",
+	"znxWYRBncHnffd5g1/nrxxZskbIS1lDy5ARRR3kZy5tU3wOfNZ+w7k+kYM0mK0HOTl6eWLMZNGONi2ZY",
+	"ceeYsMlUL4L+kogUb/bIk6JDQNElX0F5OSOf1Tv37tW69oICvdy4lyvMRkb8g8p0mJzBdY2P9IMuw0s+",
+	"Yf/cHMAHsRv5Bo41nvL4cJ1pt/jy19kpWLQzey+wn00TOTF8zGW+rYjuLPoRLVtskWOVci4F1vCCIMyh",
+	"zNlAxHqcy9loHNv0Gqpt83MjN/kCTZCFkVoh0JZ5PDvtkXM6YgMhrQQYg+XmCjwwtrM1/mLeh4pHivlG",
+	"JZllWEZ9jsuf+JfbRVPoBwrbq8YQraowdx+UbujVPKGLgcCqSZ0eeRXIJAyxndf2lE/9IW8UV2oPbKU4",
+	"tnXHvEt3IraiqQ24RWdWG80Y5aNsLPFXuoJdtMWrTPp+8bQuvHS/f8f40o8ZYOqNbbbRWWOlIPWgwLfd",
+	"lTSpGXHTGQPzsk+MLeM0oYipd6JAhad3dSTVaem9e43rLcIGmk1Jzie98zYKAb93s3HomTWQGIKDdV+d",
+	"NUaPeZ6ie8CI2CSTI5AObAXw8y8uUIa2phYVk4zfMFdMrQ1eJld7rR6+NxAoYAPthL48hir6hoYRGTEd",
+	"+TygyAY+FQZIrJICSQ4L2/7WJj6Uklhsw+zI9p4G+Qdpk6fdmKm9Ol65R1xLiJrugXEpclgKOfBxBlNb",
+	"q3GlBoEBiAW0fIeVh9IiP3QTNOxVWl9AIz754M17DRldxjHS/vav//qX/+Xf/P3v/qtf/ckffvtXP+8A",
+	"DBkMUHIS7hRbpNSoVoCW7b0t/rha0wDtFUBgBZY2MZYA2O5GzTJDNZwMZARaMkGgMAj6sVc2Mlu1l/ug",
+	"1WvgaifpWYGOwaEopXalOVC539B29KHYnEsThozepdN+DTn2tQPfPR0pJsAJP7SOtQUN2WkbmCJgJqPX",
+	"LIsMd+AydQVHbeTxMiBsQhP2sPpqo9hT7PkEX1xTpduL9Ir9mCjGBGn3fctVjIef0hFbLcmHZXgu9OPD",
+	"1ro4jv9fCeAftN/bl9bmHyLBKU/rPd/MNYLJWLEfvz9t2QRSjabbNfLd9qUOlinZLFjvoMQ1Tsx0IIDf",
+	"DzUrxv/AZKw2cQB/udoxCXtV6l91dk6Km2wiXaSNBsyMD40oVqrzNWF75ZSjcCV1md/41AcrOKCVB9wA",
+	"NgIxJORF2AY6yaA4DnxiLwYy7UHcF2xeiPowoPnLBkM5/WQqM54sSDsDa0HkSohNrM6aM5pAPUbzO3ju",
+	"LF93CSHgeXbGLUOn8NXRjClFrzN2RH7yJrm9Fg8UYUrziSvzZ50iA7Hf/xef4OtMdY4hvAMMRNbsSmIu",
+	"ICkk9pX3YkgjVzHQlIXZAhcQ80U1ifcEm/v8rBhPRtGFIvPxIqibwBmfu5u6HxRyw9vw47sWgX9iC+rs",
+	"llcXfdrcIZRBOJdDnq0y8NfzwyPbmKVSyYK0QUm0o3WCtvQXi3M72T1dgh39A1OxyrTLNMweyf2RsUr/",
+	"FTdbGzE1ZVOaa+zWaZO6IuJSZA2aCql5wlSFqkF0SbPJuxaZgiXjMSKlaFoMYSoqkVMW7tFxiXPc47XA",
+	"DKuYC24zIth0COoyvJlyCECAyjBoCJGC7d6wdXJ+ZqcnbeyjgfGgiiU506qzTUAUWugr/e5wGJujbq2N",
+	"NlcDLFOG39geX72BuLAdzKki8clMj2Vuvd9H5DNGc5aTm8XN1f/7u/9z3CMn9qJpUrjCDeIPxHwsSYIW",
+	"DhgMczjGLLMBUlTDiw8UyWRyI2e6Ry4MeKgjEueMpvFAtL//9NJXGVOaagbtotA41olIPM+5ZjFp00xJ",
+	"36pJuRbZnWggYgA89wqudUIFxX7Wpa7adi21liU5H42h7knAdLsUkkWWIrKaTWMAjN9hqxiu7+MYxEpz",
+	"NyBpqRoTQPYuDWCiQEbga2qhNJuoZXq49xb+u5n5quG+A1FGbtAPH16E9A0xxQXQzqly4VedHRrTZMBc",
+	"VKKB1ojmz3wpF63RD1JKJlprEPjCpv4gPjdXkSnlnW/lbguNZqjYTFVGckUpbB5cK2rZBDkEgR9BPelg",
+	"JdEQ9T879fI6Vdon1dnfpjm75XKmwNKxuaHjw/sW79myUc/OKSCLA7Jvk7Lml0fznC4CCTt28E0rR/ge",
+	"uTtAN7PQrlUq3bh1a4nlm97540xiLjMOK+7ZPu+ld+qhxmt9mRUs3ntr/4UGFIT47a0npZtYWS/yBCeo",
+	"ZITeC+ukE3bKEq74pq2/+h8hkdJIailLeLob5cMeLqHE5fKKZbhrKi9yXAmWgRBJ87X3pLwHVCHxvD+g",
+	"egXj/yNM3QdM4dmuASlrRxNSs7tWrzHqsFhXp+bcvfSxS6a51e4+kEXnFI7ZzUDaX//Rn3z9X3/69b/6",
+	"g07kwo+hTg2hacoKk5H7oFL9Z7VAPJG3zB5p62NFvtf2G4zOOcYqlv4d561sbnD68coYhW11NrwDs4w8",
+	"8DTnR5yk6TYXc5LuioOk6cZ3QlN4Sc8Nstd6La9Fd+erb85E+GIKGohT6tGwHrCpXKMpZElRPMYWjSQe",
+	"tBIpbzgbtI6IWUKMeQDwPjdalZIQf4nJZZ9rPf1CZIuIXLBklrNoIC7ohF1wzX7rQuc80QSHQ9mLXOdy",
+	"DtFIINbLXNMMasJjjzrnUBgI7Fe9wq9ARkyXjRg2CMp8fYWfeeN6sQ/gzdmCxC7doOT7iG2JZdUbiFds",
+	"ihYgbPGAPgRFrjOZ3JDhLIdwLKo1m0xthjYl8zHP2DGhAwGvua8ibBSEAdrOFxGZ93MJMGO3A0UHBiLl",
+	"4IxI8UBolrk7BFsSnTBy2N+PiLKmqCK0lWiWZdgEo1ZiwIVLNHb/RJcQxe05MPDRZFCKa++trS33bm8m",
+	"zGtxMFnUbO+7ah2CxVVkgg+YbIFA2pxZjTjbilpjRlPL1i+Y7j4B3GlIU27A115FO63T3Hd3pnoGv7le",
+	"tI5++FWl07YcuSBEqBGFEA7wvOSncWRsz1ZAX8Vvn8uRnOmN6Plz8OsQOduJRc1syOBO2xeRt+Xa7eoL",
+	"HwOgRqN/4UtzIr680QPlfBoRyaX5f7AMk7bD+AjPrmupx0BAQGS0TPiQNPq6L53IRnzDyZtjPzsfiMIh",
+	"3CMvwTJPixHQ7UXGVI2bcr5fq3uWG80Eq0RGONudlxMMNtkPRjhXqhuena4SnhoamWLWvjPSN0ZBRjay",
+	"FXOvwdUBYa1YE6viXTe6ZVEF09XkJZoa3uwxD5O1B8LVnKr7NtG7saIor7ma77CNH5b3cUz8xdRhgP0w",
+	"oa4wExdbAPM68bLG45uL+3N7/NtCxyXNRwyIirVM3CtdWXVFu4oarRTS2OQSjutVFVxB3XXqWfiOasFb",
+	"TTG71Zirjxn/tBN9y7HSashT+Lgx3mnCqDB6FmRuGn0EOPjGqvC2cB3UZ19PDbs+6JOz89tDw33Pzm8f",
+	"G4Uwh2Ai88uTs9NXZJqzIX/DFCagDkR80H/Y6/f29x/2+nsHh3FE4oN+f/8ovf7k6Gg/7hzbSAwyoerG",
+	"+vtt086BSGd4nUz1yJdWOINMjpLbGPWaqAgFNyOcnJ8NhPVoQaIGdMpHlQeXHKwv4zzeAzHFuyNG9CSx",
+	"/aYrpO7CnbE09qXhCVUD4RQU96brnA916Q1zU4QNh2BW0+XVC/ZGD4QrskdO6t0GbfkgIMigfRlYAY6K",
+	"oRI2d91timtAZLtp17Qy2OavU+5845dvNmfm6Br1eI8s/46iblPFqX8Mj9x9XBHdhmBQQVyMJGRQGq0Y",
+	"iwtuQDkaqLST7ldpOk+FecXy1fXaDr6+mz6GMBTGi5bNDtgUditJ4n4o50ltZQkVQoLoS6yyYxteuVCW",
+	"YSFwQ5ay9cYsmwxPcdyNT92+v5Njt2M5Ua5WjqvZpCsFUywbbg2EE3nLupjU1Gg/fA01y8ybTzBnOJ9l",
+	"TEW2g9rC9l4FdRaqDijnWp1wbWvfgPGplEalNF1Av0fKs1nODHrbKrtozBaptV2pCt84BjIMNiyAQ/Ny",
+	"gYgh4vlC3sJFQhL7e8qm0Xe0xq6W5XYT29nZayUWipE+do0Fc3GvoCVaiDV87ipmJrY4AVcAGmRnbhUz",
+	"PykCCUqdkyGKHo3S0gvuMyQWW+Ge0wC7OVMoozeHQMosLZt5DLbMZX5jI8ahzmwTybP2AkPzjgsSWDYf",
+	"aBtoLwVzdgQjQFkzwkBclqLtjU7iyo5Y8zLEGhEwoqKhGFokL0gb7cED4fnlpLMsi7mo3tL4rs8QyI/n",
+	"ry8HomaQJ+0G6QsKLgZFsOphd8JFghTTpSj6j0ArdhYAFOoYU6tmVjUt9db2Zrhz4xgDWvdh9fg+v/WM",
+	"kgZnuQeGWXa3NUttYA66cK9+XJNIremUSFm5f1BTVWZ8b5Mr9rS4nDW8KyE0QNI2F422vlwkWGVKXMu9",
+	"hec7MHPtgjwchiQ19BDsxNfBh9oeflaQ9h1fAAa+r2Z9LjQGyqJyFPfOT5/Z9BzSLkP/NB0W1dcP+uQF",
+	"/6xT8Xfb75farrqYfFeboltpyml7gC6rCtjS9Pz02Yczik/TYRW/13fu/rC5QqfPmuU2vE/zdBcgiqcP",
+	"Rihok+wTKo5d9ARUBwHTQeGam7PrsZQ3q7J/blkOrheMIsB4/JAr7Es31D2ep51jlZFEza79T/cQSGUP",
+	"rDpNPeZ2W4vAqpqZ4P20sik2+qr3jEDT35TmUG21TaGfQtHnIa92xLRVytgtE2glLO+EJPCQq4E4/+Li",
+	"Eqsdx7M8iwlV5LcvvnhJ4rcDwKlB64gMWtDOejDr9x8mMCL8kw1aERlAjTql6WQ6aEUDMWilVFPz1Vv8",
+	"7Iqn+B5+CP+E3eI/b1kOhZD9UIPWu3cx6RIhwWeHPZ4tVJEusY3spzYG5EJTkdI8JQ4siZqyxFOxo4Gw",
+	"IQQktlfahSJoKfMGYSKNAn8EGaw6X2DiW86mGV2Y/zCq1UBwDZlKdgi/5Zi0Xwv+xra3UVgvyL/mKW48",
+	"EO34dj+KyW+42tWfvzh50r34/OTg0WMiDe7FPO35cXuG8McRuWELpxOAVmM/xkYB8XysWHIVFw2TDdZa",
+	"2m+TxZY0l4FA1eUEecPBmzcwPBdkv++2cWzIC9ISMPu2c4YlS9HULaR2deFY2sFgX51zt1D2BlHOCKXX",
+	"NLmRwyHakB/6CQy4PR6IsZzlKjIT++AhLgjNsp4FRldUdaz1VNn8PZqMCSXT2XXGE2+tLmogmV2Ucbba",
+	"iMioUNjAq7NB5SMLU99V569d3pmYzj54CI+d2zqCNyHSUT3dq+7o30ntSJzwGjLAmEghxRyCQ6gjhnds",
+	"n+A46N5b+691lbMbozOhMGIJtjYwtsIXu7G1wlCGxZfZgb+ZlGXcSIG2pQmmr2ZytDWvCwoZJ0seX1vq",
+	"e+mMvs904wHtXMzYBHp35SevHPv9uhQceVjhTygxCghQs0H6JSiwRusmWMY6SeWr+i6QuX+wEGKrO1Sx",
+	"84Eir189jxz1MhdVWskOqdlece8r8yjsoZwWb69J0RTsjb5KZrmS+VYpjPhJc/v9aKnj6vc2av5fyAr9",
+	"Y6MxQ5psxoYaYyb/gXXpr17HoqmUqqE+eNg7agpTBdECdqpaknWSeQ7jJb0PR/w2hPm9t/bfC5t2ZjSA",
+	"7dPOSjNHwdyR0iw7Th5pbu1ppyTXLJETW+pWyDm04QDNH8Qyo5Whu2Qu8xsGPQJtFzaItccmPWye2R4P",
+	"6coeHeb4arC5G0m6gkcHyzv+b2dstqtuXNDp1x8feGBL5SbgVAq9cpe0GNnye4HfSpAQbN6oI1rv1jOZ",
+	"k4NDAlpahWgPhJPg+UgYZU6WWryingslnsywAWW4AwkbdCByljBzsNAqWc25toRCzjTJpKqKIqt7XUhd",
+	"yCEXeHS7h7Wd02y70hU+pN1VxgDP0ZIhiJYBYUvwrWZBvG1hLlXr6IdfGcqX2FyNH35lTlKx/NbdwyzP",
+	"WketPUOZ/78AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

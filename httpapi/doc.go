@@ -21,7 +21,9 @@
 // management and for the operations the document marks
 // `x-keiyaku-admin: true` (the company's signing certificates, partners,
 // corporate number, time zone, the users, their IP allow-lists and
-// user controls, webhooks), write for the rest. A scope refusal is
+// user controls, webhooks, legal holds, retention settings, upcoming
+// deletions, moves, the disclosure limit, the operator's calls and
+// name-change requests), write for the rest. A scope refusal is
 // audited (account.Service.AuditDenial: one "access.denied" entry per
 // refusal with the user, the operation, the reason and the address).
 package httpapi
