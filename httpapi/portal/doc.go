@@ -55,7 +55,17 @@
 // restriction refuses the address a login or any later request comes
 // from (account.ErrAddressNotAllowed), the portal answers 403 with a page
 // that says so plainly, shows the address seen and what to do.
-// Disclosure and retention pages are not built yet.
+//
+// Third-party disclosure (第三者開示): a user's own disclosure accounts
+// under /disclosures (list; create with label, login ID and period, the
+// initial password shown once; choose cases from the user's completed
+// cases; change the period; revoke; the access log in words). A
+// disclosure login (account.Principal.IsDisclosure) reaches only /shared
+// (a read-only list of the cases it was given), /shared/{id} (the case's
+// files), the files' downloads and the original verification; every other
+// page sends it back to /shared, so it has no actions, comments or hide.
+// Outside its period or once revoked its session ends and its login fails
+// like any other. Retention and legal-hold pages are not built yet.
 //
 // # Security
 //
