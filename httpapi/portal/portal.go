@@ -182,6 +182,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /disclosures/{id}/cases", h.authed(h.disclosureAction("cases", h.setDisclosureCases)))
 	m.HandleFunc("POST /disclosures/{id}/period", h.authed(h.disclosureAction("period", h.setDisclosurePeriod)))
 	m.HandleFunc("POST /disclosures/{id}/revoke", h.authed(h.disclosureAction("revoke", h.revokeDisclosure)))
+	m.HandleFunc("POST /cases/{id}/retention", h.authed(h.caseAction("retention", h.setRetention)))
+	m.HandleFunc("POST /cases/{id}/hold", h.authed(h.caseAction("hold", h.placeHold)))
+	m.HandleFunc("POST /cases/{id}/hold/lift", h.authed(h.caseAction("unhold", h.liftHold)))
 	m.HandleFunc("GET /shared", h.viewer(h.shared))
 	m.HandleFunc("GET /shared/{id}", h.viewer(h.sharedCase))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
