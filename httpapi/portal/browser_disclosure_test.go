@@ -101,6 +101,15 @@ func TestBrowserDisclosure(t *testing.T) {
 		t.Errorf("the access log is empty after the auditor's visit: %s", got)
 	}
 
+	// The administrator's upcoming deletions (the retention pages share
+	// this test's browser): both cases are due by 2045.
+	ta.go_("/company/deletions?through=2045-01-01")
+	ta.do(chromedp.WaitVisible(chromedp.CSS("#deletions")))
+	ta.check("deletions-en")
+	if got := ta.text("#deletions"); !strings.Contains(got, given.Name) || !strings.Contains(got, other.Name) {
+		t.Errorf("upcoming deletions: %s", got)
+	}
+
 	// After the period: the session ends and the login is refused.
 	w.advance(8 * 24 * time.Hour)
 	td.go_("/shared")

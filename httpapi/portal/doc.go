@@ -65,7 +65,14 @@
 // files), the files' downloads and the original verification; every other
 // page sends it back to /shared, so it has no actions, comments or hide.
 // Outside its period or once revoked its session ends and its login fails
-// like any other. Retention and legal-hold pages are not built yet.
+// like any other.
+//
+// Retention (保管期間) and legal hold on the completed case page: the
+// retention end date and policy, which the owner side sets (extend or
+// delete), and the legal holds, which an administrator of a party company
+// places or lifts with a reason; an administrator's /company/deletions
+// lists the company's cases due for deletion by a day (default a year
+// ahead), leaving out held ones. casework decides who may.
 //
 // # Security
 //

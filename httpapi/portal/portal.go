@@ -185,6 +185,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /cases/{id}/retention", h.authed(h.caseAction("retention", h.setRetention)))
 	m.HandleFunc("POST /cases/{id}/hold", h.authed(h.caseAction("hold", h.placeHold)))
 	m.HandleFunc("POST /cases/{id}/hold/lift", h.authed(h.caseAction("unhold", h.liftHold)))
+	m.HandleFunc("GET /company/deletions", h.adminOnly(h.deletions))
 	m.HandleFunc("GET /shared", h.viewer(h.shared))
 	m.HandleFunc("GET /shared/{id}", h.viewer(h.sharedCase))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

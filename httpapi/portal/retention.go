@@ -2,6 +2,8 @@ package portal
 
 import (
 	"context"
+
+	"cloud.google.com/go/civil"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,3 +71,41 @@ func (h *Handler) liftHold(r *http.Request, pg *page, id string) error {
 
 // retentionActions are the policies offered, in the form's order.
 var retentionActions = []string{casework.RetainExtend, casework.RetainDelete}
+
+// deletionsShown bounds the upcoming deletions listed on one page.
+const deletionsShown = 100
+
+// deletions is an administrator's list of the company's cases due for
+// deletion on or before "through" (YYYY-MM-DD; default a year from
+// today in the service's clock), without a hold, soonest first.
+func (h *Handler) deletions(w http.ResponseWriter, r *http.Request, pg *page) {
+	pg.Title = "del.title"
+	through := civil.DateOf(h.svc.Now().In(jst)).AddDays(366)
+	if s := strings.TrimSpace(r.URL.Query().Get("through")); s != "" {
+		d, err := civil.ParseDate(s)
+		if err != nil {
+			h.fail(w, r, pg, kerr.E(kerr.Invalid, "portal.deletions", "the date %q must be like 2027-12-04", s))
+			return
+		}
+		through = d
+	}
+	list, err := h.svc.Cases.UpcomingDeletions(r.Context(), pg.P, through, casework.RetentionCursor{}, deletionsShown)
+	if err != nil {
+		h.fail(w, r, pg, err)
+		return
+	}
+	type row struct {
+		Ret  casework.Retention
+		Name string
+	}
+	var rows []row
+	for _, ret := range list {
+		name := ret.CaseID
+		if c, err := h.svc.Cases.Get(r.Context(), pg.P, ret.CaseID); err == nil {
+			name = c.Name
+		}
+		rows = append(rows, row{Ret: ret, Name: name})
+	}
+	pg.Data = map[string]any{"Rows": rows, "Through": through.String()}
+	h.render(w, r, http.StatusOK, "deletions", pg)
+}

@@ -64,4 +64,25 @@ func TestRetentionAndHoldOnCasePage(t *testing.T) {
 	if hs, _ := w.svc.Cases.Holds(w.ctx, w.co["A"].P, c.ID); len(hs) != 0 {
 		t.Fatalf("holds after lift %+v", hs)
 	}
+
+	// The administrators' upcoming deletions: the case, once due by the
+	// day asked; not before; not under a hold; an ordinary user refused.
+	cur, err := w.svc.Cases.RetentionOf(w.ctx, w.co["A"].P, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := cur.Until.String()
+	if resp, body = a.get("/company/deletions?through="+due, nil); resp.StatusCode != 200 || !strings.Contains(body, "保管テスト契約") {
+		t.Fatalf("deletions through %s: %d %s", due, resp.StatusCode, body)
+	}
+	if _, body = a.get("/company/deletions?through="+cur.Until.AddDays(-1).String(), nil); strings.Contains(body, "保管テスト契約") {
+		t.Errorf("listed before its day: %s", body)
+	}
+	if resp, _ = a.get("/company/deletions?through=soon", nil); resp.StatusCode != 422 {
+		t.Errorf("bad date: %d", resp.StatusCode)
+	}
+	a.post("/cases/"+c.ID+"/hold", url.Values{"reason": {"監査"}})
+	if _, body = a.get("/company/deletions?through="+due, nil); strings.Contains(body, "保管テスト契約") {
+		t.Errorf("a held case is listed: %s", body)
+	}
 }
