@@ -44,12 +44,17 @@ func parseDay(v, what string) (time.Time, error) {
 // (empty: now), until the last day the account works (inclusive, so the
 // period ends at the following midnight).
 func parsePeriod(r *http.Request) (from, until time.Time, err error) {
-	if s := r.PostFormValue("from"); strings.TrimSpace(s) != "" {
-		if from, err = parseDay(s, "from"); err != nil {
+	return parsePeriodForm(r.PostFormValue("from"), r.PostFormValue("until"))
+}
+
+// parsePeriodForm is parsePeriod of the two fields' values.
+func parsePeriodForm(fromField, untilField string) (from, until time.Time, err error) {
+	if strings.TrimSpace(fromField) != "" {
+		if from, err = parseDay(fromField, "from"); err != nil {
 			return
 		}
 	}
-	if until, err = parseDay(r.PostFormValue("until"), "until"); err != nil {
+	if until, err = parseDay(untilField, "until"); err != nil {
 		return
 	}
 	return from, until.AddDate(0, 0, 1), nil
