@@ -186,6 +186,12 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /cases/{id}/hold", h.authed(h.caseAction("hold", h.placeHold)))
 	m.HandleFunc("POST /cases/{id}/hold/lift", h.authed(h.caseAction("unhold", h.liftHold)))
 	m.HandleFunc("GET /company/deletions", h.adminOnly(h.deletions))
+	m.HandleFunc("GET /operator", h.operatorOnly(h.operatorPage))
+	m.HandleFunc("POST /operator/companies", h.operatorOnly(h.operatorCreateCompany))
+	m.HandleFunc("POST /operator/name-requests/{id}/approve", h.operatorOnly(h.operatorDecide(true)))
+	m.HandleFunc("POST /operator/name-requests/{id}/reject", h.operatorOnly(h.operatorDecide(false)))
+	m.HandleFunc("GET /company/name", h.adminOnly(h.nameChangePage))
+	m.HandleFunc("POST /company/name", h.adminOnly(h.requestNameChange))
 	m.HandleFunc("GET /shared", h.viewer(h.shared))
 	m.HandleFunc("GET /shared/{id}", h.viewer(h.sharedCase))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
