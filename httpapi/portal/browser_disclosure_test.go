@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/httpapi/portal"
 	"github.com/keiyaku/keiyaku/internal/testpki"
 )
@@ -124,4 +125,46 @@ func TestBrowserDisclosure(t *testing.T) {
 	if got := td.text("main"); !strings.Contains(got, "ログイン") {
 		t.Errorf("the refused login page: %s", got)
 	}
+}
+
+// TestBrowserOperator: the operator creates a company and approves A's
+// name request in a real browser; both pages and A's request form pass
+// axe-core; screenshots in ja and en.
+func TestBrowserOperator(t *testing.T) {
+	axe := axeSource(t)
+	root := startBrowser(t)
+	w := newWorld(t, portal.Brand{})
+	_, initial, err := w.svc.Accounts.CreateOperator(w.ctx, account.NewUser{LoginID: "op-1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &company{Login: "op-1", Initial: initial, Password: strongPassword(), Name: account.OperatorCompanyName}
+	a := w.co["A"]
+	ta, to := w.tab(t, root, "A", axe), w.tab(t, root, "operator", axe)
+	ta.firstLogin(a, "name-ja")
+	ta.do(chromedp.Click(chromedp.CSS("#nav-name")), chromedp.WaitVisible(chromedp.CSS("#nc-send")))
+	ta.do(
+		chromedp.SendKeys(chromedp.CSS("#nc-name"), "株式会社エーHD"),
+		chromedp.SendKeys(chromedp.CSS("#nc-reason"), "持株会社化"),
+		chromedp.Click(chromedp.CSS("#nc-send")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	ta.check("namechange-ja")
+	to.firstLogin(op, "operator-ja")
+	to.do(chromedp.Click(chromedp.CSS("#nav-operator")), chromedp.WaitVisible(chromedp.CSS("#op-create")))
+	to.check("operator-ja")
+	to.do(
+		chromedp.SendKeys(chromedp.CSS("#op-company"), "ディー商会"),
+		chromedp.SendKeys(chromedp.CSS("#op-login"), "admin-d"),
+		chromedp.Click(chromedp.CSS("#op-create")),
+		chromedp.WaitVisible(chromedp.CSS("#op-initial")),
+	)
+	to.do(chromedp.Click(chromedp.CSS(`button[name=lang][value=en]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=en] #op-create`)))
+	to.check("operator-en")
+	to.do(chromedp.Click(chromedp.CSS(`button[id^=approve-]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if co, _ := w.svc.Store.GetCompany(w.ctx, a.P.CompanyID); co.Name != "株式会社エーHD" {
+		t.Fatalf("name after approval: %s", co.Name)
+	}
+	ta.do(chromedp.Click(chromedp.CSS(`button[name=lang][value=en]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=en] #nc-send`)))
+	ta.check("namechange-en")
 }

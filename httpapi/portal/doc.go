@@ -74,6 +74,12 @@
 // lists the company's cases due for deletion by a day (default a year
 // ahead), leaving out held ones. casework decides who may.
 //
+// The service operator (account.Principal.Operator) has /operator: create
+// a company with its first administrator (the initial password shown
+// once) and approve or reject pending company-name requests with a note;
+// a company administrator asks for a new name at /company/name and sees
+// its requests. account refuses (and audits) anyone else.
+//
 // # Security
 //
 // Every answer carries a Content-Security-Policy allowing scripts, styles
