@@ -169,6 +169,11 @@ func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, pg *page, c *
 			h.fail(w, r, pg, err)
 			return
 		}
+		if err := h.retention(r.Context(), pg.P, c.ID, data); err != nil {
+			h.fail(w, r, pg, err)
+			return
+		}
+		data["RetentionActions"] = retentionActions
 	}
 	switch d := pg.Data.(type) {
 	case nil:

@@ -55,7 +55,30 @@
 // restriction refuses the address a login or any later request comes
 // from (account.ErrAddressNotAllowed), the portal answers 403 with a page
 // that says so plainly, shows the address seen and what to do.
-// Disclosure and retention pages are not built yet.
+//
+// Third-party disclosure (第三者開示): a user's own disclosure accounts
+// under /disclosures (list; create with label, login ID and period, the
+// initial password shown once; choose cases from the user's completed
+// cases; change the period; revoke; the access log in words). A
+// disclosure login (account.Principal.IsDisclosure) reaches only /shared
+// (a read-only list of the cases it was given), /shared/{id} (the case's
+// files), the files' downloads and the original verification; every other
+// page sends it back to /shared, so it has no actions, comments or hide.
+// Outside its period or once revoked its session ends and its login fails
+// like any other.
+//
+// Retention (保管期間) and legal hold on the completed case page: the
+// retention end date and policy, which the owner side sets (extend or
+// delete), and the legal holds, which an administrator of a party company
+// places or lifts with a reason; an administrator's /company/deletions
+// lists the company's cases due for deletion by a day (default a year
+// ahead), leaving out held ones. casework decides who may.
+//
+// The service operator (account.Principal.Operator) has /operator: create
+// a company with its first administrator (the initial password shown
+// once) and approve or reject pending company-name requests with a note;
+// a company administrator asks for a new name at /company/name and sees
+// its requests. account refuses (and audits) anyone else.
 //
 // # Security
 //

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,7 +50,12 @@ type world struct {
 	svc *keiyaku.Service
 	srv *httptest.Server
 	co  map[string]*company
+	// skew moves the service's clock past testpki.Now (advance).
+	skew atomic.Int64
 }
+
+// advance moves the service's clock forward by d.
+func (w *world) advance(d time.Duration) { w.skew.Add(int64(d)) }
 
 func newWorld(t testing.TB, brand portal.Brand) *world {
 	t.Helper()
@@ -60,7 +66,7 @@ func newWorld(t testing.TB, brand portal.Brand) *world {
 		Intermediates:  []*x509.Certificate{w.pki.Intermediate.Cert},
 		Online:         true,
 		PasswordParams: fastParams,
-		Clock:          func() time.Time { return testpki.Now },
+		Clock:          func() time.Time { return testpki.Now.Add(time.Duration(w.skew.Load())) },
 	})
 	if err != nil {
 		t.Fatalf("Open: %v", err)

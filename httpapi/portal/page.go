@@ -50,8 +50,12 @@ func returnPath(r *http.Request) string {
 		return "/cases/new"
 	case strings.HasPrefix(p, "/company/users/") && r.PathValue("id") != "":
 		return "/company/users/" + r.PathValue("id")
-	case p == "/company/users":
+	case p == "/company/users" || p == "/company/name" || p == "/disclosures":
 		return p
+	case strings.HasPrefix(p, "/operator/"):
+		return "/operator"
+	case strings.HasPrefix(p, "/disclosures/") && r.PathValue("id") != "":
+		return "/disclosures/" + r.PathValue("id")
 	case strings.HasPrefix(p, "/company/"):
 		return "/company"
 	case strings.HasPrefix(p, "/cases/") && r.PathValue("id") != "":

@@ -148,13 +148,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /cases/find", h.authed(h.findParties))
 	m.HandleFunc("GET /cases/{id}", h.authed(h.detail))
 	m.HandleFunc("POST /cases/{id}/receive", h.authed(h.receive))
-	m.HandleFunc("GET /cases/{id}/files/{key}", h.authed(h.download))
+	m.HandleFunc("GET /cases/{id}/files/{key}", h.viewer(h.download))
 	m.HandleFunc("POST /cases/{id}/return", h.authed(h.returnCase))
 	m.HandleFunc("POST /cases/{id}/send-back", h.authed(h.sendBack))
 	m.HandleFunc("POST /cases/{id}/resend", h.authed(h.resend))
 	m.HandleFunc("POST /cases/{id}/complete", h.authed(h.complete))
 	m.HandleFunc("POST /cases/{id}/delete", h.authed(h.deleteCase))
-	m.HandleFunc("GET /cases/{id}/verification", h.authed(h.verification))
+	m.HandleFunc("GET /cases/{id}/verification", h.viewer(h.verification))
 	m.HandleFunc("GET /cases/{id}/audit", h.authed(h.audit))
 	m.HandleFunc("GET /company", h.adminOnly(h.companyPage))
 	m.HandleFunc("POST /company/certificates", h.adminOnly(h.addCertificate))
@@ -176,6 +176,24 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /cases/{id}/comment", h.authed(h.saveComment))
 	m.HandleFunc("GET /completed", h.authed(h.completed))
 	m.HandleFunc("GET /completed.csv", h.authed(h.completedCSV))
+	m.HandleFunc("GET /disclosures", h.authed(h.disclosures))
+	m.HandleFunc("POST /disclosures", h.authed(h.createDisclosure))
+	m.HandleFunc("GET /disclosures/{id}", h.authed(h.disclosurePage))
+	m.HandleFunc("POST /disclosures/{id}/cases", h.authed(h.disclosureAction("cases", h.setDisclosureCases)))
+	m.HandleFunc("POST /disclosures/{id}/period", h.authed(h.disclosureAction("period", h.setDisclosurePeriod)))
+	m.HandleFunc("POST /disclosures/{id}/revoke", h.authed(h.disclosureAction("revoke", h.revokeDisclosure)))
+	m.HandleFunc("POST /cases/{id}/retention", h.authed(h.caseAction("retention", h.setRetention)))
+	m.HandleFunc("POST /cases/{id}/hold", h.authed(h.caseAction("hold", h.placeHold)))
+	m.HandleFunc("POST /cases/{id}/hold/lift", h.authed(h.caseAction("unhold", h.liftHold)))
+	m.HandleFunc("GET /company/deletions", h.adminOnly(h.deletions))
+	m.HandleFunc("GET /operator", h.operatorOnly(h.operatorPage))
+	m.HandleFunc("POST /operator/companies", h.operatorOnly(h.operatorCreateCompany))
+	m.HandleFunc("POST /operator/name-requests/{id}/approve", h.operatorOnly(h.operatorDecide(true)))
+	m.HandleFunc("POST /operator/name-requests/{id}/reject", h.operatorOnly(h.operatorDecide(false)))
+	m.HandleFunc("GET /company/name", h.adminOnly(h.nameChangePage))
+	m.HandleFunc("POST /company/name", h.adminOnly(h.requestNameChange))
+	m.HandleFunc("GET /shared", h.viewer(h.shared))
+	m.HandleFunc("GET /shared/{id}", h.viewer(h.sharedCase))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, h.newPage(r, ""), kerr.E(kerr.NotFound, "portal", "no page at %s", r.URL.Path))
 	})
@@ -258,8 +276,16 @@ func remoteAddr(r *http.Request) string {
 type authedFunc func(w http.ResponseWriter, r *http.Request, pg *page)
 
 // authed runs f for a logged-in user whose password need not be changed;
-// anyone else goes to the login or password page.
-func (h *Handler) authed(f authedFunc) http.HandlerFunc {
+// anyone else goes to the login or password page, and a disclosure login
+// to its own list (/shared).
+func (h *Handler) authed(f authedFunc) http.HandlerFunc { return h.auth(f, false) }
+
+// viewer is authed that also lets a disclosure login in: only for the
+// read-only pages it may see (its list, a case's files, the original
+// verification), whose Go API calls enforce its scope.
+func (h *Handler) viewer(f authedFunc) http.HandlerFunc { return h.auth(f, true) }
+
+func (h *Handler) auth(f authedFunc, disclosureOK bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := h.token(r)
 		if tok == "" {
@@ -285,6 +311,14 @@ func (h *Handler) authed(f authedFunc) http.HandlerFunc {
 		}
 		pg := h.newPage(r, "")
 		pg.P = p
+		if p.IsDisclosure() {
+			if !disclosureOK {
+				h.redirect(w, r, "/shared")
+				return
+			}
+			f(w, r, pg)
+			return
+		}
 		if err := h.loadUser(r.Context(), pg); err != nil {
 			h.fail(w, r, pg, err)
 			return

@@ -1,0 +1,4 @@
+package portal
+
+// Exported for the tests of the disclosure pages.
+var ParsePeriodForm = parsePeriodForm
