@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"slices"
@@ -13,16 +12,13 @@ import (
 	"time"
 
 	"cloud.google.com/go/civil"
-	"github.com/jackc/pgx/v5"
 
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
-	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/keiyakutest"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
-	"github.com/keiyaku/keiyaku/storage/postgres"
 )
 
 // backendStores returns the stores a facade scenario runs on: the
@@ -32,34 +28,7 @@ func backendStores(t *testing.T) map[string]func(t *testing.T) func(cfg *keiyaku
 	return map[string]func(t *testing.T) func(cfg *keiyaku.Config){
 		"sqlite": func(t *testing.T) func(cfg *keiyaku.Config) { return nil },
 		"postgres": func(t *testing.T) func(cfg *keiyaku.Config) {
-			dsn := testenv.Env(t, "KEIYAKU_POSTGRES_DSN", "a PostgreSQL connection string for a database the tests may create schemas in")
-			ctx := context.Background()
-			var b [6]byte
-			_, _ = rand.Read(b[:])
-			schema := "kd_" + hex.EncodeToString(b[:])
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				c, err := pgx.Connect(ctx, dsn)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				defer c.Close(ctx)
-				if _, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-					t.Error(err)
-				}
-			})
-			st, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema})
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := postgresStore(t, "kd_")
 			return func(cfg *keiyaku.Config) { cfg.Store = st }
 		},
 	}

@@ -3,8 +3,13 @@ package keiyaku_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
+	"github.com/jackc/pgx/v5"
+	"github.com/keiyaku/keiyaku/internal/testenv"
+	"github.com/keiyaku/keiyaku/storage/postgres"
 	"io"
 	"log"
 	"mime"
@@ -404,4 +409,41 @@ func subjects(ms []mail) []string {
 		out = append(out, m.To+": "+m.Subject)
 	}
 	return out
+}
+
+// postgresStore opens storage/postgres in a fresh schema named prefix plus
+// random hex, dropped (with the store closed) when t ends. It skips, or
+// fails under CI, without KEIYAKU_POSTGRES_DSN.
+func postgresStore(t *testing.T, prefix string) *postgres.Store {
+	t.Helper()
+	dsn := testenv.Env(t, "KEIYAKU_POSTGRES_DSN", "a PostgreSQL connection string for a database the tests may create schemas in")
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	st, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

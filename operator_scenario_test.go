@@ -3,7 +3,6 @@ package keiyaku_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,16 +11,13 @@ import (
 	"time"
 
 	"cloud.google.com/go/civil"
-	"github.com/jackc/pgx/v5"
 
 	keiyaku "github.com/keiyaku/keiyaku"
 	"github.com/keiyaku/keiyaku/account"
 	"github.com/keiyaku/keiyaku/casework"
-	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/keiyakutest"
 	"github.com/keiyaku/keiyaku/kerr"
 	"github.com/keiyaku/keiyaku/storage"
-	"github.com/keiyaku/keiyaku/storage/postgres"
 )
 
 // onFacadeBackends runs fn on a keiyakutest service on SQLite (the
@@ -30,35 +26,7 @@ import (
 func onFacadeBackends(t *testing.T, fn func(t *testing.T, env *keiyakutest.Env)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, keiyakutest.NewService(t, nil)) })
 	t.Run("postgres", func(t *testing.T) {
-		dsn := testenv.Env(t, "KEIYAKU_POSTGRES_DSN", "a PostgreSQL connection string for a database the tests may create schemas in")
-		ctx := context.Background()
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		schema := "ko_" + hex.EncodeToString(b[:])
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			c, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer c.Close(ctx)
-			if _, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				t.Error(err)
-			}
-		})
-		st, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := postgresStore(t, "ko_")
 		fn(t, keiyakutest.NewService(t, &keiyakutest.Options{Configure: func(cfg *keiyaku.Config) { cfg.Store = st }}))
 	})
 }

@@ -1,20 +1,13 @@
 package keiyaku_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	keiyaku "github.com/keiyaku/keiyaku"
-	"github.com/keiyaku/keiyaku/internal/testenv"
 	"github.com/keiyaku/keiyaku/internal/testpki"
-	"github.com/keiyaku/keiyaku/storage/postgres"
 	"github.com/keiyaku/keiyaku/webhook"
 )
 
@@ -22,35 +15,7 @@ import (
 // writes a lifecycle's webhook deliveries with its commits and delivers
 // them signed, in order; the reminder pass reminds once per interval.
 func TestWebhooksAndRemindersOnPostgres(t *testing.T) {
-	dsn := testenv.Env(t, "KEIYAKU_POSTGRES_DSN", "a PostgreSQL connection string for a database the tests may create schemas in")
-	ctx := context.Background()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "kw_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	st, err := postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := postgresStore(t, "kw_")
 
 	var clock atomic.Int64
 	clock.Store(testpki.Now.UnixNano())
